@@ -1,0 +1,138 @@
+import time
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from seamline import inpaint as inpaint_module
+from seamline.errors import InputError, StageError
+from seamline.imageio import as_image
+from seamline.inpaint import BACKENDS, composite, inpaint, mask_crops
+from seamline.metrics import psnr
+
+
+def stroke_mask(shape):
+    m = np.zeros(shape, np.float32)
+    cv2.line(m, (60, 400), (250, 330), 1, 7)
+    cv2.circle(m, (380, 120), 14, 1, -1)
+    return m
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outside_the_mask_is_bit_identical(backend):
+    image = as_image(data.astronaut())
+    m = stroke_mask(image.shape[:2])
+    out = inpaint(image, m, backend=backend)
+    assert out.dtype == np.float32 and out.shape == image.shape
+    assert np.array_equal(out[m == 0], image[m == 0])
+    assert np.abs(out[m == 1] - image[m == 1]).mean() > 0.01  # the hole really was refilled
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fill_of_a_smooth_sky_is_close_to_the_truth(backend):
+    sky = as_image(data.camera())
+    m = np.zeros(sky.shape[:2], np.float32)
+    cv2.circle(m, (120, 50), 12, 1, -1)
+    assert psnr(inpaint(sky, m, backend=backend), sky, m) > 35
+
+
+def test_crops_reproduce_the_full_image_result():
+    image = as_image(data.astronaut())
+    m = stroke_mask(image.shape[:2])
+    assert np.array_equal(inpaint(image, m), inpaint(image, m, context_px=10_000))
+
+
+def test_large_image_small_mask_only_processes_the_crop(monkeypatch):
+    image = np.tile(as_image(data.astronaut()), (4, 6, 1))  # 2048 x 3072
+    m = np.zeros(image.shape[:2], np.float32)
+    cv2.circle(m, (2000, 1500), 10, 1, -1)
+    seen = []
+    telea = inpaint_module._FILLERS["telea"]
+
+    def spy(crop, hole, radius):
+        seen.append(crop.shape)
+        return telea(crop, hole, radius)
+
+    monkeypatch.setitem(inpaint_module._FILLERS, "telea", spy)
+    t = time.perf_counter()
+    out = inpaint(image, m, radius=3)
+    elapsed = time.perf_counter() - t
+    assert seen == [(31, 31, 3)]  # 21 px disc + ceil(3) + 2 px of context on each side
+    changed = (out != image).any(axis=-1)
+    assert changed.any() and not changed[m == 0].any()
+    assert elapsed < 1.5  # the whole-image run takes ~2 s; the crop ~0.2 s
+
+
+def test_soft_mask_blends_fill_and_original():
+    image = as_image(data.coffee())
+    hard = np.zeros(image.shape[:2], np.float32)
+    hard[100:140, 200:260] = 1
+    soft = hard.copy()
+    soft[100:140, 250:260] = 0.25
+    full = inpaint(image, hard)
+    out = inpaint(image, soft)
+    assert np.array_equal(out[soft == 1], full[soft == 1])
+    edge = soft == 0.25
+    np.testing.assert_allclose(out[edge], 0.75 * image[edge] + 0.25 * full[edge], atol=1e-6)
+    assert np.array_equal(out[soft == 0], image[soft == 0])
+
+
+def test_sixteen_bit_precision_survives():
+    ramp = np.linspace(0.2, 0.3, 400, dtype=np.float32)  # ~25 8-bit levels over 400 px
+    image = np.repeat(np.repeat(ramp[None, :, None], 64, 0), 3, 2)
+    m = np.zeros(image.shape[:2], np.float32)
+    m[20:40, 100:300] = 1
+    filled = inpaint(image, m, backend="ns")[m == 1][:, 0]
+    assert len(np.unique(np.round(filled * 255))) < len(np.unique(filled)) / 10  # not on the 8-bit grid
+    assert np.abs(filled - image[m == 1][:, 0]).max() < 2e-3
+
+
+def test_empty_mask_returns_an_identical_copy():
+    image = as_image(data.coffee())
+    out = inpaint(image, np.zeros(image.shape[:2], np.float32))
+    assert out is not image and np.array_equal(out, image)
+
+
+def test_full_mask_and_unknown_backend_are_errors():
+    image = as_image(data.coffee())
+    with pytest.raises(StageError, match="^inpaint: mask covers the whole image; nothing to fill from$"):
+        inpaint(image, np.ones(image.shape[:2], np.float32))
+    with pytest.raises(InputError, match="unknown inpainting backend 'lama'; known: telea, ns"):
+        inpaint(image, np.zeros(image.shape[:2], np.float32), backend="lama")
+    with pytest.raises(InputError, match="radius: expected a positive number, got 0"):
+        inpaint(image, np.zeros(image.shape[:2], np.float32), radius=0)
+
+
+def test_no_context_inside_the_crop_is_a_stage_error():
+    image = as_image(data.coffee())
+    m = np.zeros(image.shape[:2], np.float32)
+    m[100:150, 100:150] = 1
+    with pytest.raises(StageError, match="context_px 0"):
+        inpaint(image, m, context_px=0)
+
+
+def test_mask_crops_merge_overlapping_boxes():
+    m = np.zeros((200, 300), np.float32)
+    m[20:30, 20:30] = 1
+    m[20:30, 250:260] = 1  # far: its own box
+    m[40:45, 45:50] = 1  # within 2 * context of the first: merged
+    crops = mask_crops(m, context_px=8)
+    assert crops == [(slice(12, 53), slice(12, 58)), (slice(12, 38), slice(242, 268))]
+    # Two parallel diagonals 21 px apart: the grown lines never meet, their boxes overlap.
+    m = np.zeros((200, 200), np.float32)
+    cv2.line(m, (10, 10), (100, 100), 1, 1)
+    cv2.line(m, (40, 10), (90, 60), 1, 1)
+    assert mask_crops(m, context_px=3) == [(slice(7, 104), slice(7, 104))]
+    assert mask_crops(np.zeros((5, 5), np.float32), context_px=3) == []
+
+
+def test_composite_is_exact_at_zero_and_one():
+    rng = np.random.default_rng(1)
+    original = rng.random((32, 32, 3), dtype=np.float32)
+    fill = rng.random((32, 32, 3), dtype=np.float32)
+    m = rng.choice(np.float32([0, 0.3, 1]), (32, 32))
+    out = composite(original, fill, m)
+    assert np.array_equal(out[m == 0], original[m == 0])
+    assert np.array_equal(out[m == 1], fill[m == 1])
+    np.testing.assert_allclose(out[m == 0.3], 0.7 * original[m == 0.3] + 0.3 * fill[m == 0.3], atol=1e-6)
