@@ -1,0 +1,36 @@
+# Quickstart: `make demo` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# rapidocr pulls opencv-python-headless; the contrib build (cv2.xphoto) writes the same cv2/
+# package, so it is reinstalled last, without dependencies, at the same version.
+OPENCV_VERSION := 5.0.0.93
+PIP := $(BIN)/python -m pip -q --disable-pip-version-check
+
+.PHONY: demo test bench clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.core-installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	$(PIP) install --force-reinstall --no-deps opencv-contrib-python-headless==$(OPENCV_VERSION)
+	touch $@
+
+$(VENV)/.all-installed: pyproject.toml $(VENV)/.core-installed
+	$(PIP) install -e ".[test,bench]"
+	$(PIP) install --force-reinstall --no-deps opencv-contrib-python-headless==$(OPENCV_VERSION)
+	touch $@
+
+demo: $(VENV)/.core-installed
+	$(BIN)/python -m seamline.demo
+
+test: $(VENV)/.all-installed
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.all-installed
+	$(BIN)/python benchmarks/bench_remove_text.py
+
+clean-venv:
+	rm -rf $(VENV)

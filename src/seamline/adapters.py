@@ -1,0 +1,67 @@
+"""Adapters: small, auditable fixes the runner inserts at a handoff under the ``reconcile`` policy.
+
+Each adapter is a plain function ``(value, port) -> (value, params)`` registered under the id
+that a contract rule names (see ``seamline.contracts``). ``params`` records what the adapter did
+(threshold used, pixels removed, padding added) so the manifest can show it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from seamline.contracts import PortSpec
+
+Adapter = Callable[[Any, PortSpec], tuple[Any, dict]]
+
+
+def to_float32(value: Any, port: PortSpec) -> tuple[Any, dict]:
+    """Convert any supported dtype to float32 in [0, 1] through the conversion module."""
+    from seamline.imageio import as_image, as_mask
+
+    before = str(np.asarray(value).dtype)
+    out = as_image(value, name=port.kind) if port.kind == "image" else as_mask(value, name=port.kind)
+    return out, {"from_dtype": before}
+
+
+def clip(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Clip values into the port's range (overshoot from resampling or blending)."""
+    lo, hi = port.value_range
+    n = int(np.count_nonzero((value < lo) | (value > hi)))
+    return np.clip(value, lo, hi).astype(np.float32, copy=False), {"clipped_values": n,
+                                                                   "range": [lo, hi]}
+
+
+def pad_to_multiple(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Reflect-pad bottom and right edges up to the port's size multiple."""
+    m = port.size_multiple
+    h, w = value.shape[:2]
+    ph, pw = (-h) % m, (-w) % m
+    pad = ((0, ph), (0, pw)) + ((0, 0),) * (value.ndim - 2)
+    return np.pad(value, pad, mode="reflect" if min(h, w) > 1 else "edge"), {
+        "pad_bottom": ph, "pad_right": pw}
+
+
+def binarize(value: np.ndarray, port: PortSpec, threshold: float = 0.5) -> tuple[np.ndarray, dict]:
+    """Threshold a soft mask for a receiver that needs a binary one."""
+    soft = int(np.count_nonzero((value > 0) & (value < 1)))
+    return (value >= threshold).astype(np.float32), {"threshold": threshold, "soft_pixels": soft}
+
+
+def remove_specks(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Drop mask components smaller than the port's ``min_component_px``."""
+    from seamline.masks import remove_specks as _remove_specks
+
+    out = _remove_specks(value, min_area_px=port.min_component_px)
+    removed = int(np.count_nonzero(value > 0) - np.count_nonzero(out > 0))
+    return out, {"min_area_px": port.min_component_px, "pixels_removed": removed}
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "to_float32": to_float32,
+    "clip": clip,
+    "pad_to_multiple": pad_to_multiple,
+    "binarize": binarize,
+    "remove_specks": remove_specks,
+}

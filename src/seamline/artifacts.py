@@ -1,0 +1,180 @@
+"""What the runner knows about each artifact kind: how to measure, fingerprint, save and load it.
+
+Only the runner moves artifacts between stages, and it does so through these functions, so a
+new kind (latents, embeddings) is added here once and every pipeline can carry it.
+
+Kinds and their in-memory values
+--------------------------------
+image         numpy HxWx3 float32 sRGB in [0, 1]
+mask          numpy HxW float32 in [0, 1], 1 = edit
+text-regions  list of :class:`seamline.text.TextRegion`
+report        JSON-serialisable dict
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+def measure(kind: str, value: Any) -> dict:
+    """Statistics of an artifact, as the contracts and the manifest use them.
+
+    Parameters
+    ----------
+    kind : str
+        Artifact kind (see module docstring).
+    value : object
+        The artifact.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable. For images and masks: ``dtype``, ``layout`` (``"HxWx3"``, ``"HxW"``
+        or the shape found), ``height``, ``width``, ``nonfinite``, ``min``, ``max``, ``mean``.
+        Images add ``channel_mean`` and ``std``. Masks add ``coverage`` (fraction of pixels
+        >= 0.5), ``soft_fraction`` (fraction strictly between 0 and 1), ``n_components`` and
+        ``min_component_px`` (8-connected components of pixels > 0).
+    """
+    if kind in ("image", "mask"):
+        return _measure_array(kind, value)
+    if kind == "text-regions":
+        return {"count": len(value)}
+    if kind == "report":
+        return {"keys": len(value)}
+    return {}
+
+
+def _measure_array(kind: str, a: Any) -> dict:
+    a = np.asarray(a)
+    if a.ndim == 3 and a.shape[2] == 3:
+        layout = "HxWx3"
+    elif a.ndim == 2:
+        layout = "HxW"
+    else:
+        layout = "x".join(str(s) for s in a.shape) or "scalar"
+    stats: dict[str, Any] = {"dtype": str(a.dtype), "layout": layout,
+                             "height": int(a.shape[0]) if a.ndim >= 2 else 0,
+                             "width": int(a.shape[1]) if a.ndim >= 2 else 0}
+    if a.size == 0 or not np.issubdtype(a.dtype, np.number) and a.dtype != bool:
+        stats.update(nonfinite=0, min=float("nan"), max=float("nan"), mean=float("nan"))
+        return stats
+    finite = np.isfinite(a) if np.issubdtype(a.dtype, np.floating) else None
+    nonfinite = 0 if finite is None else int(a.size - np.count_nonzero(finite))
+    af = a.astype(np.float32, copy=False)
+    if nonfinite:
+        af = np.where(finite, af, 0.0)
+    stats.update(nonfinite=nonfinite, min=float(af.min()), max=float(af.max()),
+                 mean=float(af.mean()))
+    if kind == "image" and layout == "HxWx3":
+        stats["channel_mean"] = [round(float(m), 6) for m in af.reshape(-1, 3).mean(axis=0)]
+        stats["std"] = float(af.std())
+    if kind == "mask" and layout == "HxW":
+        stats["coverage"] = float(np.count_nonzero(af >= 0.5) / af.size)
+        stats["soft_fraction"] = float(np.count_nonzero((af > 0) & (af < 1)) / af.size)
+        n, _, cc_stats, _ = cv2.connectedComponentsWithStats((af > 0).astype(np.uint8), 8)
+        areas = cc_stats[1:, cv2.CC_STAT_AREA]
+        stats["n_components"] = int(n - 1)
+        stats["min_component_px"] = int(areas.min()) if len(areas) else 0
+    return stats
+
+
+def digest(kind: str, value: Any) -> str:
+    """Content hash of an artifact (sha256 hex, 16 chars): the runner's cache key material."""
+    h = hashlib.sha256(kind.encode())
+    if kind in ("image", "mask"):
+        a = np.ascontiguousarray(value)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    else:
+        h.update(json.dumps(to_jsonable(kind, value), sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def to_jsonable(kind: str, value: Any) -> Any:
+    if kind == "text-regions":
+        return [r.to_dict() for r in value]
+    return value
+
+
+def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
+    """Write an artifact under ``folder`` and return the file names written.
+
+    Images and masks are written twice: ``name.npy`` (exact float32, what the cache reloads) and
+    ``name.png`` (8-bit preview for people and the report). Other kinds are JSON.
+    """
+    from seamline.imageio import write_image, to_uint8
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind in ("image", "mask"):
+        _atomic_npy(folder / f"{name}.npy", np.asarray(value, dtype=np.float32))
+        if kind == "image":
+            write_image(folder / f"{name}.png", value)
+        else:
+            _write_gray_png(folder / f"{name}.png", to_uint8(value))
+        return [f"{name}.npy", f"{name}.png"]
+    path = folder / f"{name}.json"
+    _atomic_text(path, json.dumps(to_jsonable(kind, value), indent=1, default=_json_default))
+    return [path.name]
+
+
+def load(kind: str, folder: Path, name: str) -> Any:
+    """Inverse of :func:`save`."""
+    if kind in ("image", "mask"):
+        return np.load(folder / f"{name}.npy", allow_pickle=False)
+    data = json.loads((folder / f"{name}.json").read_text())
+    if kind == "text-regions":
+        from seamline.text import TextRegion
+
+        return [TextRegion.from_dict(d) for d in data]
+    return data
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temp file + rename), numpy scalars and arrays converted."""
+    _atomic_text(path, json.dumps(data, indent=1, default=_json_default))
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _atomic_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_gray_png(path: Path, gray_u8: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
+    try:
+        if not cv2.imwrite(str(tmp), gray_u8):
+            raise OSError(f"{path}: could not write mask preview")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,258 @@
+"""The ``seamline`` command line: a thin layer over the Python API.
+
+User mistakes (bad files, bad arguments, bad configs, failed contracts) print one line
+``seamline: error: ...`` and exit with code 2; nothing partial is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from seamline.errors import SeamlineError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other user mistake
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-pixels", type=int, default=None, metavar="N",
+                   help="refuse images larger than N pixels (decompression-bomb guard; "
+                        "default 100000000 or $SEAMLINE_MAX_PIXELS)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="seamline", description="Image editing pipelines with checked, "
+                     "reconciled and measured handoffs.")
+    from seamline import __version__
+
+    parser.add_argument("--version", action="version", version=f"seamline {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("remove-text", help="detect text, mask the glyphs, inpaint, QA",
+                       description="Remove text (captions, titles, watermarks) from a photo. "
+                       "Pixels outside the mask stay bit-identical.")
+    p.add_argument("image", help="input image (PNG, JPEG, WebP, TIFF; 8 or 16 bit)")
+    p.add_argument("-o", "--output", required=True, help="output image path")
+    p.add_argument("--run-dir", help="also keep the manifest and every intermediate here")
+    p.add_argument("--backend", default="telea", choices=("telea", "ns"))
+    p.add_argument("--radius", type=int, default=3, help="inpainting radius, px (default 3)")
+    p.add_argument("--policy", choices=("strict", "reconcile", "off"),
+                   help="handoff policy (default: the pipeline's, reconcile)")
+    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE",
+                   help="override a stage parameter, e.g. normalize.feather_px=2 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the QA summary as JSON")
+    _add_common(p)
+
+    p = sub.add_parser("detect-text", help="find text: polygons, recognised text, confidence")
+    p.add_argument("image")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--min-score", type=float, default=0.5)
+    p.add_argument("--no-recognize", action="store_true", help="detection only (faster)")
+    _add_common(p)
+
+    p = sub.add_parser("run", help="run a pipeline (YAML file or built-in name)",
+                       description="Run a declared pipeline. Re-run from a stage with --from; "
+                       "earlier stages come from the run directory's cache.")
+    p.add_argument("pipeline", help="pipeline YAML file, or a built-in name "
+                                    "(remove-text, inpaint)")
+    p.add_argument("-i", "--input", help="input image (default with --from: the one recorded "
+                                         "in the run directory's manifest)")
+    p.add_argument("-o", "--out", required=True, help="run directory")
+    p.add_argument("--mask", help="mask image, for pipelines that take one")
+    p.add_argument("--from", dest="from_stage", metavar="STAGE",
+                   help="re-run this stage and the ones after it")
+    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE")
+    p.add_argument("--policy", choices=("strict", "reconcile", "off"))
+    p.add_argument("--json", action="store_true", help="print the manifest summary as JSON")
+    _add_common(p)
+
+    p = sub.add_parser("stages", help="list the registered stages and their parameters")
+    p = sub.add_parser("pipelines", help="list built-in pipelines, or print one")
+    p.add_argument("name", nargs="?")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args, argv)
+    except SeamlineError as e:
+        print(f"seamline: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("seamline: interrupted; nothing was written for unfinished work", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _cmd_remove_text(args, argv) -> int:
+    from seamline.api import Pipeline
+    from seamline.imageio import check_output_path, read_image
+
+    t0 = time.perf_counter()
+    output = check_output_path(args.output, inputs=[args.image])
+    image = read_image(args.image, max_pixels=args.max_pixels)
+    pipe = Pipeline.builtin("remove-text").with_params(
+        [f"inpaint.backend={args.backend}", f"inpaint.radius={args.radius}", *args.set])
+    if args.policy:
+        pipe = pipe.with_policy(args.policy)
+    run = pipe.run(image, out=args.run_dir, output_path=output, progress=not args.quiet,
+                   command=["seamline", *argv])
+    seconds = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps({"output": str(output), "seconds": round(seconds, 3), "qa": run.qa,
+                          "warnings": run.warnings, "notes": run.manifest["notes"]},
+                         indent=1, default=str))
+    elif not args.quiet:
+        _print_summary(run, output, seconds)
+    return 0
+
+
+def _print_summary(run, output: Path, seconds: float) -> None:
+    qa = run.qa
+    detect = run.stage("detect").report if "detect" in run.stages else {}
+    lines = []
+    if detect:
+        lines.append(f"seamline: {detect.get('regions', 0)} text regions "
+                     f"({detect.get('words', 0)} words) in {seconds:.2f} s")
+    lines.append(f"  output      {output}")
+    if "mask_coverage" in qa:
+        lines.append(f"  mask        {100 * qa['mask_coverage']:.2f}% of the image")
+    parts = []
+    if "residual_words" in qa:
+        parts.append(f"residual words {qa['residual_words']}/{qa['words_before']}")
+    if "seam_score" in qa:
+        parts.append(f"seam {qa['seam_score']:.2f}")
+    if "delta_e_inside_vs_ring" in qa:
+        parts.append(f"ΔE2000 in/ring {qa['delta_e_inside_vs_ring']:.2f}")
+    oc = qa.get("outside_change", {})
+    if oc:
+        parts.append(f"changed outside mask {oc.get('changed_px', 0)} px")
+    if parts:
+        lines.append("  QA          " + " · ".join(parts))
+    adapters = [f"{h['to']}:{a['adapter']}" for h in run.checks for a in h["adapters"]]
+    if adapters:
+        lines.append("  adapters    " + ", ".join(adapters))
+    for n in run.manifest.get("notes", []):
+        lines.append(f"  note        {n}")
+    for w in run.warnings:
+        lines.append(f"  warning     {w}")
+    if run.out is not None:
+        lines.append(f"  run dir     {run.out} (manifest.json, stages/)")
+    print("\n".join(lines))
+
+
+def _cmd_detect_text(args, argv) -> int:
+    from seamline.imageio import load_image
+    from seamline.text import detect_text
+
+    image = load_image(args.image, max_pixels=args.max_pixels)
+    regions = detect_text(image, min_score=args.min_score, recognize=not args.no_recognize)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in regions], indent=1))
+        return 0
+    if not regions:
+        print(f"{args.image}: no text found")
+    for r in regions:
+        x0, y0 = r.polygon.min(axis=0)
+        x1, y1 = r.polygon.max(axis=0)
+        print(f"{r.score:5.3f}  box {int(x0)},{int(y0)}-{int(x1)},{int(y1)}  {r.text}")
+    return 0
+
+
+def _cmd_run(args, argv) -> int:
+    from seamline.api import Pipeline
+    from seamline.errors import InputError
+
+    name = args.pipeline
+    if Path(name).suffix.lower() in (".yaml", ".yml") or Path(name).exists():
+        pipe = Pipeline.from_yaml(name)
+    else:
+        pipe = Pipeline.builtin(name)
+    if args.set:
+        pipe = pipe.with_params(args.set)
+    if args.policy:
+        pipe = pipe.with_policy(args.policy)
+    image = args.input
+    if image is None:
+        image = _recorded_input(Path(args.out)) if args.from_stage else None
+        if image is None:
+            raise InputError("-i/--input: required (it can be left out only with --from, "
+                             "when the run directory's manifest names the input)")
+    inputs = {"mask": args.mask} if args.mask else {}
+    t0 = time.perf_counter()
+    run = pipe.run(image, out=args.out, inputs=inputs, from_stage=args.from_stage,
+                   progress=not args.quiet, max_pixels=args.max_pixels,
+                   command=["seamline", *argv])
+    if args.json:
+        print(json.dumps({"output": str(run.output_path), "qa": run.qa,
+                          "stages": [{"name": s.name, "cached": s.cached,
+                                      "seconds": round(s.seconds, 4)}
+                                     for s in run.stages.values()],
+                          "warnings": run.warnings}, indent=1, default=str))
+    elif not args.quiet:
+        reused = [s.name for s in run.stages.values() if s.cached]
+        ran = [s.name for s in run.stages.values() if not s.cached]
+        print(f"seamline: pipeline {pipe.spec.name!r} finished in "
+              f"{time.perf_counter() - t0:.2f} s; ran: {', '.join(ran) or '-'}"
+              + (f"; reused from cache: {', '.join(reused)}" if reused else ""))
+        _print_summary(run, run.output_path, time.perf_counter() - t0)
+    return 0
+
+
+def _recorded_input(out: Path) -> str | None:
+    try:
+        return json.loads((out / "manifest.json").read_text())["input"]["path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _cmd_stages(args, argv) -> int:
+    from seamline.stages import REGISTRY
+    from seamline.stages.base import param_fields
+
+    for sid in sorted(REGISTRY):
+        cls = REGISTRY[sid]
+        print(f"{sid}: {cls.spec.doc}")
+        ins = ", ".join(f"{p}:{s.kind}{'?' if s.optional else ''}"
+                        for p, s in cls.spec.inputs.items())
+        outs = ", ".join(f"{p}:{s.kind}" for p, s in cls.spec.outputs.items())
+        print(f"    inputs  {ins}\n    outputs {outs}")
+        for name, (typ, default) in param_fields(cls.Params).items():
+            tname = getattr(typ, "__name__", str(typ).replace("typing.", ""))
+            print(f"    param   {name} = {default!r}  ({tname})")
+    return 0
+
+
+def _cmd_pipelines(args, argv) -> int:
+    from importlib import resources
+
+    from seamline.pipeline import builtin_names, builtin_spec
+
+    if args.name:
+        builtin_spec(args.name)  # validates the name
+        print(resources.files("seamline.pipelines").joinpath(f"{args.name}.yaml").read_text(),
+              end="")
+        return 0
+    for name in builtin_names():
+        spec = builtin_spec(name)
+        print(f"{name}: {spec.description} ({' -> '.join(s.name for s in spec.stages)})")
+    return 0
+
+
+_COMMANDS = {"remove-text": _cmd_remove_text, "detect-text": _cmd_detect_text, "run": _cmd_run,
+             "stages": _cmd_stages, "pipelines": _cmd_pipelines}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Stage contracts: what a stage declares about the artifacts it accepts and produces.
+
+A stage declares a frozen :class:`StageSpec`: one :class:`PortSpec` per input and output port.
+The runner measures every artifact it hands to a stage (:func:`seamline.artifacts.measure`),
+turns the receiving port's spec into a list of checks (:func:`port_checks`) and evaluates them.
+What happens to a failed check is the pipeline policy's business (see ``seamline.handoff``).
+
+Example
+-------
+>>> from seamline.contracts import PortSpec, Expect
+>>> PortSpec("mask", binary=True, max_coverage=0.35, min_component_px=4)   # doctest: +ELLIPSIS
+PortSpec(kind='mask', ...)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+#: Artifact kinds a port can carry. ``report`` is a JSON-serialisable dict (QA numbers etc.).
+KINDS = ("image", "mask", "text-regions", "latents", "embedding", "report")
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An expected statistic of an artifact, with its tolerance.
+
+    Parameters
+    ----------
+    stat : str
+        Name of a statistic that :func:`seamline.artifacts.measure` reports for the port's kind
+        (for example ``"mean"``, ``"coverage"``, ``"noise_sigma"``).
+    min, max : float, optional
+        Inclusive bounds.
+    target, tol : float, optional
+        ``abs(value - target) <= tol``. Use either bounds or target/tol.
+    severity : {"error", "warn"}
+        ``warn`` checks never stop a run, whatever the policy.
+    adapter : str, optional
+        Id of the adapter (``seamline.adapters``) that can bring the statistic into range.
+    """
+
+    stat: str
+    min: float | None = None
+    max: float | None = None
+    target: float | None = None
+    tol: float | None = None
+    severity: str = "error"
+    adapter: str | None = None
+
+    def ok(self, value: Any) -> bool:
+        if value is None:
+            return False
+        v = float(value)
+        if math.isnan(v):
+            return False
+        if self.min is not None and v < self.min:
+            return False
+        if self.max is not None and v > self.max:
+            return False
+        if self.target is not None and abs(v - self.target) > (self.tol or 0.0):
+            return False
+        return True
+
+    def describe(self) -> str:
+        if self.target is not None:
+            return f"{self.target:g} ± {self.tol or 0:g}"
+        if self.min is not None and self.max is not None:
+            return f"in [{self.min:g}, {self.max:g}]"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        if self.max is not None:
+            return f"<= {self.max:g}"
+        return "any"
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """What a port carries and what it promises or requires.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    size_multiple : int
+        Height and width must be multiples of this (8 for latent-grid stages). 1 = any size.
+    value_range : (float, float) or None
+        Inclusive range of values (images and masks: ``(0, 1)``).
+    binary : bool or None
+        Masks only. ``True``: values must be exactly 0 or 1. ``False`` or ``None``: soft accepted.
+    min_component_px : int or None
+        Masks only. Smallest connected component allowed (specks below it confuse inpainters).
+    max_coverage : float or None
+        Masks only. Largest fraction of the image the mask may cover.
+    same_size_as : str or None
+        Name of another input port of the same stage whose height and width this one must match.
+    expects : tuple of Expect
+        Further expected statistics with tolerances.
+    optional : bool
+        Input ports only: the stage runs without it.
+    doc : str
+        One line for the docs and the report.
+    """
+
+    kind: str
+    size_multiple: int = 1
+    value_range: tuple[float, float] | None = None
+    binary: bool | None = None
+    min_component_px: int | None = None
+    max_coverage: float | None = None
+    same_size_as: str | None = None
+    expects: tuple[Expect, ...] = ()
+    optional: bool = False
+    doc: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"PortSpec kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.value_range is None and self.kind in ("image", "mask"):
+            object.__setattr__(self, "value_range", (0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """A stage's declared ports and needs.
+
+    Parameters
+    ----------
+    inputs, outputs : dict of str to PortSpec
+    requires : tuple of str
+        Importable module names the stage needs (checked before the run starts, so a missing
+        optional extra is reported up front, not half-way through a pipeline).
+    doc : str
+    """
+
+    inputs: dict[str, PortSpec]
+    outputs: dict[str, PortSpec]
+    requires: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One evaluated contract check. ``found``/``expected`` are what a person reads."""
+
+    stat: str
+    expected: str
+    found: Any
+    ok: bool
+    severity: str = "error"
+    adapter: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "stat": self.stat,
+            "expected": self.expected,
+            "found": self.found,
+            "ok": self.ok,
+            "severity": self.severity,
+            "adapter": self.adapter,
+        }
+
+
+@dataclass(frozen=True)
+class _Rule:
+    stat: str
+    expected: str
+    ok: Callable[[dict], bool]
+    found: Callable[[dict], Any]
+    severity: str = "error"
+    adapter: str | None = None
+
+
+def _rules(port: PortSpec, sizes: dict[str, tuple[int, int]] | None) -> list[_Rule]:
+    rules: list[_Rule] = []
+    if port.kind in ("image", "mask"):
+        rules.append(_Rule("dtype", "float32", lambda s: s["dtype"] == "float32",
+                           lambda s: s["dtype"], adapter="to_float32"))
+        channels = "HxWx3" if port.kind == "image" else "HxW"
+        rules.append(_Rule("layout", channels, lambda s: s["layout"] == channels,
+                           lambda s: s["layout"]))
+        rules.append(_Rule("finite", "no NaN/inf", lambda s: s["nonfinite"] == 0,
+                           lambda s: f"{s['nonfinite']} non-finite values"))
+        lo, hi = port.value_range
+        rules.append(_Rule("range", f"in [{lo:g}, {hi:g}]",
+                           lambda s: s["min"] >= lo and s["max"] <= hi,
+                           lambda s: f"[{s['min']:.4g}, {s['max']:.4g}]", adapter="clip"))
+    if port.size_multiple > 1:
+        m = port.size_multiple
+        rules.append(_Rule("size_multiple", f"height and width multiples of {m}",
+                           lambda s: s["height"] % m == 0 and s["width"] % m == 0,
+                           lambda s: f"{s['width']}x{s['height']}", adapter="pad_to_multiple"))
+    if port.same_size_as and sizes and port.same_size_as in sizes:
+        ref_h, ref_w = sizes[port.same_size_as]
+        rules.append(_Rule("size", f"{ref_w}x{ref_h} (same as '{port.same_size_as}')",
+                           lambda s: (s["height"], s["width"]) == (ref_h, ref_w),
+                           lambda s: f"{s['width']}x{s['height']}"))
+    if port.kind == "mask":
+        if port.binary:
+            rules.append(_Rule("binary", "values exactly 0 or 1", lambda s: s["soft_fraction"] == 0,
+                               lambda s: f"{s['soft_fraction']:.4f} of pixels soft",
+                               adapter="binarize"))
+        if port.min_component_px:
+            n = port.min_component_px
+            rules.append(_Rule("min_component_px", f">= {n}",
+                               lambda s: s["n_components"] == 0 or s["min_component_px"] >= n,
+                               lambda s: s["min_component_px"], adapter="remove_specks"))
+        if port.max_coverage is not None:
+            c = port.max_coverage
+            rules.append(_Rule("coverage", f"<= {c:g}", lambda s: s["coverage"] <= c,
+                               lambda s: round(s["coverage"], 4)))
+    for e in port.expects:
+        rules.append(_Rule(e.stat, e.describe(), lambda s, e=e: e.ok(s.get(e.stat)),
+                           lambda s, e=e: s.get(e.stat), severity=e.severity, adapter=e.adapter))
+    return rules
+
+
+def port_checks(port: PortSpec, stats: dict, *, sizes: dict[str, tuple[int, int]] | None = None
+                ) -> list[Check]:
+    """Evaluate a port's contract against measured statistics.
+
+    Parameters
+    ----------
+    port : PortSpec
+        The receiving port.
+    stats : dict
+        Output of :func:`seamline.artifacts.measure` for the artifact.
+    sizes : dict of str to (int, int), optional
+        ``(height, width)`` of the stage's other inputs, for ``same_size_as``.
+
+    Returns
+    -------
+    list of Check
+        One per rule, passed or not. Structural failures (wrong layout) short-circuit the
+        statistics that would be meaningless after them.
+    """
+    checks = []
+    for rule in _rules(port, sizes):
+        try:
+            ok = bool(rule.ok(stats))
+            found = rule.found(stats)
+        except (KeyError, TypeError):
+            ok, found = False, "not measurable"
+        checks.append(Check(rule.stat, rule.expected, _jsonable(found), ok, rule.severity,
+                            rule.adapter))
+        if not ok and rule.stat in ("layout", "finite"):
+            break
+    return checks
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return value

@@ -1,0 +1,75 @@
+"""``make demo``: the main job on the embedded default, offline, on the CPU.
+
+A real photo from scikit-image's bundled data gets a caption, a title and a semi-transparent
+watermark drawn on it; the built-in ``remove-text`` pipeline then detects the text, builds a
+mask that hugs the glyphs, normalises and preflights it, inpaints and measures the result.
+
+Run: ``python -m seamline.demo [OUT_DIR]`` (default ``demo-output``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def demo_image() -> tuple[np.ndarray, np.ndarray]:
+    """The demo input: scikit-image's ``coffee`` photo with three kinds of text drawn on it.
+
+    Returns
+    -------
+    image : ndarray, HxWx3 float32 in [0, 1]
+    text_alpha : ndarray, HxW float32 in [0, 1]
+        Coverage of the drawn text (ground truth, for checking the result).
+    """
+    from skimage import data
+
+    from seamline.imageio import as_image
+    from seamline.synth import TextItem, draw_text
+
+    photo = as_image(data.coffee())
+    items = [
+        TextItem("MORNING COFFEE", (150, 22), 46, color=(255, 255, 255), stroke_px=2,
+                 stroke_color=(30, 20, 10)),
+        TextItem("fresh roast every day", (170, 340), 28, color=(255, 221, 0),
+                 shadow_px=2),
+        TextItem("SAMPLE", (330, 200), 56, color=(255, 255, 255), opacity=0.45,
+                 angle_deg=18),
+    ]
+    return draw_text(photo, items)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import seamline as sl
+    from seamline.cli import _print_summary
+    from seamline.errors import SeamlineError
+
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[0] if argv else "demo-output")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        image, alpha = demo_image()
+        input_path = sl.write_image(out / "input.png", image)
+        t0 = time.perf_counter()
+        run = sl.Pipeline.builtin("remove-text").run(
+            input_path, out=out / "run", output_path=out / "clean.png", progress=True,
+            command=["python", "-m", "seamline.demo", str(out)])
+        seconds = time.perf_counter() - t0
+    except SeamlineError as e:
+        print(f"seamline demo: error: {e}", file=sys.stderr)
+        return 2
+    _print_summary(run, out / "clean.png", seconds)
+    drawn = alpha > 0.05
+    covered = float(np.mean(run.stage("preflight").output[drawn] >= 0.5))
+    print(f"  drawn text  {100 * covered:.1f}% of the drawn text pixels fall inside the mask")
+    print(f"\ninput          {out / 'input.png'}\ncleaned image  {out / 'clean.png'}\n"
+          f"manifest       {out / 'run' / 'manifest.json'}\n"
+          f"intermediates  {out / 'run' / 'stages'}/ (one folder per stage)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,489 @@
+"""The runner: the only code that moves artifacts between stages.
+
+For each stage, in order, the runner
+
+1. takes each wired input artifact, measures it, checks it against the receiving port's
+   contract and applies the policy (``strict``: stop with a :class:`ContractError` naming stage,
+   port, statistic, expected and found; ``reconcile``: insert the adapter the failed check
+   names; ``off``: pass it through) — recording every check and adapter with numbers;
+2. computes a content-hash cache key (stage id and version, resolved params, input digests)
+   and reuses a stored result from the run directory when the key matches;
+3. otherwise runs the stage, saves every output (``stages/NN-name/``) and its cache record.
+
+At the end it writes the output image (alpha from the input put back untouched) and
+``manifest.json``: versions, platform, input hash, every stage's resolved config, seed,
+timings, handoff checks, adapters, QA and warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seamline import __version__, artifacts
+from seamline.adapters import ADAPTERS
+from seamline.contracts import PortSpec, port_checks
+from seamline.errors import ConfigError, ContractError, InputError, SeamlineError
+from seamline.pipeline import PipelineSpec, StageDecl
+from seamline.stages import get_stage
+from seamline.stages.base import StageContext, StageResult
+
+#: Packages whose versions go into every manifest.
+MANIFEST_PACKAGES = ("numpy", "scipy", "scikit-image", "opencv-contrib-python-headless",
+                     "opencv-python-headless", "pillow", "onnxruntime", "rapidocr", "pyyaml",
+                     "torch", "diffusers", "ray")
+
+
+@dataclass
+class StageRun:
+    """What one stage did in a run.
+
+    Attributes
+    ----------
+    outputs : dict
+        Output artifacts by port name (values in the conventions of ``seamline.artifacts``).
+    report : dict
+        The stage's own numbers (mask report, preflight, QA...).
+    handoffs : list of dict
+        One record per input port: source, statistics, checks, adapters applied.
+    cached : bool
+        True when the result was reused from the run directory's cache.
+    """
+
+    name: str
+    stage_id: str
+    params: dict
+    seed: int
+    outputs: dict[str, Any]
+    report: dict
+    warnings: list[str]
+    notes: list[str]
+    handoffs: list[dict]
+    cached: bool
+    seconds: float
+    folder: Path | None = None
+
+    @property
+    def output(self) -> Any:
+        """The stage's first (main) output."""
+        return next(iter(self.outputs.values()))
+
+
+@dataclass
+class Run:
+    """A finished pipeline run: ``run.output``, ``run.stage("inpaint").output``, ``run.manifest``."""
+
+    spec: PipelineSpec
+    stages: dict[str, StageRun]
+    output: np.ndarray
+    alpha: np.ndarray | None
+    manifest: dict
+    out: Path | None = None
+    output_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def stage(self, name: str) -> StageRun:
+        if name not in self.stages:
+            raise ConfigError(f"no stage named {name!r} in this run; stages: "
+                              f"{', '.join(self.stages)}")
+        return self.stages[name]
+
+    @property
+    def qa(self) -> dict:
+        return self.manifest.get("qa", {})
+
+    @property
+    def checks(self) -> list[dict]:
+        return [h for s in self.stages.values() for h in s.handoffs]
+
+
+def stage_seed(seed: int, name: str) -> int:
+    """Per-stage seed: independent of which other stages exist or ran first."""
+    return int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:8], 16)
+
+
+def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = None,
+                 inputs: dict[str, Any] | None = None, from_stage: str | None = None,
+                 output_path: str | Path | None = None, progress: bool = False,
+                 max_pixels: int | None = None, command: list[str] | None = None) -> Run:
+    """Run a pipeline on one image.
+
+    Parameters
+    ----------
+    spec : PipelineSpec
+    image : str, Path, ImageFile or ndarray
+        The ``image`` input: a file (read colour-managed, alpha kept aside) or an HxWx3 array.
+    out : str or Path, optional
+        Run directory. Without it the run happens in memory: no intermediates, no cache.
+    inputs : dict, optional
+        Other pipeline inputs by name (``{"mask": "mask.png"}``): a path or an array.
+    from_stage : str, optional
+        Re-run this stage and everything after it; earlier stages must be in ``out``'s cache.
+    output_path : str or Path, optional
+        Where to write the output image (default ``out/output.png``; nothing without ``out``).
+    progress : bool
+        Show a progress bar over stages on stderr.
+
+    Returns
+    -------
+    Run
+    """
+    from seamline.imageio import ImageFile, as_image, check_output_path, file_sha256, read_image
+
+    t_start = time.perf_counter()
+    out = Path(out) if out is not None else None
+    _check_requirements(spec)
+    from_index = None
+    if from_stage is not None:
+        from_index = spec.index(from_stage)
+        if out is None:
+            raise ConfigError(f"--from {from_stage}: needs the run directory (-o) of an "
+                              "earlier run")
+    if isinstance(image, (str, Path)):
+        image_file = read_image(image, max_pixels=max_pixels)
+    elif isinstance(image, ImageFile):
+        image_file = image
+    else:
+        arr = as_image(image, name="image")
+        image_file = ImageFile(image=arr, alpha=None, bit_depth=8, path=None, info={})
+    src_path = Path(image_file.path) if image_file.path is not None else None
+    if out is not None:
+        _prepare_run_dir(out, src_path)
+    if output_path is None and out is not None:
+        output_path = out / ("output.tif" if image_file.bit_depth == 16 else "output.png")
+    if output_path is not None:
+        output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
+
+    values = {("input", "image"): (image_file.image, "image")}
+    values.update(_pipeline_inputs(spec, inputs or {}, image_file.image.shape[:2], max_pixels))
+
+    manifest = {
+        "seamline": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "platform": _platform(),
+        "versions": _versions(),
+        "input": {"path": str(src_path) if src_path else None,
+                  "sha256": file_sha256(src_path) if src_path else None,
+                  "digest": artifacts.digest("image", image_file.image),
+                  "width": int(image_file.image.shape[1]),
+                  "height": int(image_file.image.shape[0]),
+                  "bit_depth": image_file.bit_depth, "alpha": image_file.alpha is not None,
+                  "info": image_file.info},
+        "pipeline": {"name": spec.name, "source": spec.source, "policy": spec.policy,
+                     "seed": spec.seed, "spec": spec.raw},
+        "from_stage": from_stage,
+        "stages": [], "qa": {}, "warnings": [], "notes": [], "status": "running",
+    }
+    stage_runs: dict[str, StageRun] = {}
+    bar = _progress(len(spec.stages), progress)
+    try:
+        for i, decl in enumerate(spec.stages):
+            bar.set_description(decl.name)
+            sr = _run_stage(i, decl, spec, values, out, from_index)
+            stage_runs[decl.name] = sr
+            manifest["stages"].append(_stage_manifest(sr, out))
+            manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
+            manifest["notes"] += [f"{sr.name}: {n}" for n in sr.notes]
+            if getattr(get_stage(decl.stage_id), "qa", False):
+                manifest["qa"].update(sr.report)
+            bar.update(1)
+        bar.close()
+        src, port = spec.output.split(".")
+        result = values[(src, port)][0]
+        if output_path is not None:
+            from seamline.imageio import write_image
+
+            write_image(output_path, result, alpha=image_file.alpha,
+                        bit_depth=image_file.bit_depth if output_path.suffix.lower() in
+                        (".png", ".tif", ".tiff") else 8)
+        manifest["output"] = str(output_path) if output_path else None
+        manifest["status"] = "ok"
+    except SeamlineError as e:
+        bar.close()
+        manifest["status"] = "failed"
+        manifest["error"] = str(e)
+        if out is not None:
+            artifacts.write_json(out / "manifest.json", manifest)
+        raise
+    manifest["seconds"] = round(time.perf_counter() - t_start, 4)
+    if out is not None:
+        artifacts.write_json(out / "manifest.json", manifest)
+    return Run(spec=spec, stages=stage_runs, output=result, alpha=image_file.alpha,
+               manifest=manifest, out=out, output_path=output_path,
+               warnings=list(manifest["warnings"]))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
+               out: Path | None, from_index: int | None) -> StageRun:
+    cls = get_stage(decl.stage_id)
+    policy = decl.policy or spec.policy
+    sizes = {}
+    for port, ref in decl.inputs.items():
+        value, kind = values[tuple(ref.split("."))]
+        if kind in ("image", "mask") and np.ndim(value) >= 2:
+            sizes[port] = tuple(np.shape(value)[:2])
+    stage_inputs, handoffs, warnings = {}, [], []
+    for port, ref in decl.inputs.items():
+        value, kind = values[tuple(ref.split("."))]
+        value, record, warns = handoff(value, kind, cls.spec.inputs[port], policy=policy,
+                                       stage=decl.name, port=port, source=ref, sizes=sizes)
+        stage_inputs[port] = value
+        handoffs.append(record)
+        warnings += warns
+
+    params = decl.params_dict()
+    seed = stage_seed(spec.seed, decl.name)
+    key = _cache_key(cls, params, seed, {p: artifacts.digest(cls.spec.inputs[p].kind, v)
+                                        for p, v in stage_inputs.items()})
+    folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
+    reuse_allowed = from_index is None or i < from_index
+    cached = _load_cached(cls, folder, key) if (folder is not None and reuse_allowed) else None
+    if from_index is not None and i < from_index and cached is None:
+        raise ConfigError(f"--from {spec.stages[from_index].name}: stage {decl.name!r} has no "
+                          f"cached result in {out} for this input and config; run the whole "
+                          "pipeline first")
+    if cached is not None:
+        result, seconds = cached
+    else:
+        ctx = StageContext(name=decl.name, seed=seed, policy=policy)
+        t0 = time.perf_counter()
+        raw = cls(decl.params).run(ctx, **stage_inputs)
+        seconds = time.perf_counter() - t0
+        result = raw if isinstance(raw, StageResult) else StageResult(outputs=dict(raw))
+        missing = set(cls.spec.outputs) - set(result.outputs)
+        if missing:  # a bug in the stage, not a user mistake: keep the traceback
+            raise RuntimeError(f"stage {cls.id!r} did not return outputs {sorted(missing)}")
+        if folder is not None:
+            _store_cache(cls, folder, key, result, seconds)
+    for port, value in result.outputs.items():
+        values[(decl.name, port)] = (value, cls.spec.outputs[port].kind)
+    return StageRun(name=decl.name, stage_id=cls.id, params=params, seed=seed,
+                    outputs=dict(result.outputs), report=result.report,
+                    warnings=warnings + list(result.warnings), notes=list(result.notes),
+                    handoffs=handoffs, cached=cached is not None, seconds=seconds,
+                    folder=folder)
+
+
+def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: str, port: str,
+            source: str = "", sizes: dict | None = None) -> tuple[Any, dict, list[str]]:
+    """Check one artifact against a receiving port and apply the policy.
+
+    Parameters
+    ----------
+    value : object
+        The artifact.
+    kind : str
+        Its kind.
+    contract : PortSpec
+        The receiving port's contract.
+    policy : {"strict", "reconcile", "off"}
+    stage, port, source : str
+        Receiving stage and port names, and the source reference, for messages and the record.
+    sizes : dict, optional
+        ``{port: (height, width)}`` of the stage's inputs, for ``same_size_as`` checks.
+
+    Returns
+    -------
+    value : object
+        The artifact, adapted under ``reconcile``.
+    record : dict
+        ``{"to", "from", "kind", "policy", "stats", "checks", "adapters"}`` with numbers.
+    warnings : list of str
+
+    Raises
+    ------
+    ContractError
+        Under ``strict`` for any failed error-severity check; under ``reconcile`` for one that
+        has no adapter.
+    """
+    where = f"stage '{stage}' input '{port}'"
+    stats = artifacts.measure(kind, value)
+    checks = port_checks(contract, stats, sizes=sizes)
+    record = {"to": f"{stage}.{port}", "from": source, "kind": kind, "policy": policy,
+              "stats": stats, "checks": [c.to_dict() for c in checks], "adapters": []}
+    warnings = []
+    for check in checks:
+        if check.ok:
+            continue
+        msg = f"{where} (from {source}): {check.stat} expected {check.expected}, found {check.found}"
+        if policy == "off":
+            warnings.append(msg + " (policy off: passed through)")
+            continue
+        if check.severity == "warn":
+            warnings.append(msg)
+            continue
+        if policy == "strict" or check.adapter is None:
+            hint = (f"; policy 'reconcile' would apply adapter '{check.adapter}'"
+                    if check.adapter and policy == "strict" else
+                    "; no adapter can reconcile this" if policy == "reconcile" else "")
+            raise ContractError(msg + hint)
+        value, params = ADAPTERS[check.adapter](value, contract)
+        after_stats = artifacts.measure(kind, value)
+        after = next((c for c in port_checks(contract, after_stats, sizes=sizes)
+                      if c.stat == check.stat), None)
+        record["adapters"].append({"adapter": check.adapter, "stat": check.stat,
+                                   "before": check.found,
+                                   "after": after.found if after else None,
+                                   "ok_after": after.ok if after else True, "params": params})
+        stats = after_stats
+    if record["adapters"]:
+        record["stats_after"] = stats
+    return value, record, warnings
+
+
+def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) -> dict:
+    from seamline.imageio import as_image, as_mask, load_image, load_mask
+
+    unknown = set(given) - set(spec.inputs)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InputError(f"input {name!r}: pipeline {spec.name!r} takes no such input; inputs: "
+                         f"{', '.join(spec.inputs)}")
+    values = {}
+    for name, kind in spec.inputs.items():
+        if name == "image":
+            continue
+        if name not in given or given[name] is None:
+            raise InputError(f"input {name!r}: pipeline {spec.name!r} needs it "
+                             f"(--{name} FILE)")
+        v = given[name]
+        if kind == "mask":
+            v = (load_mask(v, shape=shape, max_pixels=max_pixels) if isinstance(v, (str, Path))
+                 else as_mask(v, name=name, shape=shape))
+        else:
+            v = load_image(v, max_pixels=max_pixels) if isinstance(v, (str, Path)) else \
+                as_image(v, name=name)
+        values[("input", name)] = (v, kind)
+    return values
+
+
+def _cache_key(cls, params: dict, seed: int, input_digests: dict) -> str:
+    blob = json.dumps({"stage": cls.id, "version": cls.version, "seamline": __version__,
+                       "params": params, "seed": seed, "inputs": input_digests},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _load_cached(cls, folder: Path, key: str) -> tuple[StageResult, float] | None:
+    record_path = folder / "cache.json"
+    if not record_path.is_file():
+        return None
+    try:
+        rec = json.loads(record_path.read_text())
+        if rec.get("key") != key:
+            return None
+        outputs = {port: artifacts.load(cls.spec.outputs[port].kind, folder, port)
+                   for port in cls.spec.outputs}
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache entry is recomputed, never trusted
+    return StageResult(outputs=outputs, report=rec.get("report", {}),
+                       warnings=rec.get("warnings", []), notes=rec.get("notes", [])), \
+        rec.get("seconds", 0.0)
+
+
+def _store_cache(cls, folder: Path, key: str, result: StageResult, seconds: float) -> None:
+    files = {}
+    for port, value in result.outputs.items():
+        kind = cls.spec.outputs[port].kind
+        files[port] = {"kind": kind, "files": artifacts.save(kind, value, folder, port),
+                       "digest": artifacts.digest(kind, value)}
+    # written last: an interrupted save leaves no record, so it is recomputed next time
+    artifacts.write_json(folder / "cache.json", {
+        "key": key, "stage": cls.id, "outputs": files, "report": result.report,
+        "warnings": result.warnings, "notes": result.notes, "seconds": seconds})
+
+
+def _stage_manifest(sr: StageRun, out: Path | None) -> dict:
+    cls = get_stage(sr.stage_id)
+    outputs = {}
+    for port, value in sr.outputs.items():
+        kind = cls.spec.outputs[port].kind
+        entry = {"kind": kind, "digest": artifacts.digest(kind, value),
+                 "stats": artifacts.measure(kind, value)}
+        if sr.folder is not None and out is not None:
+            entry["files"] = sorted(str((sr.folder / f).relative_to(out))
+                                    for f in sr.folder.iterdir() if f.name.startswith(port + "."))
+        outputs[port] = entry
+    return {"name": sr.name, "stage": sr.stage_id, "params": sr.params, "seed": sr.seed,
+            "cached": sr.cached, "seconds": round(sr.seconds, 4), "handoffs": sr.handoffs,
+            "outputs": outputs, "report": sr.report, "warnings": sr.warnings, "notes": sr.notes}
+
+
+def _prepare_run_dir(out: Path, src_path: Path | None) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: run directory path exists and is not a directory")
+    if src_path is not None and out.resolve() == src_path.resolve().parent / src_path.name:
+        raise InputError(f"{out}: run directory would overwrite the input file")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{id(out)}"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise InputError(f"{out}: cannot write the run directory ({e.strerror or e})") from None
+
+
+def _check_requirements(spec: PipelineSpec) -> None:
+    for decl in spec.stages:
+        for mod in get_stage(decl.stage_id).spec.requires:
+            if importlib.util.find_spec(mod) is None:
+                raise ConfigError(f"stage '{decl.name}' ({decl.stage_id}) needs the Python "
+                                  f"module {mod!r}; install the matching seamline extra")
+
+
+def _platform() -> dict:
+    return {"python": sys.version.split()[0], "system": platform.system(),
+            "release": platform.release(), "machine": platform.machine()}
+
+
+_VERSIONS: dict | None = None
+
+
+def _versions() -> dict:
+    global _VERSIONS
+    if _VERSIONS is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        found = {}
+        for name in MANIFEST_PACKAGES:
+            try:
+                found[name] = version(name)
+            except PackageNotFoundError:
+                continue
+        _VERSIONS = found
+    return dict(_VERSIONS)
+
+
+class _NoBar:
+    def set_description(self, *_):
+        pass
+
+    def update(self, *_):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    # disable=None: no bar when stderr is not a terminal (logs, CI, captured output)
+    return tqdm(total=total, unit="stage", file=sys.stderr, leave=False, dynamic_ncols=True,
+                disable=None)

@@ -1,0 +1,87 @@
+"""``qa``: measure what an edit did — residual text, seams, colour, untouched pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from seamline.contracts import PortSpec, StageSpec
+from seamline.stages.base import Stage, StageResult
+
+
+class EditQA(Stage):
+    id = "qa"
+    qa = True  # the runner copies this stage's report into the manifest's "qa" section
+    spec = StageSpec(
+        inputs={"original": PortSpec("image"),
+                "image": PortSpec("image", same_size_as="original"),
+                "mask": PortSpec("mask", same_size_as="original"),
+                "regions": PortSpec("text-regions", optional=True,
+                                    doc="text found before the edit, for residual-text QA")},
+        outputs={"report": PortSpec("report")},
+        doc="Residual text (OCR re-run around the edited area), seam score at the mask "
+            "boundary, colour change outside the mask, ΔE2000 inside vs the context ring.",
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        ocr: bool = True   #: re-run OCR on the edited area to count remaining words
+        ring_px: int = 8   #: context ring width for the colour comparison
+        band_px: int = 2   #: boundary band width for the seam score
+        margin_px: int = 16  #: margin around the mask searched for residual text
+
+    def run(self, ctx, original, image, mask, regions=None):
+        from seamline.metrics import inside_vs_ring_delta_e, outside_change, seam_score
+
+        p = self.params
+        report: dict = {"mask_coverage": float(np.mean(mask >= 0.5))}
+        report["outside_change"] = outside_change(original, image, mask)
+        if np.any(mask > 0) and not np.all(mask > 0):
+            report["seam_score"] = float(seam_score(image, mask, band_px=p.band_px))
+            report["delta_e_inside_vs_ring"] = float(
+                inside_vs_ring_delta_e(image, mask, ring_px=p.ring_px))
+        if p.ocr and regions is not None:
+            report.update(residual_text(image, mask, regions, margin_px=p.margin_px))
+        warnings = []
+        if report["outside_change"].get("changed_px", 0):
+            warnings.append(f"{report['outside_change']['changed_px']} pixels outside the mask "
+                            "changed")
+        if report.get("residual_words"):
+            warnings.append(f"{report['residual_words']} of {report['words_before']} words still "
+                            f"detected: {report['residual_texts']}")
+        return StageResult(outputs={"report": report}, report=report, warnings=warnings)
+
+
+def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_px: int = 16
+                  ) -> dict:
+    """Re-run OCR on the bounding box of the edited area and count words still readable there.
+
+    Parameters
+    ----------
+    image : ndarray, HxWx3 float32 in [0, 1]
+        The edited image.
+    mask : ndarray, HxW float32 in [0, 1]
+        The edit mask; only text overlapping its box (plus ``margin_px``) counts.
+    regions : list of TextRegion
+        What was detected before the edit (for ``words_before``).
+
+    Returns
+    -------
+    dict
+        ``words_before``, ``residual_words``, ``residual_ratio``, ``residual_texts``.
+    """
+    from seamline.text import detect_text
+
+    words_before = sum(max(1, len(r.text.split())) for r in regions)
+    ys, xs = np.nonzero(mask > 0)
+    residual = []
+    if len(ys):
+        h, w = mask.shape
+        y0, y1 = max(0, ys.min() - margin_px), min(h, ys.max() + 1 + margin_px)
+        x0, x1 = max(0, xs.min() - margin_px), min(w, xs.max() + 1 + margin_px)
+        residual = detect_text(image[y0:y1, x0:x1], recognize=True)
+    residual_words = sum(len(r.text.split()) for r in residual if r.text.strip())
+    return {"words_before": int(words_before), "residual_words": int(residual_words),
+            "residual_ratio": float(residual_words / words_before) if words_before else 0.0,
+            "residual_texts": [r.text for r in residual if r.text.strip()]}

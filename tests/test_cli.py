@@ -1,0 +1,175 @@
+"""The command line: happy paths and every bad input from the issue (exit 2, one line, nothing
+written, input untouched)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import seamline as sl
+from seamline.cli import main
+
+from conftest import blob_mask
+
+
+def sha(p):
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.fixture()
+def text_photo(tmp_path, captioned):
+    return sl.write_image(tmp_path / "photo.png", captioned[0])
+
+
+def run_cli(capsys, *argv):
+    code = main(list(map(str, argv)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *needles):
+    assert code == 2
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("seamline: error: ")
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+def test_remove_text_cli(tmp_path, capsys, text_photo):
+    before = sha(text_photo)
+    code, out, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "clean.png",
+                             "--run-dir", tmp_path / "run", "-q")
+    assert code == 0 and out == ""
+    assert (tmp_path / "clean.png").is_file() and (tmp_path / "run" / "manifest.json").is_file()
+    assert sha(text_photo) == before
+    code, out, _ = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "c2.png", "--json")
+    qa = json.loads(out)["qa"]
+    assert qa["residual_words"] <= 1 and qa["outside_change"]["changed_px"] == 0
+
+
+def test_detect_text_cli_json(capsys, text_photo):
+    code, out, _ = run_cli(capsys, "detect-text", text_photo, "--json")
+    regions = json.loads(out)
+    assert code == 0 and len(regions) >= 2
+    assert {"polygon", "text", "score"} <= set(regions[0])
+    assert "COFFEE" in " ".join(r["text"] for r in regions).upper()
+
+
+def test_run_then_rerun_from_stage(tmp_path, capsys, text_photo):
+    out = tmp_path / "runx"
+    code, stdout, _ = run_cli(capsys, "run", "remove-text", "-i", text_photo, "-o", out, "-q")
+    assert code == 0
+    code, stdout, _ = run_cli(capsys, "run", "remove-text", "-o", out, "--from", "inpaint",
+                              "--set", "inpaint.radius=5", "--json")
+    assert code == 0
+    stages = {s["name"]: s["cached"] for s in json.loads(stdout)["stages"]}
+    assert stages == {"detect": True, "mask": True, "normalize": True, "preflight": True,
+                      "inpaint": False, "qa": False}
+
+
+def test_stages_and_pipelines_listing(capsys):
+    code, out, _ = run_cli(capsys, "stages")
+    assert code == 0 and "inpaint:" in out and "param   radius = 3" in out
+    code, out, _ = run_cli(capsys, "pipelines", "remove-text")
+    assert code == 0 and "stage: detect-text" in out
+
+
+BAD_FILES = {
+    "missing": None,
+    "directory": "dir",
+    "empty": b"",
+    "truncated": "truncated",
+    "not_an_image": b"hello, this is text and not a PNG at all\n" * 10,
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_input_files(tmp_path, capsys, case, astronaut):
+    p = tmp_path / "in.png"
+    content = BAD_FILES[case]
+    if content == "dir":
+        p.mkdir()
+    elif content == "truncated":
+        sl.write_image(p, astronaut)
+        p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 3])
+    elif content is not None:
+        p.write_bytes(content)
+    out = tmp_path / "out.png"
+    code, _, err = run_cli(capsys, "remove-text", p, "-o", out)
+    assert_one_line_error(code, err, "in.png")
+    assert not out.exists()
+    assert sorted(f.name for f in tmp_path.iterdir()) == (["in.png"] if case != "missing" else [])
+
+
+def test_decompression_bomb_guard(tmp_path, capsys, text_photo):
+    code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "o.png",
+                           "--max-pixels", 1000)
+    assert_one_line_error(code, err, "photo.png", "1000")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_output_cannot_overwrite_input(tmp_path, capsys, text_photo):
+    before = sha(text_photo)
+    code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", text_photo)
+    assert_one_line_error(code, err, "photo.png")
+    assert sha(text_photo) == before
+
+
+def test_unwritable_output(tmp_path, capsys, text_photo):
+    code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "nope" / "o.png")
+    assert_one_line_error(code, err, "o.png")
+    code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "o.bmpx")
+    assert_one_line_error(code, err, "o.bmpx")
+
+
+def test_wrong_parameter_type_and_unknown_stage(tmp_path, capsys, text_photo):
+    code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "o.png",
+                           "--set", "inpaint.radius=wide")
+    assert_one_line_error(code, err, "inpaint", "radius", "expected int", "wide")
+    bad = tmp_path / "p.yaml"
+    bad.write_text("pipeline: x\nstages:\n  - name: a\n    stage: blur\n    inputs: "
+                   "{image: input.image}\noutput: a.image\n")
+    code, _, err = run_cli(capsys, "run", bad, "-i", text_photo, "-o", tmp_path / "r")
+    assert_one_line_error(code, err, "p.yaml:4", "unknown stage 'blur'", "known stages")
+    assert not (tmp_path / "r").exists()
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.fixture()
+def mask_files(tmp_path, astronaut):
+    h, w = astronaut.shape[:2]
+    files = {}
+    for name, m in {"good": blob_mask((h, w), [(200, 200)], 12),
+                    "empty": np.zeros((h, w), np.float32),
+                    "full": np.ones((h, w), np.float32),
+                    "small": np.zeros((h // 2, w), np.float32)}.items():
+        files[name] = sl.write_image(tmp_path / f"{name}-mask.png",
+                                     np.repeat(m[..., None], 3, axis=2))
+    files["photo"] = sl.write_image(tmp_path / "photo.png", astronaut)
+    return files
+
+
+def test_masks_through_the_inpaint_pipeline(tmp_path, capsys, mask_files, astronaut):
+    photo = mask_files["photo"]
+    code, _, _ = run_cli(capsys, "run", "inpaint", "-i", photo, "--mask", mask_files["good"],
+                         "-o", tmp_path / "ok", "-q")
+    assert code == 0
+    # empty mask: not an error; the image comes back unchanged, with a note
+    code, out, _ = run_cli(capsys, "run", "inpaint", "-i", photo, "--mask", mask_files["empty"],
+                           "-o", tmp_path / "empty")
+    assert code == 0 and "mask is empty" in out
+    back = sl.read_image(tmp_path / "empty" / "output.png").image
+    assert np.array_equal(back, sl.read_image(photo).image)
+    # all-ones mask: nothing to fill from
+    code, _, err = run_cli(capsys, "run", "inpaint", "-i", photo, "--mask", mask_files["full"],
+                           "-o", tmp_path / "full")
+    assert_one_line_error(code, err, "whole image")
+    assert not (tmp_path / "full" / "output.png").exists()
+    # mask of another size
+    code, _, err = run_cli(capsys, "run", "inpaint", "-i", photo, "--mask", mask_files["small"],
+                           "-o", tmp_path / "small")
+    assert_one_line_error(code, err, "small-mask.png", "512x256", "512x512")

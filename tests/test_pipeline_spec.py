@@ -1,0 +1,95 @@
+"""Pipeline YAML validation: every mistake is named with its line and key, up front."""
+
+from __future__ import annotations
+
+import pytest
+
+from seamline.errors import ConfigError
+from seamline.pipeline import apply_overrides, builtin_names, builtin_spec, spec_from_text
+from seamline.stages import get_stage, stage_ids
+
+GOOD = """\
+pipeline: fill
+policy: reconcile
+inputs: {image: image, mask: mask}
+stages:
+  - name: normalize
+    stage: normalize-mask
+    inputs: {mask: input.mask}
+    params: {dilate_px: 2}
+  - name: inpaint
+    stage: inpaint
+    inputs: {image: input.image, mask: normalize.mask}
+    params: {backend: ns, radius: 4}
+output: inpaint.image
+"""
+
+
+def test_good_spec_resolves_params_with_defaults():
+    spec = spec_from_text(GOOD, source="p.yaml")
+    assert [s.name for s in spec.stages] == ["normalize", "inpaint"]
+    inp = spec.stage("inpaint")
+    assert inp.params.backend == "ns" and inp.params.radius == 4
+    assert inp.params_dict()["context_px"] is None  # default filled in
+    assert spec.stage("normalize").line == 5
+
+
+def test_builtins_load():
+    assert {"remove-text", "inpaint"} <= set(builtin_names())
+    spec = builtin_spec("remove-text")
+    assert [s.stage_id for s in spec.stages] == [
+        "detect-text", "text-mask", "normalize-mask", "preflight", "inpaint", "qa"]
+
+
+def test_unknown_stage_id_lists_known_ones():
+    with pytest.raises(ConfigError) as e:
+        get_stage("inpaintt")
+    assert "unknown stage 'inpaintt'" in str(e.value)
+    for sid in stage_ids():
+        assert sid in str(e.value)
+
+
+@pytest.mark.parametrize("old,new,expect", [
+    ("    stage: inpaint\n", "    stage: inpant\n", r"p.yaml:10: stage 'inpaint': unknown stage 'inpant'; known stages: "),
+    ("radius: 4", "radius: four", r"p.yaml:12: stage 'inpaint' parameter 'radius': expected int, got str 'four'"),
+    ("backend: ns", "backend: magic", r"p.yaml:12: stage 'inpaint' parameter 'backend': expected one of 'telea', 'ns', got str 'magic'"),
+    ("radius: 4}", "radius: 4, sigma: 2}", r"p.yaml:12: stage 'inpaint': unknown parameter 'sigma'; known parameters: backend, radius, context_px"),
+    ("policy: reconcile", "policy: lenient", r"p.yaml:2: policy: expected one of strict, reconcile, off, got 'lenient'"),
+    ("mask: normalize.mask}", "mask: normalise.mask}", r"p.yaml:11: stage 'inpaint'.inputs.mask: 'normalise.mask' refers to 'normalise', which is not an earlier stage"),
+    ("mask: normalize.mask}", "mask: normalize.image}", r"p.yaml:11: stage 'inpaint'.inputs.mask: 'normalize' has no output 'image'; outputs: mask"),
+    ("mask: normalize.mask}", "mask: input.image}", r"p.yaml:11: stage 'inpaint'.inputs.mask: 'input.image' carries image, port 'mask' expects mask"),
+    ("{image: input.image, mask: normalize.mask}", "{image: input.image}", r"p.yaml:9: stage 'inpaint'.inputs: required port 'mask' is not wired"),
+    ("output: inpaint.image", "output: normalize.mask", r"p.yaml:13: output: 'normalize.mask' carries mask"),
+    ("  - name: inpaint\n", "  - name: normalize\n", r"p.yaml:9: stages\[1\].name: duplicate stage name 'normalize'"),
+    ("policy: reconcile\n", "policy: reconcile\ncolour: red\n", r"p.yaml:3: unknown key 'colour'"),
+    ("    params: {dilate_px: 2}\n", "    params: {dilate_px: 2}\n    retries: 3\n", r"p.yaml:9: stages\[0\]: unknown key 'retries'"),
+    ("stages:", "stages: [\n", r"p.yaml:\d+: invalid YAML"),
+])
+def test_errors_name_line_and_key(old, new, expect):
+    assert old in GOOD
+    with pytest.raises(ConfigError, match=expect) as e:
+        spec_from_text(GOOD.replace(old, new, 1), source="p.yaml")
+    assert "\n" not in str(e.value)
+
+
+def test_not_a_mapping():
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        spec_from_text("- a\n- b\n", source="p.yaml")
+
+
+def test_overrides_are_typed_and_validated():
+    spec = spec_from_text(GOOD, source="p.yaml")
+    new = apply_overrides(spec, ["inpaint.radius=7", "inpaint.backend=telea"])
+    assert new.stage("inpaint").params.radius == 7
+    assert new.stage("inpaint").params.backend == "telea"
+    assert spec.stage("inpaint").params.radius == 4  # original untouched
+    with pytest.raises(ConfigError, match=r"^--set: stage 'inpaint' parameter 'radius': expected int, got str 'big'$"):
+        apply_overrides(spec, ["inpaint.radius=big"])
+    with pytest.raises(ConfigError, match="no stage named 'inpant'"):
+        apply_overrides(spec, ["inpant.radius=3"])
+    with pytest.raises(ConfigError, match="expected STAGE.KEY=VALUE"):
+        apply_overrides(spec, ["radius"])
+    # an int is accepted where a float is declared, a float where an int is declared is not
+    assert apply_overrides(spec, {"normalize.threshold": 1}).stage("normalize").params.threshold == 1.0
+    with pytest.raises(ConfigError, match="expected int or null, got float 2.5"):
+        apply_overrides(spec, {"normalize.dilate_px": 2.5})

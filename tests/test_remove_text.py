@@ -1,0 +1,61 @@
+"""Text removal end to end on real photos with text drawn by the test."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage import data
+
+import seamline as sl
+from seamline.imageio import as_image
+from seamline.text import detect_text
+
+
+def _found_words(image, words):
+    found = " ".join(r.text for r in detect_text(image)).upper()
+    return [w for w in words if w.upper() in found]
+
+
+def test_text_is_removed_and_the_rest_is_untouched(captioned):
+    image, alpha, words = captioned
+    assert len(_found_words(image, words)) >= 0.8 * len(words)  # the drawn text is readable
+    res = sl.remove_text(image)
+    left = _found_words(res.image, words)
+    assert len(left) < 0.1 * len(words), left
+    assert res.qa["residual_ratio"] < 0.1
+    # paste-back guarantee: every pixel outside the mask is bit-identical
+    outside = res.mask == 0
+    assert np.array_equal(res.image[outside], image[outside])
+    assert res.qa["outside_change"]["changed_px"] == 0
+    # the mask covers the drawn text ...
+    drawn = alpha > 0.05
+    assert np.mean(res.mask[drawn] > 0) > 0.97
+    # ... and hugs it: far less than the detector's boxes would wipe out
+    boxes = np.zeros_like(res.mask, dtype=bool)
+    for r in res.regions:
+        x0, y0 = np.floor(r.polygon.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(r.polygon.max(axis=0)).astype(int)
+        boxes[max(y0, 0):y1, max(x0, 0):x1] = True
+    assert np.count_nonzero(res.mask > 0) < 0.75 * np.count_nonzero(boxes)
+    # every handoff was checked and recorded
+    assert {c["to"] for c in res.checks} >= {"inpaint.mask", "preflight.mask", "qa.image"}
+
+
+def test_photo_without_text_comes_back_bit_identical():
+    photo = as_image(data.chelsea())
+    res = sl.remove_text(photo)
+    assert res.regions == []
+    assert np.array_equal(res.image, photo)
+    assert any("no text found" in n for n in res.run.manifest["notes"])
+
+
+def test_remove_text_file_round_trip_keeps_alpha_and_bits(tmp_path, captioned):
+    image, _, _ = captioned
+    alpha = np.full(image.shape[:2], 200, np.uint8)
+    alpha[:50] = 17
+    src = sl.write_image(tmp_path / "in.png", image, alpha=alpha)
+    run = sl.Pipeline.builtin("remove-text").run(src, output_path=tmp_path / "out.png")
+    back = sl.read_image(tmp_path / "out.png")
+    assert np.array_equal(back.alpha, alpha)
+    used = run.stage("preflight").output
+    orig = sl.read_image(src).image
+    assert np.array_equal(back.image[used == 0], orig[used == 0])

@@ -1,0 +1,169 @@
+"""The runner on real photos: run directories, manifests, cache and --from, policies, seeds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import seamline as sl
+from seamline.contracts import PortSpec, StageSpec
+from seamline.errors import ConfigError, ContractError
+from seamline.imageio import read_image, to_uint8
+from seamline.stages import REGISTRY
+from seamline.stages.base import Stage
+
+from conftest import blob_mask
+
+
+@pytest.fixture()
+def photo_and_mask(tmp_path, astronaut):
+    img_path = sl.write_image(tmp_path / "photo.png", astronaut)
+    mask = blob_mask(astronaut.shape[:2], [(100, 400), (300, 120)], 14)
+    mask_path = tmp_path / "mask.png"
+    sl.write_image(mask_path, np.repeat(mask[..., None], 3, axis=2))
+    return img_path, mask_path, mask
+
+
+def test_run_directory_manifest_and_intermediates(tmp_path, photo_and_mask):
+    img_path, mask_path, mask = photo_and_mask
+    before = img_path.read_bytes()
+    run = sl.Pipeline.builtin("inpaint").run(img_path, out=tmp_path / "run",
+                                              inputs={"mask": mask_path})
+    out = tmp_path / "run"
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "ok" and m["pipeline"]["name"] == "inpaint"
+    assert m["input"]["sha256"] and len(m["input"]["sha256"]) == 64
+    assert {"numpy", "rapidocr", "pillow"} <= set(m["versions"])
+    assert [s["name"] for s in m["stages"]] == ["normalize", "preflight", "inpaint", "qa"]
+    for s in m["stages"]:
+        assert {"params", "seed", "seconds", "handoffs", "outputs"} <= set(s)
+    inp = m["stages"][2]
+    assert inp["params"] == {"backend": "telea", "radius": 3, "context_px": None}
+    assert {h["to"] for h in inp["handoffs"]} == {"inpaint.image", "inpaint.mask"}
+    assert all(c["ok"] for h in inp["handoffs"] for c in h["checks"])
+    assert (out / "stages" / "03-inpaint" / "image.png").is_file()
+    assert (out / "stages" / "01-normalize" / "mask.npy").is_file()
+    assert "outside_change" in m["qa"] and "seam_score" in m["qa"]
+    # the output file: bit-identical outside the (normalised, dilated) mask
+    final = read_image(out / "output.png").image
+    used = run.stage("preflight").output
+    orig8, out8 = to_uint8(read_image(img_path).image), to_uint8(final)
+    outside = used == 0
+    assert np.array_equal(orig8[outside], out8[outside])
+    assert not np.array_equal(orig8[used > 0], out8[used > 0])
+    assert img_path.read_bytes() == before  # input never modified
+
+
+def test_cache_and_rerun_from_a_stage(tmp_path, photo_and_mask):
+    img_path, mask_path, _ = photo_and_mask
+    pipe = sl.Pipeline.builtin("inpaint")
+    out = tmp_path / "run"
+    first = pipe.run(img_path, out=out, inputs={"mask": mask_path})
+    assert not any(s.cached for s in first.stages.values())
+    again = pipe.run(img_path, out=out, inputs={"mask": mask_path})
+    assert all(s.cached for s in again.stages.values())
+    assert np.array_equal(again.output, first.output)
+    changed = pipe.with_params({"inpaint.radius": 9}).run(
+        img_path, out=out, inputs={"mask": mask_path}, from_stage="inpaint")
+    cached = {n: s.cached for n, s in changed.stages.items()}
+    assert cached == {"normalize": True, "preflight": True, "inpaint": False, "qa": False}
+    assert not np.array_equal(changed.output, first.output)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["from_stage"] == "inpaint" and m["stages"][2]["params"]["radius"] == 9
+
+
+def test_from_stage_needs_cached_predecessors(tmp_path, photo_and_mask, coffee):
+    img_path, mask_path, _ = photo_and_mask
+    with pytest.raises(ConfigError, match="stage 'normalize' has no cached result"):
+        sl.Pipeline.builtin("inpaint").run(img_path, out=tmp_path / "empty",
+                                           inputs={"mask": mask_path}, from_stage="inpaint")
+    with pytest.raises(ConfigError, match="needs the run directory"):
+        sl.Pipeline.builtin("inpaint").run(img_path, inputs={"mask": mask_path},
+                                           from_stage="inpaint")
+
+
+@dataclass(frozen=True)
+class _NoParams:
+    pass
+
+
+class _NeedsBinary(Stage):
+    """A test stage whose mask port demands a binary mask with no specks."""
+
+    id = "test-needs-binary"
+    spec = StageSpec(inputs={"image": PortSpec("image"),
+                             "mask": PortSpec("mask", binary=True, min_component_px=9,
+                                              same_size_as="image")},
+                     outputs={"image": PortSpec("image")})
+    Params = _NoParams
+
+    def run(self, ctx, image, mask):
+        assert set(np.unique(mask)) <= {0.0, 1.0}
+        return {"image": np.where(mask[..., None] > 0, 0.5, image).astype(np.float32)}
+
+
+PIPE = """\
+pipeline: t
+policy: {policy}
+inputs: {{image: image, mask: mask}}
+stages:
+  - name: paint
+    stage: test-needs-binary
+    inputs: {{image: input.image, mask: input.mask}}
+output: paint.image
+"""
+
+
+@pytest.fixture()
+def needs_binary(monkeypatch):
+    monkeypatch.setitem(REGISTRY, _NeedsBinary.id, _NeedsBinary)
+
+
+def _soft_mask(shape):
+    m = blob_mask(shape, [(60, 60)], 10) * 0.8
+    m[5, 5] = 1.0  # a speck
+    return m
+
+
+def test_policy_strict_stops_with_numbers(needs_binary, astronaut):
+    pipe = sl.Pipeline.from_text(PIPE.format(policy="strict"))
+    with pytest.raises(ContractError, match=r"stage 'paint' input 'mask' \(from input.mask\): "
+                                            r"binary expected values exactly 0 or 1, found"):
+        pipe.run(astronaut, inputs={"mask": _soft_mask(astronaut.shape[:2])})
+
+
+def test_policy_reconcile_records_adapters_in_manifest(needs_binary, astronaut, tmp_path):
+    pipe = sl.Pipeline.from_text(PIPE.format(policy="reconcile"))
+    run = pipe.run(astronaut, out=tmp_path / "r", inputs={"mask": _soft_mask(astronaut.shape[:2])})
+    m = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    adapters = m["stages"][0]["handoffs"][1]["adapters"]
+    assert [a["adapter"] for a in adapters] == ["binarize", "remove_specks"]
+    assert adapters[1]["before"] == 1 and adapters[1]["ok_after"]
+    assert run.output[5, 5, 0] == astronaut[5, 5, 0]
+
+
+def test_policy_off_passes_through(needs_binary, astronaut):
+    pipe = sl.Pipeline.from_text(PIPE.format(policy="off"))
+    with pytest.raises(AssertionError):  # the stage really receives the soft mask
+        pipe.run(astronaut, inputs={"mask": _soft_mask(astronaut.shape[:2])})
+
+
+def test_stage_seeds_do_not_depend_on_other_stages():
+    from seamline.runner import stage_seed
+
+    assert stage_seed(0, "inpaint") == stage_seed(0, "inpaint")
+    assert stage_seed(0, "inpaint") != stage_seed(1, "inpaint")
+    assert stage_seed(0, "inpaint") != stage_seed(0, "detect")
+
+
+def test_missing_pipeline_input_is_named(astronaut):
+    with pytest.raises(sl.InputError, match="input 'mask': pipeline 'inpaint' needs it"):
+        sl.Pipeline.builtin("inpaint").run(astronaut)
+
+
+def test_mask_of_another_size_is_rejected(astronaut):
+    with pytest.raises(sl.InputError, match="mask"):
+        sl.Pipeline.builtin("inpaint").run(astronaut, inputs={"mask": np.zeros((10, 10))})
