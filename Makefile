@@ -19,7 +19,8 @@ $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.all-installed: pyproject.toml $(VENV)/.core-installed
-	$(PIP) install -e ".[test,bench]"
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[test,bench,torch]"
 	$(PIP) install --force-reinstall --no-deps opencv-contrib-python-headless==$(OPENCV_VERSION)
 	touch $@
 

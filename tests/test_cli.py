@@ -108,7 +108,7 @@ def test_bad_input_files(tmp_path, capsys, case, astronaut):
 def test_decompression_bomb_guard(tmp_path, capsys, text_photo):
     code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "o.png",
                            "--max-pixels", 1000)
-    assert_one_line_error(code, err, "photo.png", "1000")
+    assert_one_line_error(code, err, "photo.png", "1,000", "--max-pixels")
     assert not (tmp_path / "o.png").exists()
 
 
