@@ -1,4 +1,4 @@
-import time
+import dataclasses
 
 import cv2
 import numpy as np
@@ -12,6 +12,10 @@ from seamline.inpaint import BACKENDS, composite, inpaint, mask_crops
 from seamline.metrics import psnr
 
 
+# every backend that needs no user checkpoint (lama has its own tests in test_lama.py)
+SELF_CONTAINED = [b for b in BACKENDS if b != "lama"]
+
+
 def stroke_mask(shape):
     m = np.zeros(shape, np.float32)
     cv2.line(m, (60, 400), (250, 330), 1, 7)
@@ -19,7 +23,7 @@ def stroke_mask(shape):
     return m
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", SELF_CONTAINED)
 def test_outside_the_mask_is_bit_identical(backend):
     image = as_image(data.astronaut())
     m = stroke_mask(image.shape[:2])
@@ -29,7 +33,7 @@ def test_outside_the_mask_is_bit_identical(backend):
     assert np.abs(out[m == 1] - image[m == 1]).mean() > 0.01  # the hole really was refilled
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", SELF_CONTAINED)
 def test_fill_of_a_smooth_sky_is_close_to_the_truth(backend):
     sky = as_image(data.camera())
     m = np.zeros(sky.shape[:2], np.float32)
@@ -48,20 +52,17 @@ def test_large_image_small_mask_only_processes_the_crop(monkeypatch):
     m = np.zeros(image.shape[:2], np.float32)
     cv2.circle(m, (2000, 1500), 10, 1, -1)
     seen = []
-    telea = inpaint_module._FILLERS["telea"]
+    telea = inpaint_module.get_backend("telea")
 
-    def spy(crop, hole, radius):
+    def spy(crop, hole, opts):
         seen.append(crop.shape)
-        return telea(crop, hole, radius)
+        return telea.fill(crop, hole, opts)
 
-    monkeypatch.setitem(inpaint_module._FILLERS, "telea", spy)
-    t = time.perf_counter()
+    monkeypatch.setitem(inpaint_module._REGISTRY, "telea", dataclasses.replace(telea, fill=spy))
     out = inpaint(image, m, radius=3)
-    elapsed = time.perf_counter() - t
     assert seen == [(31, 31, 3)]  # 21 px disc + ceil(3) + 2 px of context on each side
     changed = (out != image).any(axis=-1)
     assert changed.any() and not changed[m == 0].any()
-    assert elapsed < 1.5  # the whole-image run takes ~2 s; the crop ~0.2 s
 
 
 def test_soft_mask_blends_fill_and_original():
@@ -98,8 +99,8 @@ def test_full_mask_and_unknown_backend_are_errors():
     image = as_image(data.coffee())
     with pytest.raises(StageError, match="^inpaint: mask covers the whole image; nothing to fill from$"):
         inpaint(image, np.ones(image.shape[:2], np.float32))
-    with pytest.raises(InputError, match="unknown inpainting backend 'lama'; known: telea, ns"):
-        inpaint(image, np.zeros(image.shape[:2], np.float32), backend="lama")
+    with pytest.raises(InputError, match="unknown inpainting backend 'magic'; known: telea, ns"):
+        inpaint(image, np.zeros(image.shape[:2], np.float32), backend="magic")
     with pytest.raises(InputError, match="radius: expected a positive number, got 0"):
         inpaint(image, np.zeros(image.shape[:2], np.float32), radius=0)
 

@@ -33,6 +33,7 @@ __all__ = [
     "mask_components",
     "context_ring",
     "preflight_mask",
+    "snap_to_grid",
 ]
 
 
@@ -573,3 +574,42 @@ def preflight_mask(
         )
     report["ok"] = not report["failures"]
     return report
+
+
+def snap_to_grid(mask, *, cell=8, grow_cells=1):
+    """Bring a mask to a latent grid conservatively: max-pool per cell, then grow.
+
+    Latent inpainters see the image at 1/``cell`` resolution. A cell that holds any edited
+    pixel must be edited as a whole (max-pool), and one more ring of cells (``grow_cells``)
+    covers the VAE's receptive field, so no half-covered cell leaves a seam of old content.
+
+    Parameters
+    ----------
+    mask : (H, W) float32 array in [0, 1]
+        Support is ``mask > 0``.
+    cell : int
+        Grid cell size in pixels (the VAE factor, 8 for Stable Diffusion).
+    grow_cells : int
+        Cells added around the pooled mask (8-connected).
+
+    Returns
+    -------
+    (H, W) float32 array in {0, 1}
+        Made of whole cells aligned to the grid from the top-left corner (partial cells at the
+        right and bottom edges count as cells).
+    """
+    mask = as_mask(mask)
+    cell = _nonneg_int(cell, "cell")
+    grow_cells = _nonneg_int(grow_cells, "grow_cells")
+    if cell < 1:
+        raise InputError(f"cell: expected a positive integer, got {cell}")
+    h, w = mask.shape
+    gh, gw = -(-h // cell), -(-w // cell)
+    padded = np.zeros((gh * cell, gw * cell), bool)
+    padded[:h, :w] = mask > 0
+    grid = padded.reshape(gh, cell, gw, cell).any(axis=(1, 3))
+    if grow_cells:
+        k = 2 * grow_cells + 1
+        grid = cv2.dilate(grid.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    full = np.repeat(np.repeat(grid, cell, axis=0), cell, axis=1)[:h, :w]
+    return full.astype(np.float32)
