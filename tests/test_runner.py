@@ -37,15 +37,16 @@ def test_run_directory_manifest_and_intermediates(tmp_path, photo_and_mask):
     assert m["status"] == "ok" and m["pipeline"]["name"] == "inpaint"
     assert m["input"]["sha256"] and len(m["input"]["sha256"]) == 64
     assert {"numpy", "rapidocr", "pillow"} <= set(m["versions"])
-    assert [s["name"] for s in m["stages"]] == ["normalize", "preflight", "inpaint", "qa"]
+    assert [s["name"] for s in m["stages"]] == ["preflight", "inpaint", "qa"]
     for s in m["stages"]:
         assert {"params", "seed", "seconds", "handoffs", "outputs"} <= set(s)
-    inp = m["stages"][2]
-    assert inp["params"] == {"backend": "telea", "radius": 3, "context_px": None}
+    inp = m["stages"][1]
+    assert inp["params"] == {"backend": "telea", "radius": 3, "context_px": None, "feather_px": 0,
+                             "color_match": None, "model": None, "device": "cpu"}
     assert {h["to"] for h in inp["handoffs"]} == {"inpaint.image", "inpaint.mask"}
     assert all(c["ok"] for h in inp["handoffs"] for c in h["checks"])
-    assert (out / "stages" / "03-inpaint" / "image.png").is_file()
-    assert (out / "stages" / "01-normalize" / "mask.npy").is_file()
+    assert (out / "stages" / "02-inpaint" / "image.png").is_file()
+    assert (out / "stages" / "01-preflight" / "mask.npy").is_file()
     assert "outside_change" in m["qa"] and "seam_score" in m["qa"]
     # the output file: bit-identical outside the (normalised, dilated) mask
     final = read_image(out / "output.png").image
@@ -69,15 +70,15 @@ def test_cache_and_rerun_from_a_stage(tmp_path, photo_and_mask):
     changed = pipe.with_params({"inpaint.radius": 9}).run(
         img_path, out=out, inputs={"mask": mask_path}, from_stage="inpaint")
     cached = {n: s.cached for n, s in changed.stages.items()}
-    assert cached == {"normalize": True, "preflight": True, "inpaint": False, "qa": False}
+    assert cached == {"preflight": True, "inpaint": False, "qa": False}
     assert not np.array_equal(changed.output, first.output)
     m = json.loads((out / "manifest.json").read_text())
-    assert m["from_stage"] == "inpaint" and m["stages"][2]["params"]["radius"] == 9
+    assert m["from_stage"] == "inpaint" and m["stages"][1]["params"]["radius"] == 9
 
 
 def test_from_stage_needs_cached_predecessors(tmp_path, photo_and_mask, coffee):
     img_path, mask_path, _ = photo_and_mask
-    with pytest.raises(ConfigError, match="stage 'normalize' has no cached result"):
+    with pytest.raises(ConfigError, match="stage 'preflight' has no cached result"):
         sl.Pipeline.builtin("inpaint").run(img_path, out=tmp_path / "empty",
                                            inputs={"mask": mask_path}, from_stage="inpaint")
     with pytest.raises(ConfigError, match="needs the run directory"):

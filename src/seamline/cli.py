@@ -73,6 +73,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the manifest summary as JSON")
     _add_common(p)
 
+    from seamline.inpaint import BACKENDS
+
+    p = sub.add_parser("inpaint", help="fill a mask (texture-preserving backends, seam-free "
+                       "compositing, QA)", description="Fill the white (1) part of MASK. Pixels "
+                       "outside the mask (grown by --feather) stay bit-identical.")
+    p.add_argument("image")
+    p.add_argument("--mask", required=True, help="mask image: white/1 = fill, soft values = "
+                                                  "partial edit; RGB or alpha masks accepted")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="auto (default): telea for thin strokes or smooth context, exemplar "
+                        "for thicker holes in texture")
+    p.add_argument("--model", help="checkpoint for --backend lama (.safetensors, .pt, .pth)")
+    p.add_argument("--radius", type=int, default=3)
+    p.add_argument("--feather", type=int, default=0, metavar="PX",
+                   help="feathered transition band outside the mask")
+    p.add_argument("--no-color-match", action="store_true",
+                   help="do not reconcile the fill's colour to its context ring")
+    p.add_argument("--run-dir")
+    p.add_argument("--policy", choices=("strict", "reconcile", "off"))
+    p.add_argument("--json", action="store_true")
+    _add_common(p)
+
+    mask = sub.add_parser("mask", help="mask tools: normalize, check")
+    msub = mask.add_subparsers(dest="mask_command", required=True, parser_class=_Parser)
+    p = msub.add_parser("normalize", help="clean a mask: specks, holes, grow/shrink, feather, "
+                                          "latent-grid snap")
+    p.add_argument("mask")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--drop-specks", type=int, default=None, metavar="PX",
+                   help="remove components smaller than PX pixels")
+    p.add_argument("--fill-holes", type=int, default=None, metavar="PX",
+                   help="fill enclosed holes up to PX pixels")
+    p.add_argument("--grow", type=int, default=0, metavar="PX")
+    p.add_argument("--shrink", type=int, default=0, metavar="PX")
+    p.add_argument("--feather", type=int, default=0, metavar="PX")
+    p.add_argument("--snap", type=int, default=0, metavar="CELL",
+                   help="snap to a latent grid of CELL px (max-pool, grow one cell); 8 for SD")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_common(p)
+    p = msub.add_parser("check", help="preflight a mask against its image")
+    p.add_argument("image")
+    p.add_argument("mask")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--max-coverage", type=float, default=0.35)
+    _add_common(p)
+
     p = sub.add_parser("stages", help="list the registered stages and their parameters")
     p = sub.add_parser("pipelines", help="list built-in pipelines, or print one")
     p.add_argument("name", nargs="?")
@@ -135,6 +182,8 @@ def _print_summary(run, output: Path, seconds: float) -> None:
         parts.append(f"seam {qa['seam_score']:.2f}")
     if "delta_e_inside_vs_ring" in qa:
         parts.append(f"ΔE2000 in/ring {qa['delta_e_inside_vs_ring']:.2f}")
+    if "hf_ratio_hole_vs_ring" in qa:
+        parts.append(f"texture in/ring {qa['hf_ratio_hole_vs_ring']:.2f}")
     oc = qa.get("outside_change", {})
     if oc:
         parts.append(f"changed outside mask {oc.get('changed_px', 0)} px")
@@ -250,7 +299,78 @@ def _cmd_pipelines(args, argv) -> int:
     return 0
 
 
-_COMMANDS = {"remove-text": _cmd_remove_text, "detect-text": _cmd_detect_text, "run": _cmd_run,
+def _cmd_inpaint(args, argv) -> int:
+    from seamline.api import Pipeline
+    from seamline.imageio import check_output_path, read_image
+
+    t0 = time.perf_counter()
+    output = check_output_path(args.output, inputs=[args.image, args.mask])
+    image = read_image(args.image, max_pixels=args.max_pixels)
+    sets = {"inpaint.backend": args.backend, "inpaint.radius": args.radius,
+            "inpaint.feather_px": args.feather, "inpaint.model": args.model}
+    if args.no_color_match:
+        sets["inpaint.color_match"] = False
+    pipe = Pipeline.builtin("inpaint").with_params(sets)
+    if args.policy:
+        pipe = pipe.with_policy(args.policy)
+    run = pipe.run(image, out=args.run_dir, inputs={"mask": args.mask}, output_path=output,
+                   progress=not args.quiet, max_pixels=args.max_pixels,
+                   command=["seamline", *argv])
+    seconds = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps({"output": str(output), "seconds": round(seconds, 3), "qa": run.qa,
+                          "backends": [c.get("backend") for c in
+                                       run.stage("inpaint").report.get("crops", [])],
+                          "warnings": run.warnings, "notes": run.manifest["notes"]},
+                         indent=1, default=str))
+    elif not args.quiet:
+        _print_summary(run, output, seconds)
+    return 0
+
+
+def _cmd_mask(args, argv) -> int:
+    import numpy as np
+
+    from seamline import masks
+    from seamline.imageio import check_output_path, load_image, load_mask, write_image
+
+    if args.mask_command == "check":
+        image = load_image(args.image, max_pixels=args.max_pixels)
+        mask = load_mask(args.mask, shape=image.shape[:2], max_pixels=args.max_pixels)
+        report = masks.preflight_mask(image, mask, max_coverage=args.max_coverage)
+        if args.json:
+            print(json.dumps(report, indent=1, default=str))
+        else:
+            print(f"{args.mask}: coverage {100 * report['coverage']:.2f}%, "
+                  f"{report['n_components']} components, {report['n_slivers']} slivers, "
+                  f"{report['n_border']} touching the border")
+            for kind in ("notes", "warnings", "failures"):
+                for line in report[kind]:
+                    print(f"  {kind[:-1]:8s} {line}")
+        return 1 if report["failures"] else 0
+    output = check_output_path(args.output, inputs=[args.mask])
+    mask = load_mask(args.mask, max_pixels=args.max_pixels)
+    out, report = masks.normalize_mask(mask, min_area_px=args.drop_specks,
+                                       max_hole_px=args.fill_holes, dilate_px=args.grow or 0)
+    if args.shrink:
+        out = masks.shrink(out, args.shrink)
+    if args.snap:
+        out = masks.snap_to_grid(out, cell=args.snap)
+        report["snap_cell_px"] = args.snap
+    if args.feather:
+        out = masks.feather(out, args.feather)
+        report["feather_px"] = args.feather
+    report.update(shrink_px=args.shrink, coverage_out=float(np.mean(out >= 0.5)))
+    write_image(output, np.repeat(out[..., None], 3, axis=2))
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+    elif not args.quiet:
+        print(f"{output}: coverage {100 * report['before']['coverage']:.2f}% -> "
+              f"{100 * report['coverage_out']:.2f}%")
+    return 0
+
+
+_COMMANDS = {"remove-text": _cmd_remove_text, "inpaint": _cmd_inpaint, "mask": _cmd_mask, "detect-text": _cmd_detect_text, "run": _cmd_run,
              "stages": _cmd_stages, "pipelines": _cmd_pipelines}
 
 

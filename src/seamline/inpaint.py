@@ -106,7 +106,8 @@ class Backend:
     needs : tuple of str
         Python modules the backend imports (an optional extra).
     context : callable
-        ``context(max_hole_extent_px, radius) -> int``: default crop margin.
+        ``context(hole_extent_px, radius) -> int``: default crop margin, from the largest
+        over components of the smaller side of their bounding box.
     """
 
     name: str
@@ -142,6 +143,42 @@ _REGISTRY = {
     )
 }
 BACKENDS = tuple(_REGISTRY)
+#: What ``backend="auto"`` may pick from, per crop (see :func:`choose_backend`).
+AUTO_CHOICES = ("telea", "exemplar")
+#: ``auto`` thresholds: holes at most this thick (max inscribed radius, px) are "thin"; rings
+#: with a luminance Laplacian energy above this are "textured" (sky ~7e-5, brick ~1e-3).
+AUTO_THIN_PX = 3.0
+AUTO_TEXTURE_ENERGY = 4e-4
+
+
+def choose_backend(crop, hole):
+    """The ``auto`` rule: a fast diffusion fill for thin strokes or smooth context, the
+    exemplar fill for thicker holes in textured context.
+
+    Parameters
+    ----------
+    crop : (h, w, 3) float32 array in [0, 1]
+    hole : (h, w) bool array
+
+    Returns
+    -------
+    name : str
+        ``"telea"`` or ``"exemplar"``.
+    why : dict
+        ``thickness_px`` (max inscribed radius of the hole) and ``ring_texture_energy``.
+    """
+    thickness = float(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5).max())
+    # ring 3..10 px away from the hole: close enough to describe it, far enough that
+    # anti-aliased remains of what is being removed do not count as texture
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    ring = (dist > 3) & (dist <= 10)
+    luma = crop @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    lap = cv2.Laplacian(luma, cv2.CV_32F, ksize=1)
+    texture = float(np.mean(lap[ring] ** 2)) if ring.any() else 0.0
+    why = {"thickness_px": round(thickness, 2), "ring_texture_energy": round(texture, 6)}
+    if thickness <= AUTO_THIN_PX or texture <= AUTO_TEXTURE_ENERGY:
+        return "telea", why
+    return "exemplar", why
 
 
 def get_backend(name: str) -> Backend:
@@ -277,13 +314,16 @@ def edit_alpha(mask, feather_px=0):
     -------
     (H, W) float32 array in [0, 1]
     """
-    from seamline.masks import feather
+    from seamline.masks import feather, grow
 
     support = mask > 0
     if not feather_px:
         return mask.astype(np.float32)
     ramp = feather(support.astype(np.float32), feather_px)
-    return np.where(support, mask, ramp).astype(np.float32)
+    # the ramp reaches just past feather_px at non-integer distances: cut it at the disk
+    # grown by feather_px, which is what "farther than feather_px" means everywhere else
+    within = grow(support.astype(np.float32), feather_px) > 0
+    return np.where(support, mask, np.where(within, ramp, 0)).astype(np.float32)
 
 
 def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, feather_px=0,
@@ -297,7 +337,9 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
         Every pixel with ``mask > 0`` is synthesised; soft values blend fill and original
         (partial edits), see :func:`edit_alpha`.
     backend : str
-        One of :data:`BACKENDS` (see :func:`get_backend`).
+        One of :data:`BACKENDS` (see :func:`get_backend`), or ``"auto"``: chosen per crop by
+        :func:`choose_backend` (thin strokes or smooth context: ``telea``; thicker holes in
+        textured context: ``exemplar``).
     radius : float
         Neighbourhood radius in pixels, > 0 (OpenCV's ``inpaintRadius``; diffusion backends).
     context_px : int, optional
@@ -334,7 +376,7 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     StageError
         The mask covers the whole image: nothing to fill from.
     """
-    b = get_backend(backend)
+    b = get_backend("exemplar" if backend == "auto" else backend)
     if isinstance(radius, bool) or not isinstance(radius, numbers.Real) or not 0 < radius < math.inf:
         raise InputError(f"radius: expected a positive number, got {radius!r}")
     feather_px = _nonneg_int(feather_px, "feather_px")
@@ -351,27 +393,32 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     alpha = edit_alpha(mask, feather_px)
     region = alpha > 0
     if context_px is None:
+        # the hole's thickness decides how far a fill must look for context: a long thin
+        # stroke needs a narrow margin along its whole length, a blob one as wide as itself
         _, _, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), 8)
-        extent = int(stats[1:, 2:4].max())
+        extent = int(stats[1:, 2:4].min(axis=1).max())
         context_px = b.context(extent, radius)
     context_px = _nonneg_int(context_px, "context_px")
-    if color_match is None:
-        color_match = b.family != "diffusion"
 
     opts = FillOptions(radius=float(radius), seed=int(seed), model_path=model_path, device=device)
     out = image.copy()
     region_u8 = region.astype(np.uint8) * 255
-    report.update(backend=b.name, context_px=context_px, feather_px=feather_px,
-                  color_match=bool(color_match), crops=[])
+    report.update(backend=backend, context_px=context_px, feather_px=feather_px,
+                  color_match=color_match, crops=[])
     for box in mask_crops(alpha, context_px=context_px):
         if region[box].all():
             raise StageError(
                 f"inpaint: no known pixels within context_px {context_px} of the mask; increase context_px"
             )
-        # Clip before composite's range check: a backend overshoot is not the user's input error.
-        fill = np.clip(b.fill(image[box], region_u8[box], opts), 0, 1)
         crop_report = {"box_yx": [box[0].start, box[1].start, box[0].stop, box[1].stop]}
-        if color_match:
+        cb = b
+        if backend == "auto":
+            name, crop_report["auto"] = choose_backend(image[box], region[box])
+            cb = get_backend(name)
+        crop_report["backend"] = cb.name
+        # Clip before composite's range check: a backend overshoot is not the user's input error.
+        fill = np.clip(cb.fill(image[box], region_u8[box], opts), 0, 1)
+        if color_match if color_match is not None else cb.family != "diffusion":
             fill, crop_report["color_match"] = match_fill_to_ring(fill, image[box], region[box])
         report["crops"].append(crop_report)
         out[box] = composite(image[box], fill, alpha[box])  # alpha is 0 outside the boxes

@@ -546,6 +546,11 @@ def preflight_mask(
 
     if coverage > max_coverage:
         report["failures"].append(f"coverage {coverage:.3g} exceeds max_coverage {max_coverage:g}")
+    if 0.5 < coverage < 1:
+        # never flipped silently: the user may really mean to replace most of the image
+        report["warnings"].append(
+            f"mask covers {100 * coverage:.0f}% of the image: is its polarity inverted? "
+            "(seamline: white/1 = edit, black/0 = keep)")
     if starved:
         report["failures"].append(
             f"{len(starved)} component(s) with fewer than min_ring_px {min_ring_px} context "

@@ -10,22 +10,30 @@ import numpy as np
 from seamline.contracts import PortSpec, StageSpec
 from seamline.stages.base import Stage, StageResult
 
+BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "exemplar", "lama"]
+
 
 class Inpaint(Stage):
     id = "inpaint"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
-                "mask": PortSpec("mask", same_size_as="image", min_component_px=1)},
+                "mask": PortSpec("mask", same_size_as="image", min_component_px=1,
+                                 doc="1 = fill; soft values are partial edits")},
         outputs={"image": PortSpec("image")},
-        doc="Fill the mask with an OpenCV backend on crops around the mask, then paste back "
-            "so pixels outside the mask are bit-identical to the input.",
+        doc="Fill the mask with a registered backend on crops around it, reconcile the fill's "
+            "colour to its context, feather the transition, and paste back so pixels outside "
+            "the (feathered) mask are bit-identical to the input.",
     )
 
     @dataclass(frozen=True)
     class Params:
-        backend: Literal["telea", "ns"] = "telea"
-        radius: int = 3                 #: neighbourhood radius of the OpenCV fill, pixels
-        context_px: int | None = None   #: context margin around each crop (default: automatic)
+        backend: BackendName = "telea"  #: auto picks telea or exemplar per crop
+        radius: int = 3                 #: neighbourhood radius of the diffusion fills, px
+        context_px: int | None = None   #: context margin around each crop (default: backend's)
+        feather_px: int = 0             #: feathered transition band outside the mask, px
+        color_match: bool | None = None  #: Lab mean/std to the context ring (default: by family)
+        model: str | None = None        #: checkpoint path for the lama backend
+        device: str = "cpu"             #: torch device for the lama backend
 
     def run(self, ctx, image, mask):
         from seamline.inpaint import inpaint
@@ -34,6 +42,9 @@ class Inpaint(Stage):
             return StageResult(outputs={"image": image.copy()},
                                notes=["mask is empty: image returned unchanged"])
         p = self.params
-        out = inpaint(image, mask, backend=p.backend, radius=p.radius, context_px=p.context_px)
-        return StageResult(outputs={"image": out},
-                           report={"edited_px": int(np.count_nonzero(mask > 0))})
+        report: dict = {}
+        out = inpaint(image, mask, backend=p.backend, radius=p.radius, context_px=p.context_px,
+                      seed=ctx.seed, feather_px=p.feather_px, color_match=p.color_match,
+                      model_path=p.model, device=p.device, report=report)
+        report["edited_px"] = int(np.count_nonzero(mask > 0))
+        return StageResult(outputs={"image": out}, report=report)

@@ -21,7 +21,8 @@ class EditQA(Stage):
                                     doc="text found before the edit, for residual-text QA")},
         outputs={"report": PortSpec("report")},
         doc="Residual text (OCR re-run around the edited area), seam score at the mask "
-            "boundary, colour change outside the mask, ΔE2000 inside vs the context ring.",
+            "boundary, colour change outside the mask, ΔE2000 and high-frequency energy "
+            "inside vs the context ring.",
     )
 
     @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class EditQA(Stage):
         margin_px: int = 16  #: margin around the mask searched for residual text
 
     def run(self, ctx, original, image, mask, regions=None):
-        from seamline.metrics import inside_vs_ring_delta_e, outside_change, seam_score
+        from seamline.masks import context_ring
+        from seamline.metrics import (hf_energy, inside_vs_ring_delta_e, outside_change,
+                                      seam_score)
 
         p = self.params
         report: dict = {"mask_coverage": float(np.mean(mask >= 0.5))}
@@ -41,6 +44,11 @@ class EditQA(Stage):
             report["seam_score"] = float(seam_score(image, mask, band_px=p.band_px))
             report["delta_e_inside_vs_ring"] = float(
                 inside_vs_ring_delta_e(image, mask, ring_px=p.ring_px))
+            # texture kept: fine detail inside the fill vs in the photo around it (a smeared
+            # fill scores ~0.1-0.3 in textured context, a texture-preserving one ~1)
+            ring = context_ring(mask, p.ring_px).astype(np.float32)
+            report["hf_ratio_hole_vs_ring"] = float(
+                (hf_energy(image, mask) + 1e-6) / (hf_energy(image, ring) + 1e-6))
         if p.ocr and regions is not None:
             report.update(residual_text(image, mask, regions, margin_px=p.margin_px))
         warnings = []
