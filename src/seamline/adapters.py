@@ -58,7 +58,32 @@ def remove_specks(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
     return out, {"min_area_px": port.min_component_px, "pixels_removed": removed}
 
 
+def _expected_max(port: PortSpec, stat: str) -> float | None:
+    return next((e.max for e in port.expects if e.stat == stat), None)
+
+
+def denoise(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Denoise down to the noise level the receiving port declares (``noise_sigma`` max)."""
+    from seamline.noise import denoise as _denoise, estimate_noise
+
+    target = _expected_max(port, "noise_sigma") or 0.0
+    sigma = float(estimate_noise(value))
+    # aim below the limit so the re-measured value passes with some margin
+    return _denoise(value, sigma=sigma, target_sigma=0.5 * target), {
+        "sigma_in": sigma, "target_sigma": 0.5 * target}
+
+
+def deblock(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Smooth JPEG 8x8 block boundaries for a receiver that declares a blockiness limit."""
+    from seamline.noise import deblock as _deblock, estimate_blockiness
+
+    b = float(estimate_blockiness(value))
+    return _deblock(value), {"blockiness_in": b}
+
+
 ADAPTERS: dict[str, Adapter] = {
+    "denoise": denoise,
+    "deblock": deblock,
     "to_float32": to_float32,
     "clip": clip,
     "pad_to_multiple": pad_to_multiple,

@@ -23,7 +23,24 @@ import cv2
 import numpy as np
 
 
-def measure(kind: str, value: Any) -> dict:
+def _noise_sigma(image: np.ndarray) -> float:
+    from seamline.noise import estimate_noise
+
+    return float(estimate_noise(image))
+
+
+def _blockiness(image: np.ndarray) -> float:
+    from seamline.noise import estimate_blockiness
+
+    return float(estimate_blockiness(image))
+
+
+#: Statistics that cost more than a pass over the pixels: measured only when a receiving
+#: port's contract asks for them (``Expect(stat=...)``), then recorded like the others.
+EXTRA_STATS = {"image": {"noise_sigma": _noise_sigma, "blockiness": _blockiness}}
+
+
+def measure(kind: str, value: Any, *, extra: tuple[str, ...] | set[str] = ()) -> dict:
     """Statistics of an artifact, as the contracts and the manifest use them.
 
     Parameters
@@ -32,6 +49,8 @@ def measure(kind: str, value: Any) -> dict:
         Artifact kind (see module docstring).
     value : object
         The artifact.
+    extra : iterable of str
+        Names from :data:`EXTRA_STATS` to measure as well (``noise_sigma``, ``blockiness``).
 
     Returns
     -------
@@ -43,7 +62,12 @@ def measure(kind: str, value: Any) -> dict:
         ``min_component_px`` (8-connected components of pixels > 0).
     """
     if kind in ("image", "mask"):
-        return _measure_array(kind, value)
+        stats = _measure_array(kind, value)
+        for name in extra:
+            fn = EXTRA_STATS.get(kind, {}).get(name)
+            if fn is not None and stats.get("layout") in ("HxWx3", "HxW"):
+                stats[name] = fn(value)
+        return stats
     if kind == "text-regions":
         return {"count": len(value)}
     if kind == "report":

@@ -120,6 +120,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-coverage", type=float, default=0.35)
     _add_common(p)
 
+    color_methods = ("auto", "histogram", "meanstd", "wavelet", "regression", "none")
+    p = sub.add_parser("upscale", help="enlarge x2/x4 and reconcile colours to the input",
+                       description="Upscale; noisy or JPEG-blocky input is denoised/deblocked "
+                       "first when the backend declares it expects a clean input.")
+    p.add_argument("image")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--scale", type=int, default=2, help="2 or 4 (default 2)")
+    p.add_argument("--backend", default="seamline-sr",
+                   choices=("seamline-sr", "lanczos", "bicubic", "spandrel"))
+    p.add_argument("--model", help="checkpoint for --backend spandrel (Real-ESRGAN, ...)")
+    p.add_argument("--tile", type=int, default=256, help="tile size for network backends")
+    p.add_argument("--color-match", default="auto", choices=color_methods)
+    p.add_argument("--run-dir")
+    p.add_argument("--policy", choices=("strict", "reconcile", "off"))
+    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE")
+    p.add_argument("--json", action="store_true")
+    _add_common(p)
+
+    p = sub.add_parser("enhance", help="photo quality improver: deblock, denoise, upscale, "
+                                       "colour reconciliation")
+    p.add_argument("image")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--scale", type=int, default=2, help="2 or 4 (default 2)")
+    p.add_argument("--color-match", default="auto", choices=color_methods)
+    p.add_argument("--run-dir")
+    p.add_argument("--policy", choices=("strict", "reconcile", "off"))
+    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE")
+    p.add_argument("--json", action="store_true")
+    _add_common(p)
+
+    p = sub.add_parser("color-match", help="reconcile an image's colours to a reference")
+    p.add_argument("image")
+    p.add_argument("--reference", required=True, help="the colours to keep (e.g. pre-upscale)")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--method", default="auto", choices=color_methods[:-1])
+    p.add_argument("--mask", help="fit only where this mask (reference size) is white")
+    p.add_argument("--json", action="store_true")
+    _add_common(p)
+
     p = sub.add_parser("stages", help="list the registered stages and their parameters")
     p = sub.add_parser("pipelines", help="list built-in pipelines, or print one")
     p.add_argument("name", nargs="?")
@@ -142,27 +181,40 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _cmd_remove_text(args, argv) -> int:
+def _run_builtin(name: str, args, argv, sets: dict, inputs: dict | None = None,
+                 extra: dict | None = None) -> int:
+    """Run a built-in pipeline for a one-shot command: validate the output path first, write
+    the output atomically at the end, print a summary (or JSON)."""
     from seamline.api import Pipeline
     from seamline.imageio import check_output_path, read_image
 
     t0 = time.perf_counter()
-    output = check_output_path(args.output, inputs=[args.image])
+    given = [args.image, *[v for v in (inputs or {}).values() if v]]
+    output = check_output_path(args.output, inputs=given)
     image = read_image(args.image, max_pixels=args.max_pixels)
-    pipe = Pipeline.builtin("remove-text").with_params(
-        [f"inpaint.backend={args.backend}", f"inpaint.radius={args.radius}", *args.set])
-    if args.policy:
+    pipe = Pipeline.builtin(name).with_params(sets)
+    if getattr(args, "set", None):
+        pipe = pipe.with_params(args.set)
+    if getattr(args, "policy", None):
         pipe = pipe.with_policy(args.policy)
-    run = pipe.run(image, out=args.run_dir, output_path=output, progress=not args.quiet,
+    run = pipe.run(image, out=getattr(args, "run_dir", None), inputs=inputs or {},
+                   output_path=output, progress=not args.quiet, max_pixels=args.max_pixels,
                    command=["seamline", *argv])
     seconds = time.perf_counter() - t0
     if args.json:
-        print(json.dumps({"output": str(output), "seconds": round(seconds, 3), "qa": run.qa,
-                          "warnings": run.warnings, "notes": run.manifest["notes"]},
-                         indent=1, default=str))
+        doc = {"output": str(output), "seconds": round(seconds, 3), "qa": run.qa,
+               "warnings": run.warnings, "notes": run.manifest["notes"],
+               "adapters": [dict(a, to=h["to"]) for h in run.checks for a in h["adapters"]]}
+        doc.update({k: fn(run) for k, fn in (extra or {}).items()})
+        print(json.dumps(doc, indent=1, default=str))
     elif not args.quiet:
         _print_summary(run, output, seconds)
     return 0
+
+
+def _cmd_remove_text(args, argv) -> int:
+    return _run_builtin("remove-text", args, argv,
+                        {"inpaint.backend": args.backend, "inpaint.radius": args.radius})
 
 
 def _print_summary(run, output: Path, seconds: float) -> None:
@@ -300,31 +352,48 @@ def _cmd_pipelines(args, argv) -> int:
 
 
 def _cmd_inpaint(args, argv) -> int:
-    from seamline.api import Pipeline
-    from seamline.imageio import check_output_path, read_image
-
-    t0 = time.perf_counter()
-    output = check_output_path(args.output, inputs=[args.image, args.mask])
-    image = read_image(args.image, max_pixels=args.max_pixels)
     sets = {"inpaint.backend": args.backend, "inpaint.radius": args.radius,
             "inpaint.feather_px": args.feather, "inpaint.model": args.model}
     if args.no_color_match:
         sets["inpaint.color_match"] = False
-    pipe = Pipeline.builtin("inpaint").with_params(sets)
-    if args.policy:
-        pipe = pipe.with_policy(args.policy)
-    run = pipe.run(image, out=args.run_dir, inputs={"mask": args.mask}, output_path=output,
-                   progress=not args.quiet, max_pixels=args.max_pixels,
-                   command=["seamline", *argv])
-    seconds = time.perf_counter() - t0
+    backends = lambda run: [c.get("backend") for c in  # noqa: E731
+                            run.stage("inpaint").report.get("crops", [])]
+    return _run_builtin("inpaint", args, argv, sets, inputs={"mask": args.mask},
+                        extra={"backends": backends})
+
+
+def _cmd_upscale(args, argv) -> int:
+    return _run_builtin("upscale", args, argv, {
+        "upscale.backend": args.backend, "upscale.scale": args.scale,
+        "upscale.model": args.model, "upscale.tile": args.tile,
+        "color.method": args.color_match})
+
+
+def _cmd_enhance(args, argv) -> int:
+    return _run_builtin("enhance", args, argv, {"upscale.scale": args.scale,
+                                                 "color.method": args.color_match})
+
+
+def _cmd_color_match(args, argv) -> int:
+    from seamline.color import color_drift, match_colors
+    from seamline.imageio import check_output_path, load_image, load_mask, read_image, write_image
+
+    output = check_output_path(args.output, inputs=[args.image, args.reference])
+    src = read_image(args.image, max_pixels=args.max_pixels)
+    ref = load_image(args.reference, max_pixels=args.max_pixels)
+    mask = load_mask(args.mask, shape=ref.shape[:2]) if args.mask else None
+    report: dict = {}
+    out = match_colors(src.image, ref, method=args.method, mask=mask, report=report)
+    write_image(output, out, alpha=src.alpha, bit_depth=src.bit_depth
+                if output.suffix.lower() in (".png", ".tif", ".tiff") else 8)
+    report["drift_before"] = color_drift(src.image, ref)
+    report["drift_after"] = color_drift(out, ref)
     if args.json:
-        print(json.dumps({"output": str(output), "seconds": round(seconds, 3), "qa": run.qa,
-                          "backends": [c.get("backend") for c in
-                                       run.stage("inpaint").report.get("crops", [])],
-                          "warnings": run.warnings, "notes": run.manifest["notes"]},
-                         indent=1, default=str))
+        print(json.dumps(report, indent=1, default=str))
     elif not args.quiet:
-        _print_summary(run, output, seconds)
+        b, a = report["drift_before"], report["drift_after"]
+        print(f"{output}: ΔE2000 vs reference {b['delta_e_mean']:.2f} -> {a['delta_e_mean']:.2f} "
+              f"({report.get('method', args.method)})")
     return 0
 
 
@@ -370,8 +439,10 @@ def _cmd_mask(args, argv) -> int:
     return 0
 
 
-_COMMANDS = {"remove-text": _cmd_remove_text, "inpaint": _cmd_inpaint, "mask": _cmd_mask, "detect-text": _cmd_detect_text, "run": _cmd_run,
-             "stages": _cmd_stages, "pipelines": _cmd_pipelines}
+_COMMANDS = {"remove-text": _cmd_remove_text, "inpaint": _cmd_inpaint, "mask": _cmd_mask,
+             "upscale": _cmd_upscale, "enhance": _cmd_enhance, "color-match": _cmd_color_match,
+             "detect-text": _cmd_detect_text, "run": _cmd_run, "stages": _cmd_stages,
+             "pipelines": _cmd_pipelines}
 
 
 if __name__ == "__main__":

@@ -201,10 +201,15 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         bar.close()
         src, port = spec.output.split(".")
         result = values[(src, port)][0]
+        alpha = image_file.alpha
+        if alpha is not None and alpha.shape != result.shape[:2]:
+            alpha = resize_alpha(alpha, result.shape[:2])
+            manifest["notes"].append(f"alpha resized separately to {result.shape[1]}x"
+                                     f"{result.shape[0]} (bicubic); never colour-matched")
         if output_path is not None:
             from seamline.imageio import write_image
 
-            write_image(output_path, result, alpha=image_file.alpha,
+            write_image(output_path, result, alpha=alpha,
                         bit_depth=image_file.bit_depth if output_path.suffix.lower() in
                         (".png", ".tif", ".tiff") else 8)
         manifest["output"] = str(output_path) if output_path else None
@@ -219,7 +224,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     manifest["seconds"] = round(time.perf_counter() - t_start, 4)
     if out is not None:
         artifacts.write_json(out / "manifest.json", manifest)
-    return Run(spec=spec, stages=stage_runs, output=result, alpha=image_file.alpha,
+    return Run(spec=spec, stages=stage_runs, output=result, alpha=alpha,
                manifest=manifest, out=out, output_path=output_path,
                warnings=list(manifest["warnings"]))
 
@@ -230,6 +235,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
 def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
                out: Path | None, from_index: int | None) -> StageRun:
     cls = get_stage(decl.stage_id)
+    contract = cls.spec_for(decl.params)
     policy = decl.policy or spec.policy
     sizes = {}
     for port, ref in decl.inputs.items():
@@ -239,7 +245,7 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
     stage_inputs, handoffs, warnings = {}, [], []
     for port, ref in decl.inputs.items():
         value, kind = values[tuple(ref.split("."))]
-        value, record, warns = handoff(value, kind, cls.spec.inputs[port], policy=policy,
+        value, record, warns = handoff(value, kind, contract.inputs[port], policy=policy,
                                        stage=decl.name, port=port, source=ref, sizes=sizes)
         stage_inputs[port] = value
         handoffs.append(record)
@@ -311,7 +317,8 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
         has no adapter.
     """
     where = f"stage '{stage}' input '{port}'"
-    stats = artifacts.measure(kind, value)
+    extra = {e.stat for e in contract.expects}
+    stats = artifacts.measure(kind, value, extra=extra)
     checks = port_checks(contract, stats, sizes=sizes)
     record = {"to": f"{stage}.{port}", "from": source, "kind": kind, "policy": policy,
               "stats": stats, "checks": [c.to_dict() for c in checks], "adapters": []}
@@ -332,7 +339,7 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
                     "; no adapter can reconcile this" if policy == "reconcile" else "")
             raise ContractError(msg + hint)
         value, params = ADAPTERS[check.adapter](value, contract)
-        after_stats = artifacts.measure(kind, value)
+        after_stats = artifacts.measure(kind, value, extra=extra)
         after = next((c for c in port_checks(contract, after_stats, sizes=sizes)
                       if c.stat == check.stat), None)
         record["adapters"].append({"adapter": check.adapter, "stat": check.stat,
@@ -343,6 +350,21 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
     if record["adapters"]:
         record["stats_after"] = stats
     return value, record, warnings
+
+
+def resize_alpha(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize an alpha channel (its own integer dtype kept) to ``(height, width)``.
+
+    Alpha goes around the pipeline, not through it: a stage that changes the image size (an
+    upscaler) never sees it, so it is resampled here, bicubic, clipped to the dtype's range.
+    """
+    import cv2
+
+    info = np.iinfo(alpha.dtype) if np.issubdtype(alpha.dtype, np.integer) else None
+    a = cv2.resize(alpha.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+    if info is None:
+        return np.clip(a, 0, 1).astype(alpha.dtype)
+    return np.clip(np.rint(a), info.min, info.max).astype(alpha.dtype)
 
 
 def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) -> dict:

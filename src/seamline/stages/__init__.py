@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from seamline.errors import ConfigError
 from seamline.stages.base import Stage
+from seamline.stages.color_match import ColorMatch
 from seamline.stages.detect_text import DetectText
 from seamline.stages.inpaint import Inpaint
 from seamline.stages.normalize_mask import NormalizeMask
 from seamline.stages.preflight import Preflight
 from seamline.stages.qa import EditQA
+from seamline.stages.restore import Restore
 from seamline.stages.text_mask import TextMask
+from seamline.stages.upscale import Upscale
+from seamline.stages.upscale_qa import UpscaleQA
 
 REGISTRY: dict[str, type[Stage]] = {
-    cls.id: cls for cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, EditQA)
+    cls.id: cls for cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, EditQA,
+                            Restore, Upscale, ColorMatch, UpscaleQA)
 }
 
 

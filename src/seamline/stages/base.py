@@ -81,6 +81,13 @@ class Stage:
     def __init__(self, params: Any = None):
         self.params = params if params is not None else self.Params()
 
+    @classmethod
+    def spec_for(cls, params: Any) -> StageSpec:
+        """The contract for these parameters. Override when what a stage accepts depends on
+        its configuration (an upscaler backend that expects a clean input declares a noise
+        limit; a plain resampler does not). Port names and kinds must not change."""
+        return cls.spec
+
     def run(self, ctx: StageContext, **inputs: Any) -> StageResult | dict:
         raise NotImplementedError
 

@@ -1,0 +1,86 @@
+"""``upscale``: resolution enhancement with a declared input contract.
+
+The ``seamline-sr`` network was trained on clean images: it declares the noise level and JPEG
+blockiness it expects, so under the ``reconcile`` policy the runner inserts the denoise /
+deblock adapters before it (recorded with numbers), and under ``strict`` it refuses a noisy
+input. Plain resamplers (lanczos, bicubic) accept anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from seamline.contracts import Expect, PortSpec, StageSpec
+from seamline.stages.base import Stage, StageResult
+
+
+class Upscale(Stage):
+    id = "upscale"
+    spec = StageSpec(
+        inputs={"image": PortSpec("image", doc="the image to enlarge")},
+        outputs={"image": PortSpec("image", doc="scale x larger")},
+        doc="Upscale x2 or x4 with seamline-sr (ONNX, bundled), lanczos, bicubic, or a "
+            "spandrel checkpoint you have (tiled, bounded memory).",
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        backend: Literal["seamline-sr", "lanczos", "bicubic", "spandrel"] = "seamline-sr"
+        scale: int = 2
+        model: str | None = None        #: checkpoint path for the spandrel backend
+        tile: int = 256                 #: tile size for network backends (bounded memory)
+        overlap: int = 16               #: tile overlap, blended
+        max_noise_sigma: float | None = None  #: declared input noise limit (default by backend)
+        max_blockiness: float | None = None   #: declared JPEG blockiness limit (default by backend)
+
+    #: What each backend expects of its input (noise sigma in [0, 1] units; blockiness 1 = none)
+    EXPECTS = {"seamline-sr": (0.012, 1.3), "spandrel": (0.02, 1.5)}
+
+    @classmethod
+    def spec_for(cls, params) -> StageSpec:
+        noise, block = cls.EXPECTS.get(params.backend, (None, None))
+        noise = params.max_noise_sigma if params.max_noise_sigma is not None else noise
+        block = params.max_blockiness if params.max_blockiness is not None else block
+        expects = []
+        if block is not None:  # deblock first: blocking inflates the noise estimate
+            expects.append(Expect("blockiness", max=block, adapter="deblock"))
+        if noise is not None:
+            expects.append(Expect("noise_sigma", max=noise, adapter="denoise"))
+        port = dataclasses.replace(cls.spec.inputs["image"], expects=tuple(expects))
+        return dataclasses.replace(cls.spec, inputs={"image": port})
+
+    def run(self, ctx, image):
+        from seamline.errors import InputError
+
+        p = self.params
+        if p.scale not in (2, 4) and p.backend == "seamline-sr":
+            raise InputError(f"scale: seamline-sr supports 2 and 4, got {p.scale}")
+        if p.backend == "seamline-sr":
+            from seamline.sr import sr_upscale
+
+            out = sr_upscale(image, scale=p.scale, tile=p.tile, overlap=p.overlap)
+            return StageResult(outputs={"image": out}, report={"backend": p.backend,
+                                                               "scale": p.scale})
+        if p.backend in ("lanczos", "bicubic"):
+            from seamline.sr import classic_upscale
+
+            if p.scale < 1:
+                raise InputError(f"scale: expected an integer >= 1, got {p.scale}")
+            out = classic_upscale(image, scale=p.scale, method=p.backend)
+            return StageResult(outputs={"image": out}, report={"backend": p.backend,
+                                                               "scale": p.scale})
+        from seamline.upscalers import load_upscaler, model_upscale
+
+        if not p.model:
+            raise InputError("model: the spandrel backend needs a checkpoint path (--model "
+                             "PATH); seamline never downloads weights")
+        model = load_upscaler(p.model)
+        if model.scale != p.scale:
+            raise InputError(f"scale: {p.model} is a x{model.scale} model, --scale {p.scale} "
+                             "was asked for")
+        out = model_upscale(model, image, tile=p.tile, overlap=p.overlap)
+        return StageResult(outputs={"image": out},
+                           report={"backend": p.backend, "scale": model.scale,
+                                   "architecture": model.architecture})

@@ -1,0 +1,36 @@
+"""``upscale-qa``: did the upscale keep its input's colours and the detail it created?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seamline.contracts import PortSpec, StageSpec
+from seamline.stages.base import Stage, StageResult
+
+
+class UpscaleQA(Stage):
+    id = "upscale-qa"
+    qa = True
+    spec = StageSpec(
+        inputs={"original": PortSpec("image", doc="the image before upscaling"),
+                "raw": PortSpec("image", doc="the upscaler's output before reconciliation"),
+                "image": PortSpec("image", same_size_as="raw", doc="the final output")},
+        outputs={"report": PortSpec("report")},
+        doc="ΔE2000 of the output downscaled to the input size vs the input, histogram "
+            "distance, high-frequency energy vs the unreconciled upscale.",
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        pass
+
+    def run(self, ctx, original, raw, image):
+        from seamline.color import color_drift
+        from seamline.metrics import hf_energy
+
+        drift_raw = color_drift(raw, original)
+        drift = color_drift(image, original)
+        report = {"color_drift": drift, "color_drift_unreconciled": drift_raw,
+                  "hf_ratio_vs_unreconciled": float((hf_energy(image) + 1e-6)
+                                                    / (hf_energy(raw) + 1e-6))}
+        return StageResult(outputs={"report": report}, report=report)
