@@ -144,7 +144,7 @@ def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
             _write_gray_png(folder / f"{name}.png", to_uint8(value))
         return [f"{name}.npy", f"{name}.png"]
     path = folder / f"{name}.json"
-    _atomic_text(path, json.dumps(to_jsonable(kind, value), indent=1, default=_json_default))
+    write_text(path, json.dumps(to_jsonable(kind, value), indent=1, default=_json_default))
     return [path.name]
 
 
@@ -172,10 +172,11 @@ def _json_default(o: Any) -> Any:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temp file + rename), numpy scalars and arrays converted."""
-    _atomic_text(path, json.dumps(data, indent=1, default=_json_default))
+    write_text(path, json.dumps(data, indent=1, default=_json_default))
 
 
-def _atomic_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write text atomically: a temp file in the same folder, then rename."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(text)

@@ -159,6 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_common(p)
 
+    p = sub.add_parser("report", help="write a run's self-contained HTML report")
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--output", help="default: RUN_DIR/report.html")
+    p = sub.add_parser("diff", help="compare two runs: heat maps, metric deltas, config")
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("-o", "--output", help="also write an HTML page here")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("stages", help="list the registered stages and their parameters")
     p = sub.add_parser("pipelines", help="list built-in pipelines, or print one")
     p.add_argument("name", nargs="?")
@@ -439,7 +448,43 @@ def _cmd_mask(args, argv) -> int:
     return 0
 
 
-_COMMANDS = {"remove-text": _cmd_remove_text, "inpaint": _cmd_inpaint, "mask": _cmd_mask,
+def _html_output(path: str | None) -> Path | None:
+    """Validate an HTML output path up front (images go through check_output_path)."""
+    from seamline.errors import InputError
+
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"--output {p}: is a directory")
+    if not p.parent.is_dir():
+        raise InputError(f"--output {p}: folder {p.parent} does not exist")
+    return p
+
+
+def _cmd_report(args, argv) -> int:
+    from seamline.report import write_report
+
+    path = write_report(args.run_dir, _html_output(args.output))
+    print(f"report: {path}")
+    return 0
+
+
+def _cmd_diff(args, argv) -> int:
+    from seamline.artifacts import write_text
+    from seamline.diff import compare_runs, render_diff, summary_text
+
+    output = _html_output(args.output)
+    d = compare_runs(args.run_a, args.run_b)
+    if output:
+        write_text(output, render_diff(args.run_a, args.run_b))
+    print(json.dumps(d, indent=1, default=str) if args.json else summary_text(d))
+    if args.output and not args.json:
+        print(f"html: {args.output}")
+    return 0
+
+
+_COMMANDS = {"remove-text": _cmd_remove_text, "report": _cmd_report, "diff": _cmd_diff, "inpaint": _cmd_inpaint, "mask": _cmd_mask,
              "upscale": _cmd_upscale, "enhance": _cmd_enhance, "color-match": _cmd_color_match,
              "detect-text": _cmd_detect_text, "run": _cmd_run, "stages": _cmd_stages,
              "pipelines": _cmd_pipelines}

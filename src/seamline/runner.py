@@ -115,7 +115,8 @@ def stage_seed(seed: int, name: str) -> int:
 def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = None,
                  inputs: dict[str, Any] | None = None, from_stage: str | None = None,
                  output_path: str | Path | None = None, progress: bool = False,
-                 max_pixels: int | None = None, command: list[str] | None = None) -> Run:
+                 max_pixels: int | None = None, command: list[str] | None = None,
+                 report: bool = True) -> Run:
     """Run a pipeline on one image.
 
     Parameters
@@ -133,6 +134,8 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         Where to write the output image (default ``out/output.png``; nothing without ``out``).
     progress : bool
         Show a progress bar over stages on stderr.
+    report : bool
+        With ``out``: also write ``out/report.html`` (:mod:`seamline.report`).
 
     Returns
     -------
@@ -224,6 +227,10 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     manifest["seconds"] = round(time.perf_counter() - t_start, 4)
     if out is not None:
         artifacts.write_json(out / "manifest.json", manifest)
+        if report:
+            from seamline.report import write_report
+
+            write_report(out)
     return Run(spec=spec, stages=stage_runs, output=result, alpha=alpha,
                manifest=manifest, out=out, output_path=output_path,
                warnings=list(manifest["warnings"]))
@@ -437,8 +444,8 @@ def _stage_manifest(sr: StageRun, out: Path | None) -> dict:
         entry = {"kind": kind, "digest": artifacts.digest(kind, value),
                  "stats": artifacts.measure(kind, value)}
         if sr.folder is not None and out is not None:
-            entry["files"] = sorted(str((sr.folder / f).relative_to(out))
-                                    for f in sr.folder.iterdir() if f.name.startswith(port + "."))
+            entry["files"] = sorted(str(f.relative_to(out)) for f in sr.folder.iterdir()
+                                    if f.name.startswith(port + "."))
         outputs[port] = entry
     return {"name": sr.name, "stage": sr.stage_id, "params": sr.params, "seed": sr.seed,
             "cached": sr.cached, "seconds": round(sr.seconds, 4), "handoffs": sr.handoffs,
