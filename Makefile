@@ -30,8 +30,13 @@ demo: $(VENV)/.core-installed
 test: $(VENV)/.all-installed
 	$(BIN)/python -m pytest -q
 
+BENCHES := remove_text inpaint color upscale diffusion translate batch
+
 bench: $(VENV)/.all-installed
-	$(BIN)/python benchmarks/bench_remove_text.py
+	set -e; for b in $(BENCHES); do \
+	  if [ -f benchmarks/bench_$$b.py ]; then echo "== bench $$b"; $(BIN)/python benchmarks/bench_$$b.py; fi; \
+	done
+	$(BIN)/python benchmarks/update_readme.py
 
 clean-venv:
 	rm -rf $(VENV)
