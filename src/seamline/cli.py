@@ -27,6 +27,17 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
 
+def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by the one-shot commands that run a built-in pipeline."""
+    p.add_argument("--run-dir", help="also keep the manifest, report and every intermediate here")
+    p.add_argument("--policy", choices=("strict", "reconcile", "off"),
+                   help="handoff policy (default: the pipeline's, reconcile)")
+    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE",
+                   help="override a stage parameter, e.g. normalize.feather_px=2 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the QA summary as JSON")
+    _add_common(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="seamline", description="Image editing pipelines with checked, "
                      "reconciled and measured handoffs.")
@@ -40,15 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "Pixels outside the mask stay bit-identical.")
     p.add_argument("image", help="input image (PNG, JPEG, WebP, TIFF; 8 or 16 bit)")
     p.add_argument("-o", "--output", required=True, help="output image path")
-    p.add_argument("--run-dir", help="also keep the manifest and every intermediate here")
     p.add_argument("--backend", default="telea", choices=("telea", "ns"))
     p.add_argument("--radius", type=int, default=3, help="inpainting radius, px (default 3)")
-    p.add_argument("--policy", choices=("strict", "reconcile", "off"),
-                   help="handoff policy (default: the pipeline's, reconcile)")
-    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE",
-                   help="override a stage parameter, e.g. normalize.feather_px=2 (repeatable)")
-    p.add_argument("--json", action="store_true", help="print the QA summary as JSON")
-    _add_common(p)
+    _add_pipeline_options(p)
 
     p = sub.add_parser("detect-text", help="find text: polygons, recognised text, confidence")
     p.add_argument("image")
@@ -91,10 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="feathered transition band outside the mask")
     p.add_argument("--no-color-match", action="store_true",
                    help="do not reconcile the fill's colour to its context ring")
-    p.add_argument("--run-dir")
-    p.add_argument("--policy", choices=("strict", "reconcile", "off"))
-    p.add_argument("--json", action="store_true")
-    _add_common(p)
+    _add_pipeline_options(p)
 
     mask = sub.add_parser("mask", help="mask tools: normalize, check")
     msub = mask.add_subparsers(dest="mask_command", required=True, parser_class=_Parser)
@@ -132,11 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="checkpoint for --backend spandrel (Real-ESRGAN, ...)")
     p.add_argument("--tile", type=int, default=256, help="tile size for network backends")
     p.add_argument("--color-match", default="auto", choices=color_methods)
-    p.add_argument("--run-dir")
-    p.add_argument("--policy", choices=("strict", "reconcile", "off"))
-    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE")
-    p.add_argument("--json", action="store_true")
-    _add_common(p)
+    _add_pipeline_options(p)
 
     p = sub.add_parser("enhance", help="photo quality improver: deblock, denoise, upscale, "
                                        "colour reconciliation")
@@ -144,11 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--scale", type=int, default=2, help="2 or 4 (default 2)")
     p.add_argument("--color-match", default="auto", choices=color_methods)
-    p.add_argument("--run-dir")
-    p.add_argument("--policy", choices=("strict", "reconcile", "off"))
-    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE")
-    p.add_argument("--json", action="store_true")
-    _add_common(p)
+    _add_pipeline_options(p)
 
     p = sub.add_parser("color-match", help="reconcile an image's colours to a reference")
     p.add_argument("image")
