@@ -1,0 +1,184 @@
+"""Text detection and glyph masks on real photos with text drawn by the test (synth)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from seamline.errors import InputError
+from seamline.imageio import as_image
+from seamline.synth import TextItem, draw_text
+from seamline.text import GlyphMask, TextRegion, detect_text, glyph_mask
+
+ASTRONAUT_ITEMS = [
+    TextItem("GALAXY", (300, 30), 44, color=(20, 20, 20)),  # dark on light
+    TextItem("Orbit Station", (60, 300), 40, color=(255, 255, 255), angle_deg=-15),  # rotated
+    TextItem("SPACE", (40, 420), 52, color=(255, 230, 0), stroke_px=3, shadow_px=3),  # outline+shadow
+]
+
+
+def _letters(s: str) -> str:
+    return re.sub(r"[^a-z]", "", s.lower())
+
+
+def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(mask.astype(np.uint8), k) > 0
+
+
+def _boxes(regions, shape) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round(r.polygon).astype(np.int32) for r in regions], 1)
+    return m > 0
+
+
+class Scene:
+    """A photo with drawn text, its detections and glyph mask (computed once per module)."""
+
+    def __init__(self, clean, items):
+        self.clean, self.items = clean, items
+        self.image, self.alpha = draw_text(clean, items)
+        self.regions = detect_text(self.image)
+        self.gm = glyph_mask(self.image, self.regions)
+        self.mask = self.gm.mask > 0.5
+        # text that visibly changed the photo (white-on-white antialiasing is not text to remove)
+        self.visible = (self.alpha > 0.05) & (np.abs(self.image - clean).max(axis=2) > 0.04)
+
+    def item_visible(self, i):
+        _, a = draw_text(self.clean, [self.items[i]])
+        return (a > 0.05) & self.visible
+
+    def recall(self, where, r=2):
+        return float((_dilate(self.mask, r) & where).sum() / where.sum())
+
+    def precision(self, mask):
+        return float((mask & (self.alpha > 0)).sum() / max(mask.sum(), 1))
+
+
+@pytest.fixture(scope="module")
+def captioned_scene(coffee):
+    """coffee with an outlined title, a shadowed caption and a 45 % rotated watermark."""
+    items = [
+        TextItem("MORNING COFFEE", (150, 22), 46, color=(255, 255, 255), stroke_px=2, stroke_color=(30, 20, 10)),
+        TextItem("fresh roast every day", (170, 340), 28, color=(255, 221, 0), shadow_px=2),
+        TextItem("SAMPLE", (330, 200), 56, color=(255, 255, 255), opacity=0.45, angle_deg=18),
+    ]
+    return Scene(coffee, items)
+
+
+@pytest.fixture(scope="module")
+def astronaut_scene(astronaut):
+    return Scene(astronaut, ASTRONAUT_ITEMS)
+
+
+@pytest.fixture(params=["captioned_scene", "astronaut_scene"])
+def scene(request):
+    return request.getfixturevalue(request.param)
+
+
+def test_detection_reads_the_drawn_words(scene):
+    read = _letters("".join(r.text for r in scene.regions))
+    words = [_letters(w) for it in scene.items for w in it.text.split()]
+    assert sum(w in read for w in words) >= 0.8 * len(words), [r.text for r in scene.regions]
+    for r in scene.regions:
+        assert r.polygon.shape == (4, 2) and r.polygon.dtype == np.float32
+        assert 0.5 <= r.score <= 1.0
+        # clockwise from the top-left corner (image coordinates: positive shoelace sum)
+        x, y = r.polygon[:, 0], r.polygon[:, 1]
+        assert np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) > 0
+        assert np.argmin(x + y) == 0
+
+
+def test_glyph_mask_covers_the_text_and_spares_the_photo(scene):
+    m = scene.mask
+    assert scene.gm.mask.dtype == np.float32 and set(np.unique(scene.gm.mask)) <= {0.0, 1.0}
+    assert scene.recall(scene.visible, r=2) >= 0.95
+    boxes = _boxes(scene.regions, m.shape)
+    prec, box_prec = scene.precision(m), scene.precision(boxes)
+    assert prec >= 0.8 and prec >= 1.8 * box_prec, (prec, box_prec)
+    # the mask stays near the boxes: nothing far away is touched
+    assert not (m & ~_dilate(boxes, 25)).any()
+
+
+def test_semi_transparent_watermark_and_outline(captioned_scene):
+    s = captioned_scene
+    assert s.recall(s.item_visible(2), r=2) >= 0.95  # SAMPLE at 45 % opacity, rotated
+    assert s.recall(s.item_visible(0), r=1) >= 0.97  # outlined title, outline included
+    _, a = draw_text(s.clean, [s.items[0]])
+    outline = (a > 0.5) & ~(draw_text(s.clean, [TextItem("MORNING COFFEE", (150, 22), 46)])[1] > 0.05)
+    assert s.recall(outline & s.visible, r=1) >= 0.95
+
+
+def test_rotated_outlined_and_dark_on_light(astronaut_scene):
+    s = astronaut_scene
+    for i in range(3):
+        assert s.recall(s.item_visible(i), r=2) >= 0.95, s.items[i].text
+
+
+def test_geometry_per_region(scene):
+    gm = scene.gm
+    n = len(scene.regions)
+    assert len(gm.stroke_width_px) == len(gm.text_height_px) == len(gm.per_region) == n
+    for r, sw, th in zip(scene.regions, gm.stroke_width_px, gm.text_height_px):
+        box_h = min(cv2.minAreaRect(r.polygon)[1])
+        assert 1.0 <= sw <= 0.35 * box_h
+        assert 0.4 * box_h <= th <= 1.2 * box_h
+    json.dumps(gm.per_region)  # explanations are plain JSON
+
+
+def test_no_text_gives_nothing():
+    rocket = as_image(data.rocket())
+    assert detect_text(rocket) == []
+    assert detect_text(rocket, recognize=False) == []
+    gm = glyph_mask(rocket, [])
+    assert isinstance(gm, GlyphMask) and gm.mask.shape == rocket.shape[:2]
+    assert not gm.mask.any() and gm.stroke_width_px == [] and gm.per_region == []
+
+
+def test_detection_only_is_consistent(captioned_scene):
+    s = captioned_scene
+    regions = detect_text(s.image, recognize=False)
+    assert regions and all(r.text == "" for r in regions)
+    assert abs(len(regions) - len(s.regions)) <= 1
+    # the engine keeps no state between calls: recognition comes back
+    assert detect_text(s.image)[0].text
+
+
+def test_region_dict_round_trip(captioned_scene):
+    for r in captioned_scene.regions:
+        d = json.loads(json.dumps(r.to_dict()))
+        back = TextRegion.from_dict(d)
+        assert back.text == r.text and back.score == pytest.approx(r.score)
+        assert np.allclose(back.polygon, r.polygon) and back.polygon.dtype == np.float32
+    with pytest.raises(InputError, match="polygon"):
+        TextRegion.from_dict({"polygon": [[0, 0], [1, 1]], "text": "x", "score": 1})
+    with pytest.raises(InputError, match="polygon"):
+        TextRegion.from_dict({"text": "x"})
+
+
+def test_mask_from_serialised_regions_is_the_same(captioned_scene):
+    s = captioned_scene
+    again = [TextRegion.from_dict(json.loads(json.dumps(r.to_dict()))) for r in s.regions]
+    assert np.array_equal(glyph_mask(s.image, again).mask, s.gm.mask)
+
+
+def test_bad_input():
+    img = np.zeros((40, 40, 3), np.float32)
+    with pytest.raises(InputError, match="HxWx3"):
+        detect_text(np.zeros((40, 40), np.float32))
+    with pytest.raises(InputError, match="float32"):
+        glyph_mask(img.astype(np.float64), [])
+    with pytest.raises(InputError, match="margin"):
+        glyph_mask(img, [], margin=-1)
+    with pytest.raises(InputError, match="regions\\[0\\]"):
+        glyph_mask(img, [object()])
+    with pytest.raises(InputError, match="box_thresh"):
+        detect_text(img, box_thresh=1.5)
+    # a region partly outside the image is clipped, not an error
+    r = TextRegion(np.float32([[-10, -10], [30, -10], [30, 10], [-10, 10]]), "", 1.0)
+    assert glyph_mask(img, [r]).mask.shape == (40, 40)
