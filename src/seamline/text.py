@@ -199,8 +199,20 @@ def detect_text(image, *, min_score=0.5, recognize=True, box_thresh=None) -> lis
         if s < min_score:
             continue
         t = str(txts[i]) if txts is not None and i < len(txts) else ""
+        if recognize and _looks_like_structure(t, s):
+            continue
         out.append(TextRegion(_order_clockwise(b), t, float(np.clip(s, 0.0, 1.0))))
     return out
+
+
+def _looks_like_structure(text: str, score: float) -> bool:
+    """A lone, unconfident character is usually photo structure read as text (a cat's eye
+    read as "0", a spoon as "8"), not a caption: dropped unless the recogniser is sure."""
+    return sum(c.isalnum() for c in text) < 2 and score < _SINGLE_CHAR_MIN_SCORE
+
+
+#: Confidence a one-character detection needs to count as text (see _looks_like_structure).
+_SINGLE_CHAR_MIN_SCORE = 0.9
 
 
 # ----------------------------------------------------------------------------- glyph mask

@@ -16,10 +16,13 @@ class NormalizeMask(Stage):
     spec = StageSpec(
         inputs={"mask": PortSpec("mask"),
                 "geometry": PortSpec("report", optional=True,
-                                     doc="stroke width / text height per region (text-mask)")},
+                                     doc="stroke width / text height per region (text-mask)"),
+                "image": PortSpec("image", optional=True, same_size_as="mask",
+                                  doc="the photo, to grow over shadows and glows (halo_px)")},
         outputs={"mask": PortSpec("mask")},
         doc="Speckle removal, hole filling, dilation scaled to stroke width and text height "
-            "per text region (or a fixed dilate_px), optional feathering.",
+            "per text region (or a fixed dilate_px), growth over shadows/glows when the image "
+            "is wired, optional feathering.",
     )
 
     @dataclass(frozen=True)
@@ -27,11 +30,12 @@ class NormalizeMask(Stage):
         min_area_px: int | None = None  #: drop components smaller than this (default: by size)
         max_hole_px: int | None = None  #: fill enclosed holes up to this area (default: by size)
         dilate_px: int | None = None    #: fixed dilation; default scales with each text region
+        halo_px: int = 4                #: most extra growth over a shadow/glow (needs image)
         feather_px: int = 0             #: soft edge outside the binary core
         threshold: float = 0.5          #: soft input values >= this count as masked
 
-    def run(self, ctx, mask, geometry=None):
-        from seamline.masks import dilation_for_text, feather, normalize_mask
+    def run(self, ctx, mask, geometry=None, image=None):
+        from seamline.masks import dilation_for_text, feather, grow_over_halos, normalize_mask
 
         p = self.params
         per_region = geometry is not None and p.dilate_px is None and geometry.get("boxes_xyxy")
@@ -43,6 +47,9 @@ class NormalizeMask(Stage):
                      zip(geometry["stroke_width_px"], geometry["text_height_px"])]
             cleaned = _dilate_by_region(cleaned, geometry["boxes_xyxy"], radii)
             report["dilate_px_per_region"] = radii
+        if image is not None and p.halo_px:
+            cleaned, halo = grow_over_halos(image, cleaned, max_extra_px=p.halo_px)
+            report.update(halo, halo_px=p.halo_px)
         if p.feather_px:
             cleaned = feather(cleaned, p.feather_px)
             report["feather_px"] = p.feather_px

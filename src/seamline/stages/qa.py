@@ -63,33 +63,46 @@ class EditQA(Stage):
 
 def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_px: int = 16
                   ) -> dict:
-    """Re-run OCR on the bounding box of the edited area and count words still readable there.
+    """Re-run OCR around the edited area and count the original words still readable there.
+
+    A word counts as residual when OCR reads a token on the output that matches one of the
+    words found before the edit (case-insensitive, similarity >= 0.7, so a half-erased
+    "SAMPLE" read as "AMPLE" still counts). Other text OCR reports there (a "0" in a photo's
+    texture, say) is listed separately, not counted.
 
     Parameters
     ----------
     image : ndarray, HxWx3 float32 in [0, 1]
         The edited image.
     mask : ndarray, HxW float32 in [0, 1]
-        The edit mask; only text overlapping its box (plus ``margin_px``) counts.
+        The edit mask; OCR runs on its bounding box plus ``margin_px``.
     regions : list of TextRegion
-        What was detected before the edit (for ``words_before``).
+        What was detected before the edit.
 
     Returns
     -------
     dict
-        ``words_before``, ``residual_words``, ``residual_ratio``, ``residual_texts``.
+        ``words_before``, ``residual_words``, ``residual_ratio``, ``residual_texts`` (the
+        matching words), ``other_texts`` (anything else OCR read there).
     """
+    from difflib import SequenceMatcher
+
     from seamline.text import detect_text
 
-    words_before = sum(max(1, len(r.text.split())) for r in regions)
+    before = [w.upper() for r in regions for w in r.text.split()]
+    words_before = max(len(before), len(regions))
     ys, xs = np.nonzero(mask > 0)
-    residual = []
+    found = []
     if len(ys):
         h, w = mask.shape
         y0, y1 = max(0, ys.min() - margin_px), min(h, ys.max() + 1 + margin_px)
         x0, x1 = max(0, xs.min() - margin_px), min(w, xs.max() + 1 + margin_px)
-        residual = detect_text(image[y0:y1, x0:x1], recognize=True)
-    residual_words = sum(len(r.text.split()) for r in residual if r.text.strip())
-    return {"words_before": int(words_before), "residual_words": int(residual_words),
-            "residual_ratio": float(residual_words / words_before) if words_before else 0.0,
-            "residual_texts": [r.text for r in residual if r.text.strip()]}
+        found = [t for r in detect_text(image[y0:y1, x0:x1], recognize=True)
+                 for t in r.text.split()]
+    residual, other = [], []
+    for token in found:
+        match = any(SequenceMatcher(None, token.upper(), b).ratio() >= 0.7 for b in before)
+        (residual if match else other).append(token)
+    return {"words_before": int(words_before), "residual_words": len(residual),
+            "residual_ratio": float(len(residual) / words_before) if words_before else 0.0,
+            "residual_texts": residual, "other_texts": other}
