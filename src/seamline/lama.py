@@ -41,17 +41,14 @@ import functools
 import math
 import numbers
 import os
-import re
-import struct
 import threading
-import warnings
-import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from seamline.checkpoints import read_checkpoint
 from seamline.errors import InputError, StageError
 from seamline.imageio import as_image, as_mask
 from seamline.inpaint import composite, mask_crops
@@ -344,7 +341,7 @@ def load_lama(path, *, device: str = "cpu", cache: bool = True) -> LamaModel:
                 _cache.move_to_end(key)
                 return _cache[key]
 
-    state, prefix = _generator_state(_read_checkpoint(p), p)
+    state, prefix = _generator_state(read_checkpoint(p, who="lama"), p)
     ngf, n_blocks = _detect_config(state, p)
     with torch.device("meta"):  # shapes only: the checkpoint's tensors become the parameters
         net = lama_generator(ngf=ngf, n_blocks=n_blocks)
@@ -362,69 +359,6 @@ def load_lama(path, *, device: str = "cpu", cache: bool = True) -> LamaModel:
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
     return model
-
-
-def _read_checkpoint(p: Path):
-    """File -> whatever it holds (dict of tensors, possibly nested), never running its code."""
-    torch = _torch()
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(9)
-    except OSError as e:
-        raise InputError(f"lama: cannot read checkpoint {p} ({e.strerror or e})") from None
-
-    if head[:4] == b"PK\x03\x04":  # torch.save zip format (or TorchScript, which is a zip too)
-        try:
-            with zipfile.ZipFile(p) as zf:
-                names = zf.namelist()
-        except (zipfile.BadZipFile, OSError):
-            raise InputError(f"lama: {p} is not a checkpoint (damaged zip archive)") from None
-        if any("/code/" in n or n.endswith("/constants.pkl") for n in names):
-            raise InputError(
-                f"lama: {p} is a TorchScript archive; seamline does not run TorchScript or unpickle "
-                f"code from files; convert the generator's state_dict to .safetensors with a tool you trust"
-            )
-        return _torch_load(torch, p)
-    if head[:1] == b"\x80":  # legacy (pre-1.6) torch.save pickle
-        return _torch_load(torch, p)
-    if len(head) == 9 and head[8:9] == b"{" and 0 < struct.unpack("<Q", head[:8])[0] < 100_000_000:
-        try:
-            from safetensors import SafetensorError
-            from safetensors.torch import load_file
-        except ImportError:
-            raise StageError("lama backend needs the torch extra: pip install 'seamline[torch]'") from None
-
-        try:
-            return load_file(str(p), device="cpu")
-        except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise InputError(f"lama: {p} is a damaged safetensors file ({msg})") from None
-    raise InputError(f"lama: {p} is not a checkpoint (neither safetensors nor a torch.save file)")
-
-
-def _torch_load(torch, p: Path):
-    import pickle
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return torch.load(p, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError as e:
-        m = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
-        what = f"a pickled Python object ({m.group(1)})" if m else "data that is not plain tensors"
-        if not m and re.search(r"Unsupported operand|invalid load key", str(e)):
-            raise InputError(f"lama: {p} is not a checkpoint (damaged or not a torch.save file)") from None
-        raise InputError(
-            f"lama: {p} holds {what} that torch.load(weights_only=True) refuses; seamline never unpickles "
-            f"objects; save the generator's state_dict alone (or as .safetensors) with a tool you trust"
-        ) from None
-    except (RuntimeError, OSError, EOFError, ValueError, KeyError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        if "TorchScript" in msg:
-            raise InputError(
-                f"lama: {p} is a TorchScript archive; seamline does not run TorchScript"
-            ) from None
-        raise InputError(f"lama: {p} is not a readable torch checkpoint ({msg[:160]})") from None
 
 
 def _flatten(obj, prefix="", out=None, depth=0):

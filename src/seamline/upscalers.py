@@ -34,17 +34,15 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import re
-import struct
 import threading
 import warnings
-import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from seamline.checkpoints import read_checkpoint
 from seamline.errors import InputError, StageError
 from seamline.imageio import as_image
 
@@ -203,7 +201,7 @@ def load_upscaler(path, *, device: str = "cpu", cache: bool = True) -> UpscalerM
                 return _cache[key]
 
     spandrel = _spandrel()
-    state = _tensor_state(spandrel, _read_checkpoint(torch, p), p)
+    state = _tensor_state(spandrel, read_checkpoint(p, who="upscaler"), p)
     desc = _load_descriptor(spandrel, state, p)
     _check_descriptor(spandrel, desc, p)
     net = desc.model
@@ -237,63 +235,6 @@ def load_upscaler(path, *, device: str = "cpu", cache: bool = True) -> UpscalerM
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
     return model
-
-
-def _read_checkpoint(torch, p: Path):
-    """File -> whatever it holds (dict of tensors, possibly nested), never running its code."""
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(9)
-    except OSError as e:
-        raise InputError(f"upscaler: cannot read checkpoint {p} ({e.strerror or e})") from None
-
-    if head[:4] == b"PK\x03\x04":  # torch.save zip format (TorchScript archives are zips too)
-        try:
-            with zipfile.ZipFile(p) as zf:
-                names = zf.namelist()
-        except (zipfile.BadZipFile, OSError):
-            raise InputError(f"upscaler: {p} is not a checkpoint (damaged zip archive)") from None
-        if any("/code/" in n or n.endswith("/constants.pkl") for n in names):
-            raise InputError(
-                f"upscaler: {p} is a TorchScript archive; seamline does not run TorchScript; "
-                f"save the model's state_dict as .safetensors with a tool you trust"
-            )
-        return _torch_load(torch, p)
-    if head[:1] == b"\x80":  # legacy (pre-1.6) torch.save pickle
-        return _torch_load(torch, p)
-    if len(head) == 9 and head[8:9] == b"{" and 0 < struct.unpack("<Q", head[:8])[0] < 100_000_000:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(p), device="cpu")
-        except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise InputError(f"upscaler: {p} is a damaged safetensors file ({msg})") from None
-    raise InputError(f"upscaler: {p} is not a checkpoint (neither safetensors nor a torch.save file)")
-
-
-def _torch_load(torch, p: Path):
-    import pickle
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return torch.load(p, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError as e:
-        m = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
-        what = f"a pickled Python object ({m.group(1)})" if m else "data that is not plain tensors"
-        if not m and re.search(r"Unsupported operand|invalid load key", str(e)):
-            raise InputError(f"upscaler: {p} is not a checkpoint (damaged or not a torch.save file)") from None
-        raise InputError(
-            f"upscaler: {p} holds {what} that torch.load(weights_only=True) refuses; seamline never "
-            f"unpickles objects; save the state_dict alone (or as .safetensors) with a tool you trust"
-        ) from None
-    except (RuntimeError, OSError, EOFError, ValueError, KeyError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        if "TorchScript" in msg:
-            raise InputError(f"upscaler: {p} is a TorchScript archive; seamline does not run TorchScript") from None
-        raise InputError(f"upscaler: {p} is not a readable torch checkpoint ({msg[:160]})") from None
 
 
 def _tensor_state(spandrel, obj, p: Path) -> dict:
