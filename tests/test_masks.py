@@ -213,3 +213,21 @@ def test_preflight_empty_and_full_masks():
 def test_mask_shape_mismatch_is_an_input_error():
     with pytest.raises(InputError, match="mask: size 10x10 does not match image size 600x400"):
         preflight_mask(as_image(data.coffee()), np.zeros((10, 10), np.float32))
+
+
+def test_grow_over_halos_covers_a_drop_shadow_and_leaves_plain_context_alone():
+    from seamline.masks import grow_over_halos
+
+    photo = as_image(data.coffee())
+    yy, xx = np.mgrid[: photo.shape[0], : photo.shape[1]]
+    disc = (yy - 200) ** 2 + (xx - 300) ** 2 <= 15 ** 2
+    shadow = ((yy - 203) ** 2 + (xx - 303) ** 2 <= 18 ** 2) & ~disc
+    img = photo.copy()
+    img[shadow] *= 0.35  # a dark soft shadow ring around a "letter"
+    img[disc] = 1.0
+    grown, rep = grow_over_halos(img, disc.astype(np.float32), max_extra_px=6)
+    assert rep["halo_steps"] >= 2 and rep["halo_px_added"] > 0
+    assert grown[shadow].mean() > 0.8  # most of the shadow is now masked
+    same, rep = grow_over_halos(photo, disc.astype(np.float32), max_extra_px=6)
+    assert rep["halo_steps"] <= 1  # no shadow in the untouched photo: little or no growth
+    assert same.sum() - disc.sum() < 0.5 * (grown.sum() - disc.sum())
