@@ -28,6 +28,7 @@ retrieval, prompt-consistency checks between stages).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -298,12 +299,25 @@ def _import_transformers():
     except ImportError as e:
         raise InputError(f"text encoders need torch and transformers ({e}); install "
                          "seamline's diffusion extra") from None
-    transformers.utils.logging.set_verbosity_error()
-    try:  # the "Loading weights" bar would interleave with the CLI's own output
-        transformers.utils.logging.disable_progress_bar()
-    except AttributeError:
-        pass
     return transformers
+
+
+@contextlib.contextmanager
+def _quiet_transformers(tf):
+    """Silence transformers' warnings and "Loading weights" bar while loading (they would
+    interleave with the CLI's output), restoring the caller's settings afterwards."""
+    log = tf.utils.logging
+    level = log.get_verbosity()
+    bar = getattr(log, "is_progress_bar_enabled", lambda: True)()
+    log.set_verbosity_error()
+    if hasattr(log, "disable_progress_bar"):
+        log.disable_progress_bar()
+    try:
+        yield
+    finally:
+        log.set_verbosity(level)
+        if bar and hasattr(log, "enable_progress_bar"):
+            log.enable_progress_bar()
 
 
 def _load_hf_encoder(model_dir: Path, tok_dir: Path | None, *, name: str, device: str,
@@ -320,7 +334,8 @@ def _load_hf_encoder(model_dir: Path, tok_dir: Path | None, *, name: str, device
         raise InputError(f"encoder {str(model_dir)!r}: a diffusers {raw['_class_name']} "
                          "folder, not a text encoder")
     try:
-        config = tf.AutoConfig.from_pretrained(model_dir, local_files_only=True)
+        with _quiet_transformers(tf):
+            config = tf.AutoConfig.from_pretrained(model_dir, local_files_only=True)
     except Exception as e:  # noqa: BLE001 -- any parse failure is a bad folder
         raise InputError(f"encoder {str(model_dir)!r}: config.json is not a transformers "
                          f"text-encoder config ({_first_line(e)})") from None
@@ -364,14 +379,14 @@ def _load_hf_encoder(model_dir: Path, tok_dir: Path | None, *, name: str, device
         tokenizer, model = _MODEL_CACHE[key]
     else:
         try:
-            tokenizer = tf.AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
+            with _quiet_transformers(tf):
+                tokenizer = tf.AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
         except Exception as e:  # noqa: BLE001
             raise InputError(f"encoder {name!r}: cannot load the tokenizer from {tok_dir} "
                              f"({_first_line(e)})") from None
         try:
-            model = _model_for(tf, config, mtype, model_dir)
-        except InputError:
-            raise
+            with _quiet_transformers(tf):
+                model = _model_for(tf, config, mtype, model_dir)
         except Exception as e:  # noqa: BLE001 -- missing/corrupt weights, unknown architecture
             raise InputError(f"encoder {name!r}: cannot load a text encoder from {model_dir} "
                              f"({_first_line(e)})") from None
