@@ -257,10 +257,7 @@ def test_translate_embedding_hook(minilm, tiny_clip, prompts, tmp_path):
 def _cli(argv):
     from seamline import cli
 
-    if "translate" in getattr(cli, "_COMMANDS", {}):
-        return cli.main(argv)
-    from seamline import cli_translate
-    return cli_translate.main(argv)
+    return cli.main(argv)
 
 
 def test_cli_fit_and_eval_end_to_end(tmp_path, capsys, minilm, clip_dir, prompts):

@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stages", help="list the registered stages and their parameters")
     p = sub.add_parser("pipelines", help="list built-in pipelines, or print one")
     p.add_argument("name", nargs="?")
+    # command groups that live in their own modules (parsing them imports no heavy library)
+    for module in _COMMAND_MODULES:
+        module.add_commands(sub, _Parser)
     return parser
 
 
@@ -478,10 +481,22 @@ def _cmd_diff(args, argv) -> int:
     return 0
 
 
-_COMMANDS = {"remove-text": _cmd_remove_text, "report": _cmd_report, "diff": _cmd_diff, "inpaint": _cmd_inpaint, "mask": _cmd_mask,
+_COMMANDS: dict = {"remove-text": _cmd_remove_text, "report": _cmd_report, "diff": _cmd_diff, "inpaint": _cmd_inpaint, "mask": _cmd_mask,
              "upscale": _cmd_upscale, "enhance": _cmd_enhance, "color-match": _cmd_color_match,
              "detect-text": _cmd_detect_text, "run": _cmd_run, "stages": _cmd_stages,
              "pipelines": _cmd_pipelines}
+
+
+def _load_command_modules() -> list:
+    from seamline import cli_translate
+
+    modules = [cli_translate]
+    for module in modules:
+        _COMMANDS.update(module.COMMANDS)
+    return modules
+
+
+_COMMAND_MODULES = _load_command_modules()
 
 
 if __name__ == "__main__":
