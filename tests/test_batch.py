@@ -1,0 +1,341 @@
+"""``seamline batch``: resume, failure isolation, order independence, masks, engines.
+
+Photos with text drawn by the test (``seamline.synth.text_photo_cases``), cropped small so
+OCR is quick. Ray tests start one private Ray instance (127.0.0.1 only) for the module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seamline import batch
+from seamline.batch import item_seed, plan_batch, run_batch
+from seamline.cli_batch import main as batch_main
+from seamline.imageio import load_image, write_image
+
+N_PHOTOS = 4
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    """Four 160x240 crops of real photos with drawn text, as PNG and JPEG."""
+    from seamline.synth import text_photo_cases
+
+    d = tmp_path_factory.mktemp("photos")
+    for i, case in enumerate(text_photo_cases(N_PHOTOS, seed=3)):
+        img = case["with_text"]
+        h, w = img.shape[:2]
+        y0, x0 = max(0, (h - 160) // 2), max(0, (w - 240) // 2)
+        write_image(d / f"p{i}.{'jpg' if i == 3 else 'png'}", img[y0:y0 + 160, x0:x0 + 240])
+    return d
+
+
+@pytest.fixture(scope="module")
+def reference(photos, tmp_path_factory):
+    """The batch on 2 local workers: what every other engine/order must reproduce."""
+    out = tmp_path_factory.mktemp("ref")
+    res = run_batch("remove-text", photos, out, workers=2)
+    assert res.exit_code == 0, res.records
+    return res
+
+
+def _by_item(res) -> dict:
+    return {r["item"]: r for r in res.records}
+
+
+def _assert_same_results(a, b) -> None:
+    ra, rb = _by_item(a), _by_item(b)
+    assert set(ra) == set(rb)
+    for item in ra:
+        assert rb[item]["status"] == ra[item]["status"] == "ok", (item, rb[item].get("error"))
+        assert rb[item]["seed"] == ra[item]["seed"]
+        assert rb[item]["output_digest"] == ra[item]["output_digest"], item
+        assert rb[item]["qa"] == ra[item]["qa"], item
+        # and the files decode to the same pixels
+        assert np.array_equal(load_image(ra[item]["output"]), load_image(rb[item]["output"]))
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+# ------------------------------------------------------------------------------ local engine
+
+
+def test_reference_run_writes_outputs_summary_and_seeds(reference, photos):
+    out = reference.out_dir
+    assert reference.counts == {"ok": N_PHOTOS, "failed": 0, "skipped": 0, "pending": 0}
+    assert sorted(p.name for p in out.glob("*.png")) == [f"p{i}.png" for i in range(N_PHOTOS)]
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["exit_code"] == 0 and doc["engine"]["workers"] == 2
+    assert len(doc["engine"]["peak_rss_mb_per_worker"]) == 2  # both workers took items
+    for rec in doc["items"]:
+        assert rec["seed"] == item_seed(0, rec["item"])
+        assert isinstance(rec["qa"]["residual_words"], int)
+    header = (out / "summary.csv").read_text().splitlines()[0].split(",")
+    assert header[:5] == ["item", "status", "seconds", "output", "error"]
+    assert {"qa.residual_words", "qa.seam_score", "qa.outside_change.changed_px"} <= set(header)
+    assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporaries
+
+
+def test_results_do_not_depend_on_worker_count_or_order(reference, photos, tmp_path,
+                                                        monkeypatch):
+    # one worker taking the items in reverse order vs two workers in sorted order (one run
+    # for both, to keep the suite short: each pool start loads the OCR models)
+    listing = batch.list_images
+    monkeypatch.setattr(batch, "list_images", lambda *a, **k: listing(*a, **k)[::-1])
+    seen = []
+    rev = run_batch("remove-text", photos, tmp_path / "rev", workers=1,
+                    on_record=lambda r: seen.append(r["item"]))
+    assert seen == sorted(seen, reverse=True)
+    _assert_same_results(reference, rev)
+
+
+def test_resume_skips_unchanged_and_reruns_only_changed(photos, tmp_path):
+    inp = _copy(photos, tmp_path / "in")
+    out = tmp_path / "out"
+    first = run_batch("remove-text", inp, out, workers=0, run_dirs=True)
+    assert first.counts["ok"] == N_PHOTOS
+    manifest = json.loads((out / "runs" / "p1" / "manifest.json").read_text())
+    assert manifest["pipeline"]["seed"] == item_seed(0, "p1.png")
+
+    again = run_batch("remove-text", inp, out, workers=0, run_dirs=True)
+    assert again.counts == {"ok": 0, "failed": 0, "skipped": N_PHOTOS, "pending": 0}
+    assert again.exit_code == 0
+    assert _by_item(again)["p2.png"]["qa"] == _by_item(first)["p2.png"]["qa"]
+
+    os.utime(inp / "p0.png")  # a new mtime, same bytes: still unchanged
+    img = load_image(inp / "p2.png")
+    write_image(inp / "p2.png", img[:, ::-1])  # new content
+    third = run_batch("remove-text", inp, out, workers=0, run_dirs=True)
+    status = {k: r["status"] for k, r in _by_item(third).items()}
+    assert status == {"p0.png": "skipped", "p1.png": "skipped", "p2.png": "ok",
+                      "p3.jpg": "skipped"}
+    # a config change (or another seed) would re-run everything; planning shows it
+    assert len(plan_batch("remove-text", inp, out, sets=["inpaint.radius=4"]).todo) == N_PHOTOS
+    assert len(plan_batch("remove-text", inp, out, seed=7).todo) == N_PHOTOS
+    assert not plan_batch("remove-text", inp, out).todo
+
+
+def test_bad_files_are_recorded_and_the_batch_goes_on(photos, tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for name in ("p0.png", "p1.png"):
+        shutil.copy(photos / name, inp / name)
+    data = (photos / "p2.png").read_bytes()
+    (inp / "cut.png").write_bytes(data[: len(data) // 2])  # truncated
+    (inp / "notes.png").write_text("this is not an image\n")
+    out = tmp_path / "out"
+    res = run_batch("remove-text", inp, out, workers=0)
+    status = {k: r["status"] for k, r in _by_item(res).items()}
+    assert status == {"p0.png": "ok", "p1.png": "ok", "cut.png": "failed",
+                      "notes.png": "failed"}
+    assert res.exit_code == 1
+    for item in ("cut.png", "notes.png"):
+        err = _by_item(res)[item]["error"]
+        assert "\n" not in err and item in err, err
+    assert not (out / "cut.png").exists() and not (out / "notes.png").exists()
+    csv_rows = (out / "summary.csv").read_text().splitlines()
+    assert len(csv_rows) == 5 and any(",failed," in r for r in csv_rows)
+    # a re-run retries only the failures
+    again = run_batch("remove-text", inp, out, workers=0)
+    status = {k: r["status"] for k, r in _by_item(again).items()}
+    assert status == {"p0.png": "skipped", "p1.png": "skipped", "cut.png": "failed",
+                      "notes.png": "failed"}
+
+
+def test_masks_are_matched_by_stem_missing_fail_extra_warn(photos, tmp_path, capsys):
+    inp, masks = tmp_path / "in", tmp_path / "masks"
+    inp.mkdir()
+    masks.mkdir()
+    for i in range(3):
+        shutil.copy(photos / f"p{i}.png", inp / f"p{i}.png")
+    m = np.zeros((160, 240, 3), np.float32)
+    m[60:90, 100:150] = 1.0
+    write_image(masks / "p0.png", m)
+    write_image(masks / "p1.jpg", m)  # any supported extension
+    write_image(masks / "orphan.png", m)  # no image called orphan
+    rc = batch_main(["inpaint", str(inp), "--masks", str(masks), "-o", str(tmp_path / "out"),
+                     "--workers", "0"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "orphan" in err and "warning" in err
+    doc = json.loads((tmp_path / "out" / "summary.json").read_text())
+    status = {r["item"]: r for r in doc["items"]}
+    assert status["p0.png"]["status"] == status["p1.png"]["status"] == "ok"
+    assert status["p2.png"]["status"] == "failed" and "no mask" in status["p2.png"]["error"]
+    assert status["p1.png"]["mask"].endswith("p1.jpg")
+    assert any("orphan" in w for w in doc["warnings"])
+    # outside the mask nothing changed
+    out = load_image(tmp_path / "out" / "p0.png")
+    src = load_image(inp / "p0.png")
+    assert np.array_equal(out[:50], src[:50])
+
+
+@pytest.mark.parametrize("case", ["out-inside-input", "empty", "missing-pipeline", "bad-set",
+                                  "no-masks"])
+def test_user_mistakes_exit_2_with_one_line(photos, tmp_path, capsys, case):
+    inp = _copy(photos, tmp_path / "in")
+    argv = {"out-inside-input": ["remove-text", str(inp), "-o", str(inp / "out")],
+            "empty": ["remove-text", str(tmp_path / "empty"), "-o", str(tmp_path / "o")],
+            "missing-pipeline": [str(tmp_path / "nope.yaml"), str(inp), "-o",
+                                 str(tmp_path / "o")],
+            "bad-set": ["remove-text", str(inp), "-o", str(tmp_path / "o"), "--set",
+                        "inpaint.radius=wide"],
+            "no-masks": ["inpaint", str(inp), "-o", str(tmp_path / "o")]}[case]
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no images here")
+    assert batch_main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("seamline: error:") and "\n" not in err, err
+    assert not (inp / "out").exists()
+
+
+def test_ctrl_c_keeps_finished_items_and_resumes(photos, tmp_path):
+    inp = _copy(photos, tmp_path / "in")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "seamline.cli_batch", "remove-text",
+                             str(inp), "-o", str(out), "--workers", "1"],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    state = out / "batch-state.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.exists() and state.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0], err
+    done = json.loads((out / "summary.json").read_text())
+    finished = {r["item"] for r in done["items"] if r["status"] == "ok"}
+    assert done["interrupted"] and 1 <= len(finished) < N_PHOTOS
+    assert done["counts"]["pending"] == N_PHOTOS - len(finished)
+    assert all((out / Path(item).with_suffix(".png").name).is_file() for item in finished)
+    assert not list(out.glob(".*tmp*"))  # no half-written output left behind
+    # a re-run would do exactly the rest
+    plan = plan_batch("remove-text", inp, out)
+    assert {r["item"] for r in plan.skipped} == finished
+    assert {it.item for it in plan.todo} == {p.name for p in inp.iterdir()} - finished
+
+
+# --------------------------------------------------------------------------------- Ray engine
+
+
+def _listening() -> set[tuple[str, int, str]]:
+    """(address, port, socket inode) of listening TCP sockets, from /proc/net."""
+    found = set()
+    for name in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for ln in lines:
+            f = ln.split()
+            if f[3] != "0A":  # LISTEN
+                continue
+            hexaddr, hexport = f[1].split(":")
+            raw = bytes.fromhex(hexaddr)
+            if name == "tcp":
+                addr = socket.inet_ntop(socket.AF_INET, raw[::-1])
+            else:  # four little-endian 32-bit words
+                addr = socket.inet_ntop(socket.AF_INET6, b"".join(
+                    raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+            found.add((addr, int(hexport, 16), f[9]))
+    return found
+
+
+def _loopback(addr: str) -> bool:
+    ip = ipaddress.ip_address(addr)
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
+
+
+def _socket_inodes_of_descendants() -> set[str]:
+    parents = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                parents[int(p.name)] = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    mine, grew = {os.getpid()}, True
+    while grew:
+        new = {pid for pid, ppid in parents.items() if ppid in mine} - mine
+        mine |= new
+        grew = bool(new)
+    inodes = set()
+    for pid in mine:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            continue
+    return inodes
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray")
+    before = _listening()
+    batch.start_local_ray(num_cpus=2)
+    yield ray, before
+    ray.shutdown()
+
+
+def test_ray_engine_matches_local_engine_on_127_0_0_1(local_ray, reference, photos, tmp_path):
+    ray, before = local_ray
+    res = run_batch("remove-text", photos, tmp_path / "ray", engine="ray", workers=2)
+    _assert_same_results(reference, res)
+    assert res.info["engine"] == "ray" and res.info["workers"] == 2
+    # every socket Ray's processes (our descendants) listen on is loopback-only
+    ours = _socket_inodes_of_descendants()
+    new = [(a, p) for a, p, inode in _listening() - before if inode in ours]
+    assert new, "Ray should be listening on something"
+    assert all(_loopback(a) for a, _ in new), new
+    assert ray.get_runtime_context().get_node_id()
+
+
+def test_unreachable_ray_address_fails_fast_with_one_line(photos, tmp_path):
+    pytest.importorskip("ray")
+    # a port that accepts connections but is not Ray: the slow case
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    conns = []
+    threading.Thread(target=lambda: [conns.append(srv.accept()) for _ in range(8)],
+                     daemon=True).start()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()  # nothing listens here: refused at once
+    try:
+        for port, bound in ((srv.getsockname()[1], 6 + 15), (closed_port, 15)):
+            t0 = time.monotonic()
+            r = subprocess.run([sys.executable, "-m", "seamline.cli_batch", "remove-text",
+                                str(photos), "-o", str(tmp_path / f"o{port}"), "--engine",
+                                "ray", "--address", f"127.0.0.1:{port}", "--connect-timeout",
+                                "6"], capture_output=True, text=True, timeout=90)
+            took = time.monotonic() - t0
+            lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+            assert r.returncode == 2, r.stderr
+            assert len(lines) == 1 and lines[0].startswith("seamline: error: Ray at"), r.stderr
+            assert took < bound, took  # connect bound + interpreter start-up
+    finally:
+        srv.close()
