@@ -11,6 +11,17 @@ For each case of ``text_photo_cases(n)`` (real photos, text drawn with known cov
                text_alpha > 0, (c) naive: detector boxes filled and dilated 3 px;
 * residual  -- drawn words OCR still reads after inpainting with each mask.
 
+Results (seed 0, 20 cases, 80 items, 3 of them missed by the detector; 2026-11, rapidocr 3.10):
+
+    recall (1 px / 2 px dilation)   0.913 / 0.948   (visible text 0.933, detected items 0.934)
+    precision                       0.934           (filled detector boxes: 0.348)
+    PSNR in the text boxes          ours 24.85 dB, oracle 27.64, oracle dilated like ours 25.74,
+                                    naive boxes 19.25, untouched input 11.67
+    drawn words OCR still reads     ours 1.5 %, oracle 0 %, naive 0.8 % (input: 94 %)
+    per kind recall                 plain 0.99, rotated 0.97, outlined 0.91, shadow 0.80,
+                                    watermark 0.70 (3 undetected)
+    held-out seed 1                 recall 0.87, precision 0.92, PSNR ours 24.4 / oracle 26.9
+
 Usage::
 
     python benchmarks/glyph_mask_eval.py [--n 20] [--seed 0] [--json out.json] [--save DIR]
@@ -25,6 +36,7 @@ import time
 from pathlib import Path
 
 import importlib.util
+import os
 import sys
 
 import cv2
@@ -135,15 +147,21 @@ def evaluate(n: int = 20, seed: int = 0, save: Path | None = None, residual: boo
         oracle = alpha > 0
         naive = dilate(boxes, 3)
         res = {k: inpaint(img, m) for k, m in (("ours", ours_d), ("oracle", oracle), ("naive", naive))}
+        # context: the oracle with the same dilation as ours (dilation alone costs PSNR)
+        psnr_oracle_dilated = psnr(inpaint(img, dilate(oracle, r)), clean, where)
+        visible = true & (np.abs(img - clean).max(axis=2) > 0.04)  # text that changed the pixel
         row = {
             "name": c["name"],
             "regions": len(regions),
             "recall": float((ours_d & true).sum() / max(true.sum(), 1)),
+            "recall_2px": float((dilate(ours, 2) & true).sum() / max(true.sum(), 1)),
+            "recall_visible": float((ours_d & visible).sum() / max(visible.sum(), 1)),
             "recall_detected": float((ours_d & det_true).sum() / max(det_true.sum(), 1)),
             "precision": float((ours & true0).sum() / max(ours.sum(), 1)),
             "box_precision": float((boxes & true0).sum() / max(boxes.sum(), 1)),
             "psnr_input": psnr(img, clean, where),
             **{f"psnr_{k}": psnr(v, clean, where) for k, v in res.items()},
+            "psnr_oracle_dilated": psnr_oracle_dilated,
             "t_detect_s": t_det,
             "t_glyph_s": t_gm,
             "dilation_px": r,
@@ -193,12 +211,20 @@ def timing_1024(n_items: int = 10, repeats: int = 5) -> dict:
     img, _ = draw_text(clean, items)
     regions = detect_text(img)
     glyph_mask(img, regions)  # warm-up
-    ts = []
+    ts, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         glyph_mask(img, regions)
         ts.append(time.perf_counter() - t0)
-    return {"shape": list(img.shape), "regions": len(regions), "glyph_mask_ms": 1000 * float(np.median(ts))}
+        cpu.append(time.process_time() - c0)
+    return {
+        "shape": list(img.shape),
+        "regions": len(regions),
+        "box_heights_px": [round(float(min(cv2.minAreaRect(r.polygon)[1])), 1) for r in regions],
+        "glyph_mask_ms": 1000 * float(np.median(ts)),
+        "glyph_mask_cpu_ms": 1000 * float(np.median(cpu)),
+        "load_average": list(os.getloadavg()),
+    }
 
 
 def main() -> None:

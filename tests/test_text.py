@@ -155,6 +155,7 @@ def test_region_dict_round_trip(captioned_scene):
         back = TextRegion.from_dict(d)
         assert back.text == r.text and back.score == pytest.approx(r.score)
         assert np.allclose(back.polygon, r.polygon) and back.polygon.dtype == np.float32
+        assert back == r
     with pytest.raises(InputError, match="polygon"):
         TextRegion.from_dict({"polygon": [[0, 0], [1, 1]], "text": "x", "score": 1})
     with pytest.raises(InputError, match="polygon"):

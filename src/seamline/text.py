@@ -56,7 +56,7 @@ def _check_image(image) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- regions
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TextRegion:
     """One detected text line.
 
@@ -75,6 +75,14 @@ class TextRegion:
     polygon: np.ndarray
     text: str = ""
     score: float = 1.0
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, TextRegion):
+            return NotImplemented
+        return (self.text == other.text and self.score == other.score
+                and np.array_equal(np.asarray(self.polygon), np.asarray(other.polygon)))
+
+    __hash__ = None  # mutable array inside
 
     def to_dict(self) -> dict:
         """JSON-serialisable form: ``{"polygon": [[x, y], ...], "text": str, "score": float}``."""
@@ -253,7 +261,7 @@ _ALPHA_CORE = 0.65  # matte alpha above which a pixel is text
 _RES_K = 0.25  # tolerated off-line residual, fraction of |text colour - background|
 _BLOB_K = 1.8  # a component thicker than this many stroke widths is photo
 _CONT_K = 0.25  # photo structure crossing the edge: dropped within this x box height
-_MAX_WORK_HEIGHT = 48.0  # larger text is analysed at a scale where its box is this tall
+_MAX_WORK_HEIGHT = 40.0  # larger text is analysed at a scale where its box is this tall
 _MAX_SAMPLES = 3000  # pixels sampled for clustering and colour statistics
 
 
