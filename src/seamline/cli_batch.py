@@ -169,3 +169,11 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def add_commands(sub, parser_class=None) -> None:
+    """The command-module interface :mod:`seamline.cli` loads (``add_commands`` + ``COMMANDS``)."""
+    add_batch_parser(sub)
+
+
+COMMANDS = {"batch": cmd_batch}
