@@ -8,6 +8,9 @@ Kinds and their in-memory values
 image         numpy HxWx3 float32 sRGB in [0, 1]
 mask          numpy HxW float32 in [0, 1], 1 = edit
 text-regions  list of :class:`seamline.text.TextRegion`
+latents       :class:`Latents`: numpy (C, h, w) float32 in a model's *scaled* latent space, with
+              the provenance of whatever produced it (model, weights hash, scheduler...)
+embedding     :class:`Embedding`: numpy float32 ``(tokens, dim)`` or ``(dim,)``, with metadata
 report        JSON-serialisable dict
 """
 
@@ -16,11 +19,79 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Latents:
+    """Latents with their producer attached: what a diffusion stage hands to the next one.
+
+    Parameters
+    ----------
+    data : (C, h, w) float32 ndarray
+        In the producing model's **scaled** latent space, the space the UNet denoises and the
+        one diffusers pipelines take as ``latents=`` or as an img2img ``image=``:
+        ``z = scaling_factor * (vae_posterior_sample - shift_factor)`` (``shift_factor`` is
+        0/None for the Stable Diffusion family). Decode with ``vae.decode(z / scaling_factor
+        + shift_factor)``. ``h, w`` are the image size divided by the VAE factor.
+    provenance : dict
+        JSON-serialisable record of everything that shaped ``data``: ``model``,
+        ``weights_sha256``, ``scaling_factor``, ``shift_factor``, ``scheduler`` (class name),
+        ``scheduler_config``, ``steps``, ``guidance_scale``, ``seed``, ``height``, ``width``,
+        ``task``... (see :func:`seamline.diffusion.latent_provenance`).
+    """
+
+    data: np.ndarray
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        a = np.asarray(self.data)
+        if a.dtype != np.float32:
+            a = a.astype(np.float32)
+        object.__setattr__(self, "data", a)
+        object.__setattr__(self, "provenance", dict(self.provenance or {}))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    def replace(self, data: np.ndarray | None = None, **provenance: Any) -> "Latents":
+        """A copy with new data and/or provenance entries added (the original is untouched)."""
+        return Latents(self.data if data is None else data, {**self.provenance, **provenance})
+
+
+@dataclass(frozen=True, eq=False)
+class Embedding:
+    """A prompt embedding with metadata (which encoder, which prompt, pooled or per token).
+
+    Parameters
+    ----------
+    data : float32 ndarray, ``(tokens, dim)`` or ``(dim,)``
+    metadata : dict
+        JSON-serialisable: ``encoder`` (id), ``prompt``, ``pooled``... whatever the producer
+        knows.
+    """
+
+    data: np.ndarray
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        a = np.asarray(self.data)
+        if a.dtype != np.float32:
+            a = a.astype(np.float32)
+        object.__setattr__(self, "data", a)
+        object.__setattr__(self, "metadata", dict(self.metadata or {}))
+
+
+#: Provenance entries copied into the latents' measured statistics (and so into every handoff
+#: record and the manifest's output stats); the full record travels with the artifact.
+PROVENANCE_SUMMARY = ("model", "weights_sha256", "task", "scheduler", "steps", "guidance_scale",
+                      "seed", "height", "width", "scaling_factor", "shift_factor", "strength")
 
 
 def _noise_sigma(image: np.ndarray) -> float:
@@ -72,7 +143,55 @@ def measure(kind: str, value: Any, *, extra: tuple[str, ...] | set[str] = ()) ->
         return {"count": len(value)}
     if kind == "report":
         return {"keys": len(value)}
+    if kind == "latents":
+        return _measure_latents(value)
+    if kind == "embedding":
+        return _measure_embedding(value)
     return {}
+
+
+def _measure_latents(value: Any) -> dict:
+    """Latent statistics: ``layout`` ("CxHxW" or the shape found), ``channels``, ``height``,
+    ``width`` (latent cells), ``dtype``, ``nonfinite``, per-channel ``channel_mean`` and
+    ``channel_std`` (population std, lists of float), and ``provenance``: the summary entries
+    of :data:`PROVENANCE_SUMMARY` the producer recorded."""
+    data = value.data if isinstance(value, Latents) else np.asarray(value)
+    prov = value.provenance if isinstance(value, Latents) else {}
+    layout = "CxHxW" if data.ndim == 3 else ("x".join(str(s) for s in data.shape) or "scalar")
+    stats: dict[str, Any] = {"dtype": str(data.dtype), "layout": layout,
+                             "channels": int(data.shape[0]) if data.ndim == 3 else 0,
+                             "height": int(data.shape[1]) if data.ndim == 3 else 0,
+                             "width": int(data.shape[2]) if data.ndim == 3 else 0}
+    if data.ndim != 3 or data.size == 0 or not np.issubdtype(data.dtype, np.floating):
+        stats.update(nonfinite=0, channel_mean=[], channel_std=[])
+    else:
+        flat = data.reshape(data.shape[0], -1).astype(np.float64)
+        finite = np.isfinite(flat)
+        stats["nonfinite"] = int(flat.size - np.count_nonzero(finite))
+        flat = np.where(finite, flat, 0.0)
+        stats["channel_mean"] = [round(float(m), 6) for m in flat.mean(axis=1)]
+        stats["channel_std"] = [round(float(v), 6) for v in flat.std(axis=1)]
+    stats["provenance"] = {k: prov[k] for k in PROVENANCE_SUMMARY if k in prov}
+    return stats
+
+
+def _measure_embedding(value: Any) -> dict:
+    data = value.data if isinstance(value, Embedding) else np.asarray(value)
+    meta = value.metadata if isinstance(value, Embedding) else {}
+    layout = {1: "D", 2: "TxD"}.get(data.ndim, "x".join(str(s) for s in data.shape))
+    stats: dict[str, Any] = {"dtype": str(data.dtype), "layout": layout,
+                             "tokens": int(data.shape[0]) if data.ndim == 2 else 1,
+                             "dim": int(data.shape[-1]) if data.ndim in (1, 2) else 0}
+    if data.ndim in (1, 2) and data.size and np.issubdtype(data.dtype, np.floating):
+        rows = data.reshape(-1, data.shape[-1]).astype(np.float64)
+        finite = np.isfinite(rows)
+        stats["nonfinite"] = int(rows.size - np.count_nonzero(finite))
+        stats["mean_norm"] = float(np.linalg.norm(np.where(finite, rows, 0.0), axis=1).mean())
+    else:
+        stats["nonfinite"] = 0
+    if "encoder" in meta:
+        stats["encoder"] = meta["encoder"]
+    return stats
 
 
 def _measure_array(kind: str, a: Any) -> dict:
@@ -116,9 +235,23 @@ def digest(kind: str, value: Any) -> str:
         a = np.ascontiguousarray(value)
         h.update(f"{a.dtype}{a.shape}".encode())
         h.update(a.tobytes())
+    elif kind in ("latents", "embedding"):
+        data, meta = _array_and_meta(kind, value)
+        a = np.ascontiguousarray(data)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+        h.update(json.dumps(meta, sort_keys=True, default=_json_default).encode())
     else:
         h.update(json.dumps(to_jsonable(kind, value), sort_keys=True).encode())
     return h.hexdigest()[:16]
+
+
+def _array_and_meta(kind: str, value: Any) -> tuple[np.ndarray, dict]:
+    if isinstance(value, Latents):
+        return value.data, value.provenance
+    if isinstance(value, Embedding):
+        return value.data, value.metadata
+    return np.asarray(value, dtype=np.float32), {}
 
 
 def to_jsonable(kind: str, value: Any) -> Any:
@@ -143,6 +276,14 @@ def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
         else:
             _write_gray_png(folder / f"{name}.png", to_uint8(value))
         return [f"{name}.npy", f"{name}.png"]
+    if kind in ("latents", "embedding"):
+        # exact float32 array + its provenance/metadata beside it
+        data, meta = _array_and_meta(kind, value)
+        _atomic_npy(folder / f"{name}.npy", np.asarray(data, dtype=np.float32))
+        write_text(folder / f"{name}.json", json.dumps(
+            {"kind": kind, "shape": list(np.shape(data)), "meta": meta}, indent=1,
+            default=_json_default))
+        return [f"{name}.npy", f"{name}.json"]
     path = folder / f"{name}.json"
     write_text(path, json.dumps(to_jsonable(kind, value), indent=1, default=_json_default))
     return [path.name]
@@ -152,6 +293,10 @@ def load(kind: str, folder: Path, name: str) -> Any:
     """Inverse of :func:`save`."""
     if kind in ("image", "mask"):
         return np.load(folder / f"{name}.npy", allow_pickle=False)
+    if kind in ("latents", "embedding"):
+        array = np.load(folder / f"{name}.npy", allow_pickle=False)
+        meta = json.loads((folder / f"{name}.json").read_text()).get("meta", {})
+        return Latents(array, meta) if kind == "latents" else Embedding(array, meta)
     data = json.loads((folder / f"{name}.json").read_text())
     if kind == "text-regions":
         from seamline.text import TextRegion

@@ -76,6 +76,58 @@ class Expect:
 
 
 @dataclass(frozen=True)
+class LatentTarget:
+    """Per-channel latent statistics a receiving port expects, with tolerances.
+
+    Built from a calibration profile (``seamline calibrate``: the receiving model's VAE
+    encodings of real images) by the stage's ``spec_for``. All tuples have one entry per latent
+    channel, in the model's scaled latent space (see :class:`seamline.artifacts.Latents`).
+
+    Parameters
+    ----------
+    mean, std : tuple of float
+        Target per-channel mean and (population) standard deviation.
+    tol_mean, tol_std : tuple of float
+        Accepted ``abs(measured - target)`` per channel.
+    source : str
+        Where the target came from (profile path), for messages.
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    tol_mean: tuple[float, ...]
+    tol_std: tuple[float, ...]
+    source: str = ""
+
+    def __post_init__(self):
+        n = len(self.mean)
+        if not (len(self.std) == len(self.tol_mean) == len(self.tol_std) == n):
+            raise ValueError("LatentTarget: mean, std, tol_mean and tol_std need one entry per "
+                             "channel")
+
+    def ok(self, channel_mean, channel_std) -> bool:
+        if len(channel_mean) != len(self.mean) or len(channel_std) != len(self.std):
+            return False
+        return all(abs(m - t) <= tol for m, t, tol in zip(channel_mean, self.mean, self.tol_mean)) \
+            and all(abs(v - t) <= tol for v, t, tol in zip(channel_std, self.std, self.tol_std))
+
+    def describe(self) -> str:
+        src = f" (profile {self.source})" if self.source else ""
+        return (f"per-channel mean {_fmt(self.mean)} ± {_fmt(self.tol_mean)}, std "
+                f"{_fmt(self.std)} ± {_fmt(self.tol_std)}{src}")
+
+
+def _fmt(values) -> str:
+    return "[" + ", ".join(f"{float(v):.4g}" for v in values) + "]"
+
+
+#: Producer settings a latent port can expect (``PortSpec.provenance``): the statistic name and
+#: the provenance entry it is compared with. ``model`` compares weights hashes when both sides
+#: have one, else model ids.
+PROVENANCE_KEYS = ("guidance_scale", "scheduler", "model")
+
+
+@dataclass(frozen=True)
 class PortSpec:
     """What a port carries and what it promises or requires.
 
@@ -101,6 +153,18 @@ class PortSpec:
         Input ports only: the stage runs without it.
     doc : str
         One line for the docs and the report.
+    channels : int or None
+        Latents only: the channel count the receiving model works in (rule ``channels``; an
+        error no adapter can fix).
+    profile : LatentTarget or None
+        Latents only: per-channel mean/std the receiver expects (rule ``latent_profile``;
+        adapter ``recenter``).
+    provenance : tuple of (str, object)
+        Latents only: the receiving stage's own settings, compared with what produced the
+        latents: ``("guidance_scale", 7.5)``, ``("scheduler", "DDIMScheduler")``,
+        ``("model", {"id": ..., "sha256": ...})``. A mismatch is a check of severity
+        ``provenance_severity`` with both values in its message.
+    provenance_severity : {"warn", "error"}
     """
 
     kind: str
@@ -113,10 +177,20 @@ class PortSpec:
     expects: tuple[Expect, ...] = ()
     optional: bool = False
     doc: str = ""
+    channels: int | None = None
+    profile: LatentTarget | None = None
+    provenance: tuple[tuple[str, Any], ...] = ()
+    provenance_severity: str = "warn"
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"PortSpec kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        for key, _ in self.provenance:
+            if key not in PROVENANCE_KEYS:
+                raise ValueError(f"PortSpec provenance key {key!r} is not one of "
+                                 f"{', '.join(PROVENANCE_KEYS)}")
+        if self.provenance_severity not in ("warn", "error"):
+            raise ValueError("PortSpec provenance_severity must be 'warn' or 'error'")
         if self.value_range is None and self.kind in ("image", "mask"):
             object.__setattr__(self, "value_range", (0.0, 1.0))
 
@@ -186,6 +260,8 @@ def _rules(port: PortSpec, sizes: dict[str, tuple[int, int]] | None) -> list[_Ru
         rules.append(_Rule("range", f"in [{lo:g}, {hi:g}]",
                            lambda s: s["min"] >= lo and s["max"] <= hi,
                            lambda s: f"[{s['min']:.4g}, {s['max']:.4g}]", adapter="clip"))
+    if port.kind == "latents":
+        rules += _latent_rules(port)
     if port.size_multiple > 1:
         m = port.size_multiple
         rules.append(_Rule("size_multiple", f"height and width multiples of {m}",
@@ -216,6 +292,69 @@ def _rules(port: PortSpec, sizes: dict[str, tuple[int, int]] | None) -> list[_Ru
     return rules
 
 
+def _latent_rules(port: PortSpec) -> list[_Rule]:
+    rules = [_Rule("layout", "CxHxW", lambda s: s["layout"] == "CxHxW", lambda s: s["layout"]),
+             _Rule("finite", "no NaN/inf", lambda s: s["nonfinite"] == 0,
+                   lambda s: f"{s['nonfinite']} non-finite values")]
+    if port.channels is not None:
+        c = port.channels
+        rules.append(_Rule("channels", f"{c} latent channels", lambda s: s["channels"] == c,
+                           lambda s: s["channels"]))
+    if port.profile is not None:
+        t = port.profile
+        rules.append(_Rule("latent_profile", t.describe(),
+                           lambda s: t.ok(s["channel_mean"], s["channel_std"]),
+                           lambda s: f"mean {_fmt(s['channel_mean'])}, std "
+                                     f"{_fmt(s['channel_std'])}",
+                           adapter="recenter"))
+    for key, want in port.provenance:
+        rules.append(_Rule(key, _describe_setting(key, want, "this stage's"),
+                           lambda s, k=key, w=want: provenance_matches(k, w, s["provenance"]),
+                           lambda s, k=key: _describe_setting(
+                               k, _producer_value(k, s["provenance"]), "the producer's"),
+                           severity=port.provenance_severity))
+    return rules
+
+
+def _producer_value(key: str, prov: dict) -> Any:
+    if key == "model":
+        if prov.get("model") is None and prov.get("weights_sha256") is None:
+            return None
+        return {"id": prov.get("model"), "sha256": prov.get("weights_sha256")}
+    return prov.get(key)
+
+
+def provenance_matches(key: str, expected: Any, prov: dict) -> bool:
+    """Whether the producer's recorded ``key`` agrees with the receiving stage's ``expected``.
+
+    Missing provenance never matches: a receiver that declares what it expects cannot vouch for
+    latents that do not say where they came from.
+    """
+    found = _producer_value(key, prov)
+    if found is None:
+        return False
+    if key == "guidance_scale":
+        return math.isclose(float(found), float(expected), rel_tol=1e-9, abs_tol=1e-9)
+    if key == "model":
+        a, b = expected.get("sha256"), found.get("sha256")
+        if a and b:
+            return a == b
+        return expected.get("id") == found.get("id")
+    return str(found) == str(expected)
+
+
+def _describe_setting(key: str, value: Any, whose: str) -> str:
+    if value is None:
+        return f"not recorded ({whose})"
+    if key == "model":
+        sha = value.get("sha256")
+        return f"{value.get('id')}" + (f" (weights sha256 {sha[:12]})" if sha else "") + \
+            f" ({whose})"
+    if key == "guidance_scale":
+        return f"{float(value):g} ({whose})"
+    return f"{value} ({whose})"
+
+
 def port_checks(port: PortSpec, stats: dict, *, sizes: dict[str, tuple[int, int]] | None = None
                 ) -> list[Check]:
     """Evaluate a port's contract against measured statistics.
@@ -244,7 +383,7 @@ def port_checks(port: PortSpec, stats: dict, *, sizes: dict[str, tuple[int, int]
             ok, found = False, "not measurable"
         checks.append(Check(rule.stat, rule.expected, _jsonable(found), ok, rule.severity,
                             rule.adapter))
-        if not ok and rule.stat in ("layout", "finite"):
+        if not ok and rule.stat in ("layout", "finite", "channels"):
             break
     return checks
 

@@ -14,7 +14,10 @@ from seamline.errors import ConfigError
 from seamline.stages.base import Stage
 from seamline.stages.color_match import ColorMatch
 from seamline.stages.detect_text import DetectText
+from seamline.stages.generate import Generate
+from seamline.stages.img2img import Img2Img
 from seamline.stages.inpaint import Inpaint
+from seamline.stages.latent_inpaint import LatentInpaint
 from seamline.stages.normalize_mask import NormalizeMask
 from seamline.stages.preflight import Preflight
 from seamline.stages.qa import EditQA
@@ -25,7 +28,8 @@ from seamline.stages.upscale_qa import UpscaleQA
 
 REGISTRY: dict[str, type[Stage]] = {
     cls.id: cls for cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, EditQA,
-                            Restore, Upscale, ColorMatch, UpscaleQA)
+                            Restore, Upscale, ColorMatch, UpscaleQA, Generate, Img2Img,
+                            LatentInpaint)
 }
 
 

@@ -1,0 +1,85 @@
+"""``generate``: text to image (+ latents) through a diffusers Stable Diffusion pipeline.
+
+Also home of the parameters the three diffusion stages share (:class:`DiffusionParams`,
+:class:`ReceiverParams`); the work is in :mod:`seamline.diffusion`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from seamline.contracts import PortSpec, StageSpec
+from seamline.stages.base import Stage, StageResult
+
+#: Scheduler option names (kept equal to ``seamline.diffusion.SCHEDULER_NAMES``; a test checks).
+SchedulerName = Literal["default", "ddim", "pndm", "euler", "euler-a", "dpm++2m", "lms", "unipc"]
+DTypeName = Literal["auto", "float32", "float16", "bfloat16"]
+REQUIRES = ("torch", "diffusers", "transformers")
+
+
+@dataclass(frozen=True)
+class DiffusionParams:
+    """Parameters every diffusion stage takes."""
+
+    model: str = ""                  #: diffusers folder, .safetensors file or cached repo id
+    model_config: str | None = None  #: single-file checkpoints: diffusers config folder/repo id
+    prompt: str = ""
+    negative_prompt: str = ""
+    steps: int = 30
+    guidance_scale: float = 7.5
+    scheduler: SchedulerName = "default"
+    seed: int | None = None          #: default: the stage seed derived from the pipeline seed
+    device: str = "auto"             #: auto (CUDA when present), cpu, cuda, cuda:N, mps
+    dtype: DTypeName = "auto"        #: auto: float16 on CUDA, float32 on CPU
+
+
+@dataclass(frozen=True)
+class ReceiverParams(DiffusionParams):
+    """Parameters of a stage that can receive latents from another stage."""
+
+    profile: str | None = None       #: calibration profile of *this* model (seamline calibrate)
+    profile_tolerance: float | None = None  #: absolute per-channel tolerance (default: profile's)
+    strict_provenance: bool = False  #: guidance/scheduler/model mismatch is an error, not a warning
+
+
+def common_kwargs(p: DiffusionParams, ctx) -> dict:
+    """Keyword arguments for the :mod:`seamline.diffusion` functions."""
+    return {"prompt": p.prompt, "negative_prompt": p.negative_prompt, "steps": p.steps,
+            "guidance_scale": p.guidance_scale, "scheduler": p.scheduler,
+            "seed": p.seed if p.seed is not None else ctx.seed, "device": p.device,
+            "dtype": p.dtype, "config": p.model_config}
+
+
+def padded_note(report: dict) -> list[str]:
+    pad = report.get("provenance", {}).get("padded") or report.get("padded")
+    if not pad:
+        return []
+    return [f"image padded by {pad['bottom']} px (bottom) and {pad['right']} px (right), "
+            "reflect, to the VAE factor (policy reconcile); output cropped back to the input size"]
+
+
+class Generate(Stage):
+    id = "generate"
+    spec = StageSpec(
+        inputs={},
+        outputs={"image": PortSpec("image", doc="the generated image"),
+                 "latents": PortSpec("latents", doc="final latents (scaled space) with their "
+                                                    "provenance")},
+        requires=REQUIRES,
+        doc="Text to image with a local Stable Diffusion-layout model (diffusers); latents "
+            "carry model, weights hash, scheduler, guidance, steps, seed.",
+    )
+
+    @dataclass(frozen=True)
+    class Params(DiffusionParams):
+        height: int | None = None    #: multiple of the VAE factor; default the model's size
+        width: int | None = None
+
+    def run(self, ctx):
+        from seamline.diffusion import generate
+
+        p = self.params
+        res = generate(p.model, height=p.height, width=p.width, **common_kwargs(p, ctx))
+        return StageResult(outputs={"image": res.image, "latents": res.latents},
+                           report=res.report)
