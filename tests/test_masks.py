@@ -85,8 +85,8 @@ def test_feather_keeps_the_core_and_falls_off_outside():
 
 
 def test_dilation_for_text_grows_with_stroke_and_height():
-    assert dilation_for_text(2, 14) == 2  # thin caption
-    assert dilation_for_text(12, 120) == 8  # bold title
+    assert dilation_for_text(2, 14) == 1  # thin caption
+    assert dilation_for_text(12, 120) == 3  # bold title
     strokes = [dilation_for_text(s, 40) for s in (1, 2, 4, 8, 16, 32)]
     heights = [dilation_for_text(3, h) for h in (10, 40, 100, 200, 300)]
     assert strokes == sorted(strokes) and strokes[-1] > strokes[0]
@@ -104,14 +104,14 @@ def test_normalize_mask_cleans_dilates_and_reports():
     out, report = normalize_mask(m, min_area_px=10, max_hole_px=50, stroke_width_px=4, text_height_px=50)
     json.dumps(report)
     assert report["soft_input"] and report["dilate_source"] == "text"
-    assert report["dilate_px"] == dilation_for_text(4, 50) == 3
+    assert report["dilate_px"] == dilation_for_text(4, 50) == 2
     assert (report["specks_removed"], report["speck_px_removed"]) == (1, 1)
     assert (report["holes_filled"], report["hole_px_filled"]) == (1, 16)
     assert report["before"] == {"coverage": pytest.approx((5000 - 16 + 1) / 60000), "n_components": 2}
     assert report["after"]["n_components"] == 1
     rect = blank(200, 300)
     rect[50:100, 50:150] = 1
-    assert np.array_equal(out, grow(rect, 3))  # speck gone, counter filled, then dilated
+    assert np.array_equal(out, grow(rect, 2))  # speck gone, counter filled, then dilated
 
 
 def test_normalize_mask_defaults_scale_with_image_and_are_fast():

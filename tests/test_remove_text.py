@@ -26,9 +26,11 @@ def test_text_is_removed_and_the_rest_is_untouched(captioned):
     outside = res.mask == 0
     assert np.array_equal(res.image[outside], image[outside])
     assert res.qa["outside_change"]["changed_px"] == 0
-    # the mask covers the drawn text, shadows included (their faintest tails aside) ...
-    assert np.mean(res.mask[alpha > 0.15] > 0) > 0.97
-    assert np.mean(res.mask[alpha > 0.5] > 0) > 0.99
+    # the mask covers the drawn text: all of its opaque core, nearly all of the half-visible
+    # parts (watermark body, shadow); only faint tails of soft shadows escape ...
+    assert np.mean(res.mask[alpha > 0.8] > 0) > 0.995
+    assert np.mean(res.mask[alpha > 0.5] > 0) > 0.97
+    assert np.mean(res.mask[alpha > 0.15] > 0) > 0.9
     # ... and hugs it: far less than the detector's boxes would wipe out
     boxes = np.zeros_like(res.mask, dtype=bool)
     for r in res.regions:

@@ -31,6 +31,7 @@ class NormalizeMask(Stage):
         max_hole_px: int | None = None  #: fill enclosed holes up to this area (default: by size)
         dilate_px: int | None = None    #: fixed dilation; default scales with each text region
         halo_px: int = 4                #: most extra growth over a shadow/glow (needs image)
+        halo_threshold: float = 12.0    #: L* step between the near and far ring that is a halo
         feather_px: int = 0             #: soft edge outside the binary core
         threshold: float = 0.5          #: soft input values >= this count as masked
 
@@ -48,7 +49,8 @@ class NormalizeMask(Stage):
             cleaned = _dilate_by_region(cleaned, geometry["boxes_xyxy"], radii)
             report["dilate_px_per_region"] = radii
         if image is not None and p.halo_px:
-            cleaned, halo = grow_over_halos(image, cleaned, max_extra_px=p.halo_px)
+            cleaned, halo = grow_over_halos(image, cleaned, max_extra_px=p.halo_px,
+                                            threshold_l=p.halo_threshold)
             report.update(halo, halo_px=p.halo_px)
         if p.feather_px:
             cleaned = feather(cleaned, p.feather_px)
