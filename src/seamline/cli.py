@@ -488,9 +488,9 @@ _COMMANDS: dict = {"remove-text": _cmd_remove_text, "report": _cmd_report, "diff
 
 
 def _load_command_modules() -> list:
-    from seamline import cli_batch, cli_translate
+    from seamline import cli_batch, cli_diffusion, cli_translate
 
-    modules = [cli_batch, cli_translate]
+    modules = [cli_batch, cli_diffusion, cli_translate]
     for module in modules:
         _COMMANDS.update(module.COMMANDS)
     return modules
