@@ -327,7 +327,11 @@ def plan_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {out}: exists and is not a folder")
 
-    images = list_images(in_dir, recursive=recursive)
+    try:
+        images = list_images(in_dir, recursive=recursive)
+    except OSError as e:
+        raise InputError(f"input folder {input_dir}: cannot list it "
+                         f"({e.strerror or e})") from None
     if not images:
         hint = ""
         if not recursive and any(p.is_dir() for p in in_dir.iterdir()):
@@ -611,7 +615,8 @@ def process_item(task: dict) -> dict:
     Returns
     -------
     dict
-        ``item``, ``status`` ("ok" or "failed"), ``seconds``, ``qa``, ``warnings``,
+        ``item``, ``status`` ("ok" or "failed"), ``seconds`` (wall), ``cpu_s`` (CPU time of
+        the worker process), ``qa``, ``warnings``,
         ``output_digest`` (hash of the output pixels), ``output_sha256`` (of the file),
         ``error`` (one line), ``pid``, ``peak_rss_mb`` and, for an unexpected exception (a
         bug), ``traceback``.
@@ -619,7 +624,7 @@ def process_item(task: dict) -> dict:
     from seamline.artifacts import digest
     from seamline.imageio import file_sha256
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rec: dict[str, Any] = {"item": task["item"], "status": "failed", "qa": {}, "warnings": [],
                            "error": None}
     try:
@@ -643,7 +648,10 @@ def process_item(task: dict) -> dict:
     except Exception as e:  # a bug: record it with its traceback, keep the batch going
         rec["error"] = " ".join(f"{type(e).__name__}: {e}".split())
         rec["traceback"] = traceback.format_exc()
-    rec.update(seconds=round(time.perf_counter() - t0, 4), pid=os.getpid(),
+    # cpu_s (all threads of the worker) next to wall seconds: on a busy machine the ratio
+    # tells waiting for a core from doing work
+    rec.update(seconds=round(time.perf_counter() - t0, 4),
+               cpu_s=round(time.process_time() - c0, 4), pid=os.getpid(),
                peak_rss_mb=_peak_rss_mb())
     return rec
 
@@ -830,7 +838,7 @@ def start_local_ray(num_cpus: int | None = None, *, num_gpus: int | None = None)
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(
         logging.ERROR)
     t0 = time.perf_counter()
-    ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), num_gpus=num_gpus,
+    ray.init(address="local", num_cpus=num_cpus or _cores(), num_gpus=num_gpus,
              include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
              _node_ip_address="127.0.0.1")
     return time.perf_counter() - t0
@@ -902,17 +910,19 @@ def _ray_engine(tasks: Iterator[dict], *, address: str | None, workers: int | No
                 info: dict) -> Iterator[dict]:
     """Yield records as items finish on a pool of Ray actors."""
     ray = _import_ray(loopback=_loopback_address(address))
-    started_here = False
+    owns_ray = False  # a connection this call made is this call's to close
     if address and ray.is_initialized():
         raise ConfigError(f"address {address}: this process is already connected to Ray; leave "
                           "out the address to use that connection")
     if not ray.is_initialized():
         if address:
+            t0 = time.perf_counter()
             _connect_ray(address, connect_timeout)
+            info["ray_connect_s"] = round(time.perf_counter() - t0, 3)
         else:
             info["ray_startup_s"] = round(start_local_ray(
-                num_cpus=(workers or os.cpu_count() or 1) * threads), 3)
-            started_here = True
+                num_cpus=(workers or _cores()) * threads), 3)
+        owns_ray = True
     if workers is None:
         res = ray.cluster_resources()
         workers = max(1, int(res.get("CPU", 1) // threads))
@@ -967,8 +977,8 @@ def _ray_engine(tasks: Iterator[dict], *, address: str | None, workers: int | No
         for a in actors:
             with contextlib.suppress(Exception):
                 ray.kill(a)
-        if started_here:
-            ray.shutdown()
+        if owns_ray:
+            ray.shutdown()  # stops a private instance; only disconnects from a cluster
 
 
 def _fmt_resources(res: dict) -> str:
@@ -1083,13 +1093,13 @@ def run_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
     """
     t0 = time.perf_counter()
     if engine not in ("local", "ray"):
-        raise ConfigError(f"engine: expected 'local' or 'ray', got {engine!r}")
+        raise ConfigError(f"--engine: expected 'local' or 'ray', got {engine!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 0
                                 or (workers == 0 and engine == "ray")):
-        raise ConfigError(f"workers: expected an integer >= 1 (0 = in process, local engine "
+        raise ConfigError(f"--workers: expected an integer >= 1 (0 = in process, local engine "
                           f"only), got {workers!r}")
     if not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads: expected an integer >= 1, got {threads!r}")
+        raise ConfigError(f"--threads: expected an integer >= 1, got {threads!r}")
     if address is not None and engine != "ray":
         raise ConfigError("--address: only with --engine ray")
     plan = plan_batch(pipeline, input_dir, out_dir, masks=masks, sets=sets, policy=policy,
@@ -1101,7 +1111,7 @@ def run_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
     if engine == "ray":
         info["num_gpus"] = num_gpus
     if engine == "local":
-        workers = (os.cpu_count() or 1) if workers is None else workers
+        workers = _cores() if workers is None else workers
         info["workers"] = workers
     init_args = (plan.spec_raw, plan.spec_source, plan.mask_input, threads, max_pixels,
                  command)
@@ -1177,6 +1187,14 @@ def run_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
                              warnings=plan.warnings, info=info, interrupted=interrupted)
         _write_summary(result, plan, started)
     return result
+
+
+def _cores() -> int:
+    """CPUs this process may run on (a container's or taskset's limit, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _gpus_needed(spec_raw: dict, source: str) -> float:
