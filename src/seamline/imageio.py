@@ -485,8 +485,15 @@ def _srgb_profile() -> ImageCms.ImageCmsProfile:
 
 
 @functools.cache
+@functools.lru_cache(maxsize=1)
 def _srgb_icc_bytes() -> bytes:
-    return _srgb_profile().tobytes()
+    # littleCMS stamps the profile with its creation time; zero the date (header bytes 24-35)
+    # and the profile ID (84-99, an MD5 that would cover it) so the same pixels always give
+    # the same file bytes (batch resume and caches compare files)
+    icc = bytearray(_srgb_profile().tobytes())
+    icc[24:36] = bytes(12)
+    icc[84:100] = bytes(16)
+    return bytes(icc)
 
 
 @dataclass(frozen=True)
