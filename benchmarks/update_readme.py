@@ -22,8 +22,8 @@ def main() -> int:
         if not table.is_file():
             continue
         body = table.read_text().strip()
-        text = re.sub(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)",
-                      lambda m: m.group(1) + body + m.group(2), text, flags=re.S)
+        text = re.sub(rf"(<!-- bench:{name} -->\n)(?:.*?\n)?(<!-- /bench:{name} -->)",
+                      lambda m: m.group(1) + body + "\n" + m.group(2), text, flags=re.S)
         print(f"README: {name} table updated")
     readme.write_text(text)
     return 0
