@@ -354,8 +354,9 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
         than this from the mask stay bit-identical.
     color_match : bool, optional
         Reconcile the fill's colour to its context ring (Lab mean/std,
-        :func:`match_fill_to_ring`). Default: on for patch and learned backends, off for
-        diffusion ones (their colours already come from the boundary).
+        :func:`match_fill_to_ring`). Default: on for learned backends (lama) only; diffusion
+        fills take their colours from the boundary and the exemplar fill ends with a
+        gradient-domain paste that does the same (a Lab match on top measured 0.4 dB worse).
     model_path : str, optional
         Checkpoint for learned backends (``lama``); never downloaded.
     device : str
@@ -418,7 +419,9 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
         crop_report["backend"] = cb.name
         # Clip before composite's range check: a backend overshoot is not the user's input error.
         fill = np.clip(cb.fill(image[box], region_u8[box], opts), 0, 1)
-        if color_match if color_match is not None else cb.family != "diffusion":
+        # default: only learned fills; exemplar's own gradient-domain paste already carries
+        # the border colours in, and a Lab match on top measured 0.4 dB worse with worse seams
+        if color_match if color_match is not None else cb.family == "learned":
             fill, crop_report["color_match"] = match_fill_to_ring(fill, image[box], region[box])
         report["crops"].append(crop_report)
         out[box] = composite(image[box], fill, alpha[box])  # alpha is 0 outside the boxes
