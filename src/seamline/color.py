@@ -736,6 +736,7 @@ def _fit_lattice(src, dst, w, *, n, smoothness, robust):
     w0 = np.ones(len(src)) if w is None else w.astype(np.float64)
     robust_w = np.ones(len(src))
     values = identity.copy()
+    lu = None
     iters = 3 if robust else 1
     for _ in range(iters):
         ww = w0 * robust_w
@@ -749,9 +750,20 @@ def _fit_lattice(src, dst, w, *, n, smoothness, robust):
                 rhs[:, c] += np.bincount(base + offs[k], weights=wk * dst[:, c],
                                          minlength=n ** 3)
         rhs += ridge @ identity
-        # Sparse LU: the system is small (n**3 unknowns, 27 bands), but badly conditioned
-        # where colours are rare, which makes iterative solvers crawl.
-        values = spl.splu(a.tocsc()).solve(rhs)
+        if lu is None:
+            # Sparse LU (symmetric ordering): the system is small (n**3 unknowns, 27
+            # bands) but badly conditioned where colours are rare, so plain iterative
+            # solvers crawl.
+            lu = spl.splu(a.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0,
+                          options={"SymmetricMode": True})
+            values = lu.solve(rhs)
+        else:
+            # Reweighted systems differ from the first one only in the data weights: its
+            # factorisation is an excellent preconditioner, a few CG steps do.
+            pre = spl.LinearOperator(a.shape, matvec=lu.solve, dtype=np.float64)
+            for c in range(3):
+                values[:, c], _ = spl.cg(a, rhs[:, c], x0=values[:, c], M=pre, rtol=1e-9,
+                                         atol=0, maxiter=200)
         if robust:
             res = np.linalg.norm(_lattice_eval(src, values, n) - dst, axis=1)
             # Huber threshold from the median residual, floored at ~1/255: quantisation and
