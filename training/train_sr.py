@@ -91,13 +91,14 @@ class SRNet(nn.Module):
     ``y = pixel_shuffle(skip(x) + tail(body(head(x))))``: ``skip`` is a learnable 9x9
     polyphase filter initialised to Lanczos-4 (training starts at the stronger classic
     baseline and can learn the best linear inverse of the degradation), the nonlinear branch
-    (3x3 convs, ReLU) starts at zero. Everything runs at input resolution until the final pixel shuffle, which keeps
-    inference cheap; there is no Resize op (ONNX Runtime's cubic Resize alone takes ~40x
-    longer than this whole network).
+    (3x3 convs, ReLU) starts at zero. Everything runs at input resolution until the final
+    pixel shuffle, which keeps inference cheap; there is no Resize op (ONNX Runtime's cubic
+    Resize alone takes longer than this whole network).
 
     ``colour="luma"``: the skip filter is shared by R, G and B and the branch predicts one
-    residual added to all three, so it adds luminance detail and leaves chroma to the linear
-    path: gray stays exactly gray, hue cannot drift. ``colour="rgb"``: a residual per
+    residual added to all three, so it adds luminance detail and leaves the differences
+    between channels (R-G, B-G) to the linear path: gray stays exactly gray and the network
+    cannot invent colour. ``colour="rgb"``: a residual per
     channel.
 
     Training uses reflect padding: with zero padding a 32 px patch has a dark frame whose
@@ -535,9 +536,12 @@ def train(scale: int, *, seed: int, iters: int | None, threads: int, out: Path,
                train_wall_s=round(wall, 1), train_cpu_s=round(cpu, 1),
                heldout_psnr_sr_vs_lanczos={k: [round(a, 3), round(b, 3)]
                                            for k, (a, b) in scores.items()},
-               mean_gain_db=round(gain, 3), onnx=str(path),
+               mean_gain_db=round(gain, 3),
+               onnx=str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
                onnx_bytes=path.stat().st_size, torch=torch.__version__)
-    (Path(__file__).parent / f"train_sr_x{scale}.log.json").write_text(json.dumps(log, indent=2))
+    # The log of a release run sits beside this script; trial runs keep theirs with their model.
+    log_dir = Path(__file__).parent if out.resolve() == MODELS.resolve() else out
+    (log_dir / f"train_sr_x{scale}.log.json").write_text(json.dumps(log, indent=2))
     print(f"  wrote {path} ({path.stat().st_size} bytes)")
     return log
 

@@ -5,7 +5,7 @@ The networks are trained by ``training/train_sr.py`` and stored as ONNX files in
 ``seamline/models/MODEL_CARD.md`` for the data, the held-out scores and the limitations.
 
 Images are processed in tiles so memory stays bounded on large inputs. Each tile reads
-``overlap`` extra input pixels on every side (the image itself is reflect-padded first, so
+``overlap`` extra input pixels on every side (the image itself is mirror-padded first, so
 border tiles get context too) and neighbouring outputs are cross-faded only where both are
 exact, i.e. farther than the network's receptive radius from their tile's edge: with the
 default overlap, the tiled result equals the whole-image result to float rounding.
@@ -25,7 +25,7 @@ from seamline.imageio import as_image
 
 SR_SCALES = (2, 4)
 CLASSIC_METHODS = {"lanczos": cv2.INTER_LANCZOS4, "bicubic": cv2.INTER_CUBIC}
-MIN_SIDE = 8  # smaller inputs are mostly padding for a 13x13 receptive field
+MIN_SIDE = 8  # smaller inputs would be mostly mirrored padding for 13-15 px receptive fields
 _MODEL = "seamline-sr-x{}.onnx"
 
 
@@ -51,7 +51,8 @@ def _session(scale: int):
 
 
 def _check_scale(scale) -> int:
-    if isinstance(scale, bool) or scale not in SR_SCALES:
+    real = isinstance(scale, (int, float, np.integer, np.floating))
+    if isinstance(scale, bool) or not real or scale not in SR_SCALES:
         raise InputError(f"scale: must be one of {SR_SCALES}, got {scale!r}")
     return int(scale)
 
