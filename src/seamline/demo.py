@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  drawn text  {100 * covered:.1f}% of the drawn text pixels fall inside the mask")
     print(f"\ninput          {out / 'input.png'}\ncleaned image  {out / 'clean.png'}\n"
           f"manifest       {out / 'run' / 'manifest.json'}\n"
+          f"report         {out / 'run' / 'report.html'} (open in a browser)\n"
           f"intermediates  {out / 'run' / 'stages'}/ (one folder per stage)")
     return 0
 
