@@ -240,7 +240,7 @@ def digest(kind: str, value: Any) -> str:
         a = np.ascontiguousarray(data)
         h.update(f"{a.dtype}{a.shape}".encode())
         h.update(a.tobytes())
-        h.update(json.dumps(meta, sort_keys=True, default=_json_default).encode())
+        h.update(json.dumps(meta, sort_keys=True, default=json_default).encode())
     else:
         h.update(json.dumps(to_jsonable(kind, value), sort_keys=True).encode())
     return h.hexdigest()[:16]
@@ -282,10 +282,10 @@ def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
         _atomic_npy(folder / f"{name}.npy", np.asarray(data, dtype=np.float32))
         write_text(folder / f"{name}.json", json.dumps(
             {"kind": kind, "shape": list(np.shape(data)), "meta": meta}, indent=1,
-            default=_json_default))
+            default=json_default))
         return [f"{name}.npy", f"{name}.json"]
     path = folder / f"{name}.json"
-    write_text(path, json.dumps(to_jsonable(kind, value), indent=1, default=_json_default))
+    write_text(path, json.dumps(to_jsonable(kind, value), indent=1, default=json_default))
     return [path.name]
 
 
@@ -305,7 +305,8 @@ def load(kind: str, folder: Path, name: str) -> Any:
     return data
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy scalars/arrays and paths; anything else raises."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -317,7 +318,7 @@ def _json_default(o: Any) -> Any:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temp file + rename), numpy scalars and arrays converted."""
-    write_text(path, json.dumps(data, indent=1, default=_json_default))
+    write_text(path, json.dumps(data, indent=1, default=json_default))
 
 
 def write_text(path: Path, text: str) -> None:

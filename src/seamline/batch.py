@@ -515,15 +515,14 @@ class _Journal:
 
 
 def _json_default(o: Any) -> Any:
-    import numpy as np
+    """Like :func:`seamline.artifacts.json_default`, but a record never fails to serialise:
+    anything else is written as its ``str``."""
+    from seamline.artifacts import json_default
 
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
+    try:
+        return json_default(o)
+    except TypeError:
         return str(o)
-    return str(o)
 
 
 # ------------------------------------------------------------------------------ worker side
