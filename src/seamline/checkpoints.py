@@ -100,3 +100,37 @@ def _torch_load(p: Path, who: str) -> Any:
             raise InputError(f"{who}: {p} is a TorchScript archive; seamline does not run "
                              "TorchScript") from None
         raise InputError(f"{who}: {p} is not a readable torch checkpoint ({msg[:160]})") from None
+
+
+class ModelCache:
+    """A small thread-safe LRU of loaded models, keyed by (path, mtime, size, device).
+
+    Models are large (big-lama ~200 MB in float32), so each loader keeps only the last few;
+    a changed file gets a new key and is loaded again.
+    """
+
+    def __init__(self, size: int):
+        import threading
+        from collections import OrderedDict
+
+        self._size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        """The cached model for ``key`` (now most recently used), or None."""
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Any, model: Any) -> None:
+        with self._lock:
+            self._items[key] = model
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

@@ -41,14 +41,12 @@ import functools
 import math
 import numbers
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from seamline.checkpoints import read_checkpoint
+from seamline.checkpoints import ModelCache, read_checkpoint
 from seamline.errors import InputError, StageError
 from seamline.imageio import as_image, as_mask
 from seamline.inpaint import composite, mask_crops
@@ -276,14 +274,12 @@ class LamaModel:
     key_prefix: str
 
 
-_cache: OrderedDict = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = ModelCache(_CACHE_SIZE)
 
 
 def clear_lama_cache() -> None:
     """Forget the models :func:`load_lama` keeps (frees their memory once unreferenced)."""
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def load_lama(path, *, device: str = "cpu", cache: bool = True) -> LamaModel:
@@ -335,11 +331,8 @@ def load_lama(path, *, device: str = "cpu", cache: bool = True) -> LamaModel:
             dev = torch.device("cuda", torch.cuda.current_device())
     p = p.resolve()
     key = (str(p), st.st_mtime_ns, st.st_size, str(dev))
-    if cache:
-        with _cache_lock:
-            if key in _cache:
-                _cache.move_to_end(key)
-                return _cache[key]
+    if cache and (hit := _cache.get(key)) is not None:
+        return hit
 
     state, prefix = _generator_state(read_checkpoint(p, who="lama"), p)
     ngf, n_blocks = _detect_config(state, p)
@@ -354,10 +347,7 @@ def load_lama(path, *, device: str = "cpu", cache: bool = True) -> LamaModel:
         raise StageError(f"lama: device {device!r} is not available ({msg})") from None
     model = LamaModel(net=net, path=p, device=str(dev), ngf=ngf, n_blocks=n_blocks, key_prefix=prefix)
     if cache:
-        with _cache_lock:
-            _cache[key] = model
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        _cache.put(key, model)
     return model
 
 

@@ -34,15 +34,13 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import threading
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from seamline.checkpoints import read_checkpoint
+from seamline.checkpoints import ModelCache, read_checkpoint
 from seamline.errors import InputError, StageError
 from seamline.imageio import as_image
 
@@ -134,14 +132,12 @@ class UpscalerModel:
         return self.descriptor.model
 
 
-_cache: OrderedDict = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = ModelCache(_CACHE_SIZE)
 
 
 def clear_upscaler_cache() -> None:
     """Forget the models :func:`load_upscaler` keeps (frees their memory once unreferenced)."""
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def load_upscaler(path, *, device: str = "cpu", cache: bool = True) -> UpscalerModel:
@@ -194,11 +190,8 @@ def load_upscaler(path, *, device: str = "cpu", cache: bool = True) -> UpscalerM
             dev = torch.device("cuda", torch.cuda.current_device())
     p = p.resolve()
     key = (str(p), st.st_mtime_ns, st.st_size, str(dev))
-    if cache:
-        with _cache_lock:
-            if key in _cache:
-                _cache.move_to_end(key)
-                return _cache[key]
+    if cache and (hit := _cache.get(key)) is not None:
+        return hit
 
     spandrel = _spandrel()
     state = _tensor_state(spandrel, read_checkpoint(p, who="upscaler"), p)
@@ -230,10 +223,7 @@ def load_upscaler(path, *, device: str = "cpu", cache: bool = True) -> UpscalerM
         device=str(dev),
     )
     if cache:
-        with _cache_lock:
-            _cache[key] = model
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        _cache.put(key, model)
     return model
 
 
