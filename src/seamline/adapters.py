@@ -108,8 +108,39 @@ def recenter(value: Any, port: PortSpec) -> tuple[Any, dict]:
         "profile": target.source, "mean_in": params["mean_in"], "std_in": params["std_in"]}), params
 
 
+def translate(value: Any, port: PortSpec) -> tuple[Any, dict]:
+    """Carry a prompt embedding from its encoder's space into the receiving encoder's.
+
+    The map is the one in ``port.encoder.maps`` fitted from exactly the embedding's encoder
+    to the receiver's (fingerprints compared, see :func:`seamline.translate.find_map`). The
+    result has the receiver's per-token shape and metadata naming the receiving encoder, with
+    ``translated_from`` recording the source encoder and the map.
+    """
+    from seamline.artifacts import Embedding
+    from seamline.translate import find_map
+
+    target = port.encoder
+    emb = value if isinstance(value, Embedding) else Embedding(np.asarray(value))
+    meta = emb.metadata
+    m, path = find_map(target.maps, source_id=meta.get("encoder"), target_id=target.id,
+                       source_name=meta.get("encoder_name"), target_name=target.name)
+    out = m.apply(emb.data.reshape(-1)).reshape(target.shape)
+    heldout = m.params.get("heldout") or {}
+    params = {"map": path, "method": m.method, "source": m.source_name, "target": m.target_name,
+              "source_dim": m.source_dim, "target_dim": m.target_dim,
+              "heldout_cosine": heldout.get("cosine"), "heldout_top1": heldout.get("top1"),
+              "heldout_baseline_top1": heldout.get("baseline_top1")}
+    new_meta = {**meta, "encoder": target.id, "encoder_name": target.name, "pooling": "sequence",
+                "translated_from": {"encoder": meta.get("encoder"),
+                                    "encoder_name": meta.get("encoder_name"),
+                                    "pooling": meta.get("pooling"), "map": path,
+                                    "method": m.method}}
+    return Embedding(out, new_meta), params
+
+
 ADAPTERS: dict[str, Adapter] = {
     "recenter": recenter,
+    "translate": translate,
     "denoise": denoise,
     "deblock": deblock,
     "to_float32": to_float32,

@@ -57,9 +57,11 @@ class Pipeline:
         raw = dict(self.spec.raw, **top_level)
         return Pipeline(spec_from_dict(raw, source=self.spec.source))
 
-    def run(self, image: Any, *, out: str | Path | None = None, from_stage: str | None = None,
+    def run(self, image: Any = None, *, out: str | Path | None = None,
+            from_stage: str | None = None,
             progress: bool = False, **kwargs: Any) -> Run:
-        """Run on one image (path, :class:`~seamline.imageio.ImageFile` or HxWx3 array).
+        """Run on one image (path, :class:`~seamline.imageio.ImageFile` or HxWx3 array), or on
+        none (``None``) when the pipeline has no image input (``inputs: {}``, e.g. generate).
 
         See :func:`seamline.runner.run_pipeline` for every option.
         """

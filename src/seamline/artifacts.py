@@ -73,8 +73,9 @@ class Embedding:
     ----------
     data : float32 ndarray, ``(tokens, dim)`` or ``(dim,)``
     metadata : dict
-        JSON-serialisable: ``encoder`` (id), ``prompt``, ``pooled``... whatever the producer
-        knows.
+        JSON-serialisable. The keys seamline reads: ``encoder`` (the encoder's fingerprint,
+        :attr:`seamline.translate.Encoder.id`), ``encoder_name``, ``pooling``, ``prompt``;
+        ``translated_from`` (set by the ``translate`` adapter: the source encoder and map).
     """
 
     data: np.ndarray
@@ -189,8 +190,12 @@ def _measure_embedding(value: Any) -> dict:
         stats["mean_norm"] = float(np.linalg.norm(np.where(finite, rows, 0.0), axis=1).mean())
     else:
         stats["nonfinite"] = 0
-    if "encoder" in meta:
-        stats["encoder"] = meta["encoder"]
+    stats["shape"] = [int(v) for v in data.shape]
+    for key in ("encoder", "encoder_name", "pooling"):
+        if key in meta:
+            stats[key] = meta[key]
+    if "translated_from" in meta:
+        stats["translated_from"] = meta["translated_from"].get("encoder_name")
     return stats
 
 

@@ -291,7 +291,7 @@ def _cmd_run(args, argv) -> int:
     if args.policy:
         pipe = pipe.with_policy(args.policy)
     image = args.input
-    if image is None:
+    if image is None and "image" in pipe.spec.inputs:
         image = _recorded_input(Path(args.out)) if args.from_stage else None
         if image is None:
             raise InputError("-i/--input: required (it can be left out only with --from, "

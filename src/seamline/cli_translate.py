@@ -32,8 +32,9 @@ def add_commands(subparsers, parser_class) -> None:
 
     t = subparsers.add_parser(
         "translate", help="prompt-embedding translation between text encoders (fit, eval)",
-        description="Learn and check maps from one text encoder's (pooled) prompt embeddings "
-                    "to another's, from paired prompts.")
+        description="Learn and check maps from one text encoder's prompt embeddings (pooled, "
+                    "or a diffusion model's per-token conditioning) to another's, from paired "
+                    "prompts.")
     tsub = t.add_subparsers(dest="translate_command", required=True, parser_class=parser_class)
 
     p = tsub.add_parser("fit", help="fit a map A -> B on prompts, report held-out quality",
@@ -67,6 +68,13 @@ def add_commands(subparsers, parser_class) -> None:
 
 
 def _add_shared(p: argparse.ArgumentParser) -> None:
+    poolings = ("auto", "mean", "pooled", "cls", "sequence")
+    p.add_argument("--source-pooling", default="auto", choices=poolings,
+                   help="how encoder A turns a prompt into a vector (default auto)")
+    p.add_argument("--target-pooling", default="auto", choices=poolings,
+                   help="how encoder B does; 'sequence' = the per-token states a Stable "
+                        "Diffusion UNet is conditioned on (what a pipeline with "
+                        "consistency: true needs)")
     p.add_argument("--device", default="cpu", help="torch device for the encoders (default cpu)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -127,7 +135,11 @@ def _cmd_fit(args) -> int:
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1; got {args.batch_size}")
     prompts = T.load_prompts(args.prompts)
-    m, report = T.fit_and_evaluate(args.source, args.target, prompts, method=args.method,
+    m, report = T.fit_and_evaluate(T.load_encoder(args.source, device=args.device,
+                                                  pooling=args.source_pooling),
+                                   T.load_encoder(args.target, device=args.device,
+                                                  pooling=args.target_pooling),
+                                   prompts, method=args.method,
                                    holdout=args.holdout, seed=args.seed, alpha=alpha,
                                    batch_size=args.batch_size, device=args.device)
     m.save(out)
@@ -143,8 +155,8 @@ def _cmd_eval(args) -> int:
         raise InputError(f"--batch-size must be >= 1; got {args.batch_size}")
     m = T.load_map(args.map)
     prompts = T.load_prompts(args.prompts)
-    enc_a = T.load_encoder(args.source, device=args.device)
-    enc_b = T.load_encoder(args.target, device=args.device)
+    enc_a = T.load_encoder(args.source, device=args.device, pooling=args.source_pooling)
+    enc_b = T.load_encoder(args.target, device=args.device, pooling=args.target_pooling)
     T.check_map_fits(m, source=enc_a, target=enc_b, check_ids=not args.ignore_ids)
     if len(prompts) < 2:
         raise InputError(f"need at least 2 prompts to evaluate; got {len(prompts)}")

@@ -121,6 +121,82 @@ def _fmt(values) -> str:
     return "[" + ", ".join(f"{float(v):.4g}" for v in values) + "]"
 
 
+class EncoderTarget:
+    """The text-encoder space an embedding port expects: a diffusion model's own conditioning.
+
+    Built from the receiving model (a diffusers folder) and resolved lazily: the encoder's
+    identity (fingerprint, token count, width) is read from its config and tokenizer the first
+    time a check needs it, so a stage whose ``prompt_embedding`` port is not wired pays nothing.
+
+    Parameters
+    ----------
+    model : str
+        The receiving diffusion model (diffusers pipeline folder).
+    maps : tuple of str
+        Translation maps (``seamline translate fit``) the ``translate`` adapter may use to bring
+        an embedding from another encoder into this space.
+    """
+
+    def __init__(self, model: str, maps: tuple[str, ...] = ()):
+        self.model = str(model)
+        self.maps = tuple(str(m) for m in maps)
+        self._encoder = None
+
+    @property
+    def encoder(self):
+        """The receiving :class:`seamline.translate.Encoder` (``pooling="sequence"``, lazy)."""
+        if self._encoder is None:
+            from seamline.diffusion import resolve_model
+            from seamline.errors import InputError
+            from seamline.translate import load_encoder
+
+            src = resolve_model(self.model)
+            if src.kind == "single-file":
+                raise InputError(f"model {self.model}: a single-file checkpoint; a prompt "
+                                 "embedding handoff needs a diffusers folder (its text_encoder/ "
+                                 "and tokenizer/ define the receiving space)")
+            self._encoder = load_encoder(src.path, pooling="sequence", lazy=True)
+        return self._encoder
+
+    @property
+    def id(self) -> str:
+        return self.encoder.id
+
+    @property
+    def name(self) -> str:
+        return self.encoder.name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.encoder.shape
+
+    def describe(self) -> str:
+        return f"encoder {self.name} (id {self.id}), {_shape(self.shape)}"
+
+    def ok(self, stats: dict) -> bool:
+        return stats.get("encoder") == self.id and tuple(stats.get("shape", ())) == self.shape
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, EncoderTarget) and (self.model, self.maps) == (other.model,
+                                                                                  other.maps)
+
+    def __hash__(self) -> int:
+        return hash((self.model, self.maps))
+
+    def __repr__(self) -> str:
+        return f"EncoderTarget({self.model!r}, maps={self.maps!r})"
+
+
+def _shape(shape) -> str:
+    return "x".join(str(int(v)) for v in shape)
+
+
+def describe_embedding(stats: dict) -> str:
+    """How a check shows an incoming embedding: encoder name, id and shape."""
+    return (f"encoder {stats.get('encoder_name') or '?'} (id {stats.get('encoder') or 'none'}), "
+            f"{_shape(stats.get('shape', ()))}")
+
+
 #: Producer settings a latent port can expect (``PortSpec.provenance``): the statistic name and
 #: the provenance entry it is compared with. ``model`` compares weights hashes when both sides
 #: have one, else model ids.
@@ -165,6 +241,10 @@ class PortSpec:
         ``("model", {"id": ..., "sha256": ...})``. A mismatch is a check of severity
         ``provenance_severity`` with both values in its message.
     provenance_severity : {"warn", "error"}
+    encoder : EncoderTarget or None
+        Embeddings only: the text-encoder space (identity and per-token shape) the receiver
+        conditions on (rule ``encoder``; adapter ``translate``, which needs a map in
+        ``encoder.maps``).
     """
 
     kind: str
@@ -181,6 +261,7 @@ class PortSpec:
     profile: LatentTarget | None = None
     provenance: tuple[tuple[str, Any], ...] = ()
     provenance_severity: str = "warn"
+    encoder: EncoderTarget | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -262,6 +343,13 @@ def _rules(port: PortSpec, sizes: dict[str, tuple[int, int]] | None) -> list[_Ru
                            lambda s: f"[{s['min']:.4g}, {s['max']:.4g}]", adapter="clip"))
     if port.kind == "latents":
         rules += _latent_rules(port)
+    if port.kind == "embedding":
+        rules.append(_Rule("finite", "no NaN/inf", lambda s: s["nonfinite"] == 0,
+                           lambda s: f"{s['nonfinite']} non-finite values"))
+        if port.encoder is not None:
+            t = port.encoder
+            rules.append(_Rule("encoder", t.describe(), t.ok, describe_embedding,
+                               adapter="translate"))
     if port.size_multiple > 1:
         m = port.size_multiple
         rules.append(_Rule("size_multiple", f"height and width multiples of {m}",

@@ -920,10 +920,49 @@ def _generator(seed: int):
     return torch.Generator("cpu").manual_seed(int(seed))
 
 
+def _conditioning(lm: LoadedModel, pipe, prompt: str, negative_prompt: str,
+                  prompt_embeds) -> tuple[dict, dict | None]:
+    """The pipeline's prompt keyword arguments, and what conditioned it (for the report).
+
+    Without ``prompt_embeds`` the pipeline encodes ``prompt`` with its own text encoder. With
+    them (an :class:`~seamline.artifacts.Embedding` or array ``(tokens, hidden)``, e.g. a
+    prompt embedded by another encoder and translated at the handoff) they replace that
+    encoding; the negative prompt and the unconditional embedding stay in the model's own
+    encoding, since classifier-free guidance steers away from the model's own unconditional
+    prediction. The report compares the embeddings used with the model's own encoding of
+    ``prompt`` (cosine over all tokens, relative L2 error).
+    """
+    import torch
+
+    if prompt_embeds is None:
+        return {"prompt": prompt, "negative_prompt": negative_prompt or None}, None
+    meta = getattr(prompt_embeds, "metadata", {}) or {}
+    data = np.asarray(getattr(prompt_embeds, "data", prompt_embeds), dtype=np.float32)
+    width = int(pipe.unet.config.cross_attention_dim)
+    if data.ndim != 2 or data.shape[1] != width or not np.isfinite(data).all():
+        raise InputError(f"prompt_embedding: shape {tuple(data.shape)} from encoder "
+                         f"{meta.get('encoder_name', '?')} does not fit model "
+                         f"{lm.source.spec}, which conditions on (tokens, {width}) finite "
+                         "values; route it through a translation map (consistency: true)")
+    with torch.no_grad():
+        native, _ = pipe.encode_prompt(prompt, lm.device, 1, False)
+    native = native[0].to("cpu", torch.float32).numpy()
+    report = {"source": "prompt_embedding", "encoder": meta.get("encoder_name"),
+              "shape": list(data.shape), "translated_from": meta.get("translated_from")}
+    if native.shape == data.shape:
+        a, b = data.reshape(-1).astype(np.float64), native.reshape(-1).astype(np.float64)
+        report["cosine_to_native"] = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b),
+                                                       1e-12))
+        report["rel_l2_to_native"] = float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))
+    tensor = torch.from_numpy(np.ascontiguousarray(data))[None].to(lm.device, lm.dtype)
+    return {"prompt_embeds": tensor, "negative_prompt": negative_prompt or None}, report
+
+
 def generate(model, prompt: str, *, negative_prompt: str = "", steps: int = 30,
              guidance_scale: float = 7.5, scheduler: str = "default", height: int | None = None,
              width: int | None = None, seed: int = 0, device: str = "auto",
-             dtype: str = "auto", config=None, progress: bool | None = None) -> Synthesis:
+             dtype: str = "auto", config=None, progress: bool | None = None,
+             prompt_embeds=None) -> Synthesis:
     """Text to image.
 
     Parameters
@@ -944,6 +983,10 @@ def generate(model, prompt: str, *, negative_prompt: str = "", steps: int = 30,
         See :func:`load_model`.
     progress : bool or None
         Progress bar over steps: None shows it on a terminal only.
+    prompt_embeds : Embedding or (tokens, hidden) float32 ndarray, optional
+        Conditioning in this model's text-encoder space, used instead of encoding ``prompt``
+        (which then only names the prompt in the provenance and the report). See
+        :func:`_conditioning`.
 
     Returns
     -------
@@ -959,15 +1002,27 @@ def generate(model, prompt: str, *, negative_prompt: str = "", steps: int = 30,
     w = width or lm.info.default_size
     check_size(h, w, lm.vae_factor)
     pipe = lm.pipeline("generate", scheduler)
-    image, lat = _run(pipe, progress=progress, prompt=prompt,
-                      negative_prompt=negative_prompt or None, num_inference_steps=steps,
+    cond, cond_report = _conditioning(lm, pipe, prompt, negative_prompt, prompt_embeds)
+    image, lat = _run(pipe, progress=progress, num_inference_steps=steps,
                       guidance_scale=guidance_scale, height=h, width=w,
-                      generator=_generator(seed))
+                      generator=_generator(seed), **cond)
     prov = latent_provenance(lm, pipe, task="generate", scheduler=scheduler, steps=steps,
                              guidance_scale=guidance_scale, seed=seed, height=h, width=w,
-                             prompt=prompt, negative_prompt=negative_prompt)
-    return Synthesis(image=image, latents=Latents(lat, prov),
-                     report={"provenance": prov, "seconds": round(time.perf_counter() - t0, 4)})
+                             prompt=prompt, negative_prompt=negative_prompt,
+                             **_conditioning_provenance(cond_report))
+    report = {"provenance": prov, "seconds": round(time.perf_counter() - t0, 4)}
+    if cond_report:
+        report["conditioning"] = cond_report
+    return Synthesis(image=image, latents=Latents(lat, prov), report=report)
+
+
+def _conditioning_provenance(cond_report: dict | None) -> dict:
+    if not cond_report:
+        return {}
+    src = cond_report.get("translated_from") or {}
+    return {"conditioning": {"encoder": cond_report.get("encoder"),
+                             "translated_from": src.get("encoder_name"),
+                             "map": src.get("map")}}
 
 
 def _latents_array(latents, lm: LoadedModel) -> np.ndarray:
@@ -986,7 +1041,7 @@ def img2img(model, image: np.ndarray | None = None, *, latents=None, prompt: str
             negative_prompt: str = "", strength: float = 0.6, steps: int = 30,
             guidance_scale: float = 7.5, scheduler: str = "default", seed: int = 0,
             pad: bool = False, device: str = "auto", dtype: str = "auto", config=None,
-            progress: bool | None = None) -> Synthesis:
+            progress: bool | None = None, prompt_embeds=None) -> Synthesis:
     """Image (or latents) to image: noise to ``strength`` and denoise under ``prompt``.
 
     Parameters
@@ -1050,18 +1105,21 @@ def img2img(model, image: np.ndarray | None = None, *, latents=None, prompt: str
     else:
         raise InputError("img2img: needs an image or latents to start from")
     pipe = lm.pipeline("img2img", scheduler)
-    out, lat = _run(pipe, progress=progress, prompt=prompt, image=start,
-                    negative_prompt=negative_prompt or None, strength=strength,
+    cond, cond_report = _conditioning(lm, pipe, prompt, negative_prompt, prompt_embeds)
+    extra.update(_conditioning_provenance(cond_report))
+    out, lat = _run(pipe, progress=progress, image=start, strength=strength,
                     num_inference_steps=steps, guidance_scale=guidance_scale,
-                    generator=_generator(seed))
+                    generator=_generator(seed), **cond)
     if crop:
         out = np.ascontiguousarray(out[:crop[0], :crop[1]])
     prov = latent_provenance(lm, pipe, task="img2img", scheduler=scheduler, steps=steps,
                              guidance_scale=guidance_scale, seed=seed, height=h, width=w,
                              strength=strength, prompt=prompt, negative_prompt=negative_prompt,
                              **extra)
-    return Synthesis(image=out, latents=Latents(lat, prov),
-                     report={"provenance": prov, "seconds": round(time.perf_counter() - t0, 4)})
+    report = {"provenance": prov, "seconds": round(time.perf_counter() - t0, 4)}
+    if cond_report:
+        report["conditioning"] = cond_report
+    return Synthesis(image=out, latents=Latents(lat, prov), report=report)
 
 
 def latent_inpaint(model, image: np.ndarray, mask: np.ndarray, *, prompt: str = "",
@@ -1069,7 +1127,8 @@ def latent_inpaint(model, image: np.ndarray, mask: np.ndarray, *, prompt: str = 
                    guidance_scale: float = 7.5, scheduler: str = "default", seed: int = 0,
                    grow_cells: int = 1, feather_px: int = 0, color_match: bool = True,
                    ring_px: int = 8, pad: bool = False, device: str = "auto",
-                   dtype: str = "auto", config=None, progress: bool | None = None) -> Synthesis:
+                   dtype: str = "auto", config=None, progress: bool | None = None,
+                   prompt_embeds=None) -> Synthesis:
     """Inpaint in latent space; pixels outside the latent-grid mask stay bit-identical.
 
     1. The pixel mask is brought to the latent grid conservatively:
@@ -1135,10 +1194,10 @@ def latent_inpaint(model, image: np.ndarray, mask: np.ndarray, *, prompt: str = 
     pipe = lm.pipeline("inpaint", scheduler)
     # The grid mask is whole cells, so diffusers' nearest-neighbour downsampling to the latent
     # grid reproduces it exactly: pixel grid mask and latent mask agree cell for cell.
-    decoded, lat = _run(pipe, progress=progress, prompt=prompt, image=img, mask_image=grid,
-                        negative_prompt=negative_prompt or None, strength=strength,
+    cond, cond_report = _conditioning(lm, pipe, prompt, negative_prompt, prompt_embeds)
+    decoded, lat = _run(pipe, progress=progress, image=img, mask_image=grid, strength=strength,
                         height=img.shape[0], width=img.shape[1], num_inference_steps=steps,
-                        guidance_scale=guidance_scale, generator=_generator(seed))
+                        guidance_scale=guidance_scale, generator=_generator(seed), **cond)
     region = grid > 0
     report: dict = {"mask": {"coverage_in": float(np.mean(msk > 0)),
                              "coverage_grid": float(np.mean(region)),
@@ -1163,8 +1222,11 @@ def latent_inpaint(model, image: np.ndarray, mask: np.ndarray, *, prompt: str = 
                              guidance_scale=guidance_scale, seed=seed, height=img.shape[0],
                              width=img.shape[1], strength=strength, prompt=prompt,
                              negative_prompt=negative_prompt, grow_cells=grow_cells,
-                             unet_in_channels=lm.info.unet_in_channels)
+                             unet_in_channels=lm.info.unet_in_channels,
+                             **_conditioning_provenance(cond_report))
     report["provenance"] = prov
+    if cond_report:
+        report["conditioning"] = cond_report
     report["seconds"] = round(time.perf_counter() - t0, 4)
     return Synthesis(image=out, latents=Latents(lat, prov), report=report, decoded=decoded,
                      mask=grid.astype(np.float32))

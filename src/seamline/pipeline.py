@@ -18,6 +18,19 @@ A pipeline file::
         policy: strict             # optional per-stage override
     output: inpaint.image          # what the run returns and writes
 
+Prompt consistency across text encoders (diffusion stages)::
+
+    consistency: true              # embed every diffusion stage's prompt with one encoder...
+    prompt_encoder: minilm         # ...this one (default minilm), and translate it into each
+    translation_maps: [a2sd.safetensors]   # stage's own text-encoder space with these maps
+
+With ``consistency: true`` an ``encode-prompt`` stage named ``<stage>-prompt`` is inserted
+before every stage that has a ``prompt_embedding`` port (generate, img2img, latent-inpaint)
+and wired to it; the handoff then finds the embedding's encoder differs from the stage's and,
+under ``reconcile``, the ``translate`` adapter applies the map fitted between exactly these
+two encoders (``seamline translate fit ... --target-pooling sequence``), recorded with its
+numbers like any other adapter.
+
 Everything is checked when the file is loaded: unknown keys, unknown stage ids, parameter
 types, wiring (each input refers to ``input.NAME`` or an output port of an earlier stage, with
 a matching kind) and required ports. Stages run in the order listed.
@@ -38,7 +51,8 @@ from seamline.errors import ConfigError, InputError
 
 POLICIES = ("strict", "reconcile", "off")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
-_TOP_KEYS = ("pipeline", "description", "policy", "seed", "inputs", "stages", "output")
+_TOP_KEYS = ("pipeline", "description", "policy", "seed", "inputs", "stages", "output",
+             "consistency", "prompt_encoder", "translation_maps")
 _STAGE_KEYS = ("name", "stage", "inputs", "params", "policy")
 
 
@@ -70,6 +84,9 @@ class PipelineSpec:
     output: str
     source: str
     raw: dict
+    consistency: bool = False
+    prompt_encoder: str | None = None
+    translation_maps: tuple[str, ...] = ()
 
     def stage(self, name: str) -> StageDecl:
         for s in self.stages:
@@ -209,8 +226,9 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise err(_line(doc, "seed"), f"seed: expected an integer, got {seed!r}")
     inputs = doc.get("inputs", {"image": "image"})
-    if not isinstance(inputs, dict) or not inputs:
-        raise err(_line(doc, "inputs"), "inputs: expected a mapping of name: kind")
+    if not isinstance(inputs, dict):
+        raise err(_line(doc, "inputs"), "inputs: expected a mapping of name: kind ({} for a "
+                                        "pipeline that starts from nothing, e.g. generate)")
     for k, kind in inputs.items():
         if kind not in ("image", "mask"):
             raise err(_line(inputs, k), f"inputs.{k}: pipeline inputs can be 'image' or 'mask', "
@@ -218,6 +236,7 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
     stages_doc = doc["stages"]
     if not isinstance(stages_doc, list) or not stages_doc:
         raise err(_line(doc, "stages"), "stages: expected a non-empty list")
+    consistency, prompt_encoder, maps = _consistency_options(doc, err)
 
     # name -> {port: kind}, for wiring checks
     available: dict[str, dict[str, str]] = {"input": dict(inputs)}
@@ -274,6 +293,14 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
         for port, pspec in cls.spec.inputs.items():
             if port not in wiring and not pspec.optional:
                 raise err(ln, f"{where}.inputs: required port {port!r} is not wired")
+        if consistency and "prompt_embedding" in cls.spec.inputs:
+            if maps and not params.translation_maps:
+                params = dataclasses.replace(params, translation_maps=maps)
+            if "prompt_embedding" not in wiring:
+                enc = _prompt_stage(sname, params, prompt_encoder, available, err, ln)
+                available[enc.name] = {"embedding": "embedding"}
+                decls.append(enc)
+                wiring = {**wiring, "prompt_embedding": f"{enc.name}.embedding"}
         available[sname] = {p: ps.kind for p, ps in cls.spec.outputs.items()}
         decls.append(StageDecl(sname, cls.id, params, dict(wiring), spolicy, ln))
 
@@ -282,9 +309,56 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
     if kind != "image":
         raise err(_line(doc, "output"), f"output: {output!r} carries {kind}; the pipeline "
                                         "output must be an image")
+    if consistency and not any(d.stage_id == "encode-prompt" or "prompt_embedding" in d.inputs
+                               for d in decls):
+        raise err(_line(doc, "consistency"), "consistency: true, but no stage takes a prompt "
+                                             "embedding (generate, img2img, latent-inpaint)")
     return PipelineSpec(name=name, description=str(doc.get("description", "")), policy=policy,
                         seed=seed, inputs=dict(inputs), stages=tuple(decls), output=output,
-                        source=source, raw=_plain(doc))
+                        source=source, raw=_plain(doc), consistency=consistency,
+                        prompt_encoder=prompt_encoder if consistency else None,
+                        translation_maps=maps)
+
+
+def _consistency_options(doc: dict, err) -> tuple[bool, str, tuple[str, ...]]:
+    """``consistency``, ``prompt_encoder`` and ``translation_maps``, checked."""
+    consistency = doc.get("consistency", False)
+    if not isinstance(consistency, bool):
+        raise err(_line(doc, "consistency"), f"consistency: expected true or false, got "
+                                             f"{consistency!r}")
+    encoder = doc.get("prompt_encoder", "minilm")
+    if not isinstance(encoder, str) or not encoder:
+        raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: expected 'minilm' or an "
+                                                f"encoder folder, got {encoder!r}")
+    maps = doc.get("translation_maps", [])
+    if isinstance(maps, str):
+        maps = [maps]
+    if not isinstance(maps, list) or not all(isinstance(m, str) and m for m in maps):
+        raise err(_line(doc, "translation_maps"), f"translation_maps: expected a list of map "
+                                                  f"files, got {maps!r}")
+    for m in maps:
+        if not Path(m).expanduser().is_file():
+            raise err(_line(doc, "translation_maps"), f"translation_maps: {m}: no such file")
+    for key in ("prompt_encoder", "translation_maps"):
+        if key in doc and not consistency:
+            raise err(_line(doc, key), f"{key}: only used with consistency: true")
+    return consistency, encoder, tuple(str(Path(m).expanduser()) for m in maps)
+
+
+def _prompt_stage(sname: str, params: Any, encoder: str, available: dict, err,
+                  line: int) -> StageDecl:
+    """The ``encode-prompt`` stage ``consistency: true`` inserts before stage ``sname``."""
+    from seamline.stages import get_stage
+    from seamline.stages.base import parse_params
+
+    name = f"{sname}-prompt"
+    if name in available:
+        raise err(line, f"stage '{sname}': consistency: true inserts a stage named {name!r}, "
+                        "which already exists; rename that stage")
+    cls = get_stage("encode-prompt")
+    p = parse_params(cls.Params, {"encoder": encoder, "prompt": params.prompt},
+                     where=f"stage '{name}'")
+    return StageDecl(name, cls.id, p, {}, None, line)
 
 
 def _resolve_ref(ref: Any, available: dict, err, line: int, where: str) -> str:

@@ -122,8 +122,9 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     Parameters
     ----------
     spec : PipelineSpec
-    image : str, Path, ImageFile or ndarray
-        The ``image`` input: a file (read colour-managed, alpha kept aside) or an HxWx3 array.
+    image : str, Path, ImageFile, ndarray or None
+        The ``image`` input: a file (read colour-managed, alpha kept aside) or an HxWx3 array;
+        ``None`` for a pipeline without an ``image`` input (``inputs: {}``, e.g. generate).
     out : str or Path, optional
         Run directory. Without it the run happens in memory: no intermediates, no cache.
     inputs : dict, optional
@@ -152,23 +153,35 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         if out is None:
             raise ConfigError(f"--from {from_stage}: needs the run directory (-o) of an "
                               "earlier run")
-    if isinstance(image, (str, Path)):
+    if "image" not in spec.inputs:  # a pipeline that starts from nothing (generate)
+        if image is not None:
+            raise InputError(f"image: pipeline {spec.name!r} takes no input image (its inputs: "
+                             f"{', '.join(spec.inputs) or 'none'})")
+        image_file = None
+    elif image is None:
+        raise InputError(f"image: pipeline {spec.name!r} needs an input image")
+    elif isinstance(image, (str, Path)):
         image_file = read_image(image, max_pixels=max_pixels)
     elif isinstance(image, ImageFile):
         image_file = image
     else:
         arr = as_image(image, name="image")
         image_file = ImageFile(image=arr, alpha=None, bit_depth=8, path=None, info={})
-    src_path = Path(image_file.path) if image_file.path is not None else None
+    src_path = Path(image_file.path) if image_file and image_file.path is not None else None
+    bit_depth = image_file.bit_depth if image_file else 8
     if out is not None:
         _prepare_run_dir(out, src_path)
     if output_path is None and out is not None:
-        output_path = out / ("output.tif" if image_file.bit_depth == 16 else "output.png")
+        output_path = out / ("output.tif" if bit_depth == 16 else "output.png")
     if output_path is not None:
         output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
 
-    values = {("input", "image"): (image_file.image, "image")}
-    values.update(_pipeline_inputs(spec, inputs or {}, image_file.image.shape[:2], max_pixels))
+    values = {}
+    if image_file is not None:
+        values[("input", "image")] = (image_file.image, "image")
+    values.update(_pipeline_inputs(spec, inputs or {},
+                                   image_file.image.shape[:2] if image_file else None,
+                                   max_pixels))
 
     manifest = {
         "seamline": __version__,
@@ -176,13 +189,14 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "command": command,
         "platform": _platform(),
         "versions": _versions(),
-        "input": {"path": str(src_path) if src_path else None,
-                  "sha256": file_sha256(src_path) if src_path else None,
-                  "digest": artifacts.digest("image", image_file.image),
-                  "width": int(image_file.image.shape[1]),
-                  "height": int(image_file.image.shape[0]),
-                  "bit_depth": image_file.bit_depth, "alpha": image_file.alpha is not None,
-                  "info": image_file.info},
+        "input": None if image_file is None else {
+            "path": str(src_path) if src_path else None,
+            "sha256": file_sha256(src_path) if src_path else None,
+            "digest": artifacts.digest("image", image_file.image),
+            "width": int(image_file.image.shape[1]),
+            "height": int(image_file.image.shape[0]),
+            "bit_depth": image_file.bit_depth, "alpha": image_file.alpha is not None,
+            "info": image_file.info},
         "pipeline": {"name": spec.name, "source": spec.source, "policy": spec.policy,
                      "seed": spec.seed, "spec": spec.raw},
         "from_stage": from_stage,
@@ -204,7 +218,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         bar.close()
         src, port = spec.output.split(".")
         result = values[(src, port)][0]
-        alpha = image_file.alpha
+        alpha = image_file.alpha if image_file else None
         if alpha is not None and alpha.shape != result.shape[:2]:
             alpha = resize_alpha(alpha, result.shape[:2])
             manifest["notes"].append(f"alpha resized separately to {result.shape[1]}x"
@@ -213,7 +227,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
             from seamline.imageio import write_image
 
             write_image(output_path, result, alpha=alpha,
-                        bit_depth=image_file.bit_depth if output_path.suffix.lower() in
+                        bit_depth=bit_depth if output_path.suffix.lower() in
                         (".png", ".tif", ".tiff") else 8)
         manifest["output"] = str(output_path) if output_path else None
         manifest["status"] = "ok"
@@ -345,7 +359,10 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
                     if check.adapter and policy == "strict" else
                     "; no adapter can reconcile this" if policy == "reconcile" else "")
             raise ContractError(msg + hint)
-        value, params = ADAPTERS[check.adapter](value, contract)
+        try:
+            value, params = ADAPTERS[check.adapter](value, contract)
+        except SeamlineError as e:  # say where: the adapter knows only the artifact
+            raise type(e)(f"{where} (from {source}): adapter '{check.adapter}': {e}") from None
         after_stats = artifacts.measure(kind, value, extra=extra)
         after = next((c for c in port_checks(contract, after_stats, sizes=sizes)
                       if c.stat == check.stat), None)
@@ -390,6 +407,8 @@ def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) 
             raise InputError(f"input {name!r}: pipeline {spec.name!r} needs it "
                              f"(--{name} FILE)")
         v = given[name]
+        if shape is None and kind == "mask":
+            raise ConfigError(f"input {name!r}: a mask input needs an image input to size it")
         if kind == "mask":
             v = (load_mask(v, shape=shape, max_pixels=max_pixels) if isinstance(v, (str, Path))
                  else as_mask(v, name=name, shape=shape))

@@ -19,11 +19,13 @@ Pieces (plain functions; torch and transformers are imported only where needed):
 - :func:`translate_embedding` -- the pipeline hook for ``consistency: true``: checks the map
   against the embedding and the receiving encoder, then applies it.
 
-What "embedding" means here: one *pooled* vector per prompt (see :func:`load_encoder` for the
-pooling of each encoder family). Stable Diffusion 1.x/2.x UNets are conditioned on the
-per-token hidden states, not on a pooled vector, so a map fitted here cannot stand in for
-that conditioning; it translates pooled prompt embeddings (SDXL's pooled ``text_embeds``,
-retrieval, prompt-consistency checks between stages).
+What "embedding" means here: one vector per prompt. With the usual poolings it is a pooled
+vector (see :func:`load_encoder` for each encoder family). With ``pooling="sequence"`` it is
+the whole per-token conditioning a Stable Diffusion 1.x/2.x UNet cross-attends to (the text
+encoder's last hidden state over ``model_max_length`` tokens, exactly what diffusers'
+``encode_prompt`` computes), flattened to ``tokens * hidden`` values: a map fitted to that
+target produces conditioning a diffusion stage built on encoder B can use directly. That is
+what a pipeline's ``consistency: true`` does (see ``docs`` and :mod:`seamline.stages.encode_prompt`).
 """
 
 from __future__ import annotations
@@ -44,14 +46,14 @@ __all__ = ["Encoder", "EmbeddingMap", "load_encoder", "distorted_encoder",
            "make_tiny_text_encoder", "fit_map", "load_map", "evaluate_map",
            "fit_and_evaluate", "translate_embedding", "check_map_fits", "load_prompts",
            "default_prompts_path", "count_seen_in_fit", "naive_baseline", "split_prompts",
-           "minilm_path", "memoize_encoder", "METHODS"]
+           "minilm_path", "memoize_encoder", "METHODS", "find_map", "cached_map"]
 
 METHODS = ("ridge", "procrustes", "mlp")
 MAP_FORMAT = "seamline.embedding_map"
 MAP_VERSION = "1"
 # Relative ridge strengths tried by leave-one-out (times the mean eigenvalue of the centred Gram matrix).
 RIDGE_GRID = tuple(float(a) for a in np.logspace(-5, 2, 15))
-_POOLINGS = ("auto", "mean", "pooled", "cls")
+_POOLINGS = ("auto", "mean", "pooled", "cls", "sequence")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,20 +73,26 @@ class Encoder:
         Provenance fingerprint (16 hex digits): changes when the weights, tokenizer, config,
         pooling or maximum length change. Recorded in fitted maps and checked on use.
     pooling : str
-        How a prompt becomes one vector (``"mean"``, ``"pooled"``, ``"cls"``, or a description
-        for synthetic encoders).
+        How a prompt becomes one vector (``"mean"``, ``"pooled"``, ``"cls"``, ``"sequence"``,
+        or a description for synthetic encoders).
+    shape : tuple of int
+        The shape of one prompt's embedding before flattening: ``(dim,)`` for pooled
+        vectors, ``(tokens, hidden)`` for ``"sequence"`` (``dim = tokens * hidden``).
     info : dict
         Free-form provenance (path, model type, normalisation, ...).
     """
 
     def __init__(self, name: str, dim: int, id: str,
                  encode_fn: Callable[[list[str], int], np.ndarray], *, pooling: str,
-                 info: dict | None = None):
+                 info: dict | None = None, shape: tuple[int, ...] | None = None):
         self.name = str(name)
         self.dim = int(dim)
         self.id = str(id)
         self.pooling = pooling
         self.info = dict(info or {})
+        self.shape = tuple(int(v) for v in shape) if shape else (self.dim,)
+        if int(np.prod(self.shape)) != self.dim:
+            raise ValueError(f"Encoder shape {self.shape} does not hold dim {self.dim}")
         self._encode_fn = encode_fn
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
@@ -136,10 +144,11 @@ def memoize_encoder(encoder: Encoder) -> Encoder:
         return np.stack([cache[t] for t in texts])
 
     return Encoder(encoder.name, encoder.dim, encoder.id, encode, pooling=encoder.pooling,
-                   info=encoder.info)
+                   info=encoder.info, shape=encoder.shape)
 
 
-_MODEL_CACHE: dict = {}  # (folder, device, weights mtime) -> (tokenizer, model); CLI/test reuse
+_MODEL_CACHE: dict = {}  # (folder, device, weights mtimes) -> model; CLI/test reuse
+_TOKENIZER_CACHE: dict = {}  # (folder, file mtimes) -> tokenizer
 
 
 def minilm_path() -> Path:
@@ -164,7 +173,7 @@ def minilm_path() -> Path:
 
 
 def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
-                 max_length: int | None = None) -> Encoder:
+                 max_length: int | None = None, lazy: bool = False) -> Encoder:
     """Load a text encoder from local files only (never a download).
 
     Parameters
@@ -182,17 +191,26 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
         - an :class:`Encoder`: returned as is.
     device : str
         torch device for the forward passes (``"cpu"``, ``"cuda"``, ...).
-    pooling : {"auto", "mean", "pooled", "cls"}
+    pooling : {"auto", "mean", "pooled", "cls", "sequence"}
         How a prompt becomes one vector. ``"auto"``: a sentence-transformers folder (such as
         MiniLM) uses its own pooling config (MiniLM: attention-masked mean, then L2
         normalisation, exactly what ``SentenceTransformer.encode`` returns); CLIP uses the
         model's pooled output (``text_embeds`` with a projection, else ``pooler_output``:
         the final-layer-normed end-of-text token); everything else the attention-masked
         mean of the last hidden state. Outputs other than MiniLM's are not normalised: a
-        receiving stage expects its encoder's own scale.
+        receiving stage expects its encoder's own scale. ``"sequence"``: no pooling; the
+        last hidden state over exactly ``max_length`` tokens (padded to it, as diffusers'
+        Stable Diffusion ``encode_prompt`` does; the attention mask is passed only when the
+        config sets ``use_attention_mask``), flattened: ``dim = tokens * hidden``,
+        ``Encoder.shape = (tokens, hidden)``. This is the conditioning an SD 1.x/2.x UNet
+        cross-attends to.
     max_length : int, optional
         Token limit (default: the tokenizer's ``model_max_length``, capped at 512; MiniLM
         256, CLIP 77).
+    lazy : bool
+        Read configs and the tokenizer now (so ``dim``, ``shape`` and ``id`` are known and
+        bad folders fail here) but load the weights only on the first :meth:`Encoder.encode`.
+        A handoff contract needs the receiving encoder's identity, not its weights.
 
     Returns
     -------
@@ -213,7 +231,7 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
     text = os.fspath(spec)
     if text == "minilm":
         return _load_hf_encoder(minilm_path(), None, name="minilm", device=device,
-                                pooling=pooling, max_length=max_length)
+                                pooling=pooling, max_length=max_length, lazy=lazy)
     path = Path(text).expanduser()
     if not path.exists():
         raise InputError(f"encoder {text!r}: no such file or folder (expected 'minilm', a "
@@ -228,13 +246,13 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
             raise InputError(f"encoder {text!r}: diffusers pipeline without a text_encoder/ "
                              "component")
         return _load_hf_encoder(te, tok, name=f"{path.name}/text_encoder", device=device,
-                                pooling=pooling, max_length=max_length)
+                                pooling=pooling, max_length=max_length, lazy=lazy)
     if not (path / "config.json").is_file():
         raise InputError(f"encoder {text!r}: no config.json (not a transformers model folder "
                          "nor a diffusers pipeline folder)")
     name = path.name if "text_encoder" not in path.name else f"{path.parent.name}/{path.name}"
     return _load_hf_encoder(path, None, name=name, device=device, pooling=pooling,
-                            max_length=max_length)
+                            max_length=max_length, lazy=lazy)
 
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json",
@@ -321,7 +339,7 @@ def _quiet_transformers(tf):
 
 
 def _load_hf_encoder(model_dir: Path, tok_dir: Path | None, *, name: str, device: str,
-                     pooling: str, max_length: int | None) -> Encoder:
+                     pooling: str, max_length: int | None, lazy: bool = False) -> Encoder:
     tf = _import_transformers()
     import torch
 
@@ -373,17 +391,27 @@ def _load_hf_encoder(model_dir: Path, tok_dir: Path | None, *, name: str, device
             pass
 
     weights = sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin"))
-    key = (str(model_dir.resolve()), str(tok_dir.resolve()), device,
-           tuple((str(w), w.stat().st_mtime_ns) for w in weights))
-    if key in _MODEL_CACHE:
-        tokenizer, model = _MODEL_CACHE[key]
-    else:
+    tok_key = (str(tok_dir.resolve()), tuple((f.name, f.stat().st_mtime_ns)
+                                             for f in sorted(tok_dir.iterdir()) if f.is_file()))
+    tokenizer = _TOKENIZER_CACHE.get(tok_key)
+    if tokenizer is None:
         try:
             with _quiet_transformers(tf):
                 tokenizer = tf.AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
         except Exception as e:  # noqa: BLE001
             raise InputError(f"encoder {name!r}: cannot load the tokenizer from {tok_dir} "
                              f"({_first_line(e)})") from None
+        if tokenizer.pad_token is None:  # decoder-style tokenizers: padding is masked out
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        if len(_TOKENIZER_CACHE) >= 8:
+            _TOKENIZER_CACHE.pop(next(iter(_TOKENIZER_CACHE)))
+        _TOKENIZER_CACHE[tok_key] = tokenizer
+    model_key = (str(model_dir.resolve()), device,
+                 tuple((str(w), w.stat().st_mtime_ns) for w in weights))
+
+    def get_model():
+        if model_key in _MODEL_CACHE:
+            return _MODEL_CACHE[model_key]
         try:
             with _quiet_transformers(tf):
                 model = _model_for(tf, config, mtype, model_dir)
@@ -397,28 +425,44 @@ def _load_hf_encoder(model_dir: Path, tok_dir: Path | None, *, name: str, device
                              f"({_first_line(e)})") from None
         if len(_MODEL_CACHE) >= 4:
             _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
-        _MODEL_CACHE[key] = (tokenizer, model)
+        _MODEL_CACHE[model_key] = model
+        return model
 
+    text_cfg = getattr(config, "text_config", None) if mtype == "clip" else config
+    text_cfg = text_cfg or config
     limit = int(max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512))
-    if hasattr(config, "max_position_embeddings"):
-        limit = min(limit, int(config.max_position_embeddings))
-    with_projection = type(model).__name__ == "CLIPTextModelWithProjection"
+    if getattr(text_cfg, "max_position_embeddings", None):
+        limit = min(limit, int(text_cfg.max_position_embeddings))
+    with_projection = _clip_has_projection(config, mtype)
+    hidden = int(getattr(text_cfg, "hidden_size", None) or getattr(text_cfg, "d_model"))
+    shape: tuple[int, ...]
     if pooling == "pooled" and with_projection:
-        dim = int(model.config.projection_dim)
+        shape = (int(config.projection_dim),)
+    elif pooling == "sequence":
+        shape = (limit, hidden)
     else:
-        cfg = getattr(model, "config", config)
-        dim = int(getattr(cfg, "hidden_size", None) or getattr(cfg, "d_model"))
-    if tokenizer.pad_token is None:  # decoder-style tokenizers: padding is masked out anyway
-        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        shape = (hidden,)
+    dim = int(np.prod(shape))
+    use_mask = bool(getattr(text_cfg, "use_attention_mask", False))
 
     def encode(texts: list[str], batch_size: int) -> np.ndarray:
+        model = get_model()
         # Sorted by length so each batch pads little; the order is restored at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), dim), np.float32)
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                batch_texts = [texts[i] for i in idx]
+                if pooling == "sequence":
+                    # exactly diffusers' StableDiffusionPipeline.encode_prompt
+                    tok = tokenizer(batch_texts, padding="max_length", max_length=limit,
+                                    truncation=True, return_tensors="pt")
+                    mask = tok["attention_mask"].to(device) if use_mask else None
+                    res = model(tok["input_ids"].to(device), attention_mask=mask)
+                    out[idx] = res.last_hidden_state.float().reshape(len(idx), -1).cpu().numpy()
+                    continue
+                batch = tokenizer(batch_texts, padding=True, truncation=True,
                                   max_length=limit, return_tensors="pt")
                 batch = {k: v.to(device) for k, v in batch.items()
                          if k in ("input_ids", "attention_mask", "token_type_ids")}
@@ -435,19 +479,40 @@ def _load_hf_encoder(model_dir: Path, tok_dir: Path | None, *, name: str, device
                 out[idx] = vec.float().cpu().numpy()
         return out
 
+    if not lazy:
+        get_model()
     info = {"path": str(model_dir), "tokenizer": str(tok_dir), "model_type": mtype,
-            "class": type(model).__name__, "normalised": normalise, "max_length": limit}
+            "class": _model_class_name(config, mtype, with_projection),
+            "normalised": normalise, "max_length": limit}
     fid = _fingerprint(model_dir, tok_dir, {"pooling": pooling, "normalise": normalise,
                                             "max_length": limit})
-    return Encoder(name, dim, fid, encode, pooling=pooling, info=info)
+    return Encoder(name, dim, fid, encode, pooling=pooling, info=info, shape=shape)
+
+
+def _clip_has_projection(config, mtype: str) -> bool:
+    """Whether :func:`_model_for` loads a text tower with a projection head."""
+    if mtype not in ("clip", "clip_text_model"):
+        return False
+    archs = list(getattr(config, "architectures", None) or [])
+    # A projection head exists in WithProjection text towers and in full CLIP models.
+    return mtype == "clip" or any("WithProjection" in a for a in archs)
+
+
+def _model_class_name(config, mtype: str, with_projection: bool) -> str:
+    if mtype in ("clip", "clip_text_model"):
+        return "CLIPTextModelWithProjection" if with_projection else "CLIPTextModel"
+    if mtype in ("t5", "mt5"):
+        return "T5EncoderModel"
+    if mtype == "umt5":
+        return "UMT5EncoderModel"
+    archs = list(getattr(config, "architectures", None) or [])
+    return archs[0] if archs else mtype
 
 
 def _model_for(tf, config, mtype: str, model_dir: Path):
     kw = {"local_files_only": True}
     if mtype in ("clip", "clip_text_model"):
-        archs = list(getattr(config, "architectures", None) or [])
-        # A projection head exists in WithProjection text towers and in full CLIP models.
-        proj = mtype == "clip" or any("WithProjection" in a for a in archs)
+        proj = _clip_has_projection(config, mtype)
         cls = tf.CLIPTextModelWithProjection if proj else tf.CLIPTextModel
         return cls.from_pretrained(model_dir, **kw)
     if mtype in ("t5", "mt5"):
@@ -1220,6 +1285,68 @@ def check_map_fits(m: EmbeddingMap, *, source=None, target=None,
                              f"(id {rec_id}), not {ename or '?'} (id {eid})")
 
 
+_MAP_CACHE: dict = {}  # (path, mtime, size) -> EmbeddingMap
+
+
+def cached_map(path) -> EmbeddingMap:
+    """:func:`load_map` with a cache keyed by path, size and modification time."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return load_map(p)  # raises the one-line "no such file"
+    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _MAP_CACHE:
+        if len(_MAP_CACHE) >= 8:
+            _MAP_CACHE.pop(next(iter(_MAP_CACHE)))
+        _MAP_CACHE[key] = load_map(p)
+    return _MAP_CACHE[key]
+
+
+def find_map(paths: Sequence, *, source_id: str | None, target_id: str,
+             source_name: str | None = None, target_name: str | None = None
+             ) -> tuple[EmbeddingMap, str]:
+    """The first map among ``paths`` fitted from exactly this source encoder to this target.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Candidate map files (a pipeline's ``translation_maps``).
+    source_id, target_id : str
+        Fingerprints (:attr:`Encoder.id`) of the producing and receiving encoders.
+    source_name, target_name : str, optional
+        For the message.
+
+    Returns
+    -------
+    (EmbeddingMap, str)
+        The map and its path.
+
+    Raises
+    ------
+    InputError
+        No candidates, an unreadable candidate, or none that connects these two encoders:
+        one line listing what each candidate connects and the command that fits the missing
+        map.
+    """
+    want = (f"{source_name or '?'} (id {source_id or 'none'}) to {target_name or '?'} "
+            f"(id {target_id})")
+    fit = ("fit one with: seamline translate fit --source ENC_A --target MODEL "
+           "--target-pooling sequence -o MAP.safetensors")
+    if not paths:
+        raise InputError(f"an embedding from {want} needs a translation map and none is given "
+                         f"(pipeline key translation_maps); {fit}")
+    seen = []
+    for path in paths:
+        m = cached_map(path)
+        if m.source_id == source_id and m.target_id == target_id:
+            return m, str(path)
+        seen.append(f"{Path(path).name}: {m.source_name or '?'} (id {m.source_id}) -> "
+                    f"{m.target_name or '?'} (id {m.target_id})")
+    raise InputError(f"no translation map from {want} among {len(seen)} given "
+                     f"[{'; '.join(seen)}]; {fit}")
+
+
 def translate_embedding(embedding, map_path_or_map, *, source_id=None,
                         target_id=None) -> np.ndarray:
     """Pipeline hook for ``consistency: true``: carry an embedding from encoder A into B's space.
@@ -1231,8 +1358,8 @@ def translate_embedding(embedding, map_path_or_map, *, source_id=None,
     Parameters
     ----------
     embedding : array_like
-        Pooled prompt embedding(s) from encoder A: ``(dim_a,)`` or ``(n, dim_a)``. Per-token
-        hidden states are refused (the map was fitted on pooled vectors).
+        Prompt embedding(s) from encoder A as the map was fitted: ``(dim_a,)`` or
+        ``(n, dim_a)`` (a ``"sequence"`` encoder's states flattened).
     map_path_or_map : path or EmbeddingMap
         A map from :func:`fit_map` / ``seamline translate fit``.
     source_id, target_id : str or Encoder, optional

@@ -14,6 +14,7 @@ from seamline.errors import ConfigError
 from seamline.stages.base import Stage
 from seamline.stages.color_match import ColorMatch
 from seamline.stages.detect_text import DetectText
+from seamline.stages.encode_prompt import EncodePrompt
 from seamline.stages.generate import Generate
 from seamline.stages.img2img import Img2Img
 from seamline.stages.inpaint import Inpaint
@@ -28,8 +29,8 @@ from seamline.stages.upscale_qa import UpscaleQA
 
 REGISTRY: dict[str, type[Stage]] = {
     cls.id: cls for cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, EditQA,
-                            Restore, Upscale, ColorMatch, UpscaleQA, Generate, Img2Img,
-                            LatentInpaint)
+                            Restore, Upscale, ColorMatch, UpscaleQA, EncodePrompt, Generate,
+                            Img2Img, LatentInpaint)
 }
 
 

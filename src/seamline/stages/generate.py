@@ -6,10 +6,11 @@ Also home of the parameters the three diffusion stages share (:class:`DiffusionP
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from seamline.contracts import PortSpec, StageSpec
+from seamline.contracts import EncoderTarget, PortSpec, StageSpec
 from seamline.stages.base import Stage, StageResult
 
 #: Scheduler option names (kept equal to ``seamline.diffusion.SCHEDULER_NAMES``; a test checks).
@@ -32,6 +33,7 @@ class DiffusionParams:
     seed: int | None = None          #: default: the stage seed derived from the pipeline seed
     device: str = "auto"             #: auto (CUDA when present), cpu, cuda, cuda:N, mps
     dtype: DTypeName = "auto"        #: auto: float16 on CUDA, float32 on CPU
+    translation_maps: tuple[str, ...] = ()  #: maps into this model's text-encoder space
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,23 @@ class ReceiverParams(DiffusionParams):
     profile: str | None = None       #: calibration profile of *this* model (seamline calibrate)
     profile_tolerance: float | None = None  #: absolute per-channel tolerance (default: profile's)
     strict_provenance: bool = False  #: guidance/scheduler/model mismatch is an error, not a warning
+
+
+#: The port every diffusion stage conditions through when it is wired (``consistency: true``
+#: wires it); its contract (``encoder``) is filled in by :func:`with_embedding_port`.
+PROMPT_EMBEDDING = PortSpec(
+    "embedding", optional=True,
+    doc="prompt conditioning, tokens x hidden, in this model's text-encoder space (used "
+        "instead of encoding 'prompt'; another encoder's is translated under reconcile)")
+
+
+def with_embedding_port(spec: StageSpec, params: DiffusionParams) -> StageSpec:
+    """``spec`` with the ``prompt_embedding`` port bound to this model's text encoder."""
+    if not params.model:
+        return spec
+    port = dataclasses.replace(PROMPT_EMBEDDING,
+                               encoder=EncoderTarget(params.model, params.translation_maps))
+    return dataclasses.replace(spec, inputs={**spec.inputs, "prompt_embedding": port})
 
 
 def common_kwargs(p: DiffusionParams, ctx) -> dict:
@@ -62,7 +81,7 @@ def padded_note(report: dict) -> list[str]:
 class Generate(Stage):
     id = "generate"
     spec = StageSpec(
-        inputs={},
+        inputs={"prompt_embedding": PROMPT_EMBEDDING},
         outputs={"image": PortSpec("image", doc="the generated image"),
                  "latents": PortSpec("latents", doc="final latents (scaled space) with their "
                                                     "provenance")},
@@ -76,10 +95,15 @@ class Generate(Stage):
         height: int | None = None    #: multiple of the VAE factor; default the model's size
         width: int | None = None
 
-    def run(self, ctx):
+    @classmethod
+    def spec_for(cls, params) -> StageSpec:
+        return with_embedding_port(cls.spec, params)
+
+    def run(self, ctx, prompt_embedding=None):
         from seamline.diffusion import generate
 
         p = self.params
-        res = generate(p.model, height=p.height, width=p.width, **common_kwargs(p, ctx))
+        res = generate(p.model, height=p.height, width=p.width,
+                       prompt_embeds=prompt_embedding, **common_kwargs(p, ctx))
         return StageResult(outputs={"image": res.image, "latents": res.latents},
                            report=res.report)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from seamline.contracts import PortSpec, StageSpec
 from seamline.stages.base import Stage, StageResult
-from seamline.stages.generate import REQUIRES, ReceiverParams, common_kwargs, padded_note
+from seamline.stages.generate import (PROMPT_EMBEDDING, REQUIRES, ReceiverParams, common_kwargs,
+                                      padded_note, with_embedding_port)
 
 
 class Img2Img(Stage):
@@ -22,7 +23,8 @@ class Img2Img(Stage):
         inputs={"image": PortSpec("image", optional=True, doc="start image (encoded with the "
                                                               "VAE unless latents are wired)"),
                 "latents": PortSpec("latents", optional=True, doc="start latents in this "
-                                                                  "model's scaled space")},
+                                                                  "model's scaled space"),
+                "prompt_embedding": PROMPT_EMBEDDING},
         outputs={"image": PortSpec("image", doc="the result"),
                  "latents": PortSpec("latents", doc="final latents with provenance")},
         requires=REQUIRES,
@@ -44,13 +46,15 @@ class Img2Img(Stage):
                                 profile_tolerance=params.profile_tolerance,
                                 strict_provenance=params.strict_provenance,
                                 doc=cls.spec.inputs["latents"].doc)
-        return dataclasses.replace(cls.spec, inputs={**cls.spec.inputs, "latents": port})
+        spec = dataclasses.replace(cls.spec, inputs={**cls.spec.inputs, "latents": port})
+        return with_embedding_port(spec, params)
 
-    def run(self, ctx, image=None, latents=None):
+    def run(self, ctx, image=None, latents=None, prompt_embedding=None):
         from seamline.diffusion import img2img
 
         p = self.params
         res = img2img(p.model, image, latents=latents, strength=p.strength,
+                      prompt_embeds=prompt_embedding,
                       pad=ctx.policy == "reconcile", **common_kwargs(p, ctx))
         return StageResult(outputs={"image": res.image, "latents": res.latents},
                            report=res.report, notes=padded_note(res.report))

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 
 from seamline.contracts import PortSpec, StageSpec
 from seamline.stages.base import Stage, StageResult
-from seamline.stages.generate import REQUIRES, DiffusionParams, common_kwargs, padded_note
+from seamline.stages.generate import (PROMPT_EMBEDDING, REQUIRES, DiffusionParams,
+                                      common_kwargs, padded_note, with_embedding_port)
 
 
 class LatentInpaint(Stage):
     id = "latent-inpaint"
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="the image to edit"),
-                "mask": PortSpec("mask", same_size_as="image", doc="1 = edit here")},
+                "mask": PortSpec("mask", same_size_as="image", doc="1 = edit here"),
+                "prompt_embedding": PROMPT_EMBEDDING},
         outputs={"image": PortSpec("image", doc="edited; bit-identical outside the grid mask"),
                  "latents": PortSpec("latents", doc="final latents with provenance"),
                  "mask": PortSpec("mask", doc="the latent-grid mask actually edited")},
@@ -38,11 +40,16 @@ class LatentInpaint(Stage):
         color_match: bool = True     #: remove the decoder's colour drift (fit on the ring)
         ring_px: int = 8             #: width of the untouched ring the drift is measured on
 
-    def run(self, ctx, image, mask):
+    @classmethod
+    def spec_for(cls, params) -> StageSpec:
+        return with_embedding_port(cls.spec, params)
+
+    def run(self, ctx, image, mask, prompt_embedding=None):
         from seamline.diffusion import latent_inpaint
 
         p = self.params
         res = latent_inpaint(p.model, image, mask, strength=p.strength,
+                             prompt_embeds=prompt_embedding,
                              grow_cells=p.grow_cells, feather_px=p.feather_px,
                              color_match=p.color_match, ring_px=p.ring_px,
                              pad=ctx.policy == "reconcile", **common_kwargs(p, ctx))
