@@ -303,3 +303,28 @@ def test_color_drift_measures_at_the_reference_scale(photos):
     assert drifted["hist_w1_mean"] > 1 and len(drifted["hist_w1"]) == 3
     other = color_drift(truth, photos["coffee"][:, :100])
     assert not other["aligned"] and other["delta_e_mean"] is None and other["hist_w1_mean"] > 0
+
+
+def test_colour_kernels_leave_torch_thread_count_alone():
+    """numba's OpenMP layer shares libgomp with CPU torch: a parallel launch used to reset
+    torch's thread count (1 -> 2 under OMP_NUM_THREADS=1) and so the numerics of any later
+    diffusion stage. Checked in a fresh process, with the environment CI uses."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    code = ("import numpy as np, torch\n"
+            "torch.set_num_threads(1)\n"
+            "assert torch.get_num_threads() == 1  # torch's OpenMP runtime is up (as in a run)\n"
+            "torch.nn.functional.conv2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, 3, 3))\n"
+            "from seamline.color import match_colors\n"
+            "a = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)\n"
+            "for m in ('meanstd', 'histogram', 'regression', 'wavelet'):\n"
+            "    match_colors(a, a * 0.9, method=m)\n"
+            "print(torch.get_num_threads())\n")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "1"

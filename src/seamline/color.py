@@ -45,7 +45,9 @@ inpainting (IOPaint), pass ``1 - edit_mask``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 import time
 
 import cv2
@@ -440,11 +442,31 @@ def _flat(x):
     return np.ascontiguousarray(x, np.float32).reshape(-1, 3)
 
 
+@contextlib.contextmanager
+def _torch_threads_kept():
+    """Restore torch's intra-op thread count after a parallel numba kernel.
+
+    numba's OpenMP threading layer and the CPU build of torch share libgomp; a parallel
+    launch sets the OpenMP thread count to numba's, which silently changes torch's (seen
+    with ``OMP_NUM_THREADS=1``: 1 -> 2) and with it the reduction order of every later
+    convolution, so a diffusion stage after a colour match would no longer reproduce
+    diffusers bit for bit.
+    """
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        yield
+    finally:
+        if before is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def _srgb_to_lab(rgb):
     """(..., 3) sRGB in [0, 1] -> CIELAB (L in [0, 100]), float32."""
     flat = _flat(rgb)
     out = np.empty_like(flat)
-    _rgb_to_lab_kernel(flat, out, _DECODE, _CBRT, _M_FWD)
+    with _torch_threads_kept():
+        _rgb_to_lab_kernel(flat, out, _DECODE, _CBRT, _M_FWD)
     return out.reshape(np.shape(rgb))
 
 
@@ -465,8 +487,9 @@ def _map_lab(rgb, grid, values):
     f_map = ((mapped + 16.0) / 116.0).astype(np.float32)
     flat = _flat(rgb)
     out = np.empty_like(flat)
-    _map_kernel(flat, out, _DECODE, _CBRT, f_map, _ENCODE, _M_FWD, _M_INV,
-                lo.astype(np.float32), scale.astype(np.float32), values.astype(np.float32))
+    with _torch_threads_kept():
+        _map_kernel(flat, out, _DECODE, _CBRT, f_map, _ENCODE, _M_FWD, _M_INV,
+                    lo.astype(np.float32), scale.astype(np.float32), values.astype(np.float32))
     return out.reshape(np.shape(rgb))
 
 
