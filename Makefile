@@ -34,7 +34,7 @@ demo: $(VENV)/.core-installed
 test: $(VENV)/.all-installed
 	$(BIN)/python -m pytest -q
 
-BENCHES := remove_text inpaint color upscale diffusion translate batch
+BENCHES := remove_text inpaint color upscale diffusion translate consistency batch
 
 bench: $(VENV)/.all-installed
 	set -e; for b in $(BENCHES); do \

@@ -322,3 +322,31 @@ def test_cli_translate_fit_sequence_target_feeds_a_consistency_run(tiny, tmp_pat
     # eval with the wrong pooling for B: the dims no longer fit, one line, exit 2
     assert main(["translate", "eval", "--map", str(out), "--source", "minilm", "--target",
                  str(tiny), "--prompts", str(prompts), "-q"]) == 2
+
+
+def test_cli_generate_one_shot_consistency(tiny, fitted, tmp_path, capsys):
+    from seamline.cli import main
+
+    path, _ = fitted
+    common = ["generate", "--model", str(tiny), "--prompt", PROMPT, "--steps", str(STEPS),
+              "--height", str(SIZE), "--width", str(SIZE), "--seed", "4", "--device", "cpu"]
+    capsys.readouterr()
+    assert main([*common, "-o", str(tmp_path / "c.png"), "--translation-map", str(path),
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    handoff = out["provenance"]["prompt_handoff"]
+    assert handoff["adapters"][0]["adapter"] == "translate"
+    assert out["provenance"]["conditioning"]["translated_from"] == "minilm"
+    # the same image as the pipeline route
+    spec = _spec([_gen(tiny)], consistency=True, translation_maps=[str(path)])
+    from seamline.imageio import read_image
+
+    assert np.array_equal(read_image(tmp_path / "c.png").image,
+                          read_image(run_pipeline(spec, None, out=tmp_path / "r").output_path
+                                     ).image)
+    # a map into no matching space: one line, exit 2, no file
+    assert main([*common, "-o", str(tmp_path / "d.png"), "--prompt-encoder", str(tiny),
+                 "--translation-map", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no translation map from tiny/text_encoder" in err
+    assert not (tmp_path / "d.png").exists()

@@ -71,6 +71,12 @@ def add_commands(subparsers, parser_class) -> None:
     p.add_argument("--latents-out", metavar="FILE.npy",
                    help="also write the latents here (+ FILE.json with their provenance)")
     p.add_argument("--json", action="store_true", help="print the provenance as JSON")
+    p.add_argument("--translation-map", action="append", default=[], metavar="MAP",
+                   help="consistency mode: embed the prompt with --prompt-encoder and "
+                        "translate it into this model's conditioning with the map that fits "
+                        "(repeatable; from 'translate fit --target-pooling sequence')")
+    p.add_argument("--prompt-encoder", default="minilm", metavar="ENC",
+                   help="encoder A for --translation-map (default minilm)")
 
 
 def _check_json_output(path: str, *, suffix: str = ".json", inputs=()) -> Path:
@@ -116,6 +122,28 @@ def cmd_calibrate(args, argv) -> int:
     return 0
 
 
+def _translated_prompt(args):
+    """Consistency mode for the one-shot command: the same handoff a pipeline runs."""
+    from seamline.artifacts import Embedding
+    from seamline.runner import handoff
+    from seamline.stages.generate import Generate, with_embedding_port
+    from seamline.translate import load_encoder
+
+    for m in args.translation_map:
+        if not Path(m).is_file():
+            raise InputError(f"--translation-map {m}: no such file")
+    enc = load_encoder(args.prompt_encoder)
+    emb = Embedding(enc.encode([args.prompt])[0].reshape(enc.shape),
+                    {"encoder": enc.id, "encoder_name": enc.name, "pooling": enc.pooling,
+                     "prompt": args.prompt})
+    params = Generate.Params(model=args.model, prompt=args.prompt,
+                             translation_maps=tuple(args.translation_map))
+    port = with_embedding_port(Generate.spec, params).inputs["prompt_embedding"]
+    value, record, _ = handoff(emb, "embedding", port, policy="reconcile", stage="generate",
+                               port="prompt_embedding", source=f"encoder {enc.name}")
+    return value, record
+
+
 def cmd_generate(args, argv) -> int:
     import numpy as np
 
@@ -127,12 +155,16 @@ def cmd_generate(args, argv) -> int:
     lat_out = None
     if args.latents_out:
         lat_out = _check_json_output(args.latents_out, suffix=".npy", inputs=[args.output])
+    embeds, record = _translated_prompt(args) if args.translation_map else (None, None)
     res = generate(args.model, args.prompt, negative_prompt=args.negative_prompt,
                    steps=args.steps, guidance_scale=args.guidance_scale,
                    scheduler=args.scheduler, height=args.height, width=args.width,
                    seed=args.seed, device=args.device, dtype=args.dtype,
-                   config=args.model_config, progress=None if not args.quiet else False)
+                   config=args.model_config, progress=None if not args.quiet else False,
+                   prompt_embeds=embeds)
     prov = dict(res.latents.provenance, command=["seamline", *argv])
+    if record is not None:
+        prov["prompt_handoff"] = record
     if lat_out is not None:
         save("latents", Latents(np.asarray(res.latents.data), prov), lat_out.parent,
              lat_out.name[:-4])
@@ -145,6 +177,12 @@ def cmd_generate(args, argv) -> int:
               f"{prov['scheduler']}, guidance {args.guidance_scale:g}, seed {args.seed}, "
               f"{res.report['seconds']:.1f} s" + (f"; latents {lat_out}" if lat_out else ""),
               file=sys.stdout)
+        cond = res.report.get("conditioning")
+        if cond:
+            ad = record["adapters"][0]["params"] if record and record["adapters"] else {}
+            print(f"  prompt embedded by {args.prompt_encoder}, translated with "
+                  f"{ad.get('map', '-')} ({ad.get('method', '-')}); cosine to the model's own "
+                  f"encoding {cond.get('cosine_to_native', float('nan')):.3f}")
     return 0
 
 
