@@ -350,3 +350,23 @@ def test_cli_generate_one_shot_consistency(tiny, fitted, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no translation map from tiny/text_encoder" in err
     assert not (tmp_path / "d.png").exists()
+
+
+def test_overrides_reach_the_inserted_stage_and_batch_refuses_a_no_input_pipeline(
+        tiny, fitted, tmp_path, astronaut):
+    from seamline.cli import main
+    from seamline.imageio import write_image
+    from seamline.pipeline import apply_overrides
+
+    path, _ = fitted
+    spec = _spec([_gen(tiny)], consistency=True, translation_maps=[str(path)])
+    changed = apply_overrides(spec, ["gen.prompt=a red barn"])
+    assert changed.stage("gen-prompt").params.prompt == "a red barn"
+    doc = {"pipeline": "g", "inputs": {}, "consistency": True,
+           "translation_maps": [str(path)], "stages": [_gen(tiny)], "output": "gen.image"}
+    (tmp_path / "g.yaml").write_text(json.dumps(doc))
+    (tmp_path / "in").mkdir()
+    write_image(tmp_path / "in" / "a.png", astronaut[:32, :32])
+    assert main(["batch", str(tmp_path / "g.yaml"), str(tmp_path / "in"), "-o",
+                 str(tmp_path / "out"), "-q"]) == 2
+    assert not (tmp_path / "out").exists()

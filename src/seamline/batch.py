@@ -419,6 +419,10 @@ def _existing_dir(path: str | Path, what: str) -> Path:
 
 
 def _mask_input(spec, masks) -> str | None:
+    if "image" not in spec.inputs:
+        raise ConfigError(f"pipeline {spec.name!r} takes no input image (inputs: "
+                          f"{', '.join(spec.inputs) or 'none'}); a batch runs a pipeline per "
+                          "image: use 'seamline run' for it")
     extra = {n: k for n, k in spec.inputs.items() if n != "image"}
     mask_names = [n for n, k in extra.items() if k == "mask"]
     others = [n for n, k in extra.items() if k != "mask"]
