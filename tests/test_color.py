@@ -320,8 +320,9 @@ def test_colour_kernels_leave_torch_thread_count_alone():
             "torch.nn.functional.conv2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, 3, 3))\n"
             "from seamline.color import match_colors\n"
             "a = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)\n"
-            "for m in ('meanstd', 'histogram', 'regression', 'wavelet'):\n"
+            "for m in ('regression', 'meanstd', 'histogram', 'wavelet', 'auto'):\n"
             "    match_colors(a, a * 0.9, method=m)\n"
+            "    assert torch.get_num_threads() == 1, m\n"
             "print(torch.get_num_threads())\n")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "2"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

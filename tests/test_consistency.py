@@ -211,12 +211,13 @@ def test_translated_conditioning_in_img2img_and_latent_inpaint(tiny, fitted, ast
 # --- bad input --------------------------------------------------------------------------------
 
 
-def test_strict_policy_refuses_the_translation(tiny, fitted):
+def test_strict_policy_refuses_the_translation_before_writing(tiny, fitted, tmp_path):
     path, _ = fitted
     spec = _spec([_gen(tiny)], consistency=True, translation_maps=[str(path)], policy="strict")
     with pytest.raises(ContractError, match=r"stage 'gen' input 'prompt_embedding'.*encoder "
                                             r"minilm.*would apply adapter 'translate'"):
-        run_pipeline(spec, None)
+        run_pipeline(spec, None, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused by the preflight
 
 
 def test_policy_off_hands_over_untranslated_and_the_stage_refuses(tiny, fitted):
@@ -232,13 +233,16 @@ def test_missing_or_wrong_map_is_one_line_naming_both_encoders(tiny, other, fitt
     path, _ = fitted
     with pytest.raises(InputError, match=r"needs a translation map and none is given.*"
                                          r"seamline translate fit"):
-        run_pipeline(_spec([_gen(tiny)], consistency=True), None)
+        run_pipeline(_spec([_gen(tiny)], consistency=True), None, out=tmp_path / "none")
+    assert not (tmp_path / "none").exists()
     # a map into the other model's space does not fit this model
     prompts = T.load_prompts()[:60]
     m, _ = T.fit_and_evaluate(minilm, T.load_encoder(other, pooling="sequence"), prompts)
     wrong = m.save(tmp_path / "minilm-to-other.safetensors")
     with pytest.raises(InputError) as e:
-        run_pipeline(_spec([_gen(tiny)], consistency=True, translation_maps=[str(wrong)]), None)
+        run_pipeline(_spec([_gen(tiny)], consistency=True, translation_maps=[str(wrong)]), None,
+                     out=tmp_path / "wrong")
+    assert not (tmp_path / "wrong").exists()
     msg = str(e.value)
     assert "\n" not in msg and "no translation map from minilm" in msg
     assert "tiny/text_encoder" in msg and "other/text_encoder" in msg
@@ -252,7 +256,11 @@ def test_missing_or_wrong_map_is_one_line_naming_both_encoders(tiny, other, fitt
     ({"consistency": "yes"}, "consistency: expected true or false"),
     ({"consistency": True, "translation_maps": ["/no/such/map.safetensors"]}, "no such file"),
     ({"translation_maps": []}, "only used with consistency: true"),
+    ({"prompt_device": "cpu"}, "only used with consistency: true"),
     ({"consistency": True, "prompt_encoder": 3}, "prompt_encoder: expected"),
+    ({"consistency": True, "prompt_encoder": "/no/such/encoder"}, "no such folder"),
+    ({"consistency": True, "prompt_pooling": "max"}, "inserted by consistency.*expected one of"),
+    ({"inputs": {"mask": "mask"}}, "a mask input needs the 'image' input"),
 ])
 def test_consistency_options_are_validated_up_front(tiny, top, words):
     with pytest.raises(ConfigError, match=words):
@@ -277,7 +285,7 @@ def test_cli_run_without_input_image_and_bad_map_exit_2(tiny, fitted, tmp_path, 
     yaml_path.write_text(json.dumps(doc))  # JSON is YAML
     assert main(["run", str(yaml_path), "-o", str(tmp_path / "ok"), "-q"]) == 0
     assert (tmp_path / "ok" / "output.png").is_file()
-    # a corrupt map: one line, exit 2, no output image
+    # a corrupt map: one line naming file and line, exit 2, nothing written
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a map")
     doc["translation_maps"] = [str(bad)]
@@ -285,8 +293,9 @@ def test_cli_run_without_input_image_and_bad_map_exit_2(tiny, fitted, tmp_path, 
     capsys.readouterr()
     assert main(["run", str(yaml_path), "-o", str(tmp_path / "bad"), "-q"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "not a safetensors file" in err and "bad" in err
-    assert not (tmp_path / "bad" / "output.png").exists()
+    assert len(err.splitlines()) == 1 and "not a safetensors file" in err
+    assert f"{yaml_path}:1: translation_maps" in err and "bad.safetensors" in err
+    assert not (tmp_path / "bad").exists()
     # an input image given to a pipeline that takes none
     assert main(["run", str(yaml_path), "-i", str(bad), "-o", str(tmp_path / "x"), "-q"]) == 2
 
@@ -350,6 +359,10 @@ def test_cli_generate_one_shot_consistency(tiny, fitted, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no translation map from tiny/text_encoder" in err
     assert not (tmp_path / "d.png").exists()
+    # --prompt-encoder alone means nothing: said, not ignored
+    assert main([*common, "-o", str(tmp_path / "e.png"), "--prompt-encoder", "minilm"]) == 2
+    assert "only used with --translation-map" in capsys.readouterr().err
+    assert not (tmp_path / "e.png").exists()
 
 
 def test_overrides_reach_the_inserted_stage_and_batch_refuses_a_no_input_pipeline(
@@ -362,6 +375,17 @@ def test_overrides_reach_the_inserted_stage_and_batch_refuses_a_no_input_pipelin
     spec = _spec([_gen(tiny)], consistency=True, translation_maps=[str(path)])
     changed = apply_overrides(spec, ["gen.prompt=a red barn"])
     assert changed.stage("gen-prompt").params.prompt == "a red barn"
+    with pytest.raises(ConfigError, match="inserted by consistency: true; set its encoder, "
+                                          "pooling and device with the pipeline keys"):
+        apply_overrides(spec, ["gen-prompt.device=cuda"])
+    tuned = _spec([_gen(tiny)], consistency=True, translation_maps=[str(path)],
+                  prompt_device="cpu", prompt_pooling="auto")
+    assert tuned.stage("gen-prompt").params.device == "cpu"
+    # a user stage may not take the inserted stage's name
+    clash = {"name": "gen-prompt", "stage": "color-match",
+             "inputs": {"image": "gen.image", "reference": "gen.image"}}
+    with pytest.raises(ConfigError, match="the name consistency: true gives the prompt encoder"):
+        _spec([_gen(tiny), clash], consistency=True, translation_maps=[str(path)])
     doc = {"pipeline": "g", "inputs": {}, "consistency": True,
            "translation_maps": [str(path)], "stages": [_gen(tiny)], "output": "gen.image"}
     (tmp_path / "g.yaml").write_text(json.dumps(doc))
@@ -370,3 +394,45 @@ def test_overrides_reach_the_inserted_stage_and_batch_refuses_a_no_input_pipelin
     assert main(["batch", str(tmp_path / "g.yaml"), str(tmp_path / "in"), "-o",
                  str(tmp_path / "out"), "-q"]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_conditioning_of_the_wrong_length_or_not_finite_is_one_line(tiny):
+    for bad, words in [(np.zeros((100, 32), np.float32), r"shape \(100, 32\).*\(77, 32\)"),
+                       (np.full((77, 32), np.nan, np.float32), "2464 non-finite values")]:
+        with pytest.raises(InputError, match=words):
+            D.generate(str(tiny), PROMPT, steps=2, height=SIZE, width=SIZE, progress=False,
+                       prompt_embeds=bad)
+
+
+def test_encoder_identity_via_hf_cache_and_cache_token(tiny, tmp_path, monkeypatch):
+    import shutil
+
+    import huggingface_hub.constants as hub_constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--seamline-tests--tiny"
+    shutil.copytree(tiny, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    cached = T.load_encoder("seamline-tests/tiny", pooling="sequence", lazy=True)
+    assert cached.name == "seamline-tests/tiny/text_encoder"  # the repo id, not the hash
+    assert cached.id == T.load_encoder(tiny, pooling="sequence", lazy=True).id
+    with pytest.raises(InputError, match="not in the local Hugging Face cache"):
+        T.load_encoder("seamline-tests/absent")
+
+    # the encode-prompt cache follows the encoder's files, not just its path
+    model = tmp_path / "model"
+    shutil.copytree(tiny, model)
+    enc = {"name": "enc", "stage": "encode-prompt",
+           "params": {"encoder": str(model), "pooling": "sequence", "prompt": PROMPT}}
+    gen = _gen(model)
+    gen["inputs"] = {"prompt_embedding": "enc.embedding"}
+    spec = _spec([enc, gen])
+    run_pipeline(spec, None, out=tmp_path / "run")
+    assert all(s.cached for s in run_pipeline(spec, None, out=tmp_path / "run").stages.values())
+    cfg = model / "text_encoder" / "config.json"
+    cfg.write_text(cfg.read_text().replace('"hidden_act"', '"_edited": 1, "hidden_act"'))
+    again = run_pipeline(spec, None, out=tmp_path / "run")
+    assert not again.stage("enc").cached  # new fingerprint: re-embedded...
+    assert not again.stage("gen").handoffs[0]["adapters"]  # ...and still the receiver's own

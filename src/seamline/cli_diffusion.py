@@ -75,7 +75,7 @@ def add_commands(subparsers, parser_class) -> None:
                    help="consistency mode: embed the prompt with --prompt-encoder and "
                         "translate it into this model's conditioning with the map that fits "
                         "(repeatable; from 'translate fit --target-pooling sequence')")
-    p.add_argument("--prompt-encoder", default="minilm", metavar="ENC",
+    p.add_argument("--prompt-encoder", default=None, metavar="ENC",
                    help="encoder A for --translation-map (default minilm)")
 
 
@@ -132,7 +132,7 @@ def _translated_prompt(args):
     for m in args.translation_map:
         if not Path(m).is_file():
             raise InputError(f"--translation-map {m}: no such file")
-    enc = load_encoder(args.prompt_encoder)
+    enc = load_encoder(args.prompt_encoder or "minilm")
     emb = Embedding(enc.encode([args.prompt])[0].reshape(enc.shape),
                     {"encoder": enc.id, "encoder_name": enc.name, "pooling": enc.pooling,
                      "prompt": args.prompt})
@@ -155,6 +155,8 @@ def cmd_generate(args, argv) -> int:
     lat_out = None
     if args.latents_out:
         lat_out = _check_json_output(args.latents_out, suffix=".npy", inputs=[args.output])
+    if args.prompt_encoder and not args.translation_map:
+        raise InputError("--prompt-encoder: only used with --translation-map (consistency mode)")
     embeds, record = _translated_prompt(args) if args.translation_map else (None, None)
     res = generate(args.model, args.prompt, negative_prompt=args.negative_prompt,
                    steps=args.steps, guidance_scale=args.guidance_scale,
@@ -180,7 +182,7 @@ def cmd_generate(args, argv) -> int:
         cond = res.report.get("conditioning")
         if cond:
             ad = record["adapters"][0]["params"] if record and record["adapters"] else {}
-            print(f"  prompt embedded by {args.prompt_encoder}, translated with "
+            print(f"  prompt embedded by {args.prompt_encoder or 'minilm'}, translated with "
                   f"{ad.get('map', '-')} ({ad.get('method', '-')}); cosine to the model's own "
                   f"encoding {cond.get('cosine_to_native', float('nan')):.3f}")
     return 0

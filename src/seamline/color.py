@@ -743,7 +743,9 @@ def _lattice_eval(x, values, n):
     """Apply the lattice (n**3, 3) to colours x (N, 3); float32 (N, 3)."""
     flat = np.ascontiguousarray(x, np.float32).reshape(-1, 3)
     out = np.empty_like(flat)
-    _lattice_kernel(flat, np.ascontiguousarray(values, np.float32).reshape(n, n, n, 3), out)
+    with _torch_threads_kept():
+        _lattice_kernel(flat, np.ascontiguousarray(values, np.float32).reshape(n, n, n, 3),
+                        out)
     return out
 
 

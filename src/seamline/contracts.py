@@ -138,8 +138,10 @@ class EncoderTarget:
     """
 
     def __init__(self, model: str, maps: tuple[str, ...] = ()):
+        from pathlib import Path
+
         self.model = str(model)
-        self.maps = tuple(str(m) for m in maps)
+        self.maps = tuple(str(Path(m).expanduser()) for m in maps)
         self._encoder = None
 
     @property
@@ -150,8 +152,13 @@ class EncoderTarget:
             from seamline.errors import InputError
             from seamline.translate import load_encoder
 
-            src = resolve_model(self.model)
-            if src.kind == "single-file":
+            from pathlib import Path
+
+            if Path(self.model).expanduser().is_file():
+                src = None
+            else:
+                src = resolve_model(self.model)
+            if src is None or src.kind == "single-file":
                 raise InputError(f"model {self.model}: a single-file checkpoint; a prompt "
                                  "embedding handoff needs a diffusers folder (its text_encoder/ "
                                  "and tokenizer/ define the receiving space)")

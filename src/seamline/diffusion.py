@@ -939,11 +939,15 @@ def _conditioning(lm: LoadedModel, pipe, prompt: str, negative_prompt: str,
     meta = getattr(prompt_embeds, "metadata", {}) or {}
     data = np.asarray(getattr(prompt_embeds, "data", prompt_embeds), dtype=np.float32)
     width = int(pipe.unet.config.cross_attention_dim)
-    if data.ndim != 2 or data.shape[1] != width or not np.isfinite(data).all():
+    tokens = int(getattr(pipe.tokenizer, "model_max_length", 77))
+    if data.ndim != 2 or data.shape != (tokens, width):
         raise InputError(f"prompt_embedding: shape {tuple(data.shape)} from encoder "
                          f"{meta.get('encoder_name', '?')} does not fit model "
-                         f"{lm.source.spec}, which conditions on (tokens, {width}) finite "
-                         "values; route it through a translation map (consistency: true)")
+                         f"{lm.source.spec}, which conditions on ({tokens}, {width}); route it "
+                         "through a translation map (consistency: true)")
+    if not np.isfinite(data).all():
+        raise InputError(f"prompt_embedding from encoder {meta.get('encoder_name', '?')}: "
+                         f"{int(data.size - np.isfinite(data).sum())} non-finite values")
     with torch.no_grad():
         native, _ = pipe.encode_prompt(prompt, lm.device, 1, False)
     native = native[0].to("cpu", torch.float32).numpy()

@@ -23,10 +23,12 @@ Prompt consistency across text encoders (diffusion stages)::
     consistency: true              # embed every diffusion stage's prompt with one encoder...
     prompt_encoder: minilm         # ...this one (default minilm), and translate it into each
     translation_maps: [a2sd.safetensors]   # stage's own text-encoder space with these maps
+    prompt_pooling: auto           # optional: the encoder's pooling (as the map was fitted)
+    prompt_device: cpu             # optional: torch device for encoder A
 
 With ``consistency: true`` an ``encode-prompt`` stage named ``<stage>-prompt`` is inserted
 before every stage that has a ``prompt_embedding`` port (generate, img2img, latent-inpaint)
-and wired to it; the handoff then finds the embedding's encoder differs from the stage's and,
+not already wired by hand, and wired to it; the handoff then finds the embedding's encoder differs from the stage's and,
 under ``reconcile``, the ``translate`` adapter applies the map fitted between exactly these
 two encoders (``seamline translate fit ... --target-pooling sequence``), recorded with its
 numbers like any other adapter.
@@ -52,7 +54,9 @@ from seamline.errors import ConfigError, InputError
 POLICIES = ("strict", "reconcile", "off")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _TOP_KEYS = ("pipeline", "description", "policy", "seed", "inputs", "stages", "output",
-             "consistency", "prompt_encoder", "translation_maps")
+             "consistency", "prompt_encoder", "translation_maps", "prompt_pooling",
+             "prompt_device")
+_CONSISTENCY_KEYS = ("prompt_encoder", "translation_maps", "prompt_pooling", "prompt_device")
 _STAGE_KEYS = ("name", "stage", "inputs", "params", "policy")
 
 
@@ -233,10 +237,14 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
         if kind not in ("image", "mask"):
             raise err(_line(inputs, k), f"inputs.{k}: pipeline inputs can be 'image' or 'mask', "
                                         f"got {kind!r}")
+        if kind == "mask" and "image" not in inputs:
+            raise err(_line(inputs, k), f"inputs.{k}: a mask input needs the 'image' input "
+                                        "(it is sized and checked against it)")
     stages_doc = doc["stages"]
     if not isinstance(stages_doc, list) or not stages_doc:
         raise err(_line(doc, "stages"), "stages: expected a non-empty list")
-    consistency, prompt_encoder, maps = _consistency_options(doc, err)
+    consistency, prompt_params, maps = _consistency_options(doc, err)
+    inserted: set[str] = set()
 
     # name -> {port: kind}, for wiring checks
     available: dict[str, dict[str, str]] = {"input": dict(inputs)}
@@ -258,6 +266,10 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
         if not isinstance(sname, str) or not _NAME_RE.match(sname) or sname == "input":
             raise err(_line(sd, "name"), f"{where}.name: {sname!r} is not a valid stage name "
                                          "(lowercase letters, digits, '-', '_'; not 'input')")
+        if sname in inserted:
+            raise err(_line(sd, "name"), f"{where}.name: {sname!r} is the name consistency: "
+                                         "true gives the prompt encoder it inserts for stage "
+                                         f"{sname.removesuffix('-prompt')!r}; rename this stage")
         if sname in available:
             raise err(_line(sd, "name"), f"{where}.name: duplicate stage name {sname!r}")
         where = f"stage '{sname}'"
@@ -297,7 +309,8 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
             if maps and not params.translation_maps:
                 params = dataclasses.replace(params, translation_maps=maps)
             if "prompt_embedding" not in wiring:
-                enc = _prompt_stage(sname, params, prompt_encoder, available, err, ln)
+                enc = _prompt_stage(sname, params, prompt_params, available, err, ln)
+                inserted.add(enc.name)
                 available[enc.name] = {"embedding": "embedding"}
                 decls.append(enc)
                 wiring = {**wiring, "prompt_embedding": f"{enc.name}.embedding"}
@@ -316,36 +329,55 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
     return PipelineSpec(name=name, description=str(doc.get("description", "")), policy=policy,
                         seed=seed, inputs=dict(inputs), stages=tuple(decls), output=output,
                         source=source, raw=_plain(doc), consistency=consistency,
-                        prompt_encoder=prompt_encoder if consistency else None,
+                        prompt_encoder=prompt_params["encoder"] if consistency else None,
                         translation_maps=maps)
 
 
-def _consistency_options(doc: dict, err) -> tuple[bool, str, tuple[str, ...]]:
-    """``consistency``, ``prompt_encoder`` and ``translation_maps``, checked."""
+def _consistency_options(doc: dict, err) -> tuple[bool, dict, tuple[str, ...]]:
+    """``consistency``, the inserted encoder's parameters and ``translation_maps``, checked.
+
+    Maps are read now (header and arrays: a corrupt or foreign file fails here, before
+    anything runs); whether one connects the right two encoders is checked by the runner's
+    preflight, which needs the encoders' fingerprints.
+    """
     consistency = doc.get("consistency", False)
     if not isinstance(consistency, bool):
         raise err(_line(doc, "consistency"), f"consistency: expected true or false, got "
                                              f"{consistency!r}")
+    for key in _CONSISTENCY_KEYS:
+        if key in doc and not consistency:
+            raise err(_line(doc, key), f"{key}: only used with consistency: true")
     encoder = doc.get("prompt_encoder", "minilm")
     if not isinstance(encoder, str) or not encoder:
         raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: expected 'minilm' or an "
                                                 f"encoder folder, got {encoder!r}")
+    if encoder != "minilm" and not Path(encoder).expanduser().is_dir() and \
+            not re.match(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$", encoder):
+        raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: {encoder}: no such folder "
+                                                "(expected 'minilm', a text-encoder or "
+                                                "diffusers folder, or a cached repo id)")
+    params = {"encoder": encoder}
+    for key, field in (("prompt_pooling", "pooling"), ("prompt_device", "device")):
+        if key in doc:
+            params[field] = doc[key]
     maps = doc.get("translation_maps", [])
     if isinstance(maps, str):
         maps = [maps]
     if not isinstance(maps, list) or not all(isinstance(m, str) and m for m in maps):
         raise err(_line(doc, "translation_maps"), f"translation_maps: expected a list of map "
                                                   f"files, got {maps!r}")
-    for m in maps:
-        if not Path(m).expanduser().is_file():
-            raise err(_line(doc, "translation_maps"), f"translation_maps: {m}: no such file")
-    for key in ("prompt_encoder", "translation_maps"):
-        if key in doc and not consistency:
-            raise err(_line(doc, key), f"{key}: only used with consistency: true")
-    return consistency, encoder, tuple(str(Path(m).expanduser()) for m in maps)
+    if consistency:
+        from seamline.translate import cached_map
+
+        for m in maps:
+            try:
+                cached_map(Path(m).expanduser())
+            except InputError as e:
+                raise err(_line(doc, "translation_maps"), f"translation_maps: {e}") from None
+    return consistency, params, tuple(str(Path(m).expanduser()) for m in maps)
 
 
-def _prompt_stage(sname: str, params: Any, encoder: str, available: dict, err,
+def _prompt_stage(sname: str, params: Any, prompt_params: dict, available: dict, err,
                   line: int) -> StageDecl:
     """The ``encode-prompt`` stage ``consistency: true`` inserts before stage ``sname``."""
     from seamline.stages import get_stage
@@ -356,8 +388,11 @@ def _prompt_stage(sname: str, params: Any, encoder: str, available: dict, err,
         raise err(line, f"stage '{sname}': consistency: true inserts a stage named {name!r}, "
                         "which already exists; rename that stage")
     cls = get_stage("encode-prompt")
-    p = parse_params(cls.Params, {"encoder": encoder, "prompt": params.prompt},
-                     where=f"stage '{name}'")
+    try:
+        p = parse_params(cls.Params, {**prompt_params, "prompt": params.prompt},
+                         where=f"stage '{name}' (inserted by consistency: true)")
+    except ConfigError as e:
+        raise err(line, str(e)) from None
     return StageDecl(name, cls.id, p, {}, None, line)
 
 
@@ -409,6 +444,11 @@ def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> Pip
         if key.count(".") != 1:
             raise ConfigError(f"--set {key}: expected STAGE.KEY=VALUE")
         sname, param = key.split(".")
+        if sname not in names and sname.endswith("-prompt") and \
+                sname.removesuffix("-prompt") in names and raw.get("consistency"):
+            raise ConfigError(f"--set {key}: {sname!r} is inserted by consistency: true; set "
+                              "its encoder, pooling and device with the pipeline keys "
+                              "prompt_encoder, prompt_pooling, prompt_device")
         if sname not in names:
             raise ConfigError(f"--set {key}: no stage named {sname!r}; stages: {', '.join(names)}")
         sd = raw["stages"][names.index(sname)]

@@ -169,19 +169,19 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         image_file = ImageFile(image=arr, alpha=None, bit_depth=8, path=None, info={})
     src_path = Path(image_file.path) if image_file and image_file.path is not None else None
     bit_depth = image_file.bit_depth if image_file else 8
-    if out is not None:
-        _prepare_run_dir(out, src_path)
-    if output_path is None and out is not None:
-        output_path = out / ("output.tif" if bit_depth == 16 else "output.png")
-    if output_path is not None:
-        output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
-
     values = {}
     if image_file is not None:
         values[("input", "image")] = (image_file.image, "image")
     values.update(_pipeline_inputs(spec, inputs or {},
                                    image_file.image.shape[:2] if image_file else None,
                                    max_pixels))
+    contracts = preflight(spec)  # before anything is written
+    if out is not None:
+        _prepare_run_dir(out, src_path)
+    if output_path is None and out is not None:
+        output_path = out / ("output.tif" if bit_depth == 16 else "output.png")
+    if output_path is not None:
+        output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
 
     manifest = {
         "seamline": __version__,
@@ -207,7 +207,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     try:
         for i, decl in enumerate(spec.stages):
             bar.set_description(decl.name)
-            sr = _run_stage(i, decl, spec, values, out, from_index)
+            sr = _run_stage(i, decl, spec, values, out, from_index, contracts[decl.name])
             stage_runs[decl.name] = sr
             manifest["stages"].append(_stage_manifest(sr, out))
             manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
@@ -253,10 +253,46 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
 # ---------------------------------------------------------------------------------------------
 
 
+def preflight(spec: PipelineSpec) -> dict:
+    """Checks that need no stage to have run, made before a run writes anything.
+
+    Resolves every stage's contract (``spec_for``: a missing model or profile fails here) and
+    rehearses each prompt-embedding handoff from an ``encode-prompt`` stage on a stand-in
+    embedding that carries the producing encoder's fingerprint (read from its config and
+    tokenizer, no weights): an encoder mismatch under ``strict``, or a missing, unfitting or
+    mis-sized translation map under ``reconcile``, is the same one-line error the real
+    handoff would raise, only earlier.
+
+    Returns
+    -------
+    dict
+        ``{stage name: StageSpec}``, the contracts the run then uses.
+    """
+    contracts = {d.name: get_stage(d.stage_id).spec_for(d.params) for d in spec.stages}
+    for decl in spec.stages:
+        ref = decl.inputs.get("prompt_embedding")
+        port = contracts[decl.name].inputs.get("prompt_embedding")
+        if not ref or port is None or port.encoder is None:
+            continue
+        src = spec.stage(ref.split(".")[0])
+        if src.stage_id != "encode-prompt":
+            continue
+        from seamline.translate import load_encoder
+
+        enc = load_encoder(src.params.encoder, pooling=src.params.pooling,
+                           device=src.params.device, lazy=True)
+        stand_in = artifacts.Embedding(
+            np.zeros(enc.shape, np.float32),
+            {"encoder": enc.id, "encoder_name": enc.name, "pooling": enc.pooling})
+        handoff(stand_in, "embedding", port, policy=decl.policy or spec.policy,
+                stage=decl.name, port="prompt_embedding", source=ref)
+    return contracts
+
+
 def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
-               out: Path | None, from_index: int | None) -> StageRun:
+               out: Path | None, from_index: int | None, contract=None) -> StageRun:
     cls = get_stage(decl.stage_id)
-    contract = cls.spec_for(decl.params)
+    contract = contract if contract is not None else cls.spec_for(decl.params)
     policy = decl.policy or spec.policy
     sizes = {}
     for port, ref in decl.inputs.items():
@@ -275,7 +311,8 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
     params = decl.params_dict()
     seed = stage_seed(spec.seed, decl.name)
     key = _cache_key(cls, params, seed, {p: artifacts.digest(cls.spec.inputs[p].kind, v)
-                                        for p, v in stage_inputs.items()})
+                                        for p, v in stage_inputs.items()},
+                     cls.cache_token(decl.params))
     folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
     reuse_allowed = from_index is None or i < from_index
     cached = _load_cached(cls, folder, key) if (folder is not None and reuse_allowed) else None
@@ -419,10 +456,13 @@ def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) 
     return values
 
 
-def _cache_key(cls, params: dict, seed: int, input_digests: dict) -> str:
-    blob = json.dumps({"stage": cls.id, "version": cls.version, "seamline": __version__,
-                       "params": params, "seed": seed, "inputs": input_digests},
-                      sort_keys=True, default=str)
+def _cache_key(cls, params: dict, seed: int, input_digests: dict,
+               token: str | None = None) -> str:
+    record = {"stage": cls.id, "version": cls.version, "seamline": __version__,
+              "params": params, "seed": seed, "inputs": input_digests}
+    if token is not None:  # absent for most stages: their keys stay what they were
+        record["token"] = token
+    blob = json.dumps(record, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 

@@ -188,6 +188,8 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
           -> ``tokenizer_2``), as in diffusers layouts.
         - a diffusers pipeline folder (``model_index.json``): its ``text_encoder/`` and
           ``tokenizer/``. For a second encoder (SDXL), pass ``<pipeline>/text_encoder_2``.
+        - a repo id (``org/name``) already in the local Hugging Face cache (either layout;
+          never downloaded).
         - an :class:`Encoder`: returned as is.
     device : str
         torch device for the forward passes (``"cpu"``, ``"cuda"``, ...).
@@ -233,9 +235,15 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
         return _load_hf_encoder(minilm_path(), None, name="minilm", device=device,
                                 pooling=pooling, max_length=max_length, lazy=lazy)
     path = Path(text).expanduser()
+    label = None  # the name a cached repo goes by (not its snapshot hash)
+    if not path.exists() and _looks_like_repo_id(text):
+        from seamline.diffusion import _cached_snapshot
+
+        path, label = _cached_snapshot(text, what=f"encoder {text!r}"), text
     if not path.exists():
         raise InputError(f"encoder {text!r}: no such file or folder (expected 'minilm', a "
-                         "transformers text-encoder folder or a diffusers pipeline folder)")
+                         "transformers text-encoder folder, a diffusers pipeline folder, or "
+                         "a repo id in the local Hugging Face cache)")
     if path.is_file():
         raise InputError(f"encoder {text!r}: is a file; give the folder of a transformers "
                          "text encoder or of a diffusers pipeline (single-file checkpoints "
@@ -245,14 +253,23 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
         if not (te / "config.json").is_file():
             raise InputError(f"encoder {text!r}: diffusers pipeline without a text_encoder/ "
                              "component")
-        return _load_hf_encoder(te, tok, name=f"{path.name}/text_encoder", device=device,
-                                pooling=pooling, max_length=max_length, lazy=lazy)
+        return _load_hf_encoder(te, tok, name=f"{label or path.name}/text_encoder",
+                                device=device, pooling=pooling, max_length=max_length,
+                                lazy=lazy)
     if not (path / "config.json").is_file():
         raise InputError(f"encoder {text!r}: no config.json (not a transformers model folder "
                          "nor a diffusers pipeline folder)")
-    name = path.name if "text_encoder" not in path.name else f"{path.parent.name}/{path.name}"
+    name = label or (path.name if "text_encoder" not in path.name
+                     else f"{path.parent.name}/{path.name}")
     return _load_hf_encoder(path, None, name=name, device=device, pooling=pooling,
                             max_length=max_length, lazy=lazy)
+
+
+def _looks_like_repo_id(text: str) -> bool:
+    from seamline.diffusion import _REPO_ID_RE
+
+    return (text.count("/") == 1 and not text.startswith((".", "/", "~"))
+            and bool(_REPO_ID_RE.match(text)))
 
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json",
@@ -1295,7 +1312,7 @@ def cached_map(path) -> EmbeddingMap:
         st = p.stat()
     except OSError:
         return load_map(p)  # raises the one-line "no such file"
-    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    key = (str(p.resolve()), st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
     if key not in _MAP_CACHE:
         if len(_MAP_CACHE) >= 8:
             _MAP_CACHE.pop(next(iter(_MAP_CACHE)))

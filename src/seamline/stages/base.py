@@ -88,6 +88,13 @@ class Stage:
         limit; a plain resampler does not). Port names and kinds must not change."""
         return cls.spec
 
+    @classmethod
+    def cache_token(cls, params: Any) -> str | None:
+        """What the cache key must also depend on beyond the parameters and the inputs: the
+        identity of files the parameters only name (a model's weights hash, an encoder's
+        fingerprint), so a model changed in place is not served from a stale cache."""
+        return None
+
     def run(self, ctx: StageContext, **inputs: Any) -> StageResult | dict:
         raise NotImplementedError
 

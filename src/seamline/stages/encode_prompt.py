@@ -34,6 +34,12 @@ class EncodePrompt(Stage):
         pooling: Literal["auto", "mean", "pooled", "cls", "sequence"] = "auto"
         device: str = "cpu"
 
+    @classmethod
+    def cache_token(cls, params) -> str:
+        from seamline.translate import load_encoder
+
+        return load_encoder(params.encoder, pooling=params.pooling, lazy=True).id
+
     def run(self, ctx):
         import numpy as np
 

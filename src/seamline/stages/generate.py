@@ -62,6 +62,27 @@ def with_embedding_port(spec: StageSpec, params: DiffusionParams) -> StageSpec:
     return dataclasses.replace(spec, inputs={**spec.inputs, "prompt_embedding": port})
 
 
+def model_token(params: DiffusionParams) -> str | None:
+    """Cache token of a diffusion stage: its model's weights hash (cached on disk by mtime)."""
+    if not params.model:
+        return None
+    from seamline.diffusion import weights_hash
+
+    return weights_hash(params.model, config=params.model_config)
+
+
+class DiffusionStage(Stage):
+    """What the three diffusion stages share: the prompt-embedding port and the cache token."""
+
+    @classmethod
+    def spec_for(cls, params) -> StageSpec:
+        return with_embedding_port(cls.spec, params)
+
+    @classmethod
+    def cache_token(cls, params) -> str | None:
+        return model_token(params)
+
+
 def common_kwargs(p: DiffusionParams, ctx) -> dict:
     """Keyword arguments for the :mod:`seamline.diffusion` functions."""
     return {"prompt": p.prompt, "negative_prompt": p.negative_prompt, "steps": p.steps,
@@ -78,7 +99,7 @@ def padded_note(report: dict) -> list[str]:
             "reflect, to the VAE factor (policy reconcile); output cropped back to the input size"]
 
 
-class Generate(Stage):
+class Generate(DiffusionStage):
     id = "generate"
     spec = StageSpec(
         inputs={"prompt_embedding": PROMPT_EMBEDDING},
@@ -94,10 +115,6 @@ class Generate(Stage):
     class Params(DiffusionParams):
         height: int | None = None    #: multiple of the VAE factor; default the model's size
         width: int | None = None
-
-    @classmethod
-    def spec_for(cls, params) -> StageSpec:
-        return with_embedding_port(cls.spec, params)
 
     def run(self, ctx, prompt_embedding=None):
         from seamline.diffusion import generate

@@ -12,12 +12,12 @@ import dataclasses
 from dataclasses import dataclass
 
 from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
-from seamline.stages.generate import (PROMPT_EMBEDDING, REQUIRES, ReceiverParams, common_kwargs,
-                                      padded_note, with_embedding_port)
+from seamline.stages.base import StageResult
+from seamline.stages.generate import (PROMPT_EMBEDDING, REQUIRES, DiffusionStage, ReceiverParams,
+                                      common_kwargs, padded_note, with_embedding_port)
 
 
-class Img2Img(Stage):
+class Img2Img(DiffusionStage):
     id = "img2img"
     spec = StageSpec(
         inputs={"image": PortSpec("image", optional=True, doc="start image (encoded with the "

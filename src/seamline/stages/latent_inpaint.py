@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.stages.base import StageResult
 from seamline.stages.generate import (PROMPT_EMBEDDING, REQUIRES, DiffusionParams,
-                                      common_kwargs, padded_note, with_embedding_port)
+                                      DiffusionStage, common_kwargs, padded_note)
 
 
-class LatentInpaint(Stage):
+class LatentInpaint(DiffusionStage):
     id = "latent-inpaint"
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="the image to edit"),
@@ -39,10 +39,6 @@ class LatentInpaint(Stage):
         feather_px: int = 0          #: soft band inside the grid mask around the mask
         color_match: bool = True     #: remove the decoder's colour drift (fit on the ring)
         ring_px: int = 8             #: width of the untouched ring the drift is measured on
-
-    @classmethod
-    def spec_for(cls, params) -> StageSpec:
-        return with_embedding_port(cls.spec, params)
 
     def run(self, ctx, image, mask, prompt_embedding=None):
         from seamline.diffusion import latent_inpaint
