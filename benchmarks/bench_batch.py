@@ -155,12 +155,20 @@ def main(argv: list[str] | None = None) -> int:
                        ray_ok=ratio >= 0.85, ray_startup_s=min(ray_startup))
     loads = [r["loadavg_before"] for rs in runs.values() for r in rs] + \
         [r["loadavg_after"] for rs in runs.values() for r in rs]
-    noisy = max(loads, default=0) > 0.5 * (os.cpu_count() or 1)
+    # Other work on the machine shows as items whose wall time exceeds their CPU time (the
+    # workers wait for a core), and as load before the first run; the load average during
+    # and right after a run is mostly this benchmark's own workers, so it says nothing.
+    waits = [r["mean_item_s"] / r["mean_item_cpu_s"] for rs in runs.values() for r in rs
+             if r.get("mean_item_s") and r.get("mean_item_cpu_s")]
+    first_load = next((rs[0]["loadavg_before"] for rs in runs.values() if rs), 0.0)
+    noisy = max(waits, default=1.0) > 1.15 or first_load > 0.75 * (os.cpu_count() or 1)
     doc = {"benchmark": "batch", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                        "platform": platform.platform()},
            "data": data, "pipeline": "remove-text", "repeats": args.repeats,
-           "noisy": noisy, "max_loadavg": max(loads, default=None), "summary": summary,
+           "noisy": noisy, "max_loadavg": max(loads, default=None),
+           "max_wall_over_cpu_per_item": round(max(waits, default=1.0), 3),
+           "loadavg_before_first": first_load, "summary": summary,
            "best": {"local-1": b1, "local-2": b2, "ray-2": br}, "runs": runs}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "batch.json").write_text(json.dumps(doc, indent=1) + "\n")
@@ -178,10 +186,15 @@ def _markdown(doc: dict) -> str:
              f"{doc['data']['mean_megapixels']} MP), built-in `remove-text` pipeline, "
              f"{doc['machine']['cpus']} CPUs, best of {doc['repeats']} run(s). "
              f"Created {doc['created']} by `benchmarks/bench_batch.py`.", ""]
+    wait = doc.get("max_wall_over_cpu_per_item")
     if doc["noisy"]:
-        lines += [f"**Noisy run:** load average reached {doc['max_loadavg']} on "
-                  f"{doc['machine']['cpus']} CPUs (other work on the machine); the numbers "
-                  "below are not representative. Rerun on an idle machine.", ""]
+        lines += [f"**Noisy run:** other work on the machine (load average "
+                  f"{doc.get('loadavg_before_first')} before the first run on "
+                  f"{doc['machine']['cpus']} CPUs; items took up to {wait}x their CPU time); "
+                  "the numbers below are not representative. Rerun on an idle machine.", ""]
+    elif wait is not None:
+        lines += [f"Idle machine: load average {doc.get('loadavg_before_first')} before the "
+                  f"first run; items took at most {wait}x their CPU time in wall time.", ""]
     lines += ["| config | images/s (whole batch) | images/s after start-up | first item (s) "
               "| mean s/item in worker | mean CPU s/item | peak RSS per worker (MB) "
               "| load before |",
