@@ -168,3 +168,36 @@ def test_missing_pipeline_input_is_named(astronaut):
 def test_mask_of_another_size_is_rejected(astronaut):
     with pytest.raises(sl.InputError, match="mask"):
         sl.Pipeline.builtin("inpaint").run(astronaut, inputs={"mask": np.zeros((10, 10))})
+
+
+def test_artifact_memo_measures_each_artifact_once(astronaut, monkeypatch):
+    """The input image goes to every stage of remove-text; it is measured and hashed once,
+    and the records are the same as measuring it afresh each time."""
+    import numpy as np
+
+    from seamline import artifacts
+    from seamline.pipeline import builtin_spec
+    from seamline.runner import run_pipeline
+
+    calls = {"measure": 0, "digest": 0}
+    real_measure, real_digest = artifacts.measure, artifacts.digest
+
+    def counting(name, real):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return real(*a, **k)
+        return wrapper
+
+    image = np.ascontiguousarray(astronaut[:128, :160])
+    monkeypatch.setattr(artifacts, "measure", counting("measure", real_measure))
+    monkeypatch.setattr(artifacts, "digest", counting("digest", real_digest))
+    run = run_pipeline(builtin_spec("remove-text"), image)
+    handoffs = [h for s in run.stages.values() for h in s.handoffs]
+    from_input = [h for h in handoffs if h["from"] == "input.image"]
+    assert len(from_input) >= 4
+    assert all(h["stats"] == real_measure("image", image) for h in from_input)
+    # one measurement per distinct artifact (plus re-measures after adapters), not per handoff
+    distinct = {h["from"] for h in handoffs} | {f"{s.name}.{p}" for s in run.stages.values()
+                                                 for p in s.outputs}
+    assert calls["measure"] <= len(distinct) + sum(len(h["adapters"]) for h in handoffs)
+    assert calls["measure"] < len(handoffs) + sum(len(s.outputs) for s in run.stages.values())

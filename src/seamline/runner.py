@@ -107,6 +107,36 @@ class Run:
         return [h for s in self.stages.values() for h in s.handoffs]
 
 
+class ArtifactMemo:
+    """Measurements and digests of a run's artifacts, each computed once.
+
+    The same artifact is handed to several stages (the input image goes to every stage of
+    ``remove-text``) and each handoff measures it and hashes it for the cache key: at
+    1024x768 that is ~25 ms a time. Stages never modify their inputs (they return new
+    arrays), so an artifact is keyed by identity; the memo holds a reference to each value so
+    an identity is never reused within the run.
+    """
+
+    def __init__(self):
+        self._keep: list = []
+        self._stats: dict = {}
+        self._digests: dict = {}
+
+    def measure(self, kind: str, value: Any, extra=()) -> dict:
+        key = (kind, id(value), tuple(sorted(extra)))
+        if key not in self._stats:
+            self._keep.append(value)
+            self._stats[key] = artifacts.measure(kind, value, extra=extra)
+        return dict(self._stats[key])
+
+    def digest(self, kind: str, value: Any) -> str:
+        key = (kind, id(value))
+        if key not in self._digests:
+            self._keep.append(value)
+            self._digests[key] = artifacts.digest(kind, value)
+        return self._digests[key]
+
+
 def stage_seed(seed: int, name: str) -> int:
     """Per-stage seed: independent of which other stages exist or ran first."""
     return int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:8], 16)
@@ -203,13 +233,15 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "stages": [], "qa": {}, "warnings": [], "notes": [], "status": "running",
     }
     stage_runs: dict[str, StageRun] = {}
+    memo = ArtifactMemo()
     bar = _progress(len(spec.stages), progress)
     try:
         for i, decl in enumerate(spec.stages):
             bar.set_description(decl.name)
-            sr = _run_stage(i, decl, spec, values, out, from_index, contracts[decl.name])
+            sr = _run_stage(i, decl, spec, values, out, from_index, contracts[decl.name],
+                            memo)
             stage_runs[decl.name] = sr
-            manifest["stages"].append(_stage_manifest(sr, out))
+            manifest["stages"].append(_stage_manifest(sr, out, memo))
             manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
             manifest["notes"] += [f"{sr.name}: {n}" for n in sr.notes]
             if getattr(get_stage(decl.stage_id), "qa", False):
@@ -290,7 +322,8 @@ def preflight(spec: PipelineSpec) -> dict:
 
 
 def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
-               out: Path | None, from_index: int | None, contract=None) -> StageRun:
+               out: Path | None, from_index: int | None, contract=None,
+               memo: ArtifactMemo | None = None) -> StageRun:
     cls = get_stage(decl.stage_id)
     contract = contract if contract is not None else cls.spec_for(decl.params)
     policy = decl.policy or spec.policy
@@ -303,14 +336,16 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
     for port, ref in decl.inputs.items():
         value, kind = values[tuple(ref.split("."))]
         value, record, warns = handoff(value, kind, contract.inputs[port], policy=policy,
-                                       stage=decl.name, port=port, source=ref, sizes=sizes)
+                                       stage=decl.name, port=port, source=ref, sizes=sizes,
+                                       memo=memo)
         stage_inputs[port] = value
         handoffs.append(record)
         warnings += warns
 
     params = decl.params_dict()
     seed = stage_seed(spec.seed, decl.name)
-    key = _cache_key(cls, params, seed, {p: artifacts.digest(cls.spec.inputs[p].kind, v)
+    digest = memo.digest if memo is not None else artifacts.digest
+    key = _cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
                                         for p, v in stage_inputs.items()},
                      cls.cache_token(decl.params))
     folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
@@ -343,7 +378,8 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
 
 
 def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: str, port: str,
-            source: str = "", sizes: dict | None = None) -> tuple[Any, dict, list[str]]:
+            source: str = "", sizes: dict | None = None,
+            memo: ArtifactMemo | None = None) -> tuple[Any, dict, list[str]]:
     """Check one artifact against a receiving port and apply the policy.
 
     Parameters
@@ -359,6 +395,8 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
         Receiving stage and port names, and the source reference, for messages and the record.
     sizes : dict, optional
         ``{port: (height, width)}`` of the stage's inputs, for ``same_size_as`` checks.
+    memo : ArtifactMemo, optional
+        The run's memo: an artifact already measured is not measured again.
 
     Returns
     -------
@@ -376,7 +414,8 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
     """
     where = f"stage '{stage}' input '{port}'"
     extra = {e.stat for e in contract.expects}
-    stats = artifacts.measure(kind, value, extra=extra)
+    stats = (memo.measure(kind, value, extra) if memo is not None
+             else artifacts.measure(kind, value, extra=extra))
     checks = port_checks(contract, stats, sizes=sizes)
     record = {"to": f"{stage}.{port}", "from": source, "kind": kind, "policy": policy,
               "stats": stats, "checks": [c.to_dict() for c in checks], "adapters": []}
@@ -495,13 +534,14 @@ def _store_cache(cls, folder: Path, key: str, result: StageResult, seconds: floa
         "warnings": result.warnings, "notes": result.notes, "seconds": seconds})
 
 
-def _stage_manifest(sr: StageRun, out: Path | None) -> dict:
+def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None) -> dict:
     cls = get_stage(sr.stage_id)
+    memo = memo or ArtifactMemo()
     outputs = {}
     for port, value in sr.outputs.items():
         kind = cls.spec.outputs[port].kind
-        entry = {"kind": kind, "digest": artifacts.digest(kind, value),
-                 "stats": artifacts.measure(kind, value)}
+        entry = {"kind": kind, "digest": memo.digest(kind, value),
+                 "stats": memo.measure(kind, value)}
         if sr.folder is not None and out is not None:
             entry["files"] = sorted(str(f.relative_to(out)) for f in sr.folder.iterdir()
                                     if f.name.startswith(port + "."))
