@@ -35,18 +35,13 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from _common import atomic_write, offline  # noqa: E402  (benchmarks/ is on sys.path)
+
+offline()
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SIZE = 64
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
@@ -149,7 +144,7 @@ def main(argv=None) -> int:
                "plain_s": statistics.median(t_plain), "consistency_s": statistics.median(t_cons),
                "encode_s": encode_s}
     args.out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(args.out / "consistency.json",
+    atomic_write(args.out / "consistency.json",
                   json.dumps({"env": env, "summary": summary, "rows": rows, "images": images},
                              indent=1, sort_keys=True) + "\n")
 
@@ -183,7 +178,7 @@ def main(argv=None) -> int:
            f"{summary['plain_s']:.3f} s, consistency {summary['consistency_s']:.3f} s "
            "(MiniLM encode + map + generate); CPU, "
            f"{env['cpu_count']} cores, 1-min load average {env['loadavg_1min']:.1f}.", ""]
-    _atomic_write(args.out / "consistency.md", "\n".join(md))
+    atomic_write(args.out / "consistency.md", "\n".join(md))
     print(f"wrote {args.out / 'consistency.json'} and {args.out / 'consistency.md'}")
     return 0
 

@@ -32,17 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from _common import atomic_write, offline  # noqa: E402  (benchmarks/ is on sys.path)
+
+offline()
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
@@ -114,7 +109,7 @@ def main(argv=None) -> int:
            "loadavg_1min": os.getloadavg()[0], "machine": platform.machine(),
            "n_prompts": len(prompts), "holdout": args.holdout, "seed": args.seed}
     args.out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(args.out / "translate.json",
+    atomic_write(args.out / "translate.json",
                   json.dumps({"env": env, "timings": timings, "rows": rows}, indent=1,
                              sort_keys=True) + "\n")
 
@@ -142,7 +137,7 @@ def main(argv=None) -> int:
            f"(1-min load average {env['loadavg_1min']:.1f} at the end: a shared machine, "
            "times are indicative only). torch " + env["torch"] + ", transformers "
            + env["transformers"] + ".", ""]
-    _atomic_write(args.out / "translate.md", "\n".join(md))
+    atomic_write(args.out / "translate.md", "\n".join(md))
     print(f"wrote {args.out / 'translate.json'} and {args.out / 'translate.md'}")
     return 0
 

@@ -34,22 +34,13 @@ PROMPT = "a lighthouse on a rocky coast at dawn"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _single_thread_offline(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEAMLINE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setenv("TRANSFORMERS_OFFLINE", "1")
-        mp.setattr(D, "_DISK_CACHE", None)
-        yield
-    torch.set_num_threads(threads)
-    D.clear_model_cache()
+def _env(diffusion_env):
+    yield
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return D.save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
+def tiny(tiny_sd):
+    return tiny_sd
 
 
 @pytest.fixture(scope="module")
