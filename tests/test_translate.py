@@ -293,3 +293,13 @@ def test_cli_fit_and_eval_end_to_end(tmp_path, capsys, minilm, clip_dir, prompts
                "--prompts", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "x.safetensors")])
     assert rc == 2 and "no such file" in capsys.readouterr().err
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_encode_progress_bar_same_embeddings(clip_dir, prompts, capsys, offline):
+    enc = T.load_encoder(clip_dir)
+    plain = enc.encode(prompts[:50], batch_size=8)
+    capsys.readouterr()
+    shown = enc.encode(prompts[:50], batch_size=8, progress=True)
+    err = capsys.readouterr().err
+    assert "embedding with" in err and "/50 " in err
+    assert np.allclose(plain, shown, atol=1e-5)

@@ -141,7 +141,8 @@ def _cmd_fit(args) -> int:
                                                   pooling=args.target_pooling),
                                    prompts, method=args.method,
                                    holdout=args.holdout, seed=args.seed, alpha=alpha,
-                                   batch_size=args.batch_size, device=args.device)
+                                   batch_size=args.batch_size, device=args.device,
+                                   progress=None if not args.quiet else False)
     m.save(out)
     report["map"] = str(out)
     _emit(args, report, f"\nwrote {out}")
@@ -160,8 +161,9 @@ def _cmd_eval(args) -> int:
     T.check_map_fits(m, source=enc_a, target=enc_b, check_ids=not args.ignore_ids)
     if len(prompts) < 2:
         raise InputError(f"need at least 2 prompts to evaluate; got {len(prompts)}")
-    X = enc_a.encode(prompts, batch_size=args.batch_size)
-    Y = enc_b.encode(prompts, batch_size=args.batch_size)
+    bar = None if not args.quiet else False
+    X = enc_a.encode(prompts, batch_size=args.batch_size, progress=bar)
+    Y = enc_b.encode(prompts, batch_size=args.batch_size, progress=bar)
     report = T.evaluate_map(m, X, Y)
     report.update(source=enc_a.name, target=enc_b.name, source_dim=enc_a.dim,
                   target_dim=enc_b.dim, source_id=enc_a.id, target_id=enc_b.id,

@@ -35,6 +35,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -95,7 +96,8 @@ class Encoder:
             raise ValueError(f"Encoder shape {self.shape} does not hold dim {self.dim}")
         self._encode_fn = encode_fn
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               progress: bool | None = False) -> np.ndarray:
         """Embed prompts.
 
         Parameters
@@ -104,6 +106,9 @@ class Encoder:
             Prompts; a single string is refused (wrap it in a list).
         batch_size : int
             Prompts per forward pass.
+        progress : bool or None
+            Progress bar on stderr over the prompts (``None``: only on a terminal). A
+            large encoder on a CPU takes minutes for a corpus.
 
         Returns
         -------
@@ -120,7 +125,20 @@ class Encoder:
             raise InputError(f"batch_size must be >= 1; got {batch_size}")
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        out = np.asarray(self._encode_fn(texts, int(batch_size)), dtype=np.float32)
+        show = bool(progress) or (progress is None and sys.stderr.isatty())
+        if show and len(texts) > batch_size:
+            from tqdm import tqdm
+
+            step, parts = 4 * int(batch_size), []
+            with tqdm(total=len(texts), desc=f"embedding with {self.name}", unit="prompt",
+                      leave=False, file=sys.stderr) as bar:
+                for i in range(0, len(texts), step):
+                    parts.append(np.asarray(self._encode_fn(texts[i:i + step], int(batch_size)),
+                                            dtype=np.float32))
+                    bar.update(len(parts[-1]))
+            out = np.concatenate(parts)
+        else:
+            out = np.asarray(self._encode_fn(texts, int(batch_size)), dtype=np.float32)
         if out.shape != (len(texts), self.dim):  # a bug in an encode_fn, not a user mistake
             raise RuntimeError(f"encoder {self.name} returned shape {out.shape}")
         return out
@@ -1211,7 +1229,8 @@ def split_prompts(prompts: Sequence[str], holdout: float, seed: int) -> tuple[li
 
 def fit_and_evaluate(source, target, prompts, *, method: str = "ridge", holdout: float = 0.2,
                      seed: int = 0, alpha="auto", batch_size: int = 64,
-                     device: str = "cpu") -> tuple[EmbeddingMap, dict]:
+                     device: str = "cpu", progress: bool | None = False
+                     ) -> tuple[EmbeddingMap, dict]:
     """Split prompts, embed them with both encoders, fit on one part, score on the other.
 
     Parameters
@@ -1227,6 +1246,8 @@ def fit_and_evaluate(source, target, prompts, *, method: str = "ridge", holdout:
         Split (and MLP) seed.
     alpha : float or "auto"
         See :func:`fit_map`.
+    progress : bool or None
+        Progress bars while embedding (see :meth:`Encoder.encode`).
 
     Returns
     -------
@@ -1242,8 +1263,8 @@ def fit_and_evaluate(source, target, prompts, *, method: str = "ridge", holdout:
     train, test = split_prompts(prompts, holdout, seed)
     enc_a = load_encoder(source, device=device)
     enc_b = load_encoder(target, device=device)
-    Xa = enc_a.encode(train + test, batch_size=batch_size)
-    Yb = enc_b.encode(train + test, batch_size=batch_size)
+    Xa = enc_a.encode(train + test, batch_size=batch_size, progress=progress)
+    Yb = enc_b.encode(train + test, batch_size=batch_size, progress=progress)
     n = len(train)
     m = fit_map(Xa[:n], Yb[:n], method=method, alpha=alpha, seed=seed, source=enc_a,
                 target=enc_b)
