@@ -303,3 +303,10 @@ def test_encode_progress_bar_same_embeddings(clip_dir, prompts, capsys, offline)
     err = capsys.readouterr().err
     assert "embedding with" in err and "/50 " in err
     assert np.allclose(plain, shown, atol=1e-5)
+
+
+def test_oversized_map_is_refused_with_advice():
+    X = np.zeros((4, 1 << 15), np.float32)
+    Y = np.zeros((4, 1 << 15), np.float32)
+    with pytest.raises(InputError, match=r"4\.0 GiB of weights; embed the source with a pooled"):
+        T.fit_map(X, Y)

@@ -55,6 +55,10 @@ MAP_VERSION = "1"
 # Relative ridge strengths tried by leave-one-out (times the mean eigenvalue of the centred Gram matrix).
 RIDGE_GRID = tuple(float(a) for a in np.logspace(-5, 2, 15))
 _POOLINGS = ("auto", "mean", "pooled", "cls", "sequence")
+#: Largest map (source dim x target dim weights) fit_map builds: 2 GiB of float32. A pooled
+#: source into SD 1.5's 77 x 768 conditioning is 768 x 59136 (0.17 GiB); per-token states on
+#: both sides would be tens of GiB.
+MAX_MAP_VALUES = 1 << 29
 
 
 # ---------------------------------------------------------------------------------------------
@@ -943,6 +947,11 @@ def fit_map(X, Y, *, method: str = "ridge", alpha="auto", seed: int = 0,
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     X, Y = _check_pairs(X, Y)
+    if X.shape[1] * Y.shape[1] > MAX_MAP_VALUES:
+        raise InputError(f"a map from dim {X.shape[1]} to dim {Y.shape[1]} would hold "
+                         f"{X.shape[1] * Y.shape[1] * 4 / 2**30:.1f} GiB of weights; embed the "
+                         "source with a pooled vector (--source-pooling auto/mean/pooled), not "
+                         "per-token states")
     params: dict = {"n_train": int(X.shape[0]), "seed": int(seed)}
     if method == "ridge":
         x_mean, y_mean, W, a = _ridge(X, Y, alpha)
