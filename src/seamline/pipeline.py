@@ -28,10 +28,10 @@ Prompt consistency across text encoders (diffusion stages)::
 
 With ``consistency: true`` an ``encode-prompt`` stage named ``<stage>-prompt`` is inserted
 before every stage that has a ``prompt_embedding`` port (generate, img2img, latent-inpaint)
-not already wired by hand, and wired to it; the handoff then finds the embedding's encoder differs from the stage's and,
-under ``reconcile``, the ``translate`` adapter applies the map fitted between exactly these
-two encoders (``seamline translate fit ... --target-pooling sequence``), recorded with its
-numbers like any other adapter.
+not already wired by hand, and wired to it; the handoff then finds the embedding's encoder
+differs from the stage's and, under ``reconcile``, the ``translate`` adapter applies the map
+fitted between exactly these two encoders (``seamline translate fit ... --target-pooling
+sequence``), recorded with its numbers like any other adapter.
 
 Everything is checked when the file is loaded: unknown keys, unknown stage ids, parameter
 types, wiring (each input refers to ``input.NAME`` or an output port of an earlier stage, with
@@ -351,8 +351,10 @@ def _consistency_options(doc: dict, err) -> tuple[bool, dict, tuple[str, ...]]:
     if not isinstance(encoder, str) or not encoder:
         raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: expected 'minilm' or an "
                                                 f"encoder folder, got {encoder!r}")
+    from seamline.translate import looks_like_repo_id
+
     if encoder != "minilm" and not Path(encoder).expanduser().is_dir() and \
-            not re.match(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$", encoder):
+            not looks_like_repo_id(encoder):
         raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: {encoder}: no such folder "
                                                 "(expected 'minilm', a text-encoder or "
                                                 "diffusers folder, or a cached repo id)")

@@ -213,6 +213,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     if output_path is not None:
         output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
 
+    memo = ArtifactMemo()
     manifest = {
         "seamline": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -222,7 +223,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "input": None if image_file is None else {
             "path": str(src_path) if src_path else None,
             "sha256": file_sha256(src_path) if src_path else None,
-            "digest": artifacts.digest("image", image_file.image),
+            "digest": memo.digest("image", image_file.image),
             "width": int(image_file.image.shape[1]),
             "height": int(image_file.image.shape[0]),
             "bit_depth": image_file.bit_depth, "alpha": image_file.alpha is not None,
@@ -233,7 +234,6 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "stages": [], "qa": {}, "warnings": [], "notes": [], "status": "running",
     }
     stage_runs: dict[str, StageRun] = {}
-    memo = ArtifactMemo()
     bar = _progress(len(spec.stages), progress)
     try:
         for i, decl in enumerate(spec.stages):
@@ -367,7 +367,7 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
         if missing:  # a bug in the stage, not a user mistake: keep the traceback
             raise RuntimeError(f"stage {cls.id!r} did not return outputs {sorted(missing)}")
         if folder is not None:
-            _store_cache(cls, folder, key, result, seconds)
+            _store_cache(cls, folder, key, result, seconds, memo)
     for port, value in result.outputs.items():
         values[(decl.name, port)] = (value, cls.spec.outputs[port].kind)
     return StageRun(name=decl.name, stage_id=cls.id, params=params, seed=seed,
@@ -522,12 +522,14 @@ def _load_cached(cls, folder: Path, key: str) -> tuple[StageResult, float] | Non
         rec.get("seconds", 0.0)
 
 
-def _store_cache(cls, folder: Path, key: str, result: StageResult, seconds: float) -> None:
+def _store_cache(cls, folder: Path, key: str, result: StageResult, seconds: float,
+                 memo: ArtifactMemo | None = None) -> None:
+    digest = memo.digest if memo is not None else artifacts.digest
     files = {}
     for port, value in result.outputs.items():
         kind = cls.spec.outputs[port].kind
         files[port] = {"kind": kind, "files": artifacts.save(kind, value, folder, port),
-                       "digest": artifacts.digest(kind, value)}
+                       "digest": digest(kind, value)}
     # written last: an interrupted save leaves no record, so it is recomputed next time
     artifacts.write_json(folder / "cache.json", {
         "key": key, "stage": cls.id, "outputs": files, "report": result.report,

@@ -258,7 +258,7 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
                                 pooling=pooling, max_length=max_length, lazy=lazy)
     path = Path(text).expanduser()
     label = None  # the name a cached repo goes by (not its snapshot hash)
-    if not path.exists() and _looks_like_repo_id(text):
+    if not path.exists() and looks_like_repo_id(text):
         from seamline.diffusion import _cached_snapshot
 
         path, label = _cached_snapshot(text, what=f"encoder {text!r}"), text
@@ -287,7 +287,8 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
                             max_length=max_length, lazy=lazy)
 
 
-def _looks_like_repo_id(text: str) -> bool:
+def looks_like_repo_id(text: str) -> bool:
+    """Whether ``text`` reads as a Hugging Face repo id (``org/name``), not a path."""
     from seamline.diffusion import _REPO_ID_RE
 
     return (text.count("/") == 1 and not text.startswith((".", "/", "~"))
