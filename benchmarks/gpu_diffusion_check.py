@@ -19,6 +19,11 @@ tool's output folder), else to ``benchmarks/results/``. About 2-3 minutes on an 
 Usage (repository root, torch with CUDA + diffusers + transformers installed)::
 
     PYTHONPATH=src python benchmarks/gpu_diffusion_check.py [--repeats 5] [--steps 20]
+
+``--smoke`` runs the same code on the CPU in float32 at 64x64, 2 steps, 1 repeat (a few
+minutes, mostly building the model): a check that the script works before spending a GPU
+session's minutes on it. Its numbers are not a benchmark and go to a temp folder unless
+``$OUT`` is set.
 """
 
 from __future__ import annotations
@@ -70,13 +75,18 @@ def build_sd15_sized(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def _timed(fn) -> float:
+def _sync() -> None:
     import torch
 
-    torch.cuda.synchronize()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def _timed(fn) -> float:
+    _sync()
     t0 = time.perf_counter()
     fn()
-    torch.cuda.synchronize()
+    _sync()
     return time.perf_counter() - t0
 
 
@@ -95,20 +105,27 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--dtype", default="float16", choices=("float16", "bfloat16"))
+    ap.add_argument("--smoke", action="store_true",
+                    help="CPU, float32, 64x64, 2 steps, 1 repeat: check the script itself")
     args = ap.parse_args(argv)
 
     import torch
 
-    if not torch.cuda.is_available():
-        print("gpu_diffusion_check: no CUDA device here; this script is for a GPU machine",
-              file=sys.stderr)
+    device = "cuda"
+    if args.smoke:
+        device, args.dtype, args.size, args.steps, args.repeats = "cpu", "float32", 64, 2, 1
+    elif not torch.cuda.is_available():
+        print("gpu_diffusion_check: no CUDA device here; this script is for a GPU machine "
+              "(--smoke checks it on the CPU)", file=sys.stderr)
         return 2
     import diffusers
 
     from seamline import diffusion as D
     from seamline.masks import snap_to_grid
 
-    out_dir = Path(os.environ.get("OUT") or Path(__file__).resolve().parent / "results")
+    default_out = (Path(tempfile.mkdtemp(prefix="seamline-gpu-smoke-")) if args.smoke
+                   else Path(__file__).resolve().parent / "results")
+    out_dir = Path(os.environ.get("OUT") or default_out)
     out_dir.mkdir(parents=True, exist_ok=True)
     tdtype = getattr(torch, args.dtype)
     t0 = time.perf_counter()
@@ -117,14 +134,14 @@ def main(argv=None) -> int:
     t_build = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    lm = D.load_model(str(model), device="cuda", dtype=args.dtype)
+    lm = D.load_model(str(model), device=device, dtype=args.dtype)
     _ = lm.weights_sha256  # hashed once (cached); not part of the timed runs
     t_load_sl = time.perf_counter() - t0
     _, SD, _, SDInp = D._import_diffusers()
     t0 = time.perf_counter()
     direct = SD.from_pretrained(str(model), local_files_only=True, dtype=tdtype,
                                 safety_checker=None, feature_extractor=None,
-                                requires_safety_checker=False).to("cuda")
+                                requires_safety_checker=False).to(device)
     t_load_dd = time.perf_counter() - t0
     direct.set_progress_bar_config(disable=True)
     direct_inp = SDInp(**direct.components, requires_safety_checker=False)
@@ -133,7 +150,8 @@ def main(argv=None) -> int:
     size, steps, seed, g = args.size, args.steps, 1234, 7.5
     prompt = "a lighthouse on a cliff at sunset"
     gen = lambda: torch.Generator("cpu").manual_seed(seed)  # noqa: E731
-    res: dict = {"device": torch.cuda.get_device_name(0), "dtype": args.dtype,
+    res: dict = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu (smoke)",
+                 "dtype": args.dtype,
                  "torch": torch.__version__, "cuda": torch.version.cuda,
                  "diffusers": diffusers.__version__, "size": size, "steps": steps,
                  "repeats": args.repeats, "guidance_scale": g,
@@ -148,14 +166,16 @@ def main(argv=None) -> int:
     dd = lambda: direct(prompt, num_inference_steps=steps, guidance_scale=g,  # noqa: E731
                         height=size, width=size, generator=gen(), output_type="np")
     diff = float(np.abs(sl().image - dd().images[0]).max())
-    torch.cuda.reset_peak_memory_stats()
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     t_sl, t_dd = _pair(sl, dd, args.repeats)
     res["generate"] = {"max_abs_diff_image": diff, "seconds_seamline": round(t_sl, 4),
                        "seconds_diffusers": round(t_dd, 4),
                        "steps_per_s_seamline": round(steps / t_sl, 2),
                        "steps_per_s_diffusers": round(steps / t_dd, 2),
                        "overhead": round(t_sl / t_dd - 1, 4),
-                       "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)}
+                       "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
+                       if device == "cuda" else None}
 
     rng = np.random.default_rng(0)
     image = rng.random((size, size, 3), dtype=np.float32)
@@ -193,6 +213,10 @@ def main(argv=None) -> int:
           f"{100 * li['overhead']:+.1f}% | {li['max_abs_diff_decoded']:.1e} (decoded) |"]
     (out_dir / "gpu_diffusion.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
+    print(f"wrote {out_dir / 'gpu_diffusion.json'} and {out_dir / 'gpu_diffusion.md'}")
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # the random model: ~2 GB
     return 0
 
 
