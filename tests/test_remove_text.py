@@ -61,3 +61,32 @@ def test_remove_text_file_round_trip_keeps_alpha_and_bits(tmp_path, captioned):
     used = run.stage("preflight").output
     orig = sl.read_image(src).image
     assert np.array_equal(back.image[used == 0], orig[used == 0])
+
+
+def test_residual_text_qa_reads_the_original_boxes(captioned):
+    """QA re-reads the boxes the text was found in: on the unedited image it finds the
+    words, on the cleaned one none; restricted to the boxes, it reads the same words a pass
+    over the whole edited area reads."""
+    import seamline as sl
+    from seamline.stages.qa import residual_text
+    from seamline.text import detect_text, detect_text_in_boxes, merge_boxes
+
+    image, _, words = captioned
+    regions = detect_text(image)
+    res = sl.remove_text(image)
+    before = residual_text(image, res.mask, regions)
+    after = residual_text(res.image, res.mask, regions)
+    assert before["words_before"] >= len(words) - 1
+    assert before["residual_words"] >= before["words_before"] - 1
+    assert after["residual_words"] == 0
+    boxes = [(*np.min(r.polygon, 0), *np.max(r.polygon, 0)) for r in regions]
+    in_boxes = {t.upper() for r in detect_text_in_boxes(image, boxes) for t in r.text.split()}
+    whole = {t.upper() for r in regions for t in r.text.split()}
+    # word splits may differ ("MORNINGCOFFEE"): compare letters, a word found when it is
+    # part of a token read in the boxes
+    found = sum(any(w in t or t in w for t in in_boxes) for w in whole)
+    assert found >= len(whole) - 1
+    # boxes are grown, clipped and merged so that no pixel is read twice
+    merged = merge_boxes([(0, 0, 10, 10), (8, 8, 20, 20), (30, 2, 35, 5), (50, 50, 60, 60)],
+                         (40, 40), 2)
+    assert merged == [(0, 0, 22, 22), (28, 0, 37, 7)]  # the last box lies outside: dropped

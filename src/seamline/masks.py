@@ -501,14 +501,18 @@ def preflight_mask(
     owner = np.where(support | (dist > ring_px), 0, labels[iy, ix])
     textured_owner = np.where(dist > 1, owner, 0)  # pixels whose 4-neighbours are all outside
     n = len(comps) + 1
-    count = np.bincount(owner.ravel(), minlength=n)
-    flat = image.reshape(-1, 3).astype(np.float64)
-    sums = np.stack([np.bincount(owner.ravel(), flat[:, c], n) for c in range(3)], 1)
-    sq = np.stack([np.bincount(owner.ravel(), flat[:, c] ** 2, n) for c in range(3)], 1)
+    # Only ring pixels (owner > 0) are summed: bin 0, everything else, is never read.
+    ring_idx = np.flatnonzero(owner)
+    ring_owner = owner.ravel()[ring_idx]
+    count = np.bincount(ring_owner, minlength=n)
+    flat = image.reshape(-1, 3)[ring_idx].astype(np.float64)
+    sums = np.stack([np.bincount(ring_owner, flat[:, c], n) for c in range(3)], 1)
+    sq = np.stack([np.bincount(ring_owner, flat[:, c] ** 2, n) for c in range(3)], 1)
     luma = image @ np.float32([0.2126, 0.7152, 0.0722])
     lap2 = cv2.Laplacian(luma, cv2.CV_32F, ksize=1).astype(np.float64) ** 2
-    t_count = np.bincount(textured_owner.ravel(), minlength=n)
-    t_sum = np.bincount(textured_owner.ravel(), lap2.ravel(), n)
+    t_idx = np.flatnonzero(textured_owner)
+    t_count = np.bincount(textured_owner.ravel()[t_idx], minlength=n)
+    t_sum = np.bincount(textured_owner.ravel()[t_idx], lap2.ravel()[t_idx], n)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = sums / count[:, None]
         var = (sq / count[:, None] - mean**2).clip(0).mean(1)

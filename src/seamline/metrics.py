@@ -171,13 +171,17 @@ def outside_change(original, result, mask, *, dilate_px=0):
     dilate_px = _nonneg_int(dilate_px, "dilate_px")
     allowed = grow((as_mask(mask, shape=original.shape[:2]) > 0).astype(np.float32), dilate_px) > 0
     outside = ~allowed
-    diff = np.abs(result[outside] - original[outside])
+    n_outside = int(outside.sum())
+    # Differences are taken only where a pixel changed at all (usually none): the mean over
+    # all checked pixels is their sum over the checked count, the unchanged adding 0.
+    changed = outside & (result != original).any(axis=-1)
+    diff = np.abs(result[changed].astype(np.float64) - original[changed])
     return {
         "dilate_px": dilate_px,
-        "outside_px": int(outside.sum()),
-        "changed_px": int((diff > 0).any(axis=-1).sum()),
+        "outside_px": n_outside,
+        "changed_px": int(changed.sum()),
         "max_abs_diff": float(diff.max()) if diff.size else 0.0,
-        "mean_abs_diff": float(diff.mean()) if diff.size else 0.0,
+        "mean_abs_diff": float(diff.sum() / (3 * n_outside)) if n_outside else 0.0,
     }
 
 

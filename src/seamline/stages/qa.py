@@ -12,6 +12,7 @@ from seamline.stages.base import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
+    version = "2"  # 2: residual text re-read in the original text boxes, not the mask bbox
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),
@@ -30,7 +31,7 @@ class EditQA(Stage):
         ocr: bool = True   #: re-run OCR on the edited area to count remaining words
         ring_px: int = 8   #: context ring width for the colour comparison
         band_px: int = 2   #: boundary band width for the seam score
-        margin_px: int = 16  #: margin around the mask searched for residual text
+        margin_px: int = 32  #: context around each re-read text box (or the mask)
 
     def run(self, ctx, original, image, mask, regions=None):
         from seamline.masks import context_ring
@@ -61,7 +62,7 @@ class EditQA(Stage):
         return StageResult(outputs={"report": report}, report=report, warnings=warnings)
 
 
-def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_px: int = 16
+def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_px: int = 32
                   ) -> dict:
     """Re-run OCR around the edited area and count the original words still readable there.
 
@@ -75,7 +76,9 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
     image : ndarray, HxWx3 float32 in [0, 1]
         The edited image.
     mask : ndarray, HxW float32 in [0, 1]
-        The edit mask; OCR runs on its bounding box plus ``margin_px``.
+        The edit mask. OCR re-reads the boxes of ``regions`` that the mask touches (plus
+        ``margin_px``, at the whole-image detection scale: see
+        :func:`seamline.text.detect_text_in_boxes`); without regions, the mask's bounding box.
     regions : list of TextRegion
         What was detected before the edit.
 
@@ -87,13 +90,17 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
     """
     from difflib import SequenceMatcher
 
-    from seamline.text import detect_text
+    from seamline.text import detect_text, detect_text_in_boxes
 
     before = [w.upper() for r in regions for w in r.text.split()]
     words_before = max(len(before), len(regions))
     ys, xs = np.nonzero(mask > 0)
     found = []
-    if len(ys):
+    if len(ys) and regions:
+        boxes = [(*np.min(r.polygon, 0), *np.max(r.polygon, 0)) for r in regions]
+        found = [t for r in detect_text_in_boxes(image, boxes, margin_px=margin_px)
+                 for t in r.text.split()]
+    elif len(ys):
         h, w = mask.shape
         y0, y1 = max(0, ys.min() - margin_px), min(h, ys.max() + 1 + margin_px)
         x0, x1 = max(0, xs.min() - margin_px), min(w, xs.max() + 1 + margin_px)
