@@ -86,6 +86,10 @@ def test_residual_text_qa_reads_the_original_boxes(captioned):
     # part of a token read in the boxes
     found = sum(any(w in t or t in w for t in in_boxes) for w in whole)
     assert found >= len(whole) - 1
+    from seamline.text import get_engine
+
+    det = get_engine().text_det  # the whole-image rule is back for the next detect_text
+    assert (det.limit_type, det.limit_side_len) == ("min", 736)
     # boxes are grown, clipped and merged so that no pixel is read twice
     merged = merge_boxes([(0, 0, 10, 10), (8, 8, 20, 20), (30, 2, 35, 5), (50, 50, 60, 60)],
                          (40, 40), 2)
