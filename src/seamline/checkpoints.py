@@ -7,6 +7,7 @@ Shared by every loader of a user's model (LaMa inpainters, spandrel upscalers), 
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import struct
@@ -16,6 +17,59 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import InputError, StageError
+
+
+def locate_checkpoint(path, device, *, who: str, torch, kinds: str) -> tuple[Path, tuple, Any]:
+    """Check a checkpoint path and a torch device before anything is read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file (``~`` expanded).
+    device : str
+        A torch device string; ``cuda`` without an index becomes the current CUDA device.
+    who : str
+        Prefix for messages (``"lama"``, ``"upscaler"``).
+    torch : module
+        The imported torch module (the callers import it lazily).
+    kinds : str
+        The file kinds to suggest when ``path`` is a folder (``".safetensors/.pt"``).
+
+    Returns
+    -------
+    (pathlib.Path, tuple, torch.device)
+        The resolved path, a cache key ``(path, mtime_ns, size, device)`` that changes when
+        the file does, and the device.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, a folder, a malformed device string.
+    StageError
+        A CUDA device on a torch without usable CUDA (said before reading the file).
+    """
+    p = Path(os.fspath(path)).expanduser()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise InputError(f"{who}: checkpoint {p} does not exist") from None
+    except OSError as e:
+        raise InputError(f"{who}: cannot read checkpoint {p} ({e.strerror or e})") from None
+    if p.is_dir():
+        raise InputError(f"{who}: checkpoint {p} is a directory; pass the {kinds} file inside "
+                         "it")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InputError(f"{who}: device: not a torch device: {device!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():  # say so before reading a large file
+            raise StageError(f"{who}: device {device!r} is not available (this torch has no "
+                             "usable CUDA)")
+        if dev.index is None:
+            dev = torch.device("cuda", torch.cuda.current_device())
+    p = p.resolve()
+    return p, (str(p), st.st_mtime_ns, st.st_size, str(dev)), dev
 
 
 def read_checkpoint(p: Path, *, who: str) -> Any:

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seamline.checkpoints import ModelCache, read_checkpoint
+from seamline.checkpoints import ModelCache, locate_checkpoint, read_checkpoint
 from seamline.errors import InputError, StageError
 from seamline.imageio import as_image, as_mask
 from seamline.inpaint import composite, mask_crops
@@ -311,26 +311,7 @@ def load_lama(path, *, device: str = "cpu", cache: bool = True) -> LamaModel:
         torch is not installed, or the device is not available.
     """
     torch = _torch()
-    p = Path(os.fspath(path)).expanduser()
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise InputError(f"lama: checkpoint {p} does not exist") from None
-    except OSError as e:
-        raise InputError(f"lama: cannot read checkpoint {p} ({e.strerror or e})") from None
-    if p.is_dir():
-        raise InputError(f"lama: checkpoint {p} is a directory; pass the .safetensors/.pt file inside it")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise InputError(f"lama: device: not a torch device: {device!r}") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():  # say so before reading a 200 MB file
-            raise StageError(f"lama: device {device!r} is not available (this torch has no usable CUDA)")
-        if dev.index is None:
-            dev = torch.device("cuda", torch.cuda.current_device())
-    p = p.resolve()
-    key = (str(p), st.st_mtime_ns, st.st_size, str(dev))
+    p, key, dev = locate_checkpoint(path, device, who="lama", torch=torch, kinds=".safetensors/.pt")
     if cache and (hit := _cache.get(key)) is not None:
         return hit
 

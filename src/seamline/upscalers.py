@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from seamline.checkpoints import ModelCache, read_checkpoint
+from seamline.checkpoints import ModelCache, locate_checkpoint, read_checkpoint
 from seamline.errors import InputError, StageError
 from seamline.imageio import as_image
 
@@ -170,26 +169,7 @@ def load_upscaler(path, *, device: str = "cpu", cache: bool = True) -> UpscalerM
         torch/spandrel not installed, or the device is not available.
     """
     torch = _torch()
-    p = Path(os.fspath(path)).expanduser()
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise InputError(f"upscaler: checkpoint {p} does not exist") from None
-    except OSError as e:
-        raise InputError(f"upscaler: cannot read checkpoint {p} ({e.strerror or e})") from None
-    if p.is_dir():
-        raise InputError(f"upscaler: checkpoint {p} is a directory; pass the .safetensors/.pth file inside it")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise InputError(f"upscaler: device: not a torch device: {device!r}") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():  # say so before reading the file
-            raise StageError(f"upscaler: device {device!r} is not available (this torch has no usable CUDA)")
-        if dev.index is None:
-            dev = torch.device("cuda", torch.cuda.current_device())
-    p = p.resolve()
-    key = (str(p), st.st_mtime_ns, st.st_size, str(dev))
+    p, key, dev = locate_checkpoint(path, device, who="upscaler", torch=torch, kinds=".safetensors/.pth")
     if cache and (hit := _cache.get(key)) is not None:
         return hit
 
