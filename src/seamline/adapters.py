@@ -130,7 +130,7 @@ def translate(value: Any, port: PortSpec) -> tuple[Any, dict]:
               "source_dim": m.source_dim, "target_dim": m.target_dim,
               "heldout_cosine": heldout.get("cosine"), "heldout_top1": heldout.get("top1"),
               "heldout_baseline_top1": heldout.get("baseline_top1")}
-    new_meta = {**meta, "encoder": target.id, "encoder_name": target.name, "pooling": "sequence",
+    new_meta = {**meta, **target.encoder.identity(),
                 "translated_from": {"encoder": meta.get("encoder"),
                                     "encoder_name": meta.get("encoder_name"),
                                     "pooling": meta.get("pooling"), "map": path,

@@ -124,7 +124,6 @@ def cmd_calibrate(args, argv) -> int:
 
 def _translated_prompt(args):
     """Consistency mode for the one-shot command: the same handoff a pipeline runs."""
-    from seamline.artifacts import Embedding
     from seamline.runner import handoff
     from seamline.stages.generate import Generate, with_embedding_port
     from seamline.translate import load_encoder
@@ -133,9 +132,7 @@ def _translated_prompt(args):
         if not Path(m).is_file():
             raise InputError(f"--translation-map {m}: no such file")
     enc = load_encoder(args.prompt_encoder or "minilm")
-    emb = Embedding(enc.encode([args.prompt])[0].reshape(enc.shape),
-                    {"encoder": enc.id, "encoder_name": enc.name, "pooling": enc.pooling,
-                     "prompt": args.prompt})
+    emb = enc.embed_prompt(args.prompt)
     params = Generate.Params(model=args.model, prompt=args.prompt,
                              translation_maps=tuple(args.translation_map))
     port = with_embedding_port(Generate.spec, params).inputs["prompt_embedding"]

@@ -313,9 +313,7 @@ def preflight(spec: PipelineSpec) -> dict:
 
         enc = load_encoder(src.params.encoder, pooling=src.params.pooling,
                            device=src.params.device, lazy=True)
-        stand_in = artifacts.Embedding(
-            np.zeros(enc.shape, np.float32),
-            {"encoder": enc.id, "encoder_name": enc.name, "pooling": enc.pooling})
+        stand_in = artifacts.Embedding(np.zeros(enc.shape, np.float32), enc.identity())
         handoff(stand_in, "embedding", port, policy=decl.policy or spec.policy,
                 stage=decl.name, port="prompt_embedding", source=ref)
     return contracts

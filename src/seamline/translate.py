@@ -147,6 +147,19 @@ class Encoder:
             raise RuntimeError(f"encoder {self.name} returned shape {out.shape}")
         return out
 
+    def identity(self) -> dict:
+        """What an embedding from this encoder carries in its metadata, and what a handoff
+        checks against the receiver: ``encoder`` (fingerprint), ``encoder_name``, ``pooling``."""
+        return {"encoder": self.id, "encoder_name": self.name, "pooling": self.pooling}
+
+    def embed_prompt(self, prompt: str):
+        """One prompt as an :class:`~seamline.artifacts.Embedding` of shape :attr:`shape`,
+        tagged with :meth:`identity` and the prompt."""
+        from seamline.artifacts import Embedding
+
+        vec = self.encode([prompt])[0].reshape(self.shape)
+        return Embedding(vec, {**self.identity(), "prompt": prompt})
+
     def __repr__(self) -> str:
         return f"Encoder({self.name!r}, dim={self.dim}, id={self.id!r}, pooling={self.pooling!r})"
 

@@ -43,15 +43,12 @@ class EncodePrompt(Stage):
     def run(self, ctx):
         import numpy as np
 
-        from seamline.artifacts import Embedding
         from seamline.translate import load_encoder
 
         p = self.params
         enc = load_encoder(p.encoder, pooling=p.pooling, device=p.device)
-        vec = enc.encode([p.prompt])[0].reshape(enc.shape)
-        meta = {"encoder": enc.id, "encoder_name": enc.name, "pooling": enc.pooling,
-                "prompt": p.prompt}
-        return StageResult(outputs={"embedding": Embedding(vec, meta)},
+        emb = enc.embed_prompt(p.prompt)
+        return StageResult(outputs={"embedding": emb},
                            report={"encoder": enc.name, "encoder_id": enc.id,
                                    "pooling": enc.pooling, "shape": list(enc.shape),
-                                   "norm": float(np.linalg.norm(vec))})
+                                   "norm": float(np.linalg.norm(emb.data))})
