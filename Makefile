@@ -22,7 +22,7 @@ $(VENV)/.all-installed: pyproject.toml $(VENV)/.core-installed
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e ".[test,bench,torch,diffusion,ray]"
 	# spandrel's metadata requires torchvision (a multi-GB CUDA build that does not import
-	# beside the CPU torch): install it without dependencies; seamline._torchvision_shim
+	# beside the CPU torch): install it without dependencies; seamline.ops.upscale._torchvision_shim
 	# covers the two architectures that import torchvision.
 	$(PIP) install --no-deps spandrel==0.4.2 einops==0.8.2
 	$(PIP) install --force-reinstall --no-deps opencv-contrib-python-headless==$(OPENCV_VERSION)

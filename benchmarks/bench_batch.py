@@ -1,6 +1,6 @@
 """Benchmark: ``seamline batch`` throughput on 1 and 2 local workers and on Ray.
 
-Cases: ``seamline.synth.text_photo_cases(N)`` (real photos, 300-600 px a side, with drawn text)
+Cases: ``seamline.testing.synth.text_photo_cases(N)`` (real photos, 300-600 px a side, with drawn text)
 written as PNG to a temporary folder, run through the built-in ``remove-text`` pipeline.
 
 Configurations, each into a fresh output folder:
@@ -42,8 +42,8 @@ RESULTS = HERE / "results"
 
 def make_photos(folder: Path, n: int) -> dict:
     """Write ``n`` text photos as PNG; returns their size range."""
-    from seamline.imageio import write_image
-    from seamline.synth import text_photo_cases
+    from seamline.io import write_image
+    from seamline.testing.synth import text_photo_cases
 
     sizes = []
     for i, case in enumerate(text_photo_cases(n, seed=0)):

@@ -25,7 +25,7 @@ saturation 1.1) and ``vignette`` (cast times a radial gain falling to 0.8 in the
 a spatially varying drift no global colour function can undo; reported, kept out of the
 targets).
 
-Metrics per case: ΔE2000 to the truth (mean over pixels, ``seamline.metrics.delta_e2000``),
+Metrics per case: ΔE2000 to the truth (mean over pixels, ``seamline.ops.metrics.delta_e2000``),
 high-frequency energy ratio to the truth (``hf_energy(out) / hf_energy(truth)``), time.
 Also: histogram matching on a 3840x2160 image (a photo upscaled bicubically, with the combo
 drift; reference 1920x1080): seamline histogram vs skimage ``match_histograms``, medians of
@@ -53,9 +53,9 @@ import numpy as np
 from skimage import data, exposure
 from skimage.color import lab2rgb, rgb2lab
 
-from seamline.color import match_colors
-from seamline.imageio import as_image
-from seamline.metrics import delta_e2000, hf_energy
+from seamline.ops.color import match_colors
+from seamline.io import as_image
+from seamline.ops.metrics import delta_e2000, hf_energy
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -63,7 +63,7 @@ LUMA = np.float32([0.2126, 0.7152, 0.0722])
 
 IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble",
           "brick", "grass", "gravel")
-# Used while developing seamline.color (tuning of defaults, tests): the others are held out.
+# Used while developing seamline.ops.color (tuning of defaults, tests): the others are held out.
 DEVELOPMENT = ("astronaut", "coffee", "chelsea", "rocket", "brick", "gravel")
 TARGET_DRIFTS = ("cast", "gamma", "desaturate", "saturate", "combo")
 DRIFTS = TARGET_DRIFTS + ("vignette",)

@@ -60,8 +60,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)  # tiny models: threads only add spin-wait on a shared machine
     from seamline import diffusion as D
     from seamline import translate as T
-    from seamline.pipeline import spec_from_dict
-    from seamline.runner import run_pipeline
+    from seamline.core.pipeline import spec_from_dict
+    from seamline.core.runner import run_pipeline
 
     prompts = T.load_prompts()[:args.prompts] if args.prompts else T.load_prompts()
     rows, images = [], []

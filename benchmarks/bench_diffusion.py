@@ -130,10 +130,10 @@ def main(argv=None) -> int:
     from skimage import data
 
     from seamline import diffusion as D
-    from seamline.imageio import as_image
-    from seamline.masks import snap_to_grid
-    from seamline.pipeline import spec_from_dict
-    from seamline.runner import run_pipeline
+    from seamline.io import as_image
+    from seamline.ops.masks import snap_to_grid
+    from seamline.core.pipeline import spec_from_dict
+    from seamline.core.runner import run_pipeline
 
     size, steps, seed = args.size, args.steps, 1234
     prompt, guidance = "a lighthouse on a cliff at sunset", 7.5

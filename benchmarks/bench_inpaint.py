@@ -6,11 +6,11 @@ here with a fixed seed: strokes, blobs, thin lines and a large stroke mask (3-25
 
 Methods
 -------
-exemplar      ``seamline.exemplar.exemplar_fill`` (defaults)
+exemplar      ``seamline.ops.inpaint.exemplar.exemplar_fill`` (defaults)
 exemplar+lab  the same, then the fill's per-channel Lab mean/std matched to an 8 px context
               ring (hole only): the colour reconciliation the design asks to keep only if
               it helps. Measured here, not used by default.
-telea, ns     ``seamline.inpaint.inpaint`` (OpenCV, radius 3)
+telea, ns     ``seamline.ops.inpaint.inpaint`` (OpenCV, radius 3)
 fsr_fast      ``cv2.xphoto.inpaint(..., INPAINT_FSR_FAST)`` on uint8 (xphoto's mask is
               inverted: non-zero = known), pasted back through the mask
 biharmonic    ``skimage.restoration.inpaint_biharmonic(channel_axis=-1)``
@@ -97,7 +97,7 @@ def load_cases(quick=False):
     """[(name, truth (H, W, 3) float32, mask (H, W) float32)], deterministic."""
     from skimage import data
 
-    from seamline.imageio import as_image
+    from seamline.io import as_image
 
     images = {n: as_image(np.dstack([getattr(data, n)()] * 3)) for n in ("brick", "grass", "gravel")}
     images.update({n: as_image(getattr(data, n)()) for n in ("astronaut", "coffee", "chelsea", "rocket")})
@@ -114,7 +114,7 @@ def speed_case():
     """astronaut 512x512 with a ~10% free-form stroke mask: the timing target."""
     from skimage import data
 
-    from seamline.imageio import as_image
+    from seamline.io import as_image
 
     img = as_image(data.astronaut())
     return img, _strokes(img.shape[:2], np.random.default_rng(10), 0.10).astype(np.float32)
@@ -125,7 +125,7 @@ def _lab_match(result, mask, ring_px=8):
     """Match the hole's per-channel Lab mean/std to the context ring's (hole only)."""
     from skimage.color import lab2rgb, rgb2lab
 
-    from seamline.inpaint import composite
+    from seamline.ops.inpaint import composite
 
     hole = mask > 0
     ring = ~hole & (cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3) <= ring_px)
@@ -137,8 +137,8 @@ def _lab_match(result, mask, ring_px=8):
 
 
 def run_method(method, image, mask):
-    from seamline.exemplar import exemplar_fill
-    from seamline.inpaint import composite, inpaint
+    from seamline.ops.inpaint.exemplar import exemplar_fill
+    from seamline.ops.inpaint import composite, inpaint
 
     if method == "exemplar":
         return exemplar_fill(image, mask)
@@ -147,7 +147,7 @@ def run_method(method, image, mask):
     if method in ("telea", "ns"):
         return inpaint(image, mask, backend=method, radius=3)
     if method == "fsr_fast":
-        from seamline.imageio import as_image, to_uint8
+        from seamline.io import as_image, to_uint8
 
         src = np.ascontiguousarray(to_uint8(image)[..., ::-1])
         known = ((mask == 0) * 255).astype(np.uint8)  # xphoto: non-zero = KNOWN pixel
@@ -173,7 +173,7 @@ def timed(method, image, mask, repeats):
 
 
 def measure(result, truth, mask):
-    from seamline.metrics import hf_energy_ratio, psnr, seam_score, ssim
+    from seamline.ops.metrics import hf_energy_ratio, psnr, seam_score, ssim
 
     assert np.array_equal(result[mask == 0], truth[mask == 0]), "pixels outside the mask changed"
     return {
@@ -189,7 +189,7 @@ def compile_time():
     code = (
         "import time, numpy as np\n"
         "t = time.perf_counter()\n"
-        "from seamline.exemplar import exemplar_fill\n"
+        "from seamline.ops.inpaint.exemplar import exemplar_fill\n"
         "img = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)\n"
         "m = np.zeros((64, 64), np.float32); m[24:40, 24:40] = 1\n"
         "exemplar_fill(img, m); t1 = time.perf_counter()\n"
@@ -297,7 +297,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
 
-    from seamline.exemplar import exemplar_fill
+    from seamline.ops.inpaint.exemplar import exemplar_fill
 
     compile_s = compile_time()
     cases = load_cases(args.quick)

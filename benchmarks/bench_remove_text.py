@@ -2,7 +2,7 @@
 
 Cases: real photos bundled with scikit-image with text drawn on them (captions, titles,
 semi-transparent watermarks, outlined and rotated text), and their clean originals
-(:func:`seamline.synth.text_photo_cases`).
+(:func:`seamline.testing.synth.text_photo_cases`).
 
 Methods
 -------
@@ -42,7 +42,7 @@ METHODS = ("seamline", "naive", "oracle")
 
 def text_boxes_mask(case: dict) -> np.ndarray:
     """Union of the axis-aligned boxes around each drawn string: the 'text region'."""
-    from seamline.synth import draw_text
+    from seamline.testing.synth import draw_text
 
     region = np.zeros(case["clean"].shape[:2], bool)
     for item in case["items"]:
@@ -54,7 +54,7 @@ def text_boxes_mask(case: dict) -> np.ndarray:
 
 
 def telea(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    from seamline.inpaint import inpaint
+    from seamline.ops.inpaint import inpaint
 
     return inpaint(image, mask.astype(np.float32), backend="telea", radius=3)
 
@@ -69,7 +69,7 @@ def run_method(method: str, image: np.ndarray, case: dict) -> tuple[np.ndarray, 
     if method == "oracle":
         mask = case["text_alpha"] > 0
         return telea(image, mask), mask.astype(np.float32)
-    from seamline.text import detect_text
+    from seamline.ops.text import detect_text
 
     mask = np.zeros(image.shape[:2], np.uint8)
     for r in detect_text(image):
@@ -79,16 +79,16 @@ def run_method(method: str, image: np.ndarray, case: dict) -> tuple[np.ndarray, 
 
 
 def residual_words(image: np.ndarray, words: list[str]) -> int:
-    from seamline.text import detect_text
+    from seamline.ops.text import detect_text
 
     found = " ".join(r.text for r in detect_text(image)).upper()
     return sum(1 for w in words if w.upper() in found)
 
 
 def worker(method: str, n_cases: int, repeats: int, out_json: Path, out_npz: Path) -> None:
-    from seamline.metrics import psnr
-    from seamline.synth import text_photo_cases
-    from seamline.text import get_engine
+    from seamline.ops.metrics import psnr
+    from seamline.testing.synth import text_photo_cases
+    from seamline.ops.text import get_engine
 
     cases = text_photo_cases(n_cases, seed=0)
     get_engine()  # model load is start-up cost, not per-image time

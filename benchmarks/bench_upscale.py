@@ -10,7 +10,7 @@ Metrics per case (a border of ``scale`` px is shaved, as in the SR literature):
 
 * PSNR and SSIM on RGB and on Y (BT.601 luma, studio range, as in SR papers);
   SSIM is :func:`skimage.metrics.structural_similarity` (7x7 window, data range 1);
-* colour drift: mean CIEDE2000 (:func:`seamline.metrics.delta_e2000`) between the output
+* colour drift: mean CIEDE2000 (:func:`seamline.ops.metrics.delta_e2000`) between the output
   area-downscaled back to the input size and the input -- how far the method moved the
   colours it was given;
 * time: median wall time of the upscale call over ``--repeats`` runs (models already loaded).
@@ -34,9 +34,9 @@ import numpy as np
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from seamline.imageio import as_image
-from seamline.metrics import delta_e2000, psnr
-from seamline.sr import SR_SCALES, classic_upscale, sr_upscale
+from seamline.io import as_image
+from seamline.ops.metrics import delta_e2000, psnr
+from seamline.ops.upscale.sr import SR_SCALES, classic_upscale, sr_upscale
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

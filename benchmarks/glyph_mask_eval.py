@@ -45,11 +45,11 @@ import numpy as np
 if importlib.util.find_spec("seamline") is None:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from seamline.synth import draw_text, text_photo_cases
-from seamline.text import detect_text, glyph_mask
+from seamline.testing.synth import draw_text, text_photo_cases
+from seamline.ops.text import detect_text, glyph_mask
 
 try:
-    from seamline.imageio import as_image, to_uint8
+    from seamline.io import as_image, to_uint8
 except ImportError:  # until the conversion module lands
     def to_uint8(image):
         return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -203,7 +203,7 @@ def evaluate(n: int = 20, seed: int = 0, save: Path | None = None, residual: boo
 
 def timing_1024(n_items: int = 10, repeats: int = 5) -> dict:
     """glyph_mask time on a 768x1024 photo with ~10 text regions (the speed target)."""
-    from seamline.synth import random_text_items
+    from seamline.testing.synth import random_text_items
 
     clean = text_photo_cases(7, n_items=0)[6]["clean"]  # retina crop, 768x1024
     rng = np.random.default_rng(1)

@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     import diffusers
 
     from seamline import diffusion as D
-    from seamline.masks import snap_to_grid
+    from seamline.ops.masks import snap_to_grid
 
     default_out = (Path(tempfile.mkdtemp(prefix="seamline-gpu-smoke-")) if args.smoke
                    else Path(__file__).resolve().parent / "results")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from seamline.imageio import as_image
+from seamline.io import as_image
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def coffee() -> np.ndarray:
 @pytest.fixture(scope="session")
 def captioned(coffee):
     """coffee() with a caption, an outlined title and a watermark; returns (image, alpha, words)."""
-    from seamline.synth import TextItem, draw_text
+    from seamline.testing.synth import TextItem, draw_text
 
     items = [
         TextItem("MORNING COFFEE", (150, 22), 46, color=(255, 255, 255), stroke_px=2,

@@ -1,6 +1,6 @@
 """``seamline batch``: resume, failure isolation, order independence, masks, engines.
 
-Photos with text drawn by the test (``seamline.synth.text_photo_cases``), cropped small so
+Photos with text drawn by the test (``seamline.testing.synth.text_photo_cases``), cropped small so
 OCR is quick. Ray tests start one private Ray instance (127.0.0.1 only) for the module.
 """
 
@@ -23,8 +23,8 @@ import pytest
 
 from seamline import batch
 from seamline.batch import item_seed, plan_batch, run_batch
-from seamline.cli_batch import main as batch_main
-from seamline.imageio import load_image, write_image
+from seamline.cli.batch import main as batch_main
+from seamline.io import load_image, write_image
 
 N_PHOTOS = 4
 
@@ -32,7 +32,7 @@ N_PHOTOS = 4
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
     """Four 160x240 crops of real photos with drawn text, as PNG and JPEG."""
-    from seamline.synth import text_photo_cases
+    from seamline.testing.synth import text_photo_cases
 
     d = tmp_path_factory.mktemp("photos")
     for i, case in enumerate(text_photo_cases(N_PHOTOS, seed=3)):
@@ -208,7 +208,7 @@ def test_user_mistakes_exit_2_with_one_line(photos, tmp_path, capsys, case):
 def test_ctrl_c_keeps_finished_items_and_resumes(photos, tmp_path):
     inp = _copy(photos, tmp_path / "in")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "seamline.cli_batch", "remove-text",
+    proc = subprocess.Popen([sys.executable, "-m", "seamline.cli.batch", "remove-text",
                              str(inp), "-o", str(out), "--workers", "1"],
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     state = out / "batch-state.jsonl"
@@ -329,7 +329,7 @@ def test_unreachable_ray_address_fails_fast_with_one_line(photos, tmp_path):
     try:
         for port, bound in ((srv.getsockname()[1], 6 + 15), (closed_port, 15)):
             t0 = time.monotonic()
-            r = subprocess.run([sys.executable, "-m", "seamline.cli_batch", "remove-text",
+            r = subprocess.run([sys.executable, "-m", "seamline.cli.batch", "remove-text",
                                 str(photos), "-o", str(tmp_path / f"o{port}"), "--engine",
                                 "ray", "--address", f"127.0.0.1:{port}", "--connect-timeout",
                                 "6"], capture_output=True, text=True, timeout=90)

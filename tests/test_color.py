@@ -1,4 +1,4 @@
-"""seamline.color: colour reconciliation after an upscaler (or any stage) drifted.
+"""seamline.ops.color: colour reconciliation after an upscaler (or any stage) drifted.
 
 The setup everywhere: a real photo is the high-resolution truth, its area-downscaled half
 is the reference (what the upscaler was given), and a known colour drift applied to the
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from skimage import data
 
-from seamline.color import METHODS, color_drift, match_colors
+from seamline.ops.color import METHODS, color_drift, match_colors
 from seamline.errors import InputError
-from seamline.imageio import as_image
-from seamline.metrics import delta_e2000, hf_energy
+from seamline.io import as_image
+from seamline.ops.metrics import delta_e2000, hf_energy
 
 LUMA = np.float32([0.2126, 0.7152, 0.0722])
 CROP = 256  # keeps the suite fast; every drift still sees a full photo's colours
@@ -318,7 +318,7 @@ def test_colour_kernels_leave_torch_thread_count_alone():
             "torch.set_num_threads(1)\n"
             "assert torch.get_num_threads() == 1  # torch's OpenMP runtime is up (as in a run)\n"
             "torch.nn.functional.conv2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, 3, 3))\n"
-            "from seamline.color import match_colors\n"
+            "from seamline.ops.color import match_colors\n"
             "a = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)\n"
             "for m in ('regression', 'meanstd', 'histogram', 'wavelet', 'auto'):\n"
             "    match_colors(a, a * 0.9, method=m)\n"

@@ -20,10 +20,10 @@ torch = pytest.importorskip("torch")
 
 from seamline import diffusion as D  # noqa: E402
 from seamline import translate as T  # noqa: E402
-from seamline.artifacts import Embedding  # noqa: E402
+from seamline.core.artifacts import Embedding  # noqa: E402
 from seamline.errors import ConfigError, ContractError, InputError  # noqa: E402
-from seamline.pipeline import spec_from_dict  # noqa: E402
-from seamline.runner import run_pipeline  # noqa: E402
+from seamline.core.pipeline import spec_from_dict  # noqa: E402
+from seamline.core.runner import run_pipeline  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn.t accept a copy keyword:DeprecationWarning")
@@ -339,7 +339,7 @@ def test_cli_generate_one_shot_consistency(tiny, fitted, tmp_path, capsys):
     assert out["provenance"]["conditioning"]["translated_from"] == "minilm"
     # the same image as the pipeline route
     spec = _spec([_gen(tiny)], consistency=True, translation_maps=[str(path)])
-    from seamline.imageio import read_image
+    from seamline.io import read_image
 
     assert np.array_equal(read_image(tmp_path / "c.png").image,
                           read_image(run_pipeline(spec, None, out=tmp_path / "r").output_path
@@ -359,8 +359,8 @@ def test_cli_generate_one_shot_consistency(tiny, fitted, tmp_path, capsys):
 def test_overrides_reach_the_inserted_stage_and_batch_refuses_a_no_input_pipeline(
         tiny, fitted, tmp_path, astronaut):
     from seamline.cli import main
-    from seamline.imageio import write_image
-    from seamline.pipeline import apply_overrides
+    from seamline.io import write_image
+    from seamline.core.pipeline import apply_overrides
 
     path, _ = fitted
     spec = _spec([_gen(tiny)], consistency=True, translation_maps=[str(path)])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seamline import artifacts
-from seamline.adapters import ADAPTERS
-from seamline.contracts import Expect, PortSpec, port_checks
+from seamline.core import artifacts
+from seamline.core.adapters import ADAPTERS
+from seamline.core.contracts import Expect, PortSpec, port_checks
 from seamline.errors import ContractError
-from seamline.runner import handoff
+from seamline.core.runner import handoff
 
 from conftest import blob_mask
 

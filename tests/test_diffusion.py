@@ -20,14 +20,14 @@ pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
-from seamline import artifacts  # noqa: E402
+from seamline.core import artifacts  # noqa: E402
 from seamline import diffusion as D  # noqa: E402
-from seamline.adapters import ADAPTERS  # noqa: E402
-from seamline.artifacts import Embedding, Latents  # noqa: E402
-from seamline.contracts import LatentTarget, PortSpec, port_checks  # noqa: E402
+from seamline.core.adapters import ADAPTERS  # noqa: E402
+from seamline.core.artifacts import Embedding, Latents  # noqa: E402
+from seamline.core.contracts import LatentTarget, PortSpec, port_checks  # noqa: E402
 from seamline.errors import ContractError, InputError  # noqa: E402
-from seamline.pipeline import spec_from_dict  # noqa: E402
-from seamline.runner import handoff, run_pipeline  # noqa: E402
+from seamline.core.pipeline import spec_from_dict  # noqa: E402
+from seamline.core.runner import handoff, run_pipeline  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn.t accept a copy keyword:DeprecationWarning")
@@ -62,7 +62,7 @@ def photo(astronaut):
 def photos(tmp_path_factory, astronaut, coffee):
     from skimage import data
 
-    from seamline.imageio import as_image, write_image
+    from seamline.io import as_image, write_image
 
     folder = tmp_path_factory.mktemp("photos")
     for name, img in [("a", astronaut), ("b", coffee), ("c", as_image(data.chelsea())),
@@ -429,7 +429,7 @@ def test_latents_and_embedding_artifacts_roundtrip(tmp_path):
 
 
 def _cli(argv):
-    from seamline import cli_diffusion
+    from seamline.cli import diffusion as cli_diffusion
 
     parser = argparse.ArgumentParser(prog="seamline")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -3,7 +3,7 @@
 The quality assertions compare against the clean image (the truth under the mask) and
 against OpenCV Telea on the same case: a diffusion fill keeps ~2-30% of the fine texture
 and smooths the border (seam score ~0.4), the exemplar fill keeps 70-130% and a border as
-visible as the truth's (seam score 0.8-1.2; see :func:`seamline.metrics.seam_score`).
+visible as the truth's (seam score 0.8-1.2; see :func:`seamline.ops.metrics.seam_score`).
 """
 
 import time
@@ -14,10 +14,10 @@ import pytest
 from skimage import data
 
 from seamline.errors import InputError, StageError
-from seamline.exemplar import exemplar_fill
-from seamline.imageio import as_image
-from seamline.inpaint import composite, inpaint
-from seamline.metrics import hf_energy_ratio, seam_score
+from seamline.ops.inpaint.exemplar import exemplar_fill
+from seamline.io import as_image
+from seamline.ops.inpaint import composite, inpaint
+from seamline.ops.metrics import hf_energy_ratio, seam_score
 
 
 def _gray(a):

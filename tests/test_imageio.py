@@ -1,4 +1,4 @@
-"""seamline.imageio: format conversion and colour-managed file I/O, on real photos."""
+"""seamline.io: format conversion and colour-managed file I/O, on real photos."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import tifffile
 from PIL import Image, ImageCms, ImageOps
 from skimage import data
 
-from seamline import imageio
+from seamline import io as imageio
 from seamline.errors import InputError
-from seamline.imageio import (DEFAULT_MAX_PIXELS, SUPPORTED_EXTENSIONS, ImageFile, as_image,
+from seamline.io import (DEFAULT_MAX_PIXELS, SUPPORTED_EXTENSIONS, ImageFile, as_image,
                               as_mask, check_output_path, file_sha256, load_image, load_mask,
                               read_image, save_image, to_uint8, to_uint16, write_image)
 

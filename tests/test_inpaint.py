@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from skimage import data
 
-from seamline import inpaint as inpaint_module
+from seamline.ops import inpaint as inpaint_module
 from seamline.errors import InputError, StageError
-from seamline.imageio import as_image
-from seamline.inpaint import BACKENDS, composite, inpaint, mask_crops
-from seamline.metrics import psnr
+from seamline.io import as_image
+from seamline.ops.inpaint import BACKENDS, composite, inpaint, mask_crops
+from seamline.ops.metrics import psnr
 
 
 # every backend that needs no user checkpoint (lama has its own tests in test_lama.py)

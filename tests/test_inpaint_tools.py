@@ -13,11 +13,11 @@ from skimage import data
 
 import seamline as sl
 from seamline.cli import main
-from seamline.imageio import as_image
-from seamline.inpaint import (AUTO_TEXTURE_ENERGY, choose_backend, edit_alpha, inpaint,
+from seamline.io import as_image
+from seamline.ops.inpaint import (AUTO_TEXTURE_ENERGY, choose_backend, edit_alpha, inpaint,
                               match_fill_to_ring)
-from seamline.masks import grow, snap_to_grid
-from seamline.metrics import delta_e2000
+from seamline.ops.masks import grow, snap_to_grid
+from seamline.ops.metrics import delta_e2000
 
 from conftest import blob_mask
 
@@ -135,8 +135,8 @@ def test_inpaint_command_with_rgb_and_alpha_masks(tmp_path, capsys, files, which
     rep = json.loads(stdout)
     assert rep["backends"] == ["exemplar"] and rep["qa"]["outside_change"]["changed_px"] == 0
     # texture kept: the fill's detail relative to its ring is close to the truth's own
-    from seamline.masks import context_ring
-    from seamline.metrics import hf_energy
+    from seamline.ops.masks import context_ring
+    from seamline.ops.metrics import hf_energy
 
     m, src = files["mask"], sl.load_image(files["photo"])
     ring = context_ring(m, 8).astype(np.float32)

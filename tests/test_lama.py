@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
-from seamline import lama  # noqa: E402
+from seamline.ops.inpaint import lama  # noqa: E402
 from seamline.errors import InputError, StageError  # noqa: E402
 
 NGF, BLOCKS = 8, 2  # tiny: same key pattern as big-lama (64, 18), millisecond forwards

@@ -9,8 +9,8 @@ from skimage import data
 from skimage.morphology import disk
 
 from seamline.errors import InputError
-from seamline.imageio import as_image
-from seamline.masks import (
+from seamline.io import as_image
+from seamline.ops.masks import (
     context_ring,
     dilation_for_text,
     feather,
@@ -216,7 +216,7 @@ def test_mask_shape_mismatch_is_an_input_error():
 
 
 def test_grow_over_halos_covers_a_drop_shadow_and_leaves_plain_context_alone():
-    from seamline.masks import grow_over_halos
+    from seamline.ops.masks import grow_over_halos
 
     photo = as_image(data.coffee())
     yy, xx = np.mgrid[: photo.shape[0], : photo.shape[1]]

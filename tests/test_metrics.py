@@ -5,9 +5,9 @@ from skimage import data
 from skimage.metrics import structural_similarity
 
 from seamline.errors import InputError
-from seamline.imageio import as_image
-from seamline.inpaint import inpaint
-from seamline.metrics import (
+from seamline.io import as_image
+from seamline.ops.inpaint import inpaint
+from seamline.ops.metrics import (
     delta_e2000,
     hf_energy,
     hf_energy_ratio,

@@ -10,8 +10,8 @@ import pytest
 from skimage import data
 
 from seamline.errors import InputError
-from seamline.imageio import as_image
-from seamline.noise import deblock, denoise, estimate_blockiness, estimate_noise, noise_profile
+from seamline.io import as_image
+from seamline.ops.noise import deblock, denoise, estimate_blockiness, estimate_noise, noise_profile
 
 SIGMAS = (0.01, 0.02, 0.04, 0.08)
 

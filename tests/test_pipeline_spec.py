@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seamline.errors import ConfigError
-from seamline.pipeline import apply_overrides, builtin_names, builtin_spec, spec_from_text
+from seamline.core.pipeline import apply_overrides, builtin_names, builtin_spec, spec_from_text
 from seamline.stages import get_stage, stage_ids
 
 GOOD = """\

@@ -6,8 +6,8 @@ import numpy as np
 from skimage import data
 
 import seamline as sl
-from seamline.imageio import as_image
-from seamline.text import detect_text
+from seamline.io import as_image
+from seamline.ops.text import detect_text
 
 
 def _found_words(image, words):
@@ -69,7 +69,7 @@ def test_residual_text_qa_reads_the_original_boxes(captioned):
     over the whole edited area reads."""
     import seamline as sl
     from seamline.stages.qa import residual_text
-    from seamline.text import detect_text, detect_text_in_boxes, merge_boxes
+    from seamline.ops.text import detect_text, detect_text_in_boxes, merge_boxes
 
     image, _, words = captioned
     regions = detect_text(image)
@@ -86,7 +86,7 @@ def test_residual_text_qa_reads_the_original_boxes(captioned):
     # part of a token read in the boxes
     found = sum(any(w in t or t in w for t in in_boxes) for w in whole)
     assert found >= len(whole) - 1
-    from seamline.text import get_engine
+    from seamline.ops.text import get_engine
 
     det = get_engine().text_det  # the whole-image rule is back for the next detect_text
     assert (det.limit_type, det.limit_side_len) == ("min", 736)

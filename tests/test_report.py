@@ -13,7 +13,7 @@ import pytest
 
 import seamline as sl
 from seamline.cli import main
-from seamline.diff import compare_runs, heat
+from seamline.reporting.diff import compare_runs, heat
 
 from conftest import blob_mask
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import seamline as sl
-from seamline.contracts import PortSpec, StageSpec
+from seamline.core.contracts import PortSpec, StageSpec
 from seamline.errors import ConfigError, ContractError
-from seamline.imageio import read_image, to_uint8
+from seamline.io import read_image, to_uint8
 from seamline.stages import REGISTRY
-from seamline.stages.base import Stage
+from seamline.core.stage import Stage
 
 from conftest import blob_mask
 
@@ -153,7 +153,7 @@ def test_policy_off_passes_through(needs_binary, astronaut):
 
 
 def test_stage_seeds_do_not_depend_on_other_stages():
-    from seamline.runner import stage_seed
+    from seamline.core.runner import stage_seed
 
     assert stage_seed(0, "inpaint") == stage_seed(0, "inpaint")
     assert stage_seed(0, "inpaint") != stage_seed(1, "inpaint")
@@ -175,9 +175,9 @@ def test_artifact_memo_measures_each_artifact_once(astronaut, monkeypatch):
     and the records are the same as measuring it afresh each time."""
     import numpy as np
 
-    from seamline import artifacts
-    from seamline.pipeline import builtin_spec
-    from seamline.runner import run_pipeline
+    from seamline.core import artifacts
+    from seamline.core.pipeline import builtin_spec
+    from seamline.core.runner import run_pipeline
 
     calls = {"measure": 0, "digest": 0}
     real_measure, real_digest = artifacts.measure, artifacts.digest

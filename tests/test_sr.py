@@ -1,4 +1,4 @@
-"""seamline.sr: the packaged super-resolution networks and the classic baselines."""
+"""seamline.ops.upscale.sr: the packaged super-resolution networks and the classic baselines."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from skimage import data
 
 from seamline.errors import InputError
-from seamline.imageio import as_image
-from seamline.metrics import psnr
-from seamline.sr import SR_SCALES, _session, classic_upscale, model_path, sr_upscale
+from seamline.io import as_image
+from seamline.ops.metrics import psnr
+from seamline.ops.upscale.sr import SR_SCALES, _session, classic_upscale, model_path, sr_upscale
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from seamline.errors import InputError
-from seamline.synth import TextItem, draw_text, random_text_items, text_photo_cases
+from seamline.testing.synth import TextItem, draw_text, random_text_items, text_photo_cases
 
 ITEMS = [
     TextItem("MORNING", (40, 30), 40, color=(255, 255, 255)),

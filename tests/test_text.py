@@ -11,9 +11,9 @@ import pytest
 from skimage import data
 
 from seamline.errors import InputError
-from seamline.imageio import as_image
-from seamline.synth import TextItem, draw_text
-from seamline.text import GlyphMask, TextRegion, detect_text, glyph_mask
+from seamline.io import as_image
+from seamline.testing.synth import TextItem, draw_text
+from seamline.ops.text import GlyphMask, TextRegion, detect_text, glyph_mask
 
 ASTRONAUT_ITEMS = [
     TextItem("GALAXY", (300, 30), 44, color=(20, 20, 20)),  # dark on light

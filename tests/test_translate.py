@@ -28,7 +28,7 @@ pytest.importorskip("safetensors")
 
 from seamline import translate as T  # noqa: E402
 from seamline.errors import InputError  # noqa: E402
-from seamline.prompts import make_corpus  # noqa: E402
+from seamline.translate.prompts import make_corpus  # noqa: E402
 
 N_PROMPTS = 400  # 320 to fit, 80 held out: enough for clear margins, cheap on two CPU cores
 

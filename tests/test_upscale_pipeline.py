@@ -12,7 +12,7 @@ from skimage import data
 
 import seamline as sl
 from seamline.cli import main
-from seamline.imageio import as_image
+from seamline.io import as_image
 
 pytest.importorskip("onnxruntime")
 

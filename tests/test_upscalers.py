@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seamline import _torchvision_shim as shim
+from seamline.ops.upscale import _torchvision_shim as shim
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
-try:  # spandrel imports torchvision: go through the shim first, as seamline.upscalers does
+try:  # spandrel imports torchvision: go through the shim first, as seamline.ops.upscale does
     shim.import_spandrel()
 except ImportError:
     pass  # not installed: the importorskip below skips the module
@@ -28,9 +28,9 @@ spandrel = pytest.importorskip("spandrel")
 
 from safetensors.torch import save_file  # noqa: E402
 
-from seamline import upscalers  # noqa: E402
+from seamline.ops import upscale as upscalers  # noqa: E402
 from seamline.errors import InputError  # noqa: E402
-from seamline.upscalers import UpscalerModel, load_upscaler, model_upscale  # noqa: E402
+from seamline.ops.upscale import UpscalerModel, load_upscaler, model_upscale  # noqa: E402
 from spandrel.architectures.Compact import Compact  # noqa: E402
 from spandrel.architectures.ESRGAN import ESRGAN  # noqa: E402
 
@@ -140,7 +140,7 @@ def test_shim_only_when_torchvision_does_not_import(tmp_path, broken):
     code = textwrap.dedent(
         """
         import sys
-        from seamline._torchvision_shim import import_spandrel, shim_used
+        from seamline.ops.upscale._torchvision_shim import import_spandrel, shim_used
         sp = import_spandrel()
         print("SHIM", shim_used())
         fn = sys.modules["spandrel.architectures.RestoreFormer"].tv_normalize
@@ -157,7 +157,7 @@ def test_shim_only_when_torchvision_does_not_import(tmp_path, broken):
     assert r.returncode == 0, r.stderr[-2000:]
     if broken:
         assert "SHIM True" in r.stdout
-        assert "NORMALIZE seamline._torchvision_shim" in r.stdout
+        assert "NORMALIZE seamline.ops.upscale._torchvision_shim" in r.stdout
         assert "AFTER error operator torchvision::nms" in r.stdout  # the truth, not the shim
     else:
         assert "SHIM False" in r.stdout
@@ -170,7 +170,7 @@ def test_a_spandrel_needing_more_torchvision_gets_a_clear_error():
     # Simulate a future spandrel that imports a function the shim lacks.
     code = textwrap.dedent(
         """
-        import seamline._torchvision_shim as s
+        import seamline.ops.upscale._torchvision_shim as s
         full = s._shim_modules
         def partial():
             mods = full()
@@ -282,7 +282,7 @@ def test_missing_directory_and_non_checkpoint_paths(tmp_path):
 
 
 def test_lama_checkpoint_is_not_an_upscaler(tmp_path):
-    from seamline.lama import lama_generator
+    from seamline.ops.inpaint.lama import lama_generator
 
     gen = lama_generator(ngf=8, n_blocks=1)
     path = tmp_path / "big-lama.safetensors"

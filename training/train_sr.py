@@ -103,7 +103,7 @@ class SRNet(nn.Module):
 
     Training uses reflect padding: with zero padding a 32 px patch has a dark frame whose
     repair eats capacity and gradients (bicubic alone is ~1.5x worse in L1 on such patches).
-    The exported copy uses zero padding, which is cheaper; at run time ``seamline.sr`` gives
+    The exported copy uses zero padding, which is cheaper; at run time ``seamline.ops.upscale.sr`` gives
     every tile ``overlap`` >= radius px of real or mirrored context and discards the outputs
     the padding touches, so the choice never shows.
     """
@@ -443,7 +443,7 @@ def evaluate(model: SRNet, scale: int) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def export_onnx(model: SRNet, path: Path, meta: dict) -> None:
-    """ONNX, opset 17, dynamic batch/height/width; metadata read by seamline.sr."""
+    """ONNX, opset 17, dynamic batch/height/width; metadata read by seamline.ops.upscale.sr."""
     import onnx
 
     trained = model

@@ -5,19 +5,19 @@
 >>> sl.save_image("clean.png", res.image)                             # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+from seamline._version import __version__
 
 from seamline.api import Pipeline, TextRemoval, remove_text  # noqa: E402
 from seamline.errors import (ConfigError, ContractError, InputError,  # noqa: E402
                              SeamlineError, StageError)
-from seamline.imageio import (ImageFile, load_image, load_mask, read_image,  # noqa: E402
-                              save_image, write_image)
-from seamline.runner import Run  # noqa: E402
+from seamline.io import (ImageFile, load_image, load_mask, read_image,  # noqa: E402
+                         save_image, write_image)
+from seamline.core.runner import Run  # noqa: E402
 
 
 def detect_text(image, **kwargs):
-    """Find text regions (polygons, text, confidence); see :func:`seamline.text.detect_text`."""
-    from seamline.text import detect_text as _detect
+    """Find text regions (polygons, text, confidence); see :func:`seamline.ops.text.detect_text`."""
+    from seamline.ops.text import detect_text as _detect
 
     return _detect(image, **kwargs)
 

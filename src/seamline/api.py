@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from seamline.pipeline import (PipelineSpec, apply_overrides, builtin_spec, load_spec,
+from seamline.core.pipeline import (PipelineSpec, apply_overrides, builtin_spec, load_spec,
                                spec_from_text)
-from seamline.runner import Run, run_pipeline
+from seamline.core.runner import Run, run_pipeline
 
 
 class Pipeline:
@@ -52,7 +52,7 @@ class Pipeline:
         return self.with_raw(policy=policy)
 
     def with_raw(self, **top_level: Any) -> "Pipeline":
-        from seamline.pipeline import spec_from_dict
+        from seamline.core.pipeline import spec_from_dict
 
         raw = dict(self.spec.raw, **top_level)
         return Pipeline(spec_from_dict(raw, source=self.spec.source))
@@ -60,10 +60,10 @@ class Pipeline:
     def run(self, image: Any = None, *, out: str | Path | None = None,
             from_stage: str | None = None,
             progress: bool = False, **kwargs: Any) -> Run:
-        """Run on one image (path, :class:`~seamline.imageio.ImageFile` or HxWx3 array), or on
+        """Run on one image (path, :class:`~seamline.io.ImageFile` or HxWx3 array), or on
         none (``None``) when the pipeline has no image input (``inputs: {}``, e.g. generate).
 
-        See :func:`seamline.runner.run_pipeline` for every option.
+        See :func:`seamline.core.runner.run_pipeline` for every option.
         """
         return run_pipeline(self.spec, image, out=out, from_stage=from_stage, progress=progress,
                             **kwargs)

@@ -27,8 +27,8 @@ def demo_image() -> tuple[np.ndarray, np.ndarray]:
     """
     from skimage import data
 
-    from seamline.imageio import as_image
-    from seamline.synth import TextItem, draw_text
+    from seamline.io import as_image
+    from seamline.testing.synth import TextItem, draw_text
 
     photo = as_image(data.coffee())
     items = [

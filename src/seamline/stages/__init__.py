@@ -11,7 +11,7 @@ cheap and a missing optional extra is reported only for the stages that need it.
 from __future__ import annotations
 
 from seamline.errors import ConfigError
-from seamline.stages.base import Stage
+from seamline.core.stage import Stage
 from seamline.stages.color_match import ColorMatch
 from seamline.stages.detect_text import DetectText
 from seamline.stages.encode_prompt import EncodePrompt

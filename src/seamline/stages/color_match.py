@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class ColorMatch(Stage):
@@ -27,7 +27,7 @@ class ColorMatch(Stage):
         method: Literal["auto", "histogram", "meanstd", "wavelet", "regression", "none"] = "auto"
 
     def run(self, ctx, image, reference, mask=None):
-        from seamline.color import match_colors
+        from seamline.ops.color import match_colors
 
         if self.params.method == "none":
             return StageResult(outputs={"image": image}, notes=["colour match skipped"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class DetectText(Stage):
@@ -23,7 +23,7 @@ class DetectText(Stage):
         recognize: bool = True   #: also read the text (needed for word counts in QA)
 
     def run(self, ctx, image):
-        from seamline.text import detect_text
+        from seamline.ops.text import detect_text
 
         regions = detect_text(image, min_score=self.params.min_score,
                               recognize=self.params.recognize)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class EncodePrompt(Stage):

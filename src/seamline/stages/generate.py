@@ -10,8 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from seamline.contracts import EncoderTarget, PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import EncoderTarget, PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 #: Scheduler option names (kept equal to ``seamline.diffusion.SCHEDULER_NAMES``; a test checks).
 SchedulerName = Literal["default", "ddim", "pndm", "euler", "euler-a", "dpm++2m", "lms", "unipc"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import StageResult
 from seamline.stages.generate import (PROMPT_EMBEDDING, REQUIRES, DiffusionStage, ReceiverParams,
                                       common_kwargs, padded_note, with_embedding_port)
 

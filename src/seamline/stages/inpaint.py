@@ -7,8 +7,8 @@ from typing import Literal
 
 import numpy as np
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "exemplar", "lama"]
 
@@ -36,7 +36,7 @@ class Inpaint(Stage):
         device: str = "cpu"             #: torch device for the lama backend
 
     def run(self, ctx, image, mask):
-        from seamline.inpaint import inpaint
+        from seamline.ops.inpaint import inpaint
 
         if not np.any(mask > 0):
             return StageResult(outputs={"image": image.copy()},

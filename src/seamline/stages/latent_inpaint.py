@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import StageResult
 from seamline.stages.generate import (PROMPT_EMBEDDING, REQUIRES, DiffusionParams,
                                       DiffusionStage, common_kwargs, padded_note)
 

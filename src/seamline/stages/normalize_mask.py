@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class NormalizeMask(Stage):
@@ -36,7 +36,7 @@ class NormalizeMask(Stage):
         threshold: float = 0.5          #: soft input values >= this count as masked
 
     def run(self, ctx, mask, geometry=None, image=None):
-        from seamline.masks import dilation_for_text, feather, grow_over_halos, normalize_mask
+        from seamline.ops.masks import dilation_for_text, feather, grow_over_halos, normalize_mask
 
         p = self.params
         per_region = geometry is not None and p.dilate_px is None and geometry.get("boxes_xyxy")
@@ -66,7 +66,7 @@ def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int]) -> np.nda
     is either too small for the titles (halo of anti-aliased edge left) or too large for the
     captions (photo wiped around them). A component outside every box gets the median radius.
     """
-    from seamline.masks import grow
+    from seamline.ops.masks import grow
 
     n, labels, _, centroids = cv2.connectedComponentsWithStats((mask >= 0.5).astype(np.uint8), 8)
     if n <= 1:

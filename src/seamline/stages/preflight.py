@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seamline.contracts import PortSpec, StageSpec
+from seamline.core.contracts import PortSpec, StageSpec
 from seamline.errors import ContractError
-from seamline.stages.base import Stage, StageResult
+from seamline.core.stage import Stage, StageResult
 
 
 class Preflight(Stage):
@@ -28,7 +28,7 @@ class Preflight(Stage):
         sliver_px: float = 1.5      #: components thinner than this (max inscribed radius)
 
     def run(self, ctx, image, mask):
-        from seamline.masks import preflight_mask
+        from seamline.ops.masks import preflight_mask
 
         p = self.params
         report = preflight_mask(image, mask, ring_px=p.ring_px, max_coverage=p.max_coverage,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class EditQA(Stage):
@@ -34,8 +34,8 @@ class EditQA(Stage):
         margin_px: int = 32  #: context around each re-read text box (or the mask)
 
     def run(self, ctx, original, image, mask, regions=None):
-        from seamline.masks import context_ring
-        from seamline.metrics import (hf_energy, inside_vs_ring_delta_e, outside_change,
+        from seamline.ops.masks import context_ring
+        from seamline.ops.metrics import (hf_energy, inside_vs_ring_delta_e, outside_change,
                                       seam_score)
 
         p = self.params
@@ -78,7 +78,7 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
     mask : ndarray, HxW float32 in [0, 1]
         The edit mask. OCR re-reads the boxes of ``regions`` that the mask touches (plus
         ``margin_px``, at the whole-image detection scale: see
-        :func:`seamline.text.detect_text_in_boxes`); without regions, the mask's bounding box.
+        :func:`seamline.ops.text.detect_text_in_boxes`); without regions, the mask's bounding box.
     regions : list of TextRegion
         What was detected before the edit.
 
@@ -90,7 +90,7 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
     """
     from difflib import SequenceMatcher
 
-    from seamline.text import detect_text, detect_text_in_boxes
+    from seamline.ops.text import detect_text, detect_text_in_boxes
 
     before = [w.upper() for r in regions for w in r.text.split()]
     words_before = max(len(before), len(regions))

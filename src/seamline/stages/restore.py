@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class Restore(Stage):
@@ -23,7 +23,7 @@ class Restore(Stage):
         max_noise_sigma: float = 0.01  #: denoise above this noise sigma ([0, 1] units)
 
     def run(self, ctx, image):
-        from seamline.noise import deblock, denoise, noise_profile
+        from seamline.ops.noise import deblock, denoise, noise_profile
 
         p = self.params
         before = noise_profile(image)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class TextMask(Stage):
@@ -25,7 +25,7 @@ class TextMask(Stage):
         margin: float = 0.3  #: grow each region by this fraction of its text height first
 
     def run(self, ctx, image, regions):
-        from seamline.text import glyph_mask
+        from seamline.ops.text import glyph_mask
 
         gm = glyph_mask(image, regions, margin=self.params.margin)
         boxes = [[float(v) for v in (*r.polygon.min(axis=0), *r.polygon.max(axis=0))]

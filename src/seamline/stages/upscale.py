@@ -12,8 +12,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from seamline.contracts import Expect, PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import Expect, PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class Upscale(Stage):
@@ -58,20 +58,20 @@ class Upscale(Stage):
         if p.scale not in (2, 4) and p.backend == "seamline-sr":
             raise InputError(f"scale: seamline-sr supports 2 and 4, got {p.scale}")
         if p.backend == "seamline-sr":
-            from seamline.sr import sr_upscale
+            from seamline.ops.upscale.sr import sr_upscale
 
             out = sr_upscale(image, scale=p.scale, tile=p.tile, overlap=p.overlap)
             return StageResult(outputs={"image": out}, report={"backend": p.backend,
                                                                "scale": p.scale})
         if p.backend in ("lanczos", "bicubic"):
-            from seamline.sr import classic_upscale
+            from seamline.ops.upscale.sr import classic_upscale
 
             if p.scale < 1:
                 raise InputError(f"scale: expected an integer >= 1, got {p.scale}")
             out = classic_upscale(image, scale=p.scale, method=p.backend)
             return StageResult(outputs={"image": out}, report={"backend": p.backend,
                                                                "scale": p.scale})
-        from seamline.upscalers import load_upscaler, model_upscale
+        from seamline.ops.upscale import load_upscaler, model_upscale
 
         if not p.model:
             raise InputError("model: the spandrel backend needs a checkpoint path (--model "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seamline.contracts import PortSpec, StageSpec
-from seamline.stages.base import Stage, StageResult
+from seamline.core.contracts import PortSpec, StageSpec
+from seamline.core.stage import Stage, StageResult
 
 
 class UpscaleQA(Stage):
@@ -25,8 +25,8 @@ class UpscaleQA(Stage):
         pass
 
     def run(self, ctx, original, raw, image):
-        from seamline.color import color_drift
-        from seamline.metrics import hf_energy
+        from seamline.ops.color import color_drift
+        from seamline.ops.metrics import hf_energy
 
         drift_raw = color_drift(raw, original)
         drift = color_drift(image, original)

@@ -1,0 +1,356 @@
+"""What the runner knows about each artifact kind: how to measure, fingerprint, save and load it.
+
+Only the runner moves artifacts between stages, and it does so through these functions, so a
+new kind (latents, embeddings) is added here once and every pipeline can carry it.
+
+Kinds and their in-memory values
+--------------------------------
+image         numpy HxWx3 float32 sRGB in [0, 1]
+mask          numpy HxW float32 in [0, 1], 1 = edit
+text-regions  list of :class:`seamline.ops.text.TextRegion`
+latents       :class:`Latents`: numpy (C, h, w) float32 in a model's *scaled* latent space, with
+              the provenance of whatever produced it (model, weights hash, scheduler...)
+embedding     :class:`Embedding`: numpy float32 ``(tokens, dim)`` or ``(dim,)``, with metadata
+report        JSON-serialisable dict
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Latents:
+    """Latents with their producer attached: what a diffusion stage hands to the next one.
+
+    Parameters
+    ----------
+    data : (C, h, w) float32 ndarray
+        In the producing model's **scaled** latent space, the space the UNet denoises and the
+        one diffusers pipelines take as ``latents=`` or as an img2img ``image=``:
+        ``z = scaling_factor * (vae_posterior_sample - shift_factor)`` (``shift_factor`` is
+        0/None for the Stable Diffusion family). Decode with ``vae.decode(z / scaling_factor
+        + shift_factor)``. ``h, w`` are the image size divided by the VAE factor.
+    provenance : dict
+        JSON-serialisable record of everything that shaped ``data``: ``model``,
+        ``weights_sha256``, ``scaling_factor``, ``shift_factor``, ``scheduler`` (class name),
+        ``scheduler_config``, ``steps``, ``guidance_scale``, ``seed``, ``height``, ``width``,
+        ``task``... (see :func:`seamline.diffusion.latent_provenance`).
+    """
+
+    data: np.ndarray
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        a = np.asarray(self.data)
+        if a.dtype != np.float32:
+            a = a.astype(np.float32)
+        object.__setattr__(self, "data", a)
+        object.__setattr__(self, "provenance", dict(self.provenance or {}))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    def replace(self, data: np.ndarray | None = None, **provenance: Any) -> "Latents":
+        """A copy with new data and/or provenance entries added (the original is untouched)."""
+        return Latents(self.data if data is None else data, {**self.provenance, **provenance})
+
+
+@dataclass(frozen=True, eq=False)
+class Embedding:
+    """A prompt embedding with metadata (which encoder, which prompt, pooled or per token).
+
+    Parameters
+    ----------
+    data : float32 ndarray, ``(tokens, dim)`` or ``(dim,)``
+    metadata : dict
+        JSON-serialisable. The keys seamline reads: ``encoder`` (the encoder's fingerprint,
+        :attr:`seamline.translate.Encoder.id`), ``encoder_name``, ``pooling``, ``prompt``;
+        ``translated_from`` (set by the ``translate`` adapter: the source encoder and map).
+    """
+
+    data: np.ndarray
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        a = np.asarray(self.data)
+        if a.dtype != np.float32:
+            a = a.astype(np.float32)
+        object.__setattr__(self, "data", a)
+        object.__setattr__(self, "metadata", dict(self.metadata or {}))
+
+
+#: Provenance entries copied into the latents' measured statistics (and so into every handoff
+#: record and the manifest's output stats); the full record travels with the artifact.
+PROVENANCE_SUMMARY = ("model", "weights_sha256", "task", "scheduler", "steps", "guidance_scale",
+                      "seed", "height", "width", "scaling_factor", "shift_factor", "strength")
+
+
+def _noise_sigma(image: np.ndarray) -> float:
+    from seamline.ops.noise import estimate_noise
+
+    return float(estimate_noise(image))
+
+
+def _blockiness(image: np.ndarray) -> float:
+    from seamline.ops.noise import estimate_blockiness
+
+    return float(estimate_blockiness(image))
+
+
+#: Statistics that cost more than a pass over the pixels: measured only when a receiving
+#: port's contract asks for them (``Expect(stat=...)``), then recorded like the others.
+EXTRA_STATS = {"image": {"noise_sigma": _noise_sigma, "blockiness": _blockiness}}
+
+
+def measure(kind: str, value: Any, *, extra: tuple[str, ...] | set[str] = ()) -> dict:
+    """Statistics of an artifact, as the contracts and the manifest use them.
+
+    Parameters
+    ----------
+    kind : str
+        Artifact kind (see module docstring).
+    value : object
+        The artifact.
+    extra : iterable of str
+        Names from :data:`EXTRA_STATS` to measure as well (``noise_sigma``, ``blockiness``).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable. For images and masks: ``dtype``, ``layout`` (``"HxWx3"``, ``"HxW"``
+        or the shape found), ``height``, ``width``, ``nonfinite``, ``min``, ``max``, ``mean``.
+        Images add ``channel_mean`` and ``std``. Masks add ``coverage`` (fraction of pixels
+        >= 0.5), ``soft_fraction`` (fraction strictly between 0 and 1), ``n_components`` and
+        ``min_component_px`` (8-connected components of pixels > 0).
+    """
+    if kind in ("image", "mask"):
+        stats = _measure_array(kind, value)
+        for name in extra:
+            fn = EXTRA_STATS.get(kind, {}).get(name)
+            if fn is not None and stats.get("layout") in ("HxWx3", "HxW"):
+                stats[name] = fn(value)
+        return stats
+    if kind == "text-regions":
+        return {"count": len(value)}
+    if kind == "report":
+        return {"keys": len(value)}
+    if kind == "latents":
+        return _measure_latents(value)
+    if kind == "embedding":
+        return _measure_embedding(value)
+    return {}
+
+
+def _measure_latents(value: Any) -> dict:
+    """Latent statistics: ``layout`` ("CxHxW" or the shape found), ``channels``, ``height``,
+    ``width`` (latent cells), ``dtype``, ``nonfinite``, per-channel ``channel_mean`` and
+    ``channel_std`` (population std, lists of float), and ``provenance``: the summary entries
+    of :data:`PROVENANCE_SUMMARY` the producer recorded."""
+    data = value.data if isinstance(value, Latents) else np.asarray(value)
+    prov = value.provenance if isinstance(value, Latents) else {}
+    layout = "CxHxW" if data.ndim == 3 else ("x".join(str(s) for s in data.shape) or "scalar")
+    stats: dict[str, Any] = {"dtype": str(data.dtype), "layout": layout,
+                             "channels": int(data.shape[0]) if data.ndim == 3 else 0,
+                             "height": int(data.shape[1]) if data.ndim == 3 else 0,
+                             "width": int(data.shape[2]) if data.ndim == 3 else 0}
+    if data.ndim != 3 or data.size == 0 or not np.issubdtype(data.dtype, np.floating):
+        stats.update(nonfinite=0, channel_mean=[], channel_std=[])
+    else:
+        flat = data.reshape(data.shape[0], -1).astype(np.float64)
+        finite = np.isfinite(flat)
+        stats["nonfinite"] = int(flat.size - np.count_nonzero(finite))
+        flat = np.where(finite, flat, 0.0)
+        stats["channel_mean"] = [round(float(m), 6) for m in flat.mean(axis=1)]
+        stats["channel_std"] = [round(float(v), 6) for v in flat.std(axis=1)]
+    stats["provenance"] = {k: prov[k] for k in PROVENANCE_SUMMARY if k in prov}
+    return stats
+
+
+def _measure_embedding(value: Any) -> dict:
+    data = value.data if isinstance(value, Embedding) else np.asarray(value)
+    meta = value.metadata if isinstance(value, Embedding) else {}
+    layout = {1: "D", 2: "TxD"}.get(data.ndim, "x".join(str(s) for s in data.shape))
+    stats: dict[str, Any] = {"dtype": str(data.dtype), "layout": layout,
+                             "tokens": int(data.shape[0]) if data.ndim == 2 else 1,
+                             "dim": int(data.shape[-1]) if data.ndim in (1, 2) else 0}
+    if data.ndim in (1, 2) and data.size and np.issubdtype(data.dtype, np.floating):
+        rows = data.reshape(-1, data.shape[-1]).astype(np.float64)
+        finite = np.isfinite(rows)
+        stats["nonfinite"] = int(rows.size - np.count_nonzero(finite))
+        stats["mean_norm"] = float(np.linalg.norm(np.where(finite, rows, 0.0), axis=1).mean())
+    else:
+        stats["nonfinite"] = 0
+    stats["shape"] = [int(v) for v in data.shape]
+    for key in ("encoder", "encoder_name", "pooling"):
+        if key in meta:
+            stats[key] = meta[key]
+    if "translated_from" in meta:
+        stats["translated_from"] = meta["translated_from"].get("encoder_name")
+    return stats
+
+
+def _measure_array(kind: str, a: Any) -> dict:
+    a = np.asarray(a)
+    if a.ndim == 3 and a.shape[2] == 3:
+        layout = "HxWx3"
+    elif a.ndim == 2:
+        layout = "HxW"
+    else:
+        layout = "x".join(str(s) for s in a.shape) or "scalar"
+    stats: dict[str, Any] = {"dtype": str(a.dtype), "layout": layout,
+                             "height": int(a.shape[0]) if a.ndim >= 2 else 0,
+                             "width": int(a.shape[1]) if a.ndim >= 2 else 0}
+    if a.size == 0 or not np.issubdtype(a.dtype, np.number) and a.dtype != bool:
+        stats.update(nonfinite=0, min=float("nan"), max=float("nan"), mean=float("nan"))
+        return stats
+    finite = np.isfinite(a) if np.issubdtype(a.dtype, np.floating) else None
+    nonfinite = 0 if finite is None else int(a.size - np.count_nonzero(finite))
+    af = a.astype(np.float32, copy=False)
+    if nonfinite:
+        af = np.where(finite, af, 0.0)
+    stats.update(nonfinite=nonfinite, min=float(af.min()), max=float(af.max()),
+                 mean=float(af.mean()))
+    if kind == "image" and layout == "HxWx3":
+        stats["channel_mean"] = [round(float(m), 6) for m in af.reshape(-1, 3).mean(axis=0)]
+        stats["std"] = float(af.std())
+    if kind == "mask" and layout == "HxW":
+        stats["coverage"] = float(np.count_nonzero(af >= 0.5) / af.size)
+        stats["soft_fraction"] = float(np.count_nonzero((af > 0) & (af < 1)) / af.size)
+        n, _, cc_stats, _ = cv2.connectedComponentsWithStats((af > 0).astype(np.uint8), 8)
+        areas = cc_stats[1:, cv2.CC_STAT_AREA]
+        stats["n_components"] = int(n - 1)
+        stats["min_component_px"] = int(areas.min()) if len(areas) else 0
+    return stats
+
+
+def digest(kind: str, value: Any) -> str:
+    """Content hash of an artifact (sha256 hex, 16 chars): the runner's cache key material."""
+    h = hashlib.sha256(kind.encode())
+    if kind in ("image", "mask"):
+        a = np.ascontiguousarray(value)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    elif kind in ("latents", "embedding"):
+        data, meta = _array_and_meta(kind, value)
+        a = np.ascontiguousarray(data)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+        h.update(json.dumps(meta, sort_keys=True, default=json_default).encode())
+    else:
+        h.update(json.dumps(to_jsonable(kind, value), sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def _array_and_meta(kind: str, value: Any) -> tuple[np.ndarray, dict]:
+    if isinstance(value, Latents):
+        return value.data, value.provenance
+    if isinstance(value, Embedding):
+        return value.data, value.metadata
+    return np.asarray(value, dtype=np.float32), {}
+
+
+def to_jsonable(kind: str, value: Any) -> Any:
+    if kind == "text-regions":
+        return [r.to_dict() for r in value]
+    return value
+
+
+def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
+    """Write an artifact under ``folder`` and return the file names written.
+
+    Images and masks are written twice: ``name.npy`` (exact float32, what the cache reloads) and
+    ``name.png`` (8-bit preview for people and the report). Other kinds are JSON.
+    """
+    from seamline.io import write_image, to_uint8
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind in ("image", "mask"):
+        _atomic_npy(folder / f"{name}.npy", np.asarray(value, dtype=np.float32))
+        if kind == "image":
+            write_image(folder / f"{name}.png", value)
+        else:
+            _write_gray_png(folder / f"{name}.png", to_uint8(value))
+        return [f"{name}.npy", f"{name}.png"]
+    if kind in ("latents", "embedding"):
+        # exact float32 array + its provenance/metadata beside it
+        data, meta = _array_and_meta(kind, value)
+        _atomic_npy(folder / f"{name}.npy", np.asarray(data, dtype=np.float32))
+        write_text(folder / f"{name}.json", json.dumps(
+            {"kind": kind, "shape": list(np.shape(data)), "meta": meta}, indent=1,
+            default=json_default))
+        return [f"{name}.npy", f"{name}.json"]
+    path = folder / f"{name}.json"
+    write_text(path, json.dumps(to_jsonable(kind, value), indent=1, default=json_default))
+    return [path.name]
+
+
+def load(kind: str, folder: Path, name: str) -> Any:
+    """Inverse of :func:`save`."""
+    if kind in ("image", "mask"):
+        return np.load(folder / f"{name}.npy", allow_pickle=False)
+    if kind in ("latents", "embedding"):
+        array = np.load(folder / f"{name}.npy", allow_pickle=False)
+        meta = json.loads((folder / f"{name}.json").read_text()).get("meta", {})
+        return Latents(array, meta) if kind == "latents" else Embedding(array, meta)
+    data = json.loads((folder / f"{name}.json").read_text())
+    if kind == "text-regions":
+        from seamline.ops.text import TextRegion
+
+        return [TextRegion.from_dict(d) for d in data]
+    return data
+
+
+def json_default(o: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy scalars/arrays and paths; anything else raises."""
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temp file + rename), numpy scalars and arrays converted."""
+    write_text(path, json.dumps(data, indent=1, default=json_default))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write text atomically: a temp file in the same folder, then rename."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _atomic_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_gray_png(path: Path, gray_u8: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
+    try:
+        if not cv2.imwrite(str(tmp), gray_u8):
+            raise OSError(f"{path}: could not write mask preview")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

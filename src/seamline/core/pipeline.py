@@ -1,0 +1,465 @@
+"""Pipelines as data: a YAML spec, validated up front, with errors that name the line and key.
+
+A pipeline file::
+
+    pipeline: remove-text          # name
+    description: detect text, build a glyph mask, inpaint, QA
+    policy: reconcile              # strict | reconcile | off  (what a failed handoff check does)
+    seed: 0
+    inputs: {image: image}         # pipeline inputs by name -> kind; `image` comes from -i
+    stages:
+      - name: detect               # unique within the pipeline
+        stage: detect-text         # registry id (``seamline stages`` lists them)
+        inputs: {image: input.image}
+        params: {min_score: 0.5}
+      - name: inpaint
+        stage: inpaint
+        inputs: {image: input.image, mask: detect.mask}
+        policy: strict             # optional per-stage override
+    output: inpaint.image          # what the run returns and writes
+
+Prompt consistency across text encoders (diffusion stages)::
+
+    consistency: true              # embed every diffusion stage's prompt with one encoder...
+    prompt_encoder: minilm         # ...this one (default minilm), and translate it into each
+    translation_maps: [a2sd.safetensors]   # stage's own text-encoder space with these maps
+    prompt_pooling: auto           # optional: the encoder's pooling (as the map was fitted)
+    prompt_device: cpu             # optional: torch device for encoder A
+
+With ``consistency: true`` an ``encode-prompt`` stage named ``<stage>-prompt`` is inserted
+before every stage that has a ``prompt_embedding`` port (generate, img2img, latent-inpaint)
+not already wired by hand, and wired to it; the handoff then finds the embedding's encoder
+differs from the stage's and, under ``reconcile``, the ``translate`` adapter applies the map
+fitted between exactly these two encoders (``seamline translate fit ... --target-pooling
+sequence``), recorded with its numbers like any other adapter.
+
+Everything is checked when the file is loaded: unknown keys, unknown stage ids, parameter
+types, wiring (each input refers to ``input.NAME`` or an output port of an earlier stage, with
+a matching kind) and required ports. Stages run in the order listed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seamline.errors import ConfigError, InputError
+
+POLICIES = ("strict", "reconcile", "off")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+_TOP_KEYS = ("pipeline", "description", "policy", "seed", "inputs", "stages", "output",
+             "consistency", "prompt_encoder", "translation_maps", "prompt_pooling",
+             "prompt_device")
+_CONSISTENCY_KEYS = ("prompt_encoder", "translation_maps", "prompt_pooling", "prompt_device")
+_STAGE_KEYS = ("name", "stage", "inputs", "params", "policy")
+
+
+@dataclass(frozen=True)
+class StageDecl:
+    """One stage of a pipeline, resolved: its registry class, typed params and wiring."""
+
+    name: str
+    stage_id: str
+    params: Any
+    inputs: dict[str, str]
+    policy: str | None = None
+    line: int = 0
+
+    def params_dict(self) -> dict:
+        return dataclasses.asdict(self.params)
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A validated pipeline. ``raw`` is the document as written, for the manifest."""
+
+    name: str
+    description: str
+    policy: str
+    seed: int
+    inputs: dict[str, str]
+    stages: tuple[StageDecl, ...]
+    output: str
+    source: str
+    raw: dict
+    consistency: bool = False
+    prompt_encoder: str | None = None
+    translation_maps: tuple[str, ...] = ()
+
+    def stage(self, name: str) -> StageDecl:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise ConfigError(f"{self.source}: no stage named {name!r}; stages: "
+                          f"{', '.join(s.name for s in self.stages)}")
+
+    def index(self, name: str) -> int:
+        return self.stages.index(self.stage(name))
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _LineMap(dict):
+    """A dict that remembers the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader with line numbers, and YAML 1.2 booleans: only true/false.
+
+    YAML 1.1 reads ``policy: off`` as ``False`` and ``yes``/``no``/``on`` as booleans too,
+    which would turn a policy name into a type error.
+    """
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                                  re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineMap:
+    loader.flatten_mapping(node)
+    m = _LineMap()
+    m.line = node.start_mark.line + 1
+    m.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in m:
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+        m[key] = loader.construct_object(value_node, deep=True)
+        m.key_lines[key] = key_node.start_mark.line + 1
+    return m
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line(m: Any, key: str | None = None) -> int:
+    if isinstance(m, _LineMap):
+        return m.key_lines.get(key, m.line) if key is not None else m.line
+    return 0
+
+
+def parse_yaml_text(text: str, *, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def load_spec(path: str | Path) -> PipelineSpec:
+    """Read and validate a pipeline YAML file."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: pipeline file not found")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, expected a pipeline YAML file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{p}: cannot read pipeline file ({e.__class__.__name__})") from None
+    return spec_from_text(text, source=str(p))
+
+
+def builtin_names() -> list[str]:
+    return sorted(f.name[:-5] for f in resources.files("seamline.pipelines").iterdir()
+                  if f.name.endswith(".yaml"))
+
+
+def builtin_spec(name: str) -> PipelineSpec:
+    """A pipeline shipped with seamline (``remove-text``...)."""
+    if name not in builtin_names():
+        raise ConfigError(f"unknown built-in pipeline {name!r}; built-ins: "
+                          f"{', '.join(builtin_names())}")
+    text = resources.files("seamline.pipelines").joinpath(f"{name}.yaml").read_text()
+    return spec_from_text(text, source=f"builtin:{name}")
+
+
+def spec_from_text(text: str, *, source: str = "<pipeline>") -> PipelineSpec:
+    doc = parse_yaml_text(text, source=source)
+    return spec_from_dict(doc, source=source)
+
+
+def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
+    """Validate a pipeline document (as parsed from YAML) and resolve it."""
+    from seamline.stages import get_stage
+    from seamline.core.stage import parse_params
+
+    def err(line: int, msg: str) -> ConfigError:
+        return ConfigError(f"{source}:{line}: {msg}" if line else f"{source}: {msg}")
+
+    if not isinstance(doc, dict):
+        raise err(0, "a pipeline must be a mapping with keys " + ", ".join(_TOP_KEYS))
+    for key in doc:
+        if key not in _TOP_KEYS:
+            raise err(_line(doc, key), f"unknown key {key!r}; allowed: {', '.join(_TOP_KEYS)}")
+    for key in ("pipeline", "stages", "output"):
+        if key not in doc:
+            raise err(_line(doc), f"missing key {key!r}")
+    name = doc["pipeline"]
+    if not isinstance(name, str) or not name:
+        raise err(_line(doc, "pipeline"), f"pipeline: expected a name, got {name!r}")
+    policy = doc.get("policy", "reconcile")
+    if policy not in POLICIES:
+        raise err(_line(doc, "policy"), f"policy: expected one of {', '.join(POLICIES)}, "
+                                        f"got {policy!r}")
+    seed = doc.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise err(_line(doc, "seed"), f"seed: expected an integer, got {seed!r}")
+    inputs = doc.get("inputs", {"image": "image"})
+    if not isinstance(inputs, dict):
+        raise err(_line(doc, "inputs"), "inputs: expected a mapping of name: kind ({} for a "
+                                        "pipeline that starts from nothing, e.g. generate)")
+    for k, kind in inputs.items():
+        if kind not in ("image", "mask"):
+            raise err(_line(inputs, k), f"inputs.{k}: pipeline inputs can be 'image' or 'mask', "
+                                        f"got {kind!r}")
+        if kind == "mask" and "image" not in inputs:
+            raise err(_line(inputs, k), f"inputs.{k}: a mask input needs the 'image' input "
+                                        "(it is sized and checked against it)")
+    stages_doc = doc["stages"]
+    if not isinstance(stages_doc, list) or not stages_doc:
+        raise err(_line(doc, "stages"), "stages: expected a non-empty list")
+    consistency, prompt_params, maps = _consistency_options(doc, err)
+    inserted: set[str] = set()
+
+    # name -> {port: kind}, for wiring checks
+    available: dict[str, dict[str, str]] = {"input": dict(inputs)}
+    decls = []
+    for i, sd in enumerate(stages_doc):
+        where = f"stages[{i}]"
+        if not isinstance(sd, dict):
+            raise err(_line(stages_doc), f"{where}: expected a mapping with keys "
+                                         f"{', '.join(_STAGE_KEYS)}")
+        ln = _line(sd)
+        for key in sd:
+            if key not in _STAGE_KEYS:
+                raise err(_line(sd, key), f"{where}: unknown key {key!r}; allowed: "
+                                          f"{', '.join(_STAGE_KEYS)}")
+        for key in ("name", "stage"):
+            if key not in sd:
+                raise err(ln, f"{where}: missing key {key!r}")
+        sname = sd["name"]
+        if not isinstance(sname, str) or not _NAME_RE.match(sname) or sname == "input":
+            raise err(_line(sd, "name"), f"{where}.name: {sname!r} is not a valid stage name "
+                                         "(lowercase letters, digits, '-', '_'; not 'input')")
+        if sname in inserted:
+            raise err(_line(sd, "name"), f"{where}.name: {sname!r} is the name consistency: "
+                                         "true gives the prompt encoder it inserts for stage "
+                                         f"{sname.removesuffix('-prompt')!r}; rename this stage")
+        if sname in available:
+            raise err(_line(sd, "name"), f"{where}.name: duplicate stage name {sname!r}")
+        where = f"stage '{sname}'"
+        try:
+            cls = get_stage(sd["stage"])
+        except ConfigError as e:
+            raise err(_line(sd, "stage"), f"{where}: {e}") from None
+        params_doc = sd.get("params") or {}
+        if not isinstance(params_doc, dict):
+            raise err(_line(sd, "params"), f"{where}.params: expected a mapping")
+        try:
+            params = parse_params(cls.Params, params_doc, where=where)
+        except ConfigError as e:
+            bad = next((k for k in params_doc if repr(k) in str(e)), None)
+            raise err(_line(params_doc, bad) or _line(sd, "params"), str(e)) from None
+        spolicy = sd.get("policy")
+        if spolicy is not None and spolicy not in POLICIES:
+            raise err(_line(sd, "policy"), f"{where}.policy: expected one of "
+                                           f"{', '.join(POLICIES)}, got {spolicy!r}")
+        wiring = sd.get("inputs") or {}
+        if not isinstance(wiring, dict):
+            raise err(_line(sd, "inputs"), f"{where}.inputs: expected a mapping port: source")
+        for port, ref in wiring.items():
+            pl = _line(wiring, port)
+            if port not in cls.spec.inputs:
+                raise err(pl, f"{where}.inputs: stage {cls.id!r} has no input port {port!r}; "
+                              f"ports: {', '.join(cls.spec.inputs)}")
+            kind = _resolve_ref(ref, available, err, pl, f"{where}.inputs.{port}")
+            want = cls.spec.inputs[port].kind
+            if kind != want:
+                raise err(pl, f"{where}.inputs.{port}: {ref!r} carries {kind}, port {port!r} "
+                              f"expects {want}")
+        for port, pspec in cls.spec.inputs.items():
+            if port not in wiring and not pspec.optional:
+                raise err(ln, f"{where}.inputs: required port {port!r} is not wired")
+        if consistency and "prompt_embedding" in cls.spec.inputs:
+            if maps and not params.translation_maps:
+                params = dataclasses.replace(params, translation_maps=maps)
+            if "prompt_embedding" not in wiring:
+                enc = _prompt_stage(sname, params, prompt_params, available, err, ln)
+                inserted.add(enc.name)
+                available[enc.name] = {"embedding": "embedding"}
+                decls.append(enc)
+                wiring = {**wiring, "prompt_embedding": f"{enc.name}.embedding"}
+        available[sname] = {p: ps.kind for p, ps in cls.spec.outputs.items()}
+        decls.append(StageDecl(sname, cls.id, params, dict(wiring), spolicy, ln))
+
+    output = doc["output"]
+    kind = _resolve_ref(output, available, err, _line(doc, "output"), "output")
+    if kind != "image":
+        raise err(_line(doc, "output"), f"output: {output!r} carries {kind}; the pipeline "
+                                        "output must be an image")
+    if consistency and not any(d.stage_id == "encode-prompt" or "prompt_embedding" in d.inputs
+                               for d in decls):
+        raise err(_line(doc, "consistency"), "consistency: true, but no stage takes a prompt "
+                                             "embedding (generate, img2img, latent-inpaint)")
+    return PipelineSpec(name=name, description=str(doc.get("description", "")), policy=policy,
+                        seed=seed, inputs=dict(inputs), stages=tuple(decls), output=output,
+                        source=source, raw=_plain(doc), consistency=consistency,
+                        prompt_encoder=prompt_params["encoder"] if consistency else None,
+                        translation_maps=maps)
+
+
+def _consistency_options(doc: dict, err) -> tuple[bool, dict, tuple[str, ...]]:
+    """``consistency``, the inserted encoder's parameters and ``translation_maps``, checked.
+
+    Maps are read now (header and arrays: a corrupt or foreign file fails here, before
+    anything runs); whether one connects the right two encoders is checked by the runner's
+    preflight, which needs the encoders' fingerprints.
+    """
+    consistency = doc.get("consistency", False)
+    if not isinstance(consistency, bool):
+        raise err(_line(doc, "consistency"), f"consistency: expected true or false, got "
+                                             f"{consistency!r}")
+    for key in _CONSISTENCY_KEYS:
+        if key in doc and not consistency:
+            raise err(_line(doc, key), f"{key}: only used with consistency: true")
+    encoder = doc.get("prompt_encoder", "minilm")
+    if not isinstance(encoder, str) or not encoder:
+        raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: expected 'minilm' or an "
+                                                f"encoder folder, got {encoder!r}")
+    from seamline.translate import looks_like_repo_id
+
+    if encoder != "minilm" and not Path(encoder).expanduser().is_dir() and \
+            not looks_like_repo_id(encoder):
+        raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: {encoder}: no such folder "
+                                                "(expected 'minilm', a text-encoder or "
+                                                "diffusers folder, or a cached repo id)")
+    params = {"encoder": encoder}
+    for key, field in (("prompt_pooling", "pooling"), ("prompt_device", "device")):
+        if key in doc:
+            params[field] = doc[key]
+    maps = doc.get("translation_maps", [])
+    if isinstance(maps, str):
+        maps = [maps]
+    if not isinstance(maps, list) or not all(isinstance(m, str) and m for m in maps):
+        raise err(_line(doc, "translation_maps"), f"translation_maps: expected a list of map "
+                                                  f"files, got {maps!r}")
+    if consistency:
+        from seamline.translate import cached_map
+
+        for m in maps:
+            try:
+                cached_map(Path(m).expanduser())
+            except InputError as e:
+                raise err(_line(doc, "translation_maps"), f"translation_maps: {e}") from None
+    return consistency, params, tuple(str(Path(m).expanduser()) for m in maps)
+
+
+def _prompt_stage(sname: str, params: Any, prompt_params: dict, available: dict, err,
+                  line: int) -> StageDecl:
+    """The ``encode-prompt`` stage ``consistency: true`` inserts before stage ``sname``."""
+    from seamline.stages import get_stage
+    from seamline.core.stage import parse_params
+
+    name = f"{sname}-prompt"
+    if name in available:
+        raise err(line, f"stage '{sname}': consistency: true inserts a stage named {name!r}, "
+                        "which already exists; rename that stage")
+    cls = get_stage("encode-prompt")
+    try:
+        p = parse_params(cls.Params, {**prompt_params, "prompt": params.prompt},
+                         where=f"stage '{name}' (inserted by consistency: true)")
+    except ConfigError as e:
+        raise err(line, str(e)) from None
+    return StageDecl(name, cls.id, p, {}, None, line)
+
+
+def _resolve_ref(ref: Any, available: dict, err, line: int, where: str) -> str:
+    if not isinstance(ref, str) or ref.count(".") != 1:
+        raise err(line, f"{where}: expected 'stage.port' or 'input.name', got {ref!r}")
+    src, port = ref.split(".")
+    if src not in available:
+        raise err(line, f"{where}: {ref!r} refers to {src!r}, which is not an earlier stage "
+                        f"(available: {', '.join(available)})")
+    if port not in available[src]:
+        raise err(line, f"{where}: {src!r} has no output {port!r}; outputs: "
+                        f"{', '.join(available[src])}")
+    return available[src][port]
+
+
+def _plain(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_plain(v) for v in o]
+    return o
+
+
+def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> PipelineSpec:
+    """Return a new spec with ``stage.key=value`` overrides applied and re-validated.
+
+    Parameters
+    ----------
+    sets : list of str or dict
+        ``["inpaint.radius=5"]`` (values YAML-decoded, so ``5`` is an int and ``ns`` a string)
+        or ``{"inpaint.radius": 5}``.
+    """
+    if isinstance(sets, dict):
+        items = list(sets.items())
+    else:
+        items = []
+        for s in sets:
+            if "=" not in s:
+                raise ConfigError(f"--set {s!r}: expected STAGE.KEY=VALUE")
+            k, v = s.split("=", 1)
+            try:
+                items.append((k.strip(), yaml.load(v, Loader=_LineLoader) if v.strip() else ""))
+            except yaml.YAMLError:
+                items.append((k.strip(), v))
+    raw = _plain(spec.raw)
+    names = [s["name"] for s in raw["stages"]]
+    for key, value in items:
+        if key.count(".") != 1:
+            raise ConfigError(f"--set {key}: expected STAGE.KEY=VALUE")
+        sname, param = key.split(".")
+        if sname not in names and sname.endswith("-prompt") and \
+                sname.removesuffix("-prompt") in names and raw.get("consistency"):
+            raise ConfigError(f"--set {key}: {sname!r} is inserted by consistency: true; set "
+                              "its encoder, pooling and device with the pipeline keys "
+                              "prompt_encoder, prompt_pooling, prompt_device")
+        if sname not in names:
+            raise ConfigError(f"--set {key}: no stage named {sname!r}; stages: {', '.join(names)}")
+        sd = raw["stages"][names.index(sname)]
+        sd.setdefault("params", {})
+        if sd["params"] is None:
+            sd["params"] = {}
+        sd["params"][param] = value
+    try:
+        return spec_from_dict(raw, source=spec.source)
+    except ConfigError as e:
+        # line numbers refer to the file, not the overridden document: say it was --set
+        raise ConfigError(f"--set: {str(e).removeprefix(spec.source + ': ')}") from None

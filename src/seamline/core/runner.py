@@ -1,0 +1,618 @@
+"""The runner: the only code that moves artifacts between stages.
+
+For each stage, in order, the runner
+
+1. takes each wired input artifact, measures it, checks it against the receiving port's
+   contract and applies the policy (``strict``: stop with a :class:`ContractError` naming stage,
+   port, statistic, expected and found; ``reconcile``: insert the adapter the failed check
+   names; ``off``: pass it through) — recording every check and adapter with numbers;
+2. computes a content-hash cache key (stage id and version, resolved params, input digests)
+   and reuses a stored result from the run directory when the key matches;
+3. otherwise runs the stage, saves every output (``stages/NN-name/``) and its cache record.
+
+At the end it writes the output image (alpha from the input put back untouched) and
+``manifest.json``: versions, platform, input hash, every stage's resolved config, seed,
+timings, handoff checks, adapters, QA and warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seamline._version import __version__
+from seamline.core import artifacts
+from seamline.core.adapters import ADAPTERS
+from seamline.core.contracts import PortSpec, port_checks
+from seamline.errors import ConfigError, ContractError, InputError, SeamlineError
+from seamline.core.pipeline import PipelineSpec, StageDecl
+from seamline.stages import get_stage
+from seamline.core.stage import StageContext, StageResult
+
+#: Packages whose versions go into every manifest.
+MANIFEST_PACKAGES = ("numpy", "scipy", "scikit-image", "opencv-contrib-python-headless",
+                     "opencv-python-headless", "pillow", "onnxruntime", "rapidocr", "pyyaml",
+                     "torch", "diffusers", "ray")
+
+
+@dataclass
+class StageRun:
+    """What one stage did in a run.
+
+    Attributes
+    ----------
+    outputs : dict
+        Output artifacts by port name (values in the conventions of ``seamline.core.artifacts``).
+    report : dict
+        The stage's own numbers (mask report, preflight, QA...).
+    handoffs : list of dict
+        One record per input port: source, statistics, checks, adapters applied.
+    cached : bool
+        True when the result was reused from the run directory's cache.
+    """
+
+    name: str
+    stage_id: str
+    params: dict
+    seed: int
+    outputs: dict[str, Any]
+    report: dict
+    warnings: list[str]
+    notes: list[str]
+    handoffs: list[dict]
+    cached: bool
+    seconds: float
+    folder: Path | None = None
+
+    @property
+    def output(self) -> Any:
+        """The stage's first (main) output."""
+        return next(iter(self.outputs.values()))
+
+
+@dataclass
+class Run:
+    """A finished pipeline run: ``run.output``, ``run.stage("inpaint").output``, ``run.manifest``."""
+
+    spec: PipelineSpec
+    stages: dict[str, StageRun]
+    output: np.ndarray
+    alpha: np.ndarray | None
+    manifest: dict
+    out: Path | None = None
+    output_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def stage(self, name: str) -> StageRun:
+        if name not in self.stages:
+            raise ConfigError(f"no stage named {name!r} in this run; stages: "
+                              f"{', '.join(self.stages)}")
+        return self.stages[name]
+
+    @property
+    def qa(self) -> dict:
+        return self.manifest.get("qa", {})
+
+    @property
+    def checks(self) -> list[dict]:
+        return [h for s in self.stages.values() for h in s.handoffs]
+
+
+class ArtifactMemo:
+    """Measurements and digests of a run's artifacts, each computed once.
+
+    The same artifact is handed to several stages (the input image goes to every stage of
+    ``remove-text``) and each handoff measures it and hashes it for the cache key: at
+    1024x768 that is ~25 ms a time. Stages never modify their inputs (they return new
+    arrays), so an artifact is keyed by identity; the memo holds a reference to each value so
+    an identity is never reused within the run.
+    """
+
+    def __init__(self):
+        self._keep: list = []
+        self._stats: dict = {}
+        self._digests: dict = {}
+
+    def measure(self, kind: str, value: Any, extra=()) -> dict:
+        key = (kind, id(value), tuple(sorted(extra)))
+        if key not in self._stats:
+            self._keep.append(value)
+            self._stats[key] = artifacts.measure(kind, value, extra=extra)
+        return dict(self._stats[key])
+
+    def digest(self, kind: str, value: Any) -> str:
+        key = (kind, id(value))
+        if key not in self._digests:
+            self._keep.append(value)
+            self._digests[key] = artifacts.digest(kind, value)
+        return self._digests[key]
+
+
+def stage_seed(seed: int, name: str) -> int:
+    """Per-stage seed: independent of which other stages exist or ran first."""
+    return int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:8], 16)
+
+
+def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = None,
+                 inputs: dict[str, Any] | None = None, from_stage: str | None = None,
+                 output_path: str | Path | None = None, progress: bool = False,
+                 max_pixels: int | None = None, command: list[str] | None = None,
+                 report: bool = True) -> Run:
+    """Run a pipeline on one image.
+
+    Parameters
+    ----------
+    spec : PipelineSpec
+    image : str, Path, ImageFile, ndarray or None
+        The ``image`` input: a file (read colour-managed, alpha kept aside) or an HxWx3 array;
+        ``None`` for a pipeline without an ``image`` input (``inputs: {}``, e.g. generate).
+    out : str or Path, optional
+        Run directory. Without it the run happens in memory: no intermediates, no cache.
+    inputs : dict, optional
+        Other pipeline inputs by name (``{"mask": "mask.png"}``): a path or an array.
+    from_stage : str, optional
+        Re-run this stage and everything after it; earlier stages must be in ``out``'s cache.
+    output_path : str or Path, optional
+        Where to write the output image (default ``out/output.png``; nothing without ``out``).
+    progress : bool
+        Show a progress bar over stages on stderr.
+    report : bool
+        With ``out``: also write ``out/report.html`` (:mod:`seamline.reporting.report`).
+
+    Returns
+    -------
+    Run
+    """
+    from seamline.io import ImageFile, as_image, check_output_path, file_sha256, read_image
+
+    t_start = time.perf_counter()
+    out = Path(out) if out is not None else None
+    _check_requirements(spec)
+    from_index = None
+    if from_stage is not None:
+        from_index = spec.index(from_stage)
+        if out is None:
+            raise ConfigError(f"--from {from_stage}: needs the run directory (-o) of an "
+                              "earlier run")
+    if "image" not in spec.inputs:  # a pipeline that starts from nothing (generate)
+        if image is not None:
+            raise InputError(f"image: pipeline {spec.name!r} takes no input image (its inputs: "
+                             f"{', '.join(spec.inputs) or 'none'})")
+        image_file = None
+    elif image is None:
+        raise InputError(f"image: pipeline {spec.name!r} needs an input image")
+    elif isinstance(image, (str, Path)):
+        image_file = read_image(image, max_pixels=max_pixels)
+    elif isinstance(image, ImageFile):
+        image_file = image
+    else:
+        arr = as_image(image, name="image")
+        image_file = ImageFile(image=arr, alpha=None, bit_depth=8, path=None, info={})
+    src_path = Path(image_file.path) if image_file and image_file.path is not None else None
+    bit_depth = image_file.bit_depth if image_file else 8
+    values = {}
+    if image_file is not None:
+        values[("input", "image")] = (image_file.image, "image")
+    values.update(_pipeline_inputs(spec, inputs or {},
+                                   image_file.image.shape[:2] if image_file else None,
+                                   max_pixels))
+    contracts = preflight(spec)  # before anything is written
+    if out is not None:
+        _prepare_run_dir(out, src_path)
+    if output_path is None and out is not None:
+        output_path = out / ("output.tif" if bit_depth == 16 else "output.png")
+    if output_path is not None:
+        output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
+
+    memo = ArtifactMemo()
+    manifest = {
+        "seamline": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "platform": _platform(),
+        "versions": _versions(),
+        "input": None if image_file is None else {
+            "path": str(src_path) if src_path else None,
+            "sha256": file_sha256(src_path) if src_path else None,
+            "digest": memo.digest("image", image_file.image),
+            "width": int(image_file.image.shape[1]),
+            "height": int(image_file.image.shape[0]),
+            "bit_depth": image_file.bit_depth, "alpha": image_file.alpha is not None,
+            "info": image_file.info},
+        "pipeline": {"name": spec.name, "source": spec.source, "policy": spec.policy,
+                     "seed": spec.seed, "spec": spec.raw},
+        "from_stage": from_stage,
+        "stages": [], "qa": {}, "warnings": [], "notes": [], "status": "running",
+    }
+    stage_runs: dict[str, StageRun] = {}
+    bar = _progress(len(spec.stages), progress)
+    try:
+        for i, decl in enumerate(spec.stages):
+            bar.set_description(decl.name)
+            sr = _run_stage(i, decl, spec, values, out, from_index, contracts[decl.name],
+                            memo)
+            stage_runs[decl.name] = sr
+            manifest["stages"].append(_stage_manifest(sr, out, memo))
+            manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
+            manifest["notes"] += [f"{sr.name}: {n}" for n in sr.notes]
+            if getattr(get_stage(decl.stage_id), "qa", False):
+                manifest["qa"].update(sr.report)
+            bar.update(1)
+        bar.close()
+        src, port = spec.output.split(".")
+        result = values[(src, port)][0]
+        alpha = image_file.alpha if image_file else None
+        if alpha is not None and alpha.shape != result.shape[:2]:
+            alpha = resize_alpha(alpha, result.shape[:2])
+            manifest["notes"].append(f"alpha resized separately to {result.shape[1]}x"
+                                     f"{result.shape[0]} (bicubic); never colour-matched")
+        if output_path is not None:
+            from seamline.io import write_image
+
+            write_image(output_path, result, alpha=alpha,
+                        bit_depth=bit_depth if output_path.suffix.lower() in
+                        (".png", ".tif", ".tiff") else 8)
+        manifest["output"] = str(output_path) if output_path else None
+        manifest["status"] = "ok"
+    except SeamlineError as e:
+        bar.close()
+        manifest["status"] = "failed"
+        manifest["error"] = str(e)
+        if out is not None:
+            artifacts.write_json(out / "manifest.json", manifest)
+        raise
+    manifest["seconds"] = round(time.perf_counter() - t_start, 4)
+    if out is not None:
+        artifacts.write_json(out / "manifest.json", manifest)
+        if report:
+            from seamline.reporting.report import write_report
+
+            write_report(out)
+    return Run(spec=spec, stages=stage_runs, output=result, alpha=alpha,
+               manifest=manifest, out=out, output_path=output_path,
+               warnings=list(manifest["warnings"]))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def preflight(spec: PipelineSpec) -> dict:
+    """Checks that need no stage to have run, made before a run writes anything.
+
+    Resolves every stage's contract (``spec_for``: a missing model or profile fails here) and
+    rehearses each prompt-embedding handoff from an ``encode-prompt`` stage on a stand-in
+    embedding that carries the producing encoder's fingerprint (read from its config and
+    tokenizer, no weights): an encoder mismatch under ``strict``, or a missing, unfitting or
+    mis-sized translation map under ``reconcile``, is the same one-line error the real
+    handoff would raise, only earlier.
+
+    Returns
+    -------
+    dict
+        ``{stage name: StageSpec}``, the contracts the run then uses.
+    """
+    contracts = {d.name: get_stage(d.stage_id).spec_for(d.params) for d in spec.stages}
+    for decl in spec.stages:
+        ref = decl.inputs.get("prompt_embedding")
+        port = contracts[decl.name].inputs.get("prompt_embedding")
+        if not ref or port is None or port.encoder is None:
+            continue
+        src = spec.stage(ref.split(".")[0])
+        if src.stage_id != "encode-prompt":
+            continue
+        from seamline.translate import load_encoder
+
+        enc = load_encoder(src.params.encoder, pooling=src.params.pooling,
+                           device=src.params.device, lazy=True)
+        stand_in = artifacts.Embedding(np.zeros(enc.shape, np.float32), enc.identity())
+        handoff(stand_in, "embedding", port, policy=decl.policy or spec.policy,
+                stage=decl.name, port="prompt_embedding", source=ref)
+    return contracts
+
+
+def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
+               out: Path | None, from_index: int | None, contract=None,
+               memo: ArtifactMemo | None = None) -> StageRun:
+    cls = get_stage(decl.stage_id)
+    contract = contract if contract is not None else cls.spec_for(decl.params)
+    policy = decl.policy or spec.policy
+    sizes = {}
+    for port, ref in decl.inputs.items():
+        value, kind = values[tuple(ref.split("."))]
+        if kind in ("image", "mask") and np.ndim(value) >= 2:
+            sizes[port] = tuple(np.shape(value)[:2])
+    stage_inputs, handoffs, warnings = {}, [], []
+    for port, ref in decl.inputs.items():
+        value, kind = values[tuple(ref.split("."))]
+        value, record, warns = handoff(value, kind, contract.inputs[port], policy=policy,
+                                       stage=decl.name, port=port, source=ref, sizes=sizes,
+                                       memo=memo)
+        stage_inputs[port] = value
+        handoffs.append(record)
+        warnings += warns
+
+    params = decl.params_dict()
+    seed = stage_seed(spec.seed, decl.name)
+    digest = memo.digest if memo is not None else artifacts.digest
+    key = _cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
+                                        for p, v in stage_inputs.items()},
+                     cls.cache_token(decl.params))
+    folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
+    reuse_allowed = from_index is None or i < from_index
+    cached = _load_cached(cls, folder, key) if (folder is not None and reuse_allowed) else None
+    if from_index is not None and i < from_index and cached is None:
+        raise ConfigError(f"--from {spec.stages[from_index].name}: stage {decl.name!r} has no "
+                          f"cached result in {out} for this input and config; run the whole "
+                          "pipeline first")
+    if cached is not None:
+        result, seconds = cached
+    else:
+        ctx = StageContext(name=decl.name, seed=seed, policy=policy)
+        t0 = time.perf_counter()
+        raw = cls(decl.params).run(ctx, **stage_inputs)
+        seconds = time.perf_counter() - t0
+        result = raw if isinstance(raw, StageResult) else StageResult(outputs=dict(raw))
+        missing = set(cls.spec.outputs) - set(result.outputs)
+        if missing:  # a bug in the stage, not a user mistake: keep the traceback
+            raise RuntimeError(f"stage {cls.id!r} did not return outputs {sorted(missing)}")
+        if folder is not None:
+            _store_cache(cls, folder, key, result, seconds, memo)
+    for port, value in result.outputs.items():
+        values[(decl.name, port)] = (value, cls.spec.outputs[port].kind)
+    return StageRun(name=decl.name, stage_id=cls.id, params=params, seed=seed,
+                    outputs=dict(result.outputs), report=result.report,
+                    warnings=warnings + list(result.warnings), notes=list(result.notes),
+                    handoffs=handoffs, cached=cached is not None, seconds=seconds,
+                    folder=folder)
+
+
+def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: str, port: str,
+            source: str = "", sizes: dict | None = None,
+            memo: ArtifactMemo | None = None) -> tuple[Any, dict, list[str]]:
+    """Check one artifact against a receiving port and apply the policy.
+
+    Parameters
+    ----------
+    value : object
+        The artifact.
+    kind : str
+        Its kind.
+    contract : PortSpec
+        The receiving port's contract.
+    policy : {"strict", "reconcile", "off"}
+    stage, port, source : str
+        Receiving stage and port names, and the source reference, for messages and the record.
+    sizes : dict, optional
+        ``{port: (height, width)}`` of the stage's inputs, for ``same_size_as`` checks.
+    memo : ArtifactMemo, optional
+        The run's memo: an artifact already measured is not measured again.
+
+    Returns
+    -------
+    value : object
+        The artifact, adapted under ``reconcile``.
+    record : dict
+        ``{"to", "from", "kind", "policy", "stats", "checks", "adapters"}`` with numbers.
+    warnings : list of str
+
+    Raises
+    ------
+    ContractError
+        Under ``strict`` for any failed error-severity check; under ``reconcile`` for one that
+        has no adapter.
+    """
+    where = f"stage '{stage}' input '{port}'"
+    extra = {e.stat for e in contract.expects}
+    stats = (memo.measure(kind, value, extra) if memo is not None
+             else artifacts.measure(kind, value, extra=extra))
+    checks = port_checks(contract, stats, sizes=sizes)
+    record = {"to": f"{stage}.{port}", "from": source, "kind": kind, "policy": policy,
+              "stats": stats, "checks": [c.to_dict() for c in checks], "adapters": []}
+    warnings = []
+    for check in checks:
+        if check.ok:
+            continue
+        msg = f"{where} (from {source}): {check.stat} expected {check.expected}, found {check.found}"
+        if policy == "off":
+            warnings.append(msg + " (policy off: passed through)")
+            continue
+        if check.severity == "warn":
+            warnings.append(msg)
+            continue
+        if policy == "strict" or check.adapter is None:
+            hint = (f"; policy 'reconcile' would apply adapter '{check.adapter}'"
+                    if check.adapter and policy == "strict" else
+                    "; no adapter can reconcile this" if policy == "reconcile" else "")
+            raise ContractError(msg + hint)
+        try:
+            value, params = ADAPTERS[check.adapter](value, contract)
+        except SeamlineError as e:  # say where: the adapter knows only the artifact
+            raise type(e)(f"{where} (from {source}): adapter '{check.adapter}': {e}") from None
+        after_stats = artifacts.measure(kind, value, extra=extra)
+        after = next((c for c in port_checks(contract, after_stats, sizes=sizes)
+                      if c.stat == check.stat), None)
+        record["adapters"].append({"adapter": check.adapter, "stat": check.stat,
+                                   "before": check.found,
+                                   "after": after.found if after else None,
+                                   "ok_after": after.ok if after else True, "params": params})
+        stats = after_stats
+    if record["adapters"]:
+        record["stats_after"] = stats
+    return value, record, warnings
+
+
+def resize_alpha(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize an alpha channel (its own integer dtype kept) to ``(height, width)``.
+
+    Alpha goes around the pipeline, not through it: a stage that changes the image size (an
+    upscaler) never sees it, so it is resampled here, bicubic, clipped to the dtype's range.
+    """
+    import cv2
+
+    info = np.iinfo(alpha.dtype) if np.issubdtype(alpha.dtype, np.integer) else None
+    a = cv2.resize(alpha.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+    if info is None:
+        return np.clip(a, 0, 1).astype(alpha.dtype)
+    return np.clip(np.rint(a), info.min, info.max).astype(alpha.dtype)
+
+
+def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) -> dict:
+    from seamline.io import as_image, as_mask, load_image, load_mask
+
+    unknown = set(given) - set(spec.inputs)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InputError(f"input {name!r}: pipeline {spec.name!r} takes no such input; inputs: "
+                         f"{', '.join(spec.inputs)}")
+    values = {}
+    for name, kind in spec.inputs.items():
+        if name == "image":
+            continue
+        if name not in given or given[name] is None:
+            raise InputError(f"input {name!r}: pipeline {spec.name!r} needs it "
+                             f"(--{name} FILE)")
+        v = given[name]
+        if shape is None and kind == "mask":
+            raise ConfigError(f"input {name!r}: a mask input needs an image input to size it")
+        if kind == "mask":
+            v = (load_mask(v, shape=shape, max_pixels=max_pixels) if isinstance(v, (str, Path))
+                 else as_mask(v, name=name, shape=shape))
+        else:
+            v = load_image(v, max_pixels=max_pixels) if isinstance(v, (str, Path)) else \
+                as_image(v, name=name)
+        values[("input", name)] = (v, kind)
+    return values
+
+
+def _cache_key(cls, params: dict, seed: int, input_digests: dict,
+               token: str | None = None) -> str:
+    record = {"stage": cls.id, "version": cls.version, "seamline": __version__,
+              "params": params, "seed": seed, "inputs": input_digests}
+    if token is not None:  # absent for most stages: their keys stay what they were
+        record["token"] = token
+    blob = json.dumps(record, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _load_cached(cls, folder: Path, key: str) -> tuple[StageResult, float] | None:
+    record_path = folder / "cache.json"
+    if not record_path.is_file():
+        return None
+    try:
+        rec = json.loads(record_path.read_text())
+        if rec.get("key") != key:
+            return None
+        outputs = {port: artifacts.load(cls.spec.outputs[port].kind, folder, port)
+                   for port in cls.spec.outputs}
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache entry is recomputed, never trusted
+    return StageResult(outputs=outputs, report=rec.get("report", {}),
+                       warnings=rec.get("warnings", []), notes=rec.get("notes", [])), \
+        rec.get("seconds", 0.0)
+
+
+def _store_cache(cls, folder: Path, key: str, result: StageResult, seconds: float,
+                 memo: ArtifactMemo | None = None) -> None:
+    digest = memo.digest if memo is not None else artifacts.digest
+    files = {}
+    for port, value in result.outputs.items():
+        kind = cls.spec.outputs[port].kind
+        files[port] = {"kind": kind, "files": artifacts.save(kind, value, folder, port),
+                       "digest": digest(kind, value)}
+    # written last: an interrupted save leaves no record, so it is recomputed next time
+    artifacts.write_json(folder / "cache.json", {
+        "key": key, "stage": cls.id, "outputs": files, "report": result.report,
+        "warnings": result.warnings, "notes": result.notes, "seconds": seconds})
+
+
+def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None) -> dict:
+    cls = get_stage(sr.stage_id)
+    memo = memo or ArtifactMemo()
+    outputs = {}
+    for port, value in sr.outputs.items():
+        kind = cls.spec.outputs[port].kind
+        entry = {"kind": kind, "digest": memo.digest(kind, value),
+                 "stats": memo.measure(kind, value)}
+        if sr.folder is not None and out is not None:
+            entry["files"] = sorted(str(f.relative_to(out)) for f in sr.folder.iterdir()
+                                    if f.name.startswith(port + "."))
+        outputs[port] = entry
+    return {"name": sr.name, "stage": sr.stage_id, "params": sr.params, "seed": sr.seed,
+            "cached": sr.cached, "seconds": round(sr.seconds, 4), "handoffs": sr.handoffs,
+            "outputs": outputs, "report": sr.report, "warnings": sr.warnings, "notes": sr.notes}
+
+
+def _prepare_run_dir(out: Path, src_path: Path | None) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: run directory path exists and is not a directory")
+    if src_path is not None and out.resolve() == src_path.resolve().parent / src_path.name:
+        raise InputError(f"{out}: run directory would overwrite the input file")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{id(out)}"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise InputError(f"{out}: cannot write the run directory ({e.strerror or e})") from None
+
+
+def _check_requirements(spec: PipelineSpec) -> None:
+    for decl in spec.stages:
+        for mod in get_stage(decl.stage_id).spec.requires:
+            if importlib.util.find_spec(mod) is None:
+                raise ConfigError(f"stage '{decl.name}' ({decl.stage_id}) needs the Python "
+                                  f"module {mod!r}; install the matching seamline extra")
+
+
+def _platform() -> dict:
+    return {"python": sys.version.split()[0], "system": platform.system(),
+            "release": platform.release(), "machine": platform.machine()}
+
+
+_VERSIONS: dict | None = None
+
+
+def _versions() -> dict:
+    global _VERSIONS
+    if _VERSIONS is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        found = {}
+        for name in MANIFEST_PACKAGES:
+            try:
+                found[name] = version(name)
+            except PackageNotFoundError:
+                continue
+        _VERSIONS = found
+    return dict(_VERSIONS)
+
+
+class _NoBar:
+    def set_description(self, *_):
+        pass
+
+    def update(self, *_):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    # disable=None: no bar when stderr is not a terminal (logs, CI, captured output)
+    return tqdm(total=total, unit="stage", file=sys.stderr, leave=False, dynamic_ncols=True,
+                disable=None)

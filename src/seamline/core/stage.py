@@ -1,0 +1,201 @@
+"""The stage base class, typed parameters and the context a stage runs in.
+
+A stage implementation is one small class in its own file:
+
+>>> from dataclasses import dataclass
+>>> from seamline.core.contracts import PortSpec, StageSpec
+>>> class Invert(Stage):
+...     id = "invert"
+...     spec = StageSpec(inputs={"image": PortSpec("image")},
+...                      outputs={"image": PortSpec("image")}, doc="1 - image")
+...     @dataclass(frozen=True)
+...     class Params:
+...         amount: float = 1.0
+...     def run(self, ctx, image):
+...         return {"image": (1 - self.params.amount * image).clip(0, 1)}
+
+Parameters are a frozen dataclass: their types are checked when a pipeline is loaded (YAML
+values and ``--set stage.key=value`` strings alike), and the resolved values go verbatim into
+the manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from seamline.core.contracts import StageSpec
+from seamline.errors import ConfigError
+
+
+@dataclass
+class StageResult:
+    """What a stage returns: its outputs by port, a JSON report, and warnings/notes."""
+
+    outputs: dict[str, Any]
+    report: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StageContext:
+    """Run-time context handed to :meth:`Stage.run`.
+
+    Attributes
+    ----------
+    name : str
+        The stage's name in the pipeline (``inpaint``), for messages.
+    seed : int
+        Per-stage seed derived from the pipeline seed and the stage name, so results do not
+        depend on which stages ran before.
+    policy : str
+        The pipeline policy (``strict``, ``reconcile`` or ``off``); stages that run their own
+        checks (preflight) escalate to errors under ``strict``.
+    """
+
+    name: str
+    seed: int
+    policy: str
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+
+class Stage:
+    """Base class: subclasses set ``id``, ``spec``, ``Params`` and implement :meth:`run`."""
+
+    id: ClassVar[str]
+    spec: ClassVar[StageSpec]
+    version: ClassVar[str] = "1"  # bump when outputs change for the same inputs (cache key)
+
+    @dataclass(frozen=True)
+    class Params:
+        pass
+
+    def __init__(self, params: Any = None):
+        self.params = params if params is not None else self.Params()
+
+    @classmethod
+    def spec_for(cls, params: Any) -> StageSpec:
+        """The contract for these parameters. Override when what a stage accepts depends on
+        its configuration (an upscaler backend that expects a clean input declares a noise
+        limit; a plain resampler does not). Port names and kinds must not change."""
+        return cls.spec
+
+    @classmethod
+    def cache_token(cls, params: Any) -> str | None:
+        """What the cache key must also depend on beyond the parameters and the inputs: the
+        identity of files the parameters only name (a model's weights hash, an encoder's
+        fingerprint), so a model changed in place is not served from a stale cache."""
+        return None
+
+    def run(self, ctx: StageContext, **inputs: Any) -> StageResult | dict:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameter parsing
+
+
+def param_fields(params_cls: type) -> dict[str, tuple[Any, Any]]:
+    """``{name: (type, default)}`` for a stage's Params dataclass."""
+    hints = typing.get_type_hints(params_cls)
+    out = {}
+    for f in dataclasses.fields(params_cls):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        out[f.name] = (hints[f.name], default)
+    return out
+
+
+def parse_params(params_cls: type, raw: dict | None, *, where: str) -> Any:
+    """Build a stage's Params from a mapping, checking every key and type.
+
+    Parameters
+    ----------
+    params_cls : type
+        The stage's frozen Params dataclass.
+    raw : dict or None
+        Values from YAML or ``--set`` (already YAML-decoded).
+    where : str
+        Prefix for error messages, e.g. ``"pipeline.yaml:14: stage 'inpaint'"``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown key (lists the known ones) or a value of the wrong type (shows it).
+    """
+    raw = dict(raw or {})
+    fields = param_fields(params_cls)
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        known = ", ".join(fields) or "none"
+        raise ConfigError(f"{where}: unknown parameter {unknown[0]!r}; known parameters: {known}")
+    values = {}
+    for key, value in raw.items():
+        typ, _ = fields[key]
+        values[key] = coerce(value, typ, where=f"{where} parameter {key!r}")
+    return params_cls(**values)
+
+
+def coerce(value: Any, typ: Any, *, where: str) -> Any:
+    """Check ``value`` against a type annotation; ints are accepted where floats are expected."""
+    origin = typing.get_origin(typ)
+    args = typing.get_args(typ)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return coerce(value, a, where=where)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(f"{where}: expected {_type_name(typ)}, got {_show(value)}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        choices = ", ".join(repr(a) for a in args)
+        raise ConfigError(f"{where}: expected one of {choices}, got {_show(value)}")
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {_show(value)}")
+        inner = args[0] if args else Any
+        return tuple(coerce(v, inner, where=where) for v in value)
+    if typ is Any:
+        return value
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+    elif typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif typ is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"{where}: expected {_type_name(typ)}, got {_show(value)}")
+
+
+def _type_name(typ: Any) -> str:
+    args = typing.get_args(typ)
+    if typing.get_origin(typ) in (typing.Union, types.UnionType):
+        names = [_type_name(a) for a in args if a is not type(None)]
+        return " or ".join(names) + (" or null" if type(None) in args else "")
+    if typing.get_origin(typ) is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    return getattr(typ, "__name__", str(typ))
+
+
+def _show(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"

@@ -1,0 +1,548 @@
+"""Exemplar (patch-based) hole filling that keeps texture.
+
+Diffusion fills (Telea, Navier-Stokes, biharmonic) continue the *smooth* part of the image
+into a hole, so brick, grass or gravel come back as a blur. This module copies texture
+instead: every patch overlapping the hole is matched to a fully known patch elsewhere in the
+crop, and the hole is rebuilt from those matches.
+
+Method (Wexler et al. 2007, "Space-Time Completion of Video"; Newson et al. 2014, "Video
+Inpainting of Complex Scenes", image variant; Perez et al. 2003 for the paste):
+
+* Image pyramid of the crop around the mask; known pixels are downsampled by normalised
+  convolution, so hole colours never leak into the coarse levels. Depth: until the hole is
+  about a patch wide.
+* Coarsest level: a random nearest-neighbour field (NNF) refined by PatchMatch (Barnes et
+  al. 2009: propagation + random search) on the *known* pixels of each patch only, and the
+  hole copied from it.
+* At every level, expectation-maximisation: PatchMatch from each patch overlapping the hole
+  to the most similar fully known patch, then every hole pixel re-estimated as the
+  weighted mean vote of the matched patches covering it.
+* The NNF is upsampled to the next finer level, where the hole is first copied from it.
+* The distance includes two texture features (local mean |dY/dx|, |dY/dy| of luminance,
+  computed at full resolution and pyramided), as in Newson et al.: at coarse levels colour
+  alone cannot tell a smooth patch from a blurred textured one, so without them the fill
+  drifts to smooth sources.
+* Final pixels are copied, not averaged (each hole pixel takes its own match's centre
+  pixel), then pasted in the gradient domain so the border carries the source's own
+  gradients instead of a step.
+
+A per-channel Lab mean/std match of the fill to its context ring was measured and is not
+applied: it cost ~0.5 dB PSNR in the hole and made seams worse (``benchmarks/bench_inpaint.py``
+keeps the comparison as ``exemplar+lab``); the gradient-domain paste already removes colour
+drift at the border.
+
+The kernels are Numba ``@njit(cache=True)``: the first call in a fresh environment compiles
+them (several seconds), later processes load them from ``__pycache__``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import cv2
+import numpy as np
+from numba import njit
+from scipy.sparse import coo_matrix
+from scipy.sparse.linalg import spsolve
+
+from seamline.errors import InputError, StageError
+from seamline.io import as_image, as_mask
+from seamline.ops.inpaint import composite, mask_crops
+from seamline.ops.masks import _nonneg_int
+
+__all__ = ["exemplar_fill"]
+
+# Weight of the two texture-feature channels against the three colour channels. At 0 the
+# fill drifts to smooth sources (on brick/grass/gravel it kept ~70% of the truth's
+# fine-scale energy); 4 keeps ~85-90% with the seam score unchanged; 6 added nothing.
+_FEATURE_WEIGHT = 4.0
+_PM_SWEEPS = 2  # PatchMatch sweeps per EM iteration
+_INIT_SWEEPS = 4  # sweeps of the known-pixels-only matching at the coarsest level
+# Pyramid depth: coarser levels until the hole's half-width is <= _LEVEL_K * patch_size.
+# Deeper pyramids keep more texture in big holes but lose small-scale context on small
+# images (0.5 copied fur into a blurred background on chelsea; 1.0 lost grain on gravel).
+_LEVEL_K = 0.75
+_FINE_RADIUS = 16  # random-search window (px) below the coarsest level: matches are already global there
+_LUMA = np.float32([0.2126, 0.7152, 0.0722])
+
+
+# --------------------------------------------------------------------------- numba kernels
+@njit(cache=True)
+def _seed(seed):
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def _patch_dist(img, conf, ty, tx, sy, sx, r, cutoff):
+    """Confidence-weighted SSD between the patches centred at (ty, tx) and (sy, sx).
+
+    ``conf`` weighs the target's pixels (0 = not known yet); stops early past ``cutoff``.
+    """
+    d = 0.0
+    C = img.shape[2]
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            wt = conf[ty + dy, tx + dx]
+            if wt == 0:
+                continue
+            e2 = 0.0
+            for c in range(C):
+                e = img[ty + dy, tx + dx, c] - img[sy + dy, sx + dx, c]
+                e2 += e * e
+            d += wt * e2
+        if d > cutoff:
+            return d
+    return d
+
+
+@njit(cache=True)
+def _patch_dist_full(img, ty, tx, sy, sx, r, cutoff):
+    """Plain SSD (every target pixel trusted); stops early past ``cutoff``."""
+    d = 0.0
+    C = img.shape[2]
+    for dy in range(-r, r + 1):
+        a = img[ty + dy]
+        b = img[sy + dy]
+        for dx in range(-r, r + 1):
+            for c in range(C):
+                e = a[tx + dx, c] - b[sx + dx, c]
+                d += e * e
+        if d > cutoff:
+            return d
+    return d
+
+
+@njit(cache=True)
+def _init_random(nnf, tys, txs, vys, vxs):
+    for k in range(tys.shape[0]):
+        j = np.random.randint(0, vys.shape[0])
+        nnf[tys[k], txs[k], 0] = vys[j]
+        nnf[tys[k], txs[k], 1] = vxs[j]
+
+
+@njit(cache=True)
+def _upsample_nnf(nnf, coarse, tys, txs, valid, vys, vxs):
+    """Fine target (y, x) inherits 2 * coarse match + (y % 2, x % 2); invalid -> random."""
+    h, w = valid.shape
+    ch, cw = coarse.shape[0], coarse.shape[1]
+    for k in range(tys.shape[0]):
+        y, x = tys[k], txs[k]
+        cy, cx = min(y // 2, ch - 1), min(x // 2, cw - 1)
+        sy, sx = -1, -1
+        if coarse[cy, cx, 0] >= 0:
+            sy = 2 * coarse[cy, cx, 0] + (y - 2 * cy)
+            sx = 2 * coarse[cy, cx, 1] + (x - 2 * cx)
+        if sy < 0 or sy >= h or sx < 0 or sx >= w or not valid[sy, sx]:
+            j = np.random.randint(0, vys.shape[0])
+            sy, sx = vys[j], vxs[j]
+        nnf[y, x, 0] = sy
+        nnf[y, x, 1] = sx
+
+
+@njit(cache=True)
+def _dist(img, conf, ty, tx, sy, sx, r, cutoff):
+    if conf is None:
+        return _patch_dist_full(img, ty, tx, sy, sx, r, cutoff)
+    return _patch_dist(img, conf, ty, tx, sy, sx, r, cutoff)
+
+
+@njit(cache=True)
+def _all_dists(img, conf, nnf, dist, tys, txs, r):
+    for k in range(tys.shape[0]):
+        y, x = tys[k], txs[k]
+        dist[y, x] = _dist(img, conf, y, x, nnf[y, x, 0], nnf[y, x, 1], r, np.inf)
+
+
+@njit(cache=True)
+def _patchmatch(img, conf, valid, vys, vxs, tys, txs, nnf, dist, r, n_iter, max_radius):
+    """PatchMatch sweeps over the targets (raster order), alternating scan direction.
+
+    ``conf`` of None means every target pixel is trusted (the faster plain SSD).
+    """
+    h, w = valid.shape
+    n = tys.shape[0]
+    for it in range(n_iter):
+        if it % 2 == 0:
+            start, stop, step = 0, n, 1
+        else:
+            start, stop, step = n - 1, -1, -1
+        for k in range(start, stop, step):
+            y, x = tys[k], txs[k]
+            by, bx, bd = nnf[y, x, 0], nnf[y, x, 1], dist[y, x]
+            # Propagation: the neighbours already visited in this sweep, shifted by one.
+            for q in range(2):
+                ny, nx = (y - step, x) if q == 0 else (y, x - step)
+                if ny < 0 or ny >= h or nx < 0 or nx >= w or nnf[ny, nx, 0] < 0:
+                    continue
+                cy, cx = nnf[ny, nx, 0] + (y - ny), nnf[ny, nx, 1] + (x - nx)
+                if cy < 0 or cy >= h or cx < 0 or cx >= w or not valid[cy, cx]:
+                    continue
+                if cy == by and cx == bx:
+                    continue
+                d = _dist(img, conf, y, x, cy, cx, r, bd)
+                if d < bd:
+                    by, bx, bd = cy, cx, d
+            # Random search: one uniform draw among all sources (escapes local minima
+            # cheaply), then exponentially shrinking windows around the current best.
+            j = np.random.randint(0, vys.shape[0])
+            cy, cx = vys[j], vxs[j]
+            d = _dist(img, conf, y, x, cy, cx, r, bd)
+            if d < bd:
+                by, bx, bd = cy, cx, d
+            rad = max_radius
+            while rad >= 1:
+                cy = by + np.random.randint(-rad, rad + 1)
+                cx = bx + np.random.randint(-rad, rad + 1)
+                if 0 <= cy < h and 0 <= cx < w and valid[cy, cx] and (cy != by or cx != bx):
+                    d = _dist(img, conf, y, x, cy, cx, r, bd)
+                    if d < bd:
+                        by, bx, bd = cy, cx, d
+                rad //= 2
+            nnf[y, x, 0], nnf[y, x, 1], dist[y, x] = by, bx, bd
+
+
+@njit(cache=True)
+def _vote_mean(img, hole, nnf, dist, r, inv_two_sigma2, out):
+    """Hole pixels := weighted mean of the matched patches covering them (Wexler's vote).
+
+    Gathered per hole pixel (no full-size accumulators, so memory stays at the image's).
+    """
+    h, w, C = img.shape
+    acc = np.zeros(C)
+    for y in range(h):
+        for x in range(w):
+            if not hole[y, x]:
+                continue
+            acc[:] = 0.0
+            wsum = 0.0
+            for dy in range(-r, r + 1):
+                ty = y - dy
+                if ty < r or ty >= h - r:
+                    continue
+                for dx in range(-r, r + 1):
+                    tx = x - dx
+                    if tx < r or tx >= w - r or nnf[ty, tx, 0] < 0:
+                        continue
+                    wt = math.exp(-dist[ty, tx] * inv_two_sigma2) + 1e-12
+                    sy, sx = nnf[ty, tx, 0] + dy, nnf[ty, tx, 1] + dx
+                    for c in range(C):
+                        acc[c] += wt * img[sy, sx, c]
+                    wsum += wt
+            if wsum > 0:
+                for c in range(C):
+                    out[y, x, c] = acc[c] / wsum
+
+
+@njit(cache=True)
+def _source_map(hole, nnf, r):
+    """Source pixel of every hole pixel: its own match's centre or, closer than r to the
+    crop border (no patch is centred there), the matching pixel of the nearest patch."""
+    h, w = hole.shape
+    src = np.full((h, w, 2), -1, np.int32)
+    for y in range(h):
+        for x in range(w):
+            if hole[y, x]:
+                ty, tx = min(max(y, r), h - 1 - r), min(max(x, r), w - 1 - r)
+                if nnf[ty, tx, 0] >= 0:
+                    src[y, x, 0] = nnf[ty, tx, 0] + y - ty
+                    src[y, x, 1] = nnf[ty, tx, 1] + x - tx
+    return src
+
+
+def _vote_centre(img, hole, nnf, r):
+    """Hole pixels := their source pixel (no averaging, so no blur)."""
+    src = _source_map(hole, nnf, r)
+    out = img.copy()
+    ys, xs = np.nonzero(hole)
+    out[ys, xs] = img[src[ys, xs, 0], src[ys, xs, 1]]
+    return out, src
+
+
+# --------------------------------------------------------------------------- helpers
+def _down(img, known):
+    """Normalised-convolution pyrDown: coarse values come from known pixels only."""
+    kn = known.astype(np.float32)
+    num = np.dstack([cv2.pyrDown(np.ascontiguousarray(img[..., c] * kn)) for c in range(img.shape[2])])
+    den = cv2.pyrDown(kn)
+    return (num / np.maximum(den, 1e-6)[..., None]).astype(np.float32), den
+
+
+def _push_pull(img, known):
+    """Smooth fill of the unknown pixels from the known ones (recursive pyramid fill)."""
+    if known.all():
+        return img
+    h, w = known.shape
+    if min(h, w) <= 2:
+        return np.where(known[..., None], img, img[known].mean(axis=0)).astype(np.float32)
+    small, den = _down(img, known)
+    filled = _push_pull(small, den > 1e-3)
+    up = np.dstack([cv2.pyrUp(np.ascontiguousarray(filled[..., c]), dstsize=(w, h)) for c in range(img.shape[2])])
+    return np.where(known[..., None], img, up).astype(np.float32)
+
+
+def _features(crop, hole):
+    """Colour + two texture channels: 5x5 mean of |dY/dx|, |dY/dy| over known pixels.
+
+    Returns (h, w, 5) float32. The texture channels are Newson et al.'s features: they
+    let coarse levels, where colour is blurred, tell textured sources from smooth ones.
+    """
+    luma = crop @ _LUMA
+    g = np.dstack([np.abs(cv2.Sobel(luma, cv2.CV_32F, dx, 1 - dx, ksize=3)) / 4 for dx in (1, 0)])
+    known = (~_box_any(hole, 3)).astype(np.float32)  # Sobel of a pixel next to the hole reads it
+    den = cv2.blur(known, (5, 5))
+    g = cv2.blur(g * known[..., None], (5, 5)) / np.maximum(den, 1e-6)[..., None]
+    return np.dstack([crop, _FEATURE_WEIGHT * g]).astype(np.float32)
+
+
+def _box_any(a, p):
+    """True where a p x p window centred on the pixel contains a True."""
+    return cv2.dilate(a.astype(np.uint8), np.ones((p, p), np.uint8)) > 0
+
+
+def _level_sets(hole, p, search_px):
+    """Targets (patches overlapping the hole) and valid sources (patches fully known)."""
+    r = p // 2
+    h, w = hole.shape
+    inner = np.zeros((h, w), bool)
+    inner[r : h - r, r : w - r] = True
+    near_hole = _box_any(hole, p)
+    target = near_hole & inner
+    valid = ~near_hole & inner
+    if search_px is not None:
+        valid &= cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3) <= search_px
+    tys, txs = (a.astype(np.int32) for a in np.nonzero(target))
+    vys, vxs = (a.astype(np.int32) for a in np.nonzero(valid))
+    return tys, txs, valid, vys, vxs
+
+
+def _auto_levels(hole, p, min_side):
+    """Coarser levels until the widest part of the hole is about one patch across."""
+    depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3).max()
+    levels = 0
+    while depth / 2**levels > _LEVEL_K * p and min_side / 2 ** (levels + 1) >= 4 * p:
+        levels += 1
+    return levels
+
+
+def _inv_two_sigma2(dist, tys, txs):
+    """Vote weights exp(-d / 2 sigma^2) with sigma^2 the 75th percentile of d (Wexler)."""
+    s = float(np.percentile(dist[tys, txs], 75))
+    return 1.0 / (2.0 * max(s, 1e-8))
+
+
+def _seamless_paste(crop, hole, src):
+    """Correct the copied pixels so the border looks like the texture's own gradients.
+
+    Copying source pixels straight in leaves a step at the hole border wherever the match
+    is imperfect. Seamless cloning (Perez et al. 2003) with the copied pixels as guide
+    inside the hole, and across the border the *source's own* gradient towards the pixel
+    next to it: solve ``lap(h) = 0`` in the hole with, at each border edge (p, q), the
+    offset ``crop[q] - crop[src[p] + (q - p)]``. The correction ``h`` decays fast into the
+    hole for texture-scale mismatches and slowly for a colour drift, so it removes both
+    without averaging texture away.
+    """
+    h, w = hole.shape
+    ys, xs = np.nonzero(hole)
+    n = ys.size
+    idx = np.full((h, w), -1, np.int64)
+    idx[ys, xs] = np.arange(n)
+    sy, sx = src[ys, xs, 0], src[ys, xs, 1]
+    diag = np.zeros(n)
+    rhs = np.zeros((n, crop.shape[2]))
+    rows, cols = [], []
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        qy, qx = ys + dy, xs + dx
+        inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
+        qy, qx = qy.clip(0, h - 1), qx.clip(0, w - 1)
+        q_hole = inside & hole[qy, qx]
+        q_known = inside & ~q_hole
+        diag += inside
+        rows.append(np.nonzero(q_hole)[0])
+        cols.append(idx[qy[q_hole], qx[q_hole]])
+        # What the source has across this edge; a source next to the crop border or the
+        # hole has nothing trustworthy there, so that edge gets no gradient (pred = itself).
+        py, px = sy + dy, sx + dx
+        ok = (py >= 0) & (py < h) & (px >= 0) & (px < w)
+        py, px = py.clip(0, h - 1), px.clip(0, w - 1)
+        ok &= ~hole[py, px]
+        pred = np.where(ok[:, None], crop[py, px], crop[sy, sx])
+        rhs[q_known] += crop[qy[q_known], qx[q_known]] - pred[q_known]
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    A = coo_matrix(
+        (np.concatenate([diag, -np.ones(rows.size)]), (np.concatenate([np.arange(n), rows]), np.concatenate([np.arange(n), cols]))),
+        shape=(n, n),
+    ).tocsc()
+    corr = spsolve(A, rhs, permc_spec="MMD_AT_PLUS_A").reshape(n, -1)
+    out = crop.copy()
+    out[ys, xs] = crop[sy, sx] + corr
+    return out
+
+
+def _fill_crop(crop, hole, *, patch_size, levels, iterations, search_px, seed):
+    """Exemplar fill of one crop; returns (h, w, 3) float32, hole filled, rest untouched."""
+    p, r = patch_size, patch_size // 2
+    h, w = hole.shape
+    crop = np.where(hole[..., None], np.float32(0), crop)  # never read the pixels being replaced
+    if levels is None:
+        levels = _auto_levels(hole, p, min(h, w))
+    # Pyramid of features and holes. A coarse pixel is a hole if any fine pixel of its 3x3
+    # footprint is, so the upsampled coarse hole always covers the fine one.
+    feats, holes = [_features(crop, hole)], [hole]
+    for _ in range(levels):
+        small, _ = _down(feats[-1], ~holes[-1])
+        hh = _box_any(holes[-1], 3)[::2, ::2]
+        scaled = None if search_px is None else max(p, search_px / 2 ** len(holes))
+        if min(hh.shape) < p or not _level_sets(hh, p, scaled)[3].size:
+            break  # no fully known patch (within reach) left at this scale
+        feats.append(small)
+        holes.append(hh)
+
+    _seed(seed)
+    nnf = None
+    for lvl in range(len(feats) - 1, -1, -1):
+        hl = holes[lvl]
+        lh, lw = hl.shape
+        scaled = None if search_px is None else max(p, search_px / 2**lvl)
+        tys, txs, valid, vys, vxs = _level_sets(hl, p, scaled)
+        if vys.size == 0:
+            raise StageError(
+                f"exemplar: no fully known {p}x{p} patch near the mask; increase context_px or search_px, or reduce patch_size"
+            )
+        img = _push_pull(feats[lvl], ~hl)
+        dist = np.zeros((lh, lw), np.float32)
+        coarse, nnf = nnf, np.full((lh, lw, 2), -1, np.int32)
+        if coarse is None:
+            # Coarsest level: first matches on the known pixels alone (the smooth initial
+            # fill would pull every match towards smooth sources), pixels copied from them.
+            _init_random(nnf, tys, txs, vys, vxs)
+            known = (~hl).astype(np.float32)
+            _all_dists(img, known, nnf, dist, tys, txs, r)
+            _patchmatch(img, known, valid, vys, vxs, tys, txs, nnf, dist, r, _INIT_SWEEPS, max(lh, lw))
+            img = _vote_centre(img, hl, nnf, r)[0]
+        else:
+            # Finer level: upsampled matches, pixels copied from them (a mean vote of
+            # upsampled, not yet coherent matches would blur and bias the next matching).
+            _upsample_nnf(nnf, coarse, tys, txs, valid, vys, vxs)
+            img = _vote_centre(img, hl, nnf, r)[0]
+        radius = max(lh, lw) if coarse is None else min(max(lh, lw), _FINE_RADIUS)
+        for _ in range(iterations[min(lvl, len(iterations) - 1)]):
+            _all_dists(img, None, nnf, dist, tys, txs, r)
+            _patchmatch(img, None, valid, vys, vxs, tys, txs, nnf, dist, r, _PM_SWEEPS, radius)
+            out = img.copy()
+            _vote_mean(img, hl, nnf, dist, r, _inv_two_sigma2(dist, tys, txs), out)
+            img = out
+    # Final pixels: each hole pixel copies its own match's centre (no blur), then the
+    # border is made seamless in the gradient domain.
+    fill = _seamless_paste(crop, hole, _source_map(hole, nnf, r))
+    return np.clip(fill, 0, 1)
+
+
+# --------------------------------------------------------------------------- public API
+def _check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def exemplar_fill(
+    image,
+    mask,
+    *,
+    patch_size=7,
+    pyramid_levels=None,
+    iterations=(1, 2, 3, 4),
+    seed=0,
+    context_px=None,
+    search_px=None,
+):
+    """Fill the masked region by copying texture from the known surroundings.
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 array in [0, 1]
+        sRGB image.
+    mask : (H, W) float32 array in [0, 1]
+        1 = fill here. Every pixel with ``mask > 0`` is synthesised; the result is then
+        blended through the mask (:func:`seamline.ops.inpaint.composite`), so soft values mix
+        fill and original and pixels with ``mask == 0`` are bit-identical to the input.
+    patch_size : int
+        Odd patch side in pixels, >= 3. Larger patches keep bigger structures but need
+        more known surroundings.
+    pyramid_levels : int, optional
+        Number of coarser levels below full resolution. Default: enough that the widest
+        part of the hole is about one patch across at the coarsest level.
+    iterations : tuple of int
+        EM iterations per level, indexed from the finest level (``iterations[0]`` is full
+        resolution); the last value repeats for coarser levels. Each iteration is two
+        PatchMatch sweeps followed by a vote.
+    seed : int
+        Seed of the random NNF initialisation and search; the same seed gives the same
+        output bit for bit.
+    context_px : int, optional
+        Margin of known surroundings cropped around each mask component (boxes merge when
+        they overlap). Default ``max(8 * patch_size, 6 * d)``, where ``d`` is the largest
+        distance from a hole pixel to the nearest known pixel (half the hole's width).
+    search_px : int, optional
+        Only patches whose centre lies within this distance of the hole are used as
+        sources (scaled down with the pyramid). Default: the same as the default
+        ``context_px``. Pass a large value to search the whole crop.
+
+    Returns
+    -------
+    (H, W, 3) float32 array in [0, 1]
+        Bit-identical to ``as_image(image)`` wherever ``mask == 0``. An empty mask returns
+        a copy.
+
+    Raises
+    ------
+    InputError
+        Malformed arrays or options.
+    StageError
+        The mask covers the whole image, or a crop has no fully known patch to copy from.
+    """
+    image = as_image(image)
+    mask = as_mask(mask, shape=image.shape)
+    patch_size = _check_int(patch_size, "patch_size", 3)
+    if patch_size % 2 == 0:
+        raise InputError(f"patch_size: expected an odd integer >= 3, got {patch_size!r}")
+    if pyramid_levels is not None:
+        pyramid_levels = _nonneg_int(pyramid_levels, "pyramid_levels")
+    if isinstance(iterations, numbers.Integral) and not isinstance(iterations, bool):
+        iterations = (iterations,)
+    try:
+        iterations = tuple(_check_int(i, "iterations", 1) for i in iterations)
+    except TypeError:
+        raise InputError(f"iterations: expected a tuple of integers >= 1, got {iterations!r}") from None
+    if not iterations:
+        raise InputError("iterations: expected at least one value, got ()")
+    seed = _nonneg_int(seed, "seed")
+    if search_px is not None:
+        search_px = _check_int(search_px, "search_px", 1)
+
+    hole = mask > 0
+    if not hole.any():
+        return image.copy()
+    if hole.all():
+        raise StageError("exemplar: mask covers the whole image; nothing to copy from")
+    depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3).max()
+    reach = int(max(8 * patch_size, 6 * math.ceil(depth)))
+    context_px = reach if context_px is None else _nonneg_int(context_px, "context_px")
+    if search_px is None:
+        # Sources near the hole are likelier to be the right content: on the benchmark's
+        # photos this cut the mean |seam - 1| from 0.14 to 0.11 at equal PSNR.
+        search_px = reach
+
+    out = image.copy()
+    for i, box in enumerate(mask_crops(mask, context_px=context_px)):
+        hb = hole[box]
+        if min(hb.shape) < patch_size:
+            raise StageError(
+                f"exemplar: crop {hb.shape[0]}x{hb.shape[1]} is smaller than patch_size {patch_size}"
+            )
+        fill = _fill_crop(
+            image[box], hb, patch_size=patch_size, levels=pyramid_levels, iterations=iterations,
+            search_px=search_px, seed=(seed * 1_000_003 + i) % 2**31,
+        )
+        out[box] = composite(image[box], fill.astype(np.float32), mask[box])
+    return out

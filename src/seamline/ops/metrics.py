@@ -1,0 +1,308 @@
+"""Quality metrics for edits: colour difference, seam visibility, texture loss, leakage.
+
+Conventions: images are ``(H, W, 3) float32`` sRGB in [0, 1]; masks ``(H, W) float32`` in
+[0, 1]. Geometric metrics (seams, rings, inside/outside) use the binary region
+``mask >= 0.5``, except :func:`outside_change`, for which every pixel with ``mask > 0`` is
+allowed to change. Averaging metrics (:func:`hf_energy`, :func:`psnr`, :func:`ssim`) weight
+each pixel by its mask value, so soft edges count partially.
+
+Luminance everywhere is ``0.2126 R + 0.7152 G + 0.0722 B`` on the sRGB values: these are
+structure measures, so the encoded values (what the eye compares) are the right domain.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.metrics import structural_similarity
+
+from seamline.errors import InputError
+from seamline.io import as_image, as_mask
+from seamline.ops.masks import _nonneg_int, grow
+
+__all__ = [
+    "delta_e2000",
+    "seam_score",
+    "outside_change",
+    "inside_vs_ring_delta_e",
+    "hf_energy",
+    "hf_energy_ratio",
+    "psnr",
+    "ssim",
+]
+
+_EPS = 1e-6  # keeps flat-vs-flat ratios at 1 instead of 0/0
+_LUMA = np.float32([0.2126, 0.7152, 0.0722])
+
+
+def _pair(a, b, names=("a", "b")):
+    a, b = as_image(a, name=names[0]), as_image(b, name=names[1])
+    if a.shape != b.shape:
+        raise InputError(f"{names[1]}: shape {b.shape} does not match {names[0]}'s {a.shape}")
+    return a, b
+
+
+def _region(mask, shape, fn):
+    """Binary region ``mask >= 0.5``; both it and its complement must be non-empty."""
+    region = as_mask(mask, shape=shape) >= 0.5
+    if not region.any():
+        raise InputError(f"{fn}: mask has no pixel >= 0.5; nothing to measure")
+    if region.all():
+        raise InputError(f"{fn}: mask covers the whole image; no surroundings to compare with")
+    return region
+
+
+def _distance_to(region):
+    """Euclidean distance of every pixel to the nearest pixel of ``region`` (0 inside it)."""
+    return cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def _weights(mask, shape, fn):
+    if mask is None:
+        return None
+    w = as_mask(mask, shape=shape).astype(np.float64)
+    if not w.any():
+        raise InputError(f"{fn}: mask is empty; nothing to measure")
+    return w
+
+
+def _normal_gradient(image, signed_distance):
+    """|luminance gradient . unit normal of the boundary| per pixel (Sobel 3x3 for both)."""
+    luma = image @ _LUMA
+    gx, gy = (cv2.Sobel(luma, cv2.CV_32F, dx, 1 - dx, ksize=3) for dx in (1, 0))
+    nx, ny = (cv2.Sobel(signed_distance, cv2.CV_32F, dx, 1 - dx, ksize=3) for dx in (1, 0))
+    return np.abs(gx * nx + gy * ny) / (np.hypot(nx, ny) + 1e-12)
+
+
+def delta_e2000(a, b):
+    """Per-pixel CIEDE2000 colour difference.
+
+    Parameters
+    ----------
+    a, b : (H, W, 3) float32 arrays in [0, 1], sRGB
+
+    Returns
+    -------
+    (H, W) float32 array, >= 0
+        ΔE00 computed in CIELAB (D65) via :func:`skimage.color.rgb2lab`. About 1 is a just
+        noticeable difference; above 2-3 a side-by-side viewer sees it.
+    """
+    a, b = _pair(a, b)
+    return deltaE_ciede2000(rgb2lab(a), rgb2lab(b)).astype(np.float32)
+
+
+def seam_score(result, mask, *, reference=None, band_px=1, ring_px=8):
+    """How visible the mask boundary is, relative to its surroundings or to the truth.
+
+    Definition. Let ``R = mask >= 0.5``, ``d`` the Euclidean distance to the boundary of
+    ``R`` (distance to the nearest outside pixel for inside pixels, to the nearest inside
+    pixel for outside ones, so the pixels touching the boundary have ``d = 1``), and
+    ``g = |grad Y . n|``: the Sobel (3x3) gradient of luminance projected on the boundary
+    normal ``n`` (the Sobel gradient of the signed distance). Then
+
+    - band: pixels on either side with ``d <= band_px``;
+    - ring: outside pixels with ``band_px < d <= band_px + ring_px``.
+
+    Without ``reference``: ``(mean g(result) over band + eps) / (mean g(result) over ring
+    + eps)``. With ``reference``: ``(mean g(result) over band + eps) / (mean g(reference)
+    over band + eps)``. ``eps = 1e-6``.
+
+    1.0 means the boundary is no more visible than the texture next to it (or than the same
+    boundary in the clean image). > 1 is a visible seam: an edge running along the boundary.
+    < 1 means the boundary is smoother than its surroundings (a blurred fill; measure that
+    with :func:`hf_energy_ratio`). Projecting on the normal is what makes it a *seam*
+    measure: an isotropic texture contributes the same on average in band and ring, while
+    a seam's gradient is all normal. The score sees edges, not texture swaps: a flat patch
+    in a fine, high-contrast texture (grass, gravel) scores near 1.
+
+    Parameters
+    ----------
+    result : (H, W, 3) float32 array in [0, 1]
+    mask : (H, W) float32 array in [0, 1]
+    reference : (H, W, 3) float32 array in [0, 1], optional
+        The clean image the edit should reproduce.
+    band_px : int
+        Band half-width, >= 1. The default 1 (a 2 px band straddling the boundary) is the
+        most sensitive: wider bands average in pixels the seam does not reach.
+    ring_px : int
+        Width of the comparison ring beyond the band, >= 1.
+
+    Returns
+    -------
+    float
+    """
+    result = as_image(result, name="result")
+    region = _region(mask, result.shape[:2], "seam_score")
+    for value, name in ((band_px, "band_px"), (ring_px, "ring_px")):
+        if _nonneg_int(value, name) < 1:
+            raise InputError(f"{name}: expected an integer >= 1, got {value!r}")
+    d_out, d_in = _distance_to(region), _distance_to(~region)
+    band = (region & (d_in <= band_px)) | (~region & (d_out <= band_px))
+    signed = np.where(region, -d_in, d_out).astype(np.float32)
+    g = _normal_gradient(result, signed)
+    boundary = float(g[band].mean())
+    if reference is None:
+        ring = ~region & (d_out > band_px) & (d_out <= band_px + ring_px)
+        return (boundary + _EPS) / (float(g[ring].mean()) + _EPS)
+    reference = _pair(result, reference, ("result", "reference"))[1]
+    return (boundary + _EPS) / (float(_normal_gradient(reference, signed)[band].mean()) + _EPS)
+
+
+def outside_change(original, result, mask, *, dilate_px=0):
+    """How much changed where nothing should have: outside the (dilated) mask.
+
+    Parameters
+    ----------
+    original, result : (H, W, 3) float32 arrays in [0, 1]
+    mask : (H, W) float32 array in [0, 1]
+        Pixels with ``mask > 0``, grown by ``dilate_px``, are allowed to change.
+    dilate_px : int
+        Tolerance around the mask (for stages that legitimately blend past the edge).
+
+    Returns
+    -------
+    dict
+        ``dilate_px``; ``outside_px`` (pixels checked); ``changed_px`` (pixels where
+        any channel differs at all, exact float comparison); ``max_abs_diff`` and
+        ``mean_abs_diff`` (over the checked pixels and channels; 0 when none are checked).
+    """
+    original, result = _pair(original, result, ("original", "result"))
+    dilate_px = _nonneg_int(dilate_px, "dilate_px")
+    allowed = grow((as_mask(mask, shape=original.shape[:2]) > 0).astype(np.float32), dilate_px) > 0
+    outside = ~allowed
+    n_outside = int(outside.sum())
+    # Differences are taken only where a pixel changed at all (usually none): the mean over
+    # all checked pixels is their sum over the checked count, the unchanged adding 0.
+    changed = outside & (result != original).any(axis=-1)
+    diff = np.abs(result[changed].astype(np.float64) - original[changed])
+    return {
+        "dilate_px": dilate_px,
+        "outside_px": n_outside,
+        "changed_px": int(changed.sum()),
+        "max_abs_diff": float(diff.max()) if diff.size else 0.0,
+        "mean_abs_diff": float(diff.sum() / (3 * n_outside)) if n_outside else 0.0,
+    }
+
+
+def inside_vs_ring_delta_e(result, mask, *, ring_px=8):
+    """CIEDE2000 between the mean colour inside the mask and in the ring around it.
+
+    Means are taken in CIELAB over ``mask >= 0.5`` and over outside pixels within Euclidean
+    distance ``ring_px`` of it. A fill whose overall colour drifted from its surroundings
+    scores high; a fill of a region that genuinely differs from its surroundings does too,
+    so compare against the same number on the clean image when one exists.
+
+    Parameters
+    ----------
+    result : (H, W, 3) float32 array in [0, 1]
+    mask : (H, W) float32 array in [0, 1]
+    ring_px : int
+        Ring width, >= 1.
+
+    Returns
+    -------
+    float, >= 0
+    """
+    result = as_image(result, name="result")
+    region = _region(mask, result.shape[:2], "inside_vs_ring_delta_e")
+    if _nonneg_int(ring_px, "ring_px") < 1:
+        raise InputError(f"ring_px: expected an integer >= 1, got {ring_px!r}")
+    ring = ~region & (_distance_to(region) <= ring_px)
+    inside = rgb2lab(result[region][:, None]).mean(axis=(0, 1))
+    around = rgb2lab(result[ring][:, None]).mean(axis=(0, 1))
+    return float(deltaE_ciede2000(inside, around))
+
+
+def hf_energy(image, mask=None):
+    """Mean high-frequency energy of luminance: ``(Y - GaussianBlur(Y, sigma=1.5))**2``.
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 array in [0, 1]
+    mask : (H, W) float32 array in [0, 1], optional
+        Weights for the mean (soft values count partially); whole image when omitted.
+
+    Returns
+    -------
+    float, >= 0, in squared [0, 1] units
+    """
+    image = as_image(image)
+    w = _weights(mask, image.shape[:2], "hf_energy")
+    luma = image @ _LUMA
+    hp2 = (luma - cv2.GaussianBlur(luma, (0, 0), 1.5)).astype(np.float64) ** 2
+    return float(hp2.mean() if w is None else (hp2 * w).sum() / w.sum())
+
+
+def hf_energy_ratio(result, reference, mask):
+    """``hf_energy(result, mask) / hf_energy(reference, mask)`` (each plus 1e-6).
+
+    About 1 when the fill carries as much fine texture as the truth; diffusion fills of a
+    textured hole score around 0.1-0.3 (smeared); above 1 means added noise or artefacts.
+
+    Parameters
+    ----------
+    result, reference : (H, W, 3) float32 arrays in [0, 1]
+    mask : (H, W) float32 array in [0, 1]
+
+    Returns
+    -------
+    float, >= 0
+    """
+    result, reference = _pair(result, reference, ("result", "reference"))
+    return (hf_energy(result, mask) + _EPS) / (hf_energy(reference, mask) + _EPS)
+
+
+def psnr(a, b, mask=None):
+    """Peak signal-to-noise ratio in dB for data range 1, optionally mask-weighted.
+
+    Parameters
+    ----------
+    a, b : (H, W, 3) float32 arrays in [0, 1]
+    mask : (H, W) float32 array in [0, 1], optional
+        Per-pixel weights of the squared error (all channels); whole image when omitted.
+
+    Returns
+    -------
+    float
+        ``10 * log10(1 / MSE)``; ``inf`` for identical inputs.
+    """
+    a, b = _pair(a, b)
+    w = _weights(mask, a.shape[:2], "psnr")
+    se = ((a.astype(np.float64) - b) ** 2).mean(axis=-1)
+    mse = se.mean() if w is None else (se * w).sum() / w.sum()
+    return float("inf") if mse == 0 else float(10 * np.log10(1 / mse))
+
+
+def ssim(a, b, mask=None):
+    """Structural similarity (7x7 uniform window, data range 1), optionally mask-weighted.
+
+    Without a mask this is :func:`skimage.metrics.structural_similarity`'s mean. With one,
+    the SSIM map is computed on the mask's bounding box plus the window radius (identical
+    values to the full-image map there, at a fraction of the cost), averaged over the
+    channels and then weighted by the mask.
+
+    Parameters
+    ----------
+    a, b : (H, W, 3) float32 arrays in [0, 1], at least 7x7
+    mask : (H, W) float32 array in [0, 1], optional
+
+    Returns
+    -------
+    float in [-1, 1]
+    """
+    a, b = _pair(a, b)
+    H, W = a.shape[:2]
+    if min(H, W) < 7:
+        raise InputError(f"ssim: images must be at least 7x7 for the SSIM window, got {H}x{W}")
+    w = _weights(mask, (H, W), "ssim")
+    if w is None:
+        return float(structural_similarity(a, b, channel_axis=-1, data_range=1.0))
+    ys, xs = np.nonzero(w)
+    # Window radius 3 of margin, widened where needed so the crop holds a full 7x7 window.
+    y0, y1 = max(0, min(ys.min() - 3, H - 7)), min(H, max(ys.max() + 4, 7))
+    x0, x1 = max(0, min(xs.min() - 3, W - 7)), min(W, max(xs.max() + 4, 7))
+    box = (slice(y0, y1), slice(x0, x1))
+    _, smap = structural_similarity(a[box], b[box], channel_axis=-1, data_range=1.0, full=True)
+    wb = w[box]
+    return float((smap.mean(axis=-1) * wb).sum() / wb.sum())

@@ -1,0 +1,207 @@
+"""seamline-sr: small convolutional super-resolution (x2, x4) shipped with the package.
+
+The networks are trained by ``training/train_sr.py`` and stored as ONNX files in
+``seamline/models``; inference needs only numpy and onnxruntime. See
+``seamline/models/MODEL_CARD.md`` for the data, the held-out scores and the limitations.
+
+Images are processed in tiles so memory stays bounded on large inputs. Each tile reads
+``overlap`` extra input pixels on every side (the image itself is mirror-padded first, so
+border tiles get context too) and neighbouring outputs are cross-faded only where both are
+exact, i.e. farther than the network's receptive radius from their tile's edge: with the
+default overlap, the tiled result equals the whole-image result to float rounding.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from importlib import resources
+
+import cv2
+import numpy as np
+
+from seamline.errors import InputError, StageError
+from seamline.io import as_image
+
+SR_SCALES = (2, 4)
+CLASSIC_METHODS = {"lanczos": cv2.INTER_LANCZOS4, "bicubic": cv2.INTER_CUBIC}
+MIN_SIDE = 8  # smaller inputs would be mostly mirrored padding for 13-15 px receptive fields
+_MODEL = "seamline-sr-x{}.onnx"
+
+
+def model_path(scale: int):
+    """The packaged ONNX file for ``scale`` (a :class:`importlib.resources` traversable)."""
+    _check_scale(scale)
+    return resources.files("seamline").joinpath("models", _MODEL.format(scale))
+
+
+@lru_cache(maxsize=None)
+def _session(scale: int):
+    """One InferenceSession per scale, using every core (ONNX Runtime's conv is threaded)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = os.cpu_count() or 1
+    try:
+        data = model_path(scale).read_bytes()
+    except OSError as exc:
+        raise StageError(f"sr: packaged model {_MODEL.format(scale)} is missing ({exc}); "
+                         f"reinstall seamline") from exc
+    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+
+
+def _check_scale(scale) -> int:
+    real = isinstance(scale, (int, float, np.integer, np.floating))
+    if isinstance(scale, bool) or not real or scale not in SR_SCALES:
+        raise InputError(f"scale: must be one of {SR_SCALES}, got {scale!r}")
+    return int(scale)
+
+
+def _radius(session) -> int:
+    """Receptive radius (input px) recorded by the training script; 8 if the file lacks it."""
+    meta = session.get_modelmeta().custom_metadata_map
+    return int(meta.get("seamline_sr_radius", 8))
+
+
+def _ramp(n_out: int, start: int, stop: int, lo_fade: int, hi_fade: int, s: int) -> np.ndarray:
+    """1-D tile weights over output rows ``[start*s - lo_fade*s, stop*s + hi_fade*s)``.
+
+    1 inside the tile's core ``[start, stop)`` (input px), falling linearly to 0 over
+    ``fade`` input px on each side that has a neighbour; the neighbour's ramp is the
+    mirror image, so the weights of adjacent tiles sum to 1.
+    """
+    pos = (np.arange(n_out, dtype=np.float32) + 0.5) / s + (start - lo_fade)  # input coords
+    w = np.ones(n_out, np.float32)
+    if lo_fade:
+        w = np.minimum(w, np.clip((pos - start) / (2 * lo_fade) + 0.5, 0, 1))
+    if hi_fade:
+        w = np.minimum(w, np.clip((stop - pos) / (2 * hi_fade) + 0.5, 0, 1))
+    return w
+
+
+def _positive_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name}: must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=False):
+    """Upscale an image by 2 or 4 with the packaged seamline-sr network.
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 array in [0, 1], sRGB
+        Any input :func:`seamline.io.as_image` accepts (gray is replicated). Both
+        sides must be at least 8 px.
+    scale : {2, 4}
+        Upscaling factor; one network per factor.
+    tile : int, >= 16
+        Tile side in input pixels. Peak memory grows with ``(tile + 2 * overlap)**2``; the
+        output does not depend on it (to float rounding) while ``overlap`` covers the
+        network's receptive radius.
+    overlap : int, >= 0
+        Extra input pixels each tile reads on every side. The default (16) exceeds the
+        receptive radius of both networks (6 and 7 px), so tiles join exactly; smaller values
+        still cross-fade the tiles, but their edges may show.
+    session : onnxruntime.InferenceSession, optional
+        Run this session instead of the packaged model (e.g. with another execution
+        provider). It must take and return NCHW float32 like the packaged models.
+    progress : bool
+        Show a tqdm progress bar over the tiles.
+
+    Returns
+    -------
+    (H * scale, W * scale, 3) float32 array in [0, 1]
+
+    Raises
+    ------
+    InputError
+        ``scale`` not in ``SR_SCALES``, an image side below 8 px, bad ``tile``/``overlap``.
+    StageError
+        The packaged model file is missing.
+
+    Notes
+    -----
+    Trained on area- and bicubic-downscaled images (see the model card): it restores detail
+    lost to a clean downscale. It does not denoise or remove compression artefacts, and on
+    such inputs it sharpens them.
+    """
+    s = _check_scale(scale)
+    tile = _positive_int(tile, "tile", 16)
+    overlap = _positive_int(overlap, "overlap", 0)
+    x = as_image(image)
+    H, W = x.shape[:2]
+    if min(H, W) < MIN_SIDE:
+        raise InputError(f"image: sides must be at least {MIN_SIDE} px for sr_upscale, "
+                         f"got {H}x{W}")
+    sess = session if session is not None else _session(s)
+    name = sess.get_inputs()[0].name
+    r = _radius(sess)
+    # Cross-fade half-width: the part of the overlap farther than r from the tile edge is
+    # exact in both tiles; with no room left, blend over half the overlap (best effort).
+    fade = overlap - r if overlap > r else overlap // 2
+
+    # Mirrored context at the image border, at least the receptive radius whatever the
+    # overlap, so the border never sees the network's zero padding; "symmetric" keeps working
+    # when the pad exceeds the image side.
+    P = max(overlap, r)
+    pad = np.pad(x, ((P, P), (P, P), (0, 0)), mode="symmetric")
+    out = np.zeros((H * s, W * s, 3), np.float32)
+    wsum = np.zeros((H * s, W * s, 1), np.float32)
+    boxes = [(y0, x0) for y0 in range(0, H, tile) for x0 in range(0, W, tile)]
+    if progress:
+        from tqdm import tqdm
+
+        boxes = tqdm(boxes, desc=f"sr x{s}", unit="tile")
+    for y0, x0 in boxes:
+        y1, x1 = min(y0 + tile, H), min(x0 + tile, W)
+        # Context read around the core, and the output kept around it: `fade` on the sides
+        # that have a neighbour tile, nothing past the image border. Every kept value is
+        # exact when overlap >= fade + r, so the normalised blend is exact too.
+        cy0, cy1 = (overlap if y0 > 0 else P), (overlap if y1 < H else P)
+        cx0, cx1 = (overlap if x0 > 0 else P), (overlap if x1 < W else P)
+        ly, hy = min(fade, y0), min(fade, H - y1)
+        lx, hx = min(fade, x0), min(fade, W - x1)
+        inp = pad[y0 + P - cy0:y1 + P + cy1, x0 + P - cx0:x1 + P + cx1]
+        if overlap < r:  # too little real context: mirror the rest rather than zero-pad
+            e = r - overlap
+            ey0, ey1, ex0, ex1 = (e * (c == overlap) for c in (cy0, cy1, cx0, cx1))
+            inp = np.pad(inp, ((ey0, ey1), (ex0, ex1), (0, 0)), mode="symmetric")
+            cy0, cx0 = cy0 + ey0, cx0 + ex0
+        res = sess.run(None, {name: inp.transpose(2, 0, 1)[None]})[0][0].transpose(1, 2, 0)
+        oy, ox = (cy0 - ly) * s, (cx0 - lx) * s
+        hh, ww = (y1 - y0 + ly + hy) * s, (x1 - x0 + lx + hx) * s
+        w = (_ramp(hh, y0, y1, ly, hy, s)[:, None] * _ramp(ww, x0, x1, lx, hx, s)[None, :])
+        sl = (slice((y0 - ly) * s, (y1 + hy) * s), slice((x0 - lx) * s, (x1 + hx) * s))
+        out[sl] += res[oy:oy + hh, ox:ox + ww] * w[..., None]
+        wsum[sl] += w[..., None]
+    out /= wsum
+    return np.clip(out, 0, 1, out=out)
+
+
+def classic_upscale(image, *, scale, method="lanczos"):
+    """Upscale with OpenCV's Lanczos-4 or bicubic interpolation (the baselines for SR).
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 array in [0, 1], sRGB
+    scale : int or float, > 0
+        Output size is ``round(H * scale) x round(W * scale)``.
+    method : {"lanczos", "bicubic"}
+        ``cv2.INTER_LANCZOS4`` (8x8 taps) or ``cv2.INTER_CUBIC`` (4x4, a = -0.75).
+
+    Returns
+    -------
+    (round(H * scale), round(W * scale), 3) float32 array in [0, 1]
+        Clipped: both kernels have negative lobes and overshoot at edges.
+    """
+    if method not in CLASSIC_METHODS:
+        raise InputError(f"method: must be one of {sorted(CLASSIC_METHODS)}, got {method!r}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(scale) or scale <= 0:
+        raise InputError(f"scale: must be a positive number, got {scale!r}")
+    x = as_image(image)
+    H, W = x.shape[:2]
+    size = (max(1, round(W * scale)), max(1, round(H * scale)))
+    out = cv2.resize(x, size, interpolation=CLASSIC_METHODS[method])
+    return np.clip(out, 0, 1, out=out)
