@@ -93,3 +93,55 @@ def test_overrides_are_typed_and_validated():
     assert apply_overrides(spec, {"normalize.threshold": 1}).stage("normalize").params.threshold == 1.0
     with pytest.raises(ConfigError, match="expected int or null, got float 2.5"):
         apply_overrides(spec, {"normalize.dilate_px": 2.5})
+
+
+def test_yaml_alias_bomb_is_refused_fast_and_small():
+    # issue 11 item 7: ~600 bytes of nested aliases expanded to gigabytes (parameters,
+    # description and error messages). Refused at the first anchor, before any expansion.
+    import tracemalloc
+
+    lines = ["a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    bomb = "\n".join(["pipeline: bomb", "description: *a8"] + lines) + "\n"
+    bomb = bomb.replace("description: *a8\n", "") + "description: *a8\n"
+    assert len(bomb) < 700
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError) as e:
+            spec_from_text(bomb, source="bomb.yaml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    msg = str(e.value)
+    assert msg.startswith("bomb.yaml:2: ") and "anchors and aliases are not allowed" in msg
+    assert "\n" not in msg and len(msg) < 300
+    assert peak < 5_000_000  # bytes; the expansion would be ~9**8 * 3 strings
+
+
+@pytest.mark.parametrize("text,line", [
+    ("pipeline: p\nstages: []\nparams: *nothing\n", 3),   # alias without its anchor
+    ("pipeline: p\nx: &v 3\n", 2),
+])
+def test_yaml_aliases_and_anchors_are_one_line_errors(text, line):
+    with pytest.raises(ConfigError, match=rf"^p\.yaml:{line}: invalid YAML: YAML (alias|anchor) "):
+        spec_from_text(text, source="p.yaml")
+
+
+def test_unhashable_yaml_key_is_a_one_line_error():
+    # issue 11 item 10: `? [a, b]: 1` raised TypeError (unhashable type: 'list')
+    text = GOOD.replace("policy: reconcile\n", "policy: reconcile\n? [a, b]\n: 1\n")
+    with pytest.raises(ConfigError, match=r"^p\.yaml:3: a key must be a plain value, got a list$"):
+        spec_from_text(text, source="p.yaml")
+    with pytest.raises(ConfigError, match=r"^p\.yaml:12: a key must be a plain value, got a mapping$"):
+        spec_from_text(GOOD.replace("radius: 4}", "radius: 4, {x: 1}: 2}"), source="p.yaml")
+
+
+def test_long_values_are_cut_in_error_messages():
+    huge = "x" * 1_000_000
+    with pytest.raises(ConfigError) as e:
+        spec_from_text(GOOD.replace("backend: ns", f"backend: {huge}"), source="p.yaml")
+    msg = str(e.value)
+    assert len(msg) < 400 and "(1000002 characters)" in msg and msg.startswith("p.yaml:12: ")
+    with pytest.raises(ConfigError) as e:
+        spec_from_text(GOOD.replace("policy: reconcile", f"policy: {huge}"), source="p.yaml")
+    assert len(str(e.value)) < 300 and str(e.value).startswith("p.yaml:2: policy: ")

@@ -201,3 +201,28 @@ def test_artifact_memo_measures_each_artifact_once(astronaut, monkeypatch):
                                                  for p in s.outputs}
     assert calls["measure"] <= len(distinct) + sum(len(h["adapters"]) for h in handoffs)
     assert calls["measure"] < len(handoffs) + sum(len(s.outputs) for s in run.stages.values())
+
+
+@pytest.mark.parametrize("tamper", ["zero", "delete-json-digest"])
+def test_tampered_cache_is_recomputed_not_served(tmp_path, photo_and_mask, tamper):
+    # issue 11 item 6: a zeroed stages/NN-inpaint/image.npy was served as the cached result
+    img_path, mask_path, _ = photo_and_mask
+    pipe = sl.Pipeline.builtin("inpaint")
+    out = tmp_path / "run"
+    first = pipe.run(img_path, out=out, inputs={"mask": mask_path})
+    npy = out / "stages" / "02-inpaint" / "image.npy"
+    if tamper == "zero":
+        arr = np.load(npy)
+        np.save(npy, np.zeros_like(arr))
+    else:  # a record without digests cannot vouch for its files
+        rec_path = out / "stages" / "02-inpaint" / "cache.json"
+        rec = json.loads(rec_path.read_text())
+        del rec["outputs"]["image"]["digest"]
+        rec_path.write_text(json.dumps(rec))
+    again = pipe.run(img_path, out=out, inputs={"mask": mask_path})
+    cached = {n: s.cached for n, s in again.stages.items()}
+    assert cached == {"preflight": True, "inpaint": False, "qa": True}
+    assert np.array_equal(again.output, first.output)
+    assert np.array_equal(np.load(npy), first.stage("inpaint").output)  # repaired on disk
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["qa"] == json.loads(json.dumps(first.manifest["qa"]))

@@ -49,6 +49,7 @@ from typing import Any
 
 import yaml
 
+from seamline.core.stage import short_repr as _short
 from seamline.errors import ConfigError, InputError
 
 POLICIES = ("strict", "reconcile", "off")
@@ -114,12 +115,30 @@ class _LineMap(dict):
     key_lines: dict
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """A YAML feature pipeline files do not allow (reported like a syntax error, with a line)."""
+
+
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader with line numbers, and YAML 1.2 booleans: only true/false.
+    """SafeLoader with line numbers, YAML 1.2 booleans (only true/false), and no aliases.
 
     YAML 1.1 reads ``policy: off`` as ``False`` and ``yes``/``no``/``on`` as booleans too,
     which would turn a policy name into a type error.
+
+    Anchors and aliases are refused where the composer meets them, before anything is
+    expanded: nested aliases ("billion laughs") turn a few hundred bytes into gigabytes of
+    parameters, description and error text. A pipeline has no need to repeat a value by
+    reference.
     """
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+            raise _Refused(problem=f"YAML {kind}{_short(event.anchor, 40)[1:-1]}: anchors and "
+                                   "aliases are not allowed in pipeline files (write the value "
+                                   "out)", problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
 
 
 _LineLoader.yaml_implicit_resolvers = {
@@ -138,8 +157,14 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Line
     m.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:  # `? [a, b]: 1`: a list or mapping as a key
+            what = "mapping" if isinstance(key, dict) else type(key).__name__
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: a key must be a plain "
+                              f"value, got a {what}") from None
         if key in m:
-            raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {_short(key)}")
         m[key] = loader.construct_object(value_node, deep=True)
         m.key_lines[key] = key_node.start_mark.line + 1
     return m
@@ -158,7 +183,11 @@ def parse_yaml_text(text: str, *, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)
     except ConfigError as e:
-        raise ConfigError(f"{source}: {e}") from None
+        msg = str(e)
+        if msg.startswith("line "):  # "line N: ..." -> "source:N: ..."
+            msg = msg[len("line "):]
+            raise ConfigError(f"{source}:{msg}") from None
+        raise ConfigError(f"{source}: {msg}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -192,7 +221,7 @@ def builtin_names() -> list[str]:
 def builtin_spec(name: str) -> PipelineSpec:
     """A pipeline shipped with seamline (``remove-text``...)."""
     if name not in builtin_names():
-        raise ConfigError(f"unknown built-in pipeline {name!r}; built-ins: "
+        raise ConfigError(f"unknown built-in pipeline {_short(name)}; built-ins: "
                           f"{', '.join(builtin_names())}")
     text = resources.files("seamline.pipelines").joinpath(f"{name}.yaml").read_text()
     return spec_from_text(text, source=f"builtin:{name}")
@@ -215,20 +244,20 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
         raise err(0, "a pipeline must be a mapping with keys " + ", ".join(_TOP_KEYS))
     for key in doc:
         if key not in _TOP_KEYS:
-            raise err(_line(doc, key), f"unknown key {key!r}; allowed: {', '.join(_TOP_KEYS)}")
+            raise err(_line(doc, key), f"unknown key {_short(key)}; allowed: {', '.join(_TOP_KEYS)}")
     for key in ("pipeline", "stages", "output"):
         if key not in doc:
-            raise err(_line(doc), f"missing key {key!r}")
+            raise err(_line(doc), f"missing key {_short(key)}")
     name = doc["pipeline"]
     if not isinstance(name, str) or not name:
-        raise err(_line(doc, "pipeline"), f"pipeline: expected a name, got {name!r}")
+        raise err(_line(doc, "pipeline"), f"pipeline: expected a name, got {_short(name)}")
     policy = doc.get("policy", "reconcile")
     if policy not in POLICIES:
         raise err(_line(doc, "policy"), f"policy: expected one of {', '.join(POLICIES)}, "
-                                        f"got {policy!r}")
+                                        f"got {_short(policy)}")
     seed = doc.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise err(_line(doc, "seed"), f"seed: expected an integer, got {seed!r}")
+        raise err(_line(doc, "seed"), f"seed: expected an integer, got {_short(seed)}")
     inputs = doc.get("inputs", {"image": "image"})
     if not isinstance(inputs, dict):
         raise err(_line(doc, "inputs"), "inputs: expected a mapping of name: kind ({} for a "
@@ -236,7 +265,7 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
     for k, kind in inputs.items():
         if kind not in ("image", "mask"):
             raise err(_line(inputs, k), f"inputs.{k}: pipeline inputs can be 'image' or 'mask', "
-                                        f"got {kind!r}")
+                                        f"got {_short(kind)}")
         if kind == "mask" and "image" not in inputs:
             raise err(_line(inputs, k), f"inputs.{k}: a mask input needs the 'image' input "
                                         "(it is sized and checked against it)")
@@ -257,21 +286,21 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
         ln = _line(sd)
         for key in sd:
             if key not in _STAGE_KEYS:
-                raise err(_line(sd, key), f"{where}: unknown key {key!r}; allowed: "
+                raise err(_line(sd, key), f"{where}: unknown key {_short(key)}; allowed: "
                                           f"{', '.join(_STAGE_KEYS)}")
         for key in ("name", "stage"):
             if key not in sd:
-                raise err(ln, f"{where}: missing key {key!r}")
+                raise err(ln, f"{where}: missing key {_short(key)}")
         sname = sd["name"]
         if not isinstance(sname, str) or not _NAME_RE.match(sname) or sname == "input":
-            raise err(_line(sd, "name"), f"{where}.name: {sname!r} is not a valid stage name "
+            raise err(_line(sd, "name"), f"{where}.name: {_short(sname)} is not a valid stage name "
                                          "(lowercase letters, digits, '-', '_'; not 'input')")
         if sname in inserted:
-            raise err(_line(sd, "name"), f"{where}.name: {sname!r} is the name consistency: "
+            raise err(_line(sd, "name"), f"{where}.name: {_short(sname)} is the name consistency: "
                                          "true gives the prompt encoder it inserts for stage "
-                                         f"{sname.removesuffix('-prompt')!r}; rename this stage")
+                                         f"{_short(sname.removesuffix('-prompt'))}; rename this stage")
         if sname in available:
-            raise err(_line(sd, "name"), f"{where}.name: duplicate stage name {sname!r}")
+            raise err(_line(sd, "name"), f"{where}.name: duplicate stage name {_short(sname)}")
         where = f"stage '{sname}'"
         try:
             cls = get_stage(sd["stage"])
@@ -288,23 +317,23 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
         spolicy = sd.get("policy")
         if spolicy is not None and spolicy not in POLICIES:
             raise err(_line(sd, "policy"), f"{where}.policy: expected one of "
-                                           f"{', '.join(POLICIES)}, got {spolicy!r}")
+                                           f"{', '.join(POLICIES)}, got {_short(spolicy)}")
         wiring = sd.get("inputs") or {}
         if not isinstance(wiring, dict):
             raise err(_line(sd, "inputs"), f"{where}.inputs: expected a mapping port: source")
         for port, ref in wiring.items():
             pl = _line(wiring, port)
             if port not in cls.spec.inputs:
-                raise err(pl, f"{where}.inputs: stage {cls.id!r} has no input port {port!r}; "
+                raise err(pl, f"{where}.inputs: stage {_short(cls.id)} has no input port {_short(port)}; "
                               f"ports: {', '.join(cls.spec.inputs)}")
             kind = _resolve_ref(ref, available, err, pl, f"{where}.inputs.{port}")
             want = cls.spec.inputs[port].kind
             if kind != want:
-                raise err(pl, f"{where}.inputs.{port}: {ref!r} carries {kind}, port {port!r} "
+                raise err(pl, f"{where}.inputs.{port}: {_short(ref)} carries {kind}, port {_short(port)} "
                               f"expects {want}")
         for port, pspec in cls.spec.inputs.items():
             if port not in wiring and not pspec.optional:
-                raise err(ln, f"{where}.inputs: required port {port!r} is not wired")
+                raise err(ln, f"{where}.inputs: required port {_short(port)} is not wired")
         if consistency and "prompt_embedding" in cls.spec.inputs:
             if maps and not params.translation_maps:
                 params = dataclasses.replace(params, translation_maps=maps)
@@ -320,7 +349,7 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
     output = doc["output"]
     kind = _resolve_ref(output, available, err, _line(doc, "output"), "output")
     if kind != "image":
-        raise err(_line(doc, "output"), f"output: {output!r} carries {kind}; the pipeline "
+        raise err(_line(doc, "output"), f"output: {_short(output)} carries {kind}; the pipeline "
                                         "output must be an image")
     if consistency and not any(d.stage_id == "encode-prompt" or "prompt_embedding" in d.inputs
                                for d in decls):
@@ -343,14 +372,14 @@ def _consistency_options(doc: dict, err) -> tuple[bool, dict, tuple[str, ...]]:
     consistency = doc.get("consistency", False)
     if not isinstance(consistency, bool):
         raise err(_line(doc, "consistency"), f"consistency: expected true or false, got "
-                                             f"{consistency!r}")
+                                             f"{_short(consistency)}")
     for key in _CONSISTENCY_KEYS:
         if key in doc and not consistency:
             raise err(_line(doc, key), f"{key}: only used with consistency: true")
     encoder = doc.get("prompt_encoder", "minilm")
     if not isinstance(encoder, str) or not encoder:
         raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: expected 'minilm' or an "
-                                                f"encoder folder, got {encoder!r}")
+                                                f"encoder folder, got {_short(encoder)}")
     from seamline.translate import looks_like_repo_id
 
     if encoder != "minilm" and not Path(encoder).expanduser().is_dir() and \
@@ -367,7 +396,7 @@ def _consistency_options(doc: dict, err) -> tuple[bool, dict, tuple[str, ...]]:
         maps = [maps]
     if not isinstance(maps, list) or not all(isinstance(m, str) and m for m in maps):
         raise err(_line(doc, "translation_maps"), f"translation_maps: expected a list of map "
-                                                  f"files, got {maps!r}")
+                                                  f"files, got {_short(maps)}")
     if consistency:
         from seamline.translate import cached_map
 
@@ -387,7 +416,7 @@ def _prompt_stage(sname: str, params: Any, prompt_params: dict, available: dict,
 
     name = f"{sname}-prompt"
     if name in available:
-        raise err(line, f"stage '{sname}': consistency: true inserts a stage named {name!r}, "
+        raise err(line, f"stage '{sname}': consistency: true inserts a stage named {_short(name)}, "
                         "which already exists; rename that stage")
     cls = get_stage("encode-prompt")
     try:
@@ -400,13 +429,13 @@ def _prompt_stage(sname: str, params: Any, prompt_params: dict, available: dict,
 
 def _resolve_ref(ref: Any, available: dict, err, line: int, where: str) -> str:
     if not isinstance(ref, str) or ref.count(".") != 1:
-        raise err(line, f"{where}: expected 'stage.port' or 'input.name', got {ref!r}")
+        raise err(line, f"{where}: expected 'stage.port' or 'input.name', got {_short(ref)}")
     src, port = ref.split(".")
     if src not in available:
-        raise err(line, f"{where}: {ref!r} refers to {src!r}, which is not an earlier stage "
+        raise err(line, f"{where}: {_short(ref)} refers to {_short(src)}, which is not an earlier stage "
                         f"(available: {', '.join(available)})")
     if port not in available[src]:
-        raise err(line, f"{where}: {src!r} has no output {port!r}; outputs: "
+        raise err(line, f"{where}: {_short(src)} has no output {_short(port)}; outputs: "
                         f"{', '.join(available[src])}")
     return available[src][port]
 
@@ -434,7 +463,7 @@ def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> Pip
         items = []
         for s in sets:
             if "=" not in s:
-                raise ConfigError(f"--set {s!r}: expected STAGE.KEY=VALUE")
+                raise ConfigError(f"--set {_short(s)}: expected STAGE.KEY=VALUE")
             k, v = s.split("=", 1)
             try:
                 items.append((k.strip(), yaml.load(v, Loader=_LineLoader) if v.strip() else ""))
@@ -448,11 +477,11 @@ def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> Pip
         sname, param = key.split(".")
         if sname not in names and sname.endswith("-prompt") and \
                 sname.removesuffix("-prompt") in names and raw.get("consistency"):
-            raise ConfigError(f"--set {key}: {sname!r} is inserted by consistency: true; set "
+            raise ConfigError(f"--set {key}: {_short(sname)} is inserted by consistency: true; set "
                               "its encoder, pooling and device with the pipeline keys "
                               "prompt_encoder, prompt_pooling, prompt_device")
         if sname not in names:
-            raise ConfigError(f"--set {key}: no stage named {sname!r}; stages: {', '.join(names)}")
+            raise ConfigError(f"--set {key}: no stage named {_short(sname)}; stages: {', '.join(names)}")
         sd = raw["stages"][names.index(sname)]
         sd.setdefault("params", {})
         if sd["params"] is None:

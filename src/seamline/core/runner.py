@@ -130,6 +130,11 @@ class ArtifactMemo:
             self._stats[key] = artifacts.measure(kind, value, extra=extra)
         return dict(self._stats[key])
 
+    def remember_digest(self, kind: str, value: Any, digest: str) -> None:
+        """Record a digest computed elsewhere (a verified cache load), so it is not redone."""
+        self._keep.append(value)
+        self._digests[(kind, id(value))] = digest
+
     def digest(self, kind: str, value: Any) -> str:
         key = (kind, id(value))
         if key not in self._digests:
@@ -349,7 +354,8 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
                      cls.cache_token(decl.params))
     folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
     reuse_allowed = from_index is None or i < from_index
-    cached = _load_cached(cls, folder, key) if (folder is not None and reuse_allowed) else None
+    cached = (_load_cached(cls, folder, key, memo) if folder is not None and reuse_allowed
+              else None)
     if from_index is not None and i < from_index and cached is None:
         raise ConfigError(f"--from {spec.stages[from_index].name}: stage {decl.name!r} has no "
                           f"cached result in {out} for this input and config; run the whole "
@@ -504,7 +510,12 @@ def _cache_key(cls, params: dict, seed: int, input_digests: dict,
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _load_cached(cls, folder: Path, key: str) -> tuple[StageResult, float] | None:
+def _load_cached(cls, folder: Path, key: str, memo: ArtifactMemo | None = None
+                 ) -> tuple[StageResult, float] | None:
+    """The stored result for ``key``, or None when there is none or it fails verification.
+
+    Every output file is re-hashed and compared with the digest recorded when it was stored.
+    """
     record_path = folder / "cache.json"
     if not record_path.is_file():
         return None
@@ -512,9 +523,19 @@ def _load_cached(cls, folder: Path, key: str) -> tuple[StageResult, float] | Non
         rec = json.loads(record_path.read_text())
         if rec.get("key") != key:
             return None
-        outputs = {port: artifacts.load(cls.spec.outputs[port].kind, folder, port)
-                   for port in cls.spec.outputs}
-    except (OSError, ValueError, KeyError):
+        outputs = {}
+        for port in cls.spec.outputs:
+            kind = cls.spec.outputs[port].kind
+            value = artifacts.load(kind, folder, port)
+            # the files must still hold what was stored: a file changed or zeroed since
+            # (by hand, a crash, another program) is recomputed, never served
+            found = artifacts.digest(kind, value)
+            if found != rec["outputs"][port]["digest"]:
+                return None
+            if memo is not None:
+                memo.remember_digest(kind, value, found)
+            outputs[port] = value
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # a damaged cache entry is recomputed, never trusted
     return StageResult(outputs=outputs, report=rec.get("report", {}),
                        warnings=rec.get("warnings", []), notes=rec.get("notes", [])), \

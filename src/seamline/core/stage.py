@@ -136,7 +136,7 @@ def parse_params(params_cls: type, raw: dict | None, *, where: str) -> Any:
     unknown = sorted(set(raw) - set(fields))
     if unknown:
         known = ", ".join(fields) or "none"
-        raise ConfigError(f"{where}: unknown parameter {unknown[0]!r}; known parameters: {known}")
+        raise ConfigError(f"{where}: unknown parameter {short_repr(unknown[0])}; known parameters: {known}")
     values = {}
     for key, value in raw.items():
         typ, _ = fields[key]
@@ -198,4 +198,21 @@ def _type_name(typ: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {short_repr(value)}"
+
+
+#: Longest value an error message shows: a pipeline file can hold megabytes in one scalar, and
+#: an error is one line a person reads.
+SHOW_MAX = 80
+
+
+def short_repr(value: Any, limit: int = SHOW_MAX) -> str:
+    """``repr(value)`` cut to ``limit`` characters, saying how long it was.
+
+    >>> short_repr("x" * 100, limit=10)
+    "'xxxxxxxxx... (102 characters)"
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
