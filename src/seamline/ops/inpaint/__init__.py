@@ -5,11 +5,12 @@ they overlap), so a small edit in a large photo stays fast. Whatever the backend
 result is composited so that every pixel with ``mask == 0`` is bit-identical to the input:
 the "unmasked pixels changed" class of bugs cannot happen here.
 
-Backends are plain functions in a registry, ``name -> fill(crop, hole, radius) -> crop``:
+Backends are plain functions in a registry (:class:`Backend` entries), each
+``fill(crop, hole, opts) -> crop``:
 
 - ``crop``: ``(h, w, 3) float32`` in [0, 1]
 - ``hole``: ``(h, w) uint8``, 255 where the pixel must be synthesised
-- ``radius``: neighbourhood radius in pixels (backend-specific meaning)
+- ``opts``: :class:`FillOptions` (radius for diffusion fills, seed, model path, device)
 - returns ``(h, w, 3) float32`` in [0, 1]; values outside the hole are ignored.
 """
 
