@@ -19,6 +19,8 @@ from PIL import Image, ImageCms, ImageOps
 from skimage import data
 
 from seamline import io as imageio
+import seamline.io.read  # noqa: F401  (imageio.read: monkeypatched below)
+import seamline.io.write  # noqa: F401
 from seamline.errors import InputError
 from seamline.io import (DEFAULT_MAX_PIXELS, SUPPORTED_EXTENSIONS, ImageFile, as_image,
                               as_mask, check_output_path, file_sha256, load_image, load_mask,
@@ -613,7 +615,7 @@ def test_permission_error_when_opening(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(imageio, "open", denied, raising=False)  # shadows the builtin
+    monkeypatch.setattr(imageio.read, "open", denied, raising=False)  # shadows the builtin
     assert "Permission denied" in expect_input_error(path)
 
 
@@ -664,7 +666,7 @@ def test_failed_encoding_leaves_existing_file_untouched(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("encoder crashed")
 
-    monkeypatch.setattr(imageio, "_encode", broken)
+    monkeypatch.setattr(imageio.write, "_encode", broken)
     with pytest.raises(RuntimeError):
         write_image(path, data.astronaut())
     assert path.read_bytes() == before
@@ -678,7 +680,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
     def full_disk(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(imageio.os, "replace", full_disk)
+    monkeypatch.setattr(os, "replace", full_disk)
     msg = expect_input_error(path, lambda p: write_image(p, data.astronaut()))
     assert "No space left on device" in msg
     assert path.read_bytes() == before
@@ -688,7 +690,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
     def io_error(fd):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(imageio.os, "fsync", io_error)
+    monkeypatch.setattr(os, "fsync", io_error)
     expect_input_error(tmp_path / "new.png", lambda p: write_image(p, data.coffee()))
     assert [p.name for p in tmp_path.iterdir()] == ["out.tif"]
 
@@ -737,7 +739,7 @@ def test_check_output_path(tmp_path, monkeypatch):
         check_output_path(tmp_path / "hard.png", inputs=[src])
     with pytest.raises(InputError, match=r"^result .*: is a directory"):
         check_output_path(tmp_path / "sub", name="result")
-    monkeypatch.setattr(imageio.os, "access", lambda *a: False)
+    monkeypatch.setattr(os, "access", lambda *a: False)
     with pytest.raises(InputError, match="is not writable"):
         check_output_path(tmp_path / "out.png")
 

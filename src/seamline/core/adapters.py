@@ -18,7 +18,7 @@ Adapter = Callable[[Any, PortSpec], tuple[Any, dict]]
 
 def to_float32(value: Any, port: PortSpec) -> tuple[Any, dict]:
     """Convert any supported dtype to float32 in [0, 1] through the conversion module."""
-    from seamline.io import as_image, as_mask
+    from seamline.core.arrays import as_image, as_mask
 
     before = str(np.asarray(value).dtype)
     out = as_image(value, name=port.kind) if port.kind == "image" else as_mask(value, name=port.kind)

@@ -178,7 +178,8 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     -------
     Run
     """
-    from seamline.io import ImageFile, as_image, check_output_path, file_sha256, read_image
+    from seamline.core.arrays import as_image
+    from seamline.io import ImageFile, check_output_path, file_sha256, read_image
 
     t_start = time.perf_counter()
     out = Path(out) if out is not None else None
@@ -473,7 +474,8 @@ def resize_alpha(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) -> dict:
-    from seamline.io import as_image, as_mask, load_image, load_mask
+    from seamline.core.arrays import as_image, as_mask
+    from seamline.io import load_image, load_mask
 
     unknown = set(given) - set(spec.inputs)
     if unknown:

@@ -1,0 +1,152 @@
+"""Array conversion: the one place that turns arrays into seamline's image and mask forms.
+
+Everything in seamline sees an image as an ``(H, W, 3)`` float32 sRGB array in [0, 1] and a
+mask as an ``(H, W)`` float32 array in [0, 1] (1 = edit). :func:`as_image` and :func:`as_mask`
+validate and convert arbitrary arrays to those; :func:`to_uint8` and :func:`to_uint16` go back
+to integer pixels. numpy only, so the core can use it; file decoding and encoding live in
+:mod:`seamline.io`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seamline.errors import InputError
+
+__all__ = ["as_image", "as_mask", "to_uint8", "to_uint16"]
+
+_RANGE_TOLERANCE = 1e-6  # float values this far outside [0, 1] are clipped, not rejected
+
+
+def as_image(array, *, name: str = "image") -> np.ndarray:
+    """Validate and convert an array to an ``(H, W, 3)`` float32 image in [0, 1].
+
+    Parameters
+    ----------
+    array : array_like
+        ``(H, W)``, ``(H, W, 1)`` (gray, replicated to 3 channels) or ``(H, W, 3)``; uint8
+        (/255), uint16 (/65535), bool, or any float dtype in [0, 1] (finite; excess up to
+        1e-6 is clipped). ``(H, W, 4)`` is refused: alpha never rides inside the image, pass
+        ``array[..., :3]`` and give the alpha separately (e.g. ``write_image(alpha=...)``).
+    name : str
+        What to call the array in messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` float32 in [0, 1], C-contiguous. A valid C-contiguous float32 input is
+        returned as is (no copy).
+    """
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 4:
+        raise InputError(f"{name}: has 4 channels (shape {a.shape}); pass {name}[..., :3] and "
+                         f"the alpha channel separately")
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3))):
+        raise InputError(f"{name}: expected an HxWx3 or HxW array, got shape {a.shape}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise InputError(f"{name}: empty image, shape {a.shape}")
+    x = _unit_float(a, name)
+    if x.ndim == 2:
+        x = x[:, :, None]
+    if x.shape[2] == 1:
+        x = np.repeat(x, 3, axis=2)
+    return np.ascontiguousarray(x)
+
+
+def as_mask(array, *, name: str = "mask", shape=None) -> np.ndarray:
+    """Validate and convert an array to an ``(H, W)`` float32 mask in [0, 1] (1 = edit).
+
+    Parameters
+    ----------
+    array : array_like
+        bool, uint8, uint16 or float in [0, 1]; ``(H, W)`` or ``(H, W, C)``:
+
+        * C = 1: that channel.
+        * C = 3: the maximum over channels (a mask painted in any colour on black counts).
+        * C = 2 or 4 (gray/colour + alpha): the colour as for C = 1/3 when alpha is
+          constant; the alpha when the colour is constant and alpha varies; when both vary,
+          colour composited over black (colour x alpha), which is what a painted stroke on a
+          transparent layer means.
+    name : str
+        What to call the array in messages.
+    shape : tuple of int, optional
+        ``(H, W, ...)`` of the image; a mask of another size is an error.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` float32 in [0, 1]; soft values are kept, never thresholded.
+    """
+    a = np.asarray(array)
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 2, 3, 4))):
+        raise InputError(f"{name}: expected an HxW mask (or HxWx1/2/3/4), got shape {a.shape}")
+    m = _unit_float(a, name)
+    if m.ndim == 3:
+        m = _mask_from_channels(m)
+    if shape is not None and m.shape != tuple(shape[:2]):
+        raise InputError(f"{name}: size {m.shape[1]}x{m.shape[0]} does not match image size "
+                         f"{shape[1]}x{shape[0]}")
+    return np.ascontiguousarray(m)
+
+
+def _mask_from_channels(m: np.ndarray) -> np.ndarray:
+    if m.shape[2] in (1, 3):
+        return m.max(axis=2)
+    colour, alpha = m[..., :-1].max(axis=2), m[..., -1]
+    if (alpha == alpha.flat[0]).all():
+        return colour
+    if (m[..., :-1] == m[0, 0, :-1]).all():
+        return alpha
+    return colour * alpha
+
+
+def _unit_float(a: np.ndarray, name: str) -> np.ndarray:
+    """Any supported dtype -> float32 in [0, 1], same shape."""
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535
+    if a.dtype == np.bool_:
+        return a.astype(np.float32)
+    if not np.issubdtype(a.dtype, np.floating):
+        raise InputError(f"{name}: unsupported dtype {a.dtype}; expected uint8, uint16, bool "
+                         f"or float in [0, 1]")
+    x = a.astype(np.float32, copy=False)
+    lo, hi = (x.min(), x.max()) if x.size else (0.0, 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise InputError(f"{name}: contains NaN or infinite values")
+    if lo < -_RANGE_TOLERANCE or hi > 1 + _RANGE_TOLERANCE:
+        raise InputError(f"{name}: values must lie in [0, 1], found min {lo:.6g} max {hi:.6g}")
+    return np.clip(x, 0, 1) if lo < 0 or hi > 1 else x
+
+
+def to_uint8(image) -> np.ndarray:
+    """Array in [0, 1] (float, bool, uint8 or uint16; any shape) -> uint8 0..255.
+
+    Floats are clipped to [0, 1] and rounded with :func:`numpy.rint` (half to even), so
+    ``to_uint8(k / 255) == k`` exactly. Integer input is rescaled (uint8 is returned as is).
+    """
+    a = np.asarray(image)
+    if a.dtype == np.uint8:
+        return a
+    x = _unit_float(a, "image") if not np.issubdtype(a.dtype, np.floating) else a
+    _check_finite(x)
+    return np.rint(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def to_uint16(image) -> np.ndarray:
+    """Array in [0, 1] (float, bool, uint8 or uint16; any shape) -> uint16 0..65535.
+
+    As :func:`to_uint8`; ``to_uint16(k / 65535) == k`` and 8-bit values map to ``k * 257``.
+    """
+    a = np.asarray(image)
+    if a.dtype == np.uint16:
+        return a
+    x = _unit_float(a, "image") if not np.issubdtype(a.dtype, np.floating) else a
+    _check_finite(x)
+    return np.rint(np.clip(x, 0, 1) * 65535).astype(np.uint16)
+
+
+def _check_finite(x: np.ndarray) -> None:
+    if x.size and not np.isfinite(x.min() + x.max()):
+        raise InputError("image: contains NaN or infinite values")
