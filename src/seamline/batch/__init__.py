@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from seamline._version import __version__
+from seamline.core.atomic import write_text_atomic
 from seamline.errors import ConfigError, InputError, SeamlineError, StageError
 
 __all__ = ["IMAGE_EXTENSIONS", "BatchItem", "BatchPlan", "BatchResult", "list_images",
@@ -499,10 +500,8 @@ class _Journal:
             self._f.close()
             raise InputError(f"output folder {path.parent}: another seamline batch is writing "
                              "to it") from None
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text("".join(json.dumps(r, default=_json_default) + "\n" for r in keep),
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, "".join(json.dumps(r, default=_json_default) + "\n"
+                                        for r in keep))
         # the lock stays with the old inode: reopen the new file and lock it too
         new = open(path, "a", encoding="utf-8")
         fcntl.flock(new, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -1260,7 +1259,7 @@ def flatten_record(rec: dict) -> dict:
 
 
 def _write_summary(result: BatchResult, plan: BatchPlan, started: str) -> None:
-    from seamline.core.artifacts import write_json, write_text
+    from seamline.core.artifacts import write_json
 
     doc = {"seamline": __version__, "pipeline": plan.pipeline, "config_key": plan.config_key,
            "seed": plan.seed, "input_dir": str(plan.input_dir),
@@ -1278,4 +1277,4 @@ def _write_summary(result: BatchResult, plan: BatchPlan, started: str) -> None:
                        lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    write_text(plan.out_dir / SUMMARY_CSV, buf.getvalue())
+    write_text_atomic(plan.out_dir / SUMMARY_CSV, buf.getvalue())

@@ -468,13 +468,13 @@ def _cmd_report(args, argv) -> int:
 
 
 def _cmd_diff(args, argv) -> int:
-    from seamline.core.artifacts import write_text
+    from seamline.core.atomic import write_text_atomic
     from seamline.reporting.diff import compare_runs, render_diff, summary_text
 
     output = _html_output(args.output)
     d = compare_runs(args.run_a, args.run_b)
     if output:
-        write_text(output, render_diff(args.run_a, args.run_b))
+        write_text_atomic(output, render_diff(args.run_a, args.run_b))
     print(json.dumps(d, indent=1, default=str) if args.json else summary_text(d))
     if args.output and not args.json:
         print(f"html: {args.output}")

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+
+from seamline.core.arrays import to_uint8
+from seamline.core.atomic import atomic_open, write_bytes_atomic, write_text_atomic
 
 
 @dataclass(frozen=True, eq=False)
@@ -271,7 +273,7 @@ def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
     Images and masks are written twice: ``name.npy`` (exact float32, what the cache reloads) and
     ``name.png`` (8-bit preview for people and the report). Other kinds are JSON.
     """
-    from seamline.io import write_image, to_uint8
+    from seamline.io import write_image
 
     folder.mkdir(parents=True, exist_ok=True)
     if kind in ("image", "mask"):
@@ -285,12 +287,12 @@ def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
         # exact float32 array + its provenance/metadata beside it
         data, meta = _array_and_meta(kind, value)
         _atomic_npy(folder / f"{name}.npy", np.asarray(data, dtype=np.float32))
-        write_text(folder / f"{name}.json", json.dumps(
+        write_text_atomic(folder / f"{name}.json", json.dumps(
             {"kind": kind, "shape": list(np.shape(data)), "meta": meta}, indent=1,
             default=json_default))
         return [f"{name}.npy", f"{name}.json"]
     path = folder / f"{name}.json"
-    write_text(path, json.dumps(to_jsonable(kind, value), indent=1, default=json_default))
+    write_text_atomic(path, json.dumps(to_jsonable(kind, value), indent=1, default=json_default))
     return [path.name]
 
 
@@ -322,35 +324,17 @@ def json_default(o: Any) -> Any:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + rename), numpy scalars and arrays converted."""
-    write_text(path, json.dumps(data, indent=1, default=json_default))
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write text atomically: a temp file in the same folder, then rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write JSON atomically (UTF-8; :mod:`seamline.core.atomic`), numpy values converted."""
+    write_text_atomic(path, json.dumps(data, indent=1, default=json_default))
 
 
 def _atomic_npy(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)
 
 
 def _write_gray_png(path: Path, gray_u8: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
-    try:
-        if not cv2.imwrite(str(tmp), gray_u8):
-            raise OSError(f"{path}: could not write mask preview")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    ok, encoded = cv2.imencode(".png", gray_u8)
+    if not ok:
+        raise OSError(f"{path}: could not encode mask preview")
+    write_bytes_atomic(path, encoded.tobytes())

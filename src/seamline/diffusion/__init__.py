@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from seamline.core.artifacts import Latents
+from seamline.core.atomic import write_text_atomic
 from seamline.errors import InputError
 
 __all__ = ["SCHEDULERS", "ModelSource", "ModelInfo", "LoadedModel", "Synthesis", "resolve_model",
@@ -476,9 +477,7 @@ def _file_sha256(path: Path) -> str:
                                   "sha256": digest}
         try:  # an optimisation only: an unwritable cache directory is not an error
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_name(f".{cache_file.name}.tmp-{os.getpid()}")
-            tmp.write_text(json.dumps(_DISK_CACHE, indent=0))
-            os.replace(tmp, cache_file)
+            write_text_atomic(cache_file, json.dumps(_DISK_CACHE, indent=0))
         except OSError:
             pass
     return digest

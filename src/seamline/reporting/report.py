@@ -284,10 +284,10 @@ seamline {esc(str(m.get("seamline")))} · {esc(str(m.get("created")))}</div></he
 
 def write_report(run_dir: str | Path, output: str | Path | None = None) -> Path:
     """Write ``report.html`` (atomically) into the run directory, or to ``output``."""
-    from seamline.core.artifacts import write_text
+    from seamline.core.atomic import write_text_atomic
 
     d = Path(run_dir)
     text = render_report(d)
     path = Path(output) if output is not None else d / "report.html"
-    write_text(path, text)
+    write_text_atomic(path, text)
     return path

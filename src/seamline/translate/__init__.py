@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from seamline.core.atomic import write_bytes_atomic
 from seamline.errors import InputError
 
 __all__ = ["Encoder", "EmbeddingMap", "load_encoder", "distorted_encoder",
@@ -828,20 +829,14 @@ class EmbeddingMap:
         -------
         pathlib.Path
         """
-        from safetensors.numpy import save_file
+        from safetensors.numpy import save
 
         path = Path(path)
         if path.is_dir():
             raise InputError(f"map output {path}: is a directory")
         if not path.parent.is_dir():
             raise InputError(f"map output {path}: folder {path.parent} does not exist")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            save_file(self.tensors, str(tmp), metadata=self.metadata())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_bytes_atomic(path, save(self.tensors, metadata=self.metadata()))
         return path
 
     def __repr__(self) -> str:

@@ -15,6 +15,8 @@ import argparse
 import random
 from pathlib import Path
 
+from seamline.core.atomic import write_text_atomic
+
 SEED = 20240607
 DEFAULT_COUNT = 1000
 
@@ -167,9 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                     default=Path(__file__).resolve().parent / "corpus.txt")
     args = ap.parse_args(argv)
     text = "\n".join(generate(args.count, seed=args.seed)) + "\n"
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(args.output)
+    write_text_atomic(args.output, text)
     print(f"wrote {args.count} prompts to {args.output}")
     return 0
 
