@@ -22,16 +22,10 @@ def coffee() -> np.ndarray:
 @pytest.fixture(scope="session")
 def captioned(coffee):
     """coffee() with a caption, an outlined title and a watermark; returns (image, alpha, words)."""
-    from seamline.testing.synth import TextItem, draw_text
+    from seamline.testing.demo_image import DEMO_TEXT, demo_image
 
-    items = [
-        TextItem("MORNING COFFEE", (150, 22), 46, color=(255, 255, 255), stroke_px=2,
-                 stroke_color=(30, 20, 10)),
-        TextItem("fresh roast every day", (170, 340), 28, color=(255, 221, 0), shadow_px=2),
-        TextItem("SAMPLE", (330, 200), 56, color=(255, 255, 255), opacity=0.45, angle_deg=18),
-    ]
-    image, alpha = draw_text(coffee, items)
-    words = [w for it in items for w in it.text.split()]
+    image, alpha = demo_image(coffee)
+    words = [w for it in DEMO_TEXT for w in it.text.split()]
     return image, alpha, words
 
 

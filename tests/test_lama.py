@@ -18,8 +18,9 @@ safetensors_torch = pytest.importorskip("safetensors.torch")
 
 from seamline.ops.inpaint import lama  # noqa: E402
 from seamline.errors import InputError, StageError  # noqa: E402
+from seamline.testing.tiny_lama import TINY_BLOCKS, TINY_NGF, tiny_lama_state  # noqa: E402
 
-NGF, BLOCKS = 8, 2  # tiny: same key pattern as big-lama (64, 18), millisecond forwards
+NGF, BLOCKS = TINY_NGF, TINY_BLOCKS  # same key pattern as big-lama (64, 18), ms forwards
 
 # Real big-lama generator tensors (name, shape), as in the released checkpoints: names from
 # advimman/lama saicinpainting/training/modules/ffc.py (FFCResNetGenerator built with the
@@ -58,23 +59,9 @@ BIG_LAMA_KEYS = [
 ]
 
 
-def _random_generator(seed=0, ngf=NGF, n_blocks=BLOCKS):
-    """A tiny generator with random weights *and* random BatchNorm statistics."""
-    torch.manual_seed(seed)
-    net = lama.lama_generator(ngf=ngf, n_blocks=n_blocks)
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.1)
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 2.0)
-    return net
-
-
 @pytest.fixture(scope="module")
 def state():
-    return {k: v.clone() for k, v in _random_generator().state_dict().items()}
+    return tiny_lama_state(0)
 
 
 @pytest.fixture(scope="module")

@@ -16,36 +16,11 @@ from pathlib import Path
 import numpy as np
 
 
-def demo_image() -> tuple[np.ndarray, np.ndarray]:
-    """The demo input: scikit-image's ``coffee`` photo with three kinds of text drawn on it.
-
-    Returns
-    -------
-    image : ndarray, HxWx3 float32 in [0, 1]
-    text_alpha : ndarray, HxW float32 in [0, 1]
-        Coverage of the drawn text (ground truth, for checking the result).
-    """
-    from skimage import data
-
-    from seamline.io import as_image
-    from seamline.testing.synth import TextItem, draw_text
-
-    photo = as_image(data.coffee())
-    items = [
-        TextItem("MORNING COFFEE", (150, 22), 46, color=(255, 255, 255), stroke_px=2,
-                 stroke_color=(30, 20, 10)),
-        TextItem("fresh roast every day", (170, 340), 28, color=(255, 221, 0),
-                 shadow_px=2),
-        TextItem("SAMPLE", (330, 200), 56, color=(255, 255, 255), opacity=0.45,
-                 angle_deg=18),
-    ]
-    return draw_text(photo, items)
-
-
 def main(argv: list[str] | None = None) -> int:
     import seamline as sl
     from seamline.cli import _print_summary
     from seamline.errors import SeamlineError
+    from seamline.testing.demo_image import demo_image
 
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "demo-output")
