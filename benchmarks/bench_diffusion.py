@@ -1,7 +1,7 @@
 """Benchmark: seamline's generate / latent-inpaint vs calling the diffusers pipeline directly.
 
 Same components (a tiny random Stable Diffusion-layout model built in code with a fixed seed,
-:func:`seamline.diffusion.save_tiny_model`), same seed, same settings. Checks:
+:func:`seamline.testing.tiny_sd.save_tiny_model`), same seed, same settings. Checks:
 
 - **identical output**: seamline's image against diffusers' ``output_type="np"`` image, and
   its latents against diffusers' ``output_type="latent"`` latents (max |difference|; 0 means
@@ -130,18 +130,21 @@ def main(argv=None) -> int:
     from skimage import data
 
     from seamline import diffusion as D
+    from seamline.diffusion.loading import import_diffusers, quiet_loading
+    from seamline.diffusion.profiles import square_crop
     from seamline.io import as_image
     from seamline.ops.masks import snap_to_grid
     from seamline.core.pipeline import spec_from_dict
     from seamline.core.runner import run_pipeline
+    from seamline.testing.tiny_sd import save_tiny_model
 
     size, steps, seed = args.size, args.steps, 1234
     prompt, guidance = "a lighthouse on a cliff at sunset", 7.5
     tmp = Path(tempfile.mkdtemp(prefix="seamline-bench-diffusion-"))
-    model = D.save_tiny_model(tmp / "tiny", seed=0, channels=16)
+    model = save_tiny_model(tmp / "tiny", seed=0, channels=16)
     lm = D.load_model(str(model), device="cpu")
-    _, SD, _, SDInp = D._import_diffusers()
-    with D._quiet_loading():
+    _, SD, _, SDInp = import_diffusers()
+    with quiet_loading():
         direct = SD.from_pretrained(str(model), local_files_only=True, safety_checker=None,
                                     feature_extractor=None, requires_safety_checker=False)
     direct.set_progress_bar_config(disable=True)
@@ -181,7 +184,7 @@ def main(argv=None) -> int:
                   **_own_overhead(sl_stage, lm.pipeline("generate"), args.repeats)}}
 
     # --- latent inpaint -------------------------------------------------------------------
-    image = D._square(as_image(data.astronaut()), size)
+    image = square_crop(as_image(data.astronaut()), size)
     mask = np.zeros((size, size), np.float32)
     mask[size // 4: size // 2, size // 3: 2 * size // 3] = 1
     grid = snap_to_grid(mask, cell=lm.vae_factor, grow_cells=1)

@@ -47,7 +47,7 @@ def build_sd15_sized(folder: Path, seed: int = 0) -> Path:
                            UNet2DConditionModel)
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from seamline.diffusion import write_tiny_vocab
+    from seamline.testing.tiny_sd import write_tiny_vocab
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
@@ -121,6 +121,7 @@ def main(argv=None) -> int:
     import diffusers
 
     from seamline import diffusion as D
+    from seamline.diffusion.loading import import_diffusers
     from seamline.ops.masks import snap_to_grid
 
     default_out = (Path(tempfile.mkdtemp(prefix="seamline-gpu-smoke-")) if args.smoke
@@ -137,7 +138,7 @@ def main(argv=None) -> int:
     lm = D.load_model(str(model), device=device, dtype=args.dtype)
     _ = lm.weights_sha256  # hashed once (cached); not part of the timed runs
     t_load_sl = time.perf_counter() - t0
-    _, SD, _, SDInp = D._import_diffusers()
+    _, SD, _, SDInp = import_diffusers()
     t0 = time.perf_counter()
     direct = SD.from_pretrained(str(model), local_files_only=True, dtype=tdtype,
                                 safety_checker=None, feature_extractor=None,

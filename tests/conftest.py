@@ -52,7 +52,6 @@ def diffusion_env(tmp_path_factory):
         mp.setenv("SEAMLINE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")
-        mp.setattr(D, "_DISK_CACHE", None)
         yield
     torch.set_num_threads(threads)
     D.clear_model_cache()
@@ -61,6 +60,6 @@ def diffusion_env(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny_sd(tmp_path_factory, diffusion_env):
     """A tiny random Stable Diffusion-layout model saved as a diffusers folder (seed 0)."""
-    from seamline.diffusion import save_tiny_model
+    from seamline.testing.tiny_sd import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)

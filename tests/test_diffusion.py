@@ -22,12 +22,15 @@ torch = pytest.importorskip("torch")
 
 from seamline.core import artifacts  # noqa: E402
 from seamline import diffusion as D  # noqa: E402
+from seamline.diffusion.locate import cache_dir  # noqa: E402
+from seamline.diffusion.profiles import square_crop  # noqa: E402
 from seamline.core.adapters import ADAPTERS  # noqa: E402
 from seamline.core.artifacts import Embedding, Latents  # noqa: E402
 from seamline.core.contracts import LatentTarget, PortSpec, port_checks  # noqa: E402
 from seamline.errors import ContractError, InputError  # noqa: E402
 from seamline.core.pipeline import spec_from_dict  # noqa: E402
 from seamline.core.runner import handoff, run_pipeline  # noqa: E402
+from seamline.testing.tiny_sd import save_tiny_model  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn.t accept a copy keyword:DeprecationWarning")
@@ -49,13 +52,13 @@ def tiny(tiny_sd):
 @pytest.fixture(scope="module")
 def other(tmp_path_factory):
     """Another model (other weights, Euler scheduler)."""
-    return D.save_tiny_model(tmp_path_factory.mktemp("models") / "other", seed=7,
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "other", seed=7,
                              scheduler="euler")
 
 
 @pytest.fixture(scope="module")
 def photo(astronaut):
-    return D._square(astronaut, SIZE)
+    return square_crop(astronaut, SIZE)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,7 @@ def photos(tmp_path_factory, astronaut, coffee):
     folder = tmp_path_factory.mktemp("photos")
     for name, img in [("a", astronaut), ("b", coffee), ("c", as_image(data.chelsea())),
                       ("d", as_image(data.rocket()))]:
-        write_image(folder / f"{name}.png", D._square(img, 96))
+        write_image(folder / f"{name}.png", square_crop(img, 96))
     return folder
 
 
@@ -293,7 +296,7 @@ def _mask():
 @pytest.mark.parametrize("inpainting_unet", [False, True])
 def test_latent_inpaint_outside_grid_mask_is_bit_identical(tiny, photo, inpainting_unet,
                                                            tmp_path):
-    model = D.save_tiny_model(tmp_path / "inp", seed=3, inpainting=True) if inpainting_unet \
+    model = save_tiny_model(tmp_path / "inp", seed=3, inpainting=True) if inpainting_unet \
         else tiny
     mask = _mask()
     r = D.latent_inpaint(str(model), photo, mask, prompt="a window", steps=STEPS, seed=2,
@@ -461,7 +464,7 @@ def test_cli_calibrate_and_generate(tiny, photos, tmp_path, capsys):
               str(tmp_path / "bad.png"), "--height", "60", "--width", "64"])
     assert not (tmp_path / "bad.png").exists()
     assert os.environ["SEAMLINE_CACHE_DIR"] and \
-        (D._cache_dir() / "weights-sha256.json").is_file()
+        (cache_dir() / "weights-sha256.json").is_file()
 
 
 def test_hf_cache_by_repo_id_offline(tiny, tmp_path, monkeypatch):

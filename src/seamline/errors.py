@@ -31,3 +31,11 @@ class ContractError(SeamlineError):
 
 class StageError(SeamlineError):
     """A stage could not do its work on valid input (for example: nothing to copy from)."""
+
+
+def first_line(e: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), or its type
+    name when the message is empty: how a library's error is quoted inside a one-line
+    :class:`SeamlineError`."""
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:limit]

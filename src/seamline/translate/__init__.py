@@ -43,6 +43,7 @@ import numpy as np
 
 from seamline.core.atomic import write_bytes_atomic
 from seamline.errors import InputError
+from seamline.ops.hub import cached_snapshot, looks_like_repo_id  # noqa: F401 (re-exported)
 
 __all__ = ["Encoder", "EmbeddingMap", "load_encoder", "distorted_encoder",
            "make_tiny_text_encoder", "fit_map", "load_map", "evaluate_map",
@@ -273,9 +274,7 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
     path = Path(text).expanduser()
     label = None  # the name a cached repo goes by (not its snapshot hash)
     if not path.exists() and looks_like_repo_id(text):
-        from seamline.diffusion import _cached_snapshot
-
-        path, label = _cached_snapshot(text, what=f"encoder {text!r}"), text
+        path, label = cached_snapshot(text, what=f"encoder {text!r}"), text
     if not path.exists():
         raise InputError(f"encoder {text!r}: no such file or folder (expected 'minilm', a "
                          "transformers text-encoder folder, a diffusers pipeline folder, or "
@@ -299,14 +298,6 @@ def load_encoder(spec, *, device: str = "cpu", pooling: str = "auto",
                      else f"{path.parent.name}/{path.name}")
     return _load_hf_encoder(path, None, name=name, device=device, pooling=pooling,
                             max_length=max_length, lazy=lazy)
-
-
-def looks_like_repo_id(text: str) -> bool:
-    """Whether ``text`` reads as a Hugging Face repo id (``org/name``), not a path."""
-    from seamline.diffusion import _REPO_ID_RE
-
-    return (text.count("/") == 1 and not text.startswith((".", "/", "~"))
-            and bool(_REPO_ID_RE.match(text)))
 
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json",
