@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     import transformers
 
     from seamline import translate as T
+    from seamline.testing.tiny_encoders import distorted_encoder, make_tiny_text_encoder
 
     methods = [m for m in args.methods.split(",") if m]
     prompts = T.load_prompts()[:args.prompts] if args.prompts else T.load_prompts()
@@ -67,18 +68,18 @@ def main(argv=None) -> int:
     timings["encode_minilm_s"] = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
-        clip = T.memoize_encoder(T.load_encoder(T.make_tiny_text_encoder(
+        clip = T.memoize_encoder(T.load_encoder(make_tiny_text_encoder(
             Path(tmp) / "tiny-clip", prompts, arch="clip", hidden=64, layers=2, seed=0)))
-        bert = T.memoize_encoder(T.load_encoder(T.make_tiny_text_encoder(
+        bert = T.memoize_encoder(T.load_encoder(make_tiny_text_encoder(
             Path(tmp) / "tiny-bert", prompts, arch="bert", hidden=64, layers=2, seed=1)))
         t0 = time.perf_counter()
         clip.encode(prompts)
         bert.encode(prompts)
         timings["encode_tiny_s"] = time.perf_counter() - t0
 
-    syn512 = T.distorted_encoder(minilm, dim=512, seed=1, noise=0.05, gain=3.0,
+    syn512 = distorted_encoder(minilm, dim=512, seed=1, noise=0.05, gain=3.0,
                                  name="synthetic-512")
-    syn384 = T.distorted_encoder(minilm, dim=384, seed=2, noise=0.02, gain=0.5,
+    syn384 = distorted_encoder(minilm, dim=384, seed=2, noise=0.02, gain=0.5,
                                  name="synthetic-384")
     pairs = [
         ("minilm", "tiny-clip", minilm, clip, "random-init CLIPTextModel (pooled)"),

@@ -29,6 +29,8 @@ pytest.importorskip("safetensors")
 from seamline import translate as T  # noqa: E402
 from seamline.errors import InputError  # noqa: E402
 from seamline.translate.prompts import make_corpus  # noqa: E402
+from seamline.testing.tiny_encoders import (distorted_encoder,  # noqa: E402
+                                            make_tiny_text_encoder)
 
 N_PROMPTS = 400  # 320 to fit, 80 held out: enough for clear margins, cheap on two CPU cores
 
@@ -56,7 +58,7 @@ def minilm(offline, prompts):
 
 @pytest.fixture(scope="module")
 def clip_dir(tmp_path_factory):
-    return T.make_tiny_text_encoder(tmp_path_factory.mktemp("tiny_clip"), T.load_prompts(),
+    return make_tiny_text_encoder(tmp_path_factory.mktemp("tiny_clip"), T.load_prompts(),
                                     arch="clip", hidden=64, layers=2, seed=0)
 
 
@@ -119,8 +121,8 @@ def test_tiny_clip_through_load_encoder_and_diffusers_layout(tiny_clip, clip_dir
 
 
 def test_other_encoder_families_load(tmp_path, prompts, offline):
-    t5 = T.load_encoder(T.make_tiny_text_encoder(tmp_path / "t5", prompts, arch="t5"))
-    proj = T.load_encoder(T.make_tiny_text_encoder(tmp_path / "cp", prompts,
+    t5 = T.load_encoder(make_tiny_text_encoder(tmp_path / "t5", prompts, arch="t5"))
+    proj = T.load_encoder(make_tiny_text_encoder(tmp_path / "cp", prompts,
                                                    with_projection=True, projection_dim=24))
     assert (t5.dim, t5.pooling) == (64, "mean") and proj.dim == 24
     assert t5.encode(prompts[:3]).shape == (3, 64) and proj.encode(prompts[:3]).shape == (3, 24)
@@ -172,7 +174,7 @@ def test_map_to_tiny_clip_beats_naive_baseline(minilm, tiny_clip, prompts, metho
 @pytest.mark.parametrize("method", ["ridge", "procrustes"])
 def test_map_to_synthetic_encoder_beats_naive_baseline(minilm, prompts, method):
     """MiniLM (384) -> synthetic B = tanh(random projection of MiniLM) + noise (512)."""
-    b = T.distorted_encoder(minilm, dim=512, seed=1, noise=0.05, gain=3.0)
+    b = distorted_encoder(minilm, dim=512, seed=1, noise=0.05, gain=3.0)
     Xtr, Ytr, Xte, Yte = _split(minilm.encode(prompts), b.encode(prompts))
     m = T.fit_map(Xtr, Ytr, method=method, source=minilm, target=b)
     r = T.evaluate_map(m, Xte, Yte)
@@ -182,14 +184,14 @@ def test_map_to_synthetic_encoder_beats_naive_baseline(minilm, prompts, method):
 
 
 def test_equal_dims_baseline_is_identity(minilm, prompts):
-    b = T.distorted_encoder(minilm, dim=384, seed=2, noise=0.02, gain=0.5)
+    b = distorted_encoder(minilm, dim=384, seed=2, noise=0.02, gain=0.5)
     Xtr, Ytr, Xte, Yte = _split(minilm.encode(prompts), b.encode(prompts))
     r = T.evaluate_map(T.fit_map(Xtr, Ytr, method="procrustes"), Xte, Yte)
     assert r["baseline"] == "identity" and r["top1"] > r["baseline_top1"] + 0.5
 
 
 def test_mlp_is_seeded_and_beats_baseline(minilm, prompts):
-    b = T.distorted_encoder(minilm, dim=128, seed=3)
+    b = distorted_encoder(minilm, dim=128, seed=3)
     Xtr, Ytr, Xte, Yte = _split(minilm.encode(prompts), b.encode(prompts))
     m1 = T.fit_map(Xtr, Ytr, method="mlp", hidden=32, max_epochs=4, seed=5)
     m2 = T.fit_map(Xtr, Ytr, method="mlp", hidden=32, max_epochs=4, seed=5)
@@ -231,7 +233,7 @@ def test_dimension_mismatch_names_both_dims(minilm, tiny_clip, prompts, tmp_path
     with pytest.raises(InputError, match=r"dim 100.*384.*64"):
         m.apply(np.zeros((2, 100), np.float32))
     with pytest.raises(InputError, match=r"384 -> 64.*target encoder.*dim 512.*64"):
-        T.translate_embedding(X[:1], m, target_id=T.distorted_encoder(minilm, dim=512))
+        T.translate_embedding(X[:1], m, target_id=distorted_encoder(minilm, dim=512))
     with pytest.raises(InputError, match=r"dim 64.*source dim is 384"):
         T.translate_embedding(Y[:1], m, source_id=tiny_clip)
     with pytest.raises(InputError, match="rows"):
@@ -246,7 +248,7 @@ def test_translate_embedding_hook(minilm, tiny_clip, prompts, tmp_path):
     path = T.fit_map(X, Y, source=minilm, target=tiny_clip).save(tmp_path / "m.safetensors")
     out = T.translate_embedding(X[3], path, source_id=minilm.id, target_id=tiny_clip)
     assert out.shape == (64,) and out.dtype == np.float32
-    other = T.distorted_encoder(minilm, dim=384, seed=9)  # same dims, other encoder
+    other = distorted_encoder(minilm, dim=384, seed=9)  # same dims, other encoder
     with pytest.raises(InputError, match="fitted for source encoder minilm"):
         T.translate_embedding(X[3], path, source_id=other)
 

@@ -117,14 +117,15 @@ def translate(value: Any, port: PortSpec) -> tuple[Any, dict]:
     ``translated_from`` recording the source encoder and the map.
     """
     from seamline.core.artifacts import Embedding
-    from seamline.translate import find_map
+    from seamline.translate import find_map, translate_embedding
 
     target = port.encoder
     emb = value if isinstance(value, Embedding) else Embedding(np.asarray(value))
     meta = emb.metadata
     m, path = find_map(target.maps, source_id=meta.get("encoder"), target_id=target.id,
                        source_name=meta.get("encoder_name"), target_name=target.name)
-    out = m.apply(emb.data.reshape(-1)).reshape(target.shape)
+    out = translate_embedding(emb.data.reshape(-1), m, source_id=meta.get("encoder"),
+                              target_id=target.encoder).reshape(target.shape)
     heldout = m.params.get("heldout") or {}
     params = {"map": path, "method": m.method, "source": m.source_name, "target": m.target_name,
               "source_dim": m.source_dim, "target_dim": m.target_dim,
