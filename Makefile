@@ -20,7 +20,7 @@ $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.all-installed: pyproject.toml $(VENV)/.core-installed
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[test,bench,torch,diffusion,ray]"
+	$(PIP) install -e ".[test,bench,torch,diffusion,ray,serve]"
 	# spandrel's metadata requires torchvision (a multi-GB CUDA build that does not import
 	# beside the CPU torch): install it without dependencies; seamline.ops.upscale._torchvision_shim
 	# covers the two architectures that import torchvision.

@@ -490,9 +490,10 @@ _COMMANDS: dict = {"remove-text": _cmd_remove_text, "report": _cmd_report, "diff
 def _load_command_modules() -> list:
     from seamline.cli import batch as cli_batch
     from seamline.cli import diffusion as cli_diffusion
+    from seamline.cli import serve as cli_serve
     from seamline.cli import translate as cli_translate
 
-    modules = [cli_batch, cli_diffusion, cli_translate]
+    modules = [cli_batch, cli_diffusion, cli_translate, cli_serve]
     for module in modules:
         _COMMANDS.update(module.COMMANDS)
     return modules

@@ -1,0 +1,256 @@
+"""The job queue and the worker processes behind it.
+
+One dispatcher thread in the server process owns the workers: it hands the oldest queued job
+to an idle worker, waits on every worker's pipe and process sentinel at once, and
+
+- on an answer, finishes the job (``ok`` or ``failed`` with the message);
+- on a worker that exited (crash, OOM kill, cancel), fails its job, unless it was cancelled,
+  and starts a replacement, so one job can never take the server down.
+
+The queue is bounded: :meth:`JobManager.submit` raises :class:`QueueFull` with a Retry-After
+estimate when ``queue_size`` jobs are already waiting. Jobs that belong to a run directory
+have their state mirrored into its ``serve-job.json`` at every transition.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import multiprocessing
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from seamline.serve.store import RunStore, now_iso
+
+
+class QueueFull(Exception):
+    """The queue holds ``queue_size`` waiting jobs; retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"job queue is full; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class Job:
+    id: str
+    task: dict
+    run_dir: Path | None
+    record: dict = field(default_factory=dict)
+    status: str = "queued"
+    result: Any = None
+    error: str | None = None
+    user_error: bool = False
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+
+
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        from seamline.serve.worker import main
+
+        self.proc = ctx.Process(target=main, args=(child,), daemon=True,
+                                name="seamline-serve-worker")
+        self.proc.start()
+        child.close()
+        self.job: Job | None = None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout)
+        self.conn.close()
+
+
+class JobManager:
+    """Bounded queue + ``workers`` processes. Start with :meth:`start`, end with :meth:`stop`."""
+
+    def __init__(self, store: RunStore, *, workers: int = 2, queue_size: int = 16):
+        self.store = store
+        self.n_workers = max(1, int(workers))
+        self.queue_size = max(1, int(queue_size))
+        self._ctx = multiprocessing.get_context("spawn")
+        self._lock = threading.RLock()
+        self._pending: deque[Job] = deque()
+        self._jobs: dict[str, Job] = {}
+        self._workers: list[_Worker] = []
+        self._durations: deque[float] = deque(maxlen=20)
+        self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.crashes = 0
+
+    # --------------------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        self._workers = [_Worker(self._ctx) for _ in range(self.n_workers)]
+        self._thread = threading.Thread(target=self._loop, name="seamline-serve-dispatch",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            for job in list(self._pending):
+                self._finish(job, "failed", error="server stopped before the job started")
+            self._pending.clear()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(10)
+        for w in self._workers:
+            if w.job is not None:
+                self._finish(w.job, "failed", error="server stopped while the job ran")
+            w.stop()
+        self._workers = []
+
+    def worker_pids(self) -> list[int]:
+        return [w.proc.pid for w in self._workers]
+
+    # ------------------------------------------------------------------------------- jobs
+    def submit(self, job_id: str, task: dict, *, run_dir: Path | None = None,
+               record: dict | None = None) -> Job:
+        """Queue a task; raises :class:`QueueFull` when ``queue_size`` jobs wait already."""
+        with self._lock:
+            if self._stopping:
+                raise QueueFull(5)
+            if len(self._pending) >= self.queue_size:
+                raise QueueFull(self.retry_after())
+            job = Job(id=job_id, task=task, run_dir=run_dir, record=dict(record or {}))
+            self._jobs[job_id] = job
+            self._pending.append(job)
+            self._persist(job)
+        self._wake()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def cancel(self, job: Job) -> None:
+        """Cancel a queued job, or stop the worker running it (a new one replaces it)."""
+        with self._lock:
+            if job.status == "queued":
+                self._pending.remove(job)
+                self._finish(job, "cancelled", error="cancelled before it started")
+            elif job.status == "running":
+                worker = next((w for w in self._workers if w.job is job), None)
+                self._finish(job, "cancelled", error="cancelled while running")
+                if worker is not None:
+                    worker.proc.kill()  # the dispatcher sees the exit and replaces it
+        self._wake()
+
+    def retry_after(self) -> int:
+        """Seconds until a queue slot is likely free: the mean recent job time times the
+        queue length over the workers (at least 1)."""
+        mean = (sum(self._durations) / len(self._durations)) if self._durations else 2.0
+        return max(1, math.ceil(mean * (len(self._pending) + 1) / self.n_workers))
+
+    def counts(self) -> dict:
+        with self._lock:
+            return {"queued": len(self._pending),
+                    "running": sum(w.job is not None for w in self._workers),
+                    "workers": len(self._workers), "queue_size": self.queue_size,
+                    "worker_crashes": self.crashes}
+
+    # ------------------------------------------------------------------------ internals
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send_bytes(b"x")
+        except OSError:
+            pass
+
+    def _persist(self, job: Job) -> None:
+        if job.run_dir is None:
+            return
+        rec = dict(job.record, id=job.id, status=job.status, error=job.error,
+                   created=job.record.get("created") or now_iso())
+        if job.started and "started" not in job.record:
+            rec["started"] = job.record["started"] = now_iso()
+        if job.finished:
+            rec["finished"] = now_iso()
+            rec["seconds"] = round(job.finished - (job.started or job.created), 4)
+        job.record = rec
+        try:
+            self.store.write_job(job.run_dir, rec)
+        except OSError:
+            pass  # the in-memory state still answers GET /v1/jobs
+
+    def _finish(self, job: Job, status: str, *, result=None, error=None, user=False) -> None:
+        if job.status in ("ok", "failed", "cancelled"):
+            return
+        job.status, job.result, job.error, job.user_error = status, result, error, user
+        job.finished = time.time()
+        if status == "ok" and job.started:
+            self._durations.append(job.finished - job.started)
+        self._persist(job)
+        if not job.future.done():
+            job.future.set_result(job)
+
+    def _assign(self) -> None:
+        for w in self._workers:
+            if not self._pending:
+                return
+            if w.job is None and w.proc.is_alive():
+                job = self._pending.popleft()
+                try:
+                    w.conn.send(job.task)
+                except (OSError, ValueError):
+                    self._pending.appendleft(job)
+                    continue
+                w.job = job
+                job.status, job.started = "running", time.time()
+                self._persist(job)
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                self._assign()
+                waitables = [self._wake_r]
+                for w in self._workers:
+                    waitables += [w.conn, w.proc.sentinel]
+            ready = wait(waitables, timeout=1.0)
+            if self._wake_r in ready:
+                while self._wake_r.poll():
+                    self._wake_r.recv_bytes()
+            with self._lock:
+                if self._stopping:
+                    return
+                for i, w in enumerate(self._workers):
+                    if w.conn in ready:
+                        try:
+                            answer = w.conn.recv()
+                        except (EOFError, OSError):
+                            answer = None
+                        if answer is not None and w.job is not None:
+                            job, w.job = w.job, None
+                            if answer["ok"]:
+                                self._finish(job, "ok", result=answer["result"])
+                            else:
+                                self._finish(job, "failed", error=answer["error"],
+                                             user=answer.get("user", False))
+                    if not w.proc.is_alive():
+                        w.proc.join(1)
+                        if w.job is not None:
+                            self.crashes += w.job.status != "cancelled"
+                            code = w.proc.exitcode
+                            how = f"signal {-code}" if code is not None and code < 0 \
+                                else f"exit code {code}"
+                            self._finish(w.job, "failed",
+                                         error=f"the worker process died ({how}); the "
+                                               "server is fine, the job did not finish")
+                        w.conn.close()
+                        self._workers[i] = _Worker(self._ctx)

@@ -1,0 +1,171 @@
+"""What a worker process does: run one task at a time, sent by :mod:`seamline.serve.jobs`.
+
+A worker is a long-lived process (``spawn``), so the text detector's ONNX session and the
+imported libraries stay warm between jobs, and a crash in a job (a segfault in a native
+library, the OOM killer) takes down this process only: the server marks the job failed and
+starts a new worker.
+
+A task is a plain dict (it crosses a pipe):
+
+``{"task": "run", "pipeline": {"builtin": NAME} | {"text": YAML} | {"raw": DICT}, "params": {...},
+"policy": str | None, "image": PATH, "inputs": {NAME: PATH}, "out": DIR,
+"from_stage": str | None, "max_pixels": int}``
+    Run a pipeline into the run directory ``out``.
+``{"task": "preflight", ...same keys, no out...}``
+    Run the stages up to and including ``preflight`` in memory and return their verdict.
+
+The answer is ``{"ok": True, "result": {...}}`` or ``{"ok": False, "error": message,
+"user": bool}`` (``user``: a :class:`~seamline.errors.SeamlineError`, the caller's mistake).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def build_pipeline(task: dict):
+    """The :class:`~seamline.api.Pipeline` a task names, overrides and policy applied."""
+    from seamline.api import Pipeline
+
+    src = task["pipeline"]
+    if "builtin" in src:
+        pipe = Pipeline.builtin(src["builtin"])
+    elif "raw" in src:  # a run's own spec, from its manifest (re-runs)
+        from seamline.core.pipeline import spec_from_dict
+
+        pipe = Pipeline(spec_from_dict(src["raw"], source=src.get("source", "<run>")))
+    else:
+        pipe = Pipeline.from_text(src["text"], source=f"<serve:{src.get('name', 'inline')}>")
+    if task.get("params"):
+        pipe = pipe.with_params(task["params"])
+    if task.get("policy"):
+        pipe = pipe.with_policy(task["policy"])
+    return pipe
+
+
+def preflight_pipeline(pipe):
+    """The stages of ``pipe`` up to and including its first ``preflight`` stage."""
+    from seamline.api import Pipeline
+    from seamline.core.pipeline import spec_from_dict
+    from seamline.errors import ConfigError
+
+    raw = dict(pipe.spec.raw)
+    names = [s.stage_id for s in pipe.spec.stages]
+    if "preflight" not in names:
+        raise ConfigError(f"preflight=only: pipeline {pipe.spec.name!r} has no preflight "
+                          "stage")
+    raw["stages"] = list(raw["stages"])[:names.index("preflight") + 1]
+    raw["output"] = "input.image"
+    return Pipeline(spec_from_dict(raw, source=pipe.spec.source))
+
+
+def preflight_verdict(run, pipe) -> dict:
+    """Detection, mask, normalisation and preflight numbers of a truncated run, plus the
+    fill the inpaint stage would choose."""
+    import numpy as np
+
+    from seamline.ops.inpaint import choose_backend, edit_alpha, get_backend, mask_crops
+
+    stages = {}
+    for name, sr in run.stages.items():
+        entry: dict[str, Any] = {"stage": sr.stage_id, "report": sr.report,
+                                 "warnings": sr.warnings, "seconds": round(sr.seconds, 4)}
+        if sr.stage_id == "detect-text":
+            entry["regions"] = [r.to_dict() for r in sr.output]
+        stages[name] = entry
+    pf_name = next(n for n, sr in run.stages.items() if sr.stage_id == "preflight")
+    pf = run.stages[pf_name]
+    report = pf.report
+    mask = pf.output
+    inpaint = next((d for d in pipe.spec.stages if d.stage_id == "inpaint"), None)
+    fill: dict[str, Any] = {"backend": inpaint.params.backend if inpaint else None}
+    if inpaint is not None and np.any(mask > 0) and not np.all(mask > 0):
+        p = inpaint.params
+        region = edit_alpha(mask, p.feather_px) > 0
+        import cv2
+
+        _, _, st, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), 8)
+        extent = int(st[1:, 2:4].min(axis=1).max())
+        ctx = p.context_px if p.context_px is not None else \
+            get_backend("exemplar" if p.backend == "auto" else p.backend).context(extent, p.radius)
+        crops = []
+        for box in mask_crops(region.astype(np.float32), context_px=ctx):
+            name, why = choose_backend(run.output[box], region[box])
+            crops.append({"box_yx": [box[0].start, box[1].start, box[0].stop, box[1].stop],
+                          "auto_choice": name, **why})
+        fill.update(context_px=int(ctx), crops=crops,
+                    would_use=sorted({c["auto_choice"] for c in crops})
+                    if p.backend == "auto" else [p.backend])
+    failures = list(report.get("failures", []))
+    return {
+        "verdict": "fail" if failures else ("warn" if run.warnings else "ok"),
+        "coverage": report.get("coverage"),
+        "components": report.get("components"),
+        "context": {k: v for k, v in report.items() if "ring" in k or "context" in k},
+        "fill": fill,
+        "failures": failures,
+        "warnings": run.warnings,
+        "preflight": report,
+        "stages": stages,
+    }
+
+
+def run_task(task: dict) -> dict:
+    """Do one task in this process; see the module docstring."""
+    from seamline.io import read_image
+
+    t0 = time.perf_counter()
+    pipe = build_pipeline(task)
+    image = read_image(task["image"], max_pixels=task.get("max_pixels"))
+    inputs = dict(task.get("inputs") or {})
+    if task["task"] == "preflight":
+        short = preflight_pipeline(pipe)
+        inputs = {k: v for k, v in inputs.items() if k in short.spec.inputs}
+        run = short.run(image, inputs=inputs, max_pixels=task.get("max_pixels"))
+        verdict = preflight_verdict(run, pipe)
+        verdict["seconds"] = round(time.perf_counter() - t0, 4)
+        return verdict
+    out = Path(task["out"])
+    run = pipe.run(image, out=out, inputs=inputs, from_stage=task.get("from_stage"),
+                   max_pixels=task.get("max_pixels"), command=["seamline", "serve"])
+    return {"status": "ok", "seconds": round(time.perf_counter() - t0, 4),
+            "output": run.output_path.name if run.output_path else None}
+
+
+def main(conn) -> None:
+    """Worker loop: receive a task, answer, repeat until the pipe closes or ``None`` comes."""
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from seamline.errors import SeamlineError
+    import seamline.api  # noqa: F401  (warm: the first job should not pay the imports)
+    from seamline.ops.text import get_engine
+
+    try:
+        get_engine()  # the text detector's ONNX sessions: ~1 s, once per worker, not per job
+    except Exception:  # noqa: BLE001  (a job that needs it reports the problem properly)
+        pass
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if task is None:
+            return
+        try:
+            answer = {"ok": True, "result": run_task(task)}
+        except SeamlineError as e:
+            answer = {"ok": False, "user": True, "error": str(e), "type": type(e).__name__}
+        except Exception as e:  # a bug: keep the traceback in the server log
+            traceback.print_exc(file=sys.stderr)
+            answer = {"ok": False, "user": False, "type": type(e).__name__,
+                      "error": f"internal error in the job ({type(e).__name__}: {e})"}
+        try:
+            conn.send(answer)
+        except (BrokenPipeError, OSError):
+            return
