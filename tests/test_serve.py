@@ -342,7 +342,11 @@ def test_rerun_with_edited_mask_and_compare(client, runs, inpaint_run, photo):
     assert changed[30:60, 250:300].mean() > 0.5 and not changed[120:, :200].any()
     cmp = client.get(f"/v1/runs/{parent}/compare/{child}").json()
     assert cmp["same_input"] is True
-    assert client.get(f"/v1/runs/{child}").json()["parent"] == parent
+    cd = client.get(f"/v1/runs/{child}").json()
+    assert cd["parent"] == parent
+    assert cm["pipeline"]["spec"]["inputs"]["edited_preflight_mask"] == "mask"  # visible edit
+    pf_child = next(s for s in cd["stages"] if s["name"] == "preflight")
+    assert pf_child["previews"]["mask"][0] == "edited_preflight_mask.png"
     page = client.get(f"/runs/{parent}/diff/{child}")
     assert page.status_code == 200 and "<img" in page.text
     # an edit that does not fit the run is refused and leaves nothing

@@ -667,6 +667,9 @@ def _run_detail(store: RunStore, run_id: str, run_dir: Path) -> dict:
             params = []
         files = {p: [f for f in o.get("files", []) if f.endswith(".png")]
                  for p, o in s.get("outputs", {}).items()}
+        edited = run_dir / f"{edited_input(s['name'])}.png"
+        if "mask" in files and edited.is_file():  # what the later stages read in this run
+            files["mask"] = [edited.name] + files["mask"]
         stages.append({**s, "editable_params": params, "previews": files,
                        "mask_ports": [p for p, o in s.get("outputs", {}).items()
                                       if o.get("kind") == "mask"]})
@@ -682,12 +685,18 @@ def _run_detail(store: RunStore, run_id: str, run_dir: Path) -> dict:
 
 
 def _prepare_rerun(store: RunStore, cfg: ServeConfig, run_id: str, parent: Path, body) -> tuple:
-    """Child run directory with the parent's cached stages up to the re-run point, the edited
-    mask in place of the chosen stage's output, and the parent's inputs copied in."""
+    """Child run directory with the parent's cached stages up to the re-run point and the
+    parent's inputs copied in.
+
+    An edited mask does not touch the cache (the runner verifies every cached file against
+    its recorded digest): it becomes a new pipeline input, ``edited_<stage>_mask``, and the
+    later stages that read ``<stage>.mask`` are rewired to it. The child's manifest records
+    that spec, so the edit is visible in the run and in the A/B config differences.
+    """
     import base64
     import binascii
+    import copy
 
-    from seamline.core import artifacts
     from seamline.io import load_mask
 
     m = read_manifest(parent)
@@ -730,11 +739,29 @@ def _prepare_rerun(store: RunStore, cfg: ServeConfig, run_id: str, parent: Path,
         tmp = store.temp_file(".png")
         try:
             tmp.write_bytes(blob)
-            mask = load_mask(tmp, shape=old.shape, max_pixels=cfg.max_pixels)
+            load_mask(tmp, shape=old.shape, max_pixels=cfg.max_pixels)  # validate it
         except SeamlineError as e:
             raise ApiError(400, str(e).replace(str(tmp), "mask_png"), field="mask_png") from None
         finally:
             tmp.unlink(missing_ok=True)
+        mask = blob
+        edited = edited_input(body.mask_stage)
+        raw = copy.deepcopy(raw)
+        raw.setdefault("inputs", {})[edited] = "mask"
+        users = 0
+        for sd in raw["stages"][k + 1:]:
+            for port, ref in list((sd.get("inputs") or {}).items()):
+                if ref in (f"{body.mask_stage}.mask", f"input.{edited}"):  # or edited before
+                    sd["inputs"][port] = f"input.{edited}"
+                    users += 1
+        if not users:
+            raise ApiError(400, f"mask_stage: no later stage reads {body.mask_stage}.mask",
+                           field="mask_stage")
+        src = {"raw": raw, "source": f"<run {run_id}, {body.mask_stage}.mask edited>"}
+        try:
+            pipe = build_pipeline({"pipeline": src, "params": params})
+        except SeamlineError as e:
+            raise _param_error(e) from None
         from_index = k + 1
     elif body.from_stage is not None:
         if body.from_stage not in names:
@@ -754,6 +781,8 @@ def _prepare_rerun(store: RunStore, cfg: ServeConfig, run_id: str, parent: Path,
     # the inputs: server runs keep them in the run directory; CLI runs name the file
     inputs = {}
     for key in pipe.spec.inputs:
+        if mask is not None and key == edited_input(body.mask_stage):
+            continue  # written below
         found = sorted(parent.glob(f"{key}.*"))
         found = [p for p in found if p.suffix in UPLOAD_FORMATS.values()]
         if found:
@@ -771,8 +800,8 @@ def _prepare_rerun(store: RunStore, cfg: ServeConfig, run_id: str, parent: Path,
             staged[key] = child / f"{key}{path.suffix.lower()}"
             shutil.copyfile(path, staged[key])
         if mask is not None:
-            folder = child / "stages" / f"{from_index:02d}-{names[from_index - 1]}"
-            artifacts.save("mask", mask, folder, "mask")
+            staged[edited] = child / f"{edited}.png"
+            staged[edited].write_bytes(mask)
     except BaseException:
         shutil.rmtree(child, ignore_errors=True)
         raise
@@ -784,6 +813,13 @@ def _prepare_rerun(store: RunStore, cfg: ServeConfig, run_id: str, parent: Path,
               "from_stage": names[from_index], "edited_mask": body.mask_stage,
               "stages": names}
     return child_id, task, record, child
+
+
+def edited_input(stage: str) -> str:
+    """The pipeline input that carries an edited copy of ``stage``'s mask in a child run."""
+    import re
+
+    return "edited_" + re.sub(r"\W", "_", stage) + "_mask"
 
 
 def _mask_op(store: RunStore, path: Path, op: str, px: int, max_pixels: int) -> bytes:
