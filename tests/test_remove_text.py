@@ -58,7 +58,7 @@ def test_remove_text_file_round_trip_keeps_alpha_and_bits(tmp_path, captioned):
     run = sl.Pipeline.builtin("remove-text").run(src, output_path=tmp_path / "out.png")
     back = sl.read_image(tmp_path / "out.png")
     assert np.array_equal(back.alpha, alpha)
-    used = run.stage("preflight").output
+    used = run.stage("inpaint").outputs["mask"]  # the mask the loop finally filled
     orig = sl.read_image(src).image
     assert np.array_equal(back.image[used == 0], orig[used == 0])
 

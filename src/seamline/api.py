@@ -82,11 +82,14 @@ class TextRemoval:
     image : ndarray, HxWx3 float32 in [0, 1]
         The cleaned image; pixels outside ``mask`` are bit-identical to the input.
     mask : ndarray, HxW float32 in [0, 1]
-        The mask that was inpainted (glyph mask after normalisation).
+        The mask that was inpainted (glyph mask after normalisation, grown where the ghost
+        judge found residue and the region was filled again).
     regions : list of TextRegion
         Text found before the edit.
     qa : dict
-        Residual words, seam score, colour change outside the mask, ΔE2000 inside vs ring.
+        Residual words, the ghost judge's verdicts (``failed_regions``: regions still
+        visible after the last fill pass), seam score, colour change outside the mask,
+        ΔE2000 inside vs ring.
     checks : list of dict
         Every handoff record: checks and adapters with numbers before and after.
     run : Run
@@ -101,7 +104,7 @@ class TextRemoval:
     run: Run
 
 
-def remove_text(image: Any, *, backend: str = "telea", radius: int = 3,
+def remove_text(image: Any, *, backend: str = "auto", radius: int = 3,
                 policy: str | None = None, out: str | Path | None = None,
                 **params: Any) -> TextRemoval:
     """Detect text, build a mask that hugs the glyphs, inpaint it and measure the result.
@@ -109,8 +112,10 @@ def remove_text(image: Any, *, backend: str = "telea", radius: int = 3,
     Parameters
     ----------
     image : ndarray (HxWx3 float32 sRGB in [0, 1], or uint8/uint16), ImageFile, str or Path
-    backend : {"telea", "ns"}
-        OpenCV inpainting backend.
+    backend : str
+        ``"auto"`` (per text region: a diffusion fill for thin strokes or smooth context, the
+        frequency-selective fill for thick strokes over texture or structure) or any
+        inpainting backend (``seamline.ops.inpaint.BACKENDS``) for every region.
     radius : int
         Inpainting neighbourhood radius in pixels.
     policy : {"strict", "reconcile", "off"}, optional
@@ -129,7 +134,7 @@ def remove_text(image: Any, *, backend: str = "telea", radius: int = 3,
     if policy is not None:
         pipe = pipe.with_policy(policy)
     run = pipe.run(image, out=out)
-    return TextRemoval(image=run.output, mask=run.stage("preflight").output,
+    return TextRemoval(image=run.output, mask=run.stage("inpaint").outputs["mask"],
                        regions=run.stage("detect").output, qa=run.qa, checks=run.checks,
                        run=run)
 

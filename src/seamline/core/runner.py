@@ -269,7 +269,9 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
                         bit_depth=bit_depth if output_path.suffix.lower() in
                         (".png", ".tif", ".tiff") else 8)
         manifest["output"] = str(output_path) if output_path else None
-        manifest["status"] = "ok"
+        # a QA stage that names regions it could not clean makes the run "qa_failed": the
+        # output is written, but nobody should mistake it for a clean result
+        manifest["status"] = "qa_failed" if manifest["qa"].get("failed_regions") else "ok"
     except SeamlineError as e:
         bar.close()
         manifest["status"] = "failed"

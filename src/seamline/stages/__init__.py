@@ -15,6 +15,7 @@ from seamline.core.stage import Stage
 from seamline.stages.color_match import ColorMatch
 from seamline.stages.detect_text import DetectText
 from seamline.stages.encode_prompt import EncodePrompt
+from seamline.stages.fill_text import FillText
 from seamline.stages.generate import Generate
 from seamline.stages.img2img import Img2Img
 from seamline.stages.inpaint import Inpaint
@@ -28,7 +29,7 @@ from seamline.stages.upscale import Upscale
 from seamline.stages.upscale_qa import UpscaleQA
 
 REGISTRY: dict[str, type[Stage]] = {
-    cls.id: cls for cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, EditQA,
+    cls.id: cls for cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, FillText, EditQA,
                             Restore, Upscale, ColorMatch, UpscaleQA, EncodePrompt, Generate,
                             Img2Img, LatentInpaint)
 }

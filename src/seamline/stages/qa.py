@@ -12,18 +12,21 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "2"  # 2: residual text re-read in the original text boxes, not the mask bbox
+    version = "3"  # 3: ghost verdicts and failed regions from the fill's closed loop
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),
                 "image": PortSpec("image", same_size_as="original"),
                 "mask": PortSpec("mask", same_size_as="original"),
                 "regions": PortSpec("text-regions", optional=True,
-                                    doc="text found before the edit, for residual-text QA")},
+                                    doc="text found before the edit, for residual-text QA"),
+                "fill": PortSpec("report", optional=True,
+                                 doc="the fill-text report: ghost verdicts per region")},
         outputs={"report": PortSpec("report")},
-        doc="Residual text (OCR re-run around the edited area), seam score at the mask "
-            "boundary, colour change outside the mask, ΔE2000 and high-frequency energy "
-            "inside vs the context ring.",
+        doc="Residual text (OCR re-run around the edited area), the ghost judge's last "
+            "verdict per region (from the fill-text loop), seam score at the mask boundary, "
+            "colour change outside the mask, ΔE2000 and high-frequency energy inside vs the "
+            "context ring. Regions the judge still flags are listed as failed_regions.",
     )
 
     @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class EditQA(Stage):
         band_px: int = 2   #: boundary band width for the seam score
         margin_px: int = 32  #: context around each re-read text box (or the mask)
 
-    def run(self, ctx, original, image, mask, regions=None):
+    def run(self, ctx, original, image, mask, regions=None, fill=None):
         from seamline.ops.masks import context_ring
         from seamline.ops.metrics import (hf_energy, inside_vs_ring_delta_e, outside_change,
                                       seam_score)
@@ -52,7 +55,19 @@ class EditQA(Stage):
                 (hf_energy(image, mask) + 1e-6) / (hf_energy(image, ring) + 1e-6))
         if p.ocr and regions is not None:
             report.update(residual_text(image, mask, regions, margin_px=p.margin_px))
+        if fill is not None and "verdicts" in fill:
+            verdicts = fill["verdicts"]
+            report["ghost_flagged"] = sum(bool(v.get("flagged")) for v in verdicts)
+            report["ghost_regions"] = len(verdicts)
+            report["fill_passes"] = int(fill.get("passes", 0))
+            report["failed_regions"] = [
+                {"index": v["index"], "text": v["text"], "reasons": v["reasons"]}
+                for v in verdicts if v.get("flagged")]
         warnings = []
+        for f in report.get("failed_regions", []):
+            warnings.append(f"region {f['index']} {f['text']!r} still visible after "
+                            f"{report.get('fill_passes', 0)} fill pass(es): "
+                            f"{'; '.join(f['reasons'])}")
         if report["outside_change"].get("changed_px", 0):
             warnings.append(f"{report['outside_change']['changed_px']} pixels outside the mask "
                             "changed")

@@ -1,0 +1,450 @@
+"""The ghost judge: can a person still see the text that was removed?
+
+An OCR pass over the cleaned image misses what people notice first: a drop shadow left
+behind that still spells the caption, a faint copy of the strokes, a halo around where the
+letters were. The judge looks at each *original* text region of a cleaned image three ways:
+
+1. **plain read**: the region (rectified to a horizontal strip, with a margin for outlines
+   and shadows) read by the OCR recogniser as it is;
+2. **boosted read**: the same strip read again after a strong local contrast boost (CLAHE on
+   Lab lightness, and a high-pass version), which makes faint remains as legible to the
+   recogniser as they are to a person who looks closely;
+3. **glyph-shaped residue**: edges of the boosted cleaned image that line up (position and
+   orientation) with the edges of what was removed (the original-minus-cleaned difference,
+   i.e. the removed strokes). Texture of the photo has edges too, but in every direction:
+   the score is the rate of edges *parallel* to the removed strokes' edges minus the rate of
+   edges *perpendicular* to them at the same pixels, so a busy photo does not fire it. The
+   pixels found are returned as a mask, for the pipeline to grow its mask over and refill.
+
+A region is flagged when either read matches one of the region's words (fuzzy, so "rosst"
+still counts for "roast") or the residue score exceeds a threshold.
+
+The thresholds were set on the training split only (scikit-image photos with drawn text,
+their exact-mask fills, and untouched photos); the benchmark reports them on held-out
+photos (``benchmarks/bench_remove_text.py``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from seamline.errors import InputError
+
+__all__ = ["GhostVerdict", "judge_regions", "residue_mask", "match_words"]
+
+#: Defaults (set on the training split; see the module docstring).
+RESIDUE_THRESHOLD = 0.13
+CLAHE_CLIP = 6.0
+MIN_READ_SCORE = 0.6
+MIN_WORD_RATIO = 0.8
+
+
+@dataclass
+class GhostVerdict:
+    """What the judge saw in one original text region of a cleaned image.
+
+    Attributes
+    ----------
+    index : int
+        Position of the region in the input sequence.
+    text : str
+        The region's original text (what was to be removed).
+    flagged : bool
+        True when the region still shows its text: a read matched a word or the residue
+        score is above the threshold.
+    reasons : list of str
+        One line per reason it was flagged (empty when not flagged).
+    residue_score : float
+        In [-1, 1]: rate of boosted-cleaned edges parallel to the removed strokes' edges
+        minus the rate of perpendicular ones, on the removed strokes' edge pixels. About 0 for
+        a clean fill or a textured photo; 0.3-0.9 for a readable ghost.
+    words_plain : list of str
+        Original words matched in the plain read of the cleaned region.
+    words_boosted : list of str
+        Original words matched in a contrast-boosted read.
+    read_plain : str
+        Raw plain read (for the manifest).
+    read_boosted : list of str
+        Raw boosted reads.
+    box : tuple of int
+        ``(x0, y0, x1, y1)`` of the analysed crop in image pixels.
+    residue : ndarray, shape (y1 - y0, x1 - x0), bool
+        Residual stroke pixels inside ``box`` (see :meth:`residue_full`).
+    stats : dict
+        Numbers behind the residue score (JSON-serialisable).
+    """
+
+    index: int
+    text: str
+    flagged: bool
+    reasons: list[str]
+    residue_score: float
+    words_plain: list[str]
+    words_boosted: list[str]
+    read_plain: str
+    read_boosted: list[str]
+    box: tuple[int, int, int, int]
+    residue: np.ndarray = field(repr=False)
+    stats: dict = field(default_factory=dict)
+
+    def residue_full(self, shape) -> np.ndarray:
+        """The residue mask in full-image coordinates: ``(H, W)`` bool for ``shape[:2]``."""
+        out = np.zeros(tuple(shape[:2]), bool)
+        x0, y0, x1, y1 = self.box
+        out[y0:y1, x0:x1] = self.residue
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable summary (no mask)."""
+        return {"index": self.index, "text": self.text, "flagged": self.flagged,
+                "reasons": list(self.reasons), "residue_score": round(self.residue_score, 4),
+                "words_plain": list(self.words_plain), "words_boosted": list(self.words_boosted),
+                "read_plain": self.read_plain, "read_boosted": list(self.read_boosted),
+                "box": list(self.box), "residue_px": int(self.residue.sum()),
+                "stats": dict(self.stats)}
+
+
+# ----------------------------------------------------------------------------- OCR
+def _default_reader():
+    """A line reader from seamline's OCR engine (the one import of seamline's OCR here)."""
+    from seamline.ops.text import get_engine  # lazy: the judge itself needs only numpy/cv2
+
+    eng = get_engine()
+
+    def read(strip_bgr: np.ndarray) -> tuple[str, float]:
+        # every flag on every call: rapidocr keeps them between calls otherwise
+        res = eng(np.ascontiguousarray(strip_bgr), use_det=False, use_cls=False, use_rec=True)
+        txts = getattr(res, "txts", None) or ("",)
+        scores = getattr(res, "scores", None) or (0.0,)
+        return str(txts[0]), float(scores[0])
+
+    return read
+
+
+def _norm_word(w: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", w.lower())
+
+
+def match_words(words, read: str, *, min_ratio: float = MIN_WORD_RATIO) -> list[str]:
+    """The words of ``words`` that can be found in ``read``, fuzzily.
+
+    Parameters
+    ----------
+    words : sequence of str
+        Words to look for (case and punctuation ignored). Words under 3 characters are skipped:
+        too easy to find by chance.
+    read : str
+        Text an OCR pass produced; spacing is ignored (ghosts often read as "fr eh").
+    min_ratio : float, keyword-only
+        Similarity in (0, 1] (difflib ratio) a window of ``read`` needs with a word; words
+        of 3 characters must be found exactly.
+
+    Returns
+    -------
+    list of str
+        The matched words, in the order given.
+    """
+    s = _norm_word(read)
+    found = []
+    for w in words:
+        n = _norm_word(w)
+        if len(n) < 3:
+            continue
+        if n in s:
+            found.append(w)
+            continue
+        if len(n) == 3:
+            continue
+        best = 0.0
+        for L in (len(n) - 1, len(n), len(n) + 1):
+            for i in range(0, max(1, len(s) - L + 1)):
+                r = difflib.SequenceMatcher(None, n, s[i:i + L]).ratio()
+                best = max(best, r)
+        if best >= min_ratio:
+            found.append(w)
+    return found
+
+
+# ----------------------------------------------------------------------------- geometry
+def _to_u8(x: np.ndarray) -> np.ndarray:
+    """float in [0, 1] -> uint8 (the judge imports nothing from seamline but its errors)."""
+    return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _axes(poly: np.ndarray):
+    """Unit vectors along (u, left to right) and across (n, downwards) a text line."""
+    p = poly - poly.mean(0)
+    _, _, vt = np.linalg.svd(p, full_matrices=False)
+    u = vt[0] / (np.linalg.norm(vt[0]) + 1e-9)
+    if u[0] < 0:
+        u = -u
+    n = np.array([-u[1], u[0]])
+    return u, n
+
+
+def _strip(image_u8: np.ndarray, poly: np.ndarray, margin: float, height: int = 48) -> np.ndarray:
+    """The polygon's text line rectified to a horizontal strip (with ``margin`` px around)."""
+    u, n = _axes(poly)
+    c = poly.mean(0)
+    a, b = (poly - c) @ u, (poly - c) @ n
+    a0, a1, b0, b1 = a.min() - margin, a.max() + margin, b.min() - margin, b.max() + margin
+    h_src = max(b1 - b0, 1.0)
+    s = max(1.0, height / h_src)  # small text is enlarged; large text keeps its pixels
+    W, H = max(8, int(round((a1 - a0) * s))), max(8, int(round(h_src * s)))
+    src = np.float32([c + a0 * u + b0 * n, c + a1 * u + b0 * n, c + a1 * u + b1 * n])
+    dst = np.float32([[0, 0], [W, 0], [W, H]])
+    M = cv2.getAffineTransform(src, dst)
+    return cv2.warpAffine(image_u8, M, (W, H), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _box_height(poly: np.ndarray) -> float:
+    _, n = _axes(poly)
+    b = poly @ n
+    return float(max(b.max() - b.min(), 2.0))
+
+
+# ----------------------------------------------------------------------------- boosts
+def _clahe_lightness(bgr_u8: np.ndarray, clip: float, tile_px: float) -> np.ndarray:
+    """CLAHE on Lab lightness with tiles of about ``tile_px`` pixels; colour kept."""
+    lab = cv2.cvtColor(bgr_u8, cv2.COLOR_BGR2LAB)
+    h, w = lab.shape[:2]
+    grid = (max(1, int(round(w / tile_px))), max(1, int(round(h / tile_px))))
+    lab[..., 0] = cv2.createCLAHE(clipLimit=float(clip), tileGridSize=grid).apply(lab[..., 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
+def _high_pass(bgr_u8: np.ndarray, sigma: float) -> np.ndarray:
+    """Lightness minus its blur, stretched to the full range (grey BGR)."""
+    L = cv2.cvtColor(bgr_u8, cv2.COLOR_BGR2LAB)[..., 0].astype(np.float32)
+    hp = L - cv2.GaussianBlur(L, (0, 0), sigma)
+    lo, hi = np.percentile(hp, [1, 99])
+    g = np.clip((hp - lo) / max(hi - lo, 1.0), 0, 1)
+    return cv2.cvtColor(_to_u8(g), cv2.COLOR_GRAY2BGR)
+
+
+# ----------------------------------------------------------------------------- residue
+def _grad(x: np.ndarray):
+    x = cv2.GaussianBlur(x, (0, 0), 1.0)
+    gx = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
+    return gx, gy, np.hypot(gx, gy)
+
+
+def _residue(O, C, region, ring, changed, clip, tile_px, band_sigma):
+    """Residue score, residue mask and stats on one crop (all arrays the crop's size)."""
+    D = O - C
+    sel = region & changed
+    stats = {"changed_px": int(sel.sum())}
+    if sel.sum() < 12:
+        return 0.0, np.zeros(region.shape, bool), stats
+    # the colour direction of what was removed: glyphs of any colour, on any photo
+    rows = D[sel]
+    _, _, vt = np.linalg.svd(rows - 0.0, full_matrices=False)
+    v = vt[0].astype(np.float32)
+    d = D @ v
+    c = C @ v
+    # cleaned image, projected and contrast-boosted the way the boosted read sees it
+    lo, hi = np.percentile(c, [0.5, 99.5])
+    cu = _to_u8((c - lo) / max(hi - lo, 1e-3))
+    grid = (max(1, int(round(cu.shape[1] / tile_px))), max(1, int(round(cu.shape[0] / tile_px))))
+    cb = cv2.createCLAHE(clipLimit=float(clip), tileGridSize=grid).apply(cu).astype(np.float32) / 255.0
+    cgx, cgy, cm = _grad(cb)
+    # The removed strokes' edges, as a band with an orientation: the blurred magnitude of
+    # what changed. Its band covers the glyph edges inside a broad mask and a few pixels
+    # either side of the mask's edge, where a leftover shadow, outline or halo sits.
+    A = cv2.GaussianBlur(np.abs(d).astype(np.float32), (0, 0), band_sigma)
+    dgx = cv2.Sobel(A, cv2.CV_32F, 1, 0, ksize=3)
+    dgy = cv2.Sobel(A, cv2.CV_32F, 0, 1, ksize=3)
+    dm = np.hypot(dgx, dgy)
+    q = float(np.quantile(dm[region], 0.99)) if region.any() else 0.0
+    E = region & (dm > 0.2 * q) & (q > 1e-5)
+    # a "strong" cleaned edge: above the photo's own edge level in the ring (textured photos
+    # raise the bar) and above a floor (flat photos: CLAHE noise is not an edge)
+    ring_q = float(np.quantile(cm[ring], _RING_Q)) if ring.sum() > 20 else 0.0
+    t = max(_EDGE_FLOOR, ring_q)
+    strong = cm > t
+    cos = np.abs(cgx * dgx + cgy * dgy) / (cm * dm + 1e-9)
+    par = strong & (cos >= _COS_PAR)
+    perp = strong & (cos <= np.sqrt(1 - _COS_PAR ** 2))
+    ne = int(E.sum())
+    if ne < 8:
+        return 0.0, np.zeros(region.shape, bool), stats
+    h_par, h_perp = float(par[E].mean()), float(perp[E].mean())
+    score = h_par - h_perp
+    # residual stroke pixels: aligned cleaned edges on or next to the removed strokes' edges
+    hits = par & E
+    res = cv2.dilate(hits.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
+    res &= cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    stats.update(edge_px=ne, parallel=round(h_par, 4), perpendicular=round(h_perp, 4),
+                 edge_level=round(t, 4), ring_edge_density=round(float(strong[ring].mean()), 4)
+                 if ring.any() else None)
+    return score, res, stats
+
+
+#: Boosted-lightness gradient (units of the CLAHE'd [0, 1] image per pixel after a sigma-1
+#: blur) below which nothing counts as an edge, and the |cos| an edge needs to be parallel.
+_EDGE_FLOOR = 0.04
+_COS_PAR = 0.9
+_RING_Q = 0.4
+
+
+# ----------------------------------------------------------------------------- API
+def _check(image, name):
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        got = getattr(image, "shape", type(image).__name__)
+        raise InputError(f"{name} must be an HxWx3 float32 array in [0, 1], got shape {got}")
+    if image.dtype != np.float32:
+        raise InputError(f"{name} must be float32 in [0, 1], got dtype {image.dtype}")
+
+
+def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
+                  residue_threshold: float = RESIDUE_THRESHOLD, clahe_clip: float = CLAHE_CLIP,
+                  min_read_score: float = MIN_READ_SCORE, margin: float = 0.35,
+                  high_pass: bool = True) -> list[GhostVerdict]:
+    """Judge whether each original text region is still visible in the cleaned image.
+
+    Parameters
+    ----------
+    original : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The image before text removal (sRGB).
+    cleaned : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The image after text removal, same shape.
+    regions : sequence
+        The text regions detected on ``original``: objects with ``.polygon`` (N >= 3, 2)
+        pixel ``(x, y)`` and ``.text`` (str), like :class:`seamline.text.TextRegion`.
+    mask : ndarray, shape (H, W), float32 in [0, 1], optional, keyword-only
+        The edit mask the fill used (1 = edited). Used to know what was removed; without it
+        every pixel that differs between ``original`` and ``cleaned`` counts.
+    ocr : callable, optional, keyword-only
+        ``ocr(strip) -> (text, score)`` for an HxWx3 uint8 BGR image of one text line.
+        Default: seamline's bundled rapidocr recogniser (loaded on first use, offline).
+    residue_threshold : float, keyword-only
+        Residue score in (0, 1] above which a region is flagged.
+    clahe_clip : float, keyword-only
+        CLAHE clip limit (> 0) of the boost; tiles are about half the text height.
+    min_read_score : float, keyword-only
+        Reads the recogniser scores below this (in [0, 1]) are ignored.
+    margin : float, keyword-only
+        Margin around each region, as a fraction of its text-line height (>= 0), for
+        outlines and drop shadows.
+    high_pass : bool, keyword-only
+        Also read a high-pass version of the region (costs one more OCR call per region).
+
+    Returns
+    -------
+    list of GhostVerdict
+        One per region, in the input order.
+    """
+    _check(original, "original")
+    _check(cleaned, "cleaned")
+    if original.shape != cleaned.shape:
+        raise InputError(f"original and cleaned must have the same shape, got "
+                         f"{original.shape} and {cleaned.shape}")
+    H, W = original.shape[:2]
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.shape != (H, W):
+            raise InputError(f"mask must have shape {(H, W)}, got {m.shape}")
+        changed_full = m > 0
+    else:
+        changed_full = np.any(np.abs(original - cleaned) > 1.5 / 255, axis=2)
+    if not 0 < float(residue_threshold) <= 1:
+        raise InputError(f"residue_threshold must be in (0, 1], got {residue_threshold!r}")
+    if not float(clahe_clip) > 0:
+        raise InputError(f"clahe_clip must be > 0, got {clahe_clip!r}")
+    if not float(margin) >= 0:
+        raise InputError(f"margin must be >= 0, got {margin!r}")
+    polys = []
+    for i, r in enumerate(regions):
+        p = np.asarray(getattr(r, "polygon", None), np.float64)
+        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] < 3 or not np.isfinite(p).all():
+            raise InputError(f"regions[{i}] must have an (N>=3, 2) .polygon, got {r!r}")
+        polys.append((p, str(getattr(r, "text", "") or "")))
+    if not polys:
+        return []
+    read = ocr if ocr is not None else _default_reader()
+    cleaned_u8 = _to_u8(cleaned)[..., ::-1]  # BGR, as the recogniser expects
+    out = []
+    for i, (poly, text) in enumerate(polys):
+        hb = _box_height(poly)
+        mg = float(margin) * hb + 2
+        rw = max(4.0, 0.5 * hb)  # ring width: the photo the residue is compared against
+        pad = mg + rw + 2
+        x0 = max(int(np.floor(poly[:, 0].min() - pad)), 0)
+        y0 = max(int(np.floor(poly[:, 1].min() - pad)), 0)
+        x1 = min(int(np.ceil(poly[:, 0].max() + pad)) + 1, W)
+        y1 = min(int(np.ceil(poly[:, 1].max() + pad)) + 1, H)
+        box = (x0, y0, x1, y1)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            out.append(GhostVerdict(i, text, False, [], 0.0, [], [], "", [], box,
+                                    np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), bool),
+                                    {"skipped": "outside the image"}))
+            continue
+        P = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(P, [np.round(poly - (x0, y0)).astype(np.int32)], 1)
+        k = int(round(mg))
+        region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
+        kr = int(round(rw))
+        ring = (cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
+        ring &= ~changed_full[y0:y1, x0:x1]  # the photo as it was, not another fill
+        tile = max(8.0, 0.5 * hb)
+        score, res, stats = _residue(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], region, ring,
+                                     changed_full[y0:y1, x0:x1], clahe_clip, tile,
+                                     max(1.5, 0.08 * hb))
+        words = text.split()
+        # reads of the rectified strip: as is, CLAHE-boosted, high-passed
+        strip = _strip(cleaned_u8, poly.astype(np.float32), mg)
+        plain_txt, plain_sc = read(strip)
+        words_plain = match_words(words, plain_txt) if plain_sc >= min_read_score else []
+        boosted_reads, words_boosted = [], []
+        sh = strip.shape[0]
+        variants = [_clahe_lightness(strip, clahe_clip, max(8.0, 0.4 * sh))]
+        if high_pass:
+            variants.append(_high_pass(strip, max(2.0, 0.15 * sh)))
+        for v in variants:
+            t, sc = read(v)
+            boosted_reads.append(t)
+            if sc >= min_read_score:
+                words_boosted += [w for w in match_words(words, t) if w not in words_boosted]
+        reasons = []
+        if words_plain:
+            reasons.append(f"plain OCR reads {' '.join(words_plain)!r} ({plain_txt!r})")
+        extra = [w for w in words_boosted if w not in words_plain]
+        if extra:
+            reasons.append(f"contrast-boosted OCR reads {' '.join(extra)!r}")
+        if score > residue_threshold:
+            reasons.append(f"glyph-shaped residue {score:.2f} > {residue_threshold:.2f}")
+        stats.update(plain_score=round(plain_sc, 4))
+        out.append(GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
+                                words_boosted, plain_txt, boosted_reads, box, res, stats))
+    return out
+
+
+def residue_mask(verdicts, shape, *, flagged_only: bool = True) -> np.ndarray:
+    """Union of the verdicts' residue masks in full-image coordinates.
+
+    Parameters
+    ----------
+    verdicts : sequence of GhostVerdict
+    shape : tuple
+        ``(H, W)`` or ``(H, W, 3)`` of the image.
+    flagged_only : bool, keyword-only
+        Only the regions that were flagged (what the pipeline should refill).
+
+    Returns
+    -------
+    ndarray, shape (H, W), bool
+    """
+    out = np.zeros(tuple(shape[:2]), bool)
+    for v in verdicts:
+        if v.flagged or not flagged_only:
+            x0, y0, x1, y1 = v.box
+            out[y0:y1, x0:x1] |= v.residue
+    return out
