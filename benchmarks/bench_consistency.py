@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     from seamline import diffusion as D
     from seamline import translate as T
     from seamline.core.pipeline import spec_from_dict
-    from seamline.core.runner import run_pipeline
+    from seamline.engine.runner import run_pipeline
     from seamline.testing.tiny_sd import save_tiny_model
 
     prompts = T.load_prompts()[:args.prompts] if args.prompts else T.load_prompts()

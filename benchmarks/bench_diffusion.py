@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     from seamline.io import as_image
     from seamline.ops.masks import snap_to_grid
     from seamline.core.pipeline import spec_from_dict
-    from seamline.core.runner import run_pipeline
+    from seamline.engine.runner import run_pipeline
     from seamline.testing.tiny_sd import save_tiny_model
 
     size, steps, seed = args.size, args.steps, 1234

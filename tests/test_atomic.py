@@ -14,6 +14,7 @@ import pytest
 
 from seamline.core import artifacts
 from seamline.core.atomic import atomic_open, write_bytes_atomic, write_text_atomic
+from seamline.engine import store
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -53,7 +54,7 @@ def test_planted_link_at_the_old_temp_name_is_not_followed(tmp_path, writer):
     else:
         kind = "image" if writer == "npy" else "mask"
         value = np.zeros((8, 8, 3) if kind == "image" else (8, 8), np.float32)
-        artifacts.save(kind, value, run, Path(name).stem)
+        store.save(kind, value, run, Path(name).stem)
     assert victim.read_text() == "precious"
     assert all((run / old).is_symlink() for old in (f".{name}.tmp-{os.getpid()}",))
 

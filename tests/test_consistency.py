@@ -24,7 +24,7 @@ from seamline import translate as T  # noqa: E402
 from seamline.core.artifacts import Embedding  # noqa: E402
 from seamline.errors import ConfigError, ContractError, InputError  # noqa: E402
 from seamline.core.pipeline import spec_from_dict  # noqa: E402
-from seamline.core.runner import run_pipeline  # noqa: E402
+from seamline.engine.runner import run_pipeline  # noqa: E402
 from seamline.testing.tiny_sd import save_tiny_model  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(

@@ -9,7 +9,7 @@ from seamline.core import artifacts
 from seamline.core.adapters import ADAPTERS
 from seamline.core.contracts import Expect, PortSpec, port_checks
 from seamline.errors import ContractError
-from seamline.core.runner import handoff
+from seamline.engine.runner import handoff
 
 from conftest import blob_mask
 

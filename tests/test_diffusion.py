@@ -21,6 +21,7 @@ pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
 from seamline.core import artifacts  # noqa: E402
+from seamline.engine import store  # noqa: E402
 from seamline import diffusion as D  # noqa: E402
 from seamline.diffusion.locate import cache_dir  # noqa: E402
 from seamline.diffusion.profiles import square_crop  # noqa: E402
@@ -29,7 +30,7 @@ from seamline.core.artifacts import Embedding, Latents  # noqa: E402
 from seamline.core.contracts import LatentTarget, PortSpec, port_checks  # noqa: E402
 from seamline.errors import ContractError, InputError  # noqa: E402
 from seamline.core.pipeline import spec_from_dict  # noqa: E402
-from seamline.core.runner import handoff, run_pipeline  # noqa: E402
+from seamline.engine.runner import handoff, run_pipeline  # noqa: E402
 from seamline.testing.tiny_sd import save_tiny_model  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
@@ -416,17 +417,17 @@ def test_latents_and_embedding_artifacts_roundtrip(tmp_path):
     s = artifacts.measure("latents", lat)
     assert (s["layout"], s["channels"], s["height"], s["width"]) == ("CxHxW", 2, 3, 4)
     assert s["provenance"] == {"model": "m", "seed": 1} and len(s["channel_std"]) == 2
-    files = artifacts.save("latents", lat, tmp_path, "lat")
+    files = store.save("latents", lat, tmp_path, "lat")
     assert files == ["lat.npy", "lat.json"]
-    back = artifacts.load("latents", tmp_path, "lat")
+    back = store.load("latents", tmp_path, "lat")
     assert np.array_equal(back.data, lat.data) and back.provenance == lat.provenance
     assert artifacts.digest("latents", back) == artifacts.digest("latents", lat)
     assert artifacts.digest("latents", lat.replace(seed=2)) != artifacts.digest("latents", lat)
     emb = Embedding(np.ones((5, 8)), {"encoder": "clip"})
     s = artifacts.measure("embedding", emb)
     assert (s["layout"], s["tokens"], s["dim"], s["encoder"]) == ("TxD", 5, 8, "clip")
-    artifacts.save("embedding", emb, tmp_path, "emb")
-    back = artifacts.load("embedding", tmp_path, "emb")
+    store.save("embedding", emb, tmp_path, "emb")
+    back = store.load("embedding", tmp_path, "emb")
     assert back.data.dtype == np.float32 and back.metadata == {"encoder": "clip"}
     assert artifacts.measure("embedding", np.zeros(8, np.float32))["layout"] == "D"
 
@@ -457,7 +458,7 @@ def test_cli_calibrate_and_generate(tiny, photos, tmp_path, capsys):
                  "--latents-out", str(tmp_path / "gen-latents.npy"), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert img.is_file() and doc["provenance"]["steps"] == STEPS
-    lat = artifacts.load("latents", tmp_path, "gen-latents")
+    lat = store.load("latents", tmp_path, "gen-latents")
     assert lat.shape == (4, 8, 8) and lat.provenance["scheduler"] == "DDIMScheduler"
     with pytest.raises(InputError, match="nearest valid sizes"):
         _cli(["generate", "--model", str(tiny), "--prompt", "x", "-o",

@@ -153,7 +153,7 @@ def test_policy_off_passes_through(needs_binary, astronaut):
 
 
 def test_stage_seeds_do_not_depend_on_other_stages():
-    from seamline.core.runner import stage_seed
+    from seamline.engine.runner import stage_seed
 
     assert stage_seed(0, "inpaint") == stage_seed(0, "inpaint")
     assert stage_seed(0, "inpaint") != stage_seed(1, "inpaint")
@@ -177,7 +177,7 @@ def test_artifact_memo_measures_each_artifact_once(astronaut, monkeypatch):
 
     from seamline.core import artifacts
     from seamline.core.pipeline import builtin_spec
-    from seamline.core.runner import run_pipeline
+    from seamline.engine.runner import run_pipeline
 
     calls = {"measure": 0, "digest": 0}
     real_measure, real_digest = artifacts.measure, artifacts.digest

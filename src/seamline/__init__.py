@@ -5,14 +5,18 @@
 >>> sl.save_image("clean.png", res.image)                             # doctest: +SKIP
 """
 
-from seamline._version import __version__
+from seamline._version import __version__ as __version__
+
+# the stage registry, and with it every domain's registered adapters, statistics and pipeline
+# keys (seamline.stages imports them): whatever part of seamline is used, they are there
+import seamline.stages  # noqa: E402,F401
 
 from seamline.api import Pipeline, TextRemoval, remove_text  # noqa: E402
 from seamline.errors import (ConfigError, ContractError, InputError,  # noqa: E402
                              SeamlineError, StageError)
 from seamline.io import (ImageFile, load_image, load_mask, read_image,  # noqa: E402
                          save_image, write_image)
-from seamline.core.runner import Run  # noqa: E402
+from seamline.engine.runner import Run  # noqa: E402
 
 
 def detect_text(image, **kwargs):

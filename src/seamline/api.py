@@ -18,7 +18,7 @@ import numpy as np
 
 from seamline.core.pipeline import (PipelineSpec, apply_overrides, builtin_spec, load_spec,
                                spec_from_text)
-from seamline.core.runner import Run, run_pipeline
+from seamline.engine.runner import Run, run_pipeline
 
 
 class Pipeline:
@@ -63,7 +63,7 @@ class Pipeline:
         """Run on one image (path, :class:`~seamline.io.ImageFile` or HxWx3 array), or on
         none (``None``) when the pipeline has no image input (``inputs: {}``, e.g. generate).
 
-        See :func:`seamline.core.runner.run_pipeline` for every option.
+        See :func:`seamline.engine.runner.run_pipeline` for every option.
         """
         return run_pipeline(self.spec, image, out=out, from_stage=from_stage, progress=progress,
                             **kwargs)

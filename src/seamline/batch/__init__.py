@@ -564,40 +564,12 @@ def _init_worker(spec_raw: dict, source: str, mask_input: str | None, threads: i
 
 
 def _warm_up(spec, threads: int | None) -> None:
-    """Load each stage's models now, so the first item does not pay for it.
-
-    A stage class may define ``warm_up(params)``; the OCR engine behind ``detect-text`` is
-    loaded here with its ONNX Runtime thread pools capped at ``threads`` (rapidocr's default
-    is one thread per core in every worker, which makes two workers on two cores fight).
-    """
+    """Load each stage's models now (:meth:`seamline.core.stage.Stage.warm_up`), so the first
+    item does not pay for it; engines cap their thread pools at ``threads``."""
     from seamline.stages import get_stage
 
     for decl in spec.stages:
-        cls = get_stage(decl.stage_id)
-        hook = getattr(cls, "warm_up", None)
-        if callable(hook):
-            hook(decl.params)
-        elif "rapidocr" in cls.spec.requires:
-            _warm_up_ocr(threads)
-
-
-def _warm_up_ocr(threads: int | None) -> None:
-    from seamline.ops import text
-
-    engine = text.get_engine()
-    cfg = getattr(engine, "cfg", None)
-    # rapidocr builds its ONNX sessions lazily from cfg.EngineConfig: cap the threads before
-    # the first model loads (afterwards it is too late, so only when nothing is loaded yet).
-    if threads is not None and cfg is not None and all(
-            getattr(engine, a, None) is None for a in ("text_det", "text_cls", "text_rec")):
-        with contextlib.suppress(Exception):
-            ort = cfg.EngineConfig.onnxruntime
-            ort.intra_op_num_threads = int(threads)
-            ort.inter_op_num_threads = 1
-    for loader in ("_load_det_model", "_load_cls_model", "_load_rec_model"):
-        fn = getattr(engine, loader, None)
-        if callable(fn):  # private in rapidocr 3.10; without it models load on first use
-            fn()
+        get_stage(decl.stage_id).warm_up(decl.params, threads=threads)
 
 
 def _peak_rss_mb() -> float:

@@ -124,7 +124,7 @@ def cmd_calibrate(args, argv) -> int:
 
 def _translated_prompt(args):
     """Consistency mode for the one-shot command: the same handoff a pipeline runs."""
-    from seamline.core.runner import handoff
+    from seamline.engine.runner import handoff
     from seamline.stages.generate import Generate, with_embedding_port
     from seamline.translate import load_encoder
 
@@ -144,7 +144,8 @@ def _translated_prompt(args):
 def cmd_generate(args, argv) -> int:
     import numpy as np
 
-    from seamline.core.artifacts import Latents, save
+    from seamline.core.artifacts import Latents
+    from seamline.engine.store import save
     from seamline.diffusion import generate
     from seamline.io import check_output_path, write_image
 

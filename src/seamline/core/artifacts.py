@@ -1,13 +1,16 @@
-"""What the runner knows about each artifact kind: how to measure, fingerprint, save and load it.
+"""What the runner knows about each artifact kind: how to measure and fingerprint it.
 
 Only the runner moves artifacts between stages, and it does so through these functions, so a
-new kind (latents, embeddings) is added here once and every pipeline can carry it.
+new kind (latents, embeddings) is added here once and every pipeline can carry it. Writing
+artifacts to a run directory and reading them back is :mod:`seamline.engine.store`'s. A domain
+adds what only it knows with :func:`register_stat` (costly statistics a contract can ask for)
+and :func:`register_codec` (a kind whose value is not plain JSON).
 
 Kinds and their in-memory values
 --------------------------------
 image         numpy HxWx3 float32 sRGB in [0, 1]
 mask          numpy HxW float32 in [0, 1], 1 = edit
-text-regions  list of :class:`seamline.ops.text.TextRegion`
+text-regions  list of :class:`seamline.ops.text.TextRegion` (codec registered by ops)
 latents       :class:`Latents`: numpy (C, h, w) float32 in a model's *scaled* latent space, with
               the provenance of whatever produced it (model, weights hash, scheduler...)
 embedding     :class:`Embedding`: numpy float32 ``(tokens, dim)`` or ``(dim,)``, with metadata
@@ -20,13 +23,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
 
-from seamline.core.arrays import to_uint8
-from seamline.core.atomic import atomic_open, write_bytes_atomic, write_text_atomic
+from seamline.core.atomic import write_text_atomic
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,21 +99,42 @@ PROVENANCE_SUMMARY = ("model", "weights_sha256", "task", "scheduler", "steps", "
                       "seed", "height", "width", "scaling_factor", "shift_factor", "strength")
 
 
-def _noise_sigma(image: np.ndarray) -> float:
-    from seamline.ops.noise import estimate_noise
-
-    return float(estimate_noise(image))
-
-
-def _blockiness(image: np.ndarray) -> float:
-    from seamline.ops.noise import estimate_blockiness
-
-    return float(estimate_blockiness(image))
-
-
 #: Statistics that cost more than a pass over the pixels: measured only when a receiving
 #: port's contract asks for them (``Expect(stat=...)``), then recorded like the others.
-EXTRA_STATS = {"image": {"noise_sigma": _noise_sigma, "blockiness": _blockiness}}
+#: ``{kind: {stat name: function(value) -> float}}``, filled by :func:`register_stat`
+#: (``seamline.ops.handoffs`` registers ``noise_sigma`` and ``blockiness`` for images).
+EXTRA_STATS: dict[str, dict[str, Callable[[Any], float]]] = {}
+
+
+def register_stat(kind: str, name: str, fn: Callable[[Any], float]) -> None:
+    """Register an on-demand statistic ``name`` of artifacts of ``kind`` (see :func:`measure`)."""
+    table = EXTRA_STATS.setdefault(kind, {})
+    if table.get(name, fn) is not fn:
+        raise ValueError(f"statistic {name!r} of {kind} artifacts is already registered")
+    table[name] = fn
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How a JSON-stored artifact kind turns into JSON and back (``text-regions``: a list of
+    :class:`seamline.ops.text.TextRegion` <-> a list of dicts)."""
+
+    to_json: Callable[[Any], Any]
+    from_json: Callable[[Any], Any]
+
+
+#: Codecs of the kinds whose in-memory value is not plain JSON, by kind. Filled by
+#: :func:`register_codec` (``seamline.ops.handoffs`` registers ``text-regions``).
+CODECS: dict[str, Codec] = {}
+
+
+def register_codec(kind: str, to_json: Callable[[Any], Any],
+                   from_json: Callable[[Any], Any]) -> None:
+    """Register how artifacts of ``kind`` are written as JSON and read back."""
+    codec = Codec(to_json, from_json)
+    if CODECS.get(kind, codec) != codec:
+        raise ValueError(f"a codec for {kind} artifacts is already registered")
+    CODECS[kind] = codec
 
 
 def measure(kind: str, value: Any, *, extra: tuple[str, ...] | set[str] = ()) -> dict:
@@ -243,7 +266,7 @@ def digest(kind: str, value: Any) -> str:
         h.update(f"{a.dtype}{a.shape}".encode())
         h.update(a.tobytes())
     elif kind in ("latents", "embedding"):
-        data, meta = _array_and_meta(kind, value)
+        data, meta = array_and_meta(kind, value)
         a = np.ascontiguousarray(data)
         h.update(f"{a.dtype}{a.shape}".encode())
         h.update(a.tobytes())
@@ -253,7 +276,7 @@ def digest(kind: str, value: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def _array_and_meta(kind: str, value: Any) -> tuple[np.ndarray, dict]:
+def array_and_meta(kind: str, value: Any) -> tuple[np.ndarray, dict]:
     if isinstance(value, Latents):
         return value.data, value.provenance
     if isinstance(value, Embedding):
@@ -262,54 +285,15 @@ def _array_and_meta(kind: str, value: Any) -> tuple[np.ndarray, dict]:
 
 
 def to_jsonable(kind: str, value: Any) -> Any:
-    if kind == "text-regions":
-        return [r.to_dict() for r in value]
-    return value
+    """The JSON form of an artifact of a JSON-stored kind (its registered codec's, if any)."""
+    codec = CODECS.get(kind)
+    return codec.to_json(value) if codec is not None else value
 
 
-def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
-    """Write an artifact under ``folder`` and return the file names written.
-
-    Images and masks are written twice: ``name.npy`` (exact float32, what the cache reloads) and
-    ``name.png`` (8-bit preview for people and the report). Other kinds are JSON.
-    """
-    from seamline.io import write_image
-
-    folder.mkdir(parents=True, exist_ok=True)
-    if kind in ("image", "mask"):
-        _atomic_npy(folder / f"{name}.npy", np.asarray(value, dtype=np.float32))
-        if kind == "image":
-            write_image(folder / f"{name}.png", value)
-        else:
-            _write_gray_png(folder / f"{name}.png", to_uint8(value))
-        return [f"{name}.npy", f"{name}.png"]
-    if kind in ("latents", "embedding"):
-        # exact float32 array + its provenance/metadata beside it
-        data, meta = _array_and_meta(kind, value)
-        _atomic_npy(folder / f"{name}.npy", np.asarray(data, dtype=np.float32))
-        write_text_atomic(folder / f"{name}.json", json.dumps(
-            {"kind": kind, "shape": list(np.shape(data)), "meta": meta}, indent=1,
-            default=json_default))
-        return [f"{name}.npy", f"{name}.json"]
-    path = folder / f"{name}.json"
-    write_text_atomic(path, json.dumps(to_jsonable(kind, value), indent=1, default=json_default))
-    return [path.name]
-
-
-def load(kind: str, folder: Path, name: str) -> Any:
-    """Inverse of :func:`save`."""
-    if kind in ("image", "mask"):
-        return np.load(folder / f"{name}.npy", allow_pickle=False)
-    if kind in ("latents", "embedding"):
-        array = np.load(folder / f"{name}.npy", allow_pickle=False)
-        meta = json.loads((folder / f"{name}.json").read_text()).get("meta", {})
-        return Latents(array, meta) if kind == "latents" else Embedding(array, meta)
-    data = json.loads((folder / f"{name}.json").read_text())
-    if kind == "text-regions":
-        from seamline.ops.text import TextRegion
-
-        return [TextRegion.from_dict(d) for d in data]
-    return data
+def from_jsonable(kind: str, data: Any) -> Any:
+    """Inverse of :func:`to_jsonable`."""
+    codec = CODECS.get(kind)
+    return codec.from_json(data) if codec is not None else data
 
 
 def json_default(o: Any) -> Any:
@@ -326,15 +310,3 @@ def json_default(o: Any) -> Any:
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (UTF-8; :mod:`seamline.core.atomic`), numpy values converted."""
     write_text_atomic(path, json.dumps(data, indent=1, default=json_default))
-
-
-def _atomic_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_open(path, "wb") as f:
-        np.save(f, array, allow_pickle=False)
-
-
-def _write_gray_png(path: Path, gray_u8: np.ndarray) -> None:
-    ok, encoded = cv2.imencode(".png", gray_u8)
-    if not ok:
-        raise OSError(f"{path}: could not encode mask preview")
-    write_bytes_atomic(path, encoded.tobytes())

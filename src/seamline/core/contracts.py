@@ -3,7 +3,8 @@
 A stage declares a frozen :class:`StageSpec`: one :class:`PortSpec` per input and output port.
 The runner measures every artifact it hands to a stage (:func:`seamline.core.artifacts.measure`),
 turns the receiving port's spec into a list of checks (:func:`port_checks`) and evaluates them.
-What happens to a failed check is the pipeline policy's business (see ``seamline.handoff``).
+What happens to a failed check is the pipeline policy's business (see
+:func:`seamline.engine.runner.handoff`).
 
 Example
 -------
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 #: Artifact kinds a port can carry. ``report`` is a JSON-serialisable dict (QA numbers etc.).
 KINDS = ("image", "mask", "text-regions", "latents", "embedding", "report")
@@ -121,77 +122,22 @@ def _fmt(values) -> str:
     return "[" + ", ".join(f"{float(v):.4g}" for v in values) + "]"
 
 
-class EncoderTarget:
-    """The text-encoder space an embedding port expects: a diffusion model's own conditioning.
+class EmbeddingTarget(Protocol):
+    """What an embedding port's ``encoder`` must provide: the receiving text-encoder space.
 
-    Built from the receiving model (a diffusers folder) and resolved lazily: the encoder's
-    identity (fingerprint, token count, width) is read from its config and tokenizer the first
-    time a check needs it, so a stage whose ``prompt_embedding`` port is not wired pays nothing.
-
-    Parameters
-    ----------
-    model : str
-        The receiving diffusion model (diffusers pipeline folder).
-    maps : tuple of str
-        Translation maps (``seamline translate fit``) the ``translate`` adapter may use to bring
-        an embedding from another encoder into this space.
+    The core only reads these two methods; the domain that knows encoders builds the object
+    (:class:`seamline.translate.target.EncoderTarget`, from a diffusion model's own text
+    encoder), as :class:`LatentTarget` is built by the stage from a calibration profile. The
+    ``translate`` adapter the rule names reads the rest of it.
     """
 
-    def __init__(self, model: str, maps: tuple[str, ...] = ()):
-        from pathlib import Path
-
-        self.model = str(model)
-        self.maps = tuple(str(Path(m).expanduser()) for m in maps)
-        self._encoder = None
-
-    @property
-    def encoder(self):
-        """The receiving :class:`seamline.translate.Encoder` (``pooling="sequence"``, lazy)."""
-        if self._encoder is None:
-            from seamline.diffusion import resolve_model
-            from seamline.errors import InputError
-            from seamline.translate import load_encoder
-
-            from pathlib import Path
-
-            if Path(self.model).expanduser().is_file():
-                src = None
-            else:
-                src = resolve_model(self.model)
-            if src is None or src.kind == "single-file":
-                raise InputError(f"model {self.model}: a single-file checkpoint; a prompt "
-                                 "embedding handoff needs a diffusers folder (its text_encoder/ "
-                                 "and tokenizer/ define the receiving space)")
-            self._encoder = load_encoder(src.path, pooling="sequence", lazy=True)
-        return self._encoder
-
-    @property
-    def id(self) -> str:
-        return self.encoder.id
-
-    @property
-    def name(self) -> str:
-        return self.encoder.name
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.encoder.shape
-
     def describe(self) -> str:
-        return f"encoder {self.name} (id {self.id}), {_shape(self.shape)}"
+        """Expected encoder and shape, as a check's ``expected`` shows them."""
+        ...
 
     def ok(self, stats: dict) -> bool:
-        return stats.get("encoder") == self.id and tuple(stats.get("shape", ())) == self.shape
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, EncoderTarget) and (self.model, self.maps) == (other.model,
-                                                                                  other.maps)
-
-    def __hash__(self) -> int:
-        return hash((self.model, self.maps))
-
-    def __repr__(self) -> str:
-        return f"EncoderTarget({self.model!r}, maps={self.maps!r})"
+        """Whether an embedding's statistics (``encoder`` fingerprint, ``shape``) fit."""
+        ...
 
 
 def _shape(shape) -> str:
@@ -248,10 +194,10 @@ class PortSpec:
         ``("model", {"id": ..., "sha256": ...})``. A mismatch is a check of severity
         ``provenance_severity`` with both values in its message.
     provenance_severity : {"warn", "error"}
-    encoder : EncoderTarget or None
+    encoder : EmbeddingTarget or None
         Embeddings only: the text-encoder space (identity and per-token shape) the receiver
-        conditions on (rule ``encoder``; adapter ``translate``, which needs a map in
-        ``encoder.maps``).
+        conditions on (rule ``encoder``; adapter ``translate``, registered by
+        ``seamline.translate``, which needs a map in ``encoder.maps``).
     """
 
     kind: str
@@ -268,7 +214,7 @@ class PortSpec:
     profile: LatentTarget | None = None
     provenance: tuple[tuple[str, Any], ...] = ()
     provenance_severity: str = "warn"
-    encoder: EncoderTarget | None = None
+    encoder: EmbeddingTarget | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:

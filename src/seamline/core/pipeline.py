@@ -18,20 +18,10 @@ A pipeline file::
         policy: strict             # optional per-stage override
     output: inpaint.image          # what the run returns and writes
 
-Prompt consistency across text encoders (diffusion stages)::
-
-    consistency: true              # embed every diffusion stage's prompt with one encoder...
-    prompt_encoder: minilm         # ...this one (default minilm), and translate it into each
-    translation_maps: [a2sd.safetensors]   # stage's own text-encoder space with these maps
-    prompt_pooling: auto           # optional: the encoder's pooling (as the map was fitted)
-    prompt_device: cpu             # optional: torch device for encoder A
-
-With ``consistency: true`` an ``encode-prompt`` stage named ``<stage>-prompt`` is inserted
-before every stage that has a ``prompt_embedding`` port (generate, img2img, latent-inpaint)
-not already wired by hand, and wired to it; the handoff then finds the embedding's encoder
-differs from the stage's and, under ``reconcile``, the ``translate`` adapter applies the map
-fitted between exactly these two encoders (``seamline translate fit ... --target-pooling
-sequence``), recorded with its numbers like any other adapter.
+A domain can add top-level keys and rewrite the stage list with a registered
+:class:`SpecTransform` (:func:`register_spec_transform`): ``consistency: true`` is one,
+registered by :mod:`seamline.translate.consistency`, which inserts an ``encode-prompt``
+stage before every stage with a ``prompt_embedding`` port.
 
 Everything is checked when the file is loaded: unknown keys, unknown stage ids, parameter
 types, wiring (each input refers to ``input.NAME`` or an output port of an earlier stage, with
@@ -45,19 +35,17 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
+from seamline.core.stage import get_stage, parse_params
 from seamline.core.stage import short_repr as _short
 from seamline.errors import ConfigError, InputError
 
 POLICIES = ("strict", "reconcile", "off")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
-_TOP_KEYS = ("pipeline", "description", "policy", "seed", "inputs", "stages", "output",
-             "consistency", "prompt_encoder", "translation_maps", "prompt_pooling",
-             "prompt_device")
-_CONSISTENCY_KEYS = ("prompt_encoder", "translation_maps", "prompt_pooling", "prompt_device")
+_CORE_KEYS = ("pipeline", "description", "policy", "seed", "inputs", "stages", "output")
 _STAGE_KEYS = ("name", "stage", "inputs", "params", "policy")
 
 
@@ -89,9 +77,15 @@ class PipelineSpec:
     output: str
     source: str
     raw: dict
-    consistency: bool = False
-    prompt_encoder: str | None = None
-    translation_maps: tuple[str, ...] = ()
+    #: What registered spec transforms resolved (``consistency``, ``prompt_encoder``,
+    #: ``translation_maps``...), also readable as attributes: ``spec.consistency``.
+    extensions: dict = dataclasses.field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        ext = self.__dict__.get("extensions") or {}
+        if name in ext:
+            return ext[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def stage(self, name: str) -> StageDecl:
         for s in self.stages:
@@ -173,7 +167,9 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Line
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _line(m: Any, key: str | None = None) -> int:
+def key_line(m: Any, key: str | None = None) -> int:
+    """Line (1-based) of ``key`` in a mapping parsed by :func:`parse_yaml_text` (of the mapping
+    itself without ``key``); 0 when unknown (a document built in code)."""
     if isinstance(m, _LineMap):
         return m.key_lines.get(key, m.line) if key is not None else m.line
     return 0
@@ -193,6 +189,82 @@ def parse_yaml_text(text: str, *, source: str) -> Any:
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Spec transforms: how a domain adds top-level keys and stages without the core knowing it
+
+
+class SpecTransform:
+    """A pipeline-file extension: top-level keys and a rewrite of the stage list.
+
+    A subclass is registered once (:func:`register_spec_transform`) and instantiated for each
+    document :func:`spec_from_dict` validates, after the core keys and before the stages:
+    ``__init__`` checks its own keys (raising ``err(line, message)``), then :meth:`stage`
+    sees each stage once its parameters and wiring are valid and may change them and insert
+    stages before it; :meth:`finish` checks the whole and returns what the
+    :class:`PipelineSpec` exposes (``spec.NAME``).
+
+    Parameters
+    ----------
+    doc : dict
+        The document as parsed (:func:`key_line` finds a key's line in it).
+    err : callable
+        ``err(line, message) -> ConfigError``, prefixed with the file and line.
+    """
+
+    #: Top-level keys this transform owns (the core rejects keys nobody owns).
+    keys: tuple[str, ...] = ()
+
+    def __init__(self, doc: dict, err: Callable[[int, str], ConfigError]):
+        self.doc, self.err = doc, err
+
+    def claims(self, name: str) -> str | None:
+        """Why a stage may not be called ``name`` (a name this transform gave a stage it
+        inserted), completing "stage 'x' ..."; None when it may."""
+        return None
+
+    def stage(self, name: str, cls: type, params: Any, wiring: dict[str, str],
+              available: dict[str, dict[str, str]], line: int
+              ) -> tuple[Any, dict[str, str], list[StageDecl]]:
+        """``(params, wiring, stages to insert before this one)`` for stage ``name``.
+
+        ``available`` maps earlier stage names to ``{port: kind}`` (read-only); the core adds
+        the inserted stages' outputs to it.
+        """
+        return params, wiring, []
+
+    def finish(self, decls: list[StageDecl]) -> dict[str, Any]:
+        """Check the resolved stage list; return ``{attribute: value}`` for the spec."""
+        return {}
+
+    @classmethod
+    def override_hint(cls, name: str, names: list[str], raw: dict) -> str | None:
+        """Why ``--set NAME.key=...`` cannot work when ``NAME`` is not a stage of ``raw``
+        (it is one this transform inserts); completes "--set KEY: 'NAME' ..."."""
+        return None
+
+
+#: Registered spec transforms by name, in registration order.
+SPEC_TRANSFORMS: dict[str, type[SpecTransform]] = {}
+
+
+def register_spec_transform(name: str, transform: type[SpecTransform]) -> None:
+    """Register a :class:`SpecTransform` subclass; its keys must be new.
+
+    Raises
+    ------
+    ValueError
+        A key is already a core key or another transform's.
+    """
+    if SPEC_TRANSFORMS.get(name) is transform:
+        return
+    taken = set(_CORE_KEYS) | {k for t in SPEC_TRANSFORMS.values() for k in t.keys}
+    clash = sorted(taken & set(transform.keys))
+    if name in SPEC_TRANSFORMS or clash:
+        raise ValueError(f"spec transform {name!r}: name or keys already taken "
+                         f"({', '.join(clash) or name})")
+    SPEC_TRANSFORMS[name] = transform
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,46 +306,44 @@ def spec_from_text(text: str, *, source: str = "<pipeline>") -> PipelineSpec:
 
 def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
     """Validate a pipeline document (as parsed from YAML) and resolve it."""
-    from seamline.stages import get_stage
-    from seamline.core.stage import parse_params
-
     def err(line: int, msg: str) -> ConfigError:
         return ConfigError(f"{source}:{line}: {msg}" if line else f"{source}: {msg}")
 
+    top_keys = _CORE_KEYS + tuple(k for t in SPEC_TRANSFORMS.values() for k in t.keys)
     if not isinstance(doc, dict):
-        raise err(0, "a pipeline must be a mapping with keys " + ", ".join(_TOP_KEYS))
+        raise err(0, "a pipeline must be a mapping with keys " + ", ".join(top_keys))
     for key in doc:
-        if key not in _TOP_KEYS:
-            raise err(_line(doc, key), f"unknown key {_short(key)}; allowed: {', '.join(_TOP_KEYS)}")
+        if key not in top_keys:
+            raise err(key_line(doc, key), f"unknown key {_short(key)}; allowed: "
+                                          f"{', '.join(top_keys)}")
     for key in ("pipeline", "stages", "output"):
         if key not in doc:
-            raise err(_line(doc), f"missing key {_short(key)}")
+            raise err(key_line(doc), f"missing key {_short(key)}")
     name = doc["pipeline"]
     if not isinstance(name, str) or not name:
-        raise err(_line(doc, "pipeline"), f"pipeline: expected a name, got {_short(name)}")
+        raise err(key_line(doc, "pipeline"), f"pipeline: expected a name, got {_short(name)}")
     policy = doc.get("policy", "reconcile")
     if policy not in POLICIES:
-        raise err(_line(doc, "policy"), f"policy: expected one of {', '.join(POLICIES)}, "
+        raise err(key_line(doc, "policy"), f"policy: expected one of {', '.join(POLICIES)}, "
                                         f"got {_short(policy)}")
     seed = doc.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise err(_line(doc, "seed"), f"seed: expected an integer, got {_short(seed)}")
+        raise err(key_line(doc, "seed"), f"seed: expected an integer, got {_short(seed)}")
     inputs = doc.get("inputs", {"image": "image"})
     if not isinstance(inputs, dict):
-        raise err(_line(doc, "inputs"), "inputs: expected a mapping of name: kind ({} for a "
+        raise err(key_line(doc, "inputs"), "inputs: expected a mapping of name: kind ({} for a "
                                         "pipeline that starts from nothing, e.g. generate)")
     for k, kind in inputs.items():
         if kind not in ("image", "mask"):
-            raise err(_line(inputs, k), f"inputs.{k}: pipeline inputs can be 'image' or 'mask', "
+            raise err(key_line(inputs, k), f"inputs.{k}: pipeline inputs can be 'image' or 'mask', "
                                         f"got {_short(kind)}")
         if kind == "mask" and "image" not in inputs:
-            raise err(_line(inputs, k), f"inputs.{k}: a mask input needs the 'image' input "
+            raise err(key_line(inputs, k), f"inputs.{k}: a mask input needs the 'image' input "
                                         "(it is sized and checked against it)")
     stages_doc = doc["stages"]
     if not isinstance(stages_doc, list) or not stages_doc:
-        raise err(_line(doc, "stages"), "stages: expected a non-empty list")
-    consistency, prompt_params, maps = _consistency_options(doc, err)
-    inserted: set[str] = set()
+        raise err(key_line(doc, "stages"), "stages: expected a non-empty list")
+    transforms = [t(doc, err) for t in SPEC_TRANSFORMS.values()]
 
     # name -> {port: kind}, for wiring checks
     available: dict[str, dict[str, str]] = {"input": dict(inputs)}
@@ -281,150 +351,83 @@ def spec_from_dict(doc: Any, *, source: str = "<pipeline>") -> PipelineSpec:
     for i, sd in enumerate(stages_doc):
         where = f"stages[{i}]"
         if not isinstance(sd, dict):
-            raise err(_line(stages_doc), f"{where}: expected a mapping with keys "
+            raise err(key_line(stages_doc), f"{where}: expected a mapping with keys "
                                          f"{', '.join(_STAGE_KEYS)}")
-        ln = _line(sd)
+        ln = key_line(sd)
         for key in sd:
             if key not in _STAGE_KEYS:
-                raise err(_line(sd, key), f"{where}: unknown key {_short(key)}; allowed: "
+                raise err(key_line(sd, key), f"{where}: unknown key {_short(key)}; allowed: "
                                           f"{', '.join(_STAGE_KEYS)}")
         for key in ("name", "stage"):
             if key not in sd:
                 raise err(ln, f"{where}: missing key {_short(key)}")
         sname = sd["name"]
         if not isinstance(sname, str) or not _NAME_RE.match(sname) or sname == "input":
-            raise err(_line(sd, "name"), f"{where}.name: {_short(sname)} is not a valid stage name "
-                                         "(lowercase letters, digits, '-', '_'; not 'input')")
-        if sname in inserted:
-            raise err(_line(sd, "name"), f"{where}.name: {_short(sname)} is the name consistency: "
-                                         "true gives the prompt encoder it inserts for stage "
-                                         f"{_short(sname.removesuffix('-prompt'))}; rename this stage")
+            raise err(key_line(sd, "name"), f"{where}.name: {_short(sname)} is not a valid "
+                                            "stage name (lowercase letters, digits, '-', '_'; "
+                                            "not 'input')")
+        for t in transforms:
+            clash = t.claims(sname)
+            if clash:
+                raise err(key_line(sd, "name"), f"{where}.name: {_short(sname)} {clash}; "
+                                                "rename this stage")
         if sname in available:
-            raise err(_line(sd, "name"), f"{where}.name: duplicate stage name {_short(sname)}")
+            raise err(key_line(sd, "name"), f"{where}.name: duplicate stage name {_short(sname)}")
         where = f"stage '{sname}'"
         try:
             cls = get_stage(sd["stage"])
         except ConfigError as e:
-            raise err(_line(sd, "stage"), f"{where}: {e}") from None
+            raise err(key_line(sd, "stage"), f"{where}: {e}") from None
         params_doc = sd.get("params") or {}
         if not isinstance(params_doc, dict):
-            raise err(_line(sd, "params"), f"{where}.params: expected a mapping")
+            raise err(key_line(sd, "params"), f"{where}.params: expected a mapping")
         try:
             params = parse_params(cls.Params, params_doc, where=where)
         except ConfigError as e:
             bad = next((k for k in params_doc if repr(k) in str(e)), None)
-            raise err(_line(params_doc, bad) or _line(sd, "params"), str(e)) from None
+            raise err(key_line(params_doc, bad) or key_line(sd, "params"), str(e)) from None
         spolicy = sd.get("policy")
         if spolicy is not None and spolicy not in POLICIES:
-            raise err(_line(sd, "policy"), f"{where}.policy: expected one of "
+            raise err(key_line(sd, "policy"), f"{where}.policy: expected one of "
                                            f"{', '.join(POLICIES)}, got {_short(spolicy)}")
         wiring = sd.get("inputs") or {}
         if not isinstance(wiring, dict):
-            raise err(_line(sd, "inputs"), f"{where}.inputs: expected a mapping port: source")
+            raise err(key_line(sd, "inputs"), f"{where}.inputs: expected a mapping port: source")
         for port, ref in wiring.items():
-            pl = _line(wiring, port)
+            pl = key_line(wiring, port)
             if port not in cls.spec.inputs:
-                raise err(pl, f"{where}.inputs: stage {_short(cls.id)} has no input port {_short(port)}; "
+                raise err(pl, f"{where}.inputs: stage {_short(cls.id)} has no input port "
+                              f"{_short(port)}; "
                               f"ports: {', '.join(cls.spec.inputs)}")
             kind = _resolve_ref(ref, available, err, pl, f"{where}.inputs.{port}")
             want = cls.spec.inputs[port].kind
             if kind != want:
-                raise err(pl, f"{where}.inputs.{port}: {_short(ref)} carries {kind}, port {_short(port)} "
+                raise err(pl, f"{where}.inputs.{port}: {_short(ref)} carries {kind}, port "
+                              f"{_short(port)} "
                               f"expects {want}")
         for port, pspec in cls.spec.inputs.items():
             if port not in wiring and not pspec.optional:
                 raise err(ln, f"{where}.inputs: required port {_short(port)} is not wired")
-        if consistency and "prompt_embedding" in cls.spec.inputs:
-            if maps and not params.translation_maps:
-                params = dataclasses.replace(params, translation_maps=maps)
-            if "prompt_embedding" not in wiring:
-                enc = _prompt_stage(sname, params, prompt_params, available, err, ln)
-                inserted.add(enc.name)
-                available[enc.name] = {"embedding": "embedding"}
-                decls.append(enc)
-                wiring = {**wiring, "prompt_embedding": f"{enc.name}.embedding"}
+        for t in transforms:
+            params, wiring, added = t.stage(sname, cls, params, wiring, available, ln)
+            for decl in added:
+                available[decl.name] = {p: ps.kind for p, ps in
+                                        get_stage(decl.stage_id).spec.outputs.items()}
+                decls.append(decl)
         available[sname] = {p: ps.kind for p, ps in cls.spec.outputs.items()}
         decls.append(StageDecl(sname, cls.id, params, dict(wiring), spolicy, ln))
 
     output = doc["output"]
-    kind = _resolve_ref(output, available, err, _line(doc, "output"), "output")
+    kind = _resolve_ref(output, available, err, key_line(doc, "output"), "output")
     if kind != "image":
-        raise err(_line(doc, "output"), f"output: {_short(output)} carries {kind}; the pipeline "
+        raise err(key_line(doc, "output"), f"output: {_short(output)} carries {kind}; the pipeline "
                                         "output must be an image")
-    if consistency and not any(d.stage_id == "encode-prompt" or "prompt_embedding" in d.inputs
-                               for d in decls):
-        raise err(_line(doc, "consistency"), "consistency: true, but no stage takes a prompt "
-                                             "embedding (generate, img2img, latent-inpaint)")
+    extensions = {}
+    for t in transforms:
+        extensions.update(t.finish(decls))
     return PipelineSpec(name=name, description=str(doc.get("description", "")), policy=policy,
                         seed=seed, inputs=dict(inputs), stages=tuple(decls), output=output,
-                        source=source, raw=_plain(doc), consistency=consistency,
-                        prompt_encoder=prompt_params["encoder"] if consistency else None,
-                        translation_maps=maps)
-
-
-def _consistency_options(doc: dict, err) -> tuple[bool, dict, tuple[str, ...]]:
-    """``consistency``, the inserted encoder's parameters and ``translation_maps``, checked.
-
-    Maps are read now (header and arrays: a corrupt or foreign file fails here, before
-    anything runs); whether one connects the right two encoders is checked by the runner's
-    preflight, which needs the encoders' fingerprints.
-    """
-    consistency = doc.get("consistency", False)
-    if not isinstance(consistency, bool):
-        raise err(_line(doc, "consistency"), f"consistency: expected true or false, got "
-                                             f"{_short(consistency)}")
-    for key in _CONSISTENCY_KEYS:
-        if key in doc and not consistency:
-            raise err(_line(doc, key), f"{key}: only used with consistency: true")
-    encoder = doc.get("prompt_encoder", "minilm")
-    if not isinstance(encoder, str) or not encoder:
-        raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: expected 'minilm' or an "
-                                                f"encoder folder, got {_short(encoder)}")
-    from seamline.translate import looks_like_repo_id
-
-    if encoder != "minilm" and not Path(encoder).expanduser().is_dir() and \
-            not looks_like_repo_id(encoder):
-        raise err(_line(doc, "prompt_encoder"), f"prompt_encoder: {encoder}: no such folder "
-                                                "(expected 'minilm', a text-encoder or "
-                                                "diffusers folder, or a cached repo id)")
-    params = {"encoder": encoder}
-    for key, field in (("prompt_pooling", "pooling"), ("prompt_device", "device")):
-        if key in doc:
-            params[field] = doc[key]
-    maps = doc.get("translation_maps", [])
-    if isinstance(maps, str):
-        maps = [maps]
-    if not isinstance(maps, list) or not all(isinstance(m, str) and m for m in maps):
-        raise err(_line(doc, "translation_maps"), f"translation_maps: expected a list of map "
-                                                  f"files, got {_short(maps)}")
-    if consistency:
-        from seamline.translate import cached_map
-
-        for m in maps:
-            try:
-                cached_map(Path(m).expanduser())
-            except InputError as e:
-                raise err(_line(doc, "translation_maps"), f"translation_maps: {e}") from None
-    return consistency, params, tuple(str(Path(m).expanduser()) for m in maps)
-
-
-def _prompt_stage(sname: str, params: Any, prompt_params: dict, available: dict, err,
-                  line: int) -> StageDecl:
-    """The ``encode-prompt`` stage ``consistency: true`` inserts before stage ``sname``."""
-    from seamline.stages import get_stage
-    from seamline.core.stage import parse_params
-
-    name = f"{sname}-prompt"
-    if name in available:
-        raise err(line, f"stage '{sname}': consistency: true inserts a stage named {_short(name)}, "
-                        "which already exists; rename that stage")
-    cls = get_stage("encode-prompt")
-    try:
-        p = parse_params(cls.Params, {**prompt_params, "prompt": params.prompt},
-                         where=f"stage '{name}' (inserted by consistency: true)")
-    except ConfigError as e:
-        raise err(line, str(e)) from None
-    return StageDecl(name, cls.id, p, {}, None, line)
+                        source=source, raw=_plain(doc), extensions=extensions)
 
 
 def _resolve_ref(ref: Any, available: dict, err, line: int, where: str) -> str:
@@ -432,7 +435,8 @@ def _resolve_ref(ref: Any, available: dict, err, line: int, where: str) -> str:
         raise err(line, f"{where}: expected 'stage.port' or 'input.name', got {_short(ref)}")
     src, port = ref.split(".")
     if src not in available:
-        raise err(line, f"{where}: {_short(ref)} refers to {_short(src)}, which is not an earlier stage "
+        raise err(line, f"{where}: {_short(ref)} refers to {_short(src)}, which is not an "
+                        "earlier stage "
                         f"(available: {', '.join(available)})")
     if port not in available[src]:
         raise err(line, f"{where}: {_short(src)} has no output {_short(port)}; outputs: "
@@ -475,13 +479,14 @@ def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> Pip
         if key.count(".") != 1:
             raise ConfigError(f"--set {key}: expected STAGE.KEY=VALUE")
         sname, param = key.split(".")
-        if sname not in names and sname.endswith("-prompt") and \
-                sname.removesuffix("-prompt") in names and raw.get("consistency"):
-            raise ConfigError(f"--set {key}: {_short(sname)} is inserted by consistency: true; set "
-                              "its encoder, pooling and device with the pipeline keys "
-                              "prompt_encoder, prompt_pooling, prompt_device")
         if sname not in names:
-            raise ConfigError(f"--set {key}: no stage named {_short(sname)}; stages: {', '.join(names)}")
+            for t in SPEC_TRANSFORMS.values():
+                hint = t.override_hint(sname, names, raw)
+                if hint:
+                    raise ConfigError(f"--set {key}: {_short(sname)} {hint}")
+        if sname not in names:
+            raise ConfigError(f"--set {key}: no stage named {_short(sname)}; stages: "
+                              f"{', '.join(names)}")
         sd = raw["stages"][names.index(sname)]
         sd.setdefault("params", {})
         if sd["params"] is None:

@@ -68,11 +68,20 @@ class StageContext:
 
 
 class Stage:
-    """Base class: subclasses set ``id``, ``spec``, ``Params`` and implement :meth:`run`."""
+    """Base class: subclasses set ``id``, ``spec``, ``Params`` and implement :meth:`run`.
+
+    Everything the runner and the batch engine read from a stage class is declared here, with
+    a default that does nothing: ``qa``, :meth:`spec_for`, :meth:`cache_token`,
+    :meth:`stand_in` and :meth:`warm_up`. A stage overrides only what it needs, and is
+    listed in the registry with :func:`register_stage` (``seamline.stages`` does it).
+    """
 
     id: ClassVar[str]
     spec: ClassVar[StageSpec]
     version: ClassVar[str] = "1"  # bump when outputs change for the same inputs (cache key)
+    #: True for a quality-assurance stage: the runner copies its report into the manifest's
+    #: ``qa`` section (and ``Run.qa``).
+    qa: ClassVar[bool] = False
 
     @dataclass(frozen=True)
     class Params:
@@ -95,8 +104,70 @@ class Stage:
         fingerprint), so a model changed in place is not served from a stale cache."""
         return None
 
+    @classmethod
+    def stand_in(cls, params: Any) -> dict[str, Any]:
+        """Cheap stand-ins for some of the outputs, made without running the stage.
+
+        The runner's preflight hands each stand-in to the stages wired to it, through the
+        same contract checks and adapters as the real output, so a handoff that would fail
+        half-way through a run (an embedding from an encoder no map connects) fails before
+        anything is written. A stand-in must carry what the checks read (an embedding's
+        encoder fingerprint and shape), not real content. Default: none.
+
+        Returns
+        -------
+        dict of str to object
+            ``{output port: artifact}`` for the ports it can stand in for.
+        """
+        return {}
+
+    @classmethod
+    def warm_up(cls, params: Any, *, threads: int | None = None) -> None:
+        """Load what the stage needs (models, engines) before the first item, so a batch
+        worker's first item does not pay for it. ``threads`` caps the loaded engine's own
+        thread pools when it builds them (None: leave its default). Default: nothing."""
+
     def run(self, ctx: StageContext, **inputs: Any) -> StageResult | dict:
+        """Run on the inputs (keyword per wired input port) and return the outputs by port."""
         raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry: stage ids -> classes. Filled by ``seamline.stages``; the pipeline loader and
+# the runner look stages up here, so the core never imports the stage modules.
+
+#: Registered stage classes by id (``seamline.stages.REGISTRY`` is this same dict).
+STAGES: dict[str, type[Stage]] = {}
+
+
+def register_stage(cls: type[Stage]) -> type[Stage]:
+    """Add a stage class to the registry under ``cls.id`` (usable as a class decorator).
+
+    Raises
+    ------
+    ValueError
+        Another class is already registered under the same id.
+    """
+    known = STAGES.get(cls.id)
+    if known is not None and known is not cls:
+        raise ValueError(f"stage id {cls.id!r} is already registered ({known.__module__}."
+                         f"{known.__qualname__})")
+    STAGES[cls.id] = cls
+    return cls
+
+
+def get_stage(stage_id: str) -> type[Stage]:
+    """Look a stage class up by id; an unknown id lists the known ones."""
+    try:
+        return STAGES[stage_id]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown stage {short_repr(stage_id)}; known stages: "
+                          f"{', '.join(sorted(STAGES)) or 'none registered'}") from None
+
+
+def stage_ids() -> list[str]:
+    """Ids of the registered stages, sorted."""
+    return sorted(STAGES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +207,8 @@ def parse_params(params_cls: type, raw: dict | None, *, where: str) -> Any:
     unknown = sorted(set(raw) - set(fields))
     if unknown:
         known = ", ".join(fields) or "none"
-        raise ConfigError(f"{where}: unknown parameter {short_repr(unknown[0])}; known parameters: {known}")
+        raise ConfigError(f"{where}: unknown parameter {short_repr(unknown[0])}; known "
+                          f"parameters: {known}")
     values = {}
     for key, value in raw.items():
         typ, _ = fields[key]

@@ -6,12 +6,20 @@
 
 Stage modules import their heavy dependencies inside ``run``, so importing the registry is
 cheap and a missing optional extra is reported only for the stages that need it.
+
+Importing this package also imports the domain modules that register what they contribute
+to handoffs (adapters, statistics, artifact types, the ``consistency`` pipeline key) with the
+core: whoever can look a stage up also has everything its handoffs need.
 """
 
 from __future__ import annotations
 
-from seamline.errors import ConfigError
-from seamline.core.stage import Stage
+# domains registering with the core (imported for that effect)
+import seamline.diffusion.handoffs  # noqa: F401  (recenter adapter)
+import seamline.ops.handoffs  # noqa: F401  (noise/mask adapters and stats, text regions)
+import seamline.translate.consistency  # noqa: F401  (the consistency: pipeline keys)
+import seamline.translate.target  # noqa: F401  (translate adapter)
+from seamline.core.stage import STAGES, Stage, get_stage, register_stage, stage_ids
 from seamline.stages.color_match import ColorMatch
 from seamline.stages.detect_text import DetectText
 from seamline.stages.encode_prompt import EncodePrompt
@@ -28,21 +36,11 @@ from seamline.stages.text_mask import TextMask
 from seamline.stages.upscale import Upscale
 from seamline.stages.upscale_qa import UpscaleQA
 
-REGISTRY: dict[str, type[Stage]] = {
-    cls.id: cls for cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, FillText, EditQA,
-                            Restore, Upscale, ColorMatch, UpscaleQA, EncodePrompt, Generate,
-                            Img2Img, LatentInpaint)
-}
+for _cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, FillText, EditQA, Restore,
+             Upscale, ColorMatch, UpscaleQA, EncodePrompt, Generate, Img2Img, LatentInpaint):
+    register_stage(_cls)
 
+#: Stage classes by id: the core's registry (:data:`seamline.core.stage.STAGES`), filled above.
+REGISTRY: dict[str, type[Stage]] = STAGES
 
-def get_stage(stage_id: str) -> type[Stage]:
-    """Look a stage class up by id; an unknown id lists the known ones."""
-    try:
-        return REGISTRY[stage_id]
-    except (KeyError, TypeError):
-        raise ConfigError(f"unknown stage {stage_id!r}; known stages: "
-                          f"{', '.join(sorted(REGISTRY))}") from None
-
-
-def stage_ids() -> list[str]:
-    return sorted(REGISTRY)
+__all__ = ["REGISTRY", "Stage", "get_stage", "register_stage", "stage_ids"]

@@ -22,6 +22,12 @@ class DetectText(Stage):
         min_score: float = 0.5   #: drop detections whose confidence is below this
         recognize: bool = True   #: also read the text (needed for word counts in QA)
 
+    @classmethod
+    def warm_up(cls, params, *, threads: int | None = None) -> None:
+        from seamline.ops.text import warm_up
+
+        warm_up(threads=threads)
+
     def run(self, ctx, image):
         from seamline.ops.text import detect_text
 

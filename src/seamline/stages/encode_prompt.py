@@ -40,6 +40,19 @@ class EncodePrompt(Stage):
 
         return load_encoder(params.encoder, pooling=params.pooling, lazy=True).id
 
+    @classmethod
+    def stand_in(cls, params) -> dict:
+        """A zero embedding of the encoder's shape carrying its fingerprint (config and
+        tokenizer only, no weights): what the preflight checks a translation map against."""
+        import numpy as np
+
+        from seamline.core.artifacts import Embedding
+        from seamline.translate import load_encoder
+
+        enc = load_encoder(params.encoder, pooling=params.pooling, device=params.device,
+                           lazy=True)
+        return {"embedding": Embedding(np.zeros(enc.shape, np.float32), enc.identity())}
+
     def run(self, ctx):
         import numpy as np
 

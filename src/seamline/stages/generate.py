@@ -10,8 +10,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from seamline.core.contracts import EncoderTarget, PortSpec, StageSpec
+from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
+from seamline.translate.target import EncoderTarget
 
 #: Scheduler option names (kept equal to ``seamline.diffusion.SCHEDULER_NAMES``; a test checks).
 SchedulerName = Literal["default", "ddim", "pndm", "euler", "euler-a", "dpm++2m", "lms", "unipc"]

@@ -7,19 +7,25 @@ For each stage, in order, the runner
    port, statistic, expected and found; ``reconcile``: insert the adapter the failed check
    names; ``off``: pass it through) — recording every check and adapter with numbers;
 2. computes a content-hash cache key (stage id and version, resolved params, input digests)
-   and reuses a stored result from the run directory when the key matches;
+   and reuses a stored result from the run directory when the key matches and every stored
+   file still hashes to the digest recorded with it (:func:`seamline.engine.store.load_cached`);
 3. otherwise runs the stage, saves every output (``stages/NN-name/``) and its cache record.
 
 At the end it writes the output image (alpha from the input put back untouched) and
 ``manifest.json``: versions, platform, input hash, every stage's resolved config, seed,
 timings, handoff checks, adapters, QA and warnings.
+
+It sits above the stages, not in the core: it reads and writes image files
+(:mod:`seamline.io`), looks stages up in the registry :mod:`seamline.stages` fills, and writes
+the report (:mod:`seamline.reporting`); see :mod:`seamline.engine`. What it knows about
+domains comes from what they registered (adapters, statistics, stage hooks such as
+:meth:`seamline.core.stage.Stage.stand_in`), never from stage ids.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import platform
 import sys
 import time
@@ -30,14 +36,19 @@ from typing import Any
 
 import numpy as np
 
+import seamline.stages  # noqa: F401  (fills the stage registry and the domains' adapters)
 from seamline._version import __version__
 from seamline.core import artifacts
-from seamline.core.adapters import ADAPTERS
+from seamline.core.adapters import get_adapter
+from seamline.core.arrays import as_image, as_mask
 from seamline.core.contracts import PortSpec, port_checks
-from seamline.errors import ConfigError, ContractError, InputError, SeamlineError
 from seamline.core.pipeline import PipelineSpec, StageDecl
-from seamline.stages import get_stage
-from seamline.core.stage import StageContext, StageResult
+from seamline.core.stage import StageContext, StageResult, get_stage
+from seamline.engine import store
+from seamline.errors import ConfigError, ContractError, InputError, SeamlineError
+from seamline.io import (ImageFile, check_output_path, file_sha256, load_image, load_mask,
+                         read_image, write_image)
+from seamline.reporting.report import write_report
 
 #: Packages whose versions go into every manifest.
 MANIFEST_PACKAGES = ("numpy", "scipy", "scikit-image", "opencv-contrib-python-headless",
@@ -178,9 +189,6 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     -------
     Run
     """
-    from seamline.core.arrays import as_image
-    from seamline.io import ImageFile, check_output_path, file_sha256, read_image
-
     t_start = time.perf_counter()
     out = Path(out) if out is not None else None
     _check_requirements(spec)
@@ -251,7 +259,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
             manifest["stages"].append(_stage_manifest(sr, out, memo))
             manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
             manifest["notes"] += [f"{sr.name}: {n}" for n in sr.notes]
-            if getattr(get_stage(decl.stage_id), "qa", False):
+            if get_stage(decl.stage_id).qa:
                 manifest["qa"].update(sr.report)
             bar.update(1)
         bar.close()
@@ -263,8 +271,6 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
             manifest["notes"].append(f"alpha resized separately to {result.shape[1]}x"
                                      f"{result.shape[0]} (bicubic); never colour-matched")
         if output_path is not None:
-            from seamline.io import write_image
-
             write_image(output_path, result, alpha=alpha,
                         bit_depth=bit_depth if output_path.suffix.lower() in
                         (".png", ".tif", ".tiff") else 8)
@@ -283,8 +289,6 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     if out is not None:
         artifacts.write_json(out / "manifest.json", manifest)
         if report:
-            from seamline.reporting.report import write_report
-
             write_report(out)
     return Run(spec=spec, stages=stage_runs, output=result, alpha=alpha,
                manifest=manifest, out=out, output_path=output_path,
@@ -298,11 +302,12 @@ def preflight(spec: PipelineSpec) -> dict:
     """Checks that need no stage to have run, made before a run writes anything.
 
     Resolves every stage's contract (``spec_for``: a missing model or profile fails here) and
-    rehearses each prompt-embedding handoff from an ``encode-prompt`` stage on a stand-in
-    embedding that carries the producing encoder's fingerprint (read from its config and
-    tokenizer, no weights): an encoder mismatch under ``strict``, or a missing, unfitting or
-    mis-sized translation map under ``reconcile``, is the same one-line error the real
-    handoff would raise, only earlier.
+    rehearses each handoff whose producing stage offers a stand-in for its output
+    (:meth:`seamline.core.stage.Stage.stand_in`): ``encode-prompt`` offers an embedding that
+    carries the producing encoder's fingerprint (read from its config and tokenizer, no
+    weights), so an encoder mismatch under ``strict``, or a missing, unfitting or mis-sized
+    translation map under ``reconcile``, is the same one-line error the real handoff would
+    raise, only earlier.
 
     Returns
     -------
@@ -310,21 +315,20 @@ def preflight(spec: PipelineSpec) -> dict:
         ``{stage name: StageSpec}``, the contracts the run then uses.
     """
     contracts = {d.name: get_stage(d.stage_id).spec_for(d.params) for d in spec.stages}
+    stand_ins: dict[str, dict] = {}
     for decl in spec.stages:
-        ref = decl.inputs.get("prompt_embedding")
-        port = contracts[decl.name].inputs.get("prompt_embedding")
-        if not ref or port is None or port.encoder is None:
-            continue
-        src = spec.stage(ref.split(".")[0])
-        if src.stage_id != "encode-prompt":
-            continue
-        from seamline.translate import load_encoder
-
-        enc = load_encoder(src.params.encoder, pooling=src.params.pooling,
-                           device=src.params.device, lazy=True)
-        stand_in = artifacts.Embedding(np.zeros(enc.shape, np.float32), enc.identity())
-        handoff(stand_in, "embedding", port, policy=decl.policy or spec.policy,
-                stage=decl.name, port="prompt_embedding", source=ref)
+        for port, ref in decl.inputs.items():
+            src_name, src_port = ref.split(".")
+            if src_name == "input":
+                continue
+            if src_name not in stand_ins:
+                src = spec.stage(src_name)
+                stand_ins[src_name] = get_stage(src.stage_id).stand_in(src.params)
+            if src_port not in stand_ins[src_name]:
+                continue
+            receiving = contracts[decl.name].inputs[port]
+            handoff(stand_ins[src_name][src_port], receiving.kind, receiving,
+                    policy=decl.policy or spec.policy, stage=decl.name, port=port, source=ref)
     return contracts
 
 
@@ -352,12 +356,12 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
     params = decl.params_dict()
     seed = stage_seed(spec.seed, decl.name)
     digest = memo.digest if memo is not None else artifacts.digest
-    key = _cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
+    key = store.cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
                                         for p, v in stage_inputs.items()},
                      cls.cache_token(decl.params))
     folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
     reuse_allowed = from_index is None or i < from_index
-    cached = (_load_cached(cls, folder, key, memo) if folder is not None and reuse_allowed
+    cached = (store.load_cached(cls, folder, key, memo) if folder is not None and reuse_allowed
               else None)
     if from_index is not None and i < from_index and cached is None:
         raise ConfigError(f"--from {spec.stages[from_index].name}: stage {decl.name!r} has no "
@@ -375,7 +379,7 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
         if missing:  # a bug in the stage, not a user mistake: keep the traceback
             raise RuntimeError(f"stage {cls.id!r} did not return outputs {sorted(missing)}")
         if folder is not None:
-            _store_cache(cls, folder, key, result, seconds, memo)
+            store.store_cached(cls, folder, key, result, seconds, memo)
     for port, value in result.outputs.items():
         values[(decl.name, port)] = (value, cls.spec.outputs[port].kind)
     return StageRun(name=decl.name, stage_id=cls.id, params=params, seed=seed,
@@ -444,7 +448,7 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
                     "; no adapter can reconcile this" if policy == "reconcile" else "")
             raise ContractError(msg + hint)
         try:
-            value, params = ADAPTERS[check.adapter](value, contract)
+            value, params = get_adapter(check.adapter)(value, contract)
         except SeamlineError as e:  # say where: the adapter knows only the artifact
             raise type(e)(f"{where} (from {source}): adapter '{check.adapter}': {e}") from None
         after_stats = artifacts.measure(kind, value, extra=extra)
@@ -476,9 +480,6 @@ def resize_alpha(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) -> dict:
-    from seamline.core.arrays import as_image, as_mask
-    from seamline.io import load_image, load_mask
-
     unknown = set(given) - set(spec.inputs)
     if unknown:
         name = sorted(unknown)[0]
@@ -502,62 +503,6 @@ def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) 
                 as_image(v, name=name)
         values[("input", name)] = (v, kind)
     return values
-
-
-def _cache_key(cls, params: dict, seed: int, input_digests: dict,
-               token: str | None = None) -> str:
-    record = {"stage": cls.id, "version": cls.version, "seamline": __version__,
-              "params": params, "seed": seed, "inputs": input_digests}
-    if token is not None:  # absent for most stages: their keys stay what they were
-        record["token"] = token
-    blob = json.dumps(record, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _load_cached(cls, folder: Path, key: str, memo: ArtifactMemo | None = None
-                 ) -> tuple[StageResult, float] | None:
-    """The stored result for ``key``, or None when there is none or it fails verification.
-
-    Every output file is re-hashed and compared with the digest recorded when it was stored.
-    """
-    record_path = folder / "cache.json"
-    if not record_path.is_file():
-        return None
-    try:
-        rec = json.loads(record_path.read_text())
-        if rec.get("key") != key:
-            return None
-        outputs = {}
-        for port in cls.spec.outputs:
-            kind = cls.spec.outputs[port].kind
-            value = artifacts.load(kind, folder, port)
-            # the files must still hold what was stored: a file changed or zeroed since
-            # (by hand, a crash, another program) is recomputed, never served
-            found = artifacts.digest(kind, value)
-            if found != rec["outputs"][port]["digest"]:
-                return None
-            if memo is not None:
-                memo.remember_digest(kind, value, found)
-            outputs[port] = value
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # a damaged cache entry is recomputed, never trusted
-    return StageResult(outputs=outputs, report=rec.get("report", {}),
-                       warnings=rec.get("warnings", []), notes=rec.get("notes", [])), \
-        rec.get("seconds", 0.0)
-
-
-def _store_cache(cls, folder: Path, key: str, result: StageResult, seconds: float,
-                 memo: ArtifactMemo | None = None) -> None:
-    digest = memo.digest if memo is not None else artifacts.digest
-    files = {}
-    for port, value in result.outputs.items():
-        kind = cls.spec.outputs[port].kind
-        files[port] = {"kind": kind, "files": artifacts.save(kind, value, folder, port),
-                       "digest": digest(kind, value)}
-    # written last: an interrupted save leaves no record, so it is recomputed next time
-    artifacts.write_json(folder / "cache.json", {
-        "key": key, "stage": cls.id, "outputs": files, "report": result.report,
-        "warnings": result.warnings, "notes": result.notes, "seconds": seconds})
 
 
 def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None) -> dict:

@@ -1,0 +1,65 @@
+"""What the ops layer contributes to stage handoffs, registered with the core on import.
+
+- adapters (``seamline.core.adapters``): ``denoise`` and ``deblock`` (:mod:`seamline.ops.noise`), ``remove_specks``
+  (:mod:`seamline.ops.masks`);
+- on-demand image statistics a contract can ask for: ``noise_sigma``, ``blockiness``;
+- the ``text-regions`` artifact codec (:class:`seamline.ops.text.TextRegion` <-> JSON).
+
+``seamline.stages`` imports this module, so whoever can look a stage up has them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from seamline.core.adapters import register_adapter
+from seamline.core.artifacts import register_codec, register_stat
+from seamline.core.contracts import PortSpec
+from seamline.ops import masks, noise
+from seamline.ops.text import TextRegion
+
+
+def remove_specks(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Drop mask components smaller than the port's ``min_component_px``."""
+    out = masks.remove_specks(value, min_area_px=port.min_component_px)
+    removed = int(np.count_nonzero(value > 0) - np.count_nonzero(out > 0))
+    return out, {"min_area_px": port.min_component_px, "pixels_removed": removed}
+
+
+def _expected_max(port: PortSpec, stat: str) -> float | None:
+    return next((e.max for e in port.expects if e.stat == stat), None)
+
+
+def denoise(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Denoise down to the noise level the receiving port declares (``noise_sigma`` max)."""
+    target = _expected_max(port, "noise_sigma") or 0.0
+    sigma = float(noise.estimate_noise(value))
+    # aim below the limit so the re-measured value passes with some margin
+    return noise.denoise(value, sigma=sigma, target_sigma=0.5 * target), {
+        "sigma_in": sigma, "target_sigma": 0.5 * target}
+
+
+def deblock(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Smooth JPEG 8x8 block boundaries for a receiver that declares a blockiness limit."""
+    b = float(noise.estimate_blockiness(value))
+    return noise.deblock(value), {"blockiness_in": b}
+
+
+def noise_sigma(image: np.ndarray) -> float:
+    """Estimated noise standard deviation of an image (statistic ``noise_sigma``)."""
+    return float(noise.estimate_noise(image))
+
+
+def blockiness(image: np.ndarray) -> float:
+    """JPEG 8x8 blockiness of an image (statistic ``blockiness``)."""
+    return float(noise.estimate_blockiness(image))
+
+
+for _fn in (denoise, deblock, remove_specks):
+    register_adapter(_fn.__name__, _fn)
+register_stat("image", "noise_sigma", noise_sigma)
+register_stat("image", "blockiness", blockiness)
+register_codec("text-regions", lambda regions: [r.to_dict() for r in regions],
+               lambda data: [TextRegion.from_dict(d) for d in data])
