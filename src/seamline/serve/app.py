@@ -823,7 +823,7 @@ def edited_input(stage: str) -> str:
 
 
 def _mask_op(store: RunStore, path: Path, op: str, px: int, max_pixels: int) -> bytes:
-    from seamline.core import artifacts
+    from seamline.engine.store import save as save_artifact
     from seamline.io import load_mask
     from seamline.ops.masks import grow, shrink
 
@@ -831,7 +831,7 @@ def _mask_op(store: RunStore, path: Path, op: str, px: int, max_pixels: int) -> 
     out = (grow if op == "grow" else shrink)(mask, px)
     folder = store.temp_file("")
     try:
-        artifacts.save("mask", out, folder, "mask")
+        save_artifact("mask", out, folder, "mask")
         return (folder / "mask.png").read_bytes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

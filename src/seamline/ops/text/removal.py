@@ -25,7 +25,6 @@ the mask is built and preflighted:
 
 from __future__ import annotations
 
-import math
 
 import cv2
 import numpy as np
