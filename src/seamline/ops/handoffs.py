@@ -5,7 +5,9 @@
 - on-demand image statistics a contract can ask for: ``noise_sigma``, ``blockiness``;
 - the ``text-regions`` artifact codec (:class:`seamline.ops.text.TextRegion` <-> JSON).
 
-``seamline.stages`` imports this module, so whoever can look a stage up has them.
+``seamline.stages`` imports this module, so whoever can look a stage up has them. The
+algorithms are imported when first used: registering costs nothing at ``import seamline``
+(``seamline.ops.masks`` alone pulls in scipy.ndimage, ~1 s).
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import numpy as np
 from seamline.core.adapters import register_adapter
 from seamline.core.artifacts import register_codec, register_stat
 from seamline.core.contracts import PortSpec
-from seamline.ops import masks, noise
-from seamline.ops.text import TextRegion
 
 
 def remove_specks(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
     """Drop mask components smaller than the port's ``min_component_px``."""
+    from seamline.ops import masks
+
     out = masks.remove_specks(value, min_area_px=port.min_component_px)
     removed = int(np.count_nonzero(value > 0) - np.count_nonzero(out > 0))
     return out, {"min_area_px": port.min_component_px, "pixels_removed": removed}
@@ -33,6 +35,8 @@ def _expected_max(port: PortSpec, stat: str) -> float | None:
 
 def denoise(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
     """Denoise down to the noise level the receiving port declares (``noise_sigma`` max)."""
+    from seamline.ops import noise
+
     target = _expected_max(port, "noise_sigma") or 0.0
     sigma = float(noise.estimate_noise(value))
     # aim below the limit so the re-measured value passes with some margin
@@ -42,17 +46,23 @@ def denoise(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
 
 def deblock(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
     """Smooth JPEG 8x8 block boundaries for a receiver that declares a blockiness limit."""
+    from seamline.ops import noise
+
     b = float(noise.estimate_blockiness(value))
     return noise.deblock(value), {"blockiness_in": b}
 
 
 def noise_sigma(image: np.ndarray) -> float:
     """Estimated noise standard deviation of an image (statistic ``noise_sigma``)."""
+    from seamline.ops import noise
+
     return float(noise.estimate_noise(image))
 
 
 def blockiness(image: np.ndarray) -> float:
     """JPEG 8x8 blockiness of an image (statistic ``blockiness``)."""
+    from seamline.ops import noise
+
     return float(noise.estimate_blockiness(image))
 
 
@@ -60,5 +70,11 @@ for _fn in (denoise, deblock, remove_specks):
     register_adapter(_fn.__name__, _fn)
 register_stat("image", "noise_sigma", noise_sigma)
 register_stat("image", "blockiness", blockiness)
+def _regions_from_json(data: list) -> list:
+    from seamline.ops.text import TextRegion
+
+    return [TextRegion.from_dict(d) for d in data]
+
+
 register_codec("text-regions", lambda regions: [r.to_dict() for r in regions],
-               lambda data: [TextRegion.from_dict(d) for d in data])
+               _regions_from_json)
