@@ -66,7 +66,7 @@ function selectStage(i) {
   }
   for (const port of s.mask_ports || []) {
     prev.append(el("div", {}, el("button", {type: "button", class: "primary",
-      id: `edit-${s.name}`, "data-stage": s.name, text: `edit ${port} mask`})));
+      id: `edit-${s.name}`, "data-stage": s.name, text: `edit ${port}`})));
   }
   prev.querySelectorAll("button[data-stage]").forEach((b) => b.addEventListener("click",
     () => window.openEditor(s)));
