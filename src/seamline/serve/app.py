@@ -113,6 +113,12 @@ class Rerun(BaseModel):
 
 
 _ERRORS = {s: {"model": ErrorBody} for s in (400, 401, 404, 409, 413, 415, 429, 500)}
+#: The run endpoints also answer 202 (a job) and, with ``format=image``, the image itself.
+_RUN_RESPONSES = {**_ERRORS, 422: {"model": ErrorBody, "description": "invalid request, or "
+                                   "the run failed on this input (the message says why)"},
+                  202: {"description": "accepted as a job: poll status_url"},
+                  200: {"description": "the result (JSON), or the image with format=image",
+                        "content": {"application/json": {}, "image/png": {}, "image/tiff": {}}}}
 
 
 def _error(status: int, message: str, field: str | None = None, headers=None) -> JSONResponse:
@@ -450,7 +456,7 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
                               preflight: Literal["only"] | None = pre_q):
                 return await submit_run(name, image, {}, params, policy, mode, format,
                                         preflight)
-        app.post(f"/v1/{name}", summary=summary, responses=_ERRORS, tags=["one-click"],
+        app.post(f"/v1/{name}", summary=summary, responses=_RUN_RESPONSES, tags=["one-click"],
                  operation_id=f"run_{name.replace('-', '_')}")(handler)
 
     _endpoint("remove-text", ())
@@ -459,7 +465,7 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
     _endpoint("enhance", ())
     _endpoint("color-match", ("reference",))
 
-    @app.post("/v1/pipelines/{name}/runs", responses=_ERRORS, tags=["pipelines"],
+    @app.post("/v1/pipelines/{name}/runs", responses=_RUN_RESPONSES, tags=["pipelines"],
               summary="Run a built-in pipeline (extra inputs as uploads named after them)")
     async def pipeline_run(name: str, image: UploadFile = File(...),
                            mask: UploadFile | None = File(None),
