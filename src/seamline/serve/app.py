@@ -35,7 +35,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from seamline._version import __version__
 from seamline.errors import SeamlineError
 from seamline.serve.jobs import Job, JobManager, QueueFull
-from seamline.serve.store import (NotFound, RunStore, copy_stages, read_manifest, stage_folder)
+from seamline.serve.store import (FINISHED, NotFound, RunStore, copy_stages, read_manifest,
+                                  stage_folder)
 
 #: The five one-click endpoints: ``/v1/<name>`` runs this pipeline.
 ENDPOINTS = {"remove-text": "remove-text", "inpaint": "inpaint", "upscale": "upscale",
@@ -706,8 +707,8 @@ def _prepare_rerun(store: RunStore, cfg: ServeConfig, run_id: str, parent: Path,
     from seamline.io import load_mask
 
     m = read_manifest(parent)
-    if m.get("status") != "ok":
-        raise ApiError(409, f"run {run_id!r}: only a finished run (status ok) can be re-run; "
+    if m.get("status") not in FINISHED:
+        raise ApiError(409, f"run {run_id!r}: only a finished run can be re-run; "
                             f"this one is {m.get('status') or 'unfinished'}")
     raw = (m.get("pipeline") or {}).get("spec")
     names = [s["name"] for s in m.get("stages", [])]

@@ -31,6 +31,8 @@ _FILE = re.compile(r"^(stages/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}/)?"
                    r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\.(png|jpg|jpeg|webp|tif|tiff|json|html)$")
 #: Job states; ``queued`` and ``running`` are the only unfinished ones.
 UNFINISHED = ("queued", "running")
+#: Run statuses of a run that went to the end and wrote its output.
+FINISHED = ("ok", "qa_failed")
 
 
 class NotFound(Exception):
@@ -138,6 +140,8 @@ class RunStore:
         manifest = read_manifest(path)
         job = self.read_job(path) or {}
         status = job.get("status") or manifest.get("status", "unknown")
+        if status == "ok" and manifest.get("status"):  # the job finished; the run says how
+            status = manifest["status"]  # (``qa_failed``: QA names regions still visible)
         qa_warnings = [w for w in manifest.get("warnings", []) if w.split(":")[0] in
                        _qa_stage_names(manifest)]
         return {
@@ -150,7 +154,7 @@ class RunStore:
             "qa_warnings": len(qa_warnings),
             "parent": job.get("parent"),
             "error": job.get("error") or manifest.get("error"),
-            "has_output": bool(manifest.get("output")) and status == "ok",
+            "has_output": bool(manifest.get("output")) and status in FINISHED,
         }
 
     def list_runs(self) -> list[dict]:

@@ -68,8 +68,6 @@ def preflight_verdict(run, pipe) -> dict:
     fill the inpaint stage would choose."""
     import numpy as np
 
-    from seamline.ops.inpaint import choose_backend, edit_alpha, get_backend, mask_crops
-
     stages = {}
     for name, sr in run.stages.items():
         entry: dict[str, Any] = {"stage": sr.stage_id, "report": sr.report,
@@ -81,25 +79,23 @@ def preflight_verdict(run, pipe) -> dict:
     pf = run.stages[pf_name]
     report = pf.report
     mask = pf.output
-    inpaint = next((d for d in pipe.spec.stages if d.stage_id == "inpaint"), None)
-    fill: dict[str, Any] = {"backend": inpaint.params.backend if inpaint else None}
-    if inpaint is not None and np.any(mask > 0) and not np.all(mask > 0):
-        p = inpaint.params
-        region = edit_alpha(mask, p.feather_px) > 0
-        import cv2
+    fill_decl = next((d for d in pipe.spec.stages if d.stage_id in ("inpaint", "fill-text")),
+                     None)
+    fill: dict[str, Any] = {"stage": fill_decl.name if fill_decl else None,
+                            "backend": fill_decl.params.backend if fill_decl else None}
+    if fill_decl is not None and np.any(mask > 0) and not np.all(mask > 0):
+        def value(ref: str):
+            src, port = ref.split(".")
+            return run.output if src == "input" else run.stages[src].outputs[port]
 
-        _, _, st, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), 8)
-        extent = int(st[1:, 2:4].min(axis=1).max())
-        ctx = p.context_px if p.context_px is not None else \
-            get_backend("exemplar" if p.backend == "auto" else p.backend).context(extent, p.radius)
-        crops = []
-        for box in mask_crops(region.astype(np.float32), context_px=ctx):
-            name, why = choose_backend(run.output[box], region[box])
-            crops.append({"box_yx": [box[0].start, box[1].start, box[0].stop, box[1].stop],
-                          "auto_choice": name, **why})
-        fill.update(context_px=int(ctx), crops=crops,
-                    would_use=sorted({c["auto_choice"] for c in crops})
-                    if p.backend == "auto" else [p.backend])
+        image = value(fill_decl.inputs["image"])
+        if fill_decl.stage_id == "fill-text":
+            fill.update(_fill_text_plan(image, mask, value(fill_decl.inputs["regions"]),
+                                        value(fill_decl.inputs["geometry"])
+                                        if "geometry" in fill_decl.inputs else None,
+                                        fill_decl.params.backend))
+        else:
+            fill.update(_inpaint_plan(image, mask, fill_decl.params))
     failures = list(report.get("failures", []))
     return {
         "verdict": "fail" if failures else ("warn" if run.warnings else "ok"),
@@ -114,8 +110,62 @@ def preflight_verdict(run, pipe) -> dict:
     }
 
 
+def _inpaint_plan(image, mask, p) -> dict:
+    """What the ``inpaint`` stage would do: its crops and, per crop, the ``auto`` choice."""
+    import cv2
+    import numpy as np
+
+    from seamline.ops.inpaint import choose_backend, edit_alpha, get_backend, mask_crops
+
+    region = edit_alpha(mask, p.feather_px) > 0
+    _, _, st, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), 8)
+    extent = int(st[1:, 2:4].min(axis=1).max())
+    ctx = p.context_px if p.context_px is not None else \
+        get_backend("exemplar" if p.backend == "auto" else p.backend).context(extent, p.radius)
+    crops = []
+    for box in mask_crops(region.astype(np.float32), context_px=ctx):
+        name, why = choose_backend(image[box], region[box])
+        crops.append({"box_yx": [box[0].start, box[1].start, box[0].stop, box[1].stop],
+                      "auto_choice": name, **why})
+    return {"context_px": int(ctx), "crops": crops,
+            "would_use": sorted({c["auto_choice"] for c in crops})
+            if p.backend == "auto" else [p.backend]}
+
+
+def _fill_text_plan(image, mask, regions, geometry, backend) -> dict:
+    """What the ``fill-text`` stage would do first: per text region, the fill it chooses."""
+    import numpy as np
+
+    from seamline.ops.text.removal import assign_components, choose_region_fill
+
+    labels, n = assign_components(mask, regions)
+    strokes = (geometry or {}).get("stroke_width_px")
+    plan = []
+    for lab in range(1, n + 1):
+        hole = labels == lab
+        if not hole.any():
+            continue
+        ys, xs = np.nonzero(hole)
+        box = (slice(max(0, ys.min() - 12), ys.max() + 13),
+               slice(max(0, xs.min() - 12), xs.max() + 13))
+        idx = lab - 1
+        sw = strokes[idx] if strokes is not None and idx < len(strokes) else None
+        if backend == "auto":
+            name, why, numbers = choose_region_fill(image[box], hole[box], stroke_px=sw)
+        else:
+            name, why, numbers = backend, "backend chosen by the caller", {}
+        plan.append({"region": idx if idx < len(regions) else None,
+                     "text": regions[idx].text if idx < len(regions) else "",
+                     "box_yx": [box[0].start, box[1].start, box[0].stop, box[1].stop],
+                     "auto_choice": name, "reason": why, **numbers})
+    return {"crops": plan, "would_use": sorted({c["auto_choice"] for c in plan})}
+
+
 def run_task(task: dict) -> dict:
     """Do one task in this process; see the module docstring."""
+    import json
+
+    from seamline.core import artifacts
     from seamline.io import read_image
 
     t0 = time.perf_counter()
@@ -128,7 +178,8 @@ def run_task(task: dict) -> dict:
         run = short.run(image, inputs=inputs, max_pixels=task.get("max_pixels"))
         verdict = preflight_verdict(run, pipe)
         verdict["seconds"] = round(time.perf_counter() - t0, 4)
-        return verdict
+        # plain JSON types (numpy scalars in stage reports) before it crosses the pipe
+        return json.loads(json.dumps(verdict, default=artifacts.json_default))
     out = Path(task["out"])
     run = pipe.run(image, out=out, inputs=inputs, from_stage=task.get("from_stage"),
                    max_pixels=task.get("max_pixels"), command=["seamline", "serve"])
