@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 OPENCV_VERSION := 5.0.0.93
 PIP := $(BIN)/python -m pip -q --disable-pip-version-check
 
-.PHONY: demo test bench clean-venv
+.PHONY: demo test bench clean-venv pillow-corpus
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.all-installed: pyproject.toml $(VENV)/.core-installed
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[test,bench,torch,diffusion,ray,serve]"
+	$(PIP) install -e ".[test,bench,torch,diffusion,ray,serve,heif]"
 	# spandrel's metadata requires torchvision (a multi-GB CUDA build that does not import
 	# beside the CPU torch): install it without dependencies; seamline.ops.upscale._torchvision_shim
 	# covers the two architectures that import torchvision.
@@ -32,7 +32,26 @@ demo: $(VENV)/.core-installed
 	$(BIN)/python -m seamline.demo
 
 test: $(VENV)/.all-installed
+	-$(MAKE) --no-print-directory pillow-corpus  # offline: the corpus tests skip and say why
 	$(BIN)/python -m pytest -q
+
+# Pillow's own test images (Tests/images of the pinned sdist, issue 14's reading corpus): fetched
+# once into a gitignored cache, never vendored. pip prepares the sdist's metadata, which needs
+# pybind11 importable; the folder appears only once fully extracted.
+PILLOW_CORPUS := .cache/pillow-corpus
+PILLOW_CORPUS_VERSION := 12.0.0
+
+pillow-corpus: $(PILLOW_CORPUS)/Tests/images
+
+$(PILLOW_CORPUS)/Tests/images: | $(BIN)/python
+	mkdir -p $(PILLOW_CORPUS)
+	$(PIP) install pybind11 setuptools
+	$(PIP) download --no-deps --no-binary :all: --no-build-isolation \
+	  pillow==$(PILLOW_CORPUS_VERSION) -d $(PILLOW_CORPUS)
+	rm -rf $(PILLOW_CORPUS)/.partial && mkdir $(PILLOW_CORPUS)/.partial
+	tar -xzf $(PILLOW_CORPUS)/pillow-$(PILLOW_CORPUS_VERSION).tar.gz -C $(PILLOW_CORPUS)/.partial \
+	  --strip-components=1 pillow-$(PILLOW_CORPUS_VERSION)/Tests/images
+	mv $(PILLOW_CORPUS)/.partial/Tests $(PILLOW_CORPUS)/Tests && rm -rf $(PILLOW_CORPUS)/.partial
 
 BENCHES := remove_text inpaint color upscale diffusion translate consistency batch
 

@@ -453,6 +453,50 @@ def test_unusable_profile_is_ignored_and_reported(tmp_path):
         np.testing.assert_array_equal(to_uint8(f.image), pixels)
 
 
+
+def _crafted_profiles() -> dict[str, bytes]:
+    """Profiles LittleCMS accepts but whose curves/matrix break a naive evaluator (issue 11)."""
+    para1_a0 = b"para\0\0\0\0" + struct.pack(">H2x", 1) + _s15(2.2, 0.0, 0.5)  # d = -b/a
+    para2_a0 = b"para\0\0\0\0" + struct.pack(">H2x", 2) + _s15(2.2, 0.0, 0.5, 0.1)
+    long_table = b"curv\0\0\0\0" + struct.pack(">I", 100_000) + b"\0\x10" * 4  # n > data
+    neg_gamma = b"para\0\0\0\0" + struct.pack(">H2x", 0) + _s15(-3.0)  # 0 ** -3 = inf
+    good_curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, 563)
+    out = {}
+    for name, curve in (("para1", para1_a0), ("para2", para2_a0), ("table", long_table),
+                        ("neg_gamma", neg_gamma)):
+        tags = {b"desc": _desc(name)}
+        for i, c in enumerate((b"r", b"g", b"b")):
+            tags[c + b"XYZ"] = b"XYZ \0\0\0\0" + _s15(*ADOBE_D50[:, i])
+            tags[c + b"TRC"] = curve
+        out[name] = make_icc(tags)
+    singular = {b"desc": _desc("singular")}
+    for c in (b"r", b"g", b"b"):
+        singular[c + b"XYZ"] = b"XYZ \0\0\0\0" + _s15(0.3, 0.3, 0.3)  # three equal columns
+        singular[c + b"TRC"] = good_curve
+    out["singular"] = make_icc(singular)
+    out["truncated"] = make_icc({b"desc": _desc("cut"), b"rTRC": good_curve})[:150]
+    return out
+
+
+@pytest.mark.parametrize("name", ["para1", "para2", "table", "neg_gamma", "singular",
+                                  "truncated"])
+@pytest.mark.parametrize("depth", [8, 16])
+def test_crafted_icc_profile_is_ignored_with_a_note_never_a_traceback(tmp_path, name, depth):
+    pixels = data.coffee()[:40, :40]
+    icc = _crafted_profiles()[name]
+    path = tmp_path / f"{name}.png"
+    if depth == 8:
+        Image.fromarray(pixels).save(path, icc_profile=icc)
+    else:
+        path.write_bytes(png_bytes(pixels.astype(np.uint16) * 257, color_type=2, icc=icc))
+    f = read_image(path)  # no ValueError / ZeroDivisionError / LinAlgError / RuntimeWarning
+    assert np.isfinite(f.image).all() and f.image.min() >= 0 and f.image.max() <= 1
+    if f.info["icc"].startswith("ignored"):
+        assert f.info["warnings"] and f.info["icc"] in f.info["warnings"]
+        np.testing.assert_array_equal(to_uint8(f.image), pixels)
+    else:  # a profile LittleCMS can still apply sensibly is applied
+        assert f.info["icc"].startswith("converted from")
+
 @pytest.mark.parametrize("ext,depth", [(".png", 8), (".png", 16), (".jpg", 8), (".webp", 8),
                                        (".tif", 8), (".tif", 16)])
 def test_written_files_carry_srgb_profile(tmp_path, ext, depth):
@@ -575,8 +619,8 @@ def test_missing_directory_and_empty_files(tmp_path):
 def test_not_an_image(tmp_path):
     (tmp_path / "notes.png").write_text("this is text, not a picture\n" * 20)
     msg = expect_input_error(tmp_path / "notes.png")
-    assert msg == f"{tmp_path / 'notes.png'}: not a readable image (cannot identify image " \
-                  f"file; readable formats: PNG, JPEG, WebP, TIFF, GIF, BMP)"
+    assert msg == f"{tmp_path / 'notes.png'}: not a readable image (no image decoder " \
+                  f"recognises it; readable: every still-image format Pillow reads)"
     (tmp_path / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(5000))
     expect_input_error(tmp_path / "noise.jpg")
     expect_input_error(tmp_path / "notes.png", func=load_mask)
@@ -593,8 +637,9 @@ def test_truncated_files(tmp_path, ext, depth):
 
 
 def test_unsupported_modes(tmp_path):
-    Image.fromarray(np.zeros((8, 8), np.float32)).save(tmp_path / "f.tif")
-    assert "unsupported pixel mode 'F'" in expect_input_error(tmp_path / "f.tif")
+    Image.fromarray(np.full((8, 8), -1.5, np.float32)).save(tmp_path / "f.tif")
+    msg = expect_input_error(tmp_path / "f.tif")
+    assert "32-bit float samples with values from -1.5 to -1.5: measurement data" in msg
     tifffile.imwrite(tmp_path / "f3.tif", np.zeros((8, 8, 3), np.float32), photometric="rgb")
     assert "unsupported TIFF" in expect_input_error(tmp_path / "f3.tif")
 

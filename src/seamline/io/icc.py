@@ -23,6 +23,11 @@ from seamline.core.arrays import to_uint8
 
 __all__ = ["to_srgb", "srgb_icc_bytes"]
 
+# What a crafted or broken profile makes the parser, numpy or LittleCMS raise. The profile is
+# then ignored with a note (as viewers do), never a traceback.
+_CRAFTED = (ImageCms.PyCMSError, OSError, ValueError, ArithmeticError, struct.error,
+            np.linalg.LinAlgError, IndexError, KeyError, TypeError)
+
 
 def to_srgb(px: np.ndarray, layout: str, icc: bytes | None, info: dict) -> np.ndarray:
     """Colour pixels (L, RGB or CMYK; uint8/uint16) -> (H, W, 3) float32 sRGB in [0, 1]."""
@@ -31,25 +36,40 @@ def to_srgb(px: np.ndarray, layout: str, icc: bytes | None, info: dict) -> np.nd
     h, w = px.shape[:2]
     if layout == "CMYK":  # Pillow is 8-bit only here
         cmyk = Image.frombytes("CMYK", (w, h), np.ascontiguousarray(px).tobytes())
-        if profile is None:
+        rgb = None
+        if profile is not None:
+            try:
+                rgb = _lcms(cmyk, profile[0])
+                conversions.append(f"CMYK -> sRGB (ICC {profile[1]!r}, LittleCMS perceptual)")
+            except _CRAFTED as e:
+                _ignore_profile(info, f"ICC profile {profile[1]!r} cannot be applied: "
+                                      f"{type(e).__name__}: {e}")
+        if rgb is None:
             rgb = cmyk.convert("RGB")
-            conversions.append("CMYK -> RGB (no ICC profile: naive formula)")
-        else:
-            rgb = _lcms(cmyk, profile[0])
-            conversions.append(f"CMYK -> sRGB (ICC {profile[1]!r}, LittleCMS perceptual)")
+            conversions.append("CMYK -> RGB (no usable ICC profile: naive formula)")
         return np.asarray(rgb).astype(np.float32) / 255
     x = px.astype(np.float32) / (255 if px.dtype == np.uint8 else 65535)
     if profile is not None:
         cms_profile, desc, shaper = profile
-        if shaper is not None:
-            x = _shaper_to_srgb(x, shaper)
-            conversions.append(f"ICC {desc!r} -> sRGB (matrix/TRC, float32)")
+        try:
+            with np.errstate(all="ignore"):  # a crafted curve may give NaN: checked below
+                if shaper is not None:
+                    y = _shaper_to_srgb(x, shaper)
+                    how = "matrix/TRC, float32"
+                else:
+                    src = px if px.dtype == np.uint8 else to_uint8(x)
+                    mode = "L" if src.ndim == 2 else "RGB"
+                    src_img = Image.frombytes(mode, (w, h), np.ascontiguousarray(src).tobytes())
+                    y = np.asarray(_lcms(src_img, cms_profile)).astype(np.float32) / 255
+                    how = "LittleCMS perceptual, 8-bit precision"
+            if not np.isfinite(y).all():
+                raise ValueError("its curves give non-finite values")
+        except _CRAFTED as e:
+            _ignore_profile(info, f"ICC profile {desc!r} cannot be applied: "
+                                  f"{type(e).__name__}: {e}")
         else:
-            src = px if px.dtype == np.uint8 else to_uint8(x)
-            mode = "L" if src.ndim == 2 else "RGB"
-            src_img = Image.frombytes(mode, (w, h), np.ascontiguousarray(src).tobytes())
-            x = np.asarray(_lcms(src_img, cms_profile)).astype(np.float32) / 255
-            conversions.append(f"ICC {desc!r} -> sRGB (LittleCMS perceptual, 8-bit precision)")
+            x = y
+            conversions.append(f"ICC {desc!r} -> sRGB ({how})")
     if x.ndim == 2:
         x = np.repeat(x[:, :, None], 3, axis=2)
         conversions.append("grayscale -> RGB")
@@ -68,15 +88,21 @@ def _usable_profile(icc: bytes | None, layout: str, info: dict):
     try:
         cms_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         desc = ImageCms.getProfileDescription(cms_profile).strip() or "unnamed profile"
-    except (ImageCms.PyCMSError, OSError, ValueError) as e:
+    except _CRAFTED as e:
         return _ignore_profile(info, f"unreadable ICC profile: {e}")
     space = icc[16:20].decode("latin-1").strip()
     expected = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK"}[layout]
     if space != expected:
         return _ignore_profile(info, f"ICC profile {desc!r} is for {space}, pixels are "
                                      f"{expected}")
-    shaper = _parse_shaper(icc)
-    if shaper is not None and _is_srgb(shaper):
+    try:
+        with np.errstate(all="ignore"):
+            shaper = _parse_shaper(icc)
+            is_srgb = shaper is not None and _is_srgb(shaper)
+    except _CRAFTED as e:  # e.g. a zero in a parametric curve, a table longer than its tag
+        return _ignore_profile(info, f"malformed ICC profile {desc!r}: "
+                                     f"{type(e).__name__}: {e}")
+    if is_srgb:
         info["icc"] = f"sRGB ({desc}), not converted"
         return None
     info["icc"] = f"converted from {desc}"

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import numbers
 import os
 import stat
@@ -27,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import tifffile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from seamline.core.arrays import as_mask
 from seamline.errors import InputError
@@ -38,7 +39,12 @@ __all__ = ["DEFAULT_MAX_PIXELS", "ImageFile", "read_image", "load_image", "load_
 DEFAULT_MAX_PIXELS: int = 100_000_000
 """Largest width*height read by default; ``SEAMLINE_MAX_PIXELS`` or ``max_pixels=`` override."""
 
-_READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "GIF", "BMP")  # JPEG covers MPO (phones)
+# Formats Pillow opens that are refused: not pixels, or decoding them runs another program.
+_REFUSED_FORMATS = {
+    "EPS": "PostScript is a program, not an image: rendering it runs Ghostscript; export it "
+           "to PNG or TIFF first",
+    "WMF": "a vector drawing (Windows Metafile); export it to PNG first",
+}
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _PIL_GUARD_LOCK = threading.Lock()
 
@@ -83,6 +89,7 @@ class _Raw:
     layout: str  # "L", "LA", "RGB", "RGBA" or "CMYK": the meaning of the C channels
     icc: bytes | None
     info: dict
+    orientation: int = 1  # still to apply (a decoder may have applied the file's already)
 
 
 def read_image(path, *, max_pixels: int | None = None) -> ImageFile:
@@ -164,8 +171,7 @@ def _read_raw(path: Path, max_pixels) -> _Raw:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         raw = _decode(fh, path, limit)
     raw.info["warnings"] = [str(w.message) for w in caught]
-    orientation = raw.info["exif_orientation"]
-    raw.pixels = np.ascontiguousarray(_orient(raw.pixels, orientation))
+    raw.pixels = np.ascontiguousarray(_orient(raw.pixels, raw.orientation))
     return raw
 
 
@@ -222,8 +228,8 @@ def _decoder_errors(path: Path):
     except InputError:
         raise
     except UnidentifiedImageError:
-        raise InputError(f"{path}: not a readable image (cannot identify image file; readable "
-                         f"formats: PNG, JPEG, WebP, TIFF, GIF, BMP)") from None
+        raise InputError(f"{path}: not a readable image (no image decoder recognises it; "
+                         f"readable: every still-image format Pillow reads)") from None
     except Exception as e:  # noqa: BLE001 - see docstring
         kind = type(e).__name__ if type(e).__module__ == "builtins" else \
             f"{type(e).__module__}.{type(e).__name__}"
@@ -243,29 +249,61 @@ def _decode(fh, path: Path, limit: int) -> _Raw:
     with _decoder_errors(path):
         im = _pil_open(fh)
     _check_size(path, *im.size, limit)
+    if im.format in _REFUSED_FORMATS:
+        raise InputError(f"{path}: {im.format} file: {_REFUSED_FORMATS[im.format]}")
     info = {"format": im.format, "mode": im.mode, "icc": None, "exif_orientation": 1,
             "conversions": []}
     with _decoder_errors(path):
-        if getattr(im, "is_animated", False):
-            info["conversions"].append("multi-frame file: first frame only")
+        if getattr(im, "n_frames", 1) > 1:
+            info["conversions"].append(f"{im.n_frames}-frame file: first frame only")
+            info["notes"] = [f"{im.format} with {im.n_frames} frames: read the first frame only"]
         rawmode = im.tile[0].args if im.format == "PNG" and im.tile else None
         # Before OpenCV sees the data: for PNG this decodes it, so Pillow reports corruption.
         info["exif_orientation"] = _exif_orientation(im)
         icc = im.info.get("icc_profile") or None
-        if rawmode in ("RGB;16B", "RGBA;16B", "LA;16B"):
+        deep_png = rawmode in ("RGB;16B", "RGBA;16B", "LA;16B")
+        if deep_png and getattr(im, "n_frames", 1) > 1:
+            # OpenCV's imdecode picks its own APNG frame (not Pillow's frame 0): read the
+            # first frame with Pillow, at the 8 bits it gives, and say so.
+            deep_png = False
+            info["conversions"].append("16-bit animated PNG: first frame read at 8 bits")
+        if deep_png:
             # Pillow reduces these to 8 bits; metadata comes from it, pixels from OpenCV.
             info["mode"] = rawmode[:-1]
             fh.seek(0)
             pixels, layout = _cv2_deep_png(fh.read(), im.size, rawmode[:-4])
+            orientation = info["exif_orientation"]
         else:
             im.load()
+            # Pillow's TIFF decoder applies the orientation tag itself and drops it; read it
+            # again after loading so that it is applied exactly once.
+            orientation = _exif_orientation(im)
+            if orientation != info["exif_orientation"]:
+                info["conversions"].append(f"orientation {info['exif_orientation']} applied "
+                                           f"by the {im.format} decoder")
             pixels, layout = _pil_pixels(path, im, info["conversions"])
-    return _Raw(pixels=pixels, layout=layout, icc=icc, info=info)
+    return _Raw(pixels=pixels, layout=layout, icc=icc, info=info, orientation=orientation)
+
+
+@functools.cache
+def _register_plugins() -> None:
+    """HEIF/HEIC (and AVIF on Pillow < 11.3) through Pillow's maintained plugins, if present.
+
+    Optional: ``pip install seamline[heif]``. Registering adds openers to Pillow globally,
+    which is what those plugins are for.
+    """
+    with contextlib.suppress(Exception):  # absent or broken plugin: those files stay unknown
+        from pillow_heif import register_heif_opener
+        register_heif_opener()
+    if "AVIF" not in Image.registered_extensions().values():
+        with contextlib.suppress(Exception):
+            import pillow_avif  # noqa: F401 - registers itself
 
 
 def _pil_open(fh) -> Image.Image:
+    _register_plugins()
     try:
-        return Image.open(fh, formats=_READ_FORMATS)
+        return Image.open(fh)
     except Image.DecompressionBombError:
         # Pillow refuses > 2 x Image.MAX_IMAGE_PIXELS before telling us the size; reopen with
         # its guard lifted so that our limit, checked right after (still before decoding),
@@ -274,7 +312,7 @@ def _pil_open(fh) -> Image.Image:
             saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
             try:
                 fh.seek(0)
-                return Image.open(fh, formats=_READ_FORMATS)
+                return Image.open(fh)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
 
@@ -282,30 +320,96 @@ def _pil_open(fh) -> Image.Image:
 def _pil_pixels(path: Path, im: Image.Image, conversions: list) -> tuple[np.ndarray, str]:
     """Bring a decoded Pillow image to one of the layouts L, LA, RGB, RGBA, CMYK (uint8/16)."""
     mode = im.mode
+    key = im.info.get("transparency")
     if mode in ("P", "PA"):
         with_alpha = mode == "PA" or im.has_transparency_data
         im = im.convert("RGBA" if with_alpha else "RGB")
         conversions.append("palette -> RGB")
         if with_alpha:
             conversions.append("palette transparency -> alpha")
-    elif mode == "1":
-        im = im.convert("L")
+        return np.asarray(im), im.mode
+    if mode == "1":
+        px = np.asarray(im).astype(np.uint8) * 255
         conversions.append("1-bit -> grayscale")
-    elif mode in ("L", "RGB") and "transparency" in im.info:
-        im = im.convert("LA" if mode == "L" else "RGBA")
-        conversions.append("transparency key -> alpha")
-    elif mode == "YCbCr":
+        layout = "L"
+    elif mode in ("L", "RGB"):
+        px, layout = np.asarray(im), mode
+    elif mode.startswith("I;16"):
+        px, layout = np.asarray(im).astype(np.uint16), "L"  # astype: big-endian to native
+    elif mode == "I":
+        px, layout = _int32_gray(path, np.asarray(im), conversions), "L"
+    elif mode == "F":
+        px, layout = _float_gray(path, np.asarray(im), conversions), "L"
+    elif mode in ("La", "RGBa"):  # premultiplied alpha: Pillow divides it out
+        im = im.convert(mode[:-1] + "A")
+        conversions.append(f"premultiplied {mode} -> straight alpha")
+        return np.asarray(im), im.mode
+    elif mode in ("YCbCr", "HSV", "RGBX"):
         im = im.convert("RGB")
-        conversions.append("YCbCr -> RGB")
-    elif mode == "RGBX":
-        im = im.convert("RGB")
-        conversions.append("RGBX -> RGB (padding channel dropped)")
-    if im.mode.startswith("I;16"):
-        return np.asarray(im).astype(np.uint16), "L"  # astype: big-endian variants to native
-    if im.mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        conversions.append(f"{mode} -> RGB" if mode != "RGBX"
+                           else "RGBX -> RGB (padding channel dropped)")
+        return np.asarray(im), "RGB"
+    elif mode == "LAB":
+        lab = ImageCms.createProfile("LAB", 5000)  # CIELAB D50: the ICC connection space
+        im = ImageCms.profileToProfile(im, lab, ImageCms.createProfile("sRGB"),
+                                       renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                                       outputMode="RGB")
+        conversions.append("CIELAB -> sRGB (LittleCMS relative colorimetric)")
+        return np.asarray(im), "RGB"
+    elif mode in ("LA", "RGBA", "CMYK"):
+        return np.asarray(im), mode
+    else:
         raise InputError(f"{path}: unsupported pixel mode {mode!r}; convert the file to 8- or "
                          f"16-bit grayscale, RGB or RGBA")
-    return np.asarray(im), im.mode
+    if key is not None and not isinstance(key, bytes):
+        px, layout = _key_to_alpha(px, layout, key, mode)
+        if layout.endswith("A"):
+            conversions.append("transparency key -> alpha")
+    return px, layout
+
+
+def _key_to_alpha(px: np.ndarray, layout: str, key, mode: str) -> tuple[np.ndarray, str]:
+    """A transparency key (PNG tRNS for gray/RGB, 1-bit included) -> an alpha channel."""
+    if mode == "1":
+        key = 255 if key else 0
+    key = np.asarray(key, dtype=np.int64).reshape(-1)
+    if key.size != (1 if layout == "L" else 3):
+        return px, layout  # malformed key: ignore it, as viewers do
+    if layout == "L":
+        hit = px == key[0]
+    else:
+        hit = (px == key.astype(px.dtype)).all(axis=-1)
+    full = np.iinfo(px.dtype).max
+    alpha = np.where(hit, 0, full).astype(px.dtype)
+    return np.dstack([px, alpha]) if layout == "RGB" else np.stack([px, alpha], -1), layout + "A"
+
+
+def _int32_gray(path: Path, a: np.ndarray, conversions: list) -> np.ndarray:
+    """Pillow mode I (32-bit integer gray): 16-bit data in a wider container, or refused."""
+    lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+    if lo < 0 or hi > 65535:
+        raise InputError(f"{path}: 32-bit integer samples from {lo} to {hi}: measurement data, "
+                         f"not a photo; scale it to 16 bits (0-65535) first")
+    conversions.append("32-bit integer gray (values 0-65535) -> 16-bit")
+    return a.astype(np.uint16)
+
+
+def _float_gray(path: Path, a: np.ndarray, conversions: list) -> np.ndarray:
+    """Pillow mode F (32-bit float gray, e.g. PFM, SPIDER, float TIFF) -> 16-bit.
+
+    Values in [0, 1] are read as they are, values in [0, 255] as 8-bit levels (what Pillow
+    writes and most float files of photos hold); anything else (negative, HDR, NaN) is
+    measurement data and refused with its range.
+    """
+    finite = bool(np.isfinite(a).all())
+    lo, hi = (float(a.min()), float(a.max())) if a.size and finite else (0.0, 0.0)
+    if not finite or lo < 0 or hi > 255:
+        what = "NaN or infinite values" if not finite else f"values from {lo:.6g} to {hi:.6g}"
+        raise InputError(f"{path}: 32-bit float samples with {what}: measurement data, not a "
+                         f"photo; scale it to [0, 1] or to 16-bit integers first")
+    scale = 1.0 if hi <= 1 else 255.0
+    conversions.append(f"32-bit float gray (0-{scale:g}) -> 16-bit")
+    return np.rint(np.clip(a / scale, 0, 1) * 65535).astype(np.uint16)
 
 
 def _cv2_deep_png(data: bytes, size: tuple[int, int], layout: str) -> tuple[np.ndarray, str]:
@@ -320,41 +424,69 @@ def _cv2_deep_png(data: bytes, size: tuple[int, int], layout: str) -> tuple[np.n
 
 
 def _decode_deep_tiff(fh, path: Path, page, limit: int) -> _Raw:
-    """16-bit multi-channel TIFF: Pillow reduces or rejects these, so tifffile does it all."""
+    """16-bit multi-channel TIFF: Pillow reduces or rejects these, so tifffile does it all.
+
+    tifffile decodes every compression through ``imagecodecs`` (a dependency): a file it
+    cannot decode is refused with the reason, never approximated by another decoder.
+    """
     _check_size(path, page.imagewidth, page.imagelength, limit)
     photometric = tifffile.PHOTOMETRIC(page.photometric).name
-    colour = {"RGB": 3, "MINISBLACK": 1}.get(photometric)
+    colour = {"RGB": 3, "MINISBLACK": 1, "SEPARATED": 4}.get(photometric)
     extra = page.samplesperpixel - (colour or 0)
-    if page.bitspersample != 16 or page.sampleformat != 1 or colour is None \
-            or extra not in (0, 1):
+    extrasamples = tuple(page.extrasamples or ())
+    if page.bitspersample != 16 or page.sampleformat != 1 or colour is None or extra < 0 \
+            or (colour == 4 and extra):
         raise InputError(
             f"{path}: unsupported TIFF ({page.samplesperpixel} x {page.bitspersample}-bit "
             f"{photometric}, sample format {page.sampleformat}); expected 8/16-bit unsigned "
-            f"grayscale, RGB or RGBA")
-    layout = ("L", "RGB")[colour == 3] + ("A" if extra else "")
+            f"grayscale, RGB, RGBA or CMYK")
+    conversions: list[str] = []
     with _decoder_errors(path):
         try:
             px = page.asarray()
-            if page.axes.startswith("S"):  # planar configuration: samples first
-                px = np.moveaxis(px, 0, -1)
         except ValueError as e:
-            if "imagecodecs" not in str(e):
+            if "imagecodecs" not in str(e) and "compression" not in str(e).lower():
                 raise
-            # tifffile needs the optional imagecodecs for LZW etc.; OpenCV's libtiff has them.
-            fh.seek(0)
-            px = cv2.imdecode(np.frombuffer(fh.read(), np.uint8), cv2.IMREAD_UNCHANGED)
-            shape = (page.imagelength, page.imagewidth, page.samplesperpixel)
-            if px is None or px.dtype != np.uint16 or px.shape != shape or colour != 3:
-                raise ValueError(f"{page.compression.name} compression is not supported for "
-                                 f"this 16-bit TIFF") from None
-            px = px[..., [2, 1, 0, 3][:page.samplesperpixel]]
+            raise InputError(f"{path}: cannot decode this 16-bit TIFF ({page.compression.name} "
+                             f"compression: {e}); install imagecodecs, or save it "
+                             f"uncompressed") from None
+        if page.axes.startswith("S"):  # planar configuration: samples first
+            px = np.moveaxis(px, 0, -1)
+        if px.ndim == 2:
+            px = px[..., None]
+        px = np.asarray(px, np.uint16)
+        if px.shape != (page.imagelength, page.imagewidth, page.samplesperpixel):
+            raise InputError(f"{path}: 16-bit TIFF decoded to shape {px.shape}, expected "
+                             f"{(page.imagelength, page.imagewidth, page.samplesperpixel)}")
         icc = page.tags.valueof(34675) or None
         orientation = page.tags.valueof(274, 1)
-    info = {"format": "TIFF", "mode": layout + ";16", "icc": None,
-            "exif_orientation": orientation if orientation in range(1, 9) else 1,
-            "conversions": []}
-    return _Raw(pixels=np.asarray(px, np.uint16), layout=layout, icc=bytes(icc) if icc else None,
-                info=info)
+    alpha_kind = extrasamples[0] if extra else None  # 1 associated (premultiplied), 2 straight
+    if extra > 1:
+        conversions.append(f"{extra - 1} extra sample channel(s) beyond alpha dropped")
+    px = px[..., :colour + (1 if extra else 0)]
+    if colour == 4:
+        # Pillow's CMYK path is 8-bit: convert there (16-bit CMYK is print data anyway).
+        px = (px.astype(np.uint32) * 255 + 32767) // 65535
+        conversions.append("16-bit CMYK -> 8-bit CMYK")
+        layout, px = "CMYK", px.astype(np.uint8)
+    else:
+        layout = ("L", "RGB")[colour == 3] + ("A" if extra else "")
+    if alpha_kind == 1:
+        px = _unpremultiply(px)
+        conversions.append("premultiplied (associated) alpha -> straight alpha")
+    info = {"format": "TIFF", "mode": layout + (";16" if px.dtype == np.uint16 else ""),
+            "icc": None, "exif_orientation": int(orientation) if orientation in range(1, 9) else 1,
+            "conversions": conversions}
+    return _Raw(pixels=px, layout=layout, icc=bytes(icc) if icc else None, info=info,
+                orientation=info["exif_orientation"])
+
+
+def _unpremultiply(px: np.ndarray) -> np.ndarray:
+    """(H, W, C+1) uint16 colour x alpha -> straight colour; fully transparent stays 0."""
+    a = px[..., -1:].astype(np.float64)
+    colour = px[..., :-1].astype(np.float64) * 65535 / np.maximum(a, 1)
+    colour = np.where(a > 0, np.clip(np.rint(colour), 0, 65535), 0)
+    return np.concatenate([colour.astype(np.uint16), px[..., -1:]], axis=-1)
 
 
 def _exif_orientation(im: Image.Image) -> int:
