@@ -148,3 +148,14 @@ def test_long_values_are_cut_in_error_messages():
     with pytest.raises(ConfigError) as e:
         spec_from_text(GOOD.replace("policy: reconcile", f"policy: {huge}"), source="p.yaml")
     assert len(str(e.value)) < 300 and str(e.value).startswith("p.yaml:2: policy: ")
+
+
+def test_set_values_get_the_same_yaml_rules():
+    spec = spec_from_text(GOOD, source="p.yaml")
+    with pytest.raises(ConfigError, match=r"^--set 'inpaint.radius=\{\[1\]: 2\}': line 1: a key "
+                                          r"must be a plain value, got a list$"):
+        apply_overrides(spec, ["inpaint.radius={[1]: 2}"])
+    # an anchor is not expanded: the value stays the string it was, and the type check says so
+    with pytest.raises(ConfigError, match=r"expected int, got str '&a 3'$"):
+        apply_overrides(spec, ["inpaint.radius=&a 3"])
+

@@ -473,6 +473,8 @@ def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> Pip
                 items.append((k.strip(), yaml.load(v, Loader=_LineLoader) if v.strip() else ""))
             except yaml.YAMLError:
                 items.append((k.strip(), v))
+            except ConfigError as e:  # `{[a]: 1}`: a key YAML cannot hash
+                raise ConfigError(f"--set {_short(s)}: {e}") from None
     raw = _plain(spec.raw)
     names = [s["name"] for s in raw["stages"]]
     for key, value in items:
