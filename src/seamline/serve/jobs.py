@@ -78,6 +78,8 @@ class _Worker:
 class JobManager:
     """Bounded queue + ``workers`` processes. Start with :meth:`start`, end with :meth:`stop`."""
 
+    KEEP_FINISHED = 1000
+
     def __init__(self, store: RunStore, *, workers: int = 2, queue_size: int = 16):
         self.store = store
         self.n_workers = max(1, int(workers))
@@ -197,6 +199,12 @@ class JobManager:
         self._persist(job)
         if not job.future.done():
             job.future.set_result(job)
+        # finished jobs stay answerable from memory for a while, then from their run's
+        # serve-job.json: a long-running server does not grow with every request
+        if len(self._jobs) > self.KEEP_FINISHED:
+            for old_id in [k for k, j in self._jobs.items() if j.finished is not None][
+                    :len(self._jobs) - self.KEEP_FINISHED]:
+                del self._jobs[old_id]
 
     def _assign(self) -> None:
         for w in self._workers:
