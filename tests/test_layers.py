@@ -31,7 +31,6 @@ TOO_LONG = {
     "ops/color/__init__.py": "lead",
     "ops/text/__init__.py": "lead",
     "ops/masks.py": "lead",
-    "serve/app.py": "serve",
 }
 
 #: Private names imported across modules today, with the owner who removes them.

@@ -8,6 +8,7 @@ package.
 >>> app = create_app(ServeConfig(runs_dir=Path("runs")))               # doctest: +SKIP
 """
 
-from seamline.serve.app import ServeConfig, create_app
+from seamline.serve.app import create_app
+from seamline.serve.validate import ServeConfig
 
 __all__ = ["ServeConfig", "create_app"]
