@@ -172,7 +172,9 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
             out = run_dir / job.result["output"]
             return FileResponse(out, media_type=media_type(out.suffix),
                                 headers={"X-Seamline-Run": run_id})
-        return JSONResponse(_result_body(run_id, run_dir))
+        body = _result_body(run_id, run_dir)
+        body["timing"] = _timing(job)
+        return JSONResponse(body)
 
     def _submit(job_id: str, task: dict, run_dir: Path | None, record: dict) -> Job:
         try:
@@ -184,6 +186,14 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
         if job.user_error:
             return ApiError(422, job.error or "the job failed")
         return ApiError(500, job.error or "the job failed")
+
+    def _timing(job: Job) -> dict:
+        """Where a job's time went: waiting for a worker, then in the worker (reading the
+        upload, the run itself, the report)."""
+        return {"queued_s": round((job.started or job.created) - job.created, 4),
+                "worker_s": round((job.finished or job.started or job.created)
+                                  - (job.started or job.created), 4),
+                "run_s": (job.result or {}).get("run_seconds")}
 
     def _result_body(run_id: str, run_dir: Path) -> dict:
         m = read_manifest(run_dir)

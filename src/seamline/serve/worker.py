@@ -184,6 +184,7 @@ def run_task(task: dict) -> dict:
     run = pipe.run(image, out=out, inputs=inputs, from_stage=task.get("from_stage"),
                    max_pixels=task.get("max_pixels"), command=["seamline", "serve"])
     return {"status": "ok", "seconds": round(time.perf_counter() - t0, 4),
+            "run_seconds": run.manifest.get("seconds"),
             "output": run.output_path.name if run.output_path else None}
 
 
