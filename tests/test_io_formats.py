@@ -268,3 +268,39 @@ def test_16bit_apng_reads_the_first_frame(tmp_path):
     np.testing.assert_array_equal(to_uint8(f.image), first)
     assert tuple(to_uint8(f.image[0, 0])) == (255, 0, 0)
     assert "16-bit animated PNG: first frame read at 8 bits" in f.info["conversions"]
+
+
+# --------------------------------------------------------- 7. decoder chatter stays quiet
+def test_libtiff_and_tifffile_messages_do_not_reach_the_terminal(tmp_path, capfd, monkeypatch):
+    # libtiff (inside Pillow) writes straight to file descriptor 2 for a codec it lacks
+    tifffile.imwrite(tmp_path / "webp.tif", np.zeros((16, 16, 3), np.uint8), photometric="rgb",
+                     compression="webp")
+    with pytest.raises(InputError) as err:
+        read_image(tmp_path / "webp.tif")
+    assert "\n" not in str(err.value)
+    assert capfd.readouterr().err == ""
+    # tifffile logs through logging: kept in info["warnings"] instead
+    real = tifffile.TiffFile
+
+    def chatty(*args, **kwargs):
+        import logging
+        logging.getLogger("tifffile").warning("incorrect StripByteCounts count (1 != 23)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tifffile, "TiffFile", chatty)
+    tifffile.imwrite(tmp_path / "ok.tif", _rgb16(), photometric="rgb")
+    f = read_image(tmp_path / "ok.tif")
+    assert "tifffile: incorrect StripByteCounts count (1 != 23)" in f.info["warnings"]
+    assert capfd.readouterr().err == ""
+
+
+def test_stage_size_refusal_names_the_file_wxh_and_stage(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from seamline.cli import main
+
+    Image.fromarray(np.zeros((7, 13, 3), np.uint8)).save(tmp_path / "tiny.png")
+    assert main(["upscale", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"seamline: error: {tmp_path / 'tiny.png'} (13x7): stage 'upscale': sides "
+                   f"must be at least 8 px for sr_upscale, got 13x7\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.png"]

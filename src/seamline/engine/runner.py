@@ -253,8 +253,10 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     try:
         for i, decl in enumerate(spec.stages):
             bar.set_description(decl.name)
-            sr = _run_stage(i, decl, spec, values, out, from_index, contracts[decl.name],
-                            memo)
+            try:
+                sr = _run_stage(i, decl, spec, values, out, from_index, contracts[decl.name], memo)
+            except InputError as e:
+                raise _name_the_file(e, image_file, decl.name) from None
             stage_runs[decl.name] = sr
             manifest["stages"].append(_stage_manifest(sr, out, memo))
             manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
@@ -330,6 +332,14 @@ def preflight(spec: PipelineSpec) -> dict:
             handoff(stand_ins[src_name][src_port], receiving.kind, receiving,
                     policy=decl.policy or spec.policy, stage=decl.name, port=port, source=ref)
     return contracts
+
+
+def _name_the_file(e: InputError, image_file, stage: str) -> InputError:
+    """A stage's "image: ..." refusal, said about the user's file: its path, WxH, the stage."""
+    if image_file is None or image_file.path is None or not str(e).startswith("image: "):
+        return e
+    h, w = image_file.image.shape[:2]
+    return type(e)(f"{image_file.path} ({w}x{h}): stage '{stage}': {str(e)[7:]}")
 
 
 def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
@@ -458,6 +468,8 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
                                    "before": check.found,
                                    "after": after.found if after else None,
                                    "ok_after": after.ok if after else True, "params": params})
+        if after is not None and not after.ok:  # the adapter failed its own check: say so
+            warnings.append(f"{msg}; adapter '{check.adapter}' did not reconcile it")
         stats = after_stats
     if record["adapters"]:
         record["stats_after"] = stats

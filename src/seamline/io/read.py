@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import numbers
 import os
 import stat
+import sys
+import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -165,14 +168,62 @@ def _read_raw(path: Path, max_pixels) -> _Raw:
         fh = open(path, "rb")
     except OSError as e:
         raise InputError(f"{path}: cannot open ({e.strerror or e})") from None
-    with fh, warnings.catch_warnings(record=True) as caught:
+    chatter: list[str] = []
+    with fh, warnings.catch_warnings(record=True) as caught, _decoder_chatter(chatter):
         warnings.simplefilter("always")
         # PIL's own size guard is replaced by ours (checked before decoding, adjustable).
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         raw = _decode(fh, path, limit)
-    raw.info["warnings"] = [str(w.message) for w in caught]
+    raw.info["warnings"] = [str(w.message) for w in caught] + chatter
     raw.pixels = np.ascontiguousarray(_orient(raw.pixels, raw.orientation))
     return raw
+
+
+class _ThreadRecords(logging.Handler):
+    """Collects one thread's records of a library logger."""
+
+    def __init__(self, out: list[str]):
+        super().__init__(logging.DEBUG)
+        self.out, self.thread = out, threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.out.append(f"{record.name}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def _decoder_chatter(out: list[str]):
+    """Decoder messages go to ``info["warnings"]``, not to the user's terminal.
+
+    tifffile logs through :mod:`logging` (with no handler configured Python prints those
+    records on stderr); libtiff, inside Pillow, writes to file descriptor 2 directly (one
+    corpus file printed 455 lines before our one-line error). The descriptor is borrowed only
+    in the main thread: it is process-wide, and a worker thread must not capture another's
+    output.
+    """
+    handler = _ThreadRecords(out)
+    logger = logging.getLogger("tifffile")
+    logger.addHandler(handler)  # a handler found: no "last resort" printing on stderr
+    saved = None
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+            tmp = tempfile.TemporaryFile()
+            saved = os.dup(2)
+            os.dup2(tmp.fileno(), 2)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read(64 * 1024).decode("utf-8", "replace")
+            tmp.close()
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+            out.extend(lines[:20] + ([f"... {len(lines) - 20} more decoder lines"]
+                                     if len(lines) > 20 else []))
 
 
 def _check_input_file(path: Path) -> None:

@@ -53,17 +53,21 @@ def deblock(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
 
 
 def noise_sigma(image: np.ndarray) -> float:
-    """Estimated noise standard deviation of an image (statistic ``noise_sigma``)."""
+    """Estimated noise standard deviation of an image (statistic ``noise_sigma``).
+
+    0 for graphics (few colours: palette, 1-bit, dither): their edges and dither are the
+    picture, not noise, and denoising them is what ruined them (issue 14).
+    """
     from seamline.ops import noise
 
-    return float(noise.estimate_noise(image))
+    return 0.0 if noise.is_graphic(image) else float(noise.estimate_noise(image))
 
 
 def blockiness(image: np.ndarray) -> float:
-    """JPEG 8x8 blockiness of an image (statistic ``blockiness``)."""
+    """JPEG 8x8 blockiness of an image (statistic ``blockiness``); 0 for graphics, as above."""
     from seamline.ops import noise
 
-    return float(noise.estimate_blockiness(image))
+    return 0.0 if noise.is_graphic(image) else float(noise.estimate_blockiness(image))
 
 
 for _fn in (denoise, deblock, remove_specks):

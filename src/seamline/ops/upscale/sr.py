@@ -133,7 +133,7 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
     H, W = x.shape[:2]
     if min(H, W) < MIN_SIDE:
         raise InputError(f"image: sides must be at least {MIN_SIDE} px for sr_upscale, "
-                         f"got {H}x{W}")
+                         f"got {W}x{H}")
     sess = session if session is not None else _session(s)
     name = sess.get_inputs()[0].name
     r = _radius(sess)
