@@ -35,6 +35,7 @@ __all__ = [
     "preflight_mask",
     "snap_to_grid",
     "grow_over_halos",
+    "support_boxes",
 ]
 
 
@@ -50,6 +51,127 @@ def _positive_number(value, name):
         raise InputError(f"{name}: expected a positive number, got {value!r}")
     return float(value)
 
+
+# --------------------------------------------------------------------------- crops
+def support_boxes(mask, margin, *, threshold=None, block=32):
+    """Disjoint crops that hold a mask's support and everything within ``margin`` of it.
+
+    Memory and time of the mask operations follow the text, not the frame: each operation
+    runs on these crops only. The boxes are the bounding boxes of groups of support pixels,
+    grown by ``margin`` (clipped to the frame) and merged until no two overlap, so every
+    pixel within ``margin`` (Chebyshev) of a support pixel lies in that pixel's box, and a
+    box holds whole 8-connected components. An operation whose result at a pixel depends only
+    on pixels at most ``margin`` away therefore gives on each box exactly what it gives on
+    the full frame. Box corners are rounded down to even coordinates, which keeps OpenCV's
+    2x2-block component labelling in the same relative order as on the full frame.
+
+    Parameters
+    ----------
+    mask : (H, W) array
+        Support is ``mask != 0`` (``mask > 0`` for a mask in [0, 1]), or
+        ``mask >= threshold`` when ``threshold`` is given.
+    margin : int
+        Background kept around the support, px (>= 0).
+    threshold : float, optional
+    block : int
+        Grouping cell, px: support pixels in 8-adjacent cells start in one box.
+
+    Returns
+    -------
+    list of (y0, y1, x0, x1)
+        Pairwise disjoint, in raster order of their top-left corners; empty for an empty
+        support. One box is the whole frame when the boxes would cover more than half of it.
+    """
+    margin = _nonneg_int(margin, "margin")
+    H, W = mask.shape[:2]
+    b = max(block, margin)
+    grid = _block_max(mask, b)  # no per-pixel temporaries: reductions over views
+    grid = grid >= threshold if threshold is not None else grid != 0
+    if not grid.any():
+        return []
+    n, cells, stats, _ = cv2.connectedComponentsWithStats(grid.astype(np.uint8), connectivity=8)
+    boxes = []
+    for x, y, w, h, _ in stats[1:]:
+        # the support's exact extent inside this group's cells (other groups' cells may
+        # overlap the rectangle: they only widen it, and overlapping boxes merge below)
+        region = mask[y * b: (y + h) * b, x * b: (x + w) * b]
+        rows, cols = region.max(axis=1), region.max(axis=0)
+        hit_r = rows >= threshold if threshold is not None else rows != 0
+        hit_c = cols >= threshold if threshold is not None else cols != 0
+        r, c = np.flatnonzero(hit_r), np.flatnonzero(hit_c)
+        y0, y1, x0, x1 = y * b + r[0], y * b + r[-1] + 1, x * b + c[0], x * b + c[-1] + 1
+        boxes.append(_at_least(max(y0 - margin, 0) & ~1, min(y1 + margin, H),
+                               max(x0 - margin, 0) & ~1, min(x1 + margin, W), H, W))
+    boxes = np.array(boxes, np.int64)
+    if len(boxes) > 4096:  # scattered noise: merging would cost more than it saves
+        return [(0, H, 0, W)]
+    boxes = _merge_overlapping(boxes)
+    if np.prod(boxes[:, 1::2] - boxes[:, 0::2], axis=1).sum() > H * W / 2:
+        return [(0, H, 0, W)]
+    order = np.lexsort((boxes[:, 2], boxes[:, 0]))
+    return [tuple(int(v) for v in boxes[i]) for i in order]
+
+
+#: OpenCV's exact (DIST_MASK_PRECISE) distance transform takes another code path for images
+#: under 2**14 pixels, whose last bits differ: crops are never smaller, so every distance is
+#: the one the full frame gives.
+_MIN_CROP_PX = 1 << 14
+
+
+def _at_least(y0, y1, x0, x1, H, W):
+    """Widen a box to at least _MIN_CROP_PX pixels (the whole frame if it is smaller)."""
+    side = 128  # 128 x 128 = 2**14
+    if y1 - y0 < side:
+        y1 = min(H, y0 + side)
+        y0 = max(0, y1 - side) & ~1
+    need = -(-_MIN_CROP_PX // (y1 - y0))
+    if x1 - x0 < need:
+        x1 = min(W, x0 + need)
+        x0 = max(0, x1 - need) & ~1
+    if (y1 - y0) * (x1 - x0) < _MIN_CROP_PX:
+        return [0, H, 0, W]
+    return [y0, y1, x0, x1]
+
+
+def _block_max(mask, b):
+    """Maximum of ``mask`` over each ``b x b`` cell (partial cells at the right/bottom edges)."""
+    H, W = mask.shape[:2]
+    gh, gw, hb, wb = -(-H // b), -(-W // b), H // b * b, W // b * b
+    grid = np.zeros((gh, gw), mask.dtype)
+    if hb and wb:
+        grid[: H // b, : W // b] = mask[:hb, :wb].reshape(H // b, b, W // b, b).max(axis=(1, 3))
+    if wb < W and hb:
+        grid[: H // b, -1] = mask[:hb, wb:].reshape(H // b, b, -1).max(axis=(1, 2))
+    if hb < H and wb:
+        grid[-1, : W // b] = mask[hb:, :wb].reshape(-1, W // b, b).max(axis=(0, 2))
+    if hb < H and wb < W:
+        grid[-1, -1] = mask[hb:, wb:].max()
+    return grid
+
+
+def _merge_overlapping(boxes):
+    """Union boxes ``[y0, y1, x0, x1]`` (rows) until no two overlap."""
+    boxes = [list(b) for b in boxes]
+    merged = True
+    while merged:
+        merged = False
+        out = []
+        for b in boxes:
+            for o in out:
+                if b[0] < o[1] and o[0] < b[1] and b[2] < o[3] and o[2] < b[3]:
+                    o[0], o[1] = min(o[0], b[0]), max(o[1], b[1])
+                    o[2], o[3] = min(o[2], b[2]), max(o[3], b[3])
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return np.array(boxes, np.int64).reshape(-1, 4)
+
+
+def _crop(box):
+    y0, y1, x0, x1 = box
+    return slice(y0, y1), slice(x0, x1)
 
 # --------------------------------------------------------------------------- primitives
 def _disk(px):
@@ -140,7 +262,12 @@ def grow(mask, px):
     """
     mask = as_mask(mask)
     px = _nonneg_int(px, "px")
-    return cv2.dilate(mask, _disk(px)) if px else mask.copy()
+    if not px:
+        return mask.copy()
+    out, disk = np.zeros_like(mask), _disk(px)  # zeros: pages never written cost no memory
+    for box in support_boxes(mask, px):
+        out[_crop(box)] = cv2.dilate(mask[_crop(box)], disk)
+    return out
 
 
 def shrink(mask, px):
@@ -185,6 +312,14 @@ def feather(mask, px):
     """
     mask = as_mask(mask)
     px = _nonneg_int(px, "px")
+    out = np.zeros(mask.shape, np.float32)
+    # The ramp is 0 from px + 1 on, so each crop needs px + 1 of margin.
+    for box in support_boxes(mask, px + 1, threshold=0.5):
+        out[_crop(box)] = _feather_full(mask[_crop(box)], px)
+    return out
+
+
+def _feather_full(mask, px):
     core = mask >= 0.5
     if px == 0 or not core.any():
         return core.astype(np.float32)
@@ -297,20 +432,34 @@ def normalize_mask(
         dilate_px, source = int(np.clip(round(0.002 * max(mask.shape)), 1, 8)), "default"
     feather_px = _nonneg_int(feather_px, "feather_px")
 
-    soft = (mask > 0) & (mask < 1)
-    binary = (mask >= threshold).astype(np.float32)
-    before = _coverage_and_count(mask)
-
-    despecked = remove_specks(binary, min_area_px=min_area_px)
-    filled = fill_holes(despecked, max_hole_px=max_hole_px)
-    out = feather(grow(filled, dilate_px), feather_px)
-
-    n_binary, n_despecked = _components(binary > 0)[0], _components(despecked > 0)[0]
-    n_holes = _components(filled != despecked, connectivity=4)[0] - 1
+    # Each step reaches at most dilate_px + feather_px + 1 px past the support, and hole
+    # filling needs one ring of background: on crops with that margin the result is the
+    # full frame's, at the cost of the text, not the frame. Counts add up over the crops
+    # because no component or hole crosses a crop's edge.
+    out = np.zeros(mask.shape, np.float32)
+    n = dict.fromkeys(("soft", "support", "comp_in", "binary", "despecked", "speck_px",
+                       "holes", "hole_px", "out_px", "comp_out"), 0)
+    for box in support_boxes(mask, dilate_px + feather_px + 2):
+        m = mask[_crop(box)]
+        binary = (m >= threshold).astype(np.float32)
+        despecked = remove_specks(binary, min_area_px=min_area_px)
+        filled = fill_holes(despecked, max_hole_px=max_hole_px)
+        o = out[_crop(box)] = _feather_full(cv2.dilate(filled, _disk(dilate_px)) if dilate_px
+                                            else filled, feather_px)
+        n["soft"] += int(np.count_nonzero((m > 0) & (m < 1)))
+        n["support"] += int(np.count_nonzero(m))
+        n["comp_in"] += _components(m > 0)[0] - 1
+        n["binary"] += _components(binary > 0)[0] - 1
+        n["despecked"] += _components(despecked > 0)[0] - 1
+        n["speck_px"] += int((binary > despecked).sum())
+        n["holes"] += _components(filled != despecked, connectivity=4)[0] - 1
+        n["hole_px"] += int((filled > despecked).sum())
+        n["out_px"] += int(np.count_nonzero(o))
+        n["comp_out"] += _components(o > 0)[0] - 1
     report = {
         "threshold": float(threshold),
-        "soft_input": bool(soft.any()),
-        "soft_fraction": float(soft.mean()),
+        "soft_input": bool(n["soft"]),
+        "soft_fraction": n["soft"] / area,
         "min_area_px": min_area_px,
         "max_hole_px": max_hole_px,
         "dilate_px": dilate_px,
@@ -318,44 +467,66 @@ def normalize_mask(
         "stroke_width_px": None if stroke_width_px is None else float(stroke_width_px),
         "text_height_px": None if text_height_px is None else float(text_height_px),
         "feather_px": feather_px,
-        "specks_removed": int(n_binary - n_despecked),
-        "speck_px_removed": int((binary > despecked).sum()),
-        "holes_filled": int(n_holes),
-        "hole_px_filled": int((filled > despecked).sum()),
-        "before": before,
-        "after": _coverage_and_count(out),
+        "specks_removed": n["binary"] - n["despecked"],
+        "speck_px_removed": n["speck_px"],
+        "holes_filled": n["holes"],
+        "hole_px_filled": n["hole_px"],
+        "before": {"coverage": n["support"] / area, "n_components": n["comp_in"]},
+        "after": {"coverage": n["out_px"] / area, "n_components": n["comp_out"]},
     }
     return out, report
 
 
 # --------------------------------------------------------------------------- measurement
-def _component_table(support):
-    """Labels plus per-component dicts for the 8-connected components of ``support``."""
+def _component_table(support, offset=(0, 0), frame=None):
+    """Labels plus per-component dicts for the 8-connected components of ``support``.
+
+    ``support`` may be a crop at ``offset`` (even ``(y, x)``) of a frame of shape ``frame``
+    with background on every side that is not the frame's edge; coordinates are then the
+    frame's. Also returns each component's sort key: the (row, column) of the first 2x2 block
+    that holds it, the order OpenCV labels in, so crops merge into the full frame's order.
+    """
     n, labels, stats = _components(support)
-    H, W = support.shape
+    oy, ox = offset
+    H, W = frame if frame is not None else support.shape
     # Distance to the nearest non-mask pixel, with the image border counted as outside, so a
     # thin strip along the edge still reads as thin.
     padded = np.pad(support, 1).astype(np.uint8)
     dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
     index = np.arange(1, n)
     depth = ndimage.maximum(dist, labels, index) if n > 1 else []
+    # scipy's centroid is (integer coordinate sum) / area: shift the sum by the offset, not
+    # the quotient, so a crop gives bit for bit the full frame's value.
     centroids = ndimage.center_of_mass(support, labels, index) if n > 1 else []
-    comps = []
+    comps, keys = [], []
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i, :5])
-        cy, cx = centroids[i - 1]
+        x, y = x + ox, y + oy
+        cy, cx = (round(v * area) for v in centroids[i - 1])
+        by = y // 2
+        rows = labels[2 * by - oy: 2 * by - oy + 2]
+        keys.append((by, (int(np.nonzero(rows == i)[1].min()) + ox) // 2))
         comps.append(
             {
                 "index": i - 1,
                 "area_px": area,
                 "bbox": [x, y, w, h],
-                "centroid": [float(cx), float(cy)],
+                "centroid": [(cx + area * ox) / area, (cy + area * oy) / area],
                 "touches_border": bool(x == 0 or y == 0 or x + w == W or y + h == H),
                 # Pixel centre to component edge: 0.5 for a 1-2 px line, 1.5 for 3-4 px.
                 "max_inscribed_radius": float(depth[i - 1]) - 0.5,
             }
         )
-    return labels, comps
+    return labels, comps, keys
+
+
+def _in_frame_order(parts):
+    """Merge per-crop component lists ``[(comps, keys), ...]`` into one, renumbered."""
+    merged = sorted((k, c) for comps, keys in parts for k, c in zip(keys, comps))
+    comps = [c for _, c in merged]
+    for i, c in enumerate(comps):
+        c["index"] = i
+    return comps
 
 
 def mask_components(mask):
@@ -368,13 +539,19 @@ def mask_components(mask):
     Returns
     -------
     list of dict
-        In label order (raster order of each component's first pixel), each with
+        In label order (raster order of the first 2x2 block, from the top-left corner, that
+        holds each component: OpenCV's labelling order), each with
         ``index`` (0-based), ``area_px``, ``bbox`` ``[x, y, w, h]``, ``centroid`` ``[x, y]``,
         ``touches_border`` and ``max_inscribed_radius``: the largest distance from a pixel
         centre to the component's edge (0.5 for a 1-2 px wide line, 1.5 for 3-4 px, about
         r for a disk of radius r). It measures thinness regardless of length.
     """
-    return _component_table(as_mask(mask) > 0)[1]
+    mask = as_mask(mask)
+    parts = []
+    for box in support_boxes(mask, 1):
+        _, comps, keys = _component_table(mask[_crop(box)] > 0, box[::2], mask.shape)
+        parts.append((comps, keys))
+    return _in_frame_order(parts)
 
 
 def context_ring(mask, px):
@@ -390,8 +567,13 @@ def context_ring(mask, px):
     -------
     (H, W) bool array
     """
-    support = (as_mask(mask) > 0).astype(np.float32)
-    return (grow(support, px) > 0) & (support == 0)
+    mask = as_mask(mask)
+    px = _nonneg_int(px, "px")
+    ring, disk = np.zeros(mask.shape, bool), _disk(px)
+    for box in support_boxes(mask, px):
+        support = mask[_crop(box)] > 0
+        ring[_crop(box)] = (cv2.dilate(support.astype(np.uint8), disk) > 0) & ~support
+    return ring
 
 
 def _stats(values, digits=6):
@@ -400,6 +582,45 @@ def _stats(values, digits=6):
         "median": round(float(np.median(values)), digits),
         "max": round(float(np.max(values)), digits),
     }
+
+
+def _ring_stats(image, support, labels, comps, ring_px):
+    """Add each component's context-ring numbers (see :func:`preflight_mask`) to ``comps``.
+
+    ``image``, ``support`` and ``labels`` are one crop; ``comps`` its components in label
+    order.
+    """
+    # Nearest-component assignment of outside pixels: one EDT instead of a dilation per component.
+    dist, (iy, ix) = ndimage.distance_transform_edt(~support, return_indices=True)
+    owner = np.where(support | (dist > ring_px), 0, labels[iy, ix])
+    del iy, ix
+    textured_owner = np.where(dist > 1, owner, 0)  # pixels whose 4-neighbours are all outside
+    n = len(comps) + 1
+    # Only ring pixels (owner > 0) are summed: bin 0, everything else, is never read.
+    ring_idx = np.flatnonzero(owner)
+    ring_owner = owner.ravel()[ring_idx]
+    count = np.bincount(ring_owner, minlength=n)
+    flat = image.reshape(-1, 3)[ring_idx].astype(np.float64)
+    sums = np.stack([np.bincount(ring_owner, flat[:, c], n) for c in range(3)], 1)
+    sq = np.stack([np.bincount(ring_owner, flat[:, c] ** 2, n) for c in range(3)], 1)
+    luma = image @ np.float32([0.2126, 0.7152, 0.0722])
+    lap2 = cv2.Laplacian(luma, cv2.CV_32F, ksize=1).astype(np.float64) ** 2
+    t_idx = np.flatnonzero(textured_owner)
+    t_count = np.bincount(textured_owner.ravel()[t_idx], minlength=n)
+    t_sum = np.bincount(textured_owner.ravel()[t_idx], lap2.ravel()[t_idx], n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sums / count[:, None]
+        var = (sq / count[:, None] - mean**2).clip(0).mean(1)
+        texture = np.where(t_count > 0, t_sum / np.maximum(t_count, 1), 0.0)
+    for c in comps:
+        i = c["index"] + 1
+        has = count[i] > 0
+        c["ring"] = {
+            "n_px": int(count[i]),
+            "mean_rgb": [round(float(v), 6) for v in mean[i]] if has else None,
+            "variance": round(float(var[i]), 8) if has else None,
+            "texture_energy": round(float(texture[i]), 8),
+        }
 
 
 def preflight_mask(
@@ -469,63 +690,44 @@ def preflight_mask(
         "max_texture_energy": float(max_texture_energy),
         "min_ring_px": min_ring_px,
     }
-    support = mask > 0
-    coverage = float(support.mean())
-    labels, comps = _component_table(support)
+    # Everything measured lies within ring_px + 1 of the support (the Laplacian reads one
+    # more pixel): crops with that margin give the full frame's numbers (see support_boxes).
+    boxes = support_boxes(mask, ring_px + 2)
+    n_support = sum(int(np.count_nonzero(mask[_crop(b)])) for b in boxes)
     report = {
         "shape": list(mask.shape),
         "params": params,
-        "coverage": coverage,
-        "n_components": len(comps),
+        "coverage": n_support / mask.size,
+        "n_components": 0,
         "component_area_px": None,
         "n_small": 0,
         "n_slivers": 0,
         "n_border": 0,
-        "components": comps,
+        "components": [],
         "ring_summary": None,
         "notes": [],
         "warnings": [],
         "failures": [],
         "ok": True,
     }
-    if not comps:
+    coverage = report["coverage"]
+    if not boxes:
         report["notes"].append("mask is empty: coverage 0, nothing to edit")
         return report
-    if support.all():
+    if n_support == mask.size:
+        report["components"] = mask_components(mask)
+        report["n_components"] = len(report["components"])
         report["failures"].append("coverage 1.00: mask covers the whole image; no context to fill from")
         report["ok"] = False
         return report
-
-    # Nearest-component assignment of outside pixels: one EDT instead of a dilation per component.
-    dist, (iy, ix) = ndimage.distance_transform_edt(~support, return_indices=True)
-    owner = np.where(support | (dist > ring_px), 0, labels[iy, ix])
-    textured_owner = np.where(dist > 1, owner, 0)  # pixels whose 4-neighbours are all outside
-    n = len(comps) + 1
-    # Only ring pixels (owner > 0) are summed: bin 0, everything else, is never read.
-    ring_idx = np.flatnonzero(owner)
-    ring_owner = owner.ravel()[ring_idx]
-    count = np.bincount(ring_owner, minlength=n)
-    flat = image.reshape(-1, 3)[ring_idx].astype(np.float64)
-    sums = np.stack([np.bincount(ring_owner, flat[:, c], n) for c in range(3)], 1)
-    sq = np.stack([np.bincount(ring_owner, flat[:, c] ** 2, n) for c in range(3)], 1)
-    luma = image @ np.float32([0.2126, 0.7152, 0.0722])
-    lap2 = cv2.Laplacian(luma, cv2.CV_32F, ksize=1).astype(np.float64) ** 2
-    t_idx = np.flatnonzero(textured_owner)
-    t_count = np.bincount(textured_owner.ravel()[t_idx], minlength=n)
-    t_sum = np.bincount(textured_owner.ravel()[t_idx], lap2.ravel()[t_idx], n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sums / count[:, None]
-        var = (sq / count[:, None] - mean**2).clip(0).mean(1)
-        texture = np.where(t_count > 0, t_sum / np.maximum(t_count, 1), 0.0)
-    for c in comps:
-        i = c["index"] + 1
-        has = count[i] > 0
-        c["ring"] = {
-            "n_px": int(count[i]),
-            "mean_rgb": [round(float(v), 6) for v in mean[i]] if has else None,
-            "variance": round(float(var[i]), 8) if has else None,
-            "texture_energy": round(float(texture[i]), 8),
-        }
+    parts = []
+    for box in boxes:
+        support = mask[_crop(box)] > 0
+        labels, crop_comps, keys = _component_table(support, box[::2], mask.shape)
+        _ring_stats(image[_crop(box)], support, labels, crop_comps, ring_px)
+        parts.append((crop_comps, keys))
+    comps = report["components"] = _in_frame_order(parts)
+    report["n_components"] = len(comps)
 
     areas = [c["area_px"] for c in comps]
     small = [c for c in comps if c["area_px"] < min_component_px]
@@ -655,19 +857,34 @@ def grow_over_halos(image, mask, *, max_extra_px=4, threshold_l=3.0, ring_px=(1.
     report : dict
         ``halo_px_added`` and ``halo_steps`` (how many growth steps found a halo).
     """
+    image = as_image(image)
+    mask = as_mask(mask, shape=image.shape)
+    # A component's rings reach ring_px[2] past it and it grows at most max_extra_px: crops
+    # with that margin see everything that decides its growth, and components in different
+    # crops never meet, so each crop can stop on its own (the whole-frame loop would only
+    # re-measure unchanged components of a finished crop).
+    out = np.zeros(mask.shape, np.float32)
+    added = steps = 0
+    for box in support_boxes(mask, int(ring_px[2]) + max_extra_px + 2, threshold=0.5):
+        sub = mask[_crop(box)] >= 0.5
+        if sub.all():  # the whole frame is mask: no ring to measure
+            out[_crop(box)] = 1
+            continue
+        grown, n_steps = _grow_over_halos_crop(image[_crop(box)], sub, max_extra_px,
+                                               threshold_l, ring_px)
+        out[_crop(box)] = grown
+        added += int(grown.sum()) - int(sub.sum())
+        steps = max(steps, n_steps)
+    return out, {"halo_px_added": added, "halo_steps": steps}
+
+
+def _grow_over_halos_crop(image, support, max_extra_px, threshold_l, ring_px):
+    """:func:`grow_over_halos` on one crop: the grown support and the number of growth steps."""
     from skimage.color import rgb2lab
 
-    image = as_image(image)
-    support = as_mask(mask, shape=image.shape) >= 0.5
-    if not support.any() or support.all():
-        return support.astype(np.float32), {"halo_px_added": 0, "halo_steps": 0}
-    ys, xs = np.nonzero(support)
-    pad = int(ring_px[2]) + max_extra_px + 2
-    y0, y1 = max(0, ys.min() - pad), min(support.shape[0], ys.max() + 1 + pad)
-    x0, x1 = max(0, xs.min() - pad), min(support.shape[1], xs.max() + 1 + pad)
-    sub = support[y0:y1, x0:x1].copy()
-    light = rgb2lab(image[y0:y1, x0:x1])[..., 0]
-    start, steps = int(sub.sum()), 0
+    sub = support.copy()
+    light = rgb2lab(image)[..., 0]
+    steps = 0
     for _ in range(int(max_extra_px)):
         # each outside pixel: distance to, and label of, the nearest mask component
         dist, labels = cv2.distanceTransformWithLabels(
@@ -685,6 +902,4 @@ def grow_over_halos(image, mask, *, max_extra_px=4, threshold_l=3.0, ring_px=(1.
             break
         sub |= grow_here
         steps += 1
-    out = support.copy()
-    out[y0:y1, x0:x1] = sub
-    return out.astype(np.float32), {"halo_px_added": int(sub.sum()) - start, "halo_steps": steps}
+    return sub, steps

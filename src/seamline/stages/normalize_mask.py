@@ -56,7 +56,8 @@ class NormalizeMask(Stage):
             cleaned = feather(cleaned, p.feather_px)
             report["feather_px"] = p.feather_px
         report["coverage_out"] = float(np.mean(cleaned >= 0.5))
-        return StageResult(outputs={"mask": cleaned.astype(np.float32)}, report=report)
+        return StageResult(outputs={"mask": cleaned.astype(np.float32, copy=False)},
+                           report=report)
 
 
 def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int]) -> np.ndarray:
@@ -65,23 +66,35 @@ def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int]) -> np.nda
     Thin captions and big titles in one photo need different margins, so one global dilation
     is either too small for the titles (halo of anti-aliased edge left) or too large for the
     captions (photo wiped around them). A component outside every box gets the median radius.
+    Works on crops around the mask (:func:`~seamline.ops.masks.support_boxes`), so memory and
+    time follow the text, not the frame.
     """
-    from seamline.ops.masks import grow
+    from seamline.ops.masks import grow, support_boxes
 
-    n, labels, _, centroids = cv2.connectedComponentsWithStats((mask >= 0.5).astype(np.uint8), 8)
-    if n <= 1:
-        return mask
     default = int(np.median(radii)) if radii else 1
-    comp_radius = np.full(n, default, dtype=int)
-    comp_radius[0] = 0
-    for c in range(1, n):
-        cx, cy = centroids[c]
-        inside = [r for (x0, y0, x1, y1), r in zip(boxes, radii)
-                  if x0 <= cx <= x1 and y0 <= cy <= y1]
-        if inside:
-            comp_radius[c] = max(inside)
+    reach = max([default, *radii])
+    crops = support_boxes(mask, reach + 1, threshold=0.5)
+    if not crops:
+        return mask
     out = np.zeros_like(mask, dtype=np.float32)
-    for r in np.unique(comp_radius[1:]):
-        part = np.isin(labels, np.nonzero(comp_radius == r)[0]).astype(np.float32)
-        out = np.maximum(out, grow(part, int(r)) if r > 0 else part)
+    for y0, y1, x0, x1 in crops:
+        n, labels, stats, centroids = cv2.connectedComponentsWithStats(
+            (mask[y0:y1, x0:x1] >= 0.5).astype(np.uint8), 8)
+        area = stats[:, cv2.CC_STAT_AREA]
+        comp_radius = np.full(n, default, dtype=int)
+        comp_radius[0] = 0
+        for c in range(1, n):
+            # OpenCV's centroid is (integer coordinate sum) / area: shift the sum, not the
+            # quotient, so the value is the one the full frame gives, bit for bit.
+            cx = (round(centroids[c, 0] * area[c]) + int(area[c]) * x0) / int(area[c])
+            cy = (round(centroids[c, 1] * area[c]) + int(area[c]) * y0) / int(area[c])
+            inside = [r for (bx0, by0, bx1, by1), r in zip(boxes, radii)
+                      if bx0 <= cx <= bx1 and by0 <= cy <= by1]
+            if inside:
+                comp_radius[c] = max(inside)
+        crop = out[y0:y1, x0:x1]
+        for r in np.unique(comp_radius[1:]):
+            part = (comp_radius[labels] == r).astype(np.float32)
+            np.maximum(crop, grow(part, int(r)), out=crop)
     return out
+
