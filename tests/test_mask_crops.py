@@ -194,9 +194,11 @@ def _cases():
     """Photos with text (soft coverage masks), specks, holes and masks at the borders."""
     out = []
     for case in text_photo_cases(4, seed=11, n_items=2):
-        # tiled 2x2 so the text lies in several crops (a crop is at least 128x128)
-        image, alpha = (np.tile(case[k], (2, 2, 1)[: case[k].ndim])
-                        for k in ("with_text", "text_alpha"))
+        # the photo tiled 2x2, its text mask in the top-left tile only, so that the mask
+        # splits into several crops (a crop is at least 128x128 px)
+        image = np.tile(case["with_text"], (2, 2, 1))
+        alpha = np.zeros(image.shape[:2], np.float32)
+        alpha[: case["text_alpha"].shape[0], : case["text_alpha"].shape[1]] = case["text_alpha"]
         rng = np.random.default_rng(len(out))
         mask = alpha.copy()
         H, W = mask.shape
@@ -222,7 +224,7 @@ def test_support_boxes_are_disjoint_and_hold_every_pixel_near_the_support(name, 
     boxes = support_boxes(mask, margin)
     covered = np.zeros(mask.shape, int)
     for y0, y1, x0, x1 in boxes:
-        assert y0 % 2 == 0 and x0 % 2 == 0
+        assert y0 % 2 == 0 and x0 % 64 == 0 and (x1 % 64 == 0 or x1 == mask.shape[1])
         covered[y0:y1, x0:x1] += 1
     assert covered.max() == 1
     near = cv2.dilate((mask > 0).astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
@@ -295,3 +297,80 @@ def test_empty_mask_costs_nothing_and_reports_zeros():
     assert not out.any() and report["after"] == {"coverage": 0.0, "n_components": 0}
     assert preflight_mask(image, mask)["notes"] == ["mask is empty: coverage 0, nothing to edit"]
     assert grow_over_halos(image, mask)[1] == {"halo_px_added": 0, "halo_steps": 0}
+
+
+# ------------------------------------------------------------------ QA metrics
+_LUMA = np.float32([0.2126, 0.7152, 0.0722])
+
+
+def _ref_distance_to(region):
+    return cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def _ref_normal_gradient(image, signed_distance):
+    luma = image @ _LUMA
+    gx, gy = (cv2.Sobel(luma, cv2.CV_32F, dx, 1 - dx, ksize=3) for dx in (1, 0))
+    nx, ny = (cv2.Sobel(signed_distance, cv2.CV_32F, dx, 1 - dx, ksize=3) for dx in (1, 0))
+    return np.abs(gx * nx + gy * ny) / (np.hypot(nx, ny) + 1e-12)
+
+
+def ref_seam_score(result, mask, reference=None, band_px=1, ring_px=8):
+    region = mask >= 0.5
+    d_out, d_in = _ref_distance_to(region), _ref_distance_to(~region)
+    band = (region & (d_in <= band_px)) | (~region & (d_out <= band_px))
+    signed = np.where(region, -d_in, d_out).astype(np.float32)
+    g = _ref_normal_gradient(result, signed)
+    boundary = float(g[band].mean())
+    if reference is None:
+        ring = ~region & (d_out > band_px) & (d_out <= band_px + ring_px)
+        return (boundary + 1e-6) / (float(g[ring].mean()) + 1e-6)
+    return (boundary + 1e-6) / (float(_ref_normal_gradient(reference, signed)[band].mean()) + 1e-6)
+
+
+def ref_outside_change(original, result, mask, dilate_px=0):
+    allowed = ref_grow((mask > 0).astype(np.float32), dilate_px) > 0
+    outside = ~allowed
+    n_outside = int(outside.sum())
+    changed = outside & (result != original).any(axis=-1)
+    diff = np.abs(result[changed].astype(np.float64) - original[changed])
+    return {"dilate_px": dilate_px, "outside_px": n_outside, "changed_px": int(changed.sum()),
+            "max_abs_diff": float(diff.max()) if diff.size else 0.0,
+            "mean_abs_diff": float(diff.sum() / (3 * n_outside)) if n_outside else 0.0}
+
+
+def ref_inside_vs_ring_delta_e(result, mask, ring_px=8):
+    from skimage.color import deltaE_ciede2000
+    region = mask >= 0.5
+    ring = ~region & (_ref_distance_to(region) <= ring_px)
+    inside = rgb2lab(result[region][:, None]).mean(axis=(0, 1))
+    around = rgb2lab(result[ring][:, None]).mean(axis=(0, 1))
+    return float(deltaE_ciede2000(inside, around))
+
+
+def ref_hf_energy(image, mask):
+    w = mask.astype(np.float64)
+    luma = image @ _LUMA
+    hp2 = (luma - cv2.GaussianBlur(luma, (0, 0), 1.5)).astype(np.float64) ** 2
+    return float((hp2 * w).sum() / w.sum())
+
+
+@pytest.mark.parametrize("name,image,mask", CASES, ids=[c[0] for c in CASES])
+def test_qa_metrics_match_the_full_frame(name, image, mask):
+    from seamline.ops.metrics import hf_energy, inside_vs_ring_delta_e, outside_change, seam_score
+
+    # an "edit": the text replaced by a smooth fill, plus a few pixels changed outside it
+    result = image.copy()
+    result[mask > 0] = cv2.GaussianBlur(image, (0, 0), 5)[mask > 0]
+    result[3, 5:9] = 0.25
+    for band_px, ring_px in ((1, 8), (2, 4)):
+        assert seam_score(result, mask, band_px=band_px, ring_px=ring_px) == ref_seam_score(
+            result, mask, band_px=band_px, ring_px=ring_px)
+        assert seam_score(result, mask, reference=image, band_px=band_px) == ref_seam_score(
+            result, mask, reference=image, band_px=band_px)
+    for dilate_px in (0, 3):
+        assert outside_change(image, result, mask, dilate_px=dilate_px) == ref_outside_change(
+            image, result, mask, dilate_px)
+    assert inside_vs_ring_delta_e(result, mask) == ref_inside_vs_ring_delta_e(result, mask)
+    assert hf_energy(result, mask) == ref_hf_energy(result, mask)
+    ring = context_ring(mask, 8).astype(np.float32)
+    assert hf_energy(result, ring) == ref_hf_energy(result, ring)

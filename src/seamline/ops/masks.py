@@ -63,7 +63,9 @@ def support_boxes(mask, margin, *, threshold=None, block=32):
     box holds whole 8-connected components. An operation whose result at a pixel depends only
     on pixels at most ``margin`` away therefore gives on each box exactly what it gives on
     the full frame. Box corners are rounded down to even coordinates, which keeps OpenCV's
-    2x2-block component labelling in the same relative order as on the full frame.
+    2x2-block component labelling in the same relative order as on the full frame; columns
+    start and end on multiples of 64 (or the frame's edge) and a box has at least 2**14
+    pixels, so OpenCV's filters take the code paths they take on the full frame, bit for bit.
 
     Parameters
     ----------
@@ -116,18 +118,24 @@ def support_boxes(mask, margin, *, threshold=None, block=32):
 #: under 2**14 pixels, whose last bits differ: crops are never smaller, so every distance is
 #: the one the full frame gives.
 _MIN_CROP_PX = 1 << 14
+#: OpenCV's filters run SIMD over the middle of a row and scalar code at its ends, with
+#: different rounding: crop columns start and end on multiples of this (or at the frame's
+#: edge), so every pixel goes through the same code path as on the full frame.
+_COL_ALIGN = 64
 
 
 def _at_least(y0, y1, x0, x1, H, W):
-    """Widen a box to at least _MIN_CROP_PX pixels (the whole frame if it is smaller)."""
+    """Align a box's columns (see _COL_ALIGN) and widen it to at least _MIN_CROP_PX pixels."""
     side = 128  # 128 x 128 = 2**14
     if y1 - y0 < side:
         y1 = min(H, y0 + side)
         y0 = max(0, y1 - side) & ~1
-    need = -(-_MIN_CROP_PX // (y1 - y0))
-    if x1 - x0 < need:
-        x1 = min(W, x0 + need)
-        x0 = max(0, x1 - need) & ~1
+    x0 -= x0 % _COL_ALIGN
+    width = max(x1 - x0, -(-_MIN_CROP_PX // (y1 - y0)))
+    x1 = min(W, x0 + -(-width // _COL_ALIGN) * _COL_ALIGN)
+    if x1 - x0 < width:  # clipped at the right edge: widen to the left
+        x0 = max(0, x1 - width)
+        x0 -= x0 % _COL_ALIGN
     if (y1 - y0) * (x1 - x0) < _MIN_CROP_PX:
         return [0, H, 0, W]
     return [y0, y1, x0, x1]

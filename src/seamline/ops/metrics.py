@@ -8,6 +8,12 @@ each pixel by its mask value, so soft edges count partially.
 
 Luminance everywhere is ``0.2126 R + 0.7152 G + 0.0722 B`` on the sRGB values: these are
 structure measures, so the encoded values (what the eye compares) are the right domain.
+
+Memory follows the mask, not the frame: the masked metrics compute their per-pixel terms on
+crops around the mask (:func:`seamline.ops.masks.support_boxes`, with the margin each filter
+reads) and scatter them into full-frame arrays made with ``np.zeros``, whose untouched pages
+the operating system never backs with memory. The final reductions run over those arrays
+exactly as before, so every number is bit-identical to a full-frame computation.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from skimage.metrics import structural_similarity
 
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
-from seamline.ops.masks import _nonneg_int, grow
+from seamline.ops.masks import _nonneg_int, grow, support_boxes
 
 __all__ = [
     "delta_e2000",
@@ -43,14 +49,25 @@ def _pair(a, b, names=("a", "b")):
     return a, b
 
 
+def _crop(box):
+    y0, y1, x0, x1 = box
+    return slice(y0, y1), slice(x0, x1)
+
+
 def _region(mask, shape, fn):
-    """Binary region ``mask >= 0.5``; both it and its complement must be non-empty."""
-    region = as_mask(mask, shape=shape) >= 0.5
+    """Binary region ``mask >= 0.5``; both it and its complement must be non-empty.
+
+    Returns the region (full frame, written on crops only) and the mask.
+    """
+    mask = as_mask(mask, shape=shape)
+    region = np.zeros(mask.shape, bool)
+    for box in support_boxes(mask, 0, threshold=0.5):
+        region[_crop(box)] = mask[_crop(box)] >= 0.5
     if not region.any():
         raise InputError(f"{fn}: mask has no pixel >= 0.5; nothing to measure")
     if region.all():
         raise InputError(f"{fn}: mask covers the whole image; no surroundings to compare with")
-    return region
+    return region, mask
 
 
 def _distance_to(region):
@@ -61,7 +78,10 @@ def _distance_to(region):
 def _weights(mask, shape, fn):
     if mask is None:
         return None
-    w = as_mask(mask, shape=shape).astype(np.float64)
+    mask = as_mask(mask, shape=shape)
+    w = np.zeros(mask.shape, np.float64)  # float64 copy of the mask, written on crops only
+    for box in support_boxes(mask, 0):
+        w[_crop(box)] = mask[_crop(box)]
     if not w.any():
         raise InputError(f"{fn}: mask is empty; nothing to measure")
     return w
@@ -133,20 +153,29 @@ def seam_score(result, mask, *, reference=None, band_px=1, ring_px=8):
     float
     """
     result = as_image(result, name="result")
-    region = _region(mask, result.shape[:2], "seam_score")
+    region, mask = _region(mask, result.shape[:2], "seam_score")
     for value, name in ((band_px, "band_px"), (ring_px, "ring_px")):
         if _nonneg_int(value, name) < 1:
             raise InputError(f"{name}: expected an integer >= 1, got {value!r}")
-    d_out, d_in = _distance_to(region), _distance_to(~region)
-    band = (region & (d_in <= band_px)) | (~region & (d_out <= band_px))
-    signed = np.where(region, -d_in, d_out).astype(np.float32)
-    g = _normal_gradient(result, signed)
+    if reference is not None:
+        reference = _pair(result, reference, ("result", "reference"))[1]
+    shape = region.shape
+    band, ring = np.zeros(shape, bool), np.zeros(shape, bool)
+    g, g_ref = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    # band and ring lie within band_px + ring_px of the region; the Sobel filters read 1 px more
+    for box in support_boxes(mask, band_px + ring_px + 2, threshold=0.5):
+        reg = region[_crop(box)]
+        d_out, d_in = _distance_to(reg), _distance_to(~reg)
+        band[_crop(box)] = (reg & (d_in <= band_px)) | (~reg & (d_out <= band_px))
+        ring[_crop(box)] = ~reg & (d_out > band_px) & (d_out <= band_px + ring_px)
+        signed = np.where(reg, -d_in, d_out).astype(np.float32)
+        g[_crop(box)] = _normal_gradient(result[_crop(box)], signed)
+        if reference is not None:
+            g_ref[_crop(box)] = _normal_gradient(reference[_crop(box)], signed)
     boundary = float(g[band].mean())
     if reference is None:
-        ring = ~region & (d_out > band_px) & (d_out <= band_px + ring_px)
         return (boundary + _EPS) / (float(g[ring].mean()) + _EPS)
-    reference = _pair(result, reference, ("result", "reference"))[1]
-    return (boundary + _EPS) / (float(_normal_gradient(reference, signed)[band].mean()) + _EPS)
+    return (boundary + _EPS) / (float(g_ref[band].mean()) + _EPS)
 
 
 def outside_change(original, result, mask, *, dilate_px=0):
@@ -169,17 +198,24 @@ def outside_change(original, result, mask, *, dilate_px=0):
     """
     original, result = _pair(original, result, ("original", "result"))
     dilate_px = _nonneg_int(dilate_px, "dilate_px")
-    allowed = grow((as_mask(mask, shape=original.shape[:2]) > 0).astype(np.float32), dilate_px) > 0
-    outside = ~allowed
-    n_outside = int(outside.sum())
+    mask = as_mask(mask, shape=original.shape[:2])
+    allowed = grow(mask, dilate_px) if dilate_px else mask  # > 0: allowed to change
+    n_outside = mask.size - int(np.count_nonzero(allowed))
+    # Every pixel is compared, a band of rows at a time (no full-frame temporaries).
     # Differences are taken only where a pixel changed at all (usually none): the mean over
     # all checked pixels is their sum over the checked count, the unchanged adding 0.
-    changed = outside & (result != original).any(axis=-1)
-    diff = np.abs(result[changed].astype(np.float64) - original[changed])
+    n_changed, diffs = 0, [np.zeros((0, 3))]
+    for y in range(0, mask.shape[0], 256):
+        rows = slice(y, y + 256)
+        changed = (result[rows] != original[rows]).any(axis=-1) & (allowed[rows] == 0)
+        if changed.any():
+            n_changed += int(changed.sum())
+            diffs.append(np.abs(result[rows][changed].astype(np.float64) - original[rows][changed]))
+    diff = np.concatenate(diffs)
     return {
         "dilate_px": dilate_px,
         "outside_px": n_outside,
-        "changed_px": int(changed.sum()),
+        "changed_px": n_changed,
         "max_abs_diff": float(diff.max()) if diff.size else 0.0,
         "mean_abs_diff": float(diff.sum() / (3 * n_outside)) if n_outside else 0.0,
     }
@@ -205,10 +241,13 @@ def inside_vs_ring_delta_e(result, mask, *, ring_px=8):
     float, >= 0
     """
     result = as_image(result, name="result")
-    region = _region(mask, result.shape[:2], "inside_vs_ring_delta_e")
+    region, mask = _region(mask, result.shape[:2], "inside_vs_ring_delta_e")
     if _nonneg_int(ring_px, "ring_px") < 1:
         raise InputError(f"ring_px: expected an integer >= 1, got {ring_px!r}")
-    ring = ~region & (_distance_to(region) <= ring_px)
+    ring = np.zeros(region.shape, bool)
+    for box in support_boxes(mask, ring_px + 1, threshold=0.5):
+        reg = region[_crop(box)]
+        ring[_crop(box)] = ~reg & (_distance_to(reg) <= ring_px)
     inside = rgb2lab(result[region][:, None]).mean(axis=(0, 1))
     around = rgb2lab(result[ring][:, None]).mean(axis=(0, 1))
     return float(deltaE_ciede2000(inside, around))
@@ -229,9 +268,21 @@ def hf_energy(image, mask=None):
     """
     image = as_image(image)
     w = _weights(mask, image.shape[:2], "hf_energy")
+    if w is None:
+        return float(_high_pass2(image).mean())
+    weighted = np.zeros(w.shape, np.float64)  # hp2 * w, written where w > 0 only
+    for box in support_boxes(w, _BLUR_RADIUS + 1):
+        weighted[_crop(box)] = _high_pass2(image[_crop(box)]) * w[_crop(box)]
+    return float(weighted.sum() / w.sum())
+
+
+_BLUR_RADIUS = 6  # OpenCV's Gaussian kernel for sigma 1.5 in float32: 13 taps
+
+
+def _high_pass2(image):
+    """Squared high-pass of luminance, float64 ``(Y - GaussianBlur(Y, sigma=1.5))**2``."""
     luma = image @ _LUMA
-    hp2 = (luma - cv2.GaussianBlur(luma, (0, 0), 1.5)).astype(np.float64) ** 2
-    return float(hp2.mean() if w is None else (hp2 * w).sum() / w.sum())
+    return (luma - cv2.GaussianBlur(luma, (0, 0), 1.5)).astype(np.float64) ** 2
 
 
 def hf_energy_ratio(result, reference, mask):

@@ -37,20 +37,26 @@ class EditQA(Stage):
         margin_px: int = 32  #: context around each re-read text box (or the mask)
 
     def run(self, ctx, original, image, mask, regions=None, fill=None):
-        from seamline.ops.masks import context_ring
+        from seamline.ops.masks import context_ring, support_boxes
         from seamline.ops.metrics import (hf_energy, inside_vs_ring_delta_e, outside_change,
                                       seam_score)
 
         p = self.params
-        report: dict = {"mask_coverage": float(np.mean(mask >= 0.5))}
+        # Counted on crops around the mask, and full-frame tests as reductions: no full-frame
+        # temporaries (issue 11: memory follows the text, not the frame). A mask is >= 0.
+        core = sum(int(np.count_nonzero(mask[y0:y1, x0:x1] >= 0.5))
+                   for y0, y1, x0, x1 in support_boxes(mask, 0, threshold=0.5))
+        report: dict = {"mask_coverage": core / mask.size}
         report["outside_change"] = outside_change(original, image, mask)
-        if np.any(mask > 0) and not np.all(mask > 0):
+        if mask.any() and not mask.all():
             report["seam_score"] = float(seam_score(image, mask, band_px=p.band_px))
             report["delta_e_inside_vs_ring"] = float(
                 inside_vs_ring_delta_e(image, mask, ring_px=p.ring_px))
             # texture kept: fine detail inside the fill vs in the photo around it (a smeared
             # fill scores ~0.1-0.3 in textured context, a texture-preserving one ~1)
-            ring = context_ring(mask, p.ring_px).astype(np.float32)
+            in_ring = context_ring(mask, p.ring_px)
+            ring = np.zeros(mask.shape, np.float32)  # float weights, written on the ring only
+            np.copyto(ring, in_ring, where=in_ring)
             report["hf_ratio_hole_vs_ring"] = float(
                 (hf_energy(image, mask) + 1e-6) / (hf_energy(image, ring) + 1e-6))
         if p.ocr and regions is not None:
@@ -109,7 +115,7 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
 
     before = [w.upper() for r in regions for w in r.text.split()]
     words_before = max(len(before), len(regions))
-    ys, xs = np.nonzero(mask > 0)
+    ys, xs = np.nonzero(mask)  # mask > 0, without a full-frame temporary
     found = []
     if len(ys) and regions:
         boxes = [(*np.min(r.polygon, 0), *np.max(r.polygon, 0)) for r in regions]
