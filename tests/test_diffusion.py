@@ -436,10 +436,9 @@ def _cli(argv):
     from seamline.cli import diffusion as cli_diffusion
 
     parser = argparse.ArgumentParser(prog="seamline")
-    sub = parser.add_subparsers(dest="command", required=True)
-    cli_diffusion.add_commands(sub, argparse.ArgumentParser)
+    cli_diffusion.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return cli_diffusion.COMMANDS[args.command](args, argv)
+    return args.func(args, argv)
 
 
 def test_cli_calibrate_and_generate(tiny, photos, tmp_path, capsys):

@@ -18,7 +18,7 @@ import numpy as np
 
 def main(argv: list[str] | None = None) -> int:
     import seamline as sl
-    from seamline.cli import _print_summary
+    from seamline.cli.run import print_summary as _print_summary
     from seamline.errors import SeamlineError
     from seamline.testing.demo_image import demo_image
 

@@ -1,7 +1,7 @@
 """``seamline batch``: a folder of images through one pipeline, on local cores or Ray.
 
-Wired into :mod:`seamline.cli` with :func:`add_batch_parser` and :func:`cmd_batch`; also runs
-on its own as ``python -m seamline.cli.batch ...`` (same arguments as ``seamline batch``).
+Wired into :mod:`seamline.cli` by :func:`register`; also runs on its own as
+``python -m seamline.cli.batch ...`` (same arguments and behaviour as ``seamline batch``).
 
 Exit codes: 0 every item ok (or unchanged since an earlier run, skipped); 1 some items failed
 (see ``OUT_DIR/summary.csv``); 2 a user mistake, nothing run (one line on stderr); 130
@@ -14,7 +14,12 @@ import argparse
 import json
 import sys
 
-from seamline.errors import SeamlineError
+from seamline.cli.common import POLICIES, Parser, add_common, dispatch
+
+__all__ = ["register", "cmd_batch", "main"]
+
+INTERRUPTED = ("seamline: interrupted; finished items are recorded in the output folder's "
+               "batch-state.jsonl: run the same command again to resume")
 
 EPILOG = """\
 outputs: OUT_DIR/<stem>.png (or the input's extension with --keep-ext), OUT_DIR/summary.csv
@@ -32,26 +37,16 @@ every node mounts at the same path.
 """
 
 
-def add_batch_parser(sub, add_common=None) -> argparse.ArgumentParser:
-    """Add the ``batch`` sub-command to ``sub`` (an argparse sub-parsers object).
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-    add_common : callable, optional
-        Adds the options every command shares (``--max-pixels``, ``--quiet``); without it
-        this function adds them itself.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-    """
+def register(sub) -> argparse.ArgumentParser:
+    """Add the ``batch`` sub-command to ``sub`` (an argparse sub-parsers object)."""
     p = sub.add_parser("batch", help="run a pipeline over a folder of images (resumable; "
                                      "local cores or Ray)",
                        description="Run every image in INPUT_DIR through a pipeline. A re-run "
                        "skips items whose input, mask and config are unchanged; a bad image "
                        "is recorded as a failure and the batch goes on.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # Ctrl-C while planning or writing the summary: what finished is journalled
+    p.set_defaults(func=cmd_batch, interrupted=INTERRUPTED)
     p.add_argument("pipeline", help="pipeline YAML file, or a built-in name "
                                     "(remove-text, inpaint, ...)")
     p.add_argument("input_dir", metavar="INPUT_DIR", help="folder of images")
@@ -79,7 +74,7 @@ def add_batch_parser(sub, add_common=None) -> argparse.ArgumentParser:
                         "it and the item's path")
     p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE",
                    help="override a stage parameter (repeatable)")
-    p.add_argument("--policy", choices=("strict", "reconcile", "off"),
+    p.add_argument("--policy", choices=POLICIES,
                    help="handoff policy (default: the pipeline's)")
     p.add_argument("--run-dirs", action="store_true",
                    help="keep a run directory (manifest, intermediates) per image under "
@@ -89,12 +84,7 @@ def add_batch_parser(sub, add_common=None) -> argparse.ArgumentParser:
                    help="write outputs with the input's extension (default: .png)")
     p.add_argument("--force", action="store_true", help="re-run finished items too")
     p.add_argument("--json", action="store_true", help="print the summary counts as JSON")
-    if add_common is not None:
-        add_common(p)
-    else:
-        p.add_argument("--max-pixels", type=int, default=None, metavar="N",
-                       help="refuse images larger than N pixels")
-        p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+    add_common(p)
     return p
 
 
@@ -144,36 +134,13 @@ def _write_above_bar(line: str) -> None:
         print(line, file=sys.stderr)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2, like every other user mistake
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     """``seamline batch`` on its own: ``main(["remove-text", "in/", "-o", "out/"])``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _Parser(prog="seamline")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    add_batch_parser(sub)
-    args = parser.parse_args(["batch", *argv])
-    try:
-        return cmd_batch(args, ["batch", *argv])
-    except SeamlineError as e:
-        print(f"seamline: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:  # while planning or writing the summary
-        print("seamline: interrupted; finished items are recorded in the output folder's "
-              "batch-state.jsonl: run the same command again to resume", file=sys.stderr)
-        return 130
+    parser = Parser(prog="seamline")
+    register(parser.add_subparsers(dest="command", required=True, parser_class=Parser))
+    return dispatch(parser, ["batch", *argv])
 
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def add_commands(sub, parser_class=None) -> None:
-    """The command-module interface :mod:`seamline.cli` loads (``add_commands`` + ``COMMANDS``)."""
-    add_batch_parser(sub)
-
-
-COMMANDS = {"batch": cmd_batch}

@@ -1,10 +1,6 @@
 """Command-line commands for latent synthesis: ``seamline calibrate`` and ``seamline generate``.
 
-Wired into :mod:`seamline.cli` with::
-
-    from seamline.cli import diffusion as cli_diffusion
-    cli_diffusion.add_commands(sub, _Parser)          # in build_parser(), after the others
-    _COMMANDS.update(cli_diffusion.COMMANDS)          # after _COMMANDS is defined
+Wired into :mod:`seamline.cli` by :func:`register`.
 
 Every user mistake is a :class:`seamline.errors.SeamlineError` (one line, exit 2) raised before
 anything is written; outputs are written atomically at the end.
@@ -18,9 +14,10 @@ import sys
 import time
 from pathlib import Path
 
+from seamline.cli.common import stage_choices
 from seamline.errors import InputError
 
-_SCHEDULERS = ("default", "ddim", "pndm", "euler", "euler-a", "dpm++2m", "lms", "unipc")
+__all__ = ["register"]
 
 
 def _add_model_args(p) -> None:
@@ -31,12 +28,12 @@ def _add_model_args(p) -> None:
                    help="single-file checkpoints: a diffusers folder (or cached repo id) of the "
                         "same architecture holding the configs")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, mps")
-    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "float16", "bfloat16"),
+    p.add_argument("--dtype", default="auto", choices=stage_choices("generate", "dtype"),
                    help="auto: float16 on CUDA, float32 on CPU")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
 
-def add_commands(subparsers, parser_class) -> None:
+def register(subparsers) -> None:
     """Add ``calibrate`` and ``generate`` to the ``seamline`` sub-command parser."""
     p = subparsers.add_parser(
         "calibrate", help="measure a model's per-channel latent statistics (a latent profile)",
@@ -44,6 +41,7 @@ def add_commands(subparsers, parser_class) -> None:
         "latent mean/std (and their spread across images) as a profile; stages receiving "
         "latents for this model declare it (params.profile) and the runner checks and "
         "re-centres incoming latents against it.")
+    p.set_defaults(func=cmd_calibrate)
     _add_model_args(p)
     p.add_argument("--images", required=True, metavar="DIR",
                    help="folder of images (PNG, JPEG, WebP, TIFF, BMP)")
@@ -58,13 +56,14 @@ def add_commands(subparsers, parser_class) -> None:
         "generate", help="text to image with a local Stable Diffusion model",
         description="Generate an image; with --latents-out, also write the final latents "
         "(.npy, scaled latent space) and their provenance (.json beside it).")
+    p.set_defaults(func=cmd_generate)
     _add_model_args(p)
     p.add_argument("--prompt", required=True)
     p.add_argument("--negative-prompt", default="")
     p.add_argument("-o", "--output", required=True, help="output image (PNG, JPEG, WebP, TIFF)")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--guidance-scale", type=float, default=7.5)
-    p.add_argument("--scheduler", default="default", choices=_SCHEDULERS)
+    p.add_argument("--scheduler", default="default", choices=stage_choices("generate", "scheduler"))
     p.add_argument("--height", type=int, default=None)
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -184,7 +183,3 @@ def cmd_generate(args, argv) -> int:
                   f"{ad.get('map', '-')} ({ad.get('method', '-')}); cosine to the model's own "
                   f"encoding {cond.get('cosine_to_native', float('nan')):.3f}")
     return 0
-
-
-#: name -> function(args, argv) -> exit code, for ``seamline.cli._COMMANDS``
-COMMANDS = {"calibrate": cmd_calibrate, "generate": cmd_generate}

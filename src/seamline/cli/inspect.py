@@ -1,0 +1,87 @@
+"""Read-only commands: ``report`` and ``diff`` (look at run directories), ``stages`` and
+``pipelines`` (look at what is registered and built in)."""
+
+from __future__ import annotations
+
+import json
+
+from seamline.cli.common import check_html_output
+
+__all__ = ["register"]
+
+
+def register(sub) -> None:
+    """Add the read-only commands to the ``seamline`` sub-command parser ``sub``."""
+    p = sub.add_parser("report", help="write a run's self-contained HTML report")
+    p.set_defaults(func=cmd_report)
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--output", help="default: RUN_DIR/report.html")
+    p = sub.add_parser("diff", help="compare two runs: heat maps, metric deltas, config")
+    p.set_defaults(func=cmd_diff)
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("-o", "--output", help="also write an HTML page here")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("stages", help="list the registered stages and their parameters")
+    p.set_defaults(func=cmd_stages)
+    p = sub.add_parser("pipelines", help="list built-in pipelines, or print one")
+    p.set_defaults(func=cmd_pipelines)
+    p.add_argument("name", nargs="?")
+
+
+def cmd_stages(args, argv) -> int:
+    from seamline.stages import REGISTRY
+    from seamline.core.stage import param_fields
+
+    for sid in sorted(REGISTRY):
+        cls = REGISTRY[sid]
+        print(f"{sid}: {cls.spec.doc}")
+        ins = ", ".join(f"{p}:{s.kind}{'?' if s.optional else ''}"
+                        for p, s in cls.spec.inputs.items())
+        outs = ", ".join(f"{p}:{s.kind}" for p, s in cls.spec.outputs.items())
+        print(f"    inputs  {ins}\n    outputs {outs}")
+        for name, (typ, default) in param_fields(cls.Params).items():
+            tname = getattr(typ, "__name__", str(typ).replace("typing.", ""))
+            print(f"    param   {name} = {default!r}  ({tname})")
+    return 0
+
+
+def cmd_pipelines(args, argv) -> int:
+    from importlib import resources
+
+    from seamline.core.pipeline import builtin_names, builtin_spec
+
+    if args.name:
+        builtin_spec(args.name)  # validates the name
+        print(resources.files("seamline.pipelines").joinpath(f"{args.name}.yaml").read_text(),
+              end="")
+        return 0
+    for name in builtin_names():
+        spec = builtin_spec(name)
+        print(f"{name}: {spec.description} ({' -> '.join(s.name for s in spec.stages)})")
+    return 0
+
+
+
+def cmd_report(args, argv) -> int:
+    from seamline.reporting.report import write_report
+
+    path = write_report(args.run_dir, check_html_output(args.output))
+    print(f"report: {path}")
+    return 0
+
+
+def cmd_diff(args, argv) -> int:
+    from seamline.core.atomic import write_text_atomic
+    from seamline.reporting.diff import compare_runs, render_diff, summary_text
+
+    output = check_html_output(args.output)
+    d = compare_runs(args.run_a, args.run_b)
+    if output:
+        write_text_atomic(output, render_diff(args.run_a, args.run_b))
+    print(json.dumps(d, indent=1, default=str) if args.json else summary_text(d))
+    if args.output and not args.json:
+        print(f"html: {args.output}")
+    return 0
+
