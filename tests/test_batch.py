@@ -97,7 +97,7 @@ def test_results_do_not_depend_on_worker_count_or_order(reference, photos, tmp_p
     # one worker taking the items in reverse order vs two workers in sorted order (one run
     # for both, to keep the suite short: each pool start loads the OCR models)
     listing = batch.list_images
-    monkeypatch.setattr(batch, "list_images", lambda *a, **k: listing(*a, **k)[::-1])
+    monkeypatch.setattr(batch.plan, "list_images", lambda *a, **k: listing(*a, **k)[::-1])
     seen = []
     rev = run_batch("remove-text", photos, tmp_path / "rev", workers=1,
                     on_record=lambda r: seen.append(r["item"]))
@@ -205,34 +205,154 @@ def test_user_mistakes_exit_2_with_one_line(photos, tmp_path, capsys, case):
     assert not (inp / "out").exists()
 
 
-def test_ctrl_c_keeps_finished_items_and_resumes(photos, tmp_path):
+# A batch whose items after the first wait for a gate file the test never creates: the script
+# is __main__ of the batch process and, under "spawn", is imported again by each worker, where
+# it wraps process_item. So the batch cannot finish before the test's Ctrl-C whatever the load.
+GATED_BATCH = """
+import os, sys, time
+
+if __name__ == "__main__":  # the batch
+    from seamline.cli.batch import main
+    sys.exit(main(sys.argv[1:]))
+else:  # a worker: tasks name seamline.batch.worker.process_item, resolved after this import
+    import seamline.batch.worker as worker
+
+    _run = worker.process_item
+
+    def gated(task):
+        if task["item"] != os.environ["GATED_FIRST"]:
+            while True:  # only the parent stopping this worker ends it
+                time.sleep(0.05)
+        return _run(task)
+
+    worker.process_item = gated
+"""
+
+
+def _gated_batch(tmp_path: Path, inp: Path, out: Path) -> subprocess.Popen:
+    script = tmp_path / "gated_batch.py"
+    script.write_text(GATED_BATCH)
+    env = dict(os.environ, GATED_FIRST="p0.png")
+    return subprocess.Popen([sys.executable, str(script), "remove-text", str(inp),
+                             "-o", str(out), "--workers", "1"], stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, env=env)
+
+
+def _wait_for_journal(proc, state: Path, item: str) -> None:
+    """Until the journal records ``item`` as ok (synchronise on what the batch wrote)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.exists() and any(json.loads(ln).get("item") == item and
+                                  json.loads(ln).get("status") == "ok"
+                                  for ln in state.read_text().splitlines() if ln.strip()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{item} never finished: {proc.poll()} {state.exists()}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, awaiting its reaper
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_keeps_finished_items_and_resumes(photos, tmp_path, presses):
     inp = _copy(photos, tmp_path / "in")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "seamline.cli.batch", "remove-text",
-                             str(inp), "-o", str(out), "--workers", "1"],
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = _gated_batch(tmp_path, inp, out)
     state = out / "batch-state.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if state.exists() and '"status": "ok"' in state.read_text():
-            break  # at least one item finished and is journalled
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
-    _, err = proc.communicate(timeout=30)
+    _wait_for_journal(proc, state, "p0.png")  # p0 done; p1 (and p2) wait at the gate
+    for _ in range(presses):  # what a terminal's Ctrl-C does: the whole group
+        os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)  # a second Ctrl-C never hangs the batch
     assert proc.returncode == 130, err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0], err
     done = json.loads((out / "summary.json").read_text())
     finished = {r["item"] for r in done["items"] if r["status"] == "ok"}
-    assert done["interrupted"] and 1 <= len(finished) < N_PHOTOS, (
-        json.dumps(done["items"])[:2000], err)
-    assert done["counts"]["pending"] == N_PHOTOS - len(finished)
-    assert all((out / Path(item).with_suffix(".png").name).is_file() for item in finished)
+    assert done["interrupted"] and finished == {"p0.png"}, (json.dumps(done["items"])[:2000],
+                                                            err)
+    assert done["counts"]["pending"] == N_PHOTOS - 1
+    # the journal and the summary agree on what finished
+    journal = [json.loads(ln) for ln in state.read_text().splitlines() if ln.strip()]
+    assert {r["item"] for r in journal if r["status"] == "ok"} == finished
+    # the worker was stopped, not left running (or orphaned) at the gate
+    worker_pid = next(r["pid"] for r in done["items"] if r["item"] == "p0.png")
+    assert not _alive(worker_pid)
+    assert (out / "p0.png").is_file() and not (out / "p1.png").exists()
     assert not list(out.glob(".*tmp*"))  # no half-written output left behind
-    # a re-run would do exactly the rest
+    # a re-run does exactly the rest
     plan = plan_batch("remove-text", inp, out)
     assert {r["item"] for r in plan.skipped} == finished
     assert {it.item for it in plan.todo} == {p.name for p in inp.iterdir()} - finished
+
+
+def _sha(p: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_symlinked_output_is_refused_and_its_target_untouched(photos, tmp_path):
+    # issue 11.1: ln -s ../in/p1.png out/p0.png made the batch overwrite in/p1.png
+    inp = _copy(photos, tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes(b"not yours")
+    (out / "p0.png").symlink_to(inp / "p1.png")
+    (out / "p2.png").symlink_to(outside)
+    before = {p.name: _sha(p) for p in inp.iterdir()}
+    res = run_batch("remove-text", inp, out, workers=0)
+    recs = _by_item(res)
+    assert res.exit_code == 1
+    for item in ("p0.png", "p2.png"):
+        assert recs[item]["status"] == "failed" and "symbolic link" in recs[item]["error"]
+    assert recs["p1.png"]["status"] == recs["p3.jpg"]["status"] == "ok"
+    assert {p.name: _sha(p) for p in inp.iterdir()} == before  # inputs untouched
+    assert outside.read_bytes() == b"not yours"
+    assert (out / "p0.png").is_symlink() and (out / "p2.png").is_symlink()
+
+
+def test_resume_redoes_outputs_changed_or_deleted_since(photos, tmp_path):
+    # issue 11.5: an output overwritten after it was recorded was reported ok and skipped
+    inp = _copy(photos, tmp_path / "in")
+    out = tmp_path / "out"
+    first = run_batch("remove-text", inp, out, workers=0)
+    assert first.counts["ok"] == N_PHOTOS
+    good = _sha(out / "p0.png")
+    write_image(out / "p0.png", np.zeros((8, 8, 3), np.float32))  # tampered
+    (out / "p1.png").unlink()                                      # vanished
+    again = run_batch("remove-text", inp, out, workers=0)
+    assert again.counts == {"ok": 2, "failed": 0, "skipped": 2, "pending": 0}
+    assert {r["item"] for r in again.records if r["status"] == "ok"} == {"p0.png", "p1.png"}
+    assert _sha(out / "p0.png") == good and (out / "p1.png").is_file()
+
+
+@pytest.mark.parametrize("layout", ["input-in-runs", "runs-subfolder", "nested-stems"])
+def test_run_dirs_refuse_overlapping_trees(photos, tmp_path, capsys, layout):
+    # issue 11.5: INPUT_DIR = OUT_DIR/runs overwrote an input; an item's run directory
+    # overwrote another item's output
+    out = tmp_path / "out"
+    if layout == "input-in-runs":
+        inp = _copy(photos, out / "runs")
+        argv = ["remove-text", str(inp), "-o", str(out), "--run-dirs"]
+    else:
+        inp = tmp_path / "in"
+        sub = inp / ("runs" if layout == "runs-subfolder" else "p0")
+        sub.mkdir(parents=True)
+        shutil.copy(photos / "p0.png", inp / "p0.png")
+        shutil.copy(photos / "p1.png", sub / "output.png")
+        argv = ["remove-text", str(inp), "-o", str(out), "--run-dirs", "--recursive"]
+    before = {p: _sha(p) for p in inp.rglob("*") if p.is_file()}
+    assert batch_main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("seamline: error:") and "\n" not in err and "--run-dirs" in err, err
+    assert {p: _sha(p) for p in inp.rglob("*") if p.is_file()} == before
+    assert not (out / "batch-state.jsonl").exists()
 
 
 # --------------------------------------------------------------------------------- Ray engine

@@ -1,0 +1,138 @@
+"""The worker side of a batch: build the pipeline once per process, then run items.
+
+Every engine runs the same :func:`process_item`, so engines give identical results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from seamline.errors import InputError, SeamlineError
+
+__all__ = ["THREAD_ENV", "init_worker", "process_item", "failed_record", "cores"]
+
+#: Environment variables that cap the thread pools of numpy/BLAS/OpenMP/torch in a worker.
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+_WORKER: dict = {}
+
+
+def init_worker(spec_raw: dict, source: str, mask_input: str | None, threads: int,
+                 max_pixels: int | None, command: list[str] | None,
+                 in_process: bool = False) -> None:
+    """Build the pipeline once per worker and load its models, with capped thread pools.
+
+    Runs as the process-pool initializer and in each Ray actor's constructor.
+    """
+    from seamline.api import Pipeline
+    from seamline.core.pipeline import spec_from_dict
+
+    if not in_process:
+        # Ctrl-C belongs to the parent, which stops the workers itself; a worker printing
+        # its own KeyboardInterrupt traceback would only bury the one-line message.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for var in THREAD_ENV:
+            os.environ[var] = str(threads)
+        try:
+            import cv2
+
+            cv2.setNumThreads(threads)
+        except ImportError:  # pragma: no cover - a core dependency
+            pass
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+    spec = spec_from_dict(spec_raw, source=source)
+    _WORKER.update(pipe=Pipeline(spec), mask_input=mask_input, max_pixels=max_pixels,
+                   command=command)
+    _warm_up(spec, None if in_process else threads)
+
+
+def _warm_up(spec, threads: int | None) -> None:
+    """Load each stage's models now (:meth:`seamline.core.stage.Stage.warm_up`), so the first
+    item does not pay for it; engines cap their thread pools at ``threads``."""
+    from seamline.stages import get_stage
+
+    for decl in spec.stages:
+        get_stage(decl.stage_id).warm_up(decl.params, threads=threads)
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def process_item(task: dict) -> dict:
+    """Run the worker's pipeline on one item and return its record (never raises).
+
+    Parameters
+    ----------
+    task : dict
+        From :meth:`BatchItem.task`.
+
+    Returns
+    -------
+    dict
+        ``item``, ``status`` ("ok" or "failed"), ``seconds`` (wall), ``cpu_s`` (CPU time of
+        the worker process), ``qa``, ``warnings``,
+        ``output_digest`` (hash of the output pixels), ``output_sha256`` (of the file),
+        ``error`` (one line), ``pid``, ``peak_rss_mb`` and, for an unexpected exception (a
+        bug), ``traceback``.
+    """
+    from seamline.core.artifacts import digest
+    from seamline.io import file_sha256
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    rec: dict[str, Any] = {"item": task["item"], "status": "failed", "qa": {}, "warnings": [],
+                           "error": None}
+    try:
+        if Path(task["output"]).is_symlink():  # planted after the plan checked it
+            raise InputError(f"output {task['output']}: is a symbolic link; seamline never "
+                             "writes through a link: remove it")
+        pipe = _WORKER["pipe"].with_raw(seed=task["seed"])
+        inputs = {_WORKER["mask_input"]: task["mask"]} if _WORKER["mask_input"] else {}
+        if task["run_dir"] is not None:
+            Path(task["run_dir"]).mkdir(parents=True, exist_ok=True)
+        Path(task["output"]).parent.mkdir(parents=True, exist_ok=True)
+        run = pipe.run(task["image"], out=task["run_dir"], inputs=inputs,
+                       output_path=task["output"], max_pixels=_WORKER["max_pixels"],
+                       command=_WORKER["command"])
+        # the pixel digest is what engines must agree on; the file's bytes also hold the
+        # ICC profile's creation time
+        rec.update(status="ok", qa=run.qa, warnings=list(run.warnings),
+                   output_digest=digest("image", run.output),
+                   output_sha256=file_sha256(task["output"]))
+    except SeamlineError as e:
+        rec["error"] = str(e)
+    except MemoryError:
+        rec["error"] = "out of memory"
+    except Exception as e:  # a bug: record it with its traceback, keep the batch going
+        rec["error"] = " ".join(f"{type(e).__name__}: {e}".split())
+        rec["traceback"] = traceback.format_exc()
+    # cpu_s (all threads of the worker) next to wall seconds: on a busy machine the ratio
+    # tells waiting for a core from doing work
+    rec.update(seconds=round(time.perf_counter() - t0, 4),
+               cpu_s=round(time.process_time() - c0, 4), pid=os.getpid(),
+               peak_rss_mb=_peak_rss_mb())
+    return rec
+
+
+def failed_record(task: dict, error: str) -> dict:
+    return {"item": task["item"], "status": "failed", "qa": {}, "warnings": [], "error": error,
+            "seconds": 0.0}
+
+
+def cores() -> int:
+    """CPUs this process may run on (a container's or taskset's limit, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
