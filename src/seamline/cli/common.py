@@ -9,6 +9,7 @@ typed (``--workers: ...``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import typing
 from pathlib import Path
@@ -143,7 +144,11 @@ def dispatch(parser: argparse.ArgumentParser, argv: list[str]) -> int:
         message with ``set_defaults(interrupted=...)``).
     """
     args = parser.parse_args(argv)
+    limit = getattr(args, "max_pixels", None)
+    old_limit = os.environ.get("SEAMLINE_MAX_PIXELS")
     try:
+        if limit is not None:  # the flag is the limit everywhere in this command, stages and
+            os.environ["SEAMLINE_MAX_PIXELS"] = str(limit)  # batch workers included
         return args.func(args, argv)
     except SeamlineError as e:
         print(f"seamline: error: {_flag_wording(str(e), parser, args)}", file=sys.stderr)
@@ -151,3 +156,9 @@ def dispatch(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     except KeyboardInterrupt:
         print(getattr(args, "interrupted", INTERRUPTED), file=sys.stderr)
         return 130
+    finally:
+        if limit is not None:
+            if old_limit is None:
+                os.environ.pop("SEAMLINE_MAX_PIXELS", None)
+            else:
+                os.environ["SEAMLINE_MAX_PIXELS"] = old_limit

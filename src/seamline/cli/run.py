@@ -134,7 +134,7 @@ def register(sub) -> None:
 
 
 def run_builtin(name: str, args, argv, sets: dict, inputs: dict | None = None,
-                 extra: dict | None = None) -> int:
+                 extra: dict | None = None, check=None) -> int:
     """Run a built-in pipeline for a one-shot command: validate the output path first, write
     the output atomically at the end, print a summary (or JSON)."""
     from seamline.api import Pipeline
@@ -144,6 +144,8 @@ def run_builtin(name: str, args, argv, sets: dict, inputs: dict | None = None,
     given = [args.image, *[v for v in (inputs or {}).values() if v]]
     output = check_output_path(args.output, inputs=given)
     image = read_image(args.image, max_pixels=args.max_pixels)
+    if check is not None:  # what the command can refuse from the input's size alone
+        check(image.image.shape)
     pipe = Pipeline.builtin(name).with_params(sets)
     if getattr(args, "set", None):
         pipe = pipe.with_params(args.set)
@@ -282,16 +284,25 @@ def cmd_inpaint(args, argv) -> int:
                         extra={"backends": backends})
 
 
+def _output_size_check(args):
+    """Refuse an output over --max-pixels (or a scale out of range) before anything is
+    allocated: x1000 tried to allocate 460 GB before failing."""
+    from seamline.ops.upscale import check_upscale_size
+
+    return lambda shape: check_upscale_size(shape, args.scale, max_pixels=args.max_pixels)
+
+
 def cmd_upscale(args, argv) -> int:
     return run_builtin("upscale", args, argv, {
         "upscale.backend": args.backend, "upscale.scale": args.scale,
         "upscale.model": args.model, "upscale.tile": args.tile,
-        "color.method": args.color_match})
+        "color.method": args.color_match}, check=_output_size_check(args))
 
 
 def cmd_enhance(args, argv) -> int:
     return run_builtin("enhance", args, argv, {"upscale.scale": args.scale,
-                                                 "color.method": args.color_match})
+                                                 "color.method": args.color_match},
+                       check=_output_size_check(args))
 
 
 def cmd_color_match(args, argv) -> int:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +42,53 @@ import numpy as np
 
 from seamline.ops.checkpoints import ModelCache, locate_checkpoint, read_checkpoint
 from seamline.errors import InputError, StageError
-from seamline.io import as_image
+from seamline.io import DEFAULT_MAX_PIXELS, as_image
 
-__all__ = ["UpscalerModel", "load_upscaler", "model_upscale", "clear_upscaler_cache"]
+__all__ = ["MAX_SCALE", "UpscalerModel", "check_upscale_size", "load_upscaler", "model_upscale",
+           "clear_upscaler_cache"]
+
+MAX_SCALE = 16
+"""Largest upscaling factor any backend accepts (x16 of a 1 MP photo is already 256 MP)."""
+
+
+def check_upscale_size(shape, scale, *, max_pixels: int | None = None) -> tuple[int, int]:
+    """The output size of an upscale, checked before a single output pixel is allocated.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W, ...)`` of the input.
+    scale : int or float
+        Factor, ``0 < scale <= MAX_SCALE``.
+    max_pixels : int, optional
+        Largest output width*height. Default: ``$SEAMLINE_MAX_PIXELS``, else
+        :data:`seamline.io.DEFAULT_MAX_PIXELS` (the reader's decompression-bomb limit: an
+        output no reader would accept is not made either).
+
+    Returns
+    -------
+    (int, int)
+        Output ``(H, W)``: ``round(H * scale), round(W * scale)``, at least 1 each.
+
+    Raises
+    ------
+    InputError
+        ``scale`` not a number in ``(0, MAX_SCALE]``, or the output over ``max_pixels``.
+    """
+    real = isinstance(scale, (numbers.Real, np.integer, np.floating))
+    if isinstance(scale, bool) or not real or not math.isfinite(scale) or not \
+            0 < scale <= MAX_SCALE:
+        raise InputError(f"scale: expected a number in (0, {MAX_SCALE}], got {scale!r}")
+    h, w = (max(1, round(int(n) * scale)) for n in shape[:2])
+    limit = max_pixels
+    if limit is None:
+        env = os.environ.get("SEAMLINE_MAX_PIXELS", "")
+        limit = int(env) if env.isdigit() and int(env) > 0 else DEFAULT_MAX_PIXELS
+    if h * w > limit:
+        raise InputError(f"scale: x{scale:g} of {shape[1]}x{shape[0]} makes {w}x{h} = "
+                         f"{w * h:,} pixels, over the limit of {limit:,} (max_pixels, "
+                         "SEAMLINE_MAX_PIXELS); use a smaller scale or crop first")
+    return h, w
 
 _CACHE_SIZE = 2  # a large SR transformer is a few hundred MB; keep the last two models
 _INSTALL = "pip install torch==2.13.0 safetensors && pip install --no-deps spandrel==0.4.2 einops"
@@ -272,7 +317,8 @@ def _check_descriptor(spandrel, desc, p: Path) -> None:
 
 
 # -------------------------------------------------------------------------------- inference
-def model_upscale(model, image, *, tile: int | None = 256, overlap: int = 16, progress: bool = False) -> np.ndarray:
+def model_upscale(model, image, *, tile: int | None = 256, overlap: int = 16, progress: bool = False,
+                  max_pixels: int | None = None) -> np.ndarray:
     """Run an upscaler over an image in overlapping, blended tiles.
 
     Each tile is run on its own (peak memory follows the tile size, not the image). Tiles
@@ -297,6 +343,8 @@ def model_upscale(model, image, *, tile: int | None = 256, overlap: int = 16, pr
         Wider is smoother for deep networks with a large receptive field (SwinIR, HAT).
     progress : bool
         Show a tqdm bar over the tiles.
+    max_pixels : int, optional
+        Largest output width*height, see :func:`check_upscale_size`.
 
     Returns
     -------
@@ -315,6 +363,7 @@ def model_upscale(model, image, *, tile: int | None = 256, overlap: int = 16, pr
         raise InputError(f"model: expected an UpscalerModel from load_upscaler(), got {type(model).__name__}")
     img = as_image(image)
     h, w = img.shape[:2]
+    check_upscale_size(img.shape, model.scale, max_pixels=max_pixels)
     bad_tile = isinstance(tile, bool) or not isinstance(tile, numbers.Integral) or (tile != 0 and tile < 32)
     if tile is not None and bad_tile:
         raise InputError(f"tile: expected None, 0 or an integer >= 32, got {tile!r}")

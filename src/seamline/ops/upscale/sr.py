@@ -22,6 +22,7 @@ import numpy as np
 
 from seamline.errors import InputError, StageError
 from seamline.io import as_image
+from seamline.ops.upscale import check_upscale_size
 
 SR_SCALES = (2, 4)
 CLASSIC_METHODS = {"lanczos": cv2.INTER_LANCZOS4, "bicubic": cv2.INTER_CUBIC}
@@ -85,7 +86,8 @@ def _positive_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
-def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=False):
+def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=False,
+               max_pixels=None):
     """Upscale an image by 2 or 4 with the packaged seamline-sr network.
 
     Parameters
@@ -108,6 +110,8 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
         provider). It must take and return NCHW float32 like the packaged models.
     progress : bool
         Show a tqdm progress bar over the tiles.
+    max_pixels : int, optional
+        Largest output width*height (see :func:`seamline.ops.upscale.check_upscale_size`).
 
     Returns
     -------
@@ -134,6 +138,7 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
     if min(H, W) < MIN_SIDE:
         raise InputError(f"image: sides must be at least {MIN_SIDE} px for sr_upscale, "
                          f"got {W}x{H}")
+    check_upscale_size(x.shape, s, max_pixels=max_pixels)
     sess = session if session is not None else _session(s)
     name = sess.get_inputs()[0].name
     r = _radius(sess)
@@ -179,16 +184,19 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
     return np.clip(out, 0, 1, out=out)
 
 
-def classic_upscale(image, *, scale, method="lanczos"):
+def classic_upscale(image, *, scale, method="lanczos", max_pixels=None):
     """Upscale with OpenCV's Lanczos-4 or bicubic interpolation (the baselines for SR).
 
     Parameters
     ----------
     image : (H, W, 3) float32 array in [0, 1], sRGB
-    scale : int or float, > 0
+    scale : int or float, ``0 < scale <= MAX_SCALE`` (16)
         Output size is ``round(H * scale) x round(W * scale)``.
     method : {"lanczos", "bicubic"}
         ``cv2.INTER_LANCZOS4`` (8x8 taps) or ``cv2.INTER_CUBIC`` (4x4, a = -0.75).
+    max_pixels : int, optional
+        Largest output width*height (see :func:`seamline.ops.upscale.check_upscale_size`),
+        checked before the output is allocated.
 
     Returns
     -------
@@ -197,11 +205,8 @@ def classic_upscale(image, *, scale, method="lanczos"):
     """
     if method not in CLASSIC_METHODS:
         raise InputError(f"method: must be one of {sorted(CLASSIC_METHODS)}, got {method!r}")
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(scale) or scale <= 0:
-        raise InputError(f"scale: must be a positive number, got {scale!r}")
     x = as_image(image)
-    H, W = x.shape[:2]
-    size = (max(1, round(W * scale)), max(1, round(H * scale)))
+    out_h, out_w = check_upscale_size(x.shape, scale, max_pixels=max_pixels)
+    size = (out_w, out_h)
     out = cv2.resize(x, size, interpolation=CLASSIC_METHODS[method])
     return np.clip(out, 0, 1, out=out)
