@@ -170,8 +170,22 @@ class LoadedModel:
 
 _MODELS: OrderedDict = OrderedDict()
 _MODELS_LOCK = threading.Lock()
-#: How many loaded pipelines stay in memory (an SD 1.5 pipeline is 2-4 GB).
-MODEL_CACHE_SIZE = int(os.environ.get("SEAMLINE_MODEL_CACHE", "2"))
+#: How many loaded pipelines stay in memory (an SD 1.5 pipeline is 2-4 GB) unless
+#: ``$SEAMLINE_MODEL_CACHE`` says otherwise.
+MODEL_CACHE_SIZE = 2
+
+
+def _model_cache_size() -> int:
+    """``$SEAMLINE_MODEL_CACHE`` (default :data:`MODEL_CACHE_SIZE`), read when a model loads,
+    so a bad value is a one-line error there, not a traceback on import."""
+    env = os.environ.get("SEAMLINE_MODEL_CACHE")
+    if env is None:
+        return max(1, MODEL_CACHE_SIZE)
+    try:
+        return max(1, int(env))
+    except ValueError:
+        raise InputError(f"SEAMLINE_MODEL_CACHE: expected an integer >= 1, got {env[:40]!r}") \
+            from None
 
 
 def clear_model_cache() -> None:
@@ -204,6 +218,7 @@ def load_model(model: str | os.PathLike, *, device: str = "auto", dtype: str = "
     The safety checker is not loaded: it blacks out whole images, which would break the
     latent/pixel contracts this module promises; models are the user's own local files.
     """
+    cache_size = _model_cache_size()
     src = resolve_model(model, config=config)
     info = inspect_model(src)
     dev, tdtype = resolve_device(device, dtype)
@@ -235,7 +250,7 @@ def load_model(model: str | os.PathLike, *, device: str = "auto", dtype: str = "
     loaded = LoadedModel(info=info, pipe=pipe, device=dev, dtype=tdtype)
     with _MODELS_LOCK:
         _MODELS[key] = loaded
-        while len(_MODELS) > max(1, MODEL_CACHE_SIZE):
+        while len(_MODELS) > cache_size:
             _MODELS.popitem(last=False)
     return loaded
 

@@ -148,6 +148,16 @@ def _encode_png16(pixels: np.ndarray, icc: bytes) -> bytes:
     return png[:33] + chunk + png[33:]  # 8-byte signature + 25-byte IHDR chunk
 
 
+def _resolve(path: Path, what: str) -> Path:
+    """``path.resolve()``, with a symbolic link loop as a one-line InputError (pathlib raises
+    RuntimeError for it before Python 3.13, OSError after)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        raise InputError(f"{what}: symbolic link loop (or a path that cannot be resolved)") \
+            from None
+
+
 def check_output_path(path, *, inputs=(), name: str = "output") -> Path:
     """Check that an image can be written at ``path`` without overwriting an input.
 
@@ -172,7 +182,7 @@ def check_output_path(path, *, inputs=(), name: str = "output") -> Path:
         not supported, or it is one of ``inputs``.
     """
     given = Path(path).expanduser()
-    target = given.resolve()
+    target = _resolve(given, f"{name} {given}")
     if target.is_dir():
         raise InputError(f"{name} {given}: is a directory; give a file name such as "
                          f"{given / 'result.png'}")
@@ -189,7 +199,7 @@ def check_output_path(path, *, inputs=(), name: str = "output") -> Path:
         if inp is None:
             continue
         src = Path(inp).expanduser()
-        if src.resolve() == target or (target.exists() and src.exists()
+        if _resolve(src, str(src)) == target or (target.exists() and src.exists()
                                        and os.path.samefile(src, target)):
             raise InputError(f"{name} {given}: is the input file {src}; choose another output "
                              f"path")

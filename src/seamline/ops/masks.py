@@ -188,6 +188,12 @@ def _disk(px):
     return (x * x + y * y <= px * px).astype(np.uint8)
 
 
+def _reaches_everywhere(mask, px):
+    """A disk of radius ``px`` around any pixel covers the whole frame (px >= its diagonal)."""
+    h, w = mask.shape[:2]
+    return px > 0 and px * px >= (h - 1) ** 2 + (w - 1) ** 2
+
+
 def _components(support, connectivity=8):
     """Label ``support`` (bool HxW); returns (n_labels incl. background, labels, stats)."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(
@@ -272,6 +278,8 @@ def grow(mask, px):
     px = _nonneg_int(px, "px")
     if not px:
         return mask.copy()
+    if _reaches_everywhere(mask, px):  # same result, without a (2px+1)^2 kernel (--grow 100000)
+        return np.full_like(mask, mask.max())
     out, disk = np.zeros_like(mask), _disk(px)  # zeros: pages never written cost no memory
     for box in support_boxes(mask, px):
         out[_crop(box)] = cv2.dilate(mask[_crop(box)], disk)
@@ -296,6 +304,8 @@ def shrink(mask, px):
     """
     mask = as_mask(mask)
     px = _nonneg_int(px, "px")
+    if _reaches_everywhere(mask, px):  # every disk holds the whole frame (and beyond it: 1)
+        return np.full_like(mask, min(float(mask.min()), 1.0))
     return cv2.erode(mask, _disk(px)) if px else mask.copy()
 
 
@@ -826,6 +836,7 @@ def snap_to_grid(mask, *, cell=8, grow_cells=1):
     if cell < 1:
         raise InputError(f"cell: expected a positive integer, got {cell}")
     h, w = mask.shape
+    cell = min(cell, max(h, w))  # a cell past the frame is one cell either way (--snap 100000)
     gh, gw = -(-h // cell), -(-w // cell)
     padded = np.zeros((gh * cell, gw * cell), bool)
     padded[:h, :w] = mask > 0

@@ -21,6 +21,7 @@ import importlib.util
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -429,9 +430,16 @@ def _load_hf_encoder(model_dir: Path, tok_dir: Path | None, *, name: str, device
         if model_key in _MODEL_CACHE:
             return _MODEL_CACHE[model_key]
         try:
-            with _quiet_transformers(tf):
+            with _quiet_transformers(tf), warnings.catch_warnings():
+                # torch's weights-only unpickler warns about the protocol of a .bin it may
+                # then refuse: the refusal below is the one line the user needs
+                warnings.filterwarnings("ignore", message="Detected pickle protocol")
                 model = _model_for(tf, config, mtype, model_dir)
         except Exception as e:  # noqa: BLE001 -- missing/corrupt weights, unknown architecture
+            if "weights only load failed" in str(e).lower():  # never retried unsafely
+                raise InputError(f"encoder {name!r}: {model_dir} holds a pickled checkpoint with "
+                                 "objects other than tensors; seamline never unpickles code: "
+                                 "use .safetensors weights") from None
             raise InputError(f"encoder {name!r}: cannot load a text encoder from {model_dir} "
                              f"({first_line(e)})") from None
         try:
