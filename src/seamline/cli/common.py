@@ -38,6 +38,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="refuse images larger than N pixels (decompression-bomb guard; "
                         "default 100000000 or $SEAMLINE_MAX_PIXELS)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+    p.set_defaults(reader_limit=True)  # dispatch makes --max-pixels the limit of every reader
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
@@ -144,7 +145,7 @@ def dispatch(parser: argparse.ArgumentParser, argv: list[str]) -> int:
         message with ``set_defaults(interrupted=...)``).
     """
     args = parser.parse_args(argv)
-    limit = getattr(args, "max_pixels", None)
+    limit = getattr(args, "max_pixels", None) if getattr(args, "reader_limit", False) else None
     old_limit = os.environ.get("SEAMLINE_MAX_PIXELS")
     try:
         if limit is not None:  # the flag is the limit everywhere in this command, stages and
