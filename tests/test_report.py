@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,6 +104,60 @@ def test_diff_names_config_pixels_and_metrics(two_runs, tmp_path, capsys):
     assert "inpaint.backend: 'telea' -> 'ns'" in out and "preflight.mask: identical" in out
     p = parse((tmp_path / "d.html").read_text())
     assert p.external == [] and len(p.srcs) >= 6
+
+
+@pytest.mark.parametrize("target", ["input", "manifest", "not-html", "photo-html"])
+def test_report_and_diff_output_must_be_new_html(two_runs, tmp_path, capsys, target):
+    # issue 11.11: report -o / diff -o overwrote a run's input image with HTML
+    run = two_runs[0]
+    recorded = json.loads((run / "manifest.json").read_text())["input"]["path"]
+    page = tmp_path / "input.html"
+    page.write_text("<p>an input the user keeps</p>")
+    out = {"input": recorded, "manifest": str(run / "manifest.json"),
+           "not-html": str(tmp_path / "r.txt"), "photo-html": str(page)}[target]
+    if target == "photo-html":  # an .html the run read as its input: patch the manifest copy
+        run = tmp_path / "run"
+        shutil.copytree(two_runs[0], run)
+        m = json.loads((run / "manifest.json").read_text())
+        m["input"]["path"] = str(page)
+        (run / "manifest.json").write_text(json.dumps(m))
+    before = {p: p.read_bytes() for p in [Path(recorded), run / "manifest.json", page]}
+    for argv in (["report", str(run), "-o", out],
+                 ["diff", str(run), str(two_runs[1]), "-o", out]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("seamline: error: --output") and "\n" not in err, err
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (tmp_path / "r.txt").exists()
+
+
+def test_report_reads_nothing_outside_the_run_directory(two_runs, tmp_path, astronaut):
+    # issue 11.11: a crafted manifest made the report embed any local image or .npy
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    np.save(secret / "key.npy", np.full((64, 64, 3), 0.25, np.float32))
+    sl.write_image(secret / "photo.png", astronaut[::-1])
+    run = tmp_path / "run"
+    shutil.copytree(two_runs[0], run)
+    m = json.loads((run / "manifest.json").read_text())
+    m["input"]["path"] = str(secret / "photo.png")  # not the file whose sha256 it records
+    stage = next(s for s in m["stages"] if any(o.get("kind") == "image"
+                                               for o in s.get("outputs", {}).values()))
+    port = next(k for k, o in stage["outputs"].items() if o.get("kind") == "image")
+    stage["outputs"][port]["files"] = [str(secret / "key.npy")]
+    (run / "manifest.json").write_text(json.dumps(m))
+    (run / "link.npy").symlink_to(secret / "key.npy")
+    from seamline.reporting.report import input_array, stage_arrays
+
+    assert input_array(run, m) is None
+    assert port not in stage_arrays(run, stage)
+    for name in ("../secret/key.npy", "link.npy"):
+        stage["outputs"][port]["files"] = [name]
+        assert port not in stage_arrays(run, stage), name
+    # the honest manifest still gets its input and arrays
+    honest = json.loads((two_runs[0] / "manifest.json").read_text())
+    assert input_array(two_runs[0], honest) is not None
+    assert any(stage_arrays(two_runs[0], s) for s in honest["stages"])
 
 
 def test_heat_map_scales_to_the_99th_percentile():

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from seamline.cli.common import check_html_output
 
@@ -67,7 +68,8 @@ def cmd_pipelines(args, argv) -> int:
 def cmd_report(args, argv) -> int:
     from seamline.reporting.report import write_report
 
-    path = write_report(args.run_dir, check_html_output(args.output))
+    output = check_html_output(args.output, protect=_run_files(args.run_dir))
+    path = write_report(args.run_dir, output)
     print(f"report: {path}")
     return 0
 
@@ -76,7 +78,8 @@ def cmd_diff(args, argv) -> int:
     from seamline.core.atomic import write_text_atomic
     from seamline.reporting.diff import compare_runs, render_diff, summary_text
 
-    output = check_html_output(args.output)
+    output = check_html_output(args.output,
+                               protect=_run_files(args.run_a) + _run_files(args.run_b))
     d = compare_runs(args.run_a, args.run_b)
     if output:
         write_text_atomic(output, render_diff(args.run_a, args.run_b))
@@ -85,3 +88,12 @@ def cmd_diff(args, argv) -> int:
         print(f"html: {args.output}")
     return 0
 
+
+def _run_files(run_dir: str) -> tuple:
+    """A run directory's manifest and the input it records: never an HTML page's target."""
+    manifest = Path(run_dir) / "manifest.json"
+    try:
+        recorded = (json.loads(manifest.read_text(encoding="utf-8")).get("input") or {}).get("path")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    return (manifest, recorded if isinstance(recorded, str) else None)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from seamline.reporting.report import (_CSS, flatten, load_run, png_data_uri, stage_arrays, svg_bars)
+from seamline.reporting.report import (CSS, flatten, load_run, png_data_uri, stage_arrays, svg_bars)
 
 
 def heat(diff: np.ndarray) -> np.ndarray:
@@ -143,7 +143,7 @@ def render_diff(run_a: str | Path, run_b: str | Path) -> str:
     deltas = svg_bars([(k, m["delta"]) for k, m in d["metrics"].items() if m["delta"]][:16],
                       colour="#c0392b")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>seamline diff</title><style>{_CSS}</style></head><body>
+<title>seamline diff</title><style>{CSS}</style></head><body>
 <header><h1>seamline diff</h1><div>A {esc(d['run_a'])} · B {esc(d['run_b'])}
 {'' if d['same_input'] else ' · <b>different inputs</b>'}</div></header><main>
 <section id="config"><h2>Config differences</h2><table><tr><th>key</th><th>A</th><th>B</th></tr>

@@ -47,20 +47,37 @@ def stage_arrays(run_dir: Path, stage: dict) -> dict[str, tuple[str, np.ndarray]
     for port, entry in stage.get("outputs", {}).items():
         if entry.get("kind") not in ("image", "mask"):
             continue
-        npy = next((run_dir / f for f in entry.get("files", []) if f.endswith(".npy")), None)
+        npy = next((_inside(run_dir, f) for f in entry.get("files", [])
+                    if isinstance(f, str) and f.endswith(".npy")), None)
         if npy is not None and npy.is_file():
-            out[port] = (entry["kind"], np.load(npy, allow_pickle=False))
+            try:
+                out[port] = (entry["kind"], np.load(npy, allow_pickle=False))
+            except (OSError, ValueError):  # truncated or not an .npy: shown as missing
+                continue
     return out
 
 
-def input_array(run_dir: Path, manifest: dict) -> np.ndarray | None:
-    """The run's input image, from its recorded path (None when it moved or was in memory)."""
-    path = (manifest.get("input") or {}).get("path")
-    if not path or not Path(path).is_file():
-        return None
-    from seamline.io import load_image
+def _inside(run_dir: Path, name: str) -> Path | None:
+    """``run_dir / name`` when it stays inside the run directory (links resolved), else None:
+    a crafted manifest must not make a report embed ``/home/...`` or ``../..`` files."""
+    root = run_dir.resolve()
+    path = (root / name).resolve()
+    return path if path.is_relative_to(root) and path != root else None
 
+
+def input_array(run_dir: Path, manifest: dict) -> np.ndarray | None:
+    """The run's input image, from its recorded path, only while its bytes still have the
+    recorded SHA-256 (None when it moved, changed, was in memory, or the manifest names a file
+    the run never read)."""
+    from seamline.io import file_sha256, load_image
+
+    rec = manifest.get("input") or {}
+    path, sha = rec.get("path"), rec.get("sha256")
+    if not isinstance(path, str) or not isinstance(sha, str) or not Path(path).is_file():
+        return None
     try:
+        if file_sha256(path) != sha:
+            return None
         return load_image(path)
     except InputError:
         return None
@@ -176,7 +193,7 @@ def _checks_table(stage: dict) -> str:
             + "</table></details>")
 
 
-_CSS = """
+CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#fff}
 header{background:#1b5e8a;color:#fff;padding:14px 22px}header h1{margin:0;font-size:20px}
 main{padding:10px 22px}section{margin:18px 0}h2{font-size:16px;border-bottom:1px solid #ddd}
@@ -261,7 +278,7 @@ def render_report(run_dir: str | Path) -> str:
     title = f'seamline run: {m.get("pipeline", {}).get("name", "?")}'
     status = m.get("status", "?")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>{esc(title)}</title><style>{_CSS}</style></head><body>
+<title>{esc(title)}</title><style>{CSS}</style></head><body>
 <header><h1>{esc(title)}</h1><div>status <b id="status">{esc(status)}</b> · input
 {esc(str((m.get("input") or {}).get("path")))} · {m.get("seconds", 0):.2f} s ·
 seamline {esc(str(m.get("seamline")))} · {esc(str(m.get("created")))}</div></header><main>
