@@ -332,6 +332,30 @@ def test_resume_redoes_outputs_changed_or_deleted_since(photos, tmp_path):
     assert _sha(out / "p0.png") == good and (out / "p1.png").is_file()
 
 
+def test_summary_csv_cells_are_not_formulas(photos, tmp_path):
+    # issue 11.12: a file named =HYPERLINK(...).png ran as a formula in a spreadsheet
+    import csv
+
+    from seamline.batch.summary import csv_cell
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    names = ["=1+2.png", "+cmd.png", "-x.png", "@SUM(A1).png"]
+    for i, name in enumerate(names):
+        shutil.copy(photos / f"p{i}.png" if i < 3 else photos / "p0.png", inp / name)
+    (inp / "=bad.png").write_text("not an image")
+    res = run_batch("remove-text", inp, tmp_path / "out", workers=0)
+    assert res.counts["ok"] == 4 and res.counts["failed"] == 1
+    rows = list(csv.DictReader((tmp_path / "out" / "summary.csv").open(encoding="utf-8")))
+    assert sorted(r["item"] for r in rows) == sorted("'" + n for n in [*names, "=bad.png"])
+    assert all(not (r[c] or "").startswith(("=", "+", "-", "@")) for r in rows
+               for c in ("item", "output", "error", "mask", "warnings"))
+    assert csv_cell(-0.5) == -0.5 and csv_cell("ok") == "ok"  # numbers stay numbers
+    # summary.json keeps the names as they are
+    doc = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert sorted(r["item"] for r in doc["items"]) == sorted([*names, "=bad.png"])
+
+
 @pytest.mark.parametrize("layout", ["input-in-runs", "runs-subfolder", "nested-stems"])
 def test_run_dirs_refuse_overlapping_trees(photos, tmp_path, capsys, layout):
     # issue 11.5: INPUT_DIR = OUT_DIR/runs overwrote an input; an item's run directory

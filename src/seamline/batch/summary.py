@@ -14,7 +14,8 @@ from seamline.batch.journal import record_default
 from seamline.batch.plan import BatchPlan
 from seamline.core.atomic import write_text_atomic
 
-__all__ = ["SUMMARY_JSON", "SUMMARY_CSV", "BatchResult", "flatten_record", "write_summary"]
+__all__ = ["SUMMARY_JSON", "SUMMARY_CSV", "BatchResult", "flatten_record", "csv_cell",
+           "write_summary"]
 
 SUMMARY_JSON = "summary.json"
 SUMMARY_CSV = "summary.csv"
@@ -82,6 +83,19 @@ def flatten_record(rec: dict) -> dict:
     return row
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a string starting with ``= + - @``, tab or CR
+    gets a leading apostrophe (OWASP's advice), so a file named ``=HYPERLINK(...).png`` is not
+    run as a formula. Numbers (``-0.5``) are left as they are.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_summary(result: BatchResult, plan: BatchPlan, started: str) -> None:
     from seamline.core.artifacts import write_json
 
@@ -94,7 +108,7 @@ def write_summary(result: BatchResult, plan: BatchPlan, started: str) -> None:
            "items": [{k: v for k, v in r.items() if k not in ("input_stat", "mask_stat")}
                      for r in result.records]}
     write_json(plan.out_dir / SUMMARY_JSON, doc)
-    rows = [flatten_record(r) for r in result.records]
+    rows = [{k: csv_cell(v) for k, v in flatten_record(r).items()} for r in result.records]
     qa_cols = sorted({k for r in rows for k in r if k not in _CSV_HEAD})
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=[*_CSV_HEAD, *qa_cols], extrasaction="ignore",
