@@ -1,9 +1,9 @@
 """``seamline serve [RUNS_DIR]``: the HTTP API and the inspector (:mod:`seamline.serve`).
 
-Wired into :mod:`seamline.cli` through :func:`register`. Parsing imports nothing heavy; FastAPI and uvicorn are
-imported only when the command runs. Mistakes (a non-loopback ``--host`` without a token, a
-RUNS_DIR that is a file, the extra not installed) are one-line errors, exit 2, before anything
-listens.
+Wired into :mod:`seamline.cli` through :func:`register`. Parsing imports nothing heavy;
+FastAPI and uvicorn are imported only when the command runs. Mistakes (a non-loopback
+``--host`` without a token, a RUNS_DIR that is a file, the extra not installed) are one-line
+errors, exit 2, before anything listens.
 """
 
 from __future__ import annotations
