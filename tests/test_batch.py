@@ -332,6 +332,18 @@ def test_resume_redoes_outputs_changed_or_deleted_since(photos, tmp_path):
     assert _sha(out / "p0.png") == good and (out / "p1.png").is_file()
 
 
+def test_default_worker_count_follows_memory_as_well_as_cores():
+    # issue 11.8: one worker per core whatever the memory; a worker peaks near 1 GB
+    from seamline.batch.worker import WORKER_MEMORY, available_memory, default_workers
+
+    assert default_workers(8, 3 * WORKER_MEMORY + 1) == 3
+    assert default_workers(2, 64 * WORKER_MEMORY) == 2
+    assert default_workers(4, WORKER_MEMORY // 2) == 1  # never zero
+    assert default_workers(4, None) == 4                 # memory unknown: cores decide
+    mem = available_memory()
+    assert mem is None or mem > 0
+
+
 def test_summary_csv_cells_are_not_formulas(photos, tmp_path):
     # issue 11.12: a file named =HYPERLINK(...).png ran as a formula in a spreadsheet
     import csv

@@ -16,7 +16,7 @@ from seamline.batch.engines.ray import gpus_needed, ray_engine
 from seamline.batch.journal import STATE_FILE, Journal
 from seamline.batch.plan import plan_batch
 from seamline.batch.summary import SUMMARY_CSV, SUMMARY_JSON, BatchResult, write_summary
-from seamline.batch.worker import cores, failed_record
+from seamline.batch.worker import default_workers, failed_record
 from seamline.errors import ConfigError
 
 __all__ = ["run_batch"]
@@ -46,9 +46,11 @@ def run_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
         ``local``: a process pool on this machine. ``ray``: Ray actors, on a private local
         instance (bound to 127.0.0.1) or, with ``address``, an existing cluster.
     workers : int, optional
-        Worker processes / actors. Default: the number of cores (local, or the local Ray
-        instance); the cluster's CPUs / ``threads`` with ``address``. ``0`` with the local
-        engine runs the items in this process, one after the other.
+        Worker processes / actors. Default: the number of cores, but no more than the
+        available memory holds at 1 GiB per worker (local, see
+        :func:`~seamline.batch.worker.default_workers`; the local Ray instance: its cores);
+        the cluster's CPUs / ``threads`` with ``address``. ``0`` with the local engine runs
+        the items in this process, one after the other.
     threads : int
         Threads per worker for ONNX Runtime, OpenCV and BLAS (default 1: workers, not
         threads, are the unit of parallelism, and results do not depend on thread counts).
@@ -107,7 +109,7 @@ def run_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
     if engine == "ray":
         info["num_gpus"] = num_gpus
     if engine == "local":
-        workers = cores() if workers is None else workers
+        workers = default_workers() if workers is None else workers
         info["workers"] = workers
     init_args = (plan.spec_raw, plan.spec_source, plan.mask_input, threads, max_pixels,
                  command)

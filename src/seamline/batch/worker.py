@@ -16,7 +16,8 @@ from typing import Any
 
 from seamline.errors import InputError, SeamlineError
 
-__all__ = ["THREAD_ENV", "init_worker", "process_item", "failed_record", "cores"]
+__all__ = ["THREAD_ENV", "WORKER_MEMORY", "init_worker", "process_item", "failed_record",
+           "cores", "available_memory", "default_workers"]
 
 #: Environment variables that cap the thread pools of numpy/BLAS/OpenMP/torch in a worker.
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -136,3 +137,49 @@ def cores() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+#: Memory a default-sized pool reserves per local worker: a remove-text worker peaks at
+#: ~0.75 GB on photos up to 1 MP (benchmarks/results/batch.md); larger images need more, and
+#: ``--workers`` overrides the default.
+WORKER_MEMORY = 1 << 30
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still use: the smaller of the machine's ``MemAvailable`` and
+    the room left under a cgroup (container) limit; None where neither can be read."""
+    found = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit != "max":
+            found.append(max(0, int(limit) - int(used)))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def default_workers(n_cores: int | None = None, memory: int | None = -1) -> int:
+    """Local workers when ``--workers`` is not given: one per core, but no more than the
+    available memory holds at :data:`WORKER_MEMORY` each (at least one).
+
+    Parameters
+    ----------
+    n_cores : int, optional
+        Default :func:`cores`.
+    memory : int or None, optional
+        Available bytes; default :func:`available_memory` (None: unknown, cores decide).
+    """
+    n = cores() if n_cores is None else n_cores
+    mem = available_memory() if memory == -1 else memory
+    if mem is not None:
+        n = min(n, mem // WORKER_MEMORY)
+    return max(1, int(n))

@@ -57,8 +57,8 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local: a process pool on this machine (default); ray: Ray actors")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="worker processes / actors (default: number of cores; local: 0 runs "
-                        "in this process)")
+                   help="worker processes / actors (default: number of cores, at most one per "
+                        "GiB of available memory; local: 0 runs in this process)")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="threads per worker for ONNX Runtime/OpenCV/BLAS (default 1)")
     p.add_argument("--address", metavar="ADDR",
