@@ -312,3 +312,31 @@ def test_oversized_map_is_refused_with_advice():
     Y = np.zeros((4, 1 << 15), np.float32)
     with pytest.raises(InputError, match=r"4\.0 GiB of weights; embed the source with a pooled"):
         T.fit_map(X, Y)
+
+
+class _Evil:
+    """Unpickling this calls print: a stand-in for code a checkpoint could run."""
+
+    def __reduce__(self):
+        return (print, ("unpickled code ran",))
+
+
+def test_pickled_text_encoder_bin_is_refused_in_one_line(capsys, tmp_path):
+    # issue 11.10: a pytorch_model.bin holding objects ended in an UnpicklingError traceback,
+    # after torch's warning and its advice to load with weights_only=False
+    import pickle
+
+    enc = make_tiny_text_encoder(tmp_path / "enc", ["a cat", "a dog", "a red car"])
+    for f in enc.glob("*.safetensors"):
+        f.unlink()
+    with open(enc / "pytorch_model.bin", "wb") as f:
+        pickle.dump({"weight": _Evil()}, f)
+    from seamline.cli import main
+
+    capsys.readouterr()
+    code = main(["translate", "fit", "--source", str(enc), "--target", str(enc), "-o",
+                 str(tmp_path / "map.safetensors"), "-q"])
+    out, err = capsys.readouterr()
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "pickled" in lines[0], err
+    assert "unpickled code ran" not in out and not (tmp_path / "map.safetensors").exists()
