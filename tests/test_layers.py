@@ -27,7 +27,6 @@ MAX_LINES = 600
 #: Modules over MAX_LINES today, each being split by its owner (issue 13). Non-strict xfail:
 #: a module that shrinks below the limit passes (XPASS) and its owner deletes the line.
 TOO_LONG = {
-    "batch/__init__.py": "batchcli",
     "ops/color/__init__.py": "lead",
     "ops/text/__init__.py": "lead",
     "ops/masks.py": "lead",
@@ -35,11 +34,9 @@ TOO_LONG = {
 
 #: Private names imported across modules today, with the owner who removes them.
 PRIVATE_IMPORTS = {
-    "seamline.demo imports seamline.cli._print_summary": "batchcli",
     "seamline.ops.inpaint imports seamline.ops.masks._nonneg_int": "lead",
     "seamline.ops.inpaint.exemplar imports seamline.ops.masks._nonneg_int": "lead",
     "seamline.ops.metrics imports seamline.ops.masks._nonneg_int": "lead",
-    "seamline.reporting.diff imports seamline.reporting.report._CSS": "batchcli",
 }
 
 

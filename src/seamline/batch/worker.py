@@ -5,7 +5,6 @@ Every engine runs the same :func:`process_item`, so engines give identical resul
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
