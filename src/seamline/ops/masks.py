@@ -462,7 +462,8 @@ def normalize_mask(
         binary = (m >= threshold).astype(np.float32)
         despecked = remove_specks(binary, min_area_px=min_area_px)
         filled = fill_holes(despecked, max_hole_px=max_hole_px)
-        o = out[_crop(box)] = _feather_full(cv2.dilate(filled, _disk(dilate_px)) if dilate_px
+        # grow: the same moving maximum, without a (2r+1)^2 disk past the frame (--grow 100000)
+        o = out[_crop(box)] = _feather_full(grow(filled, dilate_px) if dilate_px
                                             else filled, feather_px)
         n["soft"] += int(np.count_nonzero((m > 0) & (m < 1)))
         n["support"] += int(np.count_nonzero(m))
