@@ -64,14 +64,18 @@ def corpus_files(folder: Path) -> list[Path]:
 
 def _pillow_reference(path: Path):
     """(size, RGB uint8 array or None, has_alpha) from Pillow, or None if Pillow cannot."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's advice about palettes etc. is not ours
+        return _pillow_reference_quiet(path)
+
+
+def _pillow_reference_quiet(path: Path):
     from PIL import Image, ImageCms, ImageOps
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im = Image.open(path)
-            im.load()
-            im = ImageOps.exif_transpose(im)
+        im = Image.open(path)
+        im.load()
+        im = ImageOps.exif_transpose(im)
     except Exception:  # noqa: BLE001 - any failure means "Pillow does not read it"
         return None
     has_alpha = im.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in im.info
