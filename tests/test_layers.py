@@ -34,9 +34,6 @@ TOO_LONG = {
 
 #: Private names imported across modules today, with the owner who removes them.
 PRIVATE_IMPORTS = {
-    "seamline.ops.inpaint imports seamline.ops.masks._nonneg_int": "lead",
-    "seamline.ops.inpaint.exemplar imports seamline.ops.masks._nonneg_int": "lead",
-    "seamline.ops.metrics imports seamline.ops.masks._nonneg_int": "lead",
 }
 
 

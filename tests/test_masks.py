@@ -118,9 +118,11 @@ def test_normalize_mask_defaults_scale_with_image_and_are_fast():
     rng = np.random.default_rng(0)
     m = (rng.random((768, 1024)) > 0.999).astype(np.float32)  # scattered specks
     cv2.line(m, (100, 100), (900, 600), 1, 9)
-    t = time.perf_counter()
+    # CPU time of this process, not wall time: other jobs on a loaded CI machine stretch the
+    # wall clock without saying anything about this code
+    t = time.process_time()
     out, report = normalize_mask(m, feather_px=4)
-    assert time.perf_counter() - t < 0.5
+    assert time.process_time() - t < 0.5
     assert (report["min_area_px"], report["max_hole_px"], report["dilate_px"]) == (16, 197, 2)
     assert report["dilate_source"] == "default" and not report["soft_input"]
     assert report["after"]["n_components"] == 1 and report["specks_removed"] > 500

@@ -9,7 +9,7 @@ the steps. Every result carries its :func:`latent_provenance`.
 Latent inpainting done right (:func:`latent_inpaint`): the pixel mask is brought to the
 latent grid conservatively (:func:`seamline.ops.masks.snap_to_grid`), the denoising loop blends
 the original image's noised latents outside it at every step, the decoded result is
-composited back in pixel space with :func:`seamline.ops.inpaint.composite` (pixels outside the
+composited back in pixel space with :func:`seamline.ops.compose.composite` (pixels outside the
 grid mask are bit-identical to the input) and its colours are reconciled to the untouched
 surroundings.
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -380,7 +379,7 @@ def latent_inpaint(model, image: np.ndarray, mask: np.ndarray, *, prompt: str = 
        step, the original image's latents noised to the next timestep outside the grid mask
        (legacy / RePaint-style blending), so the context is re-imposed at every noise level;
        a 9-channel inpainting UNet gets the mask and masked image as its conditioning.
-    3. The decoded result is composited back with :func:`seamline.ops.inpaint.composite` through
+    3. The decoded result is composited back with :func:`seamline.ops.compose.composite` through
        the grid mask (optionally feathered *inside* it by ``feather_px``).
     4. ``color_match``: the decoded image's colour drift (VAE round trip, sampler) is measured
        on the untouched ring just outside the grid mask, where decoded and original should
@@ -412,7 +411,7 @@ def latent_inpaint(model, image: np.ndarray, mask: np.ndarray, *, prompt: str = 
         the input, bit for bit).
     """
     from seamline.io import as_image, as_mask
-    from seamline.ops.inpaint import composite
+    from seamline.ops.compose import composite
     from seamline.ops.masks import snap_to_grid
 
     t0 = time.perf_counter()
@@ -450,7 +449,7 @@ def latent_inpaint(model, image: np.ndarray, mask: np.ndarray, *, prompt: str = 
         fill, report["color"] = _reconcile_colors(decoded, img, region, ring_px=ring_px)
     alpha = grid
     if feather_px:
-        from seamline.ops.inpaint import edit_alpha
+        from seamline.ops.compose import edit_alpha
 
         # never outside the grid: the bit-identity promise is about the grid mask
         alpha = np.minimum(edit_alpha((msk > 0).astype(np.float32), feather_px), grid)
@@ -486,28 +485,20 @@ def _reconcile_colors(decoded: np.ndarray, original: np.ndarray, region: np.ndar
     ``{"ring_px", "delta_e_ring_before", "delta_e_ring_after"}`` (ΔE2000 between mean ring
     colours of decoded and original).
     """
-    from skimage.color import deltaE_ciede2000, lab2rgb, rgb2lab
+    from skimage.color import deltaE_ciede2000
 
+    from seamline.ops.compose import lab_meanstd_transfer
     from seamline.ops.masks import context_ring
 
     ring = context_ring(region.astype(np.float32), ring_px) & ~region
     if ring.sum() < 16:
         return decoded, {"ring_px": ring_px, "skipped": "ring too small"}
-    lab_dec = rgb2lab(decoded[ring][None])[0]
-    lab_org = rgb2lab(original[ring][None])[0]
-    mu_d, sd_d = lab_dec.mean(0), lab_dec.std(0) + 1e-6
-    mu_o, sd_o = lab_org.mean(0), lab_org.std(0) + 1e-6
-    gain = np.clip(sd_o / sd_d, 1 / max_gain, max_gain)
-    out = decoded.copy()
-    lab_in = rgb2lab(decoded[region][None])[0]
-    with warnings.catch_warnings():  # out-of-gamut Lab values are clipped, as intended
-        warnings.simplefilter("ignore", UserWarning)
-        out[region] = np.clip(lab2rgb(((lab_in - mu_d) * gain + mu_o)[None])[0], 0, 1)
-        after = rgb2lab(np.clip(lab2rgb(((lab_dec - mu_d) * gain + mu_o)[None])[0], 0, 1)[None]
-                        )[0]
-    return out.astype(np.float32), {
+    out, st = lab_meanstd_transfer(decoded, region, decoded[ring], original[ring],
+                                   max_gain=max_gain)
+    mu_o = st["mean_reference"]
+    return out, {
         "ring_px": ring_px,
-        "delta_e_ring_before": round(float(deltaE_ciede2000(mu_d, mu_o)), 4),
-        "delta_e_ring_after": round(float(deltaE_ciede2000(after.mean(0), mu_o)), 4),
-        "gain": [round(float(g), 4) for g in gain]}
+        "delta_e_ring_before": round(float(deltaE_ciede2000(st["mean_source"], mu_o)), 4),
+        "delta_e_ring_after": round(float(deltaE_ciede2000(st["mean_mapped_in_gamut"], mu_o)), 4),
+        "gain": [round(float(g), 4) for g in st["gain"]]}
 

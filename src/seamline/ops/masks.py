@@ -21,6 +21,7 @@ from scipy import ndimage
 
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
+from seamline.ops.validate import nonneg_int, positive_number
 
 __all__ = [
     "remove_specks",
@@ -37,19 +38,6 @@ __all__ = [
     "grow_over_halos",
     "support_boxes",
 ]
-
-
-# --------------------------------------------------------------------------- validation
-def _nonneg_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise InputError(f"{name}: expected a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def _positive_number(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise InputError(f"{name}: expected a positive number, got {value!r}")
-    return float(value)
 
 
 # --------------------------------------------------------------------------- crops
@@ -84,7 +72,7 @@ def support_boxes(mask, margin, *, threshold=None, block=32):
         Pairwise disjoint, in raster order of their top-left corners; empty for an empty
         support. One box is the whole frame when the boxes would cover more than half of it.
     """
-    margin = _nonneg_int(margin, "margin")
+    margin = nonneg_int(margin, "margin")
     H, W = mask.shape[:2]
     b = max(block, margin)
     grid = _block_max(mask, b)  # no per-pixel temporaries: reductions over views
@@ -223,7 +211,7 @@ def remove_specks(mask, *, min_area_px):
     (H, W) float32 array in [0, 1]
     """
     mask = as_mask(mask)
-    min_area_px = _nonneg_int(min_area_px, "min_area_px")
+    min_area_px = nonneg_int(min_area_px, "min_area_px")
     n, labels, stats = _components(mask > 0)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area_px
     keep[0] = False
@@ -248,7 +236,7 @@ def fill_holes(mask, *, max_hole_px):
     (H, W) float32 array in [0, 1]
     """
     mask = as_mask(mask)
-    max_hole_px = _nonneg_int(max_hole_px, "max_hole_px")
+    max_hole_px = nonneg_int(max_hole_px, "max_hole_px")
     n, labels, stats = _components(mask == 0, connectivity=4)
     x, y, w, h, area = (stats[:, i] for i in range(5))
     H, W = mask.shape
@@ -275,7 +263,7 @@ def grow(mask, px):
     (H, W) float32 array in [0, 1]
     """
     mask = as_mask(mask)
-    px = _nonneg_int(px, "px")
+    px = nonneg_int(px, "px")
     if not px:
         return mask.copy()
     if _reaches_everywhere(mask, px):  # same result, without a (2px+1)^2 kernel (--grow 100000)
@@ -303,7 +291,7 @@ def shrink(mask, px):
     (H, W) float32 array in [0, 1]
     """
     mask = as_mask(mask)
-    px = _nonneg_int(px, "px")
+    px = nonneg_int(px, "px")
     if _reaches_everywhere(mask, px):  # every disk holds the whole frame (and beyond it: 1)
         return np.full_like(mask, min(float(mask.min()), 1.0))
     return cv2.erode(mask, _disk(px)) if px else mask.copy()
@@ -329,7 +317,7 @@ def feather(mask, px):
     (H, W) float32 array in [0, 1]
     """
     mask = as_mask(mask)
-    px = _nonneg_int(px, "px")
+    px = nonneg_int(px, "px")
     out = np.zeros(mask.shape, np.float32)
     # The ramp is 0 from px + 1 on, so each crop needs px + 1 of margin.
     for box in support_boxes(mask, px + 1, threshold=0.5):
@@ -372,8 +360,8 @@ def dilation_for_text(stroke_width_px, text_height_px):
     -------
     int in [1, 12]
     """
-    s = _positive_number(stroke_width_px, "stroke_width_px")
-    h = _positive_number(text_height_px, "text_height_px")
+    s = positive_number(stroke_width_px, "stroke_width_px")
+    h = positive_number(text_height_px, "text_height_px")
     return int(np.clip(round(0.1 * s + 0.01 * h) + 1, 1, 12))
 
 
@@ -435,20 +423,20 @@ def normalize_mask(
         min_area_px = max(4, round(2e-5 * area))
     if max_hole_px is None:
         max_hole_px = max(16, round(2.5e-4 * area))
-    min_area_px = _nonneg_int(min_area_px, "min_area_px")
-    max_hole_px = _nonneg_int(max_hole_px, "max_hole_px")
+    min_area_px = nonneg_int(min_area_px, "min_area_px")
+    max_hole_px = nonneg_int(max_hole_px, "max_hole_px")
     if (stroke_width_px is None) != (text_height_px is None):
         raise InputError(
             "stroke_width_px and text_height_px go together; "
             f"got stroke_width_px={stroke_width_px!r}, text_height_px={text_height_px!r}"
         )
     if dilate_px is not None:
-        dilate_px, source = _nonneg_int(dilate_px, "dilate_px"), "explicit"
+        dilate_px, source = nonneg_int(dilate_px, "dilate_px"), "explicit"
     elif stroke_width_px is not None:
         dilate_px, source = dilation_for_text(stroke_width_px, text_height_px), "text"
     else:
         dilate_px, source = int(np.clip(round(0.002 * max(mask.shape)), 1, 8)), "default"
-    feather_px = _nonneg_int(feather_px, "feather_px")
+    feather_px = nonneg_int(feather_px, "feather_px")
 
     # Each step reaches at most dilate_px + feather_px + 1 px past the support, and hole
     # filling needs one ring of background: on crops with that margin the result is the
@@ -587,7 +575,7 @@ def context_ring(mask, px):
     (H, W) bool array
     """
     mask = as_mask(mask)
-    px = _nonneg_int(px, "px")
+    px = nonneg_int(px, "px")
     ring, disk = np.zeros(mask.shape, bool), _disk(px)
     for box in support_boxes(mask, px):
         support = mask[_crop(box)] > 0
@@ -698,9 +686,9 @@ def preflight_mask(
     """
     image = as_image(image)
     mask = as_mask(mask, shape=image.shape)
-    ring_px = _nonneg_int(ring_px, "ring_px")
-    min_component_px = _nonneg_int(min_component_px, "min_component_px")
-    min_ring_px = _nonneg_int(min_ring_px, "min_ring_px")
+    ring_px = nonneg_int(ring_px, "ring_px")
+    min_component_px = nonneg_int(min_component_px, "min_component_px")
+    min_ring_px = nonneg_int(min_ring_px, "min_ring_px")
     params = {
         "ring_px": ring_px,
         "max_coverage": float(max_coverage),
@@ -832,8 +820,8 @@ def snap_to_grid(mask, *, cell=8, grow_cells=1):
         right and bottom edges count as cells).
     """
     mask = as_mask(mask)
-    cell = _nonneg_int(cell, "cell")
-    grow_cells = _nonneg_int(grow_cells, "grow_cells")
+    cell = nonneg_int(cell, "cell")
+    grow_cells = nonneg_int(grow_cells, "grow_cells")
     if cell < 1:
         raise InputError(f"cell: expected a positive integer, got {cell}")
     h, w = mask.shape

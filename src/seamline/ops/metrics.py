@@ -25,7 +25,8 @@ from skimage.metrics import structural_similarity
 
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
-from seamline.ops.masks import _nonneg_int, grow, support_boxes
+from seamline.ops.masks import grow, support_boxes
+from seamline.ops.validate import nonneg_int
 
 __all__ = [
     "delta_e2000",
@@ -155,7 +156,7 @@ def seam_score(result, mask, *, reference=None, band_px=1, ring_px=8):
     result = as_image(result, name="result")
     region, mask = _region(mask, result.shape[:2], "seam_score")
     for value, name in ((band_px, "band_px"), (ring_px, "ring_px")):
-        if _nonneg_int(value, name) < 1:
+        if nonneg_int(value, name) < 1:
             raise InputError(f"{name}: expected an integer >= 1, got {value!r}")
     if reference is not None:
         reference = _pair(result, reference, ("result", "reference"))[1]
@@ -197,7 +198,7 @@ def outside_change(original, result, mask, *, dilate_px=0):
         ``mean_abs_diff`` (over the checked pixels and channels; 0 when none are checked).
     """
     original, result = _pair(original, result, ("original", "result"))
-    dilate_px = _nonneg_int(dilate_px, "dilate_px")
+    dilate_px = nonneg_int(dilate_px, "dilate_px")
     mask = as_mask(mask, shape=original.shape[:2])
     allowed = grow(mask, dilate_px) if dilate_px else mask  # > 0: allowed to change
     n_outside = mask.size - int(np.count_nonzero(allowed))
@@ -242,7 +243,7 @@ def inside_vs_ring_delta_e(result, mask, *, ring_px=8):
     """
     result = as_image(result, name="result")
     region, mask = _region(mask, result.shape[:2], "inside_vs_ring_delta_e")
-    if _nonneg_int(ring_px, "ring_px") < 1:
+    if nonneg_int(ring_px, "ring_px") < 1:
         raise InputError(f"ring_px: expected an integer >= 1, got {ring_px!r}")
     ring = np.zeros(region.shape, bool)
     for box in support_boxes(mask, ring_px + 1, threshold=0.5):

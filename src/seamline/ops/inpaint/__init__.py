@@ -26,9 +26,12 @@ import numpy as np
 
 from seamline.errors import InputError, StageError
 from seamline.io import as_image, as_mask, to_uint8, to_uint16
-from seamline.ops.masks import _nonneg_int
+# compositing lives in a leaf module (the backends import it too); re-exported here
+from seamline.ops.compose import composite, edit_alpha, mask_crops, match_fill_to_ring
+from seamline.ops.validate import nonneg_int
 
-__all__ = ["BACKENDS", "Backend", "FillOptions", "get_backend", "inpaint", "composite", "mask_crops"]
+__all__ = ["BACKENDS", "Backend", "FillOptions", "get_backend", "inpaint", "composite", "mask_crops",
+           "edit_alpha", "match_fill_to_ring", "choose_backend"]
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,13 @@ def _exemplar(crop, hole, opts):
 
 
 def _lama(crop, hole, opts):
-    from seamline.ops.inpaint.lama import lama_fill
+    from seamline.ops.inpaint.lama import lama_fill_crop, load_lama
 
     if not opts.model_path:
         raise InputError("model: the lama backend needs a checkpoint path (--model PATH, or "
                          "the stage parameter model); seamline never downloads weights")
-    # the crop already carries the context; lama_fill must not crop it again
-    return lama_fill(opts.model_path, crop, (hole > 0).astype(np.float32),
-                     context_px=max(crop.shape[:2]), device=opts.device)
+    # the crop already carries its context: one network pass over it, no second crop
+    return lama_fill_crop(load_lama(opts.model_path, device=opts.device), crop, hole > 0)
 
 
 @dataclass(frozen=True)
@@ -191,142 +193,6 @@ def get_backend(name: str) -> Backend:
                          f"{', '.join(BACKENDS)}") from None
 
 
-def mask_crops(mask, *, context_px):
-    """Boxes around the mask's components with a context margin, merged when they overlap.
-
-    Parameters
-    ----------
-    mask : (H, W) float32 array in [0, 1]
-        Support is ``mask > 0``.
-    context_px : int
-        Margin added on every side of every component (clipped at the image border).
-
-    Returns
-    -------
-    list of (slice, slice)
-        ``(rows, cols)`` boxes, pairwise disjoint and not touching, in raster order of
-        their top-left corner. Together they contain every pixel of the support with at
-        least ``context_px`` of surroundings (or the image border) around it. Empty for an
-        empty mask.
-    """
-    support = (as_mask(mask) > 0).astype(np.uint8)
-    context_px = _nonneg_int(context_px, "context_px")
-    n, _, stats, _ = cv2.connectedComponentsWithStats(support, connectivity=8)
-    boxes = stats[1:, :4]
-    # Merging two boxes can make their union overlap a third: redraw the boxes filled and
-    # relabel until the number of boxes stops changing.
-    while True:
-        canvas = np.zeros_like(support)
-        for x, y, w, h in boxes:
-            c = context_px
-            canvas[max(0, y - c) : y + h + c, max(0, x - c) : x + w + c] = 1
-        n_merged, _, stats, _ = cv2.connectedComponentsWithStats(canvas, connectivity=8)
-        merged = stats[1:, :4]
-        if n_merged == n:
-            break
-        n, boxes, context_px = n_merged, merged, 0  # later passes merge boxes, no new margin
-    order = np.lexsort((merged[:, 0], merged[:, 1]))
-    return [(slice(int(y), int(y + h)), slice(int(x), int(x + w))) for x, y, w, h in merged[order]]
-
-
-def composite(original, fill, mask):
-    """Blend ``fill`` into ``original`` through ``mask``; exact where the mask is 0 or 1.
-
-    ``original * (1 - m) + fill * m`` evaluated as ``original + (fill - original) * m``, but
-    selected with ``np.where`` so ``m == 0`` returns the original float bit for bit and
-    ``m == 1`` returns the fill bit for bit (floating-point arithmetic would not).
-
-    Parameters
-    ----------
-    original, fill : (H, W, 3) float32 arrays in [0, 1]
-    mask : (H, W) float32 array in [0, 1]
-
-    Returns
-    -------
-    (H, W, 3) float32 array in [0, 1]
-    """
-    original = as_image(original, name="original")
-    fill = as_image(fill, name="fill")
-    if fill.shape != original.shape:
-        raise InputError(f"fill: shape {fill.shape} does not match original's {original.shape}")
-    m = as_mask(mask, shape=original.shape)[..., None]
-    blended = np.clip(original + (fill - original) * m, 0, 1)
-    return np.where(m == 0, original, np.where(m == 1, fill, blended)).astype(np.float32)
-
-
-def match_fill_to_ring(fill, original, region, *, ring_px=8, max_gain=2.0):
-    """Reconcile a fill's colour to its context ring: per-channel mean/std in Lab.
-
-    Patch and learned fills can carry a colour cast from where they copied (a darker patch
-    of brick, a network's bias); a diffusion fill gets its colours from the boundary and
-    needs none of this. Only pixels inside ``region`` change.
-
-    Parameters
-    ----------
-    fill, original : (h, w, 3) float32 arrays in [0, 1]
-    region : (h, w) bool array
-        The synthesised pixels.
-    ring_px : int
-        Width of the context ring (pixels of ``original`` just outside ``region``).
-    max_gain : float
-        The std ratio is clipped to ``[1 / max_gain, max_gain]`` so a flat ring cannot erase
-        the fill's texture, nor a busy one blow it up.
-
-    Returns
-    -------
-    fill : (h, w, 3) float32 array in [0, 1]
-    report : dict
-        ``delta_e_before``/``delta_e_after``: ΔE2000 between mean colours of fill and ring.
-    """
-    from skimage.color import deltaE_ciede2000, lab2rgb, rgb2lab
-
-    from seamline.ops.masks import context_ring
-
-    ring = context_ring(region.astype(np.float32), ring_px)
-    if not ring.any() or not region.any():
-        return fill, {}
-    lab_fill = rgb2lab(fill[region][None])[0]
-    lab_ring = rgb2lab(original[ring][None])[0]
-    mu_f, sd_f = lab_fill.mean(0), lab_fill.std(0) + 1e-6
-    mu_r, sd_r = lab_ring.mean(0), lab_ring.std(0) + 1e-6
-    gain = np.clip(sd_r / sd_f, 1 / max_gain, max_gain)
-    matched = (lab_fill - mu_f) * gain + mu_r
-    out = fill.copy()
-    out[region] = np.clip(lab2rgb(matched[None])[0], 0, 1)
-    before = float(deltaE_ciede2000(mu_f, mu_r))
-    after = float(deltaE_ciede2000(matched.mean(0), mu_r))
-    return out.astype(np.float32), {"delta_e_before": before, "delta_e_after": after}
-
-
-def edit_alpha(mask, feather_px=0):
-    """Compositing weights: the mask inside its support, a feathered ramp outside it.
-
-    Inside ``mask > 0`` the weight is the mask value itself (soft values = partial edits).
-    With ``feather_px`` > 0 a smooth ramp (:func:`seamline.ops.masks.feather`) continues outward
-    so the fill fades into the photo instead of ending at a hard seam; every pixel farther
-    than ``feather_px`` from the support keeps weight 0 and therefore its exact value.
-
-    Parameters
-    ----------
-    mask : (H, W) float32 array in [0, 1]
-    feather_px : int
-
-    Returns
-    -------
-    (H, W) float32 array in [0, 1]
-    """
-    from seamline.ops.masks import feather, grow
-
-    support = mask > 0
-    if not feather_px:
-        return mask.astype(np.float32)
-    ramp = feather(support.astype(np.float32), feather_px)
-    # the ramp reaches just past feather_px at non-integer distances: cut it at the disk
-    # grown by feather_px, which is what "farther than feather_px" means everywhere else
-    within = grow(support.astype(np.float32), feather_px) > 0
-    return np.where(support, mask, np.where(within, ramp, 0)).astype(np.float32)
-
-
 def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, feather_px=0,
             color_match=None, model_path=None, device="cpu", report=None):
     """Fill the masked region from its surroundings, touching nothing else.
@@ -381,7 +247,7 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     b = get_backend("exemplar" if backend == "auto" else backend)
     if isinstance(radius, bool) or not isinstance(radius, numbers.Real) or not 0 < radius < math.inf:
         raise InputError(f"radius: expected a positive number, got {radius!r}")
-    feather_px = _nonneg_int(feather_px, "feather_px")
+    feather_px = nonneg_int(feather_px, "feather_px")
     image = as_image(image)
     mask = as_mask(mask, shape=image.shape)
     report = {} if report is None else report
@@ -400,7 +266,7 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
         _, _, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), 8)
         extent = int(stats[1:, 2:4].min(axis=1).max())
         context_px = b.context(extent, radius)
-    context_px = _nonneg_int(context_px, "context_px")
+    context_px = nonneg_int(context_px, "context_px")
 
     opts = FillOptions(radius=float(radius), seed=int(seed), model_path=model_path, device=device)
     out = image.copy()

@@ -49,7 +49,7 @@ import numpy as np
 from seamline.ops.checkpoints import ModelCache, locate_checkpoint, read_checkpoint
 from seamline.errors import InputError, StageError
 from seamline.io import as_image, as_mask
-from seamline.ops.inpaint import composite, mask_crops
+from seamline.ops.compose import composite, mask_crops
 
 __all__ = ["LamaModel", "load_lama", "lama_fill", "lama_generator", "clear_lama_cache"]
 
@@ -422,7 +422,7 @@ def lama_fill(model, image, mask, *, context_px: int = 128, device: str = "cpu")
     Input normalisation, as LaMa was trained: RGB in [0, 1] (the sRGB values, no mean/std
     shift) and a binary mask. Every pixel with ``mask > 0`` is treated as unknown (its RGB
     is zeroed and the mask channel is 1); the network sees ``(RGB * (1 - m), m)``. Soft mask
-    values then blend the fill and the original in :func:`seamline.ops.inpaint.composite`.
+    values then blend the fill and the original in :func:`seamline.ops.compose.composite`.
 
     Only crops around the mask's components (with ``context_px`` of surroundings) go through
     the network; each crop is padded at its bottom/right by reflection to a multiple of 8
@@ -480,6 +480,24 @@ def lama_fill(model, image, mask, *, context_px: int = 128, device: str = "cpu")
         fill = _predict(model, image[box], hole[box])
         out[box] = composite(image[box], fill, mask[box])  # mask is 0 outside the boxes
     return out
+
+
+def lama_fill_crop(model: LamaModel, crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """One network pass over a crop that already carries its context: the backend's filler.
+
+    Parameters
+    ----------
+    model : LamaModel
+    crop : (h, w, 3) float32 array in [0, 1]
+    hole : (h, w) bool array
+        True where pixels must be synthesised.
+
+    Returns
+    -------
+    (h, w, 3) float32 array in [0, 1]
+        The network's output for the whole crop (the caller composites it through its mask).
+    """
+    return _predict(model, crop, hole)
 
 
 def _predict(model: LamaModel, crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
