@@ -304,3 +304,13 @@ def test_stage_size_refusal_names_the_file_wxh_and_stage(tmp_path, capsys):
     assert err == (f"seamline: error: {tmp_path / 'tiny.png'} (13x7): stage 'upscale': sides "
                    f"must be at least 8 px for sr_upscale, got 13x7\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.png"]
+
+
+def test_animation_note_reaches_the_run_summary(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from seamline.cli import main
+
+    frames = [Image.fromarray(np.full((32, 32, 3), v, np.uint8)) for v in (40, 200)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    assert main(["upscale", str(tmp_path / "a.gif"), "-o", str(tmp_path / "o.png")]) == 0
+    assert "note        GIF with 2 frames: read the first frame only" in capsys.readouterr().out

@@ -245,8 +245,8 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
             "info": image_file.info},
         "pipeline": {"name": spec.name, "source": spec.source, "policy": spec.policy,
                      "seed": spec.seed, "spec": spec.raw},
-        "from_stage": from_stage,
-        "stages": [], "qa": {}, "warnings": [], "notes": [], "status": "running",
+        "from_stage": from_stage, "stages": [], "qa": {}, "warnings": [],
+        "notes": list(image_file.info.get("notes", [])) if image_file else [], "status": "running",
     }
     stage_runs: dict[str, StageRun] = {}
     bar = _progress(len(spec.stages), progress)
