@@ -63,12 +63,9 @@ class Scene:
 @pytest.fixture(scope="module")
 def captioned_scene(coffee):
     """coffee with an outlined title, a shadowed caption and a 45 % rotated watermark."""
-    items = [
-        TextItem("MORNING COFFEE", (150, 22), 46, color=(255, 255, 255), stroke_px=2, stroke_color=(30, 20, 10)),
-        TextItem("fresh roast every day", (170, 340), 28, color=(255, 221, 0), shadow_px=2),
-        TextItem("SAMPLE", (330, 200), 56, color=(255, 255, 255), opacity=0.45, angle_deg=18),
-    ]
-    return Scene(coffee, items)
+    from seamline.testing.demo_image import DEMO_TEXT
+
+    return Scene(coffee, list(DEMO_TEXT))
 
 
 @pytest.fixture(scope="module")
