@@ -37,9 +37,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seamline demo: error: {e}", file=sys.stderr)
         return 2
     _print_summary(run, out / "clean.png", seconds)
+    # the demo knows what it drew: how much of it the mask caught, and how close the result is
+    # to the photo before the text was drawn
+    from skimage import data
+
+    from seamline.io import as_image
+    from seamline.testing.demo_image import psnr_in_text_region
+
     drawn = alpha > 0.05
-    covered = float(np.mean(run.stage("preflight").output[drawn] >= 0.5))
-    print(f"  drawn text  {100 * covered:.1f}% of the drawn text pixels fall inside the mask")
+    covered = float(np.mean(run.stage("inpaint").outputs["mask"][drawn] >= 0.5))
+    clean = as_image(data.coffee())
+    print(f"  drawn text  {100 * covered:.1f}% of the drawn text pixels fall inside the mask; "
+          f"PSNR in the text region {psnr_in_text_region(run.output, clean, alpha):.2f} dB "
+          f"(input {psnr_in_text_region(image, clean, alpha):.2f} dB)")
     print(f"\ninput          {out / 'input.png'}\ncleaned image  {out / 'clean.png'}\n"
           f"manifest       {out / 'run' / 'manifest.json'}\n"
           f"report         {out / 'run' / 'report.html'} (open in a browser)\n"

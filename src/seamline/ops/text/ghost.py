@@ -317,7 +317,7 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
         The image after text removal, same shape.
     regions : sequence
         The text regions detected on ``original``: objects with ``.polygon`` (N >= 3, 2)
-        pixel ``(x, y)`` and ``.text`` (str), like :class:`seamline.text.TextRegion`.
+        pixel ``(x, y)`` and ``.text`` (str), like :class:`seamline.ops.text.TextRegion`.
     mask : ndarray, shape (H, W), float32 in [0, 1], optional, keyword-only
         The edit mask the fill used (1 = edited). Used to know what was removed; without it
         every pixel that differs between ``original`` and ``cleaned`` counts.

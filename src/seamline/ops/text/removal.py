@@ -35,6 +35,9 @@ __all__ = ["fill_text", "choose_region_fill", "assign_components"]
 
 #: Glyph stroke width (px, outline included) above which strokes count as thick.
 THICK_STROKE_PX = 6.0
+#: Largest inscribed radius (px) of a hole the frequency-selective fill handles well; wider
+#: holes (merged letters of a big title) come out blocky, and get the diffusion fill.
+FSR_MAX_RADIUS_PX = 8.0
 #: Ring luminance Laplacian energy above which the context is textured (sky ~7e-5,
 #: brick ~1e-3; seamline.ops.inpaint.AUTO_TEXTURE_ENERGY is the same scale).
 TEXTURE_ENERGY = 4e-4
@@ -144,6 +147,10 @@ def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float 
     context = " and ".join(w for w, on in (("texture", textured), ("structure", structured))
                            if on) or "smooth context"
     if thick and (textured or structured):
+        if s["thickness_px"] > FSR_MAX_RADIUS_PX:
+            return "telea", (f"thick strokes over {context}, but the hole is too wide "
+                             f"({s['thickness_px']:.0f} px radius) for the frequency-selective "
+                             "fill: diffusion fill"), s
         return "fsr", (f"thick strokes over {context}: frequency-selective fill (keeps edges "
                        "and texture that a diffusion fill smears)"), s
     if thick:

@@ -1,0 +1,163 @@
+"""Compare seamline-textseg with the matting glyph mask (``seamline.ops.text.glyph_mask``), per style.
+
+Run by hand from the repository root::
+
+    .venv/bin/python training/eval_textseg.py                      # 8 photos per style
+    .venv/bin/python training/eval_textseg.py --per-style 2 --model /tmp/ts/seamline-textseg.onnx
+
+Test images: train-split backgrounds (``backgrounds("train")``, long side 1024 px) with overlays
+drawn in the HELD-OUT font families (``font_paths("heldout")``), one style per image, a seed of
+its own (not the training or validation seeds). The wallpaper set is not read: it belongs to the
+remove-text benchmark.
+
+Truth: pixels the overlay changed by more than 2/255 (``overlays.drawn_mask``). Regions: the
+true ink boxes of each line ("true"), or rapidocr's detection on the image ("ocr",
+``seamline.ops.text.detect_text``, recognition off, box threshold 0.3 as for watermarks). For each,
+recall and precision of the drawn pixels, raw and after a 1 px and 2 px dilation (what the
+normalize stage adds: ``masks.dilation_for_text`` gives 1-3 px). Writes
+``training/eval_textseg.json`` and prints a Markdown table (copied into the model card).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from seamline.ops.text.segment import load_segmenter, segment_text  # noqa: E402
+from seamline.testing import overlays as ov  # noqa: E402
+from seamline.testing.backgrounds import backgrounds  # noqa: E402
+
+SEED = 777
+DILATIONS = (0, 1, 2)
+
+
+def _disk(r):
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def cases(per_style: int, seed: int):
+    bgs = backgrounds("train")
+    assert all(not n.startswith("heldout:") for n, _ in bgs)
+    fonts = ov.font_paths("heldout")
+    rng = np.random.default_rng(seed)
+    for style in ov.STYLES:
+        for _ in range(per_style):
+            name, img = bgs[int(rng.integers(len(bgs)))]
+            h, w = img.shape[:2]
+            f = 1024 / max(h, w)
+            img = cv2.resize(img, (round(w * f), round(h * f)),
+                             interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+            img = np.clip(img, 0, 1).astype(np.float32)
+            ovs = ov.sample_overlays(rng, style, img.shape[:2], fonts)
+            out, _, _ = ov.render(img, ovs)
+            H, W = img.shape[:2]
+            quads = [q for o in ovs for q in ov.line_polygons(o)
+                     if q[:, 0].max() > 0 and q[:, 0].min() < W and q[:, 1].max() > 0
+                     and q[:, 1].min() < H]
+            yield style, name, out, ov.drawn_mask(img, out), quads
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--per-style", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "eval_textseg.json")
+    ap.add_argument("--detections", type=Path, default=None,
+                    help="cache of rapidocr's polygons (JSON, per seed/per-style): read if it "
+                         "exists, else written; detection is model-independent and the slow part")
+    ap.add_argument("--detect-only", action="store_true", help="fill the cache and stop")
+    args = ap.parse_args(argv)
+
+    from seamline.ops.text import TextRegion, detect_text, glyph_mask
+
+    cache_key = f"seed{args.seed}-per{args.per_style}"
+    cache = {}
+    if args.detections and args.detections.is_file():
+        cache = json.loads(args.detections.read_text()).get(cache_key, {})
+    if args.detect_only:
+        for i, (style, _, img, _, _) in enumerate(cases(args.per_style, args.seed)):
+            if str(i) not in cache:
+                cache[str(i)] = [np.asarray(r.polygon, float).tolist() for r in
+                                 detect_text(img, recognize=False, box_thresh=0.3)]
+                print(f"  detected {i} {style}: {len(cache[str(i)])} boxes", flush=True)
+        args.detections.write_text(json.dumps({cache_key: cache}))
+        return
+
+    seg = load_segmenter(args.model)
+    acc: dict = {}
+    times = {"segmenter": [], "glyph_mask": [], "detect": []}
+    t0 = time.perf_counter()
+    for i, (style, _, img, drawn, quads) in enumerate(cases(args.per_style, args.seed)):
+        if str(i) in cache:
+            det = [np.asarray(p, np.float32) for p in cache[str(i)]]
+        else:
+            t = time.perf_counter()
+            det = [r.polygon for r in detect_text(img, recognize=False, box_thresh=0.3)]
+            times["detect"].append(time.perf_counter() - t)
+        regs = det
+        for src, polys in (("true", quads), ("ocr", det)):
+            t = time.perf_counter()
+            m_seg = segment_text(img, polys, model=seg) >= seg.threshold
+            times["segmenter"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            m_gm = glyph_mask(img, [TextRegion(np.asarray(p, np.float32)) for p in polys]).mask >= 0.5 \
+                if polys else np.zeros(drawn.shape, bool)
+            times["glyph_mask"].append(time.perf_counter() - t)
+            for method, m in (("segmenter", m_seg), ("glyph_mask", m_gm)):
+                for d in DILATIONS:
+                    md = cv2.dilate(m.astype(np.uint8), _disk(d)) > 0 if d else m
+                    a = acc.setdefault((method, src, d, style), np.zeros(3))
+                    a += [np.sum(md & drawn), np.sum(md), np.sum(drawn)]
+        print(f"  {style:16s} {len(quads)} lines, {len(regs)} detected, "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+
+    res = {}
+    for (method, src, d, style), (tp, npred, nd) in acc.items():
+        res.setdefault(method, {}).setdefault(src, {}).setdefault(f"dilate{d}", {})[style] = dict(
+            recall=round(tp / max(nd, 1), 4), precision=round(tp / max(npred, 1), 4))
+    report = dict(seed=args.seed, per_style=args.per_style, model=str(seg.path),
+                  threshold=seg.threshold,
+                  note="train-split backgrounds, held-out font families; truth = pixels changed "
+                       "> 2/255; 'true' = ink boxes of the lines, 'ocr' = rapidocr detection "
+                       "(box_thresh 0.3)",
+                  median_s={k: round(float(np.median(v)), 4) for k, v in times.items() if v},
+                  results=res)
+    args.out.write_text(json.dumps(report, indent=2))
+
+    # Markdown: recall / precision per style, dilation 1 px (what normalize adds at least).
+    for d in DILATIONS:
+        print(f"\ndilation {d} px: recall / precision of drawn pixels\n")
+        print("| style | segmenter, true boxes | glyph_mask, true boxes | segmenter, OCR boxes "
+              "| glyph_mask, OCR boxes |")
+        print("|---|---|---|---|---|")
+        for style in ov.STYLES + ("all",):
+            cells = []
+            for method, src in (("segmenter", "true"), ("glyph_mask", "true"),
+                                ("segmenter", "ocr"), ("glyph_mask", "ocr")):
+                if style == "all":
+                    tot = sum(acc[(method, src, d, s)] for s in ov.STYLES)
+                    r, p = tot[0] / max(tot[2], 1), tot[0] / max(tot[1], 1)
+                else:
+                    v = res[method][src][f"dilate{d}"][style]
+                    r, p = v["recall"], v["precision"]
+                cells.append(f"{r:.3f} / {p:.3f}")
+            print(f"| {style} | " + " | ".join(cells) + " |")
+    print(f"\nmedian s per image: {report['median_s']}  ({time.perf_counter() - t0:.0f} s total)")
+
+
+if __name__ == "__main__":
+    main()
