@@ -17,11 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def summary(name: str, text: str) -> str:
-    """First prose paragraph + first table of a results file, and a link to all of it."""
+    """First prose paragraph + first table of a results file, and a link to all of it. A
+    benchmark that writes its own short summary (``NAME_readme.md``) gets that instead."""
+    short = ROOT / "benchmarks" / "results" / f"{name}_readme.md"
+    link = f"Full results: [`benchmarks/results/{name}.md`](benchmarks/results/{name}.md)."
+    if short.is_file():
+        return short.read_text(encoding="utf-8").strip() + "\n\n" + link
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     prose = next((b for b in blocks if not b.startswith(("#", "|", "!", "<"))), "")
     table = next((b for b in blocks if b.startswith("|")), "")
-    link = f"Full results: [`benchmarks/results/{name}.md`](benchmarks/results/{name}.md)."
     return "\n\n".join(p for p in (prose, table, link) if p)
 
 

@@ -41,7 +41,7 @@ def test_demo_output_is_flagged_and_the_shadow_caption_named(demo_case):
     flagged = {v.text: v for v in verdicts if v.flagged}
     assert "fresh roast every day" in flagged, [v.to_dict() for v in verdicts]
     v = flagged["fresh roast every day"]
-    assert v.reasons and (v.words_plain or v.words_boosted or v.residue_score > 0.13)
+    assert v.reasons and (v.words_plain or v.words_boosted or v.residue_score > 0.15)
     assert v.residue_full(image.shape).shape == image.shape[:2]
 
 

@@ -74,3 +74,60 @@ def line_geometry(mask: np.ndarray, polygons, *, margin: float = 0.3
         heights.append(round(max(1.0, float(np.quantile(across, 0.995)
                                             - np.quantile(across, 0.005)) + 1), 3))
     return strokes, heights
+
+
+def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heights, *,
+                  reach: float = 0.3, fallback: float = 0.25) -> tuple[np.ndarray, list[str]]:
+    """The segmenter's mask, kept where it continues the colour-matting glyph mask.
+
+    The segmentation model finds nearly every pixel an overlay changed (shadows, glows,
+    outlines) but also marks photo edges inside a line's crop (a cup rim, a shelf); the
+    matting glyph mask is precise but misses soft shadows and faint parts. Per line, the
+    result is the glyph mask plus the segmented pixels within ``reach`` x the text height of
+    it (where a shadow or glow can be); a line where the glyph mask found almost nothing
+    (under ``fallback`` of the segmented pixels: a date stamp, a faint watermark) takes the
+    segmenter's mask as it is.
+
+    Parameters
+    ----------
+    segmented, glyphs : ndarray, shape (H, W), bool
+        The two masks.
+    polygons : sequence of ndarray, each (N, 2) float (x, y)
+        The text lines.
+    text_heights : sequence of float
+        Per line, the text height in px (> 0).
+    reach : float, keyword-only
+        How far (fraction of the text height) segmented pixels may extend past the glyphs.
+    fallback : float, keyword-only
+        Glyph-to-segmented pixel ratio below which a line uses the segmenter alone.
+
+    Returns
+    -------
+    mask : ndarray, shape (H, W), bool
+    choices : list of str
+        Per line, ``"combined"`` or ``"segmenter"``.
+    """
+    H, W = glyphs.shape
+    out = glyphs.copy()
+    choices = []
+    for poly, h in zip(polygons, text_heights):
+        p = np.asarray(poly, np.float32)
+        r = max(2, int(round(reach * float(h))))
+        pad = int(np.ceil(0.5 * (p[:, 1].max() - p[:, 1].min()))) + 2 * r + 2
+        x0 = max(int(np.floor(p[:, 0].min())) - pad, 0)
+        y0 = max(int(np.floor(p[:, 1].min())) - pad, 0)
+        x1 = min(int(np.ceil(p[:, 0].max())) + pad + 1, W)
+        y1 = min(int(np.ceil(p[:, 1].max())) + pad + 1, H)
+        if x1 <= x0 or y1 <= y0:
+            choices.append("combined")
+            continue
+        seg, gl = segmented[y0:y1, x0:x1], glyphs[y0:y1, x0:x1]
+        if gl.sum() < fallback * max(int(seg.sum()), 1):
+            out[y0:y1, x0:x1] |= seg
+            choices.append("segmenter")
+            continue
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        near = cv2.dilate(gl.astype(np.uint8), k) > 0
+        out[y0:y1, x0:x1] |= seg & near
+        choices.append("combined")
+    return out, choices

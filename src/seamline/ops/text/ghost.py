@@ -37,8 +37,12 @@ from seamline.errors import InputError
 
 __all__ = ["GhostVerdict", "judge_regions", "residue_mask", "match_words"]
 
-#: Defaults (set on the training split; see the module docstring).
-RESIDUE_THRESHOLD = 0.13
+#: Defaults (set on the training split; see the module docstring). The residue threshold:
+#: with the clean photo itself as the "cleaned" image (a perfect removal), 14 overlay styles on
+#: training photos score at most 0.113 (30 regions), Telea exact-mask fills at most 0.045; the
+#: demo's readable shadow scores 0.155 and a 3 % copy of its strokes 0.21. Exact-mask FSR and
+#: exemplar fills can score higher (seams along the glyph outline: up to 0.58 / 0.19).
+RESIDUE_THRESHOLD = 0.15
 CLAHE_CLIP = 6.0
 MIN_READ_SCORE = 0.6
 MIN_WORD_RATIO = 0.8
