@@ -170,6 +170,24 @@ def test_async_job_progress_and_listing(client, small_png):
     assert any(p["name"] == "scale" for p in detail["stages"][0]["editable_params"])
 
 
+def test_color_match_and_enhance_endpoints(client, photo, small_png):
+    shifted = png_bytes(np.clip(photo[:96, :128] * np.float32([1.15, 0.9, 0.8]), 0, 1))
+    r = client.post("/v1/color-match", files={"image": ("a.png", shifted),
+                                              "reference": ("b.png", small_png)})
+    assert r.status_code == 200, r.text
+    out = np.asarray(Image.open(io.BytesIO(client.get(r.json()["output_url"]).content)))
+    ref = np.asarray(Image.open(io.BytesIO(small_png))).astype(float)
+    src = np.asarray(Image.open(io.BytesIO(shifted))).astype(float)
+    assert np.abs(out.mean((0, 1)) - ref.mean((0, 1))).max() < \
+        0.5 * np.abs(src.mean((0, 1)) - ref.mean((0, 1))).max()
+    r = client.post("/v1/color-match", files={"image": ("a.png", shifted)})
+    assert r.status_code == 400 and r.json()["field"] == "reference"
+    r = client.post("/v1/pipelines/enhance/runs?format=image",
+                    files={"image": ("a.png", small_png)})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(r.content)).size == (256, 192)  # x2
+
+
 # --------------------------------------------------------------------------- error paths
 def _form(image=None, mask=None, name="x.png"):
     files = {}
@@ -298,9 +316,15 @@ def test_worker_crash_fails_the_job_not_the_server(client, photo_png, small_png)
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
-def test_restart_marks_cut_off_jobs_failed(tmp_path, inpaint_run, runs):
+def test_restart_marks_cut_off_jobs_failed(tmp_path, inpaint_run, runs, photo):
     import shutil
 
+    from seamline.api import Pipeline
+
+    # a run made by the Python API / CLI, nested as batch --run-dirs nests them
+    Pipeline.builtin("inpaint").run(photo, inputs={"mask": blob_mask(photo.shape[:2],
+                                                                     [(60, 60)], 9)},
+                                    out=tmp_path / "runs" / "batch1" / "runs" / "photo")
     done = tmp_path / "runs" / "finished"
     shutil.copytree(runs / inpaint_run["run_id"], done)
     manifest = (done / "manifest.json").read_bytes()
@@ -313,7 +337,10 @@ def test_restart_marks_cut_off_jobs_failed(tmp_path, inpaint_run, runs):
         assert body["status"] == "failed" and "interrupted" in body["error"]
         assert c.get("/v1/jobs/finished").json()["status"] == "ok"
         statuses = {r["id"]: r["status"] for r in c.get("/v1/runs").json()}
-        assert statuses == {"finished": "ok", "cutoff": "failed"}
+        assert statuses == {"finished": "ok", "cutoff": "failed", "batch1~runs~photo": "ok"}
+        detail = c.get("/v1/runs/batch1~runs~photo").json()
+        assert [s["name"] for s in detail["stages"]] == ["preflight", "inpaint", "qa"]
+        assert c.get("/runs/batch1~runs~photo").status_code == 200
     assert (done / "manifest.json").read_bytes() == manifest
 
 

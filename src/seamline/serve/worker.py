@@ -181,8 +181,11 @@ def run_task(task: dict) -> dict:
         # plain JSON types (numpy scalars in stage reports) before it crosses the pipe
         return json.loads(json.dumps(verdict, default=artifacts.json_default))
     out = Path(task["out"])
+    # no report.html: the inspector renders it on demand (/runs/ID/report), so a request
+    # does not pay for an HTML page with every intermediate inlined that nobody may open
     run = pipe.run(image, out=out, inputs=inputs, from_stage=task.get("from_stage"),
-                   max_pixels=task.get("max_pixels"), command=["seamline", "serve"])
+                   max_pixels=task.get("max_pixels"), command=["seamline", "serve"],
+                   report=False)
     return {"status": "ok", "seconds": round(time.perf_counter() - t0, 4),
             "run_seconds": run.manifest.get("seconds"),
             "output": run.output_path.name if run.output_path else None}
