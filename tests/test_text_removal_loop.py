@@ -89,3 +89,44 @@ def test_mask_components_go_to_the_region_they_lie_in():
     assert set(np.unique(labels[70:80, 200:260])) == {2}
     assert labels[50, 120] == 3 and n == 3
     assert np.all(labels[mask == 0] == 0)
+
+
+def test_cli_names_a_region_still_visible_and_fail_on_qa_exits_3(tmp_path, capsys):
+    """The release's recipe (matting mask, one Telea pass) leaves the demo caption's shadow:
+    the run says so by name, writes its output, and --fail-on-qa turns that into exit 3."""
+    import json
+
+    import seamline as sl
+    from seamline.cli import main
+    from seamline.testing.demo_image import demo_image
+
+    image, _ = demo_image()
+    src = sl.write_image(tmp_path / "in.png", image)
+    before = src.read_bytes()
+    args = ["remove-text", str(src), "-o", str(tmp_path / "out.png"), "--backend", "telea",
+            "--set", "mask.method=matting", "--set", "inpaint.max_passes=1",
+            "--run-dir", str(tmp_path / "run")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "qa_failed   region" in out and "fresh roast every day" in out, out
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "qa_failed"
+    assert any("roast" in f["text"] for f in manifest["qa"]["failed_regions"])
+    assert (tmp_path / "out.png").is_file()
+    assert main(args + ["--fail-on-qa", "-q"]) == 3
+    assert src.read_bytes() == before
+
+
+def test_a_missing_segmentation_model_is_one_line_naming_it(tmp_path, capsys):
+    import seamline as sl
+    from seamline.cli import main
+    from seamline.testing.demo_image import demo_image
+
+    image, _ = demo_image()
+    src = sl.write_image(tmp_path / "in.png", image)
+    missing = tmp_path / "nope.onnx"
+    code = main(["remove-text", str(src), "-o", str(tmp_path / "out.png"),
+                 "--set", f"mask.model={missing}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and str(missing) in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out.png").exists()

@@ -24,9 +24,17 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_remove_text)
     p.add_argument("image", help="input image (PNG, JPEG, WebP, TIFF; 8 or 16 bit)")
     p.add_argument("-o", "--output", required=True, help="output image path")
-    # the diffusion fills only: glyph strokes are thin, and the QA is tuned for them
-    p.add_argument("--backend", default="telea", choices=("telea", "ns"))
+    from seamline.ops.inpaint import BACKENDS
+
+    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="fill for every text region; auto (default) chooses per region from "
+                        "the stroke width and the context (diffusion for thin strokes or "
+                        "smooth context, frequency-selective over texture or structure)")
     p.add_argument("--radius", type=int, default=3, help="inpainting radius, px (default 3)")
+    p.add_argument("--model", help="checkpoint for --backend lama (.safetensors, .pt, .pth)")
+    p.add_argument("--fail-on-qa", action="store_true",
+                   help="exit with code 3 when a text region is still visible after the last "
+                        "fill pass (the output is written either way, and the region named)")
     add_pipeline_options(p)
 
     p = sub.add_parser("detect-text", help="find text: polygons, recognised text, confidence")
@@ -163,12 +171,15 @@ def run_builtin(name: str, args, argv, sets: dict, inputs: dict | None = None,
         print(json.dumps(doc, indent=1, default=str))
     elif not args.quiet:
         print_summary(run, output, seconds)
-    return 0
+    return 3 if getattr(args, "fail_on_qa", False) and run.manifest["status"] == "qa_failed" \
+        else 0
 
 
 def cmd_remove_text(args, argv) -> int:
-    return run_builtin("remove-text", args, argv,
-                        {"inpaint.backend": args.backend, "inpaint.radius": args.radius})
+    sets = {"inpaint.backend": args.backend, "inpaint.radius": args.radius}
+    if args.model:
+        sets["inpaint.model"] = args.model
+    return run_builtin("remove-text", args, argv, sets)
 
 
 def print_summary(run, output: Path, seconds: float) -> None:
@@ -184,6 +195,10 @@ def print_summary(run, output: Path, seconds: float) -> None:
     parts = []
     if "residual_words" in qa:
         parts.append(f"residual words {qa['residual_words']}/{qa['words_before']}")
+    if "ghost_regions" in qa:
+        clean = qa["ghost_regions"] - qa["ghost_flagged"]
+        parts.append(f"ghost judge {clean}/{qa['ghost_regions']} regions clean after "
+                     f"{qa.get('fill_passes', 1)} pass(es)")
     if "seam_score" in qa:
         parts.append(f"seam {qa['seam_score']:.2f}")
     if "delta_e_inside_vs_ring" in qa:
@@ -202,6 +217,8 @@ def print_summary(run, output: Path, seconds: float) -> None:
         lines.append(f"  note        {n}")
     for w in run.warnings:
         lines.append(f"  warning     {w}")
+    for f in qa.get("failed_regions", []):
+        lines.append(f"  qa_failed   region {f['index']} {f['text']!r} is still visible")
     if run.out is not None:
         lines.append(f"  run dir     {run.out} (manifest.json, stages/)")
     print("\n".join(lines))

@@ -39,6 +39,8 @@ class FillText(Stage):
         max_passes: int = 3            #: most fills per region (1 = no refill)
         radius: int = 3                #: neighbourhood radius of the diffusion fills, px
         judge: bool = True             #: run the ghost judge after each pass
+        model: str | None = None       #: checkpoint path for the lama backend
+        device: str = "cpu"            #: torch device for the lama backend
 
     def run(self, ctx, image, mask, regions, geometry=None):
         from seamline.ops.text.removal import fill_text
@@ -50,7 +52,7 @@ class FillText(Stage):
                                notes=["mask is empty: image returned unchanged"])
         out, final, report = fill_text(image, mask, regions, backend=p.backend,
                                        max_passes=p.max_passes, radius=p.radius, seed=ctx.seed,
-                                       judge=p.judge,
+                                       judge=p.judge, model_path=p.model, device=p.device,
                                        stroke_px=(geometry or {}).get("stroke_width_px"))
         return StageResult(outputs={"image": out, "mask": final, "report": report},
                            report=report)

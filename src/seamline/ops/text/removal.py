@@ -165,7 +165,8 @@ def _box(sel: np.ndarray, margin: int, shape) -> tuple[slice, slice]:
             slice(max(0, xs.min() - margin), min(w, xs.max() + 1 + margin)))
 
 
-def _fill_region(out, original, hole, pending, backend, *, radius, seed):
+def _fill_region(out, original, hole, pending, backend, *, radius, seed, model_path=None,
+                 device="cpu"):
     """Fill ``hole`` in ``out`` (in place) on a crop; ``pending`` pixels are unknown too."""
     from seamline.ops.inpaint import get_backend, inpaint
     from seamline.ops.inpaint import composite
@@ -179,13 +180,14 @@ def _fill_region(out, original, hole, pending, backend, *, radius, seed):
     # context: the current image (earlier regions already filled, this region's previous
     # pass entirely inside the hole), with every pending mask pixel treated as a hole too
     unknown = (hole | pending)[box].astype(np.float32)
-    filled = inpaint(out[box], unknown, backend=backend, radius=radius, seed=seed)
+    filled = inpaint(out[box], unknown, backend=backend, radius=radius, seed=seed,
+                     model_path=model_path, device=device)
     out[box] = composite(out[box], filled, hole[box].astype(np.float32))
     return [int(box[0].start), int(box[1].start), int(box[0].stop), int(box[1].stop)]
 
 
 def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, seed=0,
-              judge=True, grow_px=1, stroke_px=None, ocr=None):
+              judge=True, grow_px=1, stroke_px=None, ocr=None, model_path=None, device="cpu"):
     """Remove text: fill the mask region by region, judge the result, refill what shows.
 
     Parameters
@@ -215,6 +217,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         Per region, the glyph stroke width the text mask measured (for the choice).
     ocr : callable, optional, keyword-only
         Line reader for the judge (default: the bundled recogniser).
+    model_path, device : optional, keyword-only
+        Checkpoint and torch device for the ``lama`` backend.
 
     Returns
     -------
@@ -260,7 +264,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     for lab, hole in holes.items():
         pending &= ~hole
         crop = _fill_region(out, image, hole, pending, plan[lab]["backend"], radius=radius,
-                            seed=seed)
+                            seed=seed, model_path=model_path, device=device)
         plan[lab]["passes"].append({"pass": 1, "backend": plan[lab]["backend"],
                                     "hole_px": int(hole.sum()), "crop_yx": crop})
     report["passes"] = 1
@@ -303,7 +307,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                  "passes": []}
                 name = plan[lab]["backend"]
                 crop = _fill_region(out, image, grown, np.zeros_like(support), name,
-                                    radius=radius, seed=seed)
+                                    radius=radius, seed=seed, model_path=model_path,
+                                    device=device)
                 holes[lab] = grown
                 final |= grown
                 plan[lab]["backend"] = name
