@@ -227,9 +227,9 @@ def _psnr(a, b, where) -> float:
 def worker(method: str, case_dir: Path, out_dir: Path, repeats: int) -> None:
     cases = json.loads((case_dir / "cases.json").read_text())
     if method in ("naive", "release", "seamline") or method in VARIANTS:
-        from seamline.ops.text import detect_text
+        import seamline as sl  # the public name: the release has another module layout
 
-        detect_text(np.zeros((64, 64, 3), np.float32))  # model load is start-up, not per image
+        sl.detect_text(np.zeros((64, 64, 3), np.float32))  # model load is start-up, not per image
     rows = []
     for c in cases:
         z = np.load(case_dir / f"{c['id']}.npz")
