@@ -1,0 +1,331 @@
+"""Text detection with rapidocr's bundled ONNX models (offline): text lines as polygons.
+
+:func:`detect_text` reads a whole image; :func:`detect_text_in_boxes` re-reads boxes of it at
+the scale the whole pass would use (the QA's residual-text check); :func:`get_engine` is the
+one process-wide engine and :func:`warm_up` loads it ahead of work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from seamline.errors import InputError, StageError
+from seamline.io import to_uint8
+
+__all__ = ["TextRegion", "check_image", "detect_text", "detect_text_in_boxes", "get_engine",
+           "merge_boxes", "warm_up"]
+
+
+def check_image(image) -> np.ndarray:
+    """``image`` if it is an HxWx3 float32 array of at least 2x2 pixels, else InputError."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        got = getattr(image, "shape", type(image).__name__)
+        raise InputError(f"image must be an HxWx3 float32 array in [0, 1], got shape {got}")
+    if image.dtype != np.float32:
+        raise InputError(f"image must be float32 in [0, 1], got dtype {image.dtype}")
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise InputError(f"image is too small: {image.shape[1]}x{image.shape[0]} pixels")
+    return image
+
+
+# ----------------------------------------------------------------------------- regions
+@dataclass(frozen=True, eq=False)
+class TextRegion:
+    """One detected text line.
+
+    Attributes
+    ----------
+    polygon : ndarray, shape (N, 2), float32
+        Pixel coordinates ``(x, y)``, clockwise (in image coordinates, y down) starting at
+        the top-left corner. rapidocr gives quadrilaterals (N = 4), rotated with the text.
+    text : str
+        Recognised text; ``''`` when recognition was off.
+    score : float
+        Confidence in [0, 1]: the recogniser's score, or the detector's box score when
+        recognition was off.
+    """
+
+    polygon: np.ndarray
+    text: str = ""
+    score: float = 1.0
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, TextRegion):
+            return NotImplemented
+        return (self.text == other.text and self.score == other.score
+                and np.array_equal(np.asarray(self.polygon), np.asarray(other.polygon)))
+
+    __hash__ = None  # mutable array inside
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form: ``{"polygon": [[x, y], ...], "text": str, "score": float}``."""
+        return {
+            "polygon": [[float(x), float(y)] for x, y in np.asarray(self.polygon, np.float32)],
+            "text": self.text,
+            "score": float(self.score),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TextRegion":
+        """Inverse of :meth:`to_dict`; raises :class:`InputError` on a malformed dict."""
+        try:
+            poly = np.asarray(d["polygon"], dtype=np.float32)
+            text, score = str(d.get("text", "")), float(d.get("score", 1.0))
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(f"text region must be a dict with 'polygon' [[x, y], ...], 'text', 'score': {e}") from None
+        if poly.ndim != 2 or poly.shape[1] != 2 or poly.shape[0] < 3 or not np.isfinite(poly).all():
+            raise InputError(f"text region polygon must be finite (N>=3, 2) coordinates, got shape {poly.shape}")
+        return cls(poly, text, score)
+
+
+def _order_clockwise(poly) -> np.ndarray:
+    """Points sorted clockwise (image coordinates) starting from the top-left one."""
+    p = np.asarray(poly, np.float32).reshape(-1, 2)
+    c = p.mean(0)
+    p = p[np.argsort(np.arctan2(p[:, 1] - c[1], p[:, 0] - c[0]))]  # y down: angle up = clockwise
+    return np.roll(p, -int(np.argmin(p[:, 0] + p[:, 1])), axis=0)
+
+
+# ----------------------------------------------------------------------------- engine
+_ENGINE = None
+_ENGINE_LOCK = threading.Lock()
+_CALL_LOCK = threading.Lock()  # the engine keeps per-call flags as attributes: one call at a time
+_BOX_THRESH = 0.5
+_UNCLIP_RATIO = 1.6
+
+
+class _DropEmptyResult(logging.Filter):
+    """rapidocr warns "The text detection result is empty" for every image without text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "result is empty" not in record.getMessage()
+
+
+def get_engine():
+    """The process-wide rapidocr engine (created on first use; loading costs ~0.7 s).
+
+    Its models ship in the rapidocr wheel: nothing is downloaded. Language and model type
+    stay at the defaults on purpose (changing them makes rapidocr download other models).
+    """
+    global _ENGINE
+    if _ENGINE is None:
+        with _ENGINE_LOCK:
+            if _ENGINE is None:
+                try:
+                    from rapidocr import RapidOCR
+                except ImportError as e:  # pragma: no cover - a dependency of the package
+                    raise StageError(f"text detection needs rapidocr==3.10.0: {e}") from None
+                log = logging.getLogger("RapidOCR")  # rapidocr's own logger, INFO by default
+                log.setLevel(logging.WARNING)
+                if not any(isinstance(f, _DropEmptyResult) for f in log.filters):
+                    log.addFilter(_DropEmptyResult())
+                _ENGINE = RapidOCR(
+                    params={
+                        "Global.log_level": "warning",
+                        "Det.box_thresh": _BOX_THRESH,
+                        "Det.unclip_ratio": _UNCLIP_RATIO,
+                    }
+                )
+    return _ENGINE
+
+
+def warm_up(*, threads: int | None = None) -> None:
+    """Create the OCR engine and load its detector, classifier and recogniser models now.
+
+    A batch worker calls this before its first item so the item does not pay ~0.7 s for it.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Cap on ONNX Runtime's intra-op threads for the models (rapidocr's default is one per
+        core in every process, which makes two workers on two cores fight). Applied only when
+        no model is loaded yet: rapidocr builds its sessions from its config on first load.
+    """
+    engine = get_engine()
+    cfg = getattr(engine, "cfg", None)
+    if threads is not None and cfg is not None and all(
+            getattr(engine, a, None) is None for a in ("text_det", "text_cls", "text_rec")):
+        with contextlib.suppress(Exception):
+            ort = cfg.EngineConfig.onnxruntime
+            ort.intra_op_num_threads = int(threads)
+            ort.inter_op_num_threads = 1
+    # rapidocr 3.10 (pinned) loads models on first use through these methods; they are its
+    # private API, so this is the one place that calls them, and one missing is skipped
+    for loader in ("_load_det_model", "_load_cls_model", "_load_rec_model"):
+        fn = getattr(engine, loader, None)
+        if callable(fn):
+            fn()
+
+
+def detect_text(image, *, min_score=0.5, recognize=True, box_thresh=None) -> list[TextRegion]:
+    """Find text lines with rapidocr's bundled detector (and recogniser).
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32 in [0, 1]
+        sRGB image.
+    min_score : float, keyword-only
+        Regions scoring below this are dropped (recogniser score with ``recognize=True``,
+        detector box score otherwise).
+    recognize : bool, keyword-only
+        Also read the text (``TextRegion.text``). Detection only is faster.
+    box_thresh : float, optional, keyword-only
+        Detector box threshold in (0, 1) (rapidocr's ``Det.box_thresh``, default 0.5). Lower
+        finds fainter text (watermarks) at the cost of more false boxes.
+
+    Returns
+    -------
+    list of TextRegion
+        In reading order (top to bottom, left to right), possibly empty.
+    """
+    check_image(image)
+    if not 0.0 <= float(min_score) <= 1.0:
+        raise InputError(f"min_score must be in [0, 1], got {min_score!r}")
+    bt = _BOX_THRESH if box_thresh is None else float(box_thresh)
+    if not 0.0 < bt < 1.0:
+        raise InputError(f"box_thresh must be in (0, 1), got {box_thresh!r}")
+    eng = get_engine()
+    bgr = np.ascontiguousarray(to_uint8(image)[..., ::-1])
+    with _CALL_LOCK:
+        # Every flag on every call: rapidocr keeps them between calls otherwise.
+        res = eng(
+            bgr,
+            use_det=True,
+            use_cls=False,
+            use_rec=bool(recognize),
+            text_score=float(min_score),
+            box_thresh=bt,
+            unclip_ratio=_UNCLIP_RATIO,
+        )
+    boxes = getattr(res, "boxes", None)
+    if boxes is None or len(boxes) == 0:
+        return []
+    scores = getattr(res, "scores", None)
+    txts = getattr(res, "txts", None) if recognize else None
+    out = []
+    for i, b in enumerate(boxes):
+        s = float(scores[i]) if scores is not None and i < len(scores) else 1.0
+        if s < min_score:
+            continue
+        t = str(txts[i]) if txts is not None and i < len(txts) else ""
+        if recognize and _looks_like_structure(t, s):
+            continue
+        out.append(TextRegion(_order_clockwise(b), t, float(np.clip(s, 0.0, 1.0))))
+    return out
+
+
+#: rapidocr's detector input rule (config ``Det.limit_type: min``, ``limit_side_len: 736``):
+#: an image whose shorter side is under 736 px is enlarged to it before detection.
+_DET_MIN_SIDE = 736
+
+
+@contextlib.contextmanager
+def _detector_keeps_size(eng):
+    """Within the block the engine's detector takes its input at the size it is given (up
+    to 4096 px a side) instead of enlarging it to a 736 px short side: for crops the caller
+    has already scaled. Attributes of rapidocr 3.10's ``TextDetector`` (pinned)."""
+    det = eng._load_det_model()
+    saved = det.limit_type, det.limit_side_len
+    det.limit_type, det.limit_side_len = "max", 4096
+    try:
+        yield
+    finally:
+        det.limit_type, det.limit_side_len = saved
+
+
+def merge_boxes(boxes, shape, margin_px: int = 0) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x0, y0, x1, y1)`` grown by ``margin_px``, clipped to ``shape`` (H, W) and
+    merged until none overlap (so no pixel is read twice)."""
+    h, w = shape[:2]
+    out = [(max(0, int(x0) - margin_px), max(0, int(y0) - margin_px),
+            min(w, int(np.ceil(x1)) + margin_px), min(h, int(np.ceil(y1)) + margin_px))
+           for x0, y0, x1, y1 in boxes]
+    out = [b for b in out if b[2] > b[0] and b[3] > b[1]]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]),
+                              max(a[3], b[3]))
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return sorted(out, key=lambda b: (b[1], b[0]))
+
+
+def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16) -> list[TextRegion]:
+    """:func:`detect_text` (with recognition) restricted to boxes of the image.
+
+    The detector sees each (merged, ``margin_px``-grown) box at the scale it would see it in
+    one crop spanning all the boxes, so it is as sensitive there as that pass, at the cost of
+    the boxes' area only: re-reading a few text lines of a 1024x768 photo takes a fraction of
+    a full pass.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32 in [0, 1]
+    boxes : iterable of (x0, y0, x1, y1)
+        Pixel boxes (e.g. the bounding boxes of earlier detections).
+    min_score : float
+        As :func:`detect_text`.
+    margin_px : int
+        Context added around each box before merging.
+
+    Returns
+    -------
+    list of TextRegion
+        Polygons in the image's coordinates.
+    """
+    check_image(image)
+    h, w = image.shape[:2]
+    merged = merge_boxes(boxes, (h, w), margin_px)
+    if not merged:
+        return []
+    # the scale detect_text would use on the crop spanning all boxes (its short side enlarged
+    # to 736 px): each box is then read as in that one crop, without the pixels between them
+    span = (max(b[2] for b in merged) - min(b[0] for b in merged),
+            max(b[3] for b in merged) - min(b[1] for b in merged))
+    scale = max(1.0, _DET_MIN_SIDE / min(span))
+    eng = get_engine()
+    found = []
+    with _CALL_LOCK, _detector_keeps_size(eng):
+        for x0, y0, x1, y1 in merged:
+            crop = to_uint8(image[y0:y1, x0:x1])[..., ::-1]
+            if scale > 1.0:
+                crop = cv2.resize(crop, (max(1, round((x1 - x0) * scale)),
+                                         max(1, round((y1 - y0) * scale))),
+                                  interpolation=cv2.INTER_LINEAR)
+            res = eng(np.ascontiguousarray(crop), use_det=True, use_cls=False, use_rec=True,
+                      text_score=float(min_score), box_thresh=_BOX_THRESH,
+                      unclip_ratio=_UNCLIP_RATIO)
+            if getattr(res, "boxes", None) is None or len(res.boxes) == 0:
+                continue
+            for i, b in enumerate(res.boxes):
+                sc = float(res.scores[i])
+                t = str(res.txts[i])
+                if sc < min_score or _looks_like_structure(t, sc):
+                    continue
+                poly = np.asarray(b, np.float32) / scale + np.float32([x0, y0])
+                found.append(TextRegion(_order_clockwise(poly), t, float(np.clip(sc, 0, 1))))
+    return found
+
+
+def _looks_like_structure(text: str, score: float) -> bool:
+    """A lone, unconfident character is usually photo structure read as text (a cat's eye
+    read as "0", a spoon as "8"), not a caption: dropped unless the recogniser is sure."""
+    return sum(c.isalnum() for c in text) < 2 and score < _SINGLE_CHAR_MIN_SCORE
+
+
+#: Confidence a one-character detection needs to count as text (see _looks_like_structure).
+_SINGLE_CHAR_MIN_SCORE = 0.9
