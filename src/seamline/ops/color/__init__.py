@@ -1,5 +1,9 @@
 """Colour reconciliation: remove the colour drift a stage introduced, keep its new detail.
 
+(This module is over 600 lines because the four methods share one set of numba sRGB<->Lab
+kernels and their lookup tables, which are private to it; splitting them out would make
+those tables and kernels public API for no caller but this one.)
+
 The typical case is an upscaler: ``image`` is its output, ``reference`` the image it was given
 (smaller, same picture). The upscaler added detail we want to keep and shifted colours (a
 cast, a tone curve, a saturation change) we want to undo. The methods, from the most to the
