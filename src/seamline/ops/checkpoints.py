@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from seamline.errors import InputError, StageError
+from seamline.errors import InputError, StageError, first_line
 
 
 def locate_checkpoint(path, device, *, who: str, torch, kinds: str) -> tuple[Path, tuple, Any]:
@@ -123,7 +123,7 @@ def read_checkpoint(p: Path, *, who: str) -> Any:
         try:
             return load_file(str(p), device="cpu")
         except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            msg = first_line(e)
             raise InputError(f"{who}: {p} is a damaged safetensors file ({msg})") from None
     raise InputError(f"{who}: {p} is not a checkpoint (neither safetensors nor a torch.save file)")
 
@@ -149,7 +149,7 @@ def _torch_load(p: Path, who: str) -> Any:
             "unpickles objects; save the state_dict alone (or as .safetensors) with a tool you "
             "trust") from None
     except (RuntimeError, OSError, EOFError, ValueError, KeyError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = first_line(e)
         if "TorchScript" in msg:
             raise InputError(f"{who}: {p} is a TorchScript archive; seamline does not run "
                              "TorchScript") from None

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from seamline.ops.checkpoints import ModelCache, locate_checkpoint, read_checkpoint
-from seamline.errors import InputError, StageError
+from seamline.errors import InputError, StageError, first_line
 from seamline.io import as_image, as_mask
 from seamline.ops.compose import composite, mask_crops
 
@@ -324,7 +324,7 @@ def load_lama(path, *, device: str = "cpu", cache: bool = True) -> LamaModel:
     try:
         net.to(dev)
     except (RuntimeError, AssertionError) as e:  # no CUDA build / no such GPU
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = first_line(e)
         raise StageError(f"lama: device {device!r} is not available ({msg})") from None
     model = LamaModel(net=net, path=p, device=str(dev), ngf=ngf, n_blocks=n_blocks, key_prefix=prefix)
     if cache:

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from seamline.ops.checkpoints import ModelCache, locate_checkpoint, read_checkpoint
-from seamline.errors import InputError, StageError
+from seamline.errors import InputError, StageError, first_line
 from seamline.io import DEFAULT_MAX_PIXELS, as_image
 
 __all__ = ["MAX_SCALE", "UpscalerModel", "check_upscale_size", "load_upscaler", "model_upscale",
@@ -228,7 +228,7 @@ def load_upscaler(path, *, device: str = "cpu", cache: bool = True) -> UpscalerM
     try:
         net.to(device=dev, dtype=torch.float32)
     except (RuntimeError, AssertionError) as e:  # no CUDA build / no such GPU
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = first_line(e)
         raise StageError(f"upscaler: device {device!r} is not available ({msg})") from None
     req = desc.size_requirements
     model = UpscalerModel(
@@ -286,7 +286,7 @@ def _load_descriptor(spandrel, state: dict, p: Path):
                 return arch.load(state)
         except Exception as e:  # noqa: BLE001 - shape mismatch, missing key: a false detection
             if first_error is None:
-                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                msg = first_line(e)
                 first_error = f"looks like {arch.name} but does not load as one ({msg[:160]})"
     if first_error:
         raise InputError(f"upscaler: {p} {first_error}")
@@ -444,7 +444,7 @@ def _run(model: UpscalerModel, crop: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             outs = [model.descriptor(t) for t in inputs]
     except (RuntimeError, ValueError, AssertionError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = first_line(e)
         raise StageError(
             f"upscaler: {model.architecture} from {model.path.name} failed on a {w}x{h} tile ({msg[:200]})"
         ) from None
