@@ -282,11 +282,10 @@ def test_missing_directory_and_non_checkpoint_paths(tmp_path):
 
 
 def test_lama_checkpoint_is_not_an_upscaler(tmp_path):
-    from seamline.ops.inpaint.lama import lama_generator
+    from seamline.testing.tiny_lama import tiny_lama_state
 
-    gen = lama_generator(ngf=8, n_blocks=1)
     path = tmp_path / "big-lama.safetensors"
-    save_file({f"generator.{k}": v.contiguous() for k, v in gen.state_dict().items()}, str(path))
+    save_file({f"generator.{k}": v.contiguous() for k, v in tiny_lama_state().items()}, str(path))
     with pytest.raises(InputError, match=r"big-lama\.safetensors is a LaMa checkpoint: an inpainting model") as e:
         load_upscaler(path)
     assert "\n" not in str(e.value)
