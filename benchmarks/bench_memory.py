@@ -1,0 +1,322 @@
+"""Benchmark: peak memory (RSS) and wall time per image size, before and after (issue 11 item 8).
+
+Commands, each in its own process (``python -c 'seamline.cli.main()' ...``), peak RSS from
+``os.wait4`` (``ru_maxrss`` of that process alone):
+
+remove-text  ``seamline remove-text IMG -o OUT`` (the built-in pipeline: detect, text mask,
+             normalise, preflight, fill, QA)
+inpaint      ``seamline inpaint IMG --mask MASK -o OUT``, a mask of round blobs covering ~2 %
+upscale      ``seamline upscale IMG --scale 2 -o OUT`` (default backend, seamline-sr)
+
+Images: 1, 12, 24 and 50 MP (4:3), each a 2x2 mosaic of scikit-image photos resized to the
+size, with six text items drawn by ``seamline.testing.synth`` (captions, titles, watermarks:
+text covers a small part of the frame, as in real photos). Plus a flat grey 100 MP frame
+with no text at all (the issue's 9999x9999 PNG), remove-text only. Inputs are written once
+under ``benchmarks/cache/memory-inputs/``.
+
+"before" is the tree at ``--before`` (default: main when the crop-based mask stages started,
+checked out with ``git worktree add`` under ``benchmarks/cache/``); "after" is this tree. Both
+run in the same invocation, alternating per case, so load affects them alike. The upscale x2
+output of a 50 MP input has 200 MP: those runs pass ``--max-pixels 250000000`` (the default
+limit, 100 MP, refuses it). ``--skip`` drops cases (e.g. ``upscale@50``) when a run would take
+too long; skipped cases are listed in the results.
+
+Writes ``benchmarks/results/memory.json`` and ``memory.md``.
+
+Usage: ``python benchmarks/bench_memory.py [--sizes 1 12 24 50] [--skip upscale@50]
+[--before REV] [--timeout 900]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+CACHE = HERE / "cache"
+#: main when the crop-based mask stages started (issue 11 item 8)
+BEFORE = "0635c90"
+RUNNER = "import sys; from seamline.cli import main; sys.exit(main(sys.argv[1:]))"
+COMMANDS = ("remove-text", "inpaint", "upscale")
+
+
+def shape_for(megapixels: float) -> tuple[int, int]:
+    """(H, W), 4:3, about ``megapixels`` MP, both even."""
+    w = int(round((megapixels * 1e6 * 4 / 3) ** 0.5 / 2)) * 2
+    return int(round(megapixels * 1e6 / w / 2)) * 2, w
+
+
+def make_inputs(megapixels: float, folder: Path) -> tuple[Path, Path, float]:
+    """Photo with text and a ~2 % blob mask at this size; returns paths and the mask coverage."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    from seamline.io import write_image
+    from seamline.testing.synth import draw_text, random_text_items
+
+    img_path = folder / f"photo_{megapixels:g}mp.png"
+    mask_path = folder / f"mask_{megapixels:g}mp.png"
+    H, W = shape_for(megapixels)
+    rng = np.random.default_rng(int(megapixels * 10))
+    if not (img_path.exists() and mask_path.exists()):
+        tiles = [cv2.resize(a, (512, 512), interpolation=cv2.INTER_AREA) for a in
+                 (data.astronaut(), data.coffee(), data.chelsea(), data.rocket())]
+        mosaic = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:])])
+        photo = cv2.resize(mosaic, (W, H), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        items = random_text_items(photo.shape, rng, n=6, image=photo)
+        with_text, _ = draw_text(photo, items)
+        tmp = img_path.with_name(f".tmp-{img_path.name}")  # a cut-off run leaves no half file
+        write_image(tmp, with_text)
+        os.replace(tmp, img_path)
+        del photo, with_text
+        mask = np.zeros((H, W), np.uint8)
+        n_blobs = 40
+        r = int(round((0.02 * H * W / (n_blobs * np.pi)) ** 0.5))
+        for y, x in zip(rng.integers(r, H - r, n_blobs), rng.integers(r, W - r, n_blobs)):
+            cv2.circle(mask, (int(x), int(y)), r, 255, -1)
+        tmp = mask_path.with_name(f".tmp-{mask_path.name}")
+        cv2.imwrite(str(tmp), mask)
+        os.replace(tmp, mask_path)
+    coverage = float(np.count_nonzero(cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)) / (H * W))
+    return img_path, mask_path, coverage
+
+
+def make_grey(folder: Path) -> Path:
+    """The issue's case: a flat grey 9999x9999 PNG (no text anywhere)."""
+    import cv2
+    import numpy as np
+
+    path = folder / "grey_9999.png"
+    if not path.exists():
+        tmp = path.with_name(f".tmp-{path.name}")
+        cv2.imwrite(str(tmp), np.full((9999, 9999, 3), 128, np.uint8))
+        os.replace(tmp, path)
+    return path
+
+
+def before_tree(rev: str) -> Path:
+    """A checkout of ``rev`` under benchmarks/cache/ (git worktree, detached)."""
+    tree = CACHE / f"before-{rev}"
+    if not (tree / "src" / "seamline").is_dir():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+                       check=True, capture_output=True)
+    return tree
+
+
+def run_one(src: Path, args: list[str], timeout: float) -> dict:
+    """Run one CLI command in a fresh process; its own peak RSS and wall time."""
+    env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = t0 + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            return {"status": "timeout", "seconds": round(time.perf_counter() - t0, 1)}
+        time.sleep(0.05)
+    seconds = time.perf_counter() - t0
+    err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    out = {"status": "ok" if code == 0 else f"exit {code}", "seconds": round(seconds, 1),
+           "peak_rss_mb": round(usage.ru_maxrss / 1024), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}
+    if code != 0:
+        out["error"] = err[-1] if err else ""
+    return out
+
+
+def command_args(cmd: str, img: Path, mask: Path, out_dir: Path, megapixels: float) -> list[str]:
+    out = str(out_dir / f"{cmd}_{megapixels:g}mp.png")
+    if cmd == "remove-text":
+        return ["remove-text", str(img), "-o", out, "--quiet"]
+    if cmd == "inpaint":
+        return ["inpaint", str(img), "--mask", str(mask), "-o", out, "--quiet"]
+    extra = ["--max-pixels", "250000000"] if megapixels * 4 > 100 else []
+    return ["upscale", str(img), "--scale", "2", "-o", out, "--quiet", *extra]
+
+
+def fmt_gb(r: dict | None) -> str:
+    if not r:
+        return "–"
+    if r["status"] != "ok":
+        return r["status"]
+    return f"{r['peak_rss_mb'] / 1024:.2f} GB"
+
+
+def fmt_s(r: dict | None) -> str:
+    if not r:
+        return "–"
+    return f"{r['seconds']:.0f} s" if r["status"] == "ok" else r["status"]
+
+
+def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2)
+                                          + "\n", encoding="utf-8")
+    sizes = [r for r in rows if r["case"] != "grey"]
+    by = {(r["megapixels"], r["command"]): r for r in sizes}
+    mps = sorted({r["megapixels"] for r in sizes})
+    grey = next((r for r in rows if r["case"] == "grey"), None)
+
+    def after(mp, cmd):
+        r = by.get((mp, cmd))
+        return r["after"] if r else None
+
+    lines = ["# Memory and time per image size", ""]
+    ok = [r for r in sizes if r["command"] == "remove-text" and r["after"].get("status") == "ok"]
+    biggest = max(ok, key=lambda r: r["megapixels"]) if ok else None
+    prose = ("Peak memory (RSS of the one process) and wall time of one command per image, "
+             "after the crop-based mask stages (issue 11 item 8). ")
+    if biggest:
+        prose += (f"remove-text on a {biggest['megapixels']:g} MP photo peaks at "
+                  f"{fmt_gb(biggest['after'])} (was {fmt_gb(biggest['before'])}). ")
+    if grey and grey["after"].get("status") == "ok":
+        prose += (f"A 100 MP flat grey PNG with no text costs {fmt_gb(grey['after'])} in "
+                  f"remove-text (was {fmt_gb(grey['before'])}, "
+                  f"{fmt_s(grey['before'])} -> {fmt_s(grey['after'])}). ")
+    prose += (f"{meta['cpus']} CPUs, {meta['load_before']} load average at the start "
+              "(shared machine: times are indicative, memory is not load-dependent). "
+              "Size batch workers by memory: a worker needs about the peak of its largest "
+              "image, so workers = min(cores, available memory / that peak).")
+    lines += [prose, ""]
+    lines += ["| image | remove-text | inpaint (2 % mask) | upscale x2 |",
+              "|---|---|---|---|"]
+    for mp in mps:
+        h, w = shape_for(mp)
+        cells = [f"{fmt_gb(after(mp, c))}, {fmt_s(after(mp, c))}" if after(mp, c)
+                 else "not measured" for c in COMMANDS]
+        lines.append(f"| {mp:g} MP ({w}x{h}) | " + " | ".join(cells) + " |")
+    lines += ["", "## Before and after", "",
+              f"Before: `{meta['before']}` (main before the change); after: `{meta['after']}`. "
+              "Same run, alternating per case."
+              + (f" {meta['runs_side_by_side']} benchmark processes ran side by side (different "
+                 "commands) to fit the time budget: times include that load, memory does not."
+                 if meta.get("runs_side_by_side", 1) > 1 else ""), "",
+              "| case | command | peak RSS before | peak RSS after | time before | time after |",
+              "|---|---|---|---|---|---|"]
+    for r in rows:
+        label = "grey 9999x9999, no text" if r["case"] == "grey" else f"{r['megapixels']:g} MP"
+        lines.append(f"| {label} | {r['command']} | {fmt_gb(r['before'])} | {fmt_gb(r['after'])} "
+                     f"| {fmt_s(r['before'])} | {fmt_s(r['after'])} |")
+    for r in rows:
+        for side in ("before", "after"):
+            if r[side].get("error"):
+                lines.append(f"\n{r['case']} {r['command']} {side}: {r[side]['error']}")
+    if meta.get("not_measured"):
+        lines += ["", "Not measured (the run was cut off at its time budget): "
+                  + ", ".join(meta["not_measured"]) + "."]
+    if meta["skipped"]:
+        lines += ["", "Skipped (too slow for the benchmark's time budget on this machine): "
+                  + ", ".join(meta["skipped"]) + "."]
+    if sizes and any(r["command"] == "inpaint" for r in sizes):
+        cov = ", ".join(f"{r['megapixels']:g} MP {100 * r['mask_coverage']:.1f} %"
+                        for r in sizes if r["command"] == "inpaint")
+        lines += ["", f"Inpaint mask coverage: {cov}."]
+    lines += ["", f"Created {meta['created']} by `benchmarks/bench_memory.py` "
+              f"({meta['seconds']:.0f} s in all). Python {meta['python']}, {meta['platform']}."]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def merge(names: list[str]) -> None:
+    """Combine results of runs that measured different cases (e.g. two processes side by
+    side) into memory.json / memory.md; the first run's meta is kept, times noted."""
+    parts = [json.loads((RESULTS / f"{n}.json").read_text(encoding="utf-8")) for n in names]
+    seen, rows = set(), []
+    for part in parts:
+        for r in part["rows"]:
+            key = (r["case"], r["megapixels"], r["command"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(r)
+    order = {c: i for i, c in enumerate(COMMANDS)}
+    rows.sort(key=lambda r: (r["case"] != "grey", order[r["command"]], r["megapixels"]))
+    meta = dict(parts[0]["meta"])
+    meta["seconds"] = max(p["meta"]["seconds"] for p in parts)
+    meta["not_measured"] = sorted({m for p in parts for m in p["meta"].get("not_measured", [])}
+                                  - {f"{r['command']} at {r['megapixels']:g} MP" for r in rows})
+    meta["runs_side_by_side"] = len(parts)
+    write_results(rows, meta)
+    for n in names:
+        if n != "memory":
+            (RESULTS / f"{n}.json").unlink()
+            (RESULTS / f"{n}.md").unlink()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=float, nargs="+", default=[1, 12, 24, 50])
+    ap.add_argument("--skip", nargs="*", default=[], help="cases to leave out, e.g. upscale@50")
+    ap.add_argument("--no-grey", action="store_true", help="leave out the 100 MP grey frame")
+    ap.add_argument("--before", default=BEFORE, help="git revision measured as 'before'")
+    ap.add_argument("--timeout", type=float, default=900, help="seconds per command")
+    ap.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
+    ap.add_argument("--results", default="memory", help="results file name (without suffix)")
+    ap.add_argument("--merge", nargs="+", metavar="NAME",
+                    help="only combine these results files into memory.json/.md")
+    args = ap.parse_args()
+    if args.merge:
+        merge(args.merge)
+        return 0
+    t_start = time.perf_counter()
+    sys.path.insert(0, str(ROOT / "src"))
+    inputs = CACHE / "memory-inputs"
+    outputs = CACHE / "memory-outputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    outputs.mkdir(parents=True, exist_ok=True)
+    after_rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                               capture_output=True, text=True).stdout.strip()
+    # "after" runs a snapshot of this tree's sources, so edits during a long run do not leak in
+    after = CACHE / f"after-src-{args.results}"
+    shutil.rmtree(after, ignore_errors=True)
+    shutil.copytree(ROOT / "src", after, ignore=shutil.ignore_patterns("__pycache__"))
+    trees = {"before": before_tree(args.before) / "src", "after": after}
+    meta = {"before": args.before, "after": after_rev, "cpus": os.cpu_count(),
+            "load_before": round(os.getloadavg()[0], 2), "python": platform.python_version(),
+            "platform": platform.platform(), "skipped": [],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    rows = []
+    cases = []
+    if not args.no_grey:
+        cases.append(("grey", 9999 * 9999 / 1e6, "remove-text"))
+    for cmd in args.commands:  # remove-text first: the command the issue is about
+        for mp in args.sizes:
+            if f"{cmd}@{mp:g}" in args.skip:
+                meta["skipped"].append(f"{cmd} at {mp:g} MP")
+                continue
+            cases.append(("photo", mp, cmd))
+    meta["not_measured"] = [f"{cmd} at {mp:g} MP" for case, mp, cmd in cases]
+    for case, mp, cmd in cases:
+        if case == "grey":
+            img, mask, coverage = make_grey(inputs), None, 0.0
+        else:
+            img, mask, coverage = make_inputs(mp, inputs)
+        argv = command_args(cmd, img, mask, outputs, mp)
+        row = {"case": case, "megapixels": round(mp, 1), "command": cmd,
+               "mask_coverage": round(coverage, 4)}
+        for side in ("before", "after"):
+            row[side] = run_one(trees[side], argv, args.timeout)
+            print(f"{case} {mp:g} MP {cmd} {side}: {row[side]}", flush=True)
+        rows.append(row)
+        meta["not_measured"] = meta["not_measured"][1:]
+        meta["seconds"] = time.perf_counter() - t_start
+        write_results(rows, meta, args.results)  # after every case: a cut-off run keeps what it measured
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
