@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from seamline.batch.plan import plan_batch
 from seamline.batch.summary import SUMMARY_CSV, SUMMARY_JSON, BatchResult, write_summary
 from seamline.batch.worker import default_workers, failed_record
 from seamline.errors import ConfigError
+from seamline.engine.progress import progress_bar
 
 __all__ = ["run_batch"]
 
@@ -123,7 +123,7 @@ def run_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
     interrupted = False
     info["plan_s"] = round(time.perf_counter() - t0, 3)
     by_item = {it.item: it for it in plan.todo}
-    bar = _bar(len(plan.todo), progress)
+    bar = progress_bar(len(plan.todo), enabled=progress, unit="img")
     t_exec = time.perf_counter()
 
     def record(rec: dict) -> None:
@@ -238,25 +238,3 @@ class _Interrupt:
             self._deferred = False
             self.stopping = True
             raise KeyboardInterrupt
-
-
-class _NoBar:
-    def update(self, *_):
-        pass
-
-    def set_postfix_str(self, *_, **__):
-        pass
-
-    def close(self):
-        pass
-
-
-def _bar(total: int, enabled: bool):
-    if not enabled or total == 0:
-        return _NoBar()
-    from tqdm import tqdm
-
-    # disable=None: no bar when stderr is not a terminal (logs, CI, captured output)
-    return tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True, disable=None)
-
-

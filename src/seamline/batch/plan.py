@@ -14,6 +14,7 @@ from typing import Any
 
 from seamline._version import __version__
 from seamline.batch.journal import STATE_FILE, read_state
+from seamline.core.hashing import file_sha256, memo_sha256
 from seamline.errors import ConfigError, InputError
 
 __all__ = ["IMAGE_EXTENSIONS", "RUNS_DIR", "BatchItem", "BatchPlan", "list_images", "item_seed",
@@ -420,14 +421,10 @@ def _output_unchanged(output: Path, recorded: str | None) -> bool:
 
 def _sha256(path: Path) -> str | None:
     """Hex SHA-256 of a file's bytes, None when it cannot be read."""
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        return file_sha256(path)
     except OSError:
         return None
-    return h.hexdigest()
 
 
 def _existing_dir(path: str | Path, what: str) -> Path:
@@ -465,12 +462,9 @@ def _hash_with_cache(path: Path, prev: dict | None, which: str):
     worker then reports the reader's own error).
     """
     try:
-        st = path.stat()
+        return memo_sha256(path, prev.get(f"{which}_stat") if prev else None,
+                           prev.get(f"{which}_sha256") if prev else None)
     except OSError:
         return None, None  # the worker's reader reports why
-    stat_ = (st.st_size, st.st_mtime_ns)
-    if prev and prev.get(f"{which}_stat") == list(stat_) and prev.get(f"{which}_sha256"):
-        return prev[f"{which}_sha256"], stat_
-    return _sha256(path), stat_
 
 

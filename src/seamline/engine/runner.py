@@ -38,6 +38,7 @@ import numpy as np
 
 import seamline.stages  # noqa: F401  (fills the stage registry and the domains' adapters)
 from seamline._version import __version__
+from seamline.engine.progress import progress_bar
 from seamline.core import artifacts
 from seamline.core.adapters import get_adapter
 from seamline.core.arrays import as_image, as_mask
@@ -249,7 +250,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "notes": list(image_file.info.get("notes", [])) if image_file else [], "status": "running",
     }
     stage_runs: dict[str, StageRun] = {}
-    bar = _progress(len(spec.stages), progress)
+    bar = progress_bar(len(spec.stages), enabled=progress, unit="stage", leave=False)
     try:
         for i, decl in enumerate(spec.stages):
             bar.set_description(decl.name)
@@ -577,24 +578,3 @@ def _versions() -> dict:
                 continue
         _VERSIONS = found
     return dict(_VERSIONS)
-
-
-class _NoBar:
-    def set_description(self, *_):
-        pass
-
-    def update(self, *_):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    # disable=None: no bar when stderr is not a terminal (logs, CI, captured output)
-    return tqdm(total=total, unit="stage", file=sys.stderr, leave=False, dynamic_ncols=True,
-                disable=None)
