@@ -9,6 +9,12 @@ can be fixed deterministically (:func:`normalize_mask`) and measure the rest
 Conventions: a mask is ``HxW float32`` in ``[0, 1]``, 1 = edit. Unless a function says
 otherwise, its *support* is ``mask > 0`` (every pixel the edit touches) and connected
 components are 8-connected.
+
+(This module is over 600 lines because every operation here runs on the crops of
+:func:`support_boxes` and must stay bit-identical to its full-frame form; the crop rules
+(even corners, 64-column alignment, a minimum crop size) and the operations that rely on them
+are kept side by side so a change to one is read with the other. Splitting the preflight
+measurements into their own module is the next step.)
 """
 
 from __future__ import annotations
