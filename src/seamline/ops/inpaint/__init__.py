@@ -31,7 +31,7 @@ from seamline.ops.compose import composite, edit_alpha, mask_crops, match_fill_t
 from seamline.ops.validate import nonneg_int
 
 __all__ = ["BACKENDS", "Backend", "FillOptions", "get_backend", "inpaint", "composite", "mask_crops",
-           "edit_alpha", "match_fill_to_ring", "choose_backend"]
+           "edit_alpha", "match_fill_to_ring", "choose_backend", "hole_context"]
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,48 @@ AUTO_THIN_PX = 3.0
 AUTO_TEXTURE_ENERGY = 4e-4
 
 
+def hole_context(crop, hole, *, structure=False):
+    """How thick a hole is and what the photo around it is like (unrounded numbers).
+
+    Parameters
+    ----------
+    crop : (h, w, 3) float32 array in [0, 1]
+    hole : (h, w) bool array
+    structure : bool, keyword-only
+        Also measure ``ring_edge_fraction`` (costs two Sobel filters).
+
+    Returns
+    -------
+    dict
+        ``thickness_px``: the hole's largest inscribed radius; ``ring_texture_energy``: mean
+        squared luminance Laplacian in a ring 3-10 px out (0 without a ring); with
+        ``structure``, ``ring_edge_fraction``: share of ring pixels on a strong edge
+        (gradient magnitude above ``edge_level``, [0, 1] units per px).
+    """
+    thickness = float(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5).max())
+    # ring 3..10 px away from the hole: close enough to describe it, far enough that
+    # anti-aliased remains of what is being removed do not count as texture
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    ring = (dist > 3) & (dist <= 10)
+    out = {"thickness_px": thickness, "ring_texture_energy": 0.0}
+    if structure:
+        out["ring_edge_fraction"] = 0.0
+    if not ring.any():
+        return out
+    luma = crop @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    lap = cv2.Laplacian(luma, cv2.CV_32F, ksize=1)
+    out["ring_texture_energy"] = float(np.mean(lap[ring] ** 2))
+    if structure:
+        gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3) / 8
+        gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3) / 8
+        out["ring_edge_fraction"] = float((np.hypot(gx, gy) > HOLE_EDGE_LEVEL)[ring].mean())
+    return out
+
+
+#: Luminance gradient magnitude (per px, [0, 1] units) that counts as a strong edge.
+HOLE_EDGE_LEVEL = 0.08
+
+
 def choose_backend(crop, hole):
     """The ``auto`` rule: a fast diffusion fill for thin strokes or smooth context, the
     exemplar fill for thicker holes in textured context.
@@ -170,14 +212,8 @@ def choose_backend(crop, hole):
     why : dict
         ``thickness_px`` (max inscribed radius of the hole) and ``ring_texture_energy``.
     """
-    thickness = float(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5).max())
-    # ring 3..10 px away from the hole: close enough to describe it, far enough that
-    # anti-aliased remains of what is being removed do not count as texture
-    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-    ring = (dist > 3) & (dist <= 10)
-    luma = crop @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-    lap = cv2.Laplacian(luma, cv2.CV_32F, ksize=1)
-    texture = float(np.mean(lap[ring] ** 2)) if ring.any() else 0.0
+    c = hole_context(crop, hole)
+    thickness, texture = c["thickness_px"], c["ring_texture_energy"]
     why = {"thickness_px": round(thickness, 2), "ring_texture_energy": round(texture, 6)}
     if thickness <= AUTO_THIN_PX or texture <= AUTO_TEXTURE_ENERGY:
         return "telea", why

@@ -43,8 +43,6 @@ FSR_MAX_RADIUS_PX = 8.0
 TEXTURE_ENERGY = 4e-4
 #: Fraction of ring pixels on a strong edge above which the context has structure.
 STRUCTURE_EDGES = 0.12
-#: Luminance gradient magnitude (per px, [0, 1] units) that is a strong edge.
-_EDGE_LEVEL = 0.08
 
 
 def assign_components(mask: np.ndarray, regions) -> tuple[np.ndarray, int]:
@@ -94,20 +92,12 @@ def assign_components(mask: np.ndarray, regions) -> tuple[np.ndarray, int]:
 
 def _ring_stats(image: np.ndarray, hole: np.ndarray) -> dict:
     """Thickness of a hole and texture/structure of the photo in a ring 3-10 px around it."""
-    thickness = float(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5).max())
-    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-    ring = (dist > 3) & (dist <= 10)
-    luma = image @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-    if not ring.any():
-        return {"thickness_px": round(thickness, 2), "ring_texture_energy": 0.0,
-                "ring_edge_fraction": 0.0}
-    lap = cv2.Laplacian(luma, cv2.CV_32F, ksize=1)
-    gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3) / 8
-    gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3) / 8
-    edges = np.hypot(gx, gy) > _EDGE_LEVEL
-    return {"thickness_px": round(thickness, 2),
-            "ring_texture_energy": round(float(np.mean(lap[ring] ** 2)), 6),
-            "ring_edge_fraction": round(float(edges[ring].mean()), 4)}
+    from seamline.ops.inpaint import hole_context
+
+    c = hole_context(image, hole, structure=True)
+    return {"thickness_px": round(c["thickness_px"], 2),
+            "ring_texture_energy": round(c["ring_texture_energy"], 6),
+            "ring_edge_fraction": round(c["ring_edge_fraction"], 4)}
 
 
 def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float | None = None
@@ -165,7 +155,7 @@ def _box(sel: np.ndarray, margin: int, shape) -> tuple[slice, slice]:
             slice(max(0, xs.min() - margin), min(w, xs.max() + 1 + margin)))
 
 
-def _fill_region(out, original, hole, pending, backend, *, radius, seed, model_path=None,
+def _fill_region(out, hole, pending, backend, *, radius, seed, model_path=None,
                  device="cpu"):
     """Fill ``hole`` in ``out`` (in place) on a crop; ``pending`` pixels are unknown too."""
     from seamline.ops.inpaint import get_backend, inpaint
@@ -263,7 +253,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     pending = support.copy()
     for lab, hole in holes.items():
         pending &= ~hole
-        crop = _fill_region(out, image, hole, pending, plan[lab]["backend"], radius=radius,
+        crop = _fill_region(out, hole, pending, plan[lab]["backend"], radius=radius,
                             seed=seed, model_path=model_path, device=device)
         plan[lab]["passes"].append({"pass": 1, "backend": plan[lab]["backend"],
                                     "hole_px": int(hole.sum()), "crop_yx": crop})
@@ -306,7 +296,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                  "reason": "no mask here; the judge found residue",
                                  "passes": []}
                 name = plan[lab]["backend"]
-                crop = _fill_region(out, image, grown, np.zeros_like(support), name,
+                crop = _fill_region(out, grown, np.zeros_like(support), name,
                                     radius=radius, seed=seed, model_path=model_path,
                                     device=device)
                 holes[lab] = grown
