@@ -186,6 +186,35 @@ def test_masks_are_matched_by_stem_missing_fail_extra_warn(photos, tmp_path, cap
     assert np.array_equal(out[:50], src[:50])
 
 
+def test_every_format_the_reader_reads_is_planned(tmp_path):
+    # one list of extensions: what io reads is what a batch picks up (issue 14: TGA, PPM, QOI...
+    # were readable one at a time but left out of folders)
+    from PIL import Image
+
+    from seamline.io import image_extensions, read_image
+
+    inp, masks = tmp_path / "in", tmp_path / "masks"
+    inp.mkdir()
+    masks.mkdir()
+    rgb = Image.fromarray(np.arange(48 * 64 * 3, dtype=np.uint8).reshape(48, 64, 3))
+    files = {"a.tga": "TGA", "b.ppm": "PPM", "c.QOI": "QOI", "d.pcx": "PCX", "e.sgi": "SGI",
+             "f.dib": "DIB", "g.jp2": "JPEG2000"}
+    for name, fmt in files.items():
+        rgb.save(inp / name, format=fmt)
+    (inp / "notes.txt").write_text("not an image")
+    (inp / "h.ps").write_text("%!PS\n")  # EPS is refused with a reason, so not listed either
+    Image.fromarray(np.zeros((48, 64), np.uint8)).save(masks / "a.pgm")  # masks too
+    for name in files:
+        assert Path(name).suffix.lower() in image_extensions()
+        assert read_image(inp / name).image.shape == (48, 64, 3)
+    assert ".ps" not in image_extensions() and ".txt" not in image_extensions()
+    plan = plan_batch("remove-text", inp, tmp_path / "out")
+    assert [i.item for i in plan.todo] == sorted(files)
+    plan = plan_batch("inpaint", inp, tmp_path / "out2", masks=masks)
+    by_item = {i.item: i for i in plan.todo}
+    assert by_item["a.tga"].mask.endswith("a.pgm") and by_item["b.ppm"].error.startswith("no mask")
+
+
 @pytest.mark.parametrize("case", ["out-inside-input", "empty", "missing-pipeline", "bad-set",
                                   "no-masks"])
 def test_user_mistakes_exit_2_with_one_line(photos, tmp_path, capsys, case):

@@ -32,11 +32,11 @@ engine runs per item), :mod:`~seamline.batch.engines` (``local``, ``ray``; step 
 
 from seamline.batch.driver import run_batch
 from seamline.batch.engines.ray import start_local_ray
-from seamline.batch.plan import (IMAGE_EXTENSIONS, BatchItem, BatchPlan, config_key, item_seed,
-                                 list_images, plan_batch)
+from seamline.batch.plan import (BatchItem, BatchPlan, config_key, item_seed, list_images,
+                                 plan_batch)
 from seamline.batch.summary import BatchResult, flatten_record
 from seamline.batch.worker import process_item
 
-__all__ = ["IMAGE_EXTENSIONS", "BatchItem", "BatchPlan", "BatchResult", "list_images",
+__all__ = ["BatchItem", "BatchPlan", "BatchResult", "list_images",
            "item_seed", "config_key", "plan_batch", "run_batch", "process_item",
            "start_local_ray", "flatten_record"]

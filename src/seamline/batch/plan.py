@@ -17,14 +17,11 @@ from seamline.batch.journal import STATE_FILE, read_state
 from seamline.core.hashing import file_sha256, memo_sha256
 from seamline.errors import ConfigError, InputError
 
-__all__ = ["IMAGE_EXTENSIONS", "RUNS_DIR", "BatchItem", "BatchPlan", "list_images", "item_seed",
+__all__ = ["RUNS_DIR", "BatchItem", "BatchPlan", "list_images", "item_seed",
            "config_key", "resolve_pipeline", "plan_batch"]
 
 
-IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
-"""Extensions a batch picks up (case-insensitive), for images and masks."""
 RUNS_DIR = "runs"
-
 
 
 @dataclass(frozen=True)
@@ -119,8 +116,12 @@ def list_images(folder: str | Path, *, recursive: bool = False) -> list[Path]:
     Returns
     -------
     list of Path
-        Files whose extension (any case) is in :data:`IMAGE_EXTENSIONS`.
+        Files whose extension (any case) is one of a format seamline reads
+        (:func:`seamline.io.image_extensions`), for images and masks alike.
     """
+    from seamline.io import image_extensions
+
+    readable = frozenset(image_extensions())
     folder = Path(folder)
     found = []
     walker = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
@@ -128,7 +129,7 @@ def list_images(folder: str | Path, *, recursive: bool = False) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # also prunes os.walk
         for name in files:
             p = Path(root) / name
-            if (not name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+            if (not name.startswith(".") and p.suffix.lower() in readable
                     and p.is_file()):
                 found.append(p)
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
@@ -298,8 +299,8 @@ def plan_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
         hint = ""
         if not recursive and any(p.is_dir() for p in in_dir.iterdir()):
             hint = " (it has sub-folders: add --recursive to take images from them)"
-        raise InputError(f"input folder {input_dir}: no images "
-                         f"({' '.join(IMAGE_EXTENSIONS)}){hint}")
+        raise InputError(f"input folder {input_dir}: no images (no file with the extension of a "
+                         f"format seamline reads: .png, .jpg, .tif, .webp, .tga, ...){hint}")
     by_stem: dict[str, Path] = {}
     for p in images:
         stem = p.relative_to(in_dir).with_suffix("").as_posix()
@@ -343,8 +344,8 @@ def plan_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
         if mask_input is not None:
             found = mask_files.get(stem, [])
             if not found:
-                error = (f"no mask for {rel} in {masks} (looked for {stem}.* with "
-                         f"{'/'.join(e[1:] for e in IMAGE_EXTENSIONS)})")
+                error = (f"no mask for {rel} in {masks} (looked for {stem} with the "
+                         "extension of any format seamline reads)")
             elif len(found) > 1:
                 error = (f"several masks for {rel} in {masks}: "
                          f"{', '.join(m.name for m in found)}; keep one")

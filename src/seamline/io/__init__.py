@@ -15,10 +15,11 @@ in :mod:`seamline.core.arrays` and is re-exported here for callers above the cor
 from __future__ import annotations
 
 from seamline.core.arrays import as_image, as_mask, to_uint8, to_uint16
-from seamline.io.read import DEFAULT_MAX_PIXELS, ImageFile, load_image, load_mask, read_image
+from seamline.io.read import (DEFAULT_MAX_PIXELS, ImageFile, image_extensions, load_image,
+                              load_mask, read_image)
 from seamline.io.write import (SUPPORTED_EXTENSIONS, check_output_path, file_sha256,
                                save_image, write_image)
 
 __all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_EXTENSIONS", "ImageFile", "read_image", "load_image",
-           "load_mask", "write_image", "save_image", "as_image", "as_mask", "to_uint8",
+           "load_mask", "image_extensions", "write_image", "save_image", "as_image", "as_mask", "to_uint8",
            "to_uint16", "check_output_path", "file_sha256"]

@@ -32,12 +32,14 @@ import cv2
 import numpy as np
 import tifffile
 from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL.ImageFile import StubImageFile
 
 from seamline.core.arrays import as_mask
 from seamline.errors import InputError
 from seamline.io.icc import to_srgb
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageFile", "read_image", "load_image", "load_mask"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageFile", "read_image", "load_image", "load_mask",
+           "image_extensions"]
 
 DEFAULT_MAX_PIXELS: int = 100_000_000
 """Largest width*height read by default; ``SEAMLINE_MAX_PIXELS`` or ``max_pixels=`` override."""
@@ -48,6 +50,8 @@ _REFUSED_FORMATS = {
            "to PNG or TIFF first",
     "WMF": "a vector drawing (Windows Metafile); export it to PNG first",
 }
+# Pillow identifies MPEG (header only) but decodes nothing; an MPO is opened as a JPEG first.
+_NOT_DECODED, _OPENED_AS = frozenset({"MPEG"}), {"MPO": "JPEG"}
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _PIL_GUARD_LOCK = threading.Lock()
 
@@ -101,7 +105,8 @@ def read_image(path, *, max_pixels: int | None = None) -> ImageFile:
     Parameters
     ----------
     path : str or os.PathLike
-        PNG, JPEG, WebP, TIFF, GIF or BMP file.
+        A still image of any format Pillow decodes (see :func:`image_extensions`); the
+        content decides, not the name.
     max_pixels : int, optional
         Refuse images with more than this many pixels (checked before decoding). Default:
         ``SEAMLINE_MAX_PIXELS`` from the environment, else :data:`DEFAULT_MAX_PIXELS`.
@@ -127,6 +132,32 @@ def read_image(path, *, max_pixels: int | None = None) -> ImageFile:
     image = to_srgb(px, layout, raw.icc, raw.info)
     return ImageFile(image=image, alpha=alpha, bit_depth=8 * raw.pixels.itemsize, path=path,
                      info=raw.info)
+
+
+@functools.cache
+def image_extensions() -> tuple[str, ...]:
+    """File extensions of the formats :func:`read_image` reads: the one list of them.
+
+    Every extension Pillow registers for a format it decodes (HEIF too when its plugin is
+    installed), less the refused ones (EPS, WMF/EMF) and stubs (BUFR, GRIB, HDF5, MPEG). A
+    batch lists folders by it; a file is still read by its content, never by its name.
+
+    Returns
+    -------
+    tuple of str
+        Lower-case extensions with the dot (``".png"``, ``".tga"``, ``".qoi"``...), sorted.
+    """
+    _register_plugins()
+    Image.init()  # registers every bundled plugin (Image.open does this lazily)
+
+    def decodable(fmt: str) -> bool:
+        fmt = _OPENED_AS.get(fmt, fmt)
+        opener = Image.OPEN.get(fmt, (None,))[0]
+        return (opener is not None and fmt not in _REFUSED_FORMATS and fmt not in _NOT_DECODED
+                and not (isinstance(opener, type) and issubclass(opener, StubImageFile)))
+
+    return tuple(sorted(ext.lower() for ext, fmt in Image.registered_extensions().items()
+                        if decodable(fmt)))
 
 
 def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
