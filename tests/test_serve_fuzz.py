@@ -22,14 +22,14 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,  # noqa
 from seamline.serve import ServeConfig, create_app  # noqa: E402
 
 
-#: The operations the app declares (labels, e.g. ``POST /v1/remove-text``), read once.
+#: The operations the app declares (labels, e.g. ``POST /v1/remove-text``), read once from
+#: its OpenAPI document (no lifespan: collecting this module starts no worker).
 def _labels() -> list[str]:
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(
-            ServeConfig(runs_dir=d)))
-        return [r.ok().label for r in schema.get_all_operations()]
+        paths = create_app(ServeConfig(runs_dir=d)).openapi()["paths"]
+    return [f"{method.upper()} {path}" for path, ops in paths.items() for method in ops]
 
 
 LABELS = _labels()

@@ -26,6 +26,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+#: Thread-pool sizes numpy/BLAS/OpenMP read when they are first imported.
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
 
 def build_pipeline(task: dict):
     """The :class:`~seamline.api.Pipeline` a task names, overrides and policy applied."""
@@ -191,17 +194,26 @@ def run_task(task: dict) -> dict:
             "output": run.output_path.name if run.output_path else None}
 
 
-def main(conn) -> None:
-    """Worker loop: receive a task, answer, repeat until the pipe closes or ``None`` comes."""
+def main(conn, threads: int = 1) -> None:
+    """Worker loop: receive a task, answer, repeat until the pipe closes or ``None`` comes.
+
+    ``threads`` caps the thread pools (OpenCV, ONNX Runtime) so the server's workers share
+    the cores instead of each taking all of them.
+    """
     import os
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    for var in THREAD_ENV:
+        os.environ.setdefault(var, str(threads))  # a spawned worker reads them at import
+    import cv2
+
     from seamline.errors import SeamlineError
     import seamline.api  # noqa: F401  (warm: the first job should not pay the imports)
-    from seamline.ops.text import get_engine
+    from seamline.ops.text import warm_up
 
+    cv2.setNumThreads(threads)
     try:
-        get_engine()  # the text detector's ONNX sessions: ~1 s, once per worker, not per job
+        # the text detector's ONNX sessions, once per worker, not per job
+        warm_up(threads=threads)
     except Exception:  # noqa: BLE001  (a job that needs it reports the problem properly)
         pass
 
