@@ -40,6 +40,14 @@ def png_bytes(array, mode=None) -> bytes:
     return buf.getvalue()
 
 
+def _data_uri_image(html_text: str) -> np.ndarray:
+    """The first ``data:image/png;base64`` picture in an HTML fragment, as uint8 RGB."""
+    import base64
+
+    b64 = html_text.split("data:image/png;base64,", 1)[1].split('"', 1)[0]
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB"))
+
+
 def tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
@@ -350,7 +358,8 @@ def test_rerun_with_edited_mask_and_compare(client, runs, inpaint_run, photo):
     detail = client.get(f"/v1/runs/{parent}").json()
     pf = next(s for s in detail["stages"] if s["name"] == "preflight")
     assert pf["mask_ports"] == ["mask"]
-    mask = np.asarray(Image.open(runs / parent / pf["previews"]["mask"][0])).copy()
+    mask0 = np.asarray(Image.open(runs / parent / pf["previews"]["mask"][0]))
+    mask = mask0.copy()
     mask[30:60, 250:300] = 255  # paint a new stroke
     import base64
 
@@ -370,6 +379,23 @@ def test_rerun_with_edited_mask_and_compare(client, runs, inpaint_run, photo):
     assert changed[30:60, 250:300].mean() > 0.5 and not changed[120:, :200].any()
     cmp = client.get(f"/v1/runs/{parent}/compare/{child}").json()
     assert cmp["same_input"] is True
+    # the A/B config differences show the edit: which stage's mask, how many pixels
+    (edit,) = cmp["mask_edits"]
+    assert edit["edited"] == "preflight.mask" and edit["side"] == "b"
+    assert edit["b"] == "input.edited_preflight_mask"
+    assert sorted(edit["read_by"]) == ["inpaint.mask", "qa.mask"]
+    painted = int((mask[30:60, 250:300] > 127).sum()) - int((mask0[30:60, 250:300] > 127).sum())
+    assert edit["added_px"] == painted > 0 and edit["removed_px"] == 0
+    assert edit["changed_px"] == int((mask != mask0).sum())
+    assert not mask0[30:60, 250:300].any() and edit["bbox_yx"] == [30, 250, 60, 300]
+    rewired = {c["key"]: c for c in cmp["config"]}
+    assert rewired["inpaint.inputs.mask"]["a"] == "preflight.mask"
+    assert rewired["inpaint.inputs.mask"]["b"] == "input.edited_preflight_mask"
+    assert "preflight.mask edited in B" in rewired["inpaint.inputs.mask"]["edit"]
+    from seamline.reporting.diff import compare_runs, summary_text  # `seamline diff A B`
+
+    text = summary_text(compare_runs(runs / parent, runs / child))
+    assert "mask edits:\n  preflight.mask edited in B" in text and "1,500 px changed" in text
     cd = client.get(f"/v1/runs/{child}").json()
     assert cd["parent"] == parent
     assert cm["pipeline"]["spec"]["inputs"]["edited_preflight_mask"] == "mask"  # visible edit
@@ -377,6 +403,17 @@ def test_rerun_with_edited_mask_and_compare(client, runs, inpaint_run, photo):
     assert pf_child["previews"]["mask"][0] == "edited_preflight_mask.png"
     page = client.get(f"/runs/{parent}/diff/{child}")
     assert page.status_code == 200 and "<img" in page.text
+    # the A/B page: a "Mask edits" section whose first picture is the XOR over the image,
+    # green exactly where the stroke added pixels (the picture is downscaled: a tolerance)
+    section = page.text.split('id="mask-edits"', 1)[1].split("</section>", 1)[0]
+    assert "preflight.mask edited in B" in section and "1,500 px changed" in section
+    xor = _data_uri_image(section)
+    green = (xor[..., 1] > 200) & (xor[..., 0] < 80)
+    sy, sx = xor.shape[0] / mask.shape[0], xor.shape[1] / mask.shape[1]
+    ys, xs = np.nonzero(green)
+    assert ys.size and abs(ys.min() - 30 * sy) <= 2 and abs(ys.max() - 60 * sy) <= 2
+    assert abs(xs.min() - 250 * sx) <= 2 and abs(xs.max() - 300 * sx) <= 2
+    assert not (xor[..., 0] > 200)[..., None].any(), "nothing was removed: no red"
     # an edit that does not fit the run is refused and leaves nothing
     before = tree(runs)
     r = client.post(f"/v1/runs/{parent}/rerun", json={"mask_stage": "preflight",
@@ -406,11 +443,24 @@ def test_mask_grow_and_shrink(client, mask_png):
         assert np.sign(int(m1.sum()) - int(m0.sum())) == sign
 
 
-def test_inspector_pages(client, inpaint_run):
+def test_inspector_pages(client, runs, inpaint_run):
     rid = inpaint_run["run_id"]
     for url in ["/", f"/runs/{rid}", f"/runs/{rid}/report"]:
         r = client.get(url)
         assert r.status_code == 200 and "<html" in r.text.lower(), url
+    # paths relative to RUNS_DIR, never where it lies on the server's disk
+    report = client.get(f"/runs/{rid}/report").text
+    header = report.split("<header>", 1)[1].split("</header>", 1)[0]
+    assert f"input\n{rid}/image.png" in header, header
+    detail = client.get(f"/v1/runs/{rid}").json()
+    assert detail["manifest"]["input"]["path"] == f"{rid}/image.png"
+    assert detail["manifest"]["output"] == f"{rid}/output.png"
+    diff = client.get(f"/runs/{rid}/diff/{rid}").text
+    assert f"A {rid} · B {rid}" in diff
+    cmp = client.get(f"/v1/runs/{rid}/compare/{rid}").json()
+    assert (cmp["run_a"], cmp["mask_edits"]) == (rid, [])
+    for text in (report, json.dumps(detail), diff, json.dumps(cmp)):
+        assert str(runs) not in text and str(runs.resolve()) not in text
     for asset in ["app.css", "runs.js", "run.js"]:
         assert client.get(f"/static/{asset}").status_code == 200
     assert client.get("/runs/nope").status_code == 404

@@ -47,7 +47,7 @@ def stage_arrays(run_dir: Path, stage: dict) -> dict[str, tuple[str, np.ndarray]
     for port, entry in stage.get("outputs", {}).items():
         if entry.get("kind") not in ("image", "mask"):
             continue
-        npy = next((_inside(run_dir, f) for f in entry.get("files", [])
+        npy = next((inside_run(run_dir, f) for f in entry.get("files", [])
                     if isinstance(f, str) and f.endswith(".npy")), None)
         if npy is not None and npy.is_file():
             try:
@@ -57,7 +57,20 @@ def stage_arrays(run_dir: Path, stage: dict) -> dict[str, tuple[str, np.ndarray]
     return out
 
 
-def _inside(run_dir: Path, name: str) -> Path | None:
+def shown_path(path: str | Path | None, base: str | Path | None = None) -> str:
+    """``path`` as a page shows it: relative to ``base`` when one is given (the server shows
+    paths relative to its RUNS_DIR, never where that lies on its disk; a path outside ``base``
+    shows its file name only), else as recorded."""
+    if base is None or path is None:
+        return str(path)
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path(base).resolve()).as_posix()
+    except (ValueError, OSError):
+        return p.name
+
+
+def inside_run(run_dir: Path, name: str) -> Path | None:
     """``run_dir / name`` when it stays inside the run directory (links resolved), else None:
     a crafted manifest must not make a report embed ``/home/...`` or ``../..`` files."""
     root = run_dir.resolve()
@@ -222,8 +235,9 @@ document.querySelectorAll('.slider').forEach(function(f){
 """
 
 
-def render_report(run_dir: str | Path) -> str:
-    """The HTML text of a run's report (see module docstring)."""
+def render_report(run_dir: str | Path, *, base: str | Path | None = None) -> str:
+    """The HTML text of a run's report (see module docstring); paths shown relative to
+    ``base`` when given (:func:`shown_path`)."""
     d, m = load_run(run_dir)
     source = input_array(d, m)
     esc = html.escape
@@ -280,7 +294,7 @@ def render_report(run_dir: str | Path) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{esc(title)}</title><style>{CSS}</style></head><body>
 <header><h1>{esc(title)}</h1><div>status <b id="status">{esc(status)}</b> · input
-{esc(str((m.get("input") or {}).get("path")))} · {m.get("seconds", 0):.2f} s ·
+{esc(shown_path((m.get("input") or {}).get("path"), base))} · {m.get("seconds", 0):.2f} s ·
 seamline {esc(str(m.get("seamline")))} · {esc(str(m.get("created")))}</div></header><main>
 <section id="strip"><h2>Pipeline</h2><div class="strip">{"".join(cards)}</div></section>
 <section id="edits"><h2>Before / after</h2>{"".join(sliders) or "<p>no edits</p>"}</section>

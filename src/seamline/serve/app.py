@@ -352,7 +352,8 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
 
         a, b = store.run_dir(run_id), store.run_dir(other_id)
         try:
-            return jsonable_encoder(await run_in_threadpool(compare_runs, a, b))
+            return jsonable_encoder(await run_in_threadpool(compare_runs, a, b,
+                                                            base=store.root))
         except SeamlineError as e:
             raise ApiError(409, str(e).replace(str(store.root) + "/", "")) from None
 
@@ -402,7 +403,7 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
         run_dir = store.run_dir(run_id)
         if not (run_dir / "manifest.json").is_file():
             raise ApiError(404, f"run {run_id!r}: no manifest (the run did not finish)")
-        return HTMLResponse(await run_in_threadpool(render_report, run_dir))
+        return HTMLResponse(await run_in_threadpool(render_report, run_dir, base=store.root))
 
     @app.get("/runs/{run_id}/diff/{other_id}", response_class=HTMLResponse,
              include_in_schema=False)
@@ -411,7 +412,7 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
 
         a, b = store.run_dir(run_id), store.run_dir(other_id)
         try:
-            page = await run_in_threadpool(render_diff, a, b)
+            page = await run_in_threadpool(render_diff, a, b, base=store.root)
         except SeamlineError as e:
             raise ApiError(409, str(e)) from None
         return HTMLResponse(page)

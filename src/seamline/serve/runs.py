@@ -96,8 +96,17 @@ def describe_run(store: RunStore, run_id: str, run_dir: Path) -> dict:
                     ("image", "mask", "reference") and p.suffix in UPLOAD_FORMATS.values())
     out = Path(m["output"]).name if m.get("output") else None
     children = [r["id"] for r in store.list_runs() if r.get("parent") == run_id]
+    from seamline.reporting.report import shown_path
+
+    # paths relative to RUNS_DIR: a client never learns where the server keeps its files
+    shown = {k: v for k, v in m.items() if k != "stages"}
+    if isinstance(shown.get("input"), dict) and shown["input"].get("path"):
+        shown["input"] = {**shown["input"], "path": shown_path(shown["input"]["path"],
+                                                               store.root)}
+    if shown.get("output"):
+        shown["output"] = shown_path(shown["output"], store.root)
     return jsonable_encoder({
-        **store.summary(run_dir), "manifest": {k: v for k, v in m.items() if k != "stages"},
+        **store.summary(run_dir), "manifest": shown,
         "stages": stages, "job": store.read_job(run_dir), "inputs": inputs,
         "output_file": out if out and (run_dir / out).is_file() else None,
         "children": children})
