@@ -53,7 +53,7 @@ $(PILLOW_CORPUS)/Tests/images: | $(BIN)/python
 	  --strip-components=1 pillow-$(PILLOW_CORPUS_VERSION)/Tests/images
 	mv $(PILLOW_CORPUS)/.partial/Tests $(PILLOW_CORPUS)/Tests && rm -rf $(PILLOW_CORPUS)/.partial
 
-BENCHES := remove_text inpaint color upscale diffusion translate consistency batch memory
+BENCHES := remove_text inpaint color upscale diffusion translate consistency batch memory serve
 
 bench: $(VENV)/.all-installed
 	set -e; for b in $(BENCHES); do \

@@ -1,49 +1,63 @@
-"""Benchmark: ``seamline serve`` under load on loopback (issue 12).
+"""Benchmark: ``seamline serve`` under load on loopback, and its overhead over the CLI (issue 12).
 
-Cases: ``seamline.testing.synth.text_photo_cases`` (real photos with drawn text) resized to
-768x512 and encoded once as PNG; requests cycle through them.
+Cases: ``seamline.testing.synth.text_photo_cases`` (scikit-image photos with drawn text)
+resized to 768x512 and encoded once as PNG; requests cycle through them.
 
-1. **Direct** (the CLI's per-image work, in this process, warm): the built-in ``remove-text``
-   pipeline run into a run directory (intermediates and manifest, as ``seamline remove-text
-   --run-dir`` keeps them; no report.html, which the server renders on demand),
-   ``--direct`` images after one warm-up. Its median is the reference.
-2. **Server**: ``seamline serve`` started as a subprocess on 127.0.0.1 (``--workers``), warmed
-   with one request per worker, then ``--requests`` synchronous ``POST /v1/remove-text`` at
-   each concurrency in ``--concurrency`` (one HTTP client thread per slot). Per level: p50, p95,
-   p99 latency, throughput, errors (any non-200) and the server's RSS (the uvicorn process plus
-   its worker processes) at the start and end of the level.
-3. **Overhead**: at concurrency 1, the median request latency over the direct median (the
-   server's own HTTP, upload validation, queue and result work), and the same measured inside
-   the server: latency minus the run's own ``seconds`` from its manifest.
+Everything below runs in one invocation, against one ``seamline serve`` subprocess on
+127.0.0.1 (``--workers``, each worker's thread pools capped at cores / workers):
 
-Direct and server numbers come from the same invocation, on the same machine, one after the
-other; the load average before and after is recorded so a noisy machine is visible.
+1. **Overhead, paired** (concurrency 1): ``--pairs`` times, the same photo once through the
+   warm in-process API (``Pipeline.builtin("remove-text").run(path, out=run_dir,
+   report=False)``, what a worker does, with the same thread caps) and once as a synchronous
+   ``POST /v1/remove-text``; the order alternates so a load drift hits both sides alike.
+   overhead = (server latency - in-process time) / in-process time, the median over pairs and
+   of the medians. The server's requests here are the concurrency-1 level. Also measured per
+   request inside the server: latency minus the run's own seconds (HTTP, upload checks,
+   queue, decoding, the result).
+2. **The command**: ``seamline remove-text IMG -o OUT --run-dir DIR`` as a subprocess,
+   ``--cli`` times (its wall time includes starting Python and loading the detector).
+3. ``?preflight=only``: ``--preflight`` requests.
+4. **Load**: the other ``--concurrency`` levels, up to ``--requests`` each, one HTTP client
+   thread per slot. A level stops issuing requests when its share of the time budget
+   (``--budget-min``) is spent and lets the requests in flight finish; the results say how
+   many ran. p50/p95/p99 latency, throughput, errors (anything but 200).
+5. **Memory**: the server's RSS and PSS (uvicorn process, forkserver and workers, from
+   /proc) before the first level and after the last, and the largest seen in between.
+
+The machine's load average before and after is recorded: on a shared machine absolute times
+are inflated; the paired ratios are what to read.
 
 Writes ``benchmarks/results/serve.json`` and ``serve.md``.
 
-Usage: ``python benchmarks/bench_serve.py [--requests 300] [--concurrency 1,2,4]
-[--workers 2] [--direct 10] [--preflight 10]``
+Usage: ``python benchmarks/bench_serve.py [--requests 300] [--concurrency 1,2,4] [--workers 2]
+[--pairs 10] [--cli 2] [--preflight 3] [--budget-min 25]``
 """
 
 from __future__ import annotations
 
-import argparse
-import io
-import json
 import os
-import platform
-import signal
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import numpy as np
+# the in-process reference gets the same thread caps as a worker (numpy/BLAS read these on
+# import); set before anything imports numpy
+_WORKERS = 2
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -51,6 +65,7 @@ sys.path.insert(0, str(HERE))
 from _common import atomic_write  # noqa: E402
 
 W, H = 768, 512
+CLI = [sys.executable, "-c", "import sys; from seamline.cli import main; sys.exit(main())"]
 
 
 def make_photos(n: int) -> list[bytes]:
@@ -73,64 +88,97 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def rss_mb(pid: int) -> float:
-    """RSS of a process and its children, MB (from /proc)."""
-    import psutil
+def r3(x: float) -> float | None:
+    return None if x != x else round(float(x), 3)  # NaN -> null in the JSON
 
-    try:
-        p = psutil.Process(pid)
-        procs = [p] + p.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return float("nan")
-    total = 0
-    for q in procs:
+
+# ----------------------------------------------------------------------------- memory
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (from /proc/*/stat)."""
+    parents: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            parents.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += parents.get(p, [])
+    return out
+
+
+def memory_mb(pid: int) -> dict:
+    """RSS and PSS (shared pages divided among the processes sharing them) of a process
+    tree, MB. RSS counts the forkserver's pages once per worker; PSS does not."""
+    rss = pss = 0
+    n = 0
+    for p in _tree(pid):
         try:
-            total += q.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total / 2**20
+            text = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        n += 1
+        for line in text.splitlines():
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1])
+    return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1), "processes": n}
 
 
-def direct_times(photos: list[bytes], n: int, tmp: Path) -> list[float]:
-    from seamline.api import Pipeline
+class MemoryWatch:
+    """Samples :func:`memory_mb` every ``every`` seconds; keeps the largest."""
 
-    pipe = Pipeline.builtin("remove-text")
-    times = []
-    for i in range(n + 1):  # the first one warms up (detector sessions, numba)
-        src = tmp / f"direct-{i}.png"
-        src.write_bytes(photos[i % len(photos)])
-        t0 = time.perf_counter()
-        pipe.run(src, out=tmp / f"direct-run-{i}", report=False)  # what a worker does
-        if i:
-            times.append(time.perf_counter() - t0)
-    return times
+    def __init__(self, pid: int, every: float = 2.0):
+        self.pid, self.every, self.peak = pid, every, {"rss_mb": 0.0, "pss_mb": 0.0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            m = memory_mb(self.pid)
+            for k in ("rss_mb", "pss_mb"):
+                self.peak[k] = max(self.peak[k], m[k])
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
+# ----------------------------------------------------------------------------- server
 def start_server(runs: Path, workers: int, queue: int) -> tuple[subprocess.Popen, str]:
+    import httpx
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    env = dict(os.environ)
     env.pop("SEAMLINE_TOKEN", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from seamline.cli import main; sys.exit(main())",
-         "serve", str(runs), "--port", str(port), "--workers", str(workers),
-         "--queue-size", str(queue)], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(CLI + ["serve", str(runs), "--port", str(port), "--workers",
+                                   str(workers), "--queue-size", str(queue)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while True:
         try:
-            if httpx.get(base + "/v1/health", timeout=2).status_code == 200:
+            health = httpx.get(base + "/v1/health", timeout=5).json()
+            if health.get("workers") == workers:  # workers start in the background
                 return proc, base
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError("seamline serve did not start")
-        time.sleep(0.2)
+        time.sleep(0.5)
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -142,160 +190,298 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
-def load_level(base: str, photos: list[bytes], n: int, concurrency: int) -> dict:
+def post(client, base: str, photo: bytes, query: str = "") -> tuple[float, dict | None, str]:
+    """One synchronous remove-text request: (latency s, JSON body or None, error text)."""
+    t0 = time.perf_counter()
+    r = client.post(base + "/v1/remove-text" + query,
+                    files={"image": ("p.png", photo, "image/png")})
+    dt = time.perf_counter() - t0
+    if r.status_code != 200:
+        return dt, None, f"{r.status_code}: {r.text[:160]}"
+    return dt, r.json(), ""
+
+
+def server_numbers(samples: list[tuple[float, dict]]) -> dict:
+    """Latency percentiles and where the time went inside the server, from (latency, body)."""
+    lat = [dt for dt, _ in samples]
+    inside = [dt - b["seconds"] for dt, b in samples]
+    queued = [(b.get("timing") or {}).get("queued_s", float("nan")) for _, b in samples]
+    outside = [(b.get("timing") or {}).get("worker_s", float("nan")) - b["seconds"]
+               for _, b in samples]
+    return {"ok": len(lat), "p50_s": r3(pct(lat, 50)), "p95_s": r3(pct(lat, 95)),
+            "p99_s": r3(pct(lat, 99)), "max_s": r3(max(lat) if lat else float("nan")),
+            "run_p50_s": r3(pct([b["seconds"] for _, b in samples], 50)),
+            "in_server_p50_s": r3(pct(inside, 50)), "queued_p50_s": r3(pct(queued, 50)),
+            "worker_outside_run_p50_s": r3(pct(outside, 50))}
+
+
+# ----------------------------------------------------------------------------- phases
+def paired(base: str, photos: list[bytes], pairs: int, tmp: Path, until: float) -> dict:
+    """In-process run and server request on the same photo, alternating which goes first."""
     import httpx
 
-    lat, inside, queued, worker_extra, errors = [], [], [], [], []
+    from seamline.api import Pipeline
+
+    pipe = Pipeline.builtin("remove-text")
+    inproc, served, errors, ratios = [], [], [], []
+    with httpx.Client(timeout=900) as client:
+        for i in range(pairs):
+            if time.monotonic() > until:
+                break
+            src = tmp / f"pair-{i}.png"
+            src.write_bytes(photos[i % len(photos)])
+
+            def local():
+                t0 = time.perf_counter()
+                pipe.run(src, out=tmp / f"pair-run-{i}", report=False)
+                return time.perf_counter() - t0
+
+            if i % 2 == 0:
+                t_local = local()
+                dt, body, err = post(client, base, photos[i % len(photos)])
+            else:
+                dt, body, err = post(client, base, photos[i % len(photos)])
+                t_local = local()
+            inproc.append(t_local)
+            if body is None:
+                errors.append(err)
+                continue
+            served.append((dt, body))
+            ratios.append(dt / t_local - 1)
+            print(f"pair {i}: in-process {t_local:.2f} s, server {dt:.2f} s "
+                  f"(run {body['seconds']:.2f} s)", flush=True)
+    med_local = pct(inproc, 50)
+    level = {"concurrency": 1, "requests": len(served) + len(errors), "errors": len(errors),
+             "error_samples": errors[:3], **server_numbers(served)}
+    return {"pairs": len(inproc), "inprocess_p50_s": r3(med_local),
+            "inprocess_s": [round(x, 3) for x in inproc],
+            "server_s": [round(dt, 3) for dt, _ in served],
+            "overhead_paired_median": r3(pct(ratios, 50)),
+            "overhead_of_medians": r3((level["p50_s"] - med_local) / med_local)
+            if served else None,
+            "in_server_fraction": r3(level["in_server_p50_s"] / level["p50_s"])
+            if served else None,
+            "level": level}
+
+
+def command_times(photos: list[bytes], n: int, tmp: Path, until: float) -> list[float]:
+    """``seamline remove-text`` as a user runs it, one process per image."""
+    out = []
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS",
+                                                             "OPENBLAS_NUM_THREADS",
+                                                             "MKL_NUM_THREADS")}
+    env["OMP_NUM_THREADS"] = "1"
+    for i in range(n):
+        if time.monotonic() > until:
+            break
+        src = tmp / f"cli-{i}.png"
+        src.write_bytes(photos[i % len(photos)])
+        t0 = time.perf_counter()
+        p = subprocess.run(CLI + ["remove-text", str(src), "-o", str(tmp / f"cli-{i}-out.png"),
+                                  "--run-dir", str(tmp / f"cli-run-{i}"), "--quiet"],
+                           env=env, capture_output=True, text=True)
+        if p.returncode in (0, 3):  # 3: --fail-on-qa only; never passed here
+            out.append(time.perf_counter() - t0)
+        else:
+            print(f"seamline remove-text failed: {p.stderr.strip()[:200]}", flush=True)
+    return out
+
+
+def load_level(base: str, photos: list[bytes], n: int, concurrency: int,
+               until: float) -> dict:
+    """Up to ``n`` requests from ``concurrency`` client threads; none starts after ``until``."""
+    import httpx
+
+    samples, errors = [], []
     lock = threading.Lock()
     counter = iter(range(n))
 
-    def worker():
-        with httpx.Client(timeout=600) as client:
+    def client_loop():
+        with httpx.Client(timeout=900) as client:
             while True:
                 with lock:
-                    i = next(counter, None)
+                    i = next(counter, None) if time.monotonic() < until else None
                 if i is None:
                     return
-                t0 = time.perf_counter()
-                r = client.post(base + "/v1/remove-text",
-                                files={"image": ("p.png", photos[i % len(photos)],
-                                                 "image/png")})
-                dt = time.perf_counter() - t0
+                dt, body, err = post(client, base, photos[i % len(photos)])
                 with lock:
-                    if r.status_code == 200:
-                        lat.append(dt)
-                        body = r.json()
-                        t = body.get("timing") or {}
-                        inside.append(dt - body["seconds"])
-                        queued.append(t.get("queued_s", float("nan")))
-                        # in the worker but outside the pipeline: decode, report, result
-                        worker_extra.append(t.get("worker_s", float("nan")) - body["seconds"])
-                    else:
-                        errors.append(f"{r.status_code}: {r.text[:120]}")
+                    (samples.append((dt, body)) if body is not None else errors.append(err))
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        for f in [pool.submit(worker) for _ in range(concurrency)]:
+        for f in [pool.submit(client_loop) for _ in range(concurrency)]:
             f.result()
     wall = time.perf_counter() - t0
-    return {"concurrency": concurrency, "requests": n, "ok": len(lat), "errors": len(errors),
-            "error_samples": errors[:3], "wall_s": round(wall, 2),
-            "throughput_rps": round(len(lat) / wall, 3),
-            "p50_s": round(pct(lat, 50), 3), "p95_s": round(pct(lat, 95), 3),
-            "p99_s": round(pct(lat, 99), 3),
-            "server_overhead_p50_s": round(pct(inside, 50), 4),
-            "server_overhead_p95_s": round(pct(inside, 95), 4),
-            "queued_p50_s": round(pct(queued, 50), 4),
-            "worker_outside_run_p50_s": round(pct(worker_extra, 50), 4)}
+    done = len(samples) + len(errors)
+    return {"concurrency": concurrency, "requests": done, "planned": n,
+            "stopped_by_budget": done < n, "errors": len(errors), "error_samples": errors[:3],
+            "wall_s": round(wall, 1), "throughput_rps": round(len(samples) / wall, 4),
+            **server_numbers(samples)}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--requests", type=int, default=300, help="requests per load level")
     ap.add_argument("--concurrency", default="1,2,4")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--direct", type=int, default=10, help="direct (CLI-path) images")
+    ap.add_argument("--workers", type=int, default=_WORKERS)
+    ap.add_argument("--pairs", type=int, default=10,
+                    help="in-process/server pairs (the concurrency-1 level)")
+    ap.add_argument("--cli", type=int, default=2, help="`seamline remove-text` commands")
     ap.add_argument("--photos", type=int, default=8, help="distinct photos to cycle through")
-    ap.add_argument("--preflight", type=int, default=10, help="preflight=only requests")
+    ap.add_argument("--preflight", type=int, default=3, help="preflight=only requests")
+    ap.add_argument("--budget-min", type=float, default=25.0,
+                    help="wall-clock budget for the whole benchmark, minutes")
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args()
+    t_start = time.monotonic()
+    end = t_start + 60 * args.budget_min - 45  # the last level's stragglers, writing results
     levels = [int(c) for c in args.concurrency.split(",")]
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    import cv2
+    import httpx
+
+    from seamline.ops.text import warm_up
+
+    cv2.setNumThreads(threads)
+    warm_up(threads=threads)  # the same ONNX Runtime caps as a worker's
     photos = make_photos(args.photos)
-    load0 = os.getloadavg()
     result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "load_before": [round(x, 2) for x in load0]},
-              "size": f"{W}x{H}", "workers": args.workers, "levels": []}
+                          "load_before": [round(x, 2) for x in os.getloadavg()]},
+              "size": f"{W}x{H}", "workers": args.workers, "threads_per_worker": threads,
+              "budget_min": args.budget_min, "args": vars(args), "levels": []}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        dt = direct_times(photos, args.direct, tmp)
-        result["direct"] = {"images": len(dt), "p50_s": round(pct(dt, 50), 3),
-                            "mean_s": round(statistics.mean(dt), 3)}
-        print(f"direct (CLI path, warm): p50 {result['direct']['p50_s']} s over {len(dt)}")
         proc, base = start_server(tmp / "runs", args.workers, queue=max(levels) * 2)
         try:
-            import httpx
-
-            with ThreadPoolExecutor(args.workers) as pool:  # one warm-up per worker
+            # warm: one request per worker at once, and one in-process run
+            with ThreadPoolExecutor(args.workers) as pool:
                 list(pool.map(lambda i: httpx.post(
-                    base + "/v1/remove-text", timeout=600,
-                    files={"image": ("w.png", photos[i % len(photos)])}),
-                    range(args.workers)))
-            pre = []
-            for i in range(args.preflight):  # the verdict alone, same photos, same server
-                t0 = time.perf_counter()
-                r = httpx.post(base + "/v1/remove-text?preflight=only", timeout=600,
-                               files={"image": ("p.png", photos[i % len(photos)])})
-                if r.status_code == 200:
-                    pre.append(time.perf_counter() - t0)
-            result["preflight_only"] = {"requests": args.preflight, "ok": len(pre),
-                                        "p50_s": round(pct(pre, 50), 3)}
-            for c in levels:
-                rss0 = rss_mb(proc.pid)
-                level = load_level(base, photos, args.requests, c)
-                level["rss_start_mb"], level["rss_end_mb"] = round(rss0, 1), round(
-                    rss_mb(proc.pid), 1)
-                result["levels"].append(level)
-                print(json.dumps(level))
+                    base + "/v1/remove-text", timeout=900,
+                    files={"image": ("w.png", photos[i % len(photos)])}), range(args.workers)))
+            from seamline.api import Pipeline
+
+            (tmp / "warm.png").write_bytes(photos[0])
+            t0 = time.perf_counter()
+            Pipeline.builtin("remove-text").run(tmp / "warm.png", out=tmp / "warm-run",
+                                                report=False)
+            est = time.perf_counter() - t0  # one request's time on this machine, now
+            print(f"warm in-process run: {est:.1f} s", flush=True)
+            mem0 = memory_mb(proc.pid)
+            with MemoryWatch(proc.pid) as watch:
+                left = end - time.monotonic()
+                if 1 in levels:
+                    pr = paired(base, photos, args.pairs, tmp,
+                                until=time.monotonic() + 0.35 * left)
+                    result["paired"] = {k: v for k, v in pr.items() if k != "level"}
+                    result["levels"].append(pr["level"])
+                    print(json.dumps(result["paired"]), flush=True)
+                cli = command_times(photos, args.cli, tmp,
+                                    until=time.monotonic() + 0.1 * (end - time.monotonic()))
+                result["command"] = {"images": len(cli), "p50_s": r3(pct(cli, 50)),
+                                     "times_s": [round(x, 2) for x in cli]}
+                print(f"seamline remove-text: {cli}", flush=True)
+                pre = []
+                with httpx.Client(timeout=900) as client:
+                    for i in range(args.preflight):
+                        dt, body, _ = post(client, base, photos[i % len(photos)],
+                                           "?preflight=only")
+                        if body is not None:
+                            pre.append(dt)
+                result["preflight_only"] = {"requests": args.preflight, "ok": len(pre),
+                                            "p50_s": r3(pct(pre, 50))}
+                rest = [c for c in levels if c != 1]
+                for k, c in enumerate(rest):
+                    share = (end - time.monotonic()) / (len(rest) - k)
+                    # stop issuing early enough that the requests in flight finish in budget
+                    until = time.monotonic() + share - est * max(1.0, c / args.workers)
+                    level = load_level(base, photos, args.requests, c, until)
+                    result["levels"].append(level)
+                    print(json.dumps(level), flush=True)
+            mem1 = memory_mb(proc.pid)
+            result["memory"] = {"start": mem0, "end": mem1, "peak": watch.peak,
+                                "rss_growth": round(mem1["rss_mb"] / mem0["rss_mb"] - 1, 4),
+                                "pss_growth": round(mem1["pss_mb"] / mem0["pss_mb"] - 1, 4)}
         finally:
             stop_server(proc)
     one = next((lv for lv in result["levels"] if lv["concurrency"] == 1), None)
-    if one:
-        result["overhead_vs_direct"] = round(one["p50_s"] / result["direct"]["p50_s"] - 1, 4)
-        result["server_overhead_fraction"] = round(one["server_overhead_p50_s"]
-                                                   / one["p50_s"], 4)
-        result["preflight_only"]["fraction_of_full"] = round(
-            result["preflight_only"]["p50_s"] / one["p50_s"], 4)
-    first, last = result["levels"][0], result["levels"][-1]
-    result["rss_growth"] = round(last["rss_end_mb"] / first["rss_start_mb"] - 1, 4)
+    if one and result.get("preflight_only", {}).get("ok"):
+        result["preflight_only"]["fraction_of_full"] = r3(
+            result["preflight_only"]["p50_s"] / one["p50_s"])
     result["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
-    print(json.dumps({k: result.get(k) for k in ("direct", "overhead_vs_direct",
-                                                  "server_overhead_fraction", "rss_growth")}))
+    result["wall_min"] = round((time.monotonic() - t_start) / 60, 1)
+    print(json.dumps({k: result.get(k) for k in ("paired", "command", "memory", "wall_min")}))
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
         atomic_write(RESULTS / "serve.json", json.dumps(result, indent=1))
-        atomic_write(RESULTS / "serve.md", render(result, args))
+        atomic_write(RESULTS / "serve.md", render(result))
     return 0
 
 
-def render(r: dict, args) -> str:
+def render(r: dict) -> str:
+    a, m, pr = r["args"], r["machine"], r.get("paired", {})
+    mem = r["memory"]
+    ran = ", ".join(f"{lv['requests']} at concurrency {lv['concurrency']}" for lv in r["levels"])
     lines = [
         "# seamline serve under load (benchmarks/bench_serve.py)", "",
-        f"`python benchmarks/bench_serve.py --requests {args.requests} --concurrency "
-        f"{args.concurrency} --workers {args.workers} --direct {args.direct}`: remove-text on "
-        f"{r['size']} photos with drawn text, synchronous `POST /v1/remove-text` on 127.0.0.1, "
-        f"{r['workers']} worker processes. Machine: {r['machine']['cpus']} CPUs, load average "
-        f"{r['machine']['load_before'][0]} before, {r['machine']['load_after'][0]} after "
-        "(shared with other jobs: absolute times are inflated, the ratios are what to read).",
-        "", f"Direct (the CLI's per-image work, warm, same invocation): p50 "
-        f"{r['direct']['p50_s']} s over {r['direct']['images']} images.", "",
+        f"remove-text on {r['size']} photos with drawn text, synchronous `POST /v1/remove-text` "
+        f"on 127.0.0.1, {r['workers']} worker processes ({r['threads_per_worker']} thread each), "
+        f"one run of `python benchmarks/bench_serve.py --requests {a['requests']} --concurrency "
+        f"{a['concurrency']} --budget-min {a['budget_min']:g}` ({r['wall_min']} min). Requests "
+        f"that ran: {ran} (the issue asks for 300 per level; each level stops issuing when its "
+        f"share of the time budget is spent). Errors: "
+        f"{sum(lv['errors'] for lv in r['levels'])}. Machine: {m['cpus']} CPUs shared with other "
+        f"jobs, load average {m['load_before'][0]} before and {m['load_after'][0]} after: "
+        "absolute times are inflated; the paired ratios are what to read. Seamline's overhead "
+        "over the in-process API at concurrency 1 (median over "
+        f"{pr.get('pairs', 0)} paired images): {_pc(pr.get('overhead_paired_median'))} "
+        "(target <= +5%); server RSS "
+        f"{mem['start']['rss_mb']:.0f} -> {mem['end']['rss_mb']:.0f} MB "
+        f"({mem['rss_growth']:+.1%}, target within 10%).", "",
         "| concurrency | requests | errors | p50 s | p95 s | p99 s | throughput req/s | "
-        "server overhead p50 s | of which queued | of which worker outside the run | "
-        "RSS start MB | RSS end MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "in the server p50 s | of which queued | worker outside the run |",
+        "|---|---|---|---|---|---|---|---|---|---|"]
     for lv in r["levels"]:
+        tp = lv.get("throughput_rps")
         lines.append(f"| {lv['concurrency']} | {lv['requests']} | {lv['errors']} | "
-                     f"{lv['p50_s']} | {lv['p95_s']} | {lv['p99_s']} | {lv['throughput_rps']} "
-                     f"| {lv['server_overhead_p50_s']} | {lv.get('queued_p50_s')} | "
-                     f"{lv.get('worker_outside_run_p50_s')} | {lv['rss_start_mb']} | "
-                     f"{lv['rss_end_mb']} |")
-    pf = r.get("preflight_only", {})
-    lines += ["", f"- `?preflight=only` (detection, mask, normalisation, preflight verdict): p50 "
-                  f"{pf.get('p50_s')} s over {pf.get('ok')} requests, "
-                  f"{pf.get('fraction_of_full', float('nan')):.0%} of a full request's p50.",
-              f"- Latency at concurrency 1 over the direct time: "
-                  f"{r.get('overhead_vs_direct', float('nan')):+.1%} (target <= +5%).",
-              f"- Inside the server (latency minus the run's own seconds), at concurrency 1: "
-              f"{r.get('server_overhead_fraction', float('nan')):.1%} of the latency.",
-              f"- Server RSS (uvicorn + workers) from the first level's start to the last "
-              f"level's end: {r['rss_growth']:+.1%} (target within 10%)."]
-    if args.requests < 300:
-        lines += ["", f"Scaled down: {args.requests} requests per level instead of the issue's "
-                      "300 (a remove-text at 768x512 takes ~30 s on this shared machine; 300 x 3 "
-                      "levels would take hours). The direct-vs-server ratio is dominated by the "
-                      "machine's noise at this sample size; the in-server overhead (queue + "
-                      "upload checks + result, measured per request) is the number to read. "
-                      "Rerun with the defaults on a quiet machine for the full table."]
+                     f"{lv['p50_s']} | {lv['p95_s']} | {lv['p99_s']} | "
+                     f"{tp if tp is not None else '(paired, see below)'} | "
+                     f"{lv['in_server_p50_s']} | {lv['queued_p50_s']} | "
+                     f"{lv['worker_outside_run_p50_s']} |")
+    cmd, pf = r.get("command", {}), r.get("preflight_only", {})
+    lines += [
+        "", "## Overhead over the CLI (same run)", "",
+        f"- In-process API, warm (`Pipeline.builtin('remove-text').run(path, out=run_dir)`, "
+        f"what a worker does, same thread caps): p50 {pr.get('inprocess_p50_s')} s over "
+        f"{pr.get('pairs')} images.",
+        f"- The same images through the server at concurrency 1, interleaved with them: "
+        f"p50 {r['levels'][0]['p50_s'] if r['levels'] else None} s. Overhead "
+        f"(server - in-process) / in-process: median of the pairs "
+        f"{_pc(pr.get('overhead_paired_median'))}, of the medians "
+        f"{_pc(pr.get('overhead_of_medians'))} (target <= +5%).",
+        f"- Measured inside the server per request (latency minus the run's own seconds: HTTP, "
+        f"upload checks, queue, decoding in the worker, the result): "
+        f"{_pc(pr.get('in_server_fraction'))} of the latency at concurrency 1.",
+        f"- `seamline remove-text IMG -o OUT --run-dir DIR`, one process per image (starting "
+        f"Python, imports, the detector's models, then the same run): p50 {cmd.get('p50_s')} s "
+        f"over {cmd.get('images')} images; the server saves that start-up on every request.",
+        f"- `?preflight=only` (detection, mask, normalisation, preflight verdict): p50 "
+        f"{pf.get('p50_s')} s over {pf.get('ok')} requests"
+        + (f", {pf['fraction_of_full']:.0%} of a full request's p50." if pf.get(
+            "fraction_of_full") else "."),
+        "", "## Memory", "",
+        "Server = the uvicorn process, the forkserver and the workers. RSS counts pages the "
+        "workers share with the forkserver once per process; PSS divides them.", "",
+        "| | RSS MB | PSS MB |", "|---|---|---|",
+        f"| before the first level | {mem['start']['rss_mb']} | {mem['start']['pss_mb']} |",
+        f"| largest in between (every 2 s) | {mem['peak']['rss_mb']} | "
+        f"{mem['peak']['pss_mb']} |",
+        f"| after the last level | {mem['end']['rss_mb']} | {mem['end']['pss_mb']} |",
+        f"| growth, start to end | {mem['rss_growth']:+.1%} | {mem['pss_growth']:+.1%} |"]
     return "\n".join(lines) + "\n"
+
+
+def _pc(x) -> str:
+    return "n/a" if x is None else f"{x:+.1%}"
 
 
 if __name__ == "__main__":
