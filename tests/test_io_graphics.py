@@ -1,7 +1,10 @@
-"""Issue 14 item 6: graphics (palette, 1-bit, dither) are not "denoised", and an adapter that
-fails its own check says so."""
+"""Issue 14 item 6: graphics (palette, 1-bit, dither) are not "denoised", an adapter that
+fails its own check says so (an error under ``strict``), and QA figures far outside their
+normal range surface in the summary line and the manifest's warnings."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -10,10 +13,13 @@ from skimage import data
 
 import seamline as sl
 from seamline.core import adapters
+from seamline.cli import main
 from seamline.core.contracts import PortSpec
 from seamline.engine.runner import handoff
+from seamline.errors import ContractError
 from seamline.io import as_image
 from seamline.ops import handoffs
+from seamline.ops.metrics import QA_RANGES, qa_figures, qa_warnings
 from seamline.ops.noise import estimate_noise, is_graphic
 
 pytest.importorskip("onnxruntime")
@@ -50,3 +56,60 @@ def test_adapter_that_fails_its_own_check_warns(monkeypatch):
     assert rec["adapters"][0]["ok_after"] is False
     assert len(warns) == 1 and "adapter 'binarize' did not reconcile it" in warns[0]
     assert "stage 's' input 'mask'" in warns[0]
+    with pytest.raises(ContractError, match="policy 'reconcile' would apply adapter 'binarize'"):
+        handoff(m, "mask", PortSpec("mask", binary=True), policy="strict", stage="s",
+                port="mask", source="a.mask")  # strict: the failed check stops the run
+
+
+def test_enhance_leaves_a_graphic_unrestored():
+    one_bit = _dithered()[0]
+    run = sl.Pipeline.builtin("enhance").run(one_bit)
+    assert run.stage("restore").report["applied"] == []
+    assert np.array_equal(run.stage("restore").output, one_bit)
+    assert any("graphic" in n for n in run.manifest["notes"])
+
+
+def _upscale_cli(tmp_path, capsys, name, image):
+    code = main(["upscale", str(image), "-o", str(tmp_path / f"{name}-x2.png"),
+                 "--run-dir", str(tmp_path / name)])
+    out, err = capsys.readouterr()
+    manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+    return code, out, manifest
+
+
+def test_qa_far_outside_its_normal_range_is_in_the_summary_line_and_the_manifest(tmp_path,
+                                                                                   capsys):
+    # a 1-bit palette BMP of a real photo (like Pillow's bmp/g/pal1.bmp) through upscale:
+    # seamline-sr turns the dither into worms, which the run used to report with exit 0 and
+    # no word (issue 14 item 6)
+    photo = Image.fromarray(data.chelsea()).resize((200, 133), Image.LANCZOS)
+    photo.convert("1").save(tmp_path / "pal1.bmp")
+    photo.save(tmp_path / "photo.png")
+    code, out, manifest = _upscale_cli(tmp_path, capsys, "pal1", tmp_path / "pal1.bmp")
+    assert code == 0
+    qa_line = next(ln for ln in out.splitlines() if ln.strip().startswith("QA"))
+    assert "vs input (normal >= 30 dB)" in qa_line and "PSNR " in qa_line
+    assert manifest["qa"]["color_drift"]["psnr"] < 25  # 19.7 measured; photos 38-77
+    assert "qa: " + next(t for _, _, t, o in qa_figures(manifest["qa"]) if o) \
+        in manifest["warnings"]
+    assert "warning     qa: PSNR" in out
+    # a photo: the same figures in range, printed without a bound, no warning
+    code, out, manifest = _upscale_cli(tmp_path, capsys, "photo", tmp_path / "photo.png")
+    qa_line = next(ln for ln in out.splitlines() if ln.strip().startswith("QA"))
+    assert code == 0 and "ΔE2000 " in qa_line and "PSNR " in qa_line and "(normal" not in out
+    assert manifest["warnings"] == [] and not qa_warnings(manifest["qa"])
+
+
+def test_edit_qa_of_a_good_fill_is_in_range_and_every_range_has_a_reason():
+    img = as_image(data.astronaut()[:160, :160])
+    mask = np.zeros(img.shape[:2], np.float32)
+    mask[70:80, 40:120] = 1  # a thin stroke over the photo
+    run = sl.Pipeline.builtin("inpaint").with_params({"inpaint.backend": "telea"}).run(
+        img, inputs={"mask": mask})
+    shown = {r.key for r, _, _, _ in qa_figures(run.qa)}
+    assert {"seam_score", "delta_e_inside_vs_ring", "hf_ratio_hole_vs_ring",
+            "outside_change.changed_px"} <= shown
+    assert not qa_warnings(run.qa) and run.warnings == []
+    assert all(r.reason and (r.low is not None or r.high is not None) for r in QA_RANGES)
+    bad = {"outside_change": {"changed_px": 12}, "seam_score": 2.5, "color_drift": {"psnr": None}}
+    assert qa_warnings(bad) == ["seam 2.50 (normal <= 2)", "changed outside mask 12 px (normal 0 px)"]

@@ -199,15 +199,10 @@ def print_summary(run, output: Path, seconds: float) -> None:
         clean = qa["ghost_regions"] - qa["ghost_flagged"]
         parts.append(f"ghost judge {clean}/{qa['ghost_regions']} regions clean after "
                      f"{qa.get('fill_passes', 1)} pass(es)")
-    if "seam_score" in qa:
-        parts.append(f"seam {qa['seam_score']:.2f}")
-    if "delta_e_inside_vs_ring" in qa:
-        parts.append(f"ΔE2000 in/ring {qa['delta_e_inside_vs_ring']:.2f}")
-    if "hf_ratio_hole_vs_ring" in qa:
-        parts.append(f"texture in/ring {qa['hf_ratio_hole_vs_ring']:.2f}")
-    oc = qa.get("outside_change", {})
-    if oc:
-        parts.append(f"changed outside mask {oc.get('changed_px', 0)} px")
+    from seamline.ops.metrics import qa_figures
+
+    # seam, colour, texture, untouched pixels...: a figure outside its normal range says so
+    parts += [text for _, _, text, _ in qa_figures(qa)]
     if parts:
         lines.append("  QA          " + " · ".join(parts))
     adapters = [f"{h['to']}:{a['adapter']}" for h in run.checks for a in h["adapters"]]

@@ -18,6 +18,8 @@ exactly as before, so every number is bit-identical to a full-frame computation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
@@ -37,6 +39,10 @@ __all__ = [
     "hf_energy_ratio",
     "psnr",
     "ssim",
+    "NormalRange",
+    "QA_RANGES",
+    "qa_figures",
+    "qa_warnings",
 ]
 
 _EPS = 1e-6  # keeps flat-vs-flat ratios at 1 instead of 0/0
@@ -358,3 +364,128 @@ def ssim(a, b, mask=None):
     _, smap = structural_similarity(a[box], b[box], channel_axis=-1, data_range=1.0, full=True)
     wb = w[box]
     return float((smap.mean(axis=-1) * wb).sum() / wb.sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Normal ranges of the QA figures: a figure far outside its range is a warning in the run's
+# manifest and is flagged in the command line's summary.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NormalRange:
+    """Where a QA figure lies on results a person accepts, and why the bounds are there.
+
+    Attributes
+    ----------
+    key : str
+        Dotted path into a QA report (``"color_drift.delta_e_mean"``).
+    label : str
+        How the figure reads, ``{}`` standing for the value (``"ΔE2000 {} vs input"``).
+    low, high : float or None
+        Normal is ``low <= value <= high``; None leaves that side open.
+    unit : str
+        Printed after the value and the bounds (``" dB"``).
+    digits : int
+        Decimals printed.
+    reason : str
+        Why the bounds are where they are (measured on the tuning set, never the held-out
+        benchmark photos).
+    """
+
+    key: str
+    label: str
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    digits: int = 2
+    reason: str = ""
+
+    def bounds(self) -> str:
+        """The normal range as text: ``"<= 3"``, ``">= 30 dB"``, ``"0.75-1.33"``, ``"0 px"``."""
+        lo, hi = (None if b is None else f"{b:g}" for b in (self.low, self.high))
+        if lo is not None and hi is not None:
+            return f"{lo}-{hi}{self.unit}"
+        if hi is not None:
+            return f"{hi}{self.unit}" if self.high == 0 and self.low is None else \
+                f"<= {hi}{self.unit}"
+        return f">= {lo}{self.unit}"
+
+
+#: The QA figures with a normal range, in the order the summary prints them. "Train photos"
+#: are :func:`seamline.testing.backgrounds.backgrounds` ``("train", max_side=256)`` (14
+#: scikit-image photos, Grace Hopper, 14 procedural images) and, for the edit figures, 16
+#: ``text_photo_cases`` (seeds 3 and 5) through ``remove_text``.
+QA_RANGES: tuple[NormalRange, ...] = (
+    NormalRange("color_drift.delta_e_mean", "ΔE2000 {} vs input", high=3.0,
+                reason="mean CIEDE2000 of the upscale area-downscaled back vs its input: 1 is a "
+                       "just noticeable difference, 3 is seen at a glance; the train photos "
+                       "measure 0.01-1.7 (seamline-sr) and <= 1.1 (Lanczos), 2.5 after the "
+                       "denoise adapter removed sigma 0.02 noise. Above 3 the colours changed, "
+                       "not only the size (1-bit dither: 2.2-3.7, colour noise textures: 4-6)"),
+    NormalRange("color_drift.psnr", "PSNR {} vs input", low=30.0, unit=" dB", digits=1,
+                reason="the upscale area-downscaled back reproduces its input: 38-77 dB on the "
+                       "train photos (seamline-sr, Lanczos), 37 dB after denoising sigma 0.02 "
+                       "noise; 1-bit dithered graphics upscaled by seamline-sr measure 20-22 dB"),
+    NormalRange("hf_ratio_vs_unreconciled", "detail kept {}", low=0.75, high=1.33,
+                reason="colour reconciliation moves low frequencies (or applies a smooth LUT), "
+                       "so it keeps the upscaler's fine detail: 0.97-1.21 on the train photos; "
+                       "below, it smoothed; above, it added banding or posterisation"),
+    NormalRange("seam_score", "seam {}", high=2.0,
+                reason="edge strength across the mask boundary vs the texture beside it: 1 is "
+                       "no more visible than the surroundings, our fills measure 0.48-0.61 on "
+                       "the train cases (softer than the context: a smear, not a seam); 2 is an "
+                       "edge twice the context's, a line a person sees"),
+    NormalRange("delta_e_inside_vs_ring", "ΔE2000 in/ring {}", high=6.0,
+                reason="CIEDE2000 between the mean colours of the fill and its 8 px ring: "
+                       "0.2-3.6 on the train cases, visibly smeared fills included (the mean "
+                       "does not see them); above 6 the fill has a colour of its own (the text's "
+                       "colour left, a patch from elsewhere)"),
+    NormalRange("hf_ratio_hole_vs_ring", "texture in/ring {}", high=3.0,
+                reason="fine detail inside the fill vs its ring: smeared fills measure 0.04-0.55 "
+                       "on the train cases (a known limit, not flagged); three times the "
+                       "context's detail is noise or a pasted edge"),
+    NormalRange("outside_change.changed_px", "changed outside mask {}", high=0, unit=" px",
+                digits=0, reason="every fill pastes back through one compositing step that "
+                                 "keeps pixels outside the mask bit-identical"),
+)
+
+
+def _lookup(report: dict, key: str):
+    for part in key.split("."):
+        if not isinstance(report, dict) or part not in report:
+            return None
+        report = report[part]
+    ok = isinstance(report, (int, float, np.integer, np.floating)) and not isinstance(report, bool)
+    return float(report) if ok and np.isfinite(report) else None
+
+
+def qa_figures(report: dict) -> list[tuple[NormalRange, float, str, bool]]:
+    """The figures of a QA report that have a normal range, as printed.
+
+    Parameters
+    ----------
+    report : dict
+        A QA stage's report, or a run's merged ``manifest["qa"]``.
+
+    Returns
+    -------
+    list of (NormalRange, float, str, bool)
+        In :data:`QA_RANGES` order, for each figure present (and finite): its range, its
+        value, its text (``"ΔE2000 0.27 vs input"``; ``"ΔE2000 3.71 vs input (normal <= 3)"``
+        outside the range) and whether it is outside.
+    """
+    found = []
+    for r in QA_RANGES:
+        value = _lookup(report, r.key)
+        if value is None:
+            continue
+        text = r.label.format(f"{value:.{r.digits}f}{r.unit}")
+        outside = (r.low is not None and value < r.low) or (r.high is not None and value > r.high)
+        found.append((r, value, f"{text} (normal {r.bounds()})" if outside else text, outside))
+    return found
+
+
+def qa_warnings(report: dict) -> list[str]:
+    """One line per figure of ``report`` outside its normal range (see :func:`qa_figures`)."""
+    return [text for _, _, text, outside in qa_figures(report) if outside]

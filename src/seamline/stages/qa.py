@@ -12,7 +12,8 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "3"  # 3: ghost verdicts and failed regions from the fill's closed loop
+    version = "4"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    #                outside their normal range (ops.metrics.QA_RANGES) are warnings
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),
@@ -26,7 +27,8 @@ class EditQA(Stage):
         doc="Residual text (OCR re-run around the edited area), the ghost judge's last "
             "verdict per region (from the fill-text loop), seam score at the mask boundary, "
             "colour change outside the mask, ΔE2000 and high-frequency energy inside vs the "
-            "context ring. Regions the judge still flags are listed as failed_regions.",
+            "context ring. Regions the judge still flags are listed as failed_regions; figures "
+            "outside their normal range (seamline.ops.metrics.QA_RANGES) are warnings.",
     )
 
     @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class EditQA(Stage):
     def run(self, ctx, original, image, mask, regions=None, fill=None):
         from seamline.ops.masks import context_ring, support_boxes
         from seamline.ops.metrics import (hf_energy, inside_vs_ring_delta_e, outside_change,
-                                      seam_score)
+                                          qa_warnings, seam_score)
 
         p = self.params
         # Counted on crops around the mask, and full-frame tests as reductions: no full-frame
@@ -74,9 +76,7 @@ class EditQA(Stage):
             warnings.append(f"region {f['index']} {f['text']!r} still visible after "
                             f"{report.get('fill_passes', 0)} fill pass(es): "
                             f"{'; '.join(f['reasons'])}")
-        if report["outside_change"].get("changed_px", 0):
-            warnings.append(f"{report['outside_change']['changed_px']} pixels outside the mask "
-                            "changed")
+        warnings += qa_warnings(report)  # figures far outside their normal range
         if report.get("residual_words"):
             warnings.append(f"{report['residual_words']} of {report['words_before']} words still "
                             f"detected: {report['residual_texts']}")

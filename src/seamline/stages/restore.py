@@ -11,10 +11,12 @@ from seamline.core.stage import Stage, StageResult
 
 class Restore(Stage):
     id = "restore"
+    version = "2"  # 2: graphics pass through untouched (issue 14 item 6)
     spec = StageSpec(
         inputs={"image": PortSpec("image")},
         outputs={"image": PortSpec("image")},
-        doc="Measure noise and JPEG blockiness; deblock and denoise when above the thresholds.",
+        doc="Measure noise and JPEG blockiness; deblock and denoise when above the thresholds. "
+            "Graphics (at most 256 colours) pass through untouched.",
     )
 
     @dataclass(frozen=True)
@@ -23,9 +25,13 @@ class Restore(Stage):
         max_noise_sigma: float = 0.01  #: denoise above this noise sigma ([0, 1] units)
 
     def run(self, ctx, image):
-        from seamline.ops.noise import deblock, denoise, noise_profile
+        from seamline.ops.noise import deblock, denoise, is_graphic, noise_profile
 
         p = self.params
+        if is_graphic(image):  # dither and hard edges read as noise; a graphic has none
+            return StageResult(outputs={"image": image}, report={"graphic": True, "applied": []},
+                               notes=["graphic (at most 256 colours: palette, 1-bit, dither): "
+                                      "not deblocked or denoised"])
         before = noise_profile(image)
         out, done = image, []
         if before["blockiness"] > p.max_blockiness:

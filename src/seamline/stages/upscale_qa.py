@@ -10,14 +10,16 @@ from seamline.core.stage import Stage, StageResult
 
 class UpscaleQA(Stage):
     id = "upscale-qa"
+    version = "2"  # 2: PSNR vs input; figures outside their normal range are warnings
     qa = True
     spec = StageSpec(
         inputs={"original": PortSpec("image", doc="the image before upscaling"),
                 "raw": PortSpec("image", doc="the upscaler's output before reconciliation"),
                 "image": PortSpec("image", same_size_as="raw", doc="the final output")},
         outputs={"report": PortSpec("report")},
-        doc="ΔE2000 of the output downscaled to the input size vs the input, histogram "
-            "distance, high-frequency energy vs the unreconciled upscale.",
+        doc="ΔE2000 and PSNR of the output downscaled to the input size vs the input, "
+            "histogram distance, high-frequency energy vs the unreconciled upscale; figures "
+            "outside their normal range (seamline.ops.metrics.QA_RANGES) are warnings.",
     )
 
     @dataclass(frozen=True)
@@ -26,11 +28,12 @@ class UpscaleQA(Stage):
 
     def run(self, ctx, original, raw, image):
         from seamline.ops.color import color_drift
-        from seamline.ops.metrics import hf_energy
+        from seamline.ops.metrics import hf_energy, qa_warnings
 
         drift_raw = color_drift(raw, original)
         drift = color_drift(image, original)
         report = {"color_drift": drift, "color_drift_unreconciled": drift_raw,
                   "hf_ratio_vs_unreconciled": float((hf_energy(image) + 1e-6)
                                                     / (hf_energy(raw) + 1e-6))}
-        return StageResult(outputs={"report": report}, report=report)
+        return StageResult(outputs={"report": report}, report=report,
+                           warnings=qa_warnings(report))  # far outside the normal range

@@ -208,24 +208,27 @@ def color_drift(output, reference):
         ``aligned`` (bool): same aspect ratio within 1 %. ``delta_e_mean``,
         ``delta_e_p95`` (float, or None when not aligned): CIEDE2000 per pixel between the
         larger of the two area-downscaled to the smaller's size and the smaller (the output
-        downscaled to the reference size, for an upscaler). ``hist_w1`` (list of 3 floats):
+        downscaled to the reference size, for an upscaler). ``psnr`` (float in dB, capped at
+        100 for identical pixels; None when not aligned): the same pair's PSNR, data range 1.
+        ``hist_w1`` (list of 3 floats):
         per CIELAB channel (L, a, b), the Wasserstein-1 (earth mover's) distance between the
         two images' 1D histograms, in Lab units; ``hist_w1_mean`` their mean. The
         histograms are taken at one scale (the larger image area-downscaled to the smaller's
         pixel count: averaging narrows a histogram, so a picture and its half-size copy would
         otherwise differ) on at most 2**18 pixels each (strided subsample).
     """
-    from seamline.ops.metrics import delta_e2000
+    from seamline.ops.metrics import delta_e2000, psnr
 
     output = as_image(output, name="output")
     reference = as_image(reference, name="reference")
     aligned = _aligned(output.shape, reference.shape)
-    result = {"aligned": aligned, "delta_e_mean": None, "delta_e_p95": None}
+    result = {"aligned": aligned, "delta_e_mean": None, "delta_e_p95": None, "psnr": None}
     if aligned:
         a, b = _common_size(output, reference)
         de = delta_e2000(a, b)
         result["delta_e_mean"] = float(de.mean())
         result["delta_e_p95"] = float(np.percentile(de, 95))
+        result["psnr"] = min(psnr(a, b), 100.0)  # JSON has no infinity
     x, _, r, _ = _fit_pixels(output, reference, None)
     la, lb = _srgb_to_lab(x), _srgb_to_lab(r)
     w1 = []
