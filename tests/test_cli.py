@@ -119,6 +119,45 @@ def test_output_cannot_overwrite_input(tmp_path, capsys, text_photo):
     assert sha(text_photo) == before
 
 
+def test_library_names_its_arguments_and_the_cli_the_flags(tmp_path, capsys, text_photo):
+    # the library speaks of its parameters (sets, from_stage, masks); the CLI shows the flag
+    # the user typed, with the value the message is about
+    from seamline.batch import plan_batch
+
+    (tmp_path / "in").mkdir()
+    library = {
+        "sets: nostage.radius: no stage named 'nostage'":
+            lambda: sl.Pipeline.builtin("remove-text").with_params(["nostage.radius=3"]),
+        "from_stage: inpaint: stage 'detect' has no cached result":
+            lambda: sl.Pipeline.builtin("remove-text").run(text_photo, out=tmp_path / "fresh",
+                                                           from_stage="inpaint"),
+        f"masks: {tmp_path / 'nomasks'}: does not exist":
+            lambda: plan_batch("inpaint", tmp_path / "in", tmp_path / "o",
+                               masks=tmp_path / "nomasks"),
+    }
+    for expected, call in library.items():
+        with pytest.raises(sl.SeamlineError) as e:
+            call()
+        assert str(e.value).startswith(expected) and "--" not in str(e.value), str(e.value)
+    cli = {
+        "--set nostage.radius: no stage named 'nostage'":
+            ["run", "remove-text", "-i", text_photo, "-o", tmp_path / "r1", "--set",
+             "nostage.radius=3"],
+        "--from inpaint: stage 'detect' has no cached result":
+            ["run", "remove-text", "-i", text_photo, "-o", tmp_path / "r2", "--from", "inpaint"],
+        f"--masks {tmp_path / 'nomasks'}: does not exist":
+            ["batch", "inpaint", tmp_path / "in", "-o", tmp_path / "o", "--masks",
+             tmp_path / "nomasks"],
+        "it has sub-folders: pass --recursive to take images from them":
+            ["batch", "remove-text", tmp_path / "nested", "-o", tmp_path / "o"],
+    }
+    (tmp_path / "nested" / "sub").mkdir(parents=True)
+    (tmp_path / "nested" / "sub" / "a.png").write_bytes(text_photo.read_bytes())
+    for expected, argv in cli.items():
+        code, _, err = run_cli(capsys, *argv)
+        assert_one_line_error(code, err, expected)
+
+
 def test_unwritable_output(tmp_path, capsys, text_photo):
     code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "nope" / "o.png")
     assert_one_line_error(code, err, "o.png")

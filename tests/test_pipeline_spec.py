@@ -83,7 +83,7 @@ def test_overrides_are_typed_and_validated():
     assert new.stage("inpaint").params.radius == 7
     assert new.stage("inpaint").params.backend == "telea"
     assert spec.stage("inpaint").params.radius == 4  # original untouched
-    with pytest.raises(ConfigError, match=r"^--set: stage 'inpaint' parameter 'radius': expected int, got str 'big'$"):
+    with pytest.raises(ConfigError, match=r"^sets: stage 'inpaint' parameter 'radius': expected int, got str 'big'$"):
         apply_overrides(spec, ["inpaint.radius=big"])
     with pytest.raises(ConfigError, match="no stage named 'inpant'"):
         apply_overrides(spec, ["inpant.radius=3"])
@@ -152,7 +152,7 @@ def test_long_values_are_cut_in_error_messages():
 
 def test_set_values_get_the_same_yaml_rules():
     spec = spec_from_text(GOOD, source="p.yaml")
-    with pytest.raises(ConfigError, match=r"^--set 'inpaint.radius=\{\[1\]: 2\}': line 1: a key "
+    with pytest.raises(ConfigError, match=r"^sets: 'inpaint.radius=\{\[1\]: 2\}': line 1: a key "
                                           r"must be a plain value, got a list$"):
         apply_overrides(spec, ["inpaint.radius={[1]: 2}"])
     # an anchor is not expanded: the value stays the string it was, and the type check says so

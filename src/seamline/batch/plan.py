@@ -271,7 +271,7 @@ def plan_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
     mask_input = _mask_input(spec, masks)
     mask_dir = None
     if masks is not None:
-        mask_dir = _existing_dir(masks, "mask folder (--masks)")
+        mask_dir = _existing_dir(masks, "masks:")
         if mask_dir == in_dir:
             raise InputError(f"mask folder {masks}: is the input folder; keep masks in their "
                              "own folder")
@@ -279,16 +279,16 @@ def plan_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
             raise InputError(f"output folder {out}: is inside the mask folder {masks}; "
                              "outputs could overwrite masks")
         if recursive and mask_dir.is_relative_to(in_dir):
-            raise InputError(f"mask folder {masks}: is inside the input folder and --recursive "
-                             "would read the masks as images")
+            raise InputError(f"recursive: the mask folder {masks} is inside the input folder; "
+                             "listing it recursively would read the masks as images")
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {out}: exists and is not a folder")
     if run_dirs:  # runs/ is written by every item: no input may live there
         runs = out_res / RUNS_DIR
-        for d, what in ((in_dir, "input folder"), (mask_dir, "mask folder (--masks)")):
+        for d, what in ((in_dir, "input folder"), (mask_dir, "mask folder")):
             if d is not None and (d == out_res or d.is_relative_to(runs)):
-                raise InputError(f"{what} {d}: is inside {runs}, where --run-dirs writes the "
-                                 "run directories; choose folders that do not overlap")
+                raise InputError(f"run_dirs: the {what} {d} is inside {runs}, where the run "
+                                 "directories go; choose folders that do not overlap")
 
     try:
         images = list_images(in_dir, recursive=recursive)
@@ -298,9 +298,9 @@ def plan_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
     if not images:
         hint = ""
         if not recursive and any(p.is_dir() for p in in_dir.iterdir()):
-            hint = " (it has sub-folders: add --recursive to take images from them)"
-        raise InputError(f"input folder {input_dir}: no images (no file with the extension of a "
-                         f"format seamline reads: .png, .jpg, .tif, .webp, .tga, ...){hint}")
+            hint = "; it has sub-folders: pass recursive=True to take images from them"
+        raise InputError(f"input folder {input_dir}: no images (no file named like a format "
+                         f"seamline reads: .png, .jpg, .tif, .webp, .tga, ...){hint}")
     by_stem: dict[str, Path] = {}
     for p in images:
         stem = p.relative_to(in_dir).with_suffix("").as_posix()
@@ -385,14 +385,14 @@ def _check_run_dir_layout(by_stem: dict[str, Path], input_dir) -> None:
     intermediates overwrite another's output."""
     for stem in by_stem:
         if stem.split("/")[0] == RUNS_DIR:
-            raise InputError(f"input folder {input_dir}: {by_stem[stem].name} is in a sub-folder "
-                             f"named {RUNS_DIR!r}; with --run-dirs its output would land among "
-                             "the run directories: rename the sub-folder")
+            raise InputError(f"run_dirs: {by_stem[stem].name} in the input folder {input_dir} is in "
+                             f"a sub-folder named {RUNS_DIR!r}; its output would land among the "
+                             "run directories: rename the sub-folder")
         head = stem.rpartition("/")[0]
         while head:
             if head in by_stem:
-                raise InputError(f"input folder {input_dir}: {by_stem[head].name} and the "
-                                 f"sub-folder {head}/ share a name; with --run-dirs their run "
+                raise InputError(f"run_dirs: {by_stem[head].name} and the sub-folder {head}/ of "
+                                 f"the input folder {input_dir} share a name; their run "
                                  "directories would nest: rename one of them")
             head = head.rpartition("/")[0]
 
@@ -447,12 +447,13 @@ def _mask_input(spec, masks) -> str | None:
     others = [n for n, k in extra.items() if k != "mask"]
     if others or len(mask_names) > 1:
         raise ConfigError(f"pipeline {spec.name!r} takes inputs {', '.join(extra)}; a batch can "
-                          "feed one image per item plus at most one mask (--masks)")
+                          "feed one image per item plus at most one mask (from the masks "
+                          "folder)")
     if mask_names and masks is None:
-        raise InputError(f"pipeline {spec.name!r} needs a mask per image: give --masks DIR "
-                         "(masks matched to images by file stem)")
+        raise InputError(f"masks: pipeline {spec.name!r} needs a mask per image: give a folder "
+                         "of masks (matched to images by file stem)")
     if not mask_names and masks is not None:
-        raise InputError(f"--masks {masks}: pipeline {spec.name!r} takes no mask input")
+        raise InputError(f"masks: {masks}: pipeline {spec.name!r} takes no mask input")
     return mask_names[0] if mask_names else None
 
 

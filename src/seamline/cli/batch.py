@@ -72,7 +72,7 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None,
                    help="batch seed (default: the pipeline's); each item's seed derives from "
                         "it and the item's path")
-    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE",
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="STAGE.KEY=VALUE",
                    help="override a stage parameter (repeatable)")
     p.add_argument("--policy", choices=POLICIES,
                    help="handoff policy (default: the pipeline's)")
@@ -99,7 +99,7 @@ def cmd_batch(args, argv) -> int:
     res = run_batch(args.pipeline, args.input_dir, args.out, masks=args.masks,
                     engine=args.engine, workers=args.workers, threads=args.threads,
                     address=args.address, num_gpus=args.num_gpus, seed=args.seed,
-                    sets=args.set, policy=args.policy, run_dirs=args.run_dirs,
+                    sets=args.sets, policy=args.policy, run_dirs=args.run_dirs,
                     recursive=args.recursive, keep_ext=args.keep_ext, force=args.force,
                     max_pixels=args.max_pixels, progress=not args.quiet,
                     connect_timeout=args.connect_timeout,

@@ -2,14 +2,17 @@
 from the stages' declared parameters, output-path checks, and the dispatcher.
 
 CLI wording (``--flag`` names) lives here and in the command modules only: the library names
-its Python arguments (``workers: ...``) and :func:`dispatch` shows them as the flag the user
-typed (``--workers: ...``).
+its Python arguments (``workers: ...``, ``sets: inpaint.radius: ...``) and :func:`dispatch`
+shows them as the flag the user typed (``--workers: ...``, ``--set inpaint.radius: ...``). A
+flag's ``dest`` is the name of the library argument it feeds (``--set`` -> ``sets``,
+``--from`` -> ``from_stage``), so the mapping needs no table.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import typing
 from pathlib import Path
@@ -46,7 +49,7 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-dir", help="also keep the manifest, report and every intermediate here")
     p.add_argument("--policy", choices=POLICIES,
                    help="handoff policy (default: the pipeline's, reconcile)")
-    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE",
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="STAGE.KEY=VALUE",
                    help="override a stage parameter, e.g. normalize.feather_px=2 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the QA summary as JSON")
     add_common(p)
@@ -112,13 +115,23 @@ def check_html_output(path: str | None, *, protect: tuple = ()) -> Path | None:
 
 def _flag_wording(message: str, parser: argparse.ArgumentParser, args) -> str:
     """``workers: ...`` from the library becomes ``--workers: ...`` when the command has that
-    flag: the library names its arguments, the CLI the flags the user typed."""
+    flag, and ``sets: inpaint.radius: ...`` becomes ``--set inpaint.radius: ...`` (the value
+    the message is about, when it has no space, follows the flag as the user typed it); a
+    hint ``pass recursive=True`` becomes ``pass --recursive`` for a switch: the library names
+    its arguments, the CLI the flags the user typed."""
+    actions = [(a, [o for o in a.option_strings if o.startswith("--")])
+               for a in _actions(parser, args)]
+    for action, longs in actions:
+        if longs and action.nargs == 0 and action.const is True:  # a store_true switch
+            message = re.sub(rf"\b{action.dest}=True\b", longs[0], message)
     head, sep, rest = message.partition(":")
     if not sep or " " in head.strip():
         return message
-    for action in _actions(parser, args):
-        longs = [o for o in action.option_strings if o.startswith("--")]
+    for action, longs in actions:
         if longs and action.dest == head.strip():
+            value, sep, more = rest.strip().partition(": ")
+            if sep and value and " " not in value:
+                return f"{longs[0]} {value}: {more}"
             return f"{longs[0]}:{rest}"
     return message
 

@@ -57,7 +57,8 @@ def register(sub) -> None:
     p.add_argument("--mask", help="mask image, for pipelines that take one")
     p.add_argument("--from", dest="from_stage", metavar="STAGE",
                    help="re-run this stage and the ones after it")
-    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="STAGE.KEY=VALUE",
+                   help="override a stage parameter, e.g. inpaint.radius=5 (repeatable)")
     p.add_argument("--policy", choices=POLICIES)
     p.add_argument("--json", action="store_true", help="print the manifest summary as JSON")
     add_common(p)
@@ -155,8 +156,8 @@ def run_builtin(name: str, args, argv, sets: dict, inputs: dict | None = None,
     if check is not None:  # what the command can refuse from the input's size alone
         check(image.image.shape)
     pipe = Pipeline.builtin(name).with_params(sets)
-    if getattr(args, "set", None):
-        pipe = pipe.with_params(args.set)
+    if getattr(args, "sets", None):
+        pipe = pipe.with_params(args.sets)
     if getattr(args, "policy", None):
         pipe = pipe.with_policy(args.policy)
     run = pipe.run(image, out=getattr(args, "run_dir", None), inputs=inputs or {},
@@ -246,8 +247,8 @@ def cmd_run(args, argv) -> int:
         pipe = Pipeline.from_yaml(name)
     else:
         pipe = Pipeline.builtin(name)
-    if args.set:
-        pipe = pipe.with_params(args.set)
+    if args.sets:
+        pipe = pipe.with_params(args.sets)
     if args.policy:
         pipe = pipe.with_policy(args.policy)
     image = args.input

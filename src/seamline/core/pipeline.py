@@ -240,8 +240,8 @@ class SpecTransform:
 
     @classmethod
     def override_hint(cls, name: str, names: list[str], raw: dict) -> str | None:
-        """Why ``--set NAME.key=...`` cannot work when ``NAME`` is not a stage of ``raw``
-        (it is one this transform inserts); completes "--set KEY: 'NAME' ..."."""
+        """Why an override ``NAME.key=...`` cannot work when ``NAME`` is not a stage of ``raw``
+        (it is one this transform inserts); completes "sets: KEY: 'NAME' ..."."""
         return None
 
 
@@ -460,6 +460,11 @@ def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> Pip
     sets : list of str or dict
         ``["inpaint.radius=5"]`` (values YAML-decoded, so ``5`` is an int and ``ns`` a string)
         or ``{"inpaint.radius": 5}``.
+
+    Raises
+    ------
+    ConfigError
+        ``sets: KEY: ...``, naming this argument (the command line shows it as ``--set KEY``).
     """
     if isinstance(sets, dict):
         items = list(sets.items())
@@ -467,27 +472,27 @@ def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> Pip
         items = []
         for s in sets:
             if "=" not in s:
-                raise ConfigError(f"--set {_short(s)}: expected STAGE.KEY=VALUE")
+                raise ConfigError(f"sets: {_short(s)}: expected STAGE.KEY=VALUE")
             k, v = s.split("=", 1)
             try:
                 items.append((k.strip(), yaml.load(v, Loader=_LineLoader) if v.strip() else ""))
             except yaml.YAMLError:
                 items.append((k.strip(), v))
             except ConfigError as e:  # `{[a]: 1}`: a key YAML cannot hash
-                raise ConfigError(f"--set {_short(s)}: {e}") from None
+                raise ConfigError(f"sets: {_short(s)}: {e}") from None
     raw = _plain(spec.raw)
     names = [s["name"] for s in raw["stages"]]
     for key, value in items:
         if key.count(".") != 1:
-            raise ConfigError(f"--set {key}: expected STAGE.KEY=VALUE")
+            raise ConfigError(f"sets: {key}: expected STAGE.KEY=VALUE")
         sname, param = key.split(".")
         if sname not in names:
             for t in SPEC_TRANSFORMS.values():
                 hint = t.override_hint(sname, names, raw)
                 if hint:
-                    raise ConfigError(f"--set {key}: {_short(sname)} {hint}")
+                    raise ConfigError(f"sets: {key}: {_short(sname)} {hint}")
         if sname not in names:
-            raise ConfigError(f"--set {key}: no stage named {_short(sname)}; stages: "
+            raise ConfigError(f"sets: {key}: no stage named {_short(sname)}; stages: "
                               f"{', '.join(names)}")
         sd = raw["stages"][names.index(sname)]
         sd.setdefault("params", {})
@@ -497,5 +502,5 @@ def apply_overrides(spec: PipelineSpec, sets: list[str] | dict[str, Any]) -> Pip
     try:
         return spec_from_dict(raw, source=spec.source)
     except ConfigError as e:
-        # line numbers refer to the file, not the overridden document: say it was --set
-        raise ConfigError(f"--set: {str(e).removeprefix(spec.source + ': ')}") from None
+        # line numbers refer to the file, not the overridden document: say it was an override
+        raise ConfigError(f"sets: {str(e).removeprefix(spec.source + ': ')}") from None

@@ -197,8 +197,8 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     if from_stage is not None:
         from_index = spec.index(from_stage)
         if out is None:
-            raise ConfigError(f"--from {from_stage}: needs the run directory (-o) of an "
-                              "earlier run")
+            raise ConfigError(f"from_stage: {from_stage}: needs out, the run directory of an "
+                              "earlier run (its cache)")
     if "image" not in spec.inputs:  # a pipeline that starts from nothing (generate)
         if image is not None:
             raise InputError(f"image: pipeline {spec.name!r} takes no input image (its inputs: "
@@ -375,9 +375,9 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
     cached = (store.load_cached(cls, folder, key, memo) if folder is not None and reuse_allowed
               else None)
     if from_index is not None and i < from_index and cached is None:
-        raise ConfigError(f"--from {spec.stages[from_index].name}: stage {decl.name!r} has no "
-                          f"cached result in {out} for this input and config; run the whole "
-                          "pipeline first")
+        raise ConfigError(f"from_stage: {spec.stages[from_index].name}: stage {decl.name!r} "
+                          f"has no cached result in {out} for this input and config; run the "
+                          "whole pipeline first")
     if cached is not None:
         result, seconds = cached
     else:
@@ -503,8 +503,7 @@ def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) 
         if name == "image":
             continue
         if name not in given or given[name] is None:
-            raise InputError(f"input {name!r}: pipeline {spec.name!r} needs it "
-                             f"(--{name} FILE)")
+            raise InputError(f"{name}: pipeline {spec.name!r} needs input {name!r}")
         v = given[name]
         if shape is None and kind == "mask":
             raise ConfigError(f"input {name!r}: a mask input needs an image input to size it")

@@ -214,10 +214,10 @@ def param_error(e: SeamlineError) -> ApiError:
     import re
 
     msg = str(e)
-    m = (re.match(r"--set ([\w-]+\.[\w-]+):", msg)
+    m = (re.match(r"sets: ([\w-]+\.[\w-]+):", msg)
          or re.search(r"stage '([\w-]+)' parameter '(\w+)'", msg)
          or re.search(r"stage '([\w-]+)': unknown parameter '(\w+)'", msg))
     field = None if m is None else (m.group(1) if m.lastindex == 1 else
                                     f"{m.group(1)}.{m.group(2)}")
-    msg = re.sub(r"^--set:? ?", "params: ", msg)
+    msg = re.sub(r"^sets: ", "params: ", msg)
     return ApiError(400, msg, field=field)

@@ -48,8 +48,8 @@ def _import_ray(loopback: bool = True):
     try:
         import ray
     except ImportError:
-        raise InputError("--engine ray needs Ray: pip install 'seamline[ray]' "
-                         "(or pip install ray)") from None
+        raise InputError("engine: ray: needs Ray (pip install 'seamline[ray]', or pip "
+                         "install ray)") from None
     return ray
 
 
@@ -104,7 +104,7 @@ def _connect_ray(address: str, timeout: float) -> None:
     target = address[len("ray://"):] if address.startswith("ray://") else address
     host, sep, port = target.rpartition(":")
     if address != "auto" and (not sep or not port.isdigit()):
-        raise InputError(f"--address {address}: expected HOST:PORT, ray://HOST:PORT or auto")
+        raise InputError(f"address: {address}: expected HOST:PORT, ray://HOST:PORT or auto")
     ray = _import_ray(loopback=_loopback_address(address))
     t0 = time.monotonic()
     if address != "auto":
