@@ -213,6 +213,10 @@ def test_every_format_the_reader_reads_is_planned(tmp_path):
     plan = plan_batch("inpaint", inp, tmp_path / "out2", masks=masks)
     by_item = {i.item: i for i in plan.todo}
     assert by_item["a.tga"].mask.endswith("a.pgm") and by_item["b.ppm"].error.startswith("no mask")
+    # calibrate's image folder is listed by the same list
+    from seamline.diffusion.profiles import _image_files
+
+    assert sorted(p.name for p in _image_files(inp)) == sorted(files)
 
 
 @pytest.mark.parametrize("case", ["out-inside-input", "empty", "missing-pipeline", "bad-set",

@@ -44,7 +44,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_calibrate)
     _add_model_args(p)
     p.add_argument("--images", required=True, metavar="DIR",
-                   help="folder of images (PNG, JPEG, WebP, TIFF, BMP)")
+                   help="folder of images (any format seamline reads)")
     p.add_argument("-o", "--output", required=True, help="profile JSON to write")
     p.add_argument("--size", type=int, default=None,
                    help="encode at SIZE x SIZE (centre crop); default the model's native size")

@@ -24,12 +24,12 @@ from seamline.diffusion.loading import LoadedModel, as_loaded
 from seamline.diffusion.locate import ModelInfo, inspect_model
 from seamline.diffusion.vae import check_size, encode_image
 from seamline.errors import InputError
+from seamline.io import image_extensions
 
 __all__ = ["PROFILE_FORMAT", "calibrate", "load_profile", "check_profile", "latents_contract",
            "profile_target", "square_crop"]
 
 PROFILE_FORMAT = "seamline.latent_profile"
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
 
 def _image_files(images) -> list:
@@ -39,10 +39,12 @@ def _image_files(images) -> list:
             raise InputError(f"images {d}: folder does not exist")
         if d.is_file():
             return [d]
-        files = sorted(p for p in d.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES
+        readable = frozenset(image_extensions())  # what io reads: one list of formats
+        files = sorted(p for p in d.iterdir() if p.suffix.lower() in readable
                        and p.is_file())
         if not files:
-            raise InputError(f"images {d}: no image files ({', '.join(_IMAGE_SUFFIXES)})")
+            raise InputError(f"images {d}: no image files (no file named like a format "
+                             "seamline reads: .png, .jpg, .tif, .webp, .tga, ...)")
         return files
     items = list(images)
     if not items:
