@@ -42,7 +42,8 @@ def register(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="run a pipeline over a folder of images (resumable; "
                                      "local cores or Ray)",
                        description="Run every image in INPUT_DIR through a pipeline. A re-run "
-                       "skips items whose input, mask and config are unchanged; a bad image "
+                       "skips items whose input, mask, config and output are unchanged; a bad "
+                       "image "
                        "is recorded as a failure and the batch goes on.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     # Ctrl-C while planning or writing the summary: what finished is journalled

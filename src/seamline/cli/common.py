@@ -44,13 +44,15 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.set_defaults(reader_limit=True)  # dispatch makes --max-pixels the limit of every reader
 
 
-def add_pipeline_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by the one-shot commands that run a built-in pipeline."""
+def add_pipeline_options(p: argparse.ArgumentParser, *, example: str) -> None:
+    """Options shared by the one-shot commands that run a built-in pipeline; ``example`` is a
+    ``--set`` override that fits this command's pipeline (``inpaint.radius=5``)."""
     p.add_argument("--run-dir", help="also keep the manifest, report and every intermediate here")
     p.add_argument("--policy", choices=POLICIES,
                    help="handoff policy (default: the pipeline's, reconcile)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="STAGE.KEY=VALUE",
-                   help="override a stage parameter, e.g. normalize.feather_px=2 (repeatable)")
+                   help=f"override a stage parameter, e.g. {example} (repeatable; "
+                        "'seamline pipelines NAME' shows the stages)")
     p.add_argument("--json", action="store_true", help="print the QA summary as JSON")
     add_common(p)
 

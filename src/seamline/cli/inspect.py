@@ -15,20 +15,20 @@ def register(sub) -> None:
     """Add the read-only commands to the ``seamline`` sub-command parser ``sub``."""
     p = sub.add_parser("report", help="write a run's self-contained HTML report")
     p.set_defaults(func=cmd_report)
-    p.add_argument("run_dir")
-    p.add_argument("-o", "--output", help="default: RUN_DIR/report.html")
+    p.add_argument("run_dir", help="a run directory (with manifest.json)")
+    p.add_argument("-o", "--output", help="HTML file (default: RUN_DIR/report.html)")
     p = sub.add_parser("diff", help="compare two runs: heat maps, metric deltas, config")
     p.set_defaults(func=cmd_diff)
-    p.add_argument("run_a")
-    p.add_argument("run_b")
+    p.add_argument("run_a", help="a run directory")
+    p.add_argument("run_b", help="another run directory, compared with RUN_A")
     p.add_argument("-o", "--output", help="also write an HTML page here")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
     p = sub.add_parser("stages", help="list the registered stages and their parameters")
     p.set_defaults(func=cmd_stages)
     p = sub.add_parser("pipelines", help="list built-in pipelines, or print one")
     p.set_defaults(func=cmd_pipelines)
-    p.add_argument("name", nargs="?")
+    p.add_argument("name", nargs="?", help="a built-in pipeline to print as YAML")
 
 
 def cmd_stages(args, argv) -> int:

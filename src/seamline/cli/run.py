@@ -15,15 +15,20 @@ from seamline.cli.common import Parser, POLICIES, add_common, add_pipeline_optio
 
 __all__ = ["register", "print_summary"]
 
+_IMAGE_HELP = "input image (any still format Pillow reads; 8 or 16 bit)"
+_OUTPUT_HELP = "output image (.png, .tif, .jpg, .webp; 16-bit input stays 16-bit in PNG/TIFF)"
+
 
 def register(sub) -> None:
     """Add the one-shot commands to the ``seamline`` sub-command parser ``sub``."""
+    from seamline.core.pipeline import builtin_names
+
     p = sub.add_parser("remove-text", help="detect text, mask the glyphs, inpaint, QA",
                        description="Remove text (captions, titles, watermarks) from a photo. "
                        "Pixels outside the mask stay bit-identical.")
     p.set_defaults(func=cmd_remove_text)
-    p.add_argument("image", help="input image (PNG, JPEG, WebP, TIFF; 8 or 16 bit)")
-    p.add_argument("-o", "--output", required=True, help="output image path")
+    p.add_argument("image", help=_IMAGE_HELP)
+    p.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
     from seamline.ops.inpaint import BACKENDS
 
     p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
@@ -35,13 +40,14 @@ def register(sub) -> None:
     p.add_argument("--fail-on-qa", action="store_true",
                    help="exit with code 3 when a text region is still visible after the last "
                         "fill pass (the output is written either way, and the region named)")
-    add_pipeline_options(p)
+    add_pipeline_options(p, example="normalize.feather_px=2")
 
     p = sub.add_parser("detect-text", help="find text: polygons, recognised text, confidence")
     p.set_defaults(func=cmd_detect_text)
-    p.add_argument("image")
+    p.add_argument("image", help=_IMAGE_HELP)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--min-score", type=float, default=0.5)
+    p.add_argument("--min-score", type=float, default=0.5, metavar="S",
+                   help="keep text lines detected with confidence >= S, 0-1 (default 0.5)")
     p.add_argument("--no-recognize", action="store_true", help="detection only (faster)")
     add_common(p)
 
@@ -50,7 +56,7 @@ def register(sub) -> None:
                        "earlier stages come from the run directory's cache.")
     p.set_defaults(func=cmd_run)
     p.add_argument("pipeline", help="pipeline YAML file, or a built-in name "
-                                    "(remove-text, inpaint)")
+                                    f"({', '.join(builtin_names())})")
     p.add_argument("-i", "--input", help="input image (default with --from: the one recorded "
                                          "in the run directory's manifest)")
     p.add_argument("-o", "--out", required=True, help="run directory")
@@ -59,7 +65,8 @@ def register(sub) -> None:
                    help="re-run this stage and the ones after it")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="STAGE.KEY=VALUE",
                    help="override a stage parameter, e.g. inpaint.radius=5 (repeatable)")
-    p.add_argument("--policy", choices=POLICIES)
+    p.add_argument("--policy", choices=POLICIES,
+                   help="handoff policy (default: the pipeline's)")
     p.add_argument("--json", action="store_true", help="print the manifest summary as JSON")
     add_common(p)
 
@@ -67,44 +74,47 @@ def register(sub) -> None:
                        "compositing, QA)", description="Fill the white (1) part of MASK. Pixels "
                        "outside the mask (grown by --feather) stay bit-identical.")
     p.set_defaults(func=cmd_inpaint)
-    p.add_argument("image")
+    p.add_argument("image", help=_IMAGE_HELP)
     p.add_argument("--mask", required=True, help="mask image: white/1 = fill, soft values = "
                                                   "partial edit; RGB or alpha masks accepted")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
     p.add_argument("--backend", default="auto", choices=stage_choices("inpaint", "backend"),
                    help="auto (default): telea for thin strokes or smooth context, exemplar "
                         "for thicker holes in texture")
     p.add_argument("--model", help="checkpoint for --backend lama (.safetensors, .pt, .pth)")
-    p.add_argument("--radius", type=int, default=3)
+    p.add_argument("--radius", type=int, default=3, metavar="PX",
+                   help="inpainting radius for telea/ns, px (default 3)")
     p.add_argument("--feather", type=int, default=0, metavar="PX",
                    help="feathered transition band outside the mask")
     p.add_argument("--no-color-match", action="store_true",
                    help="do not reconcile the fill's colour to its context ring")
-    add_pipeline_options(p)
+    add_pipeline_options(p, example="inpaint.radius=5")
 
     mask = sub.add_parser("mask", help="mask tools: normalize, check")
     mask.set_defaults(func=cmd_mask)
     msub = mask.add_subparsers(dest="mask_command", required=True, parser_class=Parser)
     p = msub.add_parser("normalize", help="clean a mask: specks, holes, grow/shrink, feather, "
                                           "latent-grid snap")
-    p.add_argument("mask")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("mask", help="mask image (white/1 = edit)")
+    p.add_argument("-o", "--output", required=True, help="cleaned mask (PNG)")
     p.add_argument("--drop-specks", type=int, default=None, metavar="PX",
                    help="remove components smaller than PX pixels")
     p.add_argument("--fill-holes", type=int, default=None, metavar="PX",
                    help="fill enclosed holes up to PX pixels")
-    p.add_argument("--grow", type=int, default=0, metavar="PX")
-    p.add_argument("--shrink", type=int, default=0, metavar="PX")
-    p.add_argument("--feather", type=int, default=0, metavar="PX")
+    p.add_argument("--grow", type=int, default=0, metavar="PX", help="dilate by PX pixels")
+    p.add_argument("--shrink", type=int, default=0, metavar="PX", help="erode by PX pixels")
+    p.add_argument("--feather", type=int, default=0, metavar="PX",
+                   help="soft edge PX pixels wide outside the mask")
     p.add_argument("--snap", type=int, default=0, metavar="CELL",
                    help="snap to a latent grid of CELL px (max-pool, grow one cell); 8 for SD")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_common(p)
     p = msub.add_parser("check", help="preflight a mask against its image")
-    p.add_argument("image")
-    p.add_argument("mask")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--max-coverage", type=float, default=0.35)
+    p.add_argument("image", help=_IMAGE_HELP)
+    p.add_argument("mask", help="mask image of the same size (white/1 = edit)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--max-coverage", type=float, default=0.35, metavar="F",
+                   help="fail when the mask covers more than this fraction (default 0.35)")
     add_common(p)
 
     color_methods = stage_choices("color-match", "method")
@@ -112,33 +122,42 @@ def register(sub) -> None:
                        description="Upscale; noisy or JPEG-blocky input is denoised/deblocked "
                        "first when the backend declares it expects a clean input.")
     p.set_defaults(func=cmd_upscale)
-    p.add_argument("image")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("image", help=_IMAGE_HELP)
+    p.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
     p.add_argument("--scale", type=int, default=2, help="2 or 4 (default 2)")
     p.add_argument("--backend", default="seamline-sr",
-                   choices=stage_choices("upscale", "backend"))
+                   choices=stage_choices("upscale", "backend"),
+                   help="seamline-sr (default, bundled ONNX), lanczos, bicubic, or spandrel "
+                        "with --model")
     p.add_argument("--model", help="checkpoint for --backend spandrel (Real-ESRGAN, ...)")
-    p.add_argument("--tile", type=int, default=256, help="tile size for network backends")
-    p.add_argument("--color-match", default="auto", choices=color_methods)
-    add_pipeline_options(p)
+    p.add_argument("--tile", type=int, default=256, metavar="PX",
+                   help="tile size for network backends, px (default 256)")
+    p.add_argument("--color-match", default="auto", choices=color_methods,
+                   help="reconcile colours to the input (default auto; none: off)")
+    add_pipeline_options(p, example="upscale.tile=512")
 
     p = sub.add_parser("enhance", help="photo quality improver: deblock, denoise, upscale, "
-                                       "colour reconciliation")
+                                       "colour reconciliation",
+                       description="Deblock and denoise a photo when its measured noise and "
+                       "JPEG blockiness call for it (graphics are left as they are), upscale "
+                       "it and reconcile its colours.")
     p.set_defaults(func=cmd_enhance)
-    p.add_argument("image")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("image", help=_IMAGE_HELP)
+    p.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
     p.add_argument("--scale", type=int, default=2, help="2 or 4 (default 2)")
-    p.add_argument("--color-match", default="auto", choices=color_methods)
-    add_pipeline_options(p)
+    p.add_argument("--color-match", default="auto", choices=color_methods,
+                   help="reconcile colours to the restored input (default auto; none: off)")
+    add_pipeline_options(p, example="restore.max_noise_sigma=0.02")
 
     p = sub.add_parser("color-match", help="reconcile an image's colours to a reference")
     p.set_defaults(func=cmd_color_match)
-    p.add_argument("image")
+    p.add_argument("image", help="the image whose colours drifted (e.g. an upscale)")
     p.add_argument("--reference", required=True, help="the colours to keep (e.g. pre-upscale)")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--method", default="auto", choices=[m for m in color_methods if m != "none"])
+    p.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
+    p.add_argument("--method", default="auto", choices=[m for m in color_methods if m != "none"],
+                   help="default auto")
     p.add_argument("--mask", help="fit only where this mask (reference size) is white")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_common(p)
 
 
