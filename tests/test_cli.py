@@ -156,6 +156,15 @@ def test_library_names_its_arguments_and_the_cli_the_flags(tmp_path, capsys, tex
     for expected, argv in cli.items():
         code, _, err = run_cli(capsys, *argv)
         assert_one_line_error(code, err, expected)
+    # hints in keyword syntax become flags; a dotted stage key is left alone
+    from seamline.cli import build_parser
+    from seamline.cli.common import _flag_wording
+
+    parser = build_parser()
+    args = parser.parse_args(["remove-text", "x.png", "-o", "y.png"])
+    assert _flag_wording("a.png: too large; raise it with max_pixels=N (or inpaint.radius=5, "
+                         "radius=True)", parser, args) == \
+        "a.png: too large; raise it with --max-pixels N (or inpaint.radius=5, radius=True)"
 
 
 def test_unwritable_output(tmp_path, capsys, text_photo):

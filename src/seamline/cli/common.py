@@ -118,14 +118,24 @@ def check_html_output(path: str | None, *, protect: tuple = ()) -> Path | None:
 def _flag_wording(message: str, parser: argparse.ArgumentParser, args) -> str:
     """``workers: ...`` from the library becomes ``--workers: ...`` when the command has that
     flag, and ``sets: inpaint.radius: ...`` becomes ``--set inpaint.radius: ...`` (the value
-    the message is about, when it has no space, follows the flag as the user typed it); a
-    hint ``pass recursive=True`` becomes ``pass --recursive`` for a switch: the library names
-    its arguments, the CLI the flags the user typed."""
+    the message is about, when it has no space, follows the flag as the user typed it). Hints
+    in the library's keyword syntax become flags: ``recursive=True`` -> ``--recursive`` (a
+    switch), ``max_pixels=N`` -> ``--max-pixels N`` (an upper-case placeholder). The library
+    names its arguments, the CLI the flags the user typed."""
     actions = [(a, [o for o in a.option_strings if o.startswith("--")])
                for a in _actions(parser, args)]
     for action, longs in actions:
-        if longs and action.nargs == 0 and action.const is True:  # a store_true switch
-            message = re.sub(rf"\b{action.dest}=True\b", longs[0], message)
+        if not longs:
+            continue
+        switch = action.nargs == 0 and action.const is True  # store_true
+
+        def as_flag(m: re.Match, flag: str = longs[0], switch: bool = switch) -> str:
+            if m.group(1) == "True":
+                return flag if switch else m.group(0)
+            return f"{flag} {m.group(1)}"
+
+        # not inside a dotted name: "inpaint.radius=5" stays as it is
+        message = re.sub(rf"(?<![\w.-]){action.dest}=(True\b|[A-Z][A-Z_]*\b)", as_flag, message)
     head, sep, rest = message.partition(":")
     if not sep or " " in head.strip():
         return message

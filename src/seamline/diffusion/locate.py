@@ -271,8 +271,8 @@ def _single_file_config(file_type: str, config, spec: str) -> Path:
     except InputError:
         raise InputError(f"{what}: a single-file {SINGLE_FILE_TYPES[file_type]} checkpoint needs "
                          f"its diffusers config ({repo}), which is not in the local Hugging Face "
-                         "cache, and seamline never downloads; pass model_config (--model-config"
-                         " DIR): a diffusers folder of the same architecture") from None
+                         "cache, and seamline never downloads; pass model_config=DIR, a "
+                         "diffusers folder of the same architecture") from None
     _check_config_folder(folder, f"config {repo}")
     return folder
 

@@ -295,7 +295,7 @@ def _check_size(path: Path, width: int, height: int, limit: int) -> None:
         raise InputError(
             f"{path}: {width}x{height} = {width * height:,} pixels exceeds the limit of "
             f"{limit:,} pixels (decompression bomb guard); if the file is trusted, raise the "
-            f"limit with --max-pixels or SEAMLINE_MAX_PIXELS")
+            f"limit with max_pixels=N or SEAMLINE_MAX_PIXELS")
 
 
 @contextlib.contextmanager

@@ -74,12 +74,11 @@ class Upscale(Stage):
         from seamline.ops.upscale import load_upscaler, model_upscale
 
         if not p.model:
-            raise InputError("model: the spandrel backend needs a checkpoint path (--model "
-                             "PATH); seamline never downloads weights")
+            raise InputError("model: the spandrel backend needs a checkpoint path (model=PATH); "
+                             "seamline never downloads weights")
         model = load_upscaler(p.model)
         if model.scale != p.scale:
-            raise InputError(f"scale: {p.model} is a x{model.scale} model, --scale {p.scale} "
-                             "was asked for")
+            raise InputError(f"scale: {p.scale}: {p.model} is a x{model.scale} model")
         out = model_upscale(model, image, tile=p.tile, overlap=p.overlap)
         return StageResult(outputs={"image": out},
                            report={"backend": p.backend, "scale": model.scale,

@@ -87,8 +87,8 @@ def fit_map(X, Y, *, method: str = "ridge", alpha="auto", seed: int = 0,
     if X.shape[1] * Y.shape[1] > MAX_MAP_VALUES:
         raise InputError(f"a map from dim {X.shape[1]} to dim {Y.shape[1]} would hold "
                          f"{X.shape[1] * Y.shape[1] * 4 / 2**30:.1f} GiB of weights; embed the "
-                         "source with a pooled vector (--source-pooling auto/mean/pooled), not "
-                         "per-token states")
+                         "source with a pooled vector (source_pooling=POOLING: auto, mean or "
+                         "pooled), not per-token states")
     params: dict = {"n_train": int(X.shape[0]), "seed": int(seed)}
     if method == "ridge":
         x_mean, y_mean, W, a = _ridge(X, Y, alpha)

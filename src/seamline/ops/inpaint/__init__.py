@@ -81,8 +81,8 @@ def _lama(crop, hole, opts):
     from seamline.ops.inpaint.lama import lama_fill_crop, load_lama
 
     if not opts.model_path:
-        raise InputError("model: the lama backend needs a checkpoint path (--model PATH, or "
-                         "the stage parameter model); seamline never downloads weights")
+        raise InputError("model: the lama backend needs a checkpoint path (model=PATH); "
+                         "seamline never downloads weights")
     # the crop already carries its context: one network pass over it, no second crop
     return lama_fill_crop(load_lama(opts.model_path, device=opts.device), crop, hole > 0)
 
