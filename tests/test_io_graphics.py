@@ -86,7 +86,7 @@ def test_qa_far_outside_its_normal_range_is_in_the_summary_line_and_the_manifest
     photo.convert("1").save(tmp_path / "pal1.bmp")
     photo.save(tmp_path / "photo.png")
     code, out, manifest = _upscale_cli(tmp_path, capsys, "pal1", tmp_path / "pal1.bmp")
-    assert code == 0
+    assert code == 0 and out.startswith("seamline: upscale 200x133 -> 400x266 in ")
     qa_line = next(ln for ln in out.splitlines() if ln.strip().startswith("QA"))
     assert "vs input (normal >= 30 dB)" in qa_line and "PSNR " in qa_line
     assert manifest["qa"]["color_drift"]["psnr"] < 25  # 19.7 measured; photos 38-77

@@ -202,13 +202,21 @@ def cmd_remove_text(args, argv) -> int:
     return run_builtin("remove-text", args, argv, sets)
 
 
-def print_summary(run, output: Path, seconds: float) -> None:
+def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -> None:
+    """Print a run's summary: what was found or made, the output, QA (a figure outside its
+    normal range says so), adapters, notes, warnings. ``headline=False`` leaves out the
+    size/time line for callers that print their own."""
     qa = run.qa
     detect = run.stage("detect").report if "detect" in run.stages else {}
     lines = []
     if detect:
         lines.append(f"seamline: {detect.get('regions', 0)} text regions "
                      f"({detect.get('words', 0)} words) in {seconds:.2f} s")
+    elif headline and run.manifest.get("input"):
+        w, h = run.manifest["input"]["width"], run.manifest["input"]["height"]
+        H, W = run.output.shape[:2]
+        size = f"{w}x{h}" + (f" -> {W}x{H}" if (W, H) != (w, h) else "")
+        lines.append(f"seamline: {run.spec.name} {size} in {seconds:.2f} s")
     lines.append(f"  output      {output}")
     if "mask_coverage" in qa:
         lines.append(f"  mask        {100 * qa['mask_coverage']:.2f}% of the image")
@@ -293,7 +301,7 @@ def cmd_run(args, argv) -> int:
         print(f"seamline: pipeline {pipe.spec.name!r} finished in "
               f"{time.perf_counter() - t0:.2f} s; ran: {', '.join(ran) or '-'}"
               + (f"; reused from cache: {', '.join(reused)}" if reused else ""))
-        print_summary(run, run.output_path, time.perf_counter() - t0)
+        print_summary(run, run.output_path, time.perf_counter() - t0, headline=False)
     return 0
 
 
