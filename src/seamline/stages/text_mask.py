@@ -13,7 +13,9 @@ from seamline.core.stage import Stage, StageResult
 
 class TextMask(Stage):
     id = "text-mask"
-    version = "2"  # 2: the segmentation model (seamline-textseg) refines the glyph mask
+    # 2: the segmentation model (seamline-textseg) refines the glyph mask; 3: combined keeps
+    # only the segmented pixels a shadow/glow/outline of the glyphs explains
+    version = "3"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -21,8 +23,9 @@ class TextMask(Stage):
                                   doc="text pixels (fill, outline, shadow, glow)"),
                  "geometry": PortSpec("report", doc="per-region stroke width and text height")},
         doc="Mark the pixels each detected text line changed. combined (default): the "
-            "colour-matting glyph mask plus what the seamline-textseg segmentation model "
-            "finds next to it (drop shadows, glows, outlines), or the model alone on a line "
+            "colour-matting glyph mask plus the effects (drop shadow, glow, outline: the "
+            "glyphs moved and grown, one shape per line, that change the photo's colour) the "
+            "seamline-textseg segmentation model confirms, or the model alone on a line "
             "where matting found almost nothing; segmenter: the model alone; matting: the "
             "glyph mask alone.",
     )
@@ -33,6 +36,9 @@ class TextMask(Stage):
         threshold: float | None = None  #: segmenter probability cut (default: the model's)
         model: str | None = None        #: a segmenter .onnx file (default: the packaged one)
         margin: float = 0.3  #: matting: grow each region by this fraction of its text height
+        #: combined: segmenter probability from which a pixel can confirm an effect (the
+        #: model's own cut favours recall: its blur fills the gaps between letters)
+        effect_threshold: float = 0.5
 
     def run(self, ctx, image, regions):
         p = self.params
@@ -52,10 +58,15 @@ class TextMask(Stage):
 
             seg = load_segmenter(p.model)
             threshold = seg.threshold if p.threshold is None else float(p.threshold)
-            segmented = segment_text(image, polys, model=seg, threshold=threshold) > 0
+            prob = segment_text(image, polys, model=seg)
+            segmented = prob >= threshold
             report.update(model=seg.path, model_version=seg.version, threshold=threshold)
             if p.method == "combined":  # the glyph mask's stroke widths describe the text
-                combined, report["per_line"] = combine_masks(segmented, mask > 0, polys, heights)
+                cut = max(threshold, float(p.effect_threshold))
+                combined, report["per_line"] = combine_masks(prob >= cut, mask > 0, polys,
+                                                             heights, image=image,
+                                                             support=segmented)
+                report["effect_threshold"] = cut
                 mask = combined.astype(np.float32)
             else:
                 mask = segmented.astype(np.float32)

@@ -1,0 +1,71 @@
+"""The combined text-mask rule: glyphs plus the effects the segmenter confirms, nothing else."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from seamline.ops.text.geometry import combine_masks
+
+
+def _scene(seed=0):
+    """A textured photo with a word's strokes drawn (glyphs) and a line polygon."""
+    rng = np.random.default_rng(seed)
+    # a textured (luminance) photo with a tint, like wood or stone
+    base = cv2.GaussianBlur(rng.random((120, 320)).astype(np.float32), (0, 0), 3)
+    grain = 0.06 * (base - base.mean()) / base.std()
+    photo = np.clip(np.float32([0.45, 0.35, 0.25]) + grain[..., None], 0, 1)
+    glyphs = np.zeros((120, 320), np.uint8)
+    cv2.putText(glyphs, "MARK", (40, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 1, 4)
+    poly = np.float32([[30, 35], [260, 35], [260, 90], [30, 90]])
+    return photo.astype(np.float32), glyphs > 0, poly
+
+
+def _shift(a, dx, dy):
+    return np.roll(np.roll(a, dy, axis=0), dx, axis=1)
+
+
+def test_a_drop_shadow_the_segmenter_confirms_is_added_and_its_blur_is_not():
+    photo, glyphs, poly = _scene()
+    shadow = _shift(glyphs, 5, 4) & ~glyphs
+    image = photo.copy()
+    image[shadow] *= 0.3                    # the shadow darkens the photo
+    image[glyphs] = (1.0, 1.0, 1.0)
+    # the segmenter marks glyphs and shadow, blurred by 1 px
+    blur = cv2.dilate((glyphs | shadow).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    mask, choices = combine_masks(blur, glyphs, [poly], [40.0], image=image)
+    # one shape for the line: the glyphs moved by the shadow's offset (grown by at most
+    # the segmenter's blur)
+    assert choices[0].startswith("glyphs + effect(dx=5, dy=4, r=") and choices[0][-2] in "01"
+    assert np.all(mask[glyphs]) and mask[shadow].mean() > 0.97
+    # the segmenter's blur between and around the letters stays photo: what is added
+    # beyond the shadow hugs it
+    extra = mask & ~(glyphs | shadow)
+    assert extra.sum() < 0.5 * shadow.sum()
+    assert not np.any(extra & ~(cv2.dilate(shadow.astype(np.uint8), np.ones((3, 3))) > 0))
+
+
+def test_plain_letters_keep_only_the_glyphs_however_wide_the_segmenter_blurs():
+    photo, glyphs, poly = _scene(1)
+    image = photo.copy()
+    image[glyphs] = (1.0, 0.2, 0.8)
+    for px in (3, 5, 9):  # the segmenter's blur reaches 1, 2, 4 px past the strokes
+        blur = cv2.dilate(glyphs.astype(np.uint8), np.ones((px, px), np.uint8)) > 0
+        mask, choices = combine_masks(blur, glyphs, [poly], [40.0], image=image)
+        assert choices == ["glyphs"] and np.array_equal(mask, glyphs)
+
+
+def test_glyph_pixels_the_segmenter_never_saw_are_dropped_and_a_line_matting_missed_uses_it():
+    photo, glyphs, poly = _scene(2)
+    stray = np.zeros_like(glyphs)
+    stray[100:110, 280:300] = True           # matting took a photo edge of the text's colour
+    image = photo.copy()
+    image[glyphs] = 1.0
+    seg = cv2.dilate(glyphs.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    mask, _ = combine_masks(seg, glyphs | stray, [poly], [40.0], image=image, support=seg)
+    assert np.array_equal(mask, glyphs)
+    # matting found almost nothing (a date stamp): the segmenter's mask as it is
+    few = np.zeros_like(glyphs)
+    few[60, 100] = True
+    mask, choices = combine_masks(seg, few, [poly], [40.0], image=image)
+    assert choices == ["segmenter"] and np.array_equal(mask, seg | few)
