@@ -71,10 +71,18 @@ def test_the_fill_is_chosen_per_region_from_strokes_and_context():
     hole = np.zeros((60, 200), bool)
     hole[25:35, 20:180] = True
     assert choose_region_fill(flat, hole, stroke_px=3)[0] == "telea"
-    assert choose_region_fill(textured, hole, stroke_px=3)[0] == "telea"   # thin: diffusion
     assert choose_region_fill(flat, hole, stroke_px=12)[0] == "telea"      # smooth context
-    name, reason, numbers = choose_region_fill(textured, hole, stroke_px=12)
-    assert name == "fsr" and "texture" in reason and numbers["ring_texture_energy"] > 4e-4
+    for stroke in (3, 12):  # texture: thin or thick, the fill that keeps it
+        name, reason, numbers = choose_region_fill(textured, hole, stroke_px=stroke)
+        assert name == "fsr" and "texture" in reason and numbers["ring_texture_energy"] > 4e-4
+        assert not numbers["smear_risk"]
+    # a region too large for the frequency-selective fill's cost: diffusion, flagged
+    big_img = np.clip(0.5 + 0.2 * rng.standard_normal((200, 400, 3)), 0, 1).astype(np.float32)
+    big = np.zeros((200, 400), bool)
+    big[40:160, 20:380] = True
+    name, reason, numbers = choose_region_fill(big_img, big, stroke_px=12)
+    assert name == "telea" and "too large" in reason and numbers["smear_risk"]
+    assert numbers["hole_px"] == int(big.sum())
 
 
 def test_mask_components_go_to_the_region_they_lie_in():

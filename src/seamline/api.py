@@ -113,8 +113,8 @@ def remove_text(image: Any, *, backend: str = "auto", radius: int = 3,
     ----------
     image : ndarray (HxWx3 float32 sRGB in [0, 1], or uint8/uint16), ImageFile, str or Path
     backend : str
-        ``"auto"`` (per text region: a diffusion fill for thin strokes or smooth context, the
-        frequency-selective fill for thick strokes over texture or structure) or any
+        ``"auto"`` (per text region: a diffusion fill on smooth context, the
+        frequency-selective fill over texture or structure up to a hole size) or any
         inpainting backend (``seamline.ops.inpaint.BACKENDS``) for every region.
     radius : int
         Inpainting neighbourhood radius in pixels.

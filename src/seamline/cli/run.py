@@ -33,8 +33,8 @@ def register(sub) -> None:
 
     p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
                    help="fill for every text region; auto (default) chooses per region from "
-                        "the stroke width and the context (diffusion for thin strokes or "
-                        "smooth context, frequency-selective over texture or structure)")
+                        "the context (diffusion on smooth context, frequency-selective over "
+                        "texture or structure up to a hole size)")
     p.add_argument("--radius", type=int, default=3, help="inpainting radius, px (default 3)")
     p.add_argument("--model", help="checkpoint for --backend lama (.safetensors, .pt, .pth)")
     p.add_argument("--fail-on-qa", action="store_true",

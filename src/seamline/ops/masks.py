@@ -797,7 +797,8 @@ def preflight_mask(
         report["warnings"].append(
             f"{len(textured)} component(s) with context texture_energy above max_texture_energy "
             f"{max_texture_energy:g} ({listing(textured, 'texture_energy', '{:.3g}')}); "
-            "diffusion fills (telea, ns) will look smeared"
+            "a diffusion fill (telea, ns) smears such context; a texture-keeping fill (fsr, "
+            "exemplar) keeps it (remove-text's fill chooses per region and says which)"
         )
     report["ok"] = not report["failures"]
     return report

@@ -26,8 +26,9 @@ class FillText(Stage):
         outputs={"image": PortSpec("image"),
                  "mask": PortSpec("mask", doc="the mask after the loop grew it over residue"),
                  "report": PortSpec("report", doc="per-region fill, passes, ghost verdicts")},
-        doc="Per text region: choose the fill from the hole and its context (diffusion for thin "
-            "strokes on smooth context, exemplar over texture or structure), fill on crops, "
+        doc="Per text region: choose the fill from the hole and its context (diffusion on "
+            "smooth context, frequency-selective over texture or structure up to a hole size, "
+            "diffusion with a warning beyond it), fill on crops, "
             "run the ghost judge, grow a flagged region over its residue and refill from the "
             "original, at most max_passes fills. Pixels outside the final mask are "
             "bit-identical to the input.",
@@ -54,5 +55,11 @@ class FillText(Stage):
                                        max_passes=p.max_passes, radius=p.radius, seed=ctx.seed,
                                        judge=p.judge, model_path=p.model, device=p.device,
                                        stroke_px=(geometry or {}).get("stroke_width_px"))
+        # what preflight's texture warning leads to, region by region
+        smeared = [r["text"] or f"#{r['region']}" for r in report["regions"]
+                   if r.get("smear_risk") and r["backend"] in ("telea", "ns")]
+        warnings = [f"diffusion fill over texture (hole too large for the frequency-selective "
+                    f"fill) in {len(smeared)} region(s): {', '.join(repr(t) for t in smeared)}"
+                    ] if smeared else []
         return StageResult(outputs={"image": out, "mask": final, "report": report},
-                           report=report)
+                           report=report, warnings=warnings)
