@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
@@ -14,13 +15,18 @@ class DetectText(Stage):
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
         requires=("rapidocr", "onnxruntime"),
-        doc="Detect (and recognise) text lines with rapidocr's PP-OCR models shipped in its wheel.",
+        doc="Detect (and recognise) text lines with rapidocr's PP-OCR models shipped in its "
+            "wheel; with tiled=auto, also a watermark tiled across the photo (too faint for "
+            "the detector: found by its repetition, confirmed by the text segmenter), one "
+            "region per tile.",
     )
 
     @dataclass(frozen=True)
     class Params:
         min_score: float = 0.5   #: drop detections whose confidence is below this
         recognize: bool = True   #: also read the text (needed for word counts in QA)
+        #: auto: look for a watermark tiled across the photo and add its tiles as regions
+        tiled: Literal["auto", "off"] = "auto"
 
     @classmethod
     def warm_up(cls, params, *, threads: int | None = None) -> None:
@@ -36,5 +42,39 @@ class DetectText(Stage):
         report = {"regions": len(regions),
                   "words": sum(len(r.text.split()) for r in regions),
                   "texts": [r.text for r in regions]}
-        notes = [] if regions else ["no text found: the image passes through unchanged"]
+        notes = []
+        if self.params.tiled == "auto":
+            regions, report["tiled_watermark"] = _add_tiles(image, regions)
+            if report["tiled_watermark"]["found"]:
+                n = len(report["tiled_watermark"]["region_indices"])
+                notes.append(f"tiled watermark: {n} tiles added as regions "
+                             f"({report['tiled_watermark']['reason']})")
+        if not regions:
+            notes.append("no text found: the image passes through unchanged")
         return StageResult(outputs={"regions": regions}, report=report, notes=notes)
+
+
+def _add_tiles(image, regions):
+    """``regions`` plus one region (text ``''``) per tile of a tiled watermark, skipping tiles
+    whose centre is inside a detected line; and the manifest's record of what was found."""
+    import cv2
+    import numpy as np
+
+    from seamline.ops.text import TextRegion
+    from seamline.ops.text.watermark import find_tiled_watermark
+
+    wm = find_tiled_watermark(image)
+    rec = wm.to_dict()
+    rec["region_indices"] = []
+    if not wm.found:
+        return regions, rec
+    out = list(regions)
+    for poly in wm.polygons:
+        c = tuple(float(v) for v in poly.mean(0))
+        if any(cv2.pointPolygonTest(np.asarray(r.polygon, np.float32), c, False) >= 0
+               for r in regions):
+            continue
+        rec["region_indices"].append(len(out))
+        out.append(TextRegion(poly, "", float(min(1.0, wm.text_share))))
+    rec["names"] = [f"tiled-watermark:{k}" for k in range(len(rec["region_indices"]))]
+    return out, rec

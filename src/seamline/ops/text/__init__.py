@@ -4,6 +4,7 @@
 :mod:`.detect`            rapidocr's bundled detector/recogniser: text lines as polygons
 :mod:`.glyph`             the colour-matting glyph mask (fill, outline, shadow, watermark)
 :mod:`.segment`           the seamline-textseg segmentation model on crops of text lines
+:mod:`.watermark`         a watermark tiled across the photo: found by repetition, no box
 :mod:`.geometry`          stroke width / text height per line; combining the two masks
 :mod:`.ghost`             the ghost judge: can a person still read what was removed?
 :mod:`.removal`           the closed loop: per-region fill, judge, re-mask, refill

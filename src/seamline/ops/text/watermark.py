@@ -1,0 +1,426 @@
+"""Tiled watermarks: the same faint word repeated on a lattice across the whole photo.
+
+A stock-photo watermark tiled diagonally over the frame at 30-60 % opacity gives rapidocr's
+detector no box (its contrast is too low), so nothing downstream would ever mask it. What it
+does have is periodicity: the photo does not repeat, the watermark does. This module finds it
+without a detector box, in four steps on a downscaled copy (long side :data:`WORK_SIDE`):
+
+1. **Periodicity.** The autocorrelation of a band-passed lightness image (edges of strokes,
+   not shading) has peaks at the lattice vectors of anything tiled. The strongest peak farther
+   than :data:`MIN_PERIOD` and the strongest one not collinear with it are the lattice
+   candidates; both must reach :data:`MIN_CORR`.
+2. **Template.** The band-passed image averaged over 25 lattice translations keeps what repeats
+   (the watermark) and averages the photo away; its stroke energy, smoothed to word scale, is
+   thresholded to the tile's outline: one blob per tile, its minimum-area rectangle the tile's
+   polygon. Copies of the tile nearest the centre, moved by the lattice vectors, give every
+   tile in the frame (partly outside ones included).
+3. **Confirmation.** Periodic textures (brick, blinds, fabric, stripes, checkers) pass steps 1
+   and 2; text does not look like them. The seamline-textseg model reads the tile polygons
+   (crops like a detected line's) and must find strokes in them: the share of tile pixels at
+   or above the model's threshold, in the median tile, reaches :data:`MIN_TEXT_SHARE` and
+   stays below :data:`MAX_TEXT_SHARE` (a texture that the model half-fills is not text).
+4. **Regions.** The tiles become text-line polygons (full-resolution pixels) for the mask
+   stage, which treats them like detected lines.
+
+Thresholds were set on the train split only (``seamline.testing.backgrounds("train")`` with
+``overlays`` "tiled_watermark" cases in train fonts, and those photos untouched); the held-out
+wallpapers are for reporting.
+
+Cost: one FFT at 1024 x 1024 and 25 warps at 512 px (tens of ms), plus the segmenter on the
+tiles only when the periodicity check passes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from seamline.errors import InputError
+from seamline.ops.text.segment import (Segmenter, crop_geometry, extract_crop,
+                                       load_segmenter)
+
+#: Long side of the working copy (px). A tiled watermark's text is 4-8 % of the frame width:
+#: 20-40 px here, plenty for its edges.
+WORK_SIDE = 512
+#: Shortest lattice vector considered (work px): tiles are whole words of text >= 16 px
+#: tall; shorter periods are texture (brick courses, blinds, fabric).
+MIN_PERIOD = 28.0
+#: Autocorrelation (normalised to 1 at zero shift) both lattice vectors must reach.
+MIN_CORR = 0.05
+#: Share of a tile's pixels the segmenter marks as text: at least (strokes are there), at most
+#: (a texture the model half-fills is not lettering).
+MIN_TEXT_SHARE = 0.06
+MAX_TEXT_SHARE = 0.85
+#: More copies than this is a fine texture, not a watermark someone tiled over a photo.
+MAX_TILES = 400
+#: A tile is a word: its blob is at least this many times longer than tall (a watermark
+#: word is 4-6 x; a grid of coins, windows or tiles is not) and its text within this many
+#: degrees of horizontal ...
+MIN_ASPECT = 2.5
+MAX_ANGLE = 60.0
+#: ... and the lattice repeats it along its long side (within ~8 deg) every 1-3 lengths.
+ROW_LENGTH = (1.0, 3.0)
+ROW_COS = math.cos(math.radians(8))
+#: Levels (x the template energy's 99th percentile) at which the tile's blob is read.
+BLOB_LEVELS = (0.5, 0.35, 0.25)
+#: Candidate lattices tried (strongest first) before giving up.
+MAX_CANDIDATES = 4
+#: Lattice translations averaged into the template: (2 N + 1)^2.
+N_SHIFTS = 2
+
+
+@dataclass(frozen=True)
+class TiledWatermark:
+    """What :func:`find_tiled_watermark` found.
+
+    Attributes
+    ----------
+    found : bool
+        A tiled watermark is there; ``polygons`` lists its tiles.
+    polygons : list of ndarray, each (4, 2) float32
+        One rotated rectangle (x, y image pixels, clockwise from top-left) per tile whose
+        centre is within the frame grown by half a tile; empty when ``found`` is False.
+    lattice_px : tuple
+        The two lattice vectors ``((dx, dy), (dx, dy))`` in image pixels; ``()`` when no
+        periodicity was found.
+    angle_deg : float
+        Text direction of the tiles (degrees, counter-clockwise from the x axis); 0 if none.
+    periodicity : float
+        The weaker of the two lattice vectors' normalised autocorrelation (0-1).
+    text_share : float
+        Median share of tile pixels the segmenter marked (-1 when it was not run).
+    reason : str
+        One line: why it was or was not found.
+    """
+
+    found: bool
+    polygons: list = field(default_factory=list)
+    lattice_px: tuple = ()
+    angle_deg: float = 0.0
+    periodicity: float = 0.0
+    text_share: float = -1.0
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable summary (no polygons: the regions carry them)."""
+        return {"found": self.found, "tiles": len(self.polygons),
+                "lattice_px": [[round(float(a), 1) for a in v] for v in self.lattice_px],
+                "angle_deg": round(float(self.angle_deg), 1),
+                "periodicity": round(float(self.periodicity), 4),
+                "text_share": round(float(self.text_share), 4), "reason": self.reason}
+
+
+def _bandpass(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """Band-passed lightness at work scale (stroke edges, not shading) and the scale factor."""
+    g = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2GRAY)
+    H, W = g.shape
+    f = min(1.0, WORK_SIDE / max(H, W))
+    if f < 1.0:
+        g = cv2.resize(g, (max(8, round(W * f)), max(8, round(H * f))),
+                       interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(g, (0, 0), 0.8) - cv2.GaussianBlur(g, (0, 0), 3.0), f
+
+
+def _autocorrelation(h: np.ndarray) -> np.ndarray:
+    """Normalised (1 at zero shift) linear autocorrelation for shifts ``dy`` in [0, 0.6 H],
+    ``dx`` in [-0.6 W, 0.6 W] (R(-v) = R(v): half the plane says all); zero shift at
+    index ``(0, X)`` with ``X = int(0.6 W)``."""
+    H, W = h.shape
+    win = np.outer(np.hanning(H), np.hanning(W)).astype(np.float32)
+    x = (h - h.mean()) * win  # the window keeps the frame's edges from correlating
+    # zero-padded to at least 1.6 x (shifts up to 0.6 x never wrap), at a size DFT likes
+    ph, pw = cv2.getOptimalDFTSize(int(1.6 * H) + 1), cv2.getOptimalDFTSize(int(1.6 * W) + 1)
+    pad = np.zeros((ph, pw), np.float32)
+    pad[:H, :W] = x
+    F = cv2.dft(pad, flags=cv2.DFT_COMPLEX_OUTPUT)
+    P = cv2.mulSpectrums(F, F, 0, conjB=True)
+    R = cv2.dft(P, flags=cv2.DFT_INVERSE | cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+    R /= max(float(R[0, 0]), 1e-12)
+    Y, X = int(0.6 * H), int(0.6 * W)
+    # rows 0..Y; columns -X..X (negative shifts wrap to the end of the padded array)
+    return np.concatenate([R[:Y + 1, pw - X:], R[:Y + 1, :X + 1]], axis=1)
+
+
+def _peaks(R: np.ndarray, k: int = 12) -> list[tuple[float, np.ndarray]]:
+    """The ``k`` strongest local maxima (value, (dx, dy)) of :func:`_autocorrelation`'s
+    output with ``|shift| >= MIN_PERIOD``, one of each +-pair."""
+    X = (R.shape[1] - 1) // 2
+    yy, xx = np.mgrid[0:R.shape[0], -X:X + 1]
+    ok = (np.hypot(yy, xx) >= MIN_PERIOD) & ((yy > 0) | (xx > 0))
+    Rm = np.where(ok, R, -1.0).astype(np.float32)
+    loc = (Rm >= cv2.dilate(Rm, np.ones((5, 5), np.uint8))) & (Rm > 0)
+    ys, xs = np.nonzero(loc)
+    order = np.argsort(-Rm[ys, xs])[:k]
+    return [(float(Rm[ys[i], xs[i]]), np.array([xs[i] - X, ys[i]], np.float64))
+            for i in order]
+
+
+def _lattice_support(R: np.ndarray, v1, v2) -> float:
+    """Mean autocorrelation (best of a 3x3 neighbourhood) over the lattice points
+    ``i v1 + j v2``, ``|i|, |j| <= 3``, inside the searched shifts.
+
+    Tiles repeat without end, so every lattice point is a peak; shifting a word by one or two
+    letters is a peak too, but three or four such shifts run past the end of the word."""
+    Y = R.shape[0] - 1
+    X = (R.shape[1] - 1) // 2
+    Rd = cv2.dilate(R, np.ones((3, 3), np.uint8))
+    vals = []
+    for i in range(-3, 4):
+        for j in range(-3, 4):
+            if i == 0 and j == 0:
+                continue
+            dx, dy = i * v1 + j * v2
+            if dy < 0:
+                dx, dy = -dx, -dy  # R(-v) = R(v)
+            x, y = int(round(dx)) + X, int(round(dy))
+            if 0 <= y <= Y and 0 <= x <= 2 * X:
+                vals.append(float(Rd[y, x]))
+    return float(np.mean(vals)) if len(vals) >= 4 else 0.0
+
+
+def _lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
+    """Up to ``k`` candidate lattices (v1, v2, weaker correlation), best supported first
+    (:func:`_lattice_support`): pairs of peaks that are not collinear. The top peak is often
+    a word's letter-to-letter shift or the photo's own repetition (a building's floors)."""
+    out = []
+    for a in range(len(peaks)):
+        for b in range(a + 1, len(peaks)):
+            (c1, v1), (c2, v2) = peaks[a], peaks[b]
+            sin = abs(v1[0] * v2[1] - v1[1] * v2[0]) / (np.linalg.norm(v1) * np.linalg.norm(v2))
+            if sin > 0.3:
+                out.append((_lattice_support(R, v1, v2), v1, v2, min(c1, c2)))
+    out.sort(key=lambda t: -t[0])
+    return [(v1, v2, c) for _, v1, v2, c in out[:k]]
+
+
+def _template(h: np.ndarray, v1, v2) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Median of ``h`` over lattice translations in a window around the frame centre (where
+    the tile is read), how many translations covered each pixel, and the window's origin.
+
+    The median, not the mean: the watermark is in every translated copy, a strong edge of the
+    photo in one or two of them, so the median keeps the first and drops the second (a mean
+    leaves 1/25 of every photo edge, which on a busy photo outweighs a faint watermark).
+    """
+    H, W = h.shape
+    r = np.abs(v1) + np.abs(v2)  # one lattice cell each side of the centre holds a whole tile
+    x0, x1 = max(0, int(W / 2 - r[0])), min(W, int(math.ceil(W / 2 + r[0])))
+    y0, y1 = max(0, int(H / 2 - r[1])), min(H, int(math.ceil(H / 2 + r[1])))
+    stack = []
+    for i in range(-N_SHIFTS, N_SHIFTS + 1):
+        for j in range(-N_SHIFTS, N_SHIFTS + 1):
+            d = i * v1 + j * v2
+            if abs(d[0]) >= W or abs(d[1]) >= H:
+                continue
+            # window pixel (x, y) <- h(x + x0 - dx, y + y0 - dy)
+            M = np.float32([[1, 0, d[0] - x0], [0, 1, d[1] - y0]])
+            stack.append(cv2.warpAffine(h, M, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_CONSTANT, borderValue=np.nan))
+    S = np.stack(stack)
+    valid = np.isfinite(S)
+    cnt = np.sum(valid, axis=0).astype(np.float32)
+    # The median of the valid copies only (np.nanmedian is ~50x slower): missing copies are
+    # set alternately far above and far below every value, so they cancel in pairs and leave
+    # the middle of the valid ones (off by half a rank when their number is odd).
+    inv = ~valid
+    odd = (np.cumsum(inv, axis=0) % 2).astype(bool)
+    S[inv & odd] = 1e6
+    S[inv & ~odd] = -1e6
+    T = np.median(S, axis=0)
+    T[cnt < 5] = 0.0  # too few copies to tell the watermark from the photo
+    return T.astype(np.float32), cnt, (x0, y0)
+
+
+def _tile_rects(T: np.ndarray, cnt: np.ndarray, v1, v2, origin, shape_hw):
+    """Rotated rectangles ((cx, cy), (w, h), angle), in work-image pixels, of the tile nearest
+    the frame centre, read from the template's stroke energy at a few levels (high to low:
+    on a quiet photo the lowest level joins neighbouring tiles, on a busy one the highest
+    splits a word into letters; the caller keeps the first word-shaped one)."""
+    H, W = shape_hw
+    ox, oy = origin
+    period = min(np.linalg.norm(v1), np.linalg.norm(v2))
+    e = cv2.GaussianBlur(np.abs(T), (0, 0), max(1.5, 0.04 * period))
+    valid = cnt >= 0.5 * cnt.max()
+    if not valid.any():
+        return []
+    hi = float(np.percentile(e[valid], 99))
+    rects = []
+    for level in BLOB_LEVELS:
+        blob = ((e >= level * hi) & valid).astype(np.uint8)
+        n, lab, stats, cents = cv2.connectedComponentsWithStats(blob, connectivity=8)
+        best, best_d = None, np.inf
+        for k in range(1, n):
+            if stats[k, cv2.CC_STAT_AREA] < 0.02 * period * period:
+                continue
+            d = math.hypot(cents[k][0] + ox - W / 2, cents[k][1] + oy - H / 2)
+            if d < best_d:
+                best, best_d = k, d
+        if best is not None:
+            ys, xs = np.nonzero(lab == best)
+            rects.append(cv2.minAreaRect(np.stack([xs + ox, ys + oy], 1).astype(np.float32)))
+    return rects
+
+
+def _tiles(rect, v1, v2, shape_hw, f) -> list[np.ndarray]:
+    """Every lattice copy of ``rect`` whose centre is in the frame grown by half a tile,
+    as image-pixel polygons."""
+    (cx, cy), (w, h), ang = rect
+    H, W = shape_hw  # work scale
+    base = cv2.boxPoints(((0.0, 0.0), (w, h), ang))
+    grow = 0.5 * max(w, h)
+    # lattice coordinates of the frame corners bound the copies to try
+    B = np.stack([v1, v2], 1)
+    Binv = np.linalg.inv(B)
+    corners = np.array([[0, 0], [W, 0], [0, H], [W, H]], np.float64) - [cx, cy]
+    ij = corners @ Binv.T
+    lo, hi = np.floor(ij.min(0)) - 1, np.ceil(ij.max(0)) + 1
+    out = []
+    for i in range(int(lo[0]), int(hi[0]) + 1):
+        for j in range(int(lo[1]), int(hi[1]) + 1):
+            c = np.array([cx, cy]) + i * v1 + j * v2
+            if -grow <= c[0] <= W + grow and -grow <= c[1] <= H + grow:
+                out.append(((base + c) / f).astype(np.float32))
+    return out
+
+
+def _rows_along_text(rect, v1, v2) -> bool:
+    """Whether the lattice has a vector along the word's long side, 1-3 words long: tiles
+    are laid in rows of the text's direction (a grid of round or square things is not)."""
+    pts = cv2.boxPoints(rect)
+    e1, e2 = pts[1] - pts[0], pts[2] - pts[1]
+    e = e1 if np.linalg.norm(e1) >= np.linalg.norm(e2) else e2
+    L = float(np.linalg.norm(e))
+    u = e / max(L, 1e-9)
+    for i in range(-2, 3):
+        for j in range(-2, 3):
+            s = i * v1 + j * v2
+            n = float(np.linalg.norm(s))
+            if ROW_LENGTH[0] * L <= n <= ROW_LENGTH[1] * L and abs(float(s @ u)) / n >= ROW_COS:
+                return True
+    return False
+
+
+def _clockwise(poly: np.ndarray) -> np.ndarray:
+    """Corners clockwise from the top-left, like the detector's polygons."""
+    c = poly.mean(0)
+    a = np.arctan2(poly[:, 1] - c[1], poly[:, 0] - c[0])
+    p = poly[np.argsort(a)]
+    k = int(np.argmin(p[:, 0] + p[:, 1]))
+    return np.roll(p, -k, axis=0).astype(np.float32)
+
+
+def _text_angle(rect) -> float:
+    """Direction of the rectangle's long side, degrees counter-clockwise from +x, in (-90, 90]."""
+    pts = cv2.boxPoints(rect)
+    e1, e2 = pts[1] - pts[0], pts[2] - pts[1]
+    e = e1 if np.linalg.norm(e1) >= np.linalg.norm(e2) else e2
+    a = -math.degrees(math.atan2(e[1], e[0]))  # image y points down
+    while a <= -90:
+        a += 180
+    while a > 90:
+        a -= 180
+    return a
+
+
+def _text_share(img: np.ndarray, poly: np.ndarray, seg) -> float:
+    """Share of the tile's box (in the segmenter's crop, margins left out) marked as text."""
+    g = crop_geometry(poly, seg.height)
+    prob = seg.predict(extract_crop(img, g))
+    s = float(np.hypot(*g.M[0, :2]))
+    bh, bw = g.box_hw[0] * s / 2, g.box_hw[1] * s / 2
+    r0, r1 = int(round(g.height / 2 - bh)), int(round(g.height / 2 + bh))
+    c0, c1 = int(round(g.width / 2 - bw)), int(round(g.width / 2 + bw))
+    box = prob[max(r0, 0):max(r1, r0 + 1), max(c0, 0):max(c1, c0 + 1)]
+    return float(np.mean(box >= seg.threshold)) if box.size else 0.0
+
+
+def find_tiled_watermark(image, *, model=None) -> TiledWatermark:
+    """Find a watermark tiled across the photo (no detector box needed).
+
+    Parameters
+    ----------
+    image : ndarray, HxWx3 float32 in [0, 1]
+        sRGB photo.
+    model : Segmenter or str or Path, optional
+        The text segmenter that confirms the tiles are lettering (default: the packaged
+        seamline-textseg model).
+
+    Returns
+    -------
+    TiledWatermark
+        ``found`` with one polygon per tile, or not found with the reason.
+
+    Raises
+    ------
+    InputError
+        ``image`` is not HxWx3 float32.
+    StageError
+        The segmentation model is missing or corrupt (only read when the photo is periodic).
+    """
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.float32:
+        raise InputError(f"image must be HxWx3 float32 in [0, 1], got shape {img.shape} "
+                         f"dtype {img.dtype}")
+    h, f = _bandpass(img)
+    Hs, Ws = h.shape
+    if min(Hs, Ws) < 3 * MIN_PERIOD:
+        return TiledWatermark(False, reason="frame too small for a tiled pattern")
+    R = _autocorrelation(h)
+    cands = _lattices(R, _peaks(R))
+    if not cands:
+        return TiledWatermark(False, reason="no two-dimensional repetition")
+    strong = [c for c in cands if c[2] >= MIN_CORR]
+    if not strong:
+        v1, v2, corr = max(cands, key=lambda c: c[2])
+        return TiledWatermark(False, lattice_px=(tuple(v1 / f), tuple(v2 / f)), periodicity=corr,
+                              reason=f"repetition too weak ({corr:.3f} < {MIN_CORR})")
+    seg = None
+    best = None
+    for v1, v2, corr in strong:
+        res, seg = _try_lattice(img, h, f, v1, v2, corr, seg, model)
+        if res.found:
+            return res
+        best = best or res  # the strongest candidate's reason is the one reported
+    return best
+
+
+def _try_lattice(img, h, f, v1, v2, corr, seg, model):
+    """One candidate lattice through the template, shape and segmenter checks."""
+    Hs, Ws = h.shape
+    lattice_px = (tuple(v1 / f), tuple(v2 / f))
+    T, cnt, origin = _template(h, v1, v2)
+    rects = _tile_rects(T, cnt, v1, v2, origin, h.shape)
+    if not rects:
+        return TiledWatermark(False, lattice_px=lattice_px, periodicity=corr,
+                              reason="periodic, but no tile-shaped repeated content"), seg
+    period = min(np.linalg.norm(v1), np.linalg.norm(v2))
+    why = ""
+    for rect in rects:
+        polys = _tiles(rect, v1, v2, (Hs, Ws), f)
+        angle = _text_angle(rect)
+        long_, short = max(rect[1]), min(rect[1])
+        if (short >= 4 and long_ >= MIN_ASPECT * short and long_ >= 0.25 * period
+                and abs(angle) <= MAX_ANGLE and len(polys) <= MAX_TILES
+                and _rows_along_text(rect, v1, v2)):
+            break
+        why = why or (f"periodic, but the repeated blob is not a tiled word ({long_ / f:.0f} x "
+                      f"{short / f:.0f} px at {angle:.0f} deg, {len(polys)} copies)")
+    else:
+        return TiledWatermark(False, lattice_px=lattice_px, periodicity=corr, reason=why), seg
+    polys = [_clockwise(p) for p in polys]
+    if seg is None:
+        seg = model if isinstance(model, Segmenter) else load_segmenter(model)
+    H, W = img.shape[:2]
+    inside = [p for p in polys if p[:, 0].min() >= 0 and p[:, 1].min() >= 0
+              and p[:, 0].max() < W and p[:, 1].max() < H] or polys
+    # a dozen whole tiles say enough; cost stays bounded
+    share = float(np.median([_text_share(img, p, seg) for p in inside[:12]]))
+    kw = dict(lattice_px=lattice_px, angle_deg=angle, periodicity=corr, text_share=share)
+    if not MIN_TEXT_SHARE <= share <= MAX_TEXT_SHARE:
+        return TiledWatermark(False, **kw, reason=f"periodic, but the segmenter does not read "
+                                                 f"the tiles as text (share {share:.2f})"), seg
+    return TiledWatermark(True, polygons=polys, **kw,
+                          reason=f"{len(polys)} tiles, periodicity {corr:.2f}, text share "
+                                 f"{share:.2f}"), seg

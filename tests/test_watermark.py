@@ -1,0 +1,112 @@
+"""Tiled watermarks (seamline.ops.text.watermark and detect-text's ``tiled`` parameter).
+
+Watermarks are drawn by seamline.testing.overlays' "tiled_watermark" style (the word repeated
+on a rotated lattice at 30-60 % opacity) in DejaVu Sans Bold onto scikit-image photos; the
+untouched photos, periodic textures among them (brick, coins, the rocket's gantry), must not
+be read as one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from seamline.errors import InputError
+from seamline.ops.text.watermark import find_tiled_watermark
+from seamline.stages.detect_text import DetectText
+from seamline.testing import overlays as ov
+
+BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+pytestmark = pytest.mark.skipif(not Path(BOLD).is_file(), reason="needs fonts-dejavu-core")
+
+
+def _photo(name: str, width: int = 1024) -> np.ndarray:
+    a = getattr(data, name)()
+    a = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a[..., :3]
+    h, w = a.shape[:2]
+    a = cv2.resize(a, (width, round(h * width / w)), interpolation=cv2.INTER_AREA
+                   if width < w else cv2.INTER_CUBIC)
+    return np.ascontiguousarray(a, np.float32) / 255
+
+
+def _watermarked(name: str, seed: int):
+    img = _photo(name)
+    ovs = ov.sample_overlays(np.random.default_rng(seed), "tiled_watermark", img.shape[:2],
+                             [BOLD])
+    out, _, _ = ov.render(img, ovs)
+    return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs
+
+
+@pytest.mark.parametrize("name,seed", [
+    ("retina", 2), ("moon", 3), ("chelsea", 6),
+    # Known misses (recall on the train split is in the model card): the repetition of a
+    # faint watermark over busy fur / tissue is under MIN_CORR; strict, so a fix shows up.
+    pytest.param("astronaut", 1, marks=pytest.mark.xfail(strict=True, reason="repetition weak")),
+    pytest.param("immunohistochemistry", 4,
+                 marks=pytest.mark.xfail(strict=True, reason="repetition weak")),
+])
+def test_tiled_watermark_is_found_and_its_tiles_cover_it(name, seed):
+    img, marked, drawn, ovs = _watermarked(name, seed)
+    before = marked.copy()
+    wm = find_tiled_watermark(marked)
+    assert np.array_equal(marked, before)  # input untouched
+    assert wm.found, wm.reason
+    tiles = np.zeros(drawn.shape, np.uint8)
+    cv2.fillPoly(tiles, [np.round(p).astype(np.int32) for p in wm.polygons], 1)
+    # (nearly) every drawn pixel lies in a tile (the mask stage only looks near regions) ...
+    assert np.mean(tiles[drawn] > 0) > 0.95
+    # ... and the tiles are word-sized boxes around it, not the whole frame
+    assert np.mean(tiles > 0) < 0.6
+    # the text direction is the one drawn (tiles are rotated rectangles along the words)
+    assert abs(((wm.angle_deg - ovs[0].angle_deg) + 90) % 180 - 90) < 6
+    assert wm.to_dict()["tiles"] == len(wm.polygons)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket", "brick", "coins",
+                                  "camera", "moon", "cell", "grass", "gravel", "retina"])
+def test_untouched_photos_have_no_tiled_watermark(name):
+    wm = find_tiled_watermark(_photo(name))
+    assert not wm.found, wm.reason
+    assert wm.polygons == []
+
+
+def test_stripes_and_checkers_are_not_watermarks():
+    # Diagonal periodic patterns pass the periodicity test; they are not word-shaped tiles.
+    yy, xx = np.mgrid[:600, :800].astype(np.float32)
+    u = np.cos(0.6) * xx + np.sin(0.6) * yy
+    v = -np.sin(0.6) * xx + np.cos(0.6) * yy
+    stripes = 0.5 + 0.3 * np.sin(2 * np.pi * u / 40)
+    checker = 0.3 + 0.4 * ((np.floor(u / 50) + np.floor(v / 50)) % 2)
+    for g in (stripes, checker):
+        img = np.repeat(g[..., None], 3, 2).astype(np.float32)
+        assert not find_tiled_watermark(img).found
+
+
+def test_bad_image_is_an_input_error():
+    with pytest.raises(InputError, match="HxWx3"):
+        find_tiled_watermark(np.zeros((50, 50), np.float32))
+
+
+def test_detect_text_stage_adds_the_tiles_as_named_regions():
+    _, marked, drawn, _ = _watermarked("moon", 3)
+    res = DetectText(DetectText.Params(recognize=False)).run(None, marked)
+    rec = res.report["tiled_watermark"]
+    assert rec["found"] and rec["tiles"] >= 10
+    idx = rec["region_indices"]
+    assert len(idx) == len(rec["names"]) > 0
+    regions = res.outputs["regions"]
+    assert all(regions[i].text == "" for i in idx)
+    assert any("tiled watermark" in n for n in res.notes)
+    off = DetectText(DetectText.Params(recognize=False, tiled="off")).run(None, marked)
+    assert "tiled_watermark" not in off.report
+    assert len(off.outputs["regions"]) < len(regions)
+
+
+def test_detect_text_stage_on_an_untouched_photo_adds_nothing():
+    res = DetectText(DetectText.Params(recognize=False)).run(None, _photo("chelsea"))
+    assert res.report["tiled_watermark"]["found"] is False
+    assert res.report["tiled_watermark"]["region_indices"] == []
