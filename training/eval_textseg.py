@@ -80,6 +80,10 @@ def main(argv=None):
                     help="cache of rapidocr's polygons (JSON, per seed/per-style): read if it "
                          "exists, else written; detection is model-independent and the slow part")
     ap.add_argument("--detect-only", action="store_true", help="fill the cache and stop")
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="segmenter cut (default: the model's own, from its metadata)")
+    ap.add_argument("--no-glyph-mask", action="store_true",
+                    help="segmenter only (the glyph mask's numbers do not depend on the model)")
     args = ap.parse_args(argv)
 
     from seamline.ops.text import TextRegion, detect_text, glyph_mask
@@ -98,6 +102,7 @@ def main(argv=None):
         return
 
     seg = load_segmenter(args.model)
+    thr = seg.threshold if args.threshold is None else float(args.threshold)
     acc: dict = {}
     times = {"segmenter": [], "glyph_mask": [], "detect": []}
     t0 = time.perf_counter()
@@ -111,11 +116,11 @@ def main(argv=None):
         regs = det
         for src, polys in (("true", quads), ("ocr", det)):
             t = time.perf_counter()
-            m_seg = segment_text(img, polys, model=seg) >= seg.threshold
+            m_seg = segment_text(img, polys, model=seg) >= thr
             times["segmenter"].append(time.perf_counter() - t)
             t = time.perf_counter()
             m_gm = glyph_mask(img, [TextRegion(np.asarray(p, np.float32)) for p in polys]).mask >= 0.5 \
-                if polys else np.zeros(drawn.shape, bool)
+                if polys and not args.no_glyph_mask else np.zeros(drawn.shape, bool)
             times["glyph_mask"].append(time.perf_counter() - t)
             for method, m in (("segmenter", m_seg), ("glyph_mask", m_gm)):
                 for d in DILATIONS:
@@ -130,7 +135,7 @@ def main(argv=None):
         res.setdefault(method, {}).setdefault(src, {}).setdefault(f"dilate{d}", {})[style] = dict(
             recall=round(tp / max(nd, 1), 4), precision=round(tp / max(npred, 1), 4))
     report = dict(seed=args.seed, per_style=args.per_style, model=str(seg.path),
-                  threshold=seg.threshold,
+                  threshold=thr, model_version=seg.version,
                   note="train-split backgrounds, held-out font families; truth = pixels changed "
                        "> 2/255; 'true' = ink boxes of the lines, 'ocr' = rapidocr detection "
                        "(box_thresh 0.3)",
