@@ -32,6 +32,13 @@ wallpapers are for reporting.
 Cost: one FFT of the padded 512-px copy (about 0.1 s); on a photo that repeats, up to
 :data:`MAX_CANDIDATES` templates (9 warps and a median each) and a dozen segmenter crops.
 
+Measured with the packaged segmenter (v1), one "tiled_watermark" case per photo (768-1600 px
+wide) and the same photos untouched: train split (30 photos, train fonts) 17/30 found, 12 of
+them with >= 95 % of the drawn pixels inside the tiles, 0/30 false positives; held-out
+wallpaper photos of the remove-text benchmark (27, held-out fonts; reported, never tuned on)
+10/27 found, 9 of them >= 95 %, 0/27 false positives. About 1 s per photo on the loaded
+2-core machine (median, load 15-20).
+
 Known limits: a faint watermark over a busy photo (fur, tissue, gravel) repeats too weakly to
 pass :data:`MIN_CORR`; where the photo's own repetition (a gantry, a facade) outranks the
 tiles' second lattice vector, the tiles found drift off the text away from the centre.
