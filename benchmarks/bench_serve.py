@@ -460,7 +460,7 @@ def render(r: dict) -> str:
         f"{_pc(pr.get('overhead_of_medians'))} (target <= +5%).",
         f"- Measured inside the server per request (latency minus the run's own seconds: HTTP, "
         f"upload checks, queue, decoding in the worker, the result): "
-        f"{_pc(pr.get('in_server_fraction'))} of the latency at concurrency 1.",
+        f"{_pc(pr.get('in_server_fraction')).lstrip('+')} of the latency at concurrency 1.",
         f"- `seamline remove-text IMG -o OUT --run-dir DIR`, one process per image (starting "
         f"Python, imports, the detector's models, then the same run): p50 {cmd.get('p50_s')} s "
         f"over {cmd.get('images')} images; the server saves that start-up on every request.",
