@@ -324,6 +324,23 @@ def test_worker_crash_fails_the_job_not_the_server(client, photo_png, small_png)
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
+def test_workers_that_cannot_start_fail_jobs_with_the_reason(tmp_path, monkeypatch, small_png):
+    from seamline.serve.jobs import JobManager
+
+    def broken(self, ctx):
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(JobManager, "_start_workers", broken)
+    app = create_app(ServeConfig(runs_dir=tmp_path, workers=1))
+    with TestClient(app) as c:
+        assert c.get("/v1/health").json()["status"] == "ok"  # the server itself answers
+        r = c.post("/v1/upscale", files={"image": ("a.png", small_png)})
+        assert r.status_code == 500 and "workers could not start" in r.json()["error"]
+        assert "no processes left" in r.json()["error"]
+        (run,) = c.get("/v1/runs").json()  # the job is recorded as failed, with the reason
+        assert run["status"] == "failed" and "no processes left" in run["error"]
+
+
 def test_restart_marks_cut_off_jobs_failed(tmp_path, inpaint_run, runs, photo):
     import shutil
 

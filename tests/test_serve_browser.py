@@ -162,6 +162,8 @@ def test_paint_mask_rerun_and_ab(server, browser, coffee, tmp_path):
     frame = browser.find_element(By.ID, "ab-frame")
     browser.switch_to.frame(frame)
     wait.until(lambda d: len(d.find_elements(By.TAG_NAME, "img")) >= 2)
+    edits = browser.find_element(By.ID, "mask-edits").text  # the A/B says what was edited
+    assert "preflight.mask edited in B" in edits and "px changed" in edits, edits
     browser.switch_to.default_content()
     browser.execute_script("arguments[0].scrollIntoView()", frame)
     ab = _shot(frame, shots / "04-ab-view.png")

@@ -148,15 +148,20 @@ class JobManager:
         self._thread.start()
 
     def _run(self) -> None:
-        try:
-            self._ctx = worker_context(self.threads)
-            workers = [self._new_worker() for _ in range(self.n_workers)]
-        except Exception as e:  # noqa: BLE001  (said in the log and in every job's error)
-            import traceback
+        import traceback
 
-            traceback.print_exc()
+        workers = None
+        for ctx in (lambda: worker_context(self.threads),
+                    lambda: multiprocessing.get_context("spawn")):
+            try:  # a forkserver that failed to start (a preload crashed it): spawn instead
+                workers = self._start_workers(ctx())
+                break
+            except Exception as e:  # noqa: BLE001  (said in the log and in every job's error)
+                traceback.print_exc()
+                error = f"the job workers could not start ({type(e).__name__}: {e})"
+        if workers is None:
             with self._lock:
-                self.start_error = f"the job workers could not start ({type(e).__name__}: {e})"
+                self.start_error = error
                 for job in list(self._pending):
                     self._finish(job, "failed", error=self.start_error)
                 self._pending.clear()
@@ -198,6 +203,17 @@ class JobManager:
 
     def _new_worker(self) -> _Worker:
         return _Worker(self._ctx, self.threads)
+
+    def _start_workers(self, ctx) -> list[_Worker]:
+        self._ctx, started = ctx, []
+        try:
+            for _ in range(self.n_workers):
+                started.append(self._new_worker())
+        except BaseException:
+            for w in started:
+                w.proc.kill()
+            raise
+        return started
 
     def worker_pids(self) -> list[int]:
         return [w.proc.pid for w in self._workers]
