@@ -129,9 +129,7 @@ def to_uint8(image) -> np.ndarray:
     a = np.asarray(image)
     if a.dtype == np.uint8:
         return a
-    x = _unit_float(a, "image") if not np.issubdtype(a.dtype, np.floating) else a
-    _check_finite(x)
-    return np.rint(np.clip(x, 0, 1) * 255).astype(np.uint8)
+    return _to_int(a, np.uint8)
 
 
 def to_uint16(image) -> np.ndarray:
@@ -142,9 +140,39 @@ def to_uint16(image) -> np.ndarray:
     a = np.asarray(image)
     if a.dtype == np.uint16:
         return a
-    x = _unit_float(a, "image") if not np.issubdtype(a.dtype, np.floating) else a
-    _check_finite(x)
-    return np.rint(np.clip(x, 0, 1) * 65535).astype(np.uint16)
+    return _to_int(a, np.uint16)
+
+
+#: Elements converted per step by :func:`_to_int`: its float temporaries stay a few MB
+#: instead of two full-frame copies (0.6 GB each for a 50 MP image).
+_STRIP_ELEMENTS = 1 << 20
+
+
+def _to_int(a: np.ndarray, dtype) -> np.ndarray:
+    """``rint(clip(a, 0, 1) * max)`` as ``dtype``, strip by strip along the first axis.
+
+    The same float operations on the same dtype as the whole-array expression, so the result
+    is bit-identical to it; only the temporaries are bounded.
+    """
+    if np.issubdtype(a.dtype, np.floating):
+        _check_finite(a)
+    elif a.dtype != np.uint8 and a.dtype != np.uint16:  # bool: no strips needed
+        return np.rint(np.clip(_unit_float(a, "image"), 0, 1) * np.iinfo(dtype).max
+                       ).astype(dtype)
+    out = np.empty(a.shape, dtype)
+    if a.ndim == 0 or a.size == 0:
+        out[...] = np.rint(np.clip(_as_unit(a), 0, 1) * np.iinfo(dtype).max)
+        return out
+    step = max(1, _STRIP_ELEMENTS // max(1, a[0].size))
+    for i in range(0, a.shape[0], step):
+        x = _as_unit(a[i:i + step])
+        out[i:i + step] = np.rint(np.clip(x, 0, 1) * np.iinfo(dtype).max)
+    return out
+
+
+def _as_unit(a: np.ndarray) -> np.ndarray:
+    """A float array as it is; uint8/uint16 scaled to float32 [0, 1] (as :func:`_unit_float`)."""
+    return a if np.issubdtype(a.dtype, np.floating) else _unit_float(a, "image")
 
 
 def _check_finite(x: np.ndarray) -> None:
