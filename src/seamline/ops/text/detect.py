@@ -190,8 +190,12 @@ def detect_text(image, *, min_score=0.5, recognize=True, box_thresh=None) -> lis
     bt = _BOX_THRESH if box_thresh is None else float(box_thresh)
     if not 0.0 < bt < 1.0:
         raise InputError(f"box_thresh must be in (0, 1), got {box_thresh!r}")
+    # BGR uint8 straight from the float image, strip by strip (to_uint8): no full-frame float
+    # temporaries; rapidocr itself shrinks the frame to a 2000 px long side for the detector
+    bgr = to_uint8(image[..., ::-1])
+    if _is_flat(bgr):
+        return []  # one colour after quantisation: nothing the detector could find (tested)
     eng = get_engine()
-    bgr = np.ascontiguousarray(to_uint8(image)[..., ::-1])
     with _CALL_LOCK:
         # Every flag on every call: rapidocr keeps them between calls otherwise.
         res = eng(
@@ -218,6 +222,21 @@ def detect_text(image, *, min_score=0.5, recognize=True, box_thresh=None) -> lis
             continue
         out.append(TextRegion(_order_clockwise(b), t, float(np.clip(s, 0.0, 1.0))))
     return out
+
+
+def _is_flat(bgr: np.ndarray) -> bool:
+    """True when every pixel of an (H, W, 3) uint8 image has the first pixel's colour.
+
+    A blank frame (a 100 MP grey PNG, an empty scan page) then costs a pass over its bytes,
+    not the detector's 2000 px forward pass; ``tests/test_text_detect_memory.py`` checks that
+    the detector finds nothing on such frames.
+    """
+    flat = bgr.reshape(-1, 3)
+    step = 1 << 20
+    for i in range(0, len(flat), step):
+        if not (flat[i:i + step] == flat[0]).all():
+            return False
+    return True
 
 
 #: rapidocr's detector input rule (config ``Det.limit_type: min``, ``limit_side_len: 736``):
