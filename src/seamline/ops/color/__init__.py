@@ -853,12 +853,21 @@ def _regression(image, reference, mask, *, grid, smoothness, robust, spatial):
         # wide Gaussian window, gains shrunk towards 1), then upsampled. A gain, not just
         # an offset, so the detail under a vignette is rescaled like its mean.
         gain, offset = _local_affine(fitted, ref, wmask, sigma=spatial * max(ref.shape[:2]))
-        if gain.shape[:2] != image.shape[:2]:
-            size = (image.shape[1], image.shape[0])
-            gain = cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
-            offset = cv2.resize(offset, size, interpolation=cv2.INTER_LINEAR)
-        out = out * gain + offset
+        size = (image.shape[1], image.shape[0])
+
+        def full(m):
+            same = m.shape[:2] == image.shape[:2]
+            return m if same else cv2.resize(m, size, interpolation=cv2.INTER_LINEAR)
+
+        # out * gain + offset in place, one full-size map at a time: the same float32
+        # operations, without four more full-size copies (3 GB at an upscale's 62 MP)
+        g = full(gain)
+        np.multiply(out, g, out=out)
         params["spatial_sigma_px"] = float(spatial * max(ref.shape[:2]))
-        params["spatial_gain_range"] = [float(gain.min()), float(gain.max())]
-        params["spatial_offset_abs_max"] = float(np.abs(offset).max())
+        params["spatial_gain_range"] = [float(g.min()), float(g.max())]
+        del g
+        o = full(offset)
+        np.add(out, o, out=out)
+        params["spatial_offset_abs_max"] = float(max(abs(o.max()), abs(o.min())))
+        del o
     return np.clip(out, 0, 1, out=out), params
