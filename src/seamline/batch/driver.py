@@ -15,7 +15,8 @@ from seamline.batch.engines.ray import gpus_needed, ray_engine
 from seamline.batch.journal import STATE_FILE, Journal
 from seamline.batch.plan import plan_batch
 from seamline.batch.summary import SUMMARY_CSV, SUMMARY_JSON, BatchResult, write_summary
-from seamline.batch.worker import default_workers, failed_record
+from seamline.batch.worker import (default_workers, failed_record, largest_megapixels,
+                                   worker_memory)
 from seamline.errors import ConfigError
 from seamline.engine.progress import progress_bar
 
@@ -47,8 +48,9 @@ def run_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
         instance (bound to 127.0.0.1) or, with ``address``, an existing cluster.
     workers : int, optional
         Worker processes / actors. Default: the number of cores, but no more than the
-        available memory holds at 1 GiB per worker (local, see
-        :func:`~seamline.batch.worker.default_workers`; the local Ray instance: its cores);
+        available memory holds at what the largest image needs (at least 1 GiB per worker;
+        local, see :func:`~seamline.batch.worker.worker_memory`; the local Ray instance: its
+        cores);
         the cluster's CPUs / ``threads`` with ``address``. ``0`` with the local engine runs
         the items in this process, one after the other.
     threads : int
@@ -109,7 +111,11 @@ def run_batch(pipeline: Any, input_dir: str | Path, out_dir: str | Path, *,
     if engine == "ray":
         info["num_gpus"] = num_gpus
     if engine == "local":
-        workers = default_workers() if workers is None else workers
+        if workers is None:
+            scale = next((d.get("params", {}).get("scale", 2) for d in
+                          plan.spec_raw.get("stages", []) if d.get("stage") == "upscale"), None)
+            workers = default_workers(per_worker=worker_memory(
+                largest_megapixels(i.image for i in plan.todo if i.error is None), scale))
         info["workers"] = workers
     init_args = (plan.spec_raw, plan.spec_source, plan.mask_input, threads, max_pixels,
                  command)

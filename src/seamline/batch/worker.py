@@ -16,7 +16,8 @@ from typing import Any
 from seamline.errors import InputError, SeamlineError
 
 __all__ = ["THREAD_ENV", "WORKER_MEMORY", "init_worker", "process_item", "failed_record",
-           "cores", "available_memory", "default_workers"]
+           "cores", "available_memory", "default_workers", "worker_memory",
+           "largest_megapixels"]
 
 #: Environment variables that cap the thread pools of numpy/BLAS/OpenMP/torch in a worker.
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -138,10 +139,49 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-#: Memory a default-sized pool reserves per local worker: a remove-text worker peaks at
-#: ~0.75 GB on photos up to 1 MP (benchmarks/results/batch.md); larger images need more, and
-#: ``--workers`` overrides the default.
+#: Memory a default-sized pool reserves per local worker at least: a remove-text worker peaks
+#: at ~0.75 GB on photos up to 1 MP (benchmarks/results/batch.md); ``--workers`` overrides it.
 WORKER_MEMORY = 1 << 30
+
+#: Peak memory of one worker per megapixel of its largest input, measured by
+#: benchmarks/bench_memory.py (benchmarks/results/memory.md; peak RSS at 12 MP minus 1 MP,
+#: over 11 MP, rounded up): pipelines without an upscale, and an upscale x2 (its output has 4x
+#: the pixels; other factors scale with the output's pixel count).
+MEMORY_PER_MP = 0.1 * 2 ** 30
+UPSCALE_X2_MEMORY_PER_MP = 0.3 * 2 ** 30
+
+
+def worker_memory(megapixels: float | None, upscale: float | None = None) -> int:
+    """Bytes one local worker may need for inputs up to ``megapixels`` MP.
+
+    Parameters
+    ----------
+    megapixels : float or None
+        The batch's largest input (None: unknown, :data:`WORKER_MEMORY`).
+    upscale : float, optional
+        The pipeline's upscale factor, if it has one.
+    """
+    if not megapixels:
+        return WORKER_MEMORY
+    per_mp = (MEMORY_PER_MP if not upscale
+              else UPSCALE_X2_MEMORY_PER_MP * max(1.0, float(upscale) / 2) ** 2)
+    return int(max(WORKER_MEMORY, WORKER_MEMORY // 2 + per_mp * megapixels))
+
+
+def largest_megapixels(paths) -> float | None:
+    """Largest width*height / 1e6 among image files, from their headers (no pixels are
+    decoded; unreadable files are left to the worker that will report them)."""
+    from PIL import Image
+
+    largest = None
+    for path in paths:
+        try:
+            with Image.open(path) as im:
+                mp = im.size[0] * im.size[1] / 1e6
+        except Exception:  # noqa: BLE001 - any failure is the worker's to report
+            continue
+        largest = mp if largest is None else max(largest, mp)
+    return largest
 
 
 def available_memory() -> int | None:
@@ -166,9 +206,10 @@ def available_memory() -> int | None:
     return min(found) if found else None
 
 
-def default_workers(n_cores: int | None = None, memory: int | None = -1) -> int:
+def default_workers(n_cores: int | None = None, memory: int | None = -1,
+                    per_worker: int = WORKER_MEMORY) -> int:
     """Local workers when ``--workers`` is not given: one per core, but no more than the
-    available memory holds at :data:`WORKER_MEMORY` each (at least one).
+    available memory holds at ``per_worker`` bytes each (at least one).
 
     Parameters
     ----------
@@ -176,9 +217,11 @@ def default_workers(n_cores: int | None = None, memory: int | None = -1) -> int:
         Default :func:`cores`.
     memory : int or None, optional
         Available bytes; default :func:`available_memory` (None: unknown, cores decide).
+    per_worker : int, optional
+        Bytes one worker needs: :func:`worker_memory` of the batch's largest image.
     """
     n = cores() if n_cores is None else n_cores
     mem = available_memory() if memory == -1 else memory
     if mem is not None:
-        n = min(n, mem // WORKER_MEMORY)
+        n = min(n, mem // max(1, int(per_worker)))
     return max(1, int(n))
