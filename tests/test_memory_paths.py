@@ -1,0 +1,194 @@
+"""Memory follows the text and the content, not the frame (issue 11 item 8, issue 14 item 8).
+
+Each rewrite that bounds memory is checked twice: its result is bit-identical to the
+whole-frame expression it replaces (real photos, text drawn by seamline.testing.synth), and
+its peak allocation, measured with tracemalloc (numpy reports its buffers there), stays near
+the size of its output instead of a few full-frame float copies.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from seamline.core import arrays, artifacts
+from seamline.io import as_image, to_uint8, to_uint16
+from seamline.ops.text import detect
+from seamline.testing.synth import TextItem, draw_text
+
+
+def _peak(fn, *args, **kwargs):
+    """(result, peak bytes traced while ``fn`` ran)."""
+    tracemalloc.start()
+    try:
+        out = fn(*args, **kwargs)
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _old_to_int(a, top, dtype):
+    """The whole-frame conversion the strip-wise one replaces."""
+    x = a if np.issubdtype(a.dtype, np.floating) else arrays._unit_float(a, "image")
+    return np.rint(np.clip(x, 0, 1) * top).astype(dtype)
+
+
+@pytest.fixture(scope="module")
+def photo_with_text():
+    """astronaut() at 1024x1024 with three captions (one rotated, one outlined)."""
+    clean = as_image(cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC))
+    items = [TextItem("GALAXY TOURS", (380, 60), 64, color=(20, 20, 20)),
+             TextItem("Orbit Station", (90, 560), 56, color=(255, 255, 255), angle_deg=-12),
+             TextItem("SPACE 2031", (60, 860), 72, color=(255, 230, 0), stroke_px=3)]
+    image, _ = draw_text(clean, items)
+    return image
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint16])
+def test_to_uint_strips_are_bit_identical(monkeypatch, dtype):
+    rng = np.random.default_rng(3)
+    photo = as_image(data.coffee()).astype(np.float64)
+    photo += rng.normal(0, 0.02, photo.shape)  # values beyond [0, 1] too: clipped alike
+    a = (photo.astype(dtype) if dtype != np.uint16
+         else np.rint(np.clip(photo, 0, 1) * 65535).astype(np.uint16))
+    monkeypatch.setattr(arrays, "_STRIP_ELEMENTS", 7000)  # many strips, a ragged last one
+    for fn, top, out_dtype in ((to_uint8, 255, np.uint8), (to_uint16, 65535, np.uint16)):
+        if a.dtype == out_dtype:
+            continue
+        got = fn(a)
+        assert got.dtype == out_dtype and got.shape == a.shape
+        np.testing.assert_array_equal(got, _old_to_int(a, top, out_dtype))
+        np.testing.assert_array_equal(fn(a[..., ::-1]), _old_to_int(a, top, out_dtype)[..., ::-1])
+
+
+def test_to_uint8_peak_is_about_its_output():
+    """A 12 MP float image: the old expression traced two full float copies (+288 MB)."""
+    img = np.full((3000, 4000, 3), 0.5, np.float32)
+    out, peak = _peak(to_uint8, img)
+    assert out.nbytes == 36_000_000
+    assert peak < out.nbytes + 16_000_000, peak
+
+
+def test_detect_sees_the_same_pixels_and_finds_the_same_boxes(photo_with_text, monkeypatch):
+    """The detector gets the bytes the whole-frame conversion gave it, so every box is equal."""
+    seen = []
+    eng = detect.get_engine()
+
+    class Spy:
+        def __call__(self, bgr, **kw):
+            seen.append(bgr)
+            return eng(bgr, **kw)
+
+    monkeypatch.setattr(detect, "get_engine", lambda: Spy())
+    found = detect.detect_text(photo_with_text)
+    monkeypatch.undo()
+    old_bgr = np.ascontiguousarray(_old_to_int(photo_with_text, 255, np.uint8)[..., ::-1])
+    assert len(seen) == 1 and seen[0].flags.c_contiguous
+    np.testing.assert_array_equal(seen[0], old_bgr)
+    res = eng(old_bgr, use_det=True, use_cls=False, use_rec=True, text_score=0.5,
+              box_thresh=detect._BOX_THRESH, unclip_ratio=detect._UNCLIP_RATIO)
+    assert len(found) >= 3
+    words = " ".join(r.text for r in found).upper()
+    assert "GALAXY" in words and "SPACE" in words
+    kept = [np.asarray(b, np.float32) for b, t, s in zip(res.boxes, res.txts, res.scores)
+            if s >= 0.5 and not detect._looks_like_structure(str(t), float(s))]
+    assert len(kept) == len(found)
+    for r in found:
+        assert any(np.array_equal(r.polygon, detect._order_clockwise(b)) for b in kept)
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (128, 128, 128), (255, 255, 255),
+                                    (31, 180, 92)])
+def test_detector_finds_nothing_on_a_blank_frame(colour):
+    """What lets detect_text skip the detector on a one-colour frame: it finds nothing there,
+    even at a low box threshold."""
+    bgr = np.empty((600, 800, 3), np.uint8)
+    bgr[:] = colour[::-1]
+    res = detect.get_engine()(bgr, use_det=True, use_cls=False, use_rec=True, text_score=0.0,
+                              box_thresh=0.1, unclip_ratio=detect._UNCLIP_RATIO)
+    assert getattr(res, "boxes", None) is None or len(res.boxes) == 0
+
+
+def test_blank_frame_skips_the_detector(monkeypatch):
+    """A 12 MP grey frame: no detector call, and no more memory than its uint8 copy."""
+    monkeypatch.setattr(detect, "get_engine",
+                        lambda: pytest.fail("the detector ran on a blank frame"))
+    img = np.full((3000, 4000, 3), 128 / 255, np.float32)
+    found, peak = _peak(detect.detect_text, img)
+    assert found == []
+    assert peak < 3 * 12_000_000 + 12_000_000, peak  # was 36 MB + two 144 MB float copies
+    img[1500, 2000, 1] = 0.6  # one pixel of content: the detector runs
+    calls = []
+    monkeypatch.setattr(detect, "get_engine", lambda: lambda bgr, **kw: calls.append(1))
+    detect.detect_text(img)
+    assert calls == [1]
+
+
+def test_mask_statistics_on_the_support_crop_equal_the_whole_frame():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        m = np.zeros((int(rng.integers(8, 900)), int(rng.integers(8, 700))), np.float32)
+        for _ in range(int(rng.integers(0, 6))):
+            y, x = rng.integers(0, m.shape[0]), rng.integers(0, m.shape[1])
+            m[y:y + rng.integers(1, 60), x:x + rng.integers(1, 60)] = rng.choice([0.3, 1.0])
+        got = artifacts.measure("mask", m)
+        n, _, st, _ = cv2.connectedComponentsWithStats((m > 0).astype(np.uint8), 8)
+        areas = st[1:, cv2.CC_STAT_AREA]
+        assert got["n_components"] == n - 1
+        assert got["min_component_px"] == (int(areas.min()) if len(areas) else 0)
+        assert got["coverage"] == float(np.count_nonzero(m >= 0.5) / m.size)
+        assert got["soft_fraction"] == float(np.count_nonzero((m > 0) & (m < 1)) / m.size)
+
+
+def test_image_statistics_without_a_full_size_copy():
+    img = as_image(data.astronaut())
+    st = artifacts.measure("image", img)
+    assert st["std"] == pytest.approx(float(img.astype(np.float64).std()), rel=1e-6)
+    assert st["mean"] == float(img.mean()) and st["nonfinite"] == 0
+    big = np.full((3000, 4000, 3), 0.25, np.float32)
+    big[::7, ::5] = 0.75
+    _, peak = _peak(artifacts.measure, "image", big)
+    assert peak < 32_000_000, peak  # was a 144 MB copy for the std plus a 36 MB bool array
+    mask = np.zeros((3000, 4000), np.float32)
+    mask[100:140, 200:600] = 1
+    _, peak = _peak(artifacts.measure, "mask", mask)
+    assert peak < 4_000_000, peak  # was a 48 MB label image and 24 MB of bool arrays
+    assert artifacts.digest("image", big) == artifacts.digest("image", big.copy())
+
+
+def test_hf_energy_strips_equal_the_whole_image():
+    from seamline.ops import metrics
+
+    img = as_image(data.astronaut())
+    whole = float(metrics._high_pass2(img).mean())
+    for rows in (5, 64, 700):
+        assert metrics._high_pass2_mean(img, rows) == pytest.approx(whole, rel=1e-12)
+    assert metrics.hf_energy(img) == pytest.approx(whole, rel=1e-12)
+    big = np.zeros((3000, 4000, 3), np.float32)
+    big[::9] = 1
+    _, peak = _peak(metrics.hf_energy, big)
+    assert peak < 40_000_000, peak  # was 1.2 GB of float32/float64 copies
+
+
+def test_batch_workers_are_sized_by_the_largest_image(tmp_path):
+    from seamline.batch.worker import (MEMORY_PER_MP, UPSCALE_X2_MEMORY_PER_MP, WORKER_MEMORY,
+                                       default_workers, largest_megapixels, worker_memory)
+
+    for name, (w, h) in {"a.png": (640, 480), "b.jpg": (4000, 3000)}.items():
+        cv2.imwrite(str(tmp_path / name), np.zeros((h, w, 3), np.uint8))
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    assert largest_megapixels(sorted(tmp_path.iterdir())) == 12.0
+    assert largest_megapixels([]) is None
+    assert worker_memory(None) == WORKER_MEMORY == worker_memory(1.0)  # small photos: the floor
+    assert worker_memory(50) == int(WORKER_MEMORY // 2 + 50 * MEMORY_PER_MP)
+    assert worker_memory(50, upscale=4) == int(WORKER_MEMORY // 2
+                                               + 4 * 50 * UPSCALE_X2_MEMORY_PER_MP)
+    memory = 8 * 2 ** 30
+    assert default_workers(16, memory) == 8
+    assert default_workers(16, memory, per_worker=worker_memory(50)) == \
+        memory // worker_memory(50) < 8
+    assert default_workers(16, memory, per_worker=worker_memory(100, upscale=2)) == 1
