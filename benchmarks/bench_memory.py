@@ -11,12 +11,15 @@ upscale      ``seamline upscale IMG --scale 2 -o OUT`` (default backend, seamlin
 Images: 1, 12, 24 and 50 MP (4:3), each a 2x2 mosaic of scikit-image photos resized to the
 size, with six text items drawn by ``seamline.testing.synth`` (captions, titles, watermarks:
 text covers a small part of the frame, as in real photos). Plus a flat grey 100 MP frame
-with no text at all (the issue's 9999x9999 PNG), remove-text only. Inputs are written once
-under ``benchmarks/cache/memory-inputs/``.
+with no text at all (the issue's 9999x9999 PNG), remove-text only, and a fax page (issue 14
+item 8): 3307x4677 1-bit, CCITT group 4 TIFF, 60 lines of text rendered with Pillow's bundled
+font, remove-text and upscale. Inputs are written once under ``benchmarks/cache/memory-inputs/``.
 
-"before" is the tree at ``--before`` (default: main when the crop-based mask stages started,
-checked out with ``git worktree add`` under ``benchmarks/cache/``); "after" is this tree. Both
-run in the same invocation, alternating per case, so load affects them alike. The upscale x2
+"before" is the tree at ``--before`` (default: main before the detection, conversion,
+statistics and fill-copy changes, checked out with ``git worktree add`` under
+``benchmarks/cache/``); "after" is this tree. Both run in the same invocation, alternating per
+case, so load affects them alike. A command still running at ``--timeout`` is stopped; its
+peak so far is kept and shown as a lower bound. The upscale x2
 output of a 50 MP input has 200 MP: those runs pass ``--max-pixels 250000000`` (the default
 limit, 100 MP, refuses it). ``--skip`` drops cases (e.g. ``upscale@50``) when a run would take
 too long; skipped cases are listed in the results.
@@ -43,8 +46,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 CACHE = HERE / "cache"
-#: main when the crop-based mask stages started (issue 11 item 8)
-BEFORE = "0635c90"
+#: main before strip-wise conversions, the blank-frame detection skip, strip-wise statistics and
+#: the fill stages' copy of an untouched image (issue 11 item 8, issue 14 item 8)
+BEFORE = "157f2d5"
 RUNNER = "import sys; from seamline.cli import main; sys.exit(main(sys.argv[1:]))"
 COMMANDS = ("remove-text", "inpaint", "upscale")
 
@@ -104,6 +108,27 @@ def make_grey(folder: Path) -> Path:
     return path
 
 
+def make_fax(folder: Path) -> Path:
+    """A fax page: 3307x4677 1-bit, CCITT group 4, lines of text (Pillow's bundled font)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    path = folder / "fax_3307x4677_g4.tif"
+    if not path.exists():
+        im = Image.new("1", (3307, 4677), 1)
+        draw = ImageDraw.Draw(im)
+        font = ImageFont.load_default(44)
+        rng = np.random.default_rng(0)
+        words = ("the quick brown fox jumps over lazy dog invoice total amount date page "
+                 "fax").split()
+        for y in range(240, 4677 - 300, 70):
+            draw.text((250, y), " ".join(rng.choice(words, 9)), font=font, fill=0)
+        tmp = path.with_name(f".tmp-{path.name}")
+        im.save(tmp, compression="group4")
+        os.replace(tmp, path)
+    return path
+
+
 def before_tree(rev: str) -> Path:
     """A checkout of ``rev`` under benchmarks/cache/ (git worktree, detached)."""
     tree = CACHE / f"before-{rev}"
@@ -127,7 +152,9 @@ def run_one(src: Path, args: list[str], timeout: float) -> dict:
         if time.perf_counter() > deadline:
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
-            return {"status": "timeout", "seconds": round(time.perf_counter() - t0, 1)}
+            proc.stderr.close()
+            return {"status": "timeout", "seconds": round(time.perf_counter() - t0, 1),
+                    "peak_rss_mb": round(usage.ru_maxrss / 1024)}
         time.sleep(0.05)
     seconds = time.perf_counter() - t0
     err = proc.stderr.read().decode(errors="replace").strip().splitlines()
@@ -153,6 +180,8 @@ def command_args(cmd: str, img: Path, mask: Path, out_dir: Path, megapixels: flo
 def fmt_gb(r: dict | None) -> str:
     if not r:
         return "–"
+    if r["status"] == "timeout" and r.get("peak_rss_mb"):
+        return f"≥ {r['peak_rss_mb'] / 1024:.2f} GB"  # stopped: its peak so far
     if r["status"] != "ok":
         return r["status"]
     return f"{r['peak_rss_mb'] / 1024:.2f} GB"
@@ -161,6 +190,8 @@ def fmt_gb(r: dict | None) -> str:
 def fmt_s(r: dict | None) -> str:
     if not r:
         return "–"
+    if r["status"] == "timeout":
+        return f"> {r['seconds']:.0f} s (stopped)"
     return f"{r['seconds']:.0f} s" if r["status"] == "ok" else r["status"]
 
 
@@ -168,10 +199,11 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2)
                                           + "\n", encoding="utf-8")
-    sizes = [r for r in rows if r["case"] != "grey"]
+    sizes = [r for r in rows if r["case"] == "photo"]
     by = {(r["megapixels"], r["command"]): r for r in sizes}
     mps = sorted({r["megapixels"] for r in sizes})
     grey = next((r for r in rows if r["case"] == "grey"), None)
+    fax = {r["command"]: r for r in rows if r["case"] == "fax"}
 
     def after(mp, cmd):
         r = by.get((mp, cmd))
@@ -180,8 +212,8 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
     lines = ["# Memory and time per image size", ""]
     ok = [r for r in sizes if r["command"] == "remove-text" and r["after"].get("status") == "ok"]
     biggest = max(ok, key=lambda r: r["megapixels"]) if ok else None
-    prose = ("Peak memory (RSS of the one process) and wall time of one command per image, "
-             "after the crop-based mask stages (issue 11 item 8). ")
+    prose = ("Peak memory (RSS of the one process) and wall time of one command per image "
+             "(issue 11 item 8, issue 14 item 8). ")
     if biggest:
         prose += (f"remove-text on a {biggest['megapixels']:g} MP photo peaks at "
                   f"{fmt_gb(biggest['after'])} (was {fmt_gb(biggest['before'])}). ")
@@ -189,8 +221,13 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
         prose += (f"A 100 MP flat grey PNG with no text costs {fmt_gb(grey['after'])} in "
                   f"remove-text (was {fmt_gb(grey['before'])}, "
                   f"{fmt_s(grey['before'])} -> {fmt_s(grey['after'])}). ")
-    prose += (f"{meta['cpus']} CPUs, {meta['load_before']} load average at the start "
-              "(shared machine: times are indicative, memory is not load-dependent). "
+    if fax:
+        prose += ("A 3307x4677 1-bit fax page: " + ", ".join(
+            f"{c} {fmt_gb(r['after'])} in {fmt_s(r['after'])} (was {fmt_gb(r['before'])}, "
+            f"{fmt_s(r['before'])})" for c, r in fax.items()) + ". ")
+    prose += (f"{meta['cpus']} CPUs shared with other engineers' jobs, "
+              f"{meta['load_before']} load average at the start "
+              "(times are indicative, memory is not load-dependent). "
               "Size batch workers by memory: a worker needs about the peak of its largest "
               "image, so workers = min(cores, available memory / that peak).")
     lines += [prose, ""]
@@ -201,6 +238,10 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
         cells = [f"{fmt_gb(after(mp, c))}, {fmt_s(after(mp, c))}" if after(mp, c)
                  else "not measured" for c in COMMANDS]
         lines.append(f"| {mp:g} MP ({w}x{h}) | " + " | ".join(cells) + " |")
+    if fax:
+        cells = [f"{fmt_gb(fax[c]['after'])}, {fmt_s(fax[c]['after'])}" if c in fax
+                 else "not measured" for c in COMMANDS]
+        lines.append("| fax page, 1-bit (3307x4677) | " + " | ".join(cells) + " |")
     lines += ["", "## Before and after", "",
               f"Before: `{meta['before']}` (main before the change); after: `{meta['after']}`. "
               "Same run, alternating per case."
@@ -210,7 +251,8 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
               "| case | command | peak RSS before | peak RSS after | time before | time after |",
               "|---|---|---|---|---|---|"]
     for r in rows:
-        label = "grey 9999x9999, no text" if r["case"] == "grey" else f"{r['megapixels']:g} MP"
+        label = {"grey": "grey 9999x9999, no text", "fax": "fax page 3307x4677, 1-bit"}.get(
+            r["case"], f"{r['megapixels']:g} MP")
         lines.append(f"| {label} | {r['command']} | {fmt_gb(r['before'])} | {fmt_gb(r['after'])} "
                      f"| {fmt_s(r['before'])} | {fmt_s(r['after'])} |")
     for r in rows:
@@ -244,12 +286,14 @@ def merge(names: list[str]) -> None:
                 seen.add(key)
                 rows.append(r)
     order = {c: i for i, c in enumerate(COMMANDS)}
-    rows.sort(key=lambda r: (r["case"] != "grey", order[r["command"]], r["megapixels"]))
+    cases = {"grey": 0, "fax": 1, "photo": 2}
+    rows.sort(key=lambda r: (cases[r["case"]], order[r["command"]], r["megapixels"]))
     meta = dict(parts[0]["meta"])
     meta["seconds"] = max(p["meta"]["seconds"] for p in parts)
     meta["not_measured"] = sorted({m for p in parts for m in p["meta"].get("not_measured", [])}
                                   - {f"{r['command']} at {r['megapixels']:g} MP" for r in rows})
     meta["runs_side_by_side"] = len(parts)
+    meta["skipped"] = [m for p in parts for m in p["meta"].get("skipped", [])]
     write_results(rows, meta)
     for n in names:
         if n != "memory":
@@ -259,9 +303,10 @@ def merge(names: list[str]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=float, nargs="+", default=[1, 12, 24, 50])
+    ap.add_argument("--sizes", type=float, nargs="*", default=[1, 12, 24, 50])
     ap.add_argument("--skip", nargs="*", default=[], help="cases to leave out, e.g. upscale@50")
     ap.add_argument("--no-grey", action="store_true", help="leave out the 100 MP grey frame")
+    ap.add_argument("--no-fax", action="store_true", help="leave out the 1-bit fax page")
     ap.add_argument("--before", default=BEFORE, help="git revision measured as 'before'")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per command")
     ap.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
@@ -293,6 +338,9 @@ def main() -> int:
     cases = []
     if not args.no_grey:
         cases.append(("grey", 9999 * 9999 / 1e6, "remove-text"))
+    if not args.no_fax:
+        cases += [("fax", 3307 * 4677 / 1e6, c) for c in ("remove-text", "upscale")
+                  if c in args.commands]
     for cmd in args.commands:  # remove-text first: the command the issue is about
         for mp in args.sizes:
             if f"{cmd}@{mp:g}" in args.skip:
@@ -303,6 +351,8 @@ def main() -> int:
     for case, mp, cmd in cases:
         if case == "grey":
             img, mask, coverage = make_grey(inputs), None, 0.0
+        elif case == "fax":
+            img, mask, coverage = make_fax(inputs), None, 0.0
         else:
             img, mask, coverage = make_inputs(mp, inputs)
         argv = command_args(cmd, img, mask, outputs, mp)
