@@ -229,3 +229,14 @@ def test_fill_text_holds_one_crop_per_region_not_a_frame():
     assert np.abs(out - image)[final > 0].max() > 0.3  # the dark strokes were filled
     # the output and the loop's few frame-sized masks (support, pending, final, labels)
     assert peak < out.nbytes + 60_000_000, peak
+
+
+def test_reading_makes_one_float_frame(tmp_path):
+    """An 8-bit 12 MP PNG: decoded bytes plus one float32 frame (was two float32 frames)."""
+    from seamline.io import read_image
+
+    path = tmp_path / "grey.png"
+    cv2.imwrite(str(path), np.full((3000, 4000, 3), 128, np.uint8))
+    f, peak = _peak(read_image, path)
+    assert f.image.dtype == np.float32 and np.all(f.image == np.float32(128) / 255)
+    assert peak < f.image.nbytes + 3 * 36_000_000, peak  # + 144 MB before

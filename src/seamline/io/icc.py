@@ -48,7 +48,8 @@ def to_srgb(px: np.ndarray, layout: str, icc: bytes | None, info: dict) -> np.nd
             rgb = cmyk.convert("RGB")
             conversions.append("CMYK -> RGB (no usable ICC profile: naive formula)")
         return np.asarray(rgb).astype(np.float32) / 255
-    x = px.astype(np.float32) / (255 if px.dtype == np.uint8 else 65535)
+    x = px.astype(np.float32)
+    x /= np.float32(255 if px.dtype == np.uint8 else 65535)  # in place: one float frame, not two
     if profile is not None:
         cms_profile, desc, shaper = profile
         try:
