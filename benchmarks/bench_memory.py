@@ -248,13 +248,15 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
               + (f" {meta['runs_side_by_side']} benchmark processes ran side by side (different "
                  "commands) to fit the time budget: times include that load, memory does not."
                  if meta.get("runs_side_by_side", 1) > 1 else ""), "",
-              "| case | command | peak RSS before | peak RSS after | time before | time after |",
-              "|---|---|---|---|---|---|"]
+              "| case | command | peak RSS before | peak RSS after | time before | time after "
+              "| after at |",
+              "|---|---|---|---|---|---|---|"]
     for r in rows:
         label = {"grey": "grey 9999x9999, no text", "fax": "fax page 3307x4677, 1-bit"}.get(
             r["case"], f"{r['megapixels']:g} MP")
         lines.append(f"| {label} | {r['command']} | {fmt_gb(r['before'])} | {fmt_gb(r['after'])} "
-                     f"| {fmt_s(r['before'])} | {fmt_s(r['after'])} |")
+                     f"| {fmt_s(r['before'])} | {fmt_s(r['after'])} "
+                     f"| `{r.get('after_rev', meta['after'])}` |")
     for r in rows:
         for side in ("before", "after"):
             if r[side].get("error"):
@@ -284,7 +286,7 @@ def merge(names: list[str]) -> None:
             key = (r["case"], r["megapixels"], r["command"])
             if key not in seen:
                 seen.add(key)
-                rows.append(r)
+                rows.append({**r, "after_rev": r.get("after_rev", part["meta"]["after"])})
     order = {c: i for i, c in enumerate(COMMANDS)}
     cases = {"grey": 0, "fax": 1, "photo": 2}
     rows.sort(key=lambda r: (cases[r["case"]], order[r["command"]], r["megapixels"]))
@@ -293,6 +295,7 @@ def merge(names: list[str]) -> None:
     meta["not_measured"] = sorted({m for p in parts for m in p["meta"].get("not_measured", [])}
                                   - {f"{r['command']} at {r['megapixels']:g} MP" for r in rows})
     meta["runs_side_by_side"] = len(parts)
+    meta["after"] = ", ".join(sorted({r["after_rev"] for r in rows}))
     meta["skipped"] = [m for p in parts for m in p["meta"].get("skipped", [])]
     write_results(rows, meta)
     for n in names:
