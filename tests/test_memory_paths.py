@@ -187,11 +187,12 @@ def test_batch_workers_are_sized_by_the_largest_image(tmp_path):
     assert worker_memory(50) == int(WORKER_MEMORY // 2 + 50 * MEMORY_PER_MP)
     assert worker_memory(50, upscale=4) == int(WORKER_MEMORY // 2
                                                + 4 * 50 * UPSCALE_X2_MEMORY_PER_MP)
-    memory = 8 * 2 ** 30
-    assert default_workers(16, memory) == 8
+    memory = 32 * 2 ** 30
+    assert default_workers(16, memory) == 16
     assert default_workers(16, memory, per_worker=worker_memory(50)) == \
-        memory // worker_memory(50) < 8
+        memory // worker_memory(50) == 3
     assert default_workers(16, memory, per_worker=worker_memory(100, upscale=2)) == 1
+    assert default_workers(16, 2 ** 30, per_worker=worker_memory(100, upscale=4)) == 1
 
 
 def _page_with_lines(shape, n_lines):
