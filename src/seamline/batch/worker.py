@@ -146,8 +146,9 @@ WORKER_MEMORY = 1 << 30
 #: Peak memory of one worker per megapixel of its largest input, measured by
 #: benchmarks/bench_memory.py (benchmarks/results/memory.md; peak RSS at 12 MP minus 1 MP,
 #: over 11 MP, rounded up): pipelines without an upscale (inpaint 0.17 GB/MP, the largest;
-#: remove-text less), and an upscale x2 (0.26 GB/MP; its output has 4x the pixels, other
-#: factors scale with the output's pixel count).
+#: remove-text less), and an upscale x2 (0.26 GB/MP, 3.48 GB at 12 MP in the run before the
+#: strip-wise changes; its output has 4x the pixels, other factors scale with the output's
+#: pixel count).
 MEMORY_PER_MP = 0.2 * 2 ** 30
 UPSCALE_X2_MEMORY_PER_MP = 0.3 * 2 ** 30
 
