@@ -11,6 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
+    version = "2"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
