@@ -29,10 +29,11 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     for word in ("morning", "coffee", "fresh", "roast", "every", "sample"):
         assert word not in read, read
     # the text region is closer to the photo before the text was drawn (input: ~10.4 dB;
-    # release: 16.25 dB with the caption's shadow still readable)
+    # release: 16.25 dB with the caption's shadow still readable; today 16.35 dB, most of
+    # the error in the title's fill over the cup rim, which the glyph mask takes for text)
     image, alpha = demo_image()
     photo = as_image(data.coffee())
     assert psnr_in_text_region(image, photo, alpha) < 11
-    assert psnr_in_text_region(clean_out, photo, alpha) > 14.5
+    assert psnr_in_text_region(clean_out, photo, alpha) > 16.0
     # pixels outside the final mask are the input's
     assert qa["outside_change"]["changed_px"] == 0
