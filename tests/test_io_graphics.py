@@ -69,9 +69,9 @@ def test_enhance_leaves_a_graphic_unrestored():
     assert any("graphic" in n for n in run.manifest["notes"])
 
 
-def _upscale_cli(tmp_path, capsys, name, image):
+def _upscale_cli(tmp_path, capsys, name, image, *extra):
     code = main(["upscale", str(image), "-o", str(tmp_path / f"{name}-x2.png"),
-                 "--run-dir", str(tmp_path / name)])
+                 "--run-dir", str(tmp_path / name), *extra])
     out, err = capsys.readouterr()
     manifest = json.loads((tmp_path / name / "manifest.json").read_text())
     return code, out, manifest
@@ -80,12 +80,13 @@ def _upscale_cli(tmp_path, capsys, name, image):
 def test_qa_far_outside_its_normal_range_is_in_the_summary_line_and_the_manifest(tmp_path,
                                                                                    capsys):
     # a 1-bit palette BMP of a real photo (like Pillow's bmp/g/pal1.bmp) through upscale:
-    # seamline-sr turns the dither into worms, which the run used to report with exit 0 and
-    # no word (issue 14 item 6)
+    # seamline-sr (asked for by name: auto no longer picks it for graphics) turns the dither
+    # into worms, which the run used to report with exit 0 and no word (issue 14 item 6)
     photo = Image.fromarray(data.chelsea()).resize((200, 133), Image.LANCZOS)
     photo.convert("1").save(tmp_path / "pal1.bmp")
     photo.save(tmp_path / "photo.png")
-    code, out, manifest = _upscale_cli(tmp_path, capsys, "pal1", tmp_path / "pal1.bmp")
+    code, out, manifest = _upscale_cli(tmp_path, capsys, "pal1", tmp_path / "pal1.bmp",
+                                       "--backend", "seamline-sr")
     assert code == 0 and out.startswith("seamline: upscale 200x133 -> 400x266 in ")
     qa_line = next(ln for ln in out.splitlines() if ln.strip().startswith("QA"))
     assert "vs input (normal >= 30 dB)" in qa_line and "PSNR " in qa_line
@@ -113,3 +114,28 @@ def test_edit_qa_of_a_good_fill_is_in_range_and_every_range_has_a_reason():
     assert all(r.reason and (r.low is not None or r.high is not None) for r in QA_RANGES)
     bad = {"outside_change": {"changed_px": 12}, "seam_score": 2.5, "color_drift": {"psnr": None}}
     assert qa_warnings(bad) == ["seam 2.50 (normal <= 2)", "changed outside mask 12 px (normal 0 px)"]
+
+
+def test_upscale_auto_repeats_the_pixels_of_a_graphic_and_uses_the_model_on_a_photo(tmp_path,
+                                                                                   capsys):
+    photo = Image.fromarray(data.chelsea()).resize((200, 133), Image.LANCZOS)
+    photo.convert("1").save(tmp_path / "pal1.bmp")
+    photo.quantize(16).save(tmp_path / "pal16.png")
+    photo.save(tmp_path / "photo.png")
+    for name in ("pal1", "pal16"):
+        src = tmp_path / (name + (".bmp" if name == "pal1" else ".png"))
+        code, out, manifest = _upscale_cli(tmp_path, capsys, name, src)
+        assert code == 0 and manifest["warnings"] == [], out
+        assert any("pixels repeated (nearest)" in n for n in manifest["notes"])
+        img = np.asarray(Image.open(src).convert("RGB"))
+        out_img = np.asarray(Image.open(tmp_path / f"{name}-x2.png").convert("RGB"))
+        # every output pixel is an input pixel, repeated 2x2: no invented colour, no worms
+        assert np.array_equal(out_img, img.repeat(2, axis=0).repeat(2, axis=1))
+        assert "(normal" not in out
+    code, out, manifest = _upscale_cli(tmp_path, capsys, "photo", tmp_path / "photo.png")
+    assert code == 0 and not any("nearest" in n for n in manifest["notes"])
+    code2, _, _ = _upscale_cli(tmp_path, capsys, "photo-sr", tmp_path / "photo.png",
+                               "--backend", "seamline-sr")
+    assert code2 == 0  # auto on a photo is the model, byte for byte
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "photo-x2.png")),
+                          np.asarray(Image.open(tmp_path / "photo-sr-x2.png")))

@@ -125,10 +125,11 @@ def register(sub) -> None:
     p.add_argument("image", help=_IMAGE_HELP)
     p.add_argument("-o", "--output", required=True, help=_OUTPUT_HELP)
     p.add_argument("--scale", type=int, default=2, help="2 or 4 (default 2)")
-    p.add_argument("--backend", default="seamline-sr",
+    p.add_argument("--backend", default="auto",
                    choices=stage_choices("upscale", "backend"),
-                   help="seamline-sr (default, bundled ONNX), lanczos, bicubic, or spandrel "
-                        "with --model")
+                   help="auto (default: seamline-sr, the bundled ONNX model, for photos; "
+                        "nearest for graphics such as palette, 1-bit or dithered images), "
+                        "seamline-sr, lanczos, bicubic, nearest, or spandrel with --model")
     p.add_argument("--model", help="checkpoint for --backend spandrel (Real-ESRGAN, ...)")
     p.add_argument("--tile", type=int, default=256, metavar="PX",
                    help="tile size for network backends, px (default 256)")

@@ -3,7 +3,12 @@
 The ``seamline-sr`` network was trained on clean images: it declares the noise level and JPEG
 blockiness it expects, so under the ``reconcile`` policy the runner inserts the denoise /
 deblock adapters before it (recorded with numbers), and under ``strict`` it refuses a noisy
-input. Plain resamplers (lanczos, bicubic) accept anything.
+input. Plain resamplers (lanczos, bicubic, nearest) accept anything.
+
+``auto`` (the default) picks per image: graphics (at most 256 colours: palette, 1-bit, dither)
+are repeated pixel by pixel (``nearest``), because the network, trained on photos, turns
+dither and one-pixel edges into worm-like texture and a smooth resampler invents colours the
+graphic never had; photos get ``seamline-sr``.
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ class Upscale(Stage):
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="the image to enlarge")},
         outputs={"image": PortSpec("image", doc="scale x larger")},
-        doc="Upscale x2 or x4 with seamline-sr (ONNX, bundled), lanczos, bicubic, or a "
-            "spandrel checkpoint you have (tiled, bounded memory).",
+        doc="Upscale x2 or x4: auto (seamline-sr for photos, nearest for graphics), "
+            "seamline-sr (ONNX, bundled), lanczos, bicubic, nearest, or a spandrel checkpoint "
+            "you have (tiled, bounded memory).",
     )
 
     @dataclass(frozen=True)
     class Params:
-        backend: Literal["seamline-sr", "lanczos", "bicubic", "spandrel"] = "seamline-sr"
+        backend: Literal["auto", "seamline-sr", "lanczos", "bicubic", "nearest",
+                         "spandrel"] = "auto"
         scale: int = 2
         model: str | None = None        #: checkpoint path for the spandrel backend
         tile: int = 256                 #: tile size for network backends (bounded memory)
@@ -36,7 +43,9 @@ class Upscale(Stage):
         max_blockiness: float | None = None   #: declared JPEG blockiness limit (default by backend)
 
     #: What each backend expects of its input (noise sigma in [0, 1] units; blockiness 1 = none)
-    EXPECTS = {"seamline-sr": (0.012, 1.3), "spandrel": (0.02, 1.5)}
+    #: ``auto`` declares seamline-sr's: a graphic measures 0 noise and blockiness (see
+    #: ``seamline.ops.handoffs``), so no adapter runs before the ``nearest`` it gets.
+    EXPECTS = {"seamline-sr": (0.012, 1.3), "auto": (0.012, 1.3), "spandrel": (0.02, 1.5)}
 
     @classmethod
     def spec_for(cls, params) -> StageSpec:
@@ -55,22 +64,34 @@ class Upscale(Stage):
         from seamline.errors import InputError
 
         p = self.params
+        notes = []
+        if p.backend == "auto":
+            from seamline.ops.noise import is_graphic
+
+            if is_graphic(image):
+                backend = "nearest"
+                notes.append("graphic (at most 256 colours: palette, 1-bit, dither): "
+                             "pixels repeated (nearest), not seamline-sr")
+            else:
+                backend = "seamline-sr"
+            p = dataclasses.replace(p, backend=backend)
         if p.scale not in (2, 4) and p.backend == "seamline-sr":
-            raise InputError(f"scale: seamline-sr supports 2 and 4, got {p.scale}")
+            raise InputError(f"scale: seamline-sr supports 2 and 4, got {p.scale} "
+                             "(the lanczos, bicubic and nearest backends take any integer)")
         if p.backend == "seamline-sr":
             from seamline.ops.upscale.sr import sr_upscale
 
             out = sr_upscale(image, scale=p.scale, tile=p.tile, overlap=p.overlap)
             return StageResult(outputs={"image": out}, report={"backend": p.backend,
                                                                "scale": p.scale})
-        if p.backend in ("lanczos", "bicubic"):
+        if p.backend in ("lanczos", "bicubic", "nearest"):
             from seamline.ops.upscale.sr import classic_upscale
 
             if p.scale < 1:
                 raise InputError(f"scale: expected an integer >= 1, got {p.scale}")
             out = classic_upscale(image, scale=p.scale, method=p.backend)
-            return StageResult(outputs={"image": out}, report={"backend": p.backend,
-                                                               "scale": p.scale})
+            return StageResult(outputs={"image": out}, notes=notes,
+                               report={"backend": p.backend, "scale": p.scale})
         from seamline.ops.upscale import load_upscaler, model_upscale
 
         if not p.model:

@@ -25,7 +25,9 @@ from seamline.io import as_image
 from seamline.ops.upscale import check_upscale_size
 
 SR_SCALES = (2, 4)
-CLASSIC_METHODS = {"lanczos": cv2.INTER_LANCZOS4, "bicubic": cv2.INTER_CUBIC}
+#: nearest repeats pixels: for graphics (palette, 1-bit, dither) whose colours must stay exact
+CLASSIC_METHODS = {"lanczos": cv2.INTER_LANCZOS4, "bicubic": cv2.INTER_CUBIC,
+                   "nearest": cv2.INTER_NEAREST}
 MIN_SIDE = 8  # smaller inputs would be mostly mirrored padding for 13-15 px receptive fields
 _MODEL = "seamline-sr-x{}.onnx"
 
@@ -185,15 +187,16 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
 
 
 def classic_upscale(image, *, scale, method="lanczos", max_pixels=None):
-    """Upscale with OpenCV's Lanczos-4 or bicubic interpolation (the baselines for SR).
+    """Upscale with OpenCV's Lanczos-4, bicubic or nearest-neighbour interpolation.
 
     Parameters
     ----------
     image : (H, W, 3) float32 array in [0, 1], sRGB
     scale : int or float, ``0 < scale <= MAX_SCALE`` (16)
         Output size is ``round(H * scale) x round(W * scale)``.
-    method : {"lanczos", "bicubic"}
-        ``cv2.INTER_LANCZOS4`` (8x8 taps) or ``cv2.INTER_CUBIC`` (4x4, a = -0.75).
+    method : {"lanczos", "bicubic", "nearest"}
+        ``cv2.INTER_LANCZOS4`` (8x8 taps), ``cv2.INTER_CUBIC`` (4x4, a = -0.75) or
+        ``cv2.INTER_NEAREST`` (pixel repetition: no new colours, for graphics).
     max_pixels : int, optional
         Largest output width*height (see :func:`seamline.ops.upscale.check_upscale_size`),
         checked before the output is allocated.
