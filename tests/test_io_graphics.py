@@ -122,8 +122,8 @@ def test_upscale_auto_repeats_the_pixels_of_a_graphic_and_uses_the_model_on_a_ph
     photo.convert("1").save(tmp_path / "pal1.bmp")
     photo.quantize(16).save(tmp_path / "pal16.png")
     photo.save(tmp_path / "photo.png")
-    for name in ("pal1", "pal16"):
-        src = tmp_path / (name + (".bmp" if name == "pal1" else ".png"))
+    for src in (tmp_path / "pal1.bmp", tmp_path / "pal16.png"):
+        name = src.stem
         code, out, manifest = _upscale_cli(tmp_path, capsys, name, src)
         assert code == 0 and manifest["warnings"] == [], out
         assert any("pixels repeated (nearest)" in n for n in manifest["notes"])

@@ -45,7 +45,8 @@ class Upscale(Stage):
     #: What each backend expects of its input (noise sigma in [0, 1] units; blockiness 1 = none)
     #: ``auto`` declares seamline-sr's: a graphic measures 0 noise and blockiness (see
     #: ``seamline.ops.handoffs``), so no adapter runs before the ``nearest`` it gets.
-    EXPECTS = {"seamline-sr": (0.012, 1.3), "auto": (0.012, 1.3), "spandrel": (0.02, 1.5)}
+    EXPECTS = {"seamline-sr": (0.012, 1.3), "spandrel": (0.02, 1.5)}
+    EXPECTS["auto"] = EXPECTS["seamline-sr"]
 
     @classmethod
     def spec_for(cls, params) -> StageSpec:
@@ -62,6 +63,8 @@ class Upscale(Stage):
 
     def run(self, ctx, image):
         from seamline.errors import InputError
+        from seamline.ops.upscale.sr import (CLASSIC_METHODS, SR_SCALES, classic_upscale,
+                                             sr_upscale)
 
         p = self.params
         notes = []
@@ -75,18 +78,14 @@ class Upscale(Stage):
             else:
                 backend = "seamline-sr"
             p = dataclasses.replace(p, backend=backend)
-        if p.scale not in (2, 4) and p.backend == "seamline-sr":
+        if p.scale not in SR_SCALES and p.backend == "seamline-sr":
             raise InputError(f"scale: seamline-sr supports 2 and 4, got {p.scale} "
                              "(the lanczos, bicubic and nearest backends take any integer)")
         if p.backend == "seamline-sr":
-            from seamline.ops.upscale.sr import sr_upscale
-
             out = sr_upscale(image, scale=p.scale, tile=p.tile, overlap=p.overlap)
             return StageResult(outputs={"image": out}, report={"backend": p.backend,
                                                                "scale": p.scale})
-        if p.backend in ("lanczos", "bicubic", "nearest"):
-            from seamline.ops.upscale.sr import classic_upscale
-
+        if p.backend in CLASSIC_METHODS:
             if p.scale < 1:
                 raise InputError(f"scale: expected an integer >= 1, got {p.scale}")
             out = classic_upscale(image, scale=p.scale, method=p.backend)
