@@ -39,7 +39,7 @@ from seamline.errors import InputError
 from seamline.io import as_image
 
 __all__ = ["estimate_noise", "estimate_blockiness", "noise_profile", "denoise", "deblock",
-           "is_graphic"]
+           "is_graphic", "GRAPHIC_NOTE"]
 
 # Immerkaer's operator: zero response to constant and linear patches; white noise of std s
 # comes out with std 6 s (the kernel's L2 norm).
@@ -64,6 +64,10 @@ def _check_sigma(name, value, *, allow_none=True):
 
 
 # ------------------------------------------------------------------------------ measuring
+#: How a stage's note names an image :func:`is_graphic` accepts (default ``max_colours``)
+GRAPHIC_NOTE = "graphic (at most 256 colours: palette, 1-bit, dither)"
+
+
 def is_graphic(image, *, max_colours: int = 256) -> bool:
     """True for graphics: at most ``max_colours`` distinct 8-bit colours (palette, 1-bit, dither).
 

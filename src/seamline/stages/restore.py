@@ -25,13 +25,13 @@ class Restore(Stage):
         max_noise_sigma: float = 0.01  #: denoise above this noise sigma ([0, 1] units)
 
     def run(self, ctx, image):
-        from seamline.ops.noise import deblock, denoise, is_graphic, noise_profile
+        from seamline.ops.noise import (GRAPHIC_NOTE, deblock, denoise, is_graphic,
+                                        noise_profile)
 
         p = self.params
         if is_graphic(image):  # dither and hard edges read as noise; a graphic has none
             return StageResult(outputs={"image": image}, report={"graphic": True, "applied": []},
-                               notes=["graphic (at most 256 colours: palette, 1-bit, dither): "
-                                      "not deblocked or denoised"])
+                               notes=[f"{GRAPHIC_NOTE}: not deblocked or denoised"])
         before = noise_profile(image)
         out, done = image, []
         if before["blockiness"] > p.max_blockiness:

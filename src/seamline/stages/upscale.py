@@ -69,12 +69,11 @@ class Upscale(Stage):
         p = self.params
         notes = []
         if p.backend == "auto":
-            from seamline.ops.noise import is_graphic
+            from seamline.ops.noise import GRAPHIC_NOTE, is_graphic
 
             if is_graphic(image):
                 backend = "nearest"
-                notes.append("graphic (at most 256 colours: palette, 1-bit, dither): "
-                             "pixels repeated (nearest), not seamline-sr")
+                notes.append(f"{GRAPHIC_NOTE}: pixels repeated (nearest), not seamline-sr")
             else:
                 backend = "seamline-sr"
             p = dataclasses.replace(p, backend=backend)
