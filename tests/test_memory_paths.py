@@ -98,7 +98,7 @@ def test_detect_sees_the_same_pixels_and_finds_the_same_boxes(photo_with_text, m
             if s >= 0.5 and not detect._looks_like_structure(str(t), float(s))]
     assert len(kept) == len(found)
     for r in found:
-        assert any(np.array_equal(r.polygon, detect._order_clockwise(b)) for b in kept)
+        assert any(np.array_equal(r.polygon, detect.order_clockwise(b)) for b in kept)
 
 
 @pytest.mark.parametrize("colour", [(0, 0, 0), (128, 128, 128), (255, 255, 255),

@@ -19,7 +19,7 @@ from seamline.errors import InputError, StageError
 from seamline.io import to_uint8
 
 __all__ = ["TextRegion", "check_image", "detect_text", "detect_text_in_boxes", "get_engine",
-           "merge_boxes", "warm_up"]
+           "merge_boxes", "order_clockwise", "warm_up"]
 
 
 def check_image(image) -> np.ndarray:
@@ -84,7 +84,7 @@ class TextRegion:
         return cls(poly, text, score)
 
 
-def _order_clockwise(poly) -> np.ndarray:
+def order_clockwise(poly) -> np.ndarray:
     """Points sorted clockwise (image coordinates) starting from the top-left one."""
     p = np.asarray(poly, np.float32).reshape(-1, 2)
     c = p.mean(0)
@@ -220,7 +220,7 @@ def detect_text(image, *, min_score=0.5, recognize=True, box_thresh=None) -> lis
         t = str(txts[i]) if txts is not None and i < len(txts) else ""
         if recognize and _looks_like_structure(t, s):
             continue
-        out.append(TextRegion(_order_clockwise(b), t, float(np.clip(s, 0.0, 1.0))))
+        out.append(TextRegion(order_clockwise(b), t, float(np.clip(s, 0.0, 1.0))))
     return out
 
 
@@ -336,7 +336,7 @@ def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16) -> list[T
                 if sc < min_score or _looks_like_structure(t, sc):
                     continue
                 poly = np.asarray(b, np.float32) / scale + np.float32([x0, y0])
-                found.append(TextRegion(_order_clockwise(poly), t, float(np.clip(sc, 0, 1))))
+                found.append(TextRegion(order_clockwise(poly), t, float(np.clip(sc, 0, 1))))
     return found
 
 

@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 
 from seamline.errors import InputError
+from seamline.ops.text.detect import order_clockwise
 from seamline.ops.text.segment import (Segmenter, crop_geometry, extract_crop,
                                        load_segmenter)
 
@@ -316,15 +317,6 @@ def _rows_along_text(rect, v1, v2) -> bool:
     return False
 
 
-def _clockwise(poly: np.ndarray) -> np.ndarray:
-    """Corners clockwise from the top-left, like the detector's polygons."""
-    c = poly.mean(0)
-    a = np.arctan2(poly[:, 1] - c[1], poly[:, 0] - c[0])
-    p = poly[np.argsort(a)]
-    k = int(np.argmin(p[:, 0] + p[:, 1]))
-    return np.roll(p, -k, axis=0).astype(np.float32)
-
-
 def _text_angle(rect) -> float:
     """Direction of the rectangle's long side, degrees counter-clockwise from +x, in (-90, 90]."""
     pts = cv2.boxPoints(rect)
@@ -423,7 +415,7 @@ def _try_lattice(img, h, f, v1, v2, corr, seg, model):
                       f"{short / f:.0f} px at {angle:.0f} deg, {len(polys)} copies)")
     else:
         return TiledWatermark(False, lattice_px=lattice_px, periodicity=corr, reason=why), seg
-    polys = [_clockwise(p) for p in polys]
+    polys = [order_clockwise(p) for p in polys]  # corners ordered like the detector's
     if seg is None:
         seg = model if isinstance(model, Segmenter) else load_segmenter(model)
     H, W = img.shape[:2]
