@@ -11,7 +11,8 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "2"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo
+    version = "3"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    # segmenter check reads tiles away from the detected lines
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
@@ -64,7 +65,7 @@ def _add_tiles(image, regions):
     from seamline.ops.text import TextRegion
     from seamline.ops.text.watermark import find_tiled_watermark
 
-    wm = find_tiled_watermark(image)
+    wm = find_tiled_watermark(image, exclude=[r.polygon for r in regions])
     rec = wm.to_dict()
     rec["region_indices"] = []
     if not wm.found:

@@ -18,8 +18,10 @@ without a detector box, in four steps on a downscaled copy (long side :data:`WOR
    must repeat it along its long side, in rows, as tiled watermarks are laid out. Copies of it
    moved by the lattice vectors give every tile in the frame (partly outside ones included).
 3. **Confirmation.** Periodic textures that pass steps 1 and 2 are rare but not impossible;
-   the seamline-textseg model reads a dozen tiles (crops like a detected line's) and must mark
-   between :data:`MIN_TEXT_SHARE` and :data:`MAX_TEXT_SHARE` of the median tile's box.
+   the seamline-textseg model reads a dozen tiles spread over the frame, away from the lines
+   the detector found (crops like a detected line's), and must mark at least
+   :data:`MIN_TEXT_SHARE` of three quarters of them and at most :data:`MAX_TEXT_SHARE` of the
+   median tile's box.
 4. **Regions.** The tiles become text-line polygons (full-resolution pixels) for the mask
    stage, which treats them like detected lines.
 
@@ -38,6 +40,14 @@ them with >= 95 % of the drawn pixels inside the tiles, 0/30 false positives; he
 wallpaper photos of the remove-text benchmark (27, held-out fonts; reported, never tuned on)
 10/27 found, 9 of them >= 95 %, 0/27 false positives. About 1 s per photo on the loaded
 2-core machine (median, load 15-20).
+
+``training/eval_watermark.py`` (train split, reproducible: one tiled case, the photo untouched
+and one photo with ordinary captions per train photo, plus the 16 ``text_photo_cases`` as they
+are and at 768x512) measured with the confirmation above: 13/30 found (7 with >= 95 % of the
+drawn pixels inside the tiles), false positives 0/30 untouched, 0/30 captioned, 0/32
+text_photo_cases. When the confirmation read the first dozen tiles by their median it found
+the same 13/30 but also took two captioned photos (astronaut at 768x512: 352 tiles; rocket:
+35) for tiled watermarks.
 
 Known limits: a faint watermark over a busy photo (fur, tissue, gravel) repeats too weakly to
 pass :data:`MIN_CORR`; where the photo's own repetition (a gantry, a facade) outranks the
@@ -342,13 +352,20 @@ def _text_share(img: np.ndarray, poly: np.ndarray, seg) -> float:
     return float(np.mean(box >= seg.threshold)) if box.size else 0.0
 
 
-def find_tiled_watermark(image, *, model=None) -> TiledWatermark:
+def find_tiled_watermark(image, *, model=None, exclude=()) -> TiledWatermark:
     """Find a watermark tiled across the photo (no detector box needed).
 
     Parameters
     ----------
     image : ndarray, HxWx3 float32 in [0, 1]
         sRGB photo.
+    exclude : sequence of ndarray, each (N, 2), optional
+        Polygons (x, y image pixels) of lines the detector already found. The segmenter's
+        confirmation reads only tiles whose centre is outside them, spread over the frame: a
+        caption of repeated capitals is periodic along its line and a few stacked captions
+        look like rows, so tiles on the captions read as text although the lattice is not a
+        watermark (the astronaut photo with three captions gave 352 "tiles" over the whole
+        frame when the confirmation read the first dozen tiles, those on its captions).
     model : Segmenter or str or Path, optional
         The text segmenter that confirms the tiles are lettering (default: the packaged
         seamline-textseg model).
@@ -385,14 +402,14 @@ def find_tiled_watermark(image, *, model=None) -> TiledWatermark:
     seg = None
     best = None
     for v1, v2, corr in strong:
-        res, seg = _try_lattice(img, h, f, v1, v2, corr, seg, model)
+        res, seg = _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude)
         if res.found:
             return res
         best = best or res  # the strongest candidate's reason is the one reported
     return best
 
 
-def _try_lattice(img, h, f, v1, v2, corr, seg, model):
+def _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude=()):
     """One candidate lattice through the template, shape and segmenter checks."""
     Hs, Ws = h.shape
     lattice_px = (tuple(v1 / f), tuple(v2 / f))
@@ -421,12 +438,23 @@ def _try_lattice(img, h, f, v1, v2, corr, seg, model):
     H, W = img.shape[:2]
     inside = [p for p in polys if p[:, 0].min() >= 0 and p[:, 1].min() >= 0
               and p[:, 0].max() < W and p[:, 1].max() < H] or polys
-    # a dozen whole tiles say enough; cost stays bounded
-    share = float(np.median([_text_share(img, p, seg) for p in inside[:12]]))
+    lines = [np.asarray(q, np.float32) for q in exclude]
+    free = [p for p in inside if not any(
+        cv2.pointPolygonTest(q, tuple(float(v) for v in p.mean(0)), False) >= 0 for q in lines)]
+    # a dozen whole tiles away from the detected lines, spread over the frame, say enough
+    # (a real watermark is everywhere; a caption's rows are not); cost stays bounded
+    sample = free or inside
+    sample = [sample[i] for i in np.unique(np.linspace(0, len(sample) - 1, 12).round()
+                                           .astype(int))]
+    shares = [_text_share(img, p, seg) for p in sample]
+    share, low = float(np.median(shares)), float(np.percentile(shares, 25))
     kw = dict(lattice_px=lattice_px, angle_deg=angle, periodicity=corr, text_share=share)
-    if not MIN_TEXT_SHARE <= share <= MAX_TEXT_SHARE:
+    # most tiles, not just half, must read as text: on the train split every sampled tile of a
+    # found watermark read >= 0.40; the captioned astronaut's spread tiles read 0.05-0.33
+    if not (MIN_TEXT_SHARE <= low and share <= MAX_TEXT_SHARE):
         return TiledWatermark(False, **kw, reason=f"periodic, but the segmenter does not read "
-                                                 f"the tiles as text (share {share:.2f})"), seg
+                                                 f"the tiles as text (share {share:.2f}, "
+                                                 f"lower quartile {low:.2f})"), seg
     return TiledWatermark(True, polygons=polys, **kw,
                           reason=f"{len(polys)} tiles, periodicity {corr:.2f}, text share "
                                  f"{share:.2f}"), seg
