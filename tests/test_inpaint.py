@@ -137,3 +137,21 @@ def test_composite_is_exact_at_zero_and_one():
     assert np.array_equal(out[m == 0], original[m == 0])
     assert np.array_equal(out[m == 1], fill[m == 1])
     np.testing.assert_allclose(out[m == 0.3], 0.7 * original[m == 0.3] + 0.3 * fill[m == 0.3], atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", SELF_CONTAINED)
+def test_a_hole_at_the_frame_edge_is_filled_from_its_context(backend):
+    # OpenCV's FSR returned flat (0, 135, 0) green where a hole reached the crop's edge
+    # (a tiled watermark's tiles at the frame's bottom corners): every backend must give a
+    # fill close to the wood around it, with no colour the photo does not have.
+    wood = as_image(data.coffee())[300:, :]
+    m = np.zeros(wood.shape[:2], np.float32)
+    m[-14:, 500:560] = 1  # touches the bottom edge
+    m[-30:, -20:] = 1  # the bottom-right corner
+    out = inpaint(wood, m, backend=backend)
+    hole = m > 0
+    assert psnr(out, wood, m) > 18
+    ring = (cv2.dilate(m, np.ones((15, 15), np.uint8)) > 0) & ~hole
+    lo, hi = np.percentile(wood[ring], 0.5, axis=0), np.percentile(wood[ring], 99.5, axis=0)
+    outside = ((out[hole] < lo - 0.1) | (out[hole] > hi + 0.1)).any(axis=1)
+    assert outside.mean() < 0.01, f"{outside.mean():.1%} of the fill is a colour the ring lacks"

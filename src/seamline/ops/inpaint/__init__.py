@@ -59,14 +59,30 @@ def _opencv(flag):
     return fill
 
 
+#: Mirrored context (px) added around an FSR crop whose hole reaches its edge.
+FSR_EDGE_PAD = 16
+
+
 def _fsr(mode):
     def fill(crop, hole, opts):
         # xphoto's mask is inverted with respect to ours: non-zero marks a KNOWN pixel.
         # FSR works on 8-bit crops; it is slow (seconds at 512 px for "best").
         src = to_uint8(crop)
+        known = (hole == 0).astype(np.uint8)
+        # A hole that reaches the crop's edge (a text line at the frame's edge) comes back
+        # as flat (0, 135, 0) green in the blocks FSR cannot support from inside: mirror the
+        # crop and its hole outward so every block has context (the hole's mirror image
+        # lies against the edge, known pixels beyond it), then cut the padding off.
+        pad = FSR_EDGE_PAD if (known[0].min() == 0 or known[-1].min() == 0
+                               or known[:, 0].min() == 0 or known[:, -1].min() == 0) else 0
+        if pad:
+            src = cv2.copyMakeBorder(src, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+            known = cv2.copyMakeBorder(known, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
         dst = np.zeros_like(src)
-        cv2.xphoto.inpaint(src, (hole == 0).astype(np.uint8), dst, mode)
-        return as_image(dst)
+        cv2.xphoto.inpaint(src, known, dst, mode)
+        if pad:
+            dst = dst[pad:-pad, pad:-pad]
+        return as_image(np.ascontiguousarray(dst))
 
     return fill
 
