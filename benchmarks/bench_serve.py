@@ -17,8 +17,8 @@ Everything below runs in one invocation, against one ``seamline serve`` subproce
 2. **The command**: ``seamline remove-text IMG -o OUT --run-dir DIR`` as a subprocess,
    ``--cli`` times (its wall time includes starting Python and loading the detector).
 3. ``?preflight=only``: ``--preflight`` requests.
-4. **Load**: the other ``--concurrency`` levels, up to ``--requests`` each, one HTTP client
-   thread per slot. A level stops issuing requests when its share of the time budget
+4. **Load**: every ``--concurrency`` level (1 included, after the pairs, unless
+   ``--pairs-are-level-one``), up to ``--requests`` each, one HTTP client thread per slot. A level stops issuing requests when its share of the time budget
    (``--budget-min``) is spent and lets the requests in flight finish; the results say how
    many ran. p50/p95/p99 latency, throughput, errors (anything but 200).
 5. **Memory**: the server's RSS and PSS (uvicorn process, forkserver and workers, from
@@ -251,7 +251,7 @@ def paired(base: str, photos: list[bytes], pairs: int, tmp: Path, until: float) 
             print(f"pair {i}: in-process {t_local:.2f} s, server {dt:.2f} s "
                   f"(run {body['seconds']:.2f} s)", flush=True)
     med_local = pct(inproc, 50)
-    level = {"concurrency": 1, "requests": len(served) + len(errors), "errors": len(errors),
+    level = {"concurrency": "1 (paired)", "requests": len(served) + len(errors), "errors": len(errors),
              "error_samples": errors[:3], **server_numbers(served)}
     return {"pairs": len(inproc), "inprocess_p50_s": r3(med_local),
             "inprocess_s": [round(x, 3) for x in inproc],
@@ -332,6 +332,11 @@ def main() -> int:
     ap.add_argument("--budget-min", type=float, default=25.0,
                     help="wall-clock budget for the whole benchmark, minutes")
     ap.add_argument("--no-write", action="store_true", help="print only")
+    ap.add_argument("--pairs-are-level-one", action="store_true",
+                    help="the paired requests are the whole concurrency-1 level (no separate "
+                         "load level at concurrency 1)")
+    ap.add_argument("--name", default="serve",
+                    help="results file stem under benchmarks/results (default serve)")
     args = ap.parse_args()
     t_start = time.monotonic()
     end = t_start + 60 * args.budget_min - 45  # the last level's stragglers, writing results
@@ -389,7 +394,9 @@ def main() -> int:
                             pre.append(dt)
                 result["preflight_only"] = {"requests": args.preflight, "ok": len(pre),
                                             "p50_s": r3(pct(pre, 50))}
-                rest = [c for c in levels if c != 1]
+                # concurrency 1 runs as a load level too (the pairs above are its overhead
+                # sample); --pairs-are-level-one keeps the old, shorter layout
+                rest = [c for c in levels if c != 1 or not args.pairs_are_level_one]
                 for k, c in enumerate(rest):
                     share = (end - time.monotonic()) / (len(rest) - k)
                     # stop issuing early enough that the requests in flight finish in budget
@@ -403,7 +410,8 @@ def main() -> int:
                                 "pss_growth": round(mem1["pss_mb"] / mem0["pss_mb"] - 1, 4)}
         finally:
             stop_server(proc)
-    one = next((lv for lv in result["levels"] if lv["concurrency"] == 1), None)
+    one = next((lv for lv in result["levels"] if lv["concurrency"] in (1, "1 (paired)")
+                and lv.get("p50_s")), None)
     if one and result.get("preflight_only", {}).get("ok"):
         result["preflight_only"]["fraction_of_full"] = r3(
             result["preflight_only"]["p50_s"] / one["p50_s"])
@@ -412,8 +420,8 @@ def main() -> int:
     print(json.dumps({k: result.get(k) for k in ("paired", "command", "memory", "wall_min")}))
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
-        atomic_write(RESULTS / "serve.json", json.dumps(result, indent=1))
-        atomic_write(RESULTS / "serve.md", render(result))
+        atomic_write(RESULTS / f"{args.name}.json", json.dumps(result, indent=1))
+        atomic_write(RESULTS / f"{args.name}.md", render(result))
     return 0
 
 
