@@ -187,8 +187,8 @@ def test_domains_register_with_the_core_in_a_fresh_interpreter():
     out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
                          text=True, timeout=120, check=True).stdout.splitlines()
     assert out[0] == str(["binarize", "clip", "deblock", "denoise", "pad_to_multiple",
-                          "recenter", "remove_specks", "to_float32", "translate"])
-    assert out[1] == "['blockiness', 'noise_sigma'] ['text-regions']"
+                          "recenter", "remove_specks", "to_float32", "to_rgb", "translate"])
+    assert out[1] == "['blockiness', 'graphic', 'noise_sigma'] ['text-regions']"
     from seamline.stages import REGISTRY
 
     assert out[2] == "['consistency']" and out[3] == str(sorted(REGISTRY))

@@ -167,19 +167,21 @@ def run_builtin(name: str, args, argv, sets: dict, inputs: dict | None = None,
     """Run a built-in pipeline for a one-shot command: validate the output path first, write
     the output atomically at the end, print a summary (or JSON)."""
     from seamline.api import Pipeline
+    from seamline.engine.runner import takes_grey
     from seamline.io import check_output_path, read_image
 
     t0 = time.perf_counter()
     given = [args.image, *[v for v in (inputs or {}).values() if v]]
     output = check_output_path(args.output, inputs=given)
-    image = read_image(args.image, max_pixels=args.max_pixels)
-    if check is not None:  # what the command can refuse from the input's size alone
-        check(image.image.shape)
     pipe = Pipeline.builtin(name).with_params(sets)
     if getattr(args, "sets", None):
         pipe = pipe.with_params(args.sets)
     if getattr(args, "policy", None):
         pipe = pipe.with_policy(args.policy)
+    # a grey file stays one channel when a stage takes grey (upscale), else RGB as always
+    image = read_image(args.image, max_pixels=args.max_pixels, grey=takes_grey(pipe.spec))
+    if check is not None:  # what the command can refuse from the input's size alone
+        check(image.image.shape)
     run = pipe.run(image, out=getattr(args, "run_dir", None), inputs=inputs or {},
                    output_path=output, progress=not args.quiet, max_pixels=args.max_pixels,
                    command=["seamline", *argv])

@@ -4,8 +4,8 @@ Each adapter is a plain function ``(value, port) -> (value, params)`` registered
 that a contract rule names (see ``seamline.core.contracts``). ``params`` records what the adapter
 did (threshold used, pixels removed, padding added) so the manifest can show it.
 
-The core registers the generic ones (``to_float32``, ``clip``, ``pad_to_multiple``,
-``binarize``); a domain registers its own with :func:`register_adapter` when it is imported
+The core registers the generic ones (``to_float32``, ``to_rgb``, ``clip``,
+``pad_to_multiple``, ``binarize``); a domain registers its own with :func:`register_adapter` when it is imported
 (``seamline.stages`` imports them all): ``denoise``, ``deblock``, ``remove_specks`` from
 ``seamline.ops.handoffs``, ``recenter`` from ``seamline.diffusion.handoffs``, ``translate``
 from ``seamline.translate.target``.
@@ -29,6 +29,15 @@ def to_float32(value: Any, port: PortSpec) -> tuple[Any, dict]:
     before = str(np.asarray(value).dtype)
     convert = as_image if port.kind == "image" else as_mask
     return convert(value, name=port.kind), {"from_dtype": before}
+
+
+def to_rgb(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
+    """Expand a grey ``(H, W)`` image to ``(H, W, 3)`` for a stage that needs RGB.
+
+    Lossless (R = G = B = the grey value, bit for bit), so the runner applies it under every
+    policy; it is the only place a grey artifact becomes RGB inside a pipeline.
+    """
+    return as_image(value, name=port.kind), {"channels": [1, 3]}
 
 
 def clip(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
@@ -84,5 +93,5 @@ def get_adapter(adapter_id: str) -> Adapter:
                             f"{', '.join(sorted(ADAPTERS)) or 'none'})") from None
 
 
-for _fn in (to_float32, clip, pad_to_multiple, binarize):
+for _fn in (to_float32, to_rgb, clip, pad_to_multiple, binarize):
     register_adapter(_fn.__name__, _fn)

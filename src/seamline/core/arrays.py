@@ -1,6 +1,7 @@
 """Array conversion: the one place that turns arrays into seamline's image and mask forms.
 
-Everything in seamline sees an image as an ``(H, W, 3)`` float32 sRGB array in [0, 1] and a
+Everything in seamline sees an image as an ``(H, W, 3)`` float32 sRGB array in [0, 1] (or,
+where a stage's contract says it takes grey, ``(H, W)``: one grey channel, R = G = B) and a
 mask as an ``(H, W)`` float32 array in [0, 1] (1 = edit). :func:`as_image` and :func:`as_mask`
 validate and convert arbitrary arrays to those; :func:`to_uint8` and :func:`to_uint16` go back
 to integer pixels. numpy only, so the core can use it; file decoding and encoding live in
@@ -18,7 +19,7 @@ __all__ = ["as_image", "as_mask", "to_uint8", "to_uint16"]
 _RANGE_TOLERANCE = 1e-6  # float values this far outside [0, 1] are clipped, not rejected
 
 
-def as_image(array, *, name: str = "image") -> np.ndarray:
+def as_image(array, *, name: str = "image", grey: bool = False) -> np.ndarray:
     """Validate and convert an array to an ``(H, W, 3)`` float32 image in [0, 1].
 
     Parameters
@@ -30,12 +31,16 @@ def as_image(array, *, name: str = "image") -> np.ndarray:
         ``array[..., :3]`` and give the alpha separately (e.g. ``write_image(alpha=...)``).
     name : str
         What to call the array in messages.
+    grey : bool
+        For code that works on one channel: an ``(H, W)`` or ``(H, W, 1)`` input comes back
+        as ``(H, W)`` float32, not replicated (a grey page costs 4 bytes a pixel, not 12).
+        ``(H, W, 3)`` input is returned as ``(H, W, 3)`` either way.
 
     Returns
     -------
     numpy.ndarray
-        ``(H, W, 3)`` float32 in [0, 1], C-contiguous. A valid C-contiguous float32 input is
-        returned as is (no copy).
+        ``(H, W, 3)`` float32 in [0, 1], C-contiguous (``(H, W)`` for grey input with
+        ``grey=True``). A valid C-contiguous float32 input is returned as is (no copy).
     """
     a = np.asarray(array)
     if a.ndim == 3 and a.shape[2] == 4:
@@ -46,6 +51,10 @@ def as_image(array, *, name: str = "image") -> np.ndarray:
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise InputError(f"{name}: empty image, shape {a.shape}")
     x = _unit_float(a, name)
+    if grey and x.ndim == 3 and x.shape[2] == 1:
+        x = x[:, :, 0]
+    if grey and x.ndim == 2:
+        return np.ascontiguousarray(x)
     if x.ndim == 2:
         x = x[:, :, None]
     if x.shape[2] == 1:

@@ -8,7 +8,9 @@ and :func:`register_codec` (a kind whose value is not plain JSON).
 
 Kinds and their in-memory values
 --------------------------------
-image         numpy HxWx3 float32 sRGB in [0, 1]
+image         numpy HxWx3 float32 sRGB in [0, 1]; or HxW float32, a grey image (R = G = B),
+              where the producing code keeps one channel and the receiving port takes grey
+              (``PortSpec(grey=True)``; elsewhere the runner expands it with ``to_rgb``)
 mask          numpy HxW float32 in [0, 1], 1 = edit
 text-regions  list of :class:`seamline.ops.text.TextRegion` (codec registered by ops)
 latents       :class:`Latents`: numpy (C, h, w) float32 in a model's *scaled* latent space, with
@@ -103,15 +105,25 @@ PROVENANCE_SUMMARY = ("model", "weights_sha256", "task", "scheduler", "steps", "
 #: port's contract asks for them (``Expect(stat=...)``), then recorded like the others.
 #: ``{kind: {stat name: function(value) -> float}}``, filled by :func:`register_stat`
 #: (``seamline.ops.handoffs`` registers ``noise_sigma`` and ``blockiness`` for images).
-EXTRA_STATS: dict[str, dict[str, Callable[[Any], float]]] = {}
+EXTRA_STATS: dict[str, dict[str, Callable[..., Any]]] = {}
+#: ``{(kind, name): names}``: the statistics a registered one is computed from (passed to its
+#: function after the value, measured first and recorded too), so a costly intermediate such
+#: as ``graphic`` is measured once per artifact however many statistics need it.
+STAT_USES: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
-def register_stat(kind: str, name: str, fn: Callable[[Any], float]) -> None:
-    """Register an on-demand statistic ``name`` of artifacts of ``kind`` (see :func:`measure`)."""
+def register_stat(kind: str, name: str, fn: Callable[..., Any], *,
+                  uses: tuple[str, ...] = ()) -> None:
+    """Register an on-demand statistic ``name`` of artifacts of ``kind`` (see :func:`measure`).
+
+    ``fn(value, *[stats[u] for u in uses])``: the statistics named in ``uses`` (registered
+    ones) are measured first, once, and handed over.
+    """
     table = EXTRA_STATS.setdefault(kind, {})
-    if table.get(name, fn) is not fn:
+    if table.get(name, fn) is not fn or STAT_USES.get((kind, name), tuple(uses)) != tuple(uses):
         raise ValueError(f"statistic {name!r} of {kind} artifacts is already registered")
     table[name] = fn
+    STAT_USES[(kind, name)] = tuple(uses)
 
 
 @dataclass(frozen=True)
@@ -137,7 +149,8 @@ def register_codec(kind: str, to_json: Callable[[Any], Any],
     CODECS[kind] = codec
 
 
-def measure(kind: str, value: Any, *, extra: tuple[str, ...] | set[str] = ()) -> dict:
+def measure(kind: str, value: Any, *, extra: tuple[str, ...] | set[str] = (),
+            known: dict | None = None) -> dict:
     """Statistics of an artifact, as the contracts and the manifest use them.
 
     Parameters
@@ -147,23 +160,27 @@ def measure(kind: str, value: Any, *, extra: tuple[str, ...] | set[str] = ()) ->
     value : object
         The artifact.
     extra : iterable of str
-        Names from :data:`EXTRA_STATS` to measure as well (``noise_sigma``, ``blockiness``).
+        Names from :data:`EXTRA_STATS` to measure as well (``noise_sigma``, ``blockiness``,
+        ``graphic``), with those they use (:data:`STAT_USES`).
+    known : dict, optional
+        Statistics of this same value measured before (an earlier call's result): only what
+        ``extra`` adds is measured.
 
     Returns
     -------
     dict
         JSON-serialisable. For images and masks: ``dtype``, ``layout`` (``"HxWx3"``, ``"HxW"``
         or the shape found), ``height``, ``width``, ``nonfinite``, ``min``, ``max``, ``mean``.
-        Images add ``channel_mean`` and ``std``. Masks add ``coverage`` (fraction of pixels
-        >= 0.5), ``soft_fraction`` (fraction strictly between 0 and 1), ``n_components`` and
-        ``min_component_px`` (8-connected components of pixels > 0).
+        Images add ``channel_mean`` (one entry for a grey image) and ``std``. Masks add
+        ``coverage`` (fraction of pixels >= 0.5), ``soft_fraction`` (fraction strictly
+        between 0 and 1), ``n_components`` and ``min_component_px`` (8-connected components
+        of pixels > 0).
     """
     if kind in ("image", "mask"):
-        stats = _measure_array(kind, value)
-        for name in extra:
-            fn = EXTRA_STATS.get(kind, {}).get(name)
-            if fn is not None and stats.get("layout") in ("HxWx3", "HxW"):
-                stats[name] = fn(value)
+        stats = dict(known) if known is not None else _measure_array(kind, value)
+        if stats.get("layout") in ("HxWx3", "HxW"):
+            for name in sorted(extra):  # sorted: the same record whatever the set's order
+                _measure_extra(kind, name, value, stats)
         return stats
     if kind == "text-regions":
         return {"count": len(value)}
@@ -174,6 +191,17 @@ def measure(kind: str, value: Any, *, extra: tuple[str, ...] | set[str] = ()) ->
     if kind == "embedding":
         return _measure_embedding(value)
     return {}
+
+
+def _measure_extra(kind: str, name: str, value: Any, stats: dict) -> None:
+    """``stats[name]``, measuring the statistics it uses first (each once)."""
+    fn = EXTRA_STATS.get(kind, {}).get(name)
+    if fn is None or name in stats:
+        return
+    uses = STAT_USES.get((kind, name), ())
+    for u in uses:
+        _measure_extra(kind, u, value, stats)
+    stats[name] = fn(value, *[stats.get(u) for u in uses])
 
 
 def _measure_latents(value: Any) -> dict:
@@ -248,6 +276,9 @@ def _measure_array(kind: str, a: Any) -> dict:
                  mean=float(af.mean()))
     if kind == "image" and layout == "HxWx3":
         stats["channel_mean"] = [round(float(m), 6) for m in af.reshape(-1, 3).mean(axis=0)]
+        stats["std"] = _std(af, stats["mean"])
+    elif kind == "image" and layout == "HxW":  # grey: its one channel
+        stats["channel_mean"] = [round(stats["mean"], 6)]
         stats["std"] = _std(af, stats["mean"])
     if kind == "mask" and layout == "HxW":
         # strip by strip, and the components on the crop around the support: a caption on a

@@ -198,6 +198,15 @@ class PortSpec:
         Embeddings only: the text-encoder space (identity and per-token shape) the receiver
         conditions on (rule ``encoder``; adapter ``translate``, registered by
         ``seamline.translate``, which needs a map in ``encoder.maps``).
+    grey : bool
+        Images only: the stage also takes a grey image, ``(H, W)`` float32 (layout ``HxW``),
+        and works on its one channel (a grey page costs a third of the memory). A grey image
+        at a port without it is expanded by the ``to_rgb`` adapter: lossless, so it is applied
+        under every policy and recorded like the others.
+    measure : tuple of str
+        Further statistics (:data:`seamline.core.artifacts.EXTRA_STATS`) measured at the
+        handoff and handed to the stage (``ctx.stats``) without a check, so the stage need not
+        compute them again (``graphic``).
     """
 
     kind: str
@@ -215,6 +224,8 @@ class PortSpec:
     provenance: tuple[tuple[str, Any], ...] = ()
     provenance_severity: str = "warn"
     encoder: EmbeddingTarget | None = None
+    grey: bool = False
+    measure: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -258,9 +269,10 @@ class Check:
     ok: bool
     severity: str = "error"
     adapter: str | None = None
+    lossless: bool = False  #: the adapter only changes the representation (grey -> RGB)
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "stat": self.stat,
             "expected": self.expected,
             "found": self.found,
@@ -268,6 +280,9 @@ class Check:
             "severity": self.severity,
             "adapter": self.adapter,
         }
+        if self.lossless:
+            d["lossless"] = True
+        return d
 
 
 @dataclass(frozen=True)
@@ -278,6 +293,7 @@ class _Rule:
     found: Callable[[dict], Any]
     severity: str = "error"
     adapter: str | None = None
+    lossless: bool = False
 
 
 def _rules(port: PortSpec, sizes: dict[str, tuple[int, int]] | None) -> list[_Rule]:
@@ -286,8 +302,17 @@ def _rules(port: PortSpec, sizes: dict[str, tuple[int, int]] | None) -> list[_Ru
         rules.append(_Rule("dtype", "float32", lambda s: s["dtype"] == "float32",
                            lambda s: s["dtype"], adapter="to_float32"))
         channels = "HxWx3" if port.kind == "image" else "HxW"
-        rules.append(_Rule("layout", channels, lambda s: s["layout"] == channels,
-                           lambda s: s["layout"]))
+        if port.kind == "image" and port.grey:
+            rules.append(_Rule("layout", "HxWx3 or HxW (grey)",
+                               lambda s: s["layout"] in ("HxWx3", "HxW"),
+                               lambda s: s["layout"]))
+        elif port.kind == "image":  # grey is RGB with R = G = B: expanding loses nothing
+            rules.append(_Rule("layout", channels, lambda s: s["layout"] == channels,
+                               lambda s: s["layout"], adapter="to_rgb",
+                               lossless=True))
+        else:
+            rules.append(_Rule("layout", channels, lambda s: s["layout"] == channels,
+                               lambda s: s["layout"]))
         rules.append(_Rule("finite", "no NaN/inf", lambda s: s["nonfinite"] == 0,
                            lambda s: f"{s['nonfinite']} non-finite values"))
         lo, hi = port.value_range
@@ -422,8 +447,11 @@ def port_checks(port: PortSpec, stats: dict, *, sizes: dict[str, tuple[int, int]
             found = rule.found(stats)
         except (KeyError, TypeError):
             ok, found = False, "not measurable"
+        adapter, lossless = rule.adapter, rule.lossless
+        if lossless and found != "HxW":  # to_rgb expands grey; nothing fixes other layouts
+            adapter, lossless = None, False
         checks.append(Check(rule.stat, rule.expected, _jsonable(found), ok, rule.severity,
-                            rule.adapter))
+                            adapter, lossless))
         if not ok and rule.stat in ("layout", "finite", "channels"):
             break
     return checks

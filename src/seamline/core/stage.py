@@ -57,11 +57,21 @@ class StageContext:
     policy : str
         The pipeline policy (``strict``, ``reconcile`` or ``off``); stages that run their own
         checks (preflight) escalate to errors under ``strict``.
+    stats : dict
+        ``{input port: statistics}`` the runner measured at the handoff (after any adapter),
+        including what the port asks for with ``PortSpec(measure=...)``; a stage reads a
+        costly one (``graphic``) here instead of computing it again. Empty when a stage is
+        called outside the runner.
     """
 
     name: str
     seed: int
     policy: str
+    stats: dict = field(default_factory=dict)
+
+    def stat(self, port: str, name: str):
+        """A statistic measured at the handoff of ``port``, or None if it was not."""
+        return self.stats.get(port, {}).get(name)
 
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)

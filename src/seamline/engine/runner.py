@@ -29,7 +29,7 @@ import importlib.util
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from seamline.core.contracts import PortSpec, port_checks
 from seamline.core.pipeline import PipelineSpec, StageDecl
 from seamline.core.stage import StageContext, StageResult, get_stage
 from seamline.engine import store
+from seamline.engine.memo import ArtifactMemo
 from seamline.errors import ConfigError, ContractError, InputError, SeamlineError
 from seamline.io import (ImageFile, check_output_path, file_sha256, load_image, load_mask,
                          read_image, write_image)
@@ -120,41 +121,6 @@ class Run:
         return [h for s in self.stages.values() for h in s.handoffs]
 
 
-class ArtifactMemo:
-    """Measurements and digests of a run's artifacts, each computed once.
-
-    The same artifact is handed to several stages (the input image goes to every stage of
-    ``remove-text``) and each handoff measures it and hashes it for the cache key: at
-    1024x768 that is ~25 ms a time. Stages never modify their inputs (they return new
-    arrays), so an artifact is keyed by identity; the memo holds a reference to each value so
-    an identity is never reused within the run.
-    """
-
-    def __init__(self):
-        self._keep: list = []
-        self._stats: dict = {}
-        self._digests: dict = {}
-
-    def measure(self, kind: str, value: Any, extra=()) -> dict:
-        key = (kind, id(value), tuple(sorted(extra)))
-        if key not in self._stats:
-            self._keep.append(value)
-            self._stats[key] = artifacts.measure(kind, value, extra=extra)
-        return dict(self._stats[key])
-
-    def remember_digest(self, kind: str, value: Any, digest: str) -> None:
-        """Record a digest computed elsewhere (a verified cache load), so it is not redone."""
-        self._keep.append(value)
-        self._digests[(kind, id(value))] = digest
-
-    def digest(self, kind: str, value: Any) -> str:
-        key = (kind, id(value))
-        if key not in self._digests:
-            self._keep.append(value)
-            self._digests[key] = artifacts.digest(kind, value)
-        return self._digests[key]
-
-
 def stage_seed(seed: int, name: str) -> int:
     """Per-stage seed: independent of which other stages exist or ran first."""
     return int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:8], 16)
@@ -207,7 +173,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     elif image is None:
         raise InputError(f"image: pipeline {spec.name!r} needs an input image")
     elif isinstance(image, (str, Path)):
-        image_file = read_image(image, max_pixels=max_pixels)
+        image_file = read_image(image, max_pixels=max_pixels, grey=takes_grey(spec))
     elif isinstance(image, ImageFile):
         image_file = image
     else:
@@ -222,6 +188,14 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
                                    image_file.image.shape[:2] if image_file else None,
                                    max_pixels))
     contracts = preflight(spec)  # before anything is written
+    if image_file is not None and image_file.image.ndim == 2 \
+            and not takes_grey(spec, contracts):
+        # a grey ImageFile for a pipeline that takes no grey: the RGB copy the reader makes
+        # without grey=True (the pipeline sees the same array, bit for bit)
+        image_file = replace(image_file, image=as_image(image_file.image), info={
+            **image_file.info, "conversions": [*image_file.info.get("conversions", []),
+                                               "grayscale -> RGB"]})
+        values[("input", "image")] = (image_file.image, "image")
     if out is not None:
         _prepare_run_dir(out, src_path)
     if output_path is None and out is not None:
@@ -335,6 +309,30 @@ def preflight(spec: PipelineSpec) -> dict:
     return contracts
 
 
+def takes_grey(spec: PipelineSpec, contracts: dict | None = None) -> bool:
+    """Whether a stage that reads the pipeline's ``image`` input takes it grey
+    (``PortSpec.grey``): then a grey file is read as one channel (``read_image(grey=True)``)
+    and the ``to_rgb`` adapter expands it only for the stages that need RGB; otherwise it is
+    read as RGB, as it always was.
+
+    ``contracts``: the resolved ones (:func:`preflight`); without them each stage's
+    ``spec_for`` is asked, and a stage whose contract cannot be resolved yet counts as RGB
+    (:func:`preflight` reports why, later, as before).
+    """
+    for d in spec.stages:
+        ports = [port for port, ref in d.inputs.items() if ref == "input.image"]
+        if not ports:
+            continue
+        try:
+            contract = contracts[d.name] if contracts else get_stage(d.stage_id).spec_for(
+                d.params)
+        except SeamlineError:
+            continue
+        if any(contract.inputs[port].grey for port in ports):
+            return True
+    return False
+
+
 def _name_the_file(e: InputError, image_file, stage: str) -> InputError:
     """A stage's "image: ..." refusal, said about the user's file: its path, WxH, the stage."""
     if image_file is None or image_file.path is None or not str(e).startswith("image: "):
@@ -381,7 +379,9 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
     if cached is not None:
         result, seconds = cached
     else:
-        ctx = StageContext(name=decl.name, seed=seed, policy=policy)
+        ctx = StageContext(name=decl.name, seed=seed, policy=policy, stats={
+            port: rec.get("stats_after", rec["stats"])
+            for port, rec in zip(decl.inputs, handoffs)})
         t0 = time.perf_counter()
         raw = cls(decl.params).run(ctx, **stage_inputs)
         seconds = time.perf_counter() - t0
@@ -436,12 +436,29 @@ def handoff(value: Any, kind: str, contract: PortSpec, *, policy: str, stage: st
         has no adapter.
     """
     where = f"stage '{stage}' input '{port}'"
-    extra = {e.stat for e in contract.expects}
-    stats = (memo.measure(kind, value, extra) if memo is not None
-             else artifacts.measure(kind, value, extra=extra))
+    extra = {e.stat for e in contract.expects} | set(contract.measure)
+
+    def measured(v):
+        return (memo.measure(kind, v, extra) if memo is not None
+                else artifacts.measure(kind, v, extra=extra))
+
+    stats = measured(value)
     checks = port_checks(contract, stats, sizes=sizes)
+    conversions = []
+    lossless = next((c for c in checks if not c.ok and c.lossless), None)
+    if lossless is not None:
+        # a change of representation only (grey -> RGB): under every policy, once per
+        # artifact, recorded; the checks are then those of what the stage receives
+        value, params = (memo.adapt(lossless.adapter, value, contract) if memo is not None
+                         else get_adapter(lossless.adapter)(value, contract))
+        stats = measured(value)
+        checks = port_checks(contract, stats, sizes=sizes)
+        conversions.append({"adapter": lossless.adapter, "stat": lossless.stat,
+                            "before": lossless.found, "after": stats.get(lossless.stat),
+                            "ok_after": True, "lossless": True, "params": params})
     record = {"to": f"{stage}.{port}", "from": source, "kind": kind, "policy": policy,
-              "stats": stats, "checks": [c.to_dict() for c in checks], "adapters": []}
+              "stats": stats, "checks": [c.to_dict() for c in checks],
+              "adapters": conversions}
     warnings = []
     for check in checks:
         if check.ok:

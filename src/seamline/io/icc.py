@@ -21,7 +21,7 @@ from PIL import Image, ImageCms
 
 from seamline.core.arrays import to_uint8
 
-__all__ = ["to_srgb", "srgb_icc_bytes"]
+__all__ = ["to_srgb", "srgb_icc_bytes", "srgb_gray_icc_bytes"]
 
 # What a crafted or broken profile makes the parser, numpy or LittleCMS raise. The profile is
 # then ignored with a note (as viewers do), never a traceback.
@@ -29,8 +29,13 @@ _CRAFTED = (ImageCms.PyCMSError, OSError, ValueError, ArithmeticError, struct.er
             np.linalg.LinAlgError, IndexError, KeyError, TypeError)
 
 
-def to_srgb(px: np.ndarray, layout: str, icc: bytes | None, info: dict) -> np.ndarray:
-    """Colour pixels (L, RGB or CMYK; uint8/uint16) -> (H, W, 3) float32 sRGB in [0, 1]."""
+def to_srgb(px: np.ndarray, layout: str, icc: bytes | None, info: dict, *,
+            grey: bool = False) -> np.ndarray:
+    """Colour pixels (L, RGB or CMYK; uint8/uint16) -> (H, W, 3) float32 sRGB in [0, 1].
+
+    With ``grey=True`` grey pixels (layout L) stay ``(H, W)``, unless a profile that
+    LittleCMS applies turned them into RGB.
+    """
     conversions = info["conversions"]
     profile = _usable_profile(icc, layout, info)
     h, w = px.shape[:2]
@@ -71,7 +76,7 @@ def to_srgb(px: np.ndarray, layout: str, icc: bytes | None, info: dict) -> np.nd
         else:
             x = y
             conversions.append(f"ICC {desc!r} -> sRGB ({how})")
-    if x.ndim == 2:
+    if x.ndim == 2 and not grey:
         x = np.repeat(x[:, :, None], 3, axis=2)
         conversions.append("grayscale -> RGB")
     return np.ascontiguousarray(x)
@@ -136,6 +141,44 @@ def srgb_icc_bytes() -> bytes:
     icc[24:36] = bytes(12)
     icc[84:100] = bytes(16)
     return bytes(icc)
+
+
+@functools.cache
+def srgb_gray_icc_bytes() -> bytes:
+    """A grey ICC profile (v2, display class) with sRGB's tone curve, for grey files.
+
+    A PNG or TIFF with one grey channel may only carry a GRAY profile (an RGB one is ignored
+    by readers, ours included). LittleCMS through Pillow makes RGB, Lab and XYZ profiles only,
+    so this one is assembled here: ``desc``, ``cprt``, ``wtpt`` (D50) and ``kTRC``, the sRGB
+    decoding curve as a 1024-entry table. Fixed bytes (no date, no ID): the same pixels always
+    give the same file.
+    """
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", int(round(v * 65536)))
+
+    text = b"sRGB gray (seamline)"
+    desc = (b"desc" + bytes(4) + struct.pack(">I", len(text) + 1) + text + b"\0"
+            + bytes(8) + bytes(3) + bytes(67))  # no Unicode, no ScriptCode strings
+    cprt = b"text" + bytes(4) + b"No copyright, use freely\0"
+    d50 = (0.9642, 1.0, 0.8249)
+    wtpt = b"XYZ " + bytes(4) + b"".join(s15(v) for v in d50)
+    grid = np.linspace(0, 1, 1024)
+    table = np.rint(_srgb_decode(grid) * 65535).astype(">u2").tobytes()
+    ktrc = b"curv" + bytes(4) + struct.pack(">I", 1024) + table
+    tags = [(b"desc", desc), (b"cprt", cprt), (b"wtpt", wtpt), (b"kTRC", ktrc)]
+    offset = 128 + 4 + 12 * len(tags)
+    table_bytes, data = b"", b""
+    for sig, body in tags:
+        body += bytes(-len(body) % 4)  # tag data 4-byte aligned
+        table_bytes += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = offset + len(data)
+    header = (struct.pack(">I", size) + bytes(4) + bytes([2, 0x10, 0, 0]) + b"mntr" + b"GRAY"
+              + b"XYZ " + bytes(12) + b"acsp" + bytes(4) + bytes(4) + bytes(4) + bytes(4)
+              + bytes(8) + struct.pack(">I", 0) + b"".join(s15(v) for v in d50) + bytes(4)
+              + bytes(16) + bytes(28))
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table_bytes + data
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class ImageFile:
     Attributes
     ----------
     image : numpy.ndarray
-        ``(H, W, 3)`` float32 sRGB in [0, 1], EXIF orientation applied.
+        ``(H, W, 3)`` float32 sRGB in [0, 1] (``(H, W)``: read_image(grey=True)), oriented.
     alpha : numpy.ndarray or None
         ``(H, W)`` alpha in the file's own integer dtype (uint8 or uint16), untouched.
     bit_depth : int
@@ -99,7 +99,7 @@ class _Raw:
     orientation: int = 1  # still to apply (a decoder may have applied the file's already)
 
 
-def read_image(path, *, max_pixels: int | None = None) -> ImageFile:
+def read_image(path, *, max_pixels: int | None = None, grey: bool = False) -> ImageFile:
     """Read an image file as sRGB float32, with its alpha, bit depth and provenance.
 
     Parameters
@@ -110,11 +110,14 @@ def read_image(path, *, max_pixels: int | None = None) -> ImageFile:
     max_pixels : int, optional
         Refuse images with more than this many pixels (checked before decoding). Default:
         ``SEAMLINE_MAX_PIXELS`` from the environment, else :data:`DEFAULT_MAX_PIXELS`.
+    grey : bool
+        Keep a grey file (grayscale, 1-bit, 16-bit gray) as one ``(H, W)`` channel, not
+        replicated to RGB: a third of the memory, for code that takes grey.
 
     Returns
     -------
     ImageFile
-        ``image`` is ``(H, W, 3)`` float32 sRGB in [0, 1]; see :class:`ImageFile`.
+        ``image`` is ``(H, W, 3)`` float32 sRGB in [0, 1] (or grey, above).
 
     Raises
     ------
@@ -129,7 +132,7 @@ def read_image(path, *, max_pixels: int | None = None) -> ImageFile:
     if layout in ("LA", "RGBA"):
         alpha = np.ascontiguousarray(px[..., -1])
         px, layout = (px[..., 0], "L") if layout == "LA" else (px[..., :3], "RGB")
-    image = to_srgb(px, layout, raw.icc, raw.info)
+    image = to_srgb(px, layout, raw.icc, raw.info, grey=grey)
     return ImageFile(image=image, alpha=alpha, bit_depth=8 * raw.pixels.itemsize, path=path,
                      info=raw.info)
 

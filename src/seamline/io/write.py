@@ -22,7 +22,7 @@ from PIL import Image
 from seamline.core.arrays import as_image, as_mask, to_uint8, to_uint16
 from seamline.core.atomic import write_bytes_atomic
 from seamline.errors import InputError
-from seamline.io.icc import srgb_icc_bytes
+from seamline.io.icc import srgb_gray_icc_bytes, srgb_icc_bytes
 
 __all__ = ["SUPPORTED_EXTENSIONS", "write_image", "save_image", "check_output_path",
            "file_sha256"]
@@ -43,7 +43,10 @@ def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 9
         4:4:4 chroma), ``.webp`` (8-bit; lossless when ``quality == 100``). Checked with
         :func:`check_output_path`.
     image : array_like
-        Anything :func:`as_image` accepts; normally ``(H, W, 3)`` float32 in [0, 1].
+        Anything :func:`as_image` accepts; normally ``(H, W, 3)`` float32 in [0, 1]. An
+        ``(H, W)`` (or ``(H, W, 1)``) image is grey: PNG, TIFF and JPEG store it as one grey
+        channel with a grey sRGB-curve profile (a grey input comes out grey); WebP, and any
+        grey image with alpha, are written as RGB.
     alpha : array_like, optional
         ``(H, W)`` uint8, uint16, bool or float in [0, 1]. Integer alpha of the output bit
         depth is written as is; other integer depths are rescaled (x257 or /257).
@@ -65,7 +68,7 @@ def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 9
     """
     path = check_output_path(path)
     ext = path.suffix.lower()
-    image = as_image(image, name="image")
+    image = as_image(image, name="image", grey=alpha is None and ext != ".webp")
     if bit_depth not in (8, 16):
         raise InputError(f"bit_depth: must be 8 or 16, got {bit_depth!r}")
     if bit_depth == 16 and ext not in _DEEP_EXTENSIONS:
@@ -110,13 +113,16 @@ def _alpha_at_depth(alpha, hw: tuple[int, int], bit_depth: int) -> np.ndarray:
 
 
 def _encode(ext: str, pixels: np.ndarray, quality: int) -> bytes:
-    """(H, W, 3|4) uint8/uint16 -> file bytes with an embedded sRGB profile."""
-    icc = srgb_icc_bytes()
+    """(H, W, 3|4) or grey (H, W) uint8/uint16 -> file bytes with an embedded sRGB profile
+    (its grey form for grey pixels)."""
+    grey = pixels.ndim == 2
+    icc = srgb_gray_icc_bytes() if grey else srgb_icc_bytes()
     buf = io.BytesIO()
     if ext in (".tif", ".tiff"):
-        tifffile.imwrite(buf, pixels, photometric="rgb", compression="zlib", iccprofile=icc,
-                         extrasamples=("unassalpha",) if pixels.shape[2] == 4 else None,
-                         metadata=None)
+        tifffile.imwrite(buf, pixels, photometric="minisblack" if grey else "rgb",
+                         compression="zlib", iccprofile=icc,
+                         extrasamples=("unassalpha",) if not grey and pixels.shape[2] == 4
+                         else None, metadata=None)
     elif ext == ".png" and pixels.dtype == np.uint16:
         return _encode_png16(pixels, icc)
     else:
@@ -138,7 +144,8 @@ def _encode(ext: str, pixels: np.ndarray, quality: int) -> bytes:
 def _encode_png16(pixels: np.ndarray, icc: bytes) -> bytes:
     # Pillow cannot write 16-bit RGB(A) PNG; OpenCV can but writes no profile, so the iCCP
     # chunk goes in by hand, right after IHDR (it must precede PLTE and IDAT).
-    ok, encoded = cv2.imencode(".png", pixels[..., [2, 1, 0, 3][:pixels.shape[2]]])
+    ok, encoded = cv2.imencode(".png", pixels if pixels.ndim == 2 else
+                               pixels[..., [2, 1, 0, 3][:pixels.shape[2]]])
     png = encoded.tobytes() if ok else b""
     if png[12:16] != b"IHDR":
         raise ValueError("OpenCV could not encode the 16-bit PNG")

@@ -2,7 +2,8 @@
 
 - adapters (``seamline.core.adapters``): ``denoise`` and ``deblock`` (:mod:`seamline.ops.noise`), ``remove_specks``
   (:mod:`seamline.ops.masks`);
-- on-demand image statistics a contract can ask for: ``noise_sigma``, ``blockiness``;
+- on-demand image statistics a contract can ask for: ``graphic``, ``noise_sigma``,
+  ``blockiness`` (the last two use the first: one colour count per artifact);
 - the ``text-regions`` artifact codec (:class:`seamline.ops.text.TextRegion` <-> JSON).
 
 ``seamline.stages`` imports this module, so whoever can look a stage up has them. The
@@ -52,28 +53,45 @@ def deblock(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
     return noise.deblock(value), {"blockiness_in": b}
 
 
-def noise_sigma(image: np.ndarray) -> float:
-    """Estimated noise standard deviation of an image (statistic ``noise_sigma``).
+def graphic(image: np.ndarray) -> bool:
+    """Whether an image is a graphic (statistic ``graphic``; :func:`seamline.ops.noise.is_graphic`).
 
-    0 for graphics (few colours: palette, 1-bit, dither): their edges and dither are the
-    picture, not noise, and denoising them is what ruined them (issue 14).
+    Measured once per artifact at the handoff and handed to the stages that read it
+    (``PortSpec(measure=("graphic",))``): on a 15 MP page a colour count costs about a second.
     """
     from seamline.ops import noise
 
-    return 0.0 if noise.is_graphic(image) else float(noise.estimate_noise(image))
+    return bool(noise.is_graphic(image))
 
 
-def blockiness(image: np.ndarray) -> float:
+def noise_sigma(image: np.ndarray, is_graphic: bool | None = None) -> float:
+    """Estimated noise standard deviation of an image (statistic ``noise_sigma``).
+
+    0 for graphics (few colours: palette, 1-bit, dither): their edges and dither are the
+    picture, not noise, and denoising them is what ruined them (issue 14). ``is_graphic``:
+    the ``graphic`` statistic if measured already (None: measured here).
+    """
+    from seamline.ops import noise
+
+    if is_graphic is None:
+        is_graphic = noise.is_graphic(image)
+    return 0.0 if is_graphic else float(noise.estimate_noise(image))
+
+
+def blockiness(image: np.ndarray, is_graphic: bool | None = None) -> float:
     """JPEG 8x8 blockiness of an image (statistic ``blockiness``); 0 for graphics, as above."""
     from seamline.ops import noise
 
-    return 0.0 if noise.is_graphic(image) else float(noise.estimate_blockiness(image))
+    if is_graphic is None:
+        is_graphic = noise.is_graphic(image)
+    return 0.0 if is_graphic else float(noise.estimate_blockiness(image))
 
 
 for _fn in (denoise, deblock, remove_specks):
     register_adapter(_fn.__name__, _fn)
-register_stat("image", "noise_sigma", noise_sigma)
-register_stat("image", "blockiness", blockiness)
+register_stat("image", "graphic", graphic)
+register_stat("image", "noise_sigma", noise_sigma, uses=("graphic",))
+register_stat("image", "blockiness", blockiness, uses=("graphic",))
 def _regions_from_json(data: list) -> list:
     from seamline.ops.text import TextRegion
 

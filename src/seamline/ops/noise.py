@@ -78,7 +78,9 @@ def is_graphic(image, *, max_colours: int = 256) -> bool:
     Parameters
     ----------
     image : array_like
-        ``(H, W, 3)`` float32 sRGB in [0, 1] (anything :func:`seamline.io.as_image` takes).
+        ``(H, W, 3)`` float32 sRGB in [0, 1] (anything :func:`seamline.io.as_image` takes), or
+        a grey ``(H, W)`` image: its levels are counted directly (a histogram, not a sort),
+        with the same answer as for its RGB expansion.
     max_colours : int
         Most distinct colours a graphic may have (256: GIF, PNG-8, BMP palettes).
 
@@ -86,7 +88,12 @@ def is_graphic(image, *, max_colours: int = 256) -> bool:
     -------
     bool
     """
-    img = as_image(image)
+    img = as_image(image, grey=True)
+    if img.ndim == 2:  # at most 256 levels: count them in a histogram, strip by strip
+        step, seen = max(1, (1 << 20) // img.shape[1]), np.zeros(256, bool)
+        for i in range(0, img.shape[0], step):
+            seen[np.rint(img[i:i + step] * 255).astype(np.uint8)] = True
+        return int(np.count_nonzero(seen)) <= max_colours
     u8 = np.rint(img * 255).astype(np.uint32)
     packed = (u8[..., 0] << 16) | (u8[..., 1] << 8) | u8[..., 2]
     step = max(1, int(np.sqrt(packed.size / 65536)))

@@ -131,7 +131,9 @@ def svg_histogram(image: np.ndarray, *, width=260, height=90, bins=64) -> str:
     parts = [f'<svg class="hist" width="{width}" height="{height}" viewBox="0 0 {width} '
              f'{height}" xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" '
              f'fill="#fafafa"/>']
-    hists = [np.histogram(image[..., c], bins=bins, range=(0, 1))[0] for c in range(3)]
+    image = image if image.ndim == 3 else image[..., None]  # grey: R = G = B
+    hists = [np.histogram(image[..., min(c, image.shape[2] - 1)], bins=bins, range=(0, 1))[0]
+             for c in range(3)]
     top = max(1, max(int(h.max()) for h in hists))
     for (name, colour), h in zip(_CHANNELS, hists):
         pts = " ".join(f"{i * width / (bins - 1):.1f},{height - 2 - (height - 6) * v / top:.1f}"

@@ -13,8 +13,10 @@ class Restore(Stage):
     id = "restore"
     version = "2"  # 2: graphics pass through untouched (issue 14 item 6)
     spec = StageSpec(
-        inputs={"image": PortSpec("image")},
-        outputs={"image": PortSpec("image")},
+        # grey: a graphic passes through as it came (grey stays grey); the filters that
+        # need colour expand it themselves
+        inputs={"image": PortSpec("image", grey=True, measure=("graphic",))},
+        outputs={"image": PortSpec("image", grey=True)},
         doc="Measure noise and JPEG blockiness; deblock and denoise when above the thresholds. "
             "Graphics (at most 256 colours) pass through untouched.",
     )
@@ -29,7 +31,10 @@ class Restore(Stage):
                                         noise_profile)
 
         p = self.params
-        if is_graphic(image):  # dither and hard edges read as noise; a graphic has none
+        graphic = ctx.stat("image", "graphic")  # measured at the handoff
+        if graphic is None:
+            graphic = is_graphic(image)
+        if graphic:  # dither and hard edges read as noise; a graphic has none
             return StageResult(outputs={"image": image}, report={"graphic": True, "applied": []},
                                notes=[f"{GRAPHIC_NOTE}: not deblocked or denoised"])
         before = noise_profile(image)

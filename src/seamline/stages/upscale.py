@@ -9,6 +9,11 @@ input. Plain resamplers (lanczos, bicubic, nearest) accept anything.
 are repeated pixel by pixel (``nearest``), because the network, trained on photos, turns
 dither and one-pixel edges into worm-like texture and a smooth resampler invents colours the
 graphic never had; photos get ``seamline-sr``.
+
+Grey images (``HxW``) stay grey through the classic backends and ``auto``'s ``nearest`` (a
+fax page costs a third of the memory); the network backends declare RGB, so the runner
+expands grey for them (adapter ``to_rgb``), and ``auto`` expands it itself when it picks
+``seamline-sr``. ``auto`` reads the ``graphic`` statistic measured at the handoff.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class Upscale(Stage):
 
     @classmethod
     def spec_for(cls, params) -> StageSpec:
+        from seamline.ops.upscale.sr import CLASSIC_METHODS
+
         noise, block = cls.EXPECTS.get(params.backend, (None, None))
         noise = params.max_noise_sigma if params.max_noise_sigma is not None else noise
         block = params.max_blockiness if params.max_blockiness is not None else block
@@ -58,7 +65,10 @@ class Upscale(Stage):
             expects.append(Expect("blockiness", max=block, adapter="deblock"))
         if noise is not None:
             expects.append(Expect("noise_sigma", max=noise, adapter="denoise"))
-        port = dataclasses.replace(cls.spec.inputs["image"], expects=tuple(expects))
+        auto = params.backend == "auto"
+        port = dataclasses.replace(cls.spec.inputs["image"], expects=tuple(expects),
+                                   grey=auto or params.backend in CLASSIC_METHODS,
+                                   measure=("graphic",) if auto else ())
         return dataclasses.replace(cls.spec, inputs={"image": port})
 
     def run(self, ctx, image):
@@ -71,7 +81,10 @@ class Upscale(Stage):
         if p.backend == "auto":
             from seamline.ops.noise import GRAPHIC_NOTE, is_graphic
 
-            if is_graphic(image):
+            graphic = ctx.stat("image", "graphic")  # measured at the handoff
+            if graphic is None:
+                graphic = is_graphic(image)
+            if graphic:
                 backend = "nearest"
                 notes.append(f"{GRAPHIC_NOTE}: pixels repeated (nearest), not seamline-sr")
             else:

@@ -13,9 +13,12 @@ class UpscaleQA(Stage):
     version = "2"  # 2: PSNR vs input; figures outside their normal range are warnings
     qa = True
     spec = StageSpec(
-        inputs={"original": PortSpec("image", doc="the image before upscaling"),
-                "raw": PortSpec("image", doc="the upscaler's output before reconciliation"),
-                "image": PortSpec("image", same_size_as="raw", doc="the final output")},
+        # grey: measured on the one channel (the same figures as its RGB expansion)
+        inputs={"original": PortSpec("image", grey=True, doc="the image before upscaling"),
+                "raw": PortSpec("image", grey=True,
+                                doc="the upscaler's output before reconciliation"),
+                "image": PortSpec("image", grey=True, same_size_as="raw",
+                                  doc="the final output")},
         outputs={"report": PortSpec("report")},
         doc="ΔE2000 and PSNR of the output downscaled to the input size vs the input, "
             "histogram distance, high-frequency energy vs the unreconciled upscale; figures "
@@ -31,9 +34,12 @@ class UpscaleQA(Stage):
         from seamline.ops.metrics import hf_energy, qa_warnings
 
         drift_raw = color_drift(raw, original)
-        drift = color_drift(image, original)
+        hf_raw = hf_energy(raw)
+        # colour match passed the upscale through (grey, or method none): measured once
+        same = image is raw
+        drift = drift_raw if same else color_drift(image, original)
+        hf = hf_raw if same else hf_energy(image)
         report = {"color_drift": drift, "color_drift_unreconciled": drift_raw,
-                  "hf_ratio_vs_unreconciled": float((hf_energy(image) + 1e-6)
-                                                    / (hf_energy(raw) + 1e-6))}
+                  "hf_ratio_vs_unreconciled": float((hf + 1e-6) / (hf_raw + 1e-6))}
         return StageResult(outputs={"report": report}, report=report,
                            warnings=qa_warnings(report))  # far outside the normal range

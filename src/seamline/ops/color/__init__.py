@@ -201,6 +201,8 @@ def color_drift(output, reference):
     ----------
     output : (H, W, 3) float32 array in [0, 1]
     reference : (h, w, 3) float32 array in [0, 1]
+        Both may be grey ``(H, W)``: the figures are then measured on the one channel (those
+        of their RGB expansions, within 1e-3), without making three.
 
     Returns
     -------
@@ -219,8 +221,10 @@ def color_drift(output, reference):
     """
     from seamline.ops.metrics import delta_e2000, psnr
 
-    output = as_image(output, name="output")
-    reference = as_image(reference, name="reference")
+    output = as_image(output, name="output", grey=True)
+    reference = as_image(reference, name="reference", grey=True)
+    if output.ndim != reference.ndim:  # one grey, one colour: compare in colour
+        output, reference = as_image(output), as_image(reference)
     aligned = _aligned(output.shape, reference.shape)
     result = {"aligned": aligned, "delta_e_mean": None, "delta_e_p95": None, "psnr": None}
     if aligned:
@@ -230,6 +234,8 @@ def color_drift(output, reference):
         result["delta_e_p95"] = float(np.percentile(de, 95))
         result["psnr"] = min(psnr(a, b), 100.0)  # JSON has no infinity
     x, _, r, _ = _fit_pixels(output, reference, None)
+    if x.shape[1] == 1:  # grey: the subsample (<= 2**18 px) in colour, for the same Lab
+        x, r = np.repeat(x, 3, axis=1), np.repeat(r, 3, axis=1)
     la, lb = _srgb_to_lab(x), _srgb_to_lab(r)
     w1 = []
     for c, (lo, hi) in enumerate(((0.0, 100.0), (-128.0, 128.0), (-128.0, 128.0))):
@@ -527,8 +533,9 @@ def _fit_pixels(image, reference, mask):
 
     img_size = (hr, wr) if aligned and hi * wi > hr * wr else size_like(hi, wi, hr * wr)
     ref_size = (hi, wi) if aligned and hr * wr > hi * wi else size_like(hr, wr, hi * wi)
-    x = _resize_area(image, img_size).reshape(-1, 3)
-    r = _resize_area(reference, ref_size).reshape(-1, 3)
+    channels = 1 if image.ndim == 2 else 3  # grey (H, W) pairs: (n, 1) pixels
+    x = _resize_area(image, img_size).reshape(-1, channels)
+    r = _resize_area(reference, ref_size).reshape(-1, channels)
     wx = wr_ = None
     if mask is not None:
         wx = _resize_area(mask, img_size).reshape(-1)

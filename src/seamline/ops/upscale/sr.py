@@ -191,7 +191,7 @@ def classic_upscale(image, *, scale, method="lanczos", max_pixels=None):
 
     Parameters
     ----------
-    image : (H, W, 3) float32 array in [0, 1], sRGB
+    image : (H, W, 3) float32 array in [0, 1], sRGB, or (H, W): grey, kept grey
     scale : int or float, ``0 < scale <= MAX_SCALE`` (16)
         Output size is ``round(H * scale) x round(W * scale)``.
     method : {"lanczos", "bicubic", "nearest"}
@@ -204,11 +204,12 @@ def classic_upscale(image, *, scale, method="lanczos", max_pixels=None):
     Returns
     -------
     (round(H * scale), round(W * scale), 3) float32 array in [0, 1]
-        Clipped: both kernels have negative lobes and overshoot at edges.
+        (without the last axis for a grey input). Clipped: both kernels have negative lobes
+        and overshoot at edges.
     """
     if method not in CLASSIC_METHODS:
         raise InputError(f"method: must be one of {sorted(CLASSIC_METHODS)}, got {method!r}")
-    x = as_image(image)
+    x = as_image(image, grey=True)  # OpenCV resizes each channel alike: grey stays grey
     out_h, out_w = check_upscale_size(x.shape, scale, max_pixels=max_pixels)
     size = (out_w, out_h)
     out = cv2.resize(x, size, interpolation=CLASSIC_METHODS[method])

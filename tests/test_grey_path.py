@@ -1,0 +1,265 @@
+"""Grey and 1-bit pages stay one channel where the stages take grey (issue 14 item 8).
+
+A grey file is read as one ``(H, W)`` channel; a stage whose contract takes grey
+(``PortSpec(grey=True)``: upscale's classic and ``auto`` backends, colour match, upscale QA,
+restore) works on it directly, and the writer writes a grey file back. A stage that needs RGB
+gets the ``to_rgb`` adapter at its handoff (lossless, recorded, applied under every policy);
+a pipeline with no grey-taking stage gets the same RGB array the reader used to make. The
+``graphic`` statistic is measured once per artifact and handed to the stages that read it.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from skimage import data
+
+import seamline as sl
+from seamline.cli import main
+from seamline.core.contracts import PortSpec
+from seamline.engine.runner import handoff
+from seamline.errors import ContractError
+from seamline.io import as_image, load_image, read_image, write_image
+from seamline.ops import noise
+from seamline.ops.color import color_drift
+from seamline.ops.metrics import delta_e2000, hf_energy, psnr
+from seamline.ops.upscale.sr import classic_upscale
+
+pytest.importorskip("onnxruntime")
+
+
+def _fax(path, size=(360, 480)):
+    """A small fax page: 1-bit, CCITT group 4 TIFF, lines of text (Pillow's bundled font)."""
+    im = Image.new("1", size, 1)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(18)
+    for i, y in enumerate(range(30, size[1] - 40, 34)):
+        draw.text((24, y), f"invoice {i:02d} total amount due page", font=font, fill=0)
+    im.save(path, compression="group4")
+    return path
+
+
+def _grey_photo():
+    """camera() at 256x256: a real grey photo, float32 (H, W)."""
+    return as_image(cv2.resize(data.camera(), (256, 256), interpolation=cv2.INTER_AREA),
+                    grey=True)
+
+
+# ------------------------------------------------------------------------ reading and writing
+
+
+def test_grey_files_are_read_as_one_channel_and_written_back_grey(tmp_path):
+    page = _fax(tmp_path / "fax.tif")
+    grey = read_image(page, grey=True)
+    assert grey.image.shape == (480, 360) and grey.image.dtype == np.float32
+    assert set(np.unique(grey.image)) == {0.0, 1.0}
+    rgb = read_image(page)  # the default stays HxWx3: R = G = B = the grey values
+    assert rgb.image.shape == (480, 360, 3)
+    assert np.array_equal(rgb.image, np.repeat(grey.image[..., None], 3, axis=2))
+    photo = _grey_photo()
+    for name, depth, mode in (("g.png", 8, "L"), ("g16.png", 16, "I;16"), ("g.tif", 8, "L"),
+                              ("g16.tif", 16, "I;16"), ("g.jpg", 8, "L")):
+        write_image(tmp_path / name, photo, bit_depth=depth)
+        with Image.open(tmp_path / name) as im:
+            assert im.mode == mode or (mode == "I;16" and im.mode == "I"), (name, im.mode)
+            assert _is_gray_profile(im.info.get("icc_profile")), name
+        back = read_image(tmp_path / name, grey=True)
+        assert back.image.shape == photo.shape, name
+        assert back.info["icc"].startswith("sRGB"), (name, back.info["icc"])  # not converted
+        assert not back.info["warnings"], name
+        if name != "g.jpg":  # lossless: the same levels back
+            step = 1 / (65535 if depth == 16 else 255)
+            assert np.abs(back.image - photo).max() <= step / 2 + 1e-7, name
+    write_image(tmp_path / "g.webp", photo)  # WebP: written as RGB
+    assert read_image(tmp_path / "g.webp", grey=True).image.shape == (256, 256, 3)
+    write_image(tmp_path / "ga.png", photo, alpha=np.full(photo.shape, 200, np.uint8))
+    with Image.open(tmp_path / "ga.png") as im:
+        assert im.mode == "RGBA"  # grey with alpha: RGB + alpha, as before
+
+
+def _is_gray_profile(icc: bytes | None) -> bool:
+    """An ICC profile for GRAY pixels that LittleCMS reads (the one a grey file must carry)."""
+    from io import BytesIO
+
+    from PIL import ImageCms
+
+    if not icc or icc[16:20] != b"GRAY":
+        return False
+    return bool(ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(BytesIO(icc))).strip())
+
+
+# --------------------------------------------------------------------------------- upscale
+
+
+def test_a_fax_page_is_upscaled_grey_end_to_end(tmp_path, capsys):
+    page = _fax(tmp_path / "fax.tif")
+    src = read_image(page, grey=True).image
+    out = tmp_path / "x2.png"
+    assert main(["upscale", str(page), "-o", str(out), "--run-dir", str(tmp_path / "run"),
+                 "--quiet"]) == 0
+    with Image.open(out) as im:
+        assert im.mode == "L" and im.size == (720, 960)
+        got = np.asarray(im)
+    assert np.array_equal(got, np.repeat(np.repeat(src, 2, 0), 2, 1).astype(np.uint8) * 255)
+    m = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert "grayscale -> RGB" not in m["input"]["info"]["conversions"]
+    for st in m["stages"]:
+        for h in st["handoffs"]:
+            assert h["stats"]["layout"] == "HxW" and not h["adapters"], (st["name"], h["to"])
+    assert any("pixels repeated (nearest)" in n for n in m["notes"])
+    assert any("no colour to reconcile" in n for n in m["notes"])
+    assert m["qa"]["color_drift"]["delta_e_mean"] == 0 and m["qa"]["color_drift"]["psnr"] == 100
+    assert not m["warnings"]
+
+
+def test_a_grey_page_costs_a_third_of_its_rgb_expansion(tmp_path):
+    """Traced peak of the whole upscale pipeline: grey in vs the same page given as RGB."""
+    page = read_image(_fax(tmp_path / "fax.tif", size=(720, 960)), grey=True)
+    pipe = sl.Pipeline.builtin("upscale")
+    pipe.run(page)  # warm up: imports and numba compilation are not the page's cost
+
+    def peak(image):
+        tracemalloc.start()
+        try:
+            run = pipe.run(image)
+            return run, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    grey, grey_peak = peak(page)
+    rgb, rgb_peak = peak(np.repeat(page.image[..., None], 3, axis=2))
+    grey_out = grey.output
+    assert grey_out.ndim == 2 and rgb.output.ndim == 3
+    assert np.array_equal(rgb.stage("upscale").output[..., 0], grey_out)  # the same pixels
+    assert np.abs(rgb.output[..., 0] - grey_out).max() < 1e-6  # RGB: an identity colour fit
+    assert grey_peak < 6 * grey_out.nbytes, (grey_peak, grey_out.nbytes)
+    assert grey_peak < rgb_peak / 2, (grey_peak, rgb_peak)
+
+
+def test_a_stage_that_needs_rgb_gets_the_to_rgb_adapter_recorded(tmp_path):
+    page = _fax(tmp_path / "fax.tif", size=(96, 128))
+    grey = read_image(page, grey=True)
+    rgb = as_image(grey.image)
+    for policy in ("reconcile", "strict", "off"):  # lossless: applied under every policy
+        run = sl.Pipeline.builtin("upscale").with_params(
+            {"upscale.backend": "seamline-sr"}).with_policy(policy).run(grey)
+        (up,) = run.stage("upscale").handoffs
+        assert [a["adapter"] for a in up["adapters"]] == ["to_rgb"], policy
+        a = up["adapters"][0]
+        assert a["lossless"] and a["before"] == "HxW" and a["after"] == "HxWx3", policy
+        assert up["stats"]["layout"] == "HxWx3" and not run.warnings
+        same = sl.Pipeline.builtin("upscale").with_params(
+            {"upscale.backend": "seamline-sr"}).with_policy(policy).run(rgb)
+        assert np.array_equal(run.output, same.output), policy  # as if it had come as RGB
+
+
+def test_handoff_expands_grey_once_for_every_rgb_port():
+    g = _grey_photo()
+    for policy in ("strict", "off"):
+        out, rec, warns = handoff(g, "image", PortSpec("image"), policy=policy, stage="s",
+                                  port="image", source="input.image")
+        assert out.shape == (256, 256, 3) and np.array_equal(out[..., 2], g)
+        assert rec["adapters"][0]["adapter"] == "to_rgb" and not warns
+        assert all(c["ok"] for c in rec["checks"])
+    same, rec, _ = handoff(g, "image", PortSpec("image", grey=True), policy="strict",
+                           stage="s", port="image")
+    assert same is g and not rec["adapters"]
+    with pytest.raises(ContractError):  # other layouts: nothing fixes them
+        handoff(np.zeros((8, 8, 4), np.float32), "image", PortSpec("image"),
+                policy="reconcile", stage="s", port="image")
+
+
+def test_pipelines_without_a_grey_stage_see_the_rgb_they_always_saw(tmp_path):
+    page = _fax(tmp_path / "fax.tif", size=(160, 120))
+    mask = np.zeros((120, 160), np.uint8)
+    mask[40:60, 30:90] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    pipe = sl.Pipeline.builtin("inpaint")
+    by_path = pipe.run(str(page), inputs={"mask": str(tmp_path / "mask.png")})
+    by_rgb = pipe.run(load_image(page), inputs={"mask": str(tmp_path / "mask.png")})
+    assert by_path.output.shape == (120, 160, 3)
+    assert np.array_equal(by_path.output, by_rgb.output)
+    assert by_path.manifest["input"]["digest"] == by_rgb.manifest["input"]["digest"]
+    assert by_path.manifest["input"]["info"]["conversions"][-1] == "grayscale -> RGB"
+    assert not any(a for h in by_path.checks for a in h["adapters"])
+
+
+def test_rgb_photos_take_the_path_they_always_took(tmp_path):
+    """An RGB photo: no conversion anywhere, the stages compute what the ops compute."""
+    from seamline.ops.color import match_colors
+    from seamline.ops.upscale.sr import sr_upscale
+
+    photo = as_image(data.astronaut())[100:196, 150:278]
+    write_image(tmp_path / "p.png", photo)
+    img = read_image(tmp_path / "p.png", grey=True).image
+    assert img.shape == (96, 128, 3)
+    for backend, up in (("lanczos", classic_upscale(img, scale=2, method="lanczos")),
+                        ("auto", sr_upscale(img, scale=2))):
+        run = sl.Pipeline.builtin("upscale").with_params({"upscale.backend": backend}).run(
+            str(tmp_path / "p.png"))
+        assert np.array_equal(run.stage("upscale").output, up), backend
+        assert np.array_equal(run.output, match_colors(up, img, method="auto")), backend
+        assert not any(a for h in run.checks for a in h["adapters"])
+        assert all(h["stats"]["layout"] == "HxWx3" for h in run.checks)
+
+
+# ------------------------------------------------------------------- is_graphic once per artifact
+
+
+@pytest.mark.parametrize("pipeline", ["upscale", "enhance"])
+@pytest.mark.parametrize("kind", ["grey page", "rgb graphic", "photo"])
+def test_is_graphic_runs_once_per_artifact_with_the_same_decisions(monkeypatch, tmp_path,
+                                                                   pipeline, kind):
+    page = read_image(_fax(tmp_path / "fax.tif", size=(96, 128)), grey=True)
+    image = {"grey page": page, "rgb graphic": as_image(page.image),
+             "photo": as_image(data.astronaut())[100:164, 150:214]}[kind]
+    calls = []
+    real = noise.is_graphic
+
+    def counted(img, **kw):
+        calls.append(np.shape(img))
+        return real(img, **kw)
+
+    monkeypatch.setattr(noise, "is_graphic", counted)
+    run = sl.Pipeline.builtin(pipeline).run(image)
+    # one per artifact: the input, and restore's output only if restore made a new one; it
+    # was 3 in upscale (noise, blockiness, auto) and 4 in enhance (and restore)
+    restored = pipeline == "enhance" and bool(run.stage("restore").report["applied"])
+    assert len(calls) == 1 + restored, calls
+    graphic = kind != "photo"
+    assert run.stage("upscale").report["backend"] == ("nearest" if graphic else "seamline-sr")
+    notes = " ".join(run.manifest["notes"])
+    assert ("pixels repeated (nearest)" in notes) == graphic
+    if pipeline == "enhance":
+        assert ("not deblocked or denoised" in notes) == graphic
+    (up,) = run.stage("upscale").handoffs
+    assert up["stats"]["graphic"] is graphic
+    assert up["stats"]["noise_sigma"] == 0.0 if graphic else up["stats"]["noise_sigma"] > 0
+
+
+# ------------------------------------------------------------------- ops on one channel
+
+
+def test_grey_ops_give_the_figures_of_the_rgb_expansion():
+    g = _grey_photo()
+    rgb = as_image(g)
+    for mc in (2, 16, 256):  # the colour count agrees (a grey image has at most 256 levels)
+        assert noise.is_graphic(g, max_colours=mc) == noise.is_graphic(rgb, max_colours=mc)
+    drifted = np.clip(g * 0.9 + 0.05, 0, 1).astype(np.float32)
+    assert np.abs(delta_e2000(g, drifted) - delta_e2000(rgb, as_image(drifted))).max() < 1e-3
+    assert psnr(g, drifted) == pytest.approx(psnr(rgb, as_image(drifted)), abs=1e-9)
+    assert hf_energy(g) == pytest.approx(hf_energy(rgb), rel=1e-5)
+    up = classic_upscale(drifted, scale=2, method="lanczos")
+    a, b = color_drift(up, g), color_drift(as_image(up), rgb)
+    for key in ("delta_e_mean", "delta_e_p95", "psnr", "hist_w1_mean"):
+        assert a[key] == pytest.approx(b[key], abs=1e-3), key
+    for method in ("nearest", "lanczos", "bicubic"):
+        one = classic_upscale(g, scale=3, method=method)
+        three = classic_upscale(rgb, scale=3, method=method)
+        assert one.shape == three.shape[:2]
+        assert np.abs(one - three[..., 1]).max() <= 1e-6, method
