@@ -241,3 +241,97 @@ def test_reading_makes_one_float_frame(tmp_path):
     f, peak = _peak(read_image, path)
     assert f.image.dtype == np.float32 and np.all(f.image == np.float32(128) / 255)
     assert peak < f.image.nbytes + 3 * 36_000_000, peak  # + 144 MB before
+
+
+def _old_inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0,
+                 feather_px=0, color_match=None, report=None):
+    """ops.inpaint.inpaint before its masks became crops (frame-sized hole, alpha, region,
+    labels and 8-bit copies), verbatim but for the argument checks: the oracle."""
+    from seamline.ops.compose import composite, edit_alpha, mask_crops, match_fill_to_ring
+    from seamline.ops.inpaint import FillOptions, choose_backend, get_backend
+
+    b = get_backend("exemplar" if backend == "auto" else backend)
+    report = {} if report is None else report
+    hole = mask > 0
+    if not hole.any():
+        return image.copy()
+    alpha = edit_alpha(mask, feather_px)
+    region = alpha > 0
+    if context_px is None:
+        _, _, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), 8)
+        extent = int(stats[1:, 2:4].min(axis=1).max())
+        context_px = b.context(extent, radius)
+    opts = FillOptions(radius=float(radius), seed=int(seed))
+    out = image.copy()
+    region_u8 = region.astype(np.uint8) * 255
+    report.update(backend=backend, context_px=context_px, feather_px=feather_px,
+                  color_match=color_match, crops=[])
+    for box in mask_crops(alpha, context_px=context_px):
+        crop_report = {"box_yx": [box[0].start, box[1].start, box[0].stop, box[1].stop]}
+        cb = b
+        if backend == "auto":
+            name, crop_report["auto"] = choose_backend(image[box], region[box])
+            cb = get_backend(name)
+        crop_report["backend"] = cb.name
+        fill = np.clip(cb.fill(image[box], region_u8[box], opts), 0, 1)
+        if color_match if color_match is not None else cb.family == "learned":
+            fill, crop_report["color_match"] = match_fill_to_ring(fill, image[box], region[box])
+        report["crops"].append(crop_report)
+        out[box] = composite(image[box], fill, alpha[box])
+    return out
+
+
+def _holes(shape, seed):
+    """Blobs (two touching, one at the frame's corner), a thin stroke and soft edges."""
+    rng = np.random.default_rng(seed)
+    m = np.zeros(shape, np.float32)
+    h, w = shape
+    for _ in range(6):
+        cv2.circle(m, (int(rng.integers(0, w)), int(rng.integers(0, h))),
+                   int(rng.integers(4, 30)), 1.0, -1)
+    cv2.circle(m, (200, 150), 20, 1.0, -1)
+    cv2.circle(m, (236, 150), 18, 1.0, -1)  # touches the one before
+    cv2.circle(m, (0, 0), 12, 1.0, -1)
+    cv2.line(m, (40, h - 60), (w - 80, h - 30), 1.0, 2)
+    return np.clip(cv2.GaussianBlur(m, (0, 0), 1.2) * 1.4, 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("backend,feather_px,context_px", [
+    ("telea", 0, None), ("ns", 3, None), ("telea", 2, 40), ("auto", 0, None),
+    ("fsr", 0, None)])
+def test_inpaint_on_crops_gives_what_the_frame_sized_masks_gave(backend, feather_px, context_px):
+    from seamline.ops.compose import mask_crops, merge_crops
+    from seamline.ops.inpaint import inpaint
+
+    image = as_image(data.astronaut())[:, :400]
+    for seed in (0, 1):
+        mask = _holes(image.shape[:2], seed)
+        rep_old, rep_new = {}, {}
+        old = _old_inpaint(image, mask, backend=backend, feather_px=feather_px,
+                           context_px=context_px, report=rep_old)
+        new = inpaint(image, mask, backend=backend, feather_px=feather_px,
+                      context_px=context_px, report=rep_new)
+        np.testing.assert_array_equal(new, old)
+        assert rep_new == rep_old
+        # the crops themselves, from component boxes, equal mask_crops' canvas
+        n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), 8)
+        boxes = [(y, y + h, x, x + w) for x, y, w, h in stats[1:, :4]]
+        for c in (0, 5, 60):
+            assert merge_crops(boxes, context_px=c, shape=mask.shape) == \
+                mask_crops(mask, context_px=c)
+
+
+def test_inpaint_holds_crops_not_frame_sized_masks():
+    """40 small holes on a 12 MP frame: the output copy and crops, not ~20 bytes a pixel of
+    frame-sized masks (hole, alpha, region, labels, 8-bit copies)."""
+    from seamline.ops.inpaint import inpaint
+
+    image = np.zeros((3000, 4000, 3), np.float32)
+    image[::7] = 0.5  # some structure
+    mask = np.zeros((3000, 4000), np.float32)
+    rng = np.random.default_rng(0)
+    for y, x in zip(rng.integers(50, 2950, 40), rng.integers(50, 3950, 40)):
+        cv2.circle(mask, (int(x), int(y)), 20, 1.0, -1)
+    out, peak = _peak(inpaint, image, mask, backend="telea")
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    assert peak < out.nbytes + 20_000_000, peak  # the frame-sized masks were ~+250 MB

@@ -19,7 +19,7 @@ from seamline.core.arrays import as_image, as_mask
 from seamline.errors import InputError
 from seamline.ops.validate import nonneg_int
 
-__all__ = ["mask_crops", "composite", "lab_meanstd_transfer", "match_fill_to_ring", "edit_alpha"]
+__all__ = ["mask_crops", "merge_crops", "composite", "lab_meanstd_transfer", "match_fill_to_ring", "edit_alpha"]
 
 
 def mask_crops(mask, *, context_px):
@@ -58,6 +58,47 @@ def mask_crops(mask, *, context_px):
         n, boxes, context_px = n_merged, merged, 0  # later passes merge boxes, no new margin
     order = np.lexsort((merged[:, 0], merged[:, 1]))
     return [(slice(int(y), int(y + h)), slice(int(x), int(x + w))) for x, y, w, h in merged[order]]
+
+
+def merge_crops(boxes, *, context_px, shape):
+    """:func:`mask_crops` from the components' bounding boxes, without a frame-sized canvas.
+
+    Parameters
+    ----------
+    boxes : iterable of (y0, y1, x0, x1)
+        Bounding boxes (half-open) of the mask's 8-connected components, in frame coordinates.
+    context_px : int
+        Margin added on every side of every box (clipped at the frame's border).
+    shape : tuple of int
+        ``(H, W, ...)`` of the frame.
+
+    Returns
+    -------
+    list of (slice, slice)
+        What :func:`mask_crops` returns for that mask: boxes grown by ``context_px``, those
+        that overlap or touch (8-connected, as the filled rectangles on mask_crops' canvas)
+        merged into their bounding box until none do, in raster order of their top-left
+        corner.
+    """
+    H, W = shape[:2]
+    c = nonneg_int(context_px, "context_px")
+    rects = [[max(0, y0 - c), min(H, y1 + c), max(0, x0 - c), min(W, x1 + c)]
+             for y0, y1, x0, x1 in boxes]
+    while True:  # merging can make a union touch a third box: until the count settles
+        groups: list[list[int]] = []
+        for r in rects:
+            for g in groups:
+                if r[0] <= g[1] and g[0] <= r[1] and r[2] <= g[3] and g[2] <= r[3]:
+                    g[0], g[1] = min(g[0], r[0]), max(g[1], r[1])
+                    g[2], g[3] = min(g[2], r[2]), max(g[3], r[3])
+                    break
+            else:
+                groups.append(list(r))
+        if len(groups) == len(rects):
+            break
+        rects = groups
+    rects.sort(key=lambda r: (r[0], r[2]))
+    return [(slice(y0, y1), slice(x0, x1)) for y0, y1, x0, x1 in rects]
 
 
 def composite(original, fill, mask):

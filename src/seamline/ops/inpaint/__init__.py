@@ -27,7 +27,8 @@ import numpy as np
 from seamline.errors import InputError, StageError
 from seamline.io import as_image, as_mask, to_uint8, to_uint16
 # compositing lives in a leaf module (the backends import it too); re-exported here
-from seamline.ops.compose import composite, edit_alpha, mask_crops, match_fill_to_ring
+from seamline.ops.compose import (composite, edit_alpha, mask_crops, match_fill_to_ring,
+                                  merge_crops)
 from seamline.ops.validate import nonneg_int
 
 __all__ = ["BACKENDS", "Backend", "FillOptions", "get_backend", "inpaint", "composite", "mask_crops",
@@ -296,6 +297,8 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     StageError
         The mask covers the whole image: nothing to fill from.
     """
+    from seamline.ops.masks import support_boxes  # scipy: imported when first needed
+
     b = get_backend("exemplar" if backend == "auto" else backend)
     if isinstance(radius, bool) or not isinstance(radius, numbers.Real) or not 0 < radius < math.inf:
         raise InputError(f"radius: expected a positive number, got {radius!r}")
@@ -304,44 +307,69 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     mask = as_mask(mask, shape=image.shape)
     report = {} if report is None else report
 
-    hole = mask > 0
-    if not hole.any():
+    # The edit weights live only around the holes: per support box (ops.masks.support_boxes,
+    # margin feather_px + 1, so each box holds its holes' whole feathered band and its edit
+    # weights equal the frame's, bit for bit), never as frame-sized masks (hole, alpha,
+    # region, labels, 8-bit copies: ~20 bytes a pixel, 0.25 GB at 12 MP).
+    areas = [(box, edit_alpha(mask[_box(box)], feather_px))
+             for box in support_boxes(mask, feather_px + 1)]
+    if not areas:
         return image.copy()
-    if hole.all():
+    if sum(int(np.count_nonzero(mask[_box(box)] > 0)) for box, _ in areas) == mask.size:
         raise StageError(f"inpaint: mask covers the whole image; nothing to "
                          f"{'copy' if b.needs_context else 'fill'} from")
-    alpha = edit_alpha(mask, feather_px)
-    region = alpha > 0
+    components = []  # bounding boxes (frame coordinates) of the edit region's components
+    for (y0, _, x0, _), a in areas:
+        _, _, stats, _ = cv2.connectedComponentsWithStats((a > 0).astype(np.uint8), 8)
+        components += [(y0 + y, y0 + y + h, x0 + x, x0 + x + w) for x, y, w, h in stats[1:, :4]]
     if context_px is None:
         # the hole's thickness decides how far a fill must look for context: a long thin
         # stroke needs a narrow margin along its whole length, a blob one as wide as itself
-        _, _, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), 8)
-        extent = int(stats[1:, 2:4].min(axis=1).max())
+        extent = max(min(y1 - y0, x1 - x0) for y0, y1, x0, x1 in components)
         context_px = b.context(extent, radius)
     context_px = nonneg_int(context_px, "context_px")
 
     opts = FillOptions(radius=float(radius), seed=int(seed), model_path=model_path, device=device)
     out = image.copy()
-    region_u8 = region.astype(np.uint8) * 255
     report.update(backend=backend, context_px=context_px, feather_px=feather_px,
                   color_match=color_match, crops=[])
-    for box in mask_crops(alpha, context_px=context_px):
-        if region[box].all():
+    for box in merge_crops(components, context_px=context_px, shape=image.shape):
+        alpha = _paste(areas, box)  # the edit weights on this crop (0 outside the areas)
+        region = alpha > 0
+        if region.all():
             raise StageError(
                 f"inpaint: no known pixels within context_px {context_px} of the mask; increase context_px"
             )
         crop_report = {"box_yx": [box[0].start, box[1].start, box[0].stop, box[1].stop]}
         cb = b
         if backend == "auto":
-            name, crop_report["auto"] = choose_backend(image[box], region[box])
+            name, crop_report["auto"] = choose_backend(image[box], region)
             cb = get_backend(name)
         crop_report["backend"] = cb.name
         # Clip before composite's range check: a backend overshoot is not the user's input error.
-        fill = np.clip(cb.fill(image[box], region_u8[box], opts), 0, 1)
+        fill = np.clip(cb.fill(image[box], region.astype(np.uint8) * 255, opts), 0, 1)
         # default: only learned fills; exemplar's own gradient-domain paste already carries
         # the border colours in, and a Lab match on top measured 0.4 dB worse with worse seams
         if color_match if color_match is not None else cb.family == "learned":
-            fill, crop_report["color_match"] = match_fill_to_ring(fill, image[box], region[box])
+            fill, crop_report["color_match"] = match_fill_to_ring(fill, image[box], region)
         report["crops"].append(crop_report)
-        out[box] = composite(image[box], fill, alpha[box])  # alpha is 0 outside the boxes
+        out[box] = composite(image[box], fill, alpha)  # alpha is 0 outside the crops
+    return out
+
+
+def _box(box):
+    y0, y1, x0, x1 = box
+    return slice(y0, y1), slice(x0, x1)
+
+
+def _paste(areas, crop):
+    """The edit weights on ``crop`` (a (rows, cols) slice pair) from the per-box ones."""
+    rows, cols = crop
+    out = np.zeros((rows.stop - rows.start, cols.stop - cols.start), np.float32)
+    for (y0, y1, x0, x1), a in areas:
+        ty0, ty1 = max(y0, rows.start), min(y1, rows.stop)
+        tx0, tx1 = max(x0, cols.start), min(x1, cols.stop)
+        if ty0 < ty1 and tx0 < tx1:
+            out[ty0 - rows.start:ty1 - rows.start, tx0 - cols.start:tx1 - cols.start] = \
+                a[ty0 - y0:ty1 - y0, tx0 - x0:tx1 - x0]
     return out
