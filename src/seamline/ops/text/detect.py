@@ -107,11 +107,20 @@ class _DropEmptyResult(logging.Filter):
         return "result is empty" not in record.getMessage()
 
 
-def get_engine():
-    """The process-wide rapidocr engine (created on first use; loading costs ~0.7 s).
+def get_engine(*, threads: int | None = None):
+    """The process-wide rapidocr engine, its detector and recogniser loaded (~0.7 s, once).
 
     Its models ship in the rapidocr wheel: nothing is downloaded. Language and model type
     stay at the defaults on purpose (changing them makes rapidocr download other models).
+    The models' ONNX Runtime threads sleep between operators instead of spin-waiting
+    (:func:`_sleeping_threads`); the angle classifier is never loaded (every call passes
+    ``use_cls=False``).
+
+    Parameters
+    ----------
+    threads : int, optional, keyword-only
+        Cap on ONNX Runtime's intra-op threads (default: one per core). Used only by the call
+        that creates the engine; see :func:`warm_up`.
     """
     global _ENGINE
     if _ENGINE is None:
@@ -125,42 +134,61 @@ def get_engine():
                 log.setLevel(logging.WARNING)
                 if not any(isinstance(f, _DropEmptyResult) for f in log.filters):
                     log.addFilter(_DropEmptyResult())
-                _ENGINE = RapidOCR(
-                    params={
-                        "Global.log_level": "warning",
-                        "Det.box_thresh": _BOX_THRESH,
-                        "Det.unclip_ratio": _UNCLIP_RATIO,
-                    }
-                )
+                params = {"Global.log_level": "warning", "Det.box_thresh": _BOX_THRESH,
+                          "Det.unclip_ratio": _UNCLIP_RATIO}
+                if threads is not None:
+                    params.update({"EngineConfig.onnxruntime.intra_op_num_threads": int(threads),
+                                   "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+                eng = RapidOCR(params=params)
+                # rapidocr 3.10 (pinned) loads a model on its first use through these private
+                # methods; loading both here, under _sleeping_threads, makes every session ours
+                with _sleeping_threads():
+                    eng._load_det_model()
+                    eng._load_rec_model()
+                _ENGINE = eng
     return _ENGINE
 
 
+@contextlib.contextmanager
+def _sleeping_threads():
+    """Within the block, rapidocr builds its ONNX Runtime sessions with intra-op threads that
+    sleep when idle (``session.intra_op.allow_spinning = 0``) instead of spin-waiting.
+
+    Spinning threads burn a core between operators: on a shared 2-core machine a 1024x768
+    detection cost 2.0-2.3 CPU s with spinning and 1.3-1.5 without (same boxes, texts and
+    scores: the arithmetic is the same, only idle threads wait differently;
+    ``benchmarks/results/profile_remove_text.txt``). Patches rapidocr 3.10's (pinned) session
+    options builder for the duration only.
+    """
+    from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
+
+    base = OrtInferSession.__dict__["_init_sess_opts"]
+
+    def opts(cfg):
+        o = base.__func__(cfg)
+        o.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return o
+
+    OrtInferSession._init_sess_opts = staticmethod(opts)
+    try:
+        yield
+    finally:
+        OrtInferSession._init_sess_opts = base
+
+
 def warm_up(*, threads: int | None = None) -> None:
-    """Create the OCR engine and load its detector, classifier and recogniser models now.
+    """Create the OCR engine and load its detector and recogniser models now.
 
     A batch worker calls this before its first item so the item does not pay ~0.7 s for it.
 
     Parameters
     ----------
     threads : int, optional
-        Cap on ONNX Runtime's intra-op threads for the models (rapidocr's default is one per
-        core in every process, which makes two workers on two cores fight). Applied only when
-        no model is loaded yet: rapidocr builds its sessions from its config on first load.
+        Cap on ONNX Runtime's intra-op threads for the models (the default is one per core in
+        every process, which makes two workers on two cores fight). Applied only when the
+        engine does not exist yet: its sessions are built when it is created.
     """
-    engine = get_engine()
-    cfg = getattr(engine, "cfg", None)
-    if threads is not None and cfg is not None and all(
-            getattr(engine, a, None) is None for a in ("text_det", "text_cls", "text_rec")):
-        with contextlib.suppress(Exception):
-            ort = cfg.EngineConfig.onnxruntime
-            ort.intra_op_num_threads = int(threads)
-            ort.inter_op_num_threads = 1
-    # rapidocr 3.10 (pinned) loads models on first use through these methods; they are its
-    # private API, so this is the one place that calls them, and one missing is skipped
-    for loader in ("_load_det_model", "_load_cls_model", "_load_rec_model"):
-        fn = getattr(engine, loader, None)
-        if callable(fn):
-            fn()
+    get_engine(threads=threads)
 
 
 def detect_text(image, *, min_score=0.5, recognize=True, box_thresh=None) -> list[TextRegion]:
