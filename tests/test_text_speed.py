@@ -1,8 +1,11 @@
-"""What was cut from remove-text's time changes none of its results (issue 10, time target).
+"""What was cut from remove-text's time (issue 10, time target), checked on real photos.
 
-Each cut is checked against the code path it replaced, on a real photo with drawn text: same
-polygons, texts and scores, same pixels. No timing asserts (the machine is shared); the
-times are in ``benchmarks/results/profile_remove_text.txt``.
+A cut that must change no result is checked against the code path it replaced: same
+polygons, texts and scores, same pixels. The QA's residual-text re-read at the whole-image
+detection scale does change what it reads; its counts before and after are measured on the
+train split by ``benchmarks/qa_reread_check.py``; here, what it must still do. No timing
+asserts (the machine is shared); the times are in
+``benchmarks/results/profile_remove_text.txt``.
 """
 
 from __future__ import annotations
@@ -50,3 +53,25 @@ def test_sleeping_threads_read_what_spinning_ones_read(captioned, monkeypatch):
     theirs = D.detect_text(image)
     assert ours == theirs  # polygons, texts and scores exactly
 
+
+def test_qa_rereads_boxes_at_the_whole_image_detection_scale(captioned):
+    """The QA's re-read sees each box as the whole-image detection saw it (rapidocr's rule:
+    long side <= 2000 px, then short side >= 736 px), not enlarged to a 736 px crop."""
+    from seamline.errors import InputError
+
+    assert D.detection_scale((768, 1024, 3)) == 1.0
+    assert D.detection_scale((512, 768)) == pytest.approx(736 / 512)
+    assert D.detection_scale((2000, 3000)) == pytest.approx(2000 / 3000)
+    assert D.detection_scale((400, 4000)) == pytest.approx(736 / 400)  # enlarged after all
+    image = captioned[0]  # 600x400: the detector saw it 1.84x
+    regions = D.detect_text(image)
+    boxes = [(*np.min(r.polygon, 0), *np.max(r.polygon, 0)) for r in regions]
+    default = D.detect_text_in_boxes(image, boxes)
+    assert default == D.detect_text_in_boxes(image, boxes, scale=D.detection_scale(image.shape))
+    # the words the whole-image pass read, read again in their boxes (a word counts when it
+    # is part of a token read there: splits differ, "MORNINGCOFFEE")
+    words = {w.upper() for r in regions for w in r.text.split()}
+    again = {w.upper() for r in default for w in r.text.split()}
+    assert sum(any(w in t for t in again) for w in words) >= len(words) - 1
+    with pytest.raises(InputError, match="scale"):
+        D.detect_text_in_boxes(image, boxes, scale=0)

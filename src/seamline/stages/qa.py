@@ -12,8 +12,9 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "4"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
-    #                outside their normal range (ops.metrics.QA_RANGES) are warnings
+    version = "5"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
+    #                residual-text re-read at the whole-image detection's scale
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),

@@ -18,8 +18,8 @@ import numpy as np
 from seamline.errors import InputError, StageError
 from seamline.io import to_uint8
 
-__all__ = ["TextRegion", "check_image", "detect_text", "detect_text_in_boxes", "get_engine",
-           "merge_boxes", "order_clockwise", "warm_up"]
+__all__ = ["TextRegion", "check_image", "detect_text", "detect_text_in_boxes", "detection_scale",
+           "get_engine", "merge_boxes", "order_clockwise", "warm_up"]
 
 
 def check_image(image) -> np.ndarray:
@@ -311,13 +311,27 @@ def merge_boxes(boxes, shape, margin_px: int = 0) -> list[tuple[int, int, int, i
     return sorted(out, key=lambda b: (b[1], b[0]))
 
 
-def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16) -> list[TextRegion]:
+def detection_scale(shape) -> float:
+    """The factor by which :func:`detect_text` resizes a ``shape`` (H, W, ...) frame before
+    its detector sees it (rapidocr 3.10's rules, pinned: the long side shrunk to at most
+    2000 px, then the short side enlarged to at least 736 px; rounding to multiples of 32
+    left out)."""
+    h, w = shape[:2]
+    s = min(1.0, _MAX_SIDE / max(h, w))
+    return s * max(1.0, _DET_MIN_SIDE / (min(h, w) * s))
+
+
+#: rapidocr's whole-image preprocessing (config ``Global.max_side_len``).
+_MAX_SIDE = 2000
+
+
+def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16, scale=None
+                         ) -> list[TextRegion]:
     """:func:`detect_text` (with recognition) restricted to boxes of the image.
 
-    The detector sees each (merged, ``margin_px``-grown) box at the scale it would see it in
-    one crop spanning all the boxes, so it is as sensitive there as that pass, at the cost of
-    the boxes' area only: re-reading a few text lines of a 1024x768 photo takes a fraction of
-    a full pass.
+    The detector sees each (merged, ``margin_px``-grown) box at the scale :func:`detect_text`
+    used on the whole image (:func:`detection_scale`), so text found there is found here
+    again unless it was removed, at the cost of the boxes' area only.
 
     Parameters
     ----------
@@ -328,6 +342,11 @@ def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16) -> list[T
         As :func:`detect_text`.
     margin_px : int
         Context added around each box before merging.
+    scale : float, optional
+        Resize factor (> 0) of the boxes for the detector instead of the whole image's.
+        (Until issue 10's time work it was the scale of one crop spanning all boxes, its short
+        side enlarged to 736 px: up to 5x for one caption line of a 1024x768 photo, a 4096 px
+        detector input, three times the cost of the whole-image pass.)
 
     Returns
     -------
@@ -339,20 +358,20 @@ def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16) -> list[T
     merged = merge_boxes(boxes, (h, w), margin_px)
     if not merged:
         return []
-    # the scale detect_text would use on the crop spanning all boxes (its short side enlarged
-    # to 736 px): each box is then read as in that one crop, without the pixels between them
-    span = (max(b[2] for b in merged) - min(b[0] for b in merged),
-            max(b[3] for b in merged) - min(b[1] for b in merged))
-    scale = max(1.0, _DET_MIN_SIDE / min(span))
+    if scale is None:
+        scale = detection_scale(image.shape)
+    elif not float(scale) > 0:
+        raise InputError(f"scale must be > 0, got {scale!r}")
+    scale = float(scale)
     eng = get_engine()
     found = []
     with _CALL_LOCK, _detector_keeps_size(eng):
         for x0, y0, x1, y1 in merged:
             crop = to_uint8(image[y0:y1, x0:x1])[..., ::-1]
-            if scale > 1.0:
+            if scale != 1.0:
                 crop = cv2.resize(crop, (max(1, round((x1 - x0) * scale)),
                                          max(1, round((y1 - y0) * scale))),
-                                  interpolation=cv2.INTER_LINEAR)
+                                  interpolation=cv2.INTER_LINEAR)  # as rapidocr resizes
             res = eng(np.ascontiguousarray(crop), use_det=True, use_cls=False, use_rec=True,
                       text_score=float(min_score), box_thresh=_BOX_THRESH,
                       unclip_ratio=_UNCLIP_RATIO)
