@@ -295,6 +295,7 @@ def load_level(base: str, photos: list[bytes], n: int, concurrency: int,
     samples, errors = [], []
     lock = threading.Lock()
     counter = iter(range(n))
+    load0 = round(os.getloadavg()[0], 2)  # other jobs on the machine change latency a lot
 
     def client_loop():
         with httpx.Client(timeout=900) as client:
@@ -316,7 +317,7 @@ def load_level(base: str, photos: list[bytes], n: int, concurrency: int,
     return {"concurrency": concurrency, "requests": done, "planned": n,
             "stopped_by_budget": done < n, "errors": len(errors), "error_samples": errors[:3],
             "wall_s": round(wall, 1), "throughput_rps": round(len(samples) / wall, 4),
-            **server_numbers(samples)}
+            "load_avg": [load0, round(os.getloadavg()[0], 2)], **server_numbers(samples)}
 
 
 def main() -> int:
@@ -446,15 +447,17 @@ def render(r: dict) -> str:
         f"{mem['start']['rss_mb']:.0f} -> {mem['end']['rss_mb']:.0f} MB "
         f"({mem['rss_growth']:+.1%}, target within 10%).", "",
         "| concurrency | requests | errors | p50 s | p95 s | p99 s | throughput req/s | "
-        "in the server p50 s | of which queued | worker outside the run |",
-        "|---|---|---|---|---|---|---|---|---|---|"]
+        "in the server p50 s | of which queued | worker outside the run | load average "
+        "start / end |",
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
     for lv in r["levels"]:
         tp = lv.get("throughput_rps")
         lines.append(f"| {lv['concurrency']} | {lv['requests']} | {lv['errors']} | "
                      f"{lv['p50_s']} | {lv['p95_s']} | {lv['p99_s']} | "
                      f"{tp if tp is not None else '(paired, see below)'} | "
                      f"{lv['in_server_p50_s']} | {lv['queued_p50_s']} | "
-                     f"{lv['worker_outside_run_p50_s']} |")
+                     f"{lv['worker_outside_run_p50_s']} | "
+                     f"{' / '.join(map(str, lv.get('load_avg') or ['?']))} |")
     cmd, pf = r.get("command", {}), r.get("preflight_only", {})
     lines += [
         "", "## Overhead over the CLI (same run)", "",
