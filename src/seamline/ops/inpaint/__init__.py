@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from seamline.errors import InputError, StageError
-from seamline.io import as_image, as_mask, to_uint8, to_uint16
+from seamline.io import as_image, as_mask, to_uint16
 # compositing lives in a leaf module (the backends import it too); re-exported here
 from seamline.ops.compose import (composite, edit_alpha, mask_crops, match_fill_to_ring,
                                   merge_crops)
@@ -60,30 +60,13 @@ def _opencv(flag):
     return fill
 
 
-#: Mirrored context (px) added around an FSR crop whose hole reaches its edge.
-FSR_EDGE_PAD = 16
-
-
-def _fsr(mode):
+def _fsr(best):
     def fill(crop, hole, opts):
-        # xphoto's mask is inverted with respect to ours: non-zero marks a KNOWN pixel.
-        # FSR works on 8-bit crops; it is slow (seconds at 512 px for "best").
-        src = to_uint8(crop)
-        known = (hole == 0).astype(np.uint8)
-        # A hole that reaches the crop's edge (a text line at the frame's edge) comes back
-        # as flat (0, 135, 0) green in the blocks FSR cannot support from inside: mirror the
-        # crop and its hole outward so every block has context (the hole's mirror image
-        # lies against the edge, known pixels beyond it), then cut the padding off.
-        pad = FSR_EDGE_PAD if (known[0].min() == 0 or known[-1].min() == 0
-                               or known[:, 0].min() == 0 or known[:, -1].min() == 0) else 0
-        if pad:
-            src = cv2.copyMakeBorder(src, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
-            known = cv2.copyMakeBorder(known, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
-        dst = np.zeros_like(src)
-        cv2.xphoto.inpaint(src, known, dst, mode)
-        if pad:
-            dst = dst[pad:-pad, pad:-pad]
-        return as_image(np.ascontiguousarray(dst))
+        # xphoto's FSR on luminance (Telea on chroma), one crop per cluster of letters: its
+        # cost follows the hole, not the crop (seamline.ops.inpaint.fsr)
+        from seamline.ops.inpaint.fsr import fsr_fill
+
+        return fsr_fill(crop, hole > 0, best=best)
 
     return fill
 
@@ -145,12 +128,12 @@ _REGISTRY = {
                 "fast marching; thin strokes and small specks on smooth context"),
         Backend("ns", _opencv(cv2.INPAINT_NS), "diffusion",
                 "Navier-Stokes: continues isophotes (edges) into thin holes"),
-        Backend("fsr", _fsr(cv2.xphoto.INPAINT_FSR_FAST), "diffusion",
-                "frequency-selective reconstruction (OpenCV xphoto, fast variant); "
-                "smoother than telea on mid-size holes",
-                context=lambda extent, radius: max(16, extent // 2)),
-        Backend("fsr-best", _fsr(cv2.xphoto.INPAINT_FSR_BEST), "diffusion",
-                "frequency-selective reconstruction, best quality (slow: seconds at 512 px)",
+        Backend("fsr", _fsr(False), "diffusion",
+                "frequency-selective reconstruction (OpenCV xphoto, fast profile, on "
+                "luminance, per cluster of components); continues edges and texture that "
+                "telea smears", context=lambda extent, radius: max(16, extent // 2)),
+        Backend("fsr-best", _fsr(True), "diffusion",
+                "frequency-selective reconstruction, best profile (slow: seconds at 512 px)",
                 context=lambda extent, radius: max(16, extent // 2)),
         Backend("exemplar", _exemplar, "patch",
                 "texture-preserving patch fill (PatchMatch, coarse-to-fine); larger holes in "
