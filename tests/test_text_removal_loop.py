@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from skimage import data
@@ -75,14 +76,13 @@ def test_the_fill_is_chosen_per_region_from_strokes_and_context():
     for stroke in (3, 12):  # texture: thin or thick, the fill that keeps it
         name, reason, numbers = choose_region_fill(textured, hole, stroke_px=stroke)
         assert name == "fsr" and "texture" in reason and numbers["ring_texture_energy"] > 4e-4
-        assert not numbers["smear_risk"]
-    # a region too large for the frequency-selective fill's cost: diffusion, flagged
+    # a large region over texture keeps the texture-keeping fill (no size limit any more:
+    # FSR runs on luminance, cluster by cluster, at a cost that follows the letters)
     big_img = np.clip(0.5 + 0.2 * rng.standard_normal((200, 400, 3)), 0, 1).astype(np.float32)
     big = np.zeros((200, 400), bool)
     big[40:160, 20:380] = True
     name, reason, numbers = choose_region_fill(big_img, big, stroke_px=12)
-    assert name == "telea" and "too large" in reason and numbers["smear_risk"]
-    assert numbers["hole_px"] == int(big.sum())
+    assert name == "fsr" and numbers["hole_px"] == int(big.sum())
 
 
 def test_mask_components_go_to_the_region_they_lie_in():
@@ -138,3 +138,62 @@ def test_a_missing_segmentation_model_is_one_line_naming_it(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and str(missing) in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "out.png").exists()
+
+
+def _no_ocr(strip):
+    return "", 0.0
+
+
+@pytest.fixture(scope="module")
+def fur_title():
+    """A bold title on the cat's fur, its exact (grown) mask and its region."""
+    photo = as_image(data.chelsea())
+    item = TextItem("SOFT FUR", (40, 110), 72, color=(255, 255, 255), stroke_px=3)
+    image, alpha = draw_text(photo, [item])
+    hole = cv2.dilate((alpha > 0.05).astype(np.uint8), np.ones((5, 5), np.uint8))
+    ys, xs = np.nonzero(hole)
+    region = TextRegion(np.float32([[xs.min(), ys.min()], [xs.max(), ys.min()],
+                                    [xs.max(), ys.max()], [xs.min(), ys.max()]]), item.text)
+    return image, photo, hole.astype(np.float32), [region]
+
+
+def test_a_smeared_fill_gets_the_next_fill_and_every_pass_is_recorded(fur_title, monkeypatch):
+    """A region whose first fill the smear judge flags is filled again with the next
+    texture-keeping backend; both passes carry the judge's figures."""
+    import seamline.ops.text.removal as removal
+
+    image, _, mask, regions = fur_title
+    # the first choice as the old size limit made it: Telea over texture
+    monkeypatch.setattr(removal, "choose_region_fill",
+                        lambda *a, **k: ("telea", "forced by the test", {}))
+    out, final, report = fill_text(image, mask, regions, max_passes=3, ocr=_no_ocr)
+    passes = report["regions"][0]["passes"]
+    assert [p["backend"] for p in passes[:2]] == ["telea", "fsr"], passes
+    assert passes[0]["smear"]["flagged"] and passes[1]["because"] == ["smear"]
+    assert all("detail_ratio" in p["smear"] and p["cpu_ms"] >= 0 for p in passes)
+    assert report["failed"] == [] and not report["smear"][0]["flagged"]
+    assert np.array_equal(out[final == 0], image[final == 0])
+    # the refill has no diffusion seam left (Telea's fronts met along the letters' middles)
+    assert passes[1]["smear"]["seam_ratio"] < 0.6 * passes[0]["smear"]["seam_ratio"]
+
+
+def test_a_smear_with_a_backend_the_caller_named_is_reported_not_replaced(fur_title):
+    image, _, mask, regions = fur_title
+    _, _, report = fill_text(image, mask, regions, backend="telea", max_passes=3, ocr=_no_ocr)
+    assert report["passes"] == 1  # nothing better is tried behind the caller's back
+    (failed,) = report["failed"]
+    assert failed["judges"] == ["smear"] and "telea fill" in failed["reasons"][0]
+    assert failed["text"] == "SOFT FUR"
+
+
+def test_qa_names_a_smeared_region(fur_title):
+    from seamline.stages.qa import EditQA
+
+    image, _, mask, regions = fur_title
+    out, final, report = fill_text(image, mask, regions, backend="telea", ocr=_no_ocr)
+    res = EditQA(EditQA.Params(ocr=False)).run(None, image, out, final, regions, report)
+    qa = res.report
+    assert qa["smear_regions"] == 1 and qa["smear_flagged"] == 1
+    assert qa["smear"][0]["backend"] == "telea" and qa["smear"][0]["seam_ratio"] > 1.6
+    assert qa["failed_regions"][0]["judges"] == ["smear"]
+    assert any("'SOFT FUR' smeared after 1 fill pass(es)" in w for w in res.warnings), res.warnings

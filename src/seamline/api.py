@@ -114,8 +114,9 @@ def remove_text(image: Any, *, backend: str = "auto", radius: int = 3,
     image : ndarray (HxWx3 float32 sRGB in [0, 1], or uint8/uint16), ImageFile, str or Path
     backend : str
         ``"auto"`` (per text region: a diffusion fill on smooth context, the
-        frequency-selective fill over texture or structure up to a hole size) or any
-        inpainting backend (``seamline.ops.inpaint.BACKENDS``) for every region.
+        frequency-selective fill over texture or structure, the next texture-keeping fill
+        where the smear judge flags one) or any inpainting backend
+        (``seamline.ops.inpaint.BACKENDS``) for every region.
     radius : int
         Inpainting neighbourhood radius in pixels.
     policy : {"strict", "reconcile", "off"}, optional

@@ -34,12 +34,14 @@ def register(sub) -> None:
     p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
                    help="fill for every text region; auto (default) chooses per region from "
                         "the context (diffusion on smooth context, frequency-selective over "
-                        "texture or structure up to a hole size)")
+                        "texture or structure) and fills a smeared region again with the next "
+                        "texture-keeping fill")
     p.add_argument("--radius", type=int, default=3, help="inpainting radius, px (default 3)")
     p.add_argument("--model", help="checkpoint for --backend lama (.safetensors, .pt, .pth)")
     p.add_argument("--fail-on-qa", action="store_true",
-                   help="exit with code 3 when a text region is still visible after the last "
-                        "fill pass (the output is written either way, and the region named)")
+                   help="exit with code 3 when a text region is still visible or its fill "
+                        "smeared after the last fill pass (the output is written either way, "
+                        "and the region named)")
     add_pipeline_options(p, example="normalize.feather_px=2")
 
     p = sub.add_parser("detect-text", help="find text: polygons, recognised text, confidence")
@@ -230,6 +232,9 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
         clean = qa["ghost_regions"] - qa["ghost_flagged"]
         parts.append(f"ghost judge {clean}/{qa['ghost_regions']} regions clean after "
                      f"{qa.get('fill_passes', 1)} pass(es)")
+    if qa.get("smear_regions"):
+        parts.append(f"smear judge {qa['smear_regions'] - qa['smear_flagged']}/"
+                     f"{qa['smear_regions']} fills clean")
     from seamline.ops.metrics import qa_figures
 
     # seam, colour, texture, untouched pixels...: a figure outside its normal range says so
@@ -244,7 +249,8 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
     for w in run.warnings:
         lines.append(f"  warning     {w}")
     for f in qa.get("failed_regions", []):
-        lines.append(f"  qa_failed   region {f['index']} {f['text']!r} is still visible")
+        what = "is still visible" if "ghost" in f.get("judges", ["ghost"]) else "looks smeared"
+        lines.append(f"  qa_failed   region {f['index']} {f['text']!r} {what}")
     if run.out is not None:
         lines.append(f"  run dir     {run.out} (manifest.json, stages/)")
     print("\n".join(lines))

@@ -13,6 +13,7 @@ BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "exemplar", "lam
 
 class FillText(Stage):
     id = "fill-text"
+    version = "2"  # 2: the smear judge and its refills; FSR on luminance, any hole size
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "mask": PortSpec("mask", same_size_as="image",
@@ -23,13 +24,14 @@ class FillText(Stage):
                                      doc="stroke width per region (text-mask), for the choice")},
         outputs={"image": PortSpec("image"),
                  "mask": PortSpec("mask", doc="the mask after the loop grew it over residue"),
-                 "report": PortSpec("report", doc="per-region fill, passes, ghost verdicts")},
+                 "report": PortSpec("report",
+                                    doc="per-region fill, passes, ghost and smear verdicts")},
         doc="Per text region: choose the fill from the hole and its context (diffusion on "
-            "smooth context, frequency-selective over texture or structure up to a hole size, "
-            "diffusion with a warning beyond it), fill on crops, "
-            "run the ghost judge, grow a flagged region over its residue and refill from the "
-            "original, at most max_passes fills. Pixels outside the final mask are "
-            "bit-identical to the input.",
+            "smooth context, frequency-selective over texture or structure), fill on crops, "
+            "run the ghost and smear judges, grow a region the ghost judge flags over its "
+            "residue, give one the smear judge flags the next texture-keeping fill (auto), "
+            "and refill from the original, at most max_passes fills. Pixels outside the "
+            "final mask are bit-identical to the input.",
     )
 
     @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class FillText(Stage):
         backend: BackendName = "auto"  #: auto chooses per region; else one backend for all
         max_passes: int = 3            #: most fills per region (1 = no refill)
         radius: int = 3                #: neighbourhood radius of the diffusion fills, px
-        judge: bool = True             #: run the ghost judge after each pass
+        judge: bool = True             #: run the ghost and smear judges after each pass
         model: str | None = None       #: checkpoint path for the lama backend
         device: str = "cpu"            #: torch device for the lama backend
 
@@ -53,11 +55,5 @@ class FillText(Stage):
                                        max_passes=p.max_passes, radius=p.radius, seed=ctx.seed,
                                        judge=p.judge, model_path=p.model, device=p.device,
                                        stroke_px=(geometry or {}).get("stroke_width_px"))
-        # what preflight's texture warning leads to, region by region
-        smeared = [r["text"] or f"#{r['region']}" for r in report["regions"]
-                   if r.get("smear_risk") and r["backend"] in ("telea", "ns")]
-        warnings = [f"diffusion fill over texture (hole too large for the frequency-selective "
-                    f"fill) in {len(smeared)} region(s): {', '.join(repr(t) for t in smeared)}"
-                    ] if smeared else []
         return StageResult(outputs={"image": out, "mask": final, "report": report},
-                           report=report, warnings=warnings)
+                           report=report)

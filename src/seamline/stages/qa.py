@@ -12,9 +12,10 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "5"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "6"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
-    #                residual-text re-read at the whole-image detection's scale
+    #                residual-text re-read at the whole-image detection's scale; 6: the
+    #                smear judge's verdicts, failed regions from either judge
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),
@@ -23,13 +24,15 @@ class EditQA(Stage):
                 "regions": PortSpec("text-regions", optional=True,
                                     doc="text found before the edit, for residual-text QA"),
                 "fill": PortSpec("report", optional=True,
-                                 doc="the fill-text report: ghost verdicts per region")},
+                                 doc="the fill-text report: ghost and smear verdicts per "
+                                     "region")},
         outputs={"report": PortSpec("report")},
         doc="Residual text (OCR re-run around the edited area), the ghost judge's last "
-            "verdict per region (from the fill-text loop), seam score at the mask boundary, "
-            "colour change outside the mask, ΔE2000 and high-frequency energy inside vs the "
-            "context ring. Regions the judge still flags are listed as failed_regions; figures "
-            "outside their normal range (seamline.ops.metrics.QA_RANGES) are warnings.",
+            "verdict and the smear judge's figures per region (from the fill-text loop), seam "
+            "score at the mask boundary, colour change outside the mask, ΔE2000 and "
+            "high-frequency energy inside vs the context ring. Regions either judge still "
+            "flags are listed as failed_regions; figures outside their normal range "
+            "(seamline.ops.metrics.QA_RANGES) are warnings.",
     )
 
     @dataclass(frozen=True)
@@ -69,12 +72,24 @@ class EditQA(Stage):
             report["ghost_flagged"] = sum(bool(v.get("flagged")) for v in verdicts)
             report["ghost_regions"] = len(verdicts)
             report["fill_passes"] = int(fill.get("passes", 0))
+            if "smear" in fill:
+                # the smear judge's last verdict per region, with its figures
+                from seamline.ops.inpaint.smear import SMEAR_FIGURES
+
+                judged = [v for v in fill["smear"] if v.get("judged")]
+                report["smear_regions"] = len(judged)
+                report["smear_flagged"] = sum(bool(v.get("flagged")) for v in judged)
+                report["smear"] = [{"index": v["index"], "text": v["text"],
+                                    "backend": v.get("backend"), "flagged": v["flagged"],
+                                    **{k: v.get(k) for k in SMEAR_FIGURES}} for v in judged]
+            # ghost or smear: the fill loop's own list (a region once, with every reason)
             report["failed_regions"] = [
-                {"index": v["index"], "text": v["text"], "reasons": v["reasons"]}
-                for v in verdicts if v.get("flagged")]
+                {"index": f["index"], "text": f["text"], "reasons": f["reasons"],
+                 "judges": f.get("judges", ["ghost"])} for f in fill.get("failed", [])]
         warnings = []
         for f in report.get("failed_regions", []):
-            warnings.append(f"region {f['index']} {f['text']!r} still visible after "
+            what = "still visible" if "ghost" in f["judges"] else "smeared"
+            warnings.append(f"region {f['index']} {f['text']!r} {what} after "
                             f"{report.get('fill_passes', 0)} fill pass(es): "
                             f"{'; '.join(f['reasons'])}")
         warnings += qa_warnings(report)  # figures far outside their normal range

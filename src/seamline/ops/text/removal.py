@@ -8,25 +8,30 @@ the mask is built and preflighted:
    Laplacian energy of a ring 3-10 px out: texture; density of strong edges: structure such
    as a cup rim) decide the fill: thin strokes, and any strokes on smooth context, get the
    fast diffusion fill (Telea); strokes over texture or structure get the
-   frequency-selective fill (OpenCV's FSR), which keeps edges and texture, up to
-   ``FSR_MAX_HOLE_PX`` hole pixels (its cost grows with the hole); a larger region over
-   texture gets Telea and is flagged ``smear_risk``. The numbers and the reason are
-   recorded per region.
+   frequency-selective fill (FSR on luminance, cluster by cluster, so its cost follows the
+   letters: :mod:`seamline.ops.inpaint.fsr`), which keeps edges and texture, whatever the
+   hole's size. The numbers and the reason are recorded per region.
 2. **Fill.** Regions are filled one after another on crops around them, so memory and time
    follow the text, not the frame; pixels of regions not filled yet count as unknown (the
    exemplar fill never copies another caption's letters), and only the region's own hole is
    pasted back, so every pixel outside the mask stays bit-identical.
 3. **Judge.** The ghost judge (:mod:`seamline.ops.text.ghost`) reads every original region
-   of the result as is and contrast-boosted, and looks for glyph-shaped residue.
-4. **Re-mask and refill.** A flagged region's hole grows over the residue the judge found
-   (and by ``grow_px`` all round), and the region is filled again from the original pixels
-   around it (never from the previous pass: drift would accumulate). At most ``max_passes``
-   fills; every pass is recorded.
-   A region still flagged after the last pass is returned as failed, by name.
+   of the result as is and contrast-boosted, and looks for glyph-shaped residue; the smear
+   judge (:mod:`seamline.ops.inpaint.smear`) compares each region's fill with the photo
+   around it (detail kept, edges that stop at the border).
+4. **Re-mask and refill.** A region the ghost judge flags grows over the residue it found
+   (and by ``grow_px`` all round); a region the smear judge flags gets the next fill of
+   :data:`SMEAR_LADDER` (Telea -> FSR -> exemplar; ``backend="auto"`` only). Either way it
+   is filled again from the original pixels around it (never from the previous pass: drift
+   would accumulate). At most ``max_passes`` fills; every pass is recorded with both
+   judges' figures. A region still flagged after the last pass is returned as failed, by
+   name, with the judge that flagged it.
 """
 
 from __future__ import annotations
 
+
+import time
 
 import cv2
 import numpy as np
@@ -37,14 +42,14 @@ __all__ = ["fill_text", "choose_region_fill", "assign_components"]
 
 #: Glyph stroke width (px, outline included) above which strokes count as thick.
 THICK_STROKE_PX = 6.0
-#: Most hole pixels per region given the frequency-selective fill: its cost grows with the
-#: hole (~0.3 ms per pixel on a loaded 2-core machine), a diffusion fill's barely.
-FSR_MAX_HOLE_PX = 6000
 #: Ring luminance Laplacian energy above which the context is textured (sky ~7e-5,
 #: brick ~1e-3; seamline.ops.inpaint.AUTO_TEXTURE_ENERGY is the same scale).
 TEXTURE_ENERGY = 4e-4
 #: Fraction of ring pixels on a strong edge above which the context has structure.
 STRUCTURE_EDGES = 0.12
+#: The next fill for a region the smear judge flags (``backend="auto"``): each keeps more
+#: texture than the one before, at a higher cost; the exemplar fill is the last resort.
+SMEAR_LADDER = {"telea": "fsr", "ns": "fsr", "fsr": "exemplar", "fsr-best": "exemplar"}
 
 
 def assign_components(mask: np.ndarray, regions) -> tuple[np.ndarray, int]:
@@ -104,16 +109,18 @@ def _ring_stats(image: np.ndarray, hole: np.ndarray) -> dict:
 
 def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float | None = None
                        ) -> tuple[str, str, dict]:
-    """The fill for one region's hole: ``"telea"`` or ``"fsr"``, with the reason.
+    """The first fill for one region's hole: ``"telea"`` or ``"fsr"``, with the reason.
 
     A diffusion fill smears texture and structure (a cup rim, wood grain, a horizon) into
     the hole, thin strokes included (measured on the train split: the frequency-selective
     fill scored 0.4 dB higher over all cases with thin strokes allowed, 0.1 dB with thick
     strokes only), so strokes over texture or structure get the frequency-selective fill,
-    which continues edges and texture into the hole, unless the hole has more than
-    ``FSR_MAX_HOLE_PX`` pixels (its cost); smooth context gets Telea. The exemplar (patch)
-    fill is not chosen automatically: on text it copies anti-aliased glyph edges from the hole's border
-    and can rebuild a ghost of the letters (seen on the demo's outlined title).
+    which continues edges and texture into the hole, whatever the hole's size (run on
+    luminance, cluster by cluster: :func:`seamline.ops.inpaint.fsr.fsr_fill`); smooth
+    context gets Telea. The exemplar (patch) fill is not a first choice: on text it copies
+    anti-aliased glyph edges from the hole's border and can rebuild a ghost of the letters
+    (seen on the demo's outlined title); the loop turns to it when the smear judge flags
+    a fill (:data:`SMEAR_LADDER`).
 
     Parameters
     ----------
@@ -131,7 +138,7 @@ def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float 
         One line for the manifest.
     numbers : dict
         ``stroke_px``, ``thickness_px``, ``ring_texture_energy``, ``ring_edge_fraction``,
-        ``hole_px``, ``smear_risk`` (a diffusion fill over texture or structure).
+        ``hole_px``.
     """
     s = _ring_stats(image, hole)
     stroke = float(stroke_px) if stroke_px else 2.0 * s["thickness_px"]
@@ -142,13 +149,7 @@ def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float 
     context = " and ".join(w for w, on in (("texture", textured), ("structure", structured))
                            if on) or "smooth context"
     s["hole_px"] = int(np.count_nonzero(hole))
-    s["smear_risk"] = False
     if textured or structured:
-        if s["hole_px"] > FSR_MAX_HOLE_PX:
-            s["smear_risk"] = True
-            return "telea", (f"strokes over {context}, but the hole is too large "
-                             f"({s['hole_px']} px) for the frequency-selective fill's cost: "
-                             "diffusion fill"), s
         return "fsr", (f"strokes over {context}: frequency-selective fill (keeps edges "
                        "and texture that a diffusion fill smears)"), s
     return "telea", f"{'thick' if thick else 'thin'} strokes on smooth context: diffusion fill", s
@@ -208,10 +209,22 @@ def _fill_region(out, hole: _Hole, pending, backend, *, radius, seed, model_path
     # pass entirely inside the hole), with every pending mask pixel treated as a hole too
     here = hole.within(box)
     unknown = (here if pending is None else here | pending[box]).astype(np.float32)
+    t0 = time.process_time()
     filled = inpaint(out[box], unknown, backend=backend, radius=radius, seed=seed,
                      model_path=model_path, device=device)
+    ms = round(1000 * (time.process_time() - t0), 1)
     out[box] = composite(out[box], filled, here.astype(np.float32))
-    return [int(box[0].start), int(box[1].start), int(box[0].stop), int(box[1].stop)]
+    return [int(box[0].start), int(box[1].start), int(box[0].stop), int(box[1].stop)], ms
+
+
+def _judge_smear(out, hole: _Hole, final) -> dict:
+    """The smear judge's verdict on one region's fill, on a crop around it; the ring is
+    untouched photo only (``final`` holds every filled pixel)."""
+    from seamline.ops.inpaint.smear import judge_smear
+
+    box = hole.box(int(max(12, 3 * hole.thickness(out.shape))), out.shape)
+    here = hole.within(box)
+    return judge_smear(out[box], here, known=~final[box])
 
 
 def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, seed=0,
@@ -238,7 +251,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     seed : int, keyword-only
         For the exemplar fill.
     judge : bool, keyword-only
-        Run the ghost judge after each pass (False: one pass, no verdicts).
+        Run the ghost and smear judges after each pass (False: one pass, no verdicts).
     grow_px : int, keyword-only
         Growth of a flagged region's hole (and of the residue found) per refill, px.
     stroke_px : sequence of float, optional, keyword-only
@@ -256,9 +269,10 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         The mask after the loop grew it (a superset of ``mask > 0``).
     report : dict
         ``regions``: per region the fill chosen, the reason and numbers, the passes (backend,
-        hole pixels, crop box, verdict); ``passes``: fills run; ``failed``: regions still
-        flagged after the last pass (``index``, ``text``, ``reasons``); ``verdicts``: the
-        judge's last word per region (JSON-serialisable).
+        why, hole pixels, crop box, CPU ms, ghost verdict, smear verdict); ``passes``: fills
+        run; ``failed``: regions still flagged after the last pass (``index``, ``text``,
+        ``reasons``, ``judges``: ``"ghost"`` and/or ``"smear"``); ``verdicts``: the ghost
+        judge's last word per region; ``smear``: the smear judge's (JSON-serialisable).
     """
     from seamline.ops.inpaint import BACKENDS
 
@@ -270,7 +284,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     support = np.asarray(mask) > 0
     out = image.copy()
     report: dict = {"backend": backend, "max_passes": max_passes, "regions": [], "passes": 0,
-                    "failed": [], "verdicts": []}
+                    "failed": [], "verdicts": [], "smear": []}
     if not support.any():
         return out, support.astype(np.float32), report
     labels, n_labels = assign_components(support.astype(np.float32), regions)
@@ -296,64 +310,106 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     pending = support.copy()
     for lab, hole in holes.items():
         pending[hole.sl] &= ~hole.mask
-        crop = _fill_region(out, hole, pending, plan[lab]["backend"], radius=radius,
-                            seed=seed, model_path=model_path, device=device)
+        crop, ms = _fill_region(out, hole, pending, plan[lab]["backend"], radius=radius,
+                                seed=seed, model_path=model_path, device=device)
         plan[lab]["passes"].append({"pass": 1, "backend": plan[lab]["backend"],
-                                    "hole_px": int(hole.mask.sum()), "crop_yx": crop})
+                                    "hole_px": int(hole.mask.sum()), "crop_yx": crop,
+                                    "cpu_ms": ms})
     del pending
     report["passes"] = 1
     final = support.copy()
-    verdicts = []
+    verdicts: list = []
+    smears: dict = {}
     if judge and regions:
         from seamline.ops.text.ghost import judge_regions
 
+        todo = set(range(1, len(regions) + 1))  # labels to judge: all, then the refilled
+        ghost_by_lab: dict = {}
         for p in range(2, max_passes + 2):
-            verdicts = judge_regions(image, out, regions, mask=final.astype(np.float32), ocr=ocr)
-            for v in verdicts:
-                lab = v.index + 1
-                if lab in plan:
-                    plan[lab]["passes"][-1]["verdict"] = v.to_dict()
-            flagged = [v for v in verdicts if v.flagged]
-            if not flagged or p > max_passes:
+            order = sorted(todo)
+            for j, v in enumerate(judge_regions(image, out, [regions[lab - 1] for lab in order],
+                                                mask=final.astype(np.float32), ocr=ocr)):
+                v.index = order[j] - 1  # its position in ``regions``
+                ghost_by_lab[order[j]] = v
+                if order[j] in plan:
+                    plan[order[j]]["passes"][-1]["verdict"] = v.to_dict()
+            for lab in order:
+                if lab in holes:
+                    smears[lab] = _judge_smear(out, holes[lab], final)
+                    plan[lab]["passes"][-1]["smear"] = smears[lab]
+            verdicts = [ghost_by_lab[k] for k in sorted(ghost_by_lab)]
+            todo = set()
+            ghosts = {v.index + 1: v for v in verdicts if v.flagged}
+            smeared = {lab for lab, sv in smears.items() if sv["flagged"]}
+            if not (ghosts or smeared) or p > max_passes:
                 break
-            for v in flagged:
-                lab = v.index + 1
+            refilled = 0
+            for lab in sorted(set(ghosts) | smeared):
+                v = ghosts.get(lab)
+                name = plan[lab]["backend"] if lab in plan else "telea"
+                if lab in smeared:
+                    # a smear is not fixed by the same fill again: the next one that keeps
+                    # more texture (auto only: a backend the caller named is kept)
+                    nxt = SMEAR_LADDER.get(name) if backend == "auto" else None
+                    if nxt is None and v is None:
+                        continue  # nothing better to try; it stays flagged
+                    name = nxt or name
                 hole = np.zeros_like(support)
                 if lab in holes:
                     hole[holes[lab].sl] = holes[lab].mask
-                residue = v.residue_full(image.shape) & ~final
-                g = int(grow_px)
-                k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * g + 1, 2 * g + 1))
-                # grow over what the judge saw, and the hole by a little all round
+                g = int(grow_px) if v is not None else 0
+                residue = (v.residue_full(image.shape) & ~final if v is not None
+                           else np.zeros_like(support))
+                # grow over what the ghost judge saw, and the hole by a little all round
                 seed_px = hole | residue
                 if not seed_px.any():
                     continue
-                grown = cv2.dilate(seed_px.astype(np.uint8), k) > 0
-                # stay near the region: never further than the judge looked
-                x0, y0, x1, y1 = v.box
-                near = np.zeros_like(support)
-                near[y0:y1, x0:x1] = True
-                grown &= near | hole
+                grown = seed_px
+                if g:
+                    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * g + 1, 2 * g + 1))
+                    grown = cv2.dilate(seed_px.astype(np.uint8), k) > 0
+                    # stay near the region: never further than the judge looked
+                    x0, y0, x1, y1 = v.box
+                    near = np.zeros_like(support)
+                    near[y0:y1, x0:x1] = True
+                    grown &= near | hole
                 # restart this region from the original pixels: the previous fill is inside
                 # the grown hole, so no pass corrects a previous pass
                 out[grown] = image[grown]
                 if lab not in plan:
-                    plan[lab] = {"region": v.index, "text": v.text, "backend": "telea",
+                    plan[lab] = {"region": v.index, "text": v.text, "backend": name,
                                  "reason": "no mask here; the judge found residue",
                                  "passes": []}
-                name = plan[lab]["backend"]
                 holes[lab] = _Hole.of(grown)
-                crop = _fill_region(out, holes[lab], None, name, radius=radius, seed=seed,
-                                    model_path=model_path, device=device)
+                crop, ms = _fill_region(out, holes[lab], None, name, radius=radius, seed=seed,
+                                        model_path=model_path, device=device)
                 final |= grown
+                why = [w for w, on in (("ghost", v is not None), ("smear", lab in smeared)) if on]
                 plan[lab]["backend"] = name
-                plan[lab]["passes"].append({"pass": p, "backend": name,
+                plan[lab]["passes"].append({"pass": p, "backend": name, "because": why,
                                             "hole_px": int(grown.sum()), "crop_yx": crop,
-                                            "grown_by_px": g,
+                                            "cpu_ms": ms, "grown_by_px": g,
                                             "residue_px": int(residue.sum())})
+                refilled += 1
+                todo.add(lab)
+            if not refilled:  # every flagged region is past its last option: judged as is
+                break
             report["passes"] = p
     report["regions"] = [plan[k] for k in sorted(plan)]
     report["verdicts"] = [v.to_dict() for v in verdicts]
-    report["failed"] = [{"index": v.index, "text": v.text, "reasons": list(v.reasons)}
-                        for v in verdicts if v.flagged]
+    report["smear"] = [{"index": lab - 1, "text": plan[lab]["text"],
+                        "backend": plan[lab]["backend"], **sv}
+                       for lab, sv in sorted(smears.items())]
+    failed: dict = {}
+    for v in verdicts:
+        if v.flagged:
+            failed[v.index] = {"index": v.index, "text": v.text, "reasons": list(v.reasons),
+                               "judges": ["ghost"]}
+    for lab, sv in sorted(smears.items()):
+        if sv["flagged"]:
+            f = failed.setdefault(lab - 1, {"index": lab - 1, "text": plan[lab]["text"],
+                                            "reasons": [], "judges": []})
+            f["reasons"] += [f"{r} ({plan[lab]['backend']} fill)" for r in sv["reasons"]]
+            f["judges"].append("smear")
+    report["failed"] = [failed[k] for k in sorted(failed)]
     return out, final.astype(np.float32), report
