@@ -76,13 +76,13 @@ def test_the_fill_is_chosen_per_region_from_strokes_and_context():
     for stroke in (3, 12):  # texture: thin or thick, the fill that keeps it
         name, reason, numbers = choose_region_fill(textured, hole, stroke_px=stroke)
         assert name == "fsr" and "texture" in reason and numbers["ring_texture_energy"] > 4e-4
-    # a large region over texture keeps the texture-keeping fill (no size limit any more:
-    # FSR runs on luminance, cluster by cluster, at a cost that follows the letters)
+    # a region too large for the frequency-selective fill's cost still gets a fill that keeps
+    # texture (no Telea over texture at any size): the exemplar fill
     big_img = np.clip(0.5 + 0.2 * rng.standard_normal((200, 400, 3)), 0, 1).astype(np.float32)
     big = np.zeros((200, 400), bool)
     big[40:160, 20:380] = True
     name, reason, numbers = choose_region_fill(big_img, big, stroke_px=12)
-    assert name == "fsr" and numbers["hole_px"] == int(big.sum())
+    assert name == "exemplar" and "43200 px" in reason and numbers["hole_px"] == int(big.sum())
 
 
 def test_mask_components_go_to_the_region_they_lie_in():
