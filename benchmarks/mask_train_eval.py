@@ -1,0 +1,277 @@
+"""Text-mask quality on the TRAIN split: the remove-text mask, one fixed fill, per style.
+
+This is where the text-mask constants are tuned (issue 10). It never touches the held-out
+wallpapers: backgrounds come from ``seamline.testing.backgrounds("train")`` and fonts from
+``overlays.font_paths("train")``; the held-out benchmark is ``bench_remove_text.py``.
+
+Cases: every style of ``overlays.STYLES`` twice (random train photos), plus cases where the
+paint colour covers large areas of the photo (a white-filled, black-outlined caption laid
+over the brightest part of a bright photo; meme captions on them), which is where a colour
+matte mistakes photo for text. Detection runs once per case and is cached under
+``benchmarks/cache/mask_train/`` (both sides of a comparison see the same regions, so only
+the mask differs).
+
+Per case, with the pipeline's own stages (``text-mask`` with its defaults, then
+``normalize-mask`` with remove-text's parameters) and ONE fill for every variant
+(``cv2.inpaint`` Telea, radius 3):
+
+* recall     -- drawn pixels (changed > 2/255, as in the benchmark) inside the final mask;
+* recall8    -- the same for pixels changed > 8/255 (what a person can see);
+* precision  -- share of the final mask that is drawn;
+* psnr       -- in the text region (drawn pixels and the line boxes, grown 3 px: the
+                benchmark's), against the clean photo; ``oracle`` = the drawn mask + Telea.
+
+Usage (run it with each tree first on PYTHONPATH; compare two runs)::
+
+    PYTHONPATH=src python benchmarks/mask_train_eval.py --out /tmp/after.json [--save DIR]
+    python benchmarks/mask_train_eval.py --compare /tmp/before.json /tmp/after.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / "cache" / "mask_train"
+BRIGHT = ("skimage:coffee", "skimage:astronaut", "skimage:rocket", "skimage:moon")
+
+
+def _place_on_bright(ov, photo):
+    """``ov`` moved so its ink box sits on the brightest area of its size in ``photo``."""
+    from seamline.testing import overlays
+
+    w, h = overlays.measure(ov)
+    H, W = photo.shape[:2]
+    m = overlays._margin(ov)
+    lum = photo.mean(-1)
+    k = (max(3, int(w) | 1), max(3, int(h) | 1))
+    score = cv2.blur(lum, k)
+    x0, x1 = int(m + w / 2), int(W - m - w / 2)
+    y0, y1 = int(m + h / 2), int(H - m - h / 2)
+    if x1 <= x0 or y1 <= y0:
+        return ov
+    sub = score[y0:y1, x0:x1]
+    cy, cx = np.unravel_index(int(np.argmax(sub)), sub.shape)
+    return overlays._replace(ov, xy=(float(cx + x0 - w / 2), float(cy + y0 - h / 2)))
+
+
+def build_cases():
+    """[(id, style, photo name, photo, with_text, drawn, region, lines)], deterministic."""
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import backgrounds
+
+    bgs = backgrounds("train", min_side=384, max_side=768)
+    by_name = dict(bgs)
+    fonts = overlays.font_paths("train")
+    specs = []
+    for si, style in enumerate(overlays.STYLES):
+        for j in range(2):
+            specs.append((style, [20261204, si, j], None))
+    for j, name in enumerate(BRIGHT):
+        specs.append(("outline", [20261205, j], name))
+        specs.append(("meme", [20261206, j], name))
+    out = []
+    for i, (style, seed, photo_name) in enumerate(specs):
+        rng = np.random.default_rng(seed)
+        if photo_name is None:
+            name, photo = bgs[int(rng.integers(len(bgs)))]
+        else:
+            name, photo = photo_name, by_name[photo_name]
+        ovs = overlays.sample_overlays(rng, style, photo.shape[:2], fonts)
+        if photo_name is not None and style == "outline":
+            ovs = [_place_on_bright(overlays._replace(o, color=(255, 255, 255),
+                                                      outline_color=(0, 0, 0),
+                                                      outline_px=max(1, min(o.outline_px, 3))),
+                                    photo) for o in ovs[:1]]
+        img, _, _ = overlays.render(photo, ovs)
+        img = img.astype(np.float32)
+        drawn = overlays.drawn_mask(photo, img)
+        lines = []
+        for ov in ovs:
+            lines += [p for p in overlays.line_polygons(ov)]
+        region = drawn.astype(np.uint8)
+        for p in lines:
+            cv2.fillPoly(region, [np.round(p).astype(np.int32)], 1)
+        region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
+        out.append((f"{i:03d}", style, name, photo, img, drawn, region))
+    return out
+
+
+def regions_for(cid, image):
+    """Detected regions of a case, cached (JSON, no pickles)."""
+    from seamline.ops.text import TextRegion, detect_text
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    f = CACHE / f"{cid}.json"
+    if f.exists():
+        raw = json.loads(f.read_text())
+    else:
+        raw = [{"polygon": np.asarray(r.polygon).tolist(), "text": r.text, "score": float(r.score)}
+               for r in detect_text(image)]
+        f.write_text(json.dumps(raw))
+    return [TextRegion(np.float32(r["polygon"]), r["text"], r["score"]) for r in raw]
+
+
+def final_masks(image, regions, variants=(None,)):
+    """The remove-text pipeline's mask: its text-mask, then its normalize-mask (parameters as
+    the built-in pipeline of the seamline imported sets them, each of ``variants`` on top).
+    Returns the text-mask's mask, one normalised mask per variant, and the text-mask report."""
+    import dataclasses
+
+    from seamline.core.pipeline import builtin_spec
+    from seamline.core.stage import StageContext
+    from seamline.stages import get_stage  # registers the stages the pipeline names
+
+    spec = builtin_spec("remove-text")
+    ctx = StageContext("mask", 0, "reconcile")
+    mk, nz = spec.stage("mask"), spec.stage("normalize")
+    tm = get_stage(mk.stage_id)(mk.params).run(ctx, image=image, regions=regions)
+    outs = []
+    for over in variants:
+        nm = get_stage(nz.stage_id)(dataclasses.replace(nz.params, **(over or {}))).run(
+            ctx, mask=tm.outputs["mask"], geometry=tm.outputs["geometry"], image=image)
+        outs.append(nm.outputs["mask"] >= 0.5)
+    return tm.outputs["mask"] >= 0.5, outs, tm.report
+
+
+def final_mask(image, regions, overrides=None):
+    """:func:`final_masks` with one variant: (text-mask's mask, final mask, report)."""
+    raw, (mask,), rep = final_masks(image, regions, (overrides,))
+    return raw, mask, rep
+
+
+def telea(image, mask):
+    if not mask.any():
+        return image
+    u8 = np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+    out = cv2.inpaint(u8, mask.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
+    return np.where(mask[..., None], out, image)
+
+
+def psnr(a, b, where):
+    mse = float(np.mean((a[where].astype(np.float64) - b[where]) ** 2))
+    return 99.0 if mse == 0 else float(10 * np.log10(1.0 / mse))
+
+
+def save_picture(path, image, photo, mask, drawn):
+    """Input | mask overlay (green: drawn and masked, red: masked photo, blue: visible text
+    left out) | clean photo, cropped to the text, 2x."""
+    vis = np.abs(image - photo).max(-1) > 8 / 255
+    ov = image.copy() * 0.5
+    ov[mask & drawn] = (0.1, 0.9, 0.1)
+    ov[mask & ~drawn] = (1.0, 0.1, 0.1)
+    ov[vis & ~mask] = (0.2, 0.4, 1.0)
+    ys, xs = np.nonzero(drawn | mask)
+    if not ys.size:
+        return
+    y0, y1 = max(ys.min() - 12, 0), min(ys.max() + 13, image.shape[0])
+    x0, x1 = max(xs.min() - 12, 0), min(xs.max() + 13, image.shape[1])
+    row = np.concatenate([a[y0:y1, x0:x1] for a in (image, ov, photo)], 1)
+    row = cv2.resize(row, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    cv2.imwrite(str(path), cv2.cvtColor(np.clip(row * 255 + 0.5, 0, 255).astype(np.uint8),
+                                        cv2.COLOR_RGB2BGR))
+
+
+def run(args):
+    variants = args.normalize if isinstance(args.normalize, list) else [args.normalize]
+    rows = [[] for _ in variants]
+    only = set(args.only.split(",")) if args.only else None
+    save = Path(args.save) if args.save else None
+    if save:
+        save.mkdir(parents=True, exist_ok=True)
+    for cid, style, name, photo, image, drawn, region in build_cases():
+        if only and cid not in only:
+            continue
+        t0 = time.perf_counter()
+        regions = regions_for(cid, image)
+        raw, masks, rep = final_masks(image, regions, variants)
+        vis = np.abs(image - photo).max(-1) > 8 / 255
+        oracle = psnr(telea(image, drawn), photo, region)
+        for vi, mask in enumerate(masks):
+            out = telea(image, mask)
+            row = {"id": cid, "style": style, "photo": name,
+                   "recall": float((mask & drawn).sum() / max(drawn.sum(), 1)),
+                   "recall8": float((mask & vis).sum() / max(vis.sum(), 1)),
+                   "precision": float((mask & drawn).sum() / max(mask.sum(), 1)),
+                   "psnr": psnr(out, photo, region), "oracle": oracle,
+                   "raw_px": int(raw.sum()), "mask_px": int(mask.sum()),
+                   "drawn_px": int(drawn.sum()), "per_line": rep.get("per_line"),
+                   "seconds": time.perf_counter() - t0}
+            rows[vi].append(row)
+            print(f"{cid} v{vi} {style:15s} {name:26s} rec {row['recall']:.3f} "
+                  f"rec8 {row['recall8']:.3f} prec {row['precision']:.3f} psnr {row['psnr']:6.2f} "
+                  f"(oracle {oracle:6.2f}) px {row['raw_px']}->{row['mask_px']} / {row['drawn_px']}",
+                  flush=True)
+            if save and vi == 0:
+                save_picture(save / f"{cid}_{style}.png", image, photo, mask, drawn)
+    for vi, over in enumerate(variants):
+        print(f"normalize {over or 'as the pipeline'}:\n{summary(rows[vi])}")
+        if args.out:
+            path = args.out if len(variants) == 1 else args.out.replace(".json", f".v{vi}.json")
+            Path(path).write_text(json.dumps(rows[vi], indent=1))
+
+
+def _mean(rows, key):
+    return float(np.mean([r[key] for r in rows])) if rows else float("nan")
+
+
+def summary(rows, other=None):
+    styles = sorted({r["style"] for r in rows})
+    keys = ("recall", "recall8", "precision", "psnr")
+    lines = ["| style | cases | " + " | ".join(keys) + " | oracle |", "|---" * (len(keys) + 3) + "|"]
+    for st in [*styles, "all"]:
+        sel = [r for r in rows if st in ("all", r["style"])]
+        if other is None:
+            vals = [f"{_mean(sel, k):.3f}" if k != "psnr" else f"{_mean(sel, k):.2f}" for k in keys]
+        else:
+            ids = {r["id"] for r in sel}
+            prev = [r for r in other if r["id"] in ids]
+            vals = [(f"{_mean(prev, k):.3f} -> {_mean(sel, k):.3f}" if k != "psnr" else
+                     f"{_mean(prev, k):.2f} -> {_mean(sel, k):.2f}") for k in keys]
+        lines.append(f"| {st} | {len(sel)} | " + " | ".join(vals) + f" | {_mean(sel, 'oracle'):.2f} |")
+    return "\n".join(lines)
+
+
+def compare(before, after):
+    a = json.loads(Path(before).read_text())
+    b = json.loads(Path(after).read_text())
+    by = {r["id"]: r for r in a}
+    for r in b:
+        p = by.get(r["id"])
+        if p is None:
+            continue
+        d = r["psnr"] - p["psnr"]
+        flag = "  <<" if d < -0.3 else "  >>" if d > 0.3 else ""
+        print(f"{r['id']} {r['style']:15s} {r['photo']:26s} rec {p['recall']:.3f}->{r['recall']:.3f} "
+              f"prec {p['precision']:.3f}->{r['precision']:.3f} psnr {p['psnr']:6.2f}->{r['psnr']:6.2f} "
+              f"px {p['mask_px']}->{r['mask_px']}{flag}")
+    ids = {r["id"] for r in b}
+    print(summary(b, [r for r in a if r["id"] in ids]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", help="write the per-case rows (JSON) here")
+    ap.add_argument("--save", help="write a picture per case into this folder")
+    ap.add_argument("--only", help="comma-separated case ids")
+    ap.add_argument("--normalize", type=json.loads, default=None,
+                    help='normalize-mask parameters over the pipeline\'s, JSON: \'{"dilate_px": 1}\'; '
+                         'a JSON list measures each (OUT.vN.json)')
+    ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"))
+    args = ap.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return 0
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
