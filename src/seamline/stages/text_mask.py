@@ -14,8 +14,9 @@ from seamline.core.stage import Stage, StageResult
 class TextMask(Stage):
     id = "text-mask"
     # 2: the segmentation model (seamline-textseg) refines the glyph mask; 3: combined keeps
-    # only the segmented pixels a shadow/glow/outline of the glyphs explains
-    version = "3"
+    # only the segmented pixels a shadow/glow/outline of the glyphs explains; 4: outlined
+    # text's fill only inside its outline
+    version = "4"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

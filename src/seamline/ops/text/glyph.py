@@ -24,6 +24,9 @@ How the glyph mask separates text from the photo behind it, per region (all on a
 5. *Photo structure*: per colour layer, components much thicker than the strokes (an eye, a
    helmet) and parts that touch the polygon edge and continue outside it in the same colour
    (whiskers, towers, rims) are dropped.
+6. *Outlined text*: a fill colour enclosed by an outline colour counts only inside the
+   outline (:mod:`seamline.ops.text.outline`): the white cup under a white, black-outlined
+   title is photo.
 
 Measured on ``benchmarks/glyph_mask_eval.py`` (see its docstring for the numbers).
 """
@@ -38,6 +41,7 @@ import numpy as np
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
 from seamline.ops.text.detect import check_image
+from seamline.ops.text.outline import drop_unenclosed_fill
 
 __all__ = ["GlyphMask", "glyph_mask"]
 
@@ -374,7 +378,7 @@ def _region_mask(image, all_polys, poly, margin, debug=None):
 
 
 def _analyse(crop, P, G, known, hb, ang, info, debug):
-    """Steps 1-5 on one crop (any scale). Returns (core, colours, tau, background) or None."""
+    """Steps 1-6 on one crop (any scale). Returns (core, colours, tau, background) or None."""
     rw = max(3.0, 0.3 * hb)
     d_out = _dist_outside(P)
 
@@ -515,6 +519,8 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
                     drop |= lk & (_dist_outside(tp) <= max(2.0, _CONT_K * hb))
         dropped += int(drop.sum())
         core &= ~drop
+    # 6. outlined text: the fill colour only where the outline encloses it
+    dropped += drop_unenclosed_fill(core, layer, colours, crop, tau, ang, info)
     info["structure_px_dropped"] = dropped
     info["stroke_width_px"] = round(max(sw, 1.0), 3)
     if debug is not None:

@@ -1,0 +1,228 @@
+"""Outlined text: the fill colour counts only where the outline encloses it.
+
+A white title with a black outline over a white cup: colour matting accepts every white
+pixel that differs from its background estimate, so the cup between and below the letters
+becomes "text" and the fill smears the cup's rim. What tells them apart is the outline: a
+letter's fill is surrounded by outline colour all round, the cup is not. So, per pair of
+text colours (fill ``k``, outline ``j``) found in a line:
+
+* a component of the fill colour is a *letter* when nearly all of its 1-px ring has the
+  outline's colour (or lies between fill and outline colour, an anti-aliased edge, or is a
+  pixel the matte gave to the outline);
+* the pair is an outlined text when several components are letters;
+* then a fill component whose ring is mostly photo, one that is not fully enclosed and
+  reaches outside the band the letters span across the line, one walled in by
+  another letter's fill and outline (the photo seen through an O's counter), and one not
+  fully enclosed that is wedged between letters, is photo; so are the pixels
+  of other colours next to it that are farther from every letter than the outline is
+  wide (the shading around the cup). Nothing is dropped where no fill part is photo: a
+  letter whose fill the matte missed keeps its outline.
+
+Used by :func:`seamline.ops.text.glyph.glyph_mask` (step 6). Numbers: the train split,
+``benchmarks/mask_train_eval.py``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["drop_unenclosed_fill"]
+
+#: A fill component whose 1-px ring is at least this share outline-coloured is a letter.
+ENCLOSED_SHARE = 0.9
+#: A small fill component whose ring is less outline-coloured than this touches the photo.
+PHOTO_SHARE = 0.6
+#: "Small": under this fraction of the median letter's pixels.
+SMALL_PART = 0.35
+#: Letters needed (and at least this share of the fill's components) to call a pair outlined.
+MIN_LETTERS = 2
+MIN_LETTER_SHARE = 0.4
+#: A ring pixel is outline-coloured when it lies at least this far (0 = fill colour,
+#: 1 = outline colour) along the line between the two colours, within the noise floor of it.
+OUTLINE_POSITION = 0.5
+#: Share of the outline's pixels within its width of the letters' fill.
+HUG_SHARE = 0.8
+#: Fill and outline colours differ by at least this RGB distance (and 4x the noise floor).
+MIN_CONTRAST = 0.25
+#: A fill component not fully enclosed, just past whose outline at least this share is
+#: the fill of other letters, is photo wedged between letters.
+BETWEEN_SHARE = 0.3
+#: Slack (px) around the letters' band across the line.
+SLACK_PX = 1.5
+#: Pixels farther than the outline's width plus this (px) from every kept letter that
+#: hang on a dropped photo blob go with it.
+ZONE_PX = 1.0
+
+_K3 = np.ones((3, 3), np.uint8)
+
+
+def _dist_outside(mask: np.ndarray) -> np.ndarray:
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+
+
+def _outline_coloured(crop, Tk, Tj, tau) -> np.ndarray:
+    """HxW bool: the pixel's colour lies on the fill -> outline line, nearer the outline."""
+    v = (Tj - Tk).astype(np.float32)
+    vv = float(v @ v)
+    if vv < 1e-4:
+        return np.zeros(crop.shape[:2], bool)
+    d = crop - Tk
+    a = (d @ v) / vv
+    res = np.sqrt(np.maximum((d * d).sum(-1) - a * a * vv, 0))
+    return (a >= OUTLINE_POSITION) & (a <= 1.3) & (res <= max(2 * tau, 0.1))
+
+
+def _in_counters(cc: np.ndarray, letters: np.ndarray, which: np.ndarray, col: np.ndarray,
+                 width: float) -> np.ndarray:
+    """Per component: True for one of ``which`` that sits in a letter's counter (the photo
+    of the fill's colour seen through an O): walled in by the other ``letters``' fill and
+    their outlines (``col`` pixels within ``width`` + 1.5 px) nearer to them than to it, no
+    path to the crop's edge."""
+    out = np.zeros(letters.size, bool)
+    fill = letters[cc]
+    if not fill.any():
+        return out
+    # every pixel -> the letter whose fill is nearest
+    dist, lab = cv2.distanceTransformWithLabels((~fill).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    to_comp = np.zeros(int(lab.max()) + 1, np.int32)
+    to_comp[lab[fill]] = cc[fill]
+    nearest = to_comp[lab]
+    walls = fill | (col & (dist <= width + 1.5))  # the letters and their outlines only
+    for c in np.nonzero(which)[0]:
+        me = cc == c
+        free = ~(walls & (nearest != c)) | me
+        _, fl = cv2.connectedComponents(free.astype(np.uint8), connectivity=4)
+        edge = np.unique(np.concatenate([fl[0], fl[-1], fl[:, 0], fl[:, -1]]))
+        out[c] = not np.isin(fl[me], edge[edge > 0]).any()
+    return out
+
+
+def _between_letters(cc: np.ndarray, letters: np.ndarray, which: np.ndarray, width: float
+                     ) -> np.ndarray:
+    """Per component: True for one of ``which`` just past whose outline (a ring from
+    ``width`` + 1.5 to + 3.5 px) at least ``BETWEEN_SHARE`` is other ``letters``' fill: the
+    photo wedged between letters."""
+    out = np.zeros(letters.size, bool)
+    r1 = int(np.ceil(width + 1.5))
+    k1, k2 = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2) for r in (r1, r1 + 2))
+    fill = letters[cc]
+    pad = r1 + 3
+    h, w = cc.shape
+    for c in np.nonzero(which)[0]:
+        ys, xs = np.nonzero(cc == c)
+        y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, h)
+        x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, w)
+        me = (cc[y0:y1, x0:x1] == c).astype(np.uint8)
+        ring = (cv2.dilate(me, k2) > 0) & ~(cv2.dilate(me, k1) > 0)
+        out[c] = ring.any() and fill[y0:y1, x0:x1][ring].mean() >= BETWEEN_SHARE
+    return out
+
+
+def drop_unenclosed_fill(core, layer, colours, crop, tau, ang, info=None) -> int:
+    """Remove, in place, the photo an outlined text's fill colour took; returns px removed.
+
+    Parameters
+    ----------
+    core : ndarray, shape (h, w), bool
+        The glyph pixels of one line's crop (modified in place).
+    layer : ndarray, shape (h, w), int
+        Per pixel, the text colour index that explains it (-1: none).
+    colours : list of (int, ndarray (3,), float)
+        The text colours: index, paint colour RGB in [0, 1], typical alpha.
+    crop : ndarray, shape (h, w, 3), float32 in [0, 1]
+        The photo with the text.
+    tau : float
+        The crop's noise floor (RGB distance): colour tolerance.
+    ang : float
+        The line's angle in degrees (the band across the line).
+    info : dict, optional
+        Receives ``outlined`` (fill and outline colour indices, letters found) when a pair
+        is outlined text.
+
+    Returns
+    -------
+    int
+        Pixels removed from ``core``.
+    """
+    if len(colours) < 2 or not core.any():
+        return 0
+    t = np.deg2rad(ang)
+    yy, xx = np.mgrid[: core.shape[0], : core.shape[1]]
+    across = xx * -np.sin(t) + yy * np.cos(t)
+    removed = 0
+    for k, Tk, _ in colours:
+        lk = core & (layer == k)
+        n, cc = cv2.connectedComponents(lk.astype(np.uint8), connectivity=8)
+        if n < 1 + MIN_LETTERS:
+            continue
+        ring = (cv2.dilate(lk.astype(np.uint8), _K3) > 0) & ~lk
+        # ring pixel -> the component it touches (the largest label among its neighbours:
+        # two letters touching one ring pixel is rare and harmless)
+        owner = cv2.dilate(cc.astype(np.float32), _K3).astype(np.int32)
+        tot = np.bincount(owner[ring], minlength=n).astype(np.float64)
+        size = np.bincount(cc.ravel(), minlength=n)
+        real = (size >= 4)
+        real[0] = False
+        best = None
+        for j, Tj, _ in colours:
+            if j == k or np.linalg.norm(Tj - Tk) < max(MIN_CONTRAST, 4 * tau):
+                continue  # shades of one colour (anti-aliasing over a gradient), no outline
+            lj = core & (layer == j)
+            col = _outline_coloured(crop, Tk, Tj, tau) | lj
+            # anti-aliased fill/outline mixtures next to an outline pixel
+            enc = ring & (col | (cv2.dilate(col.astype(np.uint8), _K3) > 0) & core)
+            share = np.bincount(owner[enc], minlength=n) / np.maximum(tot, 1)
+            letters = real & (share >= ENCLOSED_SHARE)
+            if best is None or letters.sum() > best[1].sum():
+                best = (j, letters, share, lj, col)
+        if best is None:
+            continue
+        j, letters, share, lj, col = best
+        if (letters.sum() < max(MIN_LETTERS, MIN_LETTER_SHARE * real.sum())
+                or size[letters].sum() < MIN_LETTER_SHARE * size[real].sum()):
+            continue
+        # the outline hugs the letters: most of its pixels within its width of their fill
+        # (else the "fill" is an outline ring around a fill the matte could not see)
+        dt = cv2.distanceTransform(lj.astype(np.uint8), cv2.DIST_L2, 3)
+        d_let = _dist_outside(letters[cc])
+        ridge = lj & (dt >= cv2.dilate(dt, _K3)) & (d_let <= 3 + dt)
+        width = 2.0 * float(np.median(dt[ridge])) if ridge.any() else 1.0
+        if (d_let[lj] <= width + 1.5).mean() < HUG_SHARE:
+            continue
+        fill = letters[cc]
+        band = across[fill]
+        lo, hi = float(band.min()) - SLACK_PX, float(band.max()) + SLACK_PX
+        a_lo = np.full(n, np.inf)
+        a_hi = np.full(n, -np.inf)
+        np.minimum.at(a_lo, cc[lk], across[lk])
+        np.maximum.at(a_hi, cc[lk], across[lk])
+        # a letter whose outline is partly lost is still a letter: a part not enclosed is
+        # photo when it leaves the letters' band, or when it is small and mostly photo-ringed
+        # or wedged between letters
+        small = real & ~letters & (size < SMALL_PART * np.median(size[letters]))
+        photo = real & ~letters & ((a_lo < lo) | (a_hi > hi))
+        photo |= small & (share < PHOTO_SHARE)
+        photo[0] = False
+        photo |= _in_counters(cc, letters & ~photo, real & ~photo, col, width)
+        photo |= _between_letters(cc, letters & ~photo, small & ~photo, width)
+        drop = photo[cc]
+        kept_fill = lk & ~drop & real[cc]
+        d_fill = _dist_outside(kept_fill)
+        # what hangs on a dropped photo blob, away from the letters, goes with it
+        away = core & ~kept_fill & (d_fill > width + ZONE_PX)
+        m, oc = cv2.connectedComponents(away.astype(np.uint8), connectivity=8)
+        hit = np.zeros(m, bool)
+        hit[oc[(cv2.dilate(drop.astype(np.uint8), _K3) > 0) & away]] = True
+        hit[0] = False
+        drop |= hit[oc]
+        drop &= core
+        removed += int(drop.sum())
+        core &= ~drop
+        if info is not None:
+            info["outlined"] = {"fill": int(k), "outline": int(j), "letters": int(letters.sum()),
+                                "fill_parts_dropped": int(photo.sum()),
+                                "outline_width_px": round(width, 2)}
+        break  # one outlined pair per line
+    return removed
