@@ -194,6 +194,35 @@ def run_task(task: dict) -> dict:
             "output": run.output_path.name if run.output_path else None}
 
 
+def release_memory() -> bool:
+    """Hand the heap's free pages back to the system after a job.
+
+    A job frees its frames, masks and crops, but glibc keeps the freed small blocks in the
+    process's heap, so a worker's RSS rises to its largest job and stays there (the server's
+    RSS grew 25 % over 376 requests). ``malloc_trim(0)`` returns the free pages; a probe of 24
+    remove-text runs at 768x512 in one process sat at 223-231 MB with it, 401-440 MB without.
+
+    Returns
+    -------
+    bool
+        True where the C library has ``malloc_trim`` (glibc) and it ran.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()  # cycles first, so their memory is free when the heap is trimmed
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return False
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
 def main(conn, threads: int = 1) -> None:
     """Worker loop: receive a task, answer, repeat until the pipe closes or ``None`` comes.
 
@@ -236,3 +265,4 @@ def main(conn, threads: int = 1) -> None:
             conn.send(answer)
         except (BrokenPipeError, OSError):
             return
+        release_memory()  # after the answer: the client does not wait for it
