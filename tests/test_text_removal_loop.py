@@ -197,3 +197,31 @@ def test_qa_names_a_smeared_region(fur_title):
     assert qa["smear"][0]["backend"] == "telea" and qa["smear"][0]["seam_ratio"] > 1.6
     assert qa["failed_regions"][0]["judges"] == ["smear"]
     assert any("'SOFT FUR' smeared after 1 fill pass(es)" in w for w in res.warnings), res.warnings
+
+
+def test_cli_names_a_smeared_region_and_auto_fills_it_unsmeared(tmp_path, capsys, fur_title):
+    """A bold white title on fur, end to end: with Telea for every region the smear judge
+    names the region (exit 3 under --fail-on-qa); with auto it gets a texture-keeping fill
+    and passes."""
+    import json
+
+    import seamline as sl
+    from seamline.cli import main
+
+    image = fur_title[0]
+    src = sl.write_image(tmp_path / "in.png", image)
+    args = ["remove-text", str(src), "-o", str(tmp_path / "out.png"), "--run-dir",
+            str(tmp_path / "run")]
+    assert main(args + ["--backend", "telea", "--fail-on-qa"]) == 3
+    out = capsys.readouterr().out
+    assert "qa_failed   region 0 'SOFT FUR' looks smeared" in out, out
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "qa_failed"
+    assert manifest["qa"]["failed_regions"][0]["judges"] == ["smear"]
+    assert main(args + ["--fail-on-qa"]) == 0
+    out = capsys.readouterr().out
+    assert "smear judge 1/1 fills clean" in out, out
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    # a texture-keeping fill (the pipeline's mask here is over FSR's 16000 px: exemplar)
+    assert manifest["status"] == "ok"
+    assert manifest["qa"]["smear"][0]["backend"] in ("fsr", "exemplar")
