@@ -50,7 +50,9 @@ TEXTURE_ENERGY = 4e-4
 STRUCTURE_EDGES = 0.12
 #: Most hole pixels per region given the frequency-selective fill (~0.1-0.15 ms of CPU per
 #: pixel on a loaded 2-core machine: about 2 s); a larger region over texture gets the
-#: exemplar fill (~0.035 ms per pixel, measured on the same train-split regions).
+#: exemplar fill (0.03-0.08 ms per pixel; on the train split's regions over this size it
+#: scored 1-2.7 dB below FSR and about Telea's PSNR, with texture instead of a smear:
+#: ``benchmarks/results/text_fill.md``).
 FSR_MAX_HOLE_PX = 16000
 #: The next fill for a region the smear judge flags (``backend="auto"``): each keeps more
 #: texture than the one before, at a higher cost; the exemplar fill is the last resort.
