@@ -46,6 +46,9 @@ Usage::
     python benchmarks/bench_remove_text.py            # full run (~15-20 min on 2 cores)
     python benchmarks/bench_remove_text.py --quick    # smoke: few cases, one repeat
     python benchmarks/bench_remove_text.py --methods seamline,naive,oracle-telea
+    # another segmenter file in the seamline methods; results elsewhere (the committed ones stay)
+    python benchmarks/bench_remove_text.py --quick --methods seamline,seamline-segmenter \
+        --model training/candidates/seamline-textseg-v2.onnx --results /tmp/rt-v2
 
 Needs ``tesseract-ocr`` and wallpaper packages (``make bench`` installs them with apt-get).
 """
@@ -192,13 +195,17 @@ def build_cases(out: Path, *, per_style: int, untouched: int, styles=None) -> li
 
 
 # ============================================================================ worker
-def _run_method(method: str, image: np.ndarray, drawn: np.ndarray):
+def _run_method(method: str, image: np.ndarray, drawn: np.ndarray, model: str | None = None):
     """(result HxWx3 float32, mask HxW bool or None). Imports whatever seamline is on the path:
-    the working tree's, or the release's for ``release``."""
+    the working tree's, or the release's for ``release``. ``model``: a segmenter file for the
+    mask stage of the working tree's methods."""
     if method in ("release", "seamline") or method in VARIANTS:
         import seamline as sl
 
-        res = sl.remove_text(image, **VARIANTS.get(method, {}))
+        kw = dict(VARIANTS.get(method, {}))
+        if model and method != "release":
+            kw["mask.model"] = model
+        res = sl.remove_text(image, **kw)
         return res.image, np.asarray(res.mask) > 0
     from seamline.ops.inpaint import inpaint
 
@@ -224,7 +231,8 @@ def _psnr(a, b, where) -> float:
     return 99.0 if mse == 0 else float(10 * np.log10(1.0 / mse))
 
 
-def worker(method: str, case_dir: Path, out_dir: Path, repeats: int) -> None:
+def worker(method: str, case_dir: Path, out_dir: Path, repeats: int,
+           model: str | None = None) -> None:
     cases = json.loads((case_dir / "cases.json").read_text())
     if method in ("naive", "release", "seamline") or method in VARIANTS:
         import seamline as sl  # the public name: the release has another module layout
@@ -238,7 +246,7 @@ def worker(method: str, case_dir: Path, out_dir: Path, repeats: int) -> None:
         times = []
         for _ in range(n):
             t0 = time.perf_counter()
-            result, mask = _run_method(method, image, drawn)
+            result, mask = _run_method(method, image, drawn, model)
             times.append(time.perf_counter() - t0)
         result = np.asarray(result, np.float32)
         far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > FAR_PX
@@ -638,12 +646,18 @@ def main() -> int:
     ap.add_argument("--untouched", type=int, default=8, help="text-free photos (full run)")
     ap.add_argument("--repeats", type=int, default=3, help="timing repeats at 1024x768")
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--model", type=Path, default=None,
+                    help="segmenter .onnx for the working tree's seamline methods (default: "
+                         "the packaged one)")
+    ap.add_argument("--results", type=Path, default=RESULTS,
+                    help="where the tables and the grid go (default benchmarks/results)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--case-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker, args.case_dir, args.out_dir, args.repeats)
+        worker(args.worker, args.case_dir, args.out_dir, args.repeats,
+               str(args.model) if args.model else None)
         return 0
     methods = tuple(m for m in args.methods.split(",") if m)
     bad = [m for m in methods if m not in METHODS]
@@ -658,11 +672,17 @@ def main() -> int:
     if args.quick:
         styles, args.per_style, args.untouched, args.repeats = \
             ("plain", "shadow_blur", "meme", "datestamp"), 1, 2, 1
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.model is not None:
+        if not args.model.is_file():
+            print(f"--model: no such file: {args.model}", file=sys.stderr)
+            return 2
+        args.model = args.model.resolve()
+    results = args.results.resolve()
+    results.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
     meta = {"mode": "quick" if args.quick else "full", "cpus": os.cpu_count(),
             "python": sys.version.split()[0], "load_before": list(os.getloadavg()),
-            "release": RELEASE}
+            "release": RELEASE, "model": str(args.model) if args.model else "packaged"}
     with tempfile.TemporaryDirectory(prefix="bench_rt_") as tmp:
         case_dir = Path(tmp) / "cases"
         case_dir.mkdir()
@@ -679,7 +699,8 @@ def main() -> int:
             env["PYTHONPATH"] = str(src)
             t0 = time.time()
             subprocess.run([sys.executable, __file__, "--worker", m, "--case-dir", str(case_dir),
-                            "--out-dir", str(d), "--repeats", str(args.repeats)], check=True,
+                            "--out-dir", str(d), "--repeats", str(args.repeats)]
+                           + (["--model", str(args.model)] if args.model else []), check=True,
                            env=env, cwd=str(Path(tmp)))
             rows[m] = json.loads((d / "rows.json").read_text())
             dirs[m] = d
@@ -688,14 +709,14 @@ def main() -> int:
         meta["load_after"] = list(os.getloadavg())
         meta["wall_s"] = round(time.time() - t_start, 1)
         summary = summarise(cases, rows, ev, methods)
-        worst = grid(case_dir, cases, rows, ev, dirs, RESULTS / "remove_text_grid.png")
+        worst = grid(case_dir, cases, rows, ev, dirs, results / "remove_text_grid.png")
     summary["grid_cases"] = worst
-    (RESULTS / "remove_text.json").write_text(json.dumps(
+    (results / "remove_text.json").write_text(json.dumps(
         {"meta": meta, "summary": summary, "cases": cases, "rows": rows, "judged": ev},
         indent=1, default=float))
     long, short = markdown(summary, methods, meta)
-    (RESULTS / "remove_text.md").write_text(long)
-    (RESULTS / "remove_text_readme.md").write_text(short)
+    (results / "remove_text.md").write_text(long)
+    (results / "remove_text_readme.md").write_text(short)
     print(long)
     print(f"wall time {meta['wall_s']:.0f} s", file=sys.stderr)
     return 0

@@ -4,6 +4,9 @@ Run by hand from the repository root::
 
     .venv/bin/python training/eval_textseg.py                      # 8 photos per style
     .venv/bin/python training/eval_textseg.py --per-style 2 --model /tmp/ts/seamline-textseg.onnx
+    # several models on the same cases (segmenter only), with the cup-rim false-positive check
+    .venv/bin/python training/eval_textseg.py --no-glyph-mask --detections /tmp/det.json \
+        --model v1.onnx --model v2.onnx --model v3.onnx
 
 Test images: train-split backgrounds (``backgrounds("train")``, long side 1024 px) with overlays
 drawn in the HELD-OUT font families (``font_paths("heldout")``), one style per image, a seed of
@@ -16,6 +19,10 @@ true ink boxes of each line ("true"), or rapidocr's detection on the image ("ocr
 recall and precision of the drawn pixels, raw and after a 1 px and 2 px dilation (what the
 normalize stage adds: ``masks.dilation_for_text`` gives 1-3 px). Writes
 ``training/eval_textseg.json`` and prints a Markdown table (copied into the model card).
+
+Cup-rim check (every model): the share of the pixels of three text-free boxes over the coffee
+photo's cup rim, saucer and table (the boxes of ``tests/test_textseg.py``) that the model
+marks at its threshold.
 """
 
 from __future__ import annotations
@@ -70,11 +77,33 @@ def cases(per_style: int, seed: int):
             yield style, name, out, ov.drawn_mask(img, out), quads
 
 
+#: tests/test_textseg.py's text-free boxes on scikit-image's coffee photo resized to 900 x 600.
+CUP_RIM_BOXES = ([[200, 100], [520, 100], [520, 150], [200, 150]],
+                 [[100, 400], [500, 430], [497, 470], [97, 440]],
+                 [[600, 500], [880, 500], [880, 540], [600, 540]])
+
+
+def cup_rim_fraction(seg, thr) -> float:
+    """Share of the text-free cup-rim / saucer / table boxes' pixels marked as text."""
+    from skimage import data
+
+    img = data.coffee().astype(np.float32) / 255
+    img = cv2.resize(img, (900, 600), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    polys = [np.array(b, np.float32) for b in CUP_RIM_BOXES]
+    prob = segment_text(img, polys, model=seg)
+    region = np.zeros(img.shape[:2], np.uint8)
+    for q in polys:
+        cv2.fillPoly(region, [q.astype(np.int32)], 1)
+    return float(np.mean(prob[region > 0] >= thr))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-style", type=int, default=8)
     ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--model", type=Path, action="append", default=None,
+                    help="a segmenter .onnx (repeat to compare several on the same cases; "
+                         "default the packaged one)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "eval_textseg.json")
     ap.add_argument("--detections", type=Path, default=None,
                     help="cache of rapidocr's polygons (JSON, per seed/per-style): read if it "
@@ -101,7 +130,9 @@ def main(argv=None):
         args.detections.write_text(json.dumps({cache_key: cache}))
         return
 
-    seg = load_segmenter(args.model)
+    if args.model and (len(args.model) > 1 or args.no_glyph_mask):
+        return compare(args, cache)
+    seg = load_segmenter(args.model[0] if args.model else None)
     thr = seg.threshold if args.threshold is None else float(args.threshold)
     acc: dict = {}
     times = {"segmenter": [], "glyph_mask": [], "detect": []}
@@ -136,6 +167,7 @@ def main(argv=None):
             recall=round(tp / max(nd, 1), 4), precision=round(tp / max(npred, 1), 4))
     report = dict(seed=args.seed, per_style=args.per_style, model=str(seg.path),
                   threshold=thr, model_version=seg.version,
+                  cup_rim_marked=round(cup_rim_fraction(seg, thr), 4),
                   note="train-split backgrounds, held-out font families; truth = pixels changed "
                        "> 2/255; 'true' = ink boxes of the lines, 'ocr' = rapidocr detection "
                        "(box_thresh 0.3)",
@@ -162,6 +194,54 @@ def main(argv=None):
                 cells.append(f"{r:.3f} / {p:.3f}")
             print(f"| {style} | " + " | ".join(cells) + " |")
     print(f"\nmedian s per image: {report['median_s']}  ({time.perf_counter() - t0:.0f} s total)")
+    print(f"cup-rim boxes marked: {report['cup_rim_marked']:.2%}")
+
+
+def compare(args, cache) -> None:
+    """Several segmenters (each at its own threshold) on the same cases and boxes: recall /
+    precision of the drawn pixels per style, true and OCR boxes, no dilation. Without a
+    detection cache (``--detections``) only the true boxes are scored (detection is the slow
+    part: ~10-20 s an image on a loaded machine)."""
+    segs = [load_segmenter(m) for m in args.model]
+    names = [f"v{s.version} @{s.threshold:g}" for s in segs]
+    acc: dict = {}
+    t0 = time.perf_counter()
+    for i, (style, _, img, drawn, quads) in enumerate(cases(args.per_style, args.seed)):
+        sources = [("true", quads)]
+        if cache:
+            if str(i) not in cache:
+                raise SystemExit(f"--detections {args.detections}: no boxes for case {i}; "
+                                 "run with --detect-only first")
+            sources.append(("ocr", [np.asarray(p, np.float32) for p in cache[str(i)]]))
+        srcs = [src for src, _ in sources]
+        for src, polys in sources:
+            for name, seg in zip(names, segs):
+                m = segment_text(img, polys, model=seg) >= seg.threshold
+                a = acc.setdefault((name, src, style), np.zeros(3))
+                a += [np.sum(m & drawn), np.sum(m), np.sum(drawn)]
+        print(f"  {i} {style:16s} {time.perf_counter() - t0:.0f} s", flush=True)
+    res = {}
+    for style in ov.STYLES + ("all",):
+        for name in names:
+            for src in srcs:
+                tp, npred, nd = (sum(acc[(name, src, s)] for s in ov.STYLES) if style == "all"
+                                 else acc[(name, src, style)])
+                res.setdefault(name, {}).setdefault(src, {})[style] = dict(
+                    recall=round(tp / max(nd, 1), 4), precision=round(tp / max(npred, 1), 4))
+    rims = {n: round(cup_rim_fraction(s, s.threshold), 4) for n, s in zip(names, segs)}
+    args.out.write_text(json.dumps(dict(
+        seed=args.seed, per_style=args.per_style, models=[str(s.path) for s in segs],
+        note="train-split backgrounds, held-out font families; truth = pixels changed > 2/255; "
+             "no dilation; 'all' pools the pixels of every style",
+        cup_rim_marked=rims, results=res), indent=2))
+    label = {"true": "true boxes", "ocr": "OCR boxes"}
+    print("\n| style | " + " | ".join(f"{n}, {label[src]}" for src in srcs for n in names) + " |")
+    print("|---|" + "---|" * (len(srcs) * len(names)))
+    for style in ov.STYLES + ("all",):
+        cells = [res[n][src][style] for src in srcs for n in names]
+        print(f"| {style} | " + " | ".join(f"{c['recall']:.3f} / {c['precision']:.3f}"
+                                           for c in cells) + " |")
+    print("\ncup-rim boxes marked: " + ", ".join(f"{n} {v:.2%}" for n, v in rims.items()))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,10 @@ Data (all made here, in memory, deterministic for the seed):
 * crops: each line's true ink box, distorted like rapidocr's boxes (grown by 0-45 % of the
   height, corners jittered, slightly rotated; sometimes cut to part of the line, or shifted
   off the text so part of a shadow falls outside); plus negative crops of text-free photo and
-  texture (stripes, brick, gravel...) with random boxes.
+  texture (stripes, brick, gravel...) with random boxes;
+* v3: negative crops along bright thin structure (the photo's own, found with a white top-hat,
+  or drawn: cup rims, specular streaks, thin highlights), the same structure drawn under a
+  fifth of the text (not in the target), and hard drop shadows / huge text drawn more often.
 
 Validation (logged, never used to choose weights or steps): train-split backgrounds with the
 held-out font families, per style. The decision threshold is chosen on a separate "tune" set
@@ -37,7 +40,8 @@ held-out font families, per style. The decision threshold is chosen on a separat
 
 Network: a small U-Net (3 scales + a dilated bottleneck), BCE + soft-Dice loss, pixels of
 outlines, shadows and glows and the rim around the strokes weighted x3 so thin effects are
-not traded away. Adam, warm-up then cosine decay, fixed iteration count.
+not traded away. Adam, warm-up then cosine decay, fixed iteration count. v3 starts from the v2
+candidate's weights (``--init``; ``--init none`` trains from scratch).
 """
 
 from __future__ import annotations
@@ -71,23 +75,34 @@ from seamline.testing import overlays as ov  # noqa: E402
 from seamline.testing.backgrounds import backgrounds  # noqa: E402
 
 MODELS = ROOT / "src" / "seamline" / "models"
-VERSION = "2"
+VERSION = "3"
 # v2: 64 rows instead of v1's 48, so big text (crop 1.5 h + 20 px tall) is resampled less and
 # its edges land closer to the ink (v1's precision on huge/plain text was 0.42-0.45).
 HEIGHT = 64
 WIN = 128  # training window width (crops are cut to / widened to this)
-CONFIG = dict(widths=(8, 16, 32, 64), batch=16, iters=2000, lr=2e-3, images=1200,
-              neg_share=0.12, edge_weight=3.0, dice_weight=0.5)
+# v3: the v2 candidate fine-tuned (``init``; BatchNorm frozen at identity, since v2's file has
+# it folded into the convs) on a pool with more hard-shadow and huge-text windows and with
+# bright thin structure that is not text: ``edge_neg_share`` of the images give negative crops
+# along cup rims / specular streaks / thin highlights (mined from the photo or drawn), and
+# ``rim_share`` of the text images get such structure drawn under the text (not in the target).
+# A fine-tune, not a 2000-iteration run from scratch: one CPU thread on a shared machine gives
+# ~1.5 s per iteration, and v2 already fits the tune split as well as v1 does.
+CONFIG = dict(widths=(8, 16, 32, 64), batch=16, iters=1000, lr=6e-4, images=1200,
+              neg_share=0.10, edge_neg_share=0.10, rim_share=0.2, edge_weight=3.0,
+              dice_weight=0.5, init="training/candidates/seamline-textseg-v2.onnx")
 # How often each style's image is drawn. Styles with one line per image (date stamps, huge,
 # watermark) gave v1 ~30 windows each against 310 for the tiled watermark (6 lines an image):
 # the weights roughly even out the windows per style, thin / faint effects a bit more.
 STYLE_WEIGHT = {s: 1.0 for s in ov.STYLES}
-STYLE_WEIGHT.update(outline=1.5, shadow_hard=1.5, shadow_blur=2.0, glow=2.0, watermark=2.5,
+STYLE_WEIGHT.update(outline=1.5, shadow_hard=3.0, shadow_blur=2.0, glow=2.0, watermark=2.5,
                     rotated=1.4, tiled_watermark=0.6, datestamp=4.0, tiny=1.2, subtitle=1.5,
-                    huge=3.0, meme=1.0)
+                    huge=4.5, meme=1.0)
 # Operating point: the threshold with the best F2 (recall weighted 4x precision) among those
-# whose mean tune precision reaches this; the best F2 overall if none does.
-MIN_PRECISION = 0.8
+# whose mean tune precision reaches this; the best F2 overall if none does. v3: v1's mean tune
+# precision at its shipped cut 0.25 (recall 0.864 / precision 0.652 on this tune set, through
+# the ONNX runtime), so the new model is compared at equal precision. v2's 0.8 picked 0.5,
+# trading recall (validation 0.77) for precision.
+MIN_PRECISION = 0.652
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,6 +125,7 @@ class TextSegNet(nn.Module):
 
     def __init__(self, widths=(16, 32, 48, 64)):
         super().__init__()
+        self.frozen_bn = False  # set by load_init: BatchNorm stays the identity
         c1, c2, c3, c4 = widths
         self.e1 = nn.Sequential(_block(3, c1), _block(c1, c1))
         self.d2 = nn.Sequential(nn.Conv2d(c1, c2, 3, 2, 1), nn.BatchNorm2d(c2), nn.ReLU(True),
@@ -123,6 +139,14 @@ class TextSegNet(nn.Module):
         self.u1 = _block(c2 + c1, c1)
         self.head = nn.Conv2d(c1, 1, 1)
 
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.frozen_bn:
+            for m in self.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.eval()
+        return self
+
     def forward(self, x):
         x = x - 0.5
         f1 = self.e1(x)
@@ -135,6 +159,43 @@ class TextSegNet(nn.Module):
         g = self.u2(torch.cat([up(g, f2), f2], 1))
         g = self.u1(torch.cat([up(g, f1), f1], 1))
         return self.head(g)
+
+
+def load_init(model: TextSegNet, path: Path) -> str:
+    """Start from the weights of an exported model (BatchNorm folded into its convs).
+
+    The ONNX file's Conv nodes, in graph order, are the network's Conv2d modules in
+    registration order (shapes checked); every BatchNorm is set to the identity and frozen, so
+    the network computes what the file does. Reads tensors with ``onnx.numpy_helper`` (no
+    pickle). Returns the file's sha256.
+    """
+    import hashlib
+
+    import onnx
+    from onnx import numpy_helper
+
+    g = onnx.load(str(path))
+    inits = {t.name: numpy_helper.to_array(t) for t in g.graph.initializer}
+    nodes = [n for n in g.graph.node if n.op_type == "Conv"]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(nodes) == len(convs), f"{path}: {len(nodes)} convs, the network has {len(convs)}"
+    with torch.no_grad():
+        for n, m in zip(nodes, convs):
+            w, b = inits[n.input[1]], inits[n.input[2]]
+            assert tuple(w.shape) == tuple(m.weight.shape), f"{path}: {w.shape} vs {m.weight.shape}"
+            m.weight.copy_(torch.from_numpy(w.copy()))
+            m.bias.copy_(torch.from_numpy(b.copy()))
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+                m.running_mean.zero_()
+                m.running_var.fill_(1.0 - m.eps)  # folds to a scale of exactly 1
+                m.weight.requires_grad_(False)
+                m.bias.requires_grad_(False)
+    model.frozen_bn = True
+    model.train()
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,6 +254,103 @@ def detector_polygon(rng, quad: np.ndarray) -> np.ndarray:
     return ((pts - c) @ R.T + c).astype(np.float32)
 
 
+def _tint(rng) -> np.ndarray:
+    """Colour of a highlight: near white, sometimes tinted."""
+    if rng.random() < 0.7:
+        return np.full(3, rng.uniform(0.85, 1.0), np.float32)
+    return rng.uniform(0.6, 1.0, 3).astype(np.float32)
+
+
+def draw_rims(rng, img: np.ndarray):
+    """Bright thin structure that is not text, drawn on ``img`` (a copy is returned).
+
+    Cup and glass rims (elliptic arcs 1-4 px wide, half of them with a darker inner edge),
+    specular streaks (short blurred strokes) and thin straight highlights (shelf edges, rails):
+    what the v1/v2 models marked on the coffee photo's cup. Returns the image and points on the
+    structures, ``(x, y, tangent angle in radians)``, to put detector-like boxes on.
+    """
+    H, W = img.shape[:2]
+    out = img.copy()
+    anchors = []
+    for _ in range(int(rng.integers(1, 4))):
+        kind = ("rim", "rim", "streak", "line")[int(rng.integers(4))]
+        canvas = np.zeros((H, W), np.uint8)
+        t = int(rng.integers(1, 5))
+        if kind == "rim":
+            cx, cy = rng.uniform(0.1, 0.9) * W, rng.uniform(0.1, 0.9) * H
+            a = rng.uniform(60, 0.6 * max(H, W))
+            b = a * rng.uniform(0.12, 0.6)
+            rot = rng.uniform(-20, 20)
+            start, span = rng.uniform(0, 360), rng.uniform(60, 300)
+            cv2.ellipse(canvas, (int(cx * 16), int(cy * 16)), (int(a * 16), int(b * 16)), rot,
+                        start, start + span, 255, t, cv2.LINE_AA, 4)
+            if rng.random() < 0.5:  # the darker inside edge of a rim
+                dark = np.zeros((H, W), np.uint8)
+                d = t + 1.5
+                cv2.ellipse(dark, (int(cx * 16), int(cy * 16)), (int((a - d) * 16),
+                            int(max(b - d, 2) * 16)), rot, start, start + span, 255,
+                            int(rng.integers(1, 4)), cv2.LINE_AA, 4)
+                al = dark.astype(np.float32) / 255 * rng.uniform(0.3, 0.7)
+                out = out * (1 - al[..., None]) + rng.uniform(0, 0.3) * al[..., None]
+            r = math.radians(rot)
+            for th in np.radians(rng.uniform(start, start + span, 4)):
+                p = np.array([a * math.cos(th), b * math.sin(th)])
+                dp = np.array([-a * math.sin(th), b * math.cos(th)])
+                R = np.array([[math.cos(r), -math.sin(r)], [math.sin(r), math.cos(r)]])
+                (x, y), (tx, ty) = R @ p + [cx, cy], R @ dp
+                anchors.append((x, y, math.atan2(ty, tx)))
+        else:
+            L = rng.uniform(10, 80) if kind == "streak" else rng.uniform(100, 600)
+            x, y = rng.uniform(0, W), rng.uniform(0, H)
+            ang = rng.uniform(-math.pi, math.pi) if rng.random() < 0.5 else rng.normal(0, 0.3)
+            d = np.array([math.cos(ang), math.sin(ang)]) * L / 2
+            p0, p1 = np.array([x, y]) - d, np.array([x, y]) + d
+            cv2.line(canvas, (int(p0[0] * 16), int(p0[1] * 16)), (int(p1[0] * 16), int(p1[1] * 16)),
+                     255, t, cv2.LINE_AA, 4)
+            for s in rng.uniform(-0.4, 0.4, 2):
+                anchors.append((x + 2 * s * d[0], y + 2 * s * d[1], ang))
+        al = canvas.astype(np.float32) / 255
+        sig = rng.uniform(0, 1.2) if kind != "streak" else rng.uniform(1, 2.5)
+        if sig > 0.3:
+            al = cv2.GaussianBlur(al, (0, 0), sig)
+            al /= max(float(al.max()), 1e-6)
+        al *= rng.uniform(0.6, 1.0)
+        out = out * (1 - al[..., None]) + _tint(rng) * al[..., None]
+    inside = [a for a in anchors if 0 <= a[0] < W and 0 <= a[1] < H]
+    return np.clip(out, 0, 1).astype(np.float32), inside
+
+
+def bright_thin_anchors(rng, img: np.ndarray, n: int = 3):
+    """Points on a photo's own bright thin structure (white top-hat, 9 px), with the local
+    edge direction; ``[]`` on flat images."""
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    th = cv2.morphologyEx(g, cv2.MORPH_TOPHAT,
+                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    lim = max(float(np.percentile(th, 99.5)), 0.08)
+    ys, xs = np.nonzero(th >= lim)
+    if len(xs) == 0:
+        return []
+    gb = cv2.GaussianBlur(g, (0, 0), 2.0)
+    gx, gy = cv2.Sobel(gb, cv2.CV_32F, 1, 0), cv2.Sobel(gb, cv2.CV_32F, 0, 1)
+    out = []
+    for k in rng.integers(0, len(xs), n):
+        x, y = int(xs[k]), int(ys[k])
+        out.append((float(x), float(y), math.atan2(float(gy[y, x]), float(gx[y, x])) + math.pi / 2))
+    return out
+
+
+def box_along(rng, anchor) -> np.ndarray:
+    """A line-shaped box (4, 2) a detector might put on structure at ``anchor``."""
+    x, y, ang = anchor
+    h = float(np.exp(rng.uniform(np.log(14), np.log(90))))
+    w = h * rng.uniform(2, 10)
+    a = ang + math.radians(rng.normal(0, 8))
+    q = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
+    q[:, 1] += h * rng.uniform(-0.4, 0.4)
+    R = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    return (q @ R.T + [x, y]).astype(np.float32)
+
+
 def widen(g: CropGeometry, width: int) -> CropGeometry:
     """The same crop with more image context left and right, ``width`` px wide."""
     if g.width >= width:
@@ -210,7 +368,8 @@ def _weight_map(layers_crop, fill_crop, drawn_crop, edge_w):
     return 1 + (edge_w - 1) * (eff | rim).astype(np.float32)
 
 
-def make_pool(n_images: int, seed: int, fonts, bgs, *, edge_w: float, neg_share: float):
+def make_pool(n_images: int, seed: int, fonts, bgs, *, edge_w: float, neg_share: float,
+              edge_neg_share: float, rim_share: float):
     """Pre-generated training windows: uint8 images (N,3,64,WIN), targets and weights (N,64,WIN)."""
     rng = np.random.default_rng(seed)
     styles = list(STYLE_WEIGHT)
@@ -235,11 +394,22 @@ def make_pool(n_images: int, seed: int, fonts, bgs, *, edge_w: float, neg_share:
 
     t0 = time.perf_counter()
     for i in range(n_images):
-        _, img = _scaled_bg(rng, bgs)
+        name, img = _scaled_bg(rng, bgs)
         H, W = img.shape[:2]
-        if rng.random() < neg_share:
+        zero = np.zeros((H, W), np.float32)
+        r = rng.random()
+        if neg_share <= r < neg_share + edge_neg_share:
+            # Negatives on bright thin structure: the photo's own (not the coffee photo, whose
+            # cup-rim boxes are the FP check of tests/test_textseg.py) or drawn rims/highlights.
+            anchors = bright_thin_anchors(rng, img) if (rng.random() < 0.5
+                                                         and "coffee" not in name) else []
+            if not anchors:
+                img, anchors = draw_rims(rng, img)
+            for k in rng.permutation(len(anchors))[:3]:
+                add(img, zero, zero, zero, box_along(rng, anchors[k]), "negative_edge")
+            continue
+        if r < neg_share:
             # Negatives: text-free photo/texture under random line-like boxes.
-            zero = np.zeros((H, W), np.float32)
             for _ in range(3):
                 h = float(np.exp(rng.uniform(np.log(12), np.log(140))))
                 w = h * rng.uniform(1.5, 12)
@@ -250,6 +420,8 @@ def make_pool(n_images: int, seed: int, fonts, bgs, *, edge_w: float, neg_share:
                 add(img, zero, zero, zero, (q @ R.T + c).astype(np.float32), "negative")
             continue
         style = str(rng.choice(styles, p=p))
+        if rng.random() < rim_share:  # rims and highlights under the text: not in the target
+            img, _ = draw_rims(rng, img)
         ovs = ov.sample_overlays(rng, style, (H, W), fonts)
         out, _, layers = ov.render(img, ovs)
         drawn = ov.drawn_mask(img, out).astype(np.float32)
@@ -391,8 +563,8 @@ def export_onnx(model: TextSegNet, path: Path, meta: dict) -> None:
 # --------------------------------------------------------------------------------------------
 
 def train(*, seed: int, iters: int, images: int, threads: int, out: Path,
-          eval_per_style: int) -> dict:
-    cfg = dict(CONFIG, iters=iters, images=images)
+          eval_per_style: int, init: str | None = CONFIG["init"]) -> dict:
+    cfg = dict(CONFIG, iters=iters, images=images, init=init)
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
@@ -405,13 +577,18 @@ def train(*, seed: int, iters: int, images: int, threads: int, out: Path,
           f"{len(bgs)} train backgrounds", flush=True)
 
     X, Y, Wt, tags = make_pool(images, seed, fonts_train, bgs, edge_w=cfg["edge_weight"],
-                               neg_share=cfg["neg_share"])
+                               neg_share=cfg["neg_share"], edge_neg_share=cfg["edge_neg_share"],
+                               rim_share=cfg["rim_share"])
     t_pool = time.perf_counter() - t_start
     print(f"pool: {len(X)} windows ({X.nbytes / 1e6:.0f} MB) in {t_pool:.0f} s", flush=True)
 
     model = TextSegNet(cfg["widths"])
     n_params = sum(p.numel() for p in model.parameters())
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=1e-4)
+    init_sha = load_init(model, ROOT / init) if init else None
+    if init:
+        print(f"initialised from {init} (sha256 {init_sha[:12]}), BatchNorm frozen", flush=True)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg["lr"],
+                            weight_decay=1e-4)
     warm = min(200, iters // 10)
 
     def lr_at(i):
@@ -463,7 +640,7 @@ def train(*, seed: int, iters: int, images: int, threads: int, out: Path,
     # extra one a little inpainting) averaged over styles, among the thresholds that keep the
     # mean precision at MIN_PRECISION (v1's unconstrained F2 picked 0.25 at precision ~0.5).
     model.eval()
-    ths = tuple(np.round(np.arange(0.1, 0.91, 0.05), 2))
+    ths = tuple(np.round(np.arange(0.05, 0.91, 0.05), 2))
     tune = score(model, eval_set(seed + 7, fonts_train, bgs, eval_per_style), ths)
 
     def f2(r):
@@ -489,7 +666,8 @@ def train(*, seed: int, iters: int, images: int, threads: int, out: Path,
             "textseg_margin": "0.25*h+10px"}
     export_onnx(model, path, meta)
     log = dict(version=VERSION, seed=seed, threads=threads, params=n_params, config=cfg,
-               height=HEIGHT, window=WIN, threshold=thr,
+               init_sha256=init_sha, height=HEIGHT, window=WIN, threshold=thr,
+               style_weight=STYLE_WEIGHT,
                fonts_train=sorted({ov._family(Path(f)) for f in fonts_train}),
                fonts_validation=sorted({ov._family(Path(f)) for f in fonts_val}),
                font_files_train=len(fonts_train), font_files_validation=len(fonts_val),
@@ -526,9 +704,13 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-per-style", type=int, default=6)
     ap.add_argument("--out", type=Path, default=MODELS)
+    ap.add_argument("--init", default=CONFIG["init"],
+                    help="exported model to start from (relative to the repository root); "
+                         "'none': from scratch")
     args = ap.parse_args(argv)
     train(seed=args.seed, iters=args.iters, images=args.images, threads=args.threads,
-          out=args.out, eval_per_style=args.eval_per_style)
+          out=args.out, eval_per_style=args.eval_per_style,
+          init=None if args.init in ("", "none") else args.init)
 
 
 if __name__ == "__main__":
