@@ -518,7 +518,8 @@ def markdown(summary, methods, meta) -> tuple[str, str]:
             f"text region {summary['input_psnr_text']:.2f} dB) and "
             f"{summary['judge']['untouched_photos']} untouched photos. Machine: "
             f"{meta['cpus']} CPUs, load average {meta['load_before'][0]:.2f} before / "
-            f"{meta['load_after'][0]:.2f} after.")
+            f"{meta['load_after'][0]:.2f} after" + (f"; `{meta['command']}`, {meta['wall_s']:.0f} s"
+                                                    if "command" in meta else "") + ".")
     overall = ["| method | PSNR text (dB) | vs oracle-telea | residual: plain OCR | ghost judge | "
                "Tesseract | mask recall | mask precision | changed px > 8 px | 1024×768 median s "
                "| peak RSS MB | text-free identical |",
@@ -682,7 +683,8 @@ def main() -> int:
     t_start = time.time()
     meta = {"mode": "quick" if args.quick else "full", "cpus": os.cpu_count(),
             "python": sys.version.split()[0], "load_before": list(os.getloadavg()),
-            "release": RELEASE, "model": str(args.model) if args.model else "packaged"}
+            "release": RELEASE, "model": str(args.model) if args.model else "packaged",
+            "command": " ".join(["python benchmarks/bench_remove_text.py", *sys.argv[1:]])}
     with tempfile.TemporaryDirectory(prefix="bench_rt_") as tmp:
         case_dir = Path(tmp) / "cases"
         case_dir.mkdir()

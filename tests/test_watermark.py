@@ -43,6 +43,10 @@ def _watermarked(name: str, seed: int):
 
 @pytest.mark.parametrize("name,seed", [
     ("retina", 2), ("moon", 3),
+    # "DRAFT" (a short word: its smoothed blob is 2.3x as long as tall) and a sparse
+    # "COPYRIGHT" over the cell photo, whose right lattice is the 5th-8th candidate (the
+    # best-supported ones pair a letter-to-letter shift with a row vector)
+    ("retina", 5), ("cell", 2),
     # Known misses (recall on the train split is in the model card): the repetition of a
     # faint watermark over busy fur / tissue is under MIN_CORR; strict, so a fix shows up.
     pytest.param("astronaut", 1, marks=pytest.mark.xfail(strict=True, reason="repetition weak")),
