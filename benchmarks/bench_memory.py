@@ -26,8 +26,13 @@ too long; skipped cases are listed in the results.
 
 Writes ``benchmarks/results/memory.json`` and ``memory.md``.
 
+``--profile`` instead runs each fax-page command once per tree with the process's RSS sampled
+every 5 ms and the runner's stage calls timed (handoff checks and adapters included), and
+writes the peak and seconds of each phase (read, each stage, write) to
+``benchmarks/results/memory_stages.json``; ``memory.md`` shows them.
+
 Usage: ``python benchmarks/bench_memory.py [--sizes 1 12 24 50] [--skip upscale@50]
-[--before REV] [--timeout 900]``
+[--before REV] [--timeout 900] [--profile]``
 """
 
 from __future__ import annotations
@@ -51,6 +56,41 @@ CACHE = HERE / "cache"
 BEFORE = "157f2d5"
 RUNNER = "import sys; from seamline.cli import main; sys.exit(main(sys.argv[1:]))"
 COMMANDS = ("remove-text", "inpaint", "upscale")
+#: One CLI command with its RSS sampled every 5 ms and the runner's stage calls timed; prints
+#: one JSON line: per phase (read, each stage, write) its seconds and peak RSS (MB).
+PROFILER = r"""
+import json, os, sys, threading, time
+import seamline.engine.runner as runner
+from seamline.cli import main
+page, samples, marks = os.sysconf("SC_PAGE_SIZE"), [], []
+def sample():
+    with open("/proc/self/statm") as f:
+        while True:
+            f.seek(0)
+            samples.append((time.perf_counter(), int(f.read().split()[1]) * page))
+            time.sleep(0.005)
+threading.Thread(target=sample, daemon=True).start()
+real = runner._run_stage
+def timed(i, decl, *args, **kwargs):
+    t = time.perf_counter()
+    try:
+        return real(i, decl, *args, **kwargs)
+    finally:
+        marks.append((decl.name, t, time.perf_counter()))
+runner._run_stage = timed
+t0 = time.perf_counter()
+code = main(sys.argv[1:])
+t1 = time.perf_counter()
+time.sleep(0.02)
+phases = [("read + preflight", t0, marks[0][1] if marks else t1), *marks,
+          ("write", marks[-1][2] if marks else t0, t1)]
+def peak(a, b):
+    return max((r for t, r in samples if a - 0.005 <= t <= b + 0.005), default=0)
+print(json.dumps({"exit": code, "seconds": round(t1 - t0, 1),
+                  "peak_rss_mb": round(max(r for _, r in samples) / 2**20),
+                  "phases": [{"phase": n, "seconds": round(b - a, 2),
+                              "peak_rss_mb": round(peak(a, b) / 2**20)} for n, a, b in phases]}))
+"""
 
 
 def shape_for(megapixels: float) -> tuple[int, int]:
@@ -167,6 +207,57 @@ def run_one(src: Path, args: list[str], timeout: float) -> dict:
     return out
 
 
+def profile_one(src: Path, args: list[str], timeout: float) -> dict:
+    """:data:`PROFILER` on one command in a fresh process (``src`` first on the path)."""
+    env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    try:
+        proc = subprocess.run([sys.executable, "-c", PROFILER, *args], env=env, timeout=timeout,
+                              capture_output=True, text=True)
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "seconds": timeout}
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode or not lines:
+        return {"status": f"exit {proc.returncode}",
+                "error": (proc.stderr.strip().splitlines() or [""])[-1]}
+    return {"status": "ok", **json.loads(lines[-1])}
+
+
+def profile(trees: dict, inputs: Path, outputs: Path, timeout: float,
+            commands=("upscale", "remove-text")) -> None:
+    """Per-phase profiles of the fax page (upscale, remove-text) for each tree."""
+    fax = make_fax(inputs)
+    rows = []
+    for cmd in commands:
+        for side, src in trees.items():
+            r = profile_one(src, command_args(cmd, fax, None, outputs, 15.5), timeout)
+            print(f"profile fax {cmd} {side}: {r}", flush=True)
+            rows.append({"command": cmd, "side": side, **r})
+    (RESULTS / "memory_stages.json").write_text(json.dumps(rows, indent=2) + "\n",
+                                                encoding="utf-8")
+
+
+def stage_lines() -> list[str]:
+    """memory.md's per-phase section, from memory_stages.json (``--profile``)."""
+    path = RESULTS / "memory_stages.json"
+    if not path.is_file():
+        return []
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    lines = ["", "## Per phase: fax page (3307x4677, 1-bit G4)", "",
+             "Peak RSS (sampled every 5 ms) and seconds of each phase of one run, "
+             "`--profile`: read + preflight, each stage as the runner calls it (handoff "
+             "checks and adapters included), then writing the output and the manifest.", ""]
+    for r in rows:
+        if r.get("status") != "ok":
+            lines.append(f"- {r['command']} ({r['side']}): {r.get('status')} "
+                         f"{r.get('error', '')}".rstrip())
+            continue
+        parts = ", ".join(f"{p['phase']} {p['peak_rss_mb'] / 1024:.2f} GB / {p['seconds']:.1f} s"
+                          for p in r["phases"])
+        lines.append(f"- {r['command']} ({r['side']}): peak {r['peak_rss_mb'] / 1024:.2f} GB in "
+                     f"{r['seconds']:.0f} s: {parts}")
+    return lines
+
+
 def command_args(cmd: str, img: Path, mask: Path, out_dir: Path, megapixels: float) -> list[str]:
     out = str(out_dir / f"{cmd}_{megapixels:g}mp.png")
     if cmd == "remove-text":
@@ -249,13 +340,14 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
                  "commands) to fit the time budget: times include that load, memory does not."
                  if meta.get("runs_side_by_side", 1) > 1 else ""), "",
               "| case | command | peak RSS before | peak RSS after | time before | time after "
-              "| after at |",
-              "|---|---|---|---|---|---|---|"]
+              "| before at | after at |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         label = {"grey": "grey 9999x9999, no text", "fax": "fax page 3307x4677, 1-bit"}.get(
             r["case"], f"{r['megapixels']:g} MP")
         lines.append(f"| {label} | {r['command']} | {fmt_gb(r['before'])} | {fmt_gb(r['after'])} "
                      f"| {fmt_s(r['before'])} | {fmt_s(r['after'])} "
+                     f"| `{r.get('before_rev', meta['before'])}` "
                      f"| `{r.get('after_rev', meta['after'])}` |")
     for r in rows:
         for side in ("before", "after"):
@@ -267,6 +359,10 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
     if meta["skipped"]:
         lines += ["", "Skipped (too slow for the benchmark's time budget on this machine): "
                   + ", ".join(meta["skipped"]) + "."]
+    lines += stage_lines()
+    notes = RESULTS / "memory_notes.md"  # what the numbers alone do not say (hand-written)
+    if notes.is_file():
+        lines += ["", notes.read_text(encoding="utf-8").strip()]
     if sizes and any(r["command"] == "inpaint" for r in sizes):
         cov = ", ".join(f"{r['megapixels']:g} MP {100 * r['mask_coverage']:.1f} %"
                         for r in sizes if r["command"] == "inpaint")
@@ -286,7 +382,8 @@ def merge(names: list[str]) -> None:
             key = (r["case"], r["megapixels"], r["command"])
             if key not in seen:
                 seen.add(key)
-                rows.append({**r, "after_rev": r.get("after_rev", part["meta"]["after"])})
+                rows.append({**r, "after_rev": r.get("after_rev", part["meta"]["after"]),
+                             "before_rev": r.get("before_rev", part["meta"]["before"])})
     order = {c: i for i, c in enumerate(COMMANDS)}
     cases = {"grey": 0, "fax": 1, "photo": 2}
     rows.sort(key=lambda r: (cases[r["case"]], order[r["command"]], r["megapixels"]))
@@ -294,9 +391,12 @@ def merge(names: list[str]) -> None:
     meta["seconds"] = max(p["meta"]["seconds"] for p in parts)
     meta["not_measured"] = sorted({m for p in parts for m in p["meta"].get("not_measured", [])}
                                   - {f"{r['command']} at {r['megapixels']:g} MP" for r in rows})
-    meta["runs_side_by_side"] = len(parts)
+    # rows of older runs keep their commits (columns); the prose is about the first run
+    meta["runs_side_by_side"] = parts[0]["meta"].get("runs_side_by_side", 1)
     meta["after"] = ", ".join(sorted({r["after_rev"] for r in rows}))
-    meta["skipped"] = [m for p in parts for m in p["meta"].get("skipped", [])]
+    meta["before"] = ", ".join(sorted({r["before_rev"] for r in rows}))
+    measured = {f"{r['command']} at {r['megapixels']:g} MP" for r in rows}
+    meta["skipped"] = sorted({m for p in parts for m in p["meta"].get("skipped", [])} - measured)
     write_results(rows, meta)
     for n in names:
         if n != "memory":
@@ -316,6 +416,8 @@ def main() -> int:
     ap.add_argument("--results", default="memory", help="results file name (without suffix)")
     ap.add_argument("--merge", nargs="+", metavar="NAME",
                     help="only combine these results files into memory.json/.md")
+    ap.add_argument("--profile", action="store_true",
+                    help="per-phase profiles of the fax page instead (memory_stages.json)")
     args = ap.parse_args()
     if args.merge:
         merge(args.merge)
@@ -337,6 +439,10 @@ def main() -> int:
             "load_before": round(os.getloadavg()[0], 2), "python": platform.python_version(),
             "platform": platform.platform(), "skipped": [],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if args.profile:
+        profile(trees, inputs, outputs, args.timeout,
+                [c for c in ("upscale", "remove-text") if c in args.commands])
+        return 0
     rows = []
     cases = []
     if not args.no_grey:
