@@ -222,6 +222,6 @@ def test_cli_names_a_smeared_region_and_auto_fills_it_unsmeared(tmp_path, capsys
     out = capsys.readouterr().out
     assert "smear judge 1/1 fills clean" in out, out
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    # a texture-keeping fill (the pipeline's mask here is over FSR's 16000 px: exemplar)
+    # a texture-keeping fill (the pipeline's mask here is over FSR's 15000 px: exemplar)
     assert manifest["status"] == "ok"
     assert manifest["qa"]["smear"][0]["backend"] in ("fsr", "exemplar")

@@ -62,8 +62,8 @@ def _opencv(flag):
 
 def _fsr(best):
     def fill(crop, hole, opts):
-        # xphoto's FSR on luminance (Telea on chroma), one crop per cluster of letters: its
-        # cost follows the hole, not the crop (seamline.ops.inpaint.fsr)
+        # xphoto's FSR, with mirrored context where the hole reaches the crop's edge
+        # (seamline.ops.inpaint.fsr)
         from seamline.ops.inpaint.fsr import fsr_fill
 
         return fsr_fill(crop, hole > 0, best=best)
@@ -129,9 +129,8 @@ _REGISTRY = {
         Backend("ns", _opencv(cv2.INPAINT_NS), "diffusion",
                 "Navier-Stokes: continues isophotes (edges) into thin holes"),
         Backend("fsr", _fsr(False), "diffusion",
-                "frequency-selective reconstruction (OpenCV xphoto, fast profile, on "
-                "luminance, per cluster of components); continues edges and texture that "
-                "telea smears", context=lambda extent, radius: max(16, extent // 2)),
+                "frequency-selective reconstruction (OpenCV xphoto, fast profile); "
+                "continues edges and texture that telea smears", context=lambda extent, radius: max(16, extent // 2)),
         Backend("fsr-best", _fsr(True), "diffusion",
                 "frequency-selective reconstruction, best profile (slow: seconds at 512 px)",
                 context=lambda extent, radius: max(16, extent // 2)),

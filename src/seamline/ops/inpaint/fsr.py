@@ -1,21 +1,18 @@
-"""Frequency-selective reconstruction (OpenCV xphoto's FSR) on luminance.
+"""Frequency-selective reconstruction (OpenCV xphoto's FSR), with context at crop edges.
 
 FSR (Genser et al., "Rapid Frequency Selective Reconstruction", 2017/2018) rebuilds each
 block of a hole from a sparse set of 2-D Fourier basis functions fitted to the known pixels
 around it, so edges and texture continue into the hole where a diffusion fill smears them.
 Its cost grows with the hole: every block that holds an unknown pixel is fitted, textured
-ones down to 4x4 px (~0.1-0.15 ms of CPU per hole pixel on luminance on a loaded 2-core
-machine).
+ones down to 4x4 px (~0.1-0.2 ms of CPU per hole pixel on a loaded 2-core machine; the
+text-removal loop bounds the hole size it gives FSR).
 
-OpenCV runs FSR on all three YCrCb channels. Detail lives in luminance; the colour channels
-of a photo are smooth, and Telea fills them. On 29 text regions of the train split at
-1024x768 (``benchmarks/bench_text_fill.py``, exact masks) this took a median 0.58 s of CPU
-per region where the three-channel fill took 0.90 s (largest: 4.3 s vs 7.5 s), at a mean
-PSNR in the hole of 28.30 dB vs 28.43 dB (Telea: 26.38 dB).
-
-Tried and not kept: filling per connected component on tight crops (the same CPU time as
-one crop per text region) and filling large holes at a reduced scale, upsampled (a third
-of the time, but blocks of grey and bright bars over the demo's cup rim).
+Tried and not kept (``benchmarks/bench_text_fill.py``, train split): FSR on luminance only
+with Telea on chroma took 0.64x the CPU time at 0.13 dB lower PSNR, but where the fill's
+luminance structure and Telea's chroma disagree it painted grey-blue blotches over the
+demo's white cup rim; filling per connected component on tight crops cost the same as one
+crop per text region; filling large holes at a reduced scale left grey blocks at a crop's
+edge.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.io import as_mask, to_uint8, to_uint16
+from seamline.io import as_image, to_uint8
 
 __all__ = ["fsr_fill"]
 
@@ -32,36 +29,28 @@ __all__ = ["fsr_fill"]
 FSR_EDGE_PAD = 16
 
 
-def _fsr_luma(crop: np.ndarray, hole: np.ndarray, mode: int) -> np.ndarray:
-    """FSR on luminance, Telea (16-bit) on chroma; crop float32 (h, w, 3) in [0, 1]."""
-    ycc = cv2.cvtColor(np.ascontiguousarray(crop, np.float32), cv2.COLOR_RGB2YCrCb)
-    # FSR works on 8 bits whatever it is given; Telea takes 16-bit single channels
-    y = to_uint8(ycc[..., 0])
+def _fsr(crop: np.ndarray, hole: np.ndarray, mode: int) -> np.ndarray:
+    """OpenCV's FSR on an 8-bit crop; float32 (h, w, 3) in [0, 1] in and out."""
+    src = to_uint8(crop)
     # xphoto's mask is inverted with respect to ours: non-zero marks a KNOWN pixel
     known = (~hole).astype(np.uint8)
-    # A hole that reaches the crop's edge (a text line at the frame's edge) comes back flat
-    # (0 on luminance; green in three channels) in the blocks FSR cannot support from inside:
-    # mirror the crop and its hole outward so every block has context, then cut it off.
+    # A hole that reaches the crop's edge (a text line at the frame's edge) comes back as
+    # flat (0, 135, 0) green in the blocks FSR cannot support from inside: mirror the crop
+    # and its hole outward so every block has context, then cut the padding off.
     pad = FSR_EDGE_PAD if (known[0].min() == 0 or known[-1].min() == 0
                            or known[:, 0].min() == 0 or known[:, -1].min() == 0) else 0
     if pad:
-        y = cv2.copyMakeBorder(y, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+        src = cv2.copyMakeBorder(src, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
         known = cv2.copyMakeBorder(known, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
-    dst = np.zeros_like(y)
-    cv2.xphoto.inpaint(y, known, dst, mode)
+    dst = np.zeros_like(src)
+    cv2.xphoto.inpaint(src, known, dst, mode)
     if pad:
-        dst = np.ascontiguousarray(dst[pad:-pad, pad:-pad])
-    out = ycc.copy()
-    out[..., 0] = as_mask(dst, name="luminance")
-    h8 = hole.astype(np.uint8) * 255
-    for c in (1, 2):  # float YCrCb chroma is centred on 0.5: in [0, 1] for sRGB input
-        q = cv2.inpaint(to_uint16(np.clip(ycc[..., c], 0, 1)), h8, 3, cv2.INPAINT_TELEA)
-        out[..., c] = as_mask(q, name="chroma")
-    return np.clip(cv2.cvtColor(out, cv2.COLOR_YCrCb2RGB), 0.0, 1.0)
+        dst = dst[pad:-pad, pad:-pad]
+    return as_image(np.ascontiguousarray(dst))
 
 
 def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False) -> np.ndarray:
-    """Fill ``hole`` with FSR on luminance (Telea on chroma).
+    """Fill ``hole`` with OpenCV's FSR.
 
     Parameters
     ----------
@@ -82,5 +71,5 @@ def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False) -> np.nd
     out = np.array(crop, np.float32, copy=True)
     hole = np.asarray(hole, bool)
     if hole.any():
-        out[hole] = _fsr_luma(out, hole, mode)[hole]
+        out[hole] = _fsr(out, hole, mode)[hole]
     return out

@@ -8,7 +8,7 @@ the mask is built and preflighted:
    Laplacian energy of a ring 3-10 px out: texture; density of strong edges: structure such
    as a cup rim) decide the fill: thin strokes, and any strokes on smooth context, get the
    fast diffusion fill (Telea); strokes over texture or structure get the
-   frequency-selective fill (FSR on luminance: :mod:`seamline.ops.inpaint.fsr`), which keeps
+   frequency-selective fill (OpenCV's FSR: :mod:`seamline.ops.inpaint.fsr`), which keeps
    edges and texture, up to ``FSR_MAX_HOLE_PX`` hole pixels (its cost grows with the hole);
    a larger region over texture gets the exemplar fill, a third of the cost there. The
    numbers and the reason are recorded per region.
@@ -48,12 +48,13 @@ THICK_STROKE_PX = 6.0
 TEXTURE_ENERGY = 4e-4
 #: Fraction of ring pixels on a strong edge above which the context has structure.
 STRUCTURE_EDGES = 0.12
-#: Most hole pixels per region given the frequency-selective fill (~0.1-0.15 ms of CPU per
-#: pixel on a loaded 2-core machine: about 2 s); a larger region over texture gets the
-#: exemplar fill (0.03-0.08 ms per pixel; on the train split's regions over this size it
-#: scored 1-2.7 dB below FSR and about Telea's PSNR, with texture instead of a smear:
+#: Most hole pixels per region given the frequency-selective fill (0.1-0.2 ms of CPU per
+#: pixel on a loaded 2-core machine: up to ~3 s there; the demo's 13-14k px title over the
+#: cup rim stays under it); a larger region over texture gets the exemplar fill (0.03-0.08
+#: ms per pixel; on the train split's regions over this size it scored 1-2.7 dB below FSR
+#: and about Telea's PSNR, with texture instead of a smear:
 #: ``benchmarks/results/text_fill.md``).
-FSR_MAX_HOLE_PX = 16000
+FSR_MAX_HOLE_PX = 15000
 #: The next fill for a region the smear judge flags (``backend="auto"``): each keeps more
 #: texture than the one before, at a higher cost; the exemplar fill is the last resort.
 SMEAR_LADDER = {"telea": "fsr", "ns": "fsr", "fsr": "exemplar", "fsr-best": "exemplar"}
@@ -122,8 +123,8 @@ def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float 
     the hole, thin strokes included (measured on the train split: the frequency-selective
     fill scored 0.4 dB higher over all cases with thin strokes allowed, 0.1 dB with thick
     strokes only), so strokes over texture or structure get the frequency-selective fill,
-    which continues edges and texture into the hole (run on luminance:
-    :func:`seamline.ops.inpaint.fsr.fsr_fill`), up to ``FSR_MAX_HOLE_PX`` hole pixels; a
+    which continues edges and texture into the hole
+    (:func:`seamline.ops.inpaint.fsr.fsr_fill`), up to ``FSR_MAX_HOLE_PX`` hole pixels; a
     larger hole over texture gets the exemplar (patch) fill, a third of the cost there.
     Smooth context gets Telea. The exemplar fill is not the first choice for smaller holes:
     on text it copies anti-aliased glyph edges from the hole's border and can rebuild a
