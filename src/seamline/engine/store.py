@@ -36,8 +36,8 @@ def save(kind: str, value: Any, folder: Path, name: str) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     if kind in ("image", "mask"):
         _atomic_npy(folder / f"{name}.npy", np.asarray(value, dtype=np.float32))
-        if kind == "image":
-            write_image(folder / f"{name}.png", value)
+        if kind == "image":  # a preview: fast zlib (same pixels, ~15 % larger file)
+            write_image(folder / f"{name}.png", value, compress_level=1)
         else:
             _write_gray_png(folder / f"{name}.png", to_uint8(value))
         return [f"{name}.npy", f"{name}.png"]

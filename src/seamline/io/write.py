@@ -33,7 +33,8 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".tif
 _DEEP_EXTENSIONS = (".png", ".tif", ".tiff")  # the ones that can hold 16 bits per channel
 
 
-def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 95) -> Path:
+def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 95,
+                compress_level: int = 6) -> Path:
     """Write an sRGB image (plus optional alpha) atomically, with an embedded sRGB profile.
 
     Parameters
@@ -54,6 +55,10 @@ def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 9
         Bits per channel in the file.
     quality : int
         1-100, for JPEG and WebP; ignored by PNG and TIFF (lossless).
+    compress_level : int
+        0-9, zlib effort of an 8-bit PNG (same pixels at every level). 6 (Pillow's default)
+        is for files people keep; the run directory's previews use 1: a 1024x768 photo
+        encodes in ~0.1 s instead of 0.25-0.55 s, for files ~15 % larger.
 
     Returns
     -------
@@ -77,6 +82,10 @@ def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 9
     if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) \
             or not 1 <= quality <= 100:
         raise InputError(f"quality: must be an integer from 1 to 100, got {quality!r}")
+    if isinstance(compress_level, bool) or not isinstance(compress_level, numbers.Integral) \
+            or not 0 <= compress_level <= 9:
+        raise InputError(f"compress_level: must be an integer from 0 to 9, got "
+                         f"{compress_level!r}")
     pixels = to_uint16(image) if bit_depth == 16 else to_uint8(image)
     if alpha is not None:
         if ext in (".jpg", ".jpeg"):
@@ -84,7 +93,7 @@ def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 9
                              f"to keep it")
         pixels = np.dstack([pixels, _alpha_at_depth(alpha, image.shape[:2], bit_depth)])
     try:
-        data = _encode(ext, pixels, quality)
+        data = _encode(ext, pixels, quality, compress_level)
     except (OSError, ValueError) as e:
         raise InputError(f"{path}: cannot encode {ext} ({e})") from e
     try:
@@ -112,7 +121,7 @@ def _alpha_at_depth(alpha, hw: tuple[int, int], bit_depth: int) -> np.ndarray:
     return to_uint16(a) if bit_depth == 16 else to_uint8(a)
 
 
-def _encode(ext: str, pixels: np.ndarray, quality: int) -> bytes:
+def _encode(ext: str, pixels: np.ndarray, quality: int, compress_level: int = 6) -> bytes:
     """(H, W, 3|4) or grey (H, W) uint8/uint16 -> file bytes with an embedded sRGB profile
     (its grey form for grey pixels)."""
     grey = pixels.ndim == 2
@@ -128,7 +137,7 @@ def _encode(ext: str, pixels: np.ndarray, quality: int) -> bytes:
     else:
         img = Image.fromarray(pixels)
         if ext == ".png":
-            img.save(buf, "PNG", icc_profile=icc)
+            img.save(buf, "PNG", icc_profile=icc, compress_level=int(compress_level))
         elif ext in (".jpg", ".jpeg"):
             # 4:4:4: chroma subsampling would smear colour across the edges an edit makes.
             img.save(buf, "JPEG", quality=quality, subsampling=0, icc_profile=icc)
