@@ -68,7 +68,9 @@ PROBES = (("ocr: detect_text", "seamline.ops.text", "detect_text"),
           ("combine_masks", "seamline.ops.text.geometry", "combine_masks"),
           ("fill (_fill_region)", "seamline.ops.text.removal", "_fill_region"),
           ("fill choice (choose_region_fill)", "seamline.ops.text.removal", "choose_region_fill"),
-          ("ghost judge (judge_regions)", "seamline.ops.text.ghost", "judge_regions"))
+          ("ghost judge (judge_regions)", "seamline.ops.text.ghost", "judge_regions"),
+          ("runner: artifact statistics", "seamline.core.artifacts", "measure"),
+          ("runner: artifact digests", "seamline.core.artifacts", "digest"))
 
 
 # ============================================================================ cases
