@@ -139,3 +139,23 @@ def test_upscale_auto_repeats_the_pixels_of_a_graphic_and_uses_the_model_on_a_ph
     assert code2 == 0  # auto on a photo is the model, byte for byte
     assert np.array_equal(np.asarray(Image.open(tmp_path / "photo-x2.png")),
                           np.asarray(Image.open(tmp_path / "photo-sr-x2.png")))
+
+
+def test_a_grey_photo_is_not_a_graphic_but_few_grey_levels_are():
+    # Every 8-bit grey image has at most 256 levels, so the colour count alone called every
+    # grey photo a graphic (and upscale's auto sent it to nearest: blocky pixels).
+    camera = as_image(data.camera())  # 247 grey levels
+    assert not is_graphic(camera) and not is_graphic(camera[..., 0])
+    posterised = np.round(camera * 15) / 15  # 4-bit grey: 16 levels
+    assert is_graphic(posterised) and is_graphic(posterised[..., 0])
+    one_bit = (camera > 0.5).astype(np.float32)
+    assert is_graphic(one_bit) and is_graphic(one_bit[..., 0])
+    tinted = camera * np.array([1.0, 0.95, 0.9], np.float32)  # sepia-ish: colour, <= 256 colours
+    assert is_graphic(np.round(tinted * 255) / 255)  # the colour rule still applies
+
+
+def test_upscale_auto_sends_a_grey_photo_to_the_network():
+    grey = as_image(data.camera()[200:264, 200:264])[..., 0]
+    run = sl.Pipeline.builtin("upscale").run(grey)
+    assert run.stage("upscale").report["backend"] == "seamline-sr"
+    assert "pixels repeated (nearest)" not in " ".join(run.manifest["notes"])

@@ -65,15 +65,23 @@ def _check_sigma(name, value, *, allow_none=True):
 
 # ------------------------------------------------------------------------------ measuring
 #: How a stage's note names an image :func:`is_graphic` accepts (default ``max_colours``)
-GRAPHIC_NOTE = "graphic (at most 256 colours: palette, 1-bit, dither)"
+GRAPHIC_NOTE = ("graphic (at most 256 colours, or 32 grey levels: palette, 1-bit, dither, "
+                "posterised)")
+
+#: Most grey levels a grey graphic has. Every 8-bit grey image has at most 256 levels, so the
+#: colour count cannot tell a grey photo (camera(): 247 levels, a fax scan's grey: 200+) from a
+#: graphic; 1-bit pages, dither and 4-bit grey have 2-16.
+MAX_GREY_LEVELS = 32
 
 
-def is_graphic(image, *, max_colours: int = 256) -> bool:
-    """True for graphics: at most ``max_colours`` distinct 8-bit colours (palette, 1-bit, dither).
+def is_graphic(image, *, max_colours: int = 256, max_grey_levels: int = MAX_GREY_LEVELS) -> bool:
+    """True for graphics: few distinct 8-bit colours (palette, 1-bit, dither, posterised).
 
     Dither and hard one-pixel edges read as strong "noise" to :func:`estimate_noise`, so a
     denoiser would smear a graphic that has no sensor noise at all. A photo has thousands of
-    colours; a strided sample of 65k pixels tells it early, so a photo costs ~1 ms.
+    colours; a strided sample of 65k pixels tells it early, so a photo costs ~1 ms. A grey
+    image (one channel, or R = G = B everywhere) is a graphic only with at most
+    ``max_grey_levels`` levels: a grey photo has at most 256 as well.
 
     Parameters
     ----------
@@ -82,7 +90,9 @@ def is_graphic(image, *, max_colours: int = 256) -> bool:
         a grey ``(H, W)`` image: its levels are counted directly (a histogram, not a sort),
         with the same answer as for its RGB expansion.
     max_colours : int
-        Most distinct colours a graphic may have (256: GIF, PNG-8, BMP palettes).
+        Most distinct colours a colour graphic may have (256: GIF, PNG-8, BMP palettes).
+    max_grey_levels : int
+        Most distinct levels a grey graphic may have.
 
     Returns
     -------
@@ -93,13 +103,19 @@ def is_graphic(image, *, max_colours: int = 256) -> bool:
         step, seen = max(1, (1 << 20) // img.shape[1]), np.zeros(256, bool)
         for i in range(0, img.shape[0], step):
             seen[np.rint(img[i:i + step] * 255).astype(np.uint8)] = True
-        return int(np.count_nonzero(seen)) <= max_colours
+        return int(np.count_nonzero(seen)) <= min(max_colours, max_grey_levels)
     u8 = np.rint(img * 255).astype(np.uint32)
     packed = (u8[..., 0] << 16) | (u8[..., 1] << 8) | u8[..., 2]
     step = max(1, int(np.sqrt(packed.size / 65536)))
     if np.unique(packed[::step, ::step]).size > max_colours:
         return False
-    return np.unique(packed).size <= max_colours
+    colours = np.unique(packed)
+    if colours.size > max_colours:
+        return False
+    r, g, b = colours >> 16, (colours >> 8) & 255, colours & 255
+    if np.all((r == g) & (g == b)):  # a grey image stored as RGB: the grey rule
+        return colours.size <= min(max_colours, max_grey_levels)
+    return True
 
 
 def estimate_noise(image) -> float:

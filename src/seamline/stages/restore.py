@@ -11,14 +11,15 @@ from seamline.core.stage import Stage, StageResult
 
 class Restore(Stage):
     id = "restore"
-    version = "2"  # 2: graphics pass through untouched (issue 14 item 6)
+    version = "3"  # 2: graphics pass through untouched (issue 14 item 6); 3: a grey
+    # photo is not a graphic (at most 32 grey levels are)
     spec = StageSpec(
         # grey: a graphic passes through as it came (grey stays grey); the filters that
         # need colour expand it themselves
         inputs={"image": PortSpec("image", grey=True, measure=("graphic",))},
         outputs={"image": PortSpec("image", grey=True)},
         doc="Measure noise and JPEG blockiness; deblock and denoise when above the thresholds. "
-            "Graphics (at most 256 colours) pass through untouched.",
+            "Graphics (at most 256 colours, or 32 grey levels) pass through untouched.",
     )
 
     @dataclass(frozen=True)

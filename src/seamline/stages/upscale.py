@@ -5,8 +5,8 @@ blockiness it expects, so under the ``reconcile`` policy the runner inserts the 
 deblock adapters before it (recorded with numbers), and under ``strict`` it refuses a noisy
 input. Plain resamplers (lanczos, bicubic, nearest) accept anything.
 
-``auto`` (the default) picks per image: graphics (at most 256 colours: palette, 1-bit, dither)
-are repeated pixel by pixel (``nearest``), because the network, trained on photos, turns
+``auto`` (the default) picks per image: graphics (at most 256 colours, or 32 grey levels:
+palette, 1-bit, dither; a grey photo is a photo) are repeated pixel by pixel (``nearest``), because the network, trained on photos, turns
 dither and one-pixel edges into worm-like texture and a smooth resampler invents colours the
 graphic never had; photos get ``seamline-sr``.
 
@@ -28,6 +28,7 @@ from seamline.core.stage import Stage, StageResult
 
 class Upscale(Stage):
     id = "upscale"
+    version = "2"  # 2: auto sends a grey photo to seamline-sr (it was read as a graphic)
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="the image to enlarge")},
         outputs={"image": PortSpec("image", doc="scale x larger")},
