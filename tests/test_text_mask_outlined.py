@@ -1,5 +1,5 @@
-"""remove-text's mask on what a person sees first: an outlined title over a photo object of
-the fill's colour."""
+"""remove-text's mask on the two cases a person sees first: an outlined title over a photo
+object of the fill's colour, and a caption's blurred drop shadow."""
 
 from __future__ import annotations
 
@@ -48,3 +48,33 @@ def test_outlined_white_title_over_a_white_cup_masks_the_letters_not_the_cup():
     # px of it beyond 3 px of the letters, a bumpy white smear after the fill)
     stray = mask & ~_near(drawn, 3)
     assert stray.sum() <= 0.1 * drawn.sum(), stray.sum()
+
+
+def test_blurred_drop_shadow_is_masked_where_it_visibly_changed_the_photo():
+    photo = as_image(data.astronaut())
+    # a yellow caption with a soft drop shadow (2 px down-right, blurred 1.2 px)
+    image, alpha = draw_text(photo, [TextItem("moon walk", (40, 420), 28, color=(255, 221, 0),
+                                              shadow_px=2)])
+    visible = np.abs(image - photo).max(-1) > 8 / 255
+    mask = _remove_text_mask(image)
+    # the release left the shadow's faint tail out (0.907 of these pixels masked)
+    assert mask[visible].mean() >= 0.95, mask[visible].mean()
+    # and not much more than that
+    assert (mask & ~_near(visible, 1)).sum() <= 0.05 * visible.sum()
+
+
+def test_normalize_grows_a_line_text_mask_capped_by_at_most_its_cap():
+    from seamline.stages.normalize_mask import NormalizeMask
+
+    mask = np.zeros((60, 120), np.float32)
+    mask[20:40, 10:50] = 1  # line 0: capped at 1 px
+    mask[20:40, 70:110] = 1  # line 1: the stroke/height rule (3 px here)
+    geometry = {"boxes_xyxy": [[5, 15, 55, 45], [65, 15, 115, 45]],
+                "stroke_width_px": [12.0, 12.0], "text_height_px": [100.0, 100.0],
+                "dilate_max_px": [1, None]}
+    res = NormalizeMask(NormalizeMask.Params(halo_px=0)).run(
+        StageContext("test", 0, "reconcile"), mask=mask, geometry=geometry)
+    assert res.report["dilate_px_per_region"] == [1, 3]
+    out = res.outputs["mask"] >= 0.5
+    assert out[20:40, 9].all() and not out[:, 8].any()
+    assert out[20:40, 67].all()

@@ -21,8 +21,9 @@ class NormalizeMask(Stage):
                                   doc="the photo, to grow over shadows and glows (halo_px)")},
         outputs={"mask": PortSpec("mask")},
         doc="Speckle removal, hole filling, dilation scaled to stroke width and text height "
-            "per text region (or a fixed dilate_px), growth over shadows/glows when the image "
-            "is wired, optional feathering.",
+            "per text region, at most the geometry's dilate_max_px for a line (text-mask caps "
+            "hard-edged lines at their anti-aliased pixel), or a fixed dilate_px; growth over "
+            "shadows/glows when the image is wired, optional feathering.",
     )
 
     @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class NormalizeMask(Stage):
         if per_region:
             radii = [dilation_for_text(sw, h) for sw, h in
                      zip(geometry["stroke_width_px"], geometry["text_height_px"])]
+            # text-mask caps the lines its glyph mask hugs (their anti-aliased edge only)
+            caps = geometry.get("dilate_max_px") or [None] * len(radii)
+            radii = [r if c is None else min(r, int(c)) for r, c in zip(radii, caps)]
             cleaned = _dilate_by_region(cleaned, geometry["boxes_xyxy"], radii)
             report["dilate_px_per_region"] = radii
         if image is not None and p.halo_px:

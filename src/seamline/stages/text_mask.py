@@ -15,8 +15,9 @@ class TextMask(Stage):
     id = "text-mask"
     # 2: the segmentation model (seamline-textseg) refines the glyph mask; 3: combined keeps
     # only the segmented pixels a shadow/glow/outline of the glyphs explains; 4: outlined
-    # text's fill only inside its outline
-    version = "4"
+    # text's fill only inside its outline; 5: blurred effects grown over their tails,
+    # hard-edged glyph-only lines capped at 1 px of normaliser growth (dilate_max_px)
+    version = "5"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -54,7 +55,7 @@ class TextMask(Stage):
             mask, strokes, heights = gm.mask, gm.stroke_width_px, gm.text_height_px
             report["regions"] = gm.per_region
         if p.method in ("segmenter", "combined"):
-            from seamline.ops.text.geometry import combine_masks, line_geometry
+            from seamline.ops.text.geometry import combine_masks, hard_edged, line_geometry
             from seamline.ops.text.segment import load_segmenter, segment_text
 
             seg = load_segmenter(p.model)
@@ -69,12 +70,20 @@ class TextMask(Stage):
                                                              support=segmented)
                 report["effect_threshold"] = cut
                 mask = combined.astype(np.float32)
+                # a line masked by its glyphs alone whose edge is hard (no glow or soft
+                # shadow past it) gets only its anti-aliased pixel from the normaliser (1 px);
+                # other lines keep their margin
+                hard = hard_edged(combined, image, polys)
+                caps = [1 if c == "glyphs" and h else None
+                        for c, h in zip(report["per_line"], hard)]
             else:
                 mask = segmented.astype(np.float32)
                 strokes, heights = line_geometry(mask, polys)
         geometry = {"boxes_xyxy": boxes,
                     "stroke_width_px": [float(s) for s in strokes],
                     "text_height_px": [float(h) for h in heights]}
+        if p.method == "combined":
+            geometry["dilate_max_px"] = caps
         report["coverage"] = float(np.mean(mask >= 0.5))
         return StageResult(outputs={"mask": mask.astype(np.float32), "geometry": geometry},
                            report=report)

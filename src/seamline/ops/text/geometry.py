@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["line_geometry"]
+__all__ = ["combine_masks", "hard_edged", "line_geometry"]
 
 
 def _rect(poly: np.ndarray):
@@ -76,6 +76,57 @@ def line_geometry(mask: np.ndarray, polygons, *, margin: float = 0.3
     return strokes, heights
 
 
+#: A line's mask edge is hard (the text ends at an anti-aliased pixel, no glow or soft
+#: shadow past it) when the photo 1.5-3 px outside it differs from the photo 3-5 px out by
+#: less than this median Lab Delta E.
+HARD_EDGE_DELTA_E = 2.0
+
+
+def hard_edged(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
+               ) -> list[bool]:
+    """Per text line: does the text end where its mask ends (plus its anti-aliased pixel)?
+
+    Parameters
+    ----------
+    mask : ndarray, shape (H, W), bool
+        The text mask.
+    image : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The photo with the text.
+    polygons : sequence of ndarray, each (N, 2) float (x, y)
+        The text lines.
+    margin : float, keyword-only
+        The line's mask is taken within this fraction of its box height around it.
+
+    Returns
+    -------
+    list of bool
+        One per polygon: True when the median Lab colour of the ring 1.5-3 px outside the
+        line's mask differs from the ring 3-5 px out by less than ``HARD_EDGE_DELTA_E``
+        (False for a line with no mask or rings too small to tell).
+    """
+    H, W = mask.shape
+    out = []
+    for poly in polygons:
+        p = np.asarray(poly, np.float32)
+        (cx, cy), (w, h), ang = _rect(p)
+        pad = margin * max(2.0, float(h)) + 8
+        x0, y0 = max(int(p[:, 0].min() - pad), 0), max(int(p[:, 1].min() - pad), 0)
+        x1, y1 = min(int(p[:, 0].max() + pad) + 1, W), min(int(p[:, 1].max() + pad) + 1, H)
+        m = mask[y0:y1, x0:x1]
+        if m.size == 0 or not m.any():
+            out.append(False)
+            continue
+        d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+        near, far = (d > 1.5) & (d <= 3), (d > 3) & (d <= 5)
+        if near.sum() < 10 or far.sum() < 10:
+            out.append(False)
+            continue
+        lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32), cv2.COLOR_RGB2Lab)
+        de = float(np.linalg.norm(np.median(lab[near], 0) - np.median(lab[far], 0)))
+        out.append(de < HARD_EDGE_DELTA_E)
+    return out
+
+
 #: Most offset (px, each axis) of a drop shadow the combined rule looks for.
 EFFECT_MAX_SHIFT_PX = 10
 #: Growth radii (px) tried for an effect around the (shifted) glyphs: hard shadow 0,
@@ -95,6 +146,14 @@ SUPPORT_SLACK_PX = 2
 #: Cost of an effect pixel the segmenter does not mark, against 1 for one it marks (train
 #: split: 1, 2, 3 tried, 2 best: a blurred segmenter otherwise buys a wide grown shape).
 EFFECT_SIZE_COST = 2.0
+#: A blurred effect's tail (the segmenter stops marking before the blur fades out): the
+#: effect grows ring by ring past its fitted radius over the pixels that still differ from
+#: the photo estimated under them by at least this Delta E (and more than the photo's own
+#: texture does)...
+EFFECT_TAIL_DELTA_E = 2.0
+#: ... by at most this many px per px of fitted growth, plus one (a hard shadow: its
+#: anti-aliased edge only).
+EFFECT_TAIL_K = 1.0
 
 
 def _disk(r: int) -> np.ndarray:
@@ -134,6 +193,56 @@ def _fit_effect(glyph: np.ndarray, rest: np.ndarray, max_shift: int):
     return best[1:]
 
 
+def _lab_estimate(rgb: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """Lab of a smooth estimate of the photo under ``unknown``, from the pixels around it."""
+    u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+    est = cv2.inpaint(u8, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    return cv2.cvtColor(est.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+
+
+def _tail(gl, r, dx, dy, rgb, lab, keep_out):
+    """Pixels past an effect (glyphs grown by ``r``, moved by (dx, dy)) that its blur still
+    darkens or lightens: bool mask, grown one ring at a time.
+
+    Each ring pixel is compared with an estimate of the photo under it (inpainted from
+    beyond the largest tail allowed); it is tail when it differs by more than
+    ``EFFECT_TAIL_DELTA_E`` and more than the photo's own texture does (the same estimate's
+    error on a band of photo farther out, 75th percentile), in the direction the effect
+    changed lightness (texture errs both ways). Growth stops at the first ring
+    where under a quarter of the pixels are tail (an offset shadow fitted as a centred
+    growth has its tail on one side).
+    """
+    bound = r + int(np.ceil(EFFECT_TAIL_K * r)) + 1
+
+    def grown(e):
+        return _shift(cv2.dilate(gl, _disk(e)) if e else gl, dx, dy) > 0
+
+    tail = np.zeros_like(keep_out)
+    inner = grown(bound + 2) | (cv2.dilate(keep_out.astype(np.uint8), _disk(2)) > 0)
+    band = grown(bound + 5) & ~inner
+    if band.sum() < 10 or inner.all():
+        return tail
+    diff = lab - _lab_estimate(rgb, inner)
+    de = np.linalg.norm(diff, axis=-1)
+    texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
+    floor = max(EFFECT_TAIL_DELTA_E, float(np.quantile(texture, 0.75)))
+    prev = grown(r)
+    # a shadow's tail darkens (a glow's lightens) like the effect itself; texture goes both ways
+    effect = prev & ~(cv2.dilate(gl, _disk(1)) > 0)
+    sign = np.sign(np.mean(diff[..., 0][effect])) if effect.any() else 0.0
+    if sign == 0:
+        return tail
+    for e in range(r + 1, bound + 1):
+        cur = grown(e)
+        ring = cur & ~prev & ~keep_out
+        hit = ring & (de > floor) & (sign * diff[..., 0] > 0)
+        if ring.sum() < 10 or hit.sum() < 0.25 * ring.sum():
+            break
+        tail |= hit
+        prev = cur
+    return tail
+
+
 def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heights, *,
                   image: np.ndarray, support: np.ndarray | None = None,
                   fallback: float = 0.25, max_effects: int = 2
@@ -151,8 +260,12 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     (``EFFECT_MIN_SHARE``) and it changed the photo's colour (median Delta E against a ring
     just outside, ``EFFECT_MIN_DELTA_E``: the segmenter's blur around plain letters has the
     photo's own colour); then the next effect is fitted to what is left (``max_effects``).
-    An effect adds only its pixels the segmenter marked (with 1 px of slack for its blur),
-    so nothing lands outside the line's glyphs grown by the effect's extent. A line where
+    An effect adds its pixels the segmenter marked (with 1 px of slack for its blur), then
+    its tail: rings past the fitted radius, one px at a time, while the ring's median colour
+    still differs from the photo beyond by ``EFFECT_TAIL_DELTA_E`` (a blurred shadow fades
+    out past where the segmenter stops marking it), at most ``EFFECT_TAIL_K`` px per px of
+    the fitted radius, plus one. So nothing lands outside the line's glyphs grown by about
+    twice the effect's extent. A line where
     the glyph mask found almost nothing (under ``fallback`` of the segmented pixels: a date
     stamp, a faint watermark) takes the segmenter's mask as it is.
 
@@ -205,7 +318,7 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
             continue
         g1 = cv2.dilate(gl, _disk(1)) > 0
         rest = seg & ~g1
-        effects, found = [], np.zeros_like(g1)
+        effects, found, shapes = [], np.zeros_like(g1), []
         lab = None
         for _ in range(max_effects):
             if rest.sum() < EFFECT_MIN_SHARE * max(int(gl.sum()), 1):
@@ -227,8 +340,12 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
                 break
             found |= whole
             rest &= ~whole
+            shapes.append((r, dx, dy))
             effects.append(f"effect(dx={dx}, dy={dy}, r={r})")
         if found.any():
-            out[y0:y1, x0:x1] |= found & (cv2.dilate(seg.astype(np.uint8), _disk(1)) > 0)
+            kept = found & (cv2.dilate(seg.astype(np.uint8), _disk(1)) > 0)
+            for r, dx, dy in shapes:  # the blur's faint tail, which the segmenter misses
+                kept |= _tail(gl, r, dx, dy, image[y0:y1, x0:x1], lab, g1 | found)
+            out[y0:y1, x0:x1] |= kept
         choices.append(" + ".join(["glyphs", *effects]))
     return out, choices
