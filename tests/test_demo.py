@@ -38,11 +38,11 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     # the text region is closer to the photo before the text was drawn (input: ~10.4 dB;
     # release: 16.25 dB with the caption's shadow still readable; Telea over the cup rim
     # 16.35 dB; the frequency-selective fill there 17.64 dB; with the mask that keeps the
-    # cup's white out of the title's outline 19.25 dB, most of the error still in the
-    # title's fill over the cup rim)
+    # cup's white out of the title's outline 19.25 dB, and the caption's shadow tail masked
+    # 19.18 dB; most of the error still in the title's fill over the cup rim)
     image, alpha = demo_image()
     photo = as_image(data.coffee())
     assert psnr_in_text_region(image, photo, alpha) < 11
-    assert psnr_in_text_region(clean_out, photo, alpha) > 17.0
+    assert psnr_in_text_region(clean_out, photo, alpha) > 18.5
     # pixels outside the final mask are the input's
     assert qa["outside_change"]["changed_px"] == 0
