@@ -17,3 +17,60 @@ def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def crop_resize_4x3(photo, size):
+    """The centre 4:3 crop of ``photo`` resized to ``size`` = (W, H): the train-split cases of
+    the profiling and checking scripts.
+
+    Parameters
+    ----------
+    photo : ndarray, (h, w, 3) float32 in [0, 1]
+    size : (int, int)
+        Output width and height (4:3).
+
+    Returns
+    -------
+    ndarray, (H, W, 3) float32 in [0, 1]
+        Area-averaged when shrinking, bicubic when enlarging.
+    """
+    import cv2
+    import numpy as np
+
+    h, w = photo.shape[:2]
+    ch, cw = (h, int(h * 4 / 3)) if w * 3 >= h * 4 else (int(w * 3 / 4), w)
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    crop = photo[y0:y0 + ch, x0:x0 + cw]
+    interp = cv2.INTER_AREA if cw >= size[0] else cv2.INTER_CUBIC
+    return np.clip(cv2.resize(crop, tuple(size), interpolation=interp), 0, 1).astype(np.float32)
+
+
+def train_style_cases(per_style: int, sizes, seed: int):
+    """``per_style`` train-split cases for every overlay style, as the checking scripts draw
+    them: scikit-image/matplotlib photos and every fourth procedural one, cycled; sizes cycled.
+
+    Yields
+    ------
+    style : str
+    name : str
+        The background's name.
+    photo : ndarray, (H, W, 3) float32 in [0, 1]
+        The clean photo, 4:3, at the case's size (see :func:`crop_resize_4x3`).
+    rng : numpy.random.Generator
+        Seeded by ``(seed, style index, case index)``: draw the case's overlays with it.
+    """
+    import numpy as np
+
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import backgrounds
+
+    train = backgrounds("train")
+    photos = [(n, p) for n, p in train if not n.startswith("procedural")]
+    photos += [(n, p) for n, p in train if n.startswith("procedural")][::4]
+    k = 0
+    for si, style in enumerate(overlays.STYLES):
+        for j in range(per_style):
+            name, photo = photos[(si * per_style + j) * 7 % len(photos)]
+            size = sizes[k % len(sizes)]
+            k += 1
+            yield style, name, crop_resize_4x3(photo, size), np.random.default_rng([seed, si, j])

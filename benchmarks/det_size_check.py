@@ -29,6 +29,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import train_style_cases  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 SIZES = ((1024, 768), (768, 576))
 
@@ -54,10 +57,7 @@ def main() -> int:
     rules = [(r.split(":")[0], int(r.split(":")[1])) for r in a.rules.split(",")]
     from seamline.ops.text import detect_text
     from seamline.testing import overlays
-    from seamline.testing.backgrounds import backgrounds
 
-    photos = [(n, p) for n, p in backgrounds("train") if not n.startswith("procedural")]
-    photos += [(n, p) for n, p in backgrounds("train") if n.startswith("procedural")][::4]
     fonts = overlays.font_paths("train")
     stats = {r: {"lines": 0, "words": 0, "false": 0, "cpu": 0.0} for r in rules}
     per_style = {}
@@ -65,49 +65,41 @@ def main() -> int:
     load0 = os.getloadavg()[0]
     k = 0
     detect_text(np.zeros((64, 64, 3), np.float32))
-    for si, style in enumerate(overlays.STYLES):
-        for j in range(a.per_style):
-            name, photo = photos[(si * a.per_style + j) * 7 % len(photos)]
-            W, H = SIZES[k % len(SIZES)]
-            k += 1
-            h, w = photo.shape[:2]
-            ch, cw = (h, int(h * 4 / 3)) if w * 3 >= h * 4 else (int(w * 3 / 4), w)
-            p = photo[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
-            p = np.clip(cv2.resize(p, (W, H), interpolation=cv2.INTER_AREA if cw >= W
-                                   else cv2.INTER_CUBIC), 0, 1).astype(np.float32)
-            rng = np.random.default_rng([41, si, j])
-            ovs = overlays.sample_overlays(rng, style, p.shape[:2], fonts)
-            text = overlays.render(p, ovs)[0].astype(np.float32)
-            lines = []
-            for ov in ovs:
-                texts = [t for t in ov.text.split("\n") if t.strip()]
-                for poly, t in zip(overlays.line_polygons(ov), texts):
-                    m = np.zeros((H, W), np.uint8)
-                    cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
-                    if m.sum() >= 20:
-                        lines.append((m, [w_ for w_ in t.split() if len(w_) >= 3]))
-            n_lines += len(lines)
-            n_words += sum(len(ws) for _, ws in lines)
-            for r in rules:
-                with rule(*r):
-                    c0 = time.process_time()
-                    found = detect_text(text)
-                    stats[r]["cpu"] += time.process_time() - c0
-                    c0 = time.process_time()
-                    stats[r]["false"] += len(detect_text(p))
-                    stats[r]["cpu"] += time.process_time() - c0
-                boxes = np.zeros((H, W), np.uint8)
-                for f in found:
-                    cv2.fillPoly(boxes, [np.round(f.polygon).astype(np.int32)], 1)
-                read = " ".join(f.text.upper() for f in found)
-                nl = sum(int((m & boxes).sum() >= 0.3 * m.sum()) for m, _ in lines)
-                nw = sum(w_.upper() in read for _, ws in lines for w_ in ws)
-                stats[r]["lines"] += nl
-                stats[r]["words"] += nw
-                ps = per_style.setdefault(style, {})
-                ps[r] = (ps.get(r, (0, 0))[0] + nl, ps.get(r, (0, 0))[1] + nw)
-            print(style, name, {f"{t}:{s}": per_style[style][(t, s)] for t, s in rules},
-                  file=sys.stderr, flush=True)
+    for style, name, p, rng in train_style_cases(a.per_style, SIZES, 41):
+        H, W = p.shape[:2]
+        k += 1
+        ovs = overlays.sample_overlays(rng, style, p.shape[:2], fonts)
+        text = overlays.render(p, ovs)[0].astype(np.float32)
+        lines = []
+        for ov in ovs:
+            texts = [t for t in ov.text.split("\n") if t.strip()]
+            for poly, t in zip(overlays.line_polygons(ov), texts):
+                m = np.zeros((H, W), np.uint8)
+                cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
+                if m.sum() >= 20:
+                    lines.append((m, [w_ for w_ in t.split() if len(w_) >= 3]))
+        n_lines += len(lines)
+        n_words += sum(len(ws) for _, ws in lines)
+        for r in rules:
+            with rule(*r):
+                c0 = time.process_time()
+                found = detect_text(text)
+                stats[r]["cpu"] += time.process_time() - c0
+                c0 = time.process_time()
+                stats[r]["false"] += len(detect_text(p))
+                stats[r]["cpu"] += time.process_time() - c0
+            boxes = np.zeros((H, W), np.uint8)
+            for f in found:
+                cv2.fillPoly(boxes, [np.round(f.polygon).astype(np.int32)], 1)
+            read = " ".join(f.text.upper() for f in found)
+            nl = sum(int((m & boxes).sum() >= 0.3 * m.sum()) for m, _ in lines)
+            nw = sum(w_.upper() in read for _, ws in lines for w_ in ws)
+            stats[r]["lines"] += nl
+            stats[r]["words"] += nw
+            ps = per_style.setdefault(style, {})
+            ps[r] = (ps.get(r, (0, 0))[0] + nl, ps.get(r, (0, 0))[1] + nw)
+        print(style, name, {f"{t}:{s}": per_style[style][(t, s)] for t, s in rules},
+              file=sys.stderr, flush=True)
     out = [f"det_size_check: train split, {k} cases ({a.per_style} per style; "
            f"{' and '.join(f'{w}x{h}' for w, h in SIZES)}) + the same photos untouched; "
            f"load average {load0:.1f} before / {os.getloadavg()[0]:.1f} after",

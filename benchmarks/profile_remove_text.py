@@ -45,8 +45,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import crop_resize_4x3  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -83,13 +85,7 @@ def make_cases() -> list[tuple[str, np.ndarray]]:
     fonts = overlays.font_paths("train")
     out = []
     for k, (cid, name, style) in enumerate(CASES):
-        a = photos[name]
-        h, w = a.shape[:2]
-        ch, cw = (h, int(h * 4 / 3)) if w * 3 >= h * 4 else (int(w * 3 / 4), w)
-        y0, x0 = (h - ch) // 2, (w - cw) // 2
-        a = a[y0:y0 + ch, x0:x0 + cw]
-        interp = cv2.INTER_AREA if cw >= SIZE[0] else cv2.INTER_CUBIC
-        a = np.clip(cv2.resize(a, SIZE, interpolation=interp), 0, 1).astype(np.float32)
+        a = crop_resize_4x3(photos[name], SIZE)
         if style is not None:
             rng = np.random.default_rng([20261204, k])
             ovs = overlays.sample_overlays(rng, style, a.shape[:2], fonts)

@@ -35,6 +35,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import train_style_cases  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 SIZES = ((1024, 768), (768, 576))
 CONDITIONS = ("text", "ghost30", "ghost15", "clean")
@@ -60,55 +63,42 @@ def main() -> int:
     import seamline.ops.text as T
     from seamline.stages.qa import residual_text
     from seamline.testing import overlays
-    from seamline.testing.backgrounds import backgrounds
 
-    photos = [(n, p) for n, p in backgrounds("train") if not n.startswith("procedural")]
-    photos += [(n, p) for n, p in backgrounds("train") if n.startswith("procedural")][::4]
     fonts = overlays.font_paths("train")
     real = T.detect_text_in_boxes
     totals = {rule: {c: [0, 0] for c in CONDITIONS} for rule in ("old", "new")}
     cpu = {"old": 0.0, "new": 0.0}
     rows = []
     load0 = os.getloadavg()[0]
-    k = 0
-    for si, style in enumerate(overlays.STYLES):
-        for j in range(a.per_style):
-            name, photo = photos[(si * a.per_style + j) * 7 % len(photos)]
-            W, H = SIZES[k % len(SIZES)]
-            k += 1
-            h, w = photo.shape[:2]
-            ch, cw = (h, int(h * 4 / 3)) if w * 3 >= h * 4 else (int(w * 3 / 4), w)
-            p = photo[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
-            p = np.clip(cv2.resize(p, (W, H), interpolation=cv2.INTER_AREA if cw >= W
-                                   else cv2.INTER_CUBIC), 0, 1).astype(np.float32)
-            rng = np.random.default_rng([31, si, j])
-            text = overlays.render(p, overlays.sample_overlays(rng, style, p.shape[:2], fonts)
-                                   )[0].astype(np.float32)
-            regions = T.detect_text(text)
-            if not regions:
-                rows.append({"style": style, "photo": name, "size": [W, H], "regions": 0})
-                continue
-            drawn = overlays.drawn_mask(p, text)
-            mask = cv2.dilate(drawn.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
-            images = {"text": text, "ghost30": (p + 0.3 * (text - p)).astype(np.float32),
-                      "ghost15": (p + 0.15 * (text - p)).astype(np.float32), "clean": p}
-            row = {"style": style, "photo": name, "size": [W, H], "regions": len(regions),
-                   "old_scale": round(old_scale(text.shape, regions), 2)}
-            for rule in ("old", "new"):
-                sc = row["old_scale"] if rule == "old" else None
-                T.detect_text_in_boxes = functools.partial(real, scale=sc)
-                try:
-                    for c in CONDITIONS:
-                        c0 = time.process_time()
-                        r = residual_text(images[c], mask, regions)
-                        cpu[rule] += time.process_time() - c0
-                        row[f"{rule}_{c}"] = r["residual_words"]
-                        totals[rule][c][0] += r["residual_words"]
-                        totals[rule][c][1] += r["words_before"]
-                finally:
-                    T.detect_text_in_boxes = real
-            rows.append(row)
-            print(json.dumps(row), file=sys.stderr, flush=True)
+    for style, name, p, rng in train_style_cases(a.per_style, SIZES, 31):
+        H, W = p.shape[:2]
+        text = overlays.render(p, overlays.sample_overlays(rng, style, p.shape[:2], fonts)
+                               )[0].astype(np.float32)
+        regions = T.detect_text(text)
+        if not regions:
+            rows.append({"style": style, "photo": name, "size": [W, H], "regions": 0})
+            continue
+        drawn = overlays.drawn_mask(p, text)
+        mask = cv2.dilate(drawn.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
+        images = {"text": text, "ghost30": (p + 0.3 * (text - p)).astype(np.float32),
+                  "ghost15": (p + 0.15 * (text - p)).astype(np.float32), "clean": p}
+        row = {"style": style, "photo": name, "size": [W, H], "regions": len(regions),
+               "old_scale": round(old_scale(text.shape, regions), 2)}
+        for rule in ("old", "new"):
+            sc = row["old_scale"] if rule == "old" else None
+            T.detect_text_in_boxes = functools.partial(real, scale=sc)
+            try:
+                for c in CONDITIONS:
+                    c0 = time.process_time()
+                    r = residual_text(images[c], mask, regions)
+                    cpu[rule] += time.process_time() - c0
+                    row[f"{rule}_{c}"] = r["residual_words"]
+                    totals[rule][c][0] += r["residual_words"]
+                    totals[rule][c][1] += r["words_before"]
+            finally:
+                T.detect_text_in_boxes = real
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
     lines = [f"qa_reread_check: train split, {len(rows)} cases ({a.per_style} per style, "
              f"{' and '.join(f'{w}x{h}' for w, h in SIZES)}); load average {load0:.1f} before / "
              f"{os.getloadavg()[0]:.1f} after",
