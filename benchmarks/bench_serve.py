@@ -339,6 +339,9 @@ def main() -> int:
     ap.add_argument("--name", default="serve",
                     help="results file stem under benchmarks/results (default serve)")
     args = ap.parse_args()
+    # a terminated benchmark (kill, a CI timeout) must still stop the server it started: the
+    # default SIGTERM ends Python without running the `finally` that does
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t_start = time.monotonic()
     end = t_start + 60 * args.budget_min - 45  # the last level's stragglers, writing results
     levels = [int(c) for c in args.concurrency.split(",")]
