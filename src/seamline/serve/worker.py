@@ -20,6 +20,7 @@ The answer is ``{"ok": True, "result": {...}}`` or ``{"ok": False, "error": mess
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 import traceback
@@ -207,20 +208,28 @@ def release_memory() -> bool:
     bool
         True where the C library has ``malloc_trim`` (glibc) and it ran.
     """
-    import ctypes
-    import ctypes.util
     import gc
 
     gc.collect()  # cycles first, so their memory is free when the heap is trimmed
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
-        return False
+    trim = _malloc_trim()
     if trim is None:
         return False
     trim(0)
     return True
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None (musl, macOS). Looked up once per worker:
+    ``find_library`` runs ``ldconfig`` in a subprocess."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
 
 
 def main(conn, threads: int = 1) -> None:
