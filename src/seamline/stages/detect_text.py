@@ -59,22 +59,18 @@ class DetectText(Stage):
 def _add_tiles(image, regions):
     """``regions`` plus one region (text ``''``) per tile of a tiled watermark, skipping tiles
     whose centre is inside a detected line; and the manifest's record of what was found."""
-    import cv2
-    import numpy as np
-
     from seamline.ops.text import TextRegion
-    from seamline.ops.text.watermark import find_tiled_watermark
+    from seamline.ops.text.watermark import centre_in_lines, find_tiled_watermark
 
-    wm = find_tiled_watermark(image, exclude=[r.polygon for r in regions])
+    lines = [r.polygon for r in regions]
+    wm = find_tiled_watermark(image, exclude=lines)
     rec = wm.to_dict()
     rec["region_indices"] = []
     if not wm.found:
         return regions, rec
     out = list(regions)
     for poly in wm.polygons:
-        c = tuple(float(v) for v in poly.mean(0))
-        if any(cv2.pointPolygonTest(np.asarray(r.polygon, np.float32), c, False) >= 0
-               for r in regions):
+        if centre_in_lines(poly, lines):
             continue
         rec["region_indices"].append(len(out))
         out.append(TextRegion(poly, "", float(min(1.0, wm.text_share))))

@@ -362,6 +362,13 @@ def _text_share(img: np.ndarray, poly: np.ndarray, seg) -> float:
     return float(np.mean(box >= seg.threshold)) if box.size else 0.0
 
 
+def centre_in_lines(poly, lines) -> bool:
+    """Whether the centre of ``poly`` (a tile, (4, 2) x, y) lies inside any of ``lines``
+    (polygons, each (N, 2) x, y image pixels): a tile on a line the detector found."""
+    c = tuple(float(v) for v in np.asarray(poly, np.float64).mean(0))
+    return any(cv2.pointPolygonTest(np.asarray(q, np.float32), c, False) >= 0 for q in lines)
+
+
 def find_tiled_watermark(image, *, model=None, exclude=()) -> TiledWatermark:
     """Find a watermark tiled across the photo (no detector box needed).
 
@@ -448,9 +455,7 @@ def _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude=()):
     H, W = img.shape[:2]
     inside = [p for p in polys if p[:, 0].min() >= 0 and p[:, 1].min() >= 0
               and p[:, 0].max() < W and p[:, 1].max() < H] or polys
-    lines = [np.asarray(q, np.float32) for q in exclude]
-    free = [p for p in inside if not any(
-        cv2.pointPolygonTest(q, tuple(float(v) for v in p.mean(0)), False) >= 0 for q in lines)]
+    free = [p for p in inside if not centre_in_lines(p, exclude)]
     # a dozen whole tiles away from the detected lines, spread over the frame, say enough
     # (a real watermark is everywhere; a caption's rows are not); cost stays bounded
     sample = free or inside
