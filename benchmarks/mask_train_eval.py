@@ -24,6 +24,7 @@ Per case, with the pipeline's own stages (``text-mask`` with its defaults, then
 Usage (run it with each tree first on PYTHONPATH; compare two runs)::
 
     PYTHONPATH=src python benchmarks/mask_train_eval.py --out /tmp/after.json [--save DIR]
+    PYTHONPATH=src python benchmarks/mask_train_eval.py --model training/candidates/seamline-textseg-v3.onnx
     python benchmarks/mask_train_eval.py --compare /tmp/before.json /tmp/after.json
 """
 
@@ -119,9 +120,10 @@ def regions_for(cid, image):
     return [TextRegion(np.float32(r["polygon"]), r["text"], r["score"]) for r in raw]
 
 
-def final_masks(image, regions, variants=(None,)):
+def final_masks(image, regions, variants=(None,), model=None):
     """The remove-text pipeline's mask: its text-mask, then its normalize-mask (parameters as
-    the built-in pipeline of the seamline imported sets them, each of ``variants`` on top).
+    the built-in pipeline of the seamline imported sets them, each of ``variants`` on top;
+    ``model``: a segmenter .onnx instead of the packaged one).
     Returns the text-mask's mask, one normalised mask per variant, and the text-mask report."""
     import dataclasses
 
@@ -132,7 +134,8 @@ def final_masks(image, regions, variants=(None,)):
     spec = builtin_spec("remove-text")
     ctx = StageContext("mask", 0, "reconcile")
     mk, nz = spec.stage("mask"), spec.stage("normalize")
-    tm = get_stage(mk.stage_id)(mk.params).run(ctx, image=image, regions=regions)
+    mparams = mk.params if model is None else dataclasses.replace(mk.params, model=str(model))
+    tm = get_stage(mk.stage_id)(mparams).run(ctx, image=image, regions=regions)
     outs = []
     for over in variants:
         nm = get_stage(nz.stage_id)(dataclasses.replace(nz.params, **(over or {}))).run(
@@ -191,7 +194,7 @@ def run(args):
             continue
         t0 = time.perf_counter()
         regions = regions_for(cid, image)
-        raw, masks, rep = final_masks(image, regions, variants)
+        raw, masks, rep = final_masks(image, regions, variants, model=args.model)
         vis = np.abs(image - photo).max(-1) > 8 / 255
         oracle = psnr(telea(image, drawn), photo, region)
         for vi, mask in enumerate(masks):
@@ -264,6 +267,9 @@ def main():
     ap.add_argument("--normalize", type=json.loads, default=None,
                     help='normalize-mask parameters over the pipeline\'s, JSON: \'{"dilate_px": 1}\'; '
                          'a JSON list measures each (OUT.vN.json)')
+    ap.add_argument("--model", help="a segmenter .onnx (e.g. training/candidates/"
+                                    "seamline-textseg-v3.onnx) instead of the packaged one; "
+                                    "its own threshold (metadata) applies")
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"))
     args = ap.parse_args()
     if args.compare:

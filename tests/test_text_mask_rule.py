@@ -69,3 +69,34 @@ def test_glyph_pixels_the_segmenter_never_saw_are_dropped_and_a_line_matting_mis
     few[60, 100] = True
     mask, choices = combine_masks(seg, few, [poly], [40.0], image=image)
     assert choices == ["segmenter"] and np.array_equal(mask, seg | few)
+
+
+def _thin_caption(shade: float):
+    """Thin subtitle letters (2 px strokes) with a hard shadow 2 px right, 1 px down, darkened
+    to ``shade`` of the photo; the segmenter marks letters and shadow exactly."""
+    photo, _, _ = _scene(3)
+    glyphs = np.zeros(photo.shape[:2], np.uint8)
+    cv2.putText(glyphs, "subtitle", (30, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1, 2, cv2.LINE_8)
+    glyphs = glyphs > 0
+    shadow = _shift(glyphs, 2, 1) & ~glyphs
+    image = photo.copy()
+    image[shadow] *= shade
+    image[glyphs] = 1.0
+    poly = np.float32([[20, 40], [300, 40], [300, 90], [20, 90]])
+    return image, glyphs, shadow, poly
+
+
+def test_a_thin_hard_shadow_mostly_under_its_letters_is_added_when_it_is_strongly_coloured():
+    image, glyphs, shadow, poly = _thin_caption(0.15)
+    beside = shadow & ~(cv2.dilate(glyphs.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    # the case: what shows beside the letters is about a tenth of their pixels (under
+    # EFFECT_MIN_SHARE; the normaliser's 1 px covers the rest of the shadow)
+    assert 0.08 <= beside.sum() / glyphs.sum() < 0.15
+    mask, choices = combine_masks(glyphs | shadow, glyphs, [poly], [30.0], image=image)
+    assert choices == ["glyphs + effect(dx=2, dy=1, r=0)"]
+    assert mask[shadow].all() and not np.any(mask & ~(glyphs | shadow))
+    # the same small shape with a faint change (the segmenter's blur over a slightly darker
+    # photo looks like this) is not taken
+    image, glyphs, shadow, poly = _thin_caption(0.85)
+    mask, choices = combine_masks(glyphs | shadow, glyphs, [poly], [30.0], image=image)
+    assert choices == ["glyphs"] and np.array_equal(mask, glyphs)

@@ -16,8 +16,9 @@ class TextMask(Stage):
     # 2: the segmentation model (seamline-textseg) refines the glyph mask; 3: combined keeps
     # only the segmented pixels a shadow/glow/outline of the glyphs explains; 4: outlined
     # text's fill only inside its outline; 5: blurred effects grown over their tails,
-    # hard-edged glyph-only lines capped at 1 px of normaliser growth (dilate_max_px)
-    version = "5"
+    # hard-edged glyph-only lines capped at 1 px of normaliser growth (dilate_max_px); 6: a
+    # small effect (a thin letter's short hard shadow) counts when strongly coloured
+    version = "6"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

@@ -136,10 +136,17 @@ EFFECT_RADII_PX = (0, 1, 2, 3, 4, 6)
 EFFECT_MIN_PRECISION = 0.6
 #: Smallest effect, as a fraction of the glyph pixels (smaller: the segmenter's blur).
 EFFECT_MIN_SHARE = 0.15
+#: ... unless its colour change is strong (median Delta E at least ``EFFECT_STRONG_DELTA_E``):
+#: then this share is enough (a 1-3 px hard shadow under thin subtitle letters lies mostly
+#: under the letters; train split: 0.08 with no colour condition added photo to tiny text).
+EFFECT_SMALL_SHARE = 0.08
 #: Median Lab colour difference (Delta E) between an effect's pixels and the photo just
 #: outside it below which the "effect" changed nothing: the segmenter's blur around plain
 #: glyphs. Tuned on the train split (3, 5, 10, 15 tried: 3-5 best, 4 taken).
 EFFECT_MIN_DELTA_E = 4.0
+#: See ``EFFECT_SMALL_SHARE`` (train split: the true small shadows change 37-38 Delta E, the
+#: segmenter's blur taken for one 5-6).
+EFFECT_STRONG_DELTA_E = 12.0
 #: Glyph-mask pixels farther than this from any pixel the segmenter marks (at its own,
 #: recall-first cut) are dropped: matting's photo edges of the text's colour.
 SUPPORT_SLACK_PX = 2
@@ -257,7 +264,8 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     offset; a glow or an outline: no offset, r > 0; a blurred shadow: both), one shape for
     the whole line (a shadow falls the same way under every letter). The best fit is kept
     when the segmenter marks most of it (``EFFECT_MIN_PRECISION``), it is not a sliver
-    (``EFFECT_MIN_SHARE``) and it changed the photo's colour (median Delta E against a ring
+    (``EFFECT_MIN_SHARE``, or ``EFFECT_SMALL_SHARE`` when its colour change is strong:
+    a thin letter's short hard shadow) and it changed the photo's colour (median Delta E against a ring
     just outside, ``EFFECT_MIN_DELTA_E``: the segmenter's blur around plain letters has the
     photo's own colour); then the next effect is fitted to what is left (``max_effects``).
     An effect adds its pixels the segmenter marked (with 1 px of slack for its blur), then
@@ -321,10 +329,10 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
         effects, found, shapes = [], np.zeros_like(g1), []
         lab = None
         for _ in range(max_effects):
-            if rest.sum() < EFFECT_MIN_SHARE * max(int(gl.sum()), 1):
+            if rest.sum() < EFFECT_SMALL_SHARE * max(int(gl.sum()), 1):
                 break
             prec, agree, r, dx, dy = _fit_effect(gl, rest, m)
-            if prec < EFFECT_MIN_PRECISION or agree < EFFECT_MIN_SHARE * gl.sum():
+            if prec < EFFECT_MIN_PRECISION or agree < EFFECT_SMALL_SHARE * gl.sum():
                 break
             whole = _shift(cv2.dilate(gl, _disk(r)) if r else gl, dx, dy) > 0
             shape = whole & ~g1 & ~found  # judged on its pixels clear of the glyphs
@@ -336,7 +344,8 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
                 lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
                                    cv2.COLOR_RGB2Lab)
             de = float(np.linalg.norm(np.median(lab[shape], 0) - np.median(lab[ring], 0)))
-            if de < EFFECT_MIN_DELTA_E:
+            if de < (EFFECT_MIN_DELTA_E if agree >= EFFECT_MIN_SHARE * gl.sum()
+                     else EFFECT_STRONG_DELTA_E):
                 break
             found |= whole
             rest &= ~whole
