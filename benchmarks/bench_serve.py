@@ -21,8 +21,11 @@ Everything below runs in one invocation, against one ``seamline serve`` subproce
    ``--pairs-are-level-one``), up to ``--requests`` each, one HTTP client thread per slot. A level stops issuing requests when its share of the time budget
    (``--budget-min``) is spent and lets the requests in flight finish; the results say how
    many ran. p50/p95/p99 latency, throughput, errors (anything but 200).
-5. **Memory**: the server's RSS and PSS (uvicorn process, forkserver and workers, from
-   /proc) before the first level and after the last, and the largest seen in between.
+5. **Memory**: the server = its whole process tree (the uvicorn process, the forkserver, the
+   resource tracker and the workers), from /proc/PID/smaps_rollup: RSS, PSS and anonymous MB,
+   summed and per process, at the start (after ``--warm`` requests per worker), every
+   ``--mem-every`` answered requests (the series in serve.json, to attribute growth), at the
+   end, and the largest seen (every 2 s). Memory does not depend on the machine's load.
 
 The machine's load average before and after is recorded: on a shared machine absolute times
 are inflated; the paired ratios are what to read.
@@ -93,8 +96,8 @@ def r3(x: float) -> float | None:
 
 
 # ----------------------------------------------------------------------------- memory
-def _tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (from /proc/*/stat)."""
+def _tree(pid: int) -> list[tuple[int, int]]:
+    """``pid`` and all its descendants as (pid, parent pid), from /proc/*/stat."""
     parents: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -104,46 +107,116 @@ def _tree(pid: int) -> list[int]:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
             parents.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
+    out, todo = [], [(pid, 0)]
     while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += parents.get(p, [])
+        p, pp = todo.pop()
+        out.append((p, pp))
+        todo += [(c, p) for c in parents.get(p, [])]
     return out
 
 
-def memory_mb(pid: int) -> dict:
-    """RSS and PSS (shared pages divided among the processes sharing them) of a process
-    tree, MB. RSS counts the forkserver's pages once per worker; PSS does not."""
-    rss = pss = 0
-    n = 0
-    for p in _tree(pid):
+def _role(pid: int, ppid: int, root: int) -> str:
+    """What a process of the server's tree is: ``server`` (uvicorn, the dispatcher),
+    ``forkserver``, ``resource-tracker`` or ``worker-PID`` (a job worker; a replaced or
+    recycled worker comes back under a new PID). A worker forked by the forkserver carries
+    the forkserver's command line, so the forkserver is told by its parent (the server)."""
+    if pid == root:
+        return "server"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        cmd = ""
+    if ppid == root and "forkserver" in cmd:
+        return "forkserver"
+    if "resource_tracker" in cmd:
+        return "resource-tracker"
+    return f"worker-{pid}"
+
+
+def process_memory(root: int) -> dict[str, dict]:
+    """Per process of the server's tree (keyed by :func:`_role`): RSS, PSS and the anonymous
+    part of RSS (heap, arenas, numpy buffers: what a leak grows), MB, from smaps_rollup."""
+    out = {}
+    for pid, ppid in _tree(root):
         try:
-            text = Path(f"/proc/{p}/smaps_rollup").read_text()
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
-            continue
-        n += 1
+            continue  # exited between the listing and now
+        kb = {}
         for line in text.splitlines():
-            if line.startswith("Rss:"):
-                rss += int(line.split()[1])
-            elif line.startswith("Pss:"):
-                pss += int(line.split()[1])
-    return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1), "processes": n}
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Pss", "Anonymous"):
+                kb[key] = int(rest.split()[0])
+        out[_role(pid, ppid, root)] = {"pid": pid, "rss_mb": round(kb.get("Rss", 0) / 1024, 1),
+                                 "pss_mb": round(kb.get("Pss", 0) / 1024, 1),
+                                 "anon_mb": round(kb.get("Anonymous", 0) / 1024, 1)}
+    return out
+
+
+def memory_mb(root: int) -> dict:
+    """The server's memory: the sums over its process tree (uvicorn process, forkserver,
+    resource tracker, workers) and each process. RSS counts the pages the workers share with
+    the forkserver once per process; PSS divides shared pages among the processes sharing
+    them, so the PSS sum is what the tree really occupies."""
+    procs = process_memory(root)
+    tot = {k: round(sum(p[k] for p in procs.values()), 1) for k in ("rss_mb", "pss_mb",
+                                                                     "anon_mb")}
+    return {**tot, "processes": len(procs), "per_process": procs}
 
 
 class MemoryWatch:
-    """Samples :func:`memory_mb` every ``every`` seconds; keeps the largest."""
+    """The server's memory over a run: every ``every`` seconds (a thread) for the largest
+    total and per-process values, and every ``every_requests`` finished requests
+    (:meth:`tick`) for the series written to serve.json."""
 
-    def __init__(self, pid: int, every: float = 2.0):
-        self.pid, self.every, self.peak = pid, every, {"rss_mb": 0.0, "pss_mb": 0.0}
+    def __init__(self, pid: int, every: float = 2.0, every_requests: int = 10):
+        self.pid, self.every, self.every_requests = pid, every, every_requests
+        self.peak = {"rss_mb": 0.0, "pss_mb": 0.0, "anon_mb": 0.0}
+        self.peak_per_process: dict[str, dict] = {}
+        self.series: list[dict] = []
+        self.requests = 0
+        self._t0 = time.monotonic()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _sample(self) -> dict:
+        m = memory_mb(self.pid)
+        with self._lock:
+            for k in self.peak:
+                self.peak[k] = max(self.peak[k], m[k])
+            for role, p in m["per_process"].items():
+                seen = self.peak_per_process.setdefault(role, dict(p))
+                for k in ("rss_mb", "pss_mb", "anon_mb"):
+                    seen[k] = max(seen[k], p[k])
+        return m
+
+    def point(self, label: str | None = None) -> dict:
+        """Sample now and add it to the series."""
+        m = self._sample()
+        entry = {"requests": self.requests, "t_s": round(time.monotonic() - self._t0, 1),
+                 "load_1min": round(os.getloadavg()[0], 2), **m}
+        if label:
+            entry["label"] = label
+        with self._lock:
+            self.series.append(entry)
+        return entry
+
+    def tick(self) -> None:
+        """One more request answered; every ``every_requests``-th adds a series point."""
+        with self._lock:
+            self.requests += 1
+            due = self.every_requests > 0 and self.requests % self.every_requests == 0
+        if due:
+            e = self.point()
+            print(f"memory after {e['requests']} requests: RSS {e['rss_mb']} MB, PSS "
+                  f"{e['pss_mb']} MB; " + ", ".join(
+                      f"{r} {p['rss_mb']}/{p['anon_mb']}" for r, p in
+                      e["per_process"].items()) + " (RSS/anon MB)", flush=True)
+
     def _run(self):
         while not self._stop.wait(self.every):
-            m = memory_mb(self.pid)
-            for k in ("rss_mb", "pss_mb"):
-                self.peak[k] = max(self.peak[k], m[k])
+            self._sample()
 
     def __enter__(self):
         self._thread.start()
@@ -155,7 +228,8 @@ class MemoryWatch:
 
 
 # ----------------------------------------------------------------------------- server
-def start_server(runs: Path, workers: int, queue: int) -> tuple[subprocess.Popen, str]:
+def start_server(runs: Path, workers: int, queue: int,
+                 extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     import httpx
 
     with socket.socket() as s:
@@ -164,7 +238,7 @@ def start_server(runs: Path, workers: int, queue: int) -> tuple[subprocess.Popen
     env = dict(os.environ)
     env.pop("SEAMLINE_TOKEN", None)
     proc = subprocess.Popen(CLI + ["serve", str(runs), "--port", str(port), "--workers",
-                                   str(workers), "--queue-size", str(queue)], env=env,
+                                   str(workers), "--queue-size", str(queue), *extra], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -181,6 +255,21 @@ def start_server(runs: Path, workers: int, queue: int) -> tuple[subprocess.Popen
         time.sleep(0.5)
 
 
+def wait_settled(base: str, workers: int, timeout: float = 300.0) -> bool:
+    """Wait until no job is queued or running and every worker has said it is idle, i.e.
+    has handed its last job's memory back (``idle_workers`` in /v1/health). A memory point
+    taken earlier catches a worker still holding the job it has just answered."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        h = httpx.get(base + "/v1/health", timeout=30).json()
+        if h["queued"] == 0 and h["running"] == 0 and h.get("idle_workers", workers) == workers:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGINT)
     try:
@@ -190,12 +279,16 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
-def post(client, base: str, photo: bytes, query: str = "") -> tuple[float, dict | None, str]:
-    """One synchronous remove-text request: (latency s, JSON body or None, error text)."""
+def post(client, base: str, photo: bytes, query: str = "", tick=None,
+         ) -> tuple[float, dict | None, str]:
+    """One synchronous remove-text request: (latency s, JSON body or None, error text).
+    ``tick`` (no arguments) is called once the answer is in (the memory series counts)."""
     t0 = time.perf_counter()
     r = client.post(base + "/v1/remove-text" + query,
                     files={"image": ("p.png", photo, "image/png")})
     dt = time.perf_counter() - t0
+    if tick is not None:
+        tick()
     if r.status_code != 200:
         return dt, None, f"{r.status_code}: {r.text[:160]}"
     return dt, r.json(), ""
@@ -216,7 +309,8 @@ def server_numbers(samples: list[tuple[float, dict]]) -> dict:
 
 
 # ----------------------------------------------------------------------------- phases
-def paired(base: str, photos: list[bytes], pairs: int, tmp: Path, until: float) -> dict:
+def paired(base: str, photos: list[bytes], pairs: int, tmp: Path, until: float,
+           tick=None) -> dict:
     """In-process run and server request on the same photo, alternating which goes first."""
     import httpx
 
@@ -238,9 +332,9 @@ def paired(base: str, photos: list[bytes], pairs: int, tmp: Path, until: float) 
 
             if i % 2 == 0:
                 t_local = local()
-                dt, body, err = post(client, base, photos[i % len(photos)])
+                dt, body, err = post(client, base, photos[i % len(photos)], tick=tick)
             else:
-                dt, body, err = post(client, base, photos[i % len(photos)])
+                dt, body, err = post(client, base, photos[i % len(photos)], tick=tick)
                 t_local = local()
             inproc.append(t_local)
             if body is None:
@@ -288,7 +382,7 @@ def command_times(photos: list[bytes], n: int, tmp: Path, until: float) -> list[
 
 
 def load_level(base: str, photos: list[bytes], n: int, concurrency: int,
-               until: float) -> dict:
+               until: float, tick=None) -> dict:
     """Up to ``n`` requests from ``concurrency`` client threads; none starts after ``until``."""
     import httpx
 
@@ -304,7 +398,7 @@ def load_level(base: str, photos: list[bytes], n: int, concurrency: int,
                     i = next(counter, None) if time.monotonic() < until else None
                 if i is None:
                     return
-                dt, body, err = post(client, base, photos[i % len(photos)])
+                dt, body, err = post(client, base, photos[i % len(photos)], tick=tick)
                 with lock:
                     (samples.append((dt, body)) if body is not None else errors.append(err))
 
@@ -336,6 +430,14 @@ def main() -> int:
     ap.add_argument("--pairs-are-level-one", action="store_true",
                     help="the paired requests are the whole concurrency-1 level (no separate "
                          "load level at concurrency 1)")
+    ap.add_argument("--mem-every", type=int, default=10,
+                    help="a per-process memory point every N answered requests (0: none)")
+    ap.add_argument("--warm", type=int, default=1,
+                    help="warm-up requests per worker before the memory start point")
+    ap.add_argument("--worker-max-jobs", type=int, default=0,
+                    help="passed to seamline serve (0: its default)")
+    ap.add_argument("--worker-max-rss-mb", type=int, default=0,
+                    help="passed to seamline serve (0: its default)")
     ap.add_argument("--name", default="serve",
                     help="results file stem under benchmarks/results (default serve)")
     args = ap.parse_args()
@@ -360,13 +462,17 @@ def main() -> int:
               "budget_min": args.budget_min, "args": vars(args), "levels": []}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        proc, base = start_server(tmp / "runs", args.workers, queue=max(levels) * 2)
+        extra = [f"--{k.replace('_', '-')}={getattr(args, k)}"
+                 for k in ("worker_max_jobs", "worker_max_rss_mb") if getattr(args, k)]
+        proc, base = start_server(tmp / "runs", args.workers, queue=max(levels) * 2,
+                                  extra=tuple(extra))
         try:
-            # warm: one request per worker at once, and one in-process run
+            # warm: --warm requests per worker (the workers at once), one in-process run
             with ThreadPoolExecutor(args.workers) as pool:
                 list(pool.map(lambda i: httpx.post(
                     base + "/v1/remove-text", timeout=900,
-                    files={"image": ("w.png", photos[i % len(photos)])}), range(args.workers)))
+                    files={"image": ("w.png", photos[i % len(photos)])}),
+                    range(args.workers * max(0, args.warm))))
             from seamline.api import Pipeline
 
             (tmp / "warm.png").write_bytes(photos[0])
@@ -375,12 +481,13 @@ def main() -> int:
                                                 report=False)
             est = time.perf_counter() - t0  # one request's time on this machine, now
             print(f"warm in-process run: {est:.1f} s", flush=True)
-            mem0 = memory_mb(proc.pid)
-            with MemoryWatch(proc.pid) as watch:
+            with MemoryWatch(proc.pid, every_requests=args.mem_every) as watch:
+                result["settled_at_start"] = wait_settled(base, args.workers)
+                mem0 = watch.point("start")
                 left = end - time.monotonic()
                 if 1 in levels:
                     pr = paired(base, photos, args.pairs, tmp,
-                                until=time.monotonic() + 0.35 * left)
+                                until=time.monotonic() + 0.35 * left, tick=watch.tick)
                     result["paired"] = {k: v for k, v in pr.items() if k != "level"}
                     result["levels"].append(pr["level"])
                     print(json.dumps(result["paired"]), flush=True)
@@ -393,7 +500,7 @@ def main() -> int:
                 with httpx.Client(timeout=900) as client:
                     for i in range(args.preflight):
                         dt, body, _ = post(client, base, photos[i % len(photos)],
-                                           "?preflight=only")
+                                           "?preflight=only", tick=watch.tick)
                         if body is not None:
                             pre.append(dt)
                 result["preflight_only"] = {"requests": args.preflight, "ok": len(pre),
@@ -405,13 +512,14 @@ def main() -> int:
                     share = (end - time.monotonic()) / (len(rest) - k)
                     # stop issuing early enough that the requests in flight finish in budget
                     until = time.monotonic() + share - est * max(1.0, c / args.workers)
-                    level = load_level(base, photos, args.requests, c, until)
+                    level = load_level(base, photos, args.requests, c, until, tick=watch.tick)
                     result["levels"].append(level)
                     print(json.dumps(level), flush=True)
-            mem1 = memory_mb(proc.pid)
-            result["memory"] = {"start": mem0, "end": mem1, "peak": watch.peak,
-                                "rss_growth": round(mem1["rss_mb"] / mem0["rss_mb"] - 1, 4),
-                                "pss_growth": round(mem1["pss_mb"] / mem0["pss_mb"] - 1, 4)}
+                result["settled_at_end"] = wait_settled(base, args.workers)
+                mem1 = watch.point("end")
+                # worker crashes and recycles during the run
+                result["health_end"] = httpx.get(base + "/v1/health", timeout=30).json()
+            result["memory"] = memory_summary(mem0, mem1, watch)
         finally:
             stop_server(proc)
     one = next((lv for lv in result["levels"] if lv["concurrency"] in (1, "1 (paired)")
@@ -427,6 +535,27 @@ def main() -> int:
         atomic_write(RESULTS / f"{args.name}.json", json.dumps(result, indent=1))
         atomic_write(RESULTS / f"{args.name}.md", render(result))
     return 0
+
+
+def memory_summary(start: dict, end: dict, watch: MemoryWatch) -> dict:
+    """Start, end, peak and growth, in total and per process (a worker replaced during the
+    run shows up as one that ended and one that started), plus the series."""
+    def growth(a, b):
+        return round(b / a - 1, 4) if a else None
+
+    per = {}
+    for role in dict.fromkeys([*start["per_process"], *end["per_process"]]):
+        a, b = start["per_process"].get(role), end["per_process"].get(role)
+        per[role] = {"start": a, "end": b, "peak": watch.peak_per_process.get(role),
+                     "rss_growth": growth(a["rss_mb"], b["rss_mb"]) if a and b else None}
+    strip = ("per_process",)
+    return {"start": {k: v for k, v in start.items() if k not in strip},
+            "end": {k: v for k, v in end.items() if k not in strip}, "peak": watch.peak,
+            "rss_growth": growth(start["rss_mb"], end["rss_mb"]),
+            "pss_growth": growth(start["pss_mb"], end["pss_mb"]),
+            "anon_growth": growth(start["anon_mb"], end["anon_mb"]),
+            "per_process": per, "every_requests": watch.every_requests,
+            "series": watch.series}
 
 
 def render(r: dict) -> str:
@@ -483,14 +612,46 @@ def render(r: dict) -> str:
         + (f", {pf['fraction_of_full']:.0%} of a full request's p50." if pf.get(
             "fraction_of_full") else "."),
         "", "## Memory", "",
-        "Server = the uvicorn process, the forkserver and the workers. RSS counts pages the "
-        "workers share with the forkserver once per process; PSS divides them.", "",
-        "| | RSS MB | PSS MB |", "|---|---|---|",
-        f"| before the first level | {mem['start']['rss_mb']} | {mem['start']['pss_mb']} |",
+        "Server = the whole process tree: the uvicorn process (HTTP, upload checks, the "
+        "dispatcher thread), the forkserver, the resource tracker and the workers. RSS sums "
+        "each process's resident pages, so pages the workers share with the forkserver count "
+        "once per process; PSS divides shared pages among their sharers (the PSS sum is what "
+        "the tree occupies); anon is the anonymous part of RSS (heap, numpy buffers). Start = "
+        f"after {a.get('warm', 1)} warm-up request(s) per worker; start and end are taken "
+        "with the server settled (nothing queued or running, every worker idle, i.e. its last "
+        "job's memory handed back); the series points are taken as requests finish, with the "
+        "other worker mid-job. Memory does not depend on the machine's load; latencies do.",
+        "",
+        "| | RSS MB | PSS MB | anon MB |", "|---|---|---|---|",
+        f"| start (before the first level) | {mem['start']['rss_mb']} | "
+        f"{mem['start']['pss_mb']} | {mem['start'].get('anon_mb')} |",
         f"| largest in between (every 2 s) | {mem['peak']['rss_mb']} | "
-        f"{mem['peak']['pss_mb']} |",
-        f"| after the last level | {mem['end']['rss_mb']} | {mem['end']['pss_mb']} |",
-        f"| growth, start to end | {mem['rss_growth']:+.1%} | {mem['pss_growth']:+.1%} |"]
+        f"{mem['peak']['pss_mb']} | {mem['peak'].get('anon_mb')} |",
+        f"| end (after the last level) | {mem['end']['rss_mb']} | {mem['end']['pss_mb']} | "
+        f"{mem['end'].get('anon_mb')} |",
+        f"| growth, start to end | {mem['rss_growth']:+.1%} | {mem['pss_growth']:+.1%} | "
+        f"{_pc(mem.get('anon_growth'))} |"]
+    if mem.get("per_process"):
+        lines += ["", "Per process, RSS MB (anon MB) at start / peak / end:", "",
+                  "| process | start | peak | end | RSS growth |", "|---|---|---|---|---|"]
+
+        def cell(x):
+            return "-" if not x else f"{x['rss_mb']} ({x['anon_mb']})"
+
+        for role, p in mem["per_process"].items():
+            lines.append(f"| {role} | {cell(p['start'])} | {cell(p['peak'])} | "
+                         f"{cell(p['end'])} | {_pc(p['rss_growth'])} |")
+    if mem.get("series"):
+        roles = list(mem["per_process"])
+        lines += ["", f"Series (every {mem['every_requests']} answered requests), RSS MB per "
+                      "process and total:", "",
+                  "| requests | " + " | ".join(roles) + " | total RSS | total PSS | load |",
+                  "|---" * (len(roles) + 4) + "|"]
+        for e in mem["series"]:
+            pp = e["per_process"]
+            lines.append(f"| {e['requests']} | " + " | ".join(
+                str(pp[r]["rss_mb"]) if r in pp else "-" for r in roles)
+                + f" | {e['rss_mb']} | {e['pss_mb']} | {e['load_1min']} |")
     return "\n".join(lines) + "\n"
 
 
