@@ -324,6 +324,57 @@ def test_worker_crash_fails_the_job_not_the_server(client, photo_png, small_png)
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
+def test_the_server_keeps_no_finished_result_it_has_delivered(client, runs, small_png):
+    jobs = client.app.state.jobs
+    r = client.post("/v1/upscale", files={"image": ("a.png", small_png)})  # sync
+    assert r.status_code == 200, r.text
+    run_id = r.json()["run_id"]
+    assert jobs.get(run_id) is None  # delivered: the server process holds nothing of it
+    body = client.get(f"/v1/jobs/{run_id}").json()  # its run's record still answers
+    assert body["status"] == "ok" and body["result"]["run_id"] == run_id
+    held = set(jobs._jobs)
+    r = client.post("/v1/upscale?preflight=only", files={"image": ("a.png", small_png)})
+    assert r.status_code in (200, 422), r.text  # (upscale has no preflight stage)
+    assert set(jobs._jobs) == held  # nor of a preflight verdict
+    r = client.post("/v1/upscale?mode=async", files={"image": ("a.png", small_png)})
+    job_id = r.json()["job_id"]
+    assert wait_job(client, job_id)["status"] == "ok"
+    assert jobs.get(job_id) is not None  # a polled job stays answerable from memory
+
+
+def _gone(pid: int, timeout: float = 60.0) -> bool:
+    """The process ``pid`` has exited (and been reaped) within ``timeout`` s."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("limit, expect", [
+    ({"worker_max_jobs": 2}, [0, 0, 1, 1, 2]),  # two jobs per worker
+    ({"worker_max_rss_mb": 1}, [0, 1, 2, 3, 4]),  # every worker keeps more than 1 MB
+])
+def test_a_recycled_worker_is_replaced_between_jobs_and_requests_are_answered(
+        tmp_path, small_png, limit, expect):
+    app = create_app(ServeConfig(runs_dir=tmp_path, workers=1, **limit))
+    with TestClient(app) as c:
+        pids = []
+        for i in range(5):
+            r = c.post("/v1/upscale", files={"image": ("a.png", small_png)})
+            assert r.status_code == 200 and r.json()["status"] == "ok", (i, r.text)
+            pids.append(r.json()["timing"]["worker_pid"])  # the worker that ran it
+        assert [sorted(set(pids), key=pids.index).index(p) for p in pids] == expect, pids
+        health = c.get("/v1/health").json()
+        assert health["workers_recycled"] >= expect[-1] and health["worker_crashes"] == 0
+        assert health["workers"] == 1
+        assert all(_gone(p) for p in set(pids[:-1]))  # the replaced workers left
+        assert all(r["status"] == "ok" for r in c.get("/v1/runs").json())
+
+
 def test_workers_that_cannot_start_fail_jobs_with_the_reason(tmp_path, monkeypatch, small_png):
     from seamline.serve.jobs import JobManager
 

@@ -40,6 +40,11 @@ def register(sub) -> None:
                    help="largest upload in pixels, checked before decoding (default 40 MP)")
     p.add_argument("--sync-max-pixels", type=int, default=4_000_000,
                    help="mode=auto answers synchronously up to this size (default 4 MP)")
+    p.add_argument("--worker-max-jobs", type=int, default=0, metavar="N",
+                   help="replace a worker, between jobs, after N jobs (default 0: never)")
+    p.add_argument("--worker-max-rss-mb", type=int, default=0, metavar="MB",
+                   help="replace a worker, between jobs, once its anonymous resident memory "
+                        "exceeds MB (default 0: never)")
 
 
 def config_from_args(args):
@@ -53,6 +58,10 @@ def config_from_args(args):
     if not loopback and not token:
         raise ConfigError(f"--host {host}: serving beyond loopback needs a token "
                           "(--token or SEAMLINE_TOKEN); every request must then carry it")
+    for name in ("worker_max_jobs", "worker_max_rss_mb"):
+        if getattr(args, name) < 0:
+            raise ConfigError(f"--{name.replace('_', '-')}: expected 0 (never) or a positive "
+                              f"number, got {getattr(args, name)}")
     for name in ("port", "workers", "queue_size", "max_bytes", "max_pixels",
                  "sync_max_pixels"):
         value = getattr(args, name)
@@ -71,7 +80,9 @@ def config_from_args(args):
 
     return ServeConfig(runs_dir=runs, workers=args.workers, queue_size=args.queue_size,
                        max_bytes=args.max_bytes, max_pixels=args.max_pixels,
-                       sync_max_pixels=args.sync_max_pixels, token=token)
+                       sync_max_pixels=args.sync_max_pixels, token=token,
+                       worker_max_jobs=args.worker_max_jobs or None,
+                       worker_max_rss_mb=args.worker_max_rss_mb or None)
 
 
 def cmd_serve(args, argv) -> int:

@@ -52,7 +52,9 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
     from contextlib import asynccontextmanager
 
     store = RunStore(config.runs_dir)
-    jobs = manager or JobManager(store, workers=config.workers, queue_size=config.queue_size)
+    jobs = manager or JobManager(store, workers=config.workers, queue_size=config.queue_size,
+                                 max_jobs=config.worker_max_jobs,
+                                 max_rss_mb=config.worker_max_rss_mb)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -138,7 +140,7 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
                     "inputs": {k: str(u.path) for k, u in uploads.items() if k != "image"}}
             if preflight == "only":  # in a worker (warm detector), nothing stored
                 job = _submit(f"preflight-{secrets.token_hex(6)}", dict(task, task="preflight"),
-                              None, {})
+                              None, {}, keep=False)
                 await asyncio.wrap_future(job.future)
                 if job.status != "ok":
                     raise _job_error(job)
@@ -158,7 +160,7 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
                   "stages": [s.name for s in pipe.spec.stages], "width": w, "height": h}
         sync = mode == "sync" or (mode == "auto" and w * h <= config.sync_max_pixels)
         try:
-            job = _submit(run_id, task, run_dir, record)
+            job = _submit(run_id, task, run_dir, record, keep=not sync)
         except ApiError:
             shutil.rmtree(run_dir, ignore_errors=True)  # refused: leave nothing behind
             raise
@@ -176,9 +178,12 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
         body["timing"] = _timing(job)
         return JSONResponse(body)
 
-    def _submit(job_id: str, task: dict, run_dir: Path | None, record: dict) -> Job:
+    def _submit(job_id: str, task: dict, run_dir: Path | None, record: dict, *,
+                keep: bool = True) -> Job:
+        """Queue a job; ``keep=False`` for one this request waits on (sync, preflight): the
+        manager forgets it once finished, so the server holds no finished results."""
         try:
-            return jobs.submit(job_id, task, run_dir=run_dir, record=record)
+            return jobs.submit(job_id, task, run_dir=run_dir, record=record, keep=keep)
         except QueueFull as e:
             raise ApiError(429, str(e), headers={"Retry-After": str(e.retry_after)}) from None
 
@@ -193,7 +198,8 @@ def create_app(config: ServeConfig, *, manager: JobManager | None = None) -> Fas
         return {"queued_s": round((job.started or job.created) - job.created, 4),
                 "worker_s": round((job.finished or job.started or job.created)
                                   - (job.started or job.created), 4),
-                "run_s": (job.result or {}).get("run_seconds")}
+                "run_s": (job.result or {}).get("run_seconds"),
+                "worker_pid": (job.result or {}).get("worker_pid")}
 
     def _result_body(run_id: str, run_dir: Path) -> dict:
         m = read_manifest(run_dir)

@@ -5,7 +5,10 @@ to an idle worker, waits on every worker's pipe and process sentinel at once, an
 
 - on an answer, finishes the job (``ok`` or ``failed`` with the message);
 - on a worker that exited (crash, OOM kill, cancel), fails its job, unless it was cancelled,
-  and starts a replacement, so one job can never take the server down.
+  and starts a replacement, so one job can never take the server down;
+- on a worker saying it is idle (its last job's memory handed back), gives it the next job,
+  or, past ``max_jobs`` jobs or ``max_rss_mb`` of memory kept between jobs, replaces it (the
+  old one leaves in the background; the queue waits only for the new one's warm-up).
 
 The queue is bounded: :meth:`JobManager.submit` raises :class:`QueueFull` with a Retry-After
 estimate when ``queue_size`` jobs are already waiting. Jobs that belong to a run directory
@@ -85,6 +88,9 @@ class Job:
     started: float | None = None
     finished: float | None = None
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+    #: stay answerable from memory once finished (async jobs, polled by id); a job whose
+    #: caller waits on its future (sync, preflight) is dropped when it finishes
+    keep: bool = True
 
 
 class _Worker:
@@ -97,6 +103,12 @@ class _Worker:
         self.proc.start()
         child.close()
         self.job: Job | None = None
+        #: the worker said it is idle (warmed up, or its last job's memory handed back); a
+        #: task goes only to an idle worker
+        self.idle = False
+        #: its anonymous RSS when it last said so, MB (what it keeps between jobs)
+        self.idle_rss_mb: float | None = None
+        self.jobs_done = 0
 
     def ask_to_stop(self) -> None:
         try:
@@ -120,8 +132,15 @@ class JobManager:
     #: Seconds an idle worker gets to leave at :meth:`stop` before it is killed.
     STOP_GRACE = 2.0
 
-    def __init__(self, store: RunStore, *, workers: int = 2, queue_size: int = 16):
+    def __init__(self, store: RunStore, *, workers: int = 2, queue_size: int = 16,
+                 max_jobs: int | None = None, max_rss_mb: float | None = None):
         self.store = store
+        #: a worker is replaced between jobs once it has run ``max_jobs`` jobs or the
+        #: anonymous RSS it keeps between jobs exceeds ``max_rss_mb`` (None: never), like
+        #: gunicorn's max_requests
+        self.max_jobs = max_jobs if max_jobs and max_jobs > 0 else None
+        self.max_rss_mb = max_rss_mb if max_rss_mb and max_rss_mb > 0 else None
+        self.recycled = 0
         self.n_workers = max(1, int(workers))
         self.queue_size = max(1, int(queue_size))
         #: thread pools per worker: the cores shared out, so N workers do not fight over them
@@ -216,18 +235,23 @@ class JobManager:
         return started
 
     def worker_pids(self) -> list[int]:
-        return [w.proc.pid for w in self._workers]
+        with self._lock:  # a worker replaced as its job finishes is replaced by now
+            return [w.proc.pid for w in self._workers]
 
     # ------------------------------------------------------------------------------- jobs
     def submit(self, job_id: str, task: dict, *, run_dir: Path | None = None,
-               record: dict | None = None) -> Job:
-        """Queue a task; raises :class:`QueueFull` when ``queue_size`` jobs wait already."""
+               record: dict | None = None, keep: bool = True) -> Job:
+        """Queue a task; raises :class:`QueueFull` when ``queue_size`` jobs wait already.
+
+        ``keep=False``: the caller holds the returned job and waits on its future; once
+        finished it is forgotten here (its run's ``serve-job.json`` still answers by id)."""
         with self._lock:
             if self._stopping:
                 raise QueueFull(5)
             if len(self._pending) >= self.queue_size:
                 raise QueueFull(self.retry_after())
-            job = Job(id=job_id, task=task, run_dir=run_dir, record=dict(record or {}))
+            job = Job(id=job_id, task=task, run_dir=run_dir, record=dict(record or {}),
+                      keep=keep)
             self._jobs[job_id] = job
             if self.start_error is not None:
                 self._finish(job, "failed", error=self.start_error)
@@ -264,8 +288,9 @@ class JobManager:
         with self._lock:
             return {"queued": len(self._pending),
                     "running": sum(w.job is not None for w in self._workers),
+                    "idle_workers": sum(w.idle for w in self._workers),
                     "workers": len(self._workers), "queue_size": self.queue_size,
-                    "worker_crashes": self.crashes}
+                    "worker_crashes": self.crashes, "workers_recycled": self.recycled}
 
     # ------------------------------------------------------------------------ internals
     def _wake(self) -> None:
@@ -300,6 +325,8 @@ class JobManager:
         self._persist(job)
         if not job.future.done():
             job.future.set_result(job)
+        if not job.keep:  # its waiter has it; nothing else looks it up in memory
+            self._jobs.pop(job.id, None)
         # finished jobs stay answerable from memory for a while, then from their run's
         # serve-job.json: a long-running server does not grow with every request
         if len(self._jobs) > self.KEEP_FINISHED:
@@ -307,18 +334,39 @@ class JobManager:
                     :len(self._jobs) - self.KEEP_FINISHED]:
                 del self._jobs[old_id]
 
+    def _worn_out(self, w: _Worker) -> bool:
+        """Replace this idle worker? (:attr:`max_jobs` / :attr:`max_rss_mb`). Never one that
+        has run no job: its replacement would start the same, and so on."""
+        if w.jobs_done == 0:
+            return False
+        if self.max_jobs is not None and w.jobs_done >= self.max_jobs:
+            return True
+        return self.max_rss_mb is not None and w.idle_rss_mb is not None and \
+            w.idle_rss_mb > self.max_rss_mb
+
+    def _recycle(self, w: _Worker) -> _Worker:
+        """Start the replacement of an idle worker at once and let the old one leave in the
+        background: no job is lost (it has none) and the queue is not held up while it
+        exits; the next job waits at most for the new worker's warm-up."""
+        new = self._new_worker()
+        self.recycled += 1
+        w.ask_to_stop()
+        threading.Thread(target=w.stop, args=(time.monotonic() + 10 * self.STOP_GRACE,),
+                         name="seamline-serve-retire", daemon=True).start()
+        return new
+
     def _assign(self) -> None:
         for w in self._workers:
             if not self._pending:
                 return
-            if w.job is None and w.proc.is_alive():
+            if w.job is None and w.idle and w.proc.is_alive():
                 job = self._pending.popleft()
                 try:
                     w.conn.send(job.task)
                 except (OSError, ValueError):
                     self._pending.appendleft(job)
                     continue
-                w.job = job
+                w.job, w.idle = job, False
                 job.status, job.started = "running", time.time()
                 self._persist(job)
 
@@ -344,8 +392,14 @@ class JobManager:
                             answer = w.conn.recv()
                         except (EOFError, OSError):
                             answer = None
-                        if answer is not None and w.job is not None:
+                        if answer is not None and "idle" in answer:
+                            w.idle, w.idle_rss_mb = True, answer.get("rss_anon_mb")
+                            if w.job is None and self._worn_out(w):
+                                self._workers[i] = self._recycle(w)
+                                continue
+                        elif answer is not None and w.job is not None:
                             job, w.job = w.job, None
+                            w.jobs_done += 1
                             if answer["ok"]:
                                 self._finish(job, "ok", result=answer["result"])
                             else:

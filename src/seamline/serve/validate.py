@@ -63,6 +63,11 @@ class ServeConfig:
         ``mode=auto`` answers synchronously up to this many pixels, with a job (202) above.
     token : str or None
         When set, every request must carry it (``Authorization: Bearer T``).
+    worker_max_jobs : int or None
+        Replace a worker (between jobs) after this many jobs; None: never.
+    worker_max_rss_mb : float or None
+        Replace a worker (between jobs) whose anonymous resident memory exceeds this, MB;
+        None: never.
     """
 
     runs_dir: Path
@@ -72,6 +77,8 @@ class ServeConfig:
     max_pixels: int = 40_000_000
     sync_max_pixels: int = 4_000_000
     token: str | None = None
+    worker_max_jobs: int | None = None
+    worker_max_rss_mb: float | None = None
 
 
 class ApiError(Exception):

@@ -16,11 +16,16 @@ A task is a plain dict (it crosses a pipe):
 
 The answer is ``{"ok": True, "result": {...}}`` or ``{"ok": False, "error": message,
 "user": bool}`` (``user``: a :class:`~seamline.errors.SeamlineError`, the caller's mistake).
+After the answer the worker hands its freed memory back (:func:`release_memory`) and then says
+``{"idle": True, "rss_anon_mb": float | None}``; it says so once after its warm-up too. The
+server gives a worker its next task only after that message, so what it measures of an idle
+worker is what the worker keeps between jobs, not the job it has just finished.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 import traceback
@@ -191,6 +196,7 @@ def run_task(task: dict) -> dict:
                    max_pixels=task.get("max_pixels"), command=["seamline", "serve"],
                    report=False)
     return {"status": "ok", "seconds": round(time.perf_counter() - t0, 4),
+            "worker_pid": os.getpid(),
             "run_seconds": run.manifest.get("seconds"),
             "output": run.output_path.name if run.output_path else None}
 
@@ -218,6 +224,28 @@ def release_memory() -> bool:
     return True
 
 
+def rss_anon_mb(pid: int | str = "self") -> float | None:
+    """Anonymous resident memory of a process (heap, arenas, buffers; not the mapped
+    libraries and files), MB, from ``/proc/PID/status``; None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _say_idle(conn) -> bool:
+    """Tell the server this worker is idle, with what it keeps; False if the pipe is gone."""
+    try:
+        conn.send({"idle": True, "rss_anon_mb": rss_anon_mb()})
+    except (BrokenPipeError, OSError):
+        return False
+    return True
+
+
 @functools.cache
 def _malloc_trim():
     """glibc's ``malloc_trim``, or None (musl, macOS). Looked up once per worker:
@@ -238,8 +266,6 @@ def main(conn, threads: int = 1) -> None:
     ``threads`` caps the thread pools (OpenCV, ONNX Runtime) so the server's workers share
     the cores instead of each taking all of them.
     """
-    import os
-
     for var in THREAD_ENV:
         os.environ.setdefault(var, str(threads))  # a spawned worker reads them at import
     import cv2
@@ -254,6 +280,9 @@ def main(conn, threads: int = 1) -> None:
         warm_up(threads=threads)
     except Exception:  # noqa: BLE001  (a job that needs it reports the problem properly)
         pass
+    release_memory()
+    if not _say_idle(conn):
+        return
 
     while True:
         try:
@@ -275,3 +304,5 @@ def main(conn, threads: int = 1) -> None:
         except (BrokenPipeError, OSError):
             return
         release_memory()  # after the answer: the client does not wait for it
+        if not _say_idle(conn):
+            return
