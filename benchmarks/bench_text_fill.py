@@ -3,8 +3,9 @@
 What it answers (issue 10, the fill and the judges):
 
 1. What each fill costs per text region and how close it comes to the photo under the text:
-   Telea, OpenCV's FSR as xphoto runs it (three channels: what seamline's ``fsr`` runs, with
-   mirrored context at crop edges), ``fsr-luma`` (FSR on luminance with Telea on chroma:
+   Telea, OpenCV's FSR as xphoto runs it at full size (``xphoto-fsr``: three channels),
+   seamline's ``fsr`` (full size up to 5 px thick, half size beyond:
+   :mod:`seamline.ops.inpaint.fsr`), ``fsr-luma`` (FSR on luminance with Telea on chroma:
    measured and not kept, see :mod:`seamline.ops.inpaint.fsr`) and the exemplar fill. CPU seconds (``time.process_time``) and PSNR in the hole against the
    clean photo.
 2. How the smear judge (:mod:`seamline.ops.inpaint.smear`) sees those fills (its seam and
@@ -45,7 +46,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 STYLES = ("plain", "outline", "shadow_hard", "shadow_blur", "glow", "meme", "rotated",
           "subtitle", "huge")
-METHODS = ("truth", "telea", "xphoto-fsr", "fsr-luma", "exemplar")
+METHODS = ("truth", "telea", "xphoto-fsr", "fsr", "fsr-luma", "exemplar")
 #: The raw xphoto fill is skipped above this many hole px (it takes minutes there).
 XPHOTO_MAX_PX = 40000
 
@@ -117,14 +118,28 @@ def _fsr_luma(crop, hole):
     return res
 
 
+def _fsr(crop, hole):
+    """seamline's ``fsr``: full size for thin holes, half size with the residual carried in
+    for thicker ones (:func:`seamline.ops.inpaint.fsr.fsr_fill`)."""
+    from seamline.ops.inpaint.fsr import fsr_fill
+
+    return fsr_fill(crop, hole)
+
+
 def _exemplar(crop, hole):
     from seamline.ops.inpaint.exemplar import exemplar_fill
 
     return exemplar_fill(crop, hole.astype(np.float32), seed=0)
 
 
-FILLS = {"telea": _telea, "xphoto-fsr": _xphoto_fsr, "fsr-luma": _fsr_luma,
+FILLS = {"telea": _telea, "xphoto-fsr": _xphoto_fsr, "fsr": _fsr, "fsr-luma": _fsr_luma,
          "exemplar": _exemplar}
+
+
+    FILLS.update({"fsr-half": _fv.fsr_half, "fsr-y-c2": _fv.fsr_y_c2,
+                  "fsr-split": _fv.fsr_split, "fsr-half-nc": _fv.fsr_half_nc,
+                  "fsr-half-ncr": lambda c, h: _fv.fsr_half_nc(c, h, residual=True),
+                  "fsr-half-ycc": lambda c, h: _fv.fsr_half(c, h, channels="ycc")})
 
 
 def run_case(case: dict, mask: np.ndarray, methods) -> list[dict]:
@@ -151,11 +166,18 @@ def run_case(case: dict, mask: np.ndarray, methods) -> list[dict]:
         row = {"case": case["name"], "style": case["style"], "region": i,
                "hole_px": int(hole.sum()), "methods": {}}
         for meth in methods:
-            if meth == "xphoto-fsr" and hole.sum() > XPHOTO_MAX_PX:
+            if meth in ("xphoto-fsr", "fsr") and hole.sum() > XPHOTO_MAX_PX:
                 continue
             t0 = time.process_time()
             filled = truth if meth == "truth" else FILLS[meth](crop, hole)
             sec = time.process_time() - t0
+            if os.environ.get("FILL_DUMP"):
+                from seamline.io import to_uint8
+
+                d = Path(os.environ["FILL_DUMP"])
+                d.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(d / f"{case['name'].split(':')[-1]}-{i}-{meth}.png"),
+                            to_uint8(filled)[..., ::-1])
             err = float(np.mean((filled[hole] - truth[hole]) ** 2))
             v = judge_smear(filled, hole, known=known)
             row["methods"][meth] = {"cpu_s": round(sec, 3),
@@ -215,8 +237,9 @@ def markdown(results: dict) -> str:
                          f"{s['flagged']} | {seam} | {detail} |")
         lines.append("")
     lines.append("`truth` is the clean photo under the same hole (a perfect fill): its flags are "
-                 "the judge's false positives. `xphoto-fsr` is what seamline's `fsr` runs "
-                 "(plus mirrored context at crop edges); it is skipped above "
+                 "the judge's false positives. `xphoto-fsr` is OpenCV's FSR at full size (seamline's "
+                 "`fsr` for holes up to 5 px thick, plus mirrored context at crop edges); `fsr` "
+                 "is seamline's (half size for thicker holes); both are skipped above "
                  f"{XPHOTO_MAX_PX} hole px. `fsr-luma` (luminance only, Telea on chroma) was "
                  "measured and not kept: grey-blue blotches over the demo's cup rim.")
     return "\n".join(lines) + "\n"

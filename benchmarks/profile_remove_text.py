@@ -179,6 +179,14 @@ def worker(repeats: int, outputs: Path | None, profile: bool) -> dict:
             rec["total"] = {"cpu": time.process_time() - c0, "wall": time.perf_counter() - w0,
                             "calls": 1}
             rows[cid]["seamline"].append(rec)
+            if "fills" not in rows[cid]:  # where the fill's time goes, per region and pass
+                fr = res.run.stage("inpaint").outputs["report"]
+                rows[cid]["fills"] = [
+                    {"text": r.get("text", "")[:24], "first": r.get("backend"),
+                     "passes": [{k: p.get(k) for k in ("pass", "backend", "hole_px", "crop_yx",
+                                                       "cpu_ms", "because")}
+                                for p in r.get("passes", [])]}
+                    for r in fr.get("regions", [])]
             c0, w0 = time.process_time(), time.perf_counter()
             naive(img)
             rows[cid]["naive"].append({"total": {"cpu": time.process_time() - c0,
@@ -259,6 +267,17 @@ def summarise(results: dict[str, list[dict]]) -> tuple[str, dict]:
                   for c in cids]
         lines.append(f"outside the stages (wall, median): "
                      f"{_med([t['wall'] - s for t, s in zip(tot, stages)]):.2f} s")
+        for run in runs[:1]:
+            lines.append(f"-- {name}: fills per region (first repeat): pass backend hole_px "
+                         f"crop h x w CPU ms [why] --")
+            for cid, r in run["rows"].items():
+                for f in r.get("fills", []):
+                    ps = "; ".join(
+                        f"{p['pass']} {p['backend']} {p['hole_px']} "
+                        f"{p['crop_yx'][2] - p['crop_yx'][0]}x{p['crop_yx'][3] - p['crop_yx'][1]} "
+                        f"{p['cpu_ms']:.0f}" + (f" [{'+'.join(p['because'])}]" if p.get("because")
+                                                 else "") for p in f["passes"])
+                    lines.append(f"  {cid[:18]:18s} {f['text']!r:26s} {ps}")
         lines.append(f"seamline / naive (median over cases): CPU "
                      f"{_med([t['cpu'] for t in tot]) / _med([n['cpu'] for n in nv]):.2f}x, wall "
                      f"{_med([t['wall'] for t in tot]) / _med([n['wall'] for n in nv]):.2f}x")

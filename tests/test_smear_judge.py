@@ -68,3 +68,54 @@ def test_fsr_fills_every_cluster_and_touches_nothing_else(fur_hole):
         m = labels == i
         err = np.abs(out[m] - photo[m]).mean()
         assert err < np.abs(0.5 - photo[m]).mean(), i
+
+
+def _psnr(a, b):
+    return 10 * np.log10(1 / max(float(np.mean((a - b) ** 2)), 1e-12))
+
+
+def test_half_size_fsr_keeps_full_size_quality_on_a_textured_hole(fur_hole):
+    """The bold title over the cat's fur (thick strokes): FSR at half size with the residual
+    carried in scores within 1 dB of full-size FSR against the photo under the hole, is not
+    a smear, and meets the photo at the hole's border."""
+    photo, hole = fur_hole
+    full = fsr_fill(photo, hole, scale=1)
+    half = fsr_fill(photo, hole, scale=2)
+    assert np.array_equal(half[~hole], photo[~hole])
+    assert _psnr(half[hole], photo[hole]) > _psnr(full[hole], photo[hole]) - 1.0
+    assert not judge_smear(half, hole)["flagged"]
+    # the border: hole pixels next to the photo differ from their known neighbours no more
+    # than the full-size fill's do
+    edge = hole & ~cv2.erode(hole.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ring = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~hole
+    step = {k: abs(float(o[edge].mean()) - float(photo[ring].mean())) for k, o in
+            (("full", full), ("half", half))}
+    assert step["half"] <= step["full"] + 0.01, step
+    # thick strokes take the half-size path by default, thin ones stay at full size
+    assert np.array_equal(fsr_fill(photo, hole), half)
+    thin = np.zeros(hole.shape, bool)
+    thin[200:204, 50:250] = True
+    assert np.array_equal(fsr_fill(photo, thin), fsr_fill(photo, thin, scale=1))
+
+
+def test_half_size_fsr_leaves_no_flat_blocks_where_the_hole_meets_the_crop_edge():
+    """A hole cut by the crop's edge (a caption at the frame's edge), odd crop sides: no
+    green (0, 135, 0) or flat blocks, the rows at the edge as close to the photo as the
+    full-size fill's (an earlier reduced-scale fill left grey blocks there)."""
+    photo = as_image(data.astronaut())[101:300, 150:451]  # 199 x 301: odd sides
+    hole = np.zeros(photo.shape[:2], bool)
+    hole[0:30, 20:280] = True                          # touches the top edge
+    hole[150:199, 120:160] = True                      # touches the bottom edge
+    out = fsr_fill(photo, hole, scale=2)
+    full = fsr_fill(photo, hole, scale=1)
+    assert np.isfinite(out).all() and np.array_equal(out[~hole], photo[~hole])
+    green = (np.abs(out - np.float32([0, 135 / 255, 0])).max(axis=-1) < 2 / 255) & hole
+    assert not green.any()
+    for rows in ((slice(0, 8), slice(20, 280)), (slice(191, 199), slice(120, 160))):
+        assert _psnr(out[rows], photo[rows]) > _psnr(full[rows], photo[rows]) - 1.0
+        # flat 8x8 blocks along the edge (spread < 1/255): no more than full-size FSR leaves
+        def flat(x):
+            b = x[rows][:, :x[rows].shape[1] // 8 * 8].reshape(8, -1, 8, 3)
+            return int((b.std(axis=(0, 2)).max(-1) < 1 / 255).sum())
+
+        assert flat(out) <= flat(full), (flat(out), flat(full))
