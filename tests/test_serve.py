@@ -371,6 +371,10 @@ def test_a_recycled_worker_is_replaced_between_jobs_and_requests_are_answered(
         health = c.get("/v1/health").json()
         assert health["workers_recycled"] >= expect[-1] and health["worker_crashes"] == 0
         assert health["workers"] == 1
+        # the first worker and every replacement timed from start to idle (fork + warm-up)
+        assert len(health["worker_start_s"]) >= 1 + expect[-1]
+        assert all(s > 0 for s in health["worker_start_s"])
+        print(f"\nworker start to idle: {health['worker_start_s']} s")
         assert all(_gone(p) for p in set(pids[:-1]))  # the replaced workers left
         assert all(r["status"] == "ok" for r in c.get("/v1/runs").json())
 

@@ -95,6 +95,7 @@ class Job:
 
 class _Worker:
     def __init__(self, ctx, threads: int):
+        self.born = time.monotonic()
         self.conn, child = ctx.Pipe()
         from seamline.serve.worker import main
 
@@ -141,6 +142,9 @@ class JobManager:
         self.max_jobs = max_jobs if max_jobs and max_jobs > 0 else None
         self.max_rss_mb = max_rss_mb if max_rss_mb and max_rss_mb > 0 else None
         self.recycled = 0
+        #: seconds from starting a worker to its first "idle" (fork + warm-up): the cost of
+        #: a replacement, crashed or recycled; the latest few
+        self.start_seconds: deque[float] = deque(maxlen=20)
         self.n_workers = max(1, int(workers))
         self.queue_size = max(1, int(queue_size))
         #: thread pools per worker: the cores shared out, so N workers do not fight over them
@@ -290,7 +294,8 @@ class JobManager:
                     "running": sum(w.job is not None for w in self._workers),
                     "idle_workers": sum(w.idle for w in self._workers),
                     "workers": len(self._workers), "queue_size": self.queue_size,
-                    "worker_crashes": self.crashes, "workers_recycled": self.recycled}
+                    "worker_crashes": self.crashes, "workers_recycled": self.recycled,
+                    "worker_start_s": [round(x, 3) for x in self.start_seconds]}
 
     # ------------------------------------------------------------------------ internals
     def _wake(self) -> None:
@@ -393,6 +398,8 @@ class JobManager:
                         except (EOFError, OSError):
                             answer = None
                         if answer is not None and "idle" in answer:
+                            if w.jobs_done == 0 and not w.idle and w.job is None:
+                                self.start_seconds.append(time.monotonic() - w.born)
                             w.idle, w.idle_rss_mb = True, answer.get("rss_anon_mb")
                             if w.job is None and self._worn_out(w):
                                 self._workers[i] = self._recycle(w)
