@@ -52,9 +52,10 @@ def _watermarked(name: str, seed: int):
     pytest.param("astronaut", 1, marks=pytest.mark.xfail(strict=True, reason="repetition weak")),
     pytest.param("immunohistochemistry", 4,
                  marks=pytest.mark.xfail(strict=True, reason="repetition weak")),
-    # The lattice pairs the tiles' row vector with a letter-to-letter shift inside the word:
-    # the "tiles" land between the words (coverage 0.17).
-    pytest.param("chelsea", 6, marks=pytest.mark.xfail(strict=True, reason="wrong lattice")),
+    # A faint "PROOF" over the cat's fur: the plain autocorrelation paired the tiles' row
+    # vector with a letter-to-letter shift (tiles between the words, coverage 0.17); the
+    # whitened one finds the right lattice.
+    ("chelsea", 6),
 ])
 def test_tiled_watermark_is_found_and_its_tiles_cover_it(name, seed):
     img, marked, drawn, ovs = _watermarked(name, seed)
