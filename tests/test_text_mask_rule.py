@@ -100,3 +100,23 @@ def test_a_thin_hard_shadow_mostly_under_its_letters_is_added_when_it_is_strongl
     image, glyphs, shadow, poly = _thin_caption(0.85)
     mask, choices = combine_masks(glyphs | shadow, glyphs, [poly], [30.0], image=image)
     assert choices == ["glyphs"] and np.array_equal(mask, glyphs)
+
+
+def test_letters_the_matting_missed_come_from_the_segmenter_and_photo_it_marks_does_not():
+    photo, glyphs, poly = _scene(4)
+    image = photo.copy()
+    image[glyphs] = (1.0, 1.0, 1.0)
+    found = glyphs.copy()
+    found[:, 120:] = False                     # matting found "MA", not "RK"
+    blob = np.zeros(glyphs.shape, np.uint8)
+    cv2.circle(blob, (230, 100), 8, 1, -1)     # a dark photo object in the line's crop
+    blob = blob > 0
+    image[blob] = (0.15, 0.1, 0.05)
+    missed = glyphs & ~found
+    for blur in (1, 3):  # the segmenter marks letters and object, exactly or 1 px wider
+        seg = cv2.dilate((glyphs | blob).astype(np.uint8), np.ones((blur, blur), np.uint8)) > 0
+        mask, choices = combine_masks(seg, found, [poly], [40.0], image=image)
+        assert choices[0].startswith("glyphs + segmenter(")
+        assert mask[missed].mean() > 0.95
+        # its blur around the letters and the object (the photo's colours) stay photo
+        assert not np.any(mask & ~glyphs)

@@ -17,8 +17,9 @@ class TextMask(Stage):
     # only the segmented pixels a shadow/glow/outline of the glyphs explains; 4: outlined
     # text's fill only inside its outline; 5: blurred effects grown over their tails,
     # hard-edged glyph-only lines capped at 1 px of normaliser growth (dilate_max_px); 6: a
-    # small effect (a thin letter's short hard shadow) counts when strongly coloured
-    version = "6"
+    # small effect (a thin letter's short hard shadow) counts when strongly coloured; 7: the
+    # segmenter's pixels nothing explains, in the glyphs' colour and changed, are added
+    version = "7"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -28,7 +29,8 @@ class TextMask(Stage):
         doc="Mark the pixels each detected text line changed. combined (default): the "
             "colour-matting glyph mask plus the effects (drop shadow, glow, outline: the "
             "glyphs moved and grown, one shape per line, that change the photo's colour) the "
-            "seamline-textseg segmentation model confirms, or the model alone on a line "
+            "seamline-textseg segmentation model confirms, and the model's other pixels "
+            "that have the glyphs' colour and changed the photo, or the model alone on a line "
             "where matting found almost nothing; segmenter: the model alone; matting: the "
             "glyph mask alone.",
     )
@@ -66,16 +68,19 @@ class TextMask(Stage):
             report.update(model=seg.path, model_version=seg.version, threshold=threshold)
             if p.method == "combined":  # the glyph mask's stroke widths describe the text
                 cut = max(threshold, float(p.effect_threshold))
+                # outlined text's fill counts only inside its outline (ops.text.outline)
+                confirm = ["outlined" not in r for r in report["regions"]]
                 combined, report["per_line"] = combine_masks(prob >= cut, mask > 0, polys,
                                                              heights, image=image,
-                                                             support=segmented)
+                                                             support=segmented,
+                                                             confirm=confirm)
                 report["effect_threshold"] = cut
                 mask = combined.astype(np.float32)
-                # a line masked by its glyphs alone whose edge is hard (no glow or soft
-                # shadow past it) gets only its anti-aliased pixel from the normaliser (1 px);
-                # other lines keep their margin
+                # a line masked by its glyphs alone (plus letters the segmenter confirmed)
+                # whose edge is hard (no glow or soft shadow past it) gets only its
+                # anti-aliased pixel from the normaliser (1 px); other lines keep their margin
                 hard = hard_edged(combined, image, polys)
-                caps = [1 if c == "glyphs" and h else None
+                caps = [1 if c.startswith("glyphs") and "effect(" not in c and h else None
                         for c, h in zip(report["per_line"], hard)]
             else:
                 mask = segmented.astype(np.float32)
