@@ -31,8 +31,12 @@ every 5 ms and the runner's stage calls timed (handoff checks and adapters inclu
 writes the peak and seconds of each phase (read, each stage, write) to
 ``benchmarks/results/memory_stages.json``; ``memory.md`` shows them.
 
+A watchdog stops a command whose RSS passes ``--max-rss-gb`` (default 12: the machine is
+shared), reported as "over memory" with its peak so far. ``--after-only`` measures this tree
+alone (rows the table lacks); each row records the 1-minute load average at its start.
+
 Usage: ``python benchmarks/bench_memory.py [--sizes 1 12 24 50] [--skip upscale@50]
-[--before REV] [--timeout 900] [--profile]``
+[--before REV] [--timeout 900] [--max-rss-gb 12] [--after-only] [--profile]``
 """
 
 from __future__ import annotations
@@ -178,8 +182,22 @@ def before_tree(rev: str) -> Path:
     return tree
 
 
-def run_one(src: Path, args: list[str], timeout: float) -> dict:
-    """Run one CLI command in a fresh process; its own peak RSS and wall time."""
+def _rss_mb(pid: int) -> float:
+    """Resident set size of a running process, MB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def run_one(src: Path, args: list[str], timeout: float, max_rss_mb: float | None = None) -> dict:
+    """Run one CLI command in a fresh process; its own peak RSS and wall time.
+
+    A watchdog reads the process's RSS every 50 ms and stops it past ``max_rss_mb`` (status
+    ``over memory``, its peak so far kept): a case larger than the shared machine can give
+    is reported as such instead of pushing the machine into swap or the OOM killer.
+    """
     env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, *args], env=env,
@@ -189,12 +207,15 @@ def run_one(src: Path, args: list[str], timeout: float) -> dict:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        if time.perf_counter() > deadline:
+        over = max_rss_mb is not None and _rss_mb(proc.pid) > max_rss_mb
+        if over or time.perf_counter() > deadline:
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
             proc.stderr.close()
-            return {"status": "timeout", "seconds": round(time.perf_counter() - t0, 1),
-                    "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+            return {"status": "over memory" if over else "timeout",
+                    "seconds": round(time.perf_counter() - t0, 1),
+                    "peak_rss_mb": round(usage.ru_maxrss / 1024),
+                    **({"limit_mb": round(max_rss_mb)} if over else {})}
         time.sleep(0.05)
     seconds = time.perf_counter() - t0
     err = proc.stderr.read().decode(errors="replace").strip().splitlines()
@@ -271,6 +292,8 @@ def command_args(cmd: str, img: Path, mask: Path, out_dir: Path, megapixels: flo
 def fmt_gb(r: dict | None) -> str:
     if not r:
         return "–"
+    if r["status"] == "over memory":
+        return f"> {r['limit_mb'] / 1024:.1f} GB (stopped)"
     if r["status"] == "timeout" and r.get("peak_rss_mb"):
         return f"≥ {r['peak_rss_mb'] / 1024:.2f} GB"  # stopped: its peak so far
     if r["status"] != "ok":
@@ -281,8 +304,9 @@ def fmt_gb(r: dict | None) -> str:
 def fmt_s(r: dict | None) -> str:
     if not r:
         return "–"
-    if r["status"] == "timeout":
-        return f"> {r['seconds']:.0f} s (stopped)"
+    if r["status"] in ("timeout", "over memory"):
+        return f"> {r['seconds']:.0f} s (stopped)" if r["status"] == "timeout" else \
+            f"stopped at {r['seconds']:.0f} s"
     return f"{r['seconds']:.0f} s" if r["status"] == "ok" else r["status"]
 
 
@@ -306,8 +330,9 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
     prose = ("Peak memory (RSS of the one process) and wall time of one command per image "
              "(issue 11 item 8, issue 14 item 8). ")
     if biggest:
+        was = f" (was {fmt_gb(biggest['before'])})" if biggest.get("before") else ""
         prose += (f"remove-text on a {biggest['megapixels']:g} MP photo peaks at "
-                  f"{fmt_gb(biggest['after'])} (was {fmt_gb(biggest['before'])}). ")
+                  f"{fmt_gb(biggest['after'])}{was}. ")
     if grey and grey["after"].get("status") == "ok":
         prose += (f"A 100 MP flat grey PNG with no text costs {fmt_gb(grey['after'])} in "
                   f"remove-text (was {fmt_gb(grey['before'])}, "
@@ -340,18 +365,18 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
                  "commands) to fit the time budget: times include that load, memory does not."
                  if meta.get("runs_side_by_side", 1) > 1 else ""), "",
               "| case | command | peak RSS before | peak RSS after | time before | time after "
-              "| before at | after at |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| before at | after at | load |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         label = {"grey": "grey 9999x9999, no text", "fax": "fax page 3307x4677, 1-bit"}.get(
             r["case"], f"{r['megapixels']:g} MP")
         lines.append(f"| {label} | {r['command']} | {fmt_gb(r['before'])} | {fmt_gb(r['after'])} "
                      f"| {fmt_s(r['before'])} | {fmt_s(r['after'])} "
                      f"| `{r.get('before_rev', meta['before'])}` "
-                     f"| `{r.get('after_rev', meta['after'])}` |")
+                     f"| `{r.get('after_rev', meta['after'])}` | {r.get('load_avg', '–')} |")
     for r in rows:
         for side in ("before", "after"):
-            if r[side].get("error"):
+            if (r[side] or {}).get("error"):
                 lines.append(f"\n{r['case']} {r['command']} {side}: {r[side]['error']}")
     if meta.get("not_measured"):
         lines += ["", "Not measured (the run was cut off at its time budget): "
@@ -412,6 +437,10 @@ def main() -> int:
     ap.add_argument("--no-fax", action="store_true", help="leave out the 1-bit fax page")
     ap.add_argument("--before", default=BEFORE, help="git revision measured as 'before'")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per command")
+    ap.add_argument("--max-rss-gb", type=float, default=12.0,
+                    help="stop a command whose RSS passes this (GB; the machine is shared)")
+    ap.add_argument("--after-only", action="store_true",
+                    help="measure this tree only (no 'before' checkout): rows to fill in")
     ap.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
     ap.add_argument("--results", default="memory", help="results file name (without suffix)")
     ap.add_argument("--merge", nargs="+", metavar="NAME",
@@ -434,7 +463,8 @@ def main() -> int:
     after = CACHE / f"after-src-{args.results}"
     shutil.rmtree(after, ignore_errors=True)
     shutil.copytree(ROOT / "src", after, ignore=shutil.ignore_patterns("__pycache__"))
-    trees = {"before": before_tree(args.before) / "src", "after": after}
+    trees = {"after": after} if args.after_only else {
+        "before": before_tree(args.before) / "src", "after": after}
     meta = {"before": args.before, "after": after_rev, "cpus": os.cpu_count(),
             "load_before": round(os.getloadavg()[0], 2), "python": platform.python_version(),
             "platform": platform.platform(), "skipped": [],
@@ -467,9 +497,13 @@ def main() -> int:
         argv = command_args(cmd, img, mask, outputs, mp)
         row = {"case": case, "megapixels": round(mp, 1), "command": cmd,
                "mask_coverage": round(coverage, 4)}
+        row["load_avg"] = round(os.getloadavg()[0], 2)  # at the start of the case
         for side in ("before", "after"):
-            row[side] = run_one(trees[side], argv, args.timeout)
+            row[side] = (run_one(trees[side], argv, args.timeout, args.max_rss_gb * 1024)
+                         if side in trees else None)
             print(f"{case} {mp:g} MP {cmd} {side}: {row[side]}", flush=True)
+        if args.after_only:
+            row["before_rev"] = "–"
         rows.append(row)
         meta["not_measured"] = meta["not_measured"][1:]
         meta["seconds"] = time.perf_counter() - t_start
