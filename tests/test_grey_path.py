@@ -174,6 +174,46 @@ def test_handoff_expands_grey_once_for_every_rgb_port():
                 policy="reconcile", stage="s", port="image")
 
 
+def test_the_to_rgb_adapter_shows_grey_as_rgb_without_a_copy():
+    g = _grey_photo()
+    out, rec, _ = handoff(g, "image", PortSpec("image"), policy="reconcile", stage="s",
+                          port="image", source="input.image")
+    assert out.shape == (256, 256, 3) and np.shares_memory(out, g)  # a view: 0 bytes
+    assert not out.flags.writeable  # stages never modify their inputs; now they cannot
+    assert all(np.array_equal(out[..., c], g) for c in range(3))
+    # the cache key of the view is the RGB copy's, bit for bit
+    from seamline.core import artifacts
+    assert artifacts.digest("image", out) == artifacts.digest("image", as_image(g))
+
+
+def test_remove_text_keeps_a_grey_page_grey(tmp_path):
+    """A 1-bit fax page: read as one channel, the RGB stages see it through a view, the fill
+    returns grey, and the file written is grey; outside the final mask bit-identical."""
+    page = _fax(tmp_path / "fax.tif", size=(360, 240))
+    grey = read_image(page, grey=True).image
+    res = sl.remove_text(str(page), out=tmp_path / "run")
+    assert res.image.shape == grey.shape and res.image.dtype == np.float32  # HxW
+    outside = res.mask == 0
+    assert outside.mean() > 0.8 and res.mask.mean() > 0.02  # the text was masked
+    assert np.array_equal(res.image[outside], grey[outside])  # bit for bit
+    assert res.image[~outside].mean() > 0.9  # filled with paper, not ink
+    adapters = {h["to"]: [a["adapter"] for a in h["adapters"]] for h in res.run.checks}
+    assert adapters["inpaint.image"] == []  # the fill takes the page as it is
+    assert adapters["detect.image"] == ["to_rgb"] and adapters["qa.image"] == ["to_rgb"]
+    assert res.qa["residual_words"] == 0, res.qa.get("residual_texts")
+    # the command line writes it back as a grey file
+    assert main(["remove-text", str(page), "-o", str(tmp_path / "clean.png"), "--quiet"]) == 0
+    with Image.open(tmp_path / "clean.png") as im:
+        assert im.mode == "L" and _is_gray_profile(im.info.get("icc_profile"))
+    back = read_image(tmp_path / "clean.png", grey=True).image
+    assert np.array_equal(back[outside], grey[outside])
+    # an RGB photo takes the path it always took: RGB in, RGB out, no adapter
+    photo = as_image(data.astronaut())[:128, :192]
+    rgb = sl.remove_text(photo)
+    assert rgb.image.shape == photo.shape
+    assert not any(a for h in rgb.run.checks for a in h["adapters"])
+
+
 def test_pipelines_without_a_grey_stage_see_the_rgb_they_always_saw(tmp_path):
     page = _fax(tmp_path / "fax.tif", size=(160, 120))
     mask = np.zeros((120, 160), np.uint8)

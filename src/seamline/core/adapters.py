@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from seamline.core.arrays import as_image, as_mask
+from seamline.core.arrays import as_image, as_mask, rgb_view
 from seamline.core.contracts import PortSpec
 from seamline.errors import ContractError
 
@@ -32,11 +32,16 @@ def to_float32(value: Any, port: PortSpec) -> tuple[Any, dict]:
 
 
 def to_rgb(value: np.ndarray, port: PortSpec) -> tuple[np.ndarray, dict]:
-    """Expand a grey ``(H, W)`` image to ``(H, W, 3)`` for a stage that needs RGB.
+    """Show a grey ``(H, W)`` image as ``(H, W, 3)`` to a stage that needs RGB.
 
     Lossless (R = G = B = the grey value, bit for bit), so the runner applies it under every
-    policy; it is the only place a grey artifact becomes RGB inside a pipeline.
+    policy; it is the only place a grey artifact becomes RGB inside a pipeline. A float32
+    grey image becomes a read-only view (:func:`~seamline.core.arrays.rgb_view`: no copy, so
+    a grey page handed to five RGB stages costs its one channel); other dtypes a copy.
     """
+    a = np.asarray(value)
+    if a.ndim == 2 and a.dtype == np.float32:
+        return rgb_view(a), {"channels": [1, 3], "copy": False}
     return as_image(value, name=port.kind), {"channels": [1, 3]}
 
 

@@ -320,9 +320,14 @@ def digest(kind: str, value: Any) -> str:
     """Content hash of an artifact (sha256 hex, 16 chars): the runner's cache key material."""
     h = hashlib.sha256(kind.encode())
     if kind in ("image", "mask"):
-        a = np.ascontiguousarray(value)
+        a = np.asarray(value)
         h.update(f"{a.dtype}{a.shape}".encode())
-        h.update(a.data)  # the buffer itself: no full-size bytes copy
+        if a.flags.c_contiguous:
+            h.update(a.data)  # the buffer itself: no full-size bytes copy
+        else:  # a view (a grey page shown as RGB): the same bytes, a few rows at a time
+            step = max(1, (1 << 22) // max(1, a[:1].nbytes))
+            for i in range(0, a.shape[0], step):
+                h.update(np.ascontiguousarray(a[i:i + step]).data)
     elif kind in ("latents", "embedding"):
         data, meta = array_and_meta(kind, value)
         a = np.ascontiguousarray(data)

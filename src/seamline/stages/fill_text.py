@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from seamline.core.arrays import rgb_view
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
 
@@ -15,14 +18,15 @@ class FillText(Stage):
     id = "fill-text"
     version = "2"  # 2: the smear judge and its refills; FSR on luminance, any hole size
     spec = StageSpec(
-        inputs={"image": PortSpec("image"),
+        inputs={"image": PortSpec("image", grey=True,
+                                  doc="the photo with text; a grey page stays one channel"),
                 "mask": PortSpec("mask", same_size_as="image",
                                  doc="what to fill (normalised, preflighted text mask)"),
                 "regions": PortSpec("text-regions",
                                     doc="the detected text lines: per-region fill and judge"),
                 "geometry": PortSpec("report", optional=True,
                                      doc="stroke width per region (text-mask), for the choice")},
-        outputs={"image": PortSpec("image"),
+        outputs={"image": PortSpec("image", grey=True, doc="RGB, or grey for a grey input"),
                  "mask": PortSpec("mask", doc="the mask after the loop grew it over residue"),
                  "report": PortSpec("report",
                                     doc="per-region fill, passes, ghost and smear verdicts")},
@@ -31,7 +35,8 @@ class FillText(Stage):
             "run the ghost and smear judges, grow a region the ghost judge flags over its "
             "residue, give one the smear judge flags the next texture-keeping fill (auto), "
             "and refill from the original, at most max_passes fills. Pixels outside the "
-            "final mask are bit-identical to the input.",
+            "final mask are bit-identical to the input. A grey image (HxW) is filled as RGB "
+            "(R = G = B, a view, no copy) and returned grey: its luminance inside the mask.",
     )
 
     @dataclass(frozen=True)
@@ -51,9 +56,45 @@ class FillText(Stage):
             return StageResult(outputs={"image": image, "mask": mask,
                                         "report": {"passes": 0, "failed": [], "regions": []}},
                                notes=["mask is empty: image returned unchanged"])
-        out, final, report = fill_text(image, mask, regions, backend=p.backend,
-                                       max_passes=p.max_passes, radius=p.radius, seed=ctx.seed,
-                                       judge=p.judge, model_path=p.model, device=p.device,
+        grey = image.ndim == 2
+        out, final, report = fill_text(rgb_view(image) if grey else image, mask, regions,
+                                       backend=p.backend, max_passes=p.max_passes,
+                                       radius=p.radius, seed=ctx.seed, judge=p.judge,
+                                       model_path=p.model, device=p.device,
                                        stroke_px=(geometry or {}).get("stroke_width_px"))
+        notes = []
+        if grey:
+            out = _grey(image, out, final)
+            notes.append("grey image: filled as RGB (R = G = B), returned grey")
         return StageResult(outputs={"image": out, "mask": final, "report": report},
-                           report=report)
+                           report=report, notes=notes)
+
+
+def _grey(grey: np.ndarray, filled: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The grey image with ``filled``'s luminance (Rec. 709) where ``mask > 0``.
+
+    Parameters
+    ----------
+    grey : ndarray, shape (H, W), float32 in [0, 1]
+        The input page.
+    filled : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The fill of its RGB view; equal to ``grey`` on every channel outside ``mask``.
+    mask : ndarray, shape (H, W), float32
+        The final fill mask.
+
+    Returns
+    -------
+    ndarray, shape (H, W), float32
+        Bit-identical to ``grey`` where ``mask == 0``. Worked on the mask's support boxes:
+        no full-frame float temporaries.
+    """
+    from seamline.ops.masks import support_boxes
+
+    out = grey.copy()
+    for y0, y1, x0, x1 in support_boxes(mask, 0):
+        sl = slice(y0, y1), slice(x0, x1)
+        np.copyto(out[sl], filled[sl] @ _LUMA, where=mask[sl] > 0)
+    return out
+
+
+_LUMA = np.float32([0.2126, 0.7152, 0.0722])  # Rec. 709 / sRGB luminance weights

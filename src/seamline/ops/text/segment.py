@@ -185,6 +185,14 @@ def extract_crop(image: np.ndarray, geom: CropGeometry) -> np.ndarray:
         src = cv2.GaussianBlur(image[y0:y1, x0:x1], (0, 0), sigma)
         M = M.copy()
         M[:, 2] += M[:, :2] @ np.array([x0, y0], np.float64)
+    elif not image.flags.c_contiguous:
+        # a view (a grey page shown as RGB): OpenCV would copy the whole frame per line;
+        # the region that feeds the crop is enough
+        x0, y0, x1, y1 = _image_bbox(geom, image.shape[:2], pad=2)
+        if x1 <= x0 or y1 <= y0:
+            return np.zeros((geom.height, geom.width) + image.shape[2:], np.float32)
+        src, M = image[y0:y1, x0:x1], M.copy()
+        M[:, 2] += M[:, :2] @ np.array([x0, y0], np.float64)
     return cv2.warpAffine(np.ascontiguousarray(src, np.float32), M, (geom.width, geom.height),
                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
