@@ -335,3 +335,34 @@ def test_inpaint_holds_crops_not_frame_sized_masks():
     out, peak = _peak(inpaint, image, mask, backend="telea")
     assert np.array_equal(out[mask == 0], image[mask == 0])
     assert peak < out.nbytes + 20_000_000, peak  # the frame-sized masks were ~+250 MB
+
+
+def test_patch_fills_split_a_large_merged_crop_into_one_crop_per_hole(monkeypatch):
+    """Holes spread over a photo merge their context boxes into one crop over all of it;
+    past MAX_MERGED_CROP_PX a patch fill gets one crop per hole instead (memory follows the
+    holes): the pixels outside the mask stay bit-identical, every hole is filled from its
+    own context, about as well as from the merged crop."""
+    import seamline.ops.inpaint as ops_inpaint
+
+    def psnr(a, b):
+        return 10 * np.log10(1 / np.mean((a.astype(np.float64) - b) ** 2))
+
+    photo = as_image(data.astronaut())[::2, ::2]  # 256x256, the truth under the holes
+    mask = np.zeros(photo.shape[:2], np.float32)
+    for c in (35, 100, 165, 225):  # on a diagonal: each context box overlaps the next
+        cv2.circle(mask, (c, c), 9, 1.0, -1)
+    image = photo.copy()
+    image[mask > 0] = (1.0, 0.0, 1.0)  # what the fill must not copy
+    merged_rep, split_rep = {}, {}
+    merged = ops_inpaint.inpaint(image, mask, backend="exemplar", report=merged_rep)
+    monkeypatch.setattr(ops_inpaint, "MAX_MERGED_CROP_PX", 100 * 100)
+    split = ops_inpaint.inpaint(image, mask, backend="exemplar", report=split_rep)
+    assert len(merged_rep["crops"]) == 1 and len(split_rep["crops"]) == 4
+    c = split_rep["context_px"]
+    for crop in split_rep["crops"]:
+        y0, x0, y1, x1 = crop["box_yx"]
+        assert (y1 - y0) * (x1 - x0) <= (19 + 2 * c) ** 2  # a hole and its context
+    assert np.array_equal(split[mask == 0], image[mask == 0])
+    hole = mask > 0
+    assert np.abs(split[hole] - (1.0, 0.0, 1.0)).max(axis=1).min() > 0.2  # no magenta left
+    assert psnr(photo[hole], split[hole]) > psnr(photo[hole], merged[hole]) - 1.5

@@ -301,9 +301,13 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
         raise StageError(f"inpaint: mask covers the whole image; nothing to "
                          f"{'copy' if b.needs_context else 'fill'} from")
     components = []  # bounding boxes (frame coordinates) of the edit region's components
+    owners = []  # per component: its pixels inside its bounding box (for split crops)
     for (y0, _, x0, _), a in areas:
-        _, _, stats, _ = cv2.connectedComponentsWithStats((a > 0).astype(np.uint8), 8)
-        components += [(y0 + y, y0 + y + h, x0 + x, x0 + x + w) for x, y, w, h in stats[1:, :4]]
+        _, labels, stats, _ = cv2.connectedComponentsWithStats((a > 0).astype(np.uint8), 8)
+        for c, (x, y, w, h) in enumerate(stats[1:, :4], start=1):
+            components.append((y0 + y, y0 + y + h, x0 + x, x0 + x + w))
+            owners.append(labels[y:y + h, x:x + w] == c)
+        del labels
     if context_px is None:
         # the hole's thickness decides how far a fill must look for context: a long thin
         # stroke needs a narrow margin along its whole length, a blob one as wide as itself
@@ -315,7 +319,7 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     out = image.copy()
     report.update(backend=backend, context_px=context_px, feather_px=feather_px,
                   color_match=color_match, crops=[])
-    for box in merge_crops(components, context_px=context_px, shape=image.shape):
+    for box, own in _crops(components, owners, context_px, image.shape, b.needs_context):
         alpha = _paste(areas, box)  # the edit weights on this crop (0 outside the areas)
         region = alpha > 0
         if region.all():
@@ -335,8 +339,52 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
         if color_match if color_match is not None else cb.family == "learned":
             fill, crop_report["color_match"] = match_fill_to_ring(fill, image[box], region)
         report["crops"].append(crop_report)
-        out[box] = composite(image[box], fill, alpha)  # alpha is 0 outside the crops
+        if own is None:
+            out[box] = composite(image[box], fill, alpha)  # alpha is 0 outside the crops
+            continue
+        # a split crop: its own component's pixels only (another's may share its box)
+        (cy0, cy1, cx0, cx1), mine = own
+        crop_report["component_yx"] = [cy0, cx0, cy1, cx1]
+        y, x = cy0 - box[0].start, cx0 - box[1].start
+        sub = slice(y, y + cy1 - cy0), slice(x, x + cx1 - cx0)
+        np.copyto(out[cy0:cy1, cx0:cx1], composite(image[cy0:cy1, cx0:cx1], fill[sub],
+                                                   alpha[sub]), where=mine[..., None])
     return out
+
+
+#: Largest merged crop (px) a patch or learned fill gets when its holes are sparse: beyond
+#: it each hole gets its own crop. Holes spread over a large photo merge their context boxes
+#: into crops covering most of the frame (40 blobs on 2 % of a 12 MP photo: a few crops of
+#: several MP), and the exemplar fill holds ~150 bytes per crop pixel, so its memory
+#: followed the frame.
+MAX_MERGED_CROP_PX = 1 << 22
+
+
+def _crops(components, owners, context_px, shape, split):
+    """``(crop, own)`` pairs to fill: the merged crops (``own`` None) and, where a merged
+    crop of a patch/learned fill (``split``) holds several components, has more than
+    :data:`MAX_MERGED_CROP_PX` pixels, and their own crops (box + context) add up to no more
+    than it (sparse holes, not the letters of one line), one crop per component instead,
+    ``own`` its bounding box and its pixels there. Every crop treats all edit pixels in it as
+    unknown (as the merged crop did) and pastes back only its own component, so the result
+    does not depend on the order."""
+    H, W = shape[:2]
+    for box in merge_crops(components, context_px=context_px, shape=shape):
+        rows, cols = box
+        area = (rows.stop - rows.start) * (cols.stop - cols.start)
+        if not split or area <= MAX_MERGED_CROP_PX:
+            yield box, None
+            continue
+        inside = [k for k, (y0, y1, x0, x1) in enumerate(components)
+                  if rows.start <= y0 and y1 <= rows.stop and cols.start <= x0 and x1 <= cols.stop]
+        own = [(slice(max(0, y0 - context_px), min(H, y1 + context_px)),
+                slice(max(0, x0 - context_px), min(W, x1 + context_px)))
+               for y0, y1, x0, x1 in (components[k] for k in inside)]
+        if len(inside) < 2 or sum((r.stop - r.start) * (c.stop - c.start) for r, c in own) > area:
+            yield box, None
+            continue
+        for k, crop in zip(inside, own):
+            yield crop, (components[k], owners[k])
 
 
 def _box(box):
