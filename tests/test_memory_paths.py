@@ -366,3 +366,28 @@ def test_patch_fills_split_a_large_merged_crop_into_one_crop_per_hole(monkeypatc
     hole = mask > 0
     assert np.abs(split[hole] - (1.0, 0.0, 1.0)).max(axis=1).min() > 0.2  # no magenta left
     assert psnr(photo[hole], split[hole]) > psnr(photo[hole], merged[hole]) - 1.5
+
+
+def test_small_text_on_a_large_page_is_not_taken_for_specks():
+    """normalize-mask's default speck size grows with the frame (2e-5 of its area: 154 px at
+    7.7 MP), so on a large page of small text whole letters were 'specks'; with the text
+    mask's geometry it is at most half the thinnest stroke squared (never under 16 px)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from seamline.stages.normalize_mask import NormalizeMask
+
+    page = Image.new("L", (2400, 3200), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(22)
+    for y in range(100, 3000, 60):
+        draw.text((100, y), "the quick brown fox jumps over the lazy dog, invoice 0042",
+                  font=font, fill=0)
+    ink = (np.asarray(page) < 128).astype(np.float32)
+    n_letters = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)[0] - 1
+    geometry = {"boxes_xyxy": [[90.0, 90.0, 2300.0, 3010.0]], "stroke_width_px": [3.0],
+                "text_height_px": [16.0]}
+    stage = NormalizeMask(NormalizeMask.Params(dilate_px=0, halo_px=0))
+    kept = stage.run(None, ink, geometry).outputs["mask"]
+    assert (kept[ink > 0] > 0).mean() > 0.98, n_letters  # letters stay (a comma may not)
+    frame_rule = stage.run(None, ink, None).outputs["mask"]  # no geometry: the frame's rule
+    assert (frame_rule[ink > 0] > 0).mean() < 0.5  # most letters were dropped as specks

@@ -42,7 +42,8 @@ class NormalizeMask(Stage):
         p = self.params
         per_region = geometry is not None and p.dilate_px is None and geometry.get("boxes_xyxy")
         cleaned, report = normalize_mask(
-            mask, min_area_px=p.min_area_px, max_hole_px=p.max_hole_px,
+            mask, min_area_px=_speck_px(p.min_area_px, mask.shape, geometry),
+            max_hole_px=p.max_hole_px,
             dilate_px=0 if per_region else p.dilate_px, feather_px=0, threshold=p.threshold)
         if per_region:
             radii = [dilation_for_text(sw, h) for sw, h in
@@ -62,6 +63,21 @@ class NormalizeMask(Stage):
         report["coverage_out"] = float(np.mean(cleaned >= 0.5))
         return StageResult(outputs={"mask": cleaned.astype(np.float32, copy=False)},
                            report=report)
+
+
+def _speck_px(min_area_px, shape, geometry) -> int | None:
+    """The speck size for text: the frame's default (2e-5 of its area), at most half the
+    square of the thinnest stroke the text mask measured, and never under 16 px (the default
+    at 1024x768, where nothing changes). On a large page of small text the frame's rule
+    called whole letters specks: 309 px on a 15 MP fax page, where a letter of 40 px text
+    covers 200-500 px, removed 2296 of its 2476 letters from the mask."""
+    if min_area_px is not None or not geometry or not geometry.get("stroke_width_px"):
+        return min_area_px
+    strokes = [float(s) for s in geometry["stroke_width_px"] if np.isfinite(s) and s > 0]
+    if not strokes:
+        return None
+    frame = max(4, round(2e-5 * shape[0] * shape[1]))  # ops.masks.normalize_mask's default
+    return min(frame, max(16, round(0.5 * min(strokes) ** 2)))
 
 
 def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int]) -> np.ndarray:
