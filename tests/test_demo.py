@@ -25,11 +25,24 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     assert "ghost judge 3/3 regions clean" in printed
     # the smear judge sees no diffusion seam in any fill: the title over the cup rim is no
     # longer Telea's bumpy white smear (seam ratio 2.93 before this work, flagged) but the
-    # frequency-selective fill (~0.55)
+    # frequency-selective fill with the rim drawn first (~0.5)
     assert qa["smear_regions"] == 3 and qa["smear_flagged"] == 0, qa["smear"]
     title = next(s for s in qa["smear"] if s["text"] == "MORNING COFFEE")
-    assert title["backend"] == "fsr" and title["seam_ratio"] < 1.2, title
+    assert title["backend"] == "fsr-edge" and title["seam_ratio"] < 1.2, title
     assert "smear judge 3/3 fills clean" in printed
+    # the structure judge follows the cup's rim across the title: the frequency-selective
+    # fill alone continued it bumpy, faded and streaked (most of the path off: flagged, as a
+    # person sees it), the edge-first fill draws it along the curve the rim draws around the
+    # title and the judge passes it
+    fill = json.loads((tmp_path / "run" / "stages" / "05-inpaint" / "report.json").read_text())
+    passes = next(r for r in fill["regions"] if r["text"] == "MORNING COFFEE")["passes"]
+    assert passes[0]["backend"] == "fsr" and passes[0]["structure"]["flagged"], passes[0]
+    assert passes[0]["structure"]["edge_broken_share"] > 0.5
+    assert passes[1]["backend"] == "fsr-edge" and "structure" in passes[1]["because"]
+    rim = next(s for s in qa["structure"] if s["text"] == "MORNING COFFEE")
+    assert rim["edge_paths"] >= 1 and not rim["flagged"] and rim["edge_broken_share"] < 0.1, rim
+    assert qa["structure_flagged"] == 0
+    assert f"structure judge {qa['structure_regions']}/{qa['structure_regions']}" in printed
     # an independent OCR pass over the whole cleaned image reads none of the drawn words
     clean_out = load_image(tmp_path / "clean.png")
     read = " ".join(r.text for r in detect_text(clean_out)).lower()

@@ -235,6 +235,9 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
     if qa.get("smear_regions"):
         parts.append(f"smear judge {qa['smear_regions'] - qa['smear_flagged']}/"
                      f"{qa['smear_regions']} fills clean")
+    if qa.get("structure_regions"):
+        parts.append(f"structure judge {qa['structure_regions'] - qa['structure_flagged']}/"
+                     f"{qa['structure_regions']} fills carry the edges that cross them")
     from seamline.ops.metrics import qa_figures
 
     # seam, colour, texture, untouched pixels...: a figure outside its normal range says so
@@ -249,7 +252,9 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
     for w in run.warnings:
         lines.append(f"  warning     {w}")
     for f in qa.get("failed_regions", []):
-        what = "is still visible" if "ghost" in f.get("judges", ["ghost"]) else "looks smeared"
+        judges = f.get("judges", ["ghost"])
+        what = ("is still visible" if "ghost" in judges else
+                "looks smeared" if "smear" in judges else "has a broken edge")
         lines.append(f"  qa_failed   region {f['index']} {f['text']!r} {what}")
     if run.out is not None:
         lines.append(f"  run dir     {run.out} (manifest.json, stages/)")

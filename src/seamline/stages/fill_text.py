@@ -11,12 +11,14 @@ from seamline.core.arrays import rgb_view
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
 
-BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "exemplar", "lama"]
+BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exemplar",
+                      "lama"]
 
 
 class FillText(Stage):
     id = "fill-text"
-    version = "2"  # 2: the smear judge and its refills; FSR on luminance, any hole size
+    version = "3"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    #                3: the structure judge, and the edge-first fill for a region it flags
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -12,10 +12,11 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "6"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "7"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
-    #                smear judge's verdicts, failed regions from either judge
+    #                smear judge's verdicts, failed regions from either judge; 7: the
+    #                structure judge's
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),
@@ -82,13 +83,25 @@ class EditQA(Stage):
                 report["smear"] = [{"index": v["index"], "text": v["text"],
                                     "backend": v.get("backend"), "flagged": v["flagged"],
                                     **{k: v.get(k) for k in SMEAR_FIGURES}} for v in judged]
+            if "structure" in fill:
+                # the structure judge's last verdict per region where strong edges cross it
+                from seamline.ops.inpaint.structure import STRUCTURE_FIGURES
+
+                judged = [v for v in fill["structure"] if v.get("judged")]
+                report["structure_regions"] = len(judged)
+                report["structure_flagged"] = sum(bool(v.get("flagged")) for v in judged)
+                report["structure"] = [{"index": v["index"], "text": v["text"],
+                                        "backend": v.get("backend"), "flagged": v["flagged"],
+                                        **{k: v.get(k) for k in STRUCTURE_FIGURES}}
+                                       for v in judged]
             # ghost or smear: the fill loop's own list (a region once, with every reason)
             report["failed_regions"] = [
                 {"index": f["index"], "text": f["text"], "reasons": f["reasons"],
                  "judges": f.get("judges", ["ghost"])} for f in fill.get("failed", [])]
         warnings = []
         for f in report.get("failed_regions", []):
-            what = "still visible" if "ghost" in f["judges"] else "smeared"
+            what = ("still visible" if "ghost" in f["judges"] else
+                    "smeared" if "smear" in f["judges"] else "has a broken edge")
             warnings.append(f"region {f['index']} {f['text']!r} {what} after "
                             f"{report.get('fill_passes', 0)} fill pass(es): "
                             f"{'; '.join(f['reasons'])}")

@@ -71,6 +71,13 @@ def _fsr(best):
     return fill
 
 
+def _edge(crop, hole, opts):
+    # the strong edges that cross the hole first, then FSR (seamline.ops.inpaint.structure)
+    from seamline.ops.inpaint.structure import edge_fill
+
+    return edge_fill(crop, hole > 0)
+
+
 def _exemplar(crop, hole, opts):
     from seamline.ops.inpaint.exemplar import exemplar_fill
 
@@ -134,6 +141,10 @@ _REGISTRY = {
         Backend("fsr-best", _fsr(True), "diffusion",
                 "frequency-selective reconstruction, best profile (slow: seconds at 512 px)",
                 context=lambda extent, radius: max(16, extent // 2)),
+        Backend("fsr-edge", _edge, "diffusion",
+                "strong edges crossing the hole (a cup rim under a title) drawn first along "
+                "the curve fitted through them, the rest frequency-selective",
+                context=lambda extent, radius: max(32, extent // 2)),
         Backend("exemplar", _exemplar, "patch",
                 "texture-preserving patch fill (PatchMatch, coarse-to-fine); larger holes in "
                 "textured context", needs_context=True,

@@ -57,7 +57,7 @@ SMEAR_FIGURES = ("interior_px", "seam_ratio", "detail_ratio")
 
 
 def judge_smear(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None,
-                seam_max: float = SEAM_MAX) -> dict:
+                seam_max: float = SEAM_MAX, exclude: np.ndarray | None = None) -> dict:
     """Judge whether a filled hole looks like a smear next to the photo around it.
 
     Parameters
@@ -72,6 +72,10 @@ def judge_smear(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None
         these (another region's fill is not the photo).
     seam_max : float, keyword-only
         Medial-axis gradient over interior gradient above which the fill is a smear.
+    exclude : ndarray, shape (h, w), bool, optional, keyword-only
+        Hole pixels left out of the medial axis and the interior: where the photo's own
+        strong edges cross the hole (:func:`seamline.ops.inpaint.structure.path_mask`), a
+        gradient along the middle is the edge, not a seam.
 
     Returns
     -------
@@ -91,6 +95,8 @@ def judge_smear(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None
     d_in = cv2.distanceTransform(h8, cv2.DIST_L2, 5)
     d_out = cv2.distanceTransform(1 - h8, cv2.DIST_L2, 5)
     interior = hole & (d_in >= INTERIOR_PX)
+    if exclude is not None:
+        interior &= ~np.asarray(exclude, bool)
     ring = known & (d_out >= 2) & (d_out <= max(RING_MIN_PX, RING_K * float(d_in.max())))
     out["interior_px"] = int(interior.sum())
     # the medial axis: interior pixels where the distance to the border is a local maximum

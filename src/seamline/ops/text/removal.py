@@ -19,12 +19,16 @@ the mask is built and preflighted:
 3. **Judge.** The ghost judge (:mod:`seamline.ops.text.ghost`) reads every original region
    of the result as is and contrast-boosted, and looks for glyph-shaped residue; the smear
    judge (:mod:`seamline.ops.inpaint.smear`) compares each region's fill with the photo
-   around it (detail kept, edges that stop at the border).
+   around it (detail kept, edges that stop at the border); the structure judge
+   (:mod:`seamline.ops.inpaint.structure`) follows the strong edges that cross the hole (a
+   cup rim under a title) and checks they continue the curve around it.
 4. **Re-mask and refill.** A region the ghost judge flags grows over the residue it found
    (and by ``grow_px`` all round); a region the smear judge flags gets the next fill of
-   :data:`SMEAR_LADDER` (Telea -> FSR -> exemplar; ``backend="auto"`` only). Either way it
+   :data:`SMEAR_LADDER` (Telea -> FSR -> exemplar; ``backend="auto"`` only); one the
+   structure judge flags gets :data:`EDGE_FILL` (the crossing edges drawn first, then FSR;
+   ``auto`` only). Either way it
    is filled again from the original pixels around it (never from the previous pass: drift
-   would accumulate). At most ``max_passes`` fills; every pass is recorded with both
+   would accumulate). At most ``max_passes`` fills; every pass is recorded with the
    judges' figures. A region still flagged after the last pass is returned as failed, by
    name, with the judge that flagged it.
 """
@@ -57,7 +61,11 @@ STRUCTURE_EDGES = 0.12
 FSR_MAX_HOLE_PX = 15000
 #: The next fill for a region the smear judge flags (``backend="auto"``): each keeps more
 #: texture than the one before, at a higher cost; the exemplar fill is the last resort.
-SMEAR_LADDER = {"telea": "fsr", "ns": "fsr", "fsr": "exemplar", "fsr-best": "exemplar"}
+SMEAR_LADDER = {"telea": "fsr", "ns": "fsr", "fsr": "exemplar", "fsr-best": "exemplar",
+                "fsr-edge": "exemplar"}
+#: The fill for a region the structure judge flags (``backend="auto"``): the edges that cross
+#: the hole drawn first along the curve the photo around them draws, then FSR.
+EDGE_FILL = "fsr-edge"
 
 
 def assign_components(mask: np.ndarray, regions) -> tuple[np.ndarray, int]:
@@ -232,14 +240,20 @@ def _fill_region(out, hole: _Hole, pending, backend, *, radius, seed, model_path
     return [int(box[0].start), int(box[1].start), int(box[0].stop), int(box[1].stop)], ms
 
 
-def _judge_smear(out, hole: _Hole, final) -> dict:
-    """The smear judge's verdict on one region's fill, on a crop around it; the ring is
-    untouched photo only (``final`` holds every filled pixel)."""
+def _judge_fill(out, hole: _Hole, final) -> tuple[dict, dict]:
+    """The smear and structure judges' verdicts on one region's fill, on a crop around it;
+    the ring is untouched photo only (``final`` holds every filled pixel). The strong edges
+    that cross the hole are found once; the smear judge leaves them out (an edge the photo
+    carries across the hole is not a seam)."""
     from seamline.ops.inpaint.smear import judge_smear
+    from seamline.ops.inpaint.structure import find_edge_paths, judge_structure, path_mask
 
-    box = hole.box(int(max(12, 3 * hole.thickness(out.shape))), out.shape)
-    here = hole.within(box)
-    return judge_smear(out[box], here, known=~final[box])
+    box = hole.box(int(max(32, 3 * hole.thickness(out.shape))), out.shape)
+    here, known = hole.within(box), ~final[box]
+    paths = find_edge_paths(out[box], here, known=known)
+    smear = judge_smear(out[box], here, known=known,
+                        exclude=path_mask(paths, here.shape) if paths else None)
+    return smear, judge_structure(out[box], here, known=known, paths=paths)
 
 
 def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, seed=0,
@@ -286,8 +300,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         ``regions``: per region the fill chosen, the reason and numbers, the passes (backend,
         why, hole pixels, crop box, CPU ms, ghost verdict, smear verdict); ``passes``: fills
         run; ``failed``: regions still flagged after the last pass (``index``, ``text``,
-        ``reasons``, ``judges``: ``"ghost"`` and/or ``"smear"``); ``verdicts``: the ghost
-        judge's last word per region; ``smear``: the smear judge's (JSON-serialisable).
+        ``reasons``, ``judges``: ``"ghost"``, ``"smear"`` and/or ``"structure"``);
+        ``verdicts``: the ghost judge's last word per region; ``smear`` and ``structure``:
+        the smear and structure judges' (JSON-serialisable).
     """
     from seamline.ops.inpaint import BACKENDS
 
@@ -299,7 +314,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     support = np.asarray(mask) > 0
     out = image.copy()
     report: dict = {"backend": backend, "max_passes": max_passes, "regions": [], "passes": 0,
-                    "failed": [], "verdicts": [], "smear": []}
+                    "failed": [], "verdicts": [], "smear": [], "structure": []}
     if not support.any():
         return out, support.astype(np.float32), report
     labels, n_labels = assign_components(support.astype(np.float32), regions)
@@ -335,6 +350,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     final = support.copy()
     verdicts: list = []
     smears: dict = {}
+    structs: dict = {}
     if judge and regions:
         from seamline.ops.text.ghost import judge_regions
 
@@ -350,22 +366,29 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     plan[order[j]]["passes"][-1]["verdict"] = v.to_dict()
             for lab in order:
                 if lab in holes:
-                    smears[lab] = _judge_smear(out, holes[lab], final)
+                    smears[lab], structs[lab] = _judge_fill(out, holes[lab], final)
                     plan[lab]["passes"][-1]["smear"] = smears[lab]
+                    plan[lab]["passes"][-1]["structure"] = structs[lab]
             verdicts = [ghost_by_lab[k] for k in sorted(ghost_by_lab)]
             todo = set()
             ghosts = {v.index + 1: v for v in verdicts if v.flagged}
             smeared = {lab for lab, sv in smears.items() if sv["flagged"]}
-            if not (ghosts or smeared) or p > max_passes:
+            broken = {lab for lab, sv in structs.items() if sv["flagged"]}
+            if not (ghosts or smeared or broken) or p > max_passes:
                 break
             refilled = 0
-            for lab in sorted(set(ghosts) | smeared):
+            for lab in sorted(set(ghosts) | smeared | broken):
                 v = ghosts.get(lab)
                 name = plan[lab]["backend"] if lab in plan else "telea"
-                if lab in smeared:
-                    # a smear is not fixed by the same fill again: the next one that keeps
-                    # more texture (auto only: a backend the caller named is kept)
-                    nxt = SMEAR_LADDER.get(name) if backend == "auto" else None
+                if lab in smeared or lab in broken:
+                    # a smear or a broken edge is not fixed by the same fill again: the edge
+                    # drawn first, or the next fill that keeps more texture (auto only: a
+                    # backend the caller named is kept)
+                    nxt = None
+                    if backend == "auto" and lab in broken and name != EDGE_FILL:
+                        nxt = EDGE_FILL
+                    elif backend == "auto" and lab in smeared:
+                        nxt = SMEAR_LADDER.get(name)
                     if nxt is None and v is None:
                         continue  # nothing better to try; it stays flagged
                     name = nxt or name
@@ -399,7 +422,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 crop, ms = _fill_region(out, holes[lab], None, name, radius=radius, seed=seed,
                                         model_path=model_path, device=device)
                 final |= grown
-                why = [w for w, on in (("ghost", v is not None), ("smear", lab in smeared)) if on]
+                why = [w for w, on in (("ghost", v is not None), ("smear", lab in smeared),
+                                       ("structure", lab in broken)) if on]
                 plan[lab]["backend"] = name
                 plan[lab]["passes"].append({"pass": p, "backend": name, "because": why,
                                             "hole_px": int(grown.sum()), "crop_yx": crop,
@@ -415,6 +439,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     report["smear"] = [{"index": lab - 1, "text": plan[lab]["text"],
                         "backend": plan[lab]["backend"], **sv}
                        for lab, sv in sorted(smears.items())]
+    report["structure"] = [{"index": lab - 1, "text": plan[lab]["text"],
+                            "backend": plan[lab]["backend"], **sv}
+                           for lab, sv in sorted(structs.items())]
     failed: dict = {}
     for v in verdicts:
         if v.flagged:
@@ -426,5 +453,11 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                             "reasons": [], "judges": []})
             f["reasons"] += [f"{r} ({plan[lab]['backend']} fill)" for r in sv["reasons"]]
             f["judges"].append("smear")
+    for lab, sv in sorted(structs.items()):
+        if sv["flagged"]:
+            f = failed.setdefault(lab - 1, {"index": lab - 1, "text": plan[lab]["text"],
+                                            "reasons": [], "judges": []})
+            f["reasons"] += [f"{r} ({plan[lab]['backend']} fill)" for r in sv["reasons"]]
+            f["judges"].append("structure")
     report["failed"] = [failed[k] for k in sorted(failed)]
     return out, final.astype(np.float32), report
