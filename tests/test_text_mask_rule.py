@@ -120,3 +120,25 @@ def test_letters_the_matting_missed_come_from_the_segmenter_and_photo_it_marks_d
         assert mask[missed].mean() > 0.95
         # its blur around the letters and the object (the photo's colours) stay photo
         assert not np.any(mask & ~glyphs)
+
+
+def test_on_outlined_text_only_pieces_with_fill_and_outline_are_confirmed():
+    photo, glyphs, poly = _scene(5)
+    k = np.ones((5, 5), np.uint8)
+    fill = cv2.erode(glyphs.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+    outline = (cv2.dilate(fill.astype(np.uint8), k) > 0) & ~fill   # 2 px black outline
+    text = fill | outline
+    rim = np.zeros_like(glyphs)
+    rim[97:101, 40:200] = True                  # a white rim (the fill's colour, no outline)
+    image = photo.copy()
+    image[fill | rim] = 1.0
+    image[outline] = 0.0
+    found = text.copy()
+    found[:, 120:] = False                      # matting found "MA" only
+    seg = text | rim
+    missed = text & ~found
+    for outlined in (False, True):
+        mask, _ = combine_masks(seg, found, [poly], [40.0], image=image, outlined=[outlined])
+        assert mask[missed].mean() > 0.95
+        # the rim is white like the letters: only the outline tells them apart
+        assert mask[rim].any() != outlined

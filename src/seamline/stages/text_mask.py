@@ -18,8 +18,9 @@ class TextMask(Stage):
     # text's fill only inside its outline; 5: blurred effects grown over their tails,
     # hard-edged glyph-only lines capped at 1 px of normaliser growth (dilate_max_px); 6: a
     # small effect (a thin letter's short hard shadow) counts when strongly coloured; 7: the
-    # segmenter's pixels nothing explains, in the glyphs' colour and changed, are added
-    version = "7"
+    # segmenter's pixels nothing explains, in the glyphs' colour and changed, are added; 8:
+    # on outlined text too, in pieces that show fill and outline
+    version = "8"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -69,11 +70,11 @@ class TextMask(Stage):
             if p.method == "combined":  # the glyph mask's stroke widths describe the text
                 cut = max(threshold, float(p.effect_threshold))
                 # outlined text's fill counts only inside its outline (ops.text.outline)
-                confirm = ["outlined" not in r for r in report["regions"]]
+                outlined = ["outlined" in r for r in report["regions"]]
                 combined, report["per_line"] = combine_masks(prob >= cut, mask > 0, polys,
                                                              heights, image=image,
                                                              support=segmented,
-                                                             confirm=confirm)
+                                                             outlined=outlined)
                 report["effect_threshold"] = cut
                 mask = combined.astype(np.float32)
                 # a line masked by its glyphs alone (plus letters the segmenter confirmed)

@@ -178,6 +178,8 @@ CONFIRM_COLOUR_SHARE = 0.2
 #: quantile 0.9 / match 10 and 0.75 / 15 measured alike (24.39 vs 24.41 dB); the stricter
 #: taken. Without the colour match, photo next to huge text came in (-8 dB on one case).
 CONFIRM_MIN_PX = 8
+#: On outlined text a confirmed piece shows fill and outline, each on this share of it.
+CONFIRM_OUTLINED_SHARE = 0.1
 CONFIRM_REACH_PX = 3.0
 CONFIRM_REACH_REL = 0.08
 
@@ -269,7 +271,7 @@ def _tail(gl, r, dx, dy, rgb, lab, keep_out):
     return tail
 
 
-def _confirmed(left, text, rgb, lab, glyphs, near, height):
+def _confirmed(left, text, rgb, lab, glyphs, near, height, outlined=False):
     """The pixels of ``left`` (segmenter pixels nothing else explains) that are text: bool.
 
     Kept where they differ from the photo estimated under them (inpainted from beyond
@@ -277,6 +279,8 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height):
     errs on a band of photo around it (``CONFIRM_QUANTILE``), have one of the main colours
     of ``glyphs`` (``CONFIRM_MATCH_DE``), in 8-connected pieces of ``CONFIRM_MIN_PX`` px or
     more that reach ``CONFIRM_REACH_PX`` / ``CONFIRM_REACH_REL`` x ``height`` past ``near``.
+    ``outlined``: a piece must hold two of those colours (fill and outline), each on at
+    least ``CONFIRM_OUTLINED_SHARE`` of it (photo of the fill's colour has no outline).
     """
     inner = cv2.dilate(text.astype(np.uint8), _disk(2)) > 0
     band = (cv2.dilate(inner.astype(np.uint8), _disk(4)) > 0) & ~inner
@@ -286,8 +290,11 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height):
     texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
     floor = max(CONFIRM_DELTA_E, float(np.quantile(texture, CONFIRM_QUANTILE)))
     hit = left & (de > floor)
-    # the glyphs' main colours, from their interior (anti-aliased edges are mixtures)
-    core = cv2.erode(glyphs.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    # the glyphs' main colours, from their interior (anti-aliased edges are mixtures; an
+    # outline 1-2 px wide has no interior)
+    core = glyphs
+    if not outlined:
+        core = cv2.erode(glyphs.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     if core.sum() < 10:
         core = glyphs
     ref = lab[core]
@@ -302,13 +309,19 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height):
         share = np.bincount(lbl.ravel(), minlength=k) / len(ref)
         ref = centres[share >= CONFIRM_COLOUR_SHARE]
     iy, ix = np.nonzero(hit)
+    which = np.full(hit.shape, -1, np.int32)
     if iy.size and len(ref):
-        c = lab[iy, ix]
-        d2 = ((c[:, None, :] - ref[None, :, :]) ** 2).sum(-1).min(1)
-        hit[iy, ix] = d2 <= CONFIRM_MATCH_DE ** 2
+        d2 = ((lab[iy, ix][:, None, :] - ref[None, :, :]) ** 2).sum(-1)
+        hit[iy, ix] = d2.min(1) <= CONFIRM_MATCH_DE ** 2
+        which[iy, ix] = d2.argmin(1)
     hit = hit.astype(np.uint8)
     n, cc, stats, _ = cv2.connectedComponentsWithStats(hit, connectivity=8)
     big = stats[:, cv2.CC_STAT_AREA] >= CONFIRM_MIN_PX
+    if outlined:
+        on = hit > 0
+        per = np.zeros((n, max(len(ref), 1)), np.int64)
+        np.add.at(per, (cc[on], which[on]), 1)
+        big &= (per >= CONFIRM_OUTLINED_SHARE * stats[:, cv2.CC_STAT_AREA][:, None]).sum(1) >= 2
     far = cv2.distanceTransform((~near).astype(np.uint8), cv2.DIST_L2, 3)
     reach = np.zeros(n, np.float32)
     np.maximum.at(reach, cc.ravel(), far.ravel())
@@ -319,7 +332,7 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height):
 
 def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heights, *,
                   image: np.ndarray, support: np.ndarray | None = None,
-                  fallback: float = 0.25, max_effects: int = 2, confirm=None
+                  fallback: float = 0.25, max_effects: int = 2, outlined=None
                   ) -> tuple[np.ndarray, list[str]]:
     """The glyph mask plus the text's effects (shadow, glow, outline) the segmenter confirms.
 
@@ -366,10 +379,11 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
         Glyph-to-segmented pixel ratio below which a line uses the segmenter alone.
     max_effects : int, keyword-only
         Most effects fitted per line (a subtitle: outline and shadow).
-    confirm : sequence of bool, optional, keyword-only
-        Per line, whether the segmenter's unexplained pixels may be confirmed as text
-        (default: every line). Off for outlined text: its fill colour counts only inside
-        its outline, and a white cup rim under a white title has the fill's colour.
+    outlined : sequence of bool, optional, keyword-only
+        Per line, whether it is outlined text (default: none is): the segmenter's pixels
+        are then confirmed only in pieces that show both fill and outline colour (its fill
+        counts only inside its outline; a white cup rim under a white title has the fill's
+        colour and no outline).
 
     Returns
     -------
@@ -385,8 +399,8 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     out = glyphs.copy()
     choices = []
     m = EFFECT_MAX_SHIFT_PX
-    confirm = [True] * len(polygons) if confirm is None else [bool(c) for c in confirm]
-    for poly, h, may_confirm in zip(polygons, text_heights, confirm):
+    outlined = [False] * len(polygons) if outlined is None else [bool(c) for c in outlined]
+    for poly, h, two_colours in zip(polygons, text_heights, outlined):
         p = np.asarray(poly, np.float32)
         pad = m + max(EFFECT_RADII_PX) + 4 + int(0.3 * float(h))
         x0 = max(int(np.floor(p[:, 0].min())) - pad, 0)
@@ -434,12 +448,12 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
             for r, dx, dy in shapes:  # the blur's faint tail, which the segmenter misses
                 kept |= _tail(gl, r, dx, dy, image[y0:y1, x0:x1], lab, g1 | found)
         left = seg & ~g1 & ~kept  # what the segmenter marks that nothing explains yet
-        if may_confirm and left.sum() >= CONFIRM_MIN_PX:
+        if left.sum() >= CONFIRM_MIN_PX:
             if lab is None:
                 lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
                                    cv2.COLOR_RGB2Lab)
             extra = _confirmed(left, seg | g1 | kept, image[y0:y1, x0:x1], lab, gl > 0,
-                               g1 | kept, h)
+                               g1 | kept, h, outlined=two_colours)
             if extra.any():
                 kept |= extra
                 effects.append(f"segmenter({int(extra.sum())} px)")
