@@ -16,12 +16,13 @@ the mask is built and preflighted:
    follow the text, not the frame; pixels of regions not filled yet count as unknown (the
    exemplar fill never copies another caption's letters), and only the region's own hole is
    pasted back, so every pixel outside the mask stays bit-identical.
-3. **Judge.** The ghost judge (:mod:`seamline.ops.text.ghost`) reads every original region
-   of the result as is and contrast-boosted, and looks for glyph-shaped residue; the smear
-   judge (:mod:`seamline.ops.inpaint.smear`) compares each region's fill with the photo
-   around it (detail kept, edges that stop at the border); the structure judge
-   (:mod:`seamline.ops.inpaint.structure`) follows the strong edges that cross the hole (a
-   cup rim under a title) and checks they continue the curve around it.
+3. **Judge.** The smear judge (:mod:`seamline.ops.inpaint.smear`) compares each region's
+   fill with the photo around it (detail kept, edges that stop at the border); the structure
+   judge (:mod:`seamline.ops.inpaint.structure`) follows the strong edges that cross the hole
+   (a cup rim under a title) and checks they continue the curve around it. Neither reads
+   text, so they run first and a fill they flag is replaced (step 4) before the ghost judge
+   (:mod:`seamline.ops.text.ghost`) reads every original region of the result as is and
+   contrast-boosted (three OCR reads per region) and looks for glyph-shaped residue.
 4. **Re-mask and refill.** A region the ghost judge flags grows over the residue it found
    (and by ``grow_px`` all round); a region the smear judge flags gets the next fill of
    :data:`SMEAR_LADDER` (Telea -> FSR -> exemplar; ``backend="auto"`` only); one the
@@ -354,6 +355,36 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     if judge and regions:
         from seamline.ops.text.ghost import judge_regions
 
+        # The smear and structure judges first, region by region: they read no text, so a
+        # fill they flag gets its next fill (EDGE_FILL for a broken edge, else the next of
+        # SMEAR_LADDER) before the ghost judge (three OCR reads per region, ~0.3 s) sees
+        # it, and the ghost judge reads the fill kept instead of every fill tried (auto
+        # only: a backend the caller named is kept).
+        for lab, hole in holes.items():
+            if lab > len(regions):
+                continue  # mask far from every region: no judge (as before)
+            while True:
+                smears[lab], structs[lab] = _judge_fill(out, hole, final)
+                plan[lab]["passes"][-1]["smear"] = smears[lab]
+                plan[lab]["passes"][-1]["structure"] = structs[lab]
+                name, nxt = plan[lab]["backend"], None
+                if backend == "auto" and structs[lab]["flagged"] and name != EDGE_FILL:
+                    nxt = EDGE_FILL
+                elif backend == "auto" and smears[lab]["flagged"]:
+                    nxt = SMEAR_LADDER.get(name)
+                if nxt is None or len(plan[lab]["passes"]) >= max_passes:
+                    break
+                out[hole.sl][hole.mask] = image[hole.sl][hole.mask]  # from the original
+                crop, ms = _fill_region(out, hole, None, nxt, radius=radius, seed=seed,
+                                        model_path=model_path, device=device)
+                why = [w for w, on in (("smear", smears[lab]["flagged"]),
+                                       ("structure", structs[lab]["flagged"])) if on]
+                plan[lab]["backend"] = nxt
+                plan[lab]["passes"].append({"pass": len(plan[lab]["passes"]) + 1,
+                                            "backend": nxt, "because": why,
+                                            "hole_px": int(hole.mask.sum()), "crop_yx": crop,
+                                            "cpu_ms": ms, "grown_by_px": 0, "residue_px": 0})
+        fresh = set(smears)  # smear verdicts on the fills as they are now
         todo = set(range(1, len(regions) + 1))  # labels to judge: all, then the refilled
         ghost_by_lab: dict = {}
         for p in range(2, max_passes + 2):
@@ -365,10 +396,11 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 if order[j] in plan:
                     plan[order[j]]["passes"][-1]["verdict"] = v.to_dict()
             for lab in order:
-                if lab in holes:
+                if lab in holes and lab not in fresh:
                     smears[lab], structs[lab] = _judge_fill(out, holes[lab], final)
                     plan[lab]["passes"][-1]["smear"] = smears[lab]
                     plan[lab]["passes"][-1]["structure"] = structs[lab]
+            fresh = set()
             verdicts = [ghost_by_lab[k] for k in sorted(ghost_by_lab)]
             todo = set()
             ghosts = {v.index + 1: v for v in verdicts if v.flagged}
@@ -378,6 +410,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 break
             refilled = 0
             for lab in sorted(set(ghosts) | smeared | broken):
+                if lab in plan and len(plan[lab]["passes"]) >= max_passes:
+                    continue  # this region's fills are used up: it stays flagged
                 v = ghosts.get(lab)
                 name = plan[lab]["backend"] if lab in plan else "telea"
                 if lab in smeared or lab in broken:
@@ -425,7 +459,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 why = [w for w, on in (("ghost", v is not None), ("smear", lab in smeared),
                                        ("structure", lab in broken)) if on]
                 plan[lab]["backend"] = name
-                plan[lab]["passes"].append({"pass": p, "backend": name, "because": why,
+                plan[lab]["passes"].append({"pass": len(plan[lab]["passes"]) + 1,
+                                            "backend": name, "because": why,
                                             "hole_px": int(grown.sum()), "crop_yx": crop,
                                             "cpu_ms": ms, "grown_by_px": g,
                                             "residue_px": int(residue.sum())})
@@ -433,7 +468,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 todo.add(lab)
             if not refilled:  # every flagged region is past its last option: judged as is
                 break
-            report["passes"] = p
+        report["passes"] = max(len(v["passes"]) for v in plan.values())
     report["regions"] = [plan[k] for k in sorted(plan)]
     report["verdicts"] = [v.to_dict() for v in verdicts]
     report["smear"] = [{"index": lab - 1, "text": plan[lab]["text"],
