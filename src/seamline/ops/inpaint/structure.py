@@ -264,6 +264,9 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     gx, gy = (np.rint(cv2.Sobel(blur, cv2.CV_32F, dx, 1 - dx, ksize=3) * _GSCALE)
               .astype(np.int16) for dx in (1, 0))
     edges = cv2.Canny(gx, gy, EDGE_LO * 8 * _GSCALE, EDGE_HI * 8 * _GSCALE, L2gradient=True) > 0
+    # the edge pixels seen between the letters, next to the hole: they pin a path's curve
+    gap_y, gap_x = np.nonzero(edges & known & (d_out >= 1) & ~ring)
+    gap_xy = np.stack([gap_x, gap_y], 1).astype(np.float64)
     edges &= ring
     ents = _entries(edges, d_out, gx.astype(np.float32), gy.astype(np.float32))
     cos_max = np.cos(np.radians(MAX_ANGLE_DEG))
@@ -294,6 +297,19 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
             rms = float(np.sqrt(np.mean((A @ coef - y) ** 2)))
             if rms > FIT_RMS_PX:
                 continue
+            # the edge seen in the gaps along the chord (between two letters) pins the curve
+            # there, where a person compares the fill with the photo's own rim
+            if len(gap_xy):
+                gx_c, gy_c = (gap_xy - ea) @ u, (gap_xy - ea) @ perp
+                Ag = np.stack([gx_c ** k for k in range(deg + 1)], 1)
+                near = (gx_c > 0) & (gx_c < L) & (np.abs(Ag @ coef - gy_c) <= 2.0)
+                if near.any():
+                    A2 = np.concatenate([A, Ag[near]])
+                    y2 = np.concatenate([y, gy_c[near]])
+                    coef2, *_ = np.linalg.lstsq(A2, y2, rcond=None)
+                    rms2 = float(np.sqrt(np.mean((A2 @ coef2 - y2) ** 2)))
+                    if rms2 <= FIT_RMS_PX:
+                        coef, rms = coef2, rms2
             path = EdgePath(ea, u, coef, L, rms)
             # one edge: each strand's gradient across the curve at its end, same polarity
             _, ne = path.points(np.array([0.0, L]))
