@@ -201,6 +201,10 @@ def test_remove_text_keeps_a_grey_page_grey(tmp_path):
     assert adapters["inpaint.image"] == []  # the fill takes the page as it is
     assert adapters["detect.image"] == ["to_rgb"] and adapters["qa.image"] == ["to_rgb"]
     assert res.qa["residual_words"] == 0, res.qa.get("residual_texts")
+    # a 1-bit page is a graphic: paper and letters, no texture to keep: Telea everywhere
+    fill = res.run.stage("inpaint")
+    assert {r["backend"] for r in fill.report["regions"]} == {"telea"}
+    assert any("diffusion fill (telea) for every region" in n for n in fill.notes)
     # the command line writes it back as a grey file
     assert main(["remove-text", str(page), "-o", str(tmp_path / "clean.png"), "--quiet"]) == 0
     with Image.open(tmp_path / "clean.png") as im:

@@ -17,8 +17,9 @@ BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exe
 
 class FillText(Stage):
     id = "fill-text"
-    version = "3"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
-    #                3: the structure judge, and the edge-first fill for a region it flags
+    version = "4"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    #                3: the structure judge, and the edge-first fill for a region it flags;
+    #                4: a grey graphic (a 1-bit page) gets Telea under auto
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
@@ -38,7 +39,9 @@ class FillText(Stage):
             "residue, give one the smear judge flags the next texture-keeping fill (auto), "
             "and refill from the original, at most max_passes fills. Pixels outside the "
             "final mask are bit-identical to the input. A grey image (HxW) is filled as RGB "
-            "(R = G = B, a view, no copy) and returned grey: its luminance inside the mask.",
+            "(R = G = B, a view, no copy) and returned grey: its luminance inside the mask; "
+            "a grey graphic (at most 32 levels: a 1-bit scan or fax page) has no texture or "
+            "structure to keep, so auto gives every region the diffusion fill.",
     )
 
     @dataclass(frozen=True)
@@ -59,12 +62,21 @@ class FillText(Stage):
                                         "report": {"passes": 0, "failed": [], "regions": []}},
                                notes=["mask is empty: image returned unchanged"])
         grey = image.ndim == 2
+        notes, backend = [], p.backend
+        if backend == "auto" and grey:
+            from seamline.ops.noise import GRAPHIC_NOTE, is_graphic
+
+            # black on white: the ring of every region is paper and other letters; the
+            # texture-keeping fills rebuild letter fragments from them (and cost 10-100x)
+            graphic = ctx.stat("image", "graphic")
+            backend = "telea" if (is_graphic(image) if graphic is None else graphic) else backend
+        if backend != p.backend:
+            notes.append(f"grey {GRAPHIC_NOTE}: diffusion fill (telea) for every region")
         out, final, report = fill_text(rgb_view(image) if grey else image, mask, regions,
-                                       backend=p.backend, max_passes=p.max_passes,
+                                       backend=backend, max_passes=p.max_passes,
                                        radius=p.radius, seed=ctx.seed, judge=p.judge,
                                        model_path=p.model, device=p.device,
                                        stroke_px=(geometry or {}).get("stroke_width_px"))
-        notes = []
         if grey:
             out = _grey(image, out, final)
             notes.append("grey image: filled as RGB (R = G = B), returned grey")
