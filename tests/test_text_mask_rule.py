@@ -142,3 +142,24 @@ def test_on_outlined_text_only_pieces_with_fill_and_outline_are_confirmed():
         assert mask[missed].mean() > 0.95
         # the rim is white like the letters: only the outline tells them apart
         assert mask[rim].any() != outlined
+
+
+def test_a_glow_the_segmenter_missed_is_masked_all_round_and_plain_letters_get_no_halo():
+    photo, glyphs, poly = _scene(6)
+    seg = cv2.dilate(glyphs.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # letters only
+    # a dark purple glow ~2 px past the letters, blurred 2 px (fades out 6-8 px away)
+    glow = cv2.GaussianBlur(cv2.dilate(glyphs.astype(np.float32), np.ones((5, 5), np.uint8)),
+                            (0, 0), 2.0)
+    a = np.clip(0.9 * glow, 0, 1)[..., None]
+    image = (photo * (1 - a) + np.float32([0.25, 0.05, 0.35]) * a).astype(np.float32)
+    image[glyphs] = (1.0, 0.5, 0.8)
+    visible = (np.abs(image - photo).max(-1) > 8 / 255) & ~glyphs
+    mask, choices = combine_masks(seg, glyphs, [poly], [40.0], image=image)
+    assert choices[0].startswith("glyphs + halo(")
+    assert mask[visible].mean() >= 0.85, mask[visible].mean()
+    assert (mask & ~glyphs & ~visible).sum() <= 0.1 * visible.sum()
+    # the same letters without a glow end where they end
+    plain = photo.copy()
+    plain[glyphs] = (1.0, 0.5, 0.8)
+    mask, choices = combine_masks(seg, glyphs, [poly], [40.0], image=plain)
+    assert choices == ["glyphs"] and np.array_equal(mask, glyphs)

@@ -19,8 +19,9 @@ class TextMask(Stage):
     # hard-edged glyph-only lines capped at 1 px of normaliser growth (dilate_max_px); 6: a
     # small effect (a thin letter's short hard shadow) counts when strongly coloured; 7: the
     # segmenter's pixels nothing explains, in the glyphs' colour and changed, are added; 8:
-    # on outlined text too, in pieces that show fill and outline
-    version = "8"
+    # on outlined text too, in pieces that show fill and outline; 9: a glow the segmenter
+    # missed round a line with no effect and no hard edge
+    version = "9"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
