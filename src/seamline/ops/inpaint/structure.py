@@ -82,6 +82,12 @@ MIN_STRAND_PX = 3
 MAX_ANGLE_DEG = 40.0
 #: Most RMS difference between the two sides' profiles, over the step, for one edge.
 SAME_EDGE_MAX = 0.25
+#: Share of the curve's samples on photo between the letters that must lie on an edge of
+#: the photo (train split: paths the clean photo breaks 0.12-0.38, its own edges 0.75-1,
+#: the demo rim 0.67-1).
+GAP_EVIDENCE = 0.6
+#: Longest chord (px) trusted without such samples (3 or more).
+UNSEEN_GAP_PX = 40.0
 #: Longest chord across a hole (px): a rim under a 46 px title crosses ~100 px of it.
 MAX_GAP_PX = 120.0
 #: Most RMS distance (px) of the strands' points from the quadratic through them.
@@ -267,6 +273,8 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     # the edge pixels seen between the letters, next to the hole: they pin a path's curve
     gap_y, gap_x = np.nonzero(edges & known & (d_out >= 1) & ~ring)
     gap_xy = np.stack([gap_x, gap_y], 1).astype(np.float64)
+    # within 2 px of an edge of the photo (where a path crosses photo between two letters)
+    near_edge = cv2.dilate((edges & known).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     edges &= ring
     ents = _entries(edges, d_out, gx.astype(np.float32), gy.astype(np.float32))
     cos_max = np.cos(np.radians(MAX_ANGLE_DEG))
@@ -320,6 +328,15 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
             xi = np.clip(np.rint(p[:, 0]).astype(int), 0, hole.shape[1] - 1)
             yi = np.clip(np.rint(p[:, 1]).astype(int), 0, hole.shape[0] - 1)
             if hole[yi, xi].mean() < 0.5:
+                continue
+            # where the curve crosses photo between the letters, the photo must show the
+            # edge there (two unrelated edges that happen to line up leave it bare); a long
+            # chord with nothing to check it against is not trusted
+            seen = known[yi, xi] & (d_out[yi, xi] >= 1.0)
+            seen[0], seen[-1] = False, False
+            if seen.sum() >= 3 and near_edge[yi[seen], xi[seen]].mean() < GAP_EVIDENCE:
+                continue
+            if seen.sum() < 3 and L > UNSEEN_GAP_PX:
                 continue
             if not _references(path, image, luma, known, float(x.min()), float(x.max())):
                 continue

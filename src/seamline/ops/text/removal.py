@@ -244,16 +244,18 @@ def _fill_region(out, hole: _Hole, pending, backend, *, radius, seed, model_path
 def _judge_fill(out, hole: _Hole, final) -> tuple[dict, dict]:
     """The smear and structure judges' verdicts on one region's fill, on a crop around it;
     the ring is untouched photo only (``final`` holds every filled pixel). The strong edges
-    that cross the hole are found once; the smear judge leaves them out (an edge the photo
-    carries across the hole is not a seam)."""
+    that cross the hole are found once; the smear judge leaves out their band (an edge the
+    photo carries across the hole, and the rim's other side drawn with it, is not a seam)."""
     from seamline.ops.inpaint.smear import judge_smear
-    from seamline.ops.inpaint.structure import find_edge_paths, judge_structure, path_mask
+    from seamline.ops.inpaint.structure import (BAND_PX, find_edge_paths, judge_structure,
+                                                path_mask)
 
     box = hole.box(int(max(32, 3 * hole.thickness(out.shape))), out.shape)
     here, known = hole.within(box), ~final[box]
     paths = find_edge_paths(out[box], here, known=known)
     smear = judge_smear(out[box], here, known=known,
-                        exclude=path_mask(paths, here.shape) if paths else None)
+                        exclude=path_mask(paths, here.shape, half_width=BAND_PX)
+                        if paths else None)
     return smear, judge_structure(out[box], here, known=known, paths=paths)
 
 
