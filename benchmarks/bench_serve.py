@@ -591,32 +591,39 @@ def render(r: dict) -> str:
                      f"{lv['worker_outside_run_p50_s']} | "
                      f"{' / '.join(map(str, lv.get('load_avg') or ['?']))} |")
     cmd, pf = r.get("command", {}), r.get("preflight_only", {})
+    if not pr.get("pairs"):  # a memory run (--pairs 0 --cli 0 --preflight 0): no overhead
+        lines += ["", "No paired requests in this run: the overhead is not measured here."]
+    else:
+        lines += [
+            "", "## Overhead over the CLI (same run)", "",
+            f"- In-process API, warm (`Pipeline.builtin('remove-text').run(path, out=run_dir)`, "
+            f"what a worker does, same thread caps): p50 {pr.get('inprocess_p50_s')} s over "
+            f"{pr.get('pairs')} images.",
+            f"- The same images through the server at concurrency 1, interleaved with them: "
+            f"p50 {r['levels'][0]['p50_s'] if r['levels'] else None} s. Overhead "
+            f"(server - in-process) / in-process: median of the pairs "
+            f"{_pc(pr.get('overhead_paired_median'))}, of the medians "
+            f"{_pc(pr.get('overhead_of_medians'))} (target <= +5%).",
+            f"- Measured inside the server per request (latency minus the run's own seconds: HTTP, "
+            f"upload checks, queue, decoding in the worker, the result): "
+            f"{_pc(pr.get('in_server_fraction')).lstrip('+')} of the latency at concurrency 1.",
+            f"- `seamline remove-text IMG -o OUT --run-dir DIR`, one process per image (starting "
+            f"Python, imports, the detector's models, then the same run): p50 {cmd.get('p50_s')} s "
+            f"over {cmd.get('images')} images; the server saves that start-up on every request.",
+            f"- `?preflight=only` (detection, mask, normalisation, preflight verdict): p50 "
+            f"{pf.get('p50_s')} s over {pf.get('ok')} requests"
+            + (f", {pf['fraction_of_full']:.0%} of a full request's p50." if pf.get(
+                "fraction_of_full") else "."),
+            ]
     lines += [
-        "", "## Overhead over the CLI (same run)", "",
-        f"- In-process API, warm (`Pipeline.builtin('remove-text').run(path, out=run_dir)`, "
-        f"what a worker does, same thread caps): p50 {pr.get('inprocess_p50_s')} s over "
-        f"{pr.get('pairs')} images.",
-        f"- The same images through the server at concurrency 1, interleaved with them: "
-        f"p50 {r['levels'][0]['p50_s'] if r['levels'] else None} s. Overhead "
-        f"(server - in-process) / in-process: median of the pairs "
-        f"{_pc(pr.get('overhead_paired_median'))}, of the medians "
-        f"{_pc(pr.get('overhead_of_medians'))} (target <= +5%).",
-        f"- Measured inside the server per request (latency minus the run's own seconds: HTTP, "
-        f"upload checks, queue, decoding in the worker, the result): "
-        f"{_pc(pr.get('in_server_fraction')).lstrip('+')} of the latency at concurrency 1.",
-        f"- `seamline remove-text IMG -o OUT --run-dir DIR`, one process per image (starting "
-        f"Python, imports, the detector's models, then the same run): p50 {cmd.get('p50_s')} s "
-        f"over {cmd.get('images')} images; the server saves that start-up on every request.",
-        f"- `?preflight=only` (detection, mask, normalisation, preflight verdict): p50 "
-        f"{pf.get('p50_s')} s over {pf.get('ok')} requests"
-        + (f", {pf['fraction_of_full']:.0%} of a full request's p50." if pf.get(
-            "fraction_of_full") else "."),
         "", "## Memory", "",
         "Server = the whole process tree: the uvicorn process (HTTP, upload checks, the "
         "dispatcher thread), the forkserver, the resource tracker and the workers. RSS sums "
         "each process's resident pages, so pages the workers share with the forkserver count "
         "once per process; PSS divides shared pages among their sharers (the PSS sum is what "
-        "the tree occupies); anon is the anonymous part of RSS (heap, numpy buffers). Start = "
+        "the tree occupies, but its file-backed part also moves when other processes on the "
+        "machine map the same libraries, e.g. other jobs using the same virtual environment: "
+        "read RSS and anon); anon is the anonymous part of RSS (heap, numpy buffers). Start = "
         f"after {a.get('warm', 1)} warm-up request(s) per worker; start and end are taken "
         "with the server settled (nothing queued or running, every worker idle, i.e. its last "
         "job's memory handed back); the series points are taken as requests finish, with the "
