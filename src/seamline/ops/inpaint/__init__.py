@@ -369,13 +369,18 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
 #: several MP), and the exemplar fill holds ~150 bytes per crop pixel, so its memory
 #: followed the frame.
 MAX_MERGED_CROP_PX = 1 << 22
+#: Most the holes' own crops may add up to, as a multiple of the merged crop, for it to be
+#: split: overlapping context is filled once per hole (at 50 MP the 2 % blobs' own crops
+#: overlap: 1x kept a merged crop, and 8.7 GB); one line's letters (3-4x) stay merged.
+SPLIT_MAX_WORK = 2.0
 
 
 def _crops(components, owners, context_px, shape, split):
     """``(crop, own)`` pairs to fill: the merged crops (``own`` None) and, where a merged
     crop of a patch/learned fill (``split``) holds several components, has more than
-    :data:`MAX_MERGED_CROP_PX` pixels, and their own crops (box + context) add up to no more
-    than it (sparse holes, not the letters of one line), one crop per component instead,
+    :data:`MAX_MERGED_CROP_PX` pixels, and their own crops (box + context) add up to at most
+    :data:`SPLIT_MAX_WORK` times it (sparse holes, not the letters of one line), one crop per
+    component instead,
     ``own`` its bounding box and its pixels there. Every crop treats all edit pixels in it as
     unknown (as the merged crop did) and pastes back only its own component, so the result
     does not depend on the order."""
@@ -391,7 +396,8 @@ def _crops(components, owners, context_px, shape, split):
         own = [(slice(max(0, y0 - context_px), min(H, y1 + context_px)),
                 slice(max(0, x0 - context_px), min(W, x1 + context_px)))
                for y0, y1, x0, x1 in (components[k] for k in inside)]
-        if len(inside) < 2 or sum((r.stop - r.start) * (c.stop - c.start) for r, c in own) > area:
+        if len(inside) < 2 or sum((r.stop - r.start) * (c.stop - c.start) for r, c in own) \
+                > SPLIT_MAX_WORK * area:
             yield box, None
             continue
         for k, crop in zip(inside, own):
