@@ -339,8 +339,9 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
                   f"{fmt_s(grey['before'])} -> {fmt_s(grey['after'])}). ")
     if fax:
         prose += ("A 3307x4677 1-bit fax page: " + ", ".join(
-            f"{c} {fmt_gb(r['after'])} in {fmt_s(r['after'])} (was {fmt_gb(r['before'])}, "
-            f"{fmt_s(r['before'])})" for c, r in fax.items()) + ". ")
+            f"{c} {fmt_gb(r['after'])} in {fmt_s(r['after'])}"
+            + (f" (was {fmt_gb(r['before'])}, {fmt_s(r['before'])})" if r.get("before") else "")
+            for c, r in fax.items()) + ". ")
     prose += (f"{meta['cpus']} CPUs shared with other engineers' jobs, "
               f"{meta['load_before']} load average at the start "
               "(times are indicative, memory is not load-dependent). "
