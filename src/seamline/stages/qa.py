@@ -73,27 +73,14 @@ class EditQA(Stage):
             report["ghost_flagged"] = sum(bool(v.get("flagged")) for v in verdicts)
             report["ghost_regions"] = len(verdicts)
             report["fill_passes"] = int(fill.get("passes", 0))
-            if "smear" in fill:
-                # the smear judge's last verdict per region, with its figures
-                from seamline.ops.inpaint.smear import SMEAR_FIGURES
+            # the smear judge's and the structure judge's (where strong edges cross a fill)
+            # last verdict per region, with its figures
+            from seamline.ops.inpaint.smear import SMEAR_FIGURES
+            from seamline.ops.inpaint.structure import STRUCTURE_FIGURES
 
-                judged = [v for v in fill["smear"] if v.get("judged")]
-                report["smear_regions"] = len(judged)
-                report["smear_flagged"] = sum(bool(v.get("flagged")) for v in judged)
-                report["smear"] = [{"index": v["index"], "text": v["text"],
-                                    "backend": v.get("backend"), "flagged": v["flagged"],
-                                    **{k: v.get(k) for k in SMEAR_FIGURES}} for v in judged]
-            if "structure" in fill:
-                # the structure judge's last verdict per region where strong edges cross it
-                from seamline.ops.inpaint.structure import STRUCTURE_FIGURES
-
-                judged = [v for v in fill["structure"] if v.get("judged")]
-                report["structure_regions"] = len(judged)
-                report["structure_flagged"] = sum(bool(v.get("flagged")) for v in judged)
-                report["structure"] = [{"index": v["index"], "text": v["text"],
-                                        "backend": v.get("backend"), "flagged": v["flagged"],
-                                        **{k: v.get(k) for k in STRUCTURE_FIGURES}}
-                                       for v in judged]
+            for key, figures in (("smear", SMEAR_FIGURES), ("structure", STRUCTURE_FIGURES)):
+                if key in fill:
+                    report.update(_judge_summary(key, fill[key], figures))
             # ghost or smear: the fill loop's own list (a region once, with every reason)
             report["failed_regions"] = [
                 {"index": f["index"], "text": f["text"], "reasons": f["reasons"],
@@ -163,3 +150,13 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
     return {"words_before": int(words_before), "residual_words": len(residual),
             "residual_ratio": float(len(residual) / words_before) if words_before else 0.0,
             "residual_texts": residual, "other_texts": other}
+
+
+def _judge_summary(key: str, verdicts, figures) -> dict:
+    """``{key}_regions``, ``{key}_flagged`` and ``{key}`` (per judged region: index, text,
+    backend, flagged and the judge's ``figures``) from a fill judge's last verdicts."""
+    judged = [v for v in verdicts if v.get("judged")]
+    return {f"{key}_regions": len(judged),
+            f"{key}_flagged": sum(bool(v.get("flagged")) for v in judged),
+            key: [{"index": v["index"], "text": v["text"], "backend": v.get("backend"),
+                   "flagged": v["flagged"], **{k: v.get(k) for k in figures}} for v in judged]}

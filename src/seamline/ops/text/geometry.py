@@ -228,6 +228,17 @@ def _lab_estimate(rgb: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(est.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
 
 
+
+def _change_over_texture(lab, rgb, inner, band):
+    """How far each pixel is from the photo estimated under ``inner`` (Lab ``diff`` and its
+    norm ``de``, Delta E) and the level a change must pass to be more than the photo's own
+    texture: ``EFFECT_TAIL_DELTA_E`` or the 75th percentile of ``band``'s own deviation from
+    the photo estimated under ``inner | band``, whichever is higher."""
+    diff = lab - _lab_estimate(rgb, inner)
+    de = np.linalg.norm(diff, axis=-1)
+    texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
+    return diff, de, max(EFFECT_TAIL_DELTA_E, float(np.quantile(texture, 0.75)))
+
 def _tail(gl, r, dx, dy, rgb, lab, keep_out):
     """Pixels past an effect (glyphs grown by ``r``, moved by (dx, dy)) that its blur still
     darkens or lightens: bool mask, grown one ring at a time.
@@ -250,10 +261,7 @@ def _tail(gl, r, dx, dy, rgb, lab, keep_out):
     band = grown(bound + 5) & ~inner
     if band.sum() < 10 or inner.all():
         return tail
-    diff = lab - _lab_estimate(rgb, inner)
-    de = np.linalg.norm(diff, axis=-1)
-    texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
-    floor = max(EFFECT_TAIL_DELTA_E, float(np.quantile(texture, 0.75)))
+    diff, de, floor = _change_over_texture(lab, rgb, inner, band)
     prev = grown(r)
     # a shadow's tail darkens (a glow's lightens) like the effect itself; texture goes both ways
     effect = prev & ~(cv2.dilate(gl, _disk(1)) > 0)
@@ -306,10 +314,7 @@ def _halo(m, rgb, lab, height):
     band = grown(bound + 5) & ~inner
     if band.sum() < 10 or inner.all():
         return out
-    diff = lab - _lab_estimate(rgb, inner)
-    de = np.linalg.norm(diff, axis=-1)
-    texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
-    floor = max(EFFECT_TAIL_DELTA_E, float(np.quantile(texture, 0.75)))
+    diff, de, floor = _change_over_texture(lab, rgb, inner, band)
     sel = grown(3) & ~grown(1)
     sign = np.sign(np.median(diff[..., 0][sel])) if sel.any() else 0.0
     if sign == 0:
