@@ -74,3 +74,27 @@ def train_style_cases(per_style: int, sizes, seed: int):
             size = sizes[k % len(sizes)]
             k += 1
             yield style, name, crop_resize_4x3(photo, size), np.random.default_rng([seed, si, j])
+
+
+#: The checking scripts' cleaned-image conditions (see :func:`remnant_images`).
+REMNANT_CONDITIONS = ("text", "ghost30", "ghost15", "clean")
+
+
+def remnant_images(photo, text):
+    """What a judge or a re-read is checked on, per :data:`REMNANT_CONDITIONS`: the image with
+    its text (nothing removed), the clean photo plus 30 % / 15 % of what the text drew (a
+    faint remnant of a poor removal) and the clean photo (a perfect removal).
+
+    Parameters
+    ----------
+    photo, text : ndarray, (H, W, 3) float32 in [0, 1]
+        The clean photo and the same photo with the text drawn.
+
+    Returns
+    -------
+    dict of str -> ndarray, (H, W, 3) float32
+    """
+    import numpy as np
+
+    return {"text": text, "ghost30": (photo + 0.3 * (text - photo)).astype(np.float32),
+            "ghost15": (photo + 0.15 * (text - photo)).astype(np.float32), "clean": photo}

@@ -33,11 +33,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import train_style_cases  # noqa: E402
+from _common import REMNANT_CONDITIONS as CONDITIONS  # noqa: E402
+from _common import remnant_images, train_style_cases  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SIZES = ((1024, 768), (768, 576))
-CONDITIONS = ("text", "ghost30", "ghost15", "clean")
 WAYS = {"three reads": True, "no high-pass": False}
 
 
@@ -63,8 +63,7 @@ def main() -> int:
             continue
         n_regions += len(regions)
         drawn = overlays.drawn_mask(p, text).astype(np.float32)
-        images = {"text": text, "ghost30": (p + 0.3 * (text - p)).astype(np.float32),
-                  "ghost15": (p + 0.15 * (text - p)).astype(np.float32), "clean": p}
+        images = remnant_images(p, text)
         for c in CONDITIONS:
             got = {}
             for w, hp in WAYS.items():

@@ -36,11 +36,11 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import train_style_cases  # noqa: E402
+from _common import REMNANT_CONDITIONS as CONDITIONS  # noqa: E402
+from _common import remnant_images, train_style_cases  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SIZES = ((1024, 768), (768, 576))
-CONDITIONS = ("text", "ghost30", "ghost15", "clean")
 
 
 def old_scale(shape, regions, margin_px=32) -> float:
@@ -80,8 +80,7 @@ def main() -> int:
             continue
         drawn = overlays.drawn_mask(p, text)
         mask = cv2.dilate(drawn.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
-        images = {"text": text, "ghost30": (p + 0.3 * (text - p)).astype(np.float32),
-                  "ghost15": (p + 0.15 * (text - p)).astype(np.float32), "clean": p}
+        images = remnant_images(p, text)
         row = {"style": style, "photo": name, "size": [W, H], "regions": len(regions),
                "old_scale": round(old_scale(text.shape, regions), 2)}
         for rule in ("old", "new"):

@@ -477,28 +477,21 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         report["passes"] = max(len(v["passes"]) for v in plan.values())
     report["regions"] = [plan[k] for k in sorted(plan)]
     report["verdicts"] = [v.to_dict() for v in verdicts]
-    report["smear"] = [{"index": lab - 1, "text": plan[lab]["text"],
+    for key, judged in (("smear", smears), ("structure", structs)):
+        report[key] = [{"index": lab - 1, "text": plan[lab]["text"],
                         "backend": plan[lab]["backend"], **sv}
-                       for lab, sv in sorted(smears.items())]
-    report["structure"] = [{"index": lab - 1, "text": plan[lab]["text"],
-                            "backend": plan[lab]["backend"], **sv}
-                           for lab, sv in sorted(structs.items())]
+                       for lab, sv in sorted(judged.items())]
     failed: dict = {}
     for v in verdicts:
         if v.flagged:
             failed[v.index] = {"index": v.index, "text": v.text, "reasons": list(v.reasons),
                                "judges": ["ghost"]}
-    for lab, sv in sorted(smears.items()):
-        if sv["flagged"]:
-            f = failed.setdefault(lab - 1, {"index": lab - 1, "text": plan[lab]["text"],
-                                            "reasons": [], "judges": []})
-            f["reasons"] += [f"{r} ({plan[lab]['backend']} fill)" for r in sv["reasons"]]
-            f["judges"].append("smear")
-    for lab, sv in sorted(structs.items()):
-        if sv["flagged"]:
-            f = failed.setdefault(lab - 1, {"index": lab - 1, "text": plan[lab]["text"],
-                                            "reasons": [], "judges": []})
-            f["reasons"] += [f"{r} ({plan[lab]['backend']} fill)" for r in sv["reasons"]]
-            f["judges"].append("structure")
+    for judge_name, judged in (("smear", smears), ("structure", structs)):
+        for lab, sv in sorted(judged.items()):
+            if sv["flagged"]:
+                f = failed.setdefault(lab - 1, {"index": lab - 1, "text": plan[lab]["text"],
+                                                "reasons": [], "judges": []})
+                f["reasons"] += [f"{r} ({plan[lab]['backend']} fill)" for r in sv["reasons"]]
+                f["judges"].append(judge_name)
     report["failed"] = [failed[k] for k in sorted(failed)]
     return out, final.astype(np.float32), report
