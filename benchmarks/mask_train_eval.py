@@ -21,6 +21,14 @@ Per case, with the pipeline's own stages (``text-mask`` with its defaults, then
 * psnr       -- in the text region (drawn pixels and the line boxes, grown 3 px: the
                 benchmark's), against the clean photo; ``oracle`` = the drawn mask + Telea.
 
+``--styles subtitle,huge --per-style 4`` draws that many cases of the named styles at the
+held-out benchmark's sizes instead (4:3 crops of train photos, 768-1280 px wide; ids
+``<style><j>``). ``--pipeline`` also runs the whole ``remove-text`` pipeline (its own
+detection, mask, fill loop and judges) and adds, per case: ``psnr_pipe`` (its result, text
+region), ``far`` (pixels it changed farther than 8 px from the drawn text, as the benchmark
+counts them), ``qa_failed`` (regions its QA names) and the recall/precision of the mask it
+filled; pictures then show its result too.
+
 Usage (run it with each tree first on PYTHONPATH; compare two runs)::
 
     PYTHONPATH=src python benchmarks/mask_train_eval.py --out /tmp/after.json [--save DIR]
@@ -105,6 +113,52 @@ def build_cases():
     return out
 
 
+SIZED_WIDTHS = (1024, 1280, 768)  # the held-out benchmark's sizes (4:3), cycled per style
+
+
+def build_sized_cases(styles, per_style):
+    """Cases of ``styles`` at the held-out benchmark's sizes, train photos and fonts only:
+    [(id, style, photo name, photo, with_text, drawn, region)], deterministic."""
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import backgrounds
+
+    bgs = backgrounds("train", min_side=768)
+    fonts = overlays.font_paths("train")
+    out = []
+    for style in styles:
+        si = overlays.STYLES.index(style)
+        for j in range(per_style):
+            rng = np.random.default_rng([20261207, si, j])
+            name, photo = bgs[int(rng.integers(len(bgs)))]
+            H, W = photo.shape[:2]
+            ch, cw = (H, int(H * 4 / 3)) if W * 3 >= H * 4 else (int(W * 3 / 4), W)
+            y0, x0 = int(rng.integers(0, H - ch + 1)), int(rng.integers(0, W - cw + 1))
+            width = SIZED_WIDTHS[j % len(SIZED_WIDTHS)]
+            photo = cv2.resize(photo[y0:y0 + ch, x0:x0 + cw], (width, width * 3 // 4),
+                               interpolation=cv2.INTER_AREA if width < cw else cv2.INTER_CUBIC)
+            photo = np.clip(photo, 0, 1).astype(np.float32)
+            ovs = overlays.sample_overlays(rng, style, photo.shape[:2], fonts)
+            img, _, _ = overlays.render(photo, ovs)
+            img = img.astype(np.float32)
+            drawn = overlays.drawn_mask(photo, img)
+            region = drawn.astype(np.uint8)
+            for ov in ovs:
+                for poly in overlays.line_polygons(ov):
+                    cv2.fillPoly(region, [np.round(poly).astype(np.int32)], 1)
+            region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
+            out.append((f"{style}{j}", style, name, photo, img, drawn, region))
+    return out
+
+
+def run_pipeline(image):
+    """The whole remove-text pipeline: (result, the mask it filled, names of QA-failed regions)."""
+    import seamline as sl
+
+    res = sl.remove_text(image)
+    failed = [f.get("text", "") for f in res.qa.get("failed_regions", [])]
+    return np.asarray(res.image, np.float32), np.asarray(res.mask) > 0, failed
+
+
 def regions_for(cid, image):
     """Detected regions of a case, cached (JSON, no pickles)."""
     from seamline.ops.text import TextRegion, detect_text
@@ -163,9 +217,9 @@ def psnr(a, b, where):
     return 99.0 if mse == 0 else float(10 * np.log10(1.0 / mse))
 
 
-def save_picture(path, image, photo, mask, drawn):
+def save_picture(path, image, photo, mask, drawn, result=None):
     """Input | mask overlay (green: drawn and masked, red: masked photo, blue: visible text
-    left out) | clean photo, cropped to the text, 2x."""
+    left out) | [the pipeline's result |] clean photo, cropped to the text, 2x."""
     vis = np.abs(image - photo).max(-1) > 8 / 255
     ov = image.copy() * 0.5
     ov[mask & drawn] = (0.1, 0.9, 0.1)
@@ -176,7 +230,8 @@ def save_picture(path, image, photo, mask, drawn):
         return
     y0, y1 = max(ys.min() - 12, 0), min(ys.max() + 13, image.shape[0])
     x0, x1 = max(xs.min() - 12, 0), min(xs.max() + 13, image.shape[1])
-    row = np.concatenate([a[y0:y1, x0:x1] for a in (image, ov, photo)], 1)
+    panels = (image, ov, photo) if result is None else (image, ov, result, photo)
+    row = np.concatenate([a[y0:y1, x0:x1] for a in panels], 1)
     row = cv2.resize(row, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
     cv2.imwrite(str(path), cv2.cvtColor(np.clip(row * 255 + 0.5, 0, 255).astype(np.uint8),
                                         cv2.COLOR_RGB2BGR))
@@ -189,11 +244,15 @@ def run(args):
     save = Path(args.save) if args.save else None
     if save:
         save.mkdir(parents=True, exist_ok=True)
-    for cid, style, name, photo, image, drawn, region in build_cases():
+    if args.styles:
+        cases = build_sized_cases(args.styles.split(","), args.per_style)
+    else:
+        cases = build_cases()
+    for cid, style, name, photo, image, drawn, region in cases:
         if only and cid not in only:
             continue
         t0 = time.perf_counter()
-        regions = regions_for(cid, image)
+        regions = regions_for(cid if not args.styles else f"sized_{cid}", image)
         raw, masks, rep = final_masks(image, regions, variants, model=args.model)
         vis = np.abs(image - photo).max(-1) > 8 / 255
         oracle = psnr(telea(image, drawn), photo, region)
@@ -207,13 +266,27 @@ def run(args):
                    "raw_px": int(raw.sum()), "mask_px": int(mask.sum()),
                    "drawn_px": int(drawn.sum()), "per_line": rep.get("per_line"),
                    "seconds": time.perf_counter() - t0}
+            result = None
+            if args.pipeline and vi == 0:
+                result, filled, failed = run_pipeline(image)
+                far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+                row.update(psnr_pipe=psnr(result, photo, region),
+                           far=int(np.count_nonzero(np.any(result != image, axis=2) & far)),
+                           qa_failed=failed,
+                           recall_pipe=float((filled & drawn).sum() / max(drawn.sum(), 1)),
+                           precision_pipe=float((filled & drawn).sum() / max(filled.sum(), 1)),
+                           seconds=time.perf_counter() - t0)
             rows[vi].append(row)
+            extra = (f" | pipe psnr {row['psnr_pipe']:6.2f} far {row['far']:6d} "
+                     f"rec {row['recall_pipe']:.3f} prec {row['precision_pipe']:.3f} "
+                     f"qa_failed {len(row['qa_failed'])}" if "psnr_pipe" in row else "")
             print(f"{cid} v{vi} {style:15s} {name:26s} rec {row['recall']:.3f} "
                   f"rec8 {row['recall8']:.3f} prec {row['precision']:.3f} psnr {row['psnr']:6.2f} "
-                  f"(oracle {oracle:6.2f}) px {row['raw_px']}->{row['mask_px']} / {row['drawn_px']}",
-                  flush=True)
+                  f"(oracle {oracle:6.2f}) px {row['raw_px']}->{row['mask_px']} / {row['drawn_px']}"
+                  f"{extra}", flush=True)
             if save and vi == 0:
-                save_picture(save / f"{cid}_{style}.png", image, photo, mask, drawn)
+                save_picture(save / f"{cid}_{style}.png", image, photo,
+                             mask if result is None else filled, drawn, result)
     for vi, over in enumerate(variants):
         print(f"normalize {over or 'as the pipeline'}:\n{summary(rows[vi])}")
         if args.out:
@@ -225,19 +298,25 @@ def _mean(rows, key):
     return float(np.mean([r[key] for r in rows])) if rows else float("nan")
 
 
+def _fmt(v, key):
+    return f"{v:.0f}" if key == "far" else f"{v:.2f}" if key.startswith("psnr") else f"{v:.3f}"
+
+
 def summary(rows, other=None):
     styles = sorted({r["style"] for r in rows})
     keys = ("recall", "recall8", "precision", "psnr")
+    if rows and all("psnr_pipe" in r for r in rows) and (
+            other is None or all("psnr_pipe" in r for r in other)):
+        keys += ("psnr_pipe", "far", "precision_pipe")
     lines = ["| style | cases | " + " | ".join(keys) + " | oracle |", "|---" * (len(keys) + 3) + "|"]
     for st in [*styles, "all"]:
         sel = [r for r in rows if st in ("all", r["style"])]
         if other is None:
-            vals = [f"{_mean(sel, k):.3f}" if k != "psnr" else f"{_mean(sel, k):.2f}" for k in keys]
+            vals = [_fmt(_mean(sel, k), k) for k in keys]
         else:
             ids = {r["id"] for r in sel}
             prev = [r for r in other if r["id"] in ids]
-            vals = [(f"{_mean(prev, k):.3f} -> {_mean(sel, k):.3f}" if k != "psnr" else
-                     f"{_mean(prev, k):.2f} -> {_mean(sel, k):.2f}") for k in keys]
+            vals = [f"{_fmt(_mean(prev, k), k)} -> {_fmt(_mean(sel, k), k)}" for k in keys]
         lines.append(f"| {st} | {len(sel)} | " + " | ".join(vals) + f" | {_mean(sel, 'oracle'):.2f} |")
     return "\n".join(lines)
 
@@ -252,6 +331,9 @@ def compare(before, after):
             continue
         d = r["psnr"] - p["psnr"]
         flag = "  <<" if d < -0.3 else "  >>" if d > 0.3 else ""
+        if "psnr_pipe" in r and "psnr_pipe" in p:
+            flag += (f" | pipe {p['psnr_pipe']:6.2f}->{r['psnr_pipe']:6.2f} "
+                     f"far {p['far']}->{r['far']} qa {len(p['qa_failed'])}->{len(r['qa_failed'])}")
         print(f"{r['id']} {r['style']:15s} {r['photo']:26s} rec {p['recall']:.3f}->{r['recall']:.3f} "
               f"prec {p['precision']:.3f}->{r['precision']:.3f} psnr {p['psnr']:6.2f}->{r['psnr']:6.2f} "
               f"px {p['mask_px']}->{r['mask_px']}{flag}")
@@ -271,10 +353,21 @@ def main():
                                     "seamline-textseg-v3.onnx) instead of the packaged one; "
                                     "its own threshold (metadata) applies")
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"))
+    ap.add_argument("--styles", help="comma-separated styles: draw --per-style cases of each "
+                                     "at the benchmark's sizes instead of the default cases")
+    ap.add_argument("--per-style", type=int, default=4, help="cases per style for --styles")
+    ap.add_argument("--pipeline", action="store_true",
+                    help="also run the whole remove-text pipeline (psnr_pipe, far, qa_failed)")
     args = ap.parse_args()
     if args.compare:
         compare(*args.compare)
         return 0
+    if args.styles:
+        from seamline.testing.overlays import STYLES
+
+        bad = [s for s in args.styles.split(",") if s not in STYLES]
+        if bad:
+            ap.error(f"--styles: unknown {', '.join(bad)}; known: {', '.join(STYLES)}")
     run(args)
     return 0
 
