@@ -126,6 +126,17 @@ def _fsr(crop, hole):
     return fsr_fill(crop, hole)
 
 
+def _fsr_at(scale):
+    """seamline's FSR at one scale for every hole (1/2 or 1/4 size): how the reduced fills
+    compare on the holes the default rule gives another fill (large ones: exemplar)."""
+    def fill(crop, hole):
+        from seamline.ops.inpaint.fsr import fsr_fill
+
+        return fsr_fill(crop, hole, scale=scale)
+
+    return fill
+
+
 def _exemplar(crop, hole):
     from seamline.ops.inpaint.exemplar import exemplar_fill
 
@@ -139,13 +150,14 @@ def _fsr_edge(crop, hole):
 
 
 FILLS = {"telea": _telea, "xphoto-fsr": _xphoto_fsr, "fsr": _fsr, "fsr-luma": _fsr_luma,
-         "exemplar": _exemplar, "fsr-edge": _fsr_edge}
+         "exemplar": _exemplar, "fsr-edge": _fsr_edge, "fsr-half": _fsr_at(2),
+         "fsr-quarter": _fsr_at(4)}
 #: The structure judge's figures kept per fill.
 STRUCT_KEYS = ("judged", "flagged", "edge_paths", "edge_samples", "edge_broken",
                "edge_broken_share", "edge_error", "edge_strength")
 
 
-def run_case(case: dict, mask: np.ndarray, methods) -> list[dict]:
+def run_case(case: dict, mask: np.ndarray, methods, min_px: int = 0) -> list[dict]:
     from scipy.ndimage import find_objects
 
     from seamline.ops.inpaint.smear import judge_smear
@@ -162,13 +174,17 @@ def run_case(case: dict, mask: np.ndarray, methods) -> list[dict]:
         box = (slice(max(0, sl[0].start - m), min(H, sl[0].stop + m)),
                slice(max(0, sl[1].start - m), min(W, sl[1].stop + m)))
         hole = labels[box] == i + 1
+        if hole.sum() < min_px:
+            continue
         truth = case["photo"][box]
         crop = case["image"][box].copy()
         others = mask[box] & ~hole
         crop[others] = truth[others]
         known = ~mask[box]
         row = {"case": case["name"], "style": case["style"], "region": i,
-               "hole_px": int(hole.sum()), "methods": {}}
+               "hole_px": int(hole.sum()), "thickness_px": round(float(cv2.distanceTransform(
+                   np.pad(hole, 1).astype(np.uint8), cv2.DIST_L2, 5).max()), 2),
+               "methods": {}}
         # the edges crossing the hole are found once, on the untouched pixels around it
         paths = find_edge_paths(crop, hole, known=known)
         for meth in methods:
@@ -316,7 +332,10 @@ def main() -> int:
     ap.add_argument("--no-pipeline", action="store_true", help="exact masks only")
     ap.add_argument("--edges-fp", action="store_true",
                     help="also the structure judge on untouched photos, holes over edges")
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default=",".join(METHODS),
+                    help=f"comma-separated, of: {', '.join(('truth',) + tuple(FILLS))}")
+    ap.add_argument("--min-px", type=int, default=0,
+                    help="only regions with at least this many hole px")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
     methods = [m for m in args.methods.split(",") if m]
@@ -328,7 +347,7 @@ def main() -> int:
         rows = []
         for c in cases:
             mask = c["drawn"] if kind == "exact" else pipeline_mask(c["image"])
-            rows += run_case(c, mask, methods)
+            rows += run_case(c, mask, methods, args.min_px)
         results["rows"][kind] = rows
         results["summary"][kind] = summarise(rows, methods)
     if args.edges_fp:

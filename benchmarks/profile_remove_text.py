@@ -59,6 +59,13 @@ CASES = (("astronaut-plain", "skimage:astronaut", "plain"),
          ("rocket-subtitle", "skimage:rocket", "subtitle"),
          ("hopper-shadow_blur", "matplotlib:grace_hopper", "shadow_blur"),
          ("chelsea-textfree", "skimage:chelsea", None))
+#: More train-split cases (``--cases extra`` or ``all``): the styles the held-out benchmark
+#: times at 1024x768 besides plain (glow, meme, tiny) and a tiled watermark.
+EXTRA_CASES = (("motorcycle-meme", "skimage:stereo_motorcycle", "meme"),
+               ("brick-glow", "skimage:brick", "glow"),
+               ("coffee-tiny", "skimage:coffee", "tiny"),
+               ("astronaut-tiled", "skimage:astronaut", "tiled_watermark"))
+CASE_SETS = {"default": CASES, "extra": EXTRA_CASES, "all": CASES + EXTRA_CASES}
 STAGES = ("detect", "mask", "normalize", "preflight", "inpaint", "qa")
 #: Functions timed inside the stages: (label, module, attribute). Patched on the module the
 #: callers look them up in at call time.
@@ -69,6 +76,11 @@ PROBES = (("ocr: detect_text", "seamline.ops.text", "detect_text"),
           ("segmenter (segment_text)", "seamline.ops.text.segment", "segment_text"),
           ("combine_masks", "seamline.ops.text.geometry", "combine_masks"),
           ("fill (_fill_region)", "seamline.ops.text.removal", "_fill_region"),
+          ("fill: first pass (all regions)", "seamline.ops.text.removal", "_first_pass"),
+          ("fill backend: fsr_fill", "seamline.ops.inpaint.fsr", "fsr_fill"),
+          ("fill backend: exemplar_fill", "seamline.ops.inpaint.exemplar", "exemplar_fill"),
+          ("fill backend: edge_fill (fsr-edge)", "seamline.ops.inpaint.structure", "edge_fill"),
+          ("smear+structure judges (_judge_fill)", "seamline.ops.text.removal", "_judge_fill"),
           ("fill choice (choose_region_fill)", "seamline.ops.text.removal", "choose_region_fill"),
           ("ghost judge (judge_regions)", "seamline.ops.text.ghost", "judge_regions"),
           ("runner: artifact statistics", "seamline.core.artifacts", "measure"),
@@ -76,15 +88,18 @@ PROBES = (("ocr: detect_text", "seamline.ops.text", "detect_text"),
 
 
 # ============================================================================ cases
-def make_cases() -> list[tuple[str, np.ndarray]]:
-    """The five 1024x768 float32 images (deterministic)."""
+def make_cases(which: str = "default") -> list[tuple[str, np.ndarray]]:
+    """The 1024x768 float32 images of :data:`CASE_SETS` ``[which]`` (deterministic: a case's
+    seed is its position in :data:`CASES` + :data:`EXTRA_CASES`, whichever set it is in)."""
     from seamline.testing import overlays
     from seamline.testing.backgrounds import backgrounds
 
     photos = dict(backgrounds("train"))
     fonts = overlays.font_paths("train")
     out = []
-    for k, (cid, name, style) in enumerate(CASES):
+    everything = CASES + EXTRA_CASES
+    for cid, name, style in CASE_SETS[which]:
+        k = everything.index((cid, name, style))
         a = crop_resize_4x3(photos[name], SIZE)
         if style is not None:
             rng = np.random.default_rng([20261204, k])
@@ -159,10 +174,10 @@ def naive(image: np.ndarray) -> np.ndarray:
     return _run_method("naive", image, None)[0]
 
 
-def worker(repeats: int, outputs: Path | None, profile: bool) -> dict:
+def worker(repeats: int, outputs: Path | None, profile: bool, which: str = "default") -> dict:
     import seamline as sl
 
-    cases = make_cases()
+    cases = make_cases(which)
     clock = Clock()
     install_probes(clock)
     # start-up, not per image: the OCR engine, the segmenter, first calls into OpenCV/ORT
@@ -309,13 +324,15 @@ def main() -> int:
     ap.add_argument("--cprofile", action="store_true")
     ap.add_argument("--outputs", type=Path)
     ap.add_argument("--compare", nargs=2, type=Path)
+    ap.add_argument("--cases", choices=tuple(CASE_SETS), default="default",
+                    help="default: the five cases; extra: meme, glow, tiny, tiled; all: both")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.compare:
         return compare(*a.compare)
     if a.worker:
-        a.worker.write_text(json.dumps(worker(a.repeats, a.outputs, a.cprofile)))
+        a.worker.write_text(json.dumps(worker(a.repeats, a.outputs, a.cprofile, a.cases)))
         return 0
     load0 = os.getloadavg()
     srcs = [s.split("=", 1) for s in a.src] or [["this tree", ""]]
@@ -328,7 +345,8 @@ def main() -> int:
                 env = dict(os.environ)
                 if path:
                     env["PYTHONPATH"] = str(Path(path).resolve())
-                cmd = [sys.executable, __file__, "--worker", str(js), "--repeats", str(a.repeats)]
+                cmd = [sys.executable, __file__, "--worker", str(js), "--repeats", str(a.repeats),
+                       "--cases", a.cases]
                 if a.cprofile and rnd == 0:
                     cmd.append("--cprofile")
                 if a.outputs:
@@ -341,7 +359,7 @@ def main() -> int:
                     profiles[name] = r["profile"]
     load1 = os.getloadavg()
     text, summary = summarise(results)
-    head = (f"profile_remove_text: {len(CASES)} cases at {SIZE[0]}x{SIZE[1]} (train split), "
+    head = (f"profile_remove_text: {len(CASE_SETS[a.cases])} cases at {SIZE[0]}x{SIZE[1]} (train split), "
             f"{a.repeats} repeat(s) x {a.rounds} round(s); trees: "
             + ", ".join(f"{n}={p or 'sys.path'}" for n, p in srcs)
             + f"\nmachine: {os.cpu_count()} CPUs, load average {load0[0]:.2f} before / "

@@ -97,3 +97,99 @@ def test_run_directory_previews_are_fast_png_of_the_same_pixels(tmp_path, coffee
     with pytest.raises(InputError, match="compress_level"):
         write_image(tmp_path / "x.png", coffee, compress_level=10)
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.fixture(scope="module")
+def captions_on_coffee():
+    """Six captions on the coffee photo: four apart, two lines close enough that each one's
+    crop holds the other's strokes (the first pass must fill those in order). Returns
+    (image, mask, regions) with each region's box from its own drawn pixels."""
+    import cv2
+    from skimage import data
+
+    from seamline.io import as_image
+    from seamline.ops.text import TextRegion
+    from seamline.testing.synth import TextItem, draw_text
+
+    photo = as_image(data.coffee())
+    items = [TextItem("MORNING", (20, 20), 40, color=(255, 255, 255), stroke_px=3),
+             TextItem("fresh roast", (350, 30), 32, color=(255, 221, 0), shadow_px=3),
+             TextItem("since 1998", (30, 330), 28, color=(250, 250, 250)),
+             TextItem("cup of the day", (330, 300), 36, color=(20, 20, 20)),
+             TextItem("line one", (200, 180), 30, color=(255, 255, 255)),
+             TextItem("line two", (210, 208), 30, color=(255, 255, 255))]
+    image, alpha = draw_text(photo, items)
+    regions = []
+    for it in items:
+        a = draw_text(photo, [it])[1] > 0.05
+        ys, xs = np.nonzero(a)
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        regions.append(TextRegion(np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]),
+                                  it.text, 1.0))
+    mask = cv2.dilate((alpha > 0.05).astype(np.uint8), np.ones((3, 3), np.uint8))
+    return image, mask.astype(np.float32), regions
+
+
+@pytest.mark.parametrize("backend", ["auto", "exemplar"])
+def test_threaded_first_pass_fills_the_serial_pixels(captions_on_coffee, backend):
+    """Regions whose crops do not hold each other's holes are filled on two threads at once;
+    the close pair waits for its order. Pixels, mask and per-region record (but the CPU ms)
+    are the serial run's, for the fast fills and the seeded exemplar fill alike."""
+    from seamline.errors import InputError
+    from seamline.ops.text import removal
+
+    image, mask, regions = captions_on_coffee
+    before = image.copy()
+    runs = [removal.fill_text(image, mask, regions, backend=backend, judge=False, threads=t)
+            for t in (1, 2)]
+    (a, fa, ra), (b, fb, rb) = runs
+    assert np.array_equal(a, b) and np.array_equal(fa, fb)
+    assert np.array_equal(image, before)  # the input is never modified
+    strip = [[{k: v for k, v in p.items() if k != "cpu_ms"} for p in r["passes"]]
+             for r in ra["regions"]]
+    assert strip == [[{k: v for k, v in p.items() if k != "cpu_ms"} for p in r["passes"]]
+                     for r in rb["regions"]]
+    assert len(ra["regions"]) == 6 and not np.array_equal(a, image)
+    # the close pair really interacts: one's crop holds the other's hole
+    labels, _ = removal.assign_components(mask, regions)
+    from scipy.ndimage import find_objects
+
+    holes = [removal._Hole(sl, labels[sl] == i + 1) for i, sl in enumerate(find_objects(labels))]
+    boxes = [removal._fill_box(image.shape, h, ra["regions"][i]["backend"], 3)
+             for i, h in enumerate(holes)]
+    assert removal._touches(holes[4], boxes[5]) or removal._touches(holes[5], boxes[4])
+    assert not removal._touches(holes[0], boxes[3]) and not removal._touches(holes[3], boxes[0])
+    with pytest.raises(InputError, match="threads"):
+        removal.fill_text(image, mask, regions, threads=0)
+
+
+def test_ghost_judge_reads_only_regions_with_a_word_it_could_match(captions_on_coffee):
+    """A region with no word of 3+ characters (a tiled watermark's tile: text '') cannot be
+    flagged by a read, so it gets none; its verdict (the residue's) is the one the reads
+    would have given. Regions with words are read as before."""
+    import cv2
+
+    from seamline.ops.inpaint import inpaint
+    from seamline.ops.text import TextRegion
+    from seamline.ops.text.ghost import judge_regions
+
+    image, mask, regions = captions_on_coffee
+    # a fill over the strokes' cores only: their edges stay, glyph-shaped residue
+    core = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    cleaned = inpaint(image, core, backend="telea")
+    calls = []
+
+    def ocr(strip):
+        calls.append(strip.shape)
+        return "", 0.0
+
+    blank = [TextRegion(r.polygon, "", 1.0) for r in regions[:3]] + \
+            [TextRegion(regions[3].polygon, "of a", 1.0)]  # words under 3 characters only
+    residue_only = judge_regions(image, cleaned, blank, mask=core, ocr=ocr)
+    assert calls == []
+    read = judge_regions(image, cleaned, regions[:4], mask=core, ocr=ocr)
+    assert len(calls) == 4 * 3  # plain, CLAHE-boosted, high-passed per region
+    for a, b in zip(residue_only, read):
+        assert (a.flagged, a.residue_score) == (b.flagged, b.residue_score)
+        assert np.array_equal(a.residue, b.residue)
+    assert any(v.flagged for v in read)  # the edges left behind are seen, reads or not

@@ -78,29 +78,29 @@ def _fsr(crop: np.ndarray, hole: np.ndarray, mode: int) -> np.ndarray:
     return as_image(np.ascontiguousarray(dst))
 
 
-def _half(a: np.ndarray) -> np.ndarray:
-    """2x2 area mean of an array with even height and width."""
-    return cv2.resize(a, (a.shape[1] // 2, a.shape[0] // 2), interpolation=cv2.INTER_AREA)
+def _reduce(a: np.ndarray, s: int) -> np.ndarray:
+    """s x s area mean of an array whose height and width are multiples of ``s``."""
+    return cv2.resize(a, (a.shape[1] // s, a.shape[0] // s), interpolation=cv2.INTER_AREA)
 
 
-def _fsr_half(crop: np.ndarray, hole: np.ndarray, mode: int) -> np.ndarray:
-    """FSR at half size with the residual carried in (module docstring); hole pixels only
-    are meaningful in the (h, w, 3) float32 result."""
+def _fsr_reduced(crop: np.ndarray, hole: np.ndarray, mode: int, s: int = 2) -> np.ndarray:
+    """FSR at 1/``s`` size with the residual carried in (module docstring); hole pixels
+    only are meaningful in the (h, w, 3) float32 result."""
     h, w = hole.shape
-    # even sides (a mirrored row / column) so the 2x2 means tile the crop exactly
-    ev = (0, h % 2, 0, w % 2)
+    # sides a multiple of s (mirrored rows / columns) so the s x s means tile the crop
+    ev = (0, -h % s, 0, -w % s)
     c = cv2.copyMakeBorder(crop, *ev, cv2.BORDER_REFLECT_101)
     k = cv2.copyMakeBorder((~hole).astype(np.float32), *ev, cv2.BORDER_REFLECT_101)
-    # means over the known children only: a half-size pixel is known if any child is
-    den = _half(k)
-    num = _half(c * k[..., None])
+    # means over the known children only: a reduced pixel is known if any child is
+    den = _reduce(k, s)
+    num = _reduce(c * k[..., None], s)
     known = den > 0
     small = np.zeros(num.shape, np.float32)
     small[known] = num[known] / den[known][:, None]
     small[~known] = _fsr(small, ~known, mode)[~known]
     up = cv2.resize(small, (c.shape[1], c.shape[0]), interpolation=cv2.INTER_CUBIC)[:h, :w]
-    # the detail finer than half size (photo minus upsampled fill, on the known pixels),
-    # carried into the hole by Telea (16-bit per channel, offset to be non-negative)
+    # the detail finer than the reduced size (photo minus upsampled fill, on the known
+    # pixels), carried into the hole by Telea (16-bit per channel, offset to be non-negative)
     res = np.clip((crop - up) * 0.5 + 0.5, 0, 1)
     res[hole] = 0.5
     q = to_uint16(res)
@@ -123,9 +123,9 @@ def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     best : bool, keyword-only
         OpenCV's ``INPAINT_FSR_BEST`` profile (larger windows, more iterations) instead of
         ``INPAINT_FSR_FAST``.
-    scale : {1, 2}, optional, keyword-only
-        1: FSR at full size; 2: at half size, with the finer detail carried in from the
-        border (module docstring). Default: 1 for holes whose largest inscribed radius is
+    scale : {1, 2, 4}, optional, keyword-only
+        1: FSR at full size; 2 (4): at half (quarter) size, with the finer detail carried
+        in from the border (module docstring). Default: 1 for holes whose largest inscribed radius is
         at most ``FSR_THIN_PX`` or with at most ``FSR_HALF_MIN_PX`` pixels, else 2.
 
     Returns
@@ -136,12 +136,13 @@ def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     mode = cv2.xphoto.INPAINT_FSR_BEST if best else cv2.xphoto.INPAINT_FSR_FAST
     out = np.array(crop, np.float32, copy=True)
     hole = np.asarray(hole, bool)
-    if scale not in (None, 1, 2):
-        raise InputError(f"scale: expected 1, 2 or None, got {scale!r}")
+    if scale not in (None, 1, 2, 4):
+        raise InputError(f"scale: expected 1, 2, 4 or None, got {scale!r}")
     if not hole.any():
         return out
     if scale is None:
         radius = cv2.distanceTransform(np.pad(hole, 1).astype(np.uint8), cv2.DIST_L2, 5).max()
         scale = 1 if radius <= FSR_THIN_PX or hole.sum() <= FSR_HALF_MIN_PX else 2
-    out[hole] = (_fsr(out, hole, mode) if scale == 1 else _fsr_half(out, hole, mode))[hole]
+    out[hole] = (_fsr(out, hole, mode) if scale == 1
+                 else _fsr_reduced(out, hole, mode, scale))[hole]
     return out

@@ -411,15 +411,20 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
                                      changed_full[y0:y1, x0:x1], clahe_clip, tile,
                                      max(1.5, 0.08 * hb))
         words = text.split()
-        # reads of the rectified strip: as is, CLAHE-boosted, high-passed
-        strip = _strip(cleaned_u8, poly.astype(np.float32), mg)
-        plain_txt, plain_sc = read(strip)
+        # reads of the rectified strip: as is, CLAHE-boosted, high-passed; none where no word
+        # could match (match_words skips words under 3 characters: a tiled watermark's tiles
+        # have no text), the verdict is the residue's alone
+        readable = any(len(_norm_word(w)) >= 3 for w in words)
+        strip = _strip(cleaned_u8, poly.astype(np.float32), mg) if readable else None
+        plain_txt, plain_sc = read(strip) if readable else ("", 0.0)
         words_plain = match_words(words, plain_txt) if plain_sc >= min_read_score else []
         boosted_reads, words_boosted = [], []
-        sh = strip.shape[0]
-        variants = [_clahe_lightness(strip, clahe_clip, max(8.0, 0.4 * sh))]
-        if high_pass:
-            variants.append(_high_pass(strip, max(2.0, 0.15 * sh)))
+        variants = []
+        if readable:
+            sh = strip.shape[0]
+            variants.append(_clahe_lightness(strip, clahe_clip, max(8.0, 0.4 * sh)))
+            if high_pass:
+                variants.append(_high_pass(strip, max(2.0, 0.15 * sh)))
         for v in variants:
             t, sc = read(v)
             boosted_reads.append(t)

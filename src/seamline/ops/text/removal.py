@@ -12,10 +12,12 @@ the mask is built and preflighted:
    edges and texture, up to ``FSR_MAX_HOLE_PX`` hole pixels (its cost grows with the hole);
    a larger region over texture gets the exemplar fill, a third of the cost there. The
    numbers and the reason are recorded per region.
-2. **Fill.** Regions are filled one after another on crops around them, so memory and time
+2. **Fill.** Regions are filled in order on crops around them, so memory and time
    follow the text, not the frame; pixels of regions not filled yet count as unknown (the
    exemplar fill never copies another caption's letters), and only the region's own hole is
-   pasted back, so every pixel outside the mask stays bit-identical.
+   pasted back, so every pixel outside the mask stays bit-identical. Two regions whose crops
+   hold no pixel of each other's hole fill at once on two threads (``FILL_THREADS``): the
+   same pixels as one after another.
 3. **Judge.** The smear judge (:mod:`seamline.ops.inpaint.smear`) compares each region's
    fill with the photo around it (detail kept, edges that stop at the border); the structure
    judge (:mod:`seamline.ops.inpaint.structure`) follows the strong edges that cross the hole
@@ -216,29 +218,92 @@ class _Hole:
         return float(cv2.distanceTransform(ring, cv2.DIST_L2, 5).max())
 
 
-def _fill_region(out, hole: _Hole, pending, backend, *, radius, seed, model_path=None,
-                 device="cpu"):
-    """Fill ``hole`` in ``out`` (in place) on a crop; ``pending`` pixels (a frame-sized mask,
-    or None) are unknown too."""
-    from seamline.ops.inpaint import get_backend, inpaint
-    from seamline.ops.inpaint import composite
+def _fill_box(shape, hole: _Hole, backend, radius) -> tuple[slice, slice]:
+    """The crop ``hole`` is filled on: its bounding box grown by the backend's context
+    margin (from the hole's extent and thickness), clipped to the frame ``shape``."""
+    from seamline.ops.inpaint import get_backend
 
     b = get_backend(backend)
-    thick = hole.thickness(out.shape)
+    thick = hole.thickness(shape)
     ys, xs = np.nonzero(hole.mask)
     extent = int(min(ys.max() - ys.min(), xs.max() - xs.min())) + 1
     margin = int(b.context(max(extent, int(2 * thick) + 1), radius)) + 2
-    box = hole.box(margin, out.shape)
+    return hole.box(margin, shape)
+
+
+def _fill_region(out, hole: _Hole, pending, backend, *, radius, seed, model_path=None,
+                 device="cpu", box=None):
+    """Fill ``hole`` in ``out`` (in place) on a crop (``box``, default :func:`_fill_box`);
+    ``pending`` pixels are unknown too (a frame-sized mask, its crop on ``box``, or None).
+    Reads ``out`` on the crop and writes the hole's pixels only. CPU ms: this thread's
+    (``time.thread_time``: other regions may be filling on other threads)."""
+    from seamline.ops.inpaint import inpaint
+    from seamline.ops.inpaint import composite
+
+    box = _fill_box(out.shape, hole, backend, radius) if box is None else box
     # context: the current image (earlier regions already filled, this region's previous
     # pass entirely inside the hole), with every pending mask pixel treated as a hole too
     here = hole.within(box)
-    unknown = (here if pending is None else here | pending[box]).astype(np.float32)
-    t0 = time.process_time()
+    if pending is not None and pending.shape != here.shape:
+        pending = pending[box]
+    unknown = (here if pending is None else here | pending).astype(np.float32)
+    t0 = time.thread_time()
     filled = inpaint(out[box], unknown, backend=backend, radius=radius, seed=seed,
                      model_path=model_path, device=device)
-    ms = round(1000 * (time.process_time() - t0), 1)
-    out[box] = composite(out[box], filled, here.astype(np.float32))
+    ms = round(1000 * (time.thread_time() - t0), 1)
+    np.copyto(out[box], composite(out[box], filled, here.astype(np.float32)),
+              where=here[..., None])
     return [int(box[0].start), int(box[1].start), int(box[0].stop), int(box[1].stop)], ms
+
+
+#: Most threads the first pass fills regions on (OpenCV's fills release the GIL, so two
+#: regions whose crops do not touch each other's holes fill at once on two cores); capped
+#: by ``cv2.getNumThreads()``, which the batch and serve workers set to their share of the
+#: cores. The result is the serial one, bit for bit (:func:`_first_pass`).
+FILL_THREADS = 2
+
+
+def _touches(a: _Hole, box: tuple[slice, slice]) -> bool:
+    """Whether any pixel of hole ``a`` lies inside ``box``."""
+    y0, y1 = max(a.sl[0].start, box[0].start), min(a.sl[0].stop, box[0].stop)
+    x0, x1 = max(a.sl[1].start, box[1].start), min(a.sl[1].stop, box[1].stop)
+    if y0 >= y1 or x0 >= x1:
+        return False
+    return bool(a.mask[y0 - a.sl[0].start:y1 - a.sl[0].start,
+                       x0 - a.sl[1].start:x1 - a.sl[1].start].any())
+
+
+def _first_pass(out, holes: dict, support, backends: dict, *, threads, **kw) -> dict:
+    """Fill every region once, in label order, as if one after another: a region's crop
+    sees the regions before it filled and the ones after it as unknown. Two regions run at
+    once only when neither's crop holds a pixel of the other's hole (neither reads what the
+    other writes), so the result does not depend on ``threads``. Returns ``{label: (crop,
+    cpu_ms)}``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    labs = list(holes)
+    boxes = {lab: _fill_box(out.shape, holes[lab], backends[lab], kw["radius"]) for lab in labs}
+    pending = support.copy()
+    done: dict = {}
+    if threads <= 1 or len(labs) < 2:
+        for lab in labs:
+            pending[holes[lab].sl] &= ~holes[lab].mask
+            done[lab] = _fill_region(out, holes[lab], pending, backends[lab], box=boxes[lab],
+                                     **kw)
+        return done
+    futures: dict = {}
+    with ThreadPoolExecutor(threads) as pool:
+        for j, lab in enumerate(labs):
+            for prev in labs[:j]:  # wait for the earlier regions this one interacts with
+                if _touches(holes[prev], boxes[lab]) or _touches(holes[lab], boxes[prev]):
+                    futures[prev].result()
+            pending[holes[lab].sl] &= ~holes[lab].mask
+            # the pending pixels on this crop as they are now (later regions change them)
+            futures[lab] = pool.submit(_fill_region, out, holes[lab], pending[boxes[lab]].copy(),
+                                       backends[lab], box=boxes[lab], **kw)
+        for lab in labs:
+            done[lab] = futures[lab].result()
+    return done
 
 
 def _judge_fill(out, hole: _Hole, final) -> tuple[dict, dict]:
@@ -260,7 +325,8 @@ def _judge_fill(out, hole: _Hole, final) -> tuple[dict, dict]:
 
 
 def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, seed=0,
-              judge=True, grow_px=1, stroke_px=None, ocr=None, model_path=None, device="cpu"):
+              judge=True, grow_px=1, stroke_px=None, ocr=None, model_path=None, device="cpu",
+              threads=None):
     """Remove text: fill the mask region by region, judge the result, refill what shows.
 
     Parameters
@@ -292,6 +358,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         Line reader for the judge (default: the bundled recogniser).
     model_path, device : optional, keyword-only
         Checkpoint and torch device for the ``lama`` backend.
+    threads : int, optional, keyword-only
+        Threads for the first pass's fills (>= 1; default ``FILL_THREADS`` capped by
+        ``cv2.getNumThreads()``). The result is the same for every value.
 
     Returns
     -------
@@ -307,13 +376,16 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         ``verdicts``: the ghost judge's last word per region; ``smear`` and ``structure``:
         the smear and structure judges' (JSON-serialisable).
     """
-    from seamline.ops.inpaint import BACKENDS
+    from seamline.ops.inpaint import BACKENDS, get_backend
 
     if backend != "auto" and backend not in BACKENDS:
         raise InputError(f"backend: unknown inpainting backend {backend!r}; known: auto, "
                          f"{', '.join(BACKENDS)}")
     if isinstance(max_passes, bool) or not isinstance(max_passes, int) or max_passes < 1:
         raise InputError(f"max_passes: expected an integer >= 1, got {max_passes!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise InputError(f"threads: expected an integer >= 1 or None, got {threads!r}")
     support = np.asarray(mask) > 0
     out = image.copy()
     report: dict = {"backend": backend, "max_passes": max_passes, "regions": [], "passes": 0,
@@ -340,15 +412,18 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                      "text": regions[idx].text if idx < len(regions) else "",
                      "backend": name, "reason": why, **numbers, "passes": []}
     # first pass: every region, in order; not-yet-filled regions are unknown context
-    pending = support.copy()
+    if threads is None:
+        threads = min(FILL_THREADS, max(1, cv2.getNumThreads()))
+    if any(get_backend(plan[lab]["backend"]).family == "learned" for lab in holes):
+        threads = 1  # one network at a time: two would hold two sets of activations
+    first = _first_pass(out, holes, support, {lab: plan[lab]["backend"] for lab in holes},
+                        threads=threads, radius=radius, seed=seed, model_path=model_path,
+                        device=device)
     for lab, hole in holes.items():
-        pending[hole.sl] &= ~hole.mask
-        crop, ms = _fill_region(out, hole, pending, plan[lab]["backend"], radius=radius,
-                                seed=seed, model_path=model_path, device=device)
+        crop, ms = first[lab]
         plan[lab]["passes"].append({"pass": 1, "backend": plan[lab]["backend"],
                                     "hole_px": int(hole.mask.sum()), "crop_yx": crop,
                                     "cpu_ms": ms})
-    del pending
     report["passes"] = 1
     final = support.copy()
     verdicts: list = []
