@@ -163,3 +163,49 @@ def test_a_glow_the_segmenter_missed_is_masked_all_round_and_plain_letters_get_n
     plain[glyphs] = (1.0, 0.5, 0.8)
     mask, choices = combine_masks(seg, glyphs, [poly], [40.0], image=plain)
     assert choices == ["glyphs"] and np.array_equal(mask, glyphs)
+
+
+def _bokeh_title(seed: int):
+    """Huge letters (22 px strokes) over a soft photo of big discs in many colours (bokeh)."""
+    rng = np.random.default_rng(seed)
+    H, W = 260, 700
+    photo = np.zeros((H, W, 3), np.float32) + rng.uniform(0, 0.3, 3).astype(np.float32)
+    for _ in range(14):
+        c = rng.uniform(0, 1, 3).astype(np.float32)
+        disc = np.zeros((H, W), np.float32)
+        cv2.circle(disc, (int(rng.integers(0, W)), int(rng.integers(0, H))),
+                   int(rng.integers(40, 110)), 1, -1)
+        disc = 0.9 * cv2.GaussianBlur(disc, (0, 0), 4)[..., None]
+        photo = photo * (1 - disc) + c * disc
+    glyphs = np.zeros((H, W), np.uint8)
+    cv2.putText(glyphs, "FAMILY", (20, 190), cv2.FONT_HERSHEY_SIMPLEX, 4.5, 1, 22)
+    poly = np.float32([[10, 40], [690, 40], [690, 230], [10, 230]])
+    return photo.astype(np.float32), glyphs > 0, poly
+
+
+def test_the_segmenters_blur_round_a_huge_title_on_a_many_coloured_photo_is_not_a_glow():
+    from seamline.ops.text.geometry import _disk
+
+    for seed in (2, 6):
+        photo, glyphs, poly = _bokeh_title(seed)
+        image = photo.copy()
+        image[glyphs] = (0.8, 0.1, 0.8)
+        # the segmenter sees a 160 px title at a quarter of its size: its mask reaches 6 px
+        # past the strokes all round
+        seg = cv2.dilate(glyphs.astype(np.uint8), _disk(6)) > 0
+        ring = (cv2.dilate(seg.astype(np.uint8), _disk(5)) > 0) & ~(
+            cv2.dilate(seg.astype(np.uint8), _disk(2)) > 0)
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+        shape = seg & ~(cv2.dilate(glyphs.astype(np.uint8), _disk(1)) > 0)
+        # the case: the blur's median colour and the ring's differ (the photo's colours
+        # split unevenly between them) by more than the ring test's 4 Delta E
+        assert np.linalg.norm(np.median(lab[shape], 0) - np.median(lab[ring], 0)) > 5
+        mask, choices = combine_masks(seg, glyphs, [poly], [130.0], image=image)
+        assert choices == ["glyphs"] and np.array_equal(mask, glyphs)
+        # a real glow there, 4 px past the strokes, is still found
+        glow = (cv2.dilate(glyphs.astype(np.uint8), _disk(4)) > 0) & ~glyphs
+        lit = image.copy()
+        lit[glow] = 0.5 * lit[glow] + 0.5 * np.float32([1.0, 1.0, 0.2])
+        mask, choices = combine_masks(seg, glyphs, [poly], [130.0], image=lit)
+        assert choices[0].startswith("glyphs + effect(dx=0, dy=0, r=")
+        assert mask[glow].mean() > 0.95

@@ -20,8 +20,9 @@ class TextMask(Stage):
     # small effect (a thin letter's short hard shadow) counts when strongly coloured; 7: the
     # segmenter's pixels nothing explains, in the glyphs' colour and changed, are added; 8:
     # on outlined text too, in pieces that show fill and outline; 9: a glow the segmenter
-    # missed round a line with no effect and no hard edge
-    version = "9"
+    # missed round a line with no effect and no hard edge; 10: an effect must also change the
+    # photo pixel by pixel where the photo is smooth enough to tell (not the segmenter's blur)
+    version = "10"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
