@@ -28,8 +28,10 @@ Writes ``benchmarks/results/memory.json`` and ``memory.md``.
 
 ``--profile`` instead runs each fax-page command once per tree with the process's RSS sampled
 every 5 ms and the runner's stage calls timed (handoff checks and adapters included), and
-writes the peak and seconds of each phase (read, each stage, write) to
-``benchmarks/results/memory_stages.json``; ``memory.md`` shows them.
+writes the peak, seconds and CPU seconds of each phase (read, each stage, write) to
+``benchmarks/results/memory_stages.json``; ``memory.md`` shows them. With
+``--profile-photos`` it profiles the photos of ``--sizes`` instead
+(``memory_stages_photo.json``).
 
 A watchdog stops a command whose RSS passes ``--max-rss-gb`` (default 12: the machine is
 shared), reported as "over memory" with its peak so far. ``--after-only`` measures this tree
@@ -48,6 +50,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,24 +79,27 @@ def sample():
 threading.Thread(target=sample, daemon=True).start()
 real = runner._run_stage
 def timed(i, decl, *args, **kwargs):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     try:
         return real(i, decl, *args, **kwargs)
     finally:
-        marks.append((decl.name, t, time.perf_counter()))
+        marks.append((decl.name, t, time.perf_counter(), time.process_time() - c))
 runner._run_stage = timed
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 code = main(sys.argv[1:])
-t1 = time.perf_counter()
+t1, cpu = time.perf_counter(), time.process_time() - c0
 time.sleep(0.02)
-phases = [("read + preflight", t0, marks[0][1] if marks else t1), *marks,
-          ("write", marks[-1][2] if marks else t0, t1)]
+first = marks[0][1] if marks else t1
+phases = [("read + preflight", t0, first, None), *marks,
+          ("write", marks[-1][2] if marks else t0, t1, None)]
 def peak(a, b):
     return max((r for t, r in samples if a - 0.005 <= t <= b + 0.005), default=0)
-print(json.dumps({"exit": code, "seconds": round(t1 - t0, 1),
+print(json.dumps({"exit": code, "seconds": round(t1 - t0, 1), "cpu_s": round(cpu, 1),
                   "peak_rss_mb": round(max(r for _, r in samples) / 2**20),
                   "phases": [{"phase": n, "seconds": round(b - a, 2),
-                              "peak_rss_mb": round(peak(a, b) / 2**20)} for n, a, b in phases]}))
+                              **({"cpu_s": round(c, 2)} if c is not None else {}),
+                              "peak_rss_mb": round(peak(a, b) / 2**20)}
+                             for n, a, b, c in phases]}))
 """
 
 
@@ -191,91 +197,110 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
-def run_one(src: Path, args: list[str], timeout: float, max_rss_mb: float | None = None) -> dict:
+def run_one(src: Path, args: list[str], timeout: float, max_rss_mb: float | None = None,
+            code: str = RUNNER) -> dict:
     """Run one CLI command in a fresh process; its own peak RSS and wall time.
 
     A watchdog reads the process's RSS every 50 ms and stops it past ``max_rss_mb`` (status
     ``over memory``, its peak so far kept): a case larger than the shared machine can give
     is reported as such instead of pushing the machine into swap or the OOM killer.
+    ``code`` is the Python the process runs (:data:`RUNNER`, or :data:`PROFILER`, whose
+    JSON line is merged into the result).
     """
     env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = t0 + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        over = max_rss_mb is not None and _rss_mb(proc.pid) > max_rss_mb
-        if over or time.perf_counter() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            proc.stderr.close()
-            return {"status": "over memory" if over else "timeout",
-                    "seconds": round(time.perf_counter() - t0, 1),
-                    "peak_rss_mb": round(usage.ru_maxrss / 1024),
-                    **({"limit_mb": round(max_rss_mb)} if over else {})}
-        time.sleep(0.05)
-    seconds = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace").strip().splitlines()
-    proc.stderr.close()
-    code = os.waitstatus_to_exitcode(status)
-    out = {"status": "ok" if code == 0 else f"exit {code}", "seconds": round(seconds, 1),
-           "peak_rss_mb": round(usage.ru_maxrss / 1024), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}
-    if code != 0:
+    with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
+        proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env,
+                                stdout=out_f, stderr=err_f)
+        deadline = t0 + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            over = max_rss_mb is not None and _rss_mb(proc.pid) > max_rss_mb
+            if over or time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                return {"status": "over memory" if over else "timeout",
+                        "seconds": round(time.perf_counter() - t0, 1),
+                        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+                        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+                        **({"limit_mb": round(max_rss_mb)} if over else {})}
+            time.sleep(0.05)
+        seconds = time.perf_counter() - t0
+        out_f.seek(0)
+        err_f.seek(0)
+        lines = out_f.read().decode(errors="replace").strip().splitlines()
+        err = err_f.read().decode(errors="replace").strip().splitlines()
+    code_ = os.waitstatus_to_exitcode(status)
+    out = {"status": "ok" if code_ == 0 else f"exit {code_}", "seconds": round(seconds, 1),
+           "peak_rss_mb": round(usage.ru_maxrss / 1024),
+           "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}
+    if code_ != 0:
         out["error"] = err[-1] if err else ""
+    if code is PROFILER and lines and lines[-1].startswith("{"):
+        prof = json.loads(lines[-1])
+        # ru_maxrss (the kernel's) is the peak; the sampled one can miss a short spike
+        out.update(sampled_peak_rss_mb=prof.pop("peak_rss_mb"), phases=prof.pop("phases"))
     return out
 
 
-def profile_one(src: Path, args: list[str], timeout: float) -> dict:
-    """:data:`PROFILER` on one command in a fresh process (``src`` first on the path)."""
-    env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    try:
-        proc = subprocess.run([sys.executable, "-c", PROFILER, *args], env=env, timeout=timeout,
-                              capture_output=True, text=True)
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "seconds": timeout}
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode or not lines:
-        return {"status": f"exit {proc.returncode}",
-                "error": (proc.stderr.strip().splitlines() or [""])[-1]}
-    return {"status": "ok", **json.loads(lines[-1])}
+def profile_one(src: Path, args: list[str], timeout: float,
+                max_rss_mb: float | None = None) -> dict:
+    """:data:`PROFILER` on one command in a fresh process (``src`` first on the path), under
+    :func:`run_one`'s time limit and RSS watchdog."""
+    return run_one(src, args, timeout, max_rss_mb, code=PROFILER)
 
 
 def profile(trees: dict, inputs: Path, outputs: Path, timeout: float,
-            commands=("upscale", "remove-text")) -> None:
-    """Per-phase profiles of the fax page (upscale, remove-text) for each tree."""
-    fax = make_fax(inputs)
+            commands=("upscale", "remove-text"), sizes=(), max_rss_mb: float | None = None
+            ) -> None:
+    """Per-phase profiles of the fax page (upscale, remove-text) for each tree, or of the
+    photos of ``sizes`` (MP) when given (``memory_stages_photo.json``)."""
     rows = []
-    for cmd in commands:
-        for side, src in trees.items():
-            r = profile_one(src, command_args(cmd, fax, None, outputs, 15.5), timeout)
-            print(f"profile fax {cmd} {side}: {r}", flush=True)
-            rows.append({"command": cmd, "side": side, **r})
-    (RESULTS / "memory_stages.json").write_text(json.dumps(rows, indent=2) + "\n",
-                                                encoding="utf-8")
+    cases = ([(f"{mp:g} MP", *make_inputs(mp, inputs)[:1], mp) for mp in sizes] if sizes
+             else [("fax", make_fax(inputs), 15.5)])
+    for label, img, mp in cases:
+        for cmd in commands:
+            for side, src in trees.items():
+                r = profile_one(src, command_args(cmd, img, None, outputs, mp), timeout,
+                                max_rss_mb)
+                print(f"profile {label} {cmd} {side}: {r}", flush=True)
+                rows.append({"case": label, "command": cmd, "side": side,
+                             "load_avg": round(os.getloadavg()[0], 2), **r})
+    name = "memory_stages_photo" if sizes else "memory_stages"
+    (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 
 def stage_lines() -> list[str]:
-    """memory.md's per-phase section, from memory_stages.json (``--profile``)."""
-    path = RESULTS / "memory_stages.json"
-    if not path.is_file():
-        return []
-    rows = json.loads(path.read_text(encoding="utf-8"))
-    lines = ["", "## Per phase: fax page (3307x4677, 1-bit G4)", "",
-             "Peak RSS (sampled every 5 ms) and seconds of each phase of one run, "
-             "`--profile`: read + preflight, each stage as the runner calls it (handoff "
-             "checks and adapters included), then writing the output and the manifest.", ""]
-    for r in rows:
-        if r.get("status") != "ok":
-            lines.append(f"- {r['command']} ({r['side']}): {r.get('status')} "
-                         f"{r.get('error', '')}".rstrip())
+    """memory.md's per-phase sections, from memory_stages.json and memory_stages_photo.json
+    (``--profile``, ``--profile --profile-photos``)."""
+    lines = []
+    for name, title in (("memory_stages", "fax page (3307x4677, 1-bit G4)"),
+                        ("memory_stages_photo", "photos")):
+        path = RESULTS / f"{name}.json"
+        if not path.is_file():
             continue
-        parts = ", ".join(f"{p['phase']} {p['peak_rss_mb'] / 1024:.2f} GB / {p['seconds']:.1f} s"
-                          for p in r["phases"])
-        lines.append(f"- {r['command']} ({r['side']}): peak {r['peak_rss_mb'] / 1024:.2f} GB in "
-                     f"{r['seconds']:.0f} s: {parts}")
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        lines += ["", f"## Per phase: {title}", "",
+                  "Peak RSS (sampled every 5 ms) and seconds (CPU seconds where recorded) of "
+                  "each phase of one run, `--profile`: read + preflight, each stage as the "
+                  "runner calls it (handoff checks and adapters included), then writing the "
+                  "output and the manifest.", ""]
+        for r in rows:
+            what = f"{r['case']} {r['command']}" if "case" in r else r["command"]
+            if r.get("status") != "ok" or "phases" not in r:
+                lines.append(f"- {what} ({r['side']}): {r.get('status')} "
+                             f"{fmt_gb(r) if r.get('peak_rss_mb') else ''} "
+                             f"{r.get('error', '')}".rstrip())
+                continue
+            parts = ", ".join(
+                f"{p['phase']} {p['peak_rss_mb'] / 1024:.2f} GB / {p['seconds']:.1f} s"
+                + (f" ({p['cpu_s']:.1f} CPU s)" if "cpu_s" in p else "") for p in r["phases"])
+            cpu = f", {r['cpu_s']:.0f} CPU s" if "cpu_s" in r else ""
+            load = f", load {r['load_avg']}" if "load_avg" in r else ""
+            lines.append(f"- {what} ({r['side']}): peak {r['peak_rss_mb'] / 1024:.2f} GB in "
+                         f"{r['seconds']:.0f} s{cpu}{load}: {parts}")
     return lines
 
 
@@ -448,6 +473,9 @@ def main() -> int:
                     help="only combine these results files into memory.json/.md")
     ap.add_argument("--profile", action="store_true",
                     help="per-phase profiles of the fax page instead (memory_stages.json)")
+    ap.add_argument("--profile-photos", action="store_true",
+                    help="with --profile: the photos of --sizes instead of the fax page "
+                         "(memory_stages_photo.json)")
     args = ap.parse_args()
     if args.merge:
         merge(args.merge)
@@ -472,7 +500,9 @@ def main() -> int:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if args.profile:
         profile(trees, inputs, outputs, args.timeout,
-                [c for c in ("upscale", "remove-text") if c in args.commands])
+                [c for c in ("upscale", "remove-text") if c in args.commands],
+                sizes=args.sizes if args.profile_photos else (),
+                max_rss_mb=args.max_rss_gb * 1024)
         return 0
     rows = []
     cases = []
