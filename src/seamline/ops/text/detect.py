@@ -368,6 +368,9 @@ def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16, scale=Non
     with _CALL_LOCK, _detector_keeps_size(eng):
         for x0, y0, x1, y1 in merged:
             crop = to_uint8(image[y0:y1, x0:x1])[..., ::-1]
+            if _is_flat(crop):
+                continue  # one colour: nothing to find (detect_text's rule; a blank page's
+                # cleaned lines cost a pass over their bytes, not a detector pass)
             if scale != 1.0:
                 crop = cv2.resize(crop, (max(1, round((x1 - x0) * scale)),
                                          max(1, round((y1 - y0) * scale))),

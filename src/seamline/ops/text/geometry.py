@@ -368,10 +368,6 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height, outlined=False):
     band = (cv2.dilate(inner.astype(np.uint8), _disk(4)) > 0) & ~inner
     if band.sum() < 10 or inner.all():
         return np.zeros_like(left)
-    de = np.linalg.norm(lab - _lab_estimate(rgb, inner), axis=-1)
-    texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
-    floor = max(CONFIRM_DELTA_E, float(np.quantile(texture, CONFIRM_QUANTILE)))
-    hit = left & (de > floor)
     # the glyphs' main colours, from their interior (anti-aliased edges are mixtures; an
     # outline 1-2 px wide has no interior)
     core = glyphs
@@ -390,6 +386,18 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height, outlined=False):
                                      cv2.KMEANS_PP_CENTERS)
         share = np.bincount(lbl.ravel(), minlength=k) / len(ref)
         ref = centres[share >= CONFIRM_COLOUR_SHARE]
+    if len(ref):
+        # no pixel of ``left`` has one of those colours: none can be kept, whatever the photo
+        # estimates below say (two Telea fills per line: 70 % of the text mask's time on a
+        # fax page, whose segmenter pixels past the letters are paper)
+        ly, lx = np.nonzero(left)
+        d2 = ((lab[ly, lx][:, None, :] - ref[None, :, :]) ** 2).sum(-1)
+        if not (d2.min(1, initial=np.inf) <= CONFIRM_MATCH_DE ** 2).any():
+            return np.zeros_like(left)
+    de = np.linalg.norm(lab - _lab_estimate(rgb, inner), axis=-1)
+    texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
+    floor = max(CONFIRM_DELTA_E, float(np.quantile(texture, CONFIRM_QUANTILE)))
+    hit = left & (de > floor)
     iy, ix = np.nonzero(hit)
     which = np.full(hit.shape, -1, np.int32)
     if iy.size and len(ref):

@@ -121,6 +121,10 @@ def _default_reader():
     eng = get_engine()
 
     def read(strip_bgr: np.ndarray) -> tuple[str, float]:
+        if strip_bgr.min() == strip_bgr.max():
+            # one colour: nothing a person could read (a line cleaned off a blank page; its
+            # CLAHE boost is flat too), and no recogniser call (~0.25 CPU s for a fax line)
+            return "", 0.0
         # every flag on every call: rapidocr keeps them between calls otherwise
         res = eng(np.ascontiguousarray(strip_bgr), use_det=False, use_cls=False, use_rec=True)
         txts = getattr(res, "txts", None) or ("",)
