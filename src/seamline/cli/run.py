@@ -238,6 +238,9 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
     if qa.get("structure_regions"):
         parts.append(f"structure judge {qa['structure_regions'] - qa['structure_flagged']}/"
                      f"{qa['structure_regions']} fills carry the edges that cross them")
+    if qa.get("leftover_regions"):
+        parts.append(f"leftover {qa['leftover_regions'] - qa['leftover_flagged']}/"
+                     f"{qa['leftover_regions']} lines with no ink the mask missed")
     from seamline.ops.metrics import qa_figures
 
     # seam, colour, texture, untouched pixels...: a figure outside its normal range says so
@@ -254,6 +257,7 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
     for f in qa.get("failed_regions", []):
         judges = f.get("judges", ["ghost"])
         what = ("is still visible" if "ghost" in judges else
+                "has letters the mask missed" if "leftover" in judges else
                 "looks smeared" if "smear" in judges else "has a broken edge")
         lines.append(f"  qa_failed   region {f['index']} {f['text']!r} {what}")
     if run.out is not None:

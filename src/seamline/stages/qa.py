@@ -12,11 +12,12 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "7"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "8"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
     #                smear judge's verdicts, failed regions from either judge; 7: the
-    #                structure judge's
+    #                structure judge's; 8: the ghost judge's leftover look (ink the mask
+    #                missed) per region, named as its own judge
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),
@@ -81,13 +82,22 @@ class EditQA(Stage):
             for key, figures in (("smear", SMEAR_FIGURES), ("structure", STRUCTURE_FIGURES)):
                 if key in fill:
                     report.update(_judge_summary(key, fill[key], figures))
-            # ghost or smear: the fill loop's own list (a region once, with every reason)
+            # the ghost judge's leftover look (unedited pixels shaded like the removed ink)
+            from seamline.ops.text.leftover import LEFTOVER_FIGURES
+
+            left = [{"index": v["index"], "text": v["text"],
+                     **((v.get("stats") or {}).get("leftover") or {})} for v in verdicts]
+            report.update(_judge_summary("leftover", left, LEFTOVER_FIGURES))
+            # ghost, leftover, smear, structure: the fill loop's own list (a region once, with
+            # every reason)
+            by_index = {v["index"]: v for v in verdicts}
             report["failed_regions"] = [
                 {"index": f["index"], "text": f["text"], "reasons": f["reasons"],
-                 "judges": f.get("judges", ["ghost"])} for f in fill.get("failed", [])]
+                 "judges": _leftover_judges(f, by_index)} for f in fill.get("failed", [])]
         warnings = []
         for f in report.get("failed_regions", []):
             what = ("still visible" if "ghost" in f["judges"] else
+                    "has letters the mask missed" if "leftover" in f["judges"] else
                     "smeared" if "smear" in f["judges"] else "has a broken edge")
             warnings.append(f"region {f['index']} {f['text']!r} {what} after "
                             f"{report.get('fill_passes', 0)} fill pass(es): "
@@ -160,3 +170,18 @@ def _judge_summary(key: str, verdicts, figures) -> dict:
             f"{key}_flagged": sum(bool(v.get("flagged")) for v in judged),
             key: [{"index": v["index"], "text": v["text"], "backend": v.get("backend"),
                    "flagged": v["flagged"], **{k: v.get(k) for k in figures}} for v in judged]}
+
+
+def _leftover_judges(failed: dict, verdicts: dict) -> list:
+    """A failed region's judges, with the ghost judge's leftover look named on its own (the
+    fill loop lists every ghost verdict as ``ghost``): ``leftover`` when the look flagged the
+    region, ``ghost`` kept only when a read or the residue did too."""
+    judges = list(failed.get("judges", ["ghost"]))
+    v = verdicts.get(failed["index"])
+    if v is None or "ghost" not in judges or not ((v.get("stats") or {}).get("leftover")
+                                                  or {}).get("flagged"):
+        return judges
+    from seamline.ops.text.leftover import LEFTOVER_REASON
+
+    reads = [r for r in v.get("reasons", []) if not r.startswith(LEFTOVER_REASON)]
+    return [j for j in judges if j != "ghost" or reads] + ["leftover"]

@@ -320,7 +320,7 @@ def _check(image, name):
 def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
                   residue_threshold: float = RESIDUE_THRESHOLD, clahe_clip: float = CLAHE_CLIP,
                   min_read_score: float = MIN_READ_SCORE, margin: float = 0.35,
-                  high_pass: bool = True) -> list[GhostVerdict]:
+                  high_pass: bool = True, leftover: bool = True) -> list[GhostVerdict]:
     """Judge whether each original text region is still visible in the cleaned image.
 
     Parameters
@@ -349,6 +349,10 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
         outlines and drop shadows.
     high_pass : bool, keyword-only
         Also read a high-pass version of the region (costs one more OCR call per region).
+    leftover : bool, keyword-only
+        Also look for ink the mask missed next to what was removed
+        (:func:`seamline.ops.text.leftover.leftover_ink`: unedited pixels that differ from
+        their surroundings the way the removed ink did); its pieces join the residue.
 
     Returns
     -------
@@ -414,6 +418,15 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
         score, res, stats = _residue(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], region, ring,
                                      changed_full[y0:y1, x0:x1], clahe_clip, tile,
                                      max(1.5, 0.08 * hb))
+        left = None
+        if leftover:
+            from seamline.ops.text.leftover import leftover_ink
+
+            left, left_px = leftover_ink(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
+                                         changed_full[y0:y1, x0:x1], region, ring,
+                                         line=P > 0, text_height=hb,
+                                         normal=_axes(poly)[1])
+            stats["leftover"] = left
         words = text.split()
         # reads of the rectified strip: as is, CLAHE-boosted, high-passed; none where no word
         # could match (match_words skips words under 3 characters: a tiled watermark's tiles
@@ -442,6 +455,14 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
             reasons.append(f"contrast-boosted OCR reads {' '.join(extra)!r}")
         if score > residue_threshold:
             reasons.append(f"glyph-shaped residue {score:.2f} > {residue_threshold:.2f}")
+        if left is not None and left["flagged"]:
+            from seamline.ops.text.leftover import LEFTOVER_REASON
+
+            # what the loop grows over: the pieces found, and the residue only when it or a
+            # read flagged the region too
+            res = (res | left_px) if reasons else left_px
+            reasons.append(f"{LEFTOVER_REASON}: {left['left_px']} px in {left['pieces']} "
+                           f"letter-sized piece(s) shaded like the removed text")
         stats.update(plain_score=round(plain_sc, 4))
         out.append(GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
                                 words_boosted, plain_txt, boosted_reads, box, res, stats))
