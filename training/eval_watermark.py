@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from seamline.ops.text.detect import detect_text
-from seamline.ops.text.watermark import find_tiled_watermark
+from seamline.ops.text.watermark_lines import find_watermark
 from seamline.testing import overlays as ov
 from seamline.testing.backgrounds import backgrounds
 from seamline.testing.synth import text_photo_cases
@@ -44,10 +44,11 @@ def _fit(img, lo=768, hi=1280):
     return np.ascontiguousarray(img, np.float32)
 
 
-def _run(img, drawn=None, use_exclude=True):
-    lines = [r.polygon for r in detect_text(img, recognize=False)] if use_exclude else []
+def _run(img, drawn=None, use_exclude=True, use_texts=True):
+    regions = detect_text(img) if use_exclude else []  # read, as detect-text does
     t = time.perf_counter()
-    wm = find_tiled_watermark(img, exclude=lines)
+    wm = find_watermark(img, exclude=[r.polygon for r in regions],
+                        texts=[r.text for r in regions] if use_texts else ())
     row = {"found": wm.found, "tiles": len(wm.polygons), "reason": wm.reason,
            "seconds": round(time.perf_counter() - t, 3)}
     if drawn is not None and wm.found:
@@ -55,6 +56,51 @@ def _run(img, drawn=None, use_exclude=True):
         for p in wm.polygons:
             cv2.fillPoly(m, [np.round(p).astype(np.int32)], 1)
         row["coverage"] = round(float((m.astype(bool) & drawn).sum() / max(drawn.sum(), 1)), 3)
+    return row, wm, regions
+
+
+def _psnr(a, b, where) -> float:
+    mse = float(np.mean((a[where].astype(np.float64) - b[where]) ** 2))
+    return 99.0 if mse == 0 else round(10 * np.log10(1 / mse), 2)
+
+
+def _recall_precision(mask, drawn):
+    tp = float((mask & drawn).sum())
+    return round(tp / max(float(drawn.sum()), 1), 3), round(tp / max(float(mask.sum()), 1), 3)
+
+
+def _quality(photo, marked, drawn, ovs, wm, regions) -> dict:
+    """Text-region PSNR (the benchmark's region: drawn pixels and line boxes, grown 3 px) of
+    the input, the oracle (drawn mask + Telea), the mask the pipeline builds on the lines and
+    tiles (text-mask, combined) + Telea, and the blend inverted (ops.text.unblend); mask
+    recall/precision against the drawn pixels."""
+    from seamline.ops.inpaint import inpaint
+    from seamline.ops.text import TextRegion
+    from seamline.ops.text.unblend import unblend_tiles
+    from seamline.stages.text_mask import TextMask
+
+    region = drawn.astype(np.uint8)
+    for o in ovs:
+        for q in ov.line_polygons(o):
+            cv2.fillPoly(region, [np.round(q).astype(np.int32)], 1)
+    region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    row = {"psnr_input": _psnr(marked, photo, region),
+           "psnr_oracle_telea": _psnr(inpaint(marked, drawn.astype(np.float32),
+                                              backend="telea", radius=3), photo, region)}
+    if not wm.found:
+        return row
+    regs = list(regions) + [TextRegion(p, "", 0.9) for p in wm.polygons]
+    mk = TextMask().run(None, marked, regs).outputs["mask"] >= 0.5
+    row["mask_recall"], row["mask_precision"] = _recall_precision(mk, drawn)
+    row["psnr_mask_telea"] = _psnr(inpaint(marked, mk.astype(np.float32), backend="telea",
+                                           radius=3), photo, region)
+    t = time.perf_counter()
+    ub = unblend_tiles(marked, wm.polygons, wm.lattice_px, wm.angle_deg)
+    row["unblend_seconds"] = round(time.perf_counter() - t, 2)
+    row["unblend_recall"], row["unblend_precision"] = _recall_precision(ub.alpha > 0, drawn)
+    row["psnr_unblend"] = _psnr(ub.image, photo, region)
+    row["unblend_far_px"] = int(np.count_nonzero(np.any(ub.image != marked, axis=2) & far))
     return row
 
 
@@ -63,6 +109,12 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=30, help="train photos")
     ap.add_argument("--cases", type=int, default=16, help="text_photo_cases")
     ap.add_argument("--json")
+    ap.add_argument("--quality", action="store_true",
+                    help="on found tiled cases also: mask recall/precision, text-region PSNR of "
+                         "mask + Telea and of the blend inverted (slower)")
+    ap.add_argument("--skip-cases", action="store_true", help="no text_photo_cases")
+    ap.add_argument("--no-texts", action="store_true",
+                    help="do not hand the detector's readings to the search (periodicity only)")
     ap.add_argument("--no-exclude", action="store_true",
                     help="do not hand the detector's lines to the search (the old behaviour)")
     a = ap.parse_args(argv)
@@ -76,19 +128,23 @@ def main(argv=None):
             if style is None:
                 out, drawn = img, None
             else:
-                out, _, _ = ov.render(img, ov.sample_overlays(rng, style, img.shape[:2], fonts))
+                ovs = ov.sample_overlays(rng, style, img.shape[:2], fonts)
+                out, _, _ = ov.render(img, ovs)
                 out = np.ascontiguousarray(out, np.float32)
                 drawn = ov.drawn_mask(img, out) if kind == "tiled" else None
-            r = {"photo": name, "kind": kind, "style": style, **_run(out, drawn, not a.no_exclude)}
+            row, wm, regions = _run(out, drawn, not a.no_exclude, not a.no_texts)
+            r = {"photo": name, "kind": kind, "style": style, **row}
+            if kind == "tiled" and a.quality:
+                r.update(_quality(img, out, drawn, ovs, wm, regions))
             rows.append(r)
             print(json.dumps(r), flush=True)
-    for c in text_photo_cases(a.cases, seed=0):
+    for c in ([] if a.skip_cases else text_photo_cases(a.cases, seed=0)):
         img = np.ascontiguousarray(c["with_text"], np.float32)
         # as they are, and at 768x512 as bench_serve sends them
         for kind, im in (("text_photo_cases", img), ("text_photo_cases_768",
                          cv2.resize(img, (768, 512), interpolation=cv2.INTER_AREA))):
             r = {"photo": c["name"], "kind": kind, "style": None,
-                 **_run(im, None, not a.no_exclude)}
+                 **_run(im, None, not a.no_exclude, not a.no_texts)[0]}
             rows.append(r)
             print(json.dumps(r), flush=True)
     for kind in ("tiled", "untouched", "captions", "text_photo_cases", "text_photo_cases_768"):
@@ -97,6 +153,16 @@ def main(argv=None):
         cov = [r.get("coverage", 0) for r in k if r["found"]]
         extra = f", coverage >= 0.95: {sum(c >= 0.95 for c in cov)}" if kind == "tiled" else ""
         print(f"{kind}: found {f}/{len(k)}{extra}")
+    q = [r for r in rows if r["kind"] == "tiled" and "psnr_unblend" in r]
+    if q:
+        def mean(key):
+            return float(np.mean([r[key] for r in q]))
+        print(f"found tiled cases ({len(q)}): PSNR text input {mean('psnr_input'):.2f}, "
+              f"oracle-telea {mean('psnr_oracle_telea'):.2f}, mask+telea "
+              f"{mean('psnr_mask_telea'):.2f}, unblend {mean('psnr_unblend'):.2f} dB; mask "
+              f"recall {mean('mask_recall'):.3f} precision {mean('mask_precision'):.3f}; "
+              f"unblend support recall {mean('unblend_recall'):.3f} precision "
+              f"{mean('unblend_precision'):.3f}, changed > 8 px {mean('unblend_far_px'):.0f} px")
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(rows, fh, indent=1)

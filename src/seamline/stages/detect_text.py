@@ -60,10 +60,11 @@ def _add_tiles(image, regions):
     """``regions`` plus one region (text ``''``) per tile of a tiled watermark, skipping tiles
     whose centre is inside a detected line; and the manifest's record of what was found."""
     from seamline.ops.text import TextRegion
-    from seamline.ops.text.watermark import centre_in_lines, find_tiled_watermark
+    from seamline.ops.text.watermark import centre_in_lines
+    from seamline.ops.text.watermark_lines import find_watermark
 
     lines = [r.polygon for r in regions]
-    wm = find_tiled_watermark(image, exclude=lines)
+    wm = find_watermark(image, exclude=lines, texts=[r.text for r in regions])
     rec = wm.to_dict()
     rec["region_indices"] = []
     if not wm.found:
@@ -73,6 +74,8 @@ def _add_tiles(image, regions):
         if centre_in_lines(poly, lines):
             continue
         rec["region_indices"].append(len(out))
-        out.append(TextRegion(poly, "", float(min(1.0, wm.text_share))))
+        # the segmenter's share, or 1 where repeated readings found the tiles (no share)
+        out.append(TextRegion(poly, "", float(min(1.0, wm.text_share)) if wm.text_share >= 0
+                              else 1.0))
     rec["names"] = [f"tiled-watermark:{k}" for k in range(len(rec["region_indices"]))]
     return out, rec

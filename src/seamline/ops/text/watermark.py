@@ -27,7 +27,9 @@ without a detector box, in four steps on a downscaled copy (long side :data:`WOR
 4. **Regions.** The tiles become text-line polygons (full-resolution pixels) for the mask
    stage, which treats them like detected lines.
 
-Up to :data:`MAX_CANDIDATES` lattices are tried; the first that passes wins.
+Up to :data:`MAX_CANDIDATES` lattices are tried; the first that passes wins. If none does,
+the detector's readings are a second cue: it boxes some tiles of a watermark too faint or
+busy-backed to repeat clearly (:mod:`seamline.ops.text.watermark_lines`).
 
 Thresholds were set on the train split only (``seamline.testing.backgrounds("train")`` with
 ``overlays`` "tiled_watermark" cases in train fonts, and those photos untouched); the held-out
@@ -36,36 +38,16 @@ wallpapers are for reporting.
 Cost: one FFT of the padded 512-px copy (about 0.1 s); on a photo that repeats, up to
 :data:`MAX_CANDIDATES` templates (9 warps and a median each) and a dozen segmenter crops.
 
-Measured with the packaged segmenter (v1), one "tiled_watermark" case per photo (768-1600 px
-wide) and the same photos untouched: train split (30 photos, train fonts) 17/30 found, 12 of
-them with >= 95 % of the drawn pixels inside the tiles, 0/30 false positives; held-out
-wallpaper photos of the remove-text benchmark (27, held-out fonts; reported, never tuned on)
-10/27 found, 9 of them >= 95 %, 0/27 false positives. About 1 s per photo on the loaded
-2-core machine (median, load 15-20).
-
-``training/eval_watermark.py`` (train split, reproducible: one tiled case, the photo untouched
-and one photo with ordinary captions per train photo, plus the 16 ``text_photo_cases`` as they
-are and at 768x512) measured with the confirmation above: 13/30 found (7 with >= 95 % of the
-drawn pixels inside the tiles), false positives 0/30 untouched, 0/30 captioned, 0/32
-text_photo_cases. When the confirmation read the first dozen tiles by their median it found
-the same 13/30 but also took two captioned photos (astronaut at 768x512: 352 tiles; rocket:
-35) for tiled watermarks.
-
-Up to 8 candidate lattices (was 3) and word blobs from 2.2 x as long as tall (was 2.5), on the
-train split only: eval_watermark.py as above 13/30 found (7 >= 95 %) before and after, false
-positives still 0/30 untouched, 0/30 captioned, 0/32 text_photo_cases; the seed-21 set of the
-first measurement (one tiled case per train photo at 768-1600 px, and the photos untouched, no
-detector lines excluded) 15/30 -> 20/30 found (11 -> 16 with >= 95 %), 0/30 false positives:
-a sparse watermark whose right lattice ranked 5th-8th (retina, brick, bokeh, stripes) and a
-short capitalised word ("DRAFT" over the rocket).
-
-Whitened autocorrelation (``MIN_CORR`` 0.05 -> 0.02 on the new scale) and at most 120 tiles
-(was 400), train split only, ``eval_watermark.py``: found 13/30 -> 18/30 (>= 95 % of the drawn
-pixels inside the tiles 7 -> 10), false positives 0/30 untouched, 0/30 captioned, 0/32
-``text_photo_cases`` before and after. Without the tile cap a captioned stripes photo was read
-as a 218-tile watermark; found watermarks had 10-51 tiles. Tried on the same cases: the plain
-autocorrelation with ``MIN_CORR`` 0.035 / 0.025 found 15 / 16 with 2 / 4 false positives;
-half whitening (spectrum over envelope^0.5) 18 with 4.
+History on the train split (``training/eval_watermark.py``: one tiled case, the photo
+untouched and one captioned per train photo, and the 16 ``text_photo_cases`` as they are and
+at 768x512; false positives 0 everywhere at every step): segmenter confirmation on tiles
+away from the detected lines 13/30 found (reading the first dozen tiles by their median took
+two captioned photos for watermarks); up to 8 candidate lattices and word blobs from 2.2 x
+as long as tall 13/30 (seed-21 set 15 -> 20/30: sparse watermarks whose lattice ranked 5th-8th,
+"DRAFT" over the rocket); whitened autocorrelation (``MIN_CORR`` 0.05 -> 0.02 on the new
+scale, where the plain one at 0.035 / 0.025 found 15 / 16 with 2 / 4 false positives) and at
+most 120 tiles (a captioned stripes photo was read as 218 tiles; found watermarks have
+10-51) 18/30.
 
 Known limits: a faint watermark over a busy photo (grass, gravel, noise) repeats too weakly to
 pass :data:`MIN_CORR`; where the photo's own repetition (a gantry, a facade) outranks the
@@ -161,7 +143,7 @@ class TiledWatermark:
                 "text_share": round(float(self.text_share), 4), "reason": self.reason}
 
 
-def _bandpass(image: np.ndarray) -> tuple[np.ndarray, float]:
+def bandpass(image: np.ndarray) -> tuple[np.ndarray, float]:
     """Band-passed lightness at work scale (stroke edges, not shading) and the scale factor."""
     g = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2GRAY)
     H, W = g.shape
@@ -172,7 +154,7 @@ def _bandpass(image: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.GaussianBlur(g, (0, 0), 0.8) - cv2.GaussianBlur(g, (0, 0), 3.0), f
 
 
-def _autocorrelation(h: np.ndarray) -> np.ndarray:
+def autocorrelation(h: np.ndarray) -> np.ndarray:
     """Normalised (1 at zero shift) whitened autocorrelation for shifts ``dy`` in [0, 0.6 H],
     ``dx`` in [-0.6 W, 0.6 W] (R(-v) = R(v): half the plane says all); zero shift at
     index ``(0, X)`` with ``X = int(0.6 W)``."""
@@ -198,8 +180,8 @@ def _autocorrelation(h: np.ndarray) -> np.ndarray:
     return np.concatenate([R[:Y + 1, pw - X:], R[:Y + 1, :X + 1]], axis=1)
 
 
-def _peaks(R: np.ndarray, k: int = 12) -> list[tuple[float, np.ndarray]]:
-    """The ``k`` strongest local maxima (value, (dx, dy)) of :func:`_autocorrelation`'s
+def lattice_peaks(R: np.ndarray, k: int = 12) -> list[tuple[float, np.ndarray]]:
+    """The ``k`` strongest local maxima (value, (dx, dy)) of :func:`autocorrelation`'s
     output with ``|shift| >= MIN_PERIOD``, one of each +-pair."""
     X = (R.shape[1] - 1) // 2
     yy, xx = np.mgrid[0:R.shape[0], -X:X + 1]
@@ -212,7 +194,7 @@ def _peaks(R: np.ndarray, k: int = 12) -> list[tuple[float, np.ndarray]]:
             for i in order]
 
 
-def _lattice_support(R: np.ndarray, v1, v2) -> float:
+def lattice_support(R: np.ndarray, v1, v2) -> float:
     """Mean autocorrelation (best of a 3x3 neighbourhood) over the lattice points
     ``i v1 + j v2``, ``|i|, |j| <= 3``, inside the searched shifts.
 
@@ -237,7 +219,7 @@ def _lattice_support(R: np.ndarray, v1, v2) -> float:
 
 def _lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
     """Up to ``k`` candidate lattices (v1, v2, weaker correlation), best supported first
-    (:func:`_lattice_support`): pairs of peaks that are not collinear. The top peak is often
+    (:func:`lattice_support`): pairs of peaks that are not collinear. The top peak is often
     a word's letter-to-letter shift or the photo's own repetition (a building's floors)."""
     out = []
     for a in range(len(peaks)):
@@ -245,7 +227,7 @@ def _lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
             (c1, v1), (c2, v2) = peaks[a], peaks[b]
             sin = abs(v1[0] * v2[1] - v1[1] * v2[0]) / (np.linalg.norm(v1) * np.linalg.norm(v2))
             if sin > 0.3:
-                out.append((_lattice_support(R, v1, v2), v1, v2, min(c1, c2)))
+                out.append((lattice_support(R, v1, v2), v1, v2, min(c1, c2)))
     out.sort(key=lambda t: -t[0])
     return [(v1, v2, c) for _, v1, v2, c in out[:k]]
 
@@ -317,7 +299,7 @@ def _tile_rects(T: np.ndarray, cnt: np.ndarray, v1, v2, origin, shape_hw):
     return rects
 
 
-def _tiles(rect, v1, v2, shape_hw, f) -> list[np.ndarray]:
+def lattice_tiles(rect, v1, v2, shape_hw, f) -> list[np.ndarray]:
     """Every lattice copy of ``rect`` whose centre is in the frame grown by half a tile,
     as image-pixel polygons."""
     (cx, cy), (w, h), ang = rect
@@ -356,7 +338,7 @@ def _rows_along_text(rect, v1, v2) -> bool:
     return False
 
 
-def _text_angle(rect) -> float:
+def text_angle(rect) -> float:
     """Direction of the rectangle's long side, degrees counter-clockwise from +x, in (-90, 90]."""
     pts = cv2.boxPoints(rect)
     e1, e2 = pts[1] - pts[0], pts[2] - pts[1]
@@ -422,12 +404,12 @@ def find_tiled_watermark(image, *, model=None, exclude=()) -> TiledWatermark:
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.float32:
         raise InputError(f"image must be HxWx3 float32 in [0, 1], got shape {img.shape} "
                          f"dtype {img.dtype}")
-    h, f = _bandpass(img)
+    h, f = bandpass(img)
     Hs, Ws = h.shape
     if min(Hs, Ws) < 3 * MIN_PERIOD:
         return TiledWatermark(False, reason="frame too small for a tiled pattern")
-    R = _autocorrelation(h)
-    cands = _lattices(R, _peaks(R))
+    R = autocorrelation(h)
+    cands = _lattices(R, lattice_peaks(R))
     if not cands:
         return TiledWatermark(False, reason="no two-dimensional repetition")
     strong = [c for c in cands if c[2] >= MIN_CORR]
@@ -457,8 +439,8 @@ def _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude=()):
     period = min(np.linalg.norm(v1), np.linalg.norm(v2))
     why = ""
     for rect in rects:
-        polys = _tiles(rect, v1, v2, (Hs, Ws), f)
-        angle = _text_angle(rect)
+        polys = lattice_tiles(rect, v1, v2, (Hs, Ws), f)
+        angle = text_angle(rect)
         long_, short = max(rect[1]), min(rect[1])
         if (short >= 4 and long_ >= MIN_ASPECT * short and long_ >= 0.25 * period
                 and abs(angle) <= MAX_ANGLE and len(polys) <= MAX_TILES
