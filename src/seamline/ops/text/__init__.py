@@ -5,6 +5,8 @@
 :mod:`.glyph`             the colour-matting glyph mask (fill, outline, shadow, watermark)
 :mod:`.segment`           the seamline-textseg segmentation model on crops of text lines
 :mod:`.watermark`         a watermark tiled across the photo: found by repetition, no box
+:mod:`.watermark_lines`   ... or by the detector's lines that read the same word
+:mod:`.unblend`           a tiled watermark taken off by inverting its alpha blend
 :mod:`.geometry`          stroke width / text height per line; combining the two masks
 :mod:`.ghost`             the ghost judge: can a person still read what was removed?
 :mod:`.removal`           the closed loop: per-region fill, judge, re-mask, refill

@@ -1,0 +1,410 @@
+"""Taking a tiled watermark off by inverting its blend: the photo is still under it.
+
+A stock-photo watermark tiled at 30-60 % opacity is, per pixel, ``I = (1 - a) P + a C``: the
+photo ``P`` is dimmed towards the paint ``C``, not replaced. An inpainting fill throws away
+what is left of the photo under the strokes and invents it again (a smear over texture, and
+over a whole frame of tiles). With 10-50 copies of the same word over different parts of the
+photo, ``a`` and ``C`` can be read off the copies and the blend inverted,
+``P = (I - a C) / (1 - a)``, which keeps the photo's own texture. On the tiles
+:func:`seamline.ops.text.watermark.find_tiled_watermark` found:
+
+1. **Align.** Every tile is resampled into one frame (the text along x, :data:`SCALE` x the
+   image's resolution: the copies sit at different sub-pixel phases). Each copy's offset
+   against the median of all copies (band-passed lightness, phase correlation) refines its
+   centre, and the lattice is refitted through the refined centres (the search's lattice is
+   read at 512 px: half a pixel there is several pixels at the frame's edge).
+2. **Estimate.** The watermark's support is where the median copy has stroke energy. Under
+   it, each copy's photo ``B`` is estimated from the copy's own pixels around the support
+   (normalised Gaussian convolution); per pixel of the frame, ``I - B = a C - a B`` is fitted
+   by least squares over copies and channels for ``a`` and ``a C``, with a weak prior that
+   ``C`` is the watermark's dominant colour (where the copies disagree, such as a dark shadow
+   under a white word, the data win). One Cauchy reweighting drops copies that lie over a
+   strong photo edge (``B`` is wrong there).
+3. **Invert.** ``a`` and ``a C`` are warped back onto every tile and the blend inverted.
+   Pixels where ``a`` < :data:`A_MIN` are left bit-identical; where ``a`` >= :data:`A_MAX`
+   (an opaque stroke has no photo under it) they are returned as ``hole`` for a fill.
+
+Needs at least :data:`MIN_COPIES` whole tiles in the frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from seamline.errors import InputError
+
+#: Resolution of the common tile frame, x the image's. 2 (the copies sit at different
+#: sub-pixel phases) scored 2.3 dB better on a smooth photo (cell), the same on textured ones
+#: (coffee, hubble) at 4-8 x the time.
+SCALE = 1
+#: Margin round the tile's box in the common frame, x the box's height: the box is read from
+#: a smoothed blob and may stop short of the word's ends; a shadow lies outside it. A frame
+#: that reaches into the next tile is harmless: that is the same watermark again.
+MARGIN = 0.5
+#: Opacity below which a pixel is left untouched (noise of the estimate on the photo).
+A_MIN = 0.04
+#: Opacity from which the photo is too dim to recover: such pixels are a hole to fill.
+A_MAX = 0.9
+#: Weight of the prior "C is the watermark's colour", x the number of copies.
+PRIOR = 0.05
+#: Scale of the Cauchy reweighting of a copy's residual (sRGB units).
+CAUCHY = 0.05
+#: Share of the repeated strokes' band-passed energy (median copy) that may remain once the
+#: blend is inverted; more and the estimate is not trusted (nothing is changed).
+MAX_LEFT = 0.5
+#: Spread (sRGB std across the copies) of the photo under a pixel from which the copies
+#: tell the watermark's opacity from its colour.
+MIN_SPREAD = 0.08
+#: Fewest whole copies the estimate is made from.
+MIN_COPIES = 6
+#: Resampling into and out of the common frame: bicubic (bilinear blurs the strokes' edges
+#: twice, and an under-estimated opacity at an edge leaves the word's outline).
+INTERP = cv2.INTER_CUBIC
+_LUMA = np.float32([0.2126, 0.7152, 0.0722])
+
+
+@dataclass(frozen=True)
+class Unblended:
+    """What :func:`unblend_tiles` did.
+
+    Attributes
+    ----------
+    image : ndarray, HxWx3 float32 in [0, 1]
+        The photo with the watermark's blend inverted; the input itself when ``done`` is
+        False (never modified).
+    alpha : ndarray, HxW float32 in [0, 1)
+        Estimated opacity of the watermark per pixel (0 where nothing was changed).
+    hole : ndarray, HxW bool
+        Pixels too opaque to invert (``alpha`` >= :data:`A_MAX`), for a fill.
+    color : tuple of float
+        The watermark's dominant colour (sRGB, 0-1).
+    copies : int
+        Tiles the estimate was made from.
+    done : bool
+        Whether anything was inverted.
+    reason : str
+        One line: what was done or why not.
+    """
+
+    image: np.ndarray
+    alpha: np.ndarray
+    hole: np.ndarray
+    color: tuple = ()
+    copies: int = 0
+    done: bool = False
+    reason: str = ""
+
+
+def _frame(polygons, angle_deg):
+    """Tile centres (N, 2), the text's unit vectors u (along) and n (across, y down), the
+    frame's half-extents (along, across) in image px, margin included, and the box's."""
+    P = np.asarray([np.asarray(p, np.float64).reshape(-1, 2) for p in polygons])
+    c = P.mean(1)
+    a = math.radians(angle_deg)
+    u, n = np.array([math.cos(a), -math.sin(a)]), np.array([math.sin(a), math.cos(a)])
+    d = P[0] - c[0]
+    hw, hh = float(np.abs(d @ u).max()), float(np.abs(d @ n).max())
+    m = MARGIN * 2 * hh + 2
+    return c, u, n, (hw + m, hh + m), (hw, hh)
+
+
+def _to_image(c, u, n, size_wh):
+    """2x3 affine: frame pixel (x', y') -> image point (frame centre at ``c``)."""
+    s = SCALE
+    ox, oy = (size_wh[0] - 1) / 2, (size_wh[1] - 1) / 2
+    return np.float64([[u[0] / s, n[0] / s, c[0] - (u[0] * ox + n[0] * oy) / s],
+                       [u[1] / s, n[1] / s, c[1] - (u[1] * ox + n[1] * oy) / s]])
+
+
+def _sample(img, centres, u, n, size_wh):
+    """(N, h, w, 3) copies in the common frame, NaN where a copy leaves the image."""
+    out = np.empty((len(centres), size_wh[1], size_wh[0], 3), np.float32)
+    for k, c in enumerate(centres):
+        out[k] = cv2.warpAffine(img, _to_image(c, u, n, size_wh), size_wh,
+                                flags=INTERP | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=(float("nan"),) * 3)
+    return out
+
+
+def _mostly_inside(S):
+    """Copies (N,) with at least 60 % of the frame inside the image."""
+    return np.isfinite(S[..., 0]).mean(axis=(1, 2)) >= 0.6
+
+
+def _median(bp, S, use):
+    """Median over the copies ``use`` of the band-passed frames, each pixel over the copies
+    that cover it."""
+    x = np.where(np.isfinite(S[use, ..., 0]), bp[use], np.nan)
+    return np.nan_to_num(np.nanmedian(x, axis=0), nan=0.0).astype(np.float32)
+
+
+def _bandpass(S):
+    """Band-passed lightness of each copy (N, h, w); 0 where the copy is undefined."""
+    g = np.nan_to_num(S @ _LUMA, nan=0.0)
+    return np.stack([cv2.GaussianBlur(x, (0, 0), 0.8 * SCALE) - cv2.GaussianBlur(x, (0, 0), 3.0 * SCALE)
+                     for x in g])
+
+
+def _refine(img, centres, u, n, size_wh, ij):
+    """Centres refined by phase correlation against the median copy and refitted to a
+    lattice ``c0 + i v1 + j v2`` (copies that do not fit it are dropped)."""
+    S = _sample(img, centres, u, n, size_wh)
+    whole = _mostly_inside(S)
+    if whole.sum() < 3:
+        return centres, whole
+    bp = _bandpass(S)
+    T = _median(bp, S, whole)
+    win = cv2.createHanningWindow(size_wh, cv2.CV_32F)
+    shifts, resp = np.zeros((len(centres), 2)), np.zeros(len(centres))
+    for k in range(len(centres)):
+        if whole[k]:
+            (dx, dy), r = cv2.phaseCorrelate(T.astype(np.float32), bp[k].astype(np.float32), win)
+            shifts[k], resp[k] = (dx, dy), r
+    # a copy displaced by (dx, dy) frame px from the median sits that far from its centre
+    moved = centres + (shifts[:, :1] * u + shifts[:, 1:] * n) / SCALE
+    keep = whole & (resp > 0.02)
+    X = np.column_stack([np.ones(len(ij)), ij])
+    for _ in range(2):
+        if keep.sum() < max(4, MIN_COPIES // 2) or np.linalg.matrix_rank(X[keep]) < 3:
+            return centres, whole
+        beta, *_ = np.linalg.lstsq(X[keep], moved[keep], rcond=None)
+        fit = X @ beta
+        keep &= np.hypot(*(fit - moved).T) < 1.5
+    return fit, whole
+
+
+def _support(T):
+    """Frame pixels the watermark covers (stroke energy of the median copy, grown by a
+    shadow's reach)."""
+    e = cv2.GaussianBlur(np.abs(T), (0, 0), 1.0 * SCALE)
+    hi = float(np.percentile(e, 99))
+    if hi <= 0:
+        return np.zeros(T.shape, bool)
+    core = (e >= 0.2 * hi).astype(np.uint8)
+    r = 3 * SCALE
+    return cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)) > 0
+
+
+def _background(S, M):
+    """Each copy's photo under the support ``M`` from its pixels around it (normalised
+    Gaussian convolution, wide enough to reach the middle of the support)."""
+    dist = cv2.distanceTransform(M.astype(np.uint8), cv2.DIST_L2, 5)
+    sigma = max(2.0, float(np.percentile(dist[M], 95)) if M.any() else 2.0)
+    out = np.empty_like(S)
+    for k in range(len(S)):
+        ok = (np.isfinite(S[k]).all(-1) & ~M).astype(np.float32)
+        num = cv2.GaussianBlur(np.nan_to_num(S[k], nan=0.0) * ok[..., None], (0, 0), sigma)
+        den = cv2.GaussianBlur(ok, (0, 0), sigma)
+        out[k] = num / np.maximum(den, 1e-6)[..., None]
+        out[k][den < 1e-3] = np.nan
+    return out
+
+
+def _fit(Y, X, w, C0, lam):
+    """Per pixel, least squares over copies k and channels c of ``Y = q - a X`` (q = a C),
+    plus ``lam (q - a C0)^2``. Y, X (N, P, 3), w (N, P); returns a (P,), q (P, 3)."""
+    W3 = w[..., None]
+    Sxx = np.sum(W3 * X * X, axis=(0, 2))
+    Sx = np.sum(W3 * X, axis=0)            # (P, 3)
+    Sn = np.sum(w, axis=0)                 # (P,)
+    Sxy = np.sum(W3 * X * Y, axis=(0, 2))
+    Sy = np.sum(W3 * Y, axis=0)
+    P = X.shape[1]
+    A = np.zeros((P, 4, 4))
+    b = np.zeros((P, 4))
+    A[:, 0, 0] = Sxx + lam * float(C0 @ C0)
+    for c in range(3):
+        A[:, 0, c + 1] = A[:, c + 1, 0] = -Sx[:, c] - lam * C0[c]
+        A[:, c + 1, c + 1] = Sn + lam
+        b[:, c + 1] = Sy[:, c]
+    b[:, 0] = -Sxy
+    A[:, range(4), range(4)] += 1e-9
+    th = np.linalg.solve(A, b[..., None])[..., 0]
+    return th[:, 0], th[:, 1:]
+
+
+def tile_regions(regions) -> list[int]:
+    """Indices of a tiled watermark's tiles among text regions: regions without text whose
+    polygons are translated copies of one box (what detect-text adds for the tiles), at least
+    :data:`MIN_COPIES` of them; ``[]`` when there are none."""
+    idx = [i for i, r in enumerate(regions) if r.text == "" and np.asarray(r.polygon).shape == (4, 2)]
+    groups: list[list[int]] = []
+    for i in idx:
+        p = np.asarray(regions[i].polygon, np.float64)
+        for g in groups:
+            q = np.asarray(regions[g[0]].polygon, np.float64)
+            if np.abs((p - p.mean(0)) - (q - q.mean(0))).max() < 0.05:
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    best = max(groups, key=len, default=[])
+    return best if len(best) >= MIN_COPIES else []
+
+
+def _lattice(centres) -> np.ndarray | None:
+    """Two lattice vectors (columns of a 2x2) every centre fits: the shortest difference and
+    the shortest one not along it; None if the centres are not a 2-D lattice."""
+    d = (centres[:, None] - centres[None]).reshape(-1, 2)
+    n = np.hypot(*d.T)
+    d, n = d[n > 1], n[n > 1]
+    d = d[np.argsort(n)]
+    for v2 in d[1:]:
+        v1 = d[0]
+        if abs(v1[0] * v2[1] - v1[1] * v2[0]) > 0.3 * np.linalg.norm(v1) * np.linalg.norm(v2):
+            B = np.stack([v1, v2], 1)
+            ij = np.linalg.solve(B, (centres - centres[0]).T)
+            if np.all(np.hypot(*(B @ (ij - np.round(ij)))) < 0.5):
+                return B
+    return None
+
+
+def _angle(poly) -> float:
+    """Direction of the polygon's longest side, degrees counter-clockwise from +x."""
+    p = np.asarray(poly, np.float64).reshape(-1, 2)
+    e = np.roll(p, -1, axis=0) - p
+    v = e[int(np.argmax(np.hypot(*e.T)))]
+    return -math.degrees(math.atan2(v[1], v[0]))
+
+
+def _colour(a, q, X, w, Y) -> np.ndarray:
+    """The watermark's dominant colour (3,) from a first, nearly unregularised fit: a and C
+    are told apart only where the photo under a pixel differs between the copies (on a flat
+    photo only a (C - B) is known), so C is the median of q / a over stroke pixels whose
+    photo varies by :data:`MIN_SPREAD` or more across the copies; without enough of those,
+    white for a watermark that lightens the photo and black for one that darkens it."""
+    sw = np.maximum(np.sum(w, axis=0), 1e-9)
+    mean = np.sum(w[..., None] * X, axis=0) / sw[:, None]
+    spread = np.sqrt(np.sum(w[..., None] * (X - mean) ** 2, axis=(0, 2)) / (3 * sw))
+    strokes = a >= np.percentile(a, 75)
+    good = strokes & (spread >= MIN_SPREAD) & (a > A_MIN)
+    if good.sum() >= 100:
+        return np.clip(np.median(q[good] / a[good, None], axis=0), 0, 1)
+    lift = float(np.median(np.sum(w[:, strokes, None] * Y[:, strokes], axis=0)))
+    return np.ones(3) if lift >= 0 else np.zeros(3)
+
+
+def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended:
+    """Invert a tiled watermark's alpha blend on its tiles.
+
+    Parameters
+    ----------
+    image : ndarray, HxWx3 float32 in [0, 1]
+        sRGB photo with the watermark (not modified).
+    polygons : sequence of ndarray, each (4, 2)
+        The tiles (x, y image pixels): :attr:`TiledWatermark.polygons`, translated copies of
+        one rotated rectangle.
+    lattice_px : ((float, float), (float, float)), optional
+        The two lattice vectors (image px) the tiles repeat along (default: read from the
+        tiles' centres).
+    angle_deg : float, optional
+        Text direction, degrees counter-clockwise from +x (default: the tiles' long side).
+
+    Returns
+    -------
+    Unblended
+        The photo with the blend inverted where the watermark is, its opacity map and the
+        pixels too opaque to invert.
+
+    Raises
+    ------
+    InputError
+        ``image`` is not HxWx3 float32, or the lattice is not two vectors.
+    """
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.float32:
+        raise InputError(f"image must be HxWx3 float32 in [0, 1], got shape {img.shape} "
+                         f"dtype {img.dtype}")
+    H, W = img.shape[:2]
+    none = np.zeros((H, W), np.float32)
+    if len(polygons) < MIN_COPIES:
+        return Unblended(img, none, none > 0, reason=f"{len(polygons)} tiles: too few to "
+                                                     f"estimate the watermark from")
+    angle_deg = _angle(polygons[0]) if angle_deg is None else float(angle_deg)
+    centres, u, n, (ew, eh), box = _frame(polygons, angle_deg)
+    size_wh = (int(math.ceil(2 * ew * SCALE)), int(math.ceil(2 * eh * SCALE)))
+    # columns v1, v2
+    B = _lattice(centres) if lattice_px is None else np.asarray(lattice_px, np.float64).T
+    if B is None or B.shape != (2, 2) or abs(np.linalg.det(B)) < 1e-6:
+        return Unblended(img, none, none > 0, reason="the tiles are not on a 2-D lattice")
+    ij = np.round(np.linalg.solve(B, (centres - centres[0]).T).T)
+    for _ in range(2):
+        centres, whole = _refine(img, centres, u, n, size_wh, ij)
+    if whole.sum() < MIN_COPIES:
+        return Unblended(img, none, none > 0, copies=int(whole.sum()),
+                         reason=f"{int(whole.sum())} whole tiles in the frame: too few")
+    S = _sample(img, centres, u, n, size_wh)
+    valid = np.isfinite(S).all(-1)
+    bp = _bandpass(S)
+    T = _median(bp, S, whole)
+    # the word's box grown by a shadow's reach and the blob's slack: a photo's own
+    # repetition elsewhere in the frame (a brick wall's courses) is not the watermark
+    yy, xx = np.mgrid[:size_wh[1], :size_wh[0]]
+    g = (0.35 * 2 * box[1] + 3) * SCALE
+    inbox = ((np.abs(xx - (size_wh[0] - 1) / 2) <= box[0] * SCALE + g)
+             & (np.abs(yy - (size_wh[1] - 1) / 2) <= box[1] * SCALE + g))
+    M = _support(T) & inbox
+    Bk = _background(S, M)
+    idx = np.nonzero(M.ravel())[0]
+    Y = (np.nan_to_num(S, nan=0.0) - np.nan_to_num(Bk, nan=0.0)).reshape(len(S), -1, 3)[:, idx]
+    X = np.nan_to_num(Bk, nan=0.0).reshape(len(S), -1, 3)[:, idx]
+    w = (valid & np.isfinite(Bk).all(-1)).reshape(len(S), -1)[:, idx].astype(np.float64)
+    N = float(whole.sum())
+    a, q = _fit(Y, X, w, np.full(3, 0.5), 1e-3 * N)
+    C0 = _colour(a, q, X, w, Y)
+    r = np.sqrt(np.sum((Y + a[None, :, None] * X - q[None]) ** 2, axis=2))
+    w = w / (1 + (r / CAUCHY) ** 2)
+    a, q = _fit(Y, X, w, C0, PRIOR * N)
+    a = np.clip(a, 0.0, A_MAX)
+    q = a[:, None] * np.clip(q / np.maximum(a[:, None], 1e-6), 0, 1)
+    q[a < A_MIN] = 0
+    a[a < A_MIN] = 0
+    Af = np.zeros(M.size, np.float32)
+    Qf = np.zeros((M.size, 3), np.float32)
+    Af[idx], Qf[idx] = a, q
+    Af, Qf = Af.reshape(M.shape), Qf.reshape(*M.shape, 3)
+    # what is left of the repeated word once inverted, in the copies themselves: a lattice
+    # of the photo's own (a wall's courses, a grid of coins) does not come off this way
+    S2 = np.where(Af[None, ..., None] > 0,
+                  (S - Qf[None]) / (1 - Af[None, ..., None]), S).astype(np.float32)
+    before = float(np.mean(np.abs(T[M]))) if M.any() else 0.0
+    left = float(np.mean(np.abs(_median(_bandpass(S2), S2, whole)[M]))) / max(before, 1e-9)
+    if not (Af > 0).any() or left > MAX_LEFT:
+        return Unblended(img, none, none > 0, copies=int(N),
+                         reason=f"inverting leaves {left:.0%} of the repeated strokes' energy "
+                                f"(more than {MAX_LEFT:.0%}): not a blended watermark")
+    alpha = np.zeros((H, W), np.float32)
+    aq = np.zeros((H, W, 3), np.float32)
+    for c in centres:
+        Mk = _to_image(c, u, n, size_wh)
+        corners = np.float64([[0, 0, 1], [size_wh[0], 0, 1], [0, size_wh[1], 1],
+                              [size_wh[0], size_wh[1], 1]]) @ Mk.T
+        x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 1, [W, H])
+        if x0 >= x1 or y0 >= y1:
+            continue
+        Mk = Mk.copy()
+        Mk[:, 2] -= (x0, y0)
+        ak = cv2.warpAffine(Af, Mk, (x1 - x0, y1 - y0), flags=INTERP,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        qk = cv2.warpAffine(Qf, Mk, (x1 - x0, y1 - y0), flags=INTERP,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        sl = slice(y0, y1), slice(x0, x1)
+        take = ak > alpha[sl]
+        alpha[sl][take] = ak[take]
+        aq[sl][take] = qk[take]
+    alpha[alpha < A_MIN] = 0
+    hole = alpha >= A_MAX - 1e-6
+    out = img.copy()
+    on = alpha > 0
+    out[on] = np.clip((img[on] - aq[on]) / (1 - alpha[on, None]), 0, 1)
+    return Unblended(out, alpha, hole, color=tuple(float(v) for v in C0),
+                     copies=int(N), done=bool(on.any()),
+                     reason=f"blend inverted on {int(on.sum())} px from {int(N)} copies "
+                            f"(colour {', '.join(f'{v:.2f}' for v in C0)}; {left:.0%} of the "
+                            f"strokes' energy left)")

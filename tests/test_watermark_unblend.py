@@ -1,0 +1,114 @@
+"""Inverting a tiled watermark's blend (seamline.ops.text.unblend) and the detector's readings
+as a second cue of the tiled search (seamline.ops.text.watermark_lines).
+
+Watermarks are drawn by seamline.testing.overlays' "tiled_watermark" style (the word repeated
+on a rotated lattice at 30-60 % opacity) in DejaVu Sans Bold onto scikit-image photos.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from seamline.errors import InputError
+from seamline.ops.text.unblend import unblend_tiles
+from seamline.ops.text.watermark import find_tiled_watermark
+from seamline.ops.text.watermark_lines import find_watermark
+from seamline.testing import overlays as ov
+
+BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+pytestmark = pytest.mark.skipif(not Path(BOLD).is_file(), reason="needs fonts-dejavu-core")
+
+
+def _photo(name: str, width: int = 1024) -> np.ndarray:
+    a = getattr(data, name)()
+    a = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a[..., :3]
+    h, w = a.shape[:2]
+    a = cv2.resize(a, (width, round(h * width / w)), interpolation=cv2.INTER_AREA
+                   if width < w else cv2.INTER_CUBIC)
+    return np.ascontiguousarray(a, np.float32) / 255
+
+
+def _watermarked(name: str, seed: int):
+    img = _photo(name)
+    ovs = ov.sample_overlays(np.random.default_rng(seed), "tiled_watermark", img.shape[:2],
+                             [BOLD])
+    out, _, _ = ov.render(img, ovs)
+    return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs
+
+
+def _psnr(a, b, where) -> float:
+    return float(10 * np.log10(1 / np.mean((a[where].astype(np.float64) - b[where]) ** 2)))
+
+
+@pytest.mark.parametrize("name,seed", [("moon", 3), ("retina", 2)])
+def test_inverting_the_blend_gives_the_photo_back(name, seed):
+    photo, marked, drawn, _ = _watermarked(name, seed)
+    wm = find_tiled_watermark(marked)
+    assert wm.found, wm.reason
+    before = marked.copy()
+    ub = unblend_tiles(marked, wm.polygons, wm.lattice_px, wm.angle_deg)
+    assert np.array_equal(marked, before)  # input untouched
+    assert ub.done, ub.reason
+    text = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    p_in, p_out = _psnr(marked, photo, text), _psnr(ub.image, photo, text)
+    # the watermark's pixels come back close to the photo under them
+    assert p_out > p_in + 8, (p_in, p_out)
+    assert p_out > 27, (p_in, p_out)
+    # most drawn pixels were inverted; pixels far from the text are bit-identical
+    assert np.mean(ub.alpha[drawn] > 0) > 0.9
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    assert np.count_nonzero(np.any(ub.image != marked, axis=2) & far) < 0.002 * far.sum()
+    # the paint colour is the drawn one (white or grey 160)
+    assert ub.color and min(ub.color) > 0.55
+
+
+def test_too_few_tiles_changes_nothing():
+    img = _photo("coffee")
+    box = np.float32([[100, 100], [300, 100], [300, 150], [100, 150]])
+    ub = unblend_tiles(img, [box, box + 300], ((300.0, 0.0), (0.0, 200.0)), 0.0)
+    assert not ub.done and ub.image is img and not ub.alpha.any()
+    with pytest.raises(InputError, match="HxWx3"):
+        unblend_tiles(img[..., 0], [box], ((300.0, 0.0), (0.0, 200.0)), 0.0)
+
+
+def _lines(ovs, shape_hw, n=6, text=None):
+    """Boxes of every other drawn tile wholly inside the frame (``n`` at most), as a detector
+    that boxed some of them would give them, reading ``text`` (default: the drawn word)."""
+    H, W = shape_hw
+    inside = [ov.line_polygons(o)[0] for o in ovs]
+    inside = [q for q in inside if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
+    return [(q, text or ovs[0].text) for q in inside[::2][:n]]
+
+
+def test_detected_lines_reading_the_same_word_are_a_tiled_watermark():
+    # "imagebank" over the astronaut: the search's template blob is not word-shaped (242 x 48
+    # px at 45 deg), but a detector that boxes a few tiles and reads the same word on each
+    # gives their lattice
+    _, marked, drawn, ovs = _watermarked("astronaut", 4)
+    assert not find_tiled_watermark(marked).found
+    lines = _lines(ovs, marked.shape[:2])
+    assert len(lines) >= 4
+    wm = find_watermark(marked, exclude=[q for q, _ in lines],
+                              texts=[t for _, t in lines])
+    assert wm.found, wm.reason
+    tiles = np.zeros(drawn.shape, np.uint8)
+    cv2.fillPoly(tiles, [np.round(p).astype(np.int32) for p in wm.polygons], 1)
+    assert np.mean(tiles[drawn] > 0) > 0.95
+    assert np.mean(tiles > 0) < 0.6
+    assert abs(((wm.angle_deg - ovs[0].angle_deg) + 90) % 180 - 90) < 6
+
+
+def test_a_few_lines_or_different_words_are_not():
+    _, marked, _, ovs = _watermarked("astronaut", 4)
+    lines = _lines(ovs, marked.shape[:2])
+    three = lines[:3]
+    assert not find_watermark(marked, exclude=[q for q, _ in three],
+                                    texts=[t for _, t in three]).found
+    words = ["holiday", "beach", "sunset", "garden", "market", "travel", "music", "family"]
+    assert not find_watermark(marked, exclude=[q for q, _ in lines],
+                                    texts=[words[i % 8] for i in range(len(lines))]).found
