@@ -112,3 +112,46 @@ def test_a_few_lines_or_different_words_are_not():
     words = ["holiday", "beach", "sunset", "garden", "market", "travel", "music", "family"]
     assert not find_watermark(marked, exclude=[q for q, _ in lines],
                                     texts=[words[i % 8] for i in range(len(lines))]).found
+
+
+def test_unblend_stage_inverts_the_tiles_and_hands_on_the_other_regions():
+    from seamline.ops.text import TextRegion
+    from seamline.stages.unblend_watermark import UnblendWatermark
+
+    photo, marked, drawn, _ = _watermarked("retina", 2)
+    wm = find_tiled_watermark(marked)
+    caption = TextRegion(np.float32([[10, 10], [200, 10], [200, 40], [10, 40]]), "a caption")
+    regions = [caption] + [TextRegion(p, "", 1.0) for p in wm.polygons]
+    res = UnblendWatermark().run(None, marked, regions)
+    out, alpha = res.outputs["image"], res.outputs["alpha"]
+    assert res.report["done"] and res.report["tiles"] == len(wm.polygons)
+    # the tiles left the regions (none is too opaque to invert); the caption stays
+    assert res.outputs["regions"] == [caption]
+    # only pixels with an opacity estimate changed, and the watermark's came back
+    assert np.array_equal(out[alpha == 0], marked[alpha == 0])
+    assert _psnr(out, photo, drawn) > _psnr(marked, photo, drawn) + 8
+    # without tiles (or switched off) everything passes through as it is
+    for params, regs in ((None, [caption]),
+                         (UnblendWatermark.Params(enabled=False), regions)):
+        res = UnblendWatermark(params).run(None, marked, regs)
+        assert res.outputs["image"] is marked and res.outputs["regions"] is regs
+        assert not res.outputs["alpha"].any()
+
+
+def test_remove_text_with_the_unblend_stage_is_a_valid_pipeline():
+    from seamline.core.pipeline import builtin_spec, spec_from_text
+    from seamline.stages.unblend_watermark import __doc__ as doc
+
+    text = (Path(__file__).parents[1] / "src/seamline/pipelines/remove-text.yaml").read_text()
+    assert "unblend-watermark" in doc
+    text = text.replace("""  - name: mask
+    stage: text-mask
+    inputs: {image: input.image, regions: detect.regions}""", """  - name: unblend
+    stage: unblend-watermark
+    inputs: {image: input.image, regions: detect.regions}
+  - name: mask
+    stage: text-mask
+    inputs: {image: unblend.image, regions: unblend.regions}""")
+    spec = spec_from_text(text)
+    assert [s.name for s in spec.stages][:3] == ["detect", "unblend", "mask"]
+    assert len(spec.stages) == len(builtin_spec("remove-text").stages) + 1

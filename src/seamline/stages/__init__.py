@@ -33,11 +33,13 @@ from seamline.stages.preflight import Preflight
 from seamline.stages.qa import EditQA
 from seamline.stages.restore import Restore
 from seamline.stages.text_mask import TextMask
+from seamline.stages.unblend_watermark import UnblendWatermark
 from seamline.stages.upscale import Upscale
 from seamline.stages.upscale_qa import UpscaleQA
 
 for _cls in (DetectText, TextMask, NormalizeMask, Preflight, Inpaint, FillText, EditQA, Restore,
-             Upscale, ColorMatch, UpscaleQA, EncodePrompt, Generate, Img2Img, LatentInpaint):
+             Upscale, ColorMatch, UpscaleQA, EncodePrompt, Generate, Img2Img, LatentInpaint,
+             UnblendWatermark):
     register_stage(_cls)
 
 #: Stage classes by id: the core's registry (:data:`seamline.core.stage.STAGES`), filled above.
