@@ -301,7 +301,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
         one rotated rectangle.
     lattice_px : ((float, float), (float, float)), optional
         The two lattice vectors (image px) the tiles repeat along (default: read from the
-        tiles' centres).
+        tiles' centres). Every lattice point in the frame is a copy, given as a tile or not.
     angle_deg : float, optional
         Text direction, degrees counter-clockwise from +x (default: the tiles' long side).
 
@@ -332,7 +332,16 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     B = _lattice(centres) if lattice_px is None else np.asarray(lattice_px, np.float64).T
     if B is None or B.shape != (2, 2) or abs(np.linalg.det(B)) < 1e-6:
         return Unblended(img, none, none > 0, reason="the tiles are not on a 2-D lattice")
-    ij = np.round(np.linalg.solve(B, (centres - centres[0]).T).T)
+    # every lattice point whose frame reaches into the image, not only the tiles given (the
+    # caller may have left out the tiles a detected line covers: the clearest copies)
+    corners = np.float64([[0, 0], [W, 0], [0, H], [W, H]]) - centres[0]
+    lo = np.floor((corners @ np.linalg.inv(B).T).min(0)) - 1
+    hi = np.ceil((corners @ np.linalg.inv(B).T).max(0)) + 1
+    ij = np.array([(i, j) for i in range(int(lo[0]), int(hi[0]) + 1)
+                   for j in range(int(lo[1]), int(hi[1]) + 1)], np.float64)
+    c = centres[0] + ij @ B.T
+    near = ((c[:, 0] > -ew) & (c[:, 0] < W + ew) & (c[:, 1] > -ew) & (c[:, 1] < H + ew))
+    centres, ij = c[near], ij[near]
     for _ in range(2):
         centres, whole = _refine(img, centres, u, n, size_wh, ij)
     if whole.sum() < MIN_COPIES:
