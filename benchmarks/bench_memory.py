@@ -263,11 +263,11 @@ def profile(trees: dict, inputs: Path, outputs: Path, timeout: float,
     for label, img, mp in cases:
         for cmd in commands:
             for side, src in trees.items():
+                load = round(os.getloadavg()[0], 2)  # at the start
                 r = profile_one(src, command_args(cmd, img, None, outputs, mp), timeout,
                                 max_rss_mb)
                 print(f"profile {label} {cmd} {side}: {r}", flush=True)
-                rows.append({"case": label, "command": cmd, "side": side,
-                             "load_avg": round(os.getloadavg()[0], 2), **r})
+                rows.append({"case": label, "command": cmd, "side": side, "load_avg": load, **r})
     name = "memory_stages_photo" if sizes else "memory_stages"
     (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
@@ -298,7 +298,7 @@ def stage_lines() -> list[str]:
                 f"{p['phase']} {p['peak_rss_mb'] / 1024:.2f} GB / {p['seconds']:.1f} s"
                 + (f" ({p['cpu_s']:.1f} CPU s)" if "cpu_s" in p else "") for p in r["phases"])
             cpu = f", {r['cpu_s']:.0f} CPU s" if "cpu_s" in r else ""
-            load = f", load {r['load_avg']}" if "load_avg" in r else ""
+            load = f", load {r['load_avg']} at the start" if "load_avg" in r else ""
             lines.append(f"- {what} ({r['side']}): peak {r['peak_rss_mb'] / 1024:.2f} GB in "
                          f"{r['seconds']:.0f} s{cpu}{load}: {parts}")
     return lines
@@ -332,7 +332,10 @@ def fmt_s(r: dict | None) -> str:
     if r["status"] in ("timeout", "over memory"):
         return f"> {r['seconds']:.0f} s (stopped)" if r["status"] == "timeout" else \
             f"stopped at {r['seconds']:.0f} s"
-    return f"{r['seconds']:.0f} s" if r["status"] == "ok" else r["status"]
+    if r["status"] != "ok":
+        return r["status"]
+    # CPU seconds beside the wall time: on the shared machine only they compare across loads
+    return f"{r['seconds']:.0f} s" + (f" ({r['cpu_s']:.0f} CPU s)" if "cpu_s" in r else "")
 
 
 def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
