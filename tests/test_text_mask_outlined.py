@@ -78,3 +78,32 @@ def test_normalize_grows_a_line_text_mask_capped_by_at_most_its_cap():
     out = res.outputs["mask"] >= 0.5
     assert out[20:40, 9].all() and not out[:, 8].any()
     assert out[20:40, 67].all()
+
+
+def test_normalize_fills_a_gap_of_the_texts_colour_in_a_letter_and_leaves_a_counter_photo():
+    from seamline.stages.normalize_mask import NormalizeMask
+
+    rng = np.random.default_rng(0)
+    photo = np.clip(np.float32([0.55, 0.3, 0.2]) + rng.normal(0, 0.02, (768, 1024, 1)), 0, 1)
+    image = photo.astype(np.float32)
+    letters = np.zeros((768, 1024), np.uint8)
+    cv2.rectangle(letters, (100, 300), (127, 329), 1, -1)  # an "o": 8 px strokes ...
+    letters[308:322, 108:120] = 0                           # ... round a 12x14 px counter
+    cv2.rectangle(letters, (140, 300), (200, 340), 1, -1)  # a heavy letter's body
+    image[letters > 0] = (1.0, 1.0, 1.0)                   # white letters over a brown photo
+    mask = (letters > 0).astype(np.float32)
+    mask[310:322, 160:172] = 0  # the mask missed a 12x12 px piece of the white fill: a gap
+    mask[330:332, 180:182] = 0  # and a 2x2 px one
+    geometry = {"boxes_xyxy": [[95, 295, 205, 345]], "stroke_width_px": [8.0],
+                "text_height_px": [40.0], "dilate_max_px": [1]}
+    before = image.copy()
+    res = NormalizeMask(NormalizeMask.Params(halo_px=0)).run(
+        StageContext("test", 0, "reconcile"), mask=mask, geometry=geometry, image=image)
+    out = res.outputs["mask"] >= 0.5
+    assert np.array_equal(image, before)                   # the photo is not touched
+    # both holes are under the frame's size rule (197 px at 1024x768), which filled them
+    # all; the 144 px gap is over 2 x 8^2 = 128 px, so its colour decides: the letter's,
+    # filled; the 168 px counter is photo: it stays out of the hole
+    assert out[310:322, 160:172].all() and out[330:332, 180:182].all()
+    assert not out[310:320, 110:118].any()
+    assert res.report["text_coloured_holes_filled"] == 1
