@@ -193,3 +193,30 @@ def test_ghost_judge_reads_only_regions_with_a_word_it_could_match(captions_on_c
         assert (a.flagged, a.residue_score) == (b.flagged, b.residue_score)
         assert np.array_equal(a.residue, b.residue)
     assert any(v.flagged for v in read)  # the edges left behind are seen, reads or not
+
+
+def test_a_crop_over_the_alone_size_never_fills_beside_another(captions_on_coffee, monkeypatch):
+    """Memory follows one crop: a region whose crop is over FILL_ALONE_PX fills with no other
+    fill running (here every crop counts as large), and the pixels stay the serial ones."""
+    import threading
+
+    from seamline.ops.text import removal
+
+    image, mask, regions = captions_on_coffee
+    serial = removal.fill_text(image, mask, regions, judge=False, threads=1)[0]
+    real, lock, state = removal._fill_region, threading.Lock(), {"now": 0, "most": 0}
+
+    def counted(*a, **k):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        try:
+            return real(*a, **k)
+        finally:
+            with lock:
+                state["now"] -= 1
+
+    monkeypatch.setattr(removal, "_fill_region", counted)
+    monkeypatch.setattr(removal, "FILL_ALONE_PX", 100)
+    out = removal.fill_text(image, mask, regions, judge=False, threads=2)[0]
+    assert state["most"] == 1 and np.array_equal(out, serial)
