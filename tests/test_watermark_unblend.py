@@ -118,14 +118,25 @@ def test_unblend_stage_inverts_the_tiles_and_hands_on_the_other_regions():
     from seamline.ops.text import TextRegion
     from seamline.stages.unblend_watermark import UnblendWatermark
 
-    photo, marked, drawn, _ = _watermarked("retina", 2)
+    photo, marked, drawn, ovs = _watermarked("retina", 2)
     wm = find_tiled_watermark(marked)
     caption = TextRegion(np.float32([[10, 10], [200, 10], [200, 40], [10, 40]]), "a caption")
-    regions = [caption] + [TextRegion(p, "", 1.0) for p in wm.polygons]
+    H, W = marked.shape[:2]
+    inside = [k for k, p in enumerate(wm.polygons) if p.min() >= 0 and p[:, 0].max() < W
+              and p[:, 1].max() < H]
+    # detect-text leaves out a tile whose centre a detected line holds: the line reading the
+    # watermark (whole, or a part of it half a word off the copy's centre) is the copy
+    whole = TextRegion(wm.polygons[inside[0]], ovs[0].text, 0.9)
+    q = wm.polygons[inside[1]]
+    along = max((q[1] - q[0], q[2] - q[1]), key=np.linalg.norm)  # the box's long side
+    part = TextRegion(q + 0.25 * along, ovs[0].text[1:4], 0.9)
+    regions = [caption, whole, part] + [TextRegion(p, "", 1.0) for k, p in
+                                        enumerate(wm.polygons) if k not in inside[:2]]
     res = UnblendWatermark().run(None, marked, regions)
     out, alpha = res.outputs["image"], res.outputs["alpha"]
-    assert res.report["done"] and res.report["tiles"] == len(wm.polygons)
-    # the tiles left the regions (none is too opaque to invert); the caption stays
+    assert res.report["done"] and res.report["tiles"] == len(wm.polygons) - 2
+    assert res.report["lines_on_copies"] == 2
+    # the tiles and the lines on copies left the regions; the caption stays
     assert res.outputs["regions"] == [caption]
     # only pixels with an opacity estimate changed, and the watermark's came back
     assert np.array_equal(out[alpha == 0], marked[alpha == 0])

@@ -16,7 +16,11 @@ on 10 (textured photos: coffee, hubble, brick, coins, grace_hopper, bokeh: +3.7 
 worse on 4 smooth ones (cell, two gradients, retina: -0.9 to -7 dB, where Telea is nearly
 exact); pixels changed farther than 8 px from the drawn text 0-1573 (brick's mortar inside
 the tile box). Seen at 2x on the brick: a faint outline of the word (its shadow's edge) is
-left. 0.3-8 s per photo on the loaded machine (load ~14).
+left. 0.3-8 s per photo on the loaded machine (load ~14). The whole remove-text pipeline with
+this stage vs the built-in, train cases (text-region PSNR, px changed > 8 px from the text,
+seconds at load ~14): coffee 25.64 -> 34.08 dB, 317 -> 107 px, 50 -> 8.5 s; brick 22.93 ->
+29.91 dB, 7268 -> 1559 px, 61 -> 14 s (QA's failed regions 2 -> 0 and 1 -> 0); gradient0
+the same (fewer than 6 tiles left once detected lines took theirs: passed through).
 """
 
 from __future__ import annotations
@@ -39,16 +43,18 @@ class UnblendWatermark(Stage):
         outputs={"image": PortSpec("image", doc="the photo with the tiles' blend inverted"),
                  "regions": PortSpec("text-regions",
                                      doc="the regions left for the mask and the fill: the "
-                                         "detected lines, and the tiles when nothing was "
-                                         "inverted or where a stroke is too opaque to"),
+                                         "detected lines not centred on a copy, and the "
+                                         "tiles when nothing was inverted or where a stroke "
+                                         "is too opaque to"),
                  "alpha": PortSpec("mask", doc="the watermark's opacity where it was inverted "
                                                "(the pixels this stage changed)")},
         doc="A watermark tiled across the photo (detect-text's tiles: regions without text, "
             "translated copies of one box) is semi-transparent: the photo is still under it. "
             "Its opacity and colour are estimated from the copies (aligned; per pixel, least "
             "squares over the copies) and the blend inverted, P = (I - a C) / (1 - a), which "
-            "keeps the photo's texture a fill would invent again. Those tiles then leave the "
-            "regions the mask and fill stages see. Without tiles, or when the estimate does "
+            "keeps the photo's texture a fill would invent again. Those tiles, and detected "
+            "lines centred on a copy (the watermark read there), then leave the regions the "
+            "mask and fill stages see. Without tiles, or when the estimate does "
             "not remove the repeated strokes, everything passes through unchanged.",
     )
 
@@ -75,12 +81,37 @@ class UnblendWatermark(Stage):
         # a tile with pixels too opaque to invert stays a region: the fill takes it
         keep = {i for i in tiles if _touches(regions[i].polygon, ub.hole)}
         drop = set(tiles) - keep
+        # a detected line centred on a copy is the watermark read there (its clearest
+        # copies): inverted too, so not masked and filled again over the photo recovered
+        copies = {i for i, r in enumerate(regions) if i not in tiles
+                  and _on_copy(r.polygon, ub.centres, 0.5 * ub.box_hw[0])}
+        # ... and one that reads part of it (a tile cut by the frame or read in part) within
+        # half a word of a copy; a caption that merely lies over a copy reads something else
+        words = {_key(regions[i].text) for i in copies} - {""}
+        copies |= {i for i, r in enumerate(regions) if i not in tiles and i not in copies
+                   and _on_copy(r.polygon, ub.centres, 0.5 * ub.box_hw[1])
+                   and len(_key(r.text)) >= 2 and any(_key(r.text) in w for w in words)}
+        drop |= {i for i in copies if not _touches(regions[i].polygon, ub.hole)}
         report["tiles_left_to_fill"] = len(keep)
+        report["lines_on_copies"] = len(copies)
         return StageResult(
             outputs={"image": ub.image, "alpha": ub.alpha,
                      "regions": [r for i, r in enumerate(regions) if i not in drop]},
             report=report,
             notes=[f"tiled watermark: blend inverted over {len(drop)} tiles ({ub.reason})"])
+
+
+def _key(text: str) -> str:
+    """A reading without case, spaces and punctuation."""
+    import re
+
+    return re.sub(r"[\W_]+", "", str(text)).lower()
+
+
+def _on_copy(poly, centres: np.ndarray, tol: float) -> bool:
+    """Whether the polygon's centre is within ``tol`` px of one of ``centres`` (M, 2)."""
+    c = np.asarray(poly, np.float64).reshape(-1, 2).mean(0)
+    return bool(len(centres)) and float(np.hypot(*(centres - c).T).min()) <= tol
 
 
 def _touches(poly, hole: np.ndarray) -> bool:

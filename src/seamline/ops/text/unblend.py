@@ -30,7 +30,7 @@ Needs at least :data:`MIN_COPIES` whole tiles in the frame.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -88,6 +88,10 @@ class Unblended:
         Whether anything was inverted.
     reason : str
         One line: what was done or why not.
+    centres : ndarray, (M, 2) float64
+        The copies' centres (x, y image px, refined), every lattice point near the frame.
+    box_hw : (float, float)
+        Height and length (image px) of a copy's box.
     """
 
     image: np.ndarray
@@ -97,6 +101,8 @@ class Unblended:
     copies: int = 0
     done: bool = False
     reason: str = ""
+    centres: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    box_hw: tuple = (0.0, 0.0)
 
 
 def _frame(polygons, angle_deg):
@@ -413,7 +419,8 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     on = alpha > 0
     out[on] = np.clip((img[on] - aq[on]) / (1 - alpha[on, None]), 0, 1)
     return Unblended(out, alpha, hole, color=tuple(float(v) for v in C0),
-                     copies=int(N), done=bool(on.any()),
+                     copies=int(N), done=bool(on.any()), centres=centres,
+                     box_hw=(2 * box[1], 2 * box[0]),
                      reason=f"blend inverted on {int(on.sum())} px from {int(N)} copies "
                             f"(colour {', '.join(f'{v:.2f}' for v in C0)}; {left:.0%} of the "
                             f"strokes' energy left)")
