@@ -11,7 +11,10 @@ records CPU seconds (``time.process_time``: every thread of the process, onnxrun
 included) and wall seconds; inside the stages, a few probes (OCR engine calls, the tiled
 watermark search, the segmenter, the glyph mask, the fill, the ghost judge, the QA re-read).
 **Compare CPU seconds** between runs on this shared machine: wall time grows with the load
-(the load average before and after is printed), CPU time much less. ``--cprofile`` adds one
+(the load average before and after is printed), CPU time much less. fill-text's first pass
+fills independent regions on two threads: the probes inside it (``_fill_region``, the fill
+backends) then count the process's CPU of both threads for calls that overlap; read its
+``fill: first pass`` line and the stage's. ``--cprofile`` adds one
 profiled pass over the cases and prints the top functions (cumulative and own time).
 
 ``--src NAME=PATH`` (repeatable) compares source trees in one run: each round runs one worker
