@@ -107,3 +107,36 @@ def test_remove_text_on_a_page_runs_the_ocr_once(counted, tmp_path):
     assert not res.qa.get("failed_regions")
     assert counted == [(True, True)], counted  # was 1 + 2 per line + 1
     assert res.image[res.mask > 0].min() == 1.0  # paper where the text was
+
+
+def test_a_two_colour_page_tries_no_effect_fit_and_gets_the_mask_the_fits_gave(monkeypatch):
+    """On paper and ink alone every pixel past the glyphs has one colour, so no effect
+    (shadow, glow) can pass the text mask's colour test: no fit is tried. One paper pixel
+    off by 1/255 makes the fits run again; they are rejected and the mask is the same."""
+    from seamline.ops.text import geometry, glyph_mask
+    from seamline.ops.text.segment import load_segmenter, segment_text
+
+    page = np.ascontiguousarray(np.repeat(_page(5)[..., None], 3, axis=2))
+    regions = detect.detect_text(page)
+    polys = [r.polygon for r in regions]
+    gm = glyph_mask(page, regions)
+    seg = load_segmenter(None)
+    prob = segment_text(page, polys, model=seg)
+    fits = []
+    real = geometry._fit_effect
+    monkeypatch.setattr(geometry, "_fit_effect", lambda *a: fits.append(1) or real(*a))
+
+    def text_mask(image):
+        return geometry.combine_masks(prob >= max(seg.threshold, 0.5), gm.mask > 0, polys,
+                                      gm.text_height_px, image=image,
+                                      support=prob >= seg.threshold)
+
+    mask, choices = text_mask(page)
+    assert fits == [] and mask.sum() > 0.9 * (gm.mask > 0).sum()
+    off = page.copy()
+    x1, yc = polys[0][:, 0].max(), polys[0][:, 1].mean()
+    off[int(yc), int(x1) + 20] = 254 / 255  # paper past the end of the first line
+    assert (np.abs(off - page) > 0).sum() == 3
+    again, choices_again = text_mask(off)
+    assert fits  # the fits ran, and changed nothing
+    assert np.array_equal(again, mask) and choices_again == choices

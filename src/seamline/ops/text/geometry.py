@@ -510,7 +510,13 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
         rest = seg & ~g1
         effects, found, shapes = [], np.zeros_like(g1), []
         lab = None
-        for _ in range(max_effects):
+        # every pixel past the glyphs has one colour (a 1-bit page's paper): an effect's
+        # pixels and the ring around them (both past the glyphs) then have the same median
+        # colour, so the colour test below rejects any fit: none is tried (the fits were
+        # most of a fax page's remaining text-mask time)
+        past = image[y0:y1, x0:x1][~g1]
+        tries = max_effects if len(past) and (past != past[0]).any() else 0
+        for _ in range(tries):
             if rest.sum() < EFFECT_SMALL_SHARE * max(int(gl.sum()), 1):
                 break
             prec, agree, r, dx, dy = _fit_effect(gl, rest, m)
