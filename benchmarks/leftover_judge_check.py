@@ -35,8 +35,30 @@ import cv2
 import numpy as np
 
 #: By-eye labels of the pipeline's cleaned crops (case id, region index) -> (verdict, why):
-#: "reject" = a person sees text or an artefact there at 2x, "accept" = not.
-LABELS: dict = {}
+#: "reject" = a person sees text or an artefact there at 2x (side by side with the input),
+#: "accept" = not. Judged on main's remove-text at 03:30 UTC on 2026-12-05 (the cases in
+#: ``leftover_cases.py --out DIR --per-style 2``, seed 7).
+LABELS: dict = {
+    ("tiled_watermark-3-chelsea", 4): ("reject", "'YRIGHT' left whole; a pale blob at the eye"),
+    ("tiled_watermark-3-chelsea", 1): ("reject", "'GHT' left whole; a dark blob on the fur"),
+    ("tiled_watermark-5-chelsea", 2): ("reject", "fragments of 'PhotoCo' readable; a blur"),
+    ("tiled_watermark-5-chelsea", 0): ("reject", "'Photo' still traced in pale strokes"),
+    ("tiled_watermark-4-chelsea", 1): ("reject", "'shutterpix' fragments readable"),
+    ("tiled_watermark-4-chelsea", 0): ("reject", "a dark green blob where 'rpix' was"),
+    ("watermark-0-camera", 0): ("reject", "'GHT' of COPYRIGHT left; a smear on the hand"),
+    ("plain-0-astronaut", 0): ("reject", "letters of both crossing captions left"),
+    ("subtitle-0-astronaut", 1): ("reject", "the mission patch smeared white"),
+    ("huge-0-chelsea", 0): ("reject", "black fragments of the last letters at the right"),
+    ("watermark-1-noise0", 0): ("reject", "'ning' outlined by pale rims"),
+    ("outline-0-stereo_motorcycle", 2): ("reject", "grey-green fragments of 'roast'"),
+    ("datestamp-0-retina", 0): ("reject", "a dark notch on the retina's red edge"),
+    ("shadow_blur-0-chelsea", 1): ("accept", "fur a little softer, no letters"),
+    ("shadow_hard-0-grass", 0): ("accept", "grass continues; a faint tint at most"),
+    ("plain-1-brick", 0): ("accept", "mortar lines continue"),
+    ("glow-1-rocket", 0): ("accept", "smooth sky"),
+    ("tiny-0-grass", 0): ("accept", "grass continues"),
+    ("rotated-0-hubble_deep_field", 1): ("accept", "star field, no trace of the words"),
+}
 
 
 class _Region:
@@ -127,10 +149,18 @@ def main(argv=None) -> int:
             print("    ", {x: r[x] for x in r if x not in ("cond",)})
     lab = [r for r in rows if r["cond"] == "pipeline" and r.get("label") in ("reject", "accept")]
     if lab:
+        print("labelled crops (by eye, 2x): each judge's verdict on the pipeline's output "
+              "(ghost/smear/structure: remove-text's own QA; leftover: this look)")
+        for r in sorted(lab, key=lambda r: (r["label"] != "reject", r["case"])):
+            j = [k for k in ("ghost", "smear", "structure") if k in r["qa_failed"]]
+            print(f"  {r['label']:6s} {r['case']}:{r['region']:<3d} QA {','.join(j) or 'pass':16s}"
+                  f" leftover {'FLAG' if r['leftover'] else 'pass'} ({r['left_px']} px)  "
+                  f"ink left {r['ink_left_px']} px; {LABELS[(r['case'], r['region'])][1]}")
         for want in ("reject", "accept"):
             g = [r for r in lab if r["label"] == want]
-            print(f"labelled {want}: {len(g)}; leftover flags {sum(r['leftover'] for r in g)}; "
-                  f"QA (before) failed {sum(bool(r['qa_failed']) for r in g)}")
+            print(f"labelled {want}: {len(g)}; QA flags {sum(bool(r['qa_failed']) for r in g)}; "
+                  f"leftover flags {sum(r['leftover'] for r in g)}; either "
+                  f"{sum(bool(r['qa_failed']) or r['leftover'] for r in g)}")
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
     return 0

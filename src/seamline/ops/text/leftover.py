@@ -17,10 +17,14 @@ the fill, so a white fill with a black outline is two inks). Outside the mask th
 minority of it); the ink predicts ``pred = alpha * B + beta - B`` there, and a pixel is
 ink-like when its deviation ``O - B`` runs along ``pred`` for at least half of it
 (``t >= MIN_COVER``; anti-aliased edges are partial) and little across it. A busy photo has
-ink-like pixels too, scattered: a region is flagged when the ink-like pixels of the line's
-band form letter-sized pieces (``MIN_PIECE_SHARE`` of a removed letter's ink or more) adding
-up to ``MIN_LEFT_PX`` pixels more than the band would hold at the rate of the ring of photo
-around it. The pieces found (grown by a pixel over their anti-aliased rim) are what the fill
+ink-like pixels too, scattered: a region is flagged when, for one ink, the ink-like pixels
+form letter-shaped pieces in the line (``MIN_PIECE_SHARE`` of a removed letter's ink or more,
+spanning ``MIN_ACROSS`` of the line height, ``CONTAINED`` in the line, showing the ink at
+full strength in their core) adding up to ``MIN_LEFT_PX`` pixels, and to twice what the line
+would hold at the rate of the ring of photo around it. Each ink on its own: a white
+watermark's letters left on fur are not drowned by the fur's dark stripes, which the mask
+also covered and which look like a darker ink. An ink model that leaves much of the removed
+change unexplained (``MAX_UNEXPLAINED``) is the photo's texture, not drawn ink. The pieces found (grown by a pixel over their anti-aliased rim) are what the fill
 loop grows its mask over.
 
 Thresholds were set on the training split only (``benchmarks/leftover_judge_check.py``:
@@ -69,7 +73,7 @@ EXCESS = 1.0
 MIN_INK_SHARE = 0.1
 #: An ink model that leaves more than this share of the removed change unexplained is the
 #: photo's own texture (an untouched photo "cleaned" under a text mask), not drawn ink.
-MAX_UNEXPLAINED = 0.5
+MAX_UNEXPLAINED = 0.3
 #: The figures a verdict carries (for the manifest and the QA report).
 LEFTOVER_FIGURES = ("left_px", "pieces", "ring_rate", "ink_groups")
 #: How the ghost judge's reason for a leftover flag begins (QA names the look by it).
@@ -79,8 +83,9 @@ LEFTOVER_REASON = "ink the mask missed"
 def _fit_ink(O: np.ndarray, C: np.ndarray) -> tuple[float, np.ndarray, float]:
     """``alpha``, ``beta`` of ``O ~ alpha * C + beta`` (alpha shared by the channels, shrunk
     towards 0, opaque ink, when the fill under the ink barely varies), and how much of the
-    removed change it leaves unexplained (median residual over median change: ~0.1-0.3 for
-    drawn ink, near 1 for a photo's own texture)."""
+    removed change it leaves unexplained (median residual over median change: 0.01-0.28 for
+    the drawn inks of the train split, 0.2-0.7 for a photo's own texture under a text
+    mask)."""
     mo, mc = O.mean(0), C.mean(0)
     dc, do = C - mc, O - mo
     var = float((dc * dc).sum())
@@ -174,8 +179,15 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
     look = (band | ring) & away
     ys, xs = np.nonzero(look)
     e = O[ys, xs] - B[ys, xs]
-    ink_like = np.zeros(len(ys), bool)
-    cover = np.zeros(len(ys), np.float32)  # how much of the ink a pixel shows (best ink)
+    pad = int(round(max(2.0, LINE_PAD * text_height)))
+    near_line = cv2.dilate(line.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * pad + 1, 2 * pad + 1))) > 0
+    in_band, in_ring = band & near_line & away, ring & away
+    # letter-sized pieces only (texture makes specks)
+    min_piece = max(MIN_PIECE_PX, MIN_PIECE_SHARE * min(0.5 * letter, 2 * stroke * text_height))
+    # each ink on its own: a white watermark's letters left over fur are not outnumbered by
+    # the fur's dark stripes, which look like a darker "ink" the mask also covered
+    best = None
     for alpha, beta in inks:
         pred = (alpha - 1.0) * B[ys, xs] + beta
         pn2 = (pred * pred).sum(1)
@@ -183,46 +195,48 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
         across = np.linalg.norm(e - t[:, None] * pred, axis=1)
         ok = ((pn2 >= MIN_PRED ** 2) & (t >= MIN_COVER) & (t <= MAX_COVER)
               & (across <= MAX_ACROSS * np.sqrt(pn2)))
-        cover = np.where(ok & (~ink_like | (t > cover)), t, cover)
-        ink_like |= ok
-    hit = np.zeros(band.shape, bool)
-    hit[ys[ink_like], xs[ink_like]] = True
-    t_img = np.zeros(band.shape, np.float32)
-    t_img[ys, xs] = cover
-    # letter-sized pieces only (texture makes specks), found over the band and the ring at
-    # once so that neither's shape cuts them; the ring's share of piece pixels is what the
-    # photo holds anyway
-    min_piece = max(MIN_PIECE_PX, MIN_PIECE_SHARE * min(0.5 * letter, 2 * stroke * text_height))
-    n, lab, st, _ = cv2.connectedComponentsWithStats(hit.astype(np.uint8), connectivity=8)
+        r = _pieces(ys[ok], xs[ok], t[ok], band.shape, min_piece, text_height, normal,
+                    near_line, in_band, in_ring)
+        if best is None or r[0] - EXCESS * r[1] > best[0] - EXCESS * best[1]:
+            best = r
+    left, expected, rate, n_pieces, kept = best
+    out.update(left_px=int(max(round(left), 0)), pieces=n_pieces, ring_rate=round(rate, 4),
+               stroke_px=round(stroke, 2))
+    # flagged: enough ink-like pixels, and at least twice the band's share of the ring's
+    if left >= min_left_px and left >= EXCESS * expected:
+        out["flagged"] = True
+        residue = cv2.dilate((kept & in_band).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return out, residue
+
+
+def _pieces(ys, xs, t, shape, min_piece, text_height, normal, near_line, in_band, in_ring):
+    """One ink's letter-shaped pieces: ``(left, expected, ring rate, pieces, kept mask)``.
+
+    Pieces are found over the band and the ring at once (neither's shape cuts them); one
+    counts when it has ``min_piece`` pixels, spans ``MIN_ACROSS`` of the text height across
+    the line and shows the ink at full strength in its core (a left letter's strokes show
+    all of it, the photo's fur part of it). The ring's share of such pixels is what the
+    photo holds anyway (``expected`` in the band); a band piece counts when ``CONTAINED`` of
+    it lies in the line (a tripod's leg running on past it is the photo's).
+    """
+    hit = np.zeros(shape, np.uint8)
+    hit[ys, xs] = 1
+    t_img = np.zeros(shape, np.float32)
+    t_img[ys, xs] = t
+    n, lab, st, _ = cv2.connectedComponentsWithStats(hit, connectivity=8)
     keep = np.zeros(n, bool)
     keep[1:] = st[1:, cv2.CC_STAT_AREA] >= min_piece
     for c in np.flatnonzero(keep):
         x, y, w, h = st[c, :4]
         py, px = np.nonzero(lab[y:y + h, x:x + w] == c)
         across = px * float(normal[0]) + py * float(normal[1])
-        # letter-shaped: tall enough across the line; and ink at full strength in its core
-        # (a left letter's strokes show all of the ink, the photo's dark fur only part)
         keep[c] = (float(np.ptp(across)) + 1 >= MIN_ACROSS * text_height
                    and float(np.quantile(t_img[y + py, x + px], 0.75)) >= CORE_COVER)
     kept = keep[lab]
-    pad = int(round(max(2.0, LINE_PAD * text_height)))
-    near_line = cv2.dilate(line.astype(np.uint8), cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (2 * pad + 1, 2 * pad + 1))) > 0
-    in_band, in_ring = band & near_line & away, ring & away
     rate = float(kept[in_ring].mean()) if in_ring.sum() >= 50 else 0.0
-    # a left letter lies in its line; a piece that runs on past it (a tripod's leg, a
-    # collar) is the photo's
     inside = np.bincount(lab[near_line & kept], minlength=n)
     keep[1:] &= inside[1:] >= CONTAINED * st[1:, cv2.CC_STAT_AREA]
     kept = keep[lab]
-    band_px = int(kept[in_band].sum())
     expected = rate * int(in_band.sum())
-    left = band_px - expected
-    pieces = np.unique(lab[kept & in_band])
-    out.update(left_px=int(max(round(left), 0)), pieces=int(len(pieces)),
-               ring_rate=round(rate, 4), stroke_px=round(stroke, 2))
-    # flagged: enough ink-like pixels, and at least twice the band's share of the ring's
-    if left >= min_left_px and left >= EXCESS * expected:
-        out["flagged"] = True
-        residue = cv2.dilate((kept & in_band).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    return out, residue
+    left = int(kept[in_band].sum()) - expected
+    return left, expected, rate, int(len(np.unique(lab[kept & in_band]))), kept
