@@ -109,6 +109,10 @@ def test_a_few_lines_or_different_words_are_not():
     three = lines[:3]
     assert not find_watermark(marked, exclude=[q for q, _ in three],
                                     texts=[t for _, t in three]).found
+    # a column of lines reading the same word (a table's "Total" rows) is not a lattice
+    q = lines[0][0]
+    column = [q + [0, 60 * k] for k in range(6)]
+    assert not find_watermark(marked, exclude=column, texts=["Total"] * 6).found
     words = ["holiday", "beach", "sunset", "garden", "market", "travel", "music", "family"]
     assert not find_watermark(marked, exclude=[q for q, _ in lines],
                                     texts=[words[i % 8] for i in range(len(lines))]).found

@@ -138,6 +138,11 @@ def _lines_lattice(h, R, centres, rect, f):
     (_, _), (w, hh), _ = rect
     area = w * hh * f * f
     tol = max(3.0, 0.12 * min(w, hh) * f)
+    # lines in one row or column (a table's column of "Total", a list) fit any lattice that
+    # has their direction: a watermark's copies spread over the frame in two directions
+    spread = np.linalg.svd(C - C.mean(0), compute_uv=False)
+    if spread[-1] / np.sqrt(len(C)) < min(w, hh) * f:
+        return None
 
     def fitting(vecs, score):
         ok = []
