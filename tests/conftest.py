@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+
+import cv2
 import numpy as np
 import pytest
 from skimage import data
 
 from seamline.io import as_image
+
+#: The bold sans the overlay tests draw with (Debian's fonts-dejavu-core).
+BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +68,25 @@ def tiny_sd(tmp_path_factory, diffusion_env):
     from seamline.testing.tiny_sd import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
+
+
+def scaled_photo(name: str, width: int = 1024) -> np.ndarray:
+    """scikit-image photo ``name`` as float32 RGB in [0, 1], (H, W, 3), resized to ``width``."""
+    a = getattr(data, name)()
+    a = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a[..., :3]
+    h, w = a.shape[:2]
+    a = cv2.resize(a, (width, round(h * width / w)), interpolation=cv2.INTER_AREA
+                   if width < w else cv2.INTER_CUBIC)
+    return np.ascontiguousarray(a, np.float32) / 255
+
+
+def tiled_watermarked(name: str, seed: int):
+    """:func:`scaled_photo` ``name`` with a tiled watermark drawn by the overlay sampler
+    (seed ``seed``, :data:`BOLD_FONT`); returns (photo, watermarked, drawn mask, overlays)."""
+    from seamline.testing import overlays as ov
+
+    img = scaled_photo(name)
+    ovs = ov.sample_overlays(np.random.default_rng(seed), "tiled_watermark", img.shape[:2],
+                             [BOLD_FONT])
+    out, _, _ = ov.render(img, ovs)
+    return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs

@@ -12,13 +12,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
+from conftest import BOLD_FONT
 from seamline.io import as_image
 from seamline.ops.text import TextRegion
 from seamline.ops.text.ghost import judge_regions
 from seamline.ops.text.leftover import LEFTOVER_REASON
 
-BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-pytestmark = pytest.mark.skipif(not Path(BOLD).is_file(), reason="needs fonts-dejavu-core")
+pytestmark = pytest.mark.skipif(not Path(BOLD_FONT).is_file(), reason="needs fonts-dejavu-core")
 
 
 def _no_reads(strip):
@@ -30,7 +30,7 @@ def _case(photo: np.ndarray, word: str, xy, size: int, opacity: float, colour=(1
     and the coverage of its last letter alone."""
     h, w = photo.shape[:2]
     cov = Image.new("L", (w, h), 0)
-    font = ImageFont.truetype(BOLD, size)
+    font = ImageFont.truetype(BOLD_FONT, size)
     ImageDraw.Draw(cov).text(xy, word, font=font, fill=255)
     a = np.asarray(cov, np.float32) / 255
     last = Image.new("L", (w, h), 0)

@@ -13,32 +13,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from skimage import data
 
+from conftest import BOLD_FONT, scaled_photo, tiled_watermarked
 from seamline.errors import InputError
 from seamline.ops.text.watermark import find_tiled_watermark
 from seamline.stages.detect_text import DetectText
-from seamline.testing import overlays as ov
 
-BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-pytestmark = pytest.mark.skipif(not Path(BOLD).is_file(), reason="needs fonts-dejavu-core")
-
-
-def _photo(name: str, width: int = 1024) -> np.ndarray:
-    a = getattr(data, name)()
-    a = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a[..., :3]
-    h, w = a.shape[:2]
-    a = cv2.resize(a, (width, round(h * width / w)), interpolation=cv2.INTER_AREA
-                   if width < w else cv2.INTER_CUBIC)
-    return np.ascontiguousarray(a, np.float32) / 255
-
-
-def _watermarked(name: str, seed: int):
-    img = _photo(name)
-    ovs = ov.sample_overlays(np.random.default_rng(seed), "tiled_watermark", img.shape[:2],
-                             [BOLD])
-    out, _, _ = ov.render(img, ovs)
-    return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs
+pytestmark = pytest.mark.skipif(not Path(BOLD_FONT).is_file(), reason="needs fonts-dejavu-core")
 
 
 @pytest.mark.parametrize("name,seed", [
@@ -58,7 +39,7 @@ def _watermarked(name: str, seed: int):
     ("chelsea", 6),
 ])
 def test_tiled_watermark_is_found_and_its_tiles_cover_it(name, seed):
-    img, marked, drawn, ovs = _watermarked(name, seed)
+    img, marked, drawn, ovs = tiled_watermarked(name, seed)
     before = marked.copy()
     wm = find_tiled_watermark(marked)
     assert np.array_equal(marked, before)  # input untouched
@@ -77,7 +58,7 @@ def test_tiled_watermark_is_found_and_its_tiles_cover_it(name, seed):
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket", "brick", "coins",
                                   "camera", "moon", "cell", "grass", "gravel", "retina"])
 def test_untouched_photos_have_no_tiled_watermark(name):
-    wm = find_tiled_watermark(_photo(name))
+    wm = find_tiled_watermark(scaled_photo(name))
     assert not wm.found, wm.reason
     assert wm.polygons == []
 
@@ -100,7 +81,7 @@ def test_bad_image_is_an_input_error():
 
 
 def test_detect_text_stage_adds_the_tiles_as_named_regions():
-    _, marked, drawn, _ = _watermarked("moon", 3)
+    _, marked, drawn, _ = tiled_watermarked("moon", 3)
     res = DetectText(DetectText.Params(recognize=False)).run(None, marked)
     rec = res.report["tiled_watermark"]
     assert rec["found"] and rec["tiles"] >= 10
@@ -115,7 +96,7 @@ def test_detect_text_stage_adds_the_tiles_as_named_regions():
 
 
 def test_detect_text_stage_on_an_untouched_photo_adds_nothing():
-    res = DetectText(DetectText.Params(recognize=False)).run(None, _photo("chelsea"))
+    res = DetectText(DetectText.Params(recognize=False)).run(None, scaled_photo("chelsea"))
     assert res.report["tiled_watermark"]["found"] is False
     assert res.report["tiled_watermark"]["region_indices"] == []
 

@@ -12,33 +12,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from skimage import data
 
+from conftest import BOLD_FONT, scaled_photo, tiled_watermarked
 from seamline.errors import InputError
 from seamline.ops.text.unblend import unblend_tiles
 from seamline.ops.text.watermark import find_tiled_watermark
 from seamline.ops.text.watermark_lines import find_watermark
 from seamline.testing import overlays as ov
 
-BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-pytestmark = pytest.mark.skipif(not Path(BOLD).is_file(), reason="needs fonts-dejavu-core")
-
-
-def _photo(name: str, width: int = 1024) -> np.ndarray:
-    a = getattr(data, name)()
-    a = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a[..., :3]
-    h, w = a.shape[:2]
-    a = cv2.resize(a, (width, round(h * width / w)), interpolation=cv2.INTER_AREA
-                   if width < w else cv2.INTER_CUBIC)
-    return np.ascontiguousarray(a, np.float32) / 255
-
-
-def _watermarked(name: str, seed: int):
-    img = _photo(name)
-    ovs = ov.sample_overlays(np.random.default_rng(seed), "tiled_watermark", img.shape[:2],
-                             [BOLD])
-    out, _, _ = ov.render(img, ovs)
-    return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs
+pytestmark = pytest.mark.skipif(not Path(BOLD_FONT).is_file(), reason="needs fonts-dejavu-core")
 
 
 def _psnr(a, b, where) -> float:
@@ -47,7 +29,7 @@ def _psnr(a, b, where) -> float:
 
 @pytest.mark.parametrize("name,seed", [("moon", 3), ("retina", 2)])
 def test_inverting_the_blend_gives_the_photo_back(name, seed):
-    photo, marked, drawn, _ = _watermarked(name, seed)
+    photo, marked, drawn, _ = tiled_watermarked(name, seed)
     wm = find_tiled_watermark(marked)
     assert wm.found, wm.reason
     before = marked.copy()
@@ -68,7 +50,7 @@ def test_inverting_the_blend_gives_the_photo_back(name, seed):
 
 
 def test_too_few_tiles_changes_nothing():
-    img = _photo("coffee")
+    img = scaled_photo("coffee")
     box = np.float32([[100, 100], [300, 100], [300, 150], [100, 150]])
     ub = unblend_tiles(img, [box, box + 300], ((300.0, 0.0), (0.0, 200.0)), 0.0)
     assert not ub.done and ub.image is img and not ub.alpha.any()
@@ -89,7 +71,7 @@ def test_detected_lines_reading_the_same_word_are_a_tiled_watermark():
     # "imagebank" over the astronaut: the search's template blob is not word-shaped (242 x 48
     # px at 45 deg), but a detector that boxes a few tiles and reads the same word on each
     # gives their lattice
-    _, marked, drawn, ovs = _watermarked("astronaut", 4)
+    _, marked, drawn, ovs = tiled_watermarked("astronaut", 4)
     assert not find_tiled_watermark(marked).found
     lines = _lines(ovs, marked.shape[:2])
     assert len(lines) >= 4
@@ -104,7 +86,7 @@ def test_detected_lines_reading_the_same_word_are_a_tiled_watermark():
 
 
 def test_a_few_lines_or_different_words_are_not():
-    _, marked, _, ovs = _watermarked("astronaut", 4)
+    _, marked, _, ovs = tiled_watermarked("astronaut", 4)
     lines = _lines(ovs, marked.shape[:2])
     three = lines[:3]
     assert not find_watermark(marked, exclude=[q for q, _ in three],
@@ -122,7 +104,7 @@ def test_unblend_stage_inverts_the_tiles_and_hands_on_the_other_regions():
     from seamline.ops.text import TextRegion
     from seamline.stages.unblend_watermark import UnblendWatermark
 
-    photo, marked, drawn, ovs = _watermarked("retina", 2)
+    photo, marked, drawn, ovs = tiled_watermarked("retina", 2)
     wm = find_tiled_watermark(marked)
     caption = TextRegion(np.float32([[10, 10], [200, 10], [200, 40], [10, 40]]), "a caption")
     H, W = marked.shape[:2]
