@@ -75,15 +75,23 @@ class NormalizeMask(Stage):
                            report=report)
 
 
+def _stroke_widths(geometry) -> list[float]:
+    """The finite, positive stroke widths (px) the text mask measured; [] without a geometry
+    or a measurement."""
+    if not geometry or not geometry.get("stroke_width_px"):
+        return []
+    return [float(s) for s in geometry["stroke_width_px"] if np.isfinite(s) and s > 0]
+
+
 def _speck_px(min_area_px, shape, geometry) -> int | None:
     """The speck size for text: the frame's default (2e-5 of its area), at most half the
     square of the thinnest stroke the text mask measured, and never under 16 px (the default
     at 1024x768, where nothing changes). On a large page of small text the frame's rule
     called whole letters specks: 309 px on a 15 MP fax page, where a letter of 40 px text
     covers 200-500 px, removed 2296 of its 2476 letters from the mask."""
-    if min_area_px is not None or not geometry or not geometry.get("stroke_width_px"):
+    if min_area_px is not None:
         return min_area_px
-    strokes = [float(s) for s in geometry["stroke_width_px"] if np.isfinite(s) and s > 0]
+    strokes = _stroke_widths(geometry)
     if not strokes:
         return None
     frame = max(4, round(2e-5 * shape[0] * shape[1]))  # ops.masks.normalize_mask's default
@@ -105,9 +113,9 @@ def _hole_px(max_hole_px, shape, geometry) -> int | None:
     area), at most ``HOLE_STROKE_K`` x the square of the thickest stroke the text mask
     measured (never under 4 px). The frame's rule alone (197 px at 1024x768) filled the
     counters of letters: photo the fill then had to invent."""
-    if max_hole_px is not None or not geometry or not geometry.get("stroke_width_px"):
+    if max_hole_px is not None:
         return max_hole_px
-    strokes = [float(s) for s in geometry["stroke_width_px"] if np.isfinite(s) and s > 0]
+    strokes = _stroke_widths(geometry)
     if not strokes:
         return None
     frame = max(16, round(2.5e-4 * shape[0] * shape[1]))  # ops.masks.normalize_mask's default
