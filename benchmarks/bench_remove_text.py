@@ -315,6 +315,17 @@ def ghost_residual(original, cleaned, regions, lines, mask) -> tuple[list[int], 
     return out, [v.to_dict() for v in verdicts]
 
 
+def leftover_lines(regions, verdicts: list[dict], lines) -> list[int]:
+    """Per drawn line, 1 when a judged region over it carries the leftover look's reason (ink
+    the mask missed, seen outside the fill mask). Counted apart from the ghost column: that
+    column keeps its definition (reads and glyph-shaped residue) so rounds stay comparable."""
+    from seamline.ops.text.leftover import LEFTOVER_REASON
+
+    hit = [_bbox(r.polygon) for r, v in zip(regions, verdicts)
+           if any(x.startswith(LEFTOVER_REASON) for x in v["reasons"])]
+    return [int(any(_overlaps(h, _bbox(ln["polygon"])) for h in hit)) for ln in lines]
+
+
 def tesseract_residual(image, lines) -> list[int]:
     """Per line, tokens Tesseract (``--psm 11``) reads on the rectified line (one call per
     image: the lines are stacked into one page, each word assigned back by its position)."""
@@ -406,6 +417,7 @@ def evaluate(case_dir: Path, cases, method_dirs: dict, methods) -> dict:
             g, vd = ghost_residual(image, res, regions, c["lines"],
                                    None if mask is None else mask.astype(np.float32))
             ev[m][c["id"]] = {"ocr": ocr_residual(res, c["lines"]), "ghost": g,
+                              "leftover": leftover_lines(regions, vd, c["lines"]),
                               "tesseract": tesseract_residual(res, c["lines"]),
                               "flagged_regions": [v["text"] for v in vd if v["flagged"]]}
             print(f"  judged {m:16s} {c['id']} {c['style']:16s} ocr {sum(ev[m][c['id']]['ocr'])} "
@@ -429,6 +441,8 @@ def summarise(cases, rows: dict, ev: dict, methods) -> dict:
                "changed_far_px": int(sum(R[i]["changed_far_px"] for i in ids))}
         for j in ("ocr", "ghost", "tesseract"):
             out[f"{j}_residual"] = sum(sum(ev[m][i][j]) for i in ids) / max(words, 1)
+        out["lines"] = sum(len(ev[m][i].get("leftover", ())) for i in ids)
+        out["leftover_lines"] = sum(sum(ev[m][i].get("leftover", ())) for i in ids)
         if all("mask_px" in R[i] for i in ids):
             tp = sum(R[i]["mask_tp"] for i in ids)
             out["mask_recall"] = tp / max(sum(R[i]["drawn_px"] for i in ids), 1)
@@ -541,6 +555,10 @@ def markdown(summary, methods, meta) -> tuple[str, str]:
              f"perfect removal (cleaned = the clean photo) "
              f"{j['perfect_removal_regions_flagged']}/{j['perfect_removal_regions']} regions "
              f"flagged, {_pct(j['perfect_removal_words_flagged'])} of drawn words.")
+    left = ("Lines where the leftover look sees ink the mask missed (not counted in the ghost "
+            "column): " + ", ".join(f"{m} {M[m]['leftover_lines']}/{M[m]['lines']}"
+                                    for m in methods) + ".")
+    judge = judge + "\n\n" + left
     tg = []
     if "targets" in summary:
         tg = ["| target (held-out, seamline) | measured | met |", "|---|---|---|"]
