@@ -255,9 +255,9 @@ def test_a_large_hole_crossed_by_strong_edges_gets_the_edge_first_fill(monkeypat
     texture), strong edges crossing it (the structure judge's paths, found before the fill)
     get the edge-first fill at once: on the train split the exemplar fill broke 4 of 7 such
     edges and the loop refilled them edge first anyway. Without the rim: exemplar."""
-    from seamline.ops.text import removal
+    from seamline.ops.text import region_fill
 
-    monkeypatch.setattr(removal, "FSR_MAX_HOLE_PX", 1000)  # the title counts as large
+    monkeypatch.setattr(region_fill, "FSR_MAX_HOLE_PX", 1000)  # the title counts as large
     for rim, first in ((True, "fsr-edge"), (False, "exemplar")):
         image, hole, region = _rim_title(rim)
         assert hole.sum() > 1000

@@ -154,11 +154,13 @@ def test_threaded_first_pass_fills_the_serial_pixels(captions_on_coffee, backend
     labels, _ = removal.assign_components(mask, regions)
     from scipy.ndimage import find_objects
 
-    holes = [removal._Hole(sl, labels[sl] == i + 1) for i, sl in enumerate(find_objects(labels))]
-    boxes = [removal._fill_box(image.shape, h, ra["regions"][i]["backend"], 3)
+    from seamline.ops.text import region_fill as rf
+
+    holes = [rf.Hole(sl, labels[sl] == i + 1) for i, sl in enumerate(find_objects(labels))]
+    boxes = [rf.fill_box(image.shape, h, ra["regions"][i]["backend"], 3)
              for i, h in enumerate(holes)]
-    assert removal._touches(holes[4], boxes[5]) or removal._touches(holes[5], boxes[4])
-    assert not removal._touches(holes[0], boxes[3]) and not removal._touches(holes[3], boxes[0])
+    assert rf.touches(holes[4], boxes[5]) or rf.touches(holes[5], boxes[4])
+    assert not rf.touches(holes[0], boxes[3]) and not rf.touches(holes[3], boxes[0])
     with pytest.raises(InputError, match="threads"):
         removal.fill_text(image, mask, regions, threads=0)
 
@@ -200,11 +202,11 @@ def test_a_crop_over_the_alone_size_never_fills_beside_another(captions_on_coffe
     fill running (here every crop counts as large), and the pixels stay the serial ones."""
     import threading
 
-    from seamline.ops.text import removal
+    from seamline.ops.text import region_fill, removal
 
     image, mask, regions = captions_on_coffee
     serial = removal.fill_text(image, mask, regions, judge=False, threads=1)[0]
-    real, lock, state = removal._fill_region, threading.Lock(), {"now": 0, "most": 0}
+    real, lock, state = region_fill.fill_region, threading.Lock(), {"now": 0, "most": 0}
 
     def counted(*a, **k):
         with lock:
@@ -216,7 +218,7 @@ def test_a_crop_over_the_alone_size_never_fills_beside_another(captions_on_coffe
             with lock:
                 state["now"] -= 1
 
-    monkeypatch.setattr(removal, "_fill_region", counted)
-    monkeypatch.setattr(removal, "FILL_ALONE_PX", 100)
+    monkeypatch.setattr(region_fill, "fill_region", counted)  # the first pass's fills
+    monkeypatch.setattr(region_fill, "FILL_ALONE_PX", 100)
     out = removal.fill_text(image, mask, regions, judge=False, threads=2)[0]
     assert state["most"] == 1 and np.array_equal(out, serial)

@@ -9,7 +9,8 @@
 :mod:`.unblend`           a tiled watermark taken off by inverting its alpha blend
 :mod:`.geometry`          stroke width / text height per line; combining the two masks
 :mod:`.ghost`             the ghost judge: can a person still read what was removed?
-:mod:`.removal`           the closed loop: per-region fill, judge, re-mask, refill
+:mod:`.region_fill`       the removal's fill: per-region choice, crops, the first pass
+:mod:`.removal`           the closed loop: fill, judge, re-mask, refill
 ========================  ==============================================================
 """
 
