@@ -45,6 +45,27 @@ def test_delta_e2000_zero_for_identical_and_large_for_a_shift():
     assert 0 < delta_e2000(grey, grey + 1 / 255)[0, 0] < 0.5
 
 
+def test_delta_e2000_is_scikit_images_formula_pixel_by_pixel():
+    # The compiled loop evaluates rgb2lab + deltaE_ciede2000 per pixel: the same numbers on
+    # random colours, greys (zero chroma, where the hue terms switch branches), identical
+    # pixels, black and white, and hue pairs across the 0/360 degree wrap.
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    rng = np.random.default_rng(3)
+    a = rng.random((60, 80, 3), dtype=np.float32)
+    b = np.clip(a + rng.normal(0, 0.06, a.shape), 0, 1).astype(np.float32)
+    a[:8] = a[:8, :, :1]  # greys against colours
+    b[8:12] = a[8:12]  # identical pixels
+    a[12, :2], b[12, :2] = 0, 1
+    a[13, :4] = [[1, 0, 0.02], [1, 0.02, 0], [0.5, 0.4, 0.42], [0.5, 0.42, 0.4]]
+    b[13, :4] = [[1, 0.02, 0], [1, 0, 0.02], [0.5, 0.42, 0.4], [0.5, 0.4, 0.42]]
+    ref = deltaE_ciede2000(rgb2lab(a.astype(np.float64)), rgb2lab(b.astype(np.float64)))
+    got = delta_e2000(a, b)
+    assert got.dtype == np.float32 and got.shape == (60, 80)
+    np.testing.assert_allclose(got, ref, atol=1e-4)
+    assert got[8:12].max() == 0
+
+
 def test_seam_score_is_one_for_the_truth_and_high_for_a_pasted_patch(brick, hole):
     assert 0.85 < seam_score(brick, hole) < 1.15
     assert seam_score(brick, hole, reference=brick) == 1.0
