@@ -21,8 +21,10 @@ class TextMask(Stage):
     # segmenter's pixels nothing explains, in the glyphs' colour and changed, are added; 8:
     # on outlined text too, in pieces that show fill and outline; 9: a glow the segmenter
     # missed round a line with no effect and no hard edge; 10: an effect must also change the
-    # photo pixel by pixel where the photo is smooth enough to tell (not the segmenter's blur)
-    version = "10"
+    # photo pixel by pixel where the photo is smooth enough to tell (not the segmenter's blur);
+    # 11: an effect on both sides of the glyphs is fitted centred (an outline), not as a
+    # one-sided shift, and a hard-edged line with only centred effects is capped at 1 px too
+    version = "11"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -79,11 +81,12 @@ class TextMask(Stage):
                                                              outlined=outlined)
                 report["effect_threshold"] = cut
                 mask = combined.astype(np.float32)
-                # a line masked by its glyphs alone (plus letters the segmenter confirmed)
-                # whose edge is hard (no glow or soft shadow past it) gets only its
-                # anti-aliased pixel from the normaliser (1 px); other lines keep their margin
+                # a line masked by its glyphs alone (plus letters the segmenter confirmed,
+                # or an outline: an effect grown all round, not moved) whose edge is hard
+                # (no glow or soft shadow past it) gets only its anti-aliased pixel from the
+                # normaliser (1 px); other lines keep their margin
                 hard = hard_edged(combined, image, polys)
-                caps = [1 if c.startswith("glyphs") and "effect(" not in c and h else None
+                caps = [1 if c.startswith("glyphs") and h and _unmoved(c) else None
                         for c, h in zip(report["per_line"], hard)]
             else:
                 mask = segmented.astype(np.float32)
@@ -96,3 +99,12 @@ class TextMask(Stage):
         report["coverage"] = float(np.mean(mask >= 0.5))
         return StageResult(outputs={"mask": mask.astype(np.float32), "geometry": geometry},
                            report=report)
+
+
+def _unmoved(choice: str) -> bool:
+    """Whether every effect in a line's ``combine_masks`` choice is centred (an outline or a
+    glow: ``effect(dx=0, dy=0, ...)``); True for a line with none. A moved one is a drop
+    shadow, whose blur may reach past a mask edge that looks hard."""
+    return all(part.startswith("effect(dx=0, dy=0,") for part in choice.split(" + ")
+               if part.startswith("effect("))
+
