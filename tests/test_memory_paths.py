@@ -391,3 +391,50 @@ def test_small_text_on_a_large_page_is_not_taken_for_specks():
     assert (kept[ink > 0] > 0).mean() > 0.98, n_letters  # letters stay (a comma may not)
     frame_rule = stage.run(None, ink, None).outputs["mask"]  # no geometry: the frame's rule
     assert (frame_rule[ink > 0] > 0).mean() < 0.5  # most letters were dropped as specks
+
+
+def test_a_title_in_proportion_to_the_frame_fills_on_a_crop_within_the_budget(monkeypatch):
+    """Memory follows the strokes, not the line's height: a title 64 px tall over brick
+    would get the exemplar on its box grown by twice its height (the frame's height, here);
+    with the crop budget (MAX_FILL_CROP_PX, made small so the test stays small) the margin
+    shrinks to what fits, the strokes' own at least, the exemplar is handed that crop, the
+    title is still removed and nothing outside the mask changes. Under the budget the crop
+    is the usual one."""
+    import seamline.ops.inpaint as ops_inpaint
+    from seamline.ops.text import TextRegion, region_fill
+    from seamline.ops.text.removal import fill_text
+
+    brick = as_image(data.brick())
+    photo = np.ascontiguousarray(brick[:192, :448])
+    image, alpha = draw_text(photo, [TextItem("TEXT", (40, 64), 64, color=(250, 250, 250))])
+    mask = cv2.dilate((alpha > 0.05).astype(np.uint8), np.ones((5, 5), np.uint8))
+    ys, xs = np.nonzero(mask)
+    box = np.float32([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.max(), ys.max()],
+                      [xs.min(), ys.max()]])
+    regions = [TextRegion(box, "TEXT", 0.99)]
+    hole = region_fill.Hole.of(mask > 0)
+    usual = region_fill.fill_box(image.shape, hole, "exemplar", 3)
+    area = region_fill._area
+    assert (usual[0].start, usual[0].stop) == (0, 192)  # twice the line's height each way
+    budget = area(usual) // 2
+    monkeypatch.setattr(region_fill, "MAX_FILL_CROP_PX", budget)
+    capped = region_fill.fill_box(image.shape, hole, "exemplar", 3)
+    assert area(capped) <= budget
+    margin = hole.sl[0].start - capped[0].start
+    stroke = int(2 * hole.thickness(image.shape)) + 1
+    assert margin >= max(32, 2 * stroke)  # the exemplar's margin for the strokes alone
+    monkeypatch.setattr(region_fill, "MAX_FILL_CROP_PX", area(usual))
+    assert region_fill.fill_box(image.shape, hole, "exemplar", 3) == usual
+    monkeypatch.setattr(region_fill, "MAX_FILL_CROP_PX", budget)
+
+    crops, real = [], ops_inpaint.inpaint
+    monkeypatch.setattr(ops_inpaint, "inpaint",
+                        lambda crop, *a, **k: crops.append(crop.shape[:2]) or real(crop, *a, **k))
+    out = fill_text(image, mask.astype(np.float32), regions, backend="exemplar", judge=False,
+                    threads=1)[0]
+    assert crops and all(h * w <= budget for h, w in crops), crops
+    inside, outside = mask > 0, mask == 0
+    np.testing.assert_array_equal(out[outside], image[outside])
+    # the white letters are gone: the fill is brick, as the photo is there
+    assert np.abs(out - photo)[inside].mean() < 0.4 * np.abs(image - photo)[inside].mean()
+

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 __all__ = ["assign_components", "choose_region_fill", "Hole", "fill_box", "fill_region",
-           "first_pass", "touches", "FILL_THREADS", "FILL_ALONE_PX"]
+           "first_pass", "touches", "FILL_THREADS", "FILL_ALONE_PX", "MAX_FILL_CROP_PX"]
 
 #: Glyph stroke width (px, outline included) above which strokes count as thick.
 THICK_STROKE_PX = 6.0
@@ -196,17 +196,39 @@ class Hole:
         return float(cv2.distanceTransform(ring, cv2.DIST_L2, 5).max())
 
 
+#: Most pixels a region's crop may have: past it the context margin shrinks (never below
+#: the strokes' own) until the crop fits. A big frame's titles are drawn in proportion to it
+#: (400-650 px tall at 24 MP), the usual margin grows with the line's height (twice it for
+#: the exemplar fill, which holds ~150 bytes a crop pixel): 5-11 MP crops, 3 GB at 24 MP.
+#: Frames under this size never reach it, so their fills are unchanged.
+MAX_FILL_CROP_PX = 1 << 22
+
+
+def _area(box) -> int:
+    return (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
+
+
 def fill_box(shape, hole: Hole, backend, radius) -> tuple[slice, slice]:
     """The crop ``hole`` is filled on: its bounding box grown by the backend's context
-    margin (from the hole's extent and thickness), clipped to the frame ``shape``."""
+    margin (from the hole's extent and thickness), clipped to the frame ``shape``. Where
+    that crop would pass ``MAX_FILL_CROP_PX``, the largest margin that keeps it within,
+    but at least the margin the strokes alone ask for (their width as the extent)."""
     from seamline.ops.inpaint import get_backend
 
     b = get_backend(backend)
     thick = hole.thickness(shape)
     ys, xs = np.nonzero(hole.mask)
     extent = int(min(ys.max() - ys.min(), xs.max() - xs.min())) + 1
-    margin = int(b.context(max(extent, int(2 * thick) + 1), radius)) + 2
-    return hole.box(margin, shape)
+    stroke = int(2 * thick) + 1
+    margin = int(b.context(max(extent, stroke), radius)) + 2
+    box = hole.box(margin, shape)
+    if _area(box) <= MAX_FILL_CROP_PX:
+        return box
+    lo, hi = min(int(b.context(stroke, radius)) + 2, margin), margin
+    while lo < hi:  # the largest margin in [lo, hi] whose crop fits (lo if none does)
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if _area(hole.box(mid, shape)) <= MAX_FILL_CROP_PX else (lo, mid - 1)
+    return hole.box(lo, shape)
 
 
 def fill_region(out, hole: Hole, pending, backend, *, radius, seed, model_path=None,
