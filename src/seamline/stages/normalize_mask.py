@@ -15,7 +15,8 @@ class NormalizeMask(Stage):
     id = "normalize-mask"
     # 2: with a text geometry and the image, a hole over 2 x the thickest stroke squared is
     # filled only when it has the text's colour (a letter's counter stays photo)
-    version = "2"
+    # 3: a mark under the speck size inside a text line (i/j dot, colon, comma) stays
+    version = "3"
     spec = StageSpec(
         inputs={"mask": PortSpec("mask"),
                 "geometry": PortSpec("report", optional=True,
@@ -49,6 +50,9 @@ class NormalizeMask(Stage):
             mask, min_area_px=_speck_px(p.min_area_px, mask.shape, geometry),
             max_hole_px=small_holes,
             dilate_px=0 if per_region else p.dilate_px, feather_px=0, threshold=p.threshold)
+        if geometry and geometry.get("boxes_xyxy") and p.min_area_px is None:
+            cleaned, report["text_marks_kept"] = _keep_text_marks(
+                mask, cleaned, geometry["boxes_xyxy"], image, p.threshold)
         if small_holes is not None and image is not None and p.max_hole_px is None:
             # larger holes: filled when they have the text's colour (a gap the mask left in
             # a heavy letter's fill), left alone when they are photo (a counter)
@@ -120,6 +124,41 @@ def _hole_px(max_hole_px, shape, geometry) -> int | None:
         return None
     frame = max(16, round(2.5e-4 * shape[0] * shape[1]))  # ops.masks.normalize_mask's default
     return min(frame, max(4, round(HOLE_STROKE_K * max(strokes) ** 2)))
+
+
+def _keep_text_marks(raw, cleaned, boxes, image, threshold):
+    """Put back the marks the speck rule dropped inside a text line's box: the dots of i and
+    j, colons, commas, full stops (4-9 px at 18 px text, under the 16 px speck floor). With
+    the image, only a mark whose median colour is nearer the line's strokes (the kept mask
+    pixels in the box) than the 2 px round the mark: a dot of the text's colour, not a speck
+    of the photo. Returns (mask, marks kept)."""
+    out, kept = cleaned, 0
+    h, w = raw.shape
+    k = np.ones((5, 5), np.uint8)
+    for bx0, by0, bx1, by1 in boxes:
+        sl = (slice(max(0, int(by0) - 2), min(h, int(np.ceil(by1)) + 3)),
+              slice(max(0, int(bx0) - 2), min(w, int(np.ceil(bx1)) + 3)))
+        strokes = out[sl] >= 0.5
+        dropped = (raw[sl] >= threshold) & ~strokes
+        if not dropped.any() or not strokes.any():
+            continue
+        n, labels = cv2.connectedComponents(dropped.astype(np.uint8), connectivity=8)
+        lab = None if image is None else cv2.cvtColor(
+            np.ascontiguousarray(image[sl], np.float32), cv2.COLOR_RGB2Lab)
+        ink = None if lab is None else np.median(lab[strokes], 0)
+        for c in range(1, n):
+            mark = labels == c
+            if lab is not None:
+                ring = (cv2.dilate(mark.astype(np.uint8), k) > 0) & ~mark & ~dropped & ~strokes
+                colour = np.median(lab[mark], 0)
+                if ring.any() and np.linalg.norm(colour - ink) >= \
+                        np.linalg.norm(colour - np.median(lab[ring], 0)):
+                    continue
+            if out is cleaned:
+                out = cleaned.copy()
+            out[sl][mark] = 1.0
+            kept += 1
+    return out, kept
 
 
 def _fill_text_coloured_holes(mask, image, max_px):
