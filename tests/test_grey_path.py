@@ -28,7 +28,7 @@ from seamline.io import as_image, load_image, read_image, write_image
 from seamline.ops import noise
 from seamline.ops.color import color_drift
 from seamline.ops.metrics import delta_e2000, hf_energy, psnr
-from seamline.ops.upscale.sr import classic_upscale
+from seamline.ops.upscale.sr import classic_upscale, sr_upscale
 
 pytest.importorskip("onnxruntime")
 
@@ -142,20 +142,38 @@ def test_a_grey_page_costs_a_third_of_its_rgb_expansion(tmp_path):
 
 
 def test_a_stage_that_needs_rgb_gets_the_to_rgb_adapter_recorded(tmp_path):
-    page = _fax(tmp_path / "fax.tif", size=(96, 128))
-    grey = read_image(page, grey=True)
+    # remove-text's fill takes grey, its detector RGB; a blank page skips the detector's
+    # network, so the handoffs alone are what this costs
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((96, 128), 255, np.uint8))
+    grey = read_image(tmp_path / "blank.png", grey=True)
     rgb = as_image(grey.image)
     for policy in ("reconcile", "strict", "off"):  # lossless: applied under every policy
-        run = sl.Pipeline.builtin("upscale").with_params(
-            {"upscale.backend": "seamline-sr"}).with_policy(policy).run(grey)
-        (up,) = run.stage("upscale").handoffs
+        pipe = sl.Pipeline.builtin("remove-text").with_policy(policy)
+        run = pipe.run(grey)
+        (up,) = run.stage("detect").handoffs
         assert [a["adapter"] for a in up["adapters"]] == ["to_rgb"], policy
         a = up["adapters"][0]
         assert a["lossless"] and a["before"] == "HxW" and a["after"] == "HxWx3", policy
         assert up["stats"]["layout"] == "HxWx3" and not run.warnings
-        same = sl.Pipeline.builtin("upscale").with_params(
-            {"upscale.backend": "seamline-sr"}).with_policy(policy).run(rgb)
-        assert np.array_equal(run.output, same.output), policy  # as if it had come as RGB
+        same = pipe.run(rgb)  # as if it had come as RGB
+        assert np.array_equal(np.repeat(run.output[..., None], 3, axis=2), same.output)
+
+
+def test_seamline_sr_keeps_a_grey_photo_grey_with_the_values_of_its_rgb_expansion(tmp_path):
+    """The network takes RGB: a grey photo was expanded for the whole frame and came out as
+    three equal channels (3x the output's memory). It is expanded one tile at a time and
+    the output is grey, with the RGB result's values; no adapter runs."""
+    write_image(tmp_path / "g.png", _grey_photo()[:96, :128])
+    g = read_image(tmp_path / "g.png", grey=True)
+    grey = sr_upscale(g.image)
+    rgb = sr_upscale(np.repeat(g.image[..., None], 3, axis=2))
+    assert grey.shape == (192, 256) and grey.dtype == np.float32
+    np.testing.assert_allclose(rgb, np.repeat(grey[..., None], 3, axis=2), atol=1e-6)
+    run = sl.Pipeline.builtin("upscale").with_params(
+        {"upscale.backend": "seamline-sr"}).run(g)
+    assert run.stage("upscale").report["backend"] == "seamline-sr"
+    assert run.output.shape == (192, 256) and np.array_equal(run.output, grey)
+    assert not any(a for h in run.checks for a in h["adapters"])
 
 
 def test_handoff_expands_grey_once_for_every_rgb_port():
@@ -236,7 +254,6 @@ def test_pipelines_without_a_grey_stage_see_the_rgb_they_always_saw(tmp_path):
 def test_rgb_photos_take_the_path_they_always_took(tmp_path):
     """An RGB photo: no conversion anywhere, the stages compute what the ops compute."""
     from seamline.ops.color import match_colors
-    from seamline.ops.upscale.sr import sr_upscale
 
     photo = as_image(data.astronaut())[100:196, 150:278]
     write_image(tmp_path / "p.png", photo)

@@ -10,10 +10,10 @@ palette, 1-bit, dither; a grey photo is a photo) are repeated pixel by pixel (``
 dither and one-pixel edges into worm-like texture and a smooth resampler invents colours the
 graphic never had; photos get ``seamline-sr``.
 
-Grey images (``HxW``) stay grey through the classic backends and ``auto``'s ``nearest`` (a
-fax page costs a third of the memory); the network backends declare RGB, so the runner
-expands grey for them (adapter ``to_rgb``), and ``auto`` expands it itself when it picks
-``seamline-sr``. ``auto`` reads the ``graphic`` statistic measured at the handoff.
+Grey images (``HxW``) stay grey through the classic backends, ``seamline-sr`` (it expands
+one tile at a time and returns grey) and ``auto`` (a fax page or a grey photo costs a third
+of the memory); spandrel declares RGB, so the runner expands grey for it (adapter
+``to_rgb``). ``auto`` reads the ``graphic`` statistic measured at the handoff.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from seamline.core.stage import Stage, StageResult
 
 class Upscale(Stage):
     id = "upscale"
-    version = "2"  # 2: auto sends a grey photo to seamline-sr (it was read as a graphic)
+    # 2: auto sends a grey photo to seamline-sr (it was read as a graphic)
+    # 3: seamline-sr keeps a grey image grey (the same values as its RGB expansion's)
+    version = "3"
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="the image to enlarge")},
         outputs={"image": PortSpec("image", doc="scale x larger")},
@@ -68,7 +70,8 @@ class Upscale(Stage):
             expects.append(Expect("noise_sigma", max=noise, adapter="denoise"))
         auto = params.backend == "auto"
         port = dataclasses.replace(cls.spec.inputs["image"], expects=tuple(expects),
-                                   grey=auto or params.backend in CLASSIC_METHODS,
+                                   grey=auto or params.backend in CLASSIC_METHODS
+                                   or params.backend == "seamline-sr",
                                    measure=("graphic",) if auto else ())
         return dataclasses.replace(cls.spec, inputs={"image": port})
 

@@ -28,6 +28,8 @@ SR_SCALES = (2, 4)
 #: nearest repeats pixels: for graphics (palette, 1-bit, dither) whose colours must stay exact
 CLASSIC_METHODS = {"lanczos": cv2.INTER_LANCZOS4, "bicubic": cv2.INTER_CUBIC,
                    "nearest": cv2.INTER_NEAREST}
+#: Rec. 709 luminance: a grey input's tile output is reduced to it
+_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 MIN_SIDE = 8  # smaller inputs would be mostly mirrored padding for 13-15 px receptive fields
 _MODEL = "seamline-sr-x{}.onnx"
 
@@ -94,9 +96,11 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
 
     Parameters
     ----------
-    image : (H, W, 3) float32 array in [0, 1], sRGB
-        Any input :func:`seamline.io.as_image` accepts (gray is replicated). Both
-        sides must be at least 8 px.
+    image : (H, W, 3) float32 array in [0, 1], sRGB, or (H, W): grey, kept grey
+        Any input :func:`seamline.io.as_image` accepts. Both sides must be at least 8 px.
+        A grey image is expanded to R = G = B one tile at a time (the network takes RGB)
+        and the tile's output reduced to its luminance, so the result is grey and no RGB
+        copy of the frame or the output is made (a third of the memory).
     scale : {2, 4}
         Upscaling factor; one network per factor.
     tile : int, >= 16
@@ -118,6 +122,9 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
     Returns
     -------
     (H * scale, W * scale, 3) float32 array in [0, 1]
+        (without the last axis for a grey input: the Rec. 709 luminance of the network's
+        output on its R = G = B expansion, whose three channels the packaged networks
+        return equal: the RGB result's values, to float rounding)
 
     Raises
     ------
@@ -135,7 +142,9 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
     s = _check_scale(scale)
     tile = _positive_int(tile, "tile", 16)
     overlap = _positive_int(overlap, "overlap", 0)
-    x = as_image(image)
+    x = as_image(image, grey=True)
+    grey = x.ndim == 2
+    chan = () if grey else ((0, 0),)  # np.pad's spec for the channel axis
     H, W = x.shape[:2]
     if min(H, W) < MIN_SIDE:
         raise InputError(f"image: sides must be at least {MIN_SIDE} px for sr_upscale, "
@@ -152,9 +161,9 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
     # overlap, so the border never sees the network's zero padding; "symmetric" keeps working
     # when the pad exceeds the image side.
     P = max(overlap, r)
-    pad = np.pad(x, ((P, P), (P, P), (0, 0)), mode="symmetric")
-    out = np.zeros((H * s, W * s, 3), np.float32)
-    wsum = np.zeros((H * s, W * s, 1), np.float32)
+    pad = np.pad(x, ((P, P), (P, P), *chan), mode="symmetric")
+    out = np.zeros((H * s, W * s) + (() if grey else (3,)), np.float32)
+    wsum = np.zeros((H * s, W * s) + (() if grey else (1,)), np.float32)
     boxes = [(y0, x0) for y0 in range(0, H, tile) for x0 in range(0, W, tile)]
     if progress:
         from tqdm import tqdm
@@ -173,15 +182,22 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
         if overlap < r:  # too little real context: mirror the rest rather than zero-pad
             e = r - overlap
             ey0, ey1, ex0, ex1 = (e * (c == overlap) for c in (cy0, cy1, cx0, cx1))
-            inp = np.pad(inp, ((ey0, ey1), (ex0, ex1), (0, 0)), mode="symmetric")
+            inp = np.pad(inp, ((ey0, ey1), (ex0, ex1), *chan), mode="symmetric")
             cy0, cx0 = cy0 + ey0, cx0 + ex0
-        res = sess.run(None, {name: inp.transpose(2, 0, 1)[None]})[0][0].transpose(1, 2, 0)
+        nchw = (np.broadcast_to(inp, (3, *inp.shape)) if grey else inp.transpose(2, 0, 1))[None]
+        res = sess.run(None, {name: np.ascontiguousarray(nchw)})[0][0].transpose(1, 2, 0)
+        if grey:
+            res = res @ _LUMA
         oy, ox = (cy0 - ly) * s, (cx0 - lx) * s
         hh, ww = (y1 - y0 + ly + hy) * s, (x1 - x0 + lx + hx) * s
         w = (_ramp(hh, y0, y1, ly, hy, s)[:, None] * _ramp(ww, x0, x1, lx, hx, s)[None, :])
         sl = (slice((y0 - ly) * s, (y1 + hy) * s), slice((x0 - lx) * s, (x1 + hx) * s))
-        out[sl] += res[oy:oy + hh, ox:ox + ww] * w[..., None]
-        wsum[sl] += w[..., None]
+        if grey:
+            out[sl] += res[oy:oy + hh, ox:ox + ww] * w
+            wsum[sl] += w
+        else:
+            out[sl] += res[oy:oy + hh, ox:ox + ww] * w[..., None]
+            wsum[sl] += w[..., None]
     out /= wsum
     return np.clip(out, 0, 1, out=out)
 
