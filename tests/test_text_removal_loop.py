@@ -268,3 +268,62 @@ def test_a_large_hole_crossed_by_strong_edges_gets_the_edge_first_fill(monkeypat
         if rim:  # the edge kept: nothing for the structure judge to flag, no second fill
             assert not report["structure"][0]["flagged"] and len(r["passes"]) == 1
         assert np.array_equal(out[~hole], image[~hole])
+
+
+def test_a_re_mask_stays_on_the_text():
+    """The loop's regrowth is bounded: within REGROW_MASK_PX of the mask it was given, and
+    over letters the mask missed (the leftover look's pieces) inside the line's polygon
+    grown by REGROW_LINE_PX; nowhere else, not even inside the line."""
+    from seamline.ops.text.removal import REGROW_LINE_PX, REGROW_MASK_PX, regrow_limit
+
+    first = np.zeros((120, 200), bool)
+    first[50:60, 20:40] = True  # a masked letter
+    poly = np.float64([[20, 45], [180, 45], [180, 65], [20, 65]])  # its line
+    box = (slice(10, 110), slice(5, 195))
+    ok = regrow_limit(poly, first, box)
+    at = lambda y, x: bool(ok[y - 10, x - 5])  # noqa: E731  (frame coordinates)
+    assert ok.shape == (100, 190)
+    assert at(60 + REGROW_MASK_PX - 1, 30) and at(55, 40 + REGROW_MASK_PX - 1)
+    assert not at(60 + REGROW_MASK_PX + 2, 30) and not at(100, 100)
+    assert not at(55, 100)  # in the line, far from the mask: a gradient, not a letter
+    # a letter the mask missed, found by the leftover look: grown over where it is in the line
+    letters = np.zeros(ok.shape, bool)
+    letters[40:60, 90:110] = True  # frame rows 50-69: it pokes out below the line
+    ok = regrow_limit(poly, first, box, letters=letters)
+    assert at(55, 100) and at(65 + REGROW_LINE_PX, 100)
+    assert not at(69, 100) and not at(55, 120)
+    # a mask pixel just outside the box still reaches into it
+    edge = np.zeros_like(first)
+    edge[30, 3] = True
+    assert regrow_limit(np.float64([[300, 300], [301, 300], [301, 301]]), edge, box)[20, 0]
+
+
+def test_residue_far_from_the_text_is_not_refilled(shadowed, monkeypatch):
+    """A judge's residue beside the line (a blob on the photo 20 px below the caption, as
+    the ghost judge finds on a gradient or a coin) is not grown over: those pixels stay the
+    photo's, while the missed shadow next to the letters is still grown over and fixed."""
+    from seamline.ops.text import ghost
+
+    image, mask, _, regions = shadowed
+    line = next(r for r in regions if "roast" in r.text.lower())
+    y_low = int(np.max(line.polygon[:, 1]))
+    x_mid = int(np.mean(line.polygon[:, 0]))
+    blob = np.zeros(image.shape[:2], bool)
+    blob[y_low + 16:y_low + 24, x_mid - 10:x_mid + 10] = True
+    real, added = ghost.judge_regions, []
+
+    def judge(*a, **k):
+        out = real(*a, **k)
+        for v in out:
+            x0, y0, x1, y1 = v.box
+            if v.flagged and blob[y0:y1, x0:x1].sum() == blob.sum():  # inside its look
+                v.residue = v.residue | blob[y0:y1, x0:x1]
+                added.append(v.index)
+        return out
+
+    monkeypatch.setattr(ghost, "judge_regions", judge)
+    out, final, report = fill_text(image, mask, regions, max_passes=3)
+    assert added and report["passes"] >= 2 and report["failed"] == []  # the shadow was still refilled
+    assert not (final[blob] > 0).any()
+    assert np.array_equal(out[blob], image[blob])
+    assert np.array_equal(out[final == 0], image[final == 0])

@@ -81,6 +81,10 @@ class GhostVerdict:
         Residual stroke pixels inside ``box`` (see :meth:`residue_full`).
     stats : dict
         Numbers behind the residue score (JSON-serialisable).
+    ink_left : ndarray, shape (y1 - y0, x1 - x0), bool, optional
+        The leftover look's letter-shaped pieces of ink the mask missed (part of
+        ``residue``; None when it found none): the fill loop may grow over these anywhere
+        in the line, over the rest of the residue only near its mask.
     """
 
     index: int
@@ -95,6 +99,7 @@ class GhostVerdict:
     box: tuple[int, int, int, int]
     residue: np.ndarray = field(repr=False)
     stats: dict = field(default_factory=dict)
+    ink_left: np.ndarray | None = field(default=None, repr=False)
 
     def residue_full(self, shape) -> np.ndarray:
         """The residue mask in full-image coordinates: ``(H, W)`` bool for ``shape[:2]``."""
@@ -465,7 +470,8 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
                            f"letter-sized piece(s) shaded like the removed text")
         stats.update(plain_score=round(plain_sc, 4))
         out.append(GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
-                                words_boosted, plain_txt, boosted_reads, box, res, stats))
+                                words_boosted, plain_txt, boosted_reads, box, res, stats,
+                                left_px if left is not None and left["flagged"] else None))
     return out
 
 
