@@ -23,8 +23,9 @@ class TextMask(Stage):
     # missed round a line with no effect and no hard edge; 10: an effect must also change the
     # photo pixel by pixel where the photo is smooth enough to tell (not the segmenter's blur);
     # 11: an effect on both sides of the glyphs is fitted centred (an outline), not as a
-    # one-sided shift, and a hard-edged line with only centred effects is capped at 1 px too
-    version = "11"
+    # one-sided shift, and a hard-edged line with only centred effects is capped at 1 px too;
+    # 12: a huge line's cap grows over the faint rim measured past its edge (ops.text.rim)
+    version = "12"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -64,6 +65,7 @@ class TextMask(Stage):
             report["regions"] = gm.per_region
         if p.method in ("segmenter", "combined"):
             from seamline.ops.text.geometry import combine_masks, hard_edged, line_geometry
+            from seamline.ops.text.rim import faint_rim_px
             from seamline.ops.text.segment import load_segmenter, segment_text
 
             seg = load_segmenter(p.model)
@@ -84,10 +86,16 @@ class TextMask(Stage):
                 # a line masked by its glyphs alone (plus letters the segmenter confirmed,
                 # or an outline: an effect grown all round, not moved) whose edge is hard
                 # (no glow or soft shadow past it) gets only its anti-aliased pixel from the
-                # normaliser (1 px); other lines keep their margin
+                # normaliser (1 px) ...; other lines keep their margin
                 hard = hard_edged(combined, image, polys)
-                caps = [1 if c.startswith("glyphs") and h and _unmoved(c) else None
-                        for c, h in zip(report["per_line"], hard)]
+                capped = [c.startswith("glyphs") and h and _unmoved(c)
+                          for c, h in zip(report["per_line"], hard)]
+                # ... plus the faint rim measured past a huge title's edge (ops.text.rim)
+                rims = faint_rim_px(combined, image,
+                                    [q for q, c in zip(polys, capped) if c],
+                                    [h for h, c in zip(heights, capped) if c])
+                caps = [1 + rims.pop(0) if c else None for c in capped]
+                report["rim_px"] = [cap - 1 if cap else None for cap in caps]
             else:
                 mask = segmented.astype(np.float32)
                 strokes, heights = line_geometry(mask, polys)

@@ -8,6 +8,7 @@
 :mod:`.watermark_lines`   ... or by the detector's lines that read the same word
 :mod:`.unblend`           a tiled watermark taken off by inverting its alpha blend
 :mod:`.geometry`          stroke width / text height per line; combining the two masks
+:mod:`.rim`               the faint rim past a huge line's mask edge (the normaliser's cap)
 :mod:`.ghost`             the ghost judge: can a person still read what was removed?
 :mod:`.region_fill`       the removal's fill: per-region choice, crops, the first pass
 :mod:`.removal`           the closed loop: fill, judge, re-mask, refill
