@@ -69,7 +69,7 @@ EXTRA_CASES = (("motorcycle-meme", "skimage:stereo_motorcycle", "meme"),
                ("coffee-tiny", "skimage:coffee", "tiny"),
                ("astronaut-tiled", "skimage:astronaut", "tiled_watermark"))
 CASE_SETS = {"default": CASES, "extra": EXTRA_CASES, "all": CASES + EXTRA_CASES}
-STAGES = ("detect", "mask", "normalize", "preflight", "inpaint", "qa")
+STAGES = ("detect", "unblend", "mask", "normalize", "preflight", "inpaint", "qa")
 #: Functions timed inside the stages: (label, module, attribute). Patched on the module the
 #: callers look them up in at call time.
 PROBES = (("ocr: detect_text", "seamline.ops.text", "detect_text"),

@@ -38,7 +38,8 @@ def test_builtins_load():
     assert {"remove-text", "inpaint"} <= set(builtin_names())
     spec = builtin_spec("remove-text")
     assert [s.stage_id for s in spec.stages] == [
-        "detect-text", "text-mask", "normalize-mask", "preflight", "fill-text", "qa"]
+        "detect-text", "unblend-watermark", "text-mask", "normalize-mask", "preflight",
+        "fill-text", "qa"]
 
 
 def test_unknown_stage_id_lists_known_ones():

@@ -132,7 +132,7 @@ def test_remove_text_preflight_only_then_full(client, runs, captioned):
     assert v["fill"]["stage"] == "inpaint" and v["fill"]["backend"] == "auto"
     assert len(v["fill"]["crops"]) >= 2 and all(c["reason"] for c in v["fill"]["crops"])
     assert set(v["fill"]["would_use"]) <= {"telea", "fsr"}
-    assert set(v["stages"]) == {"detect", "mask", "normalize", "preflight"}
+    assert set(v["stages"]) == {"detect", "unblend", "mask", "normalize", "preflight"}
     assert len(v["stages"]["detect"]["regions"]) >= 2
     assert tree(runs) == before, "preflight=only must not store anything"
 

@@ -20,7 +20,7 @@ def _remove_text_mask(image: np.ndarray) -> np.ndarray:
     spec = builtin_spec("remove-text")
     ctx = StageContext("test", 0, "reconcile")
     outs = {"input": {"image": image}}
-    for name in ("detect", "mask", "normalize"):
+    for name in ("detect", "unblend", "mask", "normalize"):
         decl = spec.stage(name)
         inputs = {port: outs[src.split(".")[0]][src.split(".")[1]]
                   for port, src in decl.inputs.items()}

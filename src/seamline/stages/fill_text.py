@@ -17,9 +17,9 @@ BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exe
 
 class FillText(Stage):
     id = "fill-text"
-    version = "4"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "5"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
-    #                4: a grey graphic (a 1-bit page) gets Telea under auto
+    #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
@@ -28,9 +28,15 @@ class FillText(Stage):
                 "regions": PortSpec("text-regions",
                                     doc="the detected text lines: per-region fill and judge"),
                 "geometry": PortSpec("report", optional=True,
-                                     doc="stroke width per region (text-mask), for the choice")},
+                                     doc="stroke width per region (text-mask), for the choice"),
+                "edited": PortSpec("mask", optional=True, same_size_as="image",
+                                   doc="pixels an earlier stage already changed in ``image`` "
+                                       "(unblend-watermark's): not filled, but named in the "
+                                       "output mask")},
         outputs={"image": PortSpec("image", grey=True, doc="RGB, or grey for a grey input"),
-                 "mask": PortSpec("mask", doc="the mask after the loop grew it over residue"),
+                 "mask": PortSpec("mask", doc="the mask after the loop grew it over residue, "
+                                              "and ``edited``: every pixel that may differ "
+                                              "from the pipeline's input"),
                  "report": PortSpec("report",
                                     doc="per-region fill, passes, ghost and smear verdicts")},
         doc="Per text region: choose the fill from the hole and its context (diffusion on "
@@ -53,7 +59,14 @@ class FillText(Stage):
         model: str | None = None       #: checkpoint path for the lama backend
         device: str = "cpu"            #: torch device for the lama backend
 
-    def run(self, ctx, image, mask, regions, geometry=None):
+    def run(self, ctx, image, mask, regions, geometry=None, edited=None):
+        res = self._fill(ctx, image, mask, regions, geometry)
+        if edited is not None and edited.any():
+            # QA measures change outside this mask and re-reads the regions it touches
+            res.outputs["mask"] = np.maximum(res.outputs["mask"], edited)
+        return res
+
+    def _fill(self, ctx, image, mask, regions, geometry):
         from seamline.ops.text.removal import fill_text
 
         p = self.params

@@ -47,6 +47,18 @@ SCALE = 1
 MARGIN = 0.5
 #: Opacity below which a pixel is left untouched (noise of the estimate on the photo).
 A_MIN = 0.04
+#: Opacity from which a pixel is the watermark's own (:func:`watermark_support`), and the
+#: width (px) it is grown by: the strokes' antialiased edge and the resampling's reach.
+A_CORE = 0.12
+EDGE_PX = 2
+#: Opacity change per pixel (x the watermark's opacity) that marks a stroke's edge, where
+#: :func:`take_off` fills again the outline the inversion leaves.
+EDGE_STEP = 0.45
+#: A copy whose photo round the word has less detail than this (x the repeated strokes'
+#: contrast, :attr:`Unblended.texture`) is filled, not inverted (:func:`choose`). Train
+#: split, 14 inverted watermarks, mean text-region PSNR: inverting every copy 31.09 dB,
+#: filling every copy's support 31.33, split at 0.07 31.90 (0.05: 31.45, 0.1: 31.86).
+TEXTURE_MIN = 0.07
 #: Opacity from which the photo is too dim to recover: such pixels are a hole to fill.
 A_MAX = 0.9
 #: Weight of the prior "C is the watermark's colour", x the number of copies.
@@ -92,6 +104,15 @@ class Unblended:
         The copies' centres (x, y image px, refined), every lattice point near the frame.
     box_hw : (float, float)
         Height and length (image px) of a copy's box.
+    owner : ndarray, HxW int32, or None
+        Index into ``centres`` of the copy each inverted pixel was taken from (-1 elsewhere).
+    texture : ndarray, (M,) float64
+        Per copy: the photo's own detail round the word (median absolute band-passed
+        lightness of the frame's pixels off the watermark's support), over the repeated
+        strokes' (mean absolute band-passed lightness of the median copy on the support).
+    left : ndarray, (M,) float64
+        Per copy: how much of the repeated word its inverted pixels still show (the
+        band-passed copy's projection on the median copy over the support, after / before).
     """
 
     image: np.ndarray
@@ -103,6 +124,9 @@ class Unblended:
     reason: str = ""
     centres: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     box_hw: tuple = (0.0, 0.0)
+    owner: np.ndarray | None = None
+    texture: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    left: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _frame(polygons, angle_deg):
@@ -232,6 +256,29 @@ def _fit(Y, X, w, C0, lam):
     A[:, range(4), range(4)] += 1e-9
     th = np.linalg.solve(A, b[..., None])[..., 0]
     return th[:, 0], th[:, 1:]
+
+
+def _copy_stats(S, S2, T, M, inbox, stroke):
+    """Per copy (N,): the photo's detail round the word over the repeated strokes' contrast
+    ``stroke``, and the share of the repeated word its inverted pixels still show (NaN
+    where a copy has too few pixels in the frame to tell)."""
+    bp, bp2 = _bandpass(S), _bandpass(S2)
+    ok = np.isfinite(S[..., 0])
+    # the photo's own detail: off the support (grown by the band-pass reach), in the box
+    grow = cv2.dilate(M.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    ring = inbox & ~grow
+    texture = np.full(len(S), np.nan)
+    left = np.full(len(S), np.nan)
+    for k in range(len(S)):
+        r, m = ring & ok[k], M & ok[k]
+        if r.sum() >= 0.3 * ring.sum() and r.any():
+            texture[k] = float(np.median(np.abs(bp[k][r]))) / max(stroke, 1e-9)
+        if m.sum() >= 0.3 * M.sum() and m.any():
+            t = T[m]
+            den = float(np.dot(bp[k][m], t))
+            if den > 1e-9:
+                left[k] = float(np.dot(bp2[k][m], t)) / den
+    return texture, left
 
 
 def tile_regions(regions) -> list[int]:
@@ -389,13 +436,15 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
                   (S - Qf[None]) / (1 - Af[None, ..., None]), S).astype(np.float32)
     before = float(np.mean(np.abs(T[M]))) if M.any() else 0.0
     left = float(np.mean(np.abs(_median(_bandpass(S2), S2, whole)[M]))) / max(before, 1e-9)
+    texture, left_k = _copy_stats(S, S2, T, M, inbox, before)
     if not (Af > 0).any() or left > MAX_LEFT:
         return Unblended(img, none, none > 0, copies=int(N),
                          reason=f"inverting leaves {left:.0%} of the repeated strokes' energy "
                                 f"(more than {MAX_LEFT:.0%}): not a blended watermark")
     alpha = np.zeros((H, W), np.float32)
     aq = np.zeros((H, W, 3), np.float32)
-    for c in centres:
+    owner = np.full((H, W), -1, np.int32)
+    for k, c in enumerate(centres):
         Mk = _to_image(c, u, n, size_wh)
         corners = np.float64([[0, 0, 1], [size_wh[0], 0, 1], [0, size_wh[1], 1],
                               [size_wh[0], size_wh[1], 1]]) @ Mk.T
@@ -413,14 +462,95 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
         take = ak > alpha[sl]
         alpha[sl][take] = ak[take]
         aq[sl][take] = qk[take]
+        owner[sl][take] = k
     alpha[alpha < A_MIN] = 0
+    owner[alpha == 0] = -1
     hole = alpha >= A_MAX - 1e-6
     out = img.copy()
     on = alpha > 0
     out[on] = np.clip((img[on] - aq[on]) / (1 - alpha[on, None]), 0, 1)
     return Unblended(out, alpha, hole, color=tuple(float(v) for v in C0),
                      copies=int(N), done=bool(on.any()), centres=centres,
-                     box_hw=(2 * box[1], 2 * box[0]),
+                     box_hw=(2 * box[1], 2 * box[0]), owner=owner, texture=texture,
+                     left=left_k,
                      reason=f"blend inverted on {int(on.sum())} px from {int(N)} copies "
                             f"(colour {', '.join(f'{v:.2f}' for v in C0)}; {left:.0%} of the "
                             f"strokes' energy left)")
+
+
+def watermark_support(alpha: np.ndarray) -> np.ndarray:
+    """The watermark's own pixels: opacity of at least :data:`A_CORE`, grown by
+    :data:`EDGE_PX` (the strokes' antialiased edge and the resampling's reach), HxW bool.
+
+    Lower estimates farther out are the fit's noise on the photo (a brick wall's mortar
+    inside the frame), not paint: they are left as they are."""
+    core = (alpha >= A_CORE).astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * EDGE_PX + 1,) * 2)
+    return (cv2.dilate(core, k) > 0) & (alpha > 0)
+
+
+def edge_band(alpha: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """The strokes' edges (HxW bool): where the opacity changes by at least
+    :data:`EDGE_STEP` x the watermark's own opacity per pixel, grown by one pixel, within
+    ``support``. The blend estimated in a common frame is a little softer than each copy's
+    (the copies sit at different sub-pixel phases), so the inversion leaves a faint outline
+    of the word there."""
+    on = alpha[support]
+    if on.size == 0:
+        return np.zeros(alpha.shape, bool)
+    opacity = float(np.percentile(on, 90))
+    gx = cv2.Sobel(alpha, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(alpha, cv2.CV_32F, 0, 1, ksize=3) / 8
+    edge = (np.hypot(gx, gy) >= EDGE_STEP * opacity).astype(np.uint8)
+    return (cv2.dilate(edge, np.ones((3, 3), np.uint8)) > 0) & support
+
+
+def choose(ub: Unblended) -> np.ndarray:
+    """Per copy (M,) bool: take it off by inverting the blend (True) or by a fill (False).
+
+    A copy over a smooth photo (its :attr:`Unblended.texture` below :data:`TEXTURE_MIN`) is
+    filled: the fill is nearly exact there, while the inversion depends on telling opacity
+    from colour, which a flat photo does not allow. A copy with too few pixels in the frame
+    to measure follows the median of the others."""
+    t = np.asarray(ub.texture, np.float64)
+    if not np.isfinite(t).any():
+        return np.zeros(len(t), bool)
+    return np.where(np.isfinite(t), t, np.nanmedian(t)) >= TEXTURE_MIN
+
+
+def take_off(image: np.ndarray, ub: Unblended, use: np.ndarray):
+    """The photo with the watermark's copies taken off, every change within
+    :func:`watermark_support`: the copies ``use`` by their inverted blend, with the strokes'
+    :func:`edge_band` filled again (Telea, 2 px) from the inverted pixels round it; the
+    others by a Telea fill (3 px) of their support.
+
+    Parameters
+    ----------
+    image : ndarray, HxWx3 float32 in [0, 1]
+        The watermarked photo :func:`unblend_tiles` read (not modified).
+    ub : Unblended
+        Its result (``done``).
+    use : ndarray, (M,) bool
+        Per copy (``ub.centres``): invert its blend (else fill it), e.g. :func:`choose`.
+
+    Returns
+    -------
+    out : ndarray, HxWx3 float32 in [0, 1]
+        Equal to ``image`` wherever ``changed`` is False.
+    changed : ndarray, HxW bool
+        The pixels changed: the watermark's support (every copy's).
+    """
+    from seamline.ops.inpaint import inpaint
+
+    support = watermark_support(ub.alpha)
+    if ub.owner is None or not support.any():
+        return image, np.zeros(support.shape, bool)
+    support &= ub.owner >= 0
+    chosen = support & np.append(np.asarray(use, bool), False)[ub.owner]
+    out = image.copy()
+    out[chosen] = ub.image[chosen]
+    band = edge_band(ub.alpha, support) & chosen
+    for hole, radius in ((support & ~chosen, 3), (band, 2)):
+        if hole.any():
+            out = inpaint(out, hole.astype(np.float32), backend="telea", radius=radius)
+    return out, support
