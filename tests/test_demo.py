@@ -34,7 +34,7 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     # fill alone continued it bumpy, faded and streaked (most of the path off: flagged, as a
     # person sees it), the edge-first fill draws it along the curve the rim draws around the
     # title and the judge passes it
-    fill = json.loads((tmp_path / "run" / "stages" / "05-inpaint" / "report.json").read_text())
+    fill = json.loads((tmp_path / "run" / "stages" / "06-inpaint" / "report.json").read_text())
     passes = next(r for r in fill["regions"] if r["text"] == "MORNING COFFEE")["passes"]
     assert passes[0]["backend"] == "fsr" and passes[0]["structure"]["flagged"], passes[0]
     assert passes[0]["structure"]["edge_broken_share"] > 0.5

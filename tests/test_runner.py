@@ -194,7 +194,7 @@ def test_artifact_memo_measures_each_artifact_once(astronaut, monkeypatch):
     run = run_pipeline(builtin_spec("remove-text"), image)
     handoffs = [h for s in run.stages.values() for h in s.handoffs]
     from_input = [h for h in handoffs if h["from"] == "input.image"]
-    assert len(from_input) >= 4
+    assert len(from_input) >= 3  # detect, unblend, qa (the others read unblend.image)
     assert all(h["stats"] == real_measure("image", image) for h in from_input)
     # one measurement per distinct artifact (plus re-measures after adapters), not per handoff
     distinct = {h["from"] for h in handoffs} | {f"{s.name}.{p}" for s in run.stages.values()

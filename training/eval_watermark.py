@@ -14,7 +14,12 @@ wallpapers. For every train photo (long side 768-1280 px):
 Detection runs like detect-text's: the detector's lines are handed to the search as
 ``exclude``. Prints one line per case and a summary; ``--json`` writes the rows.
 
-Usage: ``python training/eval_watermark.py [--n 30] [--json out.json]``
+``--pipeline``: on the tiled cases found, the whole ``remove-text`` pipeline with the
+``unblend-watermark`` stage off (``unblend.enabled=False``: the tiles masked and filled) and on,
+in the same run.
+
+Usage: ``python training/eval_watermark.py [--n 30] [--json out.json] [--quality]
+[--pipeline --tiled-only --skip-cases]``
 """
 
 from __future__ import annotations
@@ -104,6 +109,38 @@ def _quality(photo, marked, drawn, ovs, wm, regions) -> dict:
     return row
 
 
+def _pipeline(photo, marked, drawn, ovs) -> dict:
+    """The built-in remove-text pipeline with the unblend-watermark stage off (the tiles
+    masked and filled) and on, in one run: text-region PSNR, pixels changed farther than
+    8 px from the drawn text, pixels changed outside the output mask (must be 0), seconds."""
+    from seamline.api import remove_text
+
+    region = drawn.astype(np.uint8)
+    for o in ovs:
+        for q in ov.line_polygons(o):
+            cv2.fillPoly(region, [np.round(q).astype(np.int32)], 1)
+    region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    row = {}
+    for tag, on in (("unblend", True), ("fill", False)):
+        t = time.perf_counter()
+        r = remove_text(marked, **{"unblend.enabled": on})
+        changed = np.any(r.image != marked, axis=2)
+        rep = r.run.stage("unblend").report
+        row.update({f"pipe_{tag}_psnr": _psnr(r.image, photo, region),
+                    f"pipe_{tag}_far_px": int(np.count_nonzero(changed & far)),
+                    f"pipe_{tag}_outside_mask_px": int(np.count_nonzero(changed & (r.mask <= 0))),
+                    f"pipe_{tag}_qa_failed": len(r.qa.get("failed_regions") or []),
+                    f"pipe_{tag}_seconds": round(time.perf_counter() - t, 1)})
+        if on:
+            row["pipe_unblend_copies"] = [rep.get("copies_inverted", 0), rep.get("copies_filled", 0)]
+            if not rep.get("done"):  # passed through: switched off it is the same pipeline
+                row.update({k.replace("_unblend_", "_fill_"): v for k, v in row.items()
+                            if k.startswith("pipe_unblend_") and k != "pipe_unblend_copies"})
+                break
+    return row
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=30, help="train photos")
@@ -112,6 +149,11 @@ def main(argv=None):
     ap.add_argument("--quality", action="store_true",
                     help="on found tiled cases also: mask recall/precision, text-region PSNR of "
                          "mask + Telea and of the blend inverted (slower)")
+    ap.add_argument("--pipeline", action="store_true",
+                    help="on found tiled cases also: the whole remove-text pipeline with the "
+                         "unblend-watermark stage off and on, in one run (slow)")
+    ap.add_argument("--tiled-only", action="store_true",
+                    help="tiled cases only (no untouched or captioned photos)")
     ap.add_argument("--skip-cases", action="store_true", help="no text_photo_cases")
     ap.add_argument("--no-texts", action="store_true",
                     help="do not hand the detector's readings to the search (periodicity only)")
@@ -123,8 +165,9 @@ def main(argv=None):
     for i, (name, bg) in enumerate(backgrounds("train")[:a.n]):
         img = _fit(bg)
         rng = np.random.default_rng([7, i])
-        for kind, style in (("tiled", "tiled_watermark"), ("untouched", None),
-                            ("captions", CAPTIONS[i % len(CAPTIONS)])):
+        kinds = (("tiled", "tiled_watermark"), ("untouched", None),
+                 ("captions", CAPTIONS[i % len(CAPTIONS)]))
+        for kind, style in kinds[:1] if a.tiled_only else kinds:
             if style is None:
                 out, drawn = img, None
             else:
@@ -136,6 +179,8 @@ def main(argv=None):
             r = {"photo": name, "kind": kind, "style": style, **row}
             if kind == "tiled" and a.quality:
                 r.update(_quality(img, out, drawn, ovs, wm, regions))
+            if kind == "tiled" and a.pipeline and wm.found:
+                r.update(_pipeline(img, out, drawn, ovs))
             rows.append(r)
             print(json.dumps(r), flush=True)
     for c in ([] if a.skip_cases else text_photo_cases(a.cases, seed=0)):
@@ -163,6 +208,17 @@ def main(argv=None):
               f"recall {mean('mask_recall'):.3f} precision {mean('mask_precision'):.3f}; "
               f"unblend support recall {mean('unblend_recall'):.3f} precision "
               f"{mean('unblend_precision'):.3f}, changed > 8 px {mean('unblend_far_px'):.0f} px")
+    p = [r for r in rows if "pipe_unblend_psnr" in r]
+    if p:
+        def pm(key):
+            return float(np.mean([r[key] for r in p]))
+        print(f"remove-text on the found tiled cases ({len(p)}), unblend off -> on: PSNR text "
+              f"{pm('pipe_fill_psnr'):.2f} -> {pm('pipe_unblend_psnr'):.2f} dB, px changed > 8 "
+              f"px from the text {pm('pipe_fill_far_px'):.0f} -> {pm('pipe_unblend_far_px'):.0f}, "
+              f"outside the output mask {pm('pipe_fill_outside_mask_px'):.0f} -> "
+              f"{pm('pipe_unblend_outside_mask_px'):.0f}, QA-failed regions "
+              f"{pm('pipe_fill_qa_failed'):.2f} -> {pm('pipe_unblend_qa_failed'):.2f}, seconds "
+              f"{pm('pipe_fill_seconds'):.1f} -> {pm('pipe_unblend_seconds'):.1f}")
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(rows, fh, indent=1)

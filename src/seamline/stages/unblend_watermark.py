@@ -65,8 +65,9 @@ class UnblendWatermark(Stage):
     def run(self, ctx, image, regions):
         from seamline.ops.text.unblend import choose, take_off, tile_regions, unblend_tiles
 
-        H, W = image.shape[:2]
-        none = np.zeros((H, W), np.float32)
+        # passing through: read-only zeros without memory (no HxW float per photo that has
+        # no tiled watermark, which is nearly every photo)
+        none = np.broadcast_to(np.float32(0), image.shape[:2])
         passed = {"image": image, "regions": regions, "alpha": none, "edited": none}
         tiles = tile_regions(regions) if self.params.enabled and image.ndim == 3 else []
         if not tiles:
