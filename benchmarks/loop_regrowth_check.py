@@ -5,7 +5,10 @@ The whole ``remove-text`` pipeline runs on the train cases of
 ``benchmarks/mask_train_eval.py`` (32 cases: every style twice on train photos, bright
 photos under outlined and meme captions) plus ``--sized`` cases at the held-out benchmark's
 sizes (train photos; default: huge, tiled_watermark and subtitle, 2 each: where the held-out
-run changed pixels far from the text). Never the held-out wallpapers. Per case:
+run changed pixels far from the text). Never the held-out wallpapers. The pipeline runs
+once per case up to its fill; the fill loop then runs on the same mask and regions as it was
+(``judge``: regrowth anywhere the judge looked, no tint look), with the regrowth limit
+(``rule``) and as it is (``rule+tint``), in one process. Per case and variant:
 
 * ``far``: pixels the result changed farther than 8 px from the drawn text (the
   benchmark's count); ``far_first``: those inside the mask the loop was given (the
@@ -38,9 +41,11 @@ from _common import offline  # noqa: E402
 from mask_train_eval import build_cases, build_sized_cases, psnr  # noqa: E402
 
 
-#: Where a re-mask may grow: ``judge`` anywhere in the judge's box (before the limit),
-#: ``rule`` as :func:`seamline.ops.text.removal.regrow_limit` says (after).
-VARIANTS = ("judge", "rule")
+#: The loop as it was and as it is: ``judge`` a re-mask grows anywhere in the judge's box
+#: and the ghost judge has no tint look (main before issue 10's fill-loop round); ``rule``
+#: grows as :func:`seamline.ops.text.removal.regrow_limit` says, still without the tint
+#: look; ``rule+tint`` the loop as it is.
+VARIANTS = ("judge", "rule", "rule+tint")
 
 
 def _limit(variant):
@@ -49,10 +54,20 @@ def _limit(variant):
     rule = removal.regrow_limit
 
     def limit(polygon, first, box, letters=None):
-        if variant == "rule":
+        if variant != "judge":
             return rule(polygon, first, box, letters=letters)
         return np.ones((box[0].stop - box[0].start, box[1].stop - box[1].start), bool)
     return limit
+
+
+def _judge(variant):
+    from seamline.ops.text import ghost
+
+    real = ghost.judge_regions
+
+    def judge(*a, **k):
+        return real(*a, **k, tint=variant == "rule+tint")
+    return judge
 
 
 def measure(image, photo, drawn, region, variants=VARIANTS) -> dict:
@@ -69,19 +84,22 @@ def measure(image, photo, drawn, region, variants=VARIANTS) -> dict:
     geometry = res.run.stage("mask").outputs["geometry"] or {}
     far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
     rows: dict = {}
-    regrew = True
-    for variant in variants:
-        if rows and not regrew:  # no re-mask grew over residue: every variant is the same
-            rows[variant] = dict(rows[variants[0]])
+    regrew = False
+    # the loop as it is first: where neither it nor the old loop grew, "rule" is "judge"
+    for variant in sorted(variants, key=lambda v: v != "rule+tint"):
+        if variant == "rule" and not regrew:  # no re-mask grew: the limit changes nothing
+            rows[variant] = dict(rows["judge"])
             continue
-        real = removal.regrow_limit
-        removal.regrow_limit = _limit(variant)
+        from seamline.ops.text import ghost
+
+        real, real_judge = removal.regrow_limit, ghost.judge_regions
+        removal.regrow_limit, ghost.judge_regions = _limit(variant), _judge(variant)
         try:
             out, final, rep = removal.fill_text(image, first, regions, backend="auto",
                                                 max_passes=3, radius=3, seed=0,
                                                 stroke_px=geometry.get("stroke_width_px"))
         finally:
-            removal.regrow_limit = real
+            removal.regrow_limit, ghost.judge_regions = real, real_judge
         changed = np.any(out != image, axis=2)
         f0, f1 = first > 0, final > 0
         rows[variant] = {
@@ -90,8 +108,8 @@ def measure(image, photo, drawn, region, variants=VARIANTS) -> dict:
             "psnr": psnr(out, photo, region),
             "qa_failed": [[f.get("text", ""), f.get("judges", [])] for f in rep["failed"]],
             "passes": int(rep.get("passes", 0))}
-        regrew = any("ghost" in p.get("because", ()) for r in rep["regions"]
-                     for p in r["passes"])
+        regrew = regrew or any("ghost" in p.get("because", ()) for r in rep["regions"]
+                               for p in r["passes"])
     return rows
 
 

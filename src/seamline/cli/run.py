@@ -241,6 +241,9 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
     if qa.get("leftover_regions"):
         parts.append(f"leftover {qa['leftover_regions'] - qa['leftover_flagged']}/"
                      f"{qa['leftover_regions']} lines with no ink the mask missed")
+    if qa.get("tint_regions"):
+        parts.append(f"tint {qa['tint_regions'] - qa['tint_flagged']}/"
+                     f"{qa['tint_regions']} lines with no letter filled towards the ink")
     from seamline.ops.metrics import qa_figures
 
     # seam, colour, texture, untouched pixels...: a figure outside its normal range says so
@@ -258,6 +261,7 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
         judges = f.get("judges", ["ghost"])
         what = ("is still visible" if "ghost" in judges else
                 "has letters the mask missed" if "leftover" in judges else
+                "still shows its letters as a tint" if "tint" in judges else
                 "looks smeared" if "smear" in judges else "has a broken edge")
         lines.append(f"  qa_failed   region {f['index']} {f['text']!r} {what}")
     if run.out is not None:

@@ -12,12 +12,13 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "8"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "9"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
     #                smear judge's verdicts, failed regions from either judge; 7: the
     #                structure judge's; 8: the ghost judge's leftover look (ink the mask
-    #                missed) per region, named as its own judge
+    #                missed) per region, named as its own judge; 9: its tint look
+    #                (letters filled towards the removed ink) likewise
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),
@@ -88,8 +89,14 @@ class EditQA(Stage):
             left = [{"index": v["index"], "text": v["text"],
                      **((v.get("stats") or {}).get("leftover") or {})} for v in verdicts]
             report.update(_judge_summary("leftover", left, LEFTOVER_FIGURES))
-            # ghost, leftover, smear, structure: the fill loop's own list (a region once, with
-            # every reason)
+            # ... and its tint look (letters whose fill still leans towards the ink)
+            from seamline.ops.text.tint import TINT_FIGURES
+
+            tint = [{"index": v["index"], "text": v["text"],
+                     **((v.get("stats") or {}).get("tint") or {})} for v in verdicts]
+            report.update(_judge_summary("tint", tint, TINT_FIGURES))
+            # ghost, leftover, tint, smear, structure: the fill loop's own list (a region
+            # once, with every reason)
             by_index = {v["index"]: v for v in verdicts}
             report["failed_regions"] = [
                 {"index": f["index"], "text": f["text"], "reasons": f["reasons"],
@@ -98,6 +105,7 @@ class EditQA(Stage):
         for f in report.get("failed_regions", []):
             what = ("still visible" if "ghost" in f["judges"] else
                     "has letters the mask missed" if "leftover" in f["judges"] else
+                    "still shows its letters as a tint" if "tint" in f["judges"] else
                     "smeared" if "smear" in f["judges"] else "has a broken edge")
             warnings.append(f"region {f['index']} {f['text']!r} {what} after "
                             f"{report.get('fill_passes', 0)} fill pass(es): "
@@ -173,15 +181,18 @@ def _judge_summary(key: str, verdicts, figures) -> dict:
 
 
 def _leftover_judges(failed: dict, verdicts: dict) -> list:
-    """A failed region's judges, with the ghost judge's leftover look named on its own (the
-    fill loop lists every ghost verdict as ``ghost``): ``leftover`` when the look flagged the
-    region, ``ghost`` kept only when a read or the residue did too."""
+    """A failed region's judges, with the ghost judge's leftover and tint looks named on their
+    own (the fill loop lists every ghost verdict as ``ghost``): ``leftover`` / ``tint`` when
+    that look flagged the region, ``ghost`` kept only when a read or the residue did too."""
     judges = list(failed.get("judges", ["ghost"]))
     v = verdicts.get(failed["index"])
-    if v is None or "ghost" not in judges or not ((v.get("stats") or {}).get("leftover")
-                                                  or {}).get("flagged"):
+    stats = (v.get("stats") or {}) if v is not None else {}
+    looks = [k for k in ("leftover", "tint") if (stats.get(k) or {}).get("flagged")]
+    if v is None or "ghost" not in judges or not looks:
         return judges
     from seamline.ops.text.leftover import LEFTOVER_REASON
+    from seamline.ops.text.tint import TINT_REASON
 
-    reads = [r for r in v.get("reasons", []) if not r.startswith(LEFTOVER_REASON)]
-    return [j for j in judges if j != "ghost" or reads] + ["leftover"]
+    reads = [r for r in v.get("reasons", [])
+             if not r.startswith((LEFTOVER_REASON, TINT_REASON))]
+    return [j for j in judges if j != "ghost" or reads] + looks

@@ -325,7 +325,8 @@ def _check(image, name):
 def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
                   residue_threshold: float = RESIDUE_THRESHOLD, clahe_clip: float = CLAHE_CLIP,
                   min_read_score: float = MIN_READ_SCORE, margin: float = 0.35,
-                  high_pass: bool = True, leftover: bool = True) -> list[GhostVerdict]:
+                  high_pass: bool = True, leftover: bool = True, tint: bool = True
+                  ) -> list[GhostVerdict]:
     """Judge whether each original text region is still visible in the cleaned image.
 
     Parameters
@@ -358,6 +359,9 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
         Also look for ink the mask missed next to what was removed
         (:func:`seamline.ops.text.leftover.leftover_ink`: unedited pixels that differ from
         their surroundings the way the removed ink did); its pieces join the residue.
+    tint : bool, keyword-only
+        Also look for letters whose fill still leans towards the removed ink, and ink left
+        at their rim (:func:`seamline.ops.text.tint.tinted_fill`); the rim joins the residue.
 
     Returns
     -------
@@ -432,6 +436,14 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
                                          line=P > 0, text_height=hb,
                                          normal=_axes(poly)[1])
             stats["leftover"] = left
+        tinted = None
+        if tint:
+            from seamline.ops.text.tint import tinted_fill
+
+            tinted, tint_px = tinted_fill(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
+                                          changed_full[y0:y1, x0:x1], region,
+                                          text_height=hb)
+            stats["tint"] = tinted
         words = text.split()
         # reads of the rectified strip: as is, CLAHE-boosted, high-passed; none where no word
         # could match (match_words skips words under 3 characters: a tiled watermark's tiles
@@ -468,6 +480,13 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
             res = (res | left_px) if reasons else left_px
             reasons.append(f"{LEFTOVER_REASON}: {left['left_px']} px in {left['pieces']} "
                            f"letter-sized piece(s) shaded like the removed text")
+        if tinted is not None and tinted["flagged"]:
+            from seamline.ops.text.tint import TINT_REASON
+
+            res = (res | tint_px) if reasons else tint_px
+            reasons.append(f"{TINT_REASON}: {tinted['tinted_letters']} of "
+                           f"{tinted['letters']} letter(s) filled towards the removed ink "
+                           f"(the rim the mask left kept it)")
         stats.update(plain_score=round(plain_sc, 4))
         out.append(GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
                                 words_boosted, plain_txt, boosted_reads, box, res, stats,

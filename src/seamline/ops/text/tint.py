@@ -1,0 +1,189 @@
+"""Removed letters that still show as a tint: a fill shaded like the ink the rim kept.
+
+A semi-transparent watermark (the demo's white "SAMPLE" over a red saucer) leaves two things
+the other looks miss. Its anti-aliased rim, a pixel or two outside a mask that hugs the
+strokes, keeps a little of the white; a fill that continues the photo from the hole's border
+(FSR, Telea) carries that white into the hole, and every letter comes back as a paler copy
+of itself: too faint to read, too letter-shaped not to see on a smooth saucer. Where the
+mask covered a letter only in part (the "A"'s leg over the spoon's handle), the stroke left
+beside the hole tints the fill the same way.
+
+This look asks, letter by letter (connected pieces of what was removed), whether the cleaned
+image still leans towards the removed ink there. The photo under a letter is estimated from
+the untouched photo around it (a normalised Gaussian average of the cleaned image over
+pixels more than ``RIM_PX`` from the mask, at the scale of the stroke), so a gradient or an
+edge through the letter is the estimate's, not a tint. Along the ink's colour direction
+``d`` (the mean removed change of that ink, unit length), a letter is **tinted** when the
+median of ``(cleaned - estimate) . d`` over that ink's pixels of the letter is at least
+``MIN_TINT``, ``TINT_SHARE`` of the ink's own strength there, and ``TINT_Z`` times the spread
+of the same figure, smoothed at half the stroke width, on the untouched photo around the
+letter (a busy photo hides a tint and has a wide spread; speckle finer than a stroke
+averages out over a letter, for the eye too).
+
+Only letter-sized pieces are judged: a semi-transparent watermark's letters stay apart,
+while a mask that merged a line's letters (outline, glow) covers a stretch of photo the
+photo around it does not predict. A region is flagged when tinted letters hold ``MIN_TINTED_SHARE`` of the removed pixels (and
+``MIN_TINTED_PX``). The residue returned, for the fill loop to grow over, is the rim
+(``RIM_PX``) of the tinted letters: refilled from the photo beyond it, the fill no longer
+inherits the ink. (Ink left far from the mask is the leftover look's:
+:mod:`seamline.ops.text.leftover`.)
+
+Thresholds were set on the training split only (``benchmarks/tint_judge_check.py``: train
+photos with drawn text, the clean photo and exact-mask Telea fills as perfect removals,
+untouched photos under a text mask; the demo's watermark). numpy and OpenCV only.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["tinted_fill", "TINT_FIGURES", "TINT_REASON"]
+
+#: Pixels outside the mask that count as its rim (anti-aliased ink stays there).
+RIM_PX = 2
+#: Smallest tint (along the ink direction, [0, 1] units) a letter's fill must show.
+MIN_TINT = 0.012
+#: ... and this share of the ink's own strength on that letter.
+TINT_SHARE = 0.04
+#: ... and this many times the spread of the same figure on the photo around the letter.
+TINT_Z = 1.8
+#: Removed ink weaker than this (along its direction) is too faint to judge.
+MIN_INK = 0.03
+#: Letters (connected removed pieces) smaller than this are not judged ...
+MIN_LETTER_PX = 12
+#: ... nor pieces wider or taller than this many text heights: letters the mask merged
+#: into one piece (outlines, glows, shadows), where the photo under the whole line (a
+#: brick wall's mortar line along it) is not what the photo around it predicts.
+MAX_LETTER = 1.5
+#: Flag when tinted letters hold this share of the removed pixels ...
+MIN_TINTED_SHARE = 0.25
+#: ... and at least this many pixels.
+MIN_TINTED_PX = 60
+#: The figures a verdict carries (for the manifest and the QA report).
+TINT_FIGURES = ("tinted_px", "removed_px", "letters", "tinted_letters", "tint")
+#: How the ghost judge's reason for a tint flag begins (QA names the look by it).
+TINT_REASON = "letters still tinted"
+
+
+def _disk(r: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def _robust_spread(x: np.ndarray) -> float:
+    if x.size < 8:
+        return float("inf")
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
+def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndarray, *,
+                text_height: float) -> tuple[dict, np.ndarray]:
+    """Letters of one text line whose removal still shows as a tint.
+
+    Parameters
+    ----------
+    O, C : ndarray, shape (h, w, 3), float32 in [0, 1]
+        A crop of the original and of the cleaned image around one text line.
+    changed : ndarray, shape (h, w), bool
+        The pixels that were edited (the fill mask).
+    band : ndarray, shape (h, w), bool
+        The line and its margin: the letters judged are the removed pixels in it.
+    text_height : float, keyword-only
+        The line's height, px: a removed piece wider than ``MAX_LETTER`` of it is a line
+        whose letters the mask merged (an outline, a glow), not judged.
+
+    Returns
+    -------
+    figures : dict
+        ``judged`` (False when too little ink was removed), ``flagged``, ``tinted_px``
+        (removed pixels of tinted letters), ``removed_px``, ``letters`` (judged),
+        ``tinted_letters``, ``tint`` (largest letter tint along its ink, [0, 1] units).
+        JSON-serialisable.
+    residue : ndarray, shape (h, w), bool
+        The rim of the tinted letters: where the fill should reach.
+    """
+    out: dict = {"judged": False, "flagged": False, "tinted_px": 0, "removed_px": 0,
+                 "letters": 0, "tinted_letters": 0, "tint": 0.0}
+    residue = np.zeros(band.shape, bool)
+    removed = changed & band
+    out["removed_px"] = int(removed.sum())
+    if out["removed_px"] < 24:
+        return out, residue
+    D = O - C
+    Dr = D[removed]
+    # the inks: the removed change's principal colour direction, each sign on its own (a
+    # white fill and its black outline are two inks)
+    _, _, vt = np.linalg.svd(Dr - Dr.mean(0), full_matrices=False)
+    p = Dr @ vt[0]
+    strong = np.abs(p) >= 0.5 * float(np.quantile(np.abs(p), 0.9))
+    dirs = []
+    for side in (p > 0, p < 0):
+        sel = strong & side
+        if sel.sum() >= max(12, 0.1 * strong.sum()):
+            m = Dr[sel].mean(0)
+            if float(np.linalg.norm(m)) >= MIN_INK:
+                dirs.append((m / np.linalg.norm(m)).astype(np.float32))
+    if not dirs:
+        return out, residue
+    # stroke width of what was removed (2 area / boundary): the scale of the estimate
+    m8 = removed.astype(np.uint8)
+    edge = int((m8 - cv2.erode(m8, np.ones((3, 3), np.uint8))).sum())
+    stroke = float(np.clip(2.0 * m8.sum() / max(edge, 1), 1.0, 40.0))
+    # the photo under the letters: untouched pixels beyond the rim, averaged at the
+    # stroke's scale (normalised convolution: the mask's pixels carry no weight)
+    near_mask = cv2.dilate(changed.astype(np.uint8), _disk(RIM_PX)) > 0
+    known = (~near_mask).astype(np.float32)
+    sigma = max(2.0, stroke)
+    wsum = cv2.GaussianBlur(known, (0, 0), sigma)
+    est = cv2.GaussianBlur(C * known[..., None], (0, 0), sigma) / np.maximum(wsum, 1e-4)[..., None]
+    trusted = wsum > 0.05  # enough photo nearby to estimate from
+    n, lab, st, _ = cv2.connectedComponentsWithStats(m8, connectivity=8)
+    r_ring = RIM_PX + int(np.ceil(stroke)) + max(3, int(np.ceil(stroke)))  # photo around
+    for c in range(1, n):
+        if (st[c, cv2.CC_STAT_AREA] < MIN_LETTER_PX
+                or max(st[c, 2], st[c, 3]) > MAX_LETTER * text_height):
+            continue
+        x, y, w, h = st[c, :4]
+        y0, y1 = max(0, y - r_ring), min(band.shape[0], y + h + r_ring)
+        x0, x1 = max(0, x - r_ring), min(band.shape[1], x + w + r_ring)
+        sl = (slice(y0, y1), slice(x0, x1))
+        hole = (lab[sl] == c) & trusted[sl]
+        if hole.sum() < MIN_LETTER_PX:
+            continue
+        h8 = hole.astype(np.uint8)
+        ring = ((cv2.dilate(h8, _disk(r_ring)) > 0) & ~near_mask[sl])
+        best = None
+        for d in dirs:
+            # this ink's pixels of the letter (an outlined letter holds two inks)
+            ink = hole & (D[sl] @ d >= MIN_INK)
+            if ink.sum() < MIN_LETTER_PX:
+                continue
+            s = float(np.median(D[sl][ink] @ d))
+            dev = (C[sl] - est[sl]) @ d
+            tint = float(np.median(dev[ink]))
+            # the photo's own swing at the letter's scale: speckle finer than a stroke
+            # averages out over a letter, as it does for the eye
+            smooth = cv2.GaussianBlur(np.ascontiguousarray(dev), (0, 0), max(1.0, 0.5 * stroke))
+            spread = _robust_spread(smooth[ring]) + 1.0 / 255
+            tinted = tint >= max(MIN_TINT, TINT_SHARE * s, TINT_Z * spread)
+            if best is None or (tinted, tint) > best[:2]:
+                best = (tinted, tint, ink)
+        if best is None:
+            continue
+        tinted, tint, _ = best
+        out["letters"] += 1
+        out["tint"] = max(out["tint"], round(tint, 4))
+        if tinted:
+            out["tinted_letters"] += 1
+            out["tinted_px"] += int(best[2].sum())
+            rim = (cv2.dilate(h8, _disk(RIM_PX)) > 0) & ~changed[sl]
+            residue[sl] |= rim
+    if out["letters"] == 0:
+        return out, np.zeros(band.shape, bool)
+    out["judged"] = True
+    tinted_ok = (out["tinted_px"] >= MIN_TINTED_PX
+                 and out["tinted_px"] >= MIN_TINTED_SHARE * out["removed_px"])
+    out["flagged"] = bool(tinted_ok)
+    if not out["flagged"]:
+        residue[:] = False
+    return out, residue
