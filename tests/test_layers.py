@@ -238,6 +238,7 @@ def test_stage_protocol_hooks_are_declared_on_the_base_class():
     assert Stage.warm_up(None, threads=1) is None
     assert {sid for sid, cls in REGISTRY.items() if cls.qa} == {"qa", "upscale-qa"}
     assert {sid for sid, cls in REGISTRY.items()
-            if cls.warm_up.__func__ is not Stage.warm_up.__func__} == {"detect-text"}
+            if cls.warm_up.__func__ is not Stage.warm_up.__func__} == {"detect-text",
+                                                                        "fill-text"}
     assert {sid for sid, cls in REGISTRY.items()
             if cls.stand_in.__func__ is not Stage.stand_in.__func__} == {"encode-prompt"}

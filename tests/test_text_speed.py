@@ -222,3 +222,51 @@ def test_a_crop_over_the_alone_size_never_fills_beside_another(captions_on_coffe
     monkeypatch.setattr(region_fill, "FILL_ALONE_PX", 100)
     out = removal.fill_text(image, mask, regions, judge=False, threads=2)[0]
     assert state["most"] == 1 and np.array_equal(out, serial)
+
+
+_WARM_CHECK = """
+import json, sys
+import numba
+import numpy as np
+import seamline as sl
+from seamline.ops.inpaint import exemplar as E
+from seamline.ops.text import detect as D
+
+sl.Pipeline.builtin("remove-text").warm_up(threads=1)
+kernels = {n: f for n, f in vars(E).items() if isinstance(f, numba.core.registry.CPUDispatcher)}
+loaded = {n: len(f.signatures) for n, f in kernels.items()}
+rng = np.random.default_rng(3)
+img = rng.random((90, 140, 3), dtype=np.float32)
+hole = np.zeros((90, 140), np.float32)
+hole[30:60, 40:110] = 1
+out = E.exemplar_fill(img, hole, seed=0)
+print(json.dumps({"engine": D._ENGINE is not None, "kernels": len(kernels),
+                  "new": sorted(n for n, f in kernels.items() if len(f.signatures) != loaded[n]),
+                  "out": out.tolist()}))
+"""
+
+
+def test_pipeline_warm_up_loads_the_ocr_and_every_exemplar_kernel_a_fill_uses():
+    """In a fresh process, remove-text's warm-up builds the OCR engine and loads the
+    exemplar fill's compiled kernels: a fill after it loads nothing new (the first image
+    that gets the exemplar fill used to pay ~1 CPU s for them) and gives the pixels a fill
+    gives without a warm-up."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from seamline.ops.inpaint.exemplar import exemplar_fill
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    p = subprocess.run([sys.executable, "-c", _WARM_CHECK], capture_output=True, text=True,
+                       env=env, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert got["engine"] and got["kernels"] >= 8 and got["new"] == []
+    rng = np.random.default_rng(3)
+    img = rng.random((90, 140, 3), dtype=np.float32)
+    hole = np.zeros((90, 140), np.float32)
+    hole[30:60, 40:110] = 1
+    assert np.array_equal(np.float32(got["out"]), exemplar_fill(img, hole, seed=0))
+

@@ -57,6 +57,20 @@ class Pipeline:
         raw = dict(self.spec.raw, **top_level)
         return Pipeline(spec_from_dict(raw, source=self.spec.source))
 
+    def warm_up(self, *, threads: int | None = None) -> "Pipeline":
+        """Load what every stage needs (models, compiled kernels) now, so the first image
+        does not pay for it (:meth:`seamline.core.stage.Stage.warm_up`); returns ``self``.
+
+        ``threads`` caps the engines' own thread pools when this builds them (None: their
+        default). For ``remove-text`` that is the OCR models (~0.7 s) and the exemplar
+        fill's kernels (~1 s, paid by the first image that uses that fill otherwise).
+        """
+        from seamline.stages import get_stage
+
+        for decl in self.spec.stages:
+            get_stage(decl.stage_id).warm_up(decl.params, threads=threads)
+        return self
+
     def run(self, image: Any = None, *, out: str | Path | None = None,
             from_stage: str | None = None,
             progress: bool = False, **kwargs: Any) -> Run:

@@ -59,6 +59,23 @@ class FillText(Stage):
         model: str | None = None       #: checkpoint path for the lama backend
         device: str = "cpu"            #: torch device for the lama backend
 
+    @classmethod
+    def warm_up(cls, params, *, threads: int | None = None) -> None:
+        """Load the exemplar fill's compiled kernels (~1 CPU s on a process's first exemplar
+        fill otherwise) and import the loop's modules, before the first image."""
+        import importlib
+
+        # the loop and what it imports on first use (judges, fills, labelling)
+        for mod in ("seamline.ops.text.removal", "seamline.ops.text.ghost",
+                    "seamline.ops.text.leftover", "seamline.ops.inpaint.smear",
+                    "seamline.ops.inpaint.structure", "seamline.ops.inpaint.fsr",
+                    "scipy.ndimage"):
+            importlib.import_module(mod)
+        if params.backend in ("auto", "exemplar"):
+            from seamline.ops.inpaint.exemplar import warm_up
+
+            warm_up()
+
     def run(self, ctx, image, mask, regions, geometry=None, edited=None):
         res = self._fill(ctx, image, mask, regions, geometry)
         if edited is not None and edited.any():
