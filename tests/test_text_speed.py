@@ -270,3 +270,34 @@ def test_pipeline_warm_up_loads_the_ocr_and_every_exemplar_kernel_a_fill_uses():
     hole[30:60, 40:110] = 1
     assert np.array_equal(np.float32(got["out"]), exemplar_fill(img, hole, seed=0))
 
+
+def test_builtin_pipeline_is_parsed_once_and_never_shared():
+    """remove_text() asks for the built-in spec on every call: the YAML is parsed once, and
+    every call still gets its own document (changing one leaves the next untouched)."""
+    from seamline.core import pipeline as P
+
+    a = P.builtin_spec("remove-text")
+    a.raw["stages"][0]["params"]["min_score"] = 0.9
+    b = P.builtin_spec("remove-text")
+    assert b.raw is not a.raw and b.raw["stages"][0]["params"]["min_score"] == 0.5
+    assert b.stage("detect").params.min_score == 0.5
+    assert P._parsed_builtin.cache_info().hits >= 1
+
+
+def test_lattice_scores_read_one_dilation_of_the_autocorrelation():
+    """The tiled-watermark search scores every candidate lattice on one 3x3 dilation of the
+    autocorrelation, not one per lattice: the same scores and the same lattices found."""
+    from conftest import tiled_watermarked
+
+    from seamline.ops.text import watermark as W
+
+    img = tiled_watermarked("chelsea", 6)[1]
+    h, f = W.bandpass(img)
+    R = W.autocorrelation(h)
+    peaks = W.lattice_peaks(R)
+    Rd = W.support_map(R)
+    pairs = [(v1, v2) for i, (_, v1) in enumerate(peaks) for _, v2 in peaks[i + 1:]]
+    assert len(pairs) > 10
+    assert all(W.lattice_support(R, v1, v2) == W.lattice_support(R, v1, v2, dilated=Rd)
+               for v1, v2 in pairs)
+    assert W.find_tiled_watermark(img).found
