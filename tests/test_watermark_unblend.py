@@ -122,8 +122,13 @@ def test_unblend_stage_inverts_the_tiles_and_hands_on_the_other_regions():
     out, alpha = res.outputs["image"], res.outputs["alpha"]
     assert res.report["done"] and res.report["tiles"] == len(wm.polygons) - 2
     assert res.report["lines_on_copies"] == 2
-    # the tiles and the lines on copies left the regions; the caption stays
-    assert res.outputs["regions"] == [caption]
+    rep = res.report
+    # the inverted copies' tiles and lines left the regions; the caption stays, and so do
+    # the tiles of copies over the retina's smooth background, left to the mask and fill
+    out_regs = res.outputs["regions"]
+    assert out_regs[0] is caption and all(any(r is q for q in regions) for r in out_regs)
+    assert rep["copies_inverted"] >= 3 and rep["copies_left_to_fill"] >= 1
+    assert len(out_regs) < len(regions) - rep["copies_inverted"] // 2
     # only the pixels named in edited changed: the watermark's support, the photo round
     # the strokes (inside the tiles' boxes) is bit-identical; the watermark's came back
     edited = res.outputs["edited"] > 0
@@ -131,10 +136,8 @@ def test_unblend_stage_inverts_the_tiles_and_hands_on_the_other_regions():
     assert not edited[alpha == 0].any() and edited.any()
     far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 3
     assert not edited[far].any()
-    assert _psnr(out, photo, drawn) > _psnr(marked, photo, drawn) + 8
-    rep = res.report
-    # every copy is taken off one way or the other (a copy cut by the frame may own none)
-    assert rep["copies_inverted"] + rep["copies_filled"] >= 0.8 * len(wm.polygons)
+    near = drawn & (cv2.dilate(edited.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0)
+    assert _psnr(out, photo, near) > _psnr(marked, photo, near) + 8
     assert rep["changed_px"] == edited.sum()
     # without tiles (or switched off) everything passes through as it is
     for params, regs in ((None, [caption]),

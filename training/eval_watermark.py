@@ -154,6 +154,7 @@ def main(argv=None):
                          "unblend-watermark stage off and on, in one run (slow)")
     ap.add_argument("--tiled-only", action="store_true",
                     help="tiled cases only (no untouched or captioned photos)")
+    ap.add_argument("--only", help="train photo indices to run (comma-separated)")
     ap.add_argument("--skip-cases", action="store_true", help="no text_photo_cases")
     ap.add_argument("--no-texts", action="store_true",
                     help="do not hand the detector's readings to the search (periodicity only)")
@@ -162,7 +163,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     fonts = ov.font_paths("train")
     rows = []
+    only = None if a.only is None else {int(v) for v in a.only.split(",")}
     for i, (name, bg) in enumerate(backgrounds("train")[:a.n]):
+        if only is not None and i not in only:
+            continue
         img = _fit(bg)
         rng = np.random.default_rng([7, i])
         kinds = (("tiled", "tiled_watermark"), ("untouched", None),

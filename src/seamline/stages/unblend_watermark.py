@@ -10,9 +10,9 @@ Every pixel it changes lies in the watermark's own support (estimated opacity >=
 by 2 px: the strokes' antialiased edge); the photo around the strokes, inside the tiles'
 boxes, is bit-identical. Per copy of the word it chooses: over a textured photo the blend is
 inverted (the photo's texture under the strokes comes back) and the strokes' edge band filled
-again (the faint outline the inversion leaves); over a smooth photo the support is filled
-(Telea), which is nearly exact there while the inversion has no texture to tell opacity from
-colour (``seamline.ops.text.unblend.choose``).
+again (the faint outline the inversion leaves); over a smooth photo the copy's tile stays a
+region for the mask and the fill, which are nearly exact there, while the inversion has no
+texture to tell opacity from colour (``seamline.ops.text.unblend.choose``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "2"  # 2: per-copy choice (invert or fill), changes within the support, edge band
+    version = "2"  # 2: per copy inverted or left to the fill; changes within the support
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
@@ -50,10 +50,11 @@ class UnblendWatermark(Stage):
             "Its opacity and colour are estimated from the copies (aligned; per pixel, least "
             "squares over the copies). Per copy: over texture the blend is inverted, "
             "P = (I - a C) / (1 - a), keeping the photo's texture a fill would invent again, "
-            "and the strokes' edge band filled again; over a smooth photo the copy's support "
-            "is filled (Telea). Only the watermark's support changes (opacity >= 0.12 grown "
-            "by 2 px). Those tiles, and detected lines centred on a copy (the watermark read "
-            "there), then leave the regions the mask and fill stages see. Without tiles, on "
+            "and the strokes' edge band filled again; over a smooth photo the copy is left to "
+            "the fill. Only the watermark's support changes (opacity >= 0.12 grown by 2 px). "
+            "The inverted copies' tiles, and detected lines centred on them (the watermark "
+            "read there), then leave the regions the mask and fill stages see. Without tiles, "
+            "on "
             "a grey image, or when the estimate does not remove the repeated strokes, "
             "everything passes through unchanged.",
     )
@@ -80,24 +81,34 @@ class UnblendWatermark(Stage):
                                notes=[f"tiled watermark not taken off: {ub.reason}"])
         use = choose(ub)
         out, changed = take_off(image, ub, use)
-        # a tile with pixels too opaque to invert stays a region: the fill takes it
-        keep = {i for i in tiles if _touches(regions[i].polygon, ub.hole)}
-        drop = set(tiles) - keep
+        if not changed.any():
+            report["copies_inverted"] = 0
+            return StageResult(outputs=passed, report=report,
+                               notes=["tiled watermark over a smooth photo: left to the fill"])
+        # a region stays for the mask and the fill when its copy was not inverted (a smooth
+        # photo) or it covers pixels too opaque to invert
+        def stays(poly, tol):
+            k = _copy_of(poly, ub.centres, tol)
+            return k < 0 or not use[k] or _touches(poly, ub.hole)
+
+        half = 0.5 * ub.box_hw[1]
+        drop = {i for i in tiles if not stays(regions[i].polygon, half)}
         # a detected line centred on a copy is the watermark read there (its clearest
         # copies): taken off too, so not masked and filled again over the photo recovered
         copies = {i for i, r in enumerate(regions) if i not in tiles
-                  and _on_copy(r.polygon, ub.centres, 0.5 * ub.box_hw[0])}
+                  and _copy_of(r.polygon, ub.centres, 0.5 * ub.box_hw[0]) >= 0}
         # ... and one that reads part of it (a tile cut by the frame or read in part) within
         # half a word of a copy; a caption that merely lies over a copy reads something else
         words = {_key(regions[i].text) for i in copies} - {""}
         copies |= {i for i, r in enumerate(regions) if i not in tiles and i not in copies
-                   and _on_copy(r.polygon, ub.centres, 0.5 * ub.box_hw[1])
+                   and _copy_of(r.polygon, ub.centres, half) >= 0
                    and len(_key(r.text)) >= 2 and any(_key(r.text) in w for w in words)}
-        drop |= {i for i in copies if not _touches(regions[i].polygon, ub.hole)}
+        drop |= {i for i in copies if not stays(regions[i].polygon, half)}
         seen = np.unique(ub.owner[changed])
-        report.update(tiles_left_to_fill=len(keep), lines_on_copies=len(copies),
-                      copies_inverted=int(np.sum(use[seen])),
-                      copies_filled=int(np.sum(~use[seen])),
+        report.update(tiles_left_to_fill=len(tiles) - len(set(tiles) & drop),
+                      lines_on_copies=len(copies),
+                      copies_inverted=int(len(seen)),
+                      copies_left_to_fill=int(np.sum(~use)),
                       changed_px=int(changed.sum()),
                       # the promise: nothing outside the watermark's own support changed
                       changed_outside_support_px=0)
@@ -107,9 +118,9 @@ class UnblendWatermark(Stage):
                      "regions": [r for i, r in enumerate(regions) if i not in drop]},
             report=report,
             notes=[f"tiled watermark: {report['copies_inverted']} copies inverted, "
-                   f"{report['copies_filled']} filled over a smooth photo, {len(drop)} regions "
-                   f"taken off; {int(changed.sum())} px changed, all within the watermark's "
-                   f"support ({ub.reason})"])
+                   f"{report['copies_left_to_fill']} over a smooth photo left to the fill, "
+                   f"{len(drop)} regions taken off; {int(changed.sum())} px changed, all "
+                   f"within the watermark's support ({ub.reason})"])
 
 
 def _key(text: str) -> str:
@@ -119,10 +130,14 @@ def _key(text: str) -> str:
     return re.sub(r"[\W_]+", "", str(text)).lower()
 
 
-def _on_copy(poly, centres: np.ndarray, tol: float) -> bool:
-    """Whether the polygon's centre is within ``tol`` px of one of ``centres`` (M, 2)."""
-    c = np.asarray(poly, np.float64).reshape(-1, 2).mean(0)
-    return bool(len(centres)) and float(np.hypot(*(centres - c).T).min()) <= tol
+def _copy_of(poly, centres: np.ndarray, tol: float) -> int:
+    """Index of the copy in ``centres`` (M, 2) nearest the polygon's centre, if within
+    ``tol`` px; else -1."""
+    if not len(centres):
+        return -1
+    d = np.hypot(*(centres - np.asarray(poly, np.float64).reshape(-1, 2).mean(0)).T)
+    k = int(np.argmin(d))
+    return k if d[k] <= tol else -1
 
 
 def _touches(poly, hole: np.ndarray) -> bool:
