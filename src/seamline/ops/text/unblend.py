@@ -74,6 +74,10 @@ MAX_LEFT = 0.5
 MIN_SPREAD = 0.08
 #: Fewest whole copies the estimate is made from.
 MIN_COPIES = 6
+#: Fewest tiles given that can show the lattice (every lattice point in the frame is a copy:
+#: detect-text leaves out the tiles a detected line holds, which on a clear watermark is
+#: most of them; train split hubble: 11 lines read "(c) PhotoCo", 4 tiles left).
+MIN_TILES = 3
 #: Resampling into and out of the common frame: bicubic (bilinear blurs the strokes' edges
 #: twice, and an under-estimated opacity at an edge leaves the word's outline).
 INTERP = cv2.INTER_CUBIC
@@ -285,7 +289,7 @@ def _copy_stats(S, S2, T, M, inbox, stroke):
 def tile_regions(regions) -> list[int]:
     """Indices of a tiled watermark's tiles among text regions: regions without text whose
     polygons are translated copies of one box (what detect-text adds for the tiles), at least
-    :data:`MIN_COPIES` of them; ``[]`` when there are none."""
+    :data:`MIN_TILES` of them; ``[]`` when there are none."""
     idx = [i for i, r in enumerate(regions) if r.text == "" and np.asarray(r.polygon).shape == (4, 2)]
     groups: list[list[int]] = []
     for i in idx:
@@ -298,7 +302,7 @@ def tile_regions(regions) -> list[int]:
         else:
             groups.append([i])
     best = max(groups, key=len, default=[])
-    return best if len(best) >= MIN_COPIES else []
+    return best if len(best) >= MIN_TILES else []
 
 
 def _lattice(centres) -> np.ndarray | None:
@@ -376,7 +380,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
                          f"dtype {img.dtype}")
     H, W = img.shape[:2]
     none = np.zeros((H, W), np.float32)
-    if len(polygons) < MIN_COPIES:
+    if len(polygons) < MIN_TILES:
         return Unblended(img, none, none > 0, reason=f"{len(polygons)} tiles: too few to "
                                                      f"estimate the watermark from")
     angle_deg = _angle(polygons[0]) if angle_deg is None else float(angle_deg)
