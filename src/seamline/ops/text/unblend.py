@@ -45,6 +45,14 @@ SCALE = 1
 #: a smoothed blob and may stop short of the word's ends; a shadow lies outside it. A frame
 #: that reaches into the next tile is harmless: that is the same watermark again.
 MARGIN = 0.5
+#: Reach of the frame and the support past the box's ends, along the text, x the box's
+#: height: the search's box is the smoothed blob of the repeated strokes and may leave out
+#: a symbol at the word's end (the "(c)" of "(c) PhotoCo" over the hubble field was left
+#: half-inverted). Train split, the blend inverted (smooth copies untouched), text-region
+#: PSNR at 0 / 0.5 / 1: hubble 27.71 / 32.87 / 32.92, coins 25.67 / 27.13 / 29.70,
+#: grace_hopper 27.84 / 29.79 / 32.22, brick 27.38 / 25.83 / 28.20, coffee 25.93 / 25.92 /
+#: 25.92 dB.
+REACH = 1.0
 #: Opacity below which a pixel is left untouched (noise of the estimate on the photo).
 A_MIN = 0.04
 #: Opacity from which a pixel is the watermark's own (:func:`watermark_support`), and the
@@ -144,7 +152,7 @@ def _frame(polygons, angle_deg):
     d = P[0] - c[0]
     hw, hh = float(np.abs(d @ u).max()), float(np.abs(d @ n).max())
     m = MARGIN * 2 * hh + 2
-    return c, u, n, (hw + m, hh + m), (hw, hh)
+    return c, u, n, (hw + m + REACH * 2 * hh, hh + m), (hw, hh)
 
 
 def _to_image(c, u, n, size_wh):
@@ -413,7 +421,8 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     # repetition elsewhere in the frame (a brick wall's courses) is not the watermark
     yy, xx = np.mgrid[:size_wh[1], :size_wh[0]]
     g = (0.35 * 2 * box[1] + 3) * SCALE
-    inbox = ((np.abs(xx - (size_wh[0] - 1) / 2) <= box[0] * SCALE + g)
+    reach = REACH * 2 * box[1] * SCALE
+    inbox = ((np.abs(xx - (size_wh[0] - 1) / 2) <= box[0] * SCALE + g + reach)
              & (np.abs(yy - (size_wh[1] - 1) / 2) <= box[1] * SCALE + g))
     M = _support(T) & inbox
     Bk = _background(S, M)
