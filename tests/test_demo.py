@@ -43,12 +43,14 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     assert rim["edge_paths"] >= 1 and not rim["flagged"] and rim["edge_broken_share"] < 0.1, rim
     assert qa["structure_flagged"] == 0
     assert f"structure judge {qa['structure_regions']}/{qa['structure_regions']}" in printed
-    # the watermark's rim (anti-aliased white the mask left) carried into the first fill:
-    # pale letters on the saucer; the tint look flags them, the loop grows over the rim and
-    # the refill is clean
+    # the watermark's rim (anti-aliased white): a mask that left it carried it into the first
+    # fill (pale letters on the saucer), the tint look flagged them and the loop grew over
+    # the rim; since the glyph mask keeps the letters its box cuts (text-mask 13) the first
+    # fill is clean. Either way the tint look judged the watermark and the result is clean
     sample = next(r for r in fill["regions"] if r["text"] == "SAMPLE")["passes"]
-    assert sample[0]["verdict"]["stats"]["tint"]["flagged"], sample[0]["verdict"]
-    assert len(sample) >= 2 and "ghost" in sample[1]["because"]
+    assert sample[0]["verdict"]["stats"]["tint"]["judged"], sample[0]["verdict"]
+    if sample[0]["verdict"]["stats"]["tint"]["flagged"]:
+        assert len(sample) >= 2 and "ghost" in sample[1]["because"]
     assert qa["tint_flagged"] == 0 and qa["tint_regions"] >= 1, qa["tint"]
     # an independent OCR pass over the whole cleaned image reads none of the drawn words
     clean_out = load_image(tmp_path / "clean.png")

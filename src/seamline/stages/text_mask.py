@@ -24,8 +24,9 @@ class TextMask(Stage):
     # photo pixel by pixel where the photo is smooth enough to tell (not the segmenter's blur);
     # 11: an effect on both sides of the glyphs is fitted centred (an outline), not as a
     # one-sided shift, and a hard-edged line with only centred effects is capped at 1 px too;
-    # 12: a huge line's cap grows over the faint rim measured past its edge (ops.text.rim)
-    version = "12"
+    # 12: a huge line's cap grows over the faint rim measured past its edge (ops.text.rim);
+    # 13: the glyph mask keeps text colour crossing a line's ends (a box cut the last letter)
+    version = "13"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

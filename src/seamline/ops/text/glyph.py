@@ -84,6 +84,7 @@ _ALPHA_CORE = 0.65  # matte alpha above which a pixel is text
 _RES_K = 0.25  # tolerated off-line residual, fraction of |text colour - background|
 _BLOB_K = 1.8  # a component thicker than this many stroke widths is photo
 _CONT_K = 0.25  # photo structure crossing the edge: dropped within this x box height
+_END_PX = 3.0  # ... but not where it crosses the line's ends (the box cut the last letter)
 _MAX_WORK_HEIGHT = 40.0  # larger text is analysed at a scale where its box is this tall
 _MAX_SAMPLES = 3000  # pixels sampled for clustering and colour statistics
 
@@ -377,6 +378,23 @@ def _region_mask(image, all_polys, poly, margin, debug=None):
     return (y0, x0, core), info
 
 
+def _line_ends(P: np.ndarray) -> np.ndarray:
+    """The polygon's pixels within ``_END_PX`` of its two ends along the line (bool): where
+    the detector's box often cuts through the last letter (a date stamp's final "1"), so
+    text colour continuing past the edge there is the letter, not photo structure."""
+    ys, xs = np.nonzero(P)
+    if xs.size < 3:
+        return np.zeros(P.shape, bool)
+    (cx, cy), (w, h), ang = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+    if w < h:
+        w, h, ang = h, w, ang + 90.0
+    t = np.deg2rad(ang)
+    along = (xs - cx) * np.cos(t) + (ys - cy) * np.sin(t)
+    out = np.zeros(P.shape, bool)
+    out[ys, xs] = np.abs(along) >= w / 2 - _END_PX
+    return out
+
+
 def _analyse(crop, P, G, known, hb, ang, info, debug):
     """Steps 1-6 on one crop (any scale). Returns (core, colours, tau, background) or None."""
     rw = max(3.0, 0.3 * hb)
@@ -493,7 +511,7 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
 
     # 5. photo structure, per colour layer
     d_in = cv2.distanceTransform(P.astype(np.uint8), cv2.DIST_L2, 3)
-    edge_in = P & (d_in <= 2)
+    edge_in = P & (d_in <= 2) & ~_line_ends(P)
     eo_y, eo_x = np.nonzero((d_out > 0) & (d_out <= 3))
     eo_c = crop[eo_y, eo_x]
     dropped = 0
