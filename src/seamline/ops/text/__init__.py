@@ -10,6 +10,8 @@
 :mod:`.geometry`          stroke width / text height per line; combining the two masks
 :mod:`.rim`               the faint rim past a huge line's mask edge (the normaliser's cap)
 :mod:`.ghost`             the ghost judge: can a person still read what was removed?
+:mod:`.leftover`          ... its look for letters the mask missed
+:mod:`.tint`              ... its look for letters filled towards the ink the rim kept
 :mod:`.region_fill`       the removal's fill: per-region choice, crops, the first pass
 :mod:`.removal`           the closed loop: fill, judge, re-mask, refill
 ========================  ==============================================================
