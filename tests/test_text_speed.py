@@ -301,3 +301,27 @@ def test_lattice_scores_read_one_dilation_of_the_autocorrelation():
     assert all(W.lattice_support(R, v1, v2) == W.lattice_support(R, v1, v2, dilated=Rd)
                for v1, v2 in pairs)
     assert W.find_tiled_watermark(img).found
+
+
+def test_image_statistics_are_the_float64_ones_in_one_pass(astronaut, coffee):
+    """The runner measures every image it hands over (the input, the filled output): the
+    channel means and the spread come from one float64 pass per channel (cv2.meanStdDev, no
+    copy) and equal the float64 definitions; a view (a grey page shown as RGB) and an image
+    with non-finite values take the strip-by-strip path, same numbers."""
+    from seamline.core import artifacts
+
+    photo = np.ascontiguousarray(astronaut, np.float32)
+    for img in (photo, np.ascontiguousarray(coffee, np.float32)):
+        st = artifacts.measure("image", img)
+        ref = img.astype(np.float64)
+        assert st["channel_mean"] == [round(float(m), 6) for m in ref.reshape(-1, 3).mean(0)]
+        assert st["std"] == pytest.approx(float(ref.std()), rel=1e-7)
+    grey = photo[..., 1]
+    view = np.broadcast_to(grey[..., None], grey.shape + (3,))
+    st = artifacts.measure("image", view)
+    assert st["std"] == pytest.approx(float(grey.astype(np.float64).std()), rel=1e-6)
+    assert st["channel_mean"] == [round(float(grey.astype(np.float64).mean()), 6)] * 3
+    bad = photo.copy()
+    bad[0, 0, 0] = np.nan
+    st = artifacts.measure("image", bad)
+    assert st["nonfinite"] == 1 and np.isfinite(st["std"])

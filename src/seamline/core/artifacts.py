@@ -274,8 +274,19 @@ def _measure_array(kind: str, a: Any) -> dict:
         af = np.where(np.isfinite(a), af, 0.0)
     stats.update(nonfinite=nonfinite, min=float(af.min()), max=float(af.max()),
                  mean=float(af.mean()))
-    if kind == "image" and layout == "HxWx3":
-        stats["channel_mean"] = [round(float(m), 6) for m in af.reshape(-1, 3).mean(axis=0)]
+    if kind == "image" and layout == "HxWx3" and not nonfinite and af.flags.c_contiguous \
+            and af.dtype == np.float32:
+        # per-channel means and spreads in float64, one pass, no copy (numpy's mean along
+        # axis 0 runs a sequential float32 sum: 22 ms at 1024x768 and ~1e-5 off; the float64
+        # strips of _std 15 ms); the whole image's spread from the channels' (law of total
+        # variance about the image's mean)
+        cm, cs = (v.ravel() for v in cv2.meanStdDev(af))
+        stats["channel_mean"] = [round(float(m), 6) for m in cm]
+        stats["std"] = float(np.sqrt(np.mean(cs ** 2 + (cm - stats["mean"]) ** 2)))
+    elif kind == "image" and layout == "HxWx3":  # a view (a grey page shown as RGB), or
+        # values to zero first: numpy, float64 sums in its small buffers, strip by strip
+        stats["channel_mean"] = [round(float(m), 6)
+                                 for m in af.reshape(-1, 3).mean(axis=0, dtype=np.float64)]
         stats["std"] = _std(af, stats["mean"])
     elif kind == "image" and layout == "HxW":  # grey: its one channel
         stats["channel_mean"] = [round(stats["mean"], 6)]
