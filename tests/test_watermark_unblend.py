@@ -138,7 +138,7 @@ def test_unblend_stage_inverts_the_tiles_and_hands_on_the_other_regions():
     assert not edited[far].any()
     near = drawn & (cv2.dilate(edited.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0)
     assert _psnr(out, photo, near) > _psnr(marked, photo, near) + 8
-    assert rep["changed_px"] == edited.sum()
+    assert rep["changed_px"] == edited.sum() and rep["changed_outside_support_px"] == 0
     # without tiles (or switched off) everything passes through as it is
     for params, regs in ((None, [caption]),
                          (UnblendWatermark.Params(enabled=False), regions)):

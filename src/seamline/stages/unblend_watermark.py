@@ -110,8 +110,9 @@ class UnblendWatermark(Stage):
                       copies_inverted=int(len(seen)),
                       copies_left_to_fill=int(np.sum(~use)),
                       changed_px=int(changed.sum()),
-                      # the promise: nothing outside the watermark's own support changed
-                      changed_outside_support_px=0)
+                      # the promise, measured: nothing outside the watermark's support changed
+                      changed_outside_support_px=int(np.count_nonzero(
+                          np.any(out != image, axis=2) & ~changed)))
         edited = changed.astype(np.float32)
         return StageResult(
             outputs={"image": out, "alpha": ub.alpha * edited, "edited": edited,
