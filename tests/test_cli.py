@@ -67,8 +67,8 @@ def test_run_then_rerun_from_stage(tmp_path, capsys, text_photo):
                               "--set", "inpaint.radius=5", "--json")
     assert code == 0
     stages = {s["name"]: s["cached"] for s in json.loads(stdout)["stages"]}
-    assert stages == {"detect": True, "mask": True, "normalize": True, "preflight": True,
-                      "inpaint": False, "qa": False}
+    assert stages == {"detect": True, "unblend": True, "mask": True, "normalize": True,
+                      "preflight": True, "inpaint": False, "qa": False}
 
 
 def test_stages_and_pipelines_listing(capsys):
