@@ -12,7 +12,9 @@ once per case up to its fill; the fill loop then runs on the same mask and regio
 
 * ``far``: pixels the result changed farther than 8 px from the drawn text (the
   benchmark's count); ``far_first``: those inside the mask the loop was given (the
-  mask stages' share); ``far_grown``: those the loop's re-mask added (its own share);
+  mask stages' share); ``far_grown``: those the loop's re-mask added (its own share; the
+  loop fills what the pipeline fills, the photo with a tiled watermark taken off, and
+  pixels that unblend changed outside the mask count here too);
 * ``grown_px``: pixels the loop added to the mask, anywhere;
 * ``psnr``: in the text region (drawn pixels and the line boxes, grown 3 px) against the
   clean photo;
@@ -81,6 +83,10 @@ def measure(image, photo, drawn, region, variants=VARIANTS) -> dict:
     res = sl.remove_text(image)
     first = np.asarray(res.run.stage("preflight").outputs["mask"])
     regions = res.run.stage("detect").outputs["regions"]
+    filled = image  # what the fill sees: the photo, or the photo with a tiled watermark
+    if "unblend" in res.run.stages:  # taken off first (remove-text since f8a7d1b)
+        regions = res.run.stage("unblend").outputs["regions"]
+        filled = np.asarray(res.run.stage("unblend").outputs["image"], np.float32)
     geometry = res.run.stage("mask").outputs["geometry"] or {}
     far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
     rows: dict = {}
@@ -95,7 +101,7 @@ def measure(image, photo, drawn, region, variants=VARIANTS) -> dict:
         real, real_judge = removal.regrow_limit, ghost.judge_regions
         removal.regrow_limit, ghost.judge_regions = _limit(variant), _judge(variant)
         try:
-            out, final, rep = removal.fill_text(image, first, regions, backend="auto",
+            out, final, rep = removal.fill_text(filled, first, regions, backend="auto",
                                                 max_passes=3, radius=3, seed=0,
                                                 stroke_px=geometry.get("stroke_width_px"))
         finally:
