@@ -271,13 +271,13 @@ def main(conn, threads: int = 1) -> None:
     import cv2
 
     from seamline.errors import SeamlineError
-    import seamline.api  # noqa: F401  (warm: the first job should not pay the imports)
-    from seamline.ops.text import warm_up
+    from seamline.api import Pipeline  # warm: the first job should not pay the imports
 
     cv2.setNumThreads(threads)
     try:
-        # the text detector's ONNX sessions, once per worker, not per job
-        warm_up(threads=threads)
+        # remove-text's start-up once per worker, not per job: the text detector's ONNX
+        # sessions and the exemplar fill's compiled kernels (~1 s on the first job using it)
+        Pipeline.builtin("remove-text").warm_up(threads=threads)
     except Exception:  # noqa: BLE001  (a job that needs it reports the problem properly)
         pass
     release_memory()
