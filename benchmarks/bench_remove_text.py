@@ -558,7 +558,9 @@ def markdown(summary, methods, meta) -> tuple[str, str]:
         mr = f"{s['mask_recall']:.3f}" if "mask_recall" in s else "-"
         mp = f"{s['mask_precision']:.3f}" if "mask_precision" in s else "-"
         big = f"{s['seconds_1024']:.2f}" if s["seconds_1024"] else "-"
-        overall.append(f"| {m} | {s['psnr_text']:.2f} | {s['psnr_vs_oracle_db']:+.2f} | "
+        vs = s["psnr_vs_oracle_db"]  # None when the run has no oracle-telea
+        vs = f"{vs:+.2f}" if vs is not None else "-"
+        overall.append(f"| {m} | {s['psnr_text']:.2f} | {vs} | "
                        f"{_pct(s['ocr_residual'])} | {_pct(s['ghost_residual'])} | "
                        f"{_pct(s['tesseract_residual'])} | {mr} | {mp} | {s['changed_far_px']} | "
                        f"{big} | {s['peak_rss_mb']:.0f} | {s['untouched_identical']} |")
