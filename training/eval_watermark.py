@@ -74,6 +74,18 @@ def _recall_precision(mask, drawn):
     return round(tp / max(float(drawn.sum()), 1), 3), round(tp / max(float(mask.sum()), 1), 3)
 
 
+
+def _region_and_far(drawn, ovs):
+    """(the text region PSNR is measured in: the drawn pixels and the lines' polygons grown
+    3 px, pixels farther than 8 px from the drawn text), both (H, W) bool."""
+    region = drawn.astype(np.uint8)
+    for o in ovs:
+        for q in ov.line_polygons(o):
+            cv2.fillPoly(region, [np.round(q).astype(np.int32)], 1)
+    region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    return region, far
+
 def _quality(photo, marked, drawn, ovs, wm, regions) -> dict:
     """Text-region PSNR (the benchmark's region: drawn pixels and line boxes, grown 3 px) of
     the input, the oracle (drawn mask + Telea), the mask the pipeline builds on the lines and
@@ -84,12 +96,7 @@ def _quality(photo, marked, drawn, ovs, wm, regions) -> dict:
     from seamline.ops.text.unblend import unblend_tiles
     from seamline.stages.text_mask import TextMask
 
-    region = drawn.astype(np.uint8)
-    for o in ovs:
-        for q in ov.line_polygons(o):
-            cv2.fillPoly(region, [np.round(q).astype(np.int32)], 1)
-    region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
-    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    region, far = _region_and_far(drawn, ovs)
     row = {"psnr_input": _psnr(marked, photo, region),
            "psnr_oracle_telea": _psnr(inpaint(marked, drawn.astype(np.float32),
                                               backend="telea", radius=3), photo, region)}
@@ -115,12 +122,7 @@ def _pipeline(photo, marked, drawn, ovs) -> dict:
     8 px from the drawn text, pixels changed outside the output mask (must be 0), seconds."""
     from seamline.api import remove_text
 
-    region = drawn.astype(np.uint8)
-    for o in ovs:
-        for q in ov.line_polygons(o):
-            cv2.fillPoly(region, [np.round(q).astype(np.int32)], 1)
-    region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
-    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    region, far = _region_and_far(drawn, ovs)
     row = {}
     for tag, on in (("unblend", True), ("fill", False)):
         t = time.perf_counter()
