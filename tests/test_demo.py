@@ -52,6 +52,21 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     if sample[0]["verdict"]["stats"]["tint"]["flagged"]:
         assert len(sample) >= 2 and "ghost" in sample[1]["because"]
     assert qa["tint_flagged"] == 0 and qa["tint_regions"] >= 1, qa["tint"]
+    # the surface look: the frequency-selective fills of all three lines were blurred
+    # patches on the wood and the saucer (a person saw "LE" and "COFFEE" as grain-less
+    # blotches at 2x, every other judge passed them); each was flagged and got the grain of
+    # the surface around it, continued along the grain, and now passes
+    from seamline.ops.inpaint.surface import FLAT_SHARE
+
+    assert qa["surface_regions"] == 3 and qa["surface_flagged"] == 0, qa["surface"]
+    assert "surface 3/3 fills keep the grain around them" in printed
+    for region in fill["regions"]:
+        fixed = [p for p in region["passes"] if "texture" in p]
+        assert fixed, region["passes"]
+        assert fixed[-1]["texture"]["before"]["flat_share"] >= FLAT_SHARE, fixed[-1]
+        assert not fixed[-1]["surface"]["flagged"], fixed[-1]
+        assert fixed[-1]["surface"]["grain_ratio"] > 2 * fixed[-1]["texture"]["before"][
+            "grain_ratio"], fixed[-1]
     # an independent OCR pass over the whole cleaned image reads none of the drawn words
     clean_out = load_image(tmp_path / "clean.png")
     read = " ".join(r.text for r in detect_text(clean_out)).lower()

@@ -238,6 +238,9 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
     if qa.get("structure_regions"):
         parts.append(f"structure judge {qa['structure_regions'] - qa['structure_flagged']}/"
                      f"{qa['structure_regions']} fills carry the edges that cross them")
+    if qa.get("surface_regions"):
+        parts.append(f"surface {qa['surface_regions'] - qa['surface_flagged']}/"
+                     f"{qa['surface_regions']} fills keep the grain around them")
     if qa.get("leftover_regions"):
         parts.append(f"leftover {qa['leftover_regions'] - qa['leftover_flagged']}/"
                      f"{qa['leftover_regions']} lines with no ink the mask missed")
@@ -262,7 +265,9 @@ def print_summary(run, output: Path, seconds: float, *, headline: bool = True) -
         what = ("is still visible" if "ghost" in judges else
                 "has letters the mask missed" if "leftover" in judges else
                 "still shows its letters as a tint" if "tint" in judges else
-                "looks smeared" if "smear" in judges else "has a broken edge")
+                "looks smeared" if "smear" in judges else
+                "looks flat (the grain around it is lost)" if "surface" in judges else
+                "has a broken edge")
         lines.append(f"  qa_failed   region {f['index']} {f['text']!r} {what}")
     if run.out is not None:
         lines.append(f"  run dir     {run.out} (manifest.json, stages/)")

@@ -17,9 +17,10 @@ BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exe
 
 class FillText(Stage):
     id = "fill-text"
-    version = "5"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "6"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
-    #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``
+    #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
+    #                6: the surface look, and the grain blended into a fill it flags
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -12,13 +12,14 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "9"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "10"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
     #                smear judge's verdicts, failed regions from either judge; 7: the
     #                structure judge's; 8: the ghost judge's leftover look (ink the mask
     #                missed) per region, named as its own judge; 9: its tint look
-    #                (letters filled towards the removed ink) likewise
+    #                (letters filled towards the removed ink) likewise; 10: the surface
+    #                look's (a fill without the grain around it)
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         inputs={"original": PortSpec("image"),
@@ -79,8 +80,10 @@ class EditQA(Stage):
             # last verdict per region, with its figures
             from seamline.ops.inpaint.smear import SMEAR_FIGURES
             from seamline.ops.inpaint.structure import STRUCTURE_FIGURES
+            from seamline.ops.inpaint.surface import SURFACE_FIGURES
 
-            for key, figures in (("smear", SMEAR_FIGURES), ("structure", STRUCTURE_FIGURES)):
+            for key, figures in (("smear", SMEAR_FIGURES), ("structure", STRUCTURE_FIGURES),
+                                 ("surface", SURFACE_FIGURES)):
                 if key in fill:
                     report.update(_judge_summary(key, fill[key], figures))
             # the ghost judge's leftover look (unedited pixels shaded like the removed ink)
@@ -106,7 +109,9 @@ class EditQA(Stage):
             what = ("still visible" if "ghost" in f["judges"] else
                     "has letters the mask missed" if "leftover" in f["judges"] else
                     "still shows its letters as a tint" if "tint" in f["judges"] else
-                    "smeared" if "smear" in f["judges"] else "has a broken edge")
+                    "smeared" if "smear" in f["judges"] else
+                    "looks flat (the grain around it is lost)" if "surface" in f["judges"]
+                    else "has a broken edge")
             warnings.append(f"region {f['index']} {f['text']!r} {what} after "
                             f"{report.get('fill_passes', 0)} fill pass(es): "
                             f"{'; '.join(f['reasons'])}")

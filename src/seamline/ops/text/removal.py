@@ -26,11 +26,16 @@ the mask is built and preflighted:
    ``auto`` only). Either way it
    is filled again from the original pixels around it (never from the previous pass: drift
    would accumulate). At most ``max_passes`` fills; every pass is recorded with the
-   judges' figures. A region still flagged after the last pass is returned as failed, by
-   name, with the judge that flagged it.
+   judges' figures. A fill the surface look (:mod:`seamline.ops.inpaint.surface`) finds
+   flat where the photo around it has grain (wood under a title) gets that grain continued
+   into it (``auto`` only), on the same pass, before the ghost judge reads it. A region
+   still flagged after the last pass is returned as failed, by name, with the judge that
+   flagged it.
 """
 
 from __future__ import annotations
+
+import time
 
 import cv2
 import numpy as np
@@ -137,6 +142,48 @@ def _judge_fill(out, hole: Hole, final) -> tuple[dict, dict]:
     return smear, judge_structure(out[box], here, known=known, paths=paths)
 
 
+def _judge_surface(out, hole: Hole, final) -> dict:
+    """The surface look's verdict on one region's fill (the smear judges' crop)."""
+    from seamline.ops.inpaint.surface import judge_surface
+
+    box = _judge_box(hole, out.shape)
+    return judge_surface(out[box], hole.within(box), known=~final[box])
+
+
+def _texture_pass(out, hole: Hole, final, verdict: dict) -> tuple[dict, dict]:
+    """Give a fill the surface look flags the grain it lost, in place; returns the new
+    verdict and the record for the pass.
+
+    The ring's grain is continued into the hole along its own direction
+    (:func:`seamline.ops.inpaint.surface.grain_transfer`) and added to the fill where the
+    ring near a pixel is textured and free of strong edges
+    (:func:`seamline.ops.inpaint.surface.texture_weight`): the wood under a title takes the
+    wood's grain, the cup rim it crosses keeps the edge the fill drew. Only untouched photo
+    is read (``final`` holds every filled pixel), so no pass builds on another's fill."""
+    from seamline.ops.inpaint.surface import add_grain, grain_transfer, texture_weight
+
+    t0 = time.thread_time()
+    box = _grain_box(hole, out.shape)
+    here, known = hole.within(box), ~final[box]
+    weight = texture_weight(out[box], here, known=known)
+    rec = {"fix": "grain", "before": {k: verdict.get(k) for k in
+                                      ("flat_px", "flat_share", "grain_ratio")},
+           "weight_mean": round(float(weight[here].mean()), 4)}
+    if float(weight.max()) > 0.05:
+        grained = add_grain(out[box], grain_transfer(out[box], here, known=known), weight)
+        np.copyto(out[box], grained, where=here[..., None])
+    rec["cpu_ms"] = round(1000 * (time.thread_time() - t0), 1)
+    return _judge_surface(out, hole, final), rec
+
+
+def _grain_box(hole: Hole, shape) -> tuple[slice, slice]:
+    """The crop the grain is looked for on: the judges' crop, and as far as the grain's
+    search reaches."""
+    from seamline.ops.inpaint.surface import GRAIN_REACH_PX
+
+    return hole.box(int(max(GRAIN_REACH_PX // 2, 3 * hole.thickness(shape))), shape)
+
+
 def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, seed=0,
               judge=True, grow_px=1, stroke_px=None, ocr=None, model_path=None, device="cpu",
               threads=None):
@@ -185,9 +232,10 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         ``regions``: per region the fill chosen, the reason and numbers, the passes (backend,
         why, hole pixels, crop box, CPU ms, ghost verdict, smear verdict); ``passes``: fills
         run; ``failed``: regions still flagged after the last pass (``index``, ``text``,
-        ``reasons``, ``judges``: ``"ghost"``, ``"smear"`` and/or ``"structure"``);
-        ``verdicts``: the ghost judge's last word per region; ``smear`` and ``structure``:
-        the smear and structure judges' (JSON-serialisable).
+        ``reasons``, ``judges``: ``"ghost"``, ``"smear"``, ``"structure"`` and/or
+        ``"surface"``); ``verdicts``: the ghost judge's last word per region; ``smear``,
+        ``structure`` and ``surface``: the fill judges' (JSON-serialisable; a pass whose
+        fill got the grain carries ``texture``: the verdict before, the weight, CPU ms).
     """
     from seamline.ops.inpaint import BACKENDS, get_backend
 
@@ -201,7 +249,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     support = np.asarray(mask) > 0
     out = image.copy()
     report: dict = {"backend": backend, "max_passes": max_passes, "regions": [], "passes": 0,
-                    "failed": [], "verdicts": [], "smear": [], "structure": []}
+                    "failed": [], "verdicts": [], "smear": [], "structure": [], "surface": []}
     if not support.any():
         return out, support.astype(np.float32), report
     labels, n_labels = assign_components(support.astype(np.float32), regions)
@@ -245,6 +293,21 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     verdicts: list = []
     smears: dict = {}
     structs: dict = {}
+    surfaces: dict = {}
+
+    def surface_step(lab, hole):
+        """The surface look on a region's fill as it is; a flagged fill (``auto`` only) gets
+        the grain blended in (:func:`_texture_pass`), recorded on its last pass, and the
+        smear and structure judges see the blend again."""
+        sv = _judge_surface(out, hole, final)
+        last = plan[lab]["passes"][-1]
+        if backend == "auto" and sv["flagged"]:
+            sv, last["texture"] = _texture_pass(out, hole, final, sv)
+            smears[lab], structs[lab] = _judge_fill(out, hole, final)
+            last["smear"], last["structure"] = smears[lab], structs[lab]
+        last["surface"] = sv
+        return sv
+
     if judge and regions:
         from seamline.ops.text.ghost import judge_regions
 
@@ -266,6 +329,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 elif backend == "auto" and smears[lab]["flagged"]:
                     nxt = SMEAR_LADDER.get(name)
                 if nxt is None or len(plan[lab]["passes"]) >= max_passes:
+                    surfaces[lab] = surface_step(lab, holes[lab])
                     break
                 out[hole.sl][hole.mask] = image[hole.sl][hole.mask]  # from the original
                 crop, ms = fill_region(out, hole, None, nxt, radius=radius, seed=seed,
@@ -295,8 +359,10 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
             for lab in order:
                 if lab in holes and lab not in fresh:
                     smears[lab], structs[lab] = _judge_fill(out, holes[lab], final)
+                    surfaces[lab] = _judge_surface(out, holes[lab], final)
                     plan[lab]["passes"][-1]["smear"] = smears[lab]
                     plan[lab]["passes"][-1]["structure"] = structs[lab]
+                    plan[lab]["passes"][-1]["surface"] = surfaces[lab]
             fresh = set()
             verdicts = [ghost_by_lab[k] for k in sorted(ghost_by_lab)]
             todo = set()
@@ -357,6 +423,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 crop, ms = fill_region(out, holes[lab], None, name, radius=radius, seed=seed,
                                         model_path=model_path, device=device)
                 final |= grown
+                # the refill's grain, before the ghost judge reads it again
+                surfaces[lab] = surface_step(lab, holes[lab])
                 why = [w for w, on in (("ghost", v is not None), ("smear", lab in smeared),
                                        ("structure", lab in broken)) if on]
                 plan[lab]["backend"] = name
@@ -372,7 +440,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         report["passes"] = max(len(v["passes"]) for v in plan.values())
     report["regions"] = [plan[k] for k in sorted(plan)]
     report["verdicts"] = [v.to_dict() for v in verdicts]
-    for key, judged in (("smear", smears), ("structure", structs)):
+    for key, judged in (("smear", smears), ("structure", structs), ("surface", surfaces)):
         report[key] = [{"index": lab - 1, "text": plan[lab]["text"],
                         "backend": plan[lab]["backend"], **sv}
                        for lab, sv in sorted(judged.items())]
@@ -381,7 +449,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         if v.flagged:
             failed[v.index] = {"index": v.index, "text": v.text, "reasons": list(v.reasons),
                                "judges": ["ghost"]}
-    for judge_name, judged in (("smear", smears), ("structure", structs)):
+    for judge_name, judged in (("smear", smears), ("structure", structs),
+                               ("surface", surfaces)):
         for lab, sv in sorted(judged.items()):
             if sv["flagged"]:
                 f = failed.setdefault(lab - 1, {"index": lab - 1, "text": plan[lab]["text"],
