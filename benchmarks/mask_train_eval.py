@@ -27,7 +27,10 @@ held-out benchmark's sizes instead (4:3 crops of train photos, 768-1280 px wide;
 detection, mask, fill loop and judges) and adds, per case: ``psnr_pipe`` (its result, text
 region), ``far`` (pixels it changed farther than 8 px from the drawn text, as the benchmark
 counts them), ``qa_failed`` (regions its QA names) and the recall/precision of the mask it
-filled; pictures then show its result too.
+filled; pictures then show its result too; ``ghost`` is the share of drawn words the ghost
+judge (today's, on the drawn lines) still sees in the result, counted as the held-out
+benchmark counts them. ``--pipeline --release`` runs the release's pipeline instead
+(``bench_remove_text.RELEASE``, in a child process; the mask columns stay the tree's).
 
 Usage (run it with each tree first on PYTHONPATH; compare two runs)::
 
@@ -71,6 +74,17 @@ def _place_on_bright(ov, photo):
     return overlays._replace(ov, xy=(float(cx + x0 - w / 2), float(cy + y0 - h / 2)))
 
 
+def _lines(ovs):
+    """The drawn text lines: [(polygon (4, 2) float32, text)], one per non-blank line."""
+    from seamline.testing import overlays
+
+    out = []
+    for ov in ovs:
+        texts = [t for t in ov.text.split("\n") if t.strip()]
+        out += list(zip(overlays.line_polygons(ov), texts))
+    return out
+
+
 def build_cases():
     """[(id, style, photo name, photo, with_text, drawn, region, lines)], deterministic."""
     from seamline.testing import overlays
@@ -109,7 +123,7 @@ def build_cases():
         for p in lines:
             cv2.fillPoly(region, [np.round(p).astype(np.int32)], 1)
         region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
-        out.append((f"{i:03d}", style, name, photo, img, drawn, region))
+        out.append((f"{i:03d}", style, name, photo, img, drawn, region, _lines(ovs)))
     return out
 
 
@@ -118,7 +132,7 @@ SIZED_WIDTHS = (1024, 1280, 768)  # the held-out benchmark's sizes (4:3), cycled
 
 def build_sized_cases(styles, per_style):
     """Cases of ``styles`` at the held-out benchmark's sizes, train photos and fonts only:
-    [(id, style, photo name, photo, with_text, drawn, region)], deterministic."""
+    [(id, style, photo name, photo, with_text, drawn, region, lines)], deterministic."""
     from seamline.testing import overlays
     from seamline.testing.backgrounds import backgrounds
 
@@ -146,17 +160,68 @@ def build_sized_cases(styles, per_style):
                 for poly in overlays.line_polygons(ov):
                     cv2.fillPoly(region, [np.round(poly).astype(np.int32)], 1)
             region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
-            out.append((f"{style}{j}", style, name, photo, img, drawn, region))
+            out.append((f"{style}{j}", style, name, photo, img, drawn, region, _lines(ovs)))
     return out
 
 
-def run_pipeline(image):
-    """The whole remove-text pipeline: (result, the mask it filled, names of QA-failed regions)."""
+def run_pipeline(image, release=False):
+    """The whole remove-text pipeline: (result, the mask it filled, names of QA-failed regions).
+    ``release``: the release's (``bench_remove_text.RELEASE``), in a child process with its
+    ``src`` first on the path (:func:`pipe_worker`)."""
+    if release:
+        import os
+        import subprocess
+        import tempfile
+
+        from bench_remove_text import release_src
+
+        with tempfile.TemporaryDirectory(prefix="mask_eval_") as tmp:
+            np.save(Path(tmp) / "in.npy", image)
+            env = dict(os.environ, PYTHONPATH=str(release_src()))
+            subprocess.run([sys.executable, __file__, "--pipe-worker", tmp], check=True, env=env,
+                           cwd=tmp)
+            z = np.load(Path(tmp) / "out.npz")
+            return z["result"], z["mask"], json.loads(str(z["failed"]))
     import seamline as sl
 
     res = sl.remove_text(image)
     failed = [f.get("text", "") for f in res.qa.get("failed_regions", [])]
     return np.asarray(res.image, np.float32), np.asarray(res.mask) > 0, failed
+
+
+def pipe_worker(folder):
+    """``run_pipeline`` on ``folder/in.npy`` with whatever seamline is first on the path (the
+    release's: nothing else of this script is imported); writes ``folder/out.npz``."""
+    image = np.load(Path(folder) / "in.npy")
+    result, mask, failed = run_pipeline(image)
+    np.savez(Path(folder) / "out.npz", result=result, mask=mask, failed=json.dumps(failed))
+
+
+class _Line:
+    """A drawn line as a region for the ghost judge (``.polygon``, ``.text``)."""
+
+    def __init__(self, polygon, text):
+        self.polygon, self.text = np.float32(polygon), text
+
+
+def ghost_words(image, result, lines, mask):
+    """Words of the drawn ``lines`` the ghost judge still sees in ``result`` (its reads, or
+    every word of a line whose residue it flags: the held-out benchmark's count), and the
+    lines it flags: (words seen, words drawn, lines flagged)."""
+    from seamline.ops.text.ghost import judge_regions, match_words
+
+    if not lines:
+        return 0, 0, 0
+    vs = judge_regions(image, result, [_Line(p, t) for p, t in lines],
+                       mask=mask.astype(np.float32))
+    seen = drawn = 0
+    for (_, text), v in zip(lines, vs):
+        tokens = text.split()
+        got = set(match_words(tokens, " ".join(v.words_plain + v.words_boosted)))
+        if any("residue" in r for r in v.reasons):
+            got |= set(match_words(tokens, v.text))
+        seen, drawn = seen + len(got), drawn + len(tokens)
+    return seen, drawn, sum(v.flagged for v in vs)
 
 
 def regions_for(cid, image):
@@ -248,7 +313,7 @@ def run(args):
         cases = build_sized_cases(args.styles.split(","), args.per_style)
     else:
         cases = build_cases()
-    for cid, style, name, photo, image, drawn, region in cases:
+    for cid, style, name, photo, image, drawn, region, lines in cases:
         if only and cid not in only:
             continue
         t0 = time.perf_counter()
@@ -268,9 +333,11 @@ def run(args):
                    "seconds": time.perf_counter() - t0}
             result = None
             if args.pipeline and vi == 0:
-                result, filled, failed = run_pipeline(image)
+                result, filled, failed = run_pipeline(image, release=args.release)
                 far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
-                row.update(psnr_pipe=psnr(result, photo, region),
+                seen, words, flagged = ghost_words(image, result, lines, filled)
+                row.update(psnr_pipe=psnr(result, photo, region), ghost=seen, words=words,
+                           ghost_lines=flagged, lines=len(lines),
                            far=int(np.count_nonzero(np.any(result != image, axis=2) & far)),
                            qa_failed=failed,
                            recall_pipe=float((filled & drawn).sum() / max(drawn.sum(), 1)),
@@ -279,7 +346,8 @@ def run(args):
             rows[vi].append(row)
             extra = (f" | pipe psnr {row['psnr_pipe']:6.2f} far {row['far']:6d} "
                      f"rec {row['recall_pipe']:.3f} prec {row['precision_pipe']:.3f} "
-                     f"qa_failed {len(row['qa_failed'])}" if "psnr_pipe" in row else "")
+                     f"qa_failed {len(row['qa_failed'])} ghost {row['ghost']}/{row['words']}"
+                     if "psnr_pipe" in row else "")
             print(f"{cid} v{vi} {style:15s} {name:26s} rec {row['recall']:.3f} "
                   f"rec8 {row['recall8']:.3f} prec {row['precision']:.3f} psnr {row['psnr']:6.2f} "
                   f"(oracle {oracle:6.2f}) px {row['raw_px']}->{row['mask_px']} / {row['drawn_px']}"
@@ -295,6 +363,8 @@ def run(args):
 
 
 def _mean(rows, key):
+    if key == "ghost":  # share of the drawn words, as the held-out benchmark counts it
+        return sum(r["ghost"] for r in rows) / max(sum(r["words"] for r in rows), 1)
     return float(np.mean([r[key] for r in rows])) if rows else float("nan")
 
 
@@ -307,7 +377,9 @@ def summary(rows, other=None):
     keys = ("recall", "recall8", "precision", "psnr")
     if rows and all("psnr_pipe" in r for r in rows) and (
             other is None or all("psnr_pipe" in r for r in other)):
-        keys += ("psnr_pipe", "far", "precision_pipe")
+        keys += ("psnr_pipe", "far", "recall_pipe", "precision_pipe")
+        if all("ghost" in r for r in rows) and (other is None or all("ghost" in r for r in other)):
+            keys += ("ghost",)
     lines = ["| style | cases | " + " | ".join(keys) + " | oracle |", "|---" * (len(keys) + 3) + "|"]
     for st in [*styles, "all"]:
         sel = [r for r in rows if st in ("all", r["style"])]
@@ -334,6 +406,8 @@ def compare(before, after):
         if "psnr_pipe" in r and "psnr_pipe" in p:
             flag += (f" | pipe {p['psnr_pipe']:6.2f}->{r['psnr_pipe']:6.2f} "
                      f"far {p['far']}->{r['far']} qa {len(p['qa_failed'])}->{len(r['qa_failed'])}")
+            if "ghost" in r and "ghost" in p:
+                flag += f" ghost {p['ghost']}->{r['ghost']}/{r['words']}"
         print(f"{r['id']} {r['style']:15s} {r['photo']:26s} rec {p['recall']:.3f}->{r['recall']:.3f} "
               f"prec {p['precision']:.3f}->{r['precision']:.3f} psnr {p['psnr']:6.2f}->{r['psnr']:6.2f} "
               f"px {p['mask_px']}->{r['mask_px']}{flag}")
@@ -357,8 +431,18 @@ def main():
                                      "at the benchmark's sizes instead of the default cases")
     ap.add_argument("--per-style", type=int, default=4, help="cases per style for --styles")
     ap.add_argument("--pipeline", action="store_true",
-                    help="also run the whole remove-text pipeline (psnr_pipe, far, qa_failed)")
+                    help="also run the whole remove-text pipeline (psnr_pipe, far, qa_failed, "
+                         "ghost: words the ghost judge still sees)")
+    ap.add_argument("--release", action="store_true",
+                    help="with --pipeline: the release's pipeline (bench_remove_text.RELEASE) "
+                         "instead of the working tree's (the mask columns stay the tree's)")
+    ap.add_argument("--pipe-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.pipe_worker:
+        pipe_worker(args.pipe_worker)
+        return 0
+    if args.release and not args.pipeline:
+        ap.error("--release needs --pipeline")
     if args.compare:
         compare(*args.compare)
         return 0
