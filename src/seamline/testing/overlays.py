@@ -19,6 +19,10 @@ training scripts, the benchmark and the tests alike.
 Conventions: images are HxWx3 float32 sRGB in [0, 1]; colours are RGB tuples in 0-255;
 ``angle_deg`` is counter-clockwise as seen on screen (OpenCV's convention), about the centre
 of the unrotated ink box.
+
+This module is over 600 lines because every style's drawing and its sampling ranges are read
+in one place: the ground truth a benchmark scores against and the ranges a sweep covers
+(:func:`tile_overlay`) must not drift apart.
 """
 
 from __future__ import annotations
@@ -564,17 +568,8 @@ def sample_overlays(rng: np.random.Generator, style: str, shape_hw: tuple[int, i
                      angle_deg=ang)
         if rng.random() < 0.4:
             ov = _replace(ov, shadow_offset=(1, 1), shadow_opacity=0.5, shadow_blur=1.0)
-        w, h = measure(ov)
-        sx, sy = w * rng.uniform(1.4, 2.0), h * rng.uniform(3.0, 5.0)
-        a = math.radians(ang)
-        ux, uy = np.array([math.cos(a), -math.sin(a)]), np.array([math.sin(a), math.cos(a)])
-        cx, cy = W / 2, H / 2
-        n = int(math.hypot(W, H) / min(sx, sy)) + 2
-        for i in range(-n, n + 1):
-            for j in range(-n, n + 1):
-                p = np.array([cx, cy]) + ux * (j * sx + (i % 2) * sx / 2) + uy * i * sy
-                if -w < p[0] < W + w and -w < p[1] < H + w:
-                    out.append(_replace(ov, xy=(float(p[0] - w / 2), float(p[1] - h / 2))))
+        out.extend(tile_overlay(ov, (H, W), (float(rng.uniform(1.4, 2.0)),
+                                             float(rng.uniform(3.0, 5.0)))))
     elif style == "tiny":
         for _ in range(int(rng.integers(1, 4))):
             ov = base(int(rng.integers(10, 15)), 1, 5)
@@ -593,4 +588,42 @@ def sample_overlays(rng: np.random.Generator, style: str, shape_hw: tuple[int, i
             ov = _replace(ov, shadow_offset=(int(rng.integers(2, 9)),) * 2,
                           shadow_blur=float(rng.uniform(0, 4)), shadow_opacity=0.8)
         out.append(_place(rng, ov, (H, W)))
+    return out
+
+
+def tile_overlay(ov: Overlay, shape_hw: tuple[int, int],
+                 spacing: tuple[float, float]) -> list[Overlay]:
+    """Copies of ``ov`` tiled over a whole frame, as the "tiled_watermark" style lays them.
+
+    Rows run along the text (``ov.angle_deg``); every other row is shifted by half a step.
+
+    Parameters
+    ----------
+    ov : Overlay
+        The watermark word (its ``xy`` is ignored).
+    shape_hw : (int, int)
+        Height and width of the frame.
+    spacing : (float, float)
+        Step along a row, x the word's ink width (the style draws 1.4-2.0), and between rows,
+        x its ink height (3.0-5.0).
+
+    Returns
+    -------
+    list of Overlay
+        Every copy whose centre is within one word width of the frame (they run off the
+        edges like the real thing).
+    """
+    H, W = map(int, shape_hw)
+    w, h = measure(ov)
+    sx, sy = w * spacing[0], h * spacing[1]
+    a = math.radians(ov.angle_deg)
+    ux, uy = np.array([math.cos(a), -math.sin(a)]), np.array([math.sin(a), math.cos(a)])
+    cx, cy = W / 2, H / 2
+    n = int(math.hypot(W, H) / min(sx, sy)) + 2
+    out = []
+    for i in range(-n, n + 1):
+        for j in range(-n, n + 1):
+            p = np.array([cx, cy]) + ux * (j * sx + (i % 2) * sx / 2) + uy * i * sy
+            if -w < p[0] < W + w and -w < p[1] < H + w:
+                out.append(_replace(ov, xy=(float(p[0] - w / 2), float(p[1] - h / 2))))
     return out
