@@ -476,3 +476,49 @@ def test_dots_and_punctuation_of_small_text_on_a_large_page_stay_in_the_mask():
     assert res.report["text_marks_kept"] >= len(marks) - 2  # a colon's two dots may touch
     assert mask[speck].max() == 0  # the paper-coloured speck
     assert mask[800:802, 800:802].max() == 0  # outside every line
+
+
+def _title_over_texture(side=384):
+    """chelsea() at side x side with a thick title hole (several letters, 4-connected
+    components apart)."""
+    image = as_image(cv2.resize(data.chelsea(), (side, side), interpolation=cv2.INTER_CUBIC))
+    mask = np.zeros((side, side), np.uint8)
+    cv2.putText(mask, "wood", (side // 16, side * 5 // 8), cv2.FONT_HERSHEY_SIMPLEX,
+                side / 114, 255, max(2, side // 26))
+    return image, (mask > 0).astype(np.float32)
+
+
+def test_exemplar_paste_solved_per_component_group_equals_one_solve(monkeypatch):
+    """The gradient-domain paste's system links a hole pixel to its 4-neighbours only, so it
+    is block-diagonal over the hole's 4-connected components: solved a group of letters at a
+    time (memory follows the largest group, not the whole title) it gives the same pixels."""
+    from seamline.ops.inpaint import exemplar
+
+    image, mask = _title_over_texture()
+    n_comp = cv2.connectedComponents((mask > 0).astype(np.uint8), connectivity=4)[0] - 1
+    assert n_comp >= 4
+    one = exemplar.exemplar_fill(image, mask, seed=3)
+    solves, real = [], exemplar.spsolve
+    monkeypatch.setattr(exemplar, "spsolve", lambda A, *a, **k: solves.append(A.shape[0])
+                        or real(A, *a, **k))
+    monkeypatch.setattr(exemplar, "_SOLVE_GROUP_PX", int(mask.sum()) // 5)
+    grouped = exemplar.exemplar_fill(image, mask, seed=3)
+    assert len(solves) >= 3 and max(solves) < mask.sum() // 2, solves
+    np.testing.assert_allclose(grouped, one, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(grouped[mask == 0], image[mask == 0])
+
+
+def test_exemplar_holds_few_crop_sized_buffers():
+    """The exemplar fill's Python-side buffers (numpy reports them to tracemalloc): the
+    votes write in place, the features take the smooth fill in place, the source lists are
+    int32, so a title's fill traces 79 bytes a crop pixel at its peak here (it traced 129:
+    a second image buffer in every vote, int64 index pairs, the feature pyramid kept while
+    the paste ran)."""
+    from seamline.ops.inpaint import exemplar
+
+    image, mask = _title_over_texture(512)
+    exemplar.warm_up()
+    _, peak = _peak(exemplar._fill_crop, image, mask > 0, patch_size=7, levels=None,
+                    iterations=(1, 2, 3, 4), search_px=None, seed=0)
+    assert peak / mask.size < 100, peak / mask.size
+

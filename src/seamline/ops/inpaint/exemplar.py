@@ -255,12 +255,10 @@ def _source_map(hole, nnf, r):
 
 
 def _vote_centre(img, hole, nnf, r):
-    """Hole pixels := their source pixel (no averaging, so no blur)."""
+    """Hole pixels := their source pixel (no blur), in place (every source pixel is known)."""
     src = _source_map(hole, nnf, r)
-    out = img.copy()
     ys, xs = np.nonzero(hole)
-    out[ys, xs] = img[src[ys, xs, 0], src[ys, xs, 1]]
-    return out, src
+    img[ys, xs] = img[src[ys, xs, 0], src[ys, xs, 1]]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -272,7 +270,7 @@ def _down(img, known):
     return (num / np.maximum(den, 1e-6)[..., None]).astype(np.float32), den
 
 
-def _push_pull(img, known):
+def _push_pull(img, known, *, inplace=False):
     """Smooth fill of the unknown pixels from the known ones (recursive pyramid fill)."""
     if known.all():
         return img
@@ -281,6 +279,10 @@ def _push_pull(img, known):
         return np.where(known[..., None], img, img[known].mean(axis=0)).astype(np.float32)
     small, den = _down(img, known)
     filled = _push_pull(small, den > 1e-3)
+    for c in range(img.shape[2] if inplace else 0):  # a channel at a time: no second buffer
+        np.copyto(img[..., c], cv2.pyrUp(np.ascontiguousarray(filled[..., c]), dstsize=(w, h)), where=~known)
+    if inplace:
+        return img
     up = np.dstack([cv2.pyrUp(np.ascontiguousarray(filled[..., c]), dstsize=(w, h)) for c in range(img.shape[2])])
     return np.where(known[..., None], img, up).astype(np.float32)
 
@@ -296,7 +298,7 @@ def _features(crop, hole):
     known = (~_box_any(hole, 3)).astype(np.float32)  # Sobel of a pixel next to the hole reads it
     den = cv2.blur(known, (5, 5))
     g = cv2.blur(g * known[..., None], (5, 5)) / np.maximum(den, 1e-6)[..., None]
-    return np.dstack([crop, _FEATURE_WEIGHT * g]).astype(np.float32)
+    return np.dstack([crop, _FEATURE_WEIGHT * g]).astype(np.float32, copy=False)
 
 
 def _box_any(a, p):
@@ -315,9 +317,18 @@ def _level_sets(hole, p, search_px):
     valid = ~near_hole & inner
     if search_px is not None:
         valid &= cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3) <= search_px
-    tys, txs = (a.astype(np.int32) for a in np.nonzero(target))
-    vys, vxs = (a.astype(np.int32) for a in np.nonzero(valid))
-    return tys, txs, valid, vys, vxs
+    return (*_yx32(target), valid, *_yx32(valid))
+
+
+def _yx32(a):
+    """``np.nonzero(a)`` as int32, a strip of rows at a time (one int64 pair is 16 bytes a
+    True pixel, and the valid sources are most of a crop)."""
+    yx, k, step = np.empty((2, np.count_nonzero(a)), np.int32), 0, max(1, (1 << 18) // a.shape[1])
+    for r0 in range(0, a.shape[0], step):
+        y, x = np.nonzero(a[r0:r0 + step])
+        yx[:, k:k + y.size] = y + r0, x
+        k += y.size
+    return yx[0], yx[1]
 
 
 def _auto_levels(hole, p, min_side):
@@ -349,7 +360,7 @@ def _seamless_paste(crop, hole, src):
     h, w = hole.shape
     ys, xs = np.nonzero(hole)
     n = ys.size
-    idx = np.full((h, w), -1, np.int64)
+    idx = np.full((h, w), -1, np.int32 if n < 2**31 else np.int64)
     idx[ys, xs] = np.arange(n)
     sy, sx = src[ys, xs, 0], src[ys, xs, 1]
     diag = np.zeros(n)
@@ -377,10 +388,31 @@ def _seamless_paste(crop, hole, src):
         (np.concatenate([diag, -np.ones(rows.size)]), (np.concatenate([np.arange(n), rows]), np.concatenate([np.arange(n), cols]))),
         shape=(n, n),
     ).tocsc()
-    corr = spsolve(A, rhs, permc_spec="MMD_AT_PLUS_A").reshape(n, -1)
+    corr = _solve_by_components(A, rhs, hole, ys, xs)
     out = crop.copy()
     out[ys, xs] = crop[sy, sx] + corr
-    return out
+    return np.clip(out, 0, 1, out=out)
+
+
+#: Unknowns per sparse solve of the paste: SuperLU's factors of a stroke-shaped hole hold
+#: ~1 KB an unknown (190 MB for a 24 MP title's 0.2 MP hole, twice the EM buffers).
+_SOLVE_GROUP_PX = 1 << 16
+
+
+def _solve_by_components(A, rhs, hole, ys, xs):
+    """``spsolve(A, rhs)`` a group of the hole's 4-connected components at a time: a row
+    links a pixel to its 4-neighbours only, so the system is block-diagonal over them and
+    each group solves exactly on its own. Components join groups of about
+    ``_SOLVE_GROUP_PX`` unknowns in label order (a smaller hole is one solve, as before)."""
+    if ys.size <= _SOLVE_GROUP_PX:
+        return spsolve(A, rhs, permc_spec="MMD_AT_PLUS_A").reshape(ys.size, -1)
+    lab = cv2.connectedComponents(hole.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)[1][ys, xs]
+    of = (np.cumsum(np.bincount(lab)) // _SOLVE_GROUP_PX)[lab]  # group of every unknown
+    corr = np.empty((ys.size, rhs.shape[1]))
+    for k in np.unique(of):
+        sel = np.flatnonzero(of == k)  # raster order, as in the whole system
+        corr[sel] = spsolve(A[sel][:, sel], rhs[sel], permc_spec="MMD_AT_PLUS_A").reshape(sel.size, -1)
+    return corr
 
 
 def _fill_crop(crop, hole, *, patch_size, levels, iterations, search_px, seed):
@@ -413,7 +445,7 @@ def _fill_crop(crop, hole, *, patch_size, levels, iterations, search_px, seed):
             raise StageError(
                 f"exemplar: no fully known {p}x{p} patch near the mask; increase context_px or search_px, or reduce patch_size"
             )
-        img = _push_pull(feats[lvl], ~hl)
+        img, feats[lvl] = _push_pull(feats[lvl], ~hl, inplace=True), None
         dist = np.zeros((lh, lw), np.float32)
         coarse, nnf = nnf, np.full((lh, lw, 2), -1, np.int32)
         if coarse is None:
@@ -423,23 +455,22 @@ def _fill_crop(crop, hole, *, patch_size, levels, iterations, search_px, seed):
             known = (~hl).astype(np.float32)
             _all_dists(img, known, nnf, dist, tys, txs, r)
             _patchmatch(img, known, valid, vys, vxs, tys, txs, nnf, dist, r, _INIT_SWEEPS, max(lh, lw))
-            img = _vote_centre(img, hl, nnf, r)[0]
+            _vote_centre(img, hl, nnf, r)
         else:
             # Finer level: upsampled matches, pixels copied from them (a mean vote of
             # upsampled, not yet coherent matches would blur and bias the next matching).
             _upsample_nnf(nnf, coarse, tys, txs, valid, vys, vxs)
-            img = _vote_centre(img, hl, nnf, r)[0]
+            _vote_centre(img, hl, nnf, r)
         radius = max(lh, lw) if coarse is None else min(max(lh, lw), _FINE_RADIUS)
         for _ in range(iterations[min(lvl, len(iterations) - 1)]):
             _all_dists(img, None, nnf, dist, tys, txs, r)
             _patchmatch(img, None, valid, vys, vxs, tys, txs, nnf, dist, r, _PM_SWEEPS, radius)
-            out = img.copy()
-            _vote_mean(img, hl, nnf, dist, r, _inv_two_sigma2(dist, tys, txs), out)
-            img = out
+            # in place: every pixel a vote reads lies in a fully known source patch
+            _vote_mean(img, hl, nnf, dist, r, _inv_two_sigma2(dist, tys, txs), img)
     # Final pixels: each hole pixel copies its own match's centre (no blur), then the
-    # border is made seamless in the gradient domain.
-    fill = _seamless_paste(crop, hole, _source_map(hole, nnf, r))
-    return np.clip(fill, 0, 1)
+    # border is made seamless in the gradient domain (the EM buffers are let go first).
+    del img, dist, valid, vys, vxs, tys, txs, coarse, feats, holes
+    return _seamless_paste(crop, hole, _source_map(hole, nnf, r))
 
 
 # --------------------------------------------------------------------------- public API
@@ -548,7 +579,7 @@ def exemplar_fill(
             image[box], hb, patch_size=patch_size, levels=pyramid_levels, iterations=iterations,
             search_px=search_px, seed=(seed * 1_000_003 + i) % 2**31,
         )
-        out[box] = composite(image[box], fill.astype(np.float32), mask[box])
+        out[box] = composite(image[box], fill, mask[box])
     return out
 
 
