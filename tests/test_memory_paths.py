@@ -522,3 +522,23 @@ def test_exemplar_holds_few_crop_sized_buffers():
                     iterations=(1, 2, 3, 4), search_px=None, seed=0)
     assert peak / mask.size < 100, peak / mask.size
 
+
+def test_the_run_report_holds_one_full_size_array_at_a_time(tmp_path):
+    """``report.html`` draws every picture from a preview-sized copy made as soon as an
+    array is read, and tells edits by content digest: no full-size mask overlay, no stage's
+    outputs held beside the input (traced 3.9x the image's bytes, now 2.5x: the input as
+    read, one stage output and its histogram). The page still shows every stage and the
+    before/after slider of the edit."""
+    import seamline as sl
+    from seamline.reporting.report import write_report
+
+    image = as_image(cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC))
+    mask = np.zeros((1024, 1024), np.float32)
+    cv2.circle(mask, (512, 400), 30, 1.0, -1)
+    photo = sl.write_image(tmp_path / "photo.png", image)
+    sl.Pipeline.builtin("inpaint").run(photo, out=tmp_path / "run",
+                                       inputs={"mask": sl.write_image(tmp_path / "m.png", mask)})
+    path, peak = _peak(write_report, tmp_path / "run")
+    assert peak < 3.2 * image.nbytes, peak / image.nbytes
+    page = path.read_text(encoding="utf-8")
+    assert page.count('class="slider"') == 1 and page.count("<img") >= 4

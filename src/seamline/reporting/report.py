@@ -117,6 +117,19 @@ def png_data_uri(array: np.ndarray, *, max_px: int = PREVIEW_PX) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _preview(array: np.ndarray, max_px: int = PREVIEW_PX) -> np.ndarray:
+    """``array`` (HxW or HxWx3 float) area-downscaled so its longest side is at most
+    ``max_px`` (float32; unchanged when it is that small already)."""
+    import cv2
+
+    h, w = array.shape[:2]
+    scale = max_px / max(h, w)
+    if scale >= 1:
+        return array
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(np.asarray(array, np.float32), size, interpolation=cv2.INTER_AREA)
+
+
 def overlay(image: np.ndarray, mask: np.ndarray, *, color=(1.0, 0.1, 0.1), opacity=0.55
             ) -> np.ndarray:
     """The image with the mask tinted over it (soft values tint partially)."""
@@ -240,36 +253,49 @@ document.querySelectorAll('.slider').forEach(function(f){
 def render_report(run_dir: str | Path, *, base: str | Path | None = None) -> str:
     """The HTML text of a run's report (see module docstring); paths shown relative to
     ``base`` when given (:func:`shown_path`)."""
+    from seamline.core.artifacts import digest
+
     d, m = load_run(run_dir)
-    source = input_array(d, m)
     esc = html.escape
     cards, sliders, hists = [], [], []
+    # Every picture is drawn from a preview-sized copy made as soon as an array is read, and
+    # "did this stage change the image" compares content digests: one full-size array at a
+    # time (a 24 MP run's report held the input, each stage's outputs and a full-size mask
+    # overlay at once: +1.3 GB).
+    source = input_array(d, m)
+    previous = None  # (digest, full shape, preview) of the last image shown
     if source is not None:
         cards.append(f'<div class="card"><div class="name">input</div><img src="'
                      f'{png_data_uri(source, max_px=280)}" alt="input"><div class="meta">'
                      f'{source.shape[1]}x{source.shape[0]}</div></div>')
         hists.append(f"<div><b>input</b><br>{svg_histogram(source)}</div>")
-    previous_image = source
+        previous = (digest("image", source), source.shape, _preview(source))
+        source = previous[2]
     for s in m.get("stages", []):
-        arrays = stage_arrays(d, s)
+        arrays = {}
+        for port, (kind, arr) in stage_arrays(d, s).items():  # previews, one array at a time
+            if kind == "image":
+                hists.append(f'<div><b>{esc(s["name"])}.{esc(port)}</b><br>'
+                             f'{svg_histogram(arr)}</div>')
+                arrays[port] = (kind, _preview(arr), digest(kind, arr), arr.shape)
+            else:
+                arrays[port] = (kind, _preview(arr), None, arr.shape)
+            del arr
         warned = bool(s.get("warnings"))
         failed_checks = any(not c["ok"] and not any(a["stat"] == c["stat"]
                                                     for a in h.get("adapters", []))
                             for h in s.get("handoffs", []) for c in h.get("checks", []))
         cls = "failed" if failed_checks else ("warned" if warned else "")
         imgs = []
-        for port, (kind, arr) in arrays.items():
+        for port, (kind, arr, dig, shape) in arrays.items():
             shown = overlay(source, arr) if kind == "mask" and source is not None else arr
             imgs.append(f'<img src="{png_data_uri(shown, max_px=280)}" alt="{esc(s["name"])}.'
                         f'{esc(port)}" title="{esc(port)} ({kind})">')
             if kind == "image":
-                hists.append(f'<div><b>{esc(s["name"])}.{esc(port)}</b><br>'
-                             f'{svg_histogram(arr)}</div>')
-                if previous_image is not None and previous_image.shape == arr.shape and \
-                        not np.array_equal(previous_image, arr):
-                    sliders.append(_slider(png_data_uri(previous_image), png_data_uri(arr),
+                if previous is not None and previous[1] == shape and previous[0] != dig:
+                    sliders.append(_slider(png_data_uri(previous[2]), png_data_uri(arr),
                                            f'{s["name"]} ({s["stage"]})'))
-                previous_image = arr
+                previous = (dig, shape, arr)
         adapters = sum(len(h.get("adapters", [])) for h in s.get("handoffs", []))
         meta = f'{s["seconds"]:.3f} s' + (" (cached)" if s.get("cached") else "")
         if adapters:
