@@ -225,3 +225,44 @@ def test_the_segmenters_blur_round_a_huge_title_on_a_many_coloured_photo_is_not_
         mask, choices = combine_masks(seg, glyphs, [poly], [130.0], image=lit)
         assert choices[0].startswith("glyphs + effect(dx=0, dy=0, r=")
         assert mask[glow].mean() > 0.95
+
+
+def _dark_title_with_soft_shadow(seed: int, shadow: bool):
+    """A 110 px title (17 px strokes) over a dark, lightly textured photo (coins' ground),
+    with a black drop shadow moved (2, 2) px and blurred by 2.3 px at 0.8 opacity."""
+    rng = np.random.default_rng(seed)
+    H, W = 220, 640
+    base = cv2.GaussianBlur(rng.random((H, W)).astype(np.float32), (0, 0), 2)
+    photo = np.clip(0.22 + 0.08 * (base - base.mean()) / base.std(), 0, 1)
+    photo = np.repeat(photo[..., None], 3, axis=2).astype(np.float32)
+    glyphs = np.zeros((H, W), np.uint8)
+    cv2.putText(glyphs, "Friends", (20, 160), cv2.FONT_HERSHEY_SIMPLEX, 3.6, 1, 17)
+    image = photo.copy()
+    if shadow:
+        alpha = cv2.GaussianBlur(np.roll(glyphs.astype(np.float32), (2, 2), (0, 1)), (0, 0), 2.3)
+        image *= 1 - 0.8 * alpha[..., None]
+    image[glyphs > 0] = (0.16, 0.76, 0.31)
+    poly = np.float32([[10, 50], [630, 50], [630, 190], [10, 190]])
+    return photo, image.astype(np.float32), glyphs > 0, poly
+
+
+def test_a_huge_titles_soft_shadow_over_a_dark_photo_is_judged_beside_the_glyphs():
+    # The segmenter sees a 110 px title at a third of its size, so it marks 6 px round the
+    # strokes; the best fit is the glyphs grown by 6 px and moved down, mostly the shadow's
+    # faint tail: its median colour matched the ring round it (about 1.5 Delta E) and the
+    # shadow was left out, to come back through the fill as a darker ghost of the word.
+    from seamline.ops.text.geometry import _disk
+
+    for seed in (0, 1):
+        photo, image, glyphs, poly = _dark_title_with_soft_shadow(seed, shadow=True)
+        seg = cv2.dilate(glyphs.astype(np.uint8), _disk(6)) > 0
+        seg |= np.roll(seg, (3, 3), (0, 1))
+        mask, choices = combine_masks(seg, glyphs, [poly], [80.0], image=image)
+        assert choices[0].startswith("glyphs + effect(")
+        # the shadow a person sees (darker than the photo by 4/255 or more) is masked
+        seen = ((photo - image).max(-1) > 4 / 255) & ~glyphs
+        assert mask[seen].mean() > 0.95
+        # the same title with no shadow keeps only its glyphs
+        photo, image, glyphs, poly = _dark_title_with_soft_shadow(seed, shadow=False)
+        mask, choices = combine_masks(seg, glyphs, [poly], [80.0], image=image)
+        assert choices == ["glyphs"] and np.array_equal(mask, glyphs)

@@ -26,7 +26,9 @@ class TextMask(Stage):
     # one-sided shift, and a hard-edged line with only centred effects is capped at 1 px too;
     # 12: a huge line's cap grows over the faint rim measured past its edge (ops.text.rim);
     # 13: the glyph mask keeps text colour crossing a line's ends (a box cut the last letter)
-    version = "13"
+    # 14: an effect's colour is judged on its pixels within 3 px of the glyphs (a huge
+    # title's blurred shadow was mostly faint tail, judged unchanged, and left as a ghost)
+    version = "14"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
