@@ -126,7 +126,7 @@ def run(args) -> dict:
         cases += build_sized_cases(args.sized.split(","), args.per_style)
     only = set(args.only.split(",")) if args.only else None
     rows: dict = {v: [] for v in VARIANTS}
-    for cid, style, name, photo, image, drawn, region in cases:
+    for cid, style, name, photo, image, drawn, region, *_ in cases:
         if only and cid not in only:
             continue
         t0 = time.perf_counter()

@@ -63,7 +63,7 @@ def run() -> dict:
     cases = build_cases()
     rows: dict = {k: [] for k in ("clean", "untouched", "telea", "fsr")}
     k5 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    for i, (cid, style, name, photo, image, drawn, _) in enumerate(cases):
+    for i, (cid, style, name, photo, image, drawn, *_) in enumerate(cases):
         regions = regions_for(cid, image)
         if not regions:
             continue

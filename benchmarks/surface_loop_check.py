@@ -67,7 +67,7 @@ def main() -> int:
     only = set(a.only.split(",")) if a.only else None
     judge = removal._judge_surface
     rows = []
-    for cid, style, name, photo, image, drawn, region in build_cases():
+    for cid, style, name, photo, image, drawn, region, *_ in build_cases():
         if only and cid not in only:
             continue
         row = {"id": cid, "style": style, "photo": name}

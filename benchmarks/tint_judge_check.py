@@ -58,7 +58,7 @@ def run() -> dict:
 
     cases = build_cases()
     rows: dict = {k: [] for k in ("clean", "telea", "untouched", "core")}
-    for i, (cid, style, name, photo, image, drawn, _) in enumerate(cases):
+    for i, (cid, style, name, photo, image, drawn, *_) in enumerate(cases):
         regions = regions_for(cid, image)
         if not regions:
             continue
