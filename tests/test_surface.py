@@ -144,3 +144,46 @@ def test_the_loop_adds_the_grain_under_auto_and_names_a_flat_fill_it_may_not_fix
         if "texture" in p:
             assert p["texture"]["before"]["flat_share"] >= 0.6 and p["texture"]["cpu_ms"] >= 0
     assert np.array_equal(out[final == 0], photo[final == 0])
+
+
+def test_a_region_the_mask_missed_is_refilled_and_judged_by_the_surface_look(monkeypatch):
+    """A line with no mask at all that the ghost judge flags (its residue: the line's
+    letters): the loop fills it from nothing (a region with no pass yet: train case 008
+    crashed here) and the surface look judges that fill too."""
+    import seamline.ops.text.ghost as ghost
+    from seamline.ops.text import TextRegion
+    from seamline.ops.text.removal import fill_text
+
+    photo = as_image(data.coffee())
+    items = [TextItem("fresh", (60, 330), 34, color=(255, 221, 0)),
+             TextItem("every", (360, 330), 34, color=(255, 221, 0))]
+    image, _ = draw_text(photo, items)
+    masks = [draw_text(photo, [it])[1] > 0.05 for it in items]
+    regions = []
+    for m, it in zip(masks, items):
+        ys, xs = np.nonzero(m)
+        regions.append(TextRegion(np.float32([[xs.min(), ys.min()], [xs.max(), ys.min()],
+                                              [xs.max(), ys.max()], [xs.min(), ys.max()]]),
+                                  it.text))
+    real = ghost.judge_regions
+
+    def judge(original, cleaned, regs, **kw):
+        vs = real(original, cleaned, regs, **kw)
+        for v in vs:
+            if v.text == "every" and np.array_equal(cleaned, original) is False:
+                x0, y0, x1, y1 = v.box
+                left = masks[1][y0:y1, x0:x1] & (np.abs(cleaned - original).max(-1)
+                                                 [y0:y1, x0:x1] == 0)
+                if left.any():  # its letters are still there: flagged, residue = them
+                    v.flagged, v.residue, v.ink_left = True, left, left
+                    v.reasons = list(v.reasons) + ["test: letters left"]
+        return vs
+
+    monkeypatch.setattr(ghost, "judge_regions", judge)
+    mask = cv2.dilate(masks[0].astype(np.uint8), np.ones((5, 5), np.uint8))
+    out, final, report = fill_text(image, mask.astype(np.float32), regions, max_passes=2,
+                                   ocr=_no_ocr)
+    new = [r for r in report["regions"] if r["reason"].startswith("no mask here")]
+    assert new and all("surface" in r["passes"][-1] for r in new), report["regions"]
+    assert "every" in {s["text"] for s in report["surface"]}
+    assert np.array_equal(out[final == 0], image[final == 0])

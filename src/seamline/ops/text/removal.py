@@ -412,6 +412,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                                       (slice(y0, y1), slice(x0, x1)),
                                                       letters=v.ink_left)
                     grown &= near | hole
+                    if not grown.any():
+                        continue  # all it saw is photo beyond the limit: nothing to refill
                 # restart this region from the original pixels: the previous fill is inside
                 # the grown hole, so no pass corrects a previous pass
                 out[grown] = image[grown]
@@ -423,8 +425,6 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 crop, ms = fill_region(out, holes[lab], None, name, radius=radius, seed=seed,
                                         model_path=model_path, device=device)
                 final |= grown
-                # the refill's grain, before the ghost judge reads it again
-                surfaces[lab] = surface_step(lab, holes[lab])
                 why = [w for w, on in (("ghost", v is not None), ("smear", lab in smeared),
                                        ("structure", lab in broken)) if on]
                 plan[lab]["backend"] = name
@@ -433,6 +433,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                             "hole_px": int(grown.sum()), "crop_yx": crop,
                                             "cpu_ms": ms, "grown_by_px": g,
                                             "residue_px": int(residue.sum())})
+                # the refill's grain (on this pass), before the ghost judge reads it again
+                surfaces[lab] = surface_step(lab, holes[lab])
                 refilled += 1
                 todo.add(lab)
             if not refilled:  # every flagged region is past its last option: judged as is
