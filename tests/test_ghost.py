@@ -99,3 +99,24 @@ def test_bad_input_names_the_argument():
     with pytest.raises(InputError, match="regions\\[0\\]"):
         judge_regions(img, img, [object()], ocr=_no_reads)
     assert judge_regions(img, img, []) == []
+
+
+def test_no_boosted_reads_once_the_plain_read_finds_a_word(demo_case):
+    # the region is flagged by the plain read either way: its contrast-boosted reads (one
+    # recogniser call each) would add nothing to the verdict
+    image, alpha, run = demo_case
+    regions = run.stage("detect").output
+    mask = (alpha > 0).astype(np.float32)
+    strips = []
+
+    def reads_the_words(strip):
+        strips.append(strip.shape)
+        return regions[0].text, 0.95
+
+    v = judge_regions(image, image, regions[:1], mask=mask, ocr=reads_the_words)[0]
+    assert v.flagged and v.words_plain and v.read_boosted == [] and len(strips) == 1
+    strips.clear()
+    quiet = judge_regions(image, image, regions[:1], mask=mask, ocr=_no_reads)[0]
+    assert quiet.read_boosted == ["", ""]  # nothing read plainly: CLAHE and high-pass reads
+    # the reads run beside the residue look: its figures are those of a judge without reads
+    assert quiet.residue_score == v.residue_score and np.array_equal(quiet.residue, v.residue)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -400,98 +401,121 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
     # region (60 copies of a 15 MP page per judge call)
     cleaned_u8 = _to_u8(cleaned[..., ::-1])
     out = []
-    for i, (poly, text) in enumerate(polys):
-        hb = _box_height(poly)
-        mg = float(margin) * hb + 2
-        rw = max(4.0, 0.5 * hb)  # ring width: the photo the residue is compared against
-        pad = mg + rw + 2
-        x0 = max(int(np.floor(poly[:, 0].min() - pad)), 0)
-        y0 = max(int(np.floor(poly[:, 1].min() - pad)), 0)
-        x1 = min(int(np.ceil(poly[:, 0].max() + pad)) + 1, W)
-        y1 = min(int(np.ceil(poly[:, 1].max() + pad)) + 1, H)
-        box = (x0, y0, x1, y1)
-        if x1 - x0 < 4 or y1 - y0 < 4:
-            out.append(GhostVerdict(i, text, False, [], 0.0, [], [], "", [], box,
-                                    np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), bool),
-                                    {"skipped": "outside the image"}))
-            continue
-        P = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillPoly(P, [np.round(poly - (x0, y0)).astype(np.int32)], 1)
-        k = int(round(mg))
-        region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
-        kr = int(round(rw))
-        ring = (cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(
-            cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
-        ring &= ~changed_full[y0:y1, x0:x1]  # the photo as it was, not another fill
-        tile = max(8.0, 0.5 * hb)
-        score, res, stats = _residue(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], region, ring,
-                                     changed_full[y0:y1, x0:x1], clahe_clip, tile,
-                                     max(1.5, 0.08 * hb))
-        left = None
-        if leftover:
-            from seamline.ops.text.leftover import leftover_ink
-
-            left, left_px = leftover_ink(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
-                                         changed_full[y0:y1, x0:x1], region, ring,
-                                         line=P > 0, text_height=hb,
-                                         normal=_axes(poly)[1])
-            stats["leftover"] = left
-        tinted = None
-        if tint:
-            from seamline.ops.text.tint import tinted_fill
-
-            tinted, tint_px = tinted_fill(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
-                                          changed_full[y0:y1, x0:x1], region,
-                                          text_height=hb)
-            stats["tint"] = tinted
-        words = text.split()
-        # reads of the rectified strip: as is, CLAHE-boosted, high-passed; none where no word
-        # could match (match_words skips words under 3 characters: a tiled watermark's tiles
-        # have no text), the verdict is the residue's alone
-        readable = any(len(_norm_word(w)) >= 3 for w in words)
-        strip = _strip(cleaned_u8, poly.astype(np.float32), mg) if readable else None
-        plain_txt, plain_sc = read(strip) if readable else ("", 0.0)
-        words_plain = match_words(words, plain_txt) if plain_sc >= min_read_score else []
-        boosted_reads, words_boosted = [], []
-        variants = []
-        if readable:
-            sh = strip.shape[0]
-            variants.append(_clahe_lightness(strip, clahe_clip, max(8.0, 0.4 * sh)))
-            if high_pass:
-                variants.append(_high_pass(strip, max(2.0, 0.15 * sh)))
-        for v in variants:
-            t, sc = read(v)
-            boosted_reads.append(t)
-            if sc >= min_read_score:
-                words_boosted += [w for w in match_words(words, t) if w not in words_boosted]
-        reasons = []
-        if words_plain:
-            reasons.append(f"plain OCR reads {' '.join(words_plain)!r} ({plain_txt!r})")
-        extra = [w for w in words_boosted if w not in words_plain]
-        if extra:
-            reasons.append(f"contrast-boosted OCR reads {' '.join(extra)!r}")
-        if score > residue_threshold:
-            reasons.append(f"glyph-shaped residue {score:.2f} > {residue_threshold:.2f}")
-        if left is not None and left["flagged"]:
-            from seamline.ops.text.leftover import LEFTOVER_REASON
-
-            # what the loop grows over: the pieces found, and the residue only when it or a
-            # read flagged the region too
-            res = (res | left_px) if reasons else left_px
-            reasons.append(f"{LEFTOVER_REASON}: {left['left_px']} px in {left['pieces']} "
-                           f"letter-sized piece(s) shaded like the removed text")
-        if tinted is not None and tinted["flagged"]:
-            from seamline.ops.text.tint import TINT_REASON
-
-            res = (res | tint_px) if reasons else tint_px
-            reasons.append(f"{TINT_REASON}: {tinted['tinted_letters']} of "
-                           f"{tinted['letters']} letter(s) filled towards the removed ink "
-                           f"(the rim the mask left kept it)")
-        stats.update(plain_score=round(plain_sc, 4))
-        out.append(GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
-                                words_boosted, plain_txt, boosted_reads, box, res, stats,
-                                left_px if left is not None and left["flagged"] else None))
+    # a region's OCR reads run on a helper thread while this one looks at its residue,
+    # leftover ink and tint (the recogniser and OpenCV/numpy release the GIL: on an idle
+    # 2-core machine the reads cost no wall time); the same reads, the same verdicts
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        for i, (poly, text) in enumerate(polys):
+            out.append(_judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full,
+                                  read, reader, residue_threshold, clahe_clip, min_read_score,
+                                  margin, high_pass, leftover, tint))
     return out
+
+
+def _reads(read, strip, words, clahe_clip, high_pass, min_read_score):
+    """The plain read of a region's strip and, unless it already matched a word (the region
+    is flagged either way), the contrast-boosted ones: ``(plain_txt, plain_sc, words_plain,
+    boosted_reads, words_boosted)``."""
+    plain_txt, plain_sc = read(strip)
+    words_plain = match_words(words, plain_txt) if plain_sc >= min_read_score else []
+    boosted_reads, words_boosted = [], []
+    if words_plain:
+        return plain_txt, plain_sc, words_plain, boosted_reads, words_boosted
+    sh = strip.shape[0]
+    variants = [_clahe_lightness(strip, clahe_clip, max(8.0, 0.4 * sh))]
+    if high_pass:
+        variants.append(_high_pass(strip, max(2.0, 0.15 * sh)))
+    for v in variants:
+        t, sc = read(v)
+        boosted_reads.append(t)
+        if sc >= min_read_score:
+            words_boosted += [w for w in match_words(words, t) if w not in words_boosted]
+    return plain_txt, plain_sc, words_plain, boosted_reads, words_boosted
+
+
+def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read, reader,
+               residue_threshold, clahe_clip, min_read_score, margin, high_pass, leftover,
+               tint) -> GhostVerdict:
+    """:func:`judge_regions` for region ``i`` (its reads on the ``reader`` executor)."""
+    H, W = original.shape[:2]
+    hb = _box_height(poly)
+    mg = float(margin) * hb + 2
+    rw = max(4.0, 0.5 * hb)  # ring width: the photo the residue is compared against
+    pad = mg + rw + 2
+    x0 = max(int(np.floor(poly[:, 0].min() - pad)), 0)
+    y0 = max(int(np.floor(poly[:, 1].min() - pad)), 0)
+    x1 = min(int(np.ceil(poly[:, 0].max() + pad)) + 1, W)
+    y1 = min(int(np.ceil(poly[:, 1].max() + pad)) + 1, H)
+    box = (x0, y0, x1, y1)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return GhostVerdict(i, text, False, [], 0.0, [], [], "", [], box,
+                            np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), bool),
+                            {"skipped": "outside the image"})
+    words = text.split()
+    # reads of the rectified strip: as is, CLAHE-boosted, high-passed; none where no word
+    # could match (match_words skips words under 3 characters: a tiled watermark's tiles
+    # have no text), the verdict is the residue's alone
+    readable = any(len(_norm_word(w)) >= 3 for w in words)
+    reads = (reader.submit(_reads, read, _strip(cleaned_u8, poly.astype(np.float32), mg), words,
+                           clahe_clip, high_pass, min_read_score) if readable else None)
+    P = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(P, [np.round(poly - (x0, y0)).astype(np.int32)], 1)
+    k = int(round(mg))
+    region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
+    kr = int(round(rw))
+    ring = (cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
+    ring &= ~changed_full[y0:y1, x0:x1]  # the photo as it was, not another fill
+    tile = max(8.0, 0.5 * hb)
+    score, res, stats = _residue(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], region, ring,
+                                 changed_full[y0:y1, x0:x1], clahe_clip, tile,
+                                 max(1.5, 0.08 * hb))
+    left = None
+    if leftover:
+        from seamline.ops.text.leftover import leftover_ink
+
+        left, left_px = leftover_ink(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
+                                     changed_full[y0:y1, x0:x1], region, ring,
+                                     line=P > 0, text_height=hb,
+                                     normal=_axes(poly)[1])
+        stats["leftover"] = left
+    tinted = None
+    if tint:
+        from seamline.ops.text.tint import tinted_fill
+
+        tinted, tint_px = tinted_fill(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
+                                      changed_full[y0:y1, x0:x1], region,
+                                      text_height=hb)
+        stats["tint"] = tinted
+    plain_txt, plain_sc, words_plain, boosted_reads, words_boosted = (
+        reads.result() if reads is not None else ("", 0.0, [], [], []))
+    reasons = []
+    if words_plain:
+        reasons.append(f"plain OCR reads {' '.join(words_plain)!r} ({plain_txt!r})")
+    extra = [w for w in words_boosted if w not in words_plain]
+    if extra:
+        reasons.append(f"contrast-boosted OCR reads {' '.join(extra)!r}")
+    if score > residue_threshold:
+        reasons.append(f"glyph-shaped residue {score:.2f} > {residue_threshold:.2f}")
+    if left is not None and left["flagged"]:
+        from seamline.ops.text.leftover import LEFTOVER_REASON
+
+        # what the loop grows over: the pieces found, and the residue only when it or a
+        # read flagged the region too
+        res = (res | left_px) if reasons else left_px
+        reasons.append(f"{LEFTOVER_REASON}: {left['left_px']} px in {left['pieces']} "
+                       f"letter-sized piece(s) shaded like the removed text")
+    if tinted is not None and tinted["flagged"]:
+        from seamline.ops.text.tint import TINT_REASON
+
+        res = (res | tint_px) if reasons else tint_px
+        reasons.append(f"{TINT_REASON}: {tinted['tinted_letters']} of "
+                       f"{tinted['letters']} letter(s) filled towards the removed ink "
+                       f"(the rim the mask left kept it)")
+    stats.update(plain_score=round(plain_sc, 4))
+    return GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
+                        words_boosted, plain_txt, boosted_reads, box, res, stats,
+                        left_px if left is not None and left["flagged"] else None)
 
 
 def residue_mask(verdicts, shape, *, flagged_only: bool = True) -> np.ndarray:
