@@ -112,7 +112,7 @@ def _std(block, mask):
     for y in range(block.shape[0]):
         for x in range(block.shape[1]):
             if mask[y, x] != 0:
-                v = block[y, x]
+                v = float(block[y, x])
                 s += v
                 sq += v * v
                 n += 1
@@ -305,12 +305,13 @@ def _bump(nen, y, x, d):
 
 @njit(cache=True, nogil=True)
 def _channel(sampled, known, params, thresholds, rhos):
-    """Reconstruct one channel. ``sampled`` (H, W) float64 with the unknown pixels zeroed,
-    ``known`` (H, W) float64 in {0, 1}; returns the reconstruction (float64)."""
+    """Reconstruct one channel. ``sampled`` (H, W) uint8 with the unknown pixels zeroed,
+    ``known`` (H, W) uint8 in {0, 1}; returns the reconstruction (float64). Two float64
+    arrays of the channel's size (OpenCV holds four, one channel at a time)."""
     bs_min, fft = int(params[0]), int(params[1])
     H, W_ = sampled.shape
-    rec = sampled.copy()
-    mask = known.copy()
+    rec = sampled.astype(np.float64)
+    mask = known.astype(np.float64)
     tables = _fft_tables(fft)
     half = fft // 2 + 1
     fweight = np.empty((fft, half))
@@ -442,7 +443,7 @@ def _channel(sampled, known, params, thresholds, rhos):
 # ----------------------------------------------------------------------------- API
 def _run(channel, known, params, thresholds):
     """One channel reconstructed, as uint8 (None if a value came out NaN)."""
-    rec = _channel(channel.astype(np.float64), known, params, thresholds, _RHOS)
+    rec = _channel(np.ascontiguousarray(channel), known, params, thresholds, _RHOS)
     if np.isnan(rec).any():
         return None
     return np.clip(np.rint(rec), 0, 255).astype(np.uint8)
@@ -474,14 +475,13 @@ def fsr_inpaint(src: np.ndarray, known: np.ndarray, *, best: bool = False,
     params = np.array(_BEST if best else _FAST, np.float64)
     k01 = (known != 0).astype(np.uint8)
     ycrcb = cv2.cvtColor(src, cv2.COLOR_BGR2YCrCb)
-    kf = k01.astype(np.float64)
     jobs = [(ycrcb[..., c] * k01, _THRESH_Y if c == 0 else _THRESH_CX) for c in range(3)]
     n = min(3, max(1, cv2.getNumThreads())) if threads is None else int(threads)
     if n <= 1:
-        chans = [_run(c, kf, params, t) for c, t in jobs]
+        chans = [_run(c, k01, params, t) for c, t in jobs]
     else:
         with ThreadPoolExecutor(min(n, 3)) as pool:
-            chans = list(pool.map(lambda j: _run(j[0], kf, params, j[1]), jobs))
+            chans = list(pool.map(lambda j: _run(j[0], k01, params, j[1]), jobs))
     if any(c is None for c in chans):
         # a window with no known pixel at all (a hole that fills the crop) divides by a
         # zero weight; NaN then spreads differently here than in OpenCV's code: its result
