@@ -10,6 +10,8 @@ a pipeline with no grey-taking stage gets the same RGB array the reader used to 
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import tracemalloc
 
@@ -217,7 +219,8 @@ def test_remove_text_keeps_a_grey_page_grey(tmp_path):
     assert res.image[~outside].mean() > 0.9  # filled with paper, not ink
     adapters = {h["to"]: [a["adapter"] for a in h["adapters"]] for h in res.run.checks}
     assert adapters["inpaint.image"] == []  # the fill takes the page as it is
-    assert adapters["detect.image"] == ["to_rgb"] and adapters["qa.image"] == ["to_rgb"]
+    assert adapters["detect.image"] == ["to_rgb"]
+    assert adapters["qa.image"] == adapters["qa.original"] == []  # QA measures the one channel
     assert res.qa["residual_words"] == 0, res.qa.get("residual_texts")
     # a 1-bit page is a graphic: paper and letters, no texture to keep: Telea everywhere
     fill = res.run.stage("inpaint")
@@ -236,12 +239,32 @@ def test_remove_text_keeps_a_grey_page_grey(tmp_path):
     assert not any(a for h in rgb.run.checks for a in h["adapters"])
 
 
-def test_pipelines_without_a_grey_stage_see_the_rgb_they_always_saw(tmp_path):
+_RGB_ONLY = """
+pipeline: rgb-only
+inputs: {image: image, mask: mask}
+stages:
+  - name: inpaint
+    stage: inpaint
+    inputs: {image: input.image, mask: input.mask}
+  - name: detect
+    stage: detect-text
+    inputs: {image: inpaint.image}
+output: inpaint.image
+"""
+
+
+def test_pipelines_without_a_grey_stage_see_the_rgb_they_always_saw(tmp_path, monkeypatch):
+    from seamline.stages.inpaint import Inpaint
+
     page = _fax(tmp_path / "fax.tif", size=(160, 120))
     mask = np.zeros((120, 160), np.uint8)
     mask[40:60, 30:90] = 255
     cv2.imwrite(str(tmp_path / "mask.png"), mask)
-    pipe = sl.Pipeline.builtin("inpaint")
+    # the inpaint stage as it was before it took grey: an RGB-only pipeline
+    rgb_port = dataclasses.replace(Inpaint.spec.inputs["image"], grey=False)
+    monkeypatch.setattr(Inpaint, "spec", dataclasses.replace(
+        Inpaint.spec, inputs={**Inpaint.spec.inputs, "image": rgb_port}))
+    pipe = sl.Pipeline.from_text(_RGB_ONLY)
     by_path = pipe.run(str(page), inputs={"mask": str(tmp_path / "mask.png")})
     by_rgb = pipe.run(load_image(page), inputs={"mask": str(tmp_path / "mask.png")})
     assert by_path.output.shape == (120, 160, 3)
@@ -324,3 +347,44 @@ def test_grey_ops_give_the_figures_of_the_rgb_expansion():
         three = classic_upscale(rgb, scale=3, method=method)
         assert one.shape == three.shape[:2]
         assert np.abs(one - three[..., 1]).max() <= 1e-6, method
+
+
+def test_the_inpaint_pipeline_keeps_a_grey_page_grey_with_the_rgb_paths_values(tmp_path):
+    """preflight, inpaint and QA take grey: a grey photo is read as one channel, filled a crop
+    at a time as its RGB expansion and written grey, with the RGB path's pixels; preflight's
+    and QA's figures are those of the RGB expansion (QA copied the page's RGB view to
+    12 B/px in each of its metrics)."""
+    g = _grey_photo()
+    write_image(tmp_path / "g.png", g)
+    mask = np.zeros(g.shape, np.uint8)
+    cv2.circle(mask, (128, 100), 14, 255, -1)
+    mask[200:204, 30:220] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    for backend in ("telea", "exemplar"):
+        pipe = sl.Pipeline.builtin("inpaint").with_params({"inpaint.backend": backend})
+        grey = pipe.run(str(tmp_path / "g.png"), inputs={"mask": str(tmp_path / "mask.png")})
+        rgb = pipe.run(as_image(g), inputs={"mask": str(tmp_path / "mask.png")})
+        assert grey.output.shape == g.shape and rgb.output.shape == (*g.shape, 3)
+        assert np.array_equal(grey.output, rgb.output[..., 0]), backend
+        assert not any(a for h in grey.checks for a in h["adapters"])  # no RGB anywhere
+        for stage in ("preflight", "qa"):
+            a, b = grey.stage(stage).report, rgb.stage(stage).report
+            for key, value in _numbers(b):
+                assert _numbers_at(a, key) == pytest.approx(value, rel=1e-5, abs=1e-6), \
+                    (stage, key)
+
+
+def _numbers(d, prefix=()):
+    """(path, value) of every number in a nested report."""
+    items = d.items() if isinstance(d, dict) else enumerate(d) if isinstance(d, list) else ()
+    for k, v in items:
+        if isinstance(v, (dict, list)):
+            yield from _numbers(v, (*prefix, k))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            yield (*prefix, k), v
+
+
+def _numbers_at(d, path):
+    for k in path:
+        d = d[k]
+    return d

@@ -651,7 +651,7 @@ def preflight_mask(
 
     Parameters
     ----------
-    image : (H, W, 3) float32 array in [0, 1]
+    image : (H, W, 3) float32 array in [0, 1], or (H, W): grey (the numbers of its RGB expansion)
     mask : (H, W) float32 array in [0, 1]
         Support is ``mask > 0``.
     ring_px : int
@@ -690,7 +690,7 @@ def preflight_mask(
         - ``notes``, ``warnings``, ``failures``: lists of one-line messages carrying the
           numbers that triggered them; ``ok`` is ``not failures``
     """
-    image = as_image(image)
+    image = as_image(image, grey=True)  # grey: each crop is expanded, never the frame
     mask = as_mask(mask, shape=image.shape)
     ring_px = nonneg_int(ring_px, "ring_px")
     min_component_px = nonneg_int(min_component_px, "min_component_px")
@@ -737,7 +737,9 @@ def preflight_mask(
     for box in boxes:
         support = mask[_crop(box)] > 0
         labels, crop_comps, keys = _component_table(support, box[::2], mask.shape)
-        _ring_stats(image[_crop(box)], support, labels, crop_comps, ring_px)
+        crop = image[_crop(box)]
+        crop = np.repeat(crop[..., None], 3, axis=2) if crop.ndim == 2 else crop
+        _ring_stats(crop, support, labels, crop_comps, ring_px)
         parts.append((crop_comps, keys))
     comps = report["components"] = _in_frame_order(parts)
     report["n_components"] = len(comps)

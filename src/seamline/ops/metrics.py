@@ -101,7 +101,7 @@ def _weights(mask, shape, fn):
 
 def _normal_gradient(image, signed_distance):
     """|luminance gradient . unit normal of the boundary| per pixel (Sobel 3x3 for both)."""
-    luma = image @ _LUMA
+    luma = image if image.ndim == 2 else image @ _LUMA  # grey: Y = the value
     gx, gy = (cv2.Sobel(luma, cv2.CV_32F, dx, 1 - dx, ksize=3) for dx in (1, 0))
     nx, ny = (cv2.Sobel(signed_distance, cv2.CV_32F, dx, 1 - dx, ksize=3) for dx in (1, 0))
     return np.abs(gx * nx + gy * ny) / (np.hypot(nx, ny) + 1e-12)
@@ -170,7 +170,8 @@ def seam_score(result, mask, *, reference=None, band_px=1, ring_px=8):
 
     Parameters
     ----------
-    result : (H, W, 3) float32 array in [0, 1]
+    result : (H, W, 3) float32 array in [0, 1], or (H, W): grey (its own luminance; the
+        score of its RGB expansion within float rounding)
     mask : (H, W) float32 array in [0, 1]
     reference : (H, W, 3) float32 array in [0, 1], optional
         The clean image the edit should reproduce.
@@ -184,13 +185,13 @@ def seam_score(result, mask, *, reference=None, band_px=1, ring_px=8):
     -------
     float
     """
-    result = as_image(result, name="result")
+    result = as_image(result, name="result", grey=True)
     region, mask = _region(mask, result.shape[:2], "seam_score")
     for value, name in ((band_px, "band_px"), (ring_px, "ring_px")):
         if nonneg_int(value, name) < 1:
             raise InputError(f"{name}: expected an integer >= 1, got {value!r}")
     if reference is not None:
-        reference = _pair(result, reference, ("result", "reference"))[1]
+        result, reference = _pair(result, reference, ("result", "reference"), grey=True)
     shape = region.shape
     band, ring = np.zeros(shape, bool), np.zeros(shape, bool)
     g, g_ref = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
@@ -215,7 +216,8 @@ def outside_change(original, result, mask, *, dilate_px=0):
 
     Parameters
     ----------
-    original, result : (H, W, 3) float32 arrays in [0, 1]
+    original, result : (H, W, 3) float32 arrays in [0, 1], or both (H, W): grey (the
+        figures of their RGB expansion, without making it)
     mask : (H, W) float32 array in [0, 1]
         Pixels with ``mask > 0``, grown by ``dilate_px``, are allowed to change.
     dilate_px : int
@@ -228,7 +230,8 @@ def outside_change(original, result, mask, *, dilate_px=0):
         any channel differs at all, exact float comparison); ``max_abs_diff`` and
         ``mean_abs_diff`` (over the checked pixels and channels; 0 when none are checked).
     """
-    original, result = _pair(original, result, ("original", "result"))
+    original, result = _pair(original, result, ("original", "result"), grey=True)
+    channels = 1 if original.ndim == 2 else original.shape[2]
     dilate_px = nonneg_int(dilate_px, "dilate_px")
     mask = as_mask(mask, shape=original.shape[:2])
     allowed = grow(mask, dilate_px) if dilate_px else mask  # > 0: allowed to change
@@ -236,20 +239,22 @@ def outside_change(original, result, mask, *, dilate_px=0):
     # Every pixel is compared, a band of rows at a time (no full-frame temporaries).
     # Differences are taken only where a pixel changed at all (usually none): the mean over
     # all checked pixels is their sum over the checked count, the unchanged adding 0.
-    n_changed, diffs = 0, [np.zeros((0, 3))]
+    n_changed, diffs = 0, [np.zeros(0)]
     for y in range(0, mask.shape[0], 256):
         rows = slice(y, y + 256)
-        changed = (result[rows] != original[rows]).any(axis=-1) & (allowed[rows] == 0)
+        differs = result[rows] != original[rows]
+        changed = (differs.any(axis=-1) if channels > 1 else differs) & (allowed[rows] == 0)
         if changed.any():
             n_changed += int(changed.sum())
-            diffs.append(np.abs(result[rows][changed].astype(np.float64) - original[rows][changed]))
+            diffs.append(np.abs(result[rows][changed].astype(np.float64)
+                                - original[rows][changed]).ravel())
     diff = np.concatenate(diffs)
     return {
         "dilate_px": dilate_px,
         "outside_px": n_outside,
         "changed_px": n_changed,
         "max_abs_diff": float(diff.max()) if diff.size else 0.0,
-        "mean_abs_diff": float(diff.sum() / (3 * n_outside)) if n_outside else 0.0,
+        "mean_abs_diff": float(diff.sum() / (channels * n_outside)) if n_outside else 0.0,
     }
 
 
@@ -263,7 +268,7 @@ def inside_vs_ring_delta_e(result, mask, *, ring_px=8):
 
     Parameters
     ----------
-    result : (H, W, 3) float32 array in [0, 1]
+    result : (H, W, 3) float32 array in [0, 1], or (H, W): grey (R = G = B)
     mask : (H, W) float32 array in [0, 1]
     ring_px : int
         Ring width, >= 1.
@@ -272,7 +277,7 @@ def inside_vs_ring_delta_e(result, mask, *, ring_px=8):
     -------
     float, >= 0
     """
-    result = as_image(result, name="result")
+    result = as_image(result, name="result", grey=True)
     region, mask = _region(mask, result.shape[:2], "inside_vs_ring_delta_e")
     if nonneg_int(ring_px, "ring_px") < 1:
         raise InputError(f"ring_px: expected an integer >= 1, got {ring_px!r}")
@@ -280,8 +285,11 @@ def inside_vs_ring_delta_e(result, mask, *, ring_px=8):
     for box in support_boxes(mask, ring_px + 1, threshold=0.5):
         reg = region[_crop(box)]
         ring[_crop(box)] = ~reg & (_distance_to(reg) <= ring_px)
-    inside = rgb2lab(result[region][:, None]).mean(axis=(0, 1))
-    around = rgb2lab(result[ring][:, None]).mean(axis=(0, 1))
+    def lab(px):  # (n, 3), or (n,) grey: expanded on these pixels only
+        return rgb2lab((px[:, None] if px.ndim == 2 else np.repeat(px[:, None, None], 3, 2)))
+
+    inside = lab(result[region]).mean(axis=(0, 1))
+    around = lab(result[ring]).mean(axis=(0, 1))
     return float(deltaE_ciede2000(inside, around))
 
 

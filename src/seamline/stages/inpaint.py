@@ -17,10 +17,11 @@ BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exe
 class Inpaint(Stage):
     id = "inpaint"
     spec = StageSpec(
-        inputs={"image": PortSpec("image"),
+        inputs={"image": PortSpec("image", grey=True, doc="RGB, or grey: filled a crop at a "
+                                                          "time as RGB, returned grey"),
                 "mask": PortSpec("mask", same_size_as="image", min_component_px=1,
                                  doc="1 = fill; soft values are partial edits")},
-        outputs={"image": PortSpec("image")},
+        outputs={"image": PortSpec("image", grey=True, doc="grey for a grey input")},
         doc="Fill the mask with a registered backend on crops around it, reconcile the fill's "
             "colour to its context, feather the transition, and paste back so pixels outside "
             "the (feathered) mask are bit-identical to the input.",

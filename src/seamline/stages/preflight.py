@@ -12,7 +12,8 @@ from seamline.core.stage import Stage, StageResult
 class Preflight(Stage):
     id = "preflight"
     spec = StageSpec(
-        inputs={"image": PortSpec("image"),
+        inputs={"image": PortSpec("image", grey=True, doc="RGB, or grey (its numbers are "
+                                                          "those of the RGB expansion)"),
                 "mask": PortSpec("mask", same_size_as="image")},
         outputs={"mask": PortSpec("mask", doc="the same mask, now checked"),
                  "report": PortSpec("report", doc="preflight numbers, warnings, failures")},

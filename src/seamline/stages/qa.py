@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seamline.core.arrays import rgb_view
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
 
@@ -23,8 +24,10 @@ class EditQA(Stage):
     #                look's (a fill without the grain around it)
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
-        inputs={"original": PortSpec("image"),
-                "image": PortSpec("image", same_size_as="original"),
+        # grey: every figure on the one channel (those of its RGB expansion; a fax page's
+        # RGB view was copied to 12 B/px by each metric, seven times)
+        inputs={"original": PortSpec("image", grey=True),
+                "image": PortSpec("image", grey=True, same_size_as="original"),
                 "mask": PortSpec("mask", same_size_as="original"),
                 "regions": PortSpec("text-regions", optional=True,
                                     doc="text found before the edit, for residual-text QA"),
@@ -62,7 +65,9 @@ class EditQA(Stage):
             # the residual-text re-read (OCR) runs on a helper thread beside the figures below
             # (the recogniser and numpy release the GIL: on an idle 2-core machine one hides
             # the other); the same numbers
-            reread = (pool.submit(residual_text, image, mask, regions, margin_px=p.margin_px)
+            # a grey page: the OCR reads RGB crops of a view (no frame-sized copy)
+            reread = (pool.submit(residual_text, rgb_view(image) if image.ndim == 2 else image,
+                                  mask, regions, margin_px=p.margin_px)
                       if p.ocr and regions is not None else None)
             report["outside_change"] = outside_change(original, image, mask)
             if mask.any() and not mask.all():

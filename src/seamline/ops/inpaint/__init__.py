@@ -245,7 +245,10 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
 
     Parameters
     ----------
-    image : (H, W, 3) float32 array in [0, 1]
+    image : (H, W, 3) float32 array in [0, 1], or (H, W): grey
+        A grey image is filled a crop at a time as its RGB expansion (R = G = B; the
+        backends take RGB) and returned grey: the RGB result's value where its channels
+        agree (every backend but ``lama``), else its luminance.
     mask : (H, W) float32 array in [0, 1]
         Every pixel with ``mask > 0`` is synthesised; soft values blend fill and original
         (partial edits), see :func:`edit_alpha`.
@@ -279,7 +282,7 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
 
     Returns
     -------
-    (H, W, 3) float32 array in [0, 1]
+    (H, W, 3) float32 array in [0, 1], (H, W) for a grey image
         Bit-identical to ``as_image(image)`` wherever the edit weight is 0 (outside the mask
         grown by ``feather_px``). An empty mask returns a copy.
 
@@ -296,7 +299,7 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     if isinstance(radius, bool) or not isinstance(radius, numbers.Real) or not 0 < radius < math.inf:
         raise InputError(f"radius: expected a positive number, got {radius!r}")
     feather_px = nonneg_int(feather_px, "feather_px")
-    image = as_image(image)
+    image = as_image(image, grey=True)
     mask = as_mask(mask, shape=image.shape)
     report = {} if report is None else report
 
@@ -331,6 +334,7 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     report.update(backend=backend, context_px=context_px, feather_px=feather_px,
                   color_match=color_match, crops=[])
     for box, own in _crops(components, owners, context_px, image.shape, b.needs_context):
+        src = image[box] if image.ndim == 3 else np.repeat(image[box][..., None], 3, axis=2)
         alpha = _paste(areas, box)  # the edit weights on this crop (0 outside the areas)
         region = alpha > 0
         if region.all():
@@ -340,28 +344,39 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
         crop_report = {"box_yx": [box[0].start, box[1].start, box[0].stop, box[1].stop]}
         cb = b
         if backend == "auto":
-            name, crop_report["auto"] = choose_backend(image[box], region)
+            name, crop_report["auto"] = choose_backend(src, region)
             cb = get_backend(name)
         crop_report["backend"] = cb.name
         # Clip before composite's range check: a backend overshoot is not the user's input error.
-        fill = np.clip(cb.fill(image[box], region.astype(np.uint8) * 255, opts), 0, 1)
+        fill = np.clip(cb.fill(src, region.astype(np.uint8) * 255, opts), 0, 1)
         # default: only learned fills; exemplar's own gradient-domain paste already carries
         # the border colours in, and a Lab match on top measured 0.4 dB worse with worse seams
         if color_match if color_match is not None else cb.family == "learned":
-            fill, crop_report["color_match"] = match_fill_to_ring(fill, image[box], region)
+            fill, crop_report["color_match"] = match_fill_to_ring(fill, src, region)
         report["crops"].append(crop_report)
         if own is None:
-            out[box] = composite(image[box], fill, alpha)  # alpha is 0 outside the crops
+            out[box] = _like(image, composite(src, fill, alpha))  # alpha 0 outside the crops
             continue
         # a split crop: its own component's pixels only (another's may share its box)
         (cy0, cy1, cx0, cx1), mine = own
         crop_report["component_yx"] = [cy0, cx0, cy1, cx1]
         y, x = cy0 - box[0].start, cx0 - box[1].start
         sub = slice(y, y + cy1 - cy0), slice(x, x + cx1 - cx0)
-        np.copyto(out[cy0:cy1, cx0:cx1], composite(image[cy0:cy1, cx0:cx1], fill[sub],
-                                                   alpha[sub]), where=mine[..., None])
+        np.copyto(out[cy0:cy1, cx0:cx1], _like(image, composite(src[sub], fill[sub], alpha[sub])),
+                  where=mine[..., None] if image.ndim == 3 else mine)
     return out
 
+
+def _like(image, rgb):
+    """``rgb`` (a crop's result) as ``image`` holds it: as is, or for a grey image its
+    first channel where the three agree (R = G = B in, every per-channel fill keeps them
+    equal) and its luminance where they do not (a learned fill)."""
+    if image.ndim == 3:
+        return rgb
+    g = rgb[..., 0]
+    if np.array_equal(g, rgb[..., 1]) and np.array_equal(g, rgb[..., 2]):
+        return g
+    return rgb @ np.float32([0.2126, 0.7152, 0.0722])
 
 #: Largest merged crop (px) a patch or learned fill gets when its holes are sparse: beyond
 #: it each hole gets its own crop. Holes spread over a large photo merge their context boxes
