@@ -67,19 +67,10 @@ def _lines(ovs, shape_hw, n=6, text=None):
     return [(q, text or ovs[0].text) for q in inside[::2][:n]]
 
 
-@pytest.fixture
-def no_periodicity(monkeypatch):
-    """The periodicity search switched off (nothing repeats strongly enough), so the
-    detector's readings are the cue under test: "imagebank" over the astronaut (seed 4) was
-    missed by it (template blob 242 x 48 px at 45 deg, not word-shaped) until its
-    autocorrelation weighed long shifts like short ones; now it finds it (21 tiles)."""
-    from seamline.ops.text import watermark
-
-    monkeypatch.setattr(watermark, "MIN_CORR", 2.0)
-
-
-def test_detected_lines_reading_the_same_word_are_a_tiled_watermark(no_periodicity):
-    # a detector that boxes a few tiles and reads the same word on each gives their lattice
+def test_detected_lines_reading_the_same_word_are_a_tiled_watermark():
+    # "imagebank" over the astronaut: the search's template blob is not word-shaped (242 x 48
+    # px at 45 deg), but a detector that boxes a few tiles and reads the same word on each
+    # gives their lattice
     _, marked, drawn, ovs = tiled_watermarked("astronaut", 4)
     assert not find_tiled_watermark(marked).found
     lines = _lines(ovs, marked.shape[:2])
@@ -94,7 +85,7 @@ def test_detected_lines_reading_the_same_word_are_a_tiled_watermark(no_periodici
     assert abs(((wm.angle_deg - ovs[0].angle_deg) + 90) % 180 - 90) < 6
 
 
-def test_a_few_lines_or_different_words_are_not(no_periodicity):
+def test_a_few_lines_or_different_words_are_not():
     _, marked, _, ovs = tiled_watermarked("astronaut", 4)
     lines = _lines(ovs, marked.shape[:2])
     three = lines[:3]

@@ -14,32 +14,8 @@ False positives, in the same run: every train photo untouched at both sizes, and
 ordinary style drawn (every style but the tiled watermark, in turn).
 
 Detection runs as detect-text's does: the detector's lines go to the search as ``exclude``,
-their readings as ``texts``. ``--pipeline``: on the found cases also the whole remove-text,
-as built and with the tiled search off (``detect.tiled=off``, what a miss leaves), in one run
-(text-region PSNR, pixels changed farther than 8 px from the text, QA-failed regions).
-
-Results (80 tiled cases, 120 false-positive cases; main 89fc108 -> this change):
-
-* found 62/80 -> 66/80, every drawn pixel in a tile (coverage >= 0.95) 51 -> 54; false
-  positives 0/60 untouched and 0/60 captioned before and after.
-* per bin, before: 1024x768 27/40 (1600x1200 35/40), angle 36-45 deg 14/22, opacity 0.3-0.4
-  19/29, contrast < 0.1 9/16, busy photos 18/27. The 1024x768 misses were large words whose
-  rows lie 0.5-0.6 of the frame apart (the Hann window's own autocorrelation there is 0.07,
-  some beyond the 0.6 searched); the fix (a flat window, shifts weighed by its overlap, up
-  to 0.75 of the frame, lattices made finest) gives 1024x768 30/40, 36-45 deg 16/22, 28-36
-  deg 18/22 -> 20/22; with it, pairs of peaks two or three tiles apart ranked first and a
-  third to a half of the copies were found until the lattice was filled in (51 -> 47 -> 54
-  cases with coverage >= 0.95 while this was fixed).
-* remove-text (``--pipeline``) on 4 of the newly found (16, 70, 73, 0), tiled search off ->
-  on, one run: text-region PSNR 23.66 -> 26.33 dB (oracle-telea 30.18); coffee at 1600 (25
-  copies inverted) 22.83 -> 30.58, far-changed px 19073 -> 2796; the three at 1024x768 have
-  under 6 whole copies in the frame, so the tiles are masked and filled, not inverted:
-  noise2 25.83 -> 27.67, camera 23.65 -> 24.72, astronaut 22.33 -> 22.34 (its faint tiles
-  are hardly masked; 38 -> 236 s).
-* still missed (14): faint or grey words over grass, gravel, camera (repetition 0.011-0.019,
-  where untouched train photos score 0.010-0.019: no threshold tells them apart); template
-  blobs that join the photo (immunohistochemistry, stripes, grass); two the segmenter does
-  not read (white at 0.31-0.34 over a light gradient or the camera's sky).
+their readings as ``texts``. ``--pipeline``: on the found cases also the whole remove-text
+(text-region PSNR, pixels changed farther than 8 px from the text).
 
 Usage: ``python training/sweep_watermark.py [--n 80] [--fp] [--pipeline] [--json out.json]
 [--save DIR]``
@@ -193,21 +169,15 @@ def pipeline(photo, marked, drawn, ovs) -> dict:
         mse = float(np.mean((a[region].astype(np.float64) - photo[region]) ** 2))
         return 99.0 if mse == 0 else round(10 * np.log10(1 / mse), 2)
 
-    row = {"psnr_input": psnr(marked), "psnr_oracle_telea": psnr(_oracle(marked, drawn))}
-    # as built, and with the tiled search off (what a search that misses it leaves)
-    for tag, kw in (("", {}), ("_tiled_off", {"detect.tiled": "off"})):
-        t = time.perf_counter()
-        r = remove_text(marked, **kw)
-        rep = r.run.stage("unblend").report
-        row.update({f"psnr_pipe{tag}": psnr(r.image),
-                    f"far_px{tag}": int(np.count_nonzero(np.any(r.image != marked, axis=2)
-                                                         & far)),
-                    f"qa_failed{tag}": len(r.qa.get("failed_regions") or []),
-                    f"copies_inverted{tag}": rep.get("copies_inverted", 0),
-                    f"pipe_seconds{tag}": round(time.perf_counter() - t, 1)})
-        if not tag:
-            row["_image"] = r.image
-    return row
+    t = time.perf_counter()
+    r = remove_text(marked)
+    rep = r.run.stage("unblend").report
+    return {"psnr_input": psnr(marked), "psnr_oracle_telea": psnr(_oracle(marked, drawn)),
+            "psnr_pipe": psnr(r.image),
+            "far_px": int(np.count_nonzero(np.any(r.image != marked, axis=2) & far)),
+            "qa_failed": len(r.qa.get("failed_regions") or []),
+            "copies_inverted": rep.get("copies_inverted", 0),
+            "pipe_seconds": round(time.perf_counter() - t, 1), "_image": r.image}
 
 
 def _oracle(marked, drawn):
@@ -298,11 +268,9 @@ def main(argv=None):
     if q:
         def m(key):
             return float(np.mean([r[key] for r in q]))
-        print(f"remove-text on the found cases ({len(q)}), tiled search off -> on: PSNR text "
-              f"input {m('psnr_input'):.2f}, oracle-telea {m('psnr_oracle_telea'):.2f}, seamline "
-              f"{m('psnr_pipe_tiled_off'):.2f} -> {m('psnr_pipe'):.2f} dB; changed > 8 px from "
-              f"the text {m('far_px_tiled_off'):.0f} -> {m('far_px'):.0f} px; QA-failed "
-              f"{m('qa_failed_tiled_off'):.2f} -> {m('qa_failed'):.2f}")
+        print(f"remove-text on the found cases ({len(q)}): PSNR text input {m('psnr_input'):.2f}, "
+              f"oracle-telea {m('psnr_oracle_telea'):.2f}, seamline {m('psnr_pipe'):.2f} dB; "
+              f"changed > 8 px from the text {m('far_px'):.0f} px; QA-failed {m('qa_failed'):.2f}")
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -8,16 +8,11 @@ without a detector box, in four steps on a downscaled copy (long side :data:`WOR
 1. **Periodicity.** The whitened autocorrelation of a band-passed lightness image (edges of
    strokes, not shading; the power spectrum divided by its smooth envelope, so a faint
    lattice's sharp spectral peaks are not buried under the photo's own 1/f energy) has peaks
-   at the lattice vectors of anything tiled. The frame is tapered at its edges only (a
-   Tukey window) and each shift weighed by the square root of the window's overlap with
-   itself there, up to :data:`SPAN` of the frame: a large watermark's rows lie half a 4:3
-   frame's height apart. Pairs of its strongest
-   peaks (farther than :data:`MIN_PERIOD`, not collinear) are candidate lattices, made as
-   fine as the peaks allow (a pair two tiles apart skips every other tile), ranked by
+   at the lattice vectors of anything tiled. Pairs of its strongest
+   peaks (farther than :data:`MIN_PERIOD`, not collinear) are candidate lattices, ranked by
    how well every lattice point ``i v1 + j v2`` is a peak too (a word's letter-to-letter
    shifts and a photo's own repetition are peaks, but their multiples run out); both vectors
-   must reach :data:`MIN_CORR`. Once the tile is known, peaks between the lattice's points
-   that are not letter-to-letter shifts fill it in (:func:`_fill_in`).
+   must reach :data:`MIN_CORR`.
 2. **Template.** The band-passed image, median over the 3 x 3 lattice translations around the
    frame centre, keeps what repeats (the watermark) and drops the photo; its stroke energy,
    smoothed to word scale and thresholded, outlines the tile: its minimum-area rectangle must
@@ -54,22 +49,9 @@ scale, where the plain one at 0.035 / 0.025 found 15 / 16 with 2 / 4 false posit
 most 120 tiles (a captioned stripes photo was read as 218 tiles; found watermarks have
 10-51) 18/30.
 
-Parameter sweep (``training/sweep_watermark.py``: 80 tiled cases drawn over the style's whole
-range on train photos at 1024x768 and 1600x1200; false positives on the 30 train photos
-untouched and captioned with every other style, at both sizes; 0/120 before and after): a
-Hann window and shifts up to 0.6 of the frame found 62/80 (27/40 at 1024x768: the rows of a
-large word spaced 4-5 x its height are 0.5-0.6 of the frame apart, where the Hann window's
-own autocorrelation is 0.07, or beyond the search); the flat window weighed by overlap and
-lattices made finest and filled in: 66/80 (1024x768 30/40), every drawn pixel in a tile in
-54 (51 before); the misses left are in ``training/sweep_watermark.py``'s docstring.
-
-This module is over 600 lines because the lattice's search, refinement, template and
-confirmation share their constants and were tuned together on one sweep; the detector's
-readings as a second cue live in :mod:`seamline.ops.text.watermark_lines`.
-
 Known limits: a faint watermark over a busy photo (grass, gravel, noise) repeats too weakly to
-pass :data:`MIN_CORR` (untouched train photos score 0.010-0.019, the same as those); where
-the photo's own repetition (a gantry, a facade) outranks the tiles' second lattice vector, the tiles found drift off the text away from the centre.
+pass :data:`MIN_CORR`; where the photo's own repetition (a gantry, a facade) outranks the
+tiles' second lattice vector, the tiles found drift off the text away from the centre.
 """
 
 from __future__ import annotations
@@ -93,29 +75,12 @@ WORK_SIDE = 512
 MIN_PERIOD = 28.0
 #: Whitened autocorrelation (normalised to 1 at zero shift) both lattice vectors must reach.
 MIN_CORR = 0.02
-#: Longest shift searched, x the working copy's size: the rows of a large watermark spaced
-#: 5 x its height lie up to 0.6 of a 4:3 frame's height apart.
-SPAN = 0.75
-#: Share of each end of the frame the window tapers off (a Tukey window).
-TAPER = 0.15
-#: Overlap of the window with itself (share of its zero-shift value) below which a shift's
-#: autocorrelation is not scaled up further (noise).
-MIN_OVERLAP = 0.2
-#: Power of that overlap each shift is divided by: 0.5 weighs a shift by its correlation's
-#: standard error (1 unbiased it and let the noise of far shifts outrank the tiles).
-OVERLAP_POWER = 0.5
-#: A half lattice vector that correlates this much (x the weaker vector) is a lattice point.
-HALF_SHARE = 0.5
 #: Width (frequency bins) of the Gaussian that gives the power spectrum's smooth envelope.
 WHITEN_SIGMA = 4.0
 #: Share of a tile's pixels the segmenter marks as text: at least (strokes are there), at most
 #: (a texture the model half-fills is not lettering).
 MIN_TEXT_SHARE = 0.2
 MAX_TEXT_SHARE = 0.85
-#: ... and the median tile at least this much: the demo photo's captions and single "SAMPLE"
-#: gave a 7-tile lattice whose tiles read 0.21 (median) once the search weighed long shifts
-#: like short ones; found watermarks of the train sweep read 0.31-0.75.
-MIN_MEDIAN_SHARE = 0.28
 #: More copies than this is a texture, not a watermark someone tiled over a photo (train
 #: split: found watermarks had 10-51 tiles; periodic photos read as word-shaped tiles 131-218).
 MAX_TILES = 120
@@ -189,35 +154,15 @@ def bandpass(image: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.GaussianBlur(g, (0, 0), 0.8) - cv2.GaussianBlur(g, (0, 0), 3.0), f
 
 
-def _taper(n: int) -> np.ndarray:
-    """Tukey window of length ``n``: flat in the middle, cosine tapers over :data:`TAPER`
-    of each end (the frame's edges must not correlate, the middle must not be weighted
-    down: a Hann window's own autocorrelation falls to 0.07 at half the frame, which buried
-    the rows of a large, widely spaced watermark)."""
-    t = np.ones(n, np.float64)
-    m = max(1, int(round(TAPER * n)))
-    ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(m) + 0.5) / m)
-    t[:m], t[n - m:] = ramp, ramp[::-1]
-    return t
-
-
 def autocorrelation(h: np.ndarray) -> np.ndarray:
-    """Normalised (1 at zero shift) whitened autocorrelation for shifts ``dy`` in
-    [0, SPAN H], ``dx`` in [-SPAN W, SPAN W] (R(-v) = R(v): half the plane says all); zero
-    shift at index ``(0, X)`` with ``X = int(SPAN W)``.
-
-    Each shift's value is divided by the square root (:data:`OVERLAP_POWER`) of the
-    window's own autocorrelation there (the share of the frame that overlaps itself at that
-    shift, floored at :data:`MIN_OVERLAP`): a lattice vector half the frame long is not
-    buried under short ones, and the noise of a small overlap is not blown up (divided by
-    the overlap itself, far noise peaks outranked the tiles: retina missed)."""
+    """Normalised (1 at zero shift) whitened autocorrelation for shifts ``dy`` in [0, 0.6 H],
+    ``dx`` in [-0.6 W, 0.6 W] (R(-v) = R(v): half the plane says all); zero shift at
+    index ``(0, X)`` with ``X = int(0.6 W)``."""
     H, W = h.shape
-    wy, wx = _taper(H), _taper(W)
-    win = np.outer(wy, wx).astype(np.float32)
+    win = np.outer(np.hanning(H), np.hanning(W)).astype(np.float32)
     x = (h - h.mean()) * win  # the window keeps the frame's edges from correlating
-    # zero-padded so shifts up to SPAN never wrap, at a size DFT likes
-    ph = cv2.getOptimalDFTSize(int((1 + SPAN) * H) + 1)
-    pw = cv2.getOptimalDFTSize(int((1 + SPAN) * W) + 1)
+    # zero-padded to at least 1.6 x (shifts up to 0.6 x never wrap), at a size DFT likes
+    ph, pw = cv2.getOptimalDFTSize(int(1.6 * H) + 1), cv2.getOptimalDFTSize(int(1.6 * W) + 1)
     pad = np.zeros((ph, pw), np.float32)
     pad[:H, :W] = x
     F = cv2.dft(pad, flags=cv2.DFT_COMPLEX_OUTPUT)
@@ -230,17 +175,9 @@ def autocorrelation(h: np.ndarray) -> np.ndarray:
     R = cv2.dft(np.ascontiguousarray(np.stack([Pw, np.zeros_like(Pw)], -1)),
                 flags=cv2.DFT_INVERSE | cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
     R /= max(float(R[0, 0]), 1e-12)
-    Y, X = int(SPAN * H), int(SPAN * W)
+    Y, X = int(0.6 * H), int(0.6 * W)
     # rows 0..Y; columns -X..X (negative shifts wrap to the end of the padded array)
-    R = np.concatenate([R[:Y + 1, pw - X:], R[:Y + 1, :X + 1]], axis=1)
-    # the window's overlap with itself per shift (separable: one product per axis)
-
-    def overlap(w, n):
-        a = np.array([np.dot(w[:len(w) - s], w[s:]) for s in range(n + 1)])
-        return a / a[0]
-    oy, ox = overlap(wy ** 2, Y), overlap(wx ** 2, X)
-    ox = np.concatenate([ox[:0:-1], ox])
-    return (R / np.maximum(np.outer(oy, ox), MIN_OVERLAP) ** OVERLAP_POWER).astype(np.float32)
+    return np.concatenate([R[:Y + 1, pw - X:], R[:Y + 1, :X + 1]], axis=1)
 
 
 def lattice_peaks(R: np.ndarray, k: int = 12) -> list[tuple[float, np.ndarray]]:
@@ -289,8 +226,7 @@ def support_map(R: np.ndarray) -> np.ndarray:
 
 def _lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
     """Up to ``k`` candidate lattices (v1, v2, weaker correlation), best supported first
-    (:func:`lattice_support`): pairs of peaks that are not collinear, each made as fine as
-    the autocorrelation allows (:func:`_finest`), one of each lattice. The top peak is often
+    (:func:`lattice_support`): pairs of peaks that are not collinear. The top peak is often
     a word's letter-to-letter shift or the photo's own repetition (a building's floors)."""
     out = []
     Rd = support_map(R)  # once: every pair below is scored on the same R
@@ -299,52 +235,9 @@ def _lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
             (c1, v1), (c2, v2) = peaks[a], peaks[b]
             sin = abs(v1[0] * v2[1] - v1[1] * v2[0]) / (np.linalg.norm(v1) * np.linalg.norm(v2))
             if sin > 0.3:
-                v1, v2, c = _finest(Rd, v1, v2, min(c1, c2))
-                if not any(_same_lattice(v1, v2, w1, w2) for _, w1, w2, _ in out):
-                    out.append((lattice_support(R, v1, v2, dilated=Rd), v1, v2, c))
+                out.append((lattice_support(R, v1, v2, dilated=Rd), v1, v2, min(c1, c2)))
     out.sort(key=lambda t: -t[0])
     return [(v1, v2, c) for _, v1, v2, c in out[:k]]
-
-
-def _at(Rd: np.ndarray, v) -> float:
-    """``Rd`` (:func:`support_map`) at shift ``v`` (work px; R(-v) = R(v)); 0 outside it."""
-    dx, dy = (-v[0], -v[1]) if v[1] < 0 else (v[0], v[1])
-    X = (Rd.shape[1] - 1) // 2
-    x, y = int(round(dx)) + X, int(round(dy))
-    return float(Rd[y, x]) if 0 <= y < Rd.shape[0] and 0 <= x < Rd.shape[1] else 0.0
-
-
-def _finest(Rd, v1, v2, c):
-    """The lattice (v1, v2) refined while half of one of its vectors (or of their sum or
-    difference) is a lattice point too: correlates at least :data:`HALF_SHARE` x ``c``, the
-    weaker vector's. A pair of peaks two tiles apart spans a lattice that skips every other
-    tile; with shifts across the whole frame weighed alike its points are as well
-    supported as the tiles' own, and its template holds every other copy (half the
-    watermark left). Returns (v1, v2, c)."""
-    for _ in range(2):
-        for h, keep in ((v1 / 2, v2), (v2 / 2, v1), ((v1 + v2) / 2, v2), ((v1 - v2) / 2, v2)):
-            ch = _at(Rd, h)
-            if np.linalg.norm(h) >= MIN_PERIOD and ch >= HALF_SHARE * c:
-                v1, v2, c = h, keep, min(c, ch)
-                break
-        else:
-            break
-    return v1, v2, c
-
-
-def _same_lattice(v1, v2, w1, w2, tol: float = 2.0) -> bool:
-    """Whether (v1, v2) and (w1, w2) span the same lattice (equal cells, and each of w1, w2
-    an integer combination of v1, v2 within ``tol`` work px). Plain arithmetic: it runs for
-    every pair of candidates."""
-    det = v1[0] * v2[1] - v1[1] * v2[0]
-    if abs(det) < 1e-6 or abs(abs(det) - abs(w1[0] * w2[1] - w1[1] * w2[0])) > 0.05 * abs(det):
-        return False
-    for w in (w1, w2):
-        i = round((w[0] * v2[1] - w[1] * v2[0]) / det)
-        j = round((v1[0] * w[1] - v1[1] * w[0]) / det)
-        if math.hypot(i * v1[0] + j * v2[0] - w[0], i * v1[1] + j * v2[1] - w[1]) > tol:
-            return False
-    return True
 
 
 def _template(h: np.ndarray, v1, v2) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
@@ -535,62 +428,15 @@ def find_tiled_watermark(image, *, model=None, exclude=()) -> TiledWatermark:
     seg = None
     best = None
     for v1, v2, corr in strong:
-        res, seg = _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude, R=R)
+        res, seg = _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude)
         if res.found:
             return res
         best = best or res  # the strongest candidate's reason is the one reported
     return best
 
 
-def _fill_in(R, rect, v1, v2, c):
-    """The lattice (v1, v2) made finer by the autocorrelation's peaks that lie between its
-    points (at a half or a third of a cell) and correlate at least :data:`HALF_SHARE` x
-    ``c``, once the tile ``rect`` is known: shifts within the word's own extent (a letter
-    to the next) are left out. A pair of peaks two or three tiles apart spans a lattice that
-    skips tiles, and its template still shows the word: without this, a third of the
-    copies were found (train sweep: 9 of 66 found cases). Returns (v1, v2)."""
-    pts = cv2.boxPoints(rect)
-    e1, e2 = pts[1] - pts[0], pts[2] - pts[1]
-    e = e1 if np.linalg.norm(e1) >= np.linalg.norm(e2) else e2
-    L, S = max(rect[1]), min(rect[1])
-    u = e / max(np.linalg.norm(e), 1e-9)
-    n = np.array([-u[1], u[0]])
-    for _ in range(2):
-        B = np.stack([v1, v2], 1)
-        det = abs(np.linalg.det(B))
-        for cp, p in lattice_peaks(R, 40):
-            if cp < HALF_SHARE * c:
-                break
-            if abs(p @ u) < 0.95 * L and abs(p @ n) < 1.2 * S:
-                continue  # a letter-to-letter shift
-            fr = np.linalg.solve(B, p)
-            fr -= np.round(fr)
-            if np.hypot(*(B @ fr)) < 3.0:
-                continue  # a point of the lattice itself
-            done = False
-            for m in (2, 3):
-                if np.hypot(*(B @ (np.round(fr * m) / m - fr))) > 3.0:
-                    continue
-                for keep in (v1, v2):
-                    C = np.stack([p, keep], 1)
-                    if abs(np.linalg.det(C)) < 0.2 * det:
-                        continue
-                    if all(np.hypot(*(C @ np.round(np.linalg.solve(C, w)) - w)) <= 3.0
-                           for w in (v1, v2)):
-                        v1, v2, done = p.astype(np.float64), keep, True
-                        break
-                if done:
-                    break
-            if done:
-                break
-        else:
-            break
-    return v1, v2
-
-
-def _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude=(), R=None):
-    """One candidate lattice through the template, shape and segmenter checks (``R``: the
-    autocorrelation, to fill in a lattice that skips tiles)."""
+def _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude=()):
+    """One candidate lattice through the template, shape and segmenter checks."""
     Hs, Ws = h.shape
     lattice_px = (tuple(v1 / f), tuple(v2 / f))
     T, cnt, origin = _template(h, v1, v2)
@@ -601,10 +447,6 @@ def _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude=(), R=None):
     period = min(np.linalg.norm(v1), np.linalg.norm(v2))
     why = ""
     for rect in rects:
-        if R is not None:
-            w1, w2 = _fill_in(R, rect, v1, v2, corr)
-            if not _same_lattice(w1, w2, v1, v2):  # the finer lattice's own template
-                return _try_lattice(img, h, f, w1, w2, corr, seg, model, exclude)
         polys = lattice_tiles(rect, v1, v2, (Hs, Ws), f)
         angle = text_angle(rect)
         long_, short = max(rect[1]), min(rect[1])
@@ -633,7 +475,7 @@ def _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude=(), R=None):
     kw = dict(lattice_px=lattice_px, angle_deg=angle, periodicity=corr, text_share=share)
     # most tiles, not just half, must read as text: on the train split every sampled tile of a
     # found watermark read >= 0.40; the captioned astronaut's spread tiles read 0.05-0.33
-    if not (MIN_TEXT_SHARE <= low and MIN_MEDIAN_SHARE <= share <= MAX_TEXT_SHARE):
+    if not (MIN_TEXT_SHARE <= low and share <= MAX_TEXT_SHARE):
         return TiledWatermark(False, **kw, reason=f"periodic, but the segmenter does not read "
                                                  f"the tiles as text (share {share:.2f}, "
                                                  f"lower quartile {low:.2f})"), seg
