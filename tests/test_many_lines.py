@@ -73,12 +73,13 @@ def test_the_judge_reads_no_blank_line_and_still_reads_a_left_one(counted):
     assert counted == []  # 12 reads of blank paper before
     assert not any(v.flagged for v in verdicts)
     assert all(v.read_plain == "" and v.words_plain == [] for v in verdicts)
-    # one line left on the page: it is read (twice: as is and boosted) and named
+    # one line left on the page: it is read and named (as is; the boosted re-read is
+    # skipped once the plain read matched a word: the line is flagged either way)
     left = np.array(blank)
     y0, y1 = int(regions[2].polygon[:, 1].min()) - 2, int(regions[2].polygon[:, 1].max()) + 2
     left[y0:y1] = page[y0:y1]
     verdicts = judge_regions(page, left, regions, high_pass=False)
-    assert len(counted) >= 2
+    assert len(counted) >= 1
     assert verdicts[2].flagged and verdicts[2].words_plain
     assert not any(v.flagged for i, v in enumerate(verdicts) if abs(i - 2) > 1)
 
