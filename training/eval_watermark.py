@@ -75,7 +75,7 @@ def _recall_precision(mask, drawn):
 
 
 
-def _region_and_far(drawn, ovs):
+def region_and_far(drawn, ovs):
     """(the text region PSNR is measured in: the drawn pixels and the lines' polygons grown
     3 px, pixels farther than 8 px from the drawn text), both (H, W) bool."""
     region = drawn.astype(np.uint8)
@@ -96,7 +96,7 @@ def _quality(photo, marked, drawn, ovs, wm, regions) -> dict:
     from seamline.ops.text.unblend import unblend_tiles
     from seamline.stages.text_mask import TextMask
 
-    region, far = _region_and_far(drawn, ovs)
+    region, far = region_and_far(drawn, ovs)
     row = {"psnr_input": _psnr(marked, photo, region),
            "psnr_oracle_telea": _psnr(inpaint(marked, drawn.astype(np.float32),
                                               backend="telea", radius=3), photo, region)}
@@ -122,7 +122,7 @@ def _pipeline(photo, marked, drawn, ovs) -> dict:
     8 px from the drawn text, pixels changed outside the output mask (must be 0), seconds."""
     from seamline.api import remove_text
 
-    region, far = _region_and_far(drawn, ovs)
+    region, far = region_and_far(drawn, ovs)
     row = {}
     for tag, on in (("unblend", True), ("fill", False)):
         t = time.perf_counter()

@@ -38,6 +38,8 @@ from seamline.ops.text.watermark_lines import find_watermark
 from seamline.testing import overlays as ov
 from seamline.testing.backgrounds import backgrounds
 
+from eval_watermark import region_and_far  # same folder: the scripts run as files
+
 FRAMES = ((768, 1024), (1200, 1600))
 ORDINARY = tuple(s for s in ov.STYLES if s != "tiled_watermark")
 
@@ -158,12 +160,7 @@ def pipeline(photo, marked, drawn, ovs) -> dict:
     pixels changed farther than 8 px from the drawn text, QA-failed regions."""
     from seamline.api import remove_text
 
-    region = drawn.astype(np.uint8)
-    for o in ovs:
-        for q in ov.line_polygons(o):
-            cv2.fillPoly(region, [np.round(q).astype(np.int32)], 1)
-    region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
-    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    region, far = region_and_far(drawn, ovs)
 
     def psnr(a):
         mse = float(np.mean((a[region].astype(np.float64) - photo[region]) ** 2))
