@@ -78,6 +78,14 @@ def _edge(crop, hole, opts):
     return edge_fill(crop, hole > 0)
 
 
+def _unblend(crop, hole, opts):
+    # semi-transparent text: its blend inverted where one blend explains the strokes,
+    # else FSR (seamline.ops.inpaint.see_through)
+    from seamline.ops.inpaint.see_through import see_through_fill
+
+    return see_through_fill(crop, hole > 0)[0]
+
+
 def _exemplar(crop, hole, opts):
     from seamline.ops.inpaint.exemplar import exemplar_fill
 
@@ -105,10 +113,10 @@ class Backend:
         ``fill(crop, hole, opts) -> crop``: ``crop`` (h, w, 3) float32 in [0, 1], ``hole``
         (h, w) uint8 with 255 where pixels must be synthesised, ``opts`` a
         :class:`FillOptions`; values outside the hole of the returned crop are ignored.
-    family : {"diffusion", "patch", "learned"}
+    family : {"diffusion", "patch", "learned", "unblend"}
         Diffusion fills continue colours/isophotes smoothly (good for thin strokes on smooth
         context; they smear texture); patch fills copy texture from the context; learned
-        fills run a network.
+        fills run a network; unblend recovers the photo under semi-transparent paint.
     good_for : str
         One line for ``seamline inpaint --help`` and the docs.
     needs_context : bool
@@ -145,6 +153,11 @@ _REGISTRY = {
                 "strong edges crossing the hole (a cup rim under a title) drawn first along "
                 "the curve fitted through them, the rest frequency-selective",
                 context=lambda extent, radius: max(32, extent // 2)),
+        Backend("unblend", _unblend, "unblend",
+                "semi-transparent text (a watermark drawn once): one blend fitted across the "
+                "strokes' borders and inverted, the photo under them kept; the strokes' "
+                "edges Telea; FSR where no blend explains the strokes",
+                context=lambda extent, radius: max(16, extent // 2)),
         Backend("exemplar", _exemplar, "patch",
                 "texture-preserving patch fill (PatchMatch, coarse-to-fine); larger holes in "
                 "textured context", needs_context=True,
