@@ -12,15 +12,16 @@ from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
 
 BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exemplar",
-                      "lama"]
+                      "unblend", "lama"]
 
 
 class FillText(Stage):
     id = "fill-text"
-    version = "6"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "7"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
-    #                6: the surface look, and the grain blended into a fill it flags
+    #                6: the surface look, and the grain blended into a fill it flags;
+    #                7: semi-transparent strokes get their blend inverted (unblend, auto)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -248,8 +248,15 @@ def fill_region(out, hole: Hole, pending, backend, *, radius, seed, model_path=N
         pending = pending[box]
     unknown = (here if pending is None else here | pending).astype(np.float32)
     t0 = time.thread_time()
-    filled = inpaint(out[box], unknown, backend=backend, radius=radius, seed=seed,
-                     model_path=model_path, device=device)
+    if backend == "unblend":
+        # the blend is fitted on this region's strokes only: another region's text (pending)
+        # is neither photo beside them nor paint of theirs
+        from seamline.ops.inpaint.see_through import see_through_fill
+
+        filled, _ = see_through_fill(out[box], here, known=unknown == 0)
+    else:
+        filled = inpaint(out[box], unknown, backend=backend, radius=radius, seed=seed,
+                         model_path=model_path, device=device)
     ms = round(1000 * (time.thread_time() - t0), 1)
     np.copyto(out[box], composite(out[box], filled, here.astype(np.float32)),
               where=here[..., None])

@@ -7,7 +7,10 @@ the mask is built and preflighted:
    to the text region it lies in, and the stroke width and the context around the hole
    choose the fill (Telea on smooth context, FSR over texture or structure, the exemplar
    fill for a large hole over texture, unless strong edges cross it: :data:`EDGE_FILL`
-   then). The numbers and the reason are recorded per region.
+   then). Strokes that are semi-transparent paint over the photo (one blend fitted across
+   their borders explains them, :mod:`seamline.ops.inpaint.see_through`) get
+   :data:`SEE_THROUGH` instead: the blend inverted, the photo under them kept. The numbers
+   and the reason are recorded per region (``blend``: the fit).
 2. **Fill** (:mod:`seamline.ops.text.region_fill`): regions fill in order on crops around
    them, regions not filled yet count as unknown, only the region's own hole is pasted
    back (every pixel outside the mask stays bit-identical); two regions that do not see
@@ -49,7 +52,10 @@ __all__ = ["fill_text", "choose_region_fill", "assign_components"]
 #: The next fill for a region the smear judge flags (``backend="auto"``): each keeps more
 #: texture than the one before, at a higher cost; the exemplar fill is the last resort.
 SMEAR_LADDER = {"telea": "fsr", "ns": "fsr", "fsr": "exemplar", "fsr-best": "exemplar",
-                "fsr-edge": "exemplar"}
+                "fsr-edge": "exemplar", "unblend": "fsr"}
+#: The fill for a region whose strokes are semi-transparent paint (``backend="auto"``): the
+#: blend inverted, the photo under the strokes kept (:mod:`seamline.ops.inpaint.see_through`).
+SEE_THROUGH = "unblend"
 #: The fill for a region the structure judge flags (``backend="auto"``): the edges that cross
 #: the hole drawn first along the curve the photo around them draws, then FSR.
 EDGE_FILL = "fsr-edge"
@@ -108,6 +114,16 @@ def regrow_limit(polygon, first_mask: np.ndarray, box: tuple[slice, slice], *,
     # the letters found, grown by the loop's own growth step, inside the line
     out |= in_line & (cv2.dilate(letters.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
     return out
+
+
+def _see_through(image, hole: Hole, support) -> dict:
+    """Whether a region's strokes are semi-transparent paint over the photo (one blend
+    explains them, :func:`seamline.ops.inpaint.see_through.fit_blend`), on a crop around
+    the hole; other regions' holes are not photo."""
+    from seamline.ops.inpaint.see_through import fit_blend
+
+    box = hole.box(12, image.shape)
+    return fit_blend(image[box], hole.within(box), known=~support[box])
 
 
 def _judge_box(hole: Hole, shape) -> tuple[slice, slice]:
@@ -266,7 +282,12 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         if backend == "auto":
             sw = stroke_px[idx] if stroke_px is not None and idx < len(stroke_px) else None
             name, why, numbers = choose_region_fill(image[box], hole.within(box), stroke_px=sw)
-            if name == "exemplar" and _crossing_edges(image, hole, support):
+            blend = _see_through(image, hole, support)
+            if blend["ok"]:
+                # the photo is still under semi-transparent strokes: invert, do not invent
+                name, why = SEE_THROUGH, blend["reason"]
+                numbers = {**numbers, "blend": blend}
+            elif name == "exemplar" and _crossing_edges(image, hole, support):
                 # the structure judge's fix at once: the exemplar fill broke 4 of 7 such edges
                 name, why = EDGE_FILL, (why.split(":")[0] + ", crossed by strong edges: "
                                         "the edges drawn first, then frequency-selective")
