@@ -196,6 +196,58 @@ def test_color_match_and_enhance_endpoints(client, photo, small_png):
     assert Image.open(io.BytesIO(r.content)).size == (256, 192)  # x2
 
 
+def _fax_tiff(size=(360, 240)) -> bytes:
+    """A small fax page: 1-bit, CCITT group 4 TIFF, lines of text (Pillow's bundled font)."""
+    from PIL import ImageDraw, ImageFont
+
+    im = Image.new("1", size, 1)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(18)
+    for i, y in enumerate(range(30, size[1] - 40, 34)):
+        draw.text((24, y), f"invoice {i:02d} total amount due page", font=font, fill=0)
+    buf = io.BytesIO()
+    im.save(buf, "TIFF", compression="group4")
+    return buf.getvalue()
+
+
+def test_grey_uploads_come_back_grey_as_from_the_command_line(client, tmp_path, coffee):
+    """A 1-bit page through /v1/remove-text and a grey photo through /v1/inpaint: grey in,
+    grey out (mode L), the command line's pixels; the preflight verdict names the fill the
+    page gets (a grey graphic: Telea for every line)."""
+    from seamline.cli import main
+
+    page = _fax_tiff()
+    (tmp_path / "fax.tif").write_bytes(page)
+    grey = (np.asarray(Image.fromarray(np.rint(coffee[:160, :224] * 255).astype(np.uint8))
+                       .convert("L")))
+    g_png = png_bytes(grey, "L")
+    (tmp_path / "g.png").write_bytes(g_png)
+    m_png = png_bytes(blob_mask(grey.shape, [(80, 100)], 10))
+    (tmp_path / "m.png").write_bytes(m_png)
+    # the command line with the pipelines' own defaults (``seamline inpaint`` sets its own)
+    cases = [("/v1/remove-text", {"image": ("p.tif", page, "image/tiff")},
+              ["remove-text", str(tmp_path / "fax.tif"), "-o", str(tmp_path / "cli0.png")],
+              tmp_path / "cli0.png"),
+             ("/v1/inpaint", {"image": ("g.png", g_png, "image/png"),
+                              "mask": ("m.png", m_png, "image/png")},
+              ["run", "inpaint", "-i", str(tmp_path / "g.png"), "--mask",
+               str(tmp_path / "m.png"), "-o", str(tmp_path / "run1")],
+              tmp_path / "run1" / "output.png")]
+    for url, files, argv, cli_out in cases:
+        r = client.post(f"{url}?format=image", files=files)
+        assert r.status_code == 200, r.text
+        served = Image.open(io.BytesIO(r.content))
+        assert served.mode == "L", (url, served.mode)
+        assert main([*argv, "--quiet"]) == 0
+        with Image.open(cli_out) as cli:
+            assert cli.mode == "L"
+            assert np.array_equal(np.asarray(served), np.asarray(cli)), url
+    r = client.post("/v1/remove-text?preflight=only",
+                    files={"image": ("p.tif", page, "image/tiff")})
+    assert r.status_code == 200, r.text
+    assert r.json()["fill"]["would_use"] == ["telea"]
+
+
 # --------------------------------------------------------------------------- error paths
 def _form(image=None, mask=None, name="x.png"):
     files = {}

@@ -328,10 +328,12 @@ class JobManager:
         if status == "ok" and job.started:
             self._durations.append(job.finished - job.started)
         self._persist(job)
+        if not job.keep:  # its waiter has it; nothing else looks it up in memory (forgotten
+            # before the waiter wakes: its answer may reach the client before this thread
+            # runs again)
+            self._jobs.pop(job.id, None)
         if not job.future.done():
             job.future.set_result(job)
-        if not job.keep:  # its waiter has it; nothing else looks it up in memory
-            self._jobs.pop(job.id, None)
         # finished jobs stay answerable from memory for a while, then from their run's
         # serve-job.json: a long-running server does not grow with every request
         if len(self._jobs) > self.KEEP_FINISHED:

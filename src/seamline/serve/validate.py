@@ -153,7 +153,8 @@ def check_upload(store: RunStore, cfg: ServeConfig, upload: UploadFile, field: s
             if mask:
                 arr = load_mask(tmp, shape=shape, max_pixels=cfg.max_pixels)
             else:
-                arr = read_image(tmp, max_pixels=cfg.max_pixels).image
+                # grey stays one channel (a third of the memory: only the size is kept)
+                arr = read_image(tmp, max_pixels=cfg.max_pixels, grey=True).image
         except SeamlineError as e:  # the reader names the scratch path: name the field
             msg = str(e).replace(str(tmp), field)
             raise ApiError(400, msg if msg.startswith(field) else f"{field}: {msg}",

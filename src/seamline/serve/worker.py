@@ -98,11 +98,23 @@ def preflight_verdict(run, pipe) -> dict:
             return run.output if src == "input" else run.stages[src].outputs[port]
 
         image = value(fill_decl.inputs["image"])
+        if image.ndim == 2:  # a grey page: the fills choose on its RGB view, as they do
+            from seamline.core.arrays import rgb_view
+
+            grey, image = image, rgb_view(image)
+        else:
+            grey = None
         if fill_decl.stage_id == "fill-text":
+            backend = fill_decl.params.backend
+            if backend == "auto" and grey is not None:
+                from seamline.ops.noise import is_graphic
+
+                # fill-text's rule: a grey graphic (a 1-bit page) gets Telea everywhere
+                backend = "telea" if is_graphic(grey) else backend
             fill.update(_fill_text_plan(image, mask, value(fill_decl.inputs["regions"]),
                                         value(fill_decl.inputs["geometry"])
                                         if "geometry" in fill_decl.inputs else None,
-                                        fill_decl.params.backend))
+                                        backend))
         else:
             fill.update(_inpaint_plan(image, mask, fill_decl.params))
     failures = list(report.get("failures", []))
@@ -177,13 +189,17 @@ def run_task(task: dict) -> dict:
     from seamline.core import artifacts
     from seamline.io import read_image
 
+    from seamline.engine.runner import takes_grey
+
     t0 = time.perf_counter()
     pipe = build_pipeline(task)
-    image = read_image(task["image"], max_pixels=task.get("max_pixels"))
+    short = preflight_pipeline(pipe) if task["task"] == "preflight" else None
+    # as the CLI reads it: a grey file stays one channel when a stage of the pipeline that
+    # runs takes grey (remove-text's fill, inpaint, upscale), so grey in is grey out
+    image = read_image(task["image"], max_pixels=task.get("max_pixels"),
+                       grey=takes_grey((short or pipe).spec))
     inputs = dict(task.get("inputs") or {})
-    if task["task"] == "preflight":
-        short = preflight_pipeline(pipe)
-        inputs = {k: v for k, v in inputs.items() if k in short.spec.inputs}
+    if short is not None:
         run = short.run(image, inputs=inputs, max_pixels=task.get("max_pixels"))
         verdict = preflight_verdict(run, pipe)
         verdict["seconds"] = round(time.perf_counter() - t0, 4)
