@@ -185,3 +185,26 @@ def test_blocks_fsr_leaves_green_are_filled_from_around_them(monkeypatch, scale)
     # as close to the photo as FSR's own fill, within 2 dB
     m = hole.astype(np.float32)
     assert psnr(out, wood, m) > psnr(clean, wood, m) - 2
+
+
+
+@pytest.mark.parametrize("flag", [cv2.INPAINT_TELEA, cv2.INPAINT_NS])
+def test_a_grey_crop_is_filled_once_for_its_three_channels_with_opencvs_pixels(flag):
+    """A grey page's RGB view (R = G = B) is filled on one channel, copied to the three: the
+    pixels cv2.inpaint gives channel by channel (each channel is filled on its own)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from seamline.io import to_uint16
+
+    fill = inpaint_module._opencv(flag)
+    im = Image.new("L", (120, 40), 0)
+    ImageDraw.Draw(im).text((8, 6), "fax 42", font=ImageFont.load_default(22), fill=255)
+    hole = np.asarray(im)
+    grey = as_image(data.camera())[100:140, 200:320, 0]
+    for radius in (1.0, 3.0, 6.0):
+        for crop in (np.repeat(grey[..., None], 3, 2), as_image(data.astronaut())[:40, :120]):
+            q = to_uint16(crop)
+            expected = as_image(np.stack([cv2.inpaint(np.ascontiguousarray(q[..., c]), hole,
+                                                      radius, flag) for c in range(3)], -1))
+            assert np.array_equal(fill(crop, hole, inpaint_module.FillOptions(radius=radius)),
+                                  expected), radius

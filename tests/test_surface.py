@@ -187,3 +187,17 @@ def test_a_region_the_mask_missed_is_refilled_and_judged_by_the_surface_look(mon
     assert new and all("surface" in r["passes"][-1] for r in new), report["regions"]
     assert "every" in {s["text"] for s in report["surface"]}
     assert np.array_equal(out[final == 0], image[final == 0])
+
+
+def test_a_one_colour_crop_is_not_judged_as_the_ring_grain_says():
+    """A line cleaned off blank paper: the surface look returns at once, with the verdict its
+    ring grain gives (no ring pixel with grain near the fill)."""
+    from seamline.ops.inpaint.surface import TEXTURE_FLOOR, ring_grain
+
+    page = np.full((90, 300, 3), 0.93, np.float32)
+    hole = np.zeros(page.shape[:2], bool)
+    hole[30:60, 20:280] = True
+    v = judge_surface(page, hole)
+    assert v == {"flagged": False, "reasons": [], "judged": False, "texture_px": 0}
+    energy, _, _ = ring_grain(page, hole, ~hole)
+    assert energy.max() < 1e-3 * TEXTURE_FLOOR

@@ -53,9 +53,11 @@ def _opencv(flag):
         # quantisation: 16-bit sources survive. (1-channel float32 is accepted too but the
         # Telea path overshoots wildly on [0, 1] data, so 16-bit it is.)
         q = to_uint16(crop)
+        # a grey image's RGB view (R = G = B): one channel filled stands for all three
+        grey = bool((q[..., 0] == q[..., 1]).all() and (q[..., 0] == q[..., 2]).all())
         out = [cv2.inpaint(np.ascontiguousarray(q[..., c]), hole, opts.radius, flag)
-               for c in range(3)]
-        return as_image(np.stack(out, axis=-1))
+               for c in range(1 if grey else 3)]
+        return as_image(np.stack(out * 3 if grey else out, axis=-1))
 
     return fill
 

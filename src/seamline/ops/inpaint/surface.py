@@ -170,6 +170,10 @@ def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | No
     out: dict = {"flagged": False, "reasons": [], "judged": False, "texture_px": 0}
     if not hole.any():
         return out
+    if image.min() == image.max():
+        # one colour, fill and ring alike (a line cleaned off blank paper): no grain
+        # anywhere, so no ring near a fill pixel is textured (the verdict below, tested)
+        return out
     energy, w_ring, _ = ring_grain(image, hole, known)
     d_in = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
     interior = hole & (d_in >= INTERIOR_PX)

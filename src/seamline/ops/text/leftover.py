@@ -173,8 +173,9 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
     # minority of the window); outside the mask's rim (its anti-aliased edge is the ghost
     # judge's business)
     k = int(np.clip(3 * stroke, 5, 61)) | 1
-    B = cv2.medianBlur(np.ascontiguousarray(np.rint(np.clip(C, 0, 1) * 255), np.uint8),
-                       k).astype(np.float32) / 255
+    C8 = np.ascontiguousarray(np.rint(np.clip(C, 0, 1) * 255), np.uint8)
+    # a one-colour crop (a line cleaned off blank paper) is its own median
+    B = (C8 if C8.min() == C8.max() else cv2.medianBlur(C8, k)).astype(np.float32) / 255
     away = ~(cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
     look = (band | ring) & away
     ys, xs = np.nonzero(look)
