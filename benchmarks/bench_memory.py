@@ -413,8 +413,11 @@ def write_results(rows: list[dict], meta: dict, name: str = "memory") -> None:
     if meta["skipped"]:
         lines += ["", "Skipped (too slow for the benchmark's time budget on this machine): "
                   + ", ".join(meta["skipped"]) + "."]
-    lines += stage_lines()
-    notes = RESULTS / "memory_notes.md"  # what the numbers alone do not say (hand-written)
+    # the per-phase profiles and the hand-written notes belong to memory.md; a separate
+    # results file (``--results memory_fax``) holds its own rows only
+    if name == "memory":
+        lines += stage_lines()
+    notes = RESULTS / f"{name}_notes.md"  # what the numbers alone do not say (hand-written)
     if notes.is_file():
         lines += ["", notes.read_text(encoding="utf-8").strip()]
     if sizes and any(r["command"] == "inpaint" for r in sizes):
