@@ -157,7 +157,7 @@ def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndar
         if hole.sum() < MIN_LETTER_PX:
             continue
         h8 = hole.astype(np.uint8)
-        ring = ((cv2.dilate(h8, _disk(r_ring)) > 0) & ~near_mask[sl])
+        ring = None
         best = None
         for d in dirs:
             # this ink's pixels of the letter (an outlined letter holds two inks)
@@ -167,11 +167,17 @@ def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndar
             s = float(np.median(D[sl][ink] @ d))
             dev = (C[sl] - est[sl]) @ d
             tint = float(np.median(dev[ink]))
-            # the photo's own swing at the letter's scale: speckle finer than a stroke
-            # averages out over a letter, as it does for the eye
-            smooth = cv2.GaussianBlur(np.ascontiguousarray(dev), (0, 0), max(1.0, 0.5 * stroke))
-            spread = _robust_spread(smooth[ring]) + 1.0 / 255
-            tinted = tint >= max(MIN_TINT, TINT_SHARE * s, TINT_Z * spread)
+            bar = max(MIN_TINT, TINT_SHARE * s)
+            tinted = False
+            if tint >= bar:  # below it no spread makes the letter tinted: not measured
+                # the photo's own swing at the letter's scale: speckle finer than a stroke
+                # averages out over a letter, as it does for the eye
+                if ring is None:
+                    ring = (cv2.dilate(h8, _disk(r_ring)) > 0) & ~near_mask[sl]
+                smooth = cv2.GaussianBlur(np.ascontiguousarray(dev), (0, 0),
+                                          max(1.0, 0.5 * stroke))
+                spread = _robust_spread(smooth[ring]) + 1.0 / 255
+                tinted = tint >= max(bar, TINT_Z * spread)
             if best is None or (tinted, tint) > best[:2]:
                 best = (tinted, tint, ink)
         if best is None:
