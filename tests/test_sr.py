@@ -10,6 +10,7 @@ from skimage import data
 from seamline.errors import InputError
 from seamline.io import as_image
 from seamline.ops.metrics import psnr
+from seamline.ops.upscale import sr as sr_module
 from seamline.ops.upscale.sr import SR_SCALES, _session, classic_upscale, model_path, sr_upscale
 
 
@@ -65,6 +66,72 @@ def test_tiled_equals_whole_image(photo_crop, scale):
     whole = sr_upscale(photo_crop, scale=scale, tile=512)
     tiled = sr_upscale(photo_crop, scale=scale, tile=20)  # 5x4 tiles, uneven last ones
     assert np.abs(tiled - whole).max() < 1e-4
+
+
+def _frame_sums_upscale(image, scale=2, tile=256, overlap=16):
+    """sr_upscale as it was before the tile-row blend: a mirror-padded copy of the frame and
+    frame-sized weight sums (the reference the streamed version must equal bit for bit)."""
+    x = as_image(image, grey=True)
+    grey, chan = x.ndim == 2, (() if x.ndim == 2 else ((0, 0),))
+    H, W = x.shape[:2]
+    s, sess = scale, _session(scale)
+    name, r = sess.get_inputs()[0].name, sr_module._radius(sess)
+    fade = overlap - r if overlap > r else overlap // 2
+    P = max(overlap, r)
+    pad = np.pad(x, ((P, P), (P, P), *chan), mode="symmetric")
+    out = np.zeros((H * s, W * s) + (() if grey else (3,)), np.float32)
+    wsum = np.zeros((H * s, W * s) + (() if grey else (1,)), np.float32)
+    for y0 in range(0, H, tile):
+        for x0 in range(0, W, tile):
+            y1, x1 = min(y0 + tile, H), min(x0 + tile, W)
+            cy0, cy1 = (overlap if y0 > 0 else P), (overlap if y1 < H else P)
+            cx0, cx1 = (overlap if x0 > 0 else P), (overlap if x1 < W else P)
+            ly, hy = min(fade, y0), min(fade, H - y1)
+            lx, hx = min(fade, x0), min(fade, W - x1)
+            inp = pad[y0 + P - cy0:y1 + P + cy1, x0 + P - cx0:x1 + P + cx1]
+            if overlap < r:
+                e = r - overlap
+                ey0, ey1, ex0, ex1 = (e * (c == overlap) for c in (cy0, cy1, cx0, cx1))
+                inp = np.pad(inp, ((ey0, ey1), (ex0, ex1), *chan), mode="symmetric")
+                cy0, cx0 = cy0 + ey0, cx0 + ex0
+            nchw = (np.broadcast_to(inp, (3, *inp.shape)) if grey
+                    else inp.transpose(2, 0, 1))[None]
+            res = sess.run(None, {name: np.ascontiguousarray(nchw)})[0][0].transpose(1, 2, 0)
+            if grey:
+                res = res @ sr_module._LUMA
+            oy, ox = (cy0 - ly) * s, (cx0 - lx) * s
+            hh, ww = (y1 - y0 + ly + hy) * s, (x1 - x0 + lx + hx) * s
+            w = (sr_module._ramp(hh, y0, y1, ly, hy, s)[:, None]
+                 * sr_module._ramp(ww, x0, x1, lx, hx, s)[None, :])
+            sl = (slice((y0 - ly) * s, (y1 + hy) * s), slice((x0 - lx) * s, (x1 + hx) * s))
+            if grey:
+                out[sl] += res[oy:oy + hh, ox:ox + ww] * w
+                wsum[sl] += w
+            else:
+                out[sl] += res[oy:oy + hh, ox:ox + ww] * w[..., None]
+                wsum[sl] += w[..., None]
+    out /= wsum
+    return np.clip(out, 0, 1, out=out)
+
+
+@pytest.mark.parametrize("scale,tile,overlap", [
+    (2, 256, 16), (2, 20, 16), (4, 24, 16), (2, 17, 3), (2, 16, 40), (2, 24, 0)])
+@pytest.mark.parametrize("grey", [False, True])
+def test_tile_rows_blend_equals_frame_sized_sums(scale, tile, overlap, grey):
+    """Tiles cut from the frame (mirrored at its border) and blended a tile row at a time:
+    the values of a padded frame copy and frame-sized weight sums, bit for bit (uneven last
+    tiles, overlap below the receptive radius, overlap over the tile, no overlap, grey)."""
+    img = as_image(data.astronaut())[60:161, 130:247]  # 117x101: ragged last tiles
+    if grey:
+        img = np.ascontiguousarray(img @ np.float32([0.2126, 0.7152, 0.0722]))
+    got = sr_upscale(img, scale=scale, tile=tile, overlap=overlap)
+    assert np.array_equal(got, _frame_sums_upscale(img, scale, tile, overlap))
+
+
+def test_tiny_image_mirrored_past_its_side_equals_the_padded_frame():
+    x = np.random.default_rng(1).random((9, 13, 3), dtype=np.float32)  # 9 px < the 16 px pad
+    assert np.array_equal(sr_upscale(x), _frame_sums_upscale(x))
+    assert np.array_equal(sr_upscale(x, tile=16, overlap=4), _frame_sums_upscale(x, 2, 16, 4))
 
 
 def test_small_overlap_still_blends_without_gross_seams(photo_crop):

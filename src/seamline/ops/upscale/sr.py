@@ -8,7 +8,10 @@ Images are processed in tiles so memory stays bounded on large inputs. Each tile
 ``overlap`` extra input pixels on every side (the image itself is mirror-padded first, so
 border tiles get context too) and neighbouring outputs are cross-faded only where both are
 exact, i.e. farther than the network's receptive radius from their tile's edge: with the
-default overlap, the tiled result equals the whole-image result to float rounding.
+default overlap, the tiled result equals the whole-image result to float rounding. The output
+is the only frame-sized array: each tile's input is cut from the image (mirrored at its
+border), and the blend's weight sums are kept for the rows one tile row reaches, each row
+normalised once no later tile reaches it.
 """
 
 from __future__ import annotations
@@ -159,12 +162,18 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
 
     # Mirrored context at the image border, at least the receptive radius whatever the
     # overlap, so the border never sees the network's zero padding; "symmetric" keeps working
-    # when the pad exceeds the image side.
+    # when the pad exceeds the image side. Each tile's input is cut from the image and
+    # mirrored where it passes the border (`_tile_input`: the values a padded copy of the
+    # whole frame would give, without that copy).
     P = max(overlap, r)
-    pad = np.pad(x, ((P, P), (P, P), *chan), mode="symmetric")
-    out = np.zeros((H * s, W * s) + (() if grey else (3,)), np.float32)
-    wsum = np.zeros((H * s, W * s) + (() if grey else (1,)), np.float32)
-    boxes = [(y0, x0) for y0 in range(0, H, tile) for x0 in range(0, W, tile)]
+    out = np.empty((H * s, W * s) + (() if grey else (3,)), np.float32)
+    # Tiles are blended a tile row at a time: the weight sums are kept for the output rows the
+    # current tile row reaches (its core and the fades above and below), and rows no later
+    # tile reaches are normalised as soon as the row is done. Each output pixel gets the same
+    # float32 additions in the same order as with frame-sized sums, so the same values.
+    band = _Band(out, grey)
+    rows = range(0, H, tile)
+    boxes = [(y0, x0) for y0 in rows for x0 in range(0, W, tile)]
     if progress:
         from tqdm import tqdm
 
@@ -178,7 +187,9 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
         cx0, cx1 = (overlap if x0 > 0 else P), (overlap if x1 < W else P)
         ly, hy = min(fade, y0), min(fade, H - y1)
         lx, hx = min(fade, x0), min(fade, W - x1)
-        inp = pad[y0 + P - cy0:y1 + P + cy1, x0 + P - cx0:x1 + P + cx1]
+        if x0 == 0:  # a new tile row: rows above its reach are final
+            band.start((y0 - ly) * s, (y1 + hy) * s)
+        inp = _tile_input(x, y0 - cy0, y1 + cy1, x0 - cx0, x1 + cx1, P)
         if overlap < r:  # too little real context: mirror the rest rather than zero-pad
             e = r - overlap
             ey0, ey1, ex0, ex1 = (e * (c == overlap) for c in (cy0, cy1, cx0, cx1))
@@ -191,15 +202,81 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
         oy, ox = (cy0 - ly) * s, (cx0 - lx) * s
         hh, ww = (y1 - y0 + ly + hy) * s, (x1 - x0 + lx + hx) * s
         w = (_ramp(hh, y0, y1, ly, hy, s)[:, None] * _ramp(ww, x0, x1, lx, hx, s)[None, :])
-        sl = (slice((y0 - ly) * s, (y1 + hy) * s), slice((x0 - lx) * s, (x1 + hx) * s))
-        if grey:
-            out[sl] += res[oy:oy + hh, ox:ox + ww] * w
-            wsum[sl] += w
+        band.add((y0 - ly) * s, (x0 - lx) * s, res[oy:oy + hh, ox:ox + ww], w)
+    band.finish()
+    return out
+
+
+def _tile_input(x: np.ndarray, y0: int, y1: int, x0: int, x1: int, P: int) -> np.ndarray:
+    """Rows ``[y0, y1)`` and columns ``[x0, x1)`` of ``x`` mirror-padded by ``P`` px.
+
+    The box may pass the image's border by up to ``P``; the result holds what
+    ``np.pad(x, P, mode="symmetric")[y0 + P:y1 + P, x0 + P:x1 + P]`` holds, made from the
+    crop of ``x`` the box covers: a mirror of ``p`` rows reads the ``p`` rows next to the
+    border, which the crop holds when it is at least ``p`` long or is the whole side.
+    """
+    H, W = x.shape[:2]
+    a0, a1, b0, b1 = max(y0, 0), min(y1, H), max(x0, 0), min(x1, W)
+    crop = x[a0:a1, b0:b1]
+    pads = ((a0 - y0, y1 - a1), (b0 - x0, x1 - b1))
+    if not any(pads[0] + pads[1]):
+        return crop
+    short = any(max(pad) > n and n < side
+                for pad, n, side in zip(pads, crop.shape, (H, W)))
+    if short:  # not with seamline-sr's tiles (>= 16 px); kept exact all the same
+        chan = ((0, 0),) * (x.ndim - 2)
+        return np.pad(x, ((P, P), (P, P), *chan), mode="symmetric")[
+            y0 + P:y1 + P, x0 + P:x1 + P]
+    return np.pad(crop, pads + ((0, 0),) * (x.ndim - 2), mode="symmetric")
+
+
+class _Band:
+    """Weighted tile outputs added into ``out`` with the weight sums of one tile row's reach.
+
+    ``start(r0, r1)`` begins a tile row that writes output rows ``[r0, r1)``: rows above
+    ``r0`` get nothing more and are normalised (divided by their sums, clipped to [0, 1]);
+    the sums of rows ``[r0, previous end)`` carry over. ``add`` adds ``res * w`` and ``w``;
+    ``finish`` normalises what is left. Memory: the sums of ``tile + 2 * fade`` input rows of
+    the output's width, not of the frame.
+    """
+
+    def __init__(self, out: np.ndarray, grey: bool):
+        self.out, self.grey = out, grey
+        self.r0 = self.r1 = 0
+        self.wsum = np.zeros((0, out.shape[1]) + (() if grey else (1,)), np.float32)
+        self.written = 0  # rows [0, written) of out hold accumulated values (or final ones)
+
+    def start(self, r0: int, r1: int) -> None:
+        self._normalise(self.r0, min(r0, self.r1))
+        wsum = np.zeros((r1 - r0,) + self.wsum.shape[1:], np.float32)
+        keep = max(0, self.r1 - r0)
+        wsum[:keep] = self.wsum[r0 - self.r0:r0 - self.r0 + keep]
+        # rows this tile row reaches first start from zero, as the frame-sized sums did
+        self.out[max(self.written, r0):r1] = 0
+        self.written = max(self.written, r1)
+        self.r0, self.r1, self.wsum = r0, r1, wsum
+
+    def add(self, y: int, x: int, res: np.ndarray, w: np.ndarray) -> None:
+        hh, ww = w.shape
+        sl = (slice(y, y + hh), slice(x, x + ww))
+        ws = (slice(y - self.r0, y - self.r0 + hh), slice(x, x + ww))
+        if self.grey:
+            self.out[sl] += res * w
+            self.wsum[ws] += w
         else:
-            out[sl] += res[oy:oy + hh, ox:ox + ww] * w[..., None]
-            wsum[sl] += w[..., None]
-    out /= wsum
-    return np.clip(out, 0, 1, out=out)
+            self.out[sl] += res * w[..., None]
+            self.wsum[ws] += w[..., None]
+
+    def finish(self) -> None:
+        self._normalise(self.r0, self.r1)
+        self.r0 = self.r1
+
+    def _normalise(self, a: int, b: int) -> None:
+        if b <= a:
+            return
+        rows = self.out[a:b]
+        rows /= self.wsum[a - self.r0:b - self.r0]
+        np.clip(rows, 0, 1, out=rows)
 
 
 def classic_upscale(image, *, scale, method="lanczos", max_pixels=None):
