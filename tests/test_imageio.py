@@ -704,18 +704,20 @@ def test_decompression_bomb_deep_tiff_and_env_override(tmp_path, monkeypatch):
 
 
 # ----------------------------------------------------------------------- atomic writing
-def test_failed_encoding_leaves_existing_file_untouched(tmp_path, monkeypatch):
-    path = write_image(tmp_path / "out.png", data.coffee())
+@pytest.mark.parametrize("name,encoder", [("out.png", "_save_pillow"), ("out.tif", "_encode")])
+def test_failed_encoding_leaves_existing_file_untouched(tmp_path, monkeypatch, name, encoder):
+    # Pillow's formats encode into the temporary file (_save_pillow), the others into memory
+    path = write_image(tmp_path / name, data.coffee())
     before = path.read_bytes()
 
     def broken(*args, **kwargs):
         raise RuntimeError("encoder crashed")
 
-    monkeypatch.setattr(imageio.write, "_encode", broken)
+    monkeypatch.setattr(imageio.write, encoder, broken)
     with pytest.raises(RuntimeError):
         write_image(path, data.astronaut())
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):

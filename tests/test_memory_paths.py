@@ -174,6 +174,85 @@ def test_hf_energy_strips_equal_the_whole_image():
     assert peak < 40_000_000, peak  # was 1.2 GB of float32/float64 copies
 
 
+def test_sr_upscale_holds_its_output_and_a_tile_row():
+    """seamline-sr writes into its output with the weight sums of one tile row: no padded copy
+    of the input, no frame-sized sums (4 + 4/3 bytes an output pixel more before)."""
+    from seamline.ops.upscale.sr import sr_upscale
+
+    tall = np.ascontiguousarray(as_image(cv2.resize(data.coffee(), (128, 2048))))
+    sr_upscale(tall[:64, :64])  # the session and its first run outside the trace
+    out, peak = _peak(sr_upscale, tall)
+    assert out.shape == (4096, 256, 3)
+    assert peak < out.nbytes + 4_000_000, peak  # was out + 4.2 MB sums + 4.1 MB padded copy
+
+
+def test_psnr_strips_equal_the_whole_frame_and_hold_no_float64_copy(monkeypatch):
+    from seamline.ops import metrics
+
+    a = as_image(data.astronaut())
+    b = np.clip(a + np.random.default_rng(2).normal(0, 0.03, a.shape).astype(np.float32), 0, 1)
+    whole = metrics.psnr(a, b)
+    monkeypatch.setattr(metrics, "_PSNR_WHOLE_ELEMENTS", 1000)
+    assert metrics.psnr(a, b) == pytest.approx(whole, rel=1e-12)
+    assert metrics.psnr(a[..., 0], b[..., 0]) == pytest.approx(
+        10 * np.log10(1 / np.mean((a[..., 0].astype(np.float64) - b[..., 0]) ** 2)), rel=1e-12)
+    monkeypatch.undo()
+    big = np.zeros((2000, 3000, 3), np.float32)
+    big2 = big.copy()
+    big2[::3] = 0.5
+    _, peak = _peak(metrics.psnr, big, big2)
+    assert peak < 20_000_000, peak  # two 8 MB float64 strips; was 2 x 144 MB float64 + 48 MB
+
+
+def test_upscale_colour_drift_holds_one_downscaled_copy():
+    """color_drift of an x2 upscale: the output downscaled once (for ΔE, PSNR and the
+    histograms), ΔE's percentile in place; its figures as before."""
+    from seamline.ops import color
+
+    ref = as_image(cv2.resize(data.astronaut(), (1500, 1000), interpolation=cv2.INTER_AREA))
+    up = as_image(cv2.resize(ref, (3000, 2000), interpolation=cv2.INTER_CUBIC).clip(0, 1))
+    color.color_drift(up[:64, :96], ref[:32, :48])  # the compiled kernels' first call
+    got, peak = _peak(color.color_drift, up, ref)
+    assert peak < 2.2 * ref.nbytes, peak  # 1.9x; was 4.0x: float64 PSNR, two downscales
+    small = cv2.resize(up, (1500, 1000), interpolation=cv2.INTER_AREA)
+    from seamline.ops.metrics import delta_e2000
+
+    de = delta_e2000(small, ref)
+    assert got["delta_e_mean"] == float(de.mean())
+    assert got["delta_e_p95"] == float(np.percentile(de, 95))
+
+
+@pytest.mark.parametrize("ext,alpha,grey", [(".png", False, False), (".png", True, False),
+                                             (".png", False, True), (".jpg", False, False),
+                                             (".jpg", False, True), (".webp", True, False)])
+def test_written_file_is_what_the_whole_frame_encode_wrote(tmp_path, monkeypatch, ext, alpha,
+                                                           grey):
+    """8-bit Pillow formats are filled a strip at a time and encoded into the file: the
+    same bytes as Image.fromarray of the whole uint8 frame encoded in memory."""
+    from seamline.io import write as W
+
+    img = as_image(data.coffee())
+    if grey:
+        img = np.ascontiguousarray(img @ np.float32([0.2126, 0.7152, 0.0722]))
+    h, w = img.shape[:2]
+    a = (np.arange(h * w) % 251).astype(np.uint8).reshape(h, w) if alpha else None
+    monkeypatch.setattr(W, "_STRIP_PIXELS", 7000)  # many strips, a ragged last one
+    path = W.write_image(tmp_path / f"out{ext}", img, alpha=a)
+    pixels = to_uint8(img)
+    if alpha:
+        pixels = np.dstack([pixels, a])
+    assert path.read_bytes() == W._encode(ext, pixels, 95, 6)
+
+
+def test_write_image_holds_no_uint8_frame(tmp_path):
+    from seamline.io import write_image
+
+    big = np.zeros((3000, 4000, 3), np.float32)
+    big[::5] = 0.5
+    _, peak = _peak(write_image, tmp_path / "big.png", big)
+    assert peak < 16_000_000, peak  # was the 36 MB uint8 frame and the PNG's bytes twice
+
+
 def test_batch_workers_are_sized_by_the_largest_image(tmp_path):
     from seamline.batch.worker import (MEMORY_PER_MP, UPSCALE_X2_MEMORY_PER_MP, WORKER_MEMORY,
                                        default_workers, largest_megapixels, worker_memory)

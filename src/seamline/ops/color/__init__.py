@@ -227,13 +227,19 @@ def color_drift(output, reference):
         output, reference = as_image(output), as_image(reference)
     aligned = _aligned(output.shape, reference.shape)
     result = {"aligned": aligned, "delta_e_mean": None, "delta_e_p95": None, "psnr": None}
+    common = None
     if aligned:
         a, b = _common_size(output, reference)
         de = delta_e2000(a, b)
         result["delta_e_mean"] = float(de.mean())
-        result["delta_e_p95"] = float(np.percentile(de, 95))
+        # de is this function's own: partitioned in place, not copied (the same percentile)
+        result["delta_e_p95"] = float(np.percentile(de, 95, overwrite_input=True))
+        del de
         result["psnr"] = min(psnr(a, b), 100.0)  # JSON has no infinity
-    x, _, r, _ = _fit_pixels(output, reference, None)
+        if output.shape[0] * output.shape[1] != reference.shape[0] * reference.shape[1]:
+            common = a, b  # what _fit_pixels would downscale again (an upscale: 3 B/px)
+    x, _, r, _ = _fit_pixels(output, reference, None, common=common)
+    del common
     if x.shape[1] == 1:  # grey: the subsample (<= 2**18 px) in colour, for the same Lab
         x, r = np.repeat(x, 3, axis=1), np.repeat(r, 3, axis=1)
     la, lb = _srgb_to_lab(x), _srgb_to_lab(r)
@@ -514,7 +520,7 @@ def _weighted_moments(x, w):
     return mu, np.sqrt(((x - mu) ** 2 * w[:, None]).sum(0) / s)
 
 
-def _fit_pixels(image, reference, mask):
+def _fit_pixels(image, reference, mask, *, common=None):
     """Flat (image pixels, weights, reference pixels, weights) for fitting distributions.
 
     Both are taken at one scale: the larger is area-downscaled to the smaller's pixel count
@@ -522,7 +528,9 @@ def _fit_pixels(image, reference, mask):
     histogram than the full-resolution truth (averaging shrinks the spread), and matching
     across scales would flatten the image's contrast and detail. Then both are subsampled
     to at most about 2**18 pixels. The mask, resized alike, weighs the image's pixels and,
-    when aligned, the reference's.
+    when aligned, the reference's. ``common``: ``_common_size(image, reference)`` of an
+    aligned pair whose pixel counts differ, when the caller has it (the same two arrays this
+    function would make).
     """
     aligned = _aligned(image.shape, reference.shape)
     (hi, wi), (hr, wr) = image.shape[:2], reference.shape[:2]
@@ -534,8 +542,9 @@ def _fit_pixels(image, reference, mask):
     img_size = (hr, wr) if aligned and hi * wi > hr * wr else size_like(hi, wi, hr * wr)
     ref_size = (hi, wi) if aligned and hr * wr > hi * wi else size_like(hr, wr, hi * wi)
     channels = 1 if image.ndim == 2 else 3  # grey (H, W) pairs: (n, 1) pixels
-    x = _resize_area(image, img_size).reshape(-1, channels)
-    r = _resize_area(reference, ref_size).reshape(-1, channels)
+    x = (_resize_area(image, img_size) if common is None else common[0]).reshape(-1, channels)
+    r = (_resize_area(reference, ref_size) if common is None else common[1]).reshape(
+        -1, channels)
     wx = wr_ = None
     if mask is not None:
         wx = _resize_area(mask, img_size).reshape(-1)
@@ -844,7 +853,6 @@ def _regression(image, reference, mask, *, grid, smoothness, robust, spatial):
     values, identity, robust_w = _fit_lattice(src.astype(np.float32), dst.astype(np.float64),
                                               wfit, n=grid, smoothness=smoothness,
                                               robust=robust)
-    out = _lattice_eval(image.reshape(-1, 3), values, grid).reshape(image.shape)
     fitted = _lattice_eval(small.reshape(-1, 3), values, grid).reshape(small.shape)
     rms = lambda a: float(np.sqrt(np.mean((a - ref) ** 2)))  # noqa: E731
     params = {"grid": grid, "smoothness": smoothness, "robust": robust,
@@ -860,6 +868,11 @@ def _regression(image, reference, mask, *, grid, smoothness, robust, spatial):
         # wide Gaussian window, gains shrunk towards 1), then upsampled. A gain, not just
         # an offset, so the detail under a vignette is rescaled like its mean.
         gain, offset = _local_affine(fitted, ref, wmask, sigma=spatial * max(ref.shape[:2]))
+    # the fitting-size pair is let go before the full-size output is made (an upscale's
+    # output downscaled to its input: two input-sized frames less at the peak)
+    del small, fitted, src, dst
+    out = _lattice_eval(image.reshape(-1, 3), values, grid).reshape(image.shape)
+    if spatial > 0:
         size = (image.shape[1], image.shape[0])
 
         def full(m):
