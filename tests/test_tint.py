@@ -132,3 +132,22 @@ def test_qa_names_the_tint_look(saucer):
     (f,) = qa["failed_regions"]
     assert "tint" in f["judges"] and "ghost" not in f["judges"], f
     assert any("as a tint" in w for w in res.warnings), res.warnings
+
+
+def test_letters_a_grown_mask_merged_are_still_judged(saucer):
+    # the loop grew the mask over a tinted rim twice: the letters merge into one piece
+    # wider than a letter; the look judges the removed ink in it letter by letter (it went
+    # silent there, while the demo's "S" was still pale)
+    photo, marked, alpha, core, full, region = saucer
+    merged = cv2.dilate(core.astype(np.uint8), np.ones((13, 13), np.uint8)) > 0
+    n, _ = cv2.connectedComponents(merged.astype(np.uint8))
+    assert n - 1 < 6  # fewer pieces than letters
+    # the strokes filled from their rim (pale letters), the rest of the grown mask as it was
+    pale = inpaint(marked, core.astype(np.float32), backend="telea")
+    pale[~merged] = marked[~merged]
+    t = _look(marked, pale, region, merged).stats["tint"]
+    assert t["judged"] and t["split"] >= 1 and t["letters"] >= 4, t
+    assert t["flagged"], t
+    t = _look(marked, photo * merged[..., None] + marked * ~merged[..., None], region,
+              merged).stats["tint"]
+    assert t["judged"] and t["letters"] >= 4 and not t["flagged"], t

@@ -20,9 +20,11 @@ of the same figure, smoothed at half the stroke width, on the untouched photo ar
 letter (a busy photo hides a tint and has a wide spread; speckle finer than a stroke
 averages out over a letter, for the eye too).
 
-Only letter-sized pieces are judged: a semi-transparent watermark's letters stay apart,
-while a mask that merged a line's letters (outline, glow) covers a stretch of photo the
-photo around it does not predict. A region is flagged when tinted letters hold ``MIN_TINTED_SHARE`` of the removed pixels (and
+Only letter-sized pieces are judged. A piece wider or taller than ``MAX_LETTER`` text
+heights is letters the mask merged (the fill loop grew it over a tinted rim, an outline or a
+glow): its letters are the removed ink in it, which stays apart where the mask did not, and
+those are judged (before, the merged piece was not judged at all: after two regrowths the
+demo's watermark letters merged and the look went silent while the "S" was still pale). A region is flagged when tinted letters hold ``MIN_TINTED_SHARE`` of the removed pixels (and
 ``MIN_TINTED_PX``). The residue returned, for the fill loop to grow over, is the rim
 (``RIM_PX``) of the tinted letters: refilled from the photo beyond it, the fill no longer
 inherits the ink. (Ink left far from the mask is the leftover look's:
@@ -101,7 +103,8 @@ def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndar
     Returns
     -------
     figures : dict
-        ``judged`` (False when too little ink was removed), ``flagged``, ``tinted_px``
+        ``judged`` (False when too little ink was removed), ``flagged``, ``split`` (where
+        pieces the mask merged were split into their ink: how many), ``tinted_px``
         (removed pixels of tinted letters), ``removed_px``, ``letters`` (judged),
         ``tinted_letters``, ``tint`` (largest letter tint along its ink, [0, 1] units).
         JSON-serialisable.
@@ -144,6 +147,15 @@ def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndar
     est = cv2.GaussianBlur(C * known[..., None], (0, 0), sigma) / np.maximum(wsum, 1e-4)[..., None]
     trusted = wsum > 0.05  # enough photo nearby to estimate from
     n, lab, st, _ = cv2.connectedComponentsWithStats(m8, connectivity=8)
+    merged = [c for c in range(1, n) if max(st[c, 2], st[c, 3]) > MAX_LETTER * text_height]
+    if merged:
+        # pieces the mask merged (the fill loop grew it over a rim, an outline's mask): their
+        # letters are the removed ink in them, which stays apart where the mask did not
+        inky = np.max(np.stack([D @ d for d in dirs]), axis=0) >= MIN_INK
+        big = np.isin(lab, merged)
+        m8 = ((removed & ~big) | (big & inky)).astype(np.uint8)
+        n, lab, st, _ = cv2.connectedComponentsWithStats(m8, connectivity=8)
+        out["split"] = len(merged)
     r_ring = RIM_PX + int(np.ceil(stroke)) + max(3, int(np.ceil(stroke)))  # photo around
     for c in range(1, n):
         if (st[c, cv2.CC_STAT_AREA] < MIN_LETTER_PX
