@@ -90,16 +90,21 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     # 16.35 dB; the frequency-selective fill there 17.64 dB; with the mask that keeps the
     # cup's white out of the title's outline 19.25 dB, and the caption's shadow tail masked
     # 19.18 dB; with the rim drawn edge first and the surface's grain 22.71 dB; with the
-    # watermark's blend inverted instead of filled 24.49 dB)
+    # watermark's blend inverted instead of filled 24.49 dB; its painted pixels followed
+    # along the strokes 24.87 dB)
     image, alpha = demo_image()
     photo = as_image(data.coffee())
     assert psnr_in_text_region(image, photo, alpha) < 11
-    assert psnr_in_text_region(clean_out, photo, alpha) > 23.5
-    # the watermark's text region, and the spoon's handle under "SA" in it: FSR 20.08 and
-    # 17.93 dB, the blend inverted 25.51 and 23.32 dB
+    assert psnr_in_text_region(clean_out, photo, alpha) > 24.5
+    # the watermark's text region, the spoon's handle under "SA" in it, and the "S"'s arc
+    # over the spoon's neck: FSR 20.08 and 17.93 dB (arc not measured); the blend inverted
+    # 25.51, 23.32 and 20.12 dB (the arc's top left pale at 2x: the photo beside the stroke
+    # is not the photo under it, so the per-pixel answer said "photo" there); the painted
+    # pixels followed along the strokes 27.82, 25.72 and 24.58 dB
     region = text_region(alpha)
-    for (ys, xs), floor in (((slice(110, 310), slice(290, 580)), 24.5),
-                            ((slice(180, 300), slice(330, 450)), 22.0)):
+    for (ys, xs), floor in (((slice(110, 310), slice(290, 580)), 27.0),
+                            ((slice(180, 300), slice(330, 450)), 25.0),
+                            ((slice(215, 251), slice(335, 396)), 24.0)):
         where = np.zeros_like(region)
         where[ys, xs] = region[ys, xs]
         err = float(np.mean((clean_out[where].astype(np.float64) - photo[where]) ** 2))

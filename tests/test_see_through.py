@@ -69,3 +69,24 @@ def test_no_paint_is_left_to_the_fill(photo):
     assert not fit["ok"], fit
     out = inpaint(photo, _hugging(alpha).astype(np.float32), backend="unblend")
     assert np.array_equal(out[~_hugging(alpha)], photo[~_hugging(alpha)])
+
+
+def test_the_strokes_are_followed_where_the_photo_beside_is_not_the_photo_under(
+        photo, monkeypatch):
+    # the fill loop grows a hole over a tinted rim: the photo beside a stroke is then a few
+    # px farther, over the spoon's neck and the cup's rim not the photo under it, and the
+    # per-pixel answer says "photo" on stretches of the "S" whose inversion is exact (they
+    # stayed pale); followed along the strokes they are inverted
+    from seamline.ops.inpaint import see_through
+
+    item = TextItem("SAMPLE", (330, 200), 56, color=(255, 255, 255), opacity=0.45,
+                    angle_deg=18)
+    marked, alpha = draw_text(photo, [item])
+    hole = cv2.dilate((alpha > 0.05).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    out, used = see_through_fill(marked, hole)
+    assert used["ok"], used
+    monkeypatch.setattr(see_through, "_follow_strokes", lambda crop, painted, *a: painted)
+    per_pixel, _ = see_through_fill(marked, hole)
+    # 26.1 -> 30.6 dB on the hole
+    assert _psnr(out, photo, hole) > _psnr(per_pixel, photo, hole) + 3, (
+        _psnr(out, photo, hole), _psnr(per_pixel, photo, hole))
