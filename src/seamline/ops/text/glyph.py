@@ -440,6 +440,7 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
         clusters.append((_paint_colour(ci, sb[sel]), f_in / (f_out + 1e-3), sy[sel], sx[sel], 1.0))
     info["lifts"] = [round(c[1], 2) for c in clusters]
     primary = [c for c in clusters if c[1] >= _LIFT_MIN]
+    info["path"] = "lift"  # which test chose the text colours: lift, watermark or top
     if not primary:
         # A semi-transparent watermark over a varied photo has no colour of its own: look
         # for the paint colour its pixels are blends towards instead.
@@ -449,12 +450,14 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
                                  "lift": round(wm[1], 2)}
             if wm[1] >= _LIFT_MIN:
                 primary = [wm]
+                info["path"] = "watermark"
     if not primary and clusters:
         # The detector says there is text: the colour most over-represented inside the
         # polygon is text if it is over-represented at all.
         top = max(clusters, key=lambda c: c[1])
         if top[1] >= _LIFT_TOP:
             primary = [top]
+            info["path"] = "top"
     if not primary:
         info.update(coverage_of_polygon=0.0, colors=[])
         return None
