@@ -43,6 +43,7 @@ from seamline.core import artifacts
 from seamline.core.adapters import get_adapter
 from seamline.core.arrays import as_image, as_mask
 from seamline.core.contracts import PortSpec, port_checks
+from seamline.core.heap import trim_heap
 from seamline.core.pipeline import PipelineSpec, StageDecl
 from seamline.core.stage import StageContext, StageResult, get_stage
 from seamline.engine import store
@@ -385,6 +386,8 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
         t0 = time.perf_counter()
         raw = cls(decl.params).run(ctx, **stage_inputs)
         seconds = time.perf_counter() - t0
+        # what the stage freed goes back to the system (helper threads' arenas: core.heap)
+        trim_heap()
         result = raw if isinstance(raw, StageResult) else StageResult(outputs=dict(raw))
         missing = set(cls.spec.outputs) - set(result.outputs)
         if missing:  # a bug in the stage, not a user mistake: keep the traceback
