@@ -28,7 +28,9 @@ class TextMask(Stage):
     # 13: the glyph mask keeps text colour crossing a line's ends (a box cut the last letter)
     # 14: an effect's colour is judged on its pixels within 3 px of the glyphs (a huge
     # title's blurred shadow was mostly faint tail, judged unchanged, and left as a ghost)
-    version = "14"
+    # 15: a line the glyph mask decided as an opaque fill with a thin outline (a subtitle
+    # over a light photo) keeps all its glyph pixels (the fill grown over the outline)
+    version = "15"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -85,6 +87,11 @@ class TextMask(Stage):
                                                              support=segmented,
                                                              outlined=outlined)
                 report["effect_threshold"] = cut
+                if gm.fill_outline is not None:
+                    # a fill + outline line's glyph mask already holds its whole outline
+                    # (ops.text.glyph): none of it is dropped
+                    report["fill_outline_px_kept"] = int((gm.fill_outline & ~combined).sum())
+                    combined |= gm.fill_outline
                 mask = combined.astype(np.float32)
                 # a line masked by its glyphs alone (plus letters the segmenter confirmed,
                 # or an outline: an effect grown all round, not moved) whose edge is hard

@@ -18,7 +18,10 @@ How the glyph mask separates text from the photo behind it, per region (all on a
    photo ("lift"); its true colour is the point all background->pixel lines meet, which
    recovers the paint colour of semi-transparent watermarks. Clusters that fail the lift
    test but wrap around accepted glyphs (outlines, shadows in a colour the photo also has)
-   are accepted within a stroke's distance of them.
+   are accepted within a stroke's distance of them. When no colour has lift, an opaque
+   light fill rimmed all round by a thin darker outline (a subtitle over a light photo) is
+   tested before the semi-transparent search; its outline is then only that ring (and after
+   step 6, the fill grown by the ring's width + 1 px: ``outline.grow_over_ring``).
 4. *Matting*: each pixel's alpha along the line background -> text colour (with a residual
    test); alpha > 0.65 and clearly different from the background = text.
 5. *Photo structure*: per colour layer, components much thicker than the strokes (an eye, a
@@ -41,7 +44,8 @@ import numpy as np
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
 from seamline.ops.text.detect import check_image
-from seamline.ops.text.outline import drop_unenclosed_fill
+from seamline.ops.text.outline import (drop_unenclosed_fill, grow_over_ring, rimmed_fill,
+                                       ring_outline)
 
 __all__ = ["GlyphMask", "glyph_mask"]
 
@@ -63,13 +67,17 @@ class GlyphMask:
     per_region : list of dict
         Per region, JSON-serialisable numbers explaining the decision: ``noise_floor``,
         ``threshold``, ``colors`` (text colours found, RGB in [0, 1]), ``lifts``,
-        ``structure_px_dropped``, ``coverage_of_polygon`` (mask area / polygon area), ...
+        ``structure_px_dropped``, ``coverage_of_polygon`` (mask area / polygon area), ``path``
+        (lift | fill+outline | watermark | top), ``ring_px``, ``ring_grown_px``, ...
+    fill_outline : ndarray, shape (H, W), bool, or None
+        The mask of the fill + outline lines (a combining step keeps it whole); None if none.
     """
 
     mask: np.ndarray
     stroke_width_px: list = field(default_factory=list)
     text_height_px: list = field(default_factory=list)
     per_region: list = field(default_factory=list)
+    fill_outline: np.ndarray | None = None
 
 
 # Decision constants (tuned on benchmarks/glyph_mask_eval.py, seed 0; checked on seed 1).
@@ -231,6 +239,21 @@ def _watermark(crop, B, seeds, sy, sx, sc, sb, P, band, Bc_band, tau):
     return T, f_in / (f_out + 1e-3), sy[close], sx[close], a_ref
 
 
+def _fill_outline(crop, B, cand, seeds, G, clusters, tau, hb):
+    """Opaque light fill + thin dark outline (:func:`~seamline.ops.text.outline.rimmed_fill`)
+    with the lightest cluster as the fill: (fill cluster, ring, hug) or None."""
+    fill = clusters[int(np.argmax([float(np.mean(c[0])) for c in clusters]))]
+    iy, ix = np.nonzero(cand)
+    fc = np.zeros(cand.shape, np.uint8)
+    fc[iy, ix] = _matte(crop[iy, ix] - B[iy, ix], B[iy, ix], fill[0], tau) > _ALPHA_CORE
+    n, cc = cv2.connectedComponents(fc, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(cc[seeds & (fc > 0)])] = True  # connected to a clearly-different pixel
+    keep[0] = False
+    res = rimmed_fill(crop, B, keep[cc], cand & (G > 0), fill[0], tau, max(2.0, _WRAP_DIST * hb))
+    return None if res is None else (fill, *res)
+
+
 def _rect(poly: np.ndarray):
     """Rotated rectangle of a polygon with ``w`` along the text line (the long side)."""
     (cx, cy), (w, h), ang = cv2.minAreaRect(poly)
@@ -291,6 +314,9 @@ def glyph_mask(image, regions, *, margin=0.3) -> GlyphMask:
             y0, x0, mk = sub
             sl = (slice(y0, y0 + mk.shape[0]), slice(x0, x0 + mk.shape[1]))
             out.mask[sl] = np.maximum(out.mask[sl], mk.astype(np.float32))
+            if info.get("path") == "fill+outline":
+                out.fill_outline = np.zeros((H, W), bool) if out.fill_outline is None else out.fill_outline
+                out.fill_outline[sl] |= mk
         out.stroke_width_px.append(float(info["stroke_width_px"]))
         out.text_height_px.append(float(info["text_height_px"]))
         out.per_region.append(info)
@@ -346,7 +372,7 @@ def _region_mask(image, all_polys, poly, margin, debug=None):
     res = _analyse(crop_a, P_a, G_a, known_a, hb * s, ang, info, debug)
     if res is None:
         return None, info
-    core, colours, tau, B = res
+    core, colours, tau, B, fill = res
     if s < 1.0:
         # Full-resolution edge: inside the reduced-scale mask keep every pixel that differs
         # from the background; around its edge re-decide each pixel with the matte.
@@ -368,6 +394,8 @@ def _region_mask(image, all_polys, poly, margin, debug=None):
         if not core.any():
             info["coverage_of_polygon"] = 0.0
             return None, info
+    if fill is not None and fill.any():  # a fill + outline line: the whole outline
+        info["ring_grown_px"] = grow_over_ring(core, fill, G > 0, info["ring_px"] / s)
     ys, xs = np.nonzero(core)
     t = np.deg2rad(ang)
     across = (xs + x0 - cx) * -np.sin(t) + (ys + y0 - cy) * np.cos(t)
@@ -396,7 +424,7 @@ def _line_ends(P: np.ndarray) -> np.ndarray:
 
 
 def _analyse(crop, P, G, known, hb, ang, info, debug):
-    """Steps 1-6 on one crop (any scale). Returns (core, colours, tau, background) or None."""
+    """Steps 1-6 on one crop (any scale): (core, colours, tau, background, fill) or None."""
     rw = max(3.0, 0.3 * hb)
     d_out = _dist_outside(P)
 
@@ -440,7 +468,18 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
         clusters.append((_paint_colour(ci, sb[sel]), f_in / (f_out + 1e-3), sy[sel], sx[sel], 1.0))
     info["lifts"] = [round(c[1], 2) for c in clusters]
     primary = [c for c in clusters if c[1] >= _LIFT_MIN]
-    info["path"] = "lift"  # which test chose the text colours: lift, watermark or top
+    info["path"] = "lift"  # which test chose the text colours: lift, fill+outline, watermark, top
+    ring = None
+    if not primary and clusters:
+        # An opaque light fill with a thin dark outline (a subtitle) over a photo that has the
+        # fill's colour too: no colour has lift, and the semi-transparent search below would
+        # take the anti-aliased outline for grey paint and the photo beside it for outline.
+        # Tested first: the outline then counts only as a dark ring hugging the fill.
+        ring = _fill_outline(crop, B, cand, seeds, G, clusters, tau, hb)
+        if ring is not None:
+            primary = [ring[0]]
+            info["path"] = "fill+outline"
+            info["outline_hug"] = round(ring[2], 3)
     if not primary:
         # A semi-transparent watermark over a varied photo has no colour of its own: look
         # for the paint colour its pixels are blends towards instead.
@@ -493,6 +532,13 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
     # photo also has. Accepted when most of its pixels lie right next to accepted glyphs,
     # and then applied only there.
     others = [c for c in clusters if all(c is not q for q in primary)]
+    if ring is not None:
+        others = []  # the photo's colours beside the letters are not outline
+        add, info["ring_px"] = ring_outline(ring[1], core, D > tau, G, max(2.0, _WRAP_DIST * hb))
+        if add.any():
+            colours += [(len(colours), crop[add & ring[1]].mean(0).astype(np.float32), 1.0)]
+            layer = np.where(add, len(colours) - 1, layer)
+            core |= add
     if core.any() and others:
         near = (_dist_outside(core) <= max(2.0, _WRAP_DIST * hb)) & G
         extra = []
@@ -542,6 +588,7 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
         core &= ~drop
     # 6. outlined text: the fill colour only where the outline encloses it
     dropped += drop_unenclosed_fill(core, layer, colours, crop, tau, ang, info)
+    fill = core & (layer == colours[0][0]) if info.get("ring_px") else None  # grown later
     info["structure_px_dropped"] = dropped
     info["stroke_width_px"] = round(max(sw, 1.0), 3)
     if debug is not None:
@@ -549,4 +596,4 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
     if not core.any():
         info["coverage_of_polygon"] = 0.0
         return None
-    return core, colours, tau, B
+    return core, colours, tau, B, fill

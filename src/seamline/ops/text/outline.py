@@ -18,7 +18,9 @@ text colours (fill ``k``, outline ``j``) found in a line:
   wide (the shading around the cup). Nothing is dropped where no fill part is photo: a
   letter whose fill the matte missed keeps its outline.
 
-Used by :func:`seamline.ops.text.glyph.glyph_mask` (step 6). Numbers: the train split,
+Used by :func:`seamline.ops.text.glyph.glyph_mask` (step 6), which also asks
+:func:`rimmed_fill` (step 3) whether a line no colour stands out in is an opaque light fill
+rimmed by a thin dark outline (a subtitle over a light photo). Numbers: the train split,
 ``benchmarks/mask_train_eval.py``.
 """
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["drop_unenclosed_fill"]
+__all__ = ["drop_unenclosed_fill", "grow_over_ring", "rimmed_fill", "ring_outline"]
 
 #: A fill component whose 1-px ring is at least this share outline-coloured is a letter.
 ENCLOSED_SHARE = 0.9
@@ -53,6 +55,15 @@ SLACK_PX = 1.5
 #: Pixels farther than the outline's width plus this (px) from every kept letter that
 #: hang on a dropped photo blob go with it.
 ZONE_PX = 1.0
+
+#: rimmed_fill: the outline is this much darker (mean RGB) than the fill, ...
+RING_CONTRAST = 0.35
+#: ... a fill component is a letter when this share of its edge pixels has ring within 2 px
+RING_HUG = 0.8
+#: ... and the letters' pixels are the fill colour within this x the noise floor (opaque).
+FILL_DEV = 1.2
+#: grow_over_ring: the fill grown by the outline's measured width plus this (anti-aliasing)
+RING_AA_PX = 1.0
 
 _K3 = np.ones((3, 3), np.uint8)
 
@@ -226,3 +237,68 @@ def drop_unenclosed_fill(core, layer, colours, crop, tau, ang, info=None) -> int
                                 "outline_width_px": round(width, 2)}
         break  # one outlined pair per line
     return removed
+
+
+def rimmed_fill(crop, B, fill, cand, T, tau, ring_px):
+    """Opaque light fill with a thin dark outline all round: (ring, hug) or None.
+
+    For a line where no colour is more frequent inside the box than around it (a white
+    subtitle with a 1 px black outline over a light photo), before anything searches for
+    semi-transparent paint. ``fill`` (HxW bool) holds the pixels matted as the fill colour
+    ``T``; ``B`` is the background estimate, ``cand`` the pixels that differ from it. The ring
+    is the ``cand`` pixels within ``ring_px`` of the fill that are darker than the background
+    and than the fill by RING_CONTRAST. A fill component is a letter when at least RING_HUG
+    of its edge pixels have ring within 2 px (a light patch of photo is not rimmed all
+    round). Accepted when letters hold at least half the fill and their pixels are ``T``
+    within FILL_DEV x the noise floor ``tau`` (a semi-transparent watermark's vary with the
+    photo behind them). Returns the ring around the letters only (HxW bool) and the share
+    of the letters' edge pixels it hugs.
+    """
+    fc = fill.astype(np.uint8)
+    if fc.sum() < 20:
+        return None
+    lp, lb = crop.mean(-1), B.mean(-1)
+    dark = cand & (lp < lb - 0.5 * tau) & (lp < float(np.mean(T)) - RING_CONTRAST)
+    ring = dark & (_dist_outside(fill) <= ring_px) & ~fill
+    edge = fill & (cv2.erode(fc, _K3) == 0)
+    hugged = edge & (cv2.dilate(ring.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    n, cc = cv2.connectedComponents(fc, connectivity=8)
+    share = np.bincount(cc[hugged], minlength=n) / np.maximum(np.bincount(cc[edge], minlength=n), 1)
+    letters = share >= RING_HUG
+    letters[0] = False
+    kept = letters[cc]
+    if kept.sum() < max(20, 0.5 * fc.sum()):
+        return None
+    if float(np.median(np.linalg.norm(crop[kept] - T, axis=-1))) > FILL_DEV * tau:
+        return None
+    hug = float(hugged[kept].sum() / max(edge[kept].sum(), 1))
+    return ring & (_dist_outside(kept) <= ring_px), hug
+
+
+def ring_outline(ring, fill, differs, G, ring_px):
+    """The outline of a fill + outline line (:func:`rimmed_fill`): (pixels, width) or
+    (empty, None). The ``ring`` pixels within ``ring_px`` of the ``fill`` kept as letters,
+    plus the anti-aliased pixels between the two (``differs`` from the background, in the
+    glyph box ``G``, within 1.5 px of both: a blend of fill and outline); the width is the
+    ring pixels' median distance from the fill."""
+    d_fill = _dist_outside(fill)
+    add = ring & (d_fill <= ring_px) & ~fill
+    if not (fill.any() and add.any()):
+        return np.zeros(fill.shape, bool), None
+    width = round(float(np.median(d_fill[add])), 2)
+    add |= differs & G & ~fill & (d_fill <= 1.5) & (_dist_outside(add) <= 1.5)
+    return add, width
+
+
+def grow_over_ring(core, fill, G, width_px) -> int:
+    """Add to ``core`` (in place) every pixel of the glyph box ``G`` within ``width_px`` +
+    RING_AA_PX of the ``fill``: all of a fill + outline line's outline is text, also where
+    it is too faint or too thin to matte (its anti-aliased outer edge), and the mask
+    normaliser grows such a line by 1 px only. ``fill`` may be at a reduced scale (resized
+    to ``core``'s, nearest). Returns the number of pixels added."""
+    if fill.shape != core.shape:
+        fill = cv2.resize(fill.astype(np.uint8), core.shape[::-1],
+                          interpolation=cv2.INTER_NEAREST) > 0
+    grown = G & ~core & (_dist_outside(fill) <= width_px + RING_AA_PX)
+    core |= grown
+    return int(grown.sum())
