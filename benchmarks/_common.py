@@ -76,6 +76,33 @@ def train_style_cases(per_style: int, sizes, seed: int):
             yield style, name, crop_resize_4x3(photo, size), np.random.default_rng([seed, si, j])
 
 
+def text_region(drawn, ovs):
+    """The text region the checking scripts measure PSNR in: the drawn pixels and the lines'
+    polygons, grown 3 px (as the remove-text benchmark's).
+
+    Parameters
+    ----------
+    drawn : ndarray, (H, W) bool
+        Pixels the overlays changed.
+    ovs : list of seamline.testing.overlays overlays
+        The overlays drawn.
+
+    Returns
+    -------
+    ndarray, (H, W) bool
+    """
+    import cv2
+    import numpy as np
+
+    from seamline.testing import overlays
+
+    region = drawn.astype(np.uint8)
+    for ov in ovs:
+        for poly in overlays.line_polygons(ov):
+            cv2.fillPoly(region, [np.round(poly).astype(np.int32)], 1)
+    return cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
+
+
 #: The checking scripts' cleaned-image conditions (see :func:`remnant_images`).
 REMNANT_CONDITIONS = ("text", "ghost30", "ghost15", "clean")
 

@@ -51,6 +51,9 @@ import cv2
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import text_region  # noqa: E402  (benchmarks/ is on sys.path)
+
 CACHE = HERE / "cache" / "mask_train"
 BRIGHT = ("skimage:coffee", "skimage:astronaut", "skimage:rocket", "skimage:moon")
 
@@ -155,11 +158,7 @@ def build_sized_cases(styles, per_style):
             img, _, _ = overlays.render(photo, ovs)
             img = img.astype(np.float32)
             drawn = overlays.drawn_mask(photo, img)
-            region = drawn.astype(np.uint8)
-            for ov in ovs:
-                for poly in overlays.line_polygons(ov):
-                    cv2.fillPoly(region, [np.round(poly).astype(np.int32)], 1)
-            region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
+            region = text_region(drawn, ovs)
             out.append((f"{style}{j}", style, name, photo, img, drawn, region, _lines(ovs)))
     return out
 

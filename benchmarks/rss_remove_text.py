@@ -73,9 +73,8 @@ STAGE_IDS = ("detect-text", "text-mask", "normalize-mask", "preflight", "fill-te
 def build_cases(out: Path) -> list[dict]:
     """The benchmark's case mix on train photos and fonts, in its layout (``cases.json`` and
     one ``<id>.npz`` per case with ``photo``, ``with_text``, ``drawn``, ``region``)."""
-    import cv2
 
-    from _common import crop_resize_4x3, train_style_cases
+    from _common import crop_resize_4x3, text_region, train_style_cases
     from seamline.testing import overlays
     from seamline.testing.backgrounds import backgrounds
 
@@ -85,11 +84,7 @@ def build_cases(out: Path) -> list[dict]:
         ovs = overlays.sample_overlays(rng, style, photo.shape[:2], fonts)
         with_text = overlays.render(photo, ovs)[0].astype(np.float32)
         drawn = overlays.drawn_mask(photo, with_text)
-        region = drawn.astype(np.uint8)
-        for ov in ovs:
-            for poly in overlays.line_polygons(ov):
-                cv2.fillPoly(region, [np.round(poly).astype(np.int32)], 1)
-        region = cv2.dilate(region, np.ones((7, 7), np.uint8)) > 0
+        region = text_region(drawn, ovs)
         cid = f"{len(cases):03d}"
         np.savez(out / f"{cid}.npz", photo=photo, with_text=with_text, drawn=drawn,
                  region=region)
