@@ -105,12 +105,10 @@ def preflight_verdict(run, pipe) -> dict:
         else:
             grey = None
         if fill_decl.stage_id == "fill-text":
-            backend = fill_decl.params.backend
-            if backend == "auto" and grey is not None:
-                from seamline.ops.noise import is_graphic
+            from seamline.stages.fill_text import region_backend
 
-                # fill-text's rule: a grey graphic (a 1-bit page) gets Telea everywhere
-                backend = "telea" if is_graphic(grey) else backend
+            # fill-text's own rule (a grey graphic, a 1-bit page, gets Telea everywhere)
+            backend = region_backend(image if grey is None else grey, fill_decl.params.backend)
             fill.update(_fill_text_plan(image, mask, value(fill_decl.inputs["regions"]),
                                         value(fill_decl.inputs["geometry"])
                                         if "geometry" in fill_decl.inputs else None,

@@ -99,15 +99,13 @@ class FillText(Stage):
                                         "report": {"passes": 0, "failed": [], "regions": []}},
                                notes=["mask is empty: image returned unchanged"])
         grey = image.ndim == 2
-        notes, backend = [], p.backend
-        if backend == "auto" and grey:
-            from seamline.ops.noise import GRAPHIC_NOTE, is_graphic
-
-            # black on white: the ring of every region is paper and other letters; the
-            # texture-keeping fills rebuild letter fragments from them (and cost 10-100x)
-            graphic = ctx.stat("image", "graphic")
-            backend = "telea" if (is_graphic(image) if graphic is None else graphic) else backend
+        notes = []
+        backend = region_backend(image, p.backend,
+                                 ctx.stat("image", "graphic") if p.backend == "auto" and grey
+                                 else None)
         if backend != p.backend:
+            from seamline.ops.noise import GRAPHIC_NOTE
+
             notes.append(f"grey {GRAPHIC_NOTE}: diffusion fill (telea) for every region")
         out, final, report = fill_text(rgb_view(image) if grey else image, mask, regions,
                                        backend=backend, max_passes=p.max_passes,
@@ -119,6 +117,30 @@ class FillText(Stage):
             notes.append("grey image: filled as RGB (R = G = B), returned grey")
         return StageResult(outputs={"image": out, "mask": final, "report": report},
                            report=report, notes=notes)
+
+
+def region_backend(image: np.ndarray, backend: str, graphic: bool | None = None) -> str:
+    """The backend fill-text hands its per-region choice for ``backend`` on ``image``.
+
+    Under ``auto`` a grey graphic (a 1-bit page: black on white) gets Telea for every
+    region: the ring of every region is paper and other letters, and the texture-keeping
+    fills rebuild letter fragments from them (and cost 10-100x). Anything else: ``backend``.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) grey or (H, W, 3) RGB, float32 in [0, 1]
+    backend : str
+        The stage's ``backend`` parameter.
+    graphic : bool, optional
+        :func:`seamline.ops.noise.is_graphic` of ``image`` if already measured.
+    """
+    if backend != "auto" or image.ndim != 2:
+        return backend
+    if graphic is None:
+        from seamline.ops.noise import is_graphic
+
+        graphic = is_graphic(image)
+    return "telea" if graphic else backend
 
 
 def _grey(grey: np.ndarray, filled: np.ndarray, mask: np.ndarray) -> np.ndarray:
