@@ -144,7 +144,7 @@ def _exemplar(crop, hole):
 
 
 def _fsr_edge(crop, hole):
-    from seamline.ops.inpaint.structure import edge_fill
+    from seamline.ops.inpaint.edge_first import edge_fill
 
     return edge_fill(crop, hole)
 

@@ -65,7 +65,7 @@ PROBES = (("detect_text", "seamline.ops.text", "detect_text"),
           ("judge_regions", "seamline.ops.text.ghost", "judge_regions"),
           ("fsr_inpaint", "seamline.ops.inpaint.fsr", "fsr_inpaint"),
           ("exemplar_fill", "seamline.ops.inpaint.exemplar", "exemplar_fill"),
-          ("edge_fill", "seamline.ops.inpaint.structure", "edge_fill"))
+          ("edge_fill", "seamline.ops.inpaint.edge_first", "edge_fill"))
 STAGE_IDS = ("detect-text", "text-mask", "normalize-mask", "preflight", "fill-text", "qa")
 
 

@@ -71,7 +71,8 @@ class FillText(Stage):
         # the loop and what it imports on first use (judges, fills, labelling)
         for mod in ("seamline.ops.text.removal", "seamline.ops.text.ghost",
                     "seamline.ops.text.leftover", "seamline.ops.inpaint.smear",
-                    "seamline.ops.inpaint.structure", "seamline.ops.inpaint.fsr",
+                    "seamline.ops.inpaint.structure", "seamline.ops.inpaint.edge_first",
+                    "seamline.ops.inpaint.fsr",
                     "scipy.ndimage"):
             importlib.import_module(mod)
         if params.backend in ("auto", "exemplar"):

@@ -74,8 +74,8 @@ def _fsr(best):
 
 
 def _edge(crop, hole, opts):
-    # the strong edges that cross the hole first, then FSR (seamline.ops.inpaint.structure)
-    from seamline.ops.inpaint.structure import edge_fill
+    # the strong edges that cross the hole first, then FSR (seamline.ops.inpaint.edge_first)
+    from seamline.ops.inpaint.edge_first import edge_fill
 
     return edge_fill(crop, hole > 0)
 
@@ -153,7 +153,8 @@ _REGISTRY = {
                 context=lambda extent, radius: max(16, extent // 2)),
         Backend("fsr-edge", _edge, "diffusion",
                 "strong edges crossing the hole (a cup rim under a title) drawn first along "
-                "the curve fitted through them, the rest frequency-selective",
+                "the curve fitted through them (one ellipse where one fits), the rest "
+                "frequency-selective",
                 context=lambda extent, radius: max(32, extent // 2)),
         Backend("unblend", _unblend, "unblend",
                 "semi-transparent text (a watermark drawn once): one blend fitted across the "

@@ -118,6 +118,15 @@ def _fsr_reduced(crop: np.ndarray, hole: np.ndarray, mode: int, s: int = 2) -> n
     return np.clip(up + (as_image(carried) - 0.5) * 2, 0, 1)
 
 
+def default_scale(hole: np.ndarray) -> int:
+    """:func:`fsr_fill`'s default ``scale`` for ``hole`` (bool, (h, w)): 1 for holes whose
+    largest inscribed radius is at most ``FSR_THIN_PX`` or with at most ``FSR_HALF_MIN_PX``
+    pixels, else 2."""
+    hole = np.asarray(hole, bool)
+    radius = cv2.distanceTransform(np.pad(hole, 1).astype(np.uint8), cv2.DIST_L2, 5).max()
+    return 1 if radius <= FSR_THIN_PX or hole.sum() <= FSR_HALF_MIN_PX else 2
+
+
 def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
              scale: int | None = None) -> np.ndarray:
     """Fill ``hole`` with OpenCV's FSR.
@@ -149,8 +158,7 @@ def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     if not hole.any():
         return out
     if scale is None:
-        radius = cv2.distanceTransform(np.pad(hole, 1).astype(np.uint8), cv2.DIST_L2, 5).max()
-        scale = 1 if radius <= FSR_THIN_PX or hole.sum() <= FSR_HALF_MIN_PX else 2
+        scale = default_scale(hole)
     out[hole] = (_fsr(out, hole, mode) if scale == 1
                  else _fsr_reduced(out, hole, mode, scale))[hole]
     return out

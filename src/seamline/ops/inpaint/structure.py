@@ -36,11 +36,8 @@ changes by ``WOBBLE_STEP`` px or more per px along it). Figures per region
 path's broken samples and share, the median error, the median step kept (``strength``, 1 =
 the ring's) and the RMS shift (``wobble_px``).
 
-:func:`edge_fill` is the fill for a flagged region (``fsr-edge``): it finds the same paths
-on the crop, draws each path's band (``+-BAND_PX`` px across the fitted curve) from the
-two sides' colour profiles (blended by position along the path), then fills the rest of
-the hole with the frequency-selective fill with the band as known context, so the edge
-crosses the hole on the curve the photo around it draws.
+The fill for a flagged region (``fsr-edge``) draws the same paths first:
+:func:`seamline.ops.inpaint.edge_first.edge_fill` (along an ellipse where one fits).
 
 Thresholds were set on the training split only (train photos with drawn text: exact-mask
 fills and the clean photo as a perfect fill, and the clean photos with the text holes moved
@@ -57,7 +54,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["EdgePath", "find_edge_paths", "judge_structure", "edge_fill", "path_mask",
+__all__ = ["EdgePath", "find_edge_paths", "judge_structure", "path_mask", "edge_map",
+           "side_reference", "sample_across",
            "STRUCTURE_FIGURES"]
 
 #: Luminance weights (sRGB values: a structure measure, like the smear judge).
@@ -166,7 +164,7 @@ class EdgePath:
         return y, dy
 
 
-def _sample(chan: np.ndarray, p: np.ndarray, n: np.ndarray, t: np.ndarray) -> np.ndarray:
+def sample_across(chan: np.ndarray, p: np.ndarray, n: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Bilinear samples of ``chan`` (h, w[, c]) at ``p + t n``: shape (len(p), len(t)[, c])."""
     mx = (p[:, 0:1] + t[None] * n[:, 0:1]).astype(np.float32)
     my = (p[:, 1:2] + t[None] * n[:, 1:2]).astype(np.float32)
@@ -223,6 +221,36 @@ def _entries(edges: np.ndarray, d_out: np.ndarray, gx: np.ndarray, gy: np.ndarra
     return out
 
 
+def edge_map(luma: np.ndarray, hole: np.ndarray, known: np.ndarray) -> tuple:
+    """The hole's ring and the photo's edges around it.
+
+    Returns ``(d_out, ring, gx, gy, edges)``: distance (px) from the hole, the ring the
+    strands are taken from (2 px out to ``2 * thickness + 10``, 14-32 px), the luminance
+    derivatives (Sobel 3x3, int16, ``8 * _GSCALE`` per unit of gradient per px) smoothed
+    from ``known`` pixels only, and the Canny edges of the known pixels (all of them, not
+    only the ring's).
+    """
+    h8 = hole.astype(np.uint8)
+    thick = float(cv2.distanceTransform(h8, cv2.DIST_L2, 5).max())
+    d_out = cv2.distanceTransform(1 - h8, cv2.DIST_L2, 5)
+    reach = float(np.clip(2 * thick + 10, 14, 32))
+    # a pixel next to another region's fill or the crop's edge is not evidence either
+    ring = known & (d_out >= 2) & (d_out <= reach)
+    ring &= cv2.erode(known.astype(np.uint8) | h8, np.ones((3, 3), np.uint8),
+                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    # smoothed from the known pixels only (normalised convolution): the edges found must not
+    # depend on what the hole holds (the text before, a fill after)
+    kf = known.astype(np.float32)
+    blur = cv2.GaussianBlur(luma * kf, (0, 0), 1.0) / np.maximum(
+        cv2.GaussianBlur(kf, (0, 0), 1.0), 1e-3)
+    # Canny on derivatives given as int16: Sobel 3x3 answers 8 per unit of gradient per px,
+    # scaled by _GSCALE so a [0, 1] image keeps sub-8-bit precision
+    gx, gy = (np.rint(cv2.Sobel(blur, cv2.CV_32F, dx, 1 - dx, ksize=3) * _GSCALE)
+              .astype(np.int16) for dx in (1, 0))
+    edges = cv2.Canny(gx, gy, EDGE_LO * 8 * _GSCALE, EDGE_HI * 8 * _GSCALE, L2gradient=True) > 0
+    return d_out, ring, gx, gy, edges & known
+
+
 def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None,
                     max_gap: float | None = None) -> list[EdgePath]:
     """Strong edges of the photo around ``hole`` that cross it, as fitted curves.
@@ -251,25 +279,8 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
         return []
     image = np.ascontiguousarray(image, np.float32)
     luma = image @ _LUMA
-    h8 = hole.astype(np.uint8)
-    thick = float(cv2.distanceTransform(h8, cv2.DIST_L2, 5).max())
-    d_out = cv2.distanceTransform(1 - h8, cv2.DIST_L2, 5)
-    reach = float(np.clip(2 * thick + 10, 14, 32))
+    d_out, ring, gx, gy, edges = edge_map(luma, hole, known)
     gap_max = MAX_GAP_PX if max_gap is None else float(max_gap)
-    # a pixel next to another region's fill or the crop's edge is not evidence either
-    ring = known & (d_out >= 2) & (d_out <= reach)
-    ring &= cv2.erode(known.astype(np.uint8) | h8, np.ones((3, 3), np.uint8),
-                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
-    # smoothed from the known pixels only (normalised convolution): the edges found must not
-    # depend on what the hole holds (the text before, a fill after)
-    kf = known.astype(np.float32)
-    blur = cv2.GaussianBlur(luma * kf, (0, 0), 1.0) / np.maximum(
-        cv2.GaussianBlur(kf, (0, 0), 1.0), 1e-3)
-    # Canny on derivatives given as int16: Sobel 3x3 answers 8 per unit of gradient per px,
-    # scaled by _GSCALE so a [0, 1] image keeps sub-8-bit precision
-    gx, gy = (np.rint(cv2.Sobel(blur, cv2.CV_32F, dx, 1 - dx, ksize=3) * _GSCALE)
-              .astype(np.int16) for dx in (1, 0))
-    edges = cv2.Canny(gx, gy, EDGE_LO * 8 * _GSCALE, EDGE_HI * 8 * _GSCALE, L2gradient=True) > 0
     # the edge pixels seen between the letters, next to the hole: they pin a path's curve
     gap_y, gap_x = np.nonzero(edges & known & (d_out >= 1) & ~ring)
     gap_xy = np.stack([gap_x, gap_y], 1).astype(np.float64)
@@ -355,36 +366,42 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     return paths
 
 
-def _side_reference(path: EdgePath, xs: np.ndarray, image, luma, kn, t=_T, texture=False):
+def side_reference(path: EdgePath, xs: np.ndarray, image, luma, kn, t=_T, texture=False,
+                    texture_px: float = np.inf, unseen: bool = False):
     """Median luminance and RGB profiles across ``path`` (offsets ``t``) at chord positions
     ``xs`` (ring), from known pixels only: an offset no sample sees known takes the nearest
-    seen one's value (the photo between two letters is narrow); None when the edge itself
-    (``|t| <= 2``) is not seen twice. With ``texture``, also the luminance spread of the
-    samples beyond ``T_PX`` on each side (negative offsets, positive)."""
+    seen one's value (the photo between two letters is narrow; with ``unseen``, it stays
+    NaN); None when the edge itself (``|t| <= 2``) is not seen twice. With ``texture``, also
+    the luminance spread of the samples beyond ``T_PX`` (and within ``texture_px``) on each
+    side (negative offsets, positive)."""
     p, n = path.points(xs)
-    seen = _sample(kn, p, n, t) >= 0.999
+    seen = sample_across(kn, p, n, t) >= 0.999
     cover = seen.sum(0)
     if (cover[np.abs(t) <= 2] < 2).any():
         return None
-    lum = np.where(seen, _sample(luma, p, n, t), np.nan)
-    rgb = np.where(seen[..., None], _sample(image, p, n, t), np.nan)
+    lum = np.where(seen, sample_across(luma, p, n, t), np.nan)
+    rgb = np.where(seen[..., None], sample_across(image, p, n, t), np.nan)
     idx = np.flatnonzero(cover >= 1)
     near = idx[np.abs(np.arange(t.size)[:, None] - idx[None]).argmin(1)]
+    prof = np.nanmedian(lum[:, near], 0), np.nanmedian(rgb[:, near], 0)
+    if unseen:
+        prof = tuple(np.where((cover >= 1).reshape(-1, *([1] * (v.ndim - 1))), v, np.nan)
+                     for v in prof)
     if not texture:
-        return np.nanmedian(lum[:, near], 0), np.nanmedian(rgb[:, near], 0)
+        return prof
     # how textured each side is away from the edge: the spread of the known samples there
-    sides = [np.nanstd(lum[:, (t <= -T_PX) & (cover >= 2)]) if ((t <= -T_PX) & (cover >= 2)).any()
-             else 0.0, np.nanstd(lum[:, (t >= T_PX) & (cover >= 2)])
-             if ((t >= T_PX) & (cover >= 2)).any() else 0.0]
-    return np.nanmedian(lum[:, near], 0), np.nanmedian(rgb[:, near], 0), sides
+    sides = [np.nanstd(lum[:, m]) if m.any() else 0.0 for m in
+             ((t <= -T_PX) & (t >= -texture_px) & (cover >= 2),
+              (t >= T_PX) & (t <= texture_px) & (cover >= 2))]
+    return (*prof, sides)
 
 
 def _references(path: EdgePath, image, luma, known, xa: float, xb: float) -> bool:
     """Set ``path``'s reference profiles from the ring on each side (along the strands'
     pixels: chord positions ``xa..-1`` and ``L+1..xb``); False if unusable."""
     kn = known.astype(np.float32)
-    refs = [_side_reference(path, np.arange(min(xa, -2.0), -0.5, 1.0), image, luma, kn),
-            _side_reference(path, np.arange(path.length + 1.0, max(xb, path.length + 3.0),
+    refs = [side_reference(path, np.arange(min(xa, -2.0), -0.5, 1.0), image, luma, kn),
+            side_reference(path, np.arange(path.length + 1.0, max(xb, path.length + 3.0),
                                             1.0), image, luma, kn)]
     if refs[0] is None or refs[1] is None:
         return False
@@ -408,7 +425,7 @@ def _measure(path: EdgePath, luma: np.ndarray, hole: np.ndarray) -> dict | None:
     w = (xs[inside] / path.length)[:, None]
     ref = (1 - w) * path.ref_a[None] + w * path.ref_b[None]
     step = np.abs(_step(ref))
-    prof = _sample(luma, p[inside], n[inside], _TW)
+    prof = sample_across(luma, p[inside], n[inside], _TW)
     # the shape of the profile, not its level: light that changes along a rim moves both
     # sides together; a faded edge shows in the step kept (strength)
     ref0 = ref - ref.mean(1, keepdims=True)
@@ -467,7 +484,9 @@ def judge_structure(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
         Untouched photo (default: every pixel outside ``hole``); only these give the edges
         and their reference profiles (another region's fill is not the photo).
     paths : list of EdgePath, optional, keyword-only
-        Paths found earlier on the same crop (default: :func:`find_edge_paths`).
+        Paths found earlier on the same crop (default: :func:`find_edge_paths`; the
+        remove-text loop passes the curves the edge-first fill draws,
+        :func:`seamline.ops.inpaint.edge_first.ellipse_paths`).
 
     Returns
     -------
@@ -509,71 +528,4 @@ def judge_structure(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
             f"about the curve around it ({max(m['wobble_step'] for m in wobbly):.2f} px per px, "
             f">= {WOBBLE_STEP:g})")
     out["flagged"] = bool(out["reasons"])
-    return out
-
-
-def edge_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
-              band_px: float = BAND_PX) -> np.ndarray:
-    """Fill ``hole`` edge first: the strong edges that cross it, then the rest (FSR).
-
-    Parameters
-    ----------
-    crop : ndarray, shape (h, w, 3), float32 in [0, 1]
-        The image (or a crop of it) with 30 px or more of context around the hole.
-    hole : ndarray, shape (h, w), bool
-        Pixels to synthesise.
-    best : bool, keyword-only
-        FSR's best profile for the rest.
-    band_px : float, keyword-only
-        Half width (px) of the band drawn along each edge from its two-sided profile.
-
-    Returns
-    -------
-    ndarray, shape (h, w, 3), float32 in [0, 1]
-        ``crop`` with the hole filled; other pixels unchanged.
-    """
-    from seamline.ops.inpaint.fsr import fsr_fill
-
-    out = np.array(crop, np.float32, copy=True)
-    hole = np.asarray(hole, bool)
-    if not hole.any():
-        return out
-    paths = find_edge_paths(out, hole)
-    # which band a pixel is in (1), the nearer curve's where two overlap
-    weight = np.zeros(hole.shape, np.float32)
-    colour = np.zeros_like(out)
-    if paths:
-        ys, xs = np.nonzero(hole)
-        xy = np.stack([xs, ys], 1).astype(np.float64)
-        luma, kn = out @ _LUMA, (~hole).astype(np.float32)
-        td = np.arange(-band_px, band_px + 0.01, 0.5, dtype=np.float32)
-    for path in paths:
-        # the two sides' colour profiles across the edge, as wide as the band (from the
-        # strands' stretch of ring), blended by position along the path
-        x, t = path.local(xy)
-        on = (x >= -1) & (x <= path.length + 1) & (np.abs(t) <= band_px)
-        prof = [_side_reference(path, xr, out, luma, kn, td, texture=True) for xr in
-                (np.arange(-FIT_PX, -0.5, 1.0),
-                 np.arange(path.length + 1.0, path.length + FIT_PX, 1.0))]
-        if not on.any() or prof[0] is None or prof[1] is None:
-            continue
-        # a smooth side (a white cup) is drawn band_px wide: FSR continues its faint lines
-        # in grey-green; a textured side (wood) only T_PX: the band there is flat
-        reach = [band_px if max(prof[0][2][k], prof[1][2][k]) <= TEXTURED_STD else T_PX
-                 for k in (0, 1)]
-        on &= np.abs(t) <= np.where(t < 0, reach[0], reach[1])
-        w = np.clip(x[on] / path.length, 0, 1)[:, None]
-        ca = np.stack([np.interp(t[on], td, prof[0][1][:, c]) for c in range(3)], 1)
-        cb = np.stack([np.interp(t[on], td, prof[1][1][:, c]) for c in range(3)], 1)
-        a = np.ones(int(on.sum()), np.float32)
-        yo, xo = ys[on], xs[on]
-        take = a > weight[yo, xo]  # where two bands overlap, the first (best fit)
-        weight[yo[take], xo[take]] = a[take]
-        colour[yo[take], xo[take]] = np.clip((1 - w) * ca + w * cb, 0, 1)[take]
-    # the bands first, then FSR for the rest with them as known context (FSR alone over a
-    # thick hole paints grey-green streaks inside a white rim; with the band it has the rim)
-    band = hole & (weight > 0)
-    out[band] = colour[band]
-    if (hole & ~band).any():
-        out = fsr_fill(out, hole & ~band, best=best)
     return out
