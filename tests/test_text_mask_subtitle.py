@@ -8,6 +8,9 @@ opaque fill + thin dark outline hypothesis is tested first now (``path`` "fill+o
 the line's mask is the fill grown over the whole outline (its width, measured, plus 1 px of
 anti-aliasing: ``ring_px``, ``ring_grown_px``), which ``text-mask`` keeps whole when it combines
 the glyph mask with the segmenter's.
+
+Over dark purple with pale bokeh discs round the line, only the black outline has lift (the
+photo has the white fill's colour): the fill the outline encloses is taken as text too.
 """
 
 from __future__ import annotations
@@ -70,3 +73,48 @@ def test_a_subtitle_with_a_thin_outline_over_a_light_photo_is_masked_without_the
     if outline_px == 1:
         assert gm.per_region[0].get("path") == "fill+outline", gm.per_region[0]
         assert gm.fill_outline is not None and (gm.fill_outline <= (gm.mask > 0)).all()
+
+
+def _bokeh_subtitle(font: str, outline_px: int, seed: int):
+    """A white subtitle with a thin black outline over dark purple with pale bokeh discs below
+    it: the photo round the line has the fill's colour, so only the outline has lift."""
+    rng = np.random.default_rng(seed)
+    H, W = 576, 768
+    yy, xx = np.mgrid[:H, :W].astype(np.float32)
+    photo = np.stack([0.35 + 0.1 * xx / W, 0.15 + 0.05 * yy / H, np.full_like(xx, 0.35)], -1)
+    layer = np.zeros_like(photo)
+    for _ in range(70):
+        disc = np.zeros_like(photo)
+        cv2.circle(disc, (int(rng.integers(0, W)), int(rng.integers(380, H))),
+                   int(rng.integers(15, 60)), tuple(float(v) for v in rng.uniform(0.75, 1, 3)),
+                   -1, cv2.LINE_AA)
+        layer = np.maximum(layer, disc * rng.uniform(0.7, 0.95))
+    photo = np.clip(np.maximum(photo, cv2.GaussianBlur(layer, (0, 0), 2.0)), 0, 1)
+    ov = overlays.Overlay(text="Again market free original", xy=(0, 0), size_px=34,
+                          font=_font(font), color=(255, 255, 255), align="center",
+                          outline_px=outline_px, outline_color=(0, 0, 0))
+    w, h = overlays.measure(ov)
+    ov = overlays._replace(ov, xy=(float((W - w) / 2), float(H * 0.9 - h)))
+    image, _, _ = overlays.render(photo.astype(np.float32), [ov])
+    image = image.astype(np.float32)
+    drawn = overlays.drawn_mask(photo, image)
+    regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
+    return image, drawn, regions
+
+
+@pytest.mark.parametrize("font,seed,min_recall", [("DejaVuSans.ttf", 3, 0.72),
+                                                  ("DejaVuSans-Bold.ttf", 2, 0.5)])
+def test_the_white_fill_an_outline_with_lift_encloses_is_masked(font, seed, min_recall):
+    # Only the black outline has lift (the pale discs round the line have the fill's
+    # colour): the white fill was left out (recall 0.635 / 0.397). The holes of the outline
+    # whose pixels differ clearly from the photo, in a left-out colour more frequent inside
+    # the line than around it, are its fill (0.765 / 0.548), the photo in the counters is not.
+    image, drawn, regions = _bokeh_subtitle(font, 1, seed)
+    gm = glyph_mask(image, regions)
+    m = gm.mask > 0
+    recall = (m & drawn).sum() / drawn.sum()
+    precision = (m & drawn).sum() / m.sum()
+    info = gm.per_region[0]
+    assert recall >= min_recall, (recall, info)
+    assert precision >= 0.9, (precision, info)
+    assert info.get("enclosed_fill_px", 0) > 0, info

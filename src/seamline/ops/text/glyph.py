@@ -18,7 +18,8 @@ How the glyph mask separates text from the photo behind it, per region (all on a
    photo ("lift"); its true colour is the point all background->pixel lines meet, which
    recovers the paint colour of semi-transparent watermarks. Clusters that fail the lift
    test but wrap around accepted glyphs (outlines, shadows in a colour the photo also has)
-   are accepted within a stroke's distance of them. When no colour has lift, an opaque
+   are accepted within a stroke's distance of them; the fill an only colour with lift encloses
+   is text too (``outline.enclosed_fill``). When no colour has lift, an opaque
    light fill rimmed all round by a thin darker outline (a subtitle over a light photo) is
    tested before the semi-transparent search; its outline is then only that ring (and after
    step 6, the fill grown by the ring's width + 1 px: ``outline.grow_over_ring``).
@@ -32,6 +33,10 @@ How the glyph mask separates text from the photo behind it, per region (all on a
    title is photo.
 
 Measured on ``benchmarks/glyph_mask_eval.py`` (see its docstring for the numbers).
+
+(This module is over 600 lines because steps 1-6 share one crop's state (background
+estimate, noise floor, colour clusters, layers) in :func:`_analyse`, read in order; the
+tests that need only masks and colours live in :mod:`seamline.ops.text.outline`.)
 """
 
 from __future__ import annotations
@@ -44,8 +49,8 @@ import numpy as np
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
 from seamline.ops.text.detect import check_image
-from seamline.ops.text.outline import (drop_unenclosed_fill, grow_over_ring, rimmed_fill,
-                                       ring_outline)
+from seamline.ops.text.outline import (drop_unenclosed_fill, enclosed_fill, grow_over_ring,
+                                       rimmed_fill, ring_outline)
 
 __all__ = ["GlyphMask", "glyph_mask"]
 
@@ -68,7 +73,8 @@ class GlyphMask:
         Per region, JSON-serialisable numbers explaining the decision: ``noise_floor``,
         ``threshold``, ``colors`` (text colours found, RGB in [0, 1]), ``lifts``,
         ``structure_px_dropped``, ``coverage_of_polygon`` (mask area / polygon area), ``path``
-        (lift | fill+outline | watermark | top), ``ring_px``, ``ring_grown_px``, ...
+        (lift | fill+outline | watermark | top), ``ring_px``, ``ring_grown_px``,
+        ``enclosed_fill_px`` (the fill an outline with lift encloses), ...
     fill_outline : ndarray, shape (H, W), bool, or None
         The mask of the fill + outline lines (a combining step keeps it whole); None if none.
     """
@@ -550,6 +556,17 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
             layer = np.where(add, layer2, layer)
             core |= add
             colours += extra
+    if ring is None and info["path"] == "lift" and len(primary) == 1:
+        # only an outline has lift, its fill the photo has too: the fill it encloses
+        enc = enclosed_fill(core, crop, D, thr, tau, colours[0][1],
+                            [c[0] for c in clusters if c[1] >= 1.0
+                             and all(c[0] is not T for _, T, _ in colours)],
+                            lambda T: _matte(diff, B, T, tau) > _ALPHA_CORE)
+        if enc is not None:
+            colours += [(len(colours), enc[1], 1.0)]
+            layer = np.where(enc[0], len(colours) - 1, layer)
+            core |= enc[0]
+            info["enclosed_fill_px"] = int(enc[0].sum())
     info["colors"] = [[round(float(v), 3) for v in T] for _, T, _ in colours]
     if not core.any():
         info["coverage_of_polygon"] = 0.0

@@ -20,7 +20,9 @@ text colours (fill ``k``, outline ``j``) found in a line:
 
 Used by :func:`seamline.ops.text.glyph.glyph_mask` (step 6), which also asks
 :func:`rimmed_fill` (step 3) whether a line no colour stands out in is an opaque light fill
-rimmed by a thin dark outline (a subtitle over a light photo). Numbers: the train split,
+rimmed by a thin dark outline (a subtitle over a light photo), and :func:`enclosed_fill`
+(step 3) for the fill of a line where only the outline stands out (a white subtitle's fill
+over light bokeh). Numbers: the train split,
 ``benchmarks/mask_train_eval.py``.
 """
 
@@ -29,7 +31,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["drop_unenclosed_fill", "grow_over_ring", "rimmed_fill", "ring_outline"]
+__all__ = ["drop_unenclosed_fill", "enclosed_fill", "grow_over_ring", "rimmed_fill",
+           "ring_outline"]
 
 #: A fill component whose 1-px ring is at least this share outline-coloured is a letter.
 ENCLOSED_SHARE = 0.9
@@ -64,6 +67,8 @@ RING_HUG = 0.8
 FILL_DEV = 1.2
 #: grow_over_ring: the fill grown by the outline's measured width plus this (anti-aliasing)
 RING_AA_PX = 1.0
+#: enclosed_fill: a hole of an outline is its fill when this share of it differs clearly
+ENCLOSED_CLEAR = 0.5
 
 _K3 = np.ones((3, 3), np.uint8)
 
@@ -302,3 +307,46 @@ def grow_over_ring(core, fill, G, width_px) -> int:
     grown = G & ~core & (_dist_outside(fill) <= width_px + RING_AA_PX)
     core |= grown
     return int(grown.sum())
+
+
+def enclosed_fill(core, crop, D, thr, tau, T_out, left, paint):
+    """The fill an outline encloses, when only the outline has lift: (HxW bool, colour) or None.
+
+    A white subtitle's fill over a photo with light areas round the line is not more frequent
+    inside the box than around it; its black outline is. The fill is then the holes of the
+    accepted ``core`` (4-connected, not reaching the crop's edge) where at least
+    ``ENCLOSED_CLEAR`` of the pixels differ clearly (``D > thr``) from the background
+    estimate; the colour ``T`` is their median. Accepted when at least two such holes, holding
+    most of their pixels, have that colour (within 2x the noise floor ``tau``), it differs
+    from the outline's ``T_out`` as outlined text's fill does (``MIN_CONTRAST``, 4x ``tau``)
+    and it is one of the ``left`` colours (clusters left out, more frequent inside than
+    around); then also every hole where ``ENCLOSED_CLEAR`` of the pixels are ``T`` painted
+    over the background (``paint(T)``, HxW bool) and differ from it (``D > tau``): a letter
+    over a photo as light as its fill. A counter (the photo seen through an "o") is near the
+    background estimate and stays out.
+    """
+    if not left or not core.any():
+        return None
+    n, cc = cv2.connectedComponents((~core).astype(np.uint8), connectivity=4)
+    hole = np.ones(n, bool)
+    hole[np.unique(np.concatenate([cc[0], cc[-1], cc[:, 0], cc[:, -1]]))] = False
+    hole[0] = False  # the core itself
+    lab = cc.ravel()
+    size = np.maximum(np.bincount(lab, minlength=n), 1).astype(np.float64)
+    clear = (D > thr).ravel()
+    n_clear = np.bincount(lab, weights=clear, minlength=n)
+    cand = hole & (size >= 4) & (n_clear >= ENCLOSED_CLEAR * size)
+    if cand.sum() < 2:
+        return None
+    T = np.median(crop[cand[cc] & (D > thr)], axis=0).astype(np.float32)
+    mean_c = np.stack([np.bincount(lab, weights=crop[..., k].ravel() * clear, minlength=n)
+                       for k in range(3)], 1) / np.maximum(n_clear, 1)[:, None]
+    tol = max(2 * tau, 0.12)
+    ok = cand & (np.linalg.norm(mean_c - T, axis=1) < tol)
+    if (ok.sum() < 2 or size[ok].sum() < 0.5 * size[cand].sum()
+            or np.linalg.norm(T - T_out) < max(MIN_CONTRAST, 4 * tau)
+            or min(float(np.linalg.norm(c - T)) for c in left) >= tol):
+        return None
+    n_paint = np.bincount(lab, weights=(paint(T) & (D > tau)).ravel(), minlength=n)
+    ok |= hole & (size >= 4) & (n_paint >= ENCLOSED_CLEAR * size)
+    return ok[cc], T
