@@ -13,6 +13,7 @@
 :mod:`.leftover`          ... its look for letters the mask missed
 :mod:`.tint`              ... its look for letters filled towards the ink the rim kept
 :mod:`.region_fill`       the removal's fill: per-region choice, crops, the first pass
+:mod:`.tail`              a huge title's blurred shadow tail past its hole, taken into it
 :mod:`.removal`           the closed loop: fill, judge, re-mask, refill
 ========================  ==============================================================
 """

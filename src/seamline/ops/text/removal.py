@@ -10,7 +10,9 @@ the mask is built and preflighted:
    then). Strokes that are semi-transparent paint over the photo (one blend fitted across
    their borders explains them, :mod:`seamline.ops.inpaint.see_through`) get
    :data:`SEE_THROUGH` instead: the blend inverted, the photo under them kept. The numbers
-   and the reason are recorded per region (``blend``: the fit).
+   and the reason are recorded per region (``blend``: the fit). A huge title's hole takes
+   its drop shadow's faint tail beside it before the first fill
+   (:func:`seamline.ops.text.tail.shadow_tail`; ``tail_px``).
 2. **Fill** (:mod:`seamline.ops.text.region_fill`): regions fill in order on crops around
    them, regions not filled yet count as unknown, only the region's own hole is pasted
    back (every pixel outside the mask stays bit-identical); two regions that do not see
@@ -46,6 +48,7 @@ import numpy as np
 from seamline.errors import InputError
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass)
+from seamline.ops.text.tail import shadow_tail, tail_halo
 
 __all__ = ["fill_text", "choose_region_fill", "assign_components"]
 
@@ -116,96 +119,14 @@ def regrow_limit(polygon, first_mask: np.ndarray, box: tuple[slice, slice], *,
     return out
 
 
-#: A diffusion fill's hole grows over an effect's faint tail beside it (a blurred drop
-#: shadow's last px, changed 2-12/255): where the image, smoothed by ``TAIL_SIGMA`` px,
-#: differs from the photo seen from beyond ``REGROW_MASK_PX`` by more than ``TAIL_DELTA``
-#: (:func:`tail_halo`).
-TAIL_DELTA = 2.0 / 255
-TAIL_SIGMA = 1.0
-#: ... and only where at least ``TAIL_SHARE`` of the hole's 2 px border is darker
-#: (lighter) than that photo by ``TAIL_STRONG``: a tail a fill would make readable.
-TAIL_STRONG = 5.0 / 255
-TAIL_SHARE = 0.10
-#: ... and only for a hole this thick (largest inscribed radius, px): a huge title's
-#: (train: a tiled watermark's thin words on a retina lost 3.1 dB with the tail grown).
-TAIL_MIN_RADIUS = 12.0
 #: Fills that carry the hole's border values inward (and so the tail with them).
 DIFFUSION_FILLS = ("telea", "ns")
 
 
-def tail_halo(image, hole: np.ndarray, *, reach: int = REGROW_MASK_PX) -> np.ndarray:
-    """Pixels within ``reach`` px of ``hole`` that carry a faint tail of the removed paint.
-
-    A blurred drop shadow fades over ``3 * blur`` px: the mask stops where the change is a
-    few levels, and a diffusion fill carries those darker border pixels across the whole
-    hole, a readable darker copy of the word (train: "Friends", 160 px, shadow offset 8,
-    blur 4, on a smooth grey: remove-text 39.7 dB in the text region, 45.7 dB with it grown
-    over; the same fill on the clean photo with the same mask: no word).
-    The photo under the tail is estimated by a Telea fill of the hole grown by
-    ``reach + 2`` (the photo seen from beyond the tail); pixels whose smoothed luminance
-    differs from it by more than ``TAIL_DELTA`` (or three times the photo's own grain
-    there, whichever is larger), on the side the tail leans next to the hole (darker or
-    lighter), connected to the hole, are the tail.
-
-    Parameters
-    ----------
-    image : ndarray, shape (H, W, 3), float32 in [0, 1]
-        The original image (the text on it).
-    hole : ndarray, shape (H, W), bool
-        The region's hole.
-    reach : int, keyword-only
-        How far from the hole the tail may be, px.
-
-    Returns
-    -------
-    ndarray, shape (H, W), bool
-        The tail (not ``hole`` itself); empty where none is found.
-    """
-    from seamline.ops.inpaint import inpaint
-
-    out = np.zeros(hole.shape, bool)
-    if not hole.any():
-        return out
-    whole = Hole.of(hole)
-    if whole.thickness(hole.shape) < TAIL_MIN_RADIUS:
-        return out  # thin strokes fill from both sides: a tail stays a faint line, no word
-    m = 3 * reach + 8
-    b = whole.box(m, hole.shape)
-    h = hole[b].astype(np.uint8)
-    ell = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    far = cv2.dilate(h, ell(reach + 2))
-    crop = np.ascontiguousarray(image[b], np.float32)
-    bg = inpaint(crop, far.astype(np.float32), backend="telea", radius=3)
-    luma = np.float32([0.2126, 0.7152, 0.0722])
-    dev = cv2.GaussianBlur((crop - bg) @ luma, (0, 0), TAIL_SIGMA)
-    ring = (cv2.dilate(h, ell(reach)) > 0) & (h == 0)
-    # the photo's own grain beyond the tail, at the same smoothing: a tail stands above it
-    lum = crop @ luma
-    grain = cv2.GaussianBlur(lum - cv2.GaussianBlur(lum, (0, 0), 3.0), (0, 0), TAIL_SIGMA)
-    band = (cv2.dilate(h, ell(reach + 8)) > 0) & (far == 0)
-    if not band.any():
-        return out
-    g = grain[band]
-    noise = 1.4826 * float(np.median(np.abs(g - np.median(g))))
-    # one paint's tail is darker (a shadow) or lighter (a glow) all round: its side only
-    near = (cv2.dilate(h, ell(2)) > 0) & (h == 0)
-    side = np.sign(np.median(dev[near])) if near.any() else 0.0
-    # a tail a diffusion fill would carry into a readable word: strong along the border
-    # (train, px within 2 px of the mask more than 5/255 darker than the photo: 1425 on the
-    # 160 px "Friends", 84 on a grainy gradient's title, where growing over them lost more
-    # grain than the tail they held: 41.32 -> 40.99 dB)
-    if not near.any() or (side * dev[near] > TAIL_STRONG).mean() < TAIL_SHARE:
-        return out
-    cand = ring & (side * dev > max(TAIL_DELTA, 3 * noise))
-    # only the tail connected to the hole: grow the hole step by step over the candidates
-    grown = h > 0
-    k = np.ones((3, 3), np.uint8)
-    for _ in range(reach):
-        nxt = grown | ((cv2.dilate(grown.astype(np.uint8), k) > 0) & cand)
-        if (nxt == grown).all():
-            break
-        grown = nxt
-    out[b] = grown & (h == 0)
+def _full(hole: Hole, shape) -> np.ndarray:
+    """``hole`` on a frame-sized boolean mask of ``shape``."""
+    out = np.zeros(shape[:2], bool)
+    out[hole.sl] = hole.mask
     return out
 
 
@@ -341,8 +262,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     final_mask : ndarray, shape (H, W), float32 in {0, 1}
         The mask after the loop grew it (a superset of ``mask > 0``).
     report : dict
-        ``regions``: per region the fill chosen, the reason and numbers, the passes (backend,
-        why, hole pixels, crop box, CPU ms, ghost verdict, smear verdict); ``passes``: fills
+        ``regions``: per region the fill chosen, the reason and numbers (``tail_px``: the
+        effect's tail its hole took before the first fill), the passes (backend, why, hole
+        pixels, crop box, CPU ms, ghost verdict, smear verdict); ``passes``: fills
         run; ``failed``: regions still flagged after the last pass (``index``, ``text``,
         ``reasons``, ``judges``: ``"ghost"``, ``"smear"``, ``"structure"`` and/or
         ``"surface"``); ``verdicts``: the ghost judge's last word per region; ``smear``,
@@ -392,6 +314,17 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         plan[lab] = {"region": idx if idx < len(regions) else None,
                      "text": regions[idx].text if idx < len(regions) else "",
                      "backend": name, "reason": why, **numbers, "passes": []}
+    if backend == "auto":
+        # a huge title's hole takes its drop shadow's faint tail before the first fill
+        # (tail.shadow_tail), not only once the ghost judge reads the grey word it leaves
+        for lab, hole in list(holes.items()):
+            if plan[lab]["backend"] == SEE_THROUGH:
+                continue
+            tail = shadow_tail(image, hole, support)
+            if tail.any():
+                holes[lab] = Hole.of(tail | _full(hole, support.shape))
+                support |= tail
+                plan[lab]["tail_px"] = int(tail.sum())
     # first pass: every region, in order; not-yet-filled regions are unknown context
     if threads is None:
         threads = min(FILL_THREADS, max(1, cv2.getNumThreads()))
@@ -516,7 +449,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 seed_px = hole | residue
                 if v is not None and name in DIFFUSION_FILLS:
                     # a diffusion fill carries an effect's faint tail beside the hole inward
-                    seed_px |= tail_halo(image, hole)
+                    seed_px |= tail_halo(image, hole, reach=REGROW_MASK_PX)
                 if not seed_px.any():
                     continue
                 grown = seed_px
