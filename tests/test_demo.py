@@ -109,10 +109,12 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     # over the spoon's neck: FSR 20.08 and 17.93 dB (arc not measured); the blend inverted
     # 25.51, 23.32 and 20.12 dB (the arc's top left pale at 2x: the photo beside the stroke
     # is not the photo under it, so the per-pixel answer said "photo" there); the painted
-    # pixels followed along the strokes 27.82, 25.72 and 24.58 dB
+    # pixels followed along the strokes 27.82, 25.72 and 24.58 dB (the arc's top a bright
+    # trace over the cup at 2x: the followed line, 1 px wide there, unmixed as an edge);
+    # that thin line inverted whole: 28.00, 25.90 and 25.08 dB
     for (ys, xs), floor in (((slice(110, 310), slice(290, 580)), 27.0),
                             ((slice(180, 300), slice(330, 450)), 25.0),
-                            ((slice(215, 251), slice(335, 396)), 24.0)):
+                            ((slice(215, 251), slice(335, 396)), 24.8)):
         where = np.zeros_like(region)
         where[ys, xs] = region[ys, xs]
         err = float(np.mean((clean_out[where].astype(np.float64) - photo[where]) ** 2))
