@@ -55,6 +55,7 @@ def main(argv: list[str]) -> int:
     from skimage import data
 
     import seamline.ops.inpaint.edge_first as edge_first
+    from seamline.core.arrays import LUMA
     import seamline.ops.inpaint.structure as structure
     from seamline.demo import main as demo
     from seamline.io import as_image, load_image
@@ -100,7 +101,7 @@ def main(argv: list[str]) -> int:
         cy, cx = np.unravel_index(int(res.argmin()), res.shape)
         h, w = hole.shape
         ref = photo[cy:cy + h, cx:cx + w]
-        luma = ref.astype(np.float32) @ structure._LUMA
+        luma = ref.astype(np.float32) @ LUMA
         # the curves the fill draws (an ellipse where one fits, else the polynomial)
         paths = edge_first.ellipse_paths(crop, hole, structure.find_edge_paths(crop, hole))
         t = np.arange(-6, 6.01, 0.25, dtype=np.float32)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 from seamline.io import as_image
 from seamline.ops.metrics import psnr
@@ -98,7 +99,7 @@ def _frame_sums_upscale(image, scale=2, tile=256, overlap=16):
                     else inp.transpose(2, 0, 1))[None]
             res = sess.run(None, {name: np.ascontiguousarray(nchw)})[0][0].transpose(1, 2, 0)
             if grey:
-                res = res @ sr_module._LUMA
+                res = res @ LUMA
             oy, ox = (cy0 - ly) * s, (cx0 - lx) * s
             hh, ww = (y1 - y0 + ly + hy) * s, (x1 - x0 + lx + hx) * s
             w = (sr_module._ramp(hh, y0, y1, ly, hy, s)[:, None]
@@ -123,7 +124,7 @@ def test_tile_rows_blend_equals_frame_sized_sums(scale, tile, overlap, grey):
     tiles, overlap below the receptive radius, overlap over the tile, no overlap, grey)."""
     img = as_image(data.astronaut())[60:161, 130:247]  # 117x101: ragged last tiles
     if grey:
-        img = np.ascontiguousarray(img @ np.float32([0.2126, 0.7152, 0.0722]))
+        img = np.ascontiguousarray(img @ LUMA)
     got = sr_upscale(img, scale=scale, tile=tile, overlap=overlap)
     assert np.array_equal(got, _frame_sums_upscale(img, scale, tile, overlap))
 

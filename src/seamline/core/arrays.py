@@ -14,7 +14,13 @@ import numpy as np
 
 from seamline.errors import InputError
 
-__all__ = ["as_image", "as_mask", "rgb_view", "to_uint8", "to_uint16"]
+__all__ = ["LUMA", "as_image", "as_mask", "rgb_view", "to_uint8", "to_uint16"]
+
+#: Rec. 709 / sRGB luminance weights, shape (3,), float32: ``image @ LUMA`` is an ``(H, W)``
+#: float32 luminance in [0, 1] (applied to the sRGB values, not linear light: a structure
+#: measure). Every measure and judge that reads luminance uses these; JPEG's Rec. 601 weights
+#: live with the noise model (:mod:`seamline.ops.noise`).
+LUMA = np.float32([0.2126, 0.7152, 0.0722])
 
 _RANGE_TOLERANCE = 1e-6  # float values this far outside [0, 1] are clipped, not rejected
 

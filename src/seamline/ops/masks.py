@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
 from seamline.ops.validate import nonneg_int, positive_number
@@ -616,7 +617,7 @@ def _ring_stats(image, support, labels, comps, ring_px):
     flat = image.reshape(-1, 3)[ring_idx].astype(np.float64)
     sums = np.stack([np.bincount(ring_owner, flat[:, c], n) for c in range(3)], 1)
     sq = np.stack([np.bincount(ring_owner, flat[:, c] ** 2, n) for c in range(3)], 1)
-    luma = image @ np.float32([0.2126, 0.7152, 0.0722])
+    luma = image @ LUMA
     lap2 = cv2.Laplacian(luma, cv2.CV_32F, ksize=1).astype(np.float64) ** 2
     t_idx = np.flatnonzero(textured_owner)
     t_count = np.bincount(textured_owner.ravel()[t_idx], minlength=n)

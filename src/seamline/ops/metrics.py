@@ -25,6 +25,7 @@ import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import structural_similarity
 
+from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
 from seamline.ops.ciede2000 import ciede2000_srgb
@@ -47,7 +48,6 @@ __all__ = [
 ]
 
 _EPS = 1e-6  # keeps flat-vs-flat ratios at 1 instead of 0/0
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 
 
 def _pair(a, b, names=("a", "b"), grey=False):
@@ -101,7 +101,7 @@ def _weights(mask, shape, fn):
 
 def _normal_gradient(image, signed_distance):
     """|luminance gradient . unit normal of the boundary| per pixel (Sobel 3x3 for both)."""
-    luma = image if image.ndim == 2 else image @ _LUMA  # grey: Y = the value
+    luma = image if image.ndim == 2 else image @ LUMA  # grey: Y = the value
     gx, gy = (cv2.Sobel(luma, cv2.CV_32F, dx, 1 - dx, ksize=3) for dx in (1, 0))
     nx, ny = (cv2.Sobel(signed_distance, cv2.CV_32F, dx, 1 - dx, ksize=3) for dx in (1, 0))
     return np.abs(gx * nx + gy * ny) / (np.hypot(nx, ny) + 1e-12)
@@ -335,7 +335,7 @@ def _high_pass2_mean(image, rows_per_strip: int | None = None) -> float:
 
 def _high_pass2(image):
     """Squared high-pass of luminance, float64 ``(Y - GaussianBlur(Y, sigma=1.5))**2``."""
-    luma = image if image.ndim == 2 else image @ _LUMA  # grey: Y = the value (weights sum to 1)
+    luma = image if image.ndim == 2 else image @ LUMA  # grey: Y = the value (weights sum to 1)
     return (luma - cv2.GaussianBlur(luma, (0, 0), 1.5)).astype(np.float64) ** 2
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from seamline.core.arrays import rgb_view
+from seamline.core.arrays import LUMA, rgb_view
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
 
@@ -167,8 +167,7 @@ def _grey(grey: np.ndarray, filled: np.ndarray, mask: np.ndarray) -> np.ndarray:
     out = grey.copy()
     for y0, y1, x0, x1 in support_boxes(mask, 0):
         sl = slice(y0, y1), slice(x0, x1)
-        np.copyto(out[sl], filled[sl] @ _LUMA, where=mask[sl] > 0)
+        np.copyto(out[sl], filled[sl] @ LUMA, where=mask[sl] > 0)
     return out
 
 
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])  # Rec. 709 / sRGB luminance weights

@@ -60,6 +60,7 @@ from numba import njit, prange
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 
+from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
 
@@ -69,7 +70,6 @@ METHODS = ("histogram", "meanstd", "wavelet", "regression", "auto")
 
 _ASPECT_TOL = 0.01
 _SAME_PICTURE = 0.5  # luminance correlation above which `auto` trusts pixel correspondence
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 _FIT_SAMPLES = 1 << 18  # pixels used to fit histograms / the lattice (subsampled beyond)
 
 # Options per method with their defaults; validated up front (unknown name -> InputError).
@@ -327,8 +327,8 @@ def _correspondence(image, reference, mask):
     a, b = _common_size(image, reference)
     scale = min(1.0, 256 / max(a.shape[:2]))
     size = (max(1, round(a.shape[0] * scale)), max(1, round(a.shape[1] * scale)))
-    ya = (_resize_area(a, size) @ _LUMA).ravel().astype(np.float64)
-    yb = (_resize_area(b, size) @ _LUMA).ravel().astype(np.float64)
+    ya = (_resize_area(a, size) @ LUMA).ravel().astype(np.float64)
+    yb = (_resize_area(b, size) @ LUMA).ravel().astype(np.float64)
     w = np.ones_like(ya) if mask is None else _resize_area(mask, size).ravel().astype(np.float64)
     w /= w.sum()
     da, db = ya - w @ ya, yb - w @ yb

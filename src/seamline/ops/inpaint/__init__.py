@@ -24,6 +24,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
 from seamline.errors import InputError, StageError
 from seamline.io import as_image, as_mask, to_uint16
 # compositing lives in a leaf module (the backends import it too); re-exported here
@@ -208,7 +209,7 @@ def hole_context(crop, hole, *, structure=False):
         out["ring_edge_fraction"] = 0.0
     if not ring.any():
         return out
-    luma = crop @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    luma = crop @ LUMA
     lap = cv2.Laplacian(luma, cv2.CV_32F, ksize=1)
     out["ring_texture_energy"] = float(np.mean(lap[ring] ** 2))
     if structure:
@@ -392,7 +393,7 @@ def _like(image, rgb):
     g = rgb[..., 0]
     if np.array_equal(g, rgb[..., 1]) and np.array_equal(g, rgb[..., 2]):
         return g
-    return rgb @ np.float32([0.2126, 0.7152, 0.0722])
+    return rgb @ LUMA
 
 #: Largest merged crop (px) a patch or learned fill gets when its holes are sparse: beyond
 #: it each hole gets its own crop. Holes spread over a large photo merge their context boxes

@@ -41,14 +41,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
 from seamline.ops.inpaint.structure import (BAND_PX, CUBIC_MIN_PX, FIT_PX, GAP_EVIDENCE,
                                             T_PX, TEXTURED_STD, EdgePath, edge_map,
                                             find_edge_paths, sample_across, side_reference)
 
 __all__ = ["EllipsePath", "ellipse_paths", "edge_fill"]
 
-#: Luminance weights (sRGB values), as the structure judge's.
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 #: Half width (px) of the band on a smooth side of an edge drawn along an ellipse
 #: (:class:`EllipsePath`): a curve pinned within ``CONIC_RMS_PX`` carries the side's profile
 #: farther, over a cup lip's soft inner edge (the demo's rim: white to cream 9-20 px inside;
@@ -202,7 +201,7 @@ def ellipse_paths(image: np.ndarray, hole: np.ndarray, paths: list[EdgePath], *,
         return paths
     hole = np.asarray(hole, bool)
     known = ~hole if known is None else (np.asarray(known, bool) & ~hole)
-    luma = np.ascontiguousarray(image, np.float32) @ _LUMA
+    luma = np.ascontiguousarray(image, np.float32) @ LUMA
     d_out, ring, gx, gy, edges = edge_map(luma, hole, known)
     _, lab = cv2.connectedComponents((edges & ring).astype(np.uint8), connectivity=8)
     gap = edges & (d_out >= 1) & (d_out < 2)
@@ -369,7 +368,7 @@ def edge_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     if paths:
         ys, xs = np.nonzero(hole)
         xy = np.stack([xs, ys], 1).astype(np.float64)
-        luma, kn = out @ _LUMA, (~hole).astype(np.float32)
+        luma, kn = out @ LUMA, (~hole).astype(np.float32)
     for path in paths:
         # the two sides' colour profiles across the edge, as wide as the band (from the
         # strands' stretch of ring), blended by position along the path

@@ -50,6 +50,7 @@ from numba import njit
 from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 
+from seamline.core.arrays import LUMA
 from seamline.errors import InputError, StageError
 from seamline.io import as_image, as_mask
 from seamline.ops.compose import composite, mask_crops
@@ -68,7 +69,6 @@ _INIT_SWEEPS = 4  # sweeps of the known-pixels-only matching at the coarsest lev
 # images (0.5 copied fur into a blurred background on chelsea; 1.0 lost grain on gravel).
 _LEVEL_K = 0.75
 _FINE_RADIUS = 16  # random-search window (px) below the coarsest level: matches are already global there
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 
 
 # --------------------------------------------------------------------------- numba kernels
@@ -293,7 +293,7 @@ def _features(crop, hole):
     Returns (h, w, 5) float32. The texture channels are Newson et al.'s features: they
     let coarse levels, where colour is blurred, tell textured sources from smooth ones.
     """
-    luma = crop @ _LUMA
+    luma = crop @ LUMA
     g = np.dstack([np.abs(cv2.Sobel(luma, cv2.CV_32F, dx, 1 - dx, ksize=3)) / 4 for dx in (1, 0)])
     known = (~_box_any(hole, 3)).astype(np.float32)  # Sobel of a pixel next to the hole reads it
     den = cv2.blur(known, (5, 5))

@@ -36,10 +36,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
+
 __all__ = ["judge_smear", "SMEAR_FIGURES", "SEAM_MAX"]
 
-#: Luminance weights (sRGB values: a structure measure, like ``seamline.ops.metrics``).
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 #: Hole pixels at least this far (px) from the border are its interior.
 INTERIOR_PX = 3.0
 #: Fewest interior (and ring, and medial-axis) pixels for a verdict.
@@ -90,7 +90,7 @@ def judge_smear(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None
     out: dict = {"flagged": False, "reasons": [], "judged": False, "interior_px": 0}
     if not hole.any():
         return out
-    luma = np.ascontiguousarray(image, np.float32) @ _LUMA
+    luma = np.ascontiguousarray(image, np.float32) @ LUMA
     h8 = hole.astype(np.uint8)
     d_in = cv2.distanceTransform(h8, cv2.DIST_L2, 5)
     d_out = cv2.distanceTransform(1 - h8, cv2.DIST_L2, 5)

@@ -54,12 +54,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
+
 __all__ = ["EdgePath", "find_edge_paths", "judge_structure", "path_mask", "edge_map",
            "side_reference", "sample_across",
            "STRUCTURE_FIGURES"]
 
-#: Luminance weights (sRGB values: a structure measure, like the smear judge).
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 #: Canny hysteresis levels as luminance gradients ([0, 1] units per px).
 EDGE_LO, EDGE_HI = 0.03, 0.07
 #: Strand pixels this close (px) to the hole are where it enters.
@@ -278,7 +278,7 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     if not hole.any() or not known.any():
         return []
     image = np.ascontiguousarray(image, np.float32)
-    luma = image @ _LUMA
+    luma = image @ LUMA
     d_out, ring, gx, gy, edges = edge_map(luma, hole, known)
     gap_max = MAX_GAP_PX if max_gap is None else float(max_gap)
     # the edge pixels seen between the letters, next to the hole: they pin a path's curve
@@ -502,7 +502,7 @@ def judge_structure(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     out: dict = {"flagged": False, "reasons": [], "judged": False, "edge_paths": 0}
     if paths is None:
         paths = find_edge_paths(image, hole, known=known)
-    luma = np.ascontiguousarray(image, np.float32) @ _LUMA
+    luma = np.ascontiguousarray(image, np.float32) @ LUMA
     ms = [m for m in (_measure(p, luma, hole) for p in paths) if m is not None]
     if not ms:
         return out

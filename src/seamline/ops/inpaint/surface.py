@@ -42,10 +42,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
+
 __all__ = ["judge_surface", "texture_weight", "grain_transfer", "add_grain", "SURFACE_FIGURES"]
 
-#: Luminance weights (sRGB values: a structure measure, like the smear judge).
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 #: Blur (px) subtracted from luminance: what is left is the grain.
 BAND_SIGMA = 2.0
 #: Gaussian window (px) the grain's energy is averaged over, in the fill and in the ring.
@@ -81,7 +81,7 @@ SURFACE_FIGURES = ("texture_px", "flat_px", "flat_share", "grain_ratio")
 
 
 def _luma(image: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(image, np.float32) @ _LUMA
+    return np.ascontiguousarray(image, np.float32) @ LUMA
 
 
 def _grain(luma: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
 from seamline.ops.text.region_fill import Hole
 
 __all__ = ["tail_halo", "shadow_tail"]
@@ -100,11 +101,10 @@ def tail_halo(image, hole: np.ndarray, *, reach: int = TAIL_REACH_PX,
     far = cv2.dilate(h, ell(reach + 2))
     crop = np.ascontiguousarray(image[b], np.float32)
     bg = inpaint(crop, far.astype(np.float32), backend="telea", radius=3)
-    luma = np.float32([0.2126, 0.7152, 0.0722])
-    dev = cv2.GaussianBlur((crop - bg) @ luma, (0, 0), TAIL_SIGMA)
+    dev = cv2.GaussianBlur((crop - bg) @ LUMA, (0, 0), TAIL_SIGMA)
     ring = (cv2.dilate(h, ell(reach)) > 0) & (h == 0)
     # the photo's own grain beyond the tail, at the same smoothing: a tail stands above it
-    lum = crop @ luma
+    lum = crop @ LUMA
     grain = cv2.GaussianBlur(lum - cv2.GaussianBlur(lum, (0, 0), 3.0), (0, 0), TAIL_SIGMA)
     band = (cv2.dilate(h, ell(reach + 8)) > 0) & (far == 0)
     if not band.any():
@@ -140,7 +140,7 @@ def tail_halo(image, hole: np.ndarray, *, reach: int = TAIL_REACH_PX,
     far_band = (beyond > 0) & (far == 0)
     if far_band.any():
         bg2 = inpaint(crop, beyond.astype(np.float32), backend="telea", radius=3)
-        err = np.abs(cv2.GaussianBlur((crop - bg2) @ luma, (0, 0), TAIL_SIGMA)[far_band])
+        err = np.abs(cv2.GaussianBlur((crop - bg2) @ LUMA, (0, 0), TAIL_SIGMA)[far_band])
         if np.median(np.abs(dev[tail])) < TAIL_OVER_PHOTO * float(np.quantile(err, 0.9)):
             return out
     out[b] = tail

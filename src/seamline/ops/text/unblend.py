@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 
 #: Resolution of the common tile frame, x the image's. 2 (the copies sit at different
@@ -89,7 +90,6 @@ MIN_TILES = 3
 #: Resampling into and out of the common frame: bicubic (bilinear blurs the strokes' edges
 #: twice, and an under-estimated opacity at an edge leaves the word's outline).
 INTERP = cv2.INTER_CUBIC
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def _median(bp, S, use):
 
 def _bandpass(S):
     """Band-passed lightness of each copy (N, h, w); 0 where the copy is undefined."""
-    g = np.nan_to_num(S @ _LUMA, nan=0.0)
+    g = np.nan_to_num(S @ LUMA, nan=0.0)
     return np.stack([cv2.GaussianBlur(x, (0, 0), 0.8 * SCALE) - cv2.GaussianBlur(x, (0, 0), 3.0 * SCALE)
                      for x in g])
 

@@ -23,6 +23,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
 from seamline.errors import InputError, StageError
 from seamline.io import as_image
 from seamline.ops.upscale import check_upscale_size
@@ -31,8 +32,6 @@ SR_SCALES = (2, 4)
 #: nearest repeats pixels: for graphics (palette, 1-bit, dither) whose colours must stay exact
 CLASSIC_METHODS = {"lanczos": cv2.INTER_LANCZOS4, "bicubic": cv2.INTER_CUBIC,
                    "nearest": cv2.INTER_NEAREST}
-#: Rec. 709 luminance: a grey input's tile output is reduced to it
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
 MIN_SIDE = 8  # smaller inputs would be mostly mirrored padding for 13-15 px receptive fields
 _MODEL = "seamline-sr-x{}.onnx"
 
@@ -198,7 +197,7 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
         nchw = (np.broadcast_to(inp, (3, *inp.shape)) if grey else inp.transpose(2, 0, 1))[None]
         res = sess.run(None, {name: np.ascontiguousarray(nchw)})[0][0].transpose(1, 2, 0)
         if grey:
-            res = res @ _LUMA
+            res = res @ LUMA  # a grey input's tile output is reduced to luminance
         oy, ox = (cy0 - ly) * s, (cx0 - lx) * s
         hh, ww = (y1 - y0 + ly + hy) * s, (x1 - x0 + lx + hx) * s
         w = (_ramp(hh, y0, y1, ly, hy, s)[:, None] * _ramp(ww, x0, x1, lx, hx, s)[None, :])
