@@ -70,7 +70,7 @@ class TextMask(Stage):
             report["regions"] = gm.per_region
         if p.method in ("segmenter", "combined"):
             from seamline.ops.text.geometry import combine_masks, hard_edged, line_geometry
-            from seamline.ops.text.rim import faint_rim_px
+            from seamline.ops.text.rim import faint_rim_px, hard_over_texture, missed_corners
             from seamline.ops.text.segment import load_segmenter, segment_text
 
             seg = load_segmenter(p.model)
@@ -98,8 +98,24 @@ class TextMask(Stage):
                 # (no glow or soft shadow past it) gets only its anti-aliased pixel from the
                 # normaliser (1 px) ...; other lines keep their margin
                 hard = hard_edged(combined, image, polys)
-                capped = [c.startswith("glyphs") and h and _unmoved(c)
-                          for c, h in zip(report["per_line"], hard)]
+                # ... or an outline the segmenter confirmed (a centred effect of at most
+                # OUTLINE_EFFECT_MAX_PX, grown over its anti-aliased edge already) whose edge
+                # is hard against the photo's own texture (a textured photo fails the ring
+                # test with nothing of the text past the mask; ops.text.rim)
+                outl = [not h and _outlined(c) for c, h in zip(report["per_line"], hard)]
+                tex = hard_over_texture(combined, image, [q for q, o in zip(polys, outl) if o])
+                by_outline = [o and tex.pop(0) for o in outl]
+                capped = [c.startswith("glyphs") and (h or o) and _unmoved(c)
+                          for c, h, o in zip(report["per_line"], hard, by_outline)]
+                # the outline's ink diagonal to those lines' mask (a serif's corner), which
+                # 1 px of growth does not reach (ops.text.rim.missed_corners)
+                corners = missed_corners(
+                    combined, image,
+                    [q for q, c, o in zip(polys, capped, by_outline) if c and o])
+                report["outline_capped"] = [bool(c and o) for c, o in zip(capped, by_outline)]
+                report["corner_px"] = int((corners & ~combined).sum())
+                combined |= corners
+                mask = combined.astype(np.float32)
                 # ... plus the faint rim measured past a huge title's edge (ops.text.rim)
                 rims = faint_rim_px(combined, image,
                                     [q for q, c in zip(polys, capped) if c],
@@ -117,6 +133,21 @@ class TextMask(Stage):
         report["coverage"] = float(np.mean(mask >= 0.5))
         return StageResult(outputs={"mask": mask.astype(np.float32), "geometry": geometry},
                            report=report)
+
+
+#: A centred effect grown at most this far (px) past the glyphs is an outline (1-2 px and its
+#: anti-aliased edge); a wider one may be a soft shadow or a glow, whose tail the margin is for.
+OUTLINE_EFFECT_MAX_PX = 3
+
+
+def _outlined(choice: str) -> bool:
+    """Whether a line's ``combine_masks`` choice holds an outline: a centred effect
+    (``effect(dx=0, dy=0, r=R)``) with R at most ``OUTLINE_EFFECT_MAX_PX``."""
+    for part in choice.split(" + "):
+        if part.startswith("effect(dx=0, dy=0, r="):
+            if int(part[len("effect(dx=0, dy=0, r="):].rstrip(")")) <= OUTLINE_EFFECT_MAX_PX:
+                return True
+    return False
 
 
 def _unmoved(choice: str) -> bool:

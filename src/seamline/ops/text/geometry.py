@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["combine_masks", "hard_edged", "line_geometry"]
+__all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
 
 
 def _rect(poly: np.ndarray):
@@ -255,7 +255,7 @@ def _lab_estimate(rgb: np.ndarray, unknown: np.ndarray) -> np.ndarray:
 
 
 
-def _change_over_texture(lab, rgb, inner, band):
+def change_over_texture(lab, rgb, inner, band):
     """How far each pixel is from the photo estimated under ``inner`` (Lab ``diff`` and its
     norm ``de``, Delta E) and the level a change must pass to be more than the photo's own
     texture: ``EFFECT_TAIL_DELTA_E`` or the 75th percentile of ``band``'s own deviation from
@@ -275,7 +275,7 @@ def _changes_photo(lab, rgb, covered, shape, ring_de) -> bool:
     model's 48 rows: a 100-160 px title is seen at a quarter of its size) then passes as a
     6 px glow. Here each pixel of ``shape`` is compared with the photo estimated under
     ``covered`` (inpainted from around it); the effect counts when the median pixel differs
-    by more than the floor of :func:`_change_over_texture` (``EFFECT_TAIL_DELTA_E`` or the
+    by more than the floor of :func:`change_over_texture` (``EFFECT_TAIL_DELTA_E`` or the
     photo's own texture). Where that floor is above ``ring_de`` the photo's texture hides
     any effect from this estimate (a date stamp's glow over stripes): the ring test stands.
     """
@@ -283,7 +283,7 @@ def _changes_photo(lab, rgb, covered, shape, ring_de) -> bool:
     band = (cv2.dilate(inner.astype(np.uint8), _disk(5)) > 0) & ~inner
     if band.sum() < 10 or inner.all():
         return True  # nothing to estimate the photo from: the ring test decides
-    _, de, floor = _change_over_texture(lab, rgb, inner, band)
+    _, de, floor = change_over_texture(lab, rgb, inner, band)
     return floor >= ring_de or float(np.median(de[shape])) > floor
 
 
@@ -309,7 +309,7 @@ def _tail(gl, r, dx, dy, rgb, lab, keep_out):
     band = grown(bound + 5) & ~inner
     if band.sum() < 10 or inner.all():
         return tail
-    diff, de, floor = _change_over_texture(lab, rgb, inner, band)
+    diff, de, floor = change_over_texture(lab, rgb, inner, band)
     prev = grown(r)
     # a shadow's tail darkens (a glow's lightens) like the effect itself; texture goes both ways
     effect = prev & ~(cv2.dilate(gl, _disk(1)) > 0)
@@ -362,7 +362,7 @@ def _halo(m, rgb, lab, height):
     band = grown(bound + 5) & ~inner
     if band.sum() < 10 or inner.all():
         return out
-    diff, de, floor = _change_over_texture(lab, rgb, inner, band)
+    diff, de, floor = change_over_texture(lab, rgb, inner, band)
     sel = grown(3) & ~grown(1)
     sign = np.sign(np.median(diff[..., 0][sel])) if sel.any() else 0.0
     if sign == 0:

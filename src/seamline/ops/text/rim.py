@@ -9,6 +9,11 @@ outline readable (train split: a 100 px title with a 1.7 px shadow blur left 131
 doubled the hole, 9320 px changed farther than 8 px from the text). Growing every huge line
 by 2 px instead cost 1-4 dB on titles over fur and bokeh, where no rim was left: so the rim
 is measured, ring by ring, against the photo estimated under it.
+
+The other end: a thin outlined subtitle over a textured photo fails the ring test with
+nothing of the text past its mask (:func:`hard_over_texture` judges its edge against the
+photo's texture instead), and 1 px of growth then misses the outline's ink at its corners
+(:func:`missed_corners`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["RIM_MIN_HEIGHT_PX", "faint_rim_px"]
+from seamline.ops.text.geometry import change_over_texture
+
+__all__ = ["RIM_MIN_HEIGHT_PX", "faint_rim_px", "hard_over_texture", "missed_corners"]
 
 #: Lines shorter than this (text height, px) are not measured (their edge is 1 px; a page of
 #: small text has hundreds of lines, and each measurement costs two inpaints of its crop).
@@ -93,4 +100,89 @@ def faint_rim_px(mask: np.ndarray, image: np.ndarray, polygons, text_heights) ->
                 break
             rim = k
         out.append(rim)
+    return out
+
+
+_DISK = {r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+         for r in (1, 2, 4)}
+
+
+def _crop(shape, poly, margin):
+    H, W = shape
+    p = np.asarray(poly, np.float32)
+    h = min(cv2.minAreaRect(p)[1])  # the line's height: the short side
+    pad = margin * max(2.0, float(h)) + 8
+    x0, y0 = max(int(p[:, 0].min() - pad), 0), max(int(p[:, 1].min() - pad), 0)
+    x1, y1 = min(int(p[:, 0].max() + pad) + 1, W), min(int(p[:, 1].max() + pad) + 1, H)
+    return y0, y1, x0, x1
+
+
+def hard_over_texture(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
+                      ) -> list[bool]:
+    """Per text line: is its edge hard against the photo's own texture?
+
+    The ring test of :func:`seamline.ops.text.geometry.hard_edged` compares two ring medians;
+    over a textured photo they differ although nothing of the text lies past the mask (train
+    probe: a 1 px outlined subtitle over yellowed coffee, 2.25 Delta E). Here each pixel
+    1.5-3 px outside the mask is compared with the photo estimated under it (inpainted from
+    beyond 3 px): the edge is hard when the median pixel differs by no more than the photo's
+    own texture does (the floor of ``change_over_texture``: a band 3-8 px out against its own
+    estimate). A blurred shadow's tail darkens every pixel there: not hard.
+    """
+    out = []
+    for poly in polygons:
+        y0, y1, x0, x1 = _crop(mask.shape, poly, margin)
+        m = mask[y0:y1, x0:x1]
+        if m.size == 0 or not m.any():
+            out.append(False)
+            continue
+        d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+        near, inner, band = (d > 1.5) & (d <= 3), d <= 3, (d > 3) & (d <= 8)
+        if near.sum() < 10 or band.sum() < 10:
+            out.append(False)
+            continue
+        rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+        _, de, floor = change_over_texture(lab, rgb, inner, band)
+        out.append(float(np.median(de[near])) <= floor)
+    return out
+
+
+def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
+                   ) -> np.ndarray:
+    """Pixels diagonal to a line's mask edge that still hold its ink: bool, shape (H, W).
+
+    A capped line gets 1 px of growth from the normaliser, which reaches the 4-neighbours of
+    the mask but not its diagonal ones (1.4 px away). Where a thin outline turns a corner (a
+    serif), its outermost pixel lies there: left, it is a dark speck after the fill (train
+    probe: a white subtitle, 1 px black outline, over yellowed coffee: 5 px at an "h"). Those
+    diagonal pixels are kept here when they differ from the photo estimated under the mask
+    (grown by 2 px) by more than the photo's own texture (``geometry.change_over_texture``), in
+    the direction of lightness the mask's own edge pixels differ (the outline's).
+
+    Parameters are those of ``geometry.hard_edged``; ``polygons``: the lines capped by their
+    outline (:func:`hard_over_texture`) only.
+    """
+    out = np.zeros_like(mask, dtype=bool)
+    for poly in polygons:
+        y0, y1, x0, x1 = _crop(mask.shape, poly, margin)
+        m = mask[y0:y1, x0:x1]
+        if m.size == 0 or not m.any():
+            continue
+        mu = m.astype(np.uint8)
+        corner = (cv2.dilate(mu, np.ones((3, 3), np.uint8)) > 0) & ~(cv2.dilate(mu, _DISK[1]) > 0)
+        if not corner.any():
+            continue
+        inner = cv2.dilate(mu, _DISK[2]) > 0
+        band = (cv2.dilate(inner.astype(np.uint8), _DISK[4]) > 0) & ~inner
+        if band.sum() < 10 or inner.all():
+            continue
+        rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+        diff, de, floor = change_over_texture(lab, rgb, inner, band)
+        edge = m & ~(cv2.erode(mu, np.ones((3, 3), np.uint8)) > 0)
+        sign = np.sign(np.median(diff[..., 0][edge])) if edge.any() else 0.0
+        if sign == 0:
+            continue
+        out[y0:y1, x0:x1] |= corner & (de > floor) & (sign * diff[..., 0] > 0)
     return out
