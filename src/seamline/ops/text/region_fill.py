@@ -186,6 +186,12 @@ class Hole:
         m[y:y + self.mask.shape[0], x:x + self.mask.shape[1]] = self.mask
         return m
 
+    def full(self, shape) -> np.ndarray:
+        """The hole on a frame-sized boolean mask of ``shape`` (where a step needs one)."""
+        out = np.zeros(shape[:2], bool)
+        out[self.sl] = self.mask
+        return out
+
     def thickness(self, shape) -> float:
         """Largest inscribed radius (px) in a frame of ``shape``: the distance transform of
         the crop with background added on the sides away from the frame's edge (OpenCV

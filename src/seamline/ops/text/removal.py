@@ -123,13 +123,6 @@ def regrow_limit(polygon, first_mask: np.ndarray, box: tuple[slice, slice], *,
 DIFFUSION_FILLS = ("telea", "ns")
 
 
-def _full(hole: Hole, shape) -> np.ndarray:
-    """``hole`` on a frame-sized boolean mask of ``shape``."""
-    out = np.zeros(shape[:2], bool)
-    out[hole.sl] = hole.mask
-    return out
-
-
 def _see_through(image, hole: Hole, support) -> dict:
     """Whether a region's strokes are semi-transparent paint over the photo (one blend
     explains them, :func:`seamline.ops.inpaint.see_through.fit_blend`), on a crop around
@@ -322,7 +315,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 continue
             tail = shadow_tail(image, hole, support)
             if tail.any():
-                holes[lab] = Hole.of(tail | _full(hole, support.shape))
+                holes[lab] = Hole.of(tail | hole.full(support.shape))
                 support |= tail
                 plan[lab]["tail_px"] = int(tail.sum())
     # first pass: every region, in order; not-yet-filled regions are unknown context
@@ -439,9 +432,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     if nxt is None and v is None:
                         continue  # nothing better to try; it stays flagged
                     name = nxt or name
-                hole = np.zeros_like(support)
-                if lab in holes:
-                    hole[holes[lab].sl] = holes[lab].mask
+                hole = (holes[lab].full(support.shape) if lab in holes
+                        else np.zeros_like(support))
                 g = int(grow_px) if v is not None else 0
                 residue = (v.residue_full(image.shape) & ~final if v is not None
                            else np.zeros_like(support))

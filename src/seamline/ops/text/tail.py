@@ -53,6 +53,8 @@ TAIL_REACH_PX = 8
 #: train: the camera-sky test's 150 px "Friends", shadow offset 8 blur 4, 5.22/255 blurred
 #: error with 0 px, 4.13 with 1, 4.85 with 2).
 TAIL_GROW_PX = 1
+
+
 def tail_halo(image, hole: np.ndarray, *, reach: int = TAIL_REACH_PX,
               darker_only: bool = False) -> np.ndarray:
     """Pixels within ``reach`` px of ``hole`` that carry a faint tail of the removed paint.
@@ -86,17 +88,23 @@ def tail_halo(image, hole: np.ndarray, *, reach: int = TAIL_REACH_PX,
     ndarray, shape (H, W), bool
         The tail (not ``hole`` itself); empty where none is found.
     """
+    out = np.zeros(hole.shape, bool)
+    if hole.any():
+        _tail_into(out, image, Hole.of(hole), reach, darker_only)
+    return out
+
+
+def _tail_into(out: np.ndarray, image, whole: Hole, reach: int, darker_only: bool) -> None:
+    """:func:`tail_halo` of the hole ``whole`` written into the frame-sized ``out`` (left
+    as it is where there is no tail): a :class:`Hole` in, so :func:`shadow_tail` needs no
+    frame-sized copy of it."""
     from seamline.ops.inpaint import inpaint
 
-    out = np.zeros(hole.shape, bool)
-    if not hole.any():
-        return out
-    whole = Hole.of(hole)
-    if whole.thickness(hole.shape) < TAIL_MIN_RADIUS:
-        return out  # thin strokes fill from both sides: a tail stays a faint line, no word
+    if whole.thickness(out.shape) < TAIL_MIN_RADIUS:
+        return  # thin strokes fill from both sides: a tail stays a faint line, no word
     m = 3 * reach + 8
-    b = whole.box(m, hole.shape)
-    h = hole[b].astype(np.uint8)
+    b = whole.box(m, out.shape)
+    h = whole.within(b).astype(np.uint8)
     ell = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     far = cv2.dilate(h, ell(reach + 2))
     crop = np.ascontiguousarray(image[b], np.float32)
@@ -108,20 +116,20 @@ def tail_halo(image, hole: np.ndarray, *, reach: int = TAIL_REACH_PX,
     grain = cv2.GaussianBlur(lum - cv2.GaussianBlur(lum, (0, 0), 3.0), (0, 0), TAIL_SIGMA)
     band = (cv2.dilate(h, ell(reach + 8)) > 0) & (far == 0)
     if not band.any():
-        return out
+        return
     g = grain[band]
     noise = 1.4826 * float(np.median(np.abs(g - np.median(g))))
     # one paint's tail is darker (a shadow) or lighter (a glow) all round: its side only
     near = (cv2.dilate(h, ell(2)) > 0) & (h == 0)
     side = np.sign(np.median(dev[near])) if near.any() else 0.0
     if darker_only and side >= 0:
-        return out
+        return
     # a tail a diffusion fill would carry into a readable word: strong along the border
     # (train, px within 2 px of the mask more than 5/255 darker than the photo: 1425 on the
     # 160 px "Friends", 84 on a grainy gradient's title, where growing over them lost more
     # grain than the tail they held: 41.32 -> 40.99 dB)
     if not near.any() or (side * dev[near] > TAIL_STRONG).mean() < TAIL_SHARE:
-        return out
+        return
     cand = ring & (side * dev > max(TAIL_DELTA, 3 * noise))
     # only the tail connected to the hole: grow the hole step by step over the candidates
     grown = h > 0
@@ -133,7 +141,7 @@ def tail_halo(image, hole: np.ndarray, *, reach: int = TAIL_REACH_PX,
         grown = nxt
     tail = grown & (h == 0)
     if not tail.any():
-        return out
+        return
     # how far the same estimate errs on photo: a band beyond the tail, seen from beyond it
     # (a photo with shading, bokeh or craters next to the title: the "tail" is photo)
     beyond = cv2.dilate(h, ell(reach + 2 + TAIL_BAND_PX))
@@ -142,9 +150,8 @@ def tail_halo(image, hole: np.ndarray, *, reach: int = TAIL_REACH_PX,
         bg2 = inpaint(crop, beyond.astype(np.float32), backend="telea", radius=3)
         err = np.abs(cv2.GaussianBlur((crop - bg2) @ LUMA, (0, 0), TAIL_SIGMA)[far_band])
         if np.median(np.abs(dev[tail])) < TAIL_OVER_PHOTO * float(np.quantile(err, 0.9)):
-            return out
+            return
     out[b] = tail
-    return out
 
 
 def shadow_tail(image, hole: Hole, support: np.ndarray) -> np.ndarray:
@@ -171,14 +178,10 @@ def shadow_tail(image, hole: Hole, support: np.ndarray) -> np.ndarray:
         The tail; empty where the hole is thinner than ``TAIL_MIN_RADIUS`` or no tail is
         found.
     """
-    out = np.zeros(support.shape, bool)
-    if hole.thickness(support.shape) < TAIL_MIN_RADIUS:
-        return out
-    full = np.zeros(support.shape, bool)
-    full[hole.sl] = hole.mask
-    tail = tail_halo(image, full, darker_only=True)
+    tail = np.zeros(support.shape, bool)
+    _tail_into(tail, image, hole, TAIL_REACH_PX, True)
     if not tail.any():
-        return out
+        return tail
     if TAIL_GROW_PX:
         tail = cv2.dilate(tail.astype(np.uint8), cv2.getStructuringElement(
             cv2.MORPH_ELLIPSE, (2 * TAIL_GROW_PX + 1,) * 2)) > 0
