@@ -19,12 +19,25 @@ call and :func:`trim_heap` does nothing.
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 
 __all__ = ["trim_heap"]
 
-#: glibc's ``malloc_trim``, looked up on the first call; False where the C library has none.
-_TRIM = None
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim`` (looked up once per process), or None where the C library
+    has none (musl, macOS, Windows)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # musl and others: no malloc_trim
+        return None
+    fn.argtypes = [ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return fn
 
 
 def trim_heap() -> bool:
@@ -35,19 +48,8 @@ def trim_heap() -> bool:
     bool
         True if ``malloc_trim`` ran, False where the C library has none.
     """
-    global _TRIM
-    if _TRIM is None:
-        fn = None
-        if sys.platform.startswith("linux"):
-            try:
-                fn = ctypes.CDLL(None).malloc_trim
-            except (OSError, AttributeError):  # musl and others: no malloc_trim
-                fn = None
-        if fn is not None:
-            fn.argtypes = [ctypes.c_size_t]
-            fn.restype = ctypes.c_int
-        _TRIM = fn if fn is not None else False
-    if _TRIM is False:
+    trim = _malloc_trim()
+    if trim is None:
         return False
-    _TRIM(0)
+    trim(0)
     return True

@@ -24,7 +24,6 @@ worker is what the worker keeps between jobs, not the job it has just finished.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
@@ -230,12 +229,10 @@ def release_memory() -> bool:
     """
     import gc
 
+    from seamline.core.heap import trim_heap
+
     gc.collect()  # cycles first, so their memory is free when the heap is trimmed
-    trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
+    return trim_heap()
 
 
 def rss_anon_mb(pid: int | str = "self") -> float | None:
@@ -258,20 +255,6 @@ def _say_idle(conn) -> bool:
     except (BrokenPipeError, OSError):
         return False
     return True
-
-
-@functools.cache
-def _malloc_trim():
-    """glibc's ``malloc_trim``, or None (musl, macOS). Looked up once per worker:
-    ``find_library`` runs ``ldconfig`` in a subprocess."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        return None
 
 
 def main(conn, threads: int = 1) -> None:
