@@ -101,9 +101,7 @@ class FillText(Stage):
                                notes=["mask is empty: image returned unchanged"])
         grey = image.ndim == 2
         notes = []
-        backend = region_backend(image, p.backend,
-                                 ctx.stat("image", "graphic") if p.backend == "auto" and grey
-                                 else None)
+        backend = region_backend(image, p.backend, ctx.stat("image", "graphic"))
         if backend != p.backend:
             from seamline.ops.noise import GRAPHIC_NOTE
 

@@ -24,7 +24,8 @@ Only letter-sized pieces are judged. A piece wider or taller than ``MAX_LETTER``
 heights is letters the mask merged (the fill loop grew it over a tinted rim, an outline or a
 glow): its letters are the removed ink in it, which stays apart where the mask did not, and
 those are judged (before, the merged piece was not judged at all: after two regrowths the
-demo's watermark letters merged and the look went silent while the "S" was still pale). A region is flagged when tinted letters hold ``MIN_TINTED_SHARE`` of the removed pixels (and
+demo's watermark letters merged and the look went silent while the "S" was still pale).
+A region is flagged when tinted letters hold ``MIN_TINTED_SHARE`` of the removed pixels (and
 ``MIN_TINTED_PX``). The residue returned, for the fill loop to grow over, is the rim
 (``RIM_PX``) of the tinted letters: refilled from the photo beyond it, the fill no longer
 inherits the ink. (Ink left far from the mask is the leftover look's:
@@ -98,7 +99,8 @@ def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndar
         The line and its margin: the letters judged are the removed pixels in it.
     text_height : float, keyword-only
         The line's height, px: a removed piece wider than ``MAX_LETTER`` of it is a line
-        whose letters the mask merged (an outline, a glow), not judged.
+        whose letters the mask merged (an outline, a glow): split into letters through
+        the removed ink first (``split``), judged as those letters.
 
     Returns
     -------
