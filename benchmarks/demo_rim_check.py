@@ -103,7 +103,7 @@ def main(argv: list[str]) -> int:
         ref = photo[cy:cy + h, cx:cx + w]
         luma = ref.astype(np.float32) @ LUMA
         # the curves the fill draws (an ellipse where one fits, else the polynomial)
-        paths = edge_first.ellipse_paths(crop, hole, structure.find_edge_paths(crop, hole))
+        paths = edge_first.curves(crop, hole)
         t = np.arange(-6, 6.01, 0.25, dtype=np.float32)
         band = np.zeros(hole.shape, bool)
         tt = np.full(hole.shape, np.nan)

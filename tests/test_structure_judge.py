@@ -177,7 +177,7 @@ def test_the_edge_first_fill_draws_the_lip_along_the_ellipse(cup, monkeypatch):
     # the polynomial through the strands' ends: a grey band inside the lip where FSR carried
     # the white past its soft inner edge (27.1 dB when written); along the ellipse, the lip
     # drawn 20 px wide from the sides' profiles and each side of the rim filled apart: 34.0
-    monkeypatch.setattr(edge_first, "ellipse_paths", lambda image, hole, paths, known=None:
+    monkeypatch.setattr(edge_first, "ellipse_paths", lambda image, hole, paths, **kw:
                         paths)
     poly = edge_fill(image, hole)
     assert psnr(out) > 31.0 and psnr(out) > psnr(poly) + 4.0, (psnr(out), psnr(poly))
@@ -206,6 +206,6 @@ def test_an_edge_no_ellipse_fits_is_drawn_as_before(monkeypatch):
     found = find_edge_paths(image, hole)
     assert len(found) == 1 and ellipse_paths(image, hole, found) == found
     out = edge_fill(image, hole)
-    monkeypatch.setattr(edge_first, "ellipse_paths", lambda image, hole, paths, known=None:
+    monkeypatch.setattr(edge_first, "ellipse_paths", lambda image, hole, paths, **kw:
                         paths)
     assert np.array_equal(out, edge_fill(image, hole))

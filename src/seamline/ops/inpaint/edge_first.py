@@ -46,7 +46,7 @@ from seamline.ops.inpaint.structure import (BAND_PX, CUBIC_MIN_PX, FIT_PX, GAP_E
                                             T_PX, TEXTURED_STD, EdgePath, edge_map,
                                             find_edge_paths, sample_across, side_reference)
 
-__all__ = ["EllipsePath", "ellipse_paths", "edge_fill"]
+__all__ = ["EllipsePath", "curves", "ellipse_paths", "edge_fill"]
 
 #: Half width (px) of the band on a smooth side of an edge drawn along an ellipse
 #: (:class:`EllipsePath`): a curve pinned within ``CONIC_RMS_PX`` carries the side's profile
@@ -187,22 +187,39 @@ def _ellipse_params(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | Non
     return centre, semi, float(np.arctan2(v[1, 0], v[0, 0]))
 
 
+def curves(image: np.ndarray, hole: np.ndarray, *,
+           known: np.ndarray | None = None) -> list[EdgePath]:
+    """The curves an edge-first fill draws across ``hole``: :func:`find_edge_paths`, those
+    that follow one ellipse drawn along it (:func:`ellipse_paths`), on one edge map of the
+    image (the fill and the fill loop's judges both ask for them)."""
+    hole = np.asarray(hole, bool)
+    kn = ~hole if known is None else (np.asarray(known, bool) & ~hole)
+    if not hole.any() or not kn.any():
+        return []
+    emap = edge_map(np.ascontiguousarray(image, np.float32) @ LUMA, hole, kn)
+    return ellipse_paths(image, hole, find_edge_paths(image, hole, known=known, emap=emap),
+                         known=known, emap=emap)
+
+
 def ellipse_paths(image: np.ndarray, hole: np.ndarray, paths: list[EdgePath], *,
-                  known: np.ndarray | None = None) -> list[EdgePath]:
+                  known: np.ndarray | None = None, emap: tuple | None = None
+                  ) -> list[EdgePath]:
     """``paths`` with those that follow one ellipse drawn along it (:class:`EllipsePath`).
 
     The evidence: the edge pixels (sub-pixel, along their gradient) of every strand a path
     enters from, and those seen between the letters; a robust fit finds the ellipse most of
     them lie on (see ``CONIC_*``), each path that passes the gates takes it; the rest keep
     their polynomial (and their reference profiles). Rounds repeat on the paths left (two
-    rims: two ellipses). ``image``, ``hole``, ``known``: as :func:`find_edge_paths` got them.
+    rims: two ellipses). ``image``, ``hole``, ``known``: as :func:`find_edge_paths` got them;
+    ``emap``: their :func:`edge_map` where the caller has it (:func:`curves`).
     """
     if not paths:
         return paths
     hole = np.asarray(hole, bool)
     known = ~hole if known is None else (np.asarray(known, bool) & ~hole)
-    luma = np.ascontiguousarray(image, np.float32) @ LUMA
-    d_out, ring, gx, gy, edges = edge_map(luma, hole, known)
+    if emap is None:
+        emap = edge_map(np.ascontiguousarray(image, np.float32) @ LUMA, hole, known)
+    d_out, ring, gx, gy, edges = emap
     _, lab = cv2.connectedComponents((edges & ring).astype(np.uint8), connectivity=8)
     gap = edges & (d_out >= 1) & (d_out < 2)
     gxf, gyf = gx.astype(np.float32), gy.astype(np.float32)
@@ -361,7 +378,7 @@ def edge_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     hole = np.asarray(hole, bool)
     if not hole.any():
         return out
-    paths = ellipse_paths(out, hole, find_edge_paths(out, hole))
+    paths = curves(out, hole)
     # which band a pixel is in (1), the nearer curve's where two overlap
     weight = np.zeros(hole.shape, np.float32)
     colour = np.zeros_like(out)

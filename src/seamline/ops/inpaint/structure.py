@@ -252,7 +252,7 @@ def edge_map(luma: np.ndarray, hole: np.ndarray, known: np.ndarray) -> tuple:
 
 
 def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None,
-                    max_gap: float | None = None) -> list[EdgePath]:
+                    max_gap: float | None = None, emap: tuple | None = None) -> list[EdgePath]:
     """Strong edges of the photo around ``hole`` that cross it, as fitted curves.
 
     Parameters
@@ -266,6 +266,9 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     max_gap : float, optional, keyword-only
         Longest chord across the hole, px (default ``MAX_GAP_PX``: a line of letters is
         crossed as one gap).
+    emap : tuple, optional, keyword-only
+        :func:`edge_map` of this image's luminance, hole and ``known``, where the caller
+        already has it (:func:`seamline.ops.inpaint.edge_first.curves`); not modified.
 
     Returns
     -------
@@ -279,14 +282,14 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
         return []
     image = np.ascontiguousarray(image, np.float32)
     luma = image @ LUMA
-    d_out, ring, gx, gy, edges = edge_map(luma, hole, known)
+    d_out, ring, gx, gy, edges = emap if emap is not None else edge_map(luma, hole, known)
     gap_max = MAX_GAP_PX if max_gap is None else float(max_gap)
     # the edge pixels seen between the letters, next to the hole: they pin a path's curve
     gap_y, gap_x = np.nonzero(edges & known & (d_out >= 1) & ~ring)
     gap_xy = np.stack([gap_x, gap_y], 1).astype(np.float64)
     # within 2 px of an edge of the photo (where a path crosses photo between two letters)
     near_edge = cv2.dilate((edges & known).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    edges &= ring
+    edges = edges & ring  # not in place: the caller's edge map stays whole
     ents = _entries(edges, d_out, gx.astype(np.float32), gy.astype(np.float32))
     cos_max = np.cos(np.radians(MAX_ANGLE_DEG))
     cands = []

@@ -152,16 +152,14 @@ def _judge_fill(out, hole: Hole, final) -> tuple[dict, dict]:
     the ring is untouched photo only (``final`` holds every filled pixel). The strong edges
     that cross the hole are found once; the smear judge leaves out their band (an edge the
     photo carries across the hole, and the rim's other side drawn with it, is not a seam)."""
+    from seamline.ops.inpaint.edge_first import curves
     from seamline.ops.inpaint.smear import judge_smear
-    from seamline.ops.inpaint.edge_first import ellipse_paths
-    from seamline.ops.inpaint.structure import (BAND_PX, find_edge_paths, judge_structure,
-                                                path_mask)
+    from seamline.ops.inpaint.structure import BAND_PX, judge_structure, path_mask
 
     box = _judge_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
     # along the curves the edge-first fill draws (an ellipse where one fits)
-    paths = ellipse_paths(out[box], here, find_edge_paths(out[box], here, known=known),
-                          known=known)
+    paths = curves(out[box], here, known=known)
     smear = judge_smear(out[box], here, known=known,
                         exclude=path_mask(paths, here.shape, half_width=BAND_PX)
                         if paths else None)
