@@ -81,24 +81,19 @@ class EllipsePath(EdgePath):
     chord position ``x`` (0 at entry ``a``, ``length`` at ``b``) maps linearly to the
     ellipse's parameter from ``theta_a`` to ``theta_b``; ``sign`` orients the normal as the
     polynomial's (+ towards the chord frame's ``(-axis[1], axis[0])``). ``coef`` keeps the
-    polynomial; ``rms`` is the ellipse's residual over ``inliers`` edge points.
+    polynomial; ``rms`` is the ellipse's residual over the edge points it was fitted to.
     """
 
-    def __init__(self, path: EdgePath, centre, semi, angle, theta_a, theta_b, sign, rms,
-                 inliers):
+    def __init__(self, path: EdgePath, centre, semi, angle, theta_a, theta_b, sign, rms):
         super().__init__(path.origin, path.axis, path.coef, path.length, rms, path.ref_a,
                          path.ref_b, path.rgb_a, path.rgb_b)
         self.centre, self.semi = np.asarray(centre, float), np.asarray(semi, float)
         self.angle = angle
-        self.theta_a, self.theta_b, self.sign, self.inliers = theta_a, theta_b, sign, inliers
-        c, s = np.cos(angle), np.sin(angle)
-        self._rot = np.array([[c, -s], [s, c]])
+        self.theta_a, self.theta_b, self.sign = theta_a, theta_b, sign
+        self._rot = _rotation(angle)
 
     def _at(self, th: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        e = np.stack([self.semi[0] * np.cos(th), self.semi[1] * np.sin(th)], 1)
-        de = np.stack([-self.semi[0] * np.sin(th), self.semi[1] * np.cos(th)], 1)
-        dde = -e
-        return e @ self._rot.T + self.centre, de @ self._rot.T, dde @ self._rot.T
+        return _ellipse_at(self.centre, self.semi, self._rot, th)
 
     def points(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         th = self.theta_a + (self.theta_b - self.theta_a) * np.asarray(x, float) / self.length
@@ -107,8 +102,7 @@ class EllipsePath(EdgePath):
         return p, n
 
     def local(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        q = (np.asarray(xy, float) - self.centre) @ self._rot
-        th = np.arctan2(q[:, 1] / self.semi[1], q[:, 0] / self.semi[0])
+        th = _ellipse_theta(xy, self.centre, self.semi, self._rot)
         mid = 0.5 * (self.theta_a + self.theta_b)
         th = mid + (th - mid + np.pi) % (2 * np.pi) - np.pi
         for _ in range(6):  # the nearest point of the ellipse (Newton on (P - E) . E' = 0)
@@ -122,6 +116,40 @@ class EllipsePath(EdgePath):
         n = self.sign * np.stack([-d[:, 1], d[:, 0]], 1)
         t = np.hypot(r[:, 0], r[:, 1]) * np.sign((r * n).sum(1))
         return (th - self.theta_a) / (self.theta_b - self.theta_a) * self.length, t
+
+
+def _rotation(angle: float) -> np.ndarray:
+    """The rotation by ``angle`` (radians) from an ellipse's own axes to the image's:
+    ``xy = frame @ R.T + centre``, ``frame = (xy - centre) @ R``."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+def _ellipse_at(centre: np.ndarray, semi: np.ndarray, rot: np.ndarray, th: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ellipse's points at parameters ``th`` (n,), and their first and second
+    derivatives along ``th`` (each (n, 2), image coordinates; ``rot``: :func:`_rotation`)."""
+    e = np.stack([semi[0] * np.cos(th), semi[1] * np.sin(th)], 1)
+    de = np.stack([-semi[0] * np.sin(th), semi[1] * np.cos(th)], 1)
+    dde = -e
+    return e @ rot.T + centre, de @ rot.T, dde @ rot.T
+
+
+def _ellipse_frame(xy: np.ndarray, centre: np.ndarray, semi: np.ndarray, rot: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``xy`` (n, 2) in the ellipse's frame scaled to the unit circle: ``(u, v)``,
+    ``u**2 + v**2`` < 1 inside, and ``arctan2(v, u)`` the ellipse parameter of their
+    direction from the centre."""
+    q = (np.asarray(xy, float) - centre) @ rot
+    return q[:, 0] / semi[0], q[:, 1] / semi[1]
+
+
+def _ellipse_theta(xy: np.ndarray, centre: np.ndarray, semi: np.ndarray, rot: np.ndarray
+                   ) -> np.ndarray:
+    """The ellipse parameter (n,) of the direction of each point ``xy`` (n, 2) from the
+    centre (the point itself, on the ellipse)."""
+    u, v = _ellipse_frame(xy, centre, semi, rot)
+    return np.arctan2(v, u)
 
 
 def _conic_through(pts: np.ndarray) -> np.ndarray:
@@ -270,7 +298,7 @@ def ellipse_paths(image: np.ndarray, hole: np.ndarray, paths: list[EdgePath], *,
         rms = float(np.sqrt(np.mean(d[inl] ** 2)))
         took = []
         for i in left:
-            q = _ellipse_path(paths[i], geo, rms, pts[inl], int(inl.sum()), hole)
+            q = _ellipse_path(paths[i], geo, rms, pts[inl], hole)
             if q is not None:
                 out[i] = q
                 took.append(i)
@@ -289,9 +317,8 @@ def _unseen(geo, edges: np.ndarray, d_out: np.ndarray) -> bool:
     closes into an ellipse through the retina, where the photo has no edge)."""
     centre, semi, angle = geo
     th = np.arange(0.0, 2 * np.pi, 1.0 / max(float(semi.max()), 1.0))
-    c, s = np.cos(angle), np.sin(angle)
-    e = np.stack([semi[0] * np.cos(th), semi[1] * np.sin(th)], 1) @ np.array([[c, s], [-s, c]])
-    xi, yi = np.rint(e + centre).astype(int).T
+    p, _, _ = _ellipse_at(centre, semi, _rotation(angle), th)
+    xi, yi = np.rint(p).astype(int).T
     h, w = edges.shape
     on = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
     xi, yi = xi[on], yi[on]
@@ -302,8 +329,8 @@ def _unseen(geo, edges: np.ndarray, d_out: np.ndarray) -> bool:
     return float(near[yi[look], xi[look]].mean()) < GAP_EVIDENCE
 
 
-def _ellipse_path(path: EdgePath, geo, rms: float, inl: np.ndarray, n_inl: int,
-                  hole: np.ndarray) -> EllipsePath | None:
+def _ellipse_path(path: EdgePath, geo, rms: float, inl: np.ndarray, hole: np.ndarray
+                  ) -> EllipsePath | None:
     """``path`` along the ellipse ``geo`` if it passes the ``CONIC_*`` gates, else None."""
     if rms > CONIC_RMS_PX:
         return None
@@ -312,18 +339,16 @@ def _ellipse_path(path: EdgePath, geo, rms: float, inl: np.ndarray, n_inl: int,
         if int((np.hypot(*(inl - e).T) <= FIT_PX).sum()) < CUBIC_MIN_PX:
             return None
     centre, semi, angle = geo
-    probe = EllipsePath(path, centre, semi, angle, 0.0, 1.0, 1.0, rms, n_inl)
-    q = (np.stack([a, b]) - centre) @ probe._rot
-    th = np.arctan2(q[:, 1] / semi[1], q[:, 0] / semi[0])
+    rot = _rotation(angle)
+    th = _ellipse_theta(np.stack([a, b]), centre, semi, rot)
     # the arc from a to b that the polynomial follows: the one through its middle
     mid, _ = path.points(np.array([0.5 * path.length]))
-    qm = (mid - centre) @ probe._rot
-    tm = float(np.arctan2(qm[0, 1] / semi[1], qm[0, 0] / semi[0]))
+    tm = float(_ellipse_theta(mid, centre, semi, rot)[0])
     ta, tb = float(th[0]), float(th[1])
     tb = ta + (tb - ta) % (2 * np.pi)
     if not ta <= ta + (tm - ta) % (2 * np.pi) <= tb:
         tb -= 2 * np.pi
-    arc = EllipsePath(path, centre, semi, angle, ta, tb, 1.0, rms, n_inl)
+    arc = EllipsePath(path, centre, semi, angle, ta, tb, 1.0, rms)
     # the normal oriented as the polynomial's
     _, n_el = arc.points(np.array([0.5 * path.length]))
     _, n_po = path.points(np.array([0.5 * path.length]))
@@ -440,9 +465,9 @@ def edge_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     # all of it costs a fill over the whole other side): the same 27.61 dB, the structure
     # tests' cup 32.9 -> 34.0 dB, 0.56 -> 0.36 CPU s on the demo's crop (polynomial: 0.12)
     yy, xx = np.mgrid[:hole.shape[0], :hole.shape[1]]
-    q = (np.stack([xx.ravel(), yy.ravel()], 1) - conic.centre) @ conic._rot
-    inside = (((q[:, 0] / conic.semi[0]) ** 2 + (q[:, 1] / conic.semi[1]) ** 2) < 1).reshape(
-        hole.shape)
+    u, v = _ellipse_frame(np.stack([xx.ravel(), yy.ravel()], 1), conic.centre, conic.semi,
+                          conic._rot)
+    inside = ((u ** 2 + v ** 2) < 1).reshape(hole.shape)
     scale = default_scale(rest)
     filled = out.copy()
     for side in (inside, ~inside):
