@@ -44,7 +44,8 @@ import numpy as np
 from seamline.core.arrays import LUMA
 from seamline.ops.inpaint.structure import (BAND_PX, CUBIC_MIN_PX, FIT_PX, GAP_EVIDENCE,
                                             T_PX, TEXTURED_STD, EdgePath, edge_map,
-                                            find_edge_paths, sample_across, side_reference)
+                                            find_edge_paths, nearest_seen, sample_across,
+                                            side_reference)
 
 __all__ = ["EllipsePath", "curves", "ellipse_paths", "edge_fill"]
 
@@ -372,8 +373,7 @@ def _fill_unseen(mine: np.ndarray, other: np.ndarray) -> np.ndarray:
     """A side's RGB profile (offsets, 3) with the offsets it never saw (NaN) taken from the
     other side's, where that one saw them, and the rest from its nearest seen offset."""
     out = np.where(np.isnan(mine) & ~np.isnan(other), other, mine)
-    idx = np.flatnonzero(~np.isnan(out[:, 0]))
-    return out[idx[np.abs(np.arange(len(out))[:, None] - idx[None]).argmin(1)]]
+    return out[nearest_seen(~np.isnan(out[:, 0]))]
 
 
 

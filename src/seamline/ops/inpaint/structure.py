@@ -57,7 +57,7 @@ import numpy as np
 from seamline.core.arrays import LUMA
 
 __all__ = ["EdgePath", "find_edge_paths", "judge_structure", "path_mask", "edge_map",
-           "side_reference", "sample_across",
+           "side_reference", "sample_across", "nearest_seen",
            "STRUCTURE_FIGURES"]
 
 #: Canny hysteresis levels as luminance gradients ([0, 1] units per px).
@@ -369,6 +369,13 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     return paths
 
 
+def nearest_seen(seen: np.ndarray) -> np.ndarray:
+    """For each offset of a profile (``seen``: (n,) bool, one True at least), the index of
+    the nearest seen one (the lower of two as near)."""
+    idx = np.flatnonzero(seen)
+    return idx[np.abs(np.arange(seen.size)[:, None] - idx[None]).argmin(1)]
+
+
 def side_reference(path: EdgePath, xs: np.ndarray, image, luma, kn, t=_T, texture=False,
                     texture_px: float = np.inf, unseen: bool = False):
     """Median luminance and RGB profiles across ``path`` (offsets ``t``) at chord positions
@@ -384,8 +391,7 @@ def side_reference(path: EdgePath, xs: np.ndarray, image, luma, kn, t=_T, textur
         return None
     lum = np.where(seen, sample_across(luma, p, n, t), np.nan)
     rgb = np.where(seen[..., None], sample_across(image, p, n, t), np.nan)
-    idx = np.flatnonzero(cover >= 1)
-    near = idx[np.abs(np.arange(t.size)[:, None] - idx[None]).argmin(1)]
+    near = nearest_seen(cover >= 1)
     prof = np.nanmedian(lum[:, near], 0), np.nanmedian(rgb[:, near], 0)
     if unseen:
         prof = tuple(np.where((cover >= 1).reshape(-1, *([1] * (v.ndim - 1))), v, np.nan)
