@@ -14,7 +14,7 @@ import numpy as np
 
 from seamline.errors import InputError
 
-__all__ = ["LUMA", "as_image", "as_mask", "rgb_view", "to_uint8", "to_uint16"]
+__all__ = ["LUMA", "as_image", "as_mask", "rgb_view", "row_strips", "to_uint8", "to_uint16"]
 
 #: Rec. 709 / sRGB luminance weights, shape (3,), float32: ``image @ LUMA`` is an ``(H, W)``
 #: float32 luminance in [0, 1] (applied to the sRGB values, not linear light: a structure
@@ -181,9 +181,18 @@ def to_uint16(image) -> np.ndarray:
     return _to_int(a, np.uint16)
 
 
-#: Elements converted per step by :func:`_to_int`: its float temporaries stay a few MB
-#: instead of two full-frame copies (0.6 GB each for a 50 MP image).
+#: Elements per strip of :func:`row_strips` (:func:`_to_int` converts one a step): float
+#: temporaries stay a few MB instead of full-frame copies (0.6 GB each for a 50 MP image).
 _STRIP_ELEMENTS = 1 << 20
+
+
+def row_strips(a: np.ndarray, elements: int | None = None) -> list[slice]:
+    """Slices of ``a``'s first axis (``a.ndim >= 1``), about ``elements`` values each
+    (default ``_STRIP_ELEMENTS``; a row at least): work done strip by strip on a large array
+    keeps its temporaries that small. One (empty) slice for an array without rows."""
+    elements = _STRIP_ELEMENTS if elements is None else elements
+    step = max(1, elements // max(1, a[:1].size))
+    return [slice(i, i + step) for i in range(0, max(1, a.shape[0]), step)]
 
 
 def _to_int(a: np.ndarray, dtype) -> np.ndarray:
@@ -201,10 +210,8 @@ def _to_int(a: np.ndarray, dtype) -> np.ndarray:
     if a.ndim == 0 or a.size == 0:
         out[...] = np.rint(np.clip(_as_unit(a), 0, 1) * np.iinfo(dtype).max)
         return out
-    step = max(1, _STRIP_ELEMENTS // max(1, a[0].size))
-    for i in range(0, a.shape[0], step):
-        x = _as_unit(a[i:i + step])
-        out[i:i + step] = np.rint(np.clip(x, 0, 1) * np.iinfo(dtype).max)
+    for s in row_strips(a):
+        out[s] = np.rint(np.clip(_as_unit(a[s]), 0, 1) * np.iinfo(dtype).max)
     return out
 
 

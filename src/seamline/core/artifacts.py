@@ -30,6 +30,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
+from seamline.core.arrays import row_strips
 from seamline.core.atomic import write_text_atomic
 
 
@@ -311,10 +312,9 @@ def _measure_array(kind: str, a: Any) -> dict:
     return stats
 
 
-def _strips(a: np.ndarray, elements: int = 1 << 20):
-    """Views of ``a`` along its first axis, about ``elements`` values each."""
-    step = max(1, elements // max(1, a[0].size)) if a.ndim else 1
-    return (a[i:i + step] for i in range(0, max(1, a.shape[0] if a.ndim else 1), step))
+def _strips(a: np.ndarray):
+    """Views of ``a`` along its first axis, about ``2**20`` values each (:func:`row_strips`)."""
+    return (a[s] for s in row_strips(a))
 
 
 def _std(a: np.ndarray, mean: float) -> float:

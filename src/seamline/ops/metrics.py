@@ -25,7 +25,7 @@ import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import structural_similarity
 
-from seamline.core.arrays import LUMA
+from seamline.core.arrays import LUMA, row_strips
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
 from seamline.ops.ciede2000 import ciede2000_srgb
@@ -391,13 +391,13 @@ def psnr(a, b, mask=None):
 _PSNR_WHOLE_ELEMENTS = 1 << 22
 
 
-def _squared_error_sum(a, b, elements: int = 1 << 20) -> float:
-    """``sum((a - b) ** 2)`` in float64, a strip of about ``elements`` values at a time."""
-    step = max(1, elements // max(1, a[0].size))
+def _squared_error_sum(a, b) -> float:
+    """``sum((a - b) ** 2)`` in float64, a strip of about 2**20 values at a time
+    (:func:`seamline.core.arrays.row_strips`)."""
     total = 0.0
-    for i in range(0, a.shape[0], step):
-        d = a[i:i + step].astype(np.float64)
-        d -= b[i:i + step]
+    for s in row_strips(a):
+        d = a[s].astype(np.float64)
+        d -= b[s]
         total += float(np.vdot(d, d))
     return total
 
