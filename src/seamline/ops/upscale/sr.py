@@ -165,7 +165,8 @@ def sr_upscale(image, *, scale=2, tile=256, overlap=16, session=None, progress=F
     # mirrored where it passes the border (`_tile_input`: the values a padded copy of the
     # whole frame would give, without that copy).
     P = max(overlap, r)
-    out = np.empty((H * s, W * s) + (() if grey else (3,)), np.float32)
+    # zeros: the blend adds into it (calloc'd pages cost memory only once a tile writes them)
+    out = np.zeros((H * s, W * s) + (() if grey else (3,)), np.float32)
     # Tiles are blended a tile row at a time: the weight sums are kept for the output rows the
     # current tile row reaches (its core and the fades above and below), and rows no later
     # tile reaches are normalised as soon as the row is done. Each output pixel gets the same
@@ -230,7 +231,8 @@ def _tile_input(x: np.ndarray, y0: int, y1: int, x0: int, x1: int, P: int) -> np
 
 
 class _Band:
-    """Weighted tile outputs added into ``out`` with the weight sums of one tile row's reach.
+    """Weighted tile outputs added into ``out`` (zeros) with the weight sums of one tile
+    row's reach.
 
     ``start(r0, r1)`` begins a tile row that writes output rows ``[r0, r1)``: rows above
     ``r0`` get nothing more and are normalised (divided by their sums, clipped to [0, 1]);
@@ -243,16 +245,12 @@ class _Band:
         self.out, self.grey = out, grey
         self.r0 = self.r1 = 0
         self.wsum = np.zeros((0, out.shape[1]) + (() if grey else (1,)), np.float32)
-        self.written = 0  # rows [0, written) of out hold accumulated values (or final ones)
 
     def start(self, r0: int, r1: int) -> None:
         self._normalise(self.r0, min(r0, self.r1))
         wsum = np.zeros((r1 - r0,) + self.wsum.shape[1:], np.float32)
         keep = max(0, self.r1 - r0)
         wsum[:keep] = self.wsum[r0 - self.r0:r0 - self.r0 + keep]
-        # rows this tile row reaches first start from zero, as the frame-sized sums did
-        self.out[max(self.written, r0):r1] = 0
-        self.written = max(self.written, r1)
         self.r0, self.r1, self.wsum = r0, r1, wsum
 
     def add(self, y: int, x: int, res: np.ndarray, w: np.ndarray) -> None:
