@@ -153,7 +153,9 @@ def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndar
     if merged:
         # pieces the mask merged (the fill loop grew it over a rim, an outline's mask): their
         # letters are the removed ink in them, which stays apart where the mask did not
-        inky = np.max(np.stack([D @ d for d in dirs]), axis=0) >= MIN_INK
+        inky = np.zeros(removed.shape, bool)
+        for d in dirs:
+            inky |= D @ d >= MIN_INK
         big = np.isin(lab, merged)
         m8 = ((removed & ~big) | (big & inky)).astype(np.uint8)
         n, lab, st, _ = cv2.connectedComponentsWithStats(m8, connectivity=8)
