@@ -123,12 +123,23 @@ def _partners(hole: np.ndarray, known: np.ndarray):
     return p[..., 0], p[..., 1], dist
 
 
+def _inverted(x: np.ndarray, s: float, k: np.ndarray) -> np.ndarray:
+    """The photo under blended pixels ``x`` (..., 3) float32: ``x = s P + k`` solved for
+    ``P``, in float32."""
+    return (x - np.float32(k)) / np.float32(s)
+
+
+def _a_colour(P: np.ndarray) -> np.ndarray:
+    """Whether each inverted pixel ``P`` (..., 3) is a colour: every channel within
+    ``RANGE_SLACK`` of [0, 1] (the blend explains it)."""
+    return np.all((P >= -RANGE_SLACK) & (P <= 1 + RANGE_SLACK), axis=-1)
+
+
 def _painted(I: np.ndarray, Po: np.ndarray, s: float, k: np.ndarray) -> np.ndarray:
     """Whether each pixel ``I`` (n, 3) is the blend over the photo beside it ``Po`` (n, 3)
     rather than that photo itself: the inverted pixel is a colour and closer to it."""
-    P1 = (I - k) / s
-    inr = np.all((P1 >= -RANGE_SLACK) & (P1 <= 1 + RANGE_SLACK), axis=1)
-    return inr & (np.linalg.norm(P1 - Po, axis=1) < np.linalg.norm(I - Po, axis=1))
+    P1 = (I - k) / s  # float64 (the fit's pairs)
+    return _a_colour(P1) & (np.linalg.norm(P1 - Po, axis=1) < np.linalg.norm(I - Po, axis=1))
 
 
 def _paint_map(crop, hole, known, s, k):
@@ -142,7 +153,7 @@ def _paint_map(crop, hole, known, s, k):
     paired = hole & (dist <= PAIR_MAX_PX)
     cy, cx = np.nonzero(paired)
     I, Po = crop[cy, cx], crop[pr[cy, cx], pc[cy, cx]]
-    P1 = (I - k) / np.float32(s)
+    P1 = _inverted(I, s, k)
     score = np.zeros(hole.shape, np.float32)
     score[cy, cx] = np.linalg.norm(I - Po, axis=1) - np.linalg.norm(P1 - Po, axis=1)
     sm = cv2.GaussianBlur(score, (0, 0), PAINT_SIGMA)
@@ -164,8 +175,7 @@ def _follow_strokes(crop, painted, paired, s, k):
     ``THIN_RADIUS`` stroke half-widths keeps them) and are not grown into."""
     if not painted.any():
         return painted
-    P1 = (crop - np.float32(k)) / np.float32(s)
-    colour = paired & np.all((P1 >= -RANGE_SLACK) & (P1 <= 1 + RANGE_SLACK), axis=-1)
+    colour = paired & _a_colour(_inverted(crop, s, k))
     # the strokes' half-width: the painted pixels' distance to their border on its ridge
     p8 = painted.astype(np.uint8)
     dt = cv2.distanceTransform(p8, cv2.DIST_L2, 5)
@@ -360,8 +370,8 @@ def see_through_fill(crop: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     edge = hole & (((~painted) & (out_d <= EDGE_OUT_PX))
                    | (painted & (in_d <= EDGE_IN_PX) & (widest > THIN_LINE_PX)))
     core = painted & ~edge
-    P = (crop[core] - k) / np.float32(s)
-    ok = np.all((P >= -RANGE_SLACK) & (P <= 1 + RANGE_SLACK), axis=1)
+    P = _inverted(crop[core], s, k)
+    ok = _a_colour(P)
     ty, tx = np.nonzero(core)
     out[ty[ok], tx[ok]] = np.clip(P[ok], 0, 1)
     # hole pixels the blend does not explain better than the photo beside them are photo
@@ -379,7 +389,7 @@ def see_through_fill(crop: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     cov = np.clip(((Ie - Be) * v).sum(1) / np.maximum(a * (v * v).sum(1), 1e-4), 0.0, 1.0)
     ac = (a * cov)[:, None]
     Pe = (Ie - ac * C[None]) / (1.0 - ac)
-    eok = np.all((Pe >= -RANGE_SLACK) & (Pe <= 1 + RANGE_SLACK), axis=1)
+    eok = _a_colour(Pe)
     out[ey[eok], ex[eok]] = np.clip(Pe[eok], 0, 1)
     rest = hole & ~keep
     rest[ty[ok], tx[ok]] = False
