@@ -29,6 +29,16 @@ up the 2-6 px streak energy along the grain (COFFEE fine 0.70, FEE fine 0.68 and
 ``--pipeline`` run 26.07 -> 25.97 dB psnr_pipe (QA-failed regions 4 fewer on stripes1)
 and was not committed.
 
+Session 10 (helper ``grain``, one run of the demo per tree): the surface look's middle look
+(``surface._middle``: the fill against the ring's grain read over an 18 px window, geometric
+mean, where the ring is grain all round) flags the title (75% of its middle flat) and
+``surface.fill_middle`` makes up the fine grain there to 0.7 of the ring's, the fill kept as
+the low-pass: FEE fine 0.279 -> 0.658, streaks 0.328 -> 0.358, FEE box 32.22 -> 31.93 dB,
+COFFEE box 32.07 -> 31.57 dB (fine 0.525 -> 0.788), text region 27.27 -> 27.22 dB; the
+session-9 streak patch in the same run: FEE fine 0.683, streaks 0.461, FEE box 31.61 dB,
+COFFEE box 31.30 dB, text region 27.20 dB. At 2x the blur is gone; the patch stays a
+little lighter than the wood and its grain lines still stop there.
+
 Usage::
 
     PYTHONPATH=src python benchmarks/demo_wood_check.py [OUT_DIR] [--no-run]
