@@ -142,7 +142,7 @@ class Unblended:
     left: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def _frame(polygons, angle_deg):
+def tile_frame(polygons, angle_deg):
     """Tile centres (N, 2), the text's unit vectors u (along) and n (across, y down), the
     frame's half-extents (along, across) in image px, margin included, and the box's."""
     P = np.asarray([np.asarray(p, np.float64).reshape(-1, 2) for p in polygons])
@@ -155,7 +155,7 @@ def _frame(polygons, angle_deg):
     return c, u, n, (hw + m + REACH * 2 * hh, hh + m), (hw, hh)
 
 
-def _to_image(c, u, n, size_wh):
+def frame_to_image(c, u, n, size_wh):
     """2x3 affine: frame pixel (x', y') -> image point (frame centre at ``c``)."""
     s = SCALE
     ox, oy = (size_wh[0] - 1) / 2, (size_wh[1] - 1) / 2
@@ -167,7 +167,7 @@ def _sample(img, centres, u, n, size_wh):
     """(N, h, w, 3) copies in the common frame, NaN where a copy leaves the image."""
     out = np.empty((len(centres), size_wh[1], size_wh[0], 3), np.float32)
     for k, c in enumerate(centres):
-        out[k] = cv2.warpAffine(img, _to_image(c, u, n, size_wh), size_wh,
+        out[k] = cv2.warpAffine(img, frame_to_image(c, u, n, size_wh), size_wh,
                                 flags=INTERP | cv2.WARP_INVERSE_MAP,
                                 borderMode=cv2.BORDER_CONSTANT,
                                 borderValue=(float("nan"),) * 3)
@@ -313,7 +313,7 @@ def tile_regions(regions) -> list[int]:
     return best if len(best) >= MIN_TILES else []
 
 
-def _lattice(centres) -> np.ndarray | None:
+def tile_lattice(centres) -> np.ndarray | None:
     """Two lattice vectors (columns of a 2x2) every centre fits: the shortest difference and
     the shortest one not along it; None if the centres are not a 2-D lattice."""
     d = (centres[:, None] - centres[None]).reshape(-1, 2)
@@ -330,7 +330,7 @@ def _lattice(centres) -> np.ndarray | None:
     return None
 
 
-def _angle(poly) -> float:
+def tile_angle(poly) -> float:
     """Direction of the polygon's longest side, degrees counter-clockwise from +x."""
     p = np.asarray(poly, np.float64).reshape(-1, 2)
     e = np.roll(p, -1, axis=0) - p
@@ -391,11 +391,11 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     if len(polygons) < MIN_TILES:
         return Unblended(img, none, none > 0, reason=f"{len(polygons)} tiles: too few to "
                                                      f"estimate the watermark from")
-    angle_deg = _angle(polygons[0]) if angle_deg is None else float(angle_deg)
-    centres, u, n, (ew, eh), box = _frame(polygons, angle_deg)
+    angle_deg = tile_angle(polygons[0]) if angle_deg is None else float(angle_deg)
+    centres, u, n, (ew, eh), box = tile_frame(polygons, angle_deg)
     size_wh = (int(math.ceil(2 * ew * SCALE)), int(math.ceil(2 * eh * SCALE)))
     # columns v1, v2
-    B = _lattice(centres) if lattice_px is None else np.asarray(lattice_px, np.float64).T
+    B = tile_lattice(centres) if lattice_px is None else np.asarray(lattice_px, np.float64).T
     if B is None or B.shape != (2, 2) or abs(np.linalg.det(B)) < 1e-6:
         return Unblended(img, none, none > 0, reason="the tiles are not on a 2-D lattice")
     # every lattice point whose frame reaches into the image, not only the tiles given (the
@@ -459,7 +459,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     aq = np.zeros((H, W, 3), np.float32)
     owner = np.full((H, W), -1, np.int32)
     for k, c in enumerate(centres):
-        Mk = _to_image(c, u, n, size_wh)
+        Mk = frame_to_image(c, u, n, size_wh)
         corners = np.float64([[0, 0, 1], [size_wh[0], 0, 1], [0, size_wh[1], 1],
                               [size_wh[0], size_wh[1], 1]]) @ Mk.T
         x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int), 0)

@@ -224,7 +224,7 @@ def support_map(R: np.ndarray) -> np.ndarray:
     return cv2.dilate(R, np.ones((3, 3), np.uint8))
 
 
-def _lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
+def candidate_lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
     """Up to ``k`` candidate lattices (v1, v2, weaker correlation), best supported first
     (:func:`lattice_support`): pairs of peaks that are not collinear. The top peak is often
     a word's letter-to-letter shift or the photo's own repetition (a building's floors)."""
@@ -417,7 +417,7 @@ def find_tiled_watermark(image, *, model=None, exclude=()) -> TiledWatermark:
     if min(Hs, Ws) < 3 * MIN_PERIOD:
         return TiledWatermark(False, reason="frame too small for a tiled pattern")
     R = autocorrelation(h)
-    cands = _lattices(R, lattice_peaks(R))
+    cands = candidate_lattices(R, lattice_peaks(R))
     if not cands:
         return TiledWatermark(False, reason="no two-dimensional repetition")
     strong = [c for c in cands if c[2] >= MIN_CORR]
