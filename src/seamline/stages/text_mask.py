@@ -30,7 +30,9 @@ class TextMask(Stage):
     # title's blurred shadow was mostly faint tail, judged unchanged, and left as a ghost)
     # 15: a line the glyph mask decided as an opaque fill with a thin outline (a subtitle
     # over a light photo) keeps all its glyph pixels (the fill grown over the outline)
-    version = "15"
+    # 16: a tiled watermark's tiles keep only the glyph pixels most of its copies share
+    # (ops.text.tile_vote: a bright photo object under one copy is not the word)
+    version = "16"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -125,6 +127,11 @@ class TextMask(Stage):
             else:
                 mask = segmented.astype(np.float32)
                 strokes, heights = line_geometry(mask, polys)
+        if p.method == "combined":
+            from seamline.ops.text.tile_vote import shared_glyphs
+
+            kept, report["tile_vote"] = shared_glyphs(mask >= 0.5, image, regions)
+            mask = np.where(kept, mask, np.float32(0))
         geometry = {"boxes_xyxy": boxes,
                     "stroke_width_px": [float(s) for s in strokes],
                     "text_height_px": [float(h) for h in heights]}
