@@ -32,7 +32,10 @@ class TextMask(Stage):
     # over a light photo) keeps all its glyph pixels (the fill grown over the outline)
     # 16: a tiled watermark's tiles keep only the glyph pixels most of its copies share
     # (ops.text.tile_vote: a bright photo object under one copy is not the word)
-    version = "16"
+    # 17: a light fill's glyph pixels of another colour than the fill (a photo highlight
+    # beside the letters) are dropped, with what the effects grew round them
+    # (ops.text.outline.photo_in_fill)
+    version = "17"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -66,9 +69,15 @@ class TextMask(Stage):
         report: dict = {"method": p.method}
         if p.method in ("matting", "combined"):
             from seamline.ops.text import glyph_mask
+            from seamline.ops.text.outline import photo_in_fill, without_photo
 
             gm = glyph_mask(image, regions, margin=p.margin)
+            # the photo's highlight the fill's colour matte took (ops.text.outline)
+            photo = photo_in_fill(gm.mask > 0, image, polys)
+            report["photo_fill_px"] = int(photo.sum())
             mask, strokes, heights = gm.mask, gm.stroke_width_px, gm.text_height_px
+            if p.method == "matting":
+                mask = np.where(photo, 0.0, mask).astype(np.float32)
             report["regions"] = gm.per_region
         if p.method in ("segmenter", "combined"):
             from seamline.ops.text.geometry import combine_masks, hard_edged, line_geometry
@@ -117,6 +126,12 @@ class TextMask(Stage):
                 report["outline_capped"] = [bool(c and o) for c, o in zip(capped, by_outline)]
                 report["corner_px"] = int((corners & ~combined).sum())
                 combined |= corners
+                # without the highlight a light fill's matte took and what the effects grew
+                # round it (ops.text.outline): the effects, caps and corners are fitted and
+                # judged with it in the glyphs, where the segmenter marks it too
+                kept = without_photo(combined, gm.mask > 0, photo)
+                report["photo_fill_px"] = int((combined & ~kept).sum())
+                combined = kept
                 mask = combined.astype(np.float32)
                 # ... plus the faint rim measured past a huge title's edge (ops.text.rim)
                 rims = faint_rim_px(combined, image,

@@ -22,7 +22,9 @@ Used by :func:`seamline.ops.text.glyph.glyph_mask` (step 6), which also asks
 :func:`rimmed_fill` (step 3) whether a line no colour stands out in is an opaque light fill
 rimmed by a thin dark outline (a subtitle over a light photo), and :func:`enclosed_fill`
 (step 3) for the fill of a line where only the outline stands out (a white subtitle's fill
-over light bokeh). Numbers: the train split,
+over light bokeh). The text mask asks :func:`photo_in_fill` for the photo highlight a light
+fill's matte took beside the letters and drops it with what its effects grew round it
+(:func:`without_photo`). Numbers: the train split,
 ``benchmarks/mask_train_eval.py``.
 """
 
@@ -31,8 +33,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["drop_unenclosed_fill", "enclosed_fill", "grow_over_ring", "rimmed_fill",
-           "ring_outline"]
+from seamline.core.arrays import LUMA
+
+__all__ = ["drop_unenclosed_fill", "enclosed_fill", "grow_over_ring", "photo_in_fill",
+           "rimmed_fill", "ring_outline", "without_photo"]
 
 #: A fill component whose 1-px ring is at least this share outline-coloured is a letter.
 ENCLOSED_SHARE = 0.9
@@ -69,6 +73,36 @@ FILL_DEV = 1.2
 RING_AA_PX = 1.0
 #: enclosed_fill: a hole of an outline is its fill when this share of it differs clearly
 ENCLOSED_CLEAR = 0.5
+
+#: photo_in_fill: a line's light pixels are those within this luminance of its fill's (the
+#: 90th percentile of its glyph mask); a light fill of at least FILL_MIN_LUMA is judged.
+LIGHT_BELOW_FILL = 0.3
+FILL_MIN_LUMA = 0.6
+#: ... a light part farther than this (Lab Delta E) from the fill's colour is not fill: on
+#: the train probes (white subtitles over yellowed photos) the letters' parts lie within 17
+#: (1-2 px anti-aliased pieces; the fills within 7), the photo's light parts 29 or more.
+FILL_DELTA_E = 20.0
+#: ... judged when the parts enclosed by dark (not running out past the line's box) hold at
+#: least this share of the line's light glyph pixels, and this share of them have the fill's
+#: colour (an opaque fill of one colour)
+FILL_ENCLOSED = 0.5
+FILL_AGREE = 0.8
+#: ... the box: the line's polygon grown by this x its height + 4 px
+FILL_BOX_PAD = 0.3
+#: ... and mid-tone glyph pixels down to this under the fill's luminance, off the line between
+#: the fill's and the outline's colour by as much
+MID_BELOW_FILL = 0.45
+#: ... with the glyph pixels within PHOTO_RIM_PX of it farther than FILL_REACH_PX from the
+#: fill's colour (an outline is 1-2 px wide)
+PHOTO_RIM_PX = 2.0
+FILL_REACH_PX = 2.5
+#: ... kept as photo in 8-connected pieces of at least this many px (train subtitle3: a cup
+#: rim's slivers of 10-60 px between the letters, dropped, left bright specks in the hole
+#: that the fill spread into blobs, -2 dB)
+PHOTO_MIN_PX = 80
+#: without_photo: what lies within this many px of the photo and farther from the letters
+#: went with it (an outline's effect grows the glyphs by up to 3 px)
+PHOTO_GROWN_PX = 3.0
 
 _K3 = np.ones((3, 3), np.uint8)
 
@@ -350,3 +384,128 @@ def enclosed_fill(core, crop, D, thr, tau, T_out, left, paint):
     n_paint = np.bincount(lab, weights=(paint(T) & (D > tau)).ravel(), minlength=n)
     ok |= hole & (size >= 4) & (n_paint >= ENCLOSED_CLEAR * size)
     return ok[cc], T
+
+
+def _off_segment(L: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of each colour of ``L`` (..., 3) from the segment a-b (same space)."""
+    v = (b - a).astype(np.float32)
+    t = np.clip(((L - a) @ v) / max(float(v @ v), 1e-6), 0, 1)
+    return np.linalg.norm(L - a - t[..., None] * v, axis=-1)
+
+
+def photo_in_fill(glyphs: np.ndarray, image: np.ndarray, polygons) -> np.ndarray:
+    """The photo a light text fill's colour matte took, within ``glyphs``.
+
+    A white subtitle with a thin dark outline over a bright warm photo: the glyph mask takes
+    the photo's bright highlight beside the letters (the rim of a cup, light fur) as fill,
+    and the text mask's effects then grow it. A letter's fill is opaque, of one colour and
+    walled in by its outline (or by darker photo); the highlight is another colour, and where
+    it is not walled in it runs out past the line's box. So, per line, the light pixels
+    (``LIGHT_BELOW_FILL`` under the fill's luminance) are split into 4-connected parts over
+    every line's box (``FILL_BOX_PAD``); the parts that do not reach a box's edge give the
+    fill's colour (their median, Lab). A line is judged when they hold ``FILL_ENCLOSED`` of
+    its light glyph pixels and ``FILL_AGREE`` of those lie in parts of that colour
+    (``FILL_DELTA_E``). Then a light glyph pixel farther than that from the fill's colour is
+    photo when its part's median is too or its part runs out past the box (a letter whose
+    fill meets a light photo keeps its own pixels); so is a mid-tone one (``MID_BELOW_FILL``)
+    as far off every blend of the fill with the outline (the colour of the line's darkest
+    glyph pixels): the highlight's edge; and then the glyph pixels within ``PHOTO_RIM_PX``
+    of the photo farther than ``FILL_REACH_PX`` from the fill's colour (its blurred rim).
+    Only pieces of ``PHOTO_MIN_PX`` or more are kept.
+
+    Parameters
+    ----------
+    glyphs : ndarray, shape (H, W), bool
+        The glyph mask (``glyph_mask(...).mask > 0``).
+    image : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The photo with the text.
+    polygons : sequence of ndarray, each (N, 2) float (x, y)
+        The text lines.
+
+    Returns
+    -------
+    ndarray, shape (H, W), bool
+    """
+    H, W = glyphs.shape
+    out = np.zeros((H, W), bool)
+    boxed = np.zeros((H, W), np.uint8)
+    boxes = []
+    for poly in polygons:
+        p = np.asarray(poly, np.float32)
+        pad = int(FILL_BOX_PAD * min(cv2.minAreaRect(p)[1])) + 4
+        x0, y0 = max(int(p[:, 0].min()) - pad, 0), max(int(p[:, 1].min()) - pad, 0)
+        x1, y1 = min(int(p[:, 0].max()) + pad + 1, W), min(int(p[:, 1].max()) + pad + 1, H)
+        if x1 > x0 and y1 > y0:
+            boxed[y0:y1, x0:x1] = 1
+            boxes.append((y0, y1, x0, x1))
+    if not boxes or not glyphs.any():
+        return out
+    # a box's edge inside the frame (a part reaching the frame's edge is not known to go on)
+    edge = (boxed > 0) & (cv2.erode(boxed, _K3, borderType=cv2.BORDER_REPLICATE) == 0)
+    lum = image @ LUMA
+    lab = None
+    for y0, y1, x0, x1 in boxes:
+        m = glyphs[y0:y1, x0:x1]
+        if m.sum() < 20:
+            continue
+        fill_luma = float(np.quantile(lum[y0:y1, x0:x1][m], 0.9))
+        if fill_luma < FILL_MIN_LUMA:
+            continue
+        if lab is None:
+            lab = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2Lab)
+        light = ((lum >= fill_luma - LIGHT_BELOW_FILL) & (boxed > 0)).astype(np.uint8)
+        n, cc = cv2.connectedComponents(light, connectivity=4)
+        runs_out = np.zeros(n, bool)
+        runs_out[cc[edge & (light > 0)]] = True
+        c, L = cc[y0:y1, x0:x1], lab[y0:y1, x0:x1]
+        ids = np.unique(c[m & (c > 0)])
+        inner = ids[~runs_out[ids]]
+        lit = m & (c > 0)
+        in_inner = lit & np.isin(c, inner)
+        if inner.size == 0 or in_inner.sum() < FILL_ENCLOSED * lit.sum():
+            continue
+        # each enclosed part's median colour over all its pixels in the box
+        sel = np.isin(c, inner)
+        lbl, px = c[sel], L[sel]
+        order = np.argsort(lbl, kind="stable")
+        lbl, px = lbl[order], px[order]
+        starts = np.flatnonzero(np.r_[True, lbl[1:] != lbl[:-1]])
+        med = np.stack([np.median(g, axis=0) for g in np.split(px, starts[1:])])
+        fill = np.median(px, axis=0)
+        far = np.zeros(n, bool)
+        far[lbl[starts]] = np.linalg.norm(med - fill, axis=1) > FILL_DELTA_E
+        glyph_px = np.bincount(c[in_inner], minlength=n)
+        if glyph_px[~far].sum() < FILL_AGREE * glyph_px.sum():
+            continue
+        pixel_far = np.linalg.norm(L - fill, axis=-1) > FILL_DELTA_E
+        photo = lit & pixel_far & (far | runs_out)[c]
+        # a mid-tone glyph pixel (in no light part) off the blends of the fill with the
+        # outline (the darkest glyph pixels' colour): the highlight's edge over the photo
+        mid = m & (c == 0) & (lum[y0:y1, x0:x1] >= fill_luma - MID_BELOW_FILL)
+        dark = m & (lum[y0:y1, x0:x1] < fill_luma - MID_BELOW_FILL)
+        if mid.any() and dark.any():
+            photo |= mid & (_off_segment(L, fill, np.median(L[dark], axis=0)) > FILL_DELTA_E)
+        if photo.any():
+            # the highlight's blurred rim beside it, away from every letter's fill
+            d_fill = _dist_outside((c > 0) & ~pixel_far)
+            photo |= m & (_dist_outside(photo) <= PHOTO_RIM_PX) & (d_fill > FILL_REACH_PX)
+        # only a highlight's large pieces: dropping the slivers wedged between letters
+        # leaves known bright specks inside the hole, which the fill spreads into blobs
+        _, pc, st, _ = cv2.connectedComponentsWithStats(photo.astype(np.uint8), connectivity=8)
+        big = st[:, cv2.CC_STAT_AREA] >= PHOTO_MIN_PX
+        big[0] = False
+        out[y0:y1, x0:x1] |= big[pc]
+    return out
+
+
+def without_photo(mask: np.ndarray, glyphs: np.ndarray, photo: np.ndarray) -> np.ndarray:
+    """``mask`` (bool, HxW) without the ``photo`` its ``glyphs`` held (:func:`photo_in_fill`)
+    and without what an effect grew round it: its pixels within ``PHOTO_GROWN_PX`` of the
+    photo and farther than that from the other glyphs. A photo pixel next to them (1.5 px:
+    the outline's anti-aliased edge over the highlight) is kept."""
+    if not photo.any():
+        return mask
+    d_keep = cv2.distanceTransform((~(glyphs & ~photo)).astype(np.uint8), cv2.DIST_L2, 3)
+    near = cv2.distanceTransform((~photo).astype(np.uint8), cv2.DIST_L2, 3) <= PHOTO_GROWN_PX
+    drop = near & np.where(photo, d_keep > 1.5, d_keep > PHOTO_GROWN_PX)
+    return mask & ~drop
