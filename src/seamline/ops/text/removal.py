@@ -133,6 +133,20 @@ def _see_through(image, hole: Hole, support) -> dict:
     return fit_blend(image[box], hole.within(box), known=~support[box])
 
 
+def _paint_beyond(image, hole: Hole, support, blend: dict) -> np.ndarray:
+    """Frame-sized: untouched pixels beside a see-through region's hole that its fitted
+    blend calls paint (:func:`seamline.ops.inpaint.see_through.paint_beyond`); other
+    regions' holes are not photo."""
+    from seamline.ops.inpaint.see_through import (BEYOND_PX, BEYOND_RIM_PX, BEYOND_ROUNDS,
+                                                  RING_OUT_PX, paint_beyond)
+
+    reach = int(np.ceil(BEYOND_ROUNDS * BEYOND_PX + BEYOND_RIM_PX + RING_OUT_PX)) + 4
+    box = hole.box(reach, image.shape)
+    out = np.zeros(support.shape, bool)
+    out[box] = paint_beyond(image[box], hole.within(box), fit=blend, known=~support[box])
+    return out
+
+
 def _judge_box(hole: Hole, shape) -> tuple[slice, slice]:
     """The crop the smear and structure judges see a region's fill on."""
     return hole.box(int(max(32, 3 * hole.thickness(shape))), shape)
@@ -319,6 +333,13 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         # (tail.shadow_tail), not only once the ghost judge reads the grey word it leaves
         for lab, hole in list(holes.items()):
             if plan[lab]["backend"] == SEE_THROUGH:
+                # semi-transparent strokes the mask left beside the hole (the demo's "A"
+                # leg over the spoon's neck) take their paint in too: the blend says where
+                beyond = _paint_beyond(image, hole, support, plan[lab]["blend"])
+                if beyond.any():
+                    holes[lab] = Hole.of(beyond | hole.full(support.shape))
+                    support |= beyond
+                    plan[lab]["beyond_px"] = int(beyond.sum())
                 continue
             tail = shadow_tail(image, hole, support)
             if tail.any():
