@@ -171,3 +171,29 @@ def test_paint_the_mask_left_beside_the_hole_is_found(photo):
     grown = cv2.dilate((alpha > 0.05).astype(np.uint8),
                        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))) > 0
     assert not paint_beyond(marked, grown, fit=fit_blend(marked, grown)).any()
+
+
+def test_a_hole_grown_far_from_the_photo_is_unmixed_not_filled(photo):
+    # the fill loop grows the hole (the demo's third pass before: over the spoon's neck;
+    # the train case 010's mask over bokeh): pixels more than PAIR_MAX_PX from the
+    # untouched photo have no partner; Telea filled them and they came out dark over the
+    # neck. Their coverage, read against the photo resolved round them, says paint or
+    # photo: unmixed, the neck comes back (spoon-far, session 9)
+    item = TextItem("SAMPLE", (330, 200), 56, color=(255, 255, 255), opacity=0.45,
+                    angle_deg=18)
+    marked, alpha = draw_text(photo, [item])
+    fit = fit_blend(marked, _hugging(alpha))
+    assert fit["ok"], fit
+    grown = cv2.dilate((alpha > 0.05).astype(np.uint8), np.ones((21, 21), np.uint8)) > 0
+    neck = np.zeros_like(grown)
+    neck[225:285, 330:380] = True
+    hole = _hugging(alpha) | (grown & neck)
+    far = hole & (cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5) > 14)
+    assert far.sum() > 500
+    out, used = see_through_fill(marked, hole, fit=fit)
+    assert np.array_equal(out[~hole], marked[~hole])
+    # main eb578dd (Telea there): hole 21.8 dB, far pixels 12.6 dB, 723 px filled;
+    # unmixed: 27.4 and 21.5 dB, 26 px filled
+    assert used["filled_px"] < 100, used
+    assert _psnr(out, photo, far) > 19.0, _psnr(out, photo, far)
+    assert _psnr(out, photo, hole) > 25.0, _psnr(out, photo, hole)
