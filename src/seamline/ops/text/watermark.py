@@ -331,19 +331,26 @@ def lattice_tiles(rect, v1, v2, shape_hw, f) -> list[np.ndarray]:
 
 def _rows_along_text(rect, v1, v2) -> bool:
     """Whether the lattice has a vector along the word's long side, 1-3 words long: tiles
-    are laid in rows of the text's direction (a grid of round or square things is not)."""
+    are laid in rows of the text's direction (a grid of round or square things is not), and
+    none shorter than the blob: a blob longer than the step between copies along it spans
+    several copies (two neighbouring coins of a coin grid joined at a low level read as one
+    "word" 2.4 x as long as tall), not one word."""
     pts = cv2.boxPoints(rect)
     e1, e2 = pts[1] - pts[0], pts[2] - pts[1]
     e = e1 if np.linalg.norm(e1) >= np.linalg.norm(e2) else e2
     L = float(np.linalg.norm(e))
     u = e / max(L, 1e-9)
+    row = False
     for i in range(-2, 3):
         for j in range(-2, 3):
             s = i * v1 + j * v2
             n = float(np.linalg.norm(s))
-            if ROW_LENGTH[0] * L <= n <= ROW_LENGTH[1] * L and abs(float(s @ u)) / n >= ROW_COS:
-                return True
-    return False
+            if n < 1e-9 or abs(float(s @ u)) / n < ROW_COS:
+                continue
+            if n < ROW_LENGTH[0] * L:
+                return False
+            row = row or n <= ROW_LENGTH[1] * L
+    return row
 
 
 def text_angle(rect) -> float:
