@@ -96,7 +96,12 @@ def order_clockwise(poly) -> np.ndarray:
 _ENGINE = None
 _ENGINE_LOCK = threading.Lock()
 _CALL_LOCK = threading.Lock()  # the engine keeps per-call flags as attributes: one call at a time
-_BOX_THRESH = 0.5
+#: Detector box threshold (rapidocr's ``Det.box_thresh``, its default 0.5): the mean text
+#: probability a box needs. Small or low-contrast lines (10-16 px words over a bright coin,
+#: striped or busy photos) score 0.3-0.5 and were dropped whole although the recogniser reads
+#: them at 0.8-1.0 (train ``--styles tiny``); the recogniser's ``min_score`` and
+#: :func:`_looks_like_structure` keep photo structure out.
+_BOX_THRESH = 0.3
 _UNCLIP_RATIO = 1.6
 
 
@@ -204,8 +209,9 @@ def detect_text(image, *, min_score=0.5, recognize=True, box_thresh=None) -> lis
     recognize : bool, keyword-only
         Also read the text (``TextRegion.text``). Detection only is faster.
     box_thresh : float, optional, keyword-only
-        Detector box threshold in (0, 1) (rapidocr's ``Det.box_thresh``, default 0.5). Lower
-        finds fainter text (watermarks) at the cost of more false boxes.
+        Detector box threshold in (0, 1) (rapidocr's ``Det.box_thresh``; default
+        :data:`_BOX_THRESH`, 0.3). Lower finds fainter text (watermarks) at the cost of more
+        false boxes.
 
     Returns
     -------
@@ -391,10 +397,14 @@ def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16, scale=Non
 
 
 def _looks_like_structure(text: str, score: float) -> bool:
-    """A lone, unconfident character is usually photo structure read as text (a cat's eye
-    read as "0", a spoon as "8"), not a caption: dropped unless the recogniser is sure."""
-    return sum(c.isalnum() for c in text) < 2 and score < _SINGLE_CHAR_MIN_SCORE
+    """One or two unconfident characters are usually photo structure read as text (a cat's
+    eye read as "0", a spoon as "8", an insignia as "X1"), not a caption: dropped unless the
+    recogniser is sure. A read without any letter or digit ("***" on a uniform, "\u2022" on a
+    bokeh disc) is never a caption."""
+    n = sum(c.isalnum() for c in text)
+    return n == 0 or (n < 3 and score < _SINGLE_CHAR_MIN_SCORE)
 
 
-#: Confidence a one-character detection needs to count as text (see _looks_like_structure).
+#: Confidence a one- or two-character detection needs to count as text (see
+#: _looks_like_structure).
 _SINGLE_CHAR_MIN_SCORE = 0.9
