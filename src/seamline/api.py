@@ -65,8 +65,10 @@ class Pipeline:
         default). For ``remove-text`` that is the OCR models (~0.7 s) and the exemplar
         fill's kernels (~1 s, paid by the first image that uses that fill otherwise).
         """
+        from seamline.core.heap import bound_heap
         from seamline.stages import get_stage
 
+        bound_heap()  # as run_pipeline does, before the engines allocate
         for decl in self.spec.stages:
             get_stage(decl.stage_id).warm_up(decl.params, threads=threads)
         return self

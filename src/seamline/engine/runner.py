@@ -43,7 +43,7 @@ from seamline.core import artifacts
 from seamline.core.adapters import get_adapter
 from seamline.core.arrays import as_image, as_mask
 from seamline.core.contracts import PortSpec, port_checks
-from seamline.core.heap import trim_heap
+from seamline.core.heap import bound_heap, trim_heap
 from seamline.core.pipeline import PipelineSpec, StageDecl
 from seamline.core.stage import StageContext, StageResult, get_stage
 from seamline.engine import store
@@ -158,6 +158,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     Run
     """
     t_start = time.perf_counter()
+    bound_heap()  # large blocks unmapped when freed (once per process: core.heap)
     out = Path(out) if out is not None else None
     _check_requirements(spec)
     from_index = None
