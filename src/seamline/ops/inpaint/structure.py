@@ -55,6 +55,7 @@ import cv2
 import numpy as np
 
 from seamline.core.arrays import LUMA
+from seamline.ops.inpaint.ridges import ridge_map
 
 __all__ = ["EdgePath", "find_edge_paths", "judge_structure", "path_mask", "edge_map",
            "side_reference", "sample_across", "nearest_seen",
@@ -92,6 +93,24 @@ MAX_GAP_PX = 120.0
 FIT_RMS_PX = 0.6
 #: Half width (px) of the profile across a path.
 T_PX = 4
+#: Thin ridges (a rim's 1-5 px highlight line, a dark crease): no Canny step (both sides
+#: alike), so the edge paths miss them. Their centre lines
+#: (:func:`seamline.ops.inpaint.ridges.ridge_map`) pair as edges do, with the ridge's
+#: contrast for the step; a highlight fades and narrows along a rim, so strands from
+#: ``RIDGE_MIN_PX`` px, entries within ``RIDGE_ENTRY_PX`` of the hole (a rim grazing the
+#: hole's border), a third of the curve
+#: in the hole, the two ends' profiles within ``RIDGE_SAME_MAX`` of the contrast, and where
+#: the curve runs on photo between, the photo keeping the ridge's polarity there over
+#: ``RIDGE_GAP_KEEP`` of its contrast (median over those px; the demo's saucer rim under
+#: "fr", fading below the caption: 0.19).
+RIDGE_MIN_PX = 10
+RIDGE_ENTRY_PX = 12.0
+RIDGE_SAME_MAX = 1.0
+RIDGE_GAP_KEEP = 0.15
+#: A ridge's sample is broken over this RMS shape difference (of its contrast; an edge's:
+#: ``BROKEN_ERR``): a fill that smears a thin highlight into a pale blob keeps a bump there
+#: (the demo's FSR fill under "fr": 0.10-0.23, median 0.17).
+RIDGE_BROKEN_ERR = 0.15
 #: Half width (px) of the band the edge-first fill draws along each edge.
 BAND_PX = 12.0
 #: Luminance spread of the ring beyond T_PX above which a side of an edge is textured.
@@ -140,6 +159,7 @@ class EdgePath:
     ref_b: np.ndarray | None = None
     rgb_a: np.ndarray | None = None
     rgb_b: np.ndarray | None = None
+    ridge: bool = False
 
     def points(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Curve points (n, 2) as image ``(x, y)`` and unit normals (n, 2) at chord ``x``."""
@@ -171,12 +191,19 @@ def sample_across(chan: np.ndarray, p: np.ndarray, n: np.ndarray, t: np.ndarray)
     return cv2.remap(chan, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _step(profile: np.ndarray) -> np.ndarray:
-    """Luminance step across the edge: mean of the far half minus mean of the near half."""
-    return profile[..., _T.size // 2 + 3:].mean(-1) - profile[..., :_T.size // 2 - 2].mean(-1)
+def _step(profile: np.ndarray, ridge: bool = False) -> np.ndarray:
+    """Luminance step across the edge: mean of the far half minus mean of the near half;
+    across a ``ridge``, its contrast: the middle (+-1 px) minus the mean of both ends (the
+    outer 1 px; + bright, - dark)."""
+    c = _T.size // 2
+    if ridge:
+        return profile[..., c - 2:c + 3].mean(-1) - 0.5 * (profile[..., :3].mean(-1)
+                                                         + profile[..., -3:].mean(-1))
+    return profile[..., c + 3:].mean(-1) - profile[..., :c - 2].mean(-1)
 
 
-def _entries(edges: np.ndarray, d_out: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> list:
+def _entries(edges: np.ndarray, d_out: np.ndarray, gx: np.ndarray, gy: np.ndarray,
+             entry_px: float = ENTRY_PX) -> list:
     """Where strands enter the hole.
 
     A strand is a connected piece of edge (``MIN_STRAND_PX`` px or more); its direction is
@@ -214,7 +241,7 @@ def _entries(edges: np.ndarray, d_out: np.ndarray, gx: np.ndarray, gy: np.ndarra
         proj = pts @ tan
         for end, sign in ((int(proj.argmin()), -1.0), (int(proj.argmax()), 1.0)):
             e = pts[end]
-            if d_out[int(e[1]), int(e[0])] > ENTRY_PX:
+            if d_out[int(e[1]), int(e[0])] > entry_px:
                 continue
             win = pts[np.hypot(*(pts - e).T) <= FIT_PX]
             out.append((s, e, win, sign * tan, g, int(xs.size)))
@@ -284,13 +311,25 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     luma = image @ LUMA
     d_out, ring, gx, gy, edges = emap if emap is not None else edge_map(luma, hole, known)
     gap_max = MAX_GAP_PX if max_gap is None else float(max_gap)
+    paths = _pair_paths(image, luma, hole, known, (d_out, ring, gx, gy, edges), gap_max)
+    return paths + _pair_paths(image, luma, hole, known,
+                               ridge_map(luma, known, d_out, ring), gap_max,
+                               ridge=True)
+
+
+def _pair_paths(image, luma, hole, known, emap, gap_max: float, ridge: bool = False) -> list:
+    """:func:`find_edge_paths`' pairs on one edge map (``ridge``: :func:`ridge_map`'s centre
+    lines, with the ``RIDGE_*`` gates)."""
+    d_out, ring, gx, gy, edges = emap
     # the edge pixels seen between the letters, next to the hole: they pin a path's curve
     gap_y, gap_x = np.nonzero(edges & known & (d_out >= 1) & ~ring)
     gap_xy = np.stack([gap_x, gap_y], 1).astype(np.float64)
     # within 2 px of an edge of the photo (where a path crosses photo between two letters)
     near_edge = cv2.dilate((edges & known).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     edges = edges & ring  # not in place: the caller's edge map stays whole
-    ents = _entries(edges, d_out, gx.astype(np.float32), gy.astype(np.float32))
+    ents = _entries(edges, d_out, gx.astype(np.float32), gy.astype(np.float32),
+                    RIDGE_ENTRY_PX if ridge else ENTRY_PX)
+    min_edge = RIDGE_MIN_PX if ridge else MIN_EDGE_PX
     cos_max = np.cos(np.radians(MAX_ANGLE_DEG))
     cands = []
     for i in range(len(ents)):
@@ -298,7 +337,7 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
             sa, ea, wa, da, ga, na = ents[i]
             sb, eb, wb, db, gb, nb = ents[j]
             # one long edge on both sides (texture makes short ones), same polarity
-            if sa == sb or min(na, nb) < MIN_EDGE_PX or float(ga @ gb) < 0:
+            if sa == sb or min(na, nb) < min_edge or float(ga @ gb) < 0:
                 continue
             v = eb - ea
             L = float(np.hypot(*v))
@@ -341,24 +380,34 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
             p, _ = path.points(np.arange(0.0, L + 0.01, 1.0))
             xi = np.clip(np.rint(p[:, 0]).astype(int), 0, hole.shape[1] - 1)
             yi = np.clip(np.rint(p[:, 1]).astype(int), 0, hole.shape[0] - 1)
-            if hole[yi, xi].mean() < 0.5:
+            if hole[yi, xi].mean() < (1 / 3 if ridge else 0.5):
                 continue
             # where the curve crosses photo between the letters, the photo must show the
             # edge there (two unrelated edges that happen to line up leave it bare); a long
             # chord with nothing to check it against is not trusted
             seen = known[yi, xi] & (d_out[yi, xi] >= 1.0)
             seen[0], seen[-1] = False, False
-            if seen.sum() >= 3 and near_edge[yi[seen], xi[seen]].mean() < GAP_EVIDENCE:
+            if seen.sum() >= 3 and not ridge and \
+                    near_edge[yi[seen], xi[seen]].mean() < GAP_EVIDENCE:
                 continue
             if seen.sum() < 3 and L > UNSEEN_GAP_PX:
                 continue
+            path.ridge = ridge
             if not _references(path, image, luma, known, float(x.min()), float(x.max())):
                 continue
+            if ridge and seen.sum() >= 3:
+                # the photo between the letters keeps the ridge (fainter, not gone)
+                pc, nc = path.points(np.arange(0.0, L + 0.01, 1.0)[seen])
+                got = float(np.median(_step(sample_across(luma, pc, nc, _T), True)))
+                want = 0.5 * float(_step(path.ref_a, True) + _step(path.ref_b, True))
+                if got / want < RIDGE_GAP_KEEP:
+                    continue
             # one edge: the same two-sided profile at both ends (a wood-grain edge beside a
             # cup's is not its continuation)
-            step = 0.5 * (abs(float(_step(path.ref_a))) + abs(float(_step(path.ref_b))))
+            step = 0.5 * (abs(float(_step(path.ref_a, ridge)))
+                          + abs(float(_step(path.ref_b, ridge))))
             differ = float(np.sqrt(np.mean((path.ref_a - path.ref_b) ** 2))) / step
-            if differ > SAME_EDGE_MAX:
+            if differ > (RIDGE_SAME_MAX if ridge else SAME_EDGE_MAX):
                 continue
             cands.append((rms + 2 * (2 - ca - cb) + 2 * differ, i, j, path))
     paths, used = [], set()
@@ -414,7 +463,7 @@ def _references(path: EdgePath, image, luma, known, xa: float, xb: float) -> boo
                                             1.0), image, luma, kn)]
     if refs[0] is None or refs[1] is None:
         return False
-    sa, sb = float(_step(refs[0][0])), float(_step(refs[1][0]))
+    sa, sb = float(_step(refs[0][0], path.ridge)), float(_step(refs[1][0], path.ridge))
     if min(abs(sa), abs(sb)) < MIN_STEP or sa * sb <= 0:
         return False
     path.ref_a, path.rgb_a = refs[0]
@@ -433,7 +482,7 @@ def _measure(path: EdgePath, luma: np.ndarray, hole: np.ndarray) -> dict | None:
         return None
     w = (xs[inside] / path.length)[:, None]
     ref = (1 - w) * path.ref_a[None] + w * path.ref_b[None]
-    step = np.abs(_step(ref))
+    step = np.abs(_step(ref, path.ridge))
     prof = sample_across(luma, p[inside], n[inside], _TW)
     # the shape of the profile, not its level: light that changes along a rim moves both
     # sides together; a faded edge shows in the step kept (strength)
@@ -445,8 +494,8 @@ def _measure(path: EdgePath, luma: np.ndarray, hole: np.ndarray) -> dict | None:
     err = errs[np.arange(len(best)), best]
     shift = (best - _NS) * 0.5
     got = prof[np.arange(len(best))[:, None], best[:, None] + np.arange(_T.size)[None]]
-    strength = _step(got) * np.sign(_step(ref)) / step
-    broken = (err > BROKEN_ERR) | (strength < FADED)
+    strength = _step(got, path.ridge) * np.sign(_step(ref, path.ridge)) / step
+    broken = (err > (RIDGE_BROKEN_ERR if path.ridge else BROKEN_ERR)) | (strength < FADED)
     # a wobble: the best shift jumps from sample to sample (a smooth offset of the fitted
     # curve from the photo's own edge does not)
     return {"samples": int(inside.sum()), "broken": int(broken.sum()),
