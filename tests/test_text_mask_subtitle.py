@@ -152,18 +152,8 @@ def test_an_outlined_subtitle_over_a_textured_photo_gets_only_its_anti_aliased_p
     # diagonal to the mask (a serif's corner), which 1 px of growth does not reach, is added
     # to the mask first: no dark speck is left (drawn pixels outside the mask that differ
     # from the photo).
-    from seamline.core.pipeline import builtin_spec
-    from seamline.core.stage import StageContext
-    from seamline.stages import get_stage
-
     image, drawn, regions, photo = _over_yellow_coffee("DejaVuSans.ttf", 1, 0.9)
-    spec = builtin_spec("remove-text")
-    ctx = StageContext("mask", 0, "reconcile")
-    mk, nz = spec.stage("mask"), spec.stage("normalize")
-    tm = get_stage(mk.stage_id)(mk.params).run(ctx, image=image, regions=regions)
-    nm = get_stage(nz.stage_id)(nz.params).run(ctx, mask=tm.outputs["mask"],
-                                               geometry=tm.outputs["geometry"], image=image)
-    m = nm.outputs["mask"] >= 0.5
+    tm, m = _mask_and_normalize(image, regions)
     recall = (m & drawn).sum() / drawn.sum()
     precision = (m & drawn).sum() / m.sum()
     assert "effect(dx=0, dy=0," in tm.report["per_line"][0], tm.report["per_line"]
@@ -207,18 +197,24 @@ def test_a_highlight_beside_an_outlined_subtitle_is_not_taken_as_its_fill():
     # another colour than the letters' fill (walled in by the outline, one colour), or off
     # the fill-outline blends, is photo when it comes in pieces of 80 px or more, and what
     # the effect grew round it goes too: 117 px (the slivers wedged between letters stay).
+    image, drawn, regions, streaks = _over_highlights("DejaVuSans-Bold.ttf", 1)
+    tm, m = _mask_and_normalize(image, regions)
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 3
+    assert (m & drawn).sum() / drawn.sum() >= 0.99
+    assert (m & far & streaks).sum() <= 200, (tm.report["per_line"], tm.report.get("photo_fill_px"))
+
+
+def _mask_and_normalize(image, regions):
+    """The remove-text pipeline's text-mask and normalize-mask stages on one image: the
+    text-mask result and the final boolean mask (H, W)."""
     from seamline.core.pipeline import builtin_spec
     from seamline.core.stage import StageContext
     from seamline.stages import get_stage
 
-    image, drawn, regions, streaks = _over_highlights("DejaVuSans-Bold.ttf", 1)
     spec = builtin_spec("remove-text")
     ctx = StageContext("mask", 0, "reconcile")
     mk, nz = spec.stage("mask"), spec.stage("normalize")
     tm = get_stage(mk.stage_id)(mk.params).run(ctx, image=image, regions=regions)
     nm = get_stage(nz.stage_id)(nz.params).run(ctx, mask=tm.outputs["mask"],
                                                geometry=tm.outputs["geometry"], image=image)
-    m = nm.outputs["mask"] >= 0.5
-    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 3
-    assert (m & drawn).sum() / drawn.sum() >= 0.99
-    assert (m & far & streaks).sum() <= 200, (tm.report["per_line"], tm.report.get("photo_fill_px"))
+    return tm, nm.outputs["mask"] >= 0.5
