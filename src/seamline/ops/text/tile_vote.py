@@ -281,9 +281,10 @@ def shared_glyphs(mask: np.ndarray, image: np.ndarray, regions) -> tuple[np.ndar
         return mask, {"copies": 0, "reason": "too few copies with glyphs"}
     # the lattice the copies agree on best; of those about as good, the one with the most
     # copies (a lattice twice as coarse holds every other copy, as crisply)
-    top = max(_agreement(*v[1:3]) for v in votes)
-    centres, share, count, voting = max((v for v in votes if _agreement(*v[1:3]) >= top - AGREE_TOL),
-                                        key=lambda v: v[3])
+    agree = [_agreement(*v[1:3]) for v in votes]
+    top = max(agree)
+    (centres, share, count, voting), agreement = max(
+        ((v, a) for v, a in zip(votes, agree) if a >= top - AGREE_TOL), key=lambda va: va[0][3])
     shared = (share >= VOTE) & (count >= MIN_COPIES)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * AA_PX + 1,) * 2)
     grown = cv2.dilate(shared.astype(np.uint8), k).astype(np.float32)
@@ -311,5 +312,6 @@ def shared_glyphs(mask: np.ndarray, image: np.ndarray, regions) -> tuple[np.ndar
     others = [r.polygon for i, r in enumerate(regions) if i not in copies]
     zone = frames & ~_line_zone(mask.shape, others, 0.35) if others else frames
     drop = mask & zone & ~allowed
-    return mask & ~drop, {"copies": voting, "agreement": round(_agreement(share, count), 3), "lines_as_copies": len(copies) - len(tiles),
+    return mask & ~drop, {"copies": voting, "agreement": round(agreement, 3),
+                          "lines_as_copies": len(copies) - len(tiles),
                           "shared_px": int(shared.sum()), "dropped_px": int(drop.sum())}
