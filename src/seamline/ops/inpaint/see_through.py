@@ -79,7 +79,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["fit_blend", "paint_beyond", "see_through_fill"]
+__all__ = ["fit_blend", "paint_beyond", "see_through_fill", "BEYOND_REACH_PX"]
 
 #: Hole pixels this deep (px, L2 distance to the nearest untouched pixel) are a stroke's core:
 #: fully covered by the paint.
@@ -151,6 +151,9 @@ BEYOND_RIM_PX = 2
 #: beside it by this share of the shift the paint gives that photo, or more (a white
 #: highlight next to a stroke inverts to white: barely closer to the dark photo beside it).
 BEYOND_GAIN = 0.5
+#: How far (px) out of the hole :func:`paint_beyond` may take pixels (every round's ring,
+#: the rim grown over them, the partners read past the ring): the crop it needs round a hole.
+BEYOND_REACH_PX = int(np.ceil(BEYOND_ROUNDS * BEYOND_PX + BEYOND_RIM_PX + RING_OUT_PX)) + 4
 
 
 def _partners(hole: np.ndarray, known: np.ndarray):

@@ -137,11 +137,9 @@ def _paint_beyond(image, hole: Hole, support, blend: dict) -> np.ndarray:
     """Frame-sized: untouched pixels beside a see-through region's hole that its fitted
     blend calls paint (:func:`seamline.ops.inpaint.see_through.paint_beyond`); other
     regions' holes are not photo."""
-    from seamline.ops.inpaint.see_through import (BEYOND_PX, BEYOND_RIM_PX, BEYOND_ROUNDS,
-                                                  RING_OUT_PX, paint_beyond)
+    from seamline.ops.inpaint.see_through import BEYOND_REACH_PX, paint_beyond
 
-    reach = int(np.ceil(BEYOND_ROUNDS * BEYOND_PX + BEYOND_RIM_PX + RING_OUT_PX)) + 4
-    box = hole.box(reach, image.shape)
+    box = hole.box(BEYOND_REACH_PX, image.shape)
     out = np.zeros(support.shape, bool)
     out[box] = paint_beyond(image[box], hole.within(box), fit=blend, known=~support[box])
     return out
