@@ -150,8 +150,14 @@ def ring_grain(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *,
     """
     luma = _luma(image)
     ring, soft = _ring(luma, hole, known)
+    return _ring_grain(luma, ring, soft, _grain(luma), window_px=window_px,
+                       geometric=geometric)
+
+
+def _ring_grain(luma, ring, soft, grain, *, window_px, geometric):
+    """:func:`ring_grain` on the crop's luminance, its ring and ring off strong edges
+    (:func:`_ring`) and its grain (:func:`_grain`), for a caller that has them."""
     guide = cv2.GaussianBlur(luma, (0, 0), GUIDE_BLUR_PX)
-    grain = _grain(luma)
     if geometric:
         grain = np.log(_window(grain * soft, GEOMETRIC_PX) / (_window(soft, GEOMETRIC_PX) + 1e-6)
                        + 1e-9)
@@ -207,11 +213,15 @@ def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | No
         # one colour, fill and ring alike (a line cleaned off blank paper): no grain
         # anywhere, so no ring near a fill pixel is textured (the verdict below, tested)
         return out
-    energy, w_ring, _ = ring_grain(image, hole, known)
+    luma = _luma(image)
+    ring, soft = _ring(luma, hole, known)
+    grain = _grain(luma)
+    energy, w_ring, _ = _ring_grain(luma, ring, soft, grain, window_px=WINDOW_PX,
+                                    geometric=False)
     d_in = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
     interior = hole & (d_in >= INTERIOR_PX)
-    fill = _window(_grain(_luma(image)) * interior) / (_window(interior) + 1e-6)
-    mid = _middle(image, hole, known, d_in=d_in, fill=fill)
+    fill = _window(grain * interior) / (_window(interior) + 1e-6)
+    mid = _middle(image, hole, known, d_in=d_in, fill=fill, parts=(luma, ring, soft, grain))
     out.update(middle_px=mid["px"], middle_flat_px=mid["flat_px"])
     judged = interior & (w_ring > MIN_RING_WEIGHT) & (energy > TEXTURE_FLOOR)
     n = int(judged.sum())
@@ -268,26 +278,31 @@ MIN_MIDDLE_FLAT_PX = 400
 
 
 def _middle(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *,
-            d_in: np.ndarray | None = None, fill: np.ndarray | None = None) -> dict:
+            d_in: np.ndarray | None = None, fill: np.ndarray | None = None,
+            parts: tuple | None = None) -> dict:
     """The middle look's maps: ``judged`` (bool, the middle pixels judged), ``flat`` (those
     keeping under ``MIDDLE_RATIO`` of the ring's grain and under ``TEXTURE_FLOOR``),
     ``energy`` (the ring's grain over ``FAR_WINDOW_PX``, float32), ``fill`` (the fill's own
     over ``WINDOW_PX``), ``d_in``, ``gate`` (float32: 1 where the ring is grain all round
     and visible, else 0) and the counts ``px``, ``flat_px`` (only the counts and ``flat``
-    where the hole has no middle)."""
-    luma = _luma(image)
+    where the hole has no middle). ``parts``: the crop's (luminance, ring, ring off strong
+    edges, grain) where the caller has them (:func:`judge_surface`)."""
+    if parts is None:
+        luma = _luma(image)
+        parts = (luma, None, None, _grain(luma))  # the ring only once there is a middle
+    luma, ring, soft, grain = parts
     if d_in is None:
         d_in = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
-    grain = _grain(luma)
     if fill is None:
         interior = hole & (d_in >= INTERIOR_PX)
         fill = _window(grain * interior) / (_window(interior) + 1e-6)
     empty = {"judged": np.zeros(hole.shape, bool), "px": 0, "flat_px": 0}
     if not (d_in >= MIDDLE_PX).any():
         return {**empty, "flat": empty["judged"]}
-    energy, w_ring, _ = ring_grain(image, hole, known, window_px=FAR_WINDOW_PX,
-                                   geometric=True)
-    ring, soft = _ring(luma, hole, known)
+    if ring is None:
+        ring, soft = _ring(luma, hole, known)
+    energy, w_ring, _ = _ring_grain(luma, ring, soft, grain, window_px=FAR_WINDOW_PX,
+                                    geometric=True)
     local = _window(grain * soft, 3.0) / (_window(soft, 3.0) + 1e-6)
     n_soft = _window(soft, FAR_WINDOW_PX) + 1e-6
     smooth = _window(soft & (local < SMOOTH_FLOOR), FAR_WINDOW_PX) / n_soft
