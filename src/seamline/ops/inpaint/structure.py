@@ -44,6 +44,10 @@ fills and the clean photo as a perfect fill, and the clean photos with the text 
 onto their strong edges; ``benchmarks/bench_text_fill.py``) and on the demo's photo
 (``coffee``, a train photo); the held-out photos only report.
 
+(This module is over 600 lines because the pairing (its two maps' gates, :class:`PairGates`)
+and the judge read one path model and its profiles: :class:`EdgePath`, ``_step``,
+:func:`side_reference`.)
+
 numpy and OpenCV only.
 """
 
@@ -93,20 +97,48 @@ MAX_GAP_PX = 120.0
 FIT_RMS_PX = 0.6
 #: Half width (px) of the profile across a path.
 T_PX = 4
+
+
+@dataclass(frozen=True)
+class PairGates:
+    """The gates :func:`_pair_paths` pairs strands across a hole with, one set per map.
+
+    Attributes
+    ----------
+    ridge : bool
+        Centre lines of :func:`ridge_map`: a profile's step is the ridge's contrast.
+    entry_px, min_strand_px, in_hole : float, int, float
+        An entry's most distance to the hole (px), fewest px of its strand, least share of
+        the curve in the hole.
+    same_max : float
+        Most RMS difference of the two ends' profiles, over the step.
+    gap_evidence, gap_keep : float or None
+        Where the curve crosses photo between the letters (3 px or more): least share of it
+        within 2 px of an edge of the photo; least contrast kept there (median, of the
+        ends'). None: not asked.
+    """
+
+    ridge: bool
+    entry_px: float
+    min_strand_px: int
+    in_hole: float
+    same_max: float
+    gap_evidence: float | None
+    gap_keep: float | None
+
+
+#: Strong edges (Canny steps): ``ENTRY_PX``, ``MIN_EDGE_PX``, ``SAME_EDGE_MAX``, ``GAP_EVIDENCE``.
+EDGE_GATES = PairGates(ridge=False, entry_px=ENTRY_PX, min_strand_px=MIN_EDGE_PX, in_hole=0.5,
+                       same_max=SAME_EDGE_MAX, gap_evidence=GAP_EVIDENCE, gap_keep=None)
 #: Thin ridges (a rim's 1-5 px highlight line, a dark crease): no Canny step (both sides
-#: alike), so the edge paths miss them. Their centre lines
-#: (:func:`seamline.ops.inpaint.ridges.ridge_map`) pair as edges do, with the ridge's
-#: contrast for the step; a highlight fades and narrows along a rim, so strands from
-#: ``RIDGE_MIN_PX`` px, entries within ``RIDGE_ENTRY_PX`` of the hole (a rim grazing the
-#: hole's border), a third of the curve
-#: in the hole, the two ends' profiles within ``RIDGE_SAME_MAX`` of the contrast, and where
-#: the curve runs on photo between, the photo keeping the ridge's polarity there over
-#: ``RIDGE_GAP_KEEP`` of its contrast (median over those px; the demo's saucer rim under
-#: "fr", fading below the caption: 0.19).
-RIDGE_MIN_PX = 10
-RIDGE_ENTRY_PX = 12.0
-RIDGE_SAME_MAX = 1.0
-RIDGE_GAP_KEEP = 0.15
+#: alike), so the edge paths miss them. Their centre lines pair as edges do, with the
+#: ridge's contrast for the step; a highlight fades and narrows along a rim, so shorter
+#: strands, entries farther out (a rim grazing the hole's border), a third of the curve in
+#: the hole, the two ends' profiles within the contrast, and where the curve runs on photo
+#: between, the photo keeping the ridge's polarity there (the demo's saucer rim under "fr",
+#: fading below the caption: 0.19, median over those px).
+RIDGE_GATES = PairGates(ridge=True, entry_px=12.0, min_strand_px=10, in_hole=1 / 3,
+                        same_max=1.0, gap_evidence=None, gap_keep=0.15)
 #: A ridge's sample is broken over this RMS shape difference (of its contrast; an edge's:
 #: ``BROKEN_ERR``): a fill that smears a thin highlight into a pale blob keeps a bump there
 #: (the demo's FSR fill under "fr": 0.10-0.23, median 0.17).
@@ -311,15 +343,15 @@ def find_edge_paths(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     luma = image @ LUMA
     d_out, ring, gx, gy, edges = emap if emap is not None else edge_map(luma, hole, known)
     gap_max = MAX_GAP_PX if max_gap is None else float(max_gap)
-    paths = _pair_paths(image, luma, hole, known, (d_out, ring, gx, gy, edges), gap_max)
+    paths = _pair_paths(image, luma, hole, known, (d_out, ring, gx, gy, edges), gap_max,
+                        EDGE_GATES)
     return paths + _pair_paths(image, luma, hole, known,
-                               ridge_map(luma, known, d_out, ring), gap_max,
-                               ridge=True)
+                               ridge_map(luma, known, d_out, ring), gap_max, RIDGE_GATES)
 
 
-def _pair_paths(image, luma, hole, known, emap, gap_max: float, ridge: bool = False) -> list:
-    """:func:`find_edge_paths`' pairs on one edge map (``ridge``: :func:`ridge_map`'s centre
-    lines, with the ``RIDGE_*`` gates)."""
+def _pair_paths(image, luma, hole, known, emap, gap_max: float, gates: PairGates) -> list:
+    """:func:`find_edge_paths`' pairs on one edge map (:func:`edge_map`'s edges with
+    :data:`EDGE_GATES`, :func:`ridge_map`'s centre lines with :data:`RIDGE_GATES`)."""
     d_out, ring, gx, gy, edges = emap
     # the edge pixels seen between the letters, next to the hole: they pin a path's curve
     gap_y, gap_x = np.nonzero(edges & known & (d_out >= 1) & ~ring)
@@ -328,8 +360,7 @@ def _pair_paths(image, luma, hole, known, emap, gap_max: float, ridge: bool = Fa
     near_edge = cv2.dilate((edges & known).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     edges = edges & ring  # not in place: the caller's edge map stays whole
     ents = _entries(edges, d_out, gx.astype(np.float32), gy.astype(np.float32),
-                    RIDGE_ENTRY_PX if ridge else ENTRY_PX)
-    min_edge = RIDGE_MIN_PX if ridge else MIN_EDGE_PX
+                    gates.entry_px)
     cos_max = np.cos(np.radians(MAX_ANGLE_DEG))
     cands = []
     for i in range(len(ents)):
@@ -337,7 +368,7 @@ def _pair_paths(image, luma, hole, known, emap, gap_max: float, ridge: bool = Fa
             sa, ea, wa, da, ga, na = ents[i]
             sb, eb, wb, db, gb, nb = ents[j]
             # one long edge on both sides (texture makes short ones), same polarity
-            if sa == sb or min(na, nb) < min_edge or float(ga @ gb) < 0:
+            if sa == sb or min(na, nb) < gates.min_strand_px or float(ga @ gb) < 0:
                 continue
             v = eb - ea
             L = float(np.hypot(*v))
@@ -380,34 +411,35 @@ def _pair_paths(image, luma, hole, known, emap, gap_max: float, ridge: bool = Fa
             p, _ = path.points(np.arange(0.0, L + 0.01, 1.0))
             xi = np.clip(np.rint(p[:, 0]).astype(int), 0, hole.shape[1] - 1)
             yi = np.clip(np.rint(p[:, 1]).astype(int), 0, hole.shape[0] - 1)
-            if hole[yi, xi].mean() < (1 / 3 if ridge else 0.5):
+            if hole[yi, xi].mean() < gates.in_hole:
                 continue
             # where the curve crosses photo between the letters, the photo must show the
             # edge there (two unrelated edges that happen to line up leave it bare); a long
             # chord with nothing to check it against is not trusted
             seen = known[yi, xi] & (d_out[yi, xi] >= 1.0)
             seen[0], seen[-1] = False, False
-            if seen.sum() >= 3 and not ridge and \
-                    near_edge[yi[seen], xi[seen]].mean() < GAP_EVIDENCE:
+            if seen.sum() >= 3 and gates.gap_evidence is not None and \
+                    near_edge[yi[seen], xi[seen]].mean() < gates.gap_evidence:
                 continue
             if seen.sum() < 3 and L > UNSEEN_GAP_PX:
                 continue
-            path.ridge = ridge
+            path.ridge = gates.ridge
             if not _references(path, image, luma, known, float(x.min()), float(x.max())):
                 continue
-            if ridge and seen.sum() >= 3:
+            if gates.gap_keep is not None and seen.sum() >= 3:
                 # the photo between the letters keeps the ridge (fainter, not gone)
                 pc, nc = path.points(np.arange(0.0, L + 0.01, 1.0)[seen])
-                got = float(np.median(_step(sample_across(luma, pc, nc, _T), True)))
-                want = 0.5 * float(_step(path.ref_a, True) + _step(path.ref_b, True))
-                if got / want < RIDGE_GAP_KEEP:
+                got = float(np.median(_step(sample_across(luma, pc, nc, _T), gates.ridge)))
+                want = 0.5 * float(_step(path.ref_a, gates.ridge)
+                                   + _step(path.ref_b, gates.ridge))
+                if got / want < gates.gap_keep:
                     continue
             # one edge: the same two-sided profile at both ends (a wood-grain edge beside a
             # cup's is not its continuation)
-            step = 0.5 * (abs(float(_step(path.ref_a, ridge)))
-                          + abs(float(_step(path.ref_b, ridge))))
+            step = 0.5 * (abs(float(_step(path.ref_a, gates.ridge)))
+                          + abs(float(_step(path.ref_b, gates.ridge))))
             differ = float(np.sqrt(np.mean((path.ref_a - path.ref_b) ** 2))) / step
-            if differ > (RIDGE_SAME_MAX if ridge else SAME_EDGE_MAX):
+            if differ > gates.same_max:
                 continue
             cands.append((rms + 2 * (2 - ca - cb) + 2 * differ, i, j, path))
     paths, used = [], set()
