@@ -16,7 +16,7 @@ import pytest
 
 from conftest import BOLD_FONT, scaled_photo, tiled_watermarked
 from seamline.ops.text import TextRegion
-from seamline.ops.text.tile_vote import shared_glyphs
+from seamline.ops.text.tile_vote import reads_word, shared_glyphs
 from seamline.ops.text.watermark import find_tiled_watermark
 from seamline.stages.text_mask import TextMask
 
@@ -71,3 +71,61 @@ def test_no_tiles_or_too_few_copies_leave_the_mask_as_it_is():
     out, rep = shared_glyphs(mask, img, [TextRegion(box + (300 * k, 0), "", 1.0)
                                          for k in range(3)])
     assert np.array_equal(out, mask)
+
+
+def test_a_line_read_across_two_copies_is_the_watermark_and_a_caption_is_not():
+    # the detector (box threshold 0.3) reads a line across two neighbouring copies
+    # ('OPROO', 'PROGEPRO' for 'PROOF'); detect-text then leaves their tiles out. Bright
+    # spots at the copies' ends are photo the matting takes for paint: the line is the
+    # watermark's copies (its mask cut to the shared glyphs), unless it reads a caption
+    photo, marked, drawn, ovs = tiled_watermarked("retina", 2)
+    wm = find_tiled_watermark(marked)
+    assert wm.found, wm.reason
+    H, W = marked.shape[:2]
+    polys = [np.float32(p) for p in wm.polygons]
+    whole = [k for k, p in enumerate(polys) if p.min() >= 0 and p[:, 0].max() < W
+             and p[:, 1].max() < H]
+    c = np.float32([p.mean(0) for p in polys])
+    # two whole neighbours: the nearest pair
+    a, b = min(((i, j) for i in whole for j in whole if i < j),
+               key=lambda ij: float(np.hypot(*(c[ij[0]] - c[ij[1]]))))
+    span = cv2.boxPoints(cv2.minAreaRect(np.concatenate([polys[a], polys[b]])))
+    spots = np.zeros((H, W), np.uint8)
+    for k in (a, b):  # at both ends of each copy, inside its box
+        p = polys[k]
+        e = max((p[1] - p[0], p[2] - p[1]), key=np.linalg.norm)
+        h = min(np.linalg.norm(p[1] - p[0]), np.linalg.norm(p[2] - p[1]))
+        for sign in (-1, 1):
+            q = c[k] + sign * e / np.linalg.norm(e) * (np.linalg.norm(e) / 2 - 0.2 * h)
+            cv2.circle(spots, (int(q[0]), int(q[1])), int(0.3 * h), 1, -1)
+    inside = np.zeros((H, W), np.uint8)
+    cv2.fillPoly(inside, [np.round(span).astype(np.int32)], 1)
+    spots = ((spots > 0) & (inside > 0)
+             & (cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 3))
+    img = marked.copy()
+    img[spots] = 0.6 * img[spots] + 0.4 * np.float32(ovs[0].color) / 255
+    word = ovs[0].text
+    # three copies read whole by the detector (the word the copies read), the rest tiles
+    read = [k for k in whole if k not in (a, b)][:3]
+    lines = [TextRegion(polys[k], word, 0.95) for k in read]
+    tiles = [TextRegion(p, "", 1.0) for k, p in enumerate(polys) if k not in (a, b, *read)]
+    masks = {}
+    for text in (word[2:] + word[:3], "Summer sale"):
+        res = TextMask().run(None, img, lines + [TextRegion(span, text, 0.8)] + tiles)
+        masks[text] = res.outputs["mask"] >= 0.5
+        assert res.report["tile_vote"]["copies"] >= 10
+    caption = masks["Summer sale"]
+    assert (caption & spots).sum() > 0.2 * spots.sum()  # its own mask: the matting's spots
+    across = masks[word[2:] + word[:3]]
+    assert not (across & spots).any(), int((across & spots).sum())
+    # the two copies' own glyphs stay masked
+    assert (across & drawn & (inside > 0)).sum() >= 0.95 * (caption & drawn & (inside > 0)).sum()
+
+
+@pytest.mark.parametrize("text,reads", [("PROGEPRO", True), ("OPROO", True), ("POOF", True),
+                                        ("proof", True), ("PROOFPR", True),
+                                        ("COLLINS ASMEY", False), ("OFETY", False),
+                                        ("Summer sale", False), ("P", False)])
+def test_a_reading_of_the_word_in_part_or_across_copies(text, reads):
+    assert reads_word(text, "PROOF") is reads
+    assert not reads_word(text, "")

@@ -157,3 +157,37 @@ def test_remove_text_takes_the_watermark_off_before_the_mask():
     # the fill works on what is left; its output mask names the unblended pixels too
     assert st["inpaint"].inputs["edited"] == "unblend.edited"
     assert st["qa"].inputs["original"] == "input.image"
+
+
+def test_unblend_stage_takes_off_a_line_read_across_inverted_copies():
+    # the detector reads a line across two neighbouring copies ('OPROO' over two 'PROOF's)
+    # and detect-text leaves their tiles out: when both copies are inverted the line goes too
+    # (its mask would take only photo); a caption over the same copies stays
+    from seamline.ops.text import TextRegion
+    from seamline.ops.text.unblend import choose
+    from seamline.stages.unblend_watermark import UnblendWatermark
+
+    photo, marked, drawn, ovs = tiled_watermarked("retina", 2)
+    wm = find_tiled_watermark(marked)
+    H, W = marked.shape[:2]
+    polys = [np.float32(p) for p in wm.polygons]
+    ub = unblend_tiles(marked, polys)
+    use = choose(ub)
+    c = np.float32([p.mean(0) for p in polys])
+    own = [int(np.argmin(np.hypot(*(ub.centres - q).T))) for q in c]
+    inv = [k for k, p in enumerate(polys) if use[own[k]] and p.min() >= 0
+           and p[:, 0].max() < W and p[:, 1].max() < H]
+    a, b = min(((i, j) for i in inv for j in inv if i < j),
+               key=lambda ij: float(np.hypot(*(c[ij[0]] - c[ij[1]]))))
+    span = cv2.boxPoints(cv2.minAreaRect(np.concatenate([polys[a], polys[b]])))
+    word = ovs[0].text
+    read = [k for k in inv if k not in (a, b)][:2]
+    lines = [TextRegion(polys[k], word, 0.95) for k in read]
+    tiles = [TextRegion(p, "", 1.0) for k, p in enumerate(polys) if k not in (a, b, *read)]
+    across = TextRegion(span, word[2:] + word[:3], 0.8)
+    caption = TextRegion(span, "Summer sale", 0.8)
+    res = UnblendWatermark().run(None, marked, lines + [across, caption] + tiles)
+    out = res.outputs["regions"]
+    assert res.report["done"] and res.report["copies_inverted"] >= 3
+    assert not any(r is across for r in out)
+    assert any(r is caption for r in out)

@@ -74,6 +74,7 @@ class UnblendWatermark(Stage):
         enabled: bool = True  #: False: pass everything through (the tiles are filled instead)
 
     def run(self, ctx, image, regions):
+        from seamline.ops.text.tile_vote import copies_word, reads_word
         from seamline.ops.text.unblend import choose, take_off, tile_regions, unblend_tiles
 
         # passing through: read-only zeros without memory (no HxW float per photo that has
@@ -114,6 +115,11 @@ class UnblendWatermark(Stage):
                    and _copy_of(r.polygon, ub.centres, half) >= 0
                    and len(_key(r.text)) >= 2 and any(_key(r.text) in w for w in words)}
         drop |= {i for i in copies if not stays(regions[i].polygon, half)}
+        # ... and one read across copies ('OPROO' over two 'PROOF's) whose every copy was
+        # inverted: its mask would take only the photo left there
+        word = copies_word([regions[i].text for i in copies])
+        drop |= {i for i, r in enumerate(regions) if i not in tiles and i not in copies
+                 and reads_word(r.text, word) and _inverted_under(r.polygon, ub, use)}
         seen = np.unique(ub.owner[changed])
         report.update(tiles_left_to_fill=len(tiles) - len(set(tiles) & drop),
                       lines_on_copies=len(copies),
@@ -149,6 +155,20 @@ def _copy_of(poly, centres: np.ndarray, tol: float) -> int:
     d = np.hypot(*(centres - np.asarray(poly, np.float64).reshape(-1, 2).mean(0)).T)
     k = int(np.argmin(d))
     return k if d[k] <= tol else -1
+
+
+def _inverted_under(poly, ub, use) -> bool:
+    """Whether the copies under the polygon (those owning the watermark's pixels in it) were
+    all inverted and none of its pixels is a hole left to fill."""
+    import cv2
+
+    if ub.owner is None:
+        return False
+    m = np.zeros(ub.owner.shape, np.uint8)
+    cv2.fillPoly(m, [np.round(np.asarray(poly)).astype(np.int32)], 1)
+    under = np.unique(ub.owner[m > 0])
+    under = under[under >= 0]
+    return bool(len(under)) and bool(np.all(use[under])) and not ub.hole[m > 0].any()
 
 
 def _touches(poly, hole: np.ndarray) -> bool:
