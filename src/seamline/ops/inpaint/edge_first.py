@@ -397,7 +397,7 @@ def edge_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     ndarray, shape (h, w, 3), float32 in [0, 1]
         ``crop`` with the hole filled; other pixels unchanged.
     """
-    from seamline.ops.inpaint.fsr import default_scale, fsr_fill
+    from seamline.ops.inpaint.fsr import FSR_SHIFTS, default_scale, fsr_fill
 
     out = np.array(crop, np.float32, copy=True)
     hole = np.asarray(hole, bool)
@@ -454,7 +454,9 @@ def edge_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
         return out
     conic = next((p for p in paths if isinstance(p, EllipsePath)), None)
     if conic is None:
-        return fsr_fill(out, rest, best=best)
+        # FSR's low frequencies averaged over shifts of its block grid: on one grid the demo
+        # caption's rest took a grey haze over the saucer's shadow (fsr.FSR_SHIFTS)
+        return fsr_fill(out, rest, best=best, shifts=FSR_SHIFTS)
     # an ellipse drawn across the hole parts two surfaces (a cup's inside, the table around
     # it): each side's rest is filled from its own side only, the other side hidden from FSR
     # (filled from both, the wood beside the demo's rim took the rim's white and the
@@ -475,5 +477,6 @@ def edge_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
         if part.any():
             hide = ~side & (cv2.dilate(part.astype(np.uint8), np.ones(
                 (2 * HIDE_REACH_PX + 1, 2 * HIDE_REACH_PX + 1), np.uint8)) > 0)
-            filled[part] = fsr_fill(out, part | hide, best=best, scale=scale)[part]
+            filled[part] = fsr_fill(out, part | hide, best=best, scale=scale,
+                                    shifts=FSR_SHIFTS)[part]
     return filled
