@@ -49,6 +49,37 @@ def test_inverting_the_blend_gives_the_photo_back(name, seed):
     assert ub.color and min(ub.color) > 0.55
 
 
+def test_thin_strokes_over_a_dark_photo_are_taken_off_at_their_drawn_opacity():
+    # A thin white "PROOF" (DejaVu Sans, 34 px) at 0.40 over the astronaut: each copy's photo
+    # under the word is read from the photo round it, smoothed over the word's width, which
+    # leans towards the surroundings' mean and pulls the fitted opacity down (0.37); over the
+    # dark suit the paint left read as the word (train split, the tiled astronaut case). The
+    # scale that leaves the least of the repeated word in the copies gives it back.
+    font = str(Path(BOLD_FONT).with_name("DejaVuSans.ttf"))
+    if not Path(font).is_file():
+        pytest.skip("needs DejaVuSans.ttf")
+    photo = scaled_photo("astronaut", 768)
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=34, font=font, color=(255, 255, 255),
+                      opacity=0.4, angle_deg=-30.0)
+    marked, _, _ = ov.render(photo, ov.tile_overlay(word, photo.shape[:2], (1.7, 4.0)))
+    marked = marked.astype(np.float32)
+    drawn = ov.drawn_mask(photo, marked)
+    wm = find_tiled_watermark(marked)
+    assert wm.found, wm.reason
+    ub = unblend_tiles(marked, wm.polygons, wm.lattice_px, wm.angle_deg)
+    assert ub.done, ub.reason
+    # the strokes' opacity where the photo is dark enough to read it: the drawn one
+    bright = 1 - photo
+    core = (bright > 0.25).all(-1) & (ub.alpha >= 0.3) & drawn
+    true = np.median((marked - photo)[core] / bright[core], axis=-1)
+    fitted = float(np.median(ub.alpha[core]))
+    assert abs(fitted / float(np.median(true)) - 1) < 0.04, (fitted, float(np.median(true)))
+    # over the dark suit the copies come back to the photo, not a paler word
+    dark = drawn & (photo.max(-1) < 0.25) & (ub.alpha > 0)
+    assert dark.sum() > 5000
+    assert float(np.mean((ub.image - photo)[dark])) < 0.025
+
+
 def test_too_few_tiles_changes_nothing():
     img = scaled_photo("coffee")
     box = np.float32([[100, 100], [300, 100], [300, 150], [100, 150]])
