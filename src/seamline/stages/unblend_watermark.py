@@ -173,10 +173,8 @@ def _inverted_under(poly, ub, use) -> bool:
 
 def _touches(poly, hole: np.ndarray) -> bool:
     """Whether the polygon (x, y image px) covers a pixel of ``hole`` (HxW bool)."""
-    import cv2
+    from seamline.ops.polygons import polygon_mask
 
     if not hole.any():
         return False
-    m = np.zeros(hole.shape, np.uint8)
-    cv2.fillPoly(m, [np.round(np.asarray(poly)).astype(np.int32)], 1)
-    return bool(hole[m > 0].any())
+    return bool(hole[polygon_mask(poly, hole.shape) > 0].any())

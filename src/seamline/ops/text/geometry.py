@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.polygons import polygon_mask
+
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
 
 
@@ -57,10 +59,8 @@ def line_geometry(mask: np.ndarray, polygons, *, margin: float = 0.3
         y1 = min(int(np.ceil(p[:, 1].max() + pad)) + 1, H)
         sel = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.uint8)
         if sel.size:
-            cv2.fillPoly(sel, [np.round(cv2.boxPoints(((cx, cy), (w + 2 * margin * hb,
-                                                                    h + 2 * margin * hb), ang))
-                                        - (x0, y0)).astype(np.int32)], 1)
-            sel &= support[y0:y1, x0:x1]
+            box = cv2.boxPoints(((cx, cy), (w + 2 * margin * hb, h + 2 * margin * hb), ang))
+            sel = polygon_mask(box, sel.shape, (x0, y0)) & support[y0:y1, x0:x1]
         if not sel.any():
             strokes.append(max(1.0, 0.1 * hb))
             heights.append(max(1.0, hb / 1.5))

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from seamline.errors import InputError
+from seamline.ops.polygons import polygon_mask
 
 __all__ = ["GhostVerdict", "judge_regions", "residue_mask", "match_words", "resembles"]
 
@@ -510,8 +511,7 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     readable = any(len(_norm_word(w)) >= 3 for w in words)
     reads = (reader.submit(_reads, read, _strip(cleaned_u8, poly.astype(np.float32), mg), words,
                            clahe_clip, high_pass, min_read_score) if readable else None)
-    P = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(P, [np.round(poly - (x0, y0)).astype(np.int32)], 1)
+    P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
     k = int(round(mg))
     region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
     kr = int(round(rw))

@@ -48,6 +48,7 @@ import numpy as np
 
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
+from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.detect import check_image
 from seamline.ops.text.outline import (drop_unenclosed_fill, enclosed_fill, grow_over_ring,
                                        rimmed_fill, ring_outline)
@@ -351,10 +352,8 @@ def _region_mask(image, all_polys, poly, margin, debug=None):
         return None, info
     crop = image[y0:y1, x0:x1]
     off = np.float32([x0, y0])
-    P = np.zeros(crop.shape[:2], np.uint8)
-    cv2.fillPoly(P, [np.round(poly - off).astype(np.int32)], 1)
-    G = np.zeros(crop.shape[:2], np.uint8)
-    cv2.fillPoly(G, [np.round(cv2.boxPoints(((cx, cy), (w + 2 * m, h + 2 * m), ang)) - off).astype(np.int32)], 1)
+    P = polygon_mask(poly, crop.shape[:2], off)
+    G = polygon_mask(cv2.boxPoints(((cx, cy), (w + 2 * m, h + 2 * m), ang)), crop.shape[:2], off)
     G |= P
     known = (all_polys[y0:y1, x0:x1] == 0).astype(np.uint8)
     if P.sum() < 4:

@@ -46,6 +46,7 @@ import cv2
 import numpy as np
 
 from seamline.errors import InputError
+from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass)
 from seamline.ops.text.tail import shadow_tail, tail_halo
@@ -108,9 +109,7 @@ def regrow_limit(polygon, first_mask: np.ndarray, box: tuple[slice, slice], *,
     out = near_mask[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0].copy()
     if letters is None or not letters.any():
         return out
-    line = np.zeros(out.shape, np.uint8)
-    cv2.fillPoly(line, [np.round(np.asarray(polygon, np.float64)
-                                 - (xs.start, ys.start)).astype(np.int32)], 1)
+    line = polygon_mask(np.asarray(polygon, np.float64), out.shape, (xs.start, ys.start))
     k = REGROW_LINE_PX
     in_line = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                          (2 * k + 1, 2 * k + 1))) > 0

@@ -55,6 +55,7 @@ from difflib import SequenceMatcher
 import cv2
 import numpy as np
 
+from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.unblend import (frame_to_image, tile_angle, tile_frame, tile_lattice,
                                        tile_regions)
 
@@ -97,8 +98,7 @@ def _line_zone(shape, polygons, grow: float) -> np.ndarray:
         x1, y1 = np.minimum(np.ceil(p.max(0)).astype(int) + r + 2, [W, H])
         if x0 >= x1 or y0 >= y1:
             continue
-        m = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillPoly(m, [np.round(p - (x0, y0)).astype(np.int32)], 1)
+        m = polygon_mask(p, (y1 - y0, x1 - x0), (x0, y0))
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         zone[y0:y1, x0:x1] |= cv2.dilate(m, k)
     return zone > 0
@@ -118,11 +118,10 @@ def _copy_lines(regions, tiles, centres, u, n, half, mask, allowed, frames):
         p = np.asarray(r.polygon, np.float64).reshape(-1, 2)
         x0, y0 = np.maximum(np.floor(p.min(0)).astype(int), 0)
         x1, y1 = np.ceil(p.max(0)).astype(int) + 1
-        m = np.zeros((max(0, min(y1, mask.shape[0]) - y0), max(0, min(x1, mask.shape[1]) - x0)),
-                     np.uint8)
-        if not m.size:
+        shape = (max(0, min(y1, mask.shape[0]) - y0), max(0, min(x1, mask.shape[1]) - x0))
+        if not shape[0] * shape[1]:
             continue
-        cv2.fillPoly(m, [np.round(p - (x0, y0)).astype(np.int32)], 1)
+        m = polygon_mask(p, shape, (x0, y0))
         sl = slice(y0, y0 + m.shape[0]), slice(x0, x0 + m.shape[1])
         polys[i] = sl, m > 0
         d = centres - p.mean(0)

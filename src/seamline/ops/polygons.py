@@ -1,0 +1,43 @@
+"""Polygons to pixels: a text line's polygon (or a box around it) as a mask of a crop.
+
+The detector gives text lines as float polygons in image px; the mask, glyph, ghost, tile
+vote and watermark code read them on crops of the image. One rasteriser serves them all, so
+the rounding and the fill rule are the same everywhere.
+
+numpy and OpenCV only (:mod:`seamline.core.arrays` is numpy only: the core has no
+rasteriser).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["polygon_mask"]
+
+
+def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
+    """The pixels of one polygon on a crop: ``cv2.fillPoly``'s fill of it.
+
+    Parameters
+    ----------
+    polygon : array_like, shape (N, 2)
+        Vertices ``(x, y)`` in image px (float or int).
+    shape : tuple of int
+        ``(h, w)`` of the crop; both above 0.
+    offset : array_like, shape (2,), optional
+        The crop's top-left corner ``(x0, y0)`` in image px (default: the polygon is in the
+        crop's px already). It is taken off before rounding, in the dtype numpy gives
+        ``polygon - offset`` (a float32 polygon less a float32 offset stays float32).
+
+    Returns
+    -------
+    ndarray, shape (h, w), uint8
+        1 inside the polygon and on its outline, 0 elsewhere. The vertices are rounded half
+        to even (``np.round``) to int32 px; the outline is drawn 8-connected, as
+        ``cv2.fillPoly`` draws it, and what lies outside the crop is clipped.
+    """
+    pts = np.asarray(polygon) if offset is None else np.asarray(polygon) - offset
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
+    return m
