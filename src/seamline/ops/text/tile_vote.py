@@ -56,8 +56,8 @@ import cv2
 import numpy as np
 
 from seamline.ops.polygons import polygon_mask
-from seamline.ops.text.unblend import (frame_to_image, tile_angle, tile_frame, tile_lattice,
-                                       tile_regions)
+from seamline.ops.text.unblend import (copy_box, frame_to_image, tile_angle, tile_frame,
+                                       tile_lattice, tile_regions)
 
 __all__ = ["shared_glyphs", "reads_word", "copies_word", "VOTE", "AA_PX", "MIN_COPIES",
            "LINE_SHARE", "READ_SHARE"]
@@ -347,15 +347,10 @@ def shared_glyphs(mask: np.ndarray, image: np.ndarray, regions) -> tuple[np.ndar
     frames = np.zeros((H, W), bool)
     ones = np.ones(grown.shape, np.float32)
     for c in centres:
-        Mk = frame_to_image(c, u, n, size_wh)
-        corners = np.float64([[0, 0, 1], [size_wh[0], 0, 1], [0, size_wh[1], 1],
-                              [size_wh[0], size_wh[1], 1]]) @ Mk.T
-        x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int) - 1, 0)
-        x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 2, [W, H])
-        if x0 >= x1 or y0 >= y1:
+        at = copy_box(c, u, n, size_wh, (H, W), pad=1)
+        if at is None:
             continue
-        Mk = Mk.copy()
-        Mk[:, 2] -= (x0, y0)
+        (x0, y0, x1, y1), Mk = at
         sl = slice(y0, y1), slice(x0, x1)
         allowed[sl] |= cv2.warpAffine(grown, Mk, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0.25

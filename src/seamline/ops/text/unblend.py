@@ -166,6 +166,22 @@ def frame_to_image(c, u, n, size_wh):
                        [u[1] / s, n[1] / s, c[1] - (u[1] * ox + n[1] * oy) / s]])
 
 
+def copy_box(c, u, n, size_wh, shape, *, pad: int = 0):
+    """Where the copy at ``c`` lies in an image of ``shape`` ``(H, W)``: its frame's bounding
+    box grown by ``pad`` px and clipped, ``(x0, y0, x1, y1)``, and the 2x3 affine frame pixel
+    -> box pixel (:func:`frame_to_image` less the box's corner); None when the box misses
+    the image."""
+    Mk = frame_to_image(c, u, n, size_wh)
+    corners = np.float64([[0, 0, 1], [size_wh[0], 0, 1], [0, size_wh[1], 1],
+                          [size_wh[0], size_wh[1], 1]]) @ Mk.T
+    x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 1 + pad, [shape[1], shape[0]])
+    if x0 >= x1 or y0 >= y1:
+        return None
+    Mk[:, 2] -= (x0, y0)
+    return (x0, y0, x1, y1), Mk
+
+
 def _sample(img, centres, u, n, size_wh):
     """(N, h, w, 3) copies in the common frame, NaN where a copy leaves the image."""
     out = np.empty((len(centres), size_wh[1], size_wh[0], 3), np.float32)
@@ -462,15 +478,10 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     aq = np.zeros((H, W, 3), np.float32)
     owner = np.full((H, W), -1, np.int32)
     for k, c in enumerate(centres):
-        Mk = frame_to_image(c, u, n, size_wh)
-        corners = np.float64([[0, 0, 1], [size_wh[0], 0, 1], [0, size_wh[1], 1],
-                              [size_wh[0], size_wh[1], 1]]) @ Mk.T
-        x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int), 0)
-        x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 1, [W, H])
-        if x0 >= x1 or y0 >= y1:
+        at = copy_box(c, u, n, size_wh, (H, W))
+        if at is None:
             continue
-        Mk = Mk.copy()
-        Mk[:, 2] -= (x0, y0)
+        (x0, y0, x1, y1), Mk = at
         ak = cv2.warpAffine(Af, Mk, (x1 - x0, y1 - y0), flags=INTERP,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         qk = cv2.warpAffine(Qf, Mk, (x1 - x0, y1 - y0), flags=INTERP,
