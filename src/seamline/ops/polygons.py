@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["polygon_mask"]
+__all__ = ["polygon_mask", "line_crop"]
 
 
 def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
@@ -41,3 +41,16 @@ def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
     cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
     return m
+
+
+def line_crop(shape: tuple[int, int], polygon, margin: float) -> tuple[int, int, int, int]:
+    """The crop round a text line that its mask edge is judged on: the polygon's bounding
+    box grown by ``margin`` x its height (the short side of its rotated box, at least 2 px)
+    + 8 px, truncated to int px and clipped to ``shape`` ``(H, W)``; ``(y0, y1, x0, x1)``."""
+    H, W = shape
+    p = np.asarray(polygon, np.float32)
+    h = min(cv2.minAreaRect(p)[1])  # the line's height: the short side
+    pad = margin * max(2.0, float(h)) + 8
+    x0, y0 = max(int(p[:, 0].min() - pad), 0), max(int(p[:, 1].min() - pad), 0)
+    x1, y1 = min(int(p[:, 0].max() + pad) + 1, W), min(int(p[:, 1].max() + pad) + 1, H)
+    return y0, y1, x0, x1

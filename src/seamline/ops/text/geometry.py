@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.ops.polygons import polygon_mask
+from seamline.ops.polygons import line_crop, polygon_mask
 
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
 
@@ -104,14 +104,9 @@ def hard_edged(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float =
         line's mask differs from the ring 3-5 px out by less than ``HARD_EDGE_DELTA_E``
         (False for a line with no mask or rings too small to tell).
     """
-    H, W = mask.shape
     out = []
     for poly in polygons:
-        p = np.asarray(poly, np.float32)
-        (cx, cy), (w, h), ang = _rect(p)
-        pad = margin * max(2.0, float(h)) + 8
-        x0, y0 = max(int(p[:, 0].min() - pad), 0), max(int(p[:, 1].min() - pad), 0)
-        x1, y1 = min(int(p[:, 0].max() + pad) + 1, W), min(int(p[:, 1].max() + pad) + 1, H)
+        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
         m = mask[y0:y1, x0:x1]
         if m.size == 0 or not m.any():
             out.append(False)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.polygons import line_crop
 from seamline.ops.text.geometry import change_over_texture
 
 __all__ = ["RIM_MIN_HEIGHT_PX", "faint_rim_px", "hard_over_texture", "missed_corners"]
@@ -107,16 +108,6 @@ _DISK = {r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
          for r in (1, 2, 4)}
 
 
-def _crop(shape, poly, margin):
-    H, W = shape
-    p = np.asarray(poly, np.float32)
-    h = min(cv2.minAreaRect(p)[1])  # the line's height: the short side
-    pad = margin * max(2.0, float(h)) + 8
-    x0, y0 = max(int(p[:, 0].min() - pad), 0), max(int(p[:, 1].min() - pad), 0)
-    x1, y1 = min(int(p[:, 0].max() + pad) + 1, W), min(int(p[:, 1].max() + pad) + 1, H)
-    return y0, y1, x0, x1
-
-
 def hard_over_texture(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
                       ) -> list[bool]:
     """Per text line: is its edge hard against the photo's own texture?
@@ -131,7 +122,7 @@ def hard_over_texture(mask: np.ndarray, image: np.ndarray, polygons, *, margin: 
     """
     out = []
     for poly in polygons:
-        y0, y1, x0, x1 = _crop(mask.shape, poly, margin)
+        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
         m = mask[y0:y1, x0:x1]
         if m.size == 0 or not m.any():
             out.append(False)
@@ -165,7 +156,7 @@ def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: flo
     """
     out = np.zeros_like(mask, dtype=bool)
     for poly in polygons:
-        y0, y1, x0, x1 = _crop(mask.shape, poly, margin)
+        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
         m = mask[y0:y1, x0:x1]
         if m.size == 0 or not m.any():
             continue
