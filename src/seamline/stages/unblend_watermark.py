@@ -160,12 +160,11 @@ def _copy_of(poly, centres: np.ndarray, tol: float) -> int:
 def _inverted_under(poly, ub, use) -> bool:
     """Whether the copies under the polygon (those owning the watermark's pixels in it) were
     all inverted and none of its pixels is a hole left to fill."""
-    import cv2
+    from seamline.ops.polygons import polygon_mask
 
     if ub.owner is None:
         return False
-    m = np.zeros(ub.owner.shape, np.uint8)
-    cv2.fillPoly(m, [np.round(np.asarray(poly)).astype(np.int32)], 1)
+    m = polygon_mask(poly, ub.owner.shape)
     under = np.unique(ub.owner[m > 0])
     under = under[under >= 0]
     return bool(len(under)) and bool(np.all(use[under])) and not ub.hole[m > 0].any()
