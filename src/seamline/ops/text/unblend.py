@@ -26,6 +26,10 @@ photo, ``a`` and ``C`` can be read off the copies and the blend inverted,
    (an opaque stroke has no photo under it) they are returned as ``hole`` for a fill.
 
 Needs at least :data:`MIN_COPIES` whole tiles in the frame.
+
+(This module is over 600 lines because the three steps share the frame's geometry
+(:func:`frame_to_image`, :func:`copy_box`) and the fit's state; split, each half would
+re-derive it.)
 """
 
 from __future__ import annotations
