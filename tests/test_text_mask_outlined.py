@@ -85,6 +85,26 @@ def test_a_huge_titles_blurred_shadow_edge_is_masked_not_left_as_a_faint_rim():
     assert not (mask & ~_near(diff > 2 / 255, 3)).any()
 
 
+
+def test_a_hard_drop_shadow_is_the_glyphs_moved_by_the_offset_its_edges_show():
+    from conftest import scaled_photo
+    from seamline.testing.overlays import Overlay, drawn_mask, render
+
+    # a 101 px green word with a black hard shadow 4 px right and down over the coffee's
+    # dark wood: the segmenter's blur round it was fitted as the glyphs moved 10 px right
+    # and grown 1 px, which masked 1478 px of wood farther than 3 px from the text (the
+    # shadow's own edges place it: ops.text.hard_shadow.edge_shadow)
+    photo = scaled_photo("coffee", 800)
+    word = Overlay(text="love", xy=(24, 339), size_px=101,
+                   font="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", color=(40, 200, 80),
+                   shadow_offset=(4, 4), shadow_opacity=0.77)
+    image = render(photo, [word])[0].astype(np.float32)
+    drawn = drawn_mask(photo, image)
+    mask = _remove_text_mask(image)
+    assert mask[drawn].mean() >= 0.99, mask[drawn].mean()
+    stray = mask & ~_near(drawn, 3)
+    assert stray.sum() <= 0.02 * drawn.sum(), stray.sum()
+
 def test_normalize_grows_a_line_text_mask_capped_by_at_most_its_cap():
     from seamline.stages.normalize_mask import NormalizeMask
 

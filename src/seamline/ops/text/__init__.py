@@ -8,6 +8,7 @@
 :mod:`.watermark_lines`   ... or by the detector's lines that read the same word
 :mod:`.unblend`           a tiled watermark taken off by inverting its alpha blend
 :mod:`.geometry`          stroke width / text height per line; combining the two masks
+:mod:`.hard_shadow`       ... a hard drop shadow placed by its own edges (the glyphs moved)
 :mod:`.rim`               the faint rim past a huge line's mask edge (the normaliser's cap)
 :mod:`.ghost`             the ghost judge: can a person still read what was removed?
 :mod:`.leftover`          ... its look for letters the mask missed

@@ -4,6 +4,11 @@ The mask normaliser sizes its dilation per line from these two numbers
 (:func:`seamline.ops.masks.dilation_for_text`), and the text-removal loop chooses the fill
 from the stroke width (:func:`seamline.ops.text.removal.choose_region_fill`). Measured on
 the mask itself, so they describe what will be filled, whichever method built the mask.
+
+(This module is over 600 lines because :func:`combine_masks` and the tests it runs on one
+line's crop in order (the effect fit, its colour tests, its tail, the halo, the segmenter's
+confirmed pixels) share that crop's state and the ``EFFECT_*`` constants; the hard shadow's
+edge test, which needs none of them, is :mod:`seamline.ops.text.hard_shadow`.)
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import cv2
 import numpy as np
 
 from seamline.ops.polygons import line_crop, polygon_mask
+from seamline.ops.text.hard_shadow import edge_shadow
+from seamline.ops.text.hard_shadow import shift as _shift
 
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
 
@@ -191,15 +198,6 @@ CONFIRM_REACH_REL = 0.08
 
 def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-
-
-def _shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """``a`` moved by (dx, dy) px, zero-filled."""
-    out = np.zeros_like(a)
-    h, w = a.shape
-    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        a[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
-    return out
 
 
 def _fit_effect(glyph: np.ndarray, rest: np.ndarray, max_shift: int):
@@ -459,7 +457,11 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     thin letter's short hard shadow) and it changed the photo's colour (median Delta E
     against a ring just outside, ``EFFECT_MIN_DELTA_E``: the segmenter's blur around plain
     letters has the photo's own colour); then the next effect is fitted to what is left
-    (``max_effects``).
+    (``max_effects``). A hard drop shadow whose own edges show where it is
+    (:func:`seamline.ops.text.hard_shadow.edge_shadow`) is tried first, as the glyphs moved
+    by that offset, judged by the colour tests only and taken whole, whether the segmenter
+    marks it or not (``"effect(dx=4, dy=4, r=0, hard)"``); no other moved effect is fitted
+    to that line (the segmenter's blur round the shadow).
     An effect adds its pixels the segmenter marked (with 1 px of slack for its blur), then
     its tail: rings past the fitted radius, one px at a time, while the ring's median colour
     still differs from the photo beyond by ``EFFECT_TAIL_DELTA_E`` (a blurred shadow fades
@@ -502,7 +504,7 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     mask : ndarray, shape (H, W), bool
     choices : list of str
         Per line, ``"glyphs"``, ``"segmenter"`` or the glyphs plus the effects found and
-        the segmenter's confirmed pixels or a halo, e.g.
+        the segmenter's confirmed pixels or a halo (``, hard``: a shadow its edges placed), e.g.
         ``"glyphs + effect(dx=4, dy=4, r=0) + segmenter(120 px)"``, ``"glyphs + halo(900 px)"``.
     """
     H, W = glyphs.shape
@@ -537,17 +539,34 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
         # most of a fax page's remaining text-mask time)
         past = image[y0:y1, x0:x1][~g1]
         tries = max_effects if len(past) and (past != past[0]).any() else 0
-        for _ in range(tries):
-            if rest.sum() < EFFECT_SMALL_SHARE * max(int(gl.sum()), 1):
-                break
-            prec, agree, r, dx, dy = _fit_effect(gl, rest, m)
-            if prec < EFFECT_MIN_PRECISION or agree < EFFECT_SMALL_SHARE * gl.sum():
-                break
+        # a hard shadow the image's own edges place (ops.text.hard_shadow) is tried first, as
+        # the glyphs moved, whatever the segmenter marks of it (a dark shadow over dark photo)
+        edged = edge_shadow(gl, image[y0:y1, x0:x1], m) if tries else None
+        sure = np.zeros_like(g1)  # effect pixels kept whether the segmenter marks them or not
+        budget = tries  # effects still to fit (a rejected edge shadow costs none)
+        while budget > 0:
+            if edged is not None:
+                (dx, dy), r, edged = edged, 0, None
+                by_edges = True
+            else:
+                budget -= 1
+                if rest.sum() < EFFECT_SMALL_SHARE * max(int(gl.sum()), 1):
+                    break
+                prec, agree, r, dx, dy = _fit_effect(gl, rest, m)
+                if prec < EFFECT_MIN_PRECISION or agree < EFFECT_SMALL_SHARE * gl.sum():
+                    break
+                if (dx, dy) != (0, 0) and sure.any():
+                    break  # one drop shadow per line, placed by its edges: this is its blur
+                by_edges = False
             whole = _shift(cv2.dilate(gl, _disk(r)) if r else gl, dx, dy) > 0
             shape = whole & ~g1 & ~found  # judged on its pixels clear of the glyphs
+            if by_edges:  # its size is what shows past the glyphs (a small one: EFFECT_SMALL_SHARE)
+                agree = float(shape.sum())
             near = (shape | g1 | found).astype(np.uint8)
             ring = (cv2.dilate(near, _disk(5)) > 0) & ~(cv2.dilate(near, _disk(2)) > 0)
             if shape.sum() < 10 or ring.sum() < 10:
+                if by_edges:
+                    continue
                 break
             if lab is None:
                 lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
@@ -559,17 +578,21 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
                 test = shape
             de = float(np.linalg.norm(np.median(lab[test], 0) - np.median(lab[ring], 0)))
             if de < (EFFECT_MIN_DELTA_E if agree >= EFFECT_MIN_SHARE * gl.sum()
-                     else EFFECT_STRONG_DELTA_E):
-                break
-            if not _changes_photo(lab, image[y0:y1, x0:x1], whole | g1 | found, test, de):
+                     else EFFECT_STRONG_DELTA_E) or not _changes_photo(
+                    lab, image[y0:y1, x0:x1], whole | g1 | found, test, de):
+                if by_edges:
+                    continue
                 break
             found |= whole
             rest &= ~whole
+            if by_edges:
+                sure |= whole
+                budget -= 1
             shapes.append((r, dx, dy))
-            effects.append(f"effect(dx={dx}, dy={dy}, r={r})")
+            effects.append(f"effect(dx={dx}, dy={dy}, r={r}{', hard' if by_edges else ''})")
         kept = np.zeros_like(g1)
         if found.any():
-            kept = found & (cv2.dilate(seg.astype(np.uint8), _disk(1)) > 0)
+            kept = (found & (cv2.dilate(seg.astype(np.uint8), _disk(1)) > 0)) | sure
             for r, dx, dy in shapes:  # the blur's faint tail, which the segmenter misses
                 kept |= _tail(gl, r, dx, dy, image[y0:y1, x0:x1], lab, g1 | found)
         left = seg & ~g1 & ~kept  # what the segmenter marks that nothing explains yet
