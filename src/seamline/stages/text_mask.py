@@ -80,6 +80,8 @@ class TextMask(Stage):
                 mask = np.where(photo, 0.0, mask).astype(np.float32)
             report["regions"] = gm.per_region
         if p.method in ("segmenter", "combined"):
+            import cv2
+
             from seamline.ops.text.geometry import combine_masks, hard_edged, line_geometry
             from seamline.ops.text.rim import faint_rim_px, hard_over_texture, missed_corners
             from seamline.ops.text.segment import load_segmenter, segment_text
@@ -131,7 +133,15 @@ class TextMask(Stage):
                 # judged with it in the glyphs, where the segmenter marks it too
                 kept = without_photo(combined, gm.mask > 0, photo)
                 report["photo_fill_px"] = int((combined & ~kept).sum())
-                combined = kept
+                # ... plus, on a line with a hard shadow its edges placed (1 px of growth),
+                # the glyphs' anti-aliased edge the matte's cut left (ops.text.glyph): a
+                # corner's diagonal pixel, a 2 px edge; green specks over coffee once filled.
+                # Added after the effects (the shadow is the glyphs' core moved) and caps.
+                hard_lines = [i + 1 for i, c in enumerate(report["per_line"]) if ", hard)" in c]
+                edge = (np.isin(gm.edge, hard_lines) & ~kept & ~photo
+                        & (cv2.dilate(kept.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0))
+                report["edge_px"] = int(edge.sum())
+                combined = kept | edge
                 mask = combined.astype(np.float32)
                 # ... plus the faint rim measured past a huge title's edge (ops.text.rim)
                 rims = faint_rim_px(combined, image,
