@@ -24,7 +24,8 @@ import numpy as np
 from seamline.ops.polygons import line_crop
 from seamline.ops.text.geometry import change_over_texture
 
-__all__ = ["RIM_MIN_HEIGHT_PX", "faint_rim_px", "hard_over_texture", "missed_corners"]
+__all__ = ["RIM_MIN_HEIGHT_PX", "faint_rim_px", "hard_over_texture", "missed_corners",
+           "narrow_gaps", "outline_outside"]
 
 #: Lines shorter than this (text height, px) are not measured (their edge is 1 px; a page of
 #: small text has hundreds of lines, and each measurement costs two inpaints of its crop).
@@ -104,6 +105,9 @@ def faint_rim_px(mask: np.ndarray, image: np.ndarray, polygons, text_heights) ->
     return out
 
 
+#: narrow_gaps: the gaps closed are up to twice this wide (the normaliser's uncapped growth)
+GAP_PX = 2
+
 _DISK = {r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
          for r in (1, 2, 4)}
 
@@ -176,4 +180,84 @@ def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: flo
         if sign == 0:
             continue
         out[y0:y1, x0:x1] |= corner & (de > floor) & (sign * diff[..., 0] > 0)
+    return out
+
+
+def narrow_gaps(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
+                ) -> np.ndarray:
+    """Pixels in gaps of a line's mask: 1-2 px wide, or of its fill's colour up to
+    ``2 * GAP_PX`` wide: bool, shape (H, W).
+
+    The normaliser's 2 px of growth closed such gaps; a line capped at 1 px keeps them open.
+    A white subtitle's fill over a light photo is matted with holes (train probe: the "A" of
+    a 2 px outlined subtitle over yellowed chelsea, 100 px of its stem left out: filled, a
+    white streak); its outline's last row is cut off by a 1 px gap (the same probe: a "y"'s
+    tail, which the normaliser dropped as a speck, a dark line after the fill). A gap a
+    closing by 1 px fills is text; a wider one (a closing by ``GAP_PX``) where it has the
+    colour of the line's fill (its mask's lightest tenth, Lab median) within
+    ``outline.FILL_DELTA_E``: a counter of the photo's colour stays open.
+
+    Parameters are those of :func:`missed_corners`.
+    """
+    from seamline.ops.text.outline import FILL_DELTA_E
+
+    out = np.zeros_like(mask, dtype=bool)
+    r = GAP_PX
+    for poly in polygons:
+        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
+        m = mask[y0:y1, x0:x1]
+        if m.size == 0 or not m.any():
+            continue
+        pad = np.pad(m.astype(np.uint8), r)
+        # a gap of 1-2 px, whatever its colour (the outline's last row cut off by a
+        # 1 px gap: the normaliser drops it as a speck), and up to 2 * GAP_PX of the fill's
+        thin = (cv2.morphologyEx(pad, cv2.MORPH_CLOSE, _DISK[1])[r:-r, r:-r] > 0) & ~m
+        gap = (cv2.morphologyEx(pad, cv2.MORPH_CLOSE, _DISK[r])[r:-r, r:-r] > 0) & ~m & ~thin
+        out[y0:y1, x0:x1] |= thin
+        if not gap.any():
+            continue
+        lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
+                           cv2.COLOR_RGB2Lab)
+        light = lab[m]
+        fill = np.median(light[light[:, 0] >= np.quantile(light[:, 0], 0.9)], axis=0)
+        out[y0:y1, x0:x1] |= gap & (np.linalg.norm(lab - fill, axis=-1) <= FILL_DELTA_E)
+    return out
+
+
+
+#: outline_outside: a line's outline lies outside its mask when at least this share of the
+#: ring 1 px outside the mask is dark (Lab L* below its fill's by ``OUTLINE_DARK_L``). Train:
+#: cases 002 (outlined "SALE" over noise) 0.95 and 029 (meme over coffee) 0.88; the probes
+#: whose glyph mask holds the outline 0.16 (yellowed chelsea) to 0.62 (stripes, half dark).
+OUTSIDE_DARK_SHARE = 0.75
+OUTLINE_DARK_L = 40.0
+
+
+def outline_outside(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
+                    ) -> list[bool]:
+    """Per text line: does its dark outline lie outside its mask (the mask holds the fill)?
+
+    A glyphs-only line's mask may hold a subtitle's fill and its outline (its edge pixels
+    the outline's dark colour, the photo past it) or the fill alone, the outline a dark ring
+    just outside it, which 1 px of growth leaves as remnants (train case 002: recall 0.996 ->
+    0.951 once capped). The fill is the mask's lightest tenth (Lab median); the outline is
+    outside where ``OUTSIDE_DARK_SHARE`` of the ring 1 px out is darker than it by
+    ``OUTLINE_DARK_L``. A dark photo round the line reads as outside too (not capped).
+
+    Parameters are those of :func:`missed_corners`.
+    """
+    out = []
+    for poly in polygons:
+        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
+        m = mask[y0:y1, x0:x1]
+        ring = (cv2.dilate(m.astype(np.uint8), _DISK[1]) > 0) & ~m
+        if m.sum() < 20 or ring.sum() < 10:
+            out.append(True)
+            continue
+        lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
+                           cv2.COLOR_RGB2Lab)
+        light = lab[m][:, 0]
+        fill_l = float(np.median(light[light >= np.quantile(light, 0.9)]))
+        out.append(float((lab[ring][:, 0] < fill_l - OUTLINE_DARK_L).mean())
+                   >= OUTSIDE_DARK_SHARE)
     return out
