@@ -120,16 +120,22 @@ def test_the_white_fill_an_outline_with_lift_encloses_is_masked(font, seed, min_
     assert info.get("enclosed_fill_px", 0) > 0, info
 
 
+def _yellowed(photo: np.ndarray) -> np.ndarray:
+    """``photo`` (HxWx3 float32, 0-1) with its hue turned 25 degrees to a bright saturated
+    yellow and lightened: a subtitle's white fill and the photo's light parts close in."""
+    hsv = cv2.cvtColor(photo, cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0] + 25) % 360
+    hsv[..., 1] = np.clip(hsv[..., 1] * 1.3, 0, 1)
+    hsv[..., 2] = np.clip(hsv[..., 2] * 1.3 + 0.1, 0, 1)
+    return np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1).astype(np.float32)
+
+
 def _over_yellow_coffee(font: str, outline_px: int, y_frac: float):
     """A white subtitle with a thin black outline over scikit-image's coffee, its hue turned
     to a bright saturated yellow (textured: a line's near and far rings differ by the photo)."""
     photo = data.coffee().astype(np.float32) / 255
     photo = np.clip(cv2.resize(photo, (1024, 683), interpolation=cv2.INTER_CUBIC), 0, 1)
-    hsv = cv2.cvtColor(photo, cv2.COLOR_RGB2HSV)
-    hsv[..., 0] = (hsv[..., 0] + 25) % 360
-    hsv[..., 1] = np.clip(hsv[..., 1] * 1.3, 0, 1)
-    hsv[..., 2] = np.clip(hsv[..., 2] * 1.3 + 0.1, 0, 1)
-    photo = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1).astype(np.float32)
+    photo = _yellowed(photo)
     ov = overlays.Overlay(text="Share why shipping summer like calm", xy=(0, 0), size_px=40,
                           font=_font(font), color=(255, 255, 255), align="center",
                           outline_px=outline_px, outline_color=(0, 0, 0))
@@ -209,11 +215,7 @@ def _over_yellow_chelsea(font: str, size_px: int, y_frac: float):
     to a bright yellow (light fur streaks: the glyph mask holds the outline, no effect)."""
     photo = data.chelsea().astype(np.float32) / 255
     photo = np.clip(cv2.resize(photo, (1024, 768), interpolation=cv2.INTER_CUBIC), 0, 1)
-    hsv = cv2.cvtColor(photo, cv2.COLOR_RGB2HSV)
-    hsv[..., 0] = (hsv[..., 0] + 25) % 360
-    hsv[..., 1] = np.clip(hsv[..., 1] * 1.3, 0, 1)
-    hsv[..., 2] = np.clip(hsv[..., 2] * 1.3 + 0.1, 0, 1)
-    photo = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1).astype(np.float32)
+    photo = _yellowed(photo)
     ov = overlays.Overlay(text="Again home chapter", xy=(0, 0), size_px=size_px,
                           font=_font(font), color=(255, 255, 255), align="center",
                           outline_px=2, outline_color=(0, 0, 0))
