@@ -120,32 +120,37 @@ def test_the_white_fill_an_outline_with_lift_encloses_is_masked(font, seed, min_
     assert info.get("enclosed_fill_px", 0) > 0, info
 
 
-def _yellowed(photo: np.ndarray) -> np.ndarray:
-    """``photo`` (HxWx3 float32, 0-1) with its hue turned 25 degrees to a bright saturated
-    yellow and lightened: a subtitle's white fill and the photo's light parts close in."""
+def _white_subtitle_over(photo: np.ndarray, size_wh: tuple[int, int], text: str, font: str,
+                         size_px: int, outline_px: int, y_frac: float):
+    """``photo`` (HxWx3 uint8) resized to ``size_wh``, its hue turned 25 degrees to a bright
+    saturated yellow and lightened (a subtitle's white fill and the photo's light parts close
+    in), with a white centred ``text`` outlined in black whose bottom sits at ``y_frac`` of the
+    height. Returns the image, the drawn mask, the detector's regions and the yellowed photo."""
+    w_px, h_px = size_wh
+    photo = photo.astype(np.float32) / 255
+    photo = np.clip(cv2.resize(photo, size_wh, interpolation=cv2.INTER_CUBIC), 0, 1)
     hsv = cv2.cvtColor(photo, cv2.COLOR_RGB2HSV)
     hsv[..., 0] = (hsv[..., 0] + 25) % 360
     hsv[..., 1] = np.clip(hsv[..., 1] * 1.3, 0, 1)
     hsv[..., 2] = np.clip(hsv[..., 2] * 1.3 + 0.1, 0, 1)
-    return np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1).astype(np.float32)
-
-
-def _over_yellow_coffee(font: str, outline_px: int, y_frac: float):
-    """A white subtitle with a thin black outline over scikit-image's coffee, its hue turned
-    to a bright saturated yellow (textured: a line's near and far rings differ by the photo)."""
-    photo = data.coffee().astype(np.float32) / 255
-    photo = np.clip(cv2.resize(photo, (1024, 683), interpolation=cv2.INTER_CUBIC), 0, 1)
-    photo = _yellowed(photo)
-    ov = overlays.Overlay(text="Share why shipping summer like calm", xy=(0, 0), size_px=40,
-                          font=_font(font), color=(255, 255, 255), align="center",
-                          outline_px=outline_px, outline_color=(0, 0, 0))
+    photo = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1).astype(np.float32)
+    ov = overlays.Overlay(text=text, xy=(0, 0), size_px=size_px, font=_font(font),
+                          color=(255, 255, 255), align="center", outline_px=outline_px,
+                          outline_color=(0, 0, 0))
     w, h = overlays.measure(ov)
-    ov = overlays._replace(ov, xy=(float((1024 - w) / 2), float(683 * y_frac - h)))
+    ov = overlays._replace(ov, xy=(float((w_px - w) / 2), float(h_px * y_frac - h)))
     image, _, _ = overlays.render(photo, [ov])
     image = image.astype(np.float32)
     drawn = overlays.drawn_mask(photo, image)
     regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
     return image, drawn, regions, photo
+
+
+def _over_yellow_coffee(font: str, outline_px: int, y_frac: float):
+    """A 40 px white subtitle with a thin black outline over scikit-image's coffee, yellowed
+    (textured: a line's near and far rings differ by the photo)."""
+    return _white_subtitle_over(data.coffee(), (1024, 683), "Share why shipping summer like calm",
+                                font, 40, outline_px, y_frac)
 
 
 def test_an_outlined_subtitle_over_a_textured_photo_gets_only_its_anti_aliased_pixel():
@@ -211,21 +216,10 @@ def test_a_highlight_beside_an_outlined_subtitle_is_not_taken_as_its_fill():
 
 
 def _over_yellow_chelsea(font: str, size_px: int, y_frac: float):
-    """A white subtitle with a 2 px black outline over scikit-image's chelsea, its hue turned
-    to a bright yellow (light fur streaks: the glyph mask holds the outline, no effect)."""
-    photo = data.chelsea().astype(np.float32) / 255
-    photo = np.clip(cv2.resize(photo, (1024, 768), interpolation=cv2.INTER_CUBIC), 0, 1)
-    photo = _yellowed(photo)
-    ov = overlays.Overlay(text="Again home chapter", xy=(0, 0), size_px=size_px,
-                          font=_font(font), color=(255, 255, 255), align="center",
-                          outline_px=2, outline_color=(0, 0, 0))
-    w, h = overlays.measure(ov)
-    ov = overlays._replace(ov, xy=(float((1024 - w) / 2), float(768 * y_frac - h)))
-    image, _, _ = overlays.render(photo, [ov])
-    image = image.astype(np.float32)
-    drawn = overlays.drawn_mask(photo, image)
-    regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
-    return image, drawn, regions, photo
+    """A white subtitle with a 2 px black outline over scikit-image's chelsea, yellowed
+    (light fur streaks: the glyph mask holds the outline, no effect)."""
+    return _white_subtitle_over(data.chelsea(), (1024, 768), "Again home chapter", font,
+                                size_px, 2, y_frac)
 
 
 @pytest.mark.parametrize("font,size_px,y_frac,min_precision", [
