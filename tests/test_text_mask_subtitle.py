@@ -258,3 +258,16 @@ def _mask_and_normalize(image, regions):
     nm = get_stage(nz.stage_id)(nz.params).run(ctx, mask=tm.outputs["mask"],
                                                geometry=tm.outputs["geometry"], image=image)
     return tm, nm.outputs["mask"] >= 0.5
+
+
+def test_a_line_wholly_outside_the_frame_does_not_stop_the_outline_test():
+    # a tiled watermark's copy past the frame's edge is a line whose crop is empty: the
+    # outline test (ops.text.rim.outline_outside) dilated the empty crop and OpenCV raised
+    # (train tiled case 14, grace_hopper, stopped remove-text); such a line is left alone
+    from seamline.ops.text.rim import outline_outside
+
+    image = np.full((60, 80, 3), 0.5, np.float32)
+    mask = np.zeros((60, 80), bool)
+    mask[20:30, 10:40] = True
+    off = np.float32([[200, 100], [260, 100], [260, 120], [200, 120]])
+    assert outline_outside(mask, image, [off]) == [True]

@@ -250,6 +250,9 @@ def outline_outside(mask: np.ndarray, image: np.ndarray, polygons, *, margin: fl
     for poly in polygons:
         y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
         m = mask[y0:y1, x0:x1]
+        if m.size == 0:  # a line wholly outside the frame (a tiled watermark's edge copy)
+            out.append(True)
+            continue
         ring = (cv2.dilate(m.astype(np.uint8), _DISK[1]) > 0) & ~m
         if m.sum() < 20 or ring.sum() < 10:
             out.append(True)
