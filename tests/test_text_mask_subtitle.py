@@ -244,6 +244,41 @@ def test_a_glyphs_only_subtitle_over_a_textured_photo_gets_only_its_anti_aliased
     assert left.sum() == 0, np.argwhere(left)[:10]
 
 
+def _soft_shadowed_over_coffee(font: str):
+    """A white 36 px subtitle with a soft black drop shadow (3 px down-right, blurred 1.4 px,
+    opacity 0.9) over scikit-image's coffee, resized to 1024x768: the line lies on the
+    saucer's dark red rim and the dark table."""
+    photo = np.clip(cv2.resize(data.coffee().astype(np.float32) / 255, (1024, 768),
+                               interpolation=cv2.INTER_CUBIC), 0, 1)
+    ov = overlays.Overlay(text="Free both why when sale subscribe", xy=(0, 0), size_px=36,
+                          font=_font(font), color=(255, 255, 255), align="center",
+                          shadow_offset=(3, 3), shadow_blur=1.4, shadow_opacity=0.9)
+    w, h = overlays.measure(ov)
+    ov = overlays._replace(ov, xy=(float((1024 - w) / 2), float(768 * 0.9 - h)))
+    image, _, _ = overlays.render(photo, [ov])
+    image = image.astype(np.float32)
+    drawn = overlays.drawn_mask(photo, image)
+    regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
+    return image, drawn, regions, photo
+
+
+def test_a_soft_shadow_over_dark_red_the_segmenter_misses_is_masked():
+    # The segmenter does not mark the blurred dark shadow over the dark red saucer, so no
+    # effect is fitted, and one-sided it fails the halo's rings all round: 497 px of shadow
+    # were left 0.1 or more from the photo (recall 0.818, precision 0.826). The glyphs moved
+    # where the photo darkened, far more than on their mirror image, and whose light is
+    # under half the light under the mirror, are the shadow (where their light is scaled
+    # down): recall 0.920, precision 0.847, 194 px left (the photo estimate under the
+    # shadow, from darker photo round it, hides part of it).
+    image, drawn, regions, photo = _soft_shadowed_over_coffee("DejaVuSans.ttf")
+    tm, m = _mask_and_normalize(image, regions)
+    assert "soft shadow(" in tm.report["per_line"][0], tm.report["per_line"]
+    assert (m & drawn).sum() / drawn.sum() >= 0.9
+    assert (m & drawn).sum() / m.sum() >= 0.82
+    left = drawn & ~m & (np.abs(image - photo).max(axis=2) > 0.1)
+    assert left.sum() <= 300, left.sum()
+
+
 def _mask_and_normalize(image, regions):
     """The remove-text pipeline's text-mask and normalize-mask stages on one image: the
     text-mask result and the final boolean mask (H, W)."""
