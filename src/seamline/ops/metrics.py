@@ -243,7 +243,9 @@ def outside_change(original, result, mask, *, dilate_px=0):
     for y in range(0, mask.shape[0], 256):
         rows = slice(y, y + 256)
         differs = result[rows] != original[rows]
-        changed = (differs.any(axis=-1) if channels > 1 else differs) & (allowed[rows] == 0)
+        if channels > 1:  # the channels OR-ed one by one: any(axis=-1) over 3 is ~4x slower
+            differs = np.logical_or.reduce([differs[..., c] for c in range(channels)])
+        changed = differs & (allowed[rows] == 0)
         if changed.any():
             n_changed += int(changed.sum())
             diffs.append(np.abs(result[rows][changed].astype(np.float64)
