@@ -44,6 +44,7 @@ __all__ = [
     "snap_to_grid",
     "grow_over_halos",
     "support_boxes",
+    "ellipse_kernel",
 ]
 
 
@@ -177,6 +178,12 @@ def _crop(box):
     return slice(y0, y1), slice(x0, x1)
 
 # --------------------------------------------------------------------------- primitives
+def ellipse_kernel(r: int) -> np.ndarray:
+    """OpenCV's elliptic structuring element of radius ``r``: (2r+1, 2r+1) uint8 0/1
+    (``MORPH_ELLIPSE``; not :func:`_disk`'s Euclidean disk: they differ for some radii)."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
 def _disk(px):
     """Euclidean disk ``x**2 + y**2 <= px**2`` (OpenCV's MORPH_ELLIPSE is not round for small px)."""
     y, x = np.ogrid[-px : px + 1, -px : px + 1]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.text.hard_shadow import edge_shadow
 from seamline.ops.text.hard_shadow import shift as _shift
@@ -195,10 +196,6 @@ CONFIRM_MIN_PX = 8
 CONFIRM_OUTLINED_SHARE = 0.1
 CONFIRM_REACH_PX = 3.0
 CONFIRM_REACH_REL = 0.08
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def _fit_effect(glyph: np.ndarray, rest: np.ndarray, max_shift: int):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.masks import ellipse_kernel as _disk
+
 __all__ = ["edge_shadow", "shift"]
 
 
@@ -36,10 +38,6 @@ SHADOW_EDGE_MIRROR = 0.2
 #: ... and its pixels past the glyphs must be at least this share of the outline's (a shadow
 #: wholly under the letters changes nothing a 1 px growth does not take).
 SHADOW_EDGE_MIN_VISIBLE = 0.1
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:

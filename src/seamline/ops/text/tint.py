@@ -41,6 +41,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.masks import ellipse_kernel as _disk
+
 __all__ = ["tinted_fill", "TINT_FIGURES", "TINT_REASON"]
 
 #: Pixels outside the mask that count as its rim (anti-aliased ink stays there). With the
@@ -73,10 +75,6 @@ MIN_TINTED_PX = 60
 TINT_FIGURES = ("tinted_px", "removed_px", "letters", "tinted_letters", "tint")
 #: How the ghost judge's reason for a tint flag begins (QA names the look by it).
 TINT_REASON = "letters still tinted"
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def _robust_spread(x: np.ndarray) -> float:
