@@ -39,44 +39,52 @@ _CONC_WEIGHTING = 0.5
 
 # ----------------------------------------------------------------------------- FFT
 @njit(cache=True, nogil=True)
-def _fft1(buf, tw, rev):
-    """In-place radix-2 FFT of the contiguous complex vector ``buf`` (length n, a power
-    of 2) with twiddles ``tw[k] = exp(-+2 pi i k / n)`` (k < n / 2) and the bit-reversal
-    permutation ``rev``."""
-    n = buf.shape[0]
+def _fft_columns(a, tw, rev, ncols):
+    """In place: radix-2 FFT of each of the first ``ncols`` columns of the complex array
+    ``a`` (n rows, n a power of 2) with twiddles ``tw[k] = exp(-+2 pi i k / n)`` (k < n / 2)
+    and the bit-reversal permutation ``rev``. Each butterfly is applied to whole rows at
+    once (rows are contiguous: one column at a time, copied out and back, took 10-15 % more
+    of the kernel's time); every element's arithmetic is that of a 1-D FFT of its column."""
+    n = a.shape[0]
     for i in range(n):
         j = rev[i]
         if i < j:
-            t = buf[i]
-            buf[i] = buf[j]
-            buf[j] = t
+            for c in range(ncols):
+                t = a[i, c]
+                a[i, c] = a[j, c]
+                a[j, c] = t
     length = 2
     while length <= n:
         half = length >> 1
         step = n // length
         for s in range(0, n, length):
             for k in range(half):
-                u = buf[s + k]
-                v = buf[s + k + half] if k == 0 else buf[s + k + half] * tw[k * step]
-                buf[s + k] = u + v
-                buf[s + k + half] = u - v
+                r0 = a[s + k]
+                r1 = a[s + k + half]
+                if k == 0:
+                    for c in range(ncols):
+                        u = r0[c]
+                        v = r1[c]
+                        r0[c] = u + v
+                        r1[c] = u - v
+                else:
+                    w = tw[k * step]
+                    for c in range(ncols):
+                        u = r0[c]
+                        v = r1[c] * w
+                        r0[c] = u + v
+                        r1[c] = u - v
         length <<= 1
 
 
 @njit(cache=True, nogil=True)
 def _fft2(a, tw, rev, ncols):
     """In place: 2-D FFT of the complex square array ``a``, the column pass on its first
-    ``ncols`` columns only (unscaled)."""
-    n = a.shape[0]
-    for r in range(n):
-        _fft1(a[r], tw, rev)
-    col = np.empty(n, np.complex128)
-    for c in range(ncols):
-        for r in range(n):
-            col[r] = a[r, c]
-        _fft1(col, tw, rev)
-        for r in range(n):
-            a[r, c] = col[r]
+    ``ncols`` columns only (unscaled). The row pass is a column pass of the transpose."""
+    t = np.ascontiguousarray(a.T)
+    _fft_columns(t, tw, rev, a.shape[0])
+    a[:, :] = t.T
+    _fft_columns(a, tw, rev, ncols)
 
 
 @njit(cache=True, nogil=True)
