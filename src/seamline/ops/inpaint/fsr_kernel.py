@@ -173,9 +173,10 @@ def _extrapolate(block, mask, fft, rho, sigma, params, tables, fweight, decay):
     h2 = fft // 2
     # W tiled 2 x 2: the spectrum shifted by (u, v) is a slice, no index wrapping
     Wp = np.empty((2 * fft, 2 * fft), np.complex128)
-    for y in range(2 * fft):
-        for x in range(2 * fft):
-            Wp[y, x] = W[y % fft, x % fft]
+    Wp[:fft, :fft] = W
+    Wp[:fft, fft:] = W
+    Wp[fft:, :fft] = W
+    Wp[fft:, fft:] = W
     # projection distances |Rw| x frequency weighting, and their maximum; refreshed as
     # each iteration updates Rw (the values OpenCV computes at the next iteration's start)
     pd = np.empty((fft, half))
