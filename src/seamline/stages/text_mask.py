@@ -220,9 +220,10 @@ def _outlined(choice: str) -> bool:
 def _unmoved(choice: str) -> bool:
     """Whether every effect in a line's ``combine_masks`` choice is centred (an outline or a
     glow: ``effect(dx=0, dy=0, ...)``) or a hard shadow its own edges placed
-    (``effect(dx=4, dy=4, r=0, hard)``: sharp all round, no blur); True for a line with none.
+    (``effect(dx=4, dy=4, r=0, hard)``: sharp all round, no blur) or split from the fill in
+    the glyph mask (``..., split)``); True for a line with none.
     Another moved one is a drop shadow, whose blur may reach past a mask edge that looks
     hard."""
-    return all(part.startswith("effect(dx=0, dy=0,") or part.endswith(", hard)")
+    return all(part.startswith("effect(dx=0, dy=0,") or part.endswith((", hard)", ", split)"))
                for part in choice.split(" + ") if part.startswith("effect("))
 
