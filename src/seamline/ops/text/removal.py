@@ -12,7 +12,10 @@ the mask is built and preflighted:
    :data:`SEE_THROUGH` instead: the blend inverted, the photo under them kept. The numbers
    and the reason are recorded per region (``blend``: the fit). A huge title's hole takes
    its drop shadow's faint tail beside it before the first fill
-   (:func:`seamline.ops.text.tail.shadow_tail`; ``tail_px``).
+   (:func:`seamline.ops.text.tail.shadow_tail`; ``tail_px``). The text's anti-aliased rim
+   the mask left just outside each hole (a mix of the line's ink and the photo) is unmixed
+   back to the photo first, so no fill reads the text's colour in the ring
+   (:mod:`seamline.ops.text.edge_unmix`; ``edge_unmix``, given the lines' ``inks``).
 2. **Fill** (:mod:`seamline.ops.text.region_fill`): regions fill in order on crops around
    them, regions not filled yet count as unknown, only the region's own hole is pasted
    back (every pixel outside the mask stays bit-identical); two regions that do not see
@@ -228,9 +231,32 @@ def _grain_box(hole: Hole, shape) -> tuple[slice, slice]:
     return hole.box(int(max(GRAIN_REACH_PX // 2, 3 * hole.thickness(shape))), shape)
 
 
+def _unmix_rims(image, out, holes, plan, inks, filled) -> np.ndarray:
+    """Give each region's text rim just outside its hole back to the photo, in ``out`` (in
+    place; :func:`seamline.ops.text.edge_unmix.unmix_edge` on a crop of the original
+    ``image``, every region against the same mask ``filled``: one region's rim is never
+    another's hole); records ``edge_unmix`` per region and returns the pixels unmixed
+    (frame-sized, bool)."""
+    from seamline.ops.text.edge_unmix import BAND_PX, unmix_edge
+
+    unmixed = np.zeros(filled.shape, bool)
+    for lab, hole in holes.items():
+        idx = lab - 1
+        if idx >= len(inks) or lab not in plan or not len(inks[idx] or ()):
+            continue
+        box = hole.box(3 * BAND_PX + 8, image.shape)  # the band, its estimate, its smoothing
+        restored, changed, figures = unmix_edge(image[box], hole.within(box), inks[idx],
+                                                mask=filled[box])
+        if changed.any():
+            np.copyto(out[box], restored, where=changed[..., None])
+            unmixed[box] |= changed
+        plan[lab]["edge_unmix"] = figures
+    return unmixed
+
+
 def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, seed=0,
               judge=True, grow_px=1, stroke_px=None, ocr=None, model_path=None, device="cpu",
-              threads=None):
+              threads=None, inks=None):
     """Remove text: fill the mask region by region, judge the result, refill what shows.
 
     Parameters
@@ -265,6 +291,12 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     threads : int, optional, keyword-only
         Threads for the first pass's fills (>= 1; default ``FILL_THREADS`` capped by
         ``cv2.getNumThreads()``). The result is the same for every value.
+    inks : sequence of array_like, optional, keyword-only
+        Per region, its ink colours (``(K, 3)`` RGB in [0, 1]; ``text-mask``'s ``ink_rgb``).
+        Given, the text's anti-aliased rim left just outside each region's hole is unmixed
+        back to the photo before the first fill
+        (:func:`seamline.ops.text.edge_unmix.unmix_edge`; ``edge_unmix`` per region, the
+        pixels join ``final_mask``).
 
     Returns
     -------
@@ -280,7 +312,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         ``reasons``, ``judges``: ``"ghost"``, ``"smear"``, ``"structure"`` and/or
         ``"surface"``); ``verdicts``: the ghost judge's last word per region; ``smear``,
         ``structure`` and ``surface``: the fill judges' (JSON-serialisable; a pass whose
-        fill got the grain carries ``texture``: the verdict before, the weight, CPU ms).
+        fill got the grain carries ``texture``: the verdict before, the weight, CPU ms);
+        ``edge_unmixed_px``: rim pixels unmixed (``inks`` given).
     """
     from seamline.ops.inpaint import BACKENDS, get_backend
 
@@ -343,6 +376,11 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 holes[lab] = Hole.of(tail | hole.full(support.shape))
                 support |= tail
                 plan[lab]["tail_px"] = int(tail.sum())
+    if inks is not None:
+        # the text's rim just outside each hole back to the photo first: the fills read the
+        # ring round the hole (main's carried the rim's colour in); the loop's judges see it
+        # as photo, and it joins the mask at the end
+        unmixed = _unmix_rims(image, out, holes, plan, inks, support)
     # first pass: every region, in order; not-yet-filled regions are unknown context
     if threads is None:
         threads = min(FILL_THREADS, max(1, cv2.getNumThreads()))
@@ -510,6 +548,10 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
             if not refilled:  # every flagged region is past its last option: judged as is
                 break
         report["passes"] = max(len(v["passes"]) for v in plan.values())
+    if inks is not None:
+        # every pixel that may differ from the input (a refill's grown hole may hold some)
+        final |= unmixed
+        report["edge_unmixed_px"] = int(unmixed.sum())
     report["regions"] = [plan[k] for k in sorted(plan)]
     report["verdicts"] = [v.to_dict() for v in verdicts]
     for key, judged in (("smear", smears), ("structure", structs), ("surface", surfaces)):
