@@ -17,11 +17,13 @@ BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exe
 
 class FillText(Stage):
     id = "fill-text"
-    version = "7"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "8"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
     #                7: semi-transparent strokes get their blend inverted (unblend, auto)
+    #                8: the text's anti-aliased rim just outside a filled hole unmixed back
+    #                   to the photo (ops.text.edge_unmix; text-mask's ink colours)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
@@ -30,7 +32,8 @@ class FillText(Stage):
                 "regions": PortSpec("text-regions",
                                     doc="the detected text lines: per-region fill and judge"),
                 "geometry": PortSpec("report", optional=True,
-                                     doc="stroke width per region (text-mask), for the choice"),
+                                     doc="stroke width per region (text-mask), for the "
+                                         "choice; ink colours per region, for the rim"),
                 "edited": PortSpec("mask", optional=True, same_size_as="image",
                                    doc="pixels an earlier stage already changed in ``image`` "
                                        "(unblend-watermark's): not filled, but named in the "
@@ -45,9 +48,11 @@ class FillText(Stage):
             "smooth context, frequency-selective over texture or structure), fill on crops, "
             "run the ghost and smear judges, grow a region the ghost judge flags over its "
             "residue, give one the smear judge flags the next texture-keeping fill (auto), "
-            "and refill from the original, at most max_passes fills. Pixels outside the "
-            "final mask are bit-identical to the input. A grey image (HxW) is filled as RGB "
-            "(R = G = B, a view, no copy) and returned grey: its luminance inside the mask; "
+            "and refill from the original, at most max_passes fills; then the text's "
+            "anti-aliased rim left within 2 px outside each hole (a mix of the line's ink "
+            "colour and the photo) is unmixed back to the photo and joins the mask. Pixels "
+            "outside the final mask are bit-identical to the input. A grey image (HxW) is "
+            "filled as RGB (R = G = B, a view, no copy) and returned grey: its luminance inside the mask; "
             "a grey graphic (at most 32 levels: a 1-bit scan or fax page) has no texture or "
             "structure to keep, so auto gives every region the diffusion fill.",
     )
@@ -60,6 +65,9 @@ class FillText(Stage):
         judge: bool = True             #: run the ghost and smear judges after each pass
         model: str | None = None       #: checkpoint path for the lama backend
         device: str = "cpu"            #: torch device for the lama backend
+        #: unmix the text's anti-aliased rim left just outside each filled hole (needs the
+        #: ``geometry``'s ``ink_rgb``, text-mask's per-line ink colours)
+        edge_unmix: bool = True
 
     @classmethod
     def warm_up(cls, params, *, threads: int | None = None) -> None:
@@ -110,7 +118,9 @@ class FillText(Stage):
                                        backend=backend, max_passes=p.max_passes,
                                        radius=p.radius, seed=ctx.seed, judge=p.judge,
                                        model_path=p.model, device=p.device,
-                                       stroke_px=(geometry or {}).get("stroke_width_px"))
+                                       stroke_px=(geometry or {}).get("stroke_width_px"),
+                                       inks=(geometry or {}).get("ink_rgb")
+                                       if p.edge_unmix else None)
         if grey:
             out = _grey(image, out, final)
             notes.append("grey image: filled as RGB (R = G = B), returned grey")

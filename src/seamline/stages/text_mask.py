@@ -39,7 +39,9 @@ class TextMask(Stage):
     # ops.text.rim.outline_outside) is capped at 1 px when its edge is hard against the
     # photo's texture, as an outlined one is; a capped line's fill colour in its mask's narrow
     # gaps is added (ops.text.rim.narrow_gaps)
-    version = "18"
+    # 19: geometry carries each line's ink colour (``ink_rgb``: the glyph mask's first text
+    # colour), for fill-text's rim unmixing
+    version = "19"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -189,6 +191,10 @@ class TextMask(Stage):
                     "text_height_px": [float(h) for h in heights]}
         if p.method == "combined":
             geometry["dilate_max_px"] = caps
+        if p.method in ("matting", "combined"):
+            # the first text colour (the lift-chosen paint; the others, an outline or a shadow
+            # taken for hugging the glyphs, can be the photo's own colours beside them)
+            geometry["ink_rgb"] = [list(r.get("colors", []))[:1] for r in report["regions"]]
         report["coverage"] = float(np.mean(mask >= 0.5))
         return StageResult(outputs={"mask": mask.astype(np.float32), "geometry": geometry},
                            report=report)
