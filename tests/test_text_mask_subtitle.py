@@ -47,8 +47,14 @@ def _subtitle(font: str, outline_px: int):
     ov = overlays.Overlay(text="Follow chapter grand street image you live", xy=(0, 0),
                           size_px=36, font=_font(font), color=(255, 255, 255), align="center",
                           outline_px=outline_px, outline_color=(0, 0, 0))
+    return _bottom_centred(photo, ov, 0.92)
+
+
+def _bottom_centred(photo: np.ndarray, ov, y_frac: float):
+    """``ov`` drawn centred on the 1024x768 ``photo`` with its bottom at ``y_frac`` of the
+    height: the image (float32 RGB), the drawn mask and the line's detector regions."""
     w, h = overlays.measure(ov)
-    ov = overlays._replace(ov, xy=(float((1024 - w) / 2), float(768 * 0.92 - h)))
+    ov = overlays._replace(ov, xy=(float((1024 - w) / 2), float(768 * y_frac - h)))
     image, _, _ = overlays.render(photo, [ov])
     image = image.astype(np.float32)
     drawn = overlays.drawn_mask(photo, image)
@@ -253,13 +259,7 @@ def _soft_shadowed_over_coffee(font: str):
     ov = overlays.Overlay(text="Free both why when sale subscribe", xy=(0, 0), size_px=36,
                           font=_font(font), color=(255, 255, 255), align="center",
                           shadow_offset=(3, 3), shadow_blur=1.4, shadow_opacity=0.9)
-    w, h = overlays.measure(ov)
-    ov = overlays._replace(ov, xy=(float((1024 - w) / 2), float(768 * 0.9 - h)))
-    image, _, _ = overlays.render(photo, [ov])
-    image = image.astype(np.float32)
-    drawn = overlays.drawn_mask(photo, image)
-    regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
-    return image, drawn, regions, photo
+    return (*_bottom_centred(photo, ov, 0.9), photo)
 
 
 def test_a_soft_shadow_over_dark_red_the_segmenter_misses_is_masked():
