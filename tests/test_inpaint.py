@@ -188,6 +188,30 @@ def test_blocks_fsr_leaves_green_are_filled_from_around_them(monkeypatch, scale)
 
 
 
+@pytest.mark.parametrize("scale", [1, 2])
+def test_a_grey_crop_gets_no_green_where_fsrs_chroma_fit_fails(scale):
+    # Train case 034 (an outlined caption over a grey moon): FSR's half-size fill of a
+    # crop 31 px high left a 20x10 px green blob (YCrCb (144, 25, 47): Y fitted, Cr and Cb
+    # not), not pure green, so the pure-green repair let it through and no judge flagged it.
+    # A crop of a height FSR's block grid does not divide, glyphs filling the hole's rows.
+    from PIL import Image, ImageDraw, ImageFont
+
+    from seamline.ops.inpaint.fsr import fsr_fill
+
+    k = scale  # at scale 2 the half-size crop is the 31 px high one
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 13 * k)
+    text = Image.new("L", (83 * k, 31 * k), 0)
+    ImageDraw.Draw(text).text((9 * k, 10 * k), "DAY CITY", fill=255, font=font)
+    hole = cv2.dilate(np.asarray(text), np.ones((5, 5), np.uint8)) > 0
+    xx = np.mgrid[:31 * k, :83 * k][1]
+    crop = np.repeat((0.5 + 0.3 * xx / xx.max()).astype(np.float32)[..., None], 3, -1)
+    out = fsr_fill(crop, hole, scale=scale)
+    chroma = out.max(-1) - out.min(-1)
+    assert chroma[hole].max() < 0.05, f"{(chroma[hole] >= 0.05).sum()} coloured px in grey"
+    assert np.array_equal(out[~hole], crop[~hole])
+    assert np.abs(out - crop)[hole].max() < 0.15
+
+
 @pytest.mark.parametrize("flag", [cv2.INPAINT_TELEA, cv2.INPAINT_NS])
 def test_a_grey_crop_is_filled_once_for_its_three_channels_with_opencvs_pixels(flag):
     """A grey page's RGB view (R = G = B) is filled on one channel, copied to the three: the

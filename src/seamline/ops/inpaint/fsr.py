@@ -74,6 +74,9 @@ FSR_SHIFT_SIGMA = 2.0
 #: glyph-shaped residue the ghost judge flagged (0.16; full size 0.09), a refill and a
 #: second read costing more than it saved.
 FSR_HALF_MIN_PX = 3000
+#: 8-bit levels a filled pixel's Y, Cr or Cb may lie outside that channel's range over the
+#: crop's known pixels before it counts as a failed FSR block (:func:`_fsr`).
+FSR_RANGE_TOL = 24
 
 
 def _fsr(crop: np.ndarray, hole: np.ndarray, mode: int) -> np.ndarray:
@@ -97,11 +100,32 @@ def _fsr(crop: np.ndarray, hole: np.ndarray, mode: int) -> np.ndarray:
     # 309 green px): hole pixels with no red and no blue get Telea from the fill around them
     # (on a saturated green photo that replaces green with the green around it).
     bad = (known == 0) & (dst[..., 0] == 0) & (dst[..., 2] == 0) & (dst[..., 1] > 0)
+    # Not all such blocks come back pure: FSR fits Y, Cr and Cb apart, and a block whose
+    # chroma fit fails (Cr, Cb near 0) over a good Y comes back green of any brightness
+    # (train case 034, a grey moon at half size: YCrCb (144, 25, 47), a 20x10 px green
+    # blob). A hole pixel whose Y, Cr or Cb lies more than FSR_RANGE_TOL outside that
+    # channel's range over the known pixels is a colour no pixel around it has: refilled
+    # with the pure green ones, from the fill around them. (Growing what is refilled by
+    # 1 px changed the pure-green repair too: train case 023 -0.27 dB and QA-failed.)
+    bad |= _out_of_range(src, dst, known)
     if bad.any():
         dst = cv2.inpaint(dst, bad.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
     if pad:
         dst = dst[pad:-pad, pad:-pad]
     return as_image(np.ascontiguousarray(dst))
+
+
+def _out_of_range(src: np.ndarray, dst: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Hole pixels (``known == 0``) of FSR's ``dst`` with a YCrCb channel more than
+    ``FSR_RANGE_TOL`` (8-bit levels) outside that channel's range over the known pixels of
+    ``src`` (both BGR uint8)."""
+    k = known != 0
+    if not k.any():
+        return np.zeros(k.shape, bool)
+    s = cv2.cvtColor(src, cv2.COLOR_BGR2YCrCb)[k].astype(np.int16)
+    d = cv2.cvtColor(dst, cv2.COLOR_BGR2YCrCb).astype(np.int16)
+    lo, hi = s.min(0) - FSR_RANGE_TOL, s.max(0) + FSR_RANGE_TOL
+    return ~k & np.any((d < lo) | (d > hi), axis=-1)
 
 
 def _reduce(a: np.ndarray, s: int) -> np.ndarray:
