@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import LUMA
 from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.text.hard_shadow import edge_shadow, split_shadow
@@ -407,14 +408,14 @@ SOFT_GATE_RATIO = 0.85
 def _linear_luma(rgb):
     a = np.asarray(rgb, np.float32)
     lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
-    return lin @ np.float32([0.2126, 0.7152, 0.0722])
+    return lin @ LUMA
 
 
-def _one_sided(mu, g1, rgb, b) -> float:
-    """The lowest ratio of raw light beside the glyphs ``mu`` moved by one of 8 directions
-    (``max(2, b // 2)`` and ``b`` px) to the light beside them moved the opposite way, dark
-    and light (towards white) sides both: 1.0 when no side differs."""
-    y = _linear_luma(rgb)
+def _one_sided(mu, g1, y, b) -> float:
+    """The lowest ratio of raw light ``y`` (linear luminance, :func:`_linear_luma`) beside
+    the glyphs ``mu`` moved by one of 8 directions (``max(2, b // 2)`` and ``b`` px) to the
+    light beside them moved the opposite way, dark and light (towards white) sides both: 1.0
+    when no side differs."""
     lowest = 1.0
     for d in sorted({max(2, b // 2), b}):
         for ux, uy in ((1, 0), (1, 1), (0, 1), (-1, 1)):
@@ -439,7 +440,8 @@ def _soft_shadow(m, rgb, lab, height):
     mu = m.astype(np.uint8)
     out = np.zeros_like(m)
     g1 = cv2.dilate(mu, _disk(1)) > 0
-    if _one_sided(mu, g1, rgb, b) > SOFT_GATE_RATIO:
+    y = _linear_luma(rgb)
+    if _one_sided(mu, g1, y, b) > SOFT_GATE_RATIO:
         return out
     inner = cv2.dilate(mu, _disk(b + 2)) > 0
     band = (cv2.dilate(mu, _disk(b + 5)) > 0) & ~inner
@@ -477,7 +479,7 @@ def _soft_shadow(m, rgb, lab, height):
     behind = (_shift(grown, -dx, -dy) > 0) & ~g1
     u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
     est = cv2.inpaint(u8, inner.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
-    y, y_est = _linear_luma(rgb), _linear_luma(est)
+    y_est = _linear_luma(est)
     if sign > 0:  # a light shadow: the light it takes away from white
         y, y_est = 1.0 - y, 1.0 - y_est
     ratio = (y + 1e-3) / (y_est + 1e-3)
