@@ -237,16 +237,21 @@ def candidate_lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
     """Up to ``k`` candidate lattices (v1, v2, weaker correlation), best supported first
     (:func:`lattice_support`): pairs of peaks that are not collinear. The top peak is often
     a word's letter-to-letter shift or the photo's own repetition (a building's floors)."""
-    out = []
     Rd = support_map(R)  # once: every pair below is scored on the same R
+    out = [(lattice_support(R, v1, v2, dilated=Rd), v1, v2, min(c1, c2))
+           for (c1, v1), (c2, v2) in _independent_pairs(peaks)]
+    out.sort(key=lambda t: -t[0])
+    return [(v1, v2, c) for _, v1, v2, c in out[:k]]
+
+
+def _independent_pairs(peaks):
+    """The pairs ``((c1, v1), (c2, v2))`` of ``peaks`` not collinear (angle's sine > 0.3)."""
     for a in range(len(peaks)):
         for b in range(a + 1, len(peaks)):
             (c1, v1), (c2, v2) = peaks[a], peaks[b]
             sin = abs(v1[0] * v2[1] - v1[1] * v2[0]) / (np.linalg.norm(v1) * np.linalg.norm(v2))
             if sin > 0.3:
-                out.append((lattice_support(R, v1, v2, dilated=Rd), v1, v2, min(c1, c2)))
-    out.sort(key=lambda t: -t[0])
-    return [(v1, v2, c) for _, v1, v2, c in out[:k]]
+                yield (c1, v1), (c2, v2)
 
 
 def reduced_basis(v1, v2) -> tuple[np.ndarray, np.ndarray]:
@@ -286,17 +291,12 @@ def distinct_lattices(R: np.ndarray, peaks, k: int = MAX_CANDIDATES):
     (immunohistochemistry's came 9th, behind other bases of two lattices)."""
     out = []
     Rd = support_map(R)
-    for a in range(len(peaks)):
-        for b in range(a + 1, len(peaks)):
-            v1, v2 = peaks[a][1], peaks[b][1]
-            sin = abs(v1[0] * v2[1] - v1[1] * v2[0]) / (np.linalg.norm(v1) * np.linalg.norm(v2))
-            if sin <= 0.3:
-                continue
-            r1, r2 = reduced_basis(v1, v2)
-            if min(np.linalg.norm(r1), np.linalg.norm(r2)) < MIN_PERIOD:
-                continue
-            out.append((lattice_support(R, r1, r2, dilated=Rd), r1, r2,
-                        min(_at(Rd, r1), _at(Rd, r2))))
+    for (_, v1), (_, v2) in _independent_pairs(peaks):
+        r1, r2 = reduced_basis(v1, v2)
+        if min(np.linalg.norm(r1), np.linalg.norm(r2)) < MIN_PERIOD:
+            continue
+        out.append((lattice_support(R, r1, r2, dilated=Rd), r1, r2,
+                    min(_at(Rd, r1), _at(Rd, r2))))
     out.sort(key=lambda t: -t[0])
     kept: list = []
     for t in out:
