@@ -14,13 +14,38 @@ import numpy as np
 
 from seamline.errors import InputError
 
-__all__ = ["LUMA", "as_image", "as_mask", "rgb_view", "row_strips", "to_uint8", "to_uint16"]
+__all__ = ["LUMA", "as_image", "as_mask", "rgb_view", "row_strips", "srgb_decode", "srgb_encode",
+           "to_uint8", "to_uint16"]
 
 #: Rec. 709 / sRGB luminance weights, shape (3,), float32: ``image @ LUMA`` is an ``(H, W)``
 #: float32 luminance in [0, 1] (applied to the sRGB values, not linear light: a structure
 #: measure). Every measure and judge that reads luminance uses these; JPEG's Rec. 601 weights
 #: live with the noise model (:mod:`seamline.ops.noise`).
 LUMA = np.float32([0.2126, 0.7152, 0.0722])
+
+
+
+def srgb_decode(v: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values to linear light (IEC 61966-2-1's piecewise curve).
+
+    Parameters
+    ----------
+    v : ndarray, float32 or float64, any shape
+        Encoded values in [0, 1].
+
+    Returns
+    -------
+    ndarray, same shape and dtype as ``v``
+        Linear values in [0, 1]. The constants are Python floats, so a float32 array is decoded
+        in float32 arithmetic (NumPy 2's scalar promotion) and a float64 one in float64.
+    """
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def srgb_encode(lin: np.ndarray) -> np.ndarray:
+    """Linear light to sRGB-encoded values, the inverse of :func:`srgb_decode`; same dtype."""
+    return np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
+
 
 _RANGE_TOLERANCE = 1e-6  # float values this far outside [0, 1] are clipped, not rejected
 

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageCms
 
-from seamline.core.arrays import to_uint8
+from seamline.core.arrays import srgb_decode, srgb_encode, to_uint8
 
 __all__ = ["to_srgb", "srgb_icc_bytes", "srgb_gray_icc_bytes"]
 
@@ -163,7 +163,7 @@ def srgb_gray_icc_bytes() -> bytes:
     d50 = (0.9642, 1.0, 0.8249)
     wtpt = b"XYZ " + bytes(4) + b"".join(s15(v) for v in d50)
     grid = np.linspace(0, 1, 1024)
-    table = np.rint(_srgb_decode(grid) * 65535).astype(">u2").tobytes()
+    table = np.rint(srgb_decode(grid) * 65535).astype(">u2").tobytes()
     ktrc = b"curv" + bytes(4) + struct.pack(">I", 1024) + table
     tags = [(b"desc", desc), (b"cprt", cprt), (b"wtpt", wtpt), (b"kTRC", ktrc)]
     offset = 128 + 4 + 12 * len(tags)
@@ -263,7 +263,7 @@ def _srgb_shaper() -> _Shaper:
 def _is_srgb(shaper: _Shaper) -> bool:
     """True when the profile describes sRGB closely enough that converting changes nothing."""
     x = np.linspace(0, 1, 256, dtype=np.float32)
-    if not all(np.abs(curve(x) - _srgb_decode(x)).max() < 1e-3 for curve in shaper.curves):
+    if not all(np.abs(curve(x) - srgb_decode(x)).max() < 1e-3 for curve in shaper.curves):
         return False
     return shaper.matrix is None or np.abs(shaper.matrix - _srgb_shaper().matrix).max() < 2e-3
 
@@ -279,13 +279,6 @@ def _shaper_to_srgb(x: np.ndarray, shaper: _Shaper) -> np.ndarray:
         to_srgb = np.linalg.solve(_srgb_shaper().matrix, shaper.matrix).astype(np.float32)
         lin = np.stack([curve(x[..., i]) for i, curve in enumerate(shaper.curves)], axis=-1)
         lin = lin @ to_srgb.T
-    return _srgb_encode(np.clip(lin, 0, 1)).astype(np.float32)
+    return srgb_encode(np.clip(lin, 0, 1)).astype(np.float32)
 
-
-def _srgb_decode(v: np.ndarray) -> np.ndarray:
-    return np.where(v <= 0.04045, v / 12.92, np.power((v + 0.055) / 1.055, 2.4))
-
-
-def _srgb_encode(lin: np.ndarray) -> np.ndarray:
-    return np.where(lin <= 0.0031308, lin * 12.92, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
 

@@ -25,7 +25,7 @@ import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import structural_similarity
 
-from seamline.core.arrays import LUMA, row_strips
+from seamline.core.arrays import LUMA, row_strips, srgb_decode
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
 from seamline.ops.ciede2000 import ciede2000_srgb
@@ -137,9 +137,7 @@ def delta_e2000(a, b):
 
 def _grey_lightness(g):
     """CIELAB L* of grey sRGB values (R = G = B = g; Y = the decoded value), float32."""
-    g = g.astype(np.float32, copy=False)
-    y = np.where(g > 0.04045, ((g + np.float32(0.055)) / np.float32(1.055)) ** np.float32(2.4),
-                 g / np.float32(12.92))
+    y = srgb_decode(g.astype(np.float32, copy=False))
     f = np.where(y > 0.008856, np.cbrt(y), np.float32(7.787) * y + np.float32(16 / 116))
     return np.float32(116) * f - np.float32(16)
 

@@ -60,7 +60,7 @@ from numba import njit, prange
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 
-from seamline.core.arrays import LUMA
+from seamline.core.arrays import LUMA, srgb_decode, srgb_encode
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
 
@@ -360,13 +360,11 @@ _WHITE = np.array([0.95047, 1.0, 1.08883])
 _M_FWD = (_XYZ_FROM_RGB / _WHITE[:, None]).astype(np.float32)  # linear RGB -> XYZ / white
 _M_INV = (np.linalg.inv(_XYZ_FROM_RGB) * _WHITE[None, :]).astype(np.float32)
 _X16 = np.linspace(0.0, 1.0, (1 << 16) + 1)
-_DECODE = np.where(_X16 <= 0.04045, _X16 / 12.92, ((_X16 + 0.055) / 1.055) ** 2.4)
-_DECODE = _DECODE.astype(np.float32)
+_DECODE = srgb_decode(_X16).astype(np.float32)
 _X14 = np.append(np.linspace(0.0, 1.0, (1 << 14) + 1), 1.0 + 2.0 ** -14)  # one step past 1
 _CBRT64 = np.where(_X14 > 0.008856, np.cbrt(_X14), 7.787 * _X14 + 16.0 / 116.0)
 _CBRT = _CBRT64.astype(np.float32)
-_ENCODE = np.where(_X14 <= 0.0031308, 12.92 * _X14, 1.055 * _X14 ** (1 / 2.4) - 0.055)
-_ENCODE = _ENCODE.astype(np.float32)
+_ENCODE = srgb_encode(_X14).astype(np.float32)
 # Per-channel maps for _map_kernel are (lo, scale, values): values on a uniform grid from lo
 # with `scale` intervals per Lab unit, continued with slope 1 beyond. These ranges hold every
 # sRGB colour's Lab coordinates (two points on them make an exact affine map).

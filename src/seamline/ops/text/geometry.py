@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.core.arrays import LUMA
+from seamline.core.arrays import LUMA, srgb_decode
 from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.text.hard_shadow import edge_shadow, split_shadow
@@ -406,9 +406,7 @@ SOFT_GATE_RATIO = 0.85
 
 
 def _linear_luma(rgb):
-    a = np.asarray(rgb, np.float32)
-    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
-    return lin @ LUMA
+    return srgb_decode(np.asarray(rgb, np.float32)) @ LUMA
 
 
 def _one_sided(mu, g1, y, b) -> float:
