@@ -41,7 +41,9 @@ class TextMask(Stage):
     # gaps is added (ops.text.rim.narrow_gaps)
     # 19: geometry carries each line's ink colour (``ink_rgb``: the glyph mask's first text
     # colour), for fill-text's rim unmixing
-    version = "19"
+    # 20: a shadow split from the fill or placed by its edges whose change fades over several
+    # px past the moved outline (blurred) keeps that tail before the 1 px cap
+    version = "20"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -165,7 +167,8 @@ class TextMask(Stage):
                 # ... plus, on a line with a hard shadow its edges placed (1 px of growth),
                 # the glyphs' anti-aliased edge the matte's cut left (ops.text.glyph): a
                 # corner's diagonal pixel, a 2 px edge; green specks over coffee once filled.
-                # Added after the effects (the shadow is the glyphs' core moved) and caps.
+                # Added after the effects (the shadow is the glyphs' core moved) and caps
+                # (not to a blurred one, ", hard, blurred)": its tail holds that edge).
                 hard_lines = [i + 1 for i, c in enumerate(report["per_line"]) if ", hard)" in c]
                 edge = (np.isin(gm.edge, hard_lines) & ~kept & ~photo
                         & (cv2.dilate(kept.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0))
@@ -227,9 +230,11 @@ def _unmoved(choice: str) -> bool:
     """Whether every effect in a line's ``combine_masks`` choice is centred (an outline or a
     glow: ``effect(dx=0, dy=0, ...)``) or a hard shadow its own edges placed
     (``effect(dx=4, dy=4, r=0, hard)``: sharp all round, no blur) or split from the fill in
-    the glyph mask (``..., split)``); True for a line with none.
+    the glyph mask (``..., split)``), or one of those whose blur past the moved outline
+    ``combine_masks`` grew the mask over (``..., blurred)``); True for a line with none.
     Another moved one is a drop shadow, whose blur may reach past a mask edge that looks
     hard."""
-    return all(part.startswith("effect(dx=0, dy=0,") or part.endswith((", hard)", ", split)"))
+    return all(part.startswith("effect(dx=0, dy=0,")
+               or part.endswith((", hard)", ", split)", ", blurred)"))
                for part in choice.split(" + ") if part.startswith("effect("))
 

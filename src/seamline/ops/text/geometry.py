@@ -279,7 +279,57 @@ def _changes_photo(lab, rgb, covered, shape, ring_de) -> bool:
     return floor >= ring_de or float(np.median(de[shape])) > floor
 
 
-def _tail(gl, r, dx, dy, rgb, lab, keep_out):
+#: A shadow taken as the glyphs moved by its edges or split from the fill (r = 0) is sharp
+#: when its change past the moved outline is its anti-aliased pixel only; a blurred one (a
+#: huge title's soft shadow) still darkens the photo several px farther out, which a 1 px
+#: cap leaves (the fill then spreads it). :func:`_shadow_blurred` reads the median change (in
+#: the shadow's sign, against the photo estimated from past ``SHADOW_BLUR_RINGS_PX``) on
+#: each 1 px ring past the moved outline, less the level of rings 5 and out: the shadow is
+#: blurred when ring 2 keeps at least ``SHADOW_BLUR_RATIO`` of ring 1's and ring 1's is at
+#: least ``SHADOW_BLUR_MIN_DELTA_E``. Train split (sized shadow_hard 8, huge 8, shadow_blur
+#: 8 and the 36-case mix, the lines split or edge-placed): the ten hard shadows at most 0.25
+#: (ring 1 1.2-10.6 Delta E), the five blurred ones (sigma 1.1-1.7) 0.38-0.59 (ring 1
+#: 1.4-10.9); three tiled-watermark lines edge-placed with ring 1 at 0.4-0.5. A blurred one's
+#: tail then runs up to ``SHADOW_BLUR_MAX_PX`` (the tail rule of :func:`_tail`).
+SHADOW_BLUR_RINGS_PX = 10
+SHADOW_BLUR_RATIO = 0.33
+SHADOW_BLUR_MIN_DELTA_E = 1.0
+SHADOW_BLUR_MAX_PX = 8
+
+
+def _shadow_blurred(gl, dx, dy, rgb, lab, keep_out) -> bool:
+    """Is the shadow of glyphs ``gl`` moved by (dx, dy) blurred past its moved outline?
+
+    See ``SHADOW_BLUR_*``. ``keep_out``: the glyphs (grown 1 px) and the moved shape.
+    """
+    n = SHADOW_BLUR_RINGS_PX
+
+    def grown(e):
+        return _shift(cv2.dilate(gl, _disk(e)) if e else gl, dx, dy) > 0
+
+    inner = grown(n + 2) | (cv2.dilate(keep_out.astype(np.uint8), _disk(2)) > 0)
+    band = grown(n + 5) & ~inner
+    if band.sum() < 10 or inner.all():
+        return False
+    diff = lab - _lab_estimate(rgb, inner)
+    effect = grown(0) & ~(cv2.dilate(gl, _disk(1)) > 0)
+    sign = np.sign(np.mean(diff[..., 0][effect])) if effect.any() else 0.0
+    if sign == 0:
+        return False
+    levels, prev = [], grown(0)
+    for e in range(1, n + 1):
+        cur = grown(e)
+        ring = cur & ~prev & ~keep_out
+        if ring.sum() < 10:
+            return False
+        levels.append(float(np.median(sign * diff[..., 0][ring])))
+        prev = cur
+    base = float(np.median(levels[4:]))
+    first, second = levels[0] - base, levels[1] - base
+    return first >= SHADOW_BLUR_MIN_DELTA_E and second >= SHADOW_BLUR_RATIO * first
+
+
+def _tail(gl, r, dx, dy, rgb, lab, keep_out, bound=None):
     """Pixels past an effect (glyphs grown by ``r``, moved by (dx, dy)) that its blur still
     darkens or lightens: bool mask, grown one ring at a time.
 
@@ -291,7 +341,8 @@ def _tail(gl, r, dx, dy, rgb, lab, keep_out):
     where under a quarter of the pixels are tail (an offset shadow fitted as a centred
     growth has its tail on one side).
     """
-    bound = r + int(np.ceil(EFFECT_TAIL_K * r)) + 1
+    if bound is None:
+        bound = r + int(np.ceil(EFFECT_TAIL_K * r)) + 1
 
     def grown(e):
         return _shift(cv2.dilate(gl, _disk(e)) if e else gl, dx, dy) > 0
@@ -580,7 +631,10 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     marks it or not (``"effect(dx=4, dy=4, r=0, hard)"``); no other moved effect is fitted
     to that line (the segmenter's blur round the shadow). A glyph mask that took the shadow
     with the fill (:func:`seamline.ops.text.hard_shadow.split_shadow`) is cut to its fill and
-    its shadow tried the same way (``"effect(dx=5, dy=2, r=0, split)"``).
+    its shadow tried the same way (``"effect(dx=5, dy=2, r=0, split)"``). Either is sharp
+    (its tail is its anti-aliased pixel) unless its change past the moved outline fades over
+    several px (``SHADOW_BLUR_*``: a huge title's soft shadow the split took): that one's
+    tail may run ``SHADOW_BLUR_MAX_PX`` (``"effect(dx=6, dy=6, r=0, split, blurred)"``).
     An effect adds its pixels the segmenter marked (with 1 px of slack for its blur), then
     its tail: rings past the fitted radius, one px at a time, while the ring's median colour
     still differs from the photo beyond by ``EFFECT_TAIL_DELTA_E`` (a blurred shadow fades
@@ -626,7 +680,8 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     choices : list of str
         Per line, ``"glyphs"``, ``"segmenter"`` or the glyphs plus the effects found and
         the segmenter's confirmed pixels or a halo or a soft shadow (``, hard``: a shadow its
-        edges placed; ``, split``: one split from the fill in the glyph mask), e.g.
+        edges placed; ``, split``: one split from the fill in the glyph mask; then
+        ``, blurred``: its tail kept), e.g.
         ``"glyphs + effect(dx=4, dy=4, r=0) + segmenter(120 px)"``, ``"glyphs + halo(900 px)"``.
     """
     H, W = glyphs.shape
@@ -720,18 +775,22 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
                 if by_edges:
                     continue
                 break
+            # a blurred one keeps its tail past the moved outline (``SHADOW_BLUR_*``)
+            bound, label = None, how
+            if by_edges and _shadow_blurred(gl, dx, dy, image[y0:y1, x0:x1], lab, g1 | whole):
+                bound, label = SHADOW_BLUR_MAX_PX, how + ", blurred"
             found |= whole
             rest &= ~whole
             if by_edges:
                 sure |= whole
                 budget -= 1
-            shapes.append((r, dx, dy))
-            effects.append(f"effect(dx={dx}, dy={dy}, r={r}{', ' + how if by_edges else ''})")
+            shapes.append((r, dx, dy, bound))
+            effects.append(f"effect(dx={dx}, dy={dy}, r={r}{', ' + label if by_edges else ''})")
         kept = np.zeros_like(g1)
         if found.any():
             kept = (found & (cv2.dilate(seg.astype(np.uint8), _disk(1)) > 0)) | sure
-            for r, dx, dy in shapes:  # the blur's faint tail, which the segmenter misses
-                kept |= _tail(gl, r, dx, dy, image[y0:y1, x0:x1], lab, g1 | found)
+            for r, dx, dy, bound in shapes:  # the blur's faint tail, which the segmenter misses
+                kept |= _tail(gl, r, dx, dy, image[y0:y1, x0:x1], lab, g1 | found, bound)
         left = seg & ~g1 & ~kept  # what the segmenter marks that nothing explains yet
         if left.sum() >= CONFIRM_MIN_PX:
             if lab is None:
