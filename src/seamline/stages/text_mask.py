@@ -43,7 +43,9 @@ class TextMask(Stage):
     # colour), for fill-text's rim unmixing
     # 20: a shadow split from the fill or placed by its edges whose change fades over several
     # px past the moved outline (blurred) keeps that tail before the 1 px cap
-    version = "20"
+    # 21: a fill + outline line's fill is grown past its outline's body only over pixels that
+    # differ from the photo estimated under the line (ops.text.outline.grow_over_ring)
+    version = "21"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

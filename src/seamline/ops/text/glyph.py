@@ -22,7 +22,8 @@ How the glyph mask separates text from the photo behind it, per region (all on a
    is text too (``outline.enclosed_fill``). When no colour has lift, an opaque
    light fill rimmed all round by a thin darker outline (a subtitle over a light photo) is
    tested before the semi-transparent search; its outline is then only that ring (and after
-   step 6, the fill grown by the ring's width + 1 px: ``outline.grow_over_ring``).
+   step 6, the fill grown by the ring's width + 1 px, its outer 2 px only where they differ
+   from the background estimate: ``outline.grow_over_ring``).
 4. *Matting*: each pixel's alpha along the line background -> text colour (with a residual
    test); alpha > 0.65 and clearly different from the background = text.
 5. *Photo structure*: per colour layer, components much thicker than the strokes (an eye, a
@@ -408,16 +409,17 @@ def _region_mask(image, all_polys, poly, margin, debug=None):
         if not core.any():
             info["coverage_of_polygon"] = 0.0
             return None, info
+    Bf = B if s >= 1.0 else cv2.resize(B, (crop.shape[1], crop.shape[0]),
+                                       interpolation=cv2.INTER_LINEAR)
     if fill is not None and fill.any():  # a fill + outline line: the whole outline
-        info["ring_grown_px"] = grow_over_ring(core, fill, G > 0, info["ring_px"] / s)
+        info["ring_grown_px"] = grow_over_ring(core, fill, G > 0, info["ring_px"] / s,
+                                               differs=_norm(crop - Bf) > tau)
     ys, xs = np.nonzero(core)
     t = np.deg2rad(ang)
     across = (xs + x0 - cx) * -np.sin(t) + (ys + y0 - cy) * np.cos(t)
     info["text_height_px"] = round(max(1.0, float(np.quantile(across, 0.995) - np.quantile(across, 0.005)) + 1), 3)
     info["coverage_of_polygon"] = round(float(core.sum() / max(P.sum(), 1)), 4)
     if fill is None:  # (a fill + outline line holds its outline's edge already)
-        Bf = B if s >= 1.0 else cv2.resize(B, (crop.shape[1], crop.shape[0]),
-                                           interpolation=cv2.INTER_LINEAR)
         edge = _blended_edge(core, crop, Bf, colours, tau, G > 0)
         info["edge_px"] = int(edge.sum())
     else:
