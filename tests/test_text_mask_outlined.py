@@ -159,6 +159,45 @@ def test_a_hard_shadowed_lines_anti_aliased_edge_is_masked_not_left_as_specks():
     assert stray.sum() <= 0.03 * drawn.sum(), (stray.sum(), drawn.sum())
 
 
+def test_a_thin_dark_outline_over_a_smooth_gradient_is_masked_whole():
+    from seamline.testing.overlays import Overlay, drawn_mask, render
+
+    # train outline2 in DejaVu (fonts-dejavu-core, as on CI): a white bold title with a 2 px
+    # near-black outline over a smooth blue gradient. At the glyph mask's reduced analysis
+    # scale the outline's pixels are all blends with the photo, so its paint colour came out
+    # grey-blue; the outline's own pixels at full resolution lie past that colour (alpha
+    # ~1.6 > the 1.2 clip) and were left out (glyph mask recall 0.886); after normalize-mask
+    # 0.962, the outline's outer pixel a dark ring round the fill (ops.text.glyph._matte)
+    yy, xx = np.mgrid[0:576, 0:768].astype(np.float32)
+    photo = np.stack([0.30 + 0.10 * yy / 576 - 0.05 * xx / 768, 0.35 + 0.25 * xx / 768,
+                      0.50 + 0.30 * xx / 768], -1)
+    title = Overlay(text="FREE DESIGN SUMMER", xy=(20, 80), size_px=59,
+                    font="/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+                    color=(255, 255, 255), outline_px=2, outline_color=(28, 28, 28))
+    image = render(photo, [title])[0].astype(np.float32)
+    drawn = drawn_mask(photo, image)
+    mask = _remove_text_mask(image)
+    assert mask[drawn].mean() >= 0.99, mask[drawn].mean()
+    assert not (mask & ~_near(drawn, 3)).any(), (mask & ~_near(drawn, 3)).sum()
+
+
+def test_a_semi_transparent_watermarks_colour_is_not_refitted_as_an_outline():
+    from seamline.ops.text import detect_text, glyph_mask
+    from seamline.testing.overlays import Overlay, render
+
+    # a one-colour white watermark at 40 % over the astronaut: at full size its pixels lie
+    # past the reduced-scale colour estimate as a thin outline's do, but no text colour rings
+    # another, so the colour stays (train case 010: refitted and given an edge, -6.6 dB)
+    photo = as_image(data.astronaut())
+    mark = Overlay(text="\u00a9 stockphoto", xy=(30, 150), size_px=110,
+                   font="/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+                   color=(255, 255, 255), opacity=0.4)
+    image = render(photo, [mark])[0].astype(np.float32)
+    regions = glyph_mask(image, detect_text(image)).per_region
+    assert any("refit_not_ring" in r for r in regions), regions  # the case is what it says
+    assert not any("refit" in r for r in regions), [r.get("refit") for r in regions]
+
+
 def test_normalize_grows_a_line_text_mask_capped_by_at_most_its_cap():
     from seamline.stages.normalize_mask import NormalizeMask
 
