@@ -227,3 +227,33 @@ def test_small_lines_over_stripes_are_found(text, xy, size, color, shadow):
     img = overlays.render(photo, [ov])[0].astype(np.float32)
     found = detect_text(img)
     assert any(r.text.replace(" ", "") == text.replace(" ", "") for r in found), found
+
+
+def test_a_letter_under_two_overlapping_boxes_stays_in_the_glyph_mask():
+    # the detector split "Shipping When" (train glow7) into two boxes that overlap over the
+    # "W": one cv2.fillPoly call over both boxes fills them even-odd, so the overlap was no
+    # box at all, its letter taken as the background the others are matted against, and the
+    # W's left stroke left in the image
+    from seamline.testing.overlays import Overlay, render
+
+    yy, xx = np.mgrid[0:100, 0:420].astype(np.float32)
+    photo = np.stack([0.25 + 0.05 * np.sin(xx / 11.0), 0.45 + 0.05 * yy / 100,
+                      np.full_like(xx, 0.7)], -1)
+    line = Overlay(text="Shipping When", xy=(20, 30), size_px=34, color=(40, 200, 40),
+                   font="/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+    image = render(photo, [line])[0].astype(np.float32)
+    drawn = np.abs(image - photo).max(-1) > 8 / 255
+    ys, xs = np.nonzero(drawn)
+    y0, y1 = ys.min() - 6, ys.max() + 6
+    # "When" starts at the 10th character: the first box ends 8 px into its W, the second
+    # starts 4 px before it
+    cols = np.nonzero(drawn.any(0))[0]
+    w0 = cols[cols > xs.min() + (xs.max() - xs.min()) * 9 / 13 - 4].min()
+    left = np.float32([[xs.min() - 6, y0], [w0 + 8, y0], [w0 + 8, y1], [xs.min() - 6, y1]])
+    right = np.float32([[w0 - 4, y0], [xs.max() + 6, y0], [xs.max() + 6, y1], [w0 - 4, y1]])
+    regions = [TextRegion(left, "Shipping", 1.0), TextRegion(right, "When", 1.0)]
+    mask = glyph_mask(image, regions).mask > 0
+    overlap = drawn & (xx >= w0 - 4) & (xx <= w0 + 8)
+    assert overlap.sum() > 40
+    assert mask[overlap].mean() >= 0.85, mask[overlap].mean()
+    assert mask[drawn].mean() >= 0.9, mask[drawn].mean()

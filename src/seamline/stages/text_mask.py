@@ -47,7 +47,9 @@ class TextMask(Stage):
     # differ from the photo estimated under the line (ops.text.outline.grow_over_ring)
     # 22: an outline colour the glyph mask re-estimated at full size where it rings the fill
     # ("refit", ops.text.glyph) gives its line the anti-aliased edge, corners and gaps
-    version = "22"
+    # 23: the lines' boxes are "not background" as a union (one fillPoly per box; one call
+    # filled two overlapping boxes even-odd, their overlap taken as background)
+    version = "23"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

@@ -331,8 +331,7 @@ def glyph_mask(image, regions, *, margin=0.3) -> GlyphMask:
     if not polys:
         return out
     # Every polygon is "not background" for every region (neighbouring lines).
-    all_polys = np.zeros((H, W), np.uint8)
-    cv2.fillPoly(all_polys, [np.round(p).astype(np.int32) for p in polys], 1)
+    all_polys = _union(polys, (H, W))
     for i, poly in enumerate(polys):
         sub, info = _region_mask(image, all_polys, poly, margin)
         info = {"index": i, **info}
@@ -347,6 +346,17 @@ def glyph_mask(image, regions, *, margin=0.3) -> GlyphMask:
         out.stroke_width_px.append(float(info["stroke_width_px"]))
         out.text_height_px.append(float(info["text_height_px"]))
         out.per_region.append(info)
+    return out
+
+
+def _union(polys, shape) -> np.ndarray:
+    """uint8 (H, W) mask, 1 inside any of ``polys``: one ``cv2.fillPoly`` per polygon (one
+    call with several fills them as one shape, even-odd, leaving where two overlap empty:
+    a line the detector split in two boxes then had the letter under both boxes taken as
+    background, train glow7's "W" of "Shipping When" missed)."""
+    out = np.zeros(shape, np.uint8)
+    for p in polys:
+        cv2.fillPoly(out, [np.round(p).astype(np.int32)], 1)
     return out
 
 
