@@ -23,9 +23,9 @@ Used by :func:`seamline.ops.text.glyph.glyph_mask` (step 6), which also asks
 rimmed by a thin dark outline (a subtitle over a light photo), and :func:`enclosed_fill`
 (step 3) for the fill of a line where only the outline stands out (a white subtitle's fill
 over light bokeh). The text mask asks :func:`photo_in_fill` for the photo highlight a light
-fill's matte took beside the letters and drops it with what its effects grew round it
-(:func:`without_photo`). Numbers: the train split,
-``benchmarks/mask_train_eval.py``.
+fill's matte took beside the letters, and :func:`highlight_rim` for the light falling off
+round it, and drops them with what its effects grew round them (:func:`without_photo`).
+Numbers: the train split, ``benchmarks/mask_train_eval.py``.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ import numpy as np
 
 from seamline.core.arrays import LUMA
 
-__all__ = ["drop_unenclosed_fill", "enclosed_fill", "grow_over_ring", "photo_in_fill",
-           "rimmed_fill", "ring_outline", "without_photo"]
+__all__ = ["drop_unenclosed_fill", "enclosed_fill", "grow_over_ring", "highlight_rim",
+           "photo_in_fill", "rimmed_fill", "ring_outline", "without_photo"]
 
 #: A fill component whose 1-px ring is at least this share outline-coloured is a letter.
 ENCLOSED_SHARE = 0.9
@@ -103,6 +103,13 @@ PHOTO_MIN_PX = 80
 #: without_photo: what lies within this many px of the photo and farther from the letters
 #: went with it (an outline's effect grows the glyphs by up to 3 px)
 PHOTO_GROWN_PX = 3.0
+#: highlight_rim: glyph pixels within this many px of the photo a highlight test found ...
+HALO_PX = 4.0
+#: ... farther than this from every other glyph pixel ...
+HALO_CLEAR_PX = 3.0
+#: ... and within this (RGB distance) of a blend of that photo and the photo beyond the glyphs
+#: (the nearest pixel of each) are its fall-off, not a letter
+HALO_BLEND_TOL = 0.06
 
 _K3 = np.ones((3, 3), np.uint8)
 
@@ -508,6 +515,58 @@ def photo_in_fill(glyphs: np.ndarray, image: np.ndarray, polygons) -> np.ndarray
         big = st[:, cv2.CC_STAT_AREA] >= PHOTO_MIN_PX
         big[0] = False
         out[y0:y1, x0:x1] |= big[pc]
+    return out
+
+
+def _nearest(where: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """Per pixel, the colour of the nearest pixel of ``where`` (bool, HxW; not empty)."""
+    _, lab = cv2.distanceTransformWithLabels((~where).astype(np.uint8), cv2.DIST_L2, 5,
+                                             labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(where)
+    lut = np.zeros((int(lab.max()) + 1, 3), np.float32)
+    lut[lab[ys, xs]] = image[ys, xs]
+    return lut[lab]
+
+
+def highlight_rim(glyphs: np.ndarray, photo: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """The glyph pixels round the ``photo`` they held that are only its rim (bool, HxW).
+
+    A spoon's highlight under a light watermark: :func:`photo_in_fill` finds its clipped
+    core, but the glyph mask also took the light falling off round it, a band a few px wide;
+    left in the hole, the fill inverted it as paint (a hard dark rim round the highlight at
+    2x). So the glyph pixels within ``HALO_PX`` of ``photo`` that are farther than
+    ``HALO_CLEAR_PX`` from every glyph pixel beyond that band (a letter crossing the
+    highlight's slope goes on past it) and whose colour is a blend, within
+    ``HALO_BLEND_TOL``, of the nearest ``photo`` pixel and the nearest pixel beyond the glyphs
+    (a letter's edge beside a stroke the highlight test took is the paint's colour) are photo
+    too.
+    """
+    out = np.zeros(glyphs.shape, bool)
+    if not photo.any():
+        return out
+    # (on a crop round the photo: the band, the glyphs past it and the photo beyond them)
+    ys, xs = np.nonzero(photo)
+    pad = int(np.ceil(HALO_PX + HALO_CLEAR_PX)) + 16
+    H, W = photo.shape
+    sl = (slice(max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, H)),
+          slice(max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, W)))
+    g, p = glyphs[sl], photo[sl]
+    clear = ~g & ~p
+    if not clear.any():
+        return out
+    band = g & ~p & (_dist_outside(p) <= HALO_PX)
+    beyond = g & ~p & ~band
+    cand = band & (_dist_outside(beyond) > HALO_CLEAR_PX)
+    if not cand.any():
+        return out
+    img = np.ascontiguousarray(image[sl], np.float32)
+    ys, xs = np.nonzero(cand)
+    c, a, b = img[ys, xs], _nearest(p, img)[ys, xs], _nearest(clear, img)[ys, xs]
+    v = a - b
+    t = np.clip(np.einsum("ij,ij->i", c - b, v) / np.maximum(np.einsum("ij,ij->i", v, v), 1e-6),
+                0, 1)
+    off = np.linalg.norm(c - (b + t[:, None] * v), axis=1)
+    out[sl][ys, xs] = off <= HALO_BLEND_TOL
     return out
 
 
