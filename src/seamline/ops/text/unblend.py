@@ -25,7 +25,11 @@ photo, ``a`` and ``C`` can be read off the copies and the blend inverted,
    Pixels where ``a`` < :data:`A_MIN` are left bit-identical; where ``a`` >= :data:`A_MAX`
    (an opaque stroke has no photo under it) they are returned as ``hole`` for a fill.
 
-Needs at least :data:`MIN_COPIES` whole tiles in the frame.
+Needs at least :data:`MIN_COPIES` whole tiles in the frame. The lattice is the tiles' own
+(their shortest differences) unless the caller gives it; when that one leaves too few whole
+copies and the autocorrelation's peaks fit the tiles with a finer lattice, that one is used
+(detect-text hands on only the tiles no detected line covers, often a few at the frame's
+corners, whose differences skip the copies between them).
 
 (This module is over 600 lines because the three steps share the frame's geometry
 (:func:`frame_to_image`, :func:`copy_box`) and the fit's state; split, each half would
@@ -133,6 +137,9 @@ class Unblended:
     left : ndarray, (M,) float64
         Per copy: how much of the repeated word its inverted pixels still show (the
         band-passed copy's projection on the median copy over the support, after / before).
+    lattice : str
+        Where the copies' lattice came from: ``"tiles"`` (the tiles' own differences, or
+        the caller's) or ``"autocorrelation"`` (the tiles' gave too few whole copies).
     """
 
     image: np.ndarray
@@ -147,6 +154,7 @@ class Unblended:
     owner: np.ndarray | None = None
     texture: np.ndarray = field(default_factory=lambda: np.zeros(0))
     left: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lattice: str = "tiles"
 
 
 def tile_frame(polygons, angle_deg):
@@ -195,6 +203,21 @@ def _sample(img, centres, u, n, size_wh):
                                 borderMode=cv2.BORDER_CONSTANT,
                                 borderValue=(float("nan"),) * 3)
     return out
+
+
+def _lattice_points(c0, B, shape_hw, ew):
+    """Every lattice point ``c0 + i v1 + j v2`` (``B``'s columns) whose frame (half-length
+    ``ew``) reaches into an image of ``shape_hw``, and its (i, j): not only the tiles given
+    (the caller may have left out the tiles a detected line covers: the clearest copies)."""
+    H, W = shape_hw
+    corners = np.float64([[0, 0], [W, 0], [0, H], [W, H]]) - c0
+    lo = np.floor((corners @ np.linalg.inv(B).T).min(0)) - 1
+    hi = np.ceil((corners @ np.linalg.inv(B).T).max(0)) + 1
+    ij = np.array([(i, j) for i in range(int(lo[0]), int(hi[0]) + 1)
+                   for j in range(int(lo[1]), int(hi[1]) + 1)], np.float64)
+    c = c0 + ij @ B.T
+    near = ((c[:, 0] > -ew) & (c[:, 0] < W + ew) & (c[:, 1] > -ew) & (c[:, 1] < H + ew))
+    return c[near], ij[near]
 
 
 def _mostly_inside(S):
@@ -390,7 +413,9 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
         one rotated rectangle.
     lattice_px : ((float, float), (float, float)), optional
         The two lattice vectors (image px) the tiles repeat along (default: read from the
-        tiles' centres). Every lattice point in the frame is a copy, given as a tile or not.
+        tiles' centres, or from the photo's autocorrelation where those give a coarser
+        lattice than it and too few whole copies). Every lattice point in the frame is a
+        copy, given as a tile or not.
     angle_deg : float, optional
         Text direction, degrees counter-clockwise from +x (default: the tiles' long side).
 
@@ -421,18 +446,24 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     B = tile_lattice(centres) if lattice_px is None else np.asarray(lattice_px, np.float64).T
     if B is None or B.shape != (2, 2) or abs(np.linalg.det(B)) < 1e-6:
         return Unblended(img, none, none > 0, reason="the tiles are not on a 2-D lattice")
-    # every lattice point whose frame reaches into the image, not only the tiles given (the
-    # caller may have left out the tiles a detected line covers: the clearest copies)
-    corners = np.float64([[0, 0], [W, 0], [0, H], [W, H]]) - centres[0]
-    lo = np.floor((corners @ np.linalg.inv(B).T).min(0)) - 1
-    hi = np.ceil((corners @ np.linalg.inv(B).T).max(0)) + 1
-    ij = np.array([(i, j) for i in range(int(lo[0]), int(hi[0]) + 1)
-                   for j in range(int(lo[1]), int(hi[1]) + 1)], np.float64)
-    c = centres[0] + ij @ B.T
-    near = ((c[:, 0] > -ew) & (c[:, 0] < W + ew) & (c[:, 1] > -ew) & (c[:, 1] < H + ew))
-    centres, ij = c[near], ij[near]
+    c0, lattice = centres, "tiles"
+    centres, ij = _lattice_points(c0[0], B, (H, W), ew)
     for _ in range(2):
         centres, whole = _refine(img, centres, u, n, size_wh, ij)
+    if whole.sum() < MIN_COPIES and lattice_px is None:
+        # the tiles' own differences may span a coarser lattice than the watermark's (a few
+        # tiles left at the frame's corners): the one the autocorrelation's peaks give
+        from seamline.ops.text.watermark_lines import centres_lattice
+
+        rect = cv2.minAreaRect(np.asarray(polygons[0], np.float32).reshape(-1, 2))
+        lat = centres_lattice(img, c0, rect)
+        B2 = None if lat is None else np.stack(lat, 1)
+        if B2 is not None and abs(np.linalg.det(B2)) < 0.9 * abs(np.linalg.det(B)):
+            c2, ij2 = _lattice_points(c0[0], B2, (H, W), ew)
+            for _ in range(2):
+                c2, whole2 = _refine(img, c2, u, n, size_wh, ij2)
+            if whole2.sum() > whole.sum():
+                centres, ij, whole, lattice = c2, ij2, whole2, "autocorrelation"
     if whole.sum() < MIN_COPIES:
         return Unblended(img, none, none > 0, copies=int(whole.sum()),
                          reason=f"{int(whole.sum())} whole tiles in the frame: too few")
@@ -504,7 +535,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     return Unblended(out, alpha, hole, color=tuple(float(v) for v in C0),
                      copies=int(N), done=bool(on.any()), centres=centres,
                      box_hw=(2 * box[1], 2 * box[0]), owner=owner, texture=texture,
-                     left=left_k,
+                     left=left_k, lattice=lattice,
                      reason=f"blend inverted on {int(on.sum())} px from {int(N)} copies "
                             f"(colour {', '.join(f'{v:.2f}' for v in C0)}, opacity x "
                             f"{gain:.2f}; {left:.0%} of the strokes' energy left)")
@@ -575,6 +606,34 @@ def choose(ub: Unblended) -> np.ndarray:
     if not np.isfinite(t).any():
         return np.zeros(len(t), bool)
     return np.where(np.isfinite(t), t, np.nanmedian(t)) >= TEXTURE_MIN
+
+
+def ghosted(image: np.ndarray, out: np.ndarray, ub: Unblended, changed: np.ndarray,
+            box) -> np.ndarray:
+    """Per copy (M,) float: the ghost judge's glyph-shaped residue score
+    (:func:`seamline.ops.text.ghost.judge_regions`, no reads) of the copy's box in ``out``
+    against ``image``, over its ``changed`` pixels; NaN where a copy changed nothing.
+
+    ``box`` is one tile's polygon (4, 2), moved onto each copy's centre. An inversion whose
+    colour or opacity is off leaves the word a darker or paler copy of itself, and one a
+    little off a copy's position (or over a photo clipped at black) its outline: edges that
+    line up with the removed strokes', which is what the judge scores."""
+    from seamline.ops.text.ghost import judge_regions
+    from seamline.ops.text.detect import TextRegion
+
+    res = np.full(len(ub.centres), np.nan)
+    if ub.owner is None or not changed.any():
+        return res
+    P = np.asarray(box, np.float64).reshape(-1, 2)
+    P = P - P.mean(0)
+    ks = [int(k) for k in np.unique(ub.owner[changed]) if k >= 0]
+    vs = judge_regions(image, out, [TextRegion(np.float32(P + ub.centres[k]), "", 1.0)
+                                    for k in ks],
+                       mask=changed.astype(np.float32), ocr=lambda strip: ("", 0.0),
+                       high_pass=False, leftover=False, tint=False, shape=False)
+    for k, v in zip(ks, vs):
+        res[k] = float(v.residue_score)
+    return res
 
 
 def take_off(image: np.ndarray, ub: Unblended, use: np.ndarray):

@@ -180,6 +180,20 @@ def _lines_lattice(h, R, centres, rect, f):
     return np.asarray(v1, np.float64), np.asarray(v2, np.float64), lattice_support(R, v1, v2)
 
 
+def centres_lattice(image, centres, rect):
+    """The watermark lattice (two vectors, image px) that ``centres`` (M, 2 image px: some
+    of its copies, a rotated rect ``rect`` each) lie on, from the autocorrelation's peaks
+    (:func:`_lines_lattice`); None when no pair of peaks fits them.
+
+    The few tiles left once the detected lines' copies are set aside often sit at the
+    frame's corners; their own shortest differences then span a coarser lattice that skips
+    the copies between them (:func:`seamline.ops.text.unblend.unblend_tiles` found 0 whole
+    copies on it)."""
+    h, f = bandpass(np.asarray(image))
+    lat = _lines_lattice(h, autocorrelation(h), np.asarray(centres, np.float64), rect, f)
+    return None if lat is None else (lat[0] / f, lat[1] / f)
+
+
 def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark:
     """A tiled watermark by its periodicity, else by the detector's repeated readings.
 
