@@ -239,20 +239,27 @@ def _fit_effect(glyph: np.ndarray, rest: np.ndarray, max_shift: int):
     return best[1:]
 
 
-def _lab_estimate(rgb: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-    """Lab of a smooth estimate of the photo under ``unknown``, from the pixels around it."""
+def _estimate(rgb: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """A smooth estimate of the photo under ``unknown``, from the pixels around it (Telea on
+    8-bit sRGB): float32 RGB in [0, 1]."""
     u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
     est = cv2.inpaint(u8, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    return cv2.cvtColor(est.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    return est.astype(np.float32) / 255
 
 
+def _lab_estimate(rgb: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """Lab of a smooth estimate of the photo under ``unknown``, from the pixels around it."""
+    return cv2.cvtColor(_estimate(rgb, unknown), cv2.COLOR_RGB2Lab)
 
-def change_over_texture(lab, rgb, inner, band):
+
+def change_over_texture(lab, rgb, inner, band, *, estimate=None):
     """How far each pixel is from the photo estimated under ``inner`` (Lab ``diff`` and its
     norm ``de``, Delta E) and the level a change must pass to be more than the photo's own
     texture: ``EFFECT_TAIL_DELTA_E`` or the 75th percentile of ``band``'s own deviation from
-    the photo estimated under ``inner | band``, whichever is higher."""
-    diff = lab - _lab_estimate(rgb, inner)
+    the photo estimated under ``inner | band``, whichever is higher. ``estimate``
+    (keyword-only): :func:`_estimate` ``(rgb, inner)`` where the caller has it."""
+    est = _estimate(rgb, inner) if estimate is None else estimate
+    diff = lab - cv2.cvtColor(est, cv2.COLOR_RGB2Lab)
     de = np.linalg.norm(diff, axis=-1)
     texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
     return diff, de, max(EFFECT_TAIL_DELTA_E, float(np.quantile(texture, 0.75)))
@@ -496,26 +503,32 @@ def _soft_shadow(m, rgb, lab, height):
     band = (cv2.dilate(mu, _disk(b + 5)) > 0) & ~inner
     if band.sum() < 10 or inner.all():
         return out
-    diff, de, floor = change_over_texture(lab, rgb, inner, band)
+    est = _estimate(rgb, inner)  # the ratio test below reads it too
+    diff, de, floor = change_over_texture(lab, rgb, inner, band, estimate=est)
 
     def pad(a):
         return cv2.copyMakeBorder(a.astype(np.float32), b, b, b, b, cv2.BORDER_CONSTANT, 0)
 
-    def share(hit_p, shape):  # per offset: share of the moved shape's pixels past g1 hit
-        size = float(shape.sum()) - cv2.matchTemplate(g1_p, shape, cv2.TM_CCORR)
-        return cv2.matchTemplate(hit_p, shape, cv2.TM_CCORR) / np.maximum(size, 1.0), size
+    def size(shape):  # per offset: the moved shape's pixels past g1 (either sign's)
+        return float(shape.sum()) - cv2.matchTemplate(g1_p, shape, cv2.TM_CCORR)
+
+    def share(hit_p, shape, size):  # per offset: share of those pixels hit
+        return cv2.matchTemplate(hit_p, shape, cv2.TM_CCORR) / np.maximum(size, 1.0)
 
     g1_p = pad(g1)
+    shapes = []
+    for r in SOFT_RADII_PX:
+        grown = (cv2.dilate(mu, _disk(r)) if r else mu).astype(np.float32)
+        ring = ((cv2.dilate(mu, _disk(r + 4)) > 0)
+                & ~(cv2.dilate(mu, _disk(r + 2)) > 0)).astype(np.float32)
+        shapes.append((r, grown, size(grown), ring, size(ring)))
     best = None
     for sign in (-1.0, 1.0):
         hit_p = pad((de > floor) & (sign * diff[..., 0] > 0) & ~g1)
-        for r in SOFT_RADII_PX:
-            grown = (cv2.dilate(mu, _disk(r)) if r else mu).astype(np.float32)
-            ring = ((cv2.dilate(mu, _disk(r + 4)) > 0)
-                    & ~(cv2.dilate(mu, _disk(r + 2)) > 0)).astype(np.float32)
-            prec, size = share(hit_p, grown)
-            lead = prec - np.maximum(prec[::-1, ::-1], share(hit_p, ring)[0])
-            lead[size < 0.3 * float(grown.sum())] = -1.0  # mostly on the glyphs
+        for r, grown, size_g, ring, size_r in shapes:
+            prec = share(hit_p, grown, size_g)
+            lead = prec - np.maximum(prec[::-1, ::-1], share(hit_p, ring, size_r))
+            lead[size_g < 0.3 * float(grown.sum())] = -1.0  # mostly on the glyphs
             lead[b, b] = -1.0  # no offset: the halo's
             i = np.unravel_index(int(np.argmax(lead)), lead.shape)
             if best is None or lead[i] > best[0]:
@@ -526,8 +539,6 @@ def _soft_shadow(m, rgb, lab, height):
     grown = cv2.dilate(mu, _disk(r)) if r else mu
     ahead = (_shift(grown, dx, dy) > 0) & ~g1
     behind = (_shift(grown, -dx, -dy) > 0) & ~g1
-    u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
-    est = cv2.inpaint(u8, inner.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
     y_est = _linear_luma(est)
     if sign > 0:  # a light shadow: the light it takes away from white
         y, y_est = 1.0 - y, 1.0 - y_est
