@@ -214,18 +214,18 @@ def lattice_support(R: np.ndarray, v1, v2, *, dilated: np.ndarray | None = None)
     Y = R.shape[0] - 1
     X = (R.shape[1] - 1) // 2
     Rd = support_map(R) if dilated is None else dilated
-    vals = []
-    for i in range(-3, 4):
-        for j in range(-3, 4):
-            if i == 0 and j == 0:
-                continue
-            dx, dy = i * v1 + j * v2
-            if dy < 0:
-                dx, dy = -dx, -dy  # R(-v) = R(v)
-            x, y = int(round(dx)) + X, int(round(dy))
-            if 0 <= y <= Y and 0 <= x <= 2 * X:
-                vals.append(float(Rd[y, x]))
+    # the 48 points i v1 + j v2 (_LATTICE_IJ: i, j in -3..3, not both 0, j fastest) at once:
+    # the same products and sums in the vectors' own dtypes, rounded half to even as round()
+    a1, a2 = np.asarray(v1), np.asarray(v2)
+    d = _LATTICE_IJ[0].astype(a1.dtype) * a1 + _LATTICE_IJ[1].astype(a2.dtype) * a2
+    d[d[:, 1] < 0] *= -1  # R(-v) = R(v)
+    x, y = np.rint(d[:, 0]).astype(np.int64) + X, np.rint(d[:, 1]).astype(np.int64)
+    inside = (y >= 0) & (y <= Y) & (x >= 0) & (x <= 2 * X)
+    vals = Rd[y[inside], x[inside]].astype(np.float64)
     return float(np.mean(vals)) if len(vals) >= 4 else 0.0
+
+
+_LATTICE_IJ = np.array([(i, j) for i in range(-3, 4) for j in range(-3, 4) if i or j]).T[..., None]
 
 
 def support_map(R: np.ndarray) -> np.ndarray:
