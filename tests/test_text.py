@@ -257,3 +257,63 @@ def test_a_letter_under_two_overlapping_boxes_stays_in_the_glyph_mask():
     assert overlap.sum() > 40
     assert mask[overlap].mean() >= 0.85, mask[overlap].mean()
     assert mask[drawn].mean() >= 0.9, mask[drawn].mean()
+
+
+def _studio_scene(pole=False):
+    """'studio' in green with a white glow over a blue sky and a white rocket-like bar under
+    its last letter (train glow1), the box ending 4 px before that "o"; with ``pole``, a green
+    pole of the ink's colour crosses the rows past the box instead of the letter."""
+    from seamline.testing.overlays import Overlay, render
+
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+    if not Path(font).is_file():
+        pytest.skip("needs fonts-dejavu-core")
+    yy, xx = np.mgrid[0:160, 0:480].astype(np.float32)
+    photo = np.stack([0.15 + 0.05 * np.sin(xx / 13.0), 0.25 + 0.05 * yy / 160,
+                      np.full_like(xx, 0.5)], -1)
+    photo[:, 250:320] = (0.85, 0.85, 0.82)  # the rocket
+    text = "studi" if pole else "studio"
+    line = Overlay(text=text, xy=(30, 50), size_px=50, color=(77, 255, 33),
+                   font=font, glow_px=4, glow_color=(240, 240, 240))
+    image = render(photo, [line])[0].astype(np.float32)
+    drawn = np.abs(image - photo).max(-1) > 8 / 255
+    ink = np.abs(image - np.float32([77, 255, 33]) / 255).max(-1) < 0.1
+    cols = np.nonzero(ink.any(0))[0]
+    o0 = cols[np.nonzero(np.diff(cols) > 1)[0][-1] + 1]  # the last letter's first ink column
+    if pole:
+        o0 = cols.max() + 12
+        image[10:150, o0:o0 + 8] = np.float32([77, 255, 33]) / 255
+    ys = np.nonzero(ink.any(1))[0]
+    y0, y1 = ys.min() - 12, ys.max() + 12
+    box = np.float32([[cols.min() - 12, y0], [o0 - 4, y0], [o0 - 4, y1], [cols.min() - 12, y1]])
+    return image, drawn, ink, xx, o0, TextRegion(box, text, 1.0)
+
+
+def test_a_whole_last_letter_past_the_box_end_joins_the_line():
+    # train glow1: the detector boxed "studi" and left the "o" (over the rocket) whole past
+    # the box's end; the glyph mask reads only inside the box, so the "o" stayed
+    from seamline.ops.text.line_ends import extend_ends
+
+    image, drawn, ink, xx, o0, region = _studio_scene()
+    before = glyph_mask(image, [region]).mask > 0
+    last = ink & (xx >= o0)
+    assert before[last].mean() < 0.2  # what the box alone gives
+    (moved,), notes = extend_ends(image, [region])
+    assert [(n["index"], n["end"]) for n in notes] == [(0, 1)]
+    assert moved.text == region.text
+    assert moved.polygon[:, 0].max() >= xx[0][ink.any(0)].max()
+    after = glyph_mask(image, [moved]).mask > 0
+    assert after[last].mean() >= 0.9, after[last].mean()
+    assert after[ink].mean() >= 0.9
+
+
+def test_a_pole_of_the_inks_colour_or_a_letter_the_frame_cuts_is_not_added():
+    from seamline.ops.text.line_ends import extend_ends
+
+    image, _, _, _, _, region = _studio_scene(pole=True)
+    (same,), notes = extend_ends(image, [region])
+    assert notes == [] and np.array_equal(same.polygon, region.polygon)
+    # the "o" half out of the photo (train mix 012: a rotated line running off the frame)
+    image, _, _, _, o0, region = _studio_scene()
+    (same,), notes = extend_ends(np.ascontiguousarray(image[:, :o0 + 15]), [region])
+    assert notes == [] and np.array_equal(same.polygon, region.polygon)
