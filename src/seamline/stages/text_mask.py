@@ -53,7 +53,9 @@ class TextMask(Stage):
     # photo, dropped as 17's (ops.text.unconfirmed); so are the glyph pixels that are only
     # the rim of 17's highlight (ops.text.outline.highlight_rim)
     # 25: 24's highlight rim only where the segmenter does not confirm text (< CONFIRM)
-    version = "25"
+    # 26: a fill + outline line's fill pixels nearer an edge no outline rims than a rimmed one
+    # are photo (ops.text.unrimmed.unrimmed_fill)
+    version = "26"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

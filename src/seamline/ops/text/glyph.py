@@ -31,7 +31,9 @@ How the glyph mask separates text from the photo behind it, per region (all on a
    (whiskers, towers, rims) are dropped.
 6. *Outlined text*: a fill colour enclosed by an outline colour counts only inside the
    outline (:mod:`seamline.ops.text.outline`): the white cup under a white, black-outlined
-   title is photo.
+   title is photo. In a fill + outline line, a fill pixel nearer an edge of the fill that no
+   outline (nor other dark pixel) rims than a rimmed edge is photo too: the light photo
+   joined to a letter through a gap in its thin outline (``unrimmed.unrimmed_fill``).
 
 Measured on ``benchmarks/glyph_mask_eval.py`` (see its docstring for the numbers).
 
@@ -51,8 +53,9 @@ from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
 from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.detect import check_image
-from seamline.ops.text.outline import (drop_unenclosed_fill, enclosed_fill, grow_over_ring,
-                                       rimmed_fill, ring_outline)
+from seamline.ops.text.outline import (RING_CONTRAST, drop_unenclosed_fill, enclosed_fill,
+                                       grow_over_ring, rimmed_fill, ring_outline)
+from seamline.ops.text.unrimmed import unrimmed_fill
 
 __all__ = ["GlyphMask", "glyph_mask"]
 
@@ -796,6 +799,13 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
         core &= ~drop
     # 6. outlined text: the fill colour only where the outline encloses it
     dropped += drop_unenclosed_fill(core, layer, colours, crop, tau, ang, info)
+    if ring is not None and info.get("ring_px"):
+        # the photo the fill took beside the letters meets it with no outline between; dark
+        # photo rims a letter as its outline does (an outline over it does not stand out)
+        photo = unrimmed_fill(core & (layer == colours[0][0]), ring[1],
+                              crop.mean(-1) < float(np.mean(colours[0][1])) - RING_CONTRAST)
+        info["unrimmed_px"] = int(photo.sum())
+        core &= ~photo
     fill = core & (layer == colours[0][0]) if info.get("ring_px") else None  # grown later
     info["structure_px_dropped"] = dropped
     info["stroke_width_px"] = round(max(sw, 1.0), 3)
