@@ -317,3 +317,29 @@ def test_a_pole_of_the_inks_colour_or_a_letter_the_frame_cuts_is_not_added():
     image, _, _, _, o0, region = _studio_scene()
     (same,), notes = extend_ends(np.ascontiguousarray(image[:, :o0 + 15]), [region])
     assert notes == [] and np.array_equal(same.polygon, region.polygon)
+
+
+def test_stacked_lines_overlap_stays_background_a_split_lines_does_not():
+    # Two boxes side by side along their line (one line split by the detector) hold letters
+    # where they overlap: "not background". Two lines one above the other overlap in their
+    # padding, the photo between the lines: background for their matting (train subtitle3,
+    # a two-line subtitle over a saucer: with the padding taken away the saucer's light rim
+    # was the only background left and was matted as the white fill).
+    from seamline.ops.text.glyph import _union
+
+    def box(x0, y0, x1, y1):
+        return np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+    side = _union([box(10, 10, 110, 40), box(100, 10, 200, 40)], (60, 220))
+    assert side[20, 105] == 1 and side[20, 50] == 1 and side[20, 150] == 1
+    stacked = _union([box(10, 5, 200, 35), box(10, 30, 200, 58)], (60, 220))
+    assert stacked[32, 100] == 0
+    assert stacked[20, 100] == 1 and stacked[45, 100] == 1
+    # a tilted pair (the same rule in the line's own frame)
+    tilt = np.float32([[0, 0], [100, 20], [94, 50], [-6, 30]])
+    below = tilt + np.float32([-5, 26])
+    t = _union([tilt + 20, below + 20], (140, 160))
+    a, b = np.zeros_like(t), np.zeros_like(t)
+    cv2.fillPoly(a, [np.round(tilt + 20).astype(np.int32)], 1)
+    cv2.fillPoly(b, [np.round(below + 20).astype(np.int32)], 1)
+    assert (a & b).sum() > 50 and t[(a & b) > 0].max() == 0

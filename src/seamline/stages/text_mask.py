@@ -55,7 +55,9 @@ class TextMask(Stage):
     # 25: 24's highlight rim only where the segmenter does not confirm text (< CONFIRM)
     # 26: a fill + outline line's fill pixels nearer an edge no outline rims than a rimmed one
     # are photo (ops.text.unrimmed.unrimmed_fill)
-    version = "26"
+    # 27: two stacked lines' boxes overlap in their padding, which stays background (23's
+    # union only for boxes side by side along their line)
+    version = "27"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

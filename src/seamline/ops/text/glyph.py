@@ -353,14 +353,39 @@ def glyph_mask(image, regions, *, margin=0.3) -> GlyphMask:
 
 
 def _union(polys, shape) -> np.ndarray:
-    """uint8 (H, W) mask, 1 inside any of ``polys``: one ``cv2.fillPoly`` per polygon (one
-    call with several fills them as one shape, even-odd, leaving where two overlap empty:
-    a line the detector split in two boxes then had the letter under both boxes taken as
-    background, train glow7's "W" of "Shipping When" missed)."""
+    """uint8 (H, W) mask, 1 inside any of ``polys`` except where two stacked lines' boxes
+    overlap. A line the detector split in two boxes side by side holds letters where they
+    overlap (train glow7: the "W" of "Shipping When" under both boxes was taken as background
+    when one ``cv2.fillPoly`` call filled them even-odd); two lines one above the other
+    overlap in their padding, the photo between them, which stays background for their
+    matting (train subtitle3, two lines over a saucer: without it the saucer's light rim
+    outside was the only background and was matted as the white fill, 26.20 -> 22.38 dB)."""
     out = np.zeros(shape, np.uint8)
-    for p in polys:
-        cv2.fillPoly(out, [np.round(p).astype(np.int32)], 1)
+    pts = [np.round(p).astype(np.int32) for p in polys]
+    for p in pts:
+        cv2.fillPoly(out, [p], 1)
+    lo = [p.min(axis=0) for p in pts]
+    hi = [p.max(axis=0) for p in pts]
+    for i in range(len(pts)):
+        for j in range(i + 1, len(pts)):
+            x0, y0 = np.maximum(lo[i], lo[j])
+            x1, y1 = np.minimum(hi[i], hi[j])
+            if x0 > x1 or y0 > y1 or not _stacked(polys[i], polys[j]):
+                continue
+            a = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+            b = a.copy()
+            cv2.fillPoly(a, [pts[i] - [x0, y0]], 1)
+            cv2.fillPoly(b, [pts[j] - [x0, y0]], 1)
+            out[y0:y1 + 1, x0:x1 + 1][(a & b) > 0] = 0
     return out
+
+
+def _stacked(p, q) -> bool:
+    """Whether box ``q``'s centre lies more across box ``p``'s line than along it."""
+    (cx, cy), _, ang = _rect(p)
+    u = np.array([np.cos(np.deg2rad(ang)), np.sin(np.deg2rad(ang))])
+    d = np.asarray(q, np.float64).mean(axis=0) - (cx, cy)
+    return abs(d[0] * u[1] - d[1] * u[0]) > abs(d @ u)
 
 
 def _region_mask(image, all_polys, poly, margin, debug=None):
