@@ -64,20 +64,12 @@ def test_blurred_drop_shadow_is_masked_where_it_visibly_changed_the_photo():
 
 
 def test_a_huge_titles_blurred_shadow_edge_is_masked_not_left_as_a_faint_rim():
-    from seamline.testing.overlays import Overlay, render
-
     # a 120 px red title with a blurred drop shadow over a smooth gradient: the glyph mask
     # takes the shadow in, its edge fades over 2-3 px, too faint for the hard-edge test; a
     # 1 px margin left a rim the fill loop's ghost judge read as the word (and then grew
     # the hole far over the gradient)
-    yy, xx = np.mgrid[0:360, 0:900].astype(np.float32)
-    photo = np.stack([0.35 + 0.2 * xx / 900, 0.55 + 0.1 * yy / 360, np.full_like(xx, 0.25)], -1)
-    title = Overlay(text="breaking", xy=(60, 110), size_px=120,
-                    font="/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-                    color=(230, 30, 30), shadow_offset=(5, 5), shadow_blur=1.7,
-                    shadow_opacity=0.8)
-    image = render(photo, [title])[0].astype(np.float32)
-    diff = np.abs(image - photo).max(-1)
+    photo = _green_ramp()
+    image, diff = _blurred_shadow_title(photo)
     mask = _remove_text_mask(image)
     # 1 px margin: 0.978 and 0.961 of these (785 px visible at 8/255 left out)
     assert mask[diff > 8 / 255].mean() >= 0.995, mask[diff > 8 / 255].mean()
@@ -86,25 +78,16 @@ def test_a_huge_titles_blurred_shadow_edge_is_masked_not_left_as_a_faint_rim():
 
 
 def test_a_huge_titles_blurred_shadow_split_from_the_fill_keeps_its_tail():
-    from seamline.testing.overlays import Overlay, render
-
     # the title above over the same gradient with a fine texture: the glyph matte now takes
     # fill and shadow as one shape and split_shadow cuts it into the fill and the fill moved
     # (6, 6); taken as a hard shadow, capped at 1 px past the moved outline, the blur's soft
     # outer part was left out (105 px changed by > 8/255, a darker rim the fill spreads:
     # train huge0, held-out huge's ghost word). A blurred one keeps its tail (geometry
     # SHADOW_BLUR_*)
-    yy, xx = np.mgrid[0:360, 0:900].astype(np.float32)
-    photo = np.stack([0.35 + 0.2 * xx / 900, 0.55 + 0.1 * yy / 360, np.full_like(xx, 0.25)], -1)
     grain = cv2.GaussianBlur(np.random.default_rng(0).normal(0, 1, (360, 900)).astype(np.float32),
                              (0, 0), 1.0)
-    photo = np.clip(photo + 0.02 * grain[..., None] / grain.std(), 0, 1).astype(np.float32)
-    title = Overlay(text="breaking", xy=(60, 110), size_px=120,
-                    font="/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-                    color=(230, 30, 30), shadow_offset=(5, 5), shadow_blur=1.7,
-                    shadow_opacity=0.8)
-    image = render(photo, [title])[0].astype(np.float32)
-    diff = np.abs(image - photo).max(-1)
+    photo = np.clip(_green_ramp() + 0.02 * grain[..., None] / grain.std(), 0, 1)
+    image, diff = _blurred_shadow_title(photo.astype(np.float32))
     mask = _remove_text_mask(image)
     # capped at 1 px: 0.9971 and 0.9888 of these
     assert mask[diff > 8 / 255].mean() >= 0.999, mask[diff > 8 / 255].mean()
@@ -267,3 +250,22 @@ def test_a_hard_shadow_the_glyph_matte_took_is_split_from_the_fill_and_moved_who
     # fills, as before)
     stray = mask & ~_near(drawn, 3)
     assert stray.sum() <= 0.05 * drawn.sum(), stray.sum()
+
+
+def _green_ramp():
+    """A 360x900 float32 RGB gradient (the huge-title tests' ground)."""
+    yy, xx = np.mgrid[0:360, 0:900].astype(np.float32)
+    return np.stack([0.35 + 0.2 * xx / 900, 0.55 + 0.1 * yy / 360, np.full_like(xx, 0.25)], -1)
+
+
+def _blurred_shadow_title(photo):
+    """A 120 px red DejaVuSans-Bold "breaking" with a (5, 5) shadow blurred 1.7 px at 0.8 over
+    ``photo``: (image, per-pixel max change from the photo)."""
+    from seamline.testing.overlays import Overlay, render
+
+    title = Overlay(text="breaking", xy=(60, 110), size_px=120,
+                    font="/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+                    color=(230, 30, 30), shadow_offset=(5, 5), shadow_blur=1.7,
+                    shadow_opacity=0.8)
+    image = render(photo, [title])[0].astype(np.float32)
+    return image, np.abs(image - photo).max(-1)
