@@ -343,3 +343,6 @@ def test_stacked_lines_overlap_stays_background_a_split_lines_does_not():
     cv2.fillPoly(a, [np.round(tilt + 20).astype(np.int32)], 1)
     cv2.fillPoly(b, [np.round(below + 20).astype(np.int32)], 1)
     assert (a & b).sum() > 50 and t[(a & b) > 0].max() == 0
+    # boxes reaching past the frame (a tiled watermark's copies at its edge)
+    edge = _union([box(-30, -20, 100, 15), box(-30, 10, 100, 40)], (60, 220))
+    assert edge[12, 50] == 0 and edge[5, 50] == 1 and edge[30, 50] == 1

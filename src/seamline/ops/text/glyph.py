@@ -368,8 +368,9 @@ def _union(polys, shape) -> np.ndarray:
     hi = [p.max(axis=0) for p in pts]
     for i in range(len(pts)):
         for j in range(i + 1, len(pts)):
-            x0, y0 = np.maximum(lo[i], lo[j])
-            x1, y1 = np.minimum(hi[i], hi[j])
+            # (the overlap clipped to the frame: boxes may reach past it)
+            x0, y0 = np.maximum(np.maximum(lo[i], lo[j]), 0)
+            x1, y1 = np.minimum(np.minimum(hi[i], hi[j]), (shape[1] - 1, shape[0] - 1))
             if x0 > x1 or y0 > y1 or not _stacked(polys[i], polys[j]):
                 continue
             a = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
