@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from seamline.ops.text import TextRegion, glyph_mask
+from seamline.ops.text import TextRegion, detect_text, glyph_mask
 from seamline.ops.text.unrimmed import unrimmed_fill
 from seamline.testing import overlays
 
@@ -369,3 +369,39 @@ def test_a_line_wholly_outside_the_frame_does_not_stop_the_outline_test():
     mask[20:30, 10:40] = True
     off = np.float32([[200, 100], [260, 100], [260, 120], [200, 120]])
     assert outline_outside(mask, image, [off]) == [True]
+
+
+def _two_lines_over_a_flower(font: str):
+    """A long and a short white line (1 px black outline) centred at the bottom of a yellow
+    disc on grained dark green, the long line's ends over the green (the held-out flower's
+    shape): the image, the drawn mask, the detector's regions (the lines' boxes overlap by
+    a few px) and the photo."""
+    rng = np.random.default_rng(3)
+    H, W = 683, 1024
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    r = np.hypot((xx - W * 0.55) / (W * 0.18), (yy - H * 0.6) / (H * 0.45))
+    t = np.clip((1.15 - r) / 0.3, 0, 1)[..., None]
+    photo = np.array([0.06, 0.2, 0.05]) * (1 - t) + np.array([0.95, 0.82, 0.15]) * t
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 3)
+    photo = np.clip(photo * (1 + 0.25 * grain / grain.std())[..., None], 0, 1).astype(np.float32)
+    ov = overlays.Overlay(text="Shipping summer like calm river\nwhy not", xy=(0, 0), size_px=44,
+                          font=_font(font), color=(255, 255, 255), align="center",
+                          outline_px=1, outline_color=(0, 0, 0))
+    w, h = overlays.measure(ov)
+    ov = overlays._replace(ov, xy=(float((W - w) / 2), float(H * 0.94 - h)))
+    image, _, _ = overlays.render(photo, [ov])
+    image = image.astype(np.float32)
+    drawn = overlays.drawn_mask(photo, image)
+    return image, drawn, detect_text(image), photo
+
+
+def test_a_stacked_lines_fill_only_mask_keeps_its_margin_for_the_outline_outside():
+    # the long first line's glyph mask is its fill (lift path), its 1 px black outline a dark
+    # ring just outside; its edge reads hard, so it was capped at 1 px of growth and the
+    # outline stayed where it runs over the green (the held-out blobs at the line's ends);
+    # its neighbour's mask below is not its ring (text-mask _own)
+    image, drawn, regions, photo = _two_lines_over_a_flower("DejaVuSans.ttf")
+    tm, m = _mask_and_normalize(image, regions)
+    left = drawn & ~m & (np.abs(image - photo).max(axis=2) > 0.1)
+    assert tm.outputs["geometry"]["dilate_max_px"][0] is None, tm.outputs["geometry"]
+    assert left.sum() <= 150, left.sum()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["polygon_mask", "line_crop"]
+__all__ = ["polygon_mask", "line_crop", "stacked"]
 
 
 def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
@@ -54,3 +54,14 @@ def line_crop(shape: tuple[int, int], polygon, margin: float) -> tuple[int, int,
     x0, y0 = max(int(p[:, 0].min() - pad), 0), max(int(p[:, 1].min() - pad), 0)
     x1, y1 = min(int(p[:, 0].max() + pad) + 1, W), min(int(p[:, 1].max() + pad) + 1, H)
     return y0, y1, x0, x1
+
+
+def stacked(p, q) -> bool:
+    """Whether box ``q``'s centre lies more across box ``p``'s line than along it: two lines
+    one above the other (not one line the detector split in two boxes side by side)."""
+    (cx, cy), (w, h), ang = cv2.minAreaRect(np.asarray(p, np.float32))
+    if w < h:  # the angle along the line (the long side)
+        ang += 90.0
+    u = np.array([np.cos(np.deg2rad(ang)), np.sin(np.deg2rad(ang))])
+    d = np.asarray(q, np.float64).mean(axis=0) - (cx, cy)
+    return bool(abs(d[0] * u[1] - d[1] * u[0]) > abs(d @ u))

@@ -51,7 +51,7 @@ import numpy as np
 
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
-from seamline.ops.polygons import polygon_mask
+from seamline.ops.polygons import polygon_mask, stacked
 from seamline.ops.text.detect import check_image
 from seamline.ops.text.outline import (RING_CONTRAST, drop_unenclosed_fill, enclosed_fill,
                                        grow_over_ring, rimmed_fill, ring_outline)
@@ -371,7 +371,7 @@ def _union(polys, shape) -> np.ndarray:
             # (the overlap clipped to the frame: boxes may reach past it)
             x0, y0 = np.maximum(np.maximum(lo[i], lo[j]), 0)
             x1, y1 = np.minimum(np.minimum(hi[i], hi[j]), (shape[1] - 1, shape[0] - 1))
-            if x0 > x1 or y0 > y1 or not _stacked(polys[i], polys[j]):
+            if x0 > x1 or y0 > y1 or not stacked(polys[i], polys[j]):
                 continue
             a = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
             b = a.copy()
@@ -379,14 +379,6 @@ def _union(polys, shape) -> np.ndarray:
             cv2.fillPoly(b, [pts[j] - [x0, y0]], 1)
             out[y0:y1 + 1, x0:x1 + 1][(a & b) > 0] = 0
     return out
-
-
-def _stacked(p, q) -> bool:
-    """Whether box ``q``'s centre lies more across box ``p``'s line than along it."""
-    (cx, cy), _, ang = _rect(p)
-    u = np.array([np.cos(np.deg2rad(ang)), np.sin(np.deg2rad(ang))])
-    d = np.asarray(q, np.float64).mean(axis=0) - (cx, cy)
-    return abs(d[0] * u[1] - d[1] * u[0]) > abs(d @ u)
 
 
 def _region_mask(image, all_polys, poly, margin, debug=None):
