@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["polygon_mask", "line_crop", "stacked"]
+__all__ = ["polygon_mask", "line_crop", "line_rect", "stacked"]
 
 
 def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
@@ -56,12 +56,19 @@ def line_crop(shape: tuple[int, int], polygon, margin: float) -> tuple[int, int,
     return y0, y1, x0, x1
 
 
+def line_rect(p):
+    """A text box's rotated rectangle with the long side along the line: ``((cx, cy), (w, h),
+    angle in degrees)``, ``w >= h`` (``cv2.minAreaRect`` of the (N, 2) points as float32)."""
+    (cx, cy), (w, h), ang = cv2.minAreaRect(np.asarray(p, np.float32))
+    if w < h:
+        w, h, ang = h, w, ang + 90.0
+    return (cx, cy), (w, h), ang
+
+
 def stacked(p, q) -> bool:
     """Whether box ``q``'s centre lies more across box ``p``'s line than along it: two lines
     one above the other (not one line the detector split in two boxes side by side)."""
-    (cx, cy), (w, h), ang = cv2.minAreaRect(np.asarray(p, np.float32))
-    if w < h:  # the angle along the line (the long side)
-        ang += 90.0
+    (cx, cy), _, ang = line_rect(p)
     u = np.array([np.cos(np.deg2rad(ang)), np.sin(np.deg2rad(ang))])
     d = np.asarray(q, np.float64).mean(axis=0) - (cx, cy)
     return bool(abs(d[0] * u[1] - d[1] * u[0]) > abs(d @ u))

@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.polygons import line_rect
+
 __all__ = ["extend_ends"]
 
 _BINS = 8  # colour quantisation per channel (8^3 bins)
@@ -29,9 +31,7 @@ _PHOTO_MAX = 0.02  # the band above and below the looked-at strip: at most this 
 
 def _frame(poly):
     """centre, along-axis unit vector, half length, half height of the polygon's rectangle."""
-    (cx, cy), (w, h), ang = cv2.minAreaRect(poly.astype(np.float32))
-    if w < h:
-        w, h, ang = h, w, ang + 90.0
+    (cx, cy), (w, h), ang = line_rect(poly)
     t = np.deg2rad(ang)
     u = np.array([np.cos(t), np.sin(t)])
     if u[0] < 0 or (u[0] == 0 and u[1] < 0):
