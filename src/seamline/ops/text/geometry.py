@@ -20,17 +20,11 @@ import numpy as np
 from seamline.core.arrays import LUMA, srgb_decode
 from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
+from seamline.ops.polygons import line_rect as _rect
 from seamline.ops.text.hard_shadow import edge_shadow, split_shadow
 from seamline.ops.text.hard_shadow import shift as _shift
 
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
-
-
-def _rect(poly: np.ndarray):
-    (cx, cy), (w, h), ang = cv2.minAreaRect(poly.astype(np.float32))
-    if w < h:  # the long side runs along the text
-        w, h, ang = h, w, ang + 90.0
-    return (cx, cy), (w, h), ang
 
 
 def line_geometry(mask: np.ndarray, polygons, *, margin: float = 0.3

@@ -51,6 +51,7 @@ import numpy as np
 
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
+from seamline.ops.polygons import line_rect as _rect
 from seamline.ops.polygons import polygon_mask, stacked
 from seamline.ops.text.detect import check_image
 from seamline.ops.text.outline import (RING_CONTRAST, drop_unenclosed_fill, enclosed_fill,
@@ -281,14 +282,6 @@ def _fill_outline(crop, B, cand, seeds, G, clusters, tau, hb):
     keep[0] = False
     res = rimmed_fill(crop, B, keep[cc], cand & (G > 0), fill[0], tau, max(2.0, _WRAP_DIST * hb))
     return None if res is None else (fill, *res)
-
-
-def _rect(poly: np.ndarray):
-    """Rotated rectangle of a polygon with ``w`` along the text line (the long side)."""
-    (cx, cy), (w, h), ang = cv2.minAreaRect(poly)
-    if w < h:
-        w, h, ang = h, w, ang + 90.0
-    return (float(cx), float(cy)), (float(w), float(h)), float(ang)
 
 
 def glyph_mask(image, regions, *, margin=0.3) -> GlyphMask:
