@@ -319,6 +319,58 @@ def test_a_pole_of_the_inks_colour_or_a_letter_the_frame_cuts_is_not_added():
     assert notes == [] and np.array_equal(same.polygon, region.polygon)
 
 
+def _happy_over_checks():
+    """An outlined red "Happy" (DejaVu Sans Bold Oblique 82 px, 4 px near-black outline) over
+    the train pink/blue checkerboard at 1280x960 (train outline1's photo and place): the
+    whole-image detector boxes only letter pieces of it ("a", "0", "0")."""
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import backgrounds
+
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-BoldOblique.ttf"
+    if not Path(font).is_file():
+        pytest.skip("needs fonts-dejavu-core")
+    photo = dict(backgrounds("train", min_side=768))["procedural:stripes2"]
+    photo = np.clip(cv2.resize(photo, (1280, 960), interpolation=cv2.INTER_CUBIC), 0, 1)
+    photo = photo.astype(np.float32)
+    ov = overlays.Overlay(text="Happy", xy=(295.6, 744.5), size_px=82, font=font,
+                          color=(217, 23, 57), outline_px=4, outline_color=(20, 20, 20))
+    image = overlays.render(photo, [ov])[0].astype(np.float32)
+    return image, np.abs(image - photo).max(-1) > 8 / 255
+
+
+def test_a_caption_boxed_letter_by_letter_is_read_again_as_one_line():
+    # train outline1: over a checkerboard the detector boxed "H", "0", "0" of "Happy" and
+    # left its "ppy" out of every box, so the mask never saw them and they stayed whole
+    from seamline.core.stage import StageContext
+    from seamline.stages import get_stage
+
+    image, drawn = _happy_over_checks()
+    stage = get_stage("detect-text")
+    res = stage(stage.Params()).run(StageContext("detect", 0, "reconcile"), image=image)
+    regions = res.outputs["regions"]
+    assert [_letters(r.text) for r in regions] == ["happy"], [r.text for r in regions]
+    assert _boxes(regions, drawn.shape)[drawn].mean() >= 0.95
+    assert res.report["fragments_reread"][0]["text"] == "Happy"
+
+
+def test_reads_of_whole_words_are_not_read_again(monkeypatch):
+    from seamline.ops.text import detect as det
+    from seamline.ops.text.fragments import reread_fragments
+
+    image, _ = _happy_over_checks()
+    words = [TextRegion(np.float32([[100, 100], [300, 100], [300, 150], [100, 150]]), "Hello")]
+
+    def boom(*a, **k):
+        raise AssertionError("no re-read without a piece")
+
+    monkeypatch.setattr(det, "detect_text_in_boxes", boom)
+    assert reread_fragments(image, words) == (words, [])
+    monkeypatch.undo()
+    # a piece with nothing more to read round it (the checkerboard alone) stays as it is
+    piece = [TextRegion(np.float32([[900, 100], [940, 100], [940, 150], [900, 150]]), "0", 0.95)]
+    assert reread_fragments(image, piece) == (piece, [])
+
+
 def test_stacked_lines_overlap_stays_background_a_split_lines_does_not():
     # Two boxes side by side along their line (one line split by the detector) hold letters
     # where they overlap: "not background". Two lines one above the other overlap in their

@@ -11,9 +11,11 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "4"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "5"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
-    # whole letter of its ink the box left out (ops.text.line_ends)
+    # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
+    # letters re-read on a crop round them, a longer read there replacing them
+    # (ops.text.fragments)
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
@@ -39,16 +41,24 @@ class DetectText(Stage):
 
     def run(self, ctx, image):
         from seamline.ops.text import detect_text
+        from seamline.ops.text.fragments import reread_fragments
         from seamline.ops.text.line_ends import extend_ends
 
         regions = detect_text(image, min_score=self.params.min_score,
                               recognize=self.params.recognize)
+        fragments = []
+        if self.params.recognize:
+            # a caption over a busy pattern boxed letter by letter (train outline1: "Happy"
+            # read as "H", "0", "0" and its "ppy" left out): read again round the pieces
+            regions, fragments = reread_fragments(image, regions,
+                                                  min_score=self.params.min_score)
         # a whole last letter the detector's box left out (train glow1: "studi" boxed, the
         # "o" past the box): the mask, the fill and the judges all read the lines' boxes
         regions, ends = extend_ends(image, regions)
         report = {"regions": len(regions),
                   "words": sum(len(r.text.split()) for r in regions),
-                  "texts": [r.text for r in regions], "ends_extended": ends}
+                  "texts": [r.text for r in regions], "ends_extended": ends,
+                  "fragments_reread": fragments}
         notes = []
         if self.params.tiled == "auto":
             regions, report["tiled_watermark"] = _add_tiles(image, regions)
