@@ -379,3 +379,34 @@ def test_a_shadow_tail_is_taken_before_the_first_fill_when_the_judge_cannot_read
     assert np.abs(err[drawn]).max() < 5.0
     (region,) = [r for r in res.run.stage("inpaint").report["regions"] if r["text"]]
     assert region.get("tail_px", 0) > 0, region  # taken before the first fill
+
+
+def test_the_smear_ladder_stops_before_the_exemplar_fill_on_a_smooth_context(fur_title,
+                                                                              monkeypatch):
+    """A region whose ring is smooth (neither texture nor structure: bokeh, a blurred
+    backdrop) whose Telea and FSR fills are both flagged as smeared keeps FSR and is named:
+    the exemplar fill has no texture to copy there, only the rims of a few big soft shapes,
+    and pasted them into the hole as hard-edged fragments (train glow5, a caption over
+    bokeh: 13.6 dB against FSR's 16.9). Over texture the ladder still ends at exemplar."""
+    import seamline.ops.text.removal as removal
+    from seamline.ops.text.region_fill import smooth_context
+
+    image, _, mask, regions = fur_title
+    flagged = {"flagged": True, "judged": True, "interior_px": 100, "seam_ratio": 3.0,
+               "reasons": ["smeared: forced by the test"]}
+    monkeypatch.setattr(removal, "_judge_fill",
+                        lambda *a, **k: (dict(flagged), {"flagged": False, "reasons": []}))
+    for energy, ladder in ((1e-4, ["telea", "fsr"]), (1e-3, ["telea", "fsr", "exemplar"])):
+        numbers = {"ring_texture_energy": energy, "ring_edge_fraction": 0.04}
+        monkeypatch.setattr(removal, "choose_region_fill",
+                            lambda *a, n=numbers, **k: ("telea", "forced by the test", dict(n)))
+        out, final, report = fill_text(image, mask, regions, max_passes=3, ocr=_no_ocr)
+        r = report["regions"][0]
+        assert [p["backend"] for p in r["passes"]] == ladder, r["passes"]
+        assert r["smooth_context"] == (energy < 4e-4)
+        assert report["failed"][0]["judges"] == ["smear"]
+        assert f"({ladder[-1]} fill)" in report["failed"][0]["reasons"][0]
+        assert np.array_equal(out[final == 0], image[final == 0])
+    # structure in the ring is not smooth either
+    assert not smooth_context({"ring_texture_energy": 1e-4, "ring_edge_fraction": 0.2})
+    assert not smooth_context({})  # no numbers: no claim

@@ -17,13 +17,15 @@ BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exe
 
 class FillText(Stage):
     id = "fill-text"
-    version = "8"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "9"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
     #                7: semi-transparent strokes get their blend inverted (unblend, auto)
     #                8: the text's anti-aliased rim just outside a filled hole unmixed back
     #                   to the photo (ops.text.edge_unmix; text-mask's ink colours)
+    #                9: the smear ladder ends at FSR over a smooth ring (no exemplar fill:
+    #                   it pasted bokeh discs' rims as hard fragments)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

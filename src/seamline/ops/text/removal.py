@@ -29,8 +29,10 @@ the mask is built and preflighted:
    contrast-boosted (three OCR reads per region) and looks for glyph-shaped residue.
 4. **Re-mask and refill.** A region the ghost judge flags grows over the residue it found
    (and by ``grow_px`` all round); a region the smear judge flags gets the next fill of
-   :data:`SMEAR_LADDER` (Telea -> FSR -> exemplar; ``backend="auto"`` only); one the
-   structure judge flags gets :data:`EDGE_FILL` (the crossing edges drawn first, then FSR;
+   :data:`~seamline.ops.text.region_fill.SMEAR_LADDER` (Telea -> FSR -> exemplar;
+   ``backend="auto"`` only; over a ring with neither texture nor structure the ladder ends
+   at FSR, :func:`~seamline.ops.text.region_fill.next_smear_fill`); one the structure judge
+   flags gets :data:`EDGE_FILL` (the crossing edges drawn first, then FSR;
    ``auto`` only). Either way it
    is filled again from the original pixels around it (never from the previous pass: drift
    would accumulate). At most ``max_passes`` fills; every pass is recorded with the
@@ -51,15 +53,12 @@ import numpy as np
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
-                                           choose_region_fill, fill_region, first_pass)
+                                           choose_region_fill, fill_region, first_pass,
+                                           next_smear_fill, smooth_context)
 from seamline.ops.text.tail import shadow_tail, tail_halo
 
 __all__ = ["fill_text", "choose_region_fill", "assign_components"]
 
-#: The next fill for a region the smear judge flags (``backend="auto"``): each keeps more
-#: texture than the one before, at a higher cost; the exemplar fill is the last resort.
-SMEAR_LADDER = {"telea": "fsr", "ns": "fsr", "fsr": "exemplar", "fsr-best": "exemplar",
-                "fsr-edge": "exemplar", "unblend": "fsr"}
 #: The fill for a region whose strokes are semi-transparent paint (``backend="auto"``): the
 #: blend inverted, the photo under the strokes kept (:mod:`seamline.ops.inpaint.see_through`).
 SEE_THROUGH = "unblend"
@@ -306,13 +305,15 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         The mask after the loop grew it (a superset of ``mask > 0``).
     report : dict
         ``regions``: per region the fill chosen, the reason and numbers (``tail_px``: the
-        effect's tail its hole took before the first fill), the passes (backend, why, hole
-        pixels, crop box, CPU ms, ghost verdict, smear verdict); ``passes``: fills
-        run; ``failed``: regions still flagged after the last pass (``index``, ``text``,
-        ``reasons``, ``judges``: ``"ghost"``, ``"smear"``, ``"structure"`` and/or
-        ``"surface"``); ``verdicts``: the ghost judge's last word per region; ``smear``,
-        ``structure`` and ``surface``: the fill judges' (JSON-serialisable; a pass whose
-        fill got the grain carries ``texture``: the verdict before, the weight, CPU ms);
+        effect's tail its hole took before the first fill; ``smooth_context`` under
+        ``auto``: the smear ladder ends at FSR there), the passes
+        (backend, why, hole pixels, crop box, CPU ms, ghost verdict, smear verdict);
+        ``passes``: fills run; ``failed``: regions still flagged after the last pass
+        (``index``, ``text``, ``reasons``, ``judges``: ``"ghost"``, ``"smear"``,
+        ``"structure"`` and/or ``"surface"``); ``verdicts``: the ghost judge's last word
+        per region; ``smear``, ``structure`` and ``surface``: the fill judges'
+        (JSON-serialisable; a pass whose fill got the grain carries ``texture``: the
+        verdict before, the weight, CPU ms);
         ``edge_unmixed_px``: rim pixels unmixed (``inks`` given).
     """
     from seamline.ops.inpaint import BACKENDS, get_backend
@@ -358,6 +359,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         plan[lab] = {"region": idx if idx < len(regions) else None,
                      "text": regions[idx].text if idx < len(regions) else "",
                      "backend": name, "reason": why, **numbers, "passes": []}
+        if backend == "auto":
+            plan[lab]["smooth_context"] = smooth_context(numbers)
     if backend == "auto":
         # a huge title's hole takes its drop shadow's faint tail before the first fill
         # (tail.shadow_tail), not only once the ghost judge reads the grey word it leaves
@@ -419,9 +422,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
 
         # The smear and structure judges first, region by region: they read no text, so a
         # fill they flag gets its next fill (EDGE_FILL for a broken edge, else the next of
-        # SMEAR_LADDER) before the ghost judge (three OCR reads per region, ~0.3 s) sees
-        # it, and the ghost judge reads the fill kept instead of every fill tried (auto
-        # only: a backend the caller named is kept).
+        # region_fill.SMEAR_LADDER) before the ghost judge (three OCR reads per region,
+        # ~0.3 s) sees it, and the ghost judge reads the fill kept instead of every fill
+        # tried (auto only: a backend the caller named is kept).
         for lab, hole in holes.items():
             if lab > len(regions):
                 continue  # mask far from every region: no judge (as before)
@@ -433,7 +436,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 if backend == "auto" and structs[lab]["flagged"] and name != EDGE_FILL:
                     nxt = EDGE_FILL
                 elif backend == "auto" and smears[lab]["flagged"]:
-                    nxt = SMEAR_LADDER.get(name)
+                    nxt = next_smear_fill(name, plan[lab])
                 if nxt is None or len(plan[lab]["passes"]) >= max_passes:
                     surfaces[lab] = surface_step(lab, holes[lab])
                     break
@@ -491,7 +494,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     if backend == "auto" and lab in broken and name != EDGE_FILL:
                         nxt = EDGE_FILL
                     elif backend == "auto" and lab in smeared:
-                        nxt = SMEAR_LADDER.get(name)
+                        nxt = next_smear_fill(name, plan.get(lab, {}))
                     if nxt is None and v is None:
                         continue  # nothing better to try; it stays flagged
                     name = nxt or name
