@@ -325,3 +325,87 @@ def test_image_statistics_are_the_float64_ones_in_one_pass(astronaut, coffee):
     bad[0, 0, 0] = np.nan
     st = artifacts.measure("image", bad)
     assert st["nonfinite"] == 1 and np.isfinite(st["std"])
+
+
+def _counting_inpaint(monkeypatch):
+    """Count cv2.inpaint calls (the text mask's photo estimates are Telea fills)."""
+    import cv2
+
+    calls = []
+    real = cv2.inpaint
+
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(cv2, "inpaint", counted)
+    return calls
+
+
+def _shadowed_line():
+    """A crop of textured photo with a line of block letters 30 px tall casting a soft shadow
+    down-right, with a light fringe 2 px wide all round them (the halo's estimates are made,
+    too few rings for a halo: the soft-shadow search runs next and finds the shadow)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    H, W = 90, 260
+    photo = np.clip(0.55 + 0.04 * cv2.GaussianBlur(rng.standard_normal((H, W, 3)).astype(
+        np.float32), (0, 0), 1.5), 0, 1)
+    photo[..., 0] += np.linspace(0, 0.15, W, dtype=np.float32)[None, :]
+    m = np.zeros((H, W), bool)
+    for x in range(30, 230, 40):
+        m[30:60, x:x + 8] = True
+        m[30:36, x:x + 24] = True
+    shadow = cv2.GaussianBlur(np.roll(np.roll(m, 6, 0), 6, 1).astype(np.float32), (0, 0), 2)
+    img = photo * (1 - 0.5 * shadow[..., None])
+    img[m] = (0.97, 0.97, 0.95)
+    d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+    fringe = (d > 0) & (d <= 2)
+    img[fringe] += 0.3
+    img = np.clip(img, 0, 1).astype(np.float32)
+    return img, cv2.cvtColor(img, cv2.COLOR_RGB2Lab), m
+
+
+def test_halo_and_soft_shadow_share_their_photo_estimates(monkeypatch):
+    """A line whose halo adds nothing: the soft-shadow search reads the halo's two Telea
+    estimates (same masks) from the line's memo instead of making them again; same masks."""
+    from seamline.ops.text import geometry as G
+
+    img, lab, m = _shadowed_line()
+    calls = _counting_inpaint(monkeypatch)
+    ref_halo, ref_soft = G._halo(m, img, lab, 30), G._soft_shadow(m, img, lab, 30)
+    alone = len(calls)
+    del calls[:]
+    memo: dict = {}
+    halo, soft = G._halo(m, img, lab, 30, memo), G._soft_shadow(m, img, lab, 30, memo)
+    assert np.array_equal(halo, ref_halo) and np.array_equal(soft, ref_soft)
+    assert not halo.any() and soft.any()  # the halo estimated, found none; the shadow found
+    assert alone == 6 and len(calls) == 4  # halo 2, search 2 (now shared), the shadow's tail 2
+
+
+def test_mask_estimates_skipped_where_no_result_can_come_of_them(monkeypatch):
+    """Text under 10 px has fewer rings than a halo needs, and segmenter pixels in pieces too
+    small to keep: no Telea estimate is made for either (the result is the empty one the
+    estimates would have led to); a piece big enough and reaching far enough is estimated."""
+    import cv2
+
+    from seamline.ops.text import geometry as G
+
+    img, lab, glyphs = _shadowed_line()
+    calls = _counting_inpaint(monkeypatch)
+    assert not G._halo(glyphs, img, lab, 9).any() and not calls
+    G._halo(glyphs, img, lab, 30)
+    assert calls  # 30 px text: estimated
+    near = cv2.dilate(glyphs.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    for rows, cols, estimated in ((slice(72, 74), slice(40, 43), False),   # 6 px
+                                  (slice(72, 76), slice(40, 50), True)):   # 40 px, 12 px out
+        del calls[:]
+        left = np.zeros_like(glyphs)
+        left[rows, cols] = True
+        im = img.copy()
+        im[left] = (0.97, 0.97, 0.95)  # the glyphs' colour
+        kept = G._confirmed(left, glyphs | left, im, cv2.cvtColor(im, cv2.COLOR_RGB2Lab),
+                            glyphs, near, 30)
+        assert (len(calls) == 2) == estimated
+        assert estimated or not kept.any()
