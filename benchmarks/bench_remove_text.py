@@ -33,9 +33,18 @@ still read) under plain OCR (rapidocr on the whole cleaned image), under the gho
 not the detector found it) and under
 Tesseract (``tesseract --psm 11`` on the drawn lines, rectified); mask recall / precision
 against the drawn pixels (methods with a mask); pixels changed farther than 8 px from any
-drawn pixel; seconds per image (median over repeats at 1024x768) and peak RSS per method. The
+drawn pixel; seconds per image at 1024x768 and peak RSS per method. The
 judge is also run with the *clean photo* as the "cleaned" image (a perfect removal) and on the
 untouched photos: its false-positive rates.
+
+Timing at 1024x768: seamline and naive are timed in one more process (:func:`timing_worker`),
+after the per-method workers, on the 1024x768 text cases only (no judges), ``--repeats`` times
+each, the two methods interleaved per case (the order alternating), so both see the same load;
+their ``1024x768 median s`` is the median over photos x repeats of that pass (wall seconds; CPU
+seconds beside them in ``remove_text.json``'s ``summary.timing``), and the ratio to naive is
+the ratio of those medians. The other methods' time is their own worker's, median over photos
+x ``--repeats``. ``--timing-only`` runs that pass alone (no quality workers, no judges: more
+repeats cheaply) and writes ``remove_text_timing.json``.
 
 Writes ``benchmarks/results/remove_text.{json,md}`` (long tables), ``remove_text_readme.md``
 (the short summary ``update_readme.py`` copies into the README) and
@@ -46,6 +55,7 @@ Usage::
     python benchmarks/bench_remove_text.py            # full run (~15-20 min on 2 cores)
     python benchmarks/bench_remove_text.py --quick    # smoke: few cases, one repeat
     python benchmarks/bench_remove_text.py --methods seamline,naive,oracle-telea
+    python benchmarks/bench_remove_text.py --timing-only --repeats 10   # time alone
     # another segmenter file in the seamline methods; results elsewhere (the committed ones stay)
     python benchmarks/bench_remove_text.py --quick --methods seamline,seamline-segmenter \
         --model training/candidates/seamline-textseg-v2.onnx --results /tmp/rt-v2
@@ -136,8 +146,10 @@ def _tokens(line: str) -> list[str]:
     return words
 
 
-def build_cases(out: Path, *, per_style: int, untouched: int, styles=None) -> list[dict]:
-    """Draw every case once (shared by all methods); arrays to ``out``, metadata returned."""
+def build_cases(out: Path, *, per_style: int, untouched: int, styles=None,
+                timing_only: bool = False) -> list[dict]:
+    """Draw every case once (shared by all methods); arrays to ``out``, metadata returned.
+    ``timing_only``: only the 1024x768 text cases (the same ones, ids included)."""
     from seamline.testing import overlays
 
     photos = heldout_photos()
@@ -155,6 +167,9 @@ def build_cases(out: Path, *, per_style: int, untouched: int, styles=None) -> li
             path = photos[(si * per_style + j) * 5 % len(photos)]
             width = WIDTHS[k % len(WIDTHS)]
             k += 1
+            if timing_only and width != 1024:
+                cases.append(None)  # keeps the ids of the cases drawn
+                continue
             photo = _load_photo(path, width, rng)
             ovs = overlays.sample_overlays(rng, style, photo.shape[:2], fonts)
             with_text, _, _ = overlays.render(photo, ovs)
@@ -181,6 +196,8 @@ def build_cases(out: Path, *, per_style: int, untouched: int, styles=None) -> li
             cases.append({"id": cid, "style": style, "photo": path.stem, "width": width,
                           "height": photo.shape[0], "lines": lines,
                           "overlays": [str(o.text) for o in ovs][:6]})
+    if timing_only:
+        return [c for c in cases if c is not None]
     for j in range(untouched):
         rng = np.random.default_rng([11, j])
         path = photos[(7 * j + 3) % len(photos)]
@@ -249,6 +266,15 @@ def _warm_up(method: str, model: str | None) -> None:
         sl.Pipeline.builtin("remove-text").warm_up()
 
 
+#: Methods whose 1024x768 time comes from the interleaved pass (:func:`timing_worker`).
+TIMED_TOGETHER = ("seamline", "naive")
+
+
+def _is_timed(c: dict) -> bool:
+    """A 1024x768 text case: the cases the time targets are measured on."""
+    return (c["height"], c["width"]) == (768, 1024) and c["style"] != "untouched"
+
+
 def worker(method: str, case_dir: Path, out_dir: Path, repeats: int,
            model: str | None = None) -> None:
     cases = json.loads((case_dir / "cases.json").read_text())
@@ -258,6 +284,8 @@ def worker(method: str, case_dir: Path, out_dir: Path, repeats: int,
         z = np.load(case_dir / f"{c['id']}.npz")
         image, photo, drawn, region = z["with_text"], z["photo"], z["drawn"], z["region"]
         n = repeats if (c["height"], c["width"]) == (768, 1024) else 1
+        if method in TIMED_TOGETHER:
+            n = 1  # timed in the interleaved pass
         times = []
         for _ in range(n):
             t0 = time.perf_counter()
@@ -283,6 +311,62 @@ def worker(method: str, case_dir: Path, out_dir: Path, repeats: int,
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     (out_dir / "rows.json").write_text(json.dumps({"method": method, "peak_rss_mb": peak,
                                                    "rows": rows}))
+
+
+def timing_worker(case_dir: Path, out_dir: Path, repeats: int, model: str | None = None) -> None:
+    """Seconds per 1024x768 text case of :data:`TIMED_TOGETHER`, in one process: each case
+    ``repeats`` times, the methods back to back (order alternating by case and repeat), so
+    both see the same load. Writes ``out_dir/timing.json``: per case and method, wall and CPU
+    seconds (``time.process_time``: every thread of the process) per repeat."""
+    cases = [c for c in json.loads((case_dir / "cases.json").read_text()) if _is_timed(c)]
+    for m in TIMED_TOGETHER:
+        _warm_up(m, model)
+    images = {c["id"]: np.load(case_dir / f"{c['id']}.npz")["with_text"] for c in cases}
+    rows = {c["id"]: {m: {"wall": [], "cpu": []} for m in TIMED_TOGETHER} for c in cases}
+    for k in range(repeats):
+        for i, c in enumerate(cases):
+            order = TIMED_TOGETHER if (i + k) % 2 == 0 else TIMED_TOGETHER[::-1]
+            for m in order:
+                c0, w0 = time.process_time(), time.perf_counter()
+                _run_method(m, images[c["id"]], None, model)
+                rows[c["id"]][m]["wall"].append(time.perf_counter() - w0)
+                rows[c["id"]][m]["cpu"].append(time.process_time() - c0)
+            print(f"  timing {k + 1}/{repeats} {c['id']} {c['style']:16s} "
+                  + "  ".join(f"{m} {rows[c['id']][m]['wall'][-1]:.2f} s" for m in TIMED_TOGETHER),
+                  file=sys.stderr, flush=True)
+    (out_dir / "timing.json").write_text(json.dumps({"repeats": repeats, "rows": rows}))
+
+
+def timing_summary(timing: dict) -> dict:
+    """Per method: median wall and CPU seconds over cases x repeats; the ratio of the wall
+    medians to naive's (and of the CPU medians)."""
+    out = {"repeats": timing["repeats"], "cases": len(timing["rows"])}
+    for m in TIMED_TOGETHER:
+        walls = [t for r in timing["rows"].values() for t in r[m]["wall"]]
+        cpus = [t for r in timing["rows"].values() for t in r[m]["cpu"]]
+        out[m] = {"wall_median_s": float(np.median(walls)) if walls else None,
+                  "cpu_median_s": float(np.median(cpus)) if cpus else None, "runs": len(walls)}
+    a, b = out["seamline"], out["naive"]
+    if a["runs"] and b["runs"]:
+        out["vs_naive_wall"] = a["wall_median_s"] / b["wall_median_s"]
+        out["vs_naive_cpu"] = a["cpu_median_s"] / b["cpu_median_s"]
+    return out
+
+
+def timing_text(ts: dict, meta: dict) -> str:
+    head = (f"1024x768 timing, seamline and naive interleaved in one process: {ts['cases']} "
+            f"cases x {ts['repeats']} repeats; {meta['cpus']} CPUs, load average "
+            f"{meta['load_before'][0]:.2f} before / {meta['load_after'][0]:.2f} after")
+    rows = [head, "", "| method | median wall s | median CPU s | runs |", "|---|---|---|---|"]
+    for m in TIMED_TOGETHER:
+        r = ts[m]
+        if r["runs"]:
+            rows.append(f"| {m} | {r['wall_median_s']:.2f} | {r['cpu_median_s']:.2f} | "
+                        f"{r['runs']} |")
+    if "vs_naive_wall" in ts:
+        rows.append(f"\nseamline / naive: {ts['vs_naive_wall']:.2f}x wall, "
+                    f"{ts['vs_naive_cpu']:.2f}x CPU")
+    return "\n".join(rows) + "\n"
 
 
 # ============================================================================ judges
@@ -442,7 +526,7 @@ def evaluate(case_dir: Path, cases, method_dirs: dict, methods) -> dict:
 
 
 # ============================================================================ summary
-def summarise(cases, rows: dict, ev: dict, methods) -> dict:
+def summarise(cases, rows: dict, ev: dict, methods, timing: dict | None = None) -> dict:
     text_cases = [c for c in cases if c["style"] != "untouched"]
     styles = sorted({c["style"] for c in text_cases}, key=lambda s: [c["style"] for c in
                                                                       text_cases].index(s))
@@ -473,6 +557,9 @@ def summarise(cases, rows: dict, ev: dict, methods) -> dict:
                and c["style"] != "untouched" for t in r["seconds_all"]]
         s["seconds_median"] = float(np.median([r["seconds"] for r in R]))
         s["seconds_1024"] = float(np.median(big)) if big else None
+        if timing is not None and m in TIMED_TOGETHER and timing[m]["runs"]:
+            s["seconds_1024"] = timing[m]["wall_median_s"]
+            s["cpu_seconds_1024"] = timing[m]["cpu_median_s"]
         s["peak_rss_mb"] = rows[m]["peak_rss_mb"]
         unt = [r for r, c in zip(R, cases) if c["style"] == "untouched"]
         s["untouched_identical"] = f"{sum(r['identical'] for r in unt)}/{len(unt)}"
@@ -500,6 +587,8 @@ def summarise(cases, rows: dict, ev: dict, methods) -> dict:
                                                for i in ids_all),
         "perfect_removal_regions": sum(len(ev["truth"][i]["verdicts"]) for i in ids_all),
     }
+    if timing is not None:
+        summary["timing"] = timing
     if "seamline" in summary["methods"]:
         summary["targets"] = targets(summary)
     return summary
@@ -509,6 +598,8 @@ def targets(summary) -> list[tuple[str, str, bool]]:
     s = summary["methods"]["seamline"]
     t = TARGETS
     naive = summary["methods"].get("naive", {}).get("seconds_1024")
+    if naive is None and "timing" in summary:  # timed beside seamline, not judged
+        naive = summary["timing"]["naive"]["wall_median_s"]
     rec, prec = s.get("mask_recall", 0), s.get("mask_precision", 0)
     out = [
         ("residual words, ghost judge <= 2%", f"{100 * s['ghost_residual']:.1f}%",
@@ -549,6 +640,15 @@ def markdown(summary, methods, meta) -> tuple[str, str]:
             f"{meta['cpus']} CPUs, load average {meta['load_before'][0]:.2f} before / "
             f"{meta['load_after'][0]:.2f} after" + (f"; `{meta['command']}`, {meta['wall_s']:.0f} s"
                                                     if "command" in meta else "") + ".")
+    if "timing" in summary:
+        ts = summary["timing"]
+        head += (f" 1024×768 time of {' and '.join(m for m in TIMED_TOGETHER if m in M)}: "
+                 f"median over {ts['cases']} photos x {ts['repeats']} repeats, the two "
+                 f"interleaved in one process")
+        if "vs_naive_cpu" in ts:
+            head += (f" (CPU s median: seamline {ts['seamline']['cpu_median_s']:.2f}, naive "
+                     f"{ts['naive']['cpu_median_s']:.2f}, {ts['vs_naive_cpu']:.2f}x)")
+        head += "."
     overall = ["| method | PSNR text (dB) | vs oracle-telea | residual: plain OCR | ghost judge | "
                "Tesseract | mask recall | mask precision | changed px > 8 px | 1024×768 median s "
                "| peak RSS MB | text-free identical |",
@@ -680,7 +780,12 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: 4 styles, 1 repeat")
     ap.add_argument("--per-style", type=int, default=2, help="cases per style (full run)")
     ap.add_argument("--untouched", type=int, default=8, help="text-free photos (full run)")
-    ap.add_argument("--repeats", type=int, default=3, help="timing repeats at 1024x768")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timing repeats at 1024x768 (seamline and naive: in the interleaved "
+                         "pass)")
+    ap.add_argument("--timing-only", action="store_true",
+                    help="only the interleaved seamline / naive timing pass on the 1024x768 "
+                         "cases (no quality workers, no judges); writes remove_text_timing.json")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--model", type=Path, default=None,
                     help="segmenter .onnx for the working tree's seamline methods (default: "
@@ -688,6 +793,7 @@ def main() -> int:
     ap.add_argument("--results", type=Path, default=RESULTS,
                     help="where the tables and the grid go (default benchmarks/results)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--timing-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--case-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -695,19 +801,26 @@ def main() -> int:
         worker(args.worker, args.case_dir, args.out_dir, args.repeats,
                str(args.model) if args.model else None)
         return 0
+    if args.timing_worker:
+        timing_worker(args.case_dir, args.out_dir, args.repeats,
+                      str(args.model) if args.model else None)
+        return 0
     methods = tuple(m for m in args.methods.split(",") if m)
     bad = [m for m in methods if m not in METHODS]
     if bad:
         ap.error(f"unknown method(s) {bad}; expected some of {', '.join(METHODS)}")
-    if shutil.which("tesseract") is None:
+    if args.timing_only:
+        methods = TIMED_TOGETHER
+    if shutil.which("tesseract") is None and not args.timing_only:
         print("tesseract not found: apt-get install tesseract-ocr (make bench does)",
               file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT / "src"))
     styles = None
     if args.quick:
-        styles, args.per_style, args.untouched, args.repeats = \
-            ("plain", "shadow_blur", "meme", "datestamp"), 1, 2, 1
+        styles, args.per_style, args.untouched = ("plain", "shadow_blur", "meme", "datestamp"), 1, 2
+        if not args.timing_only:
+            args.repeats = 1
     if args.model is not None:
         if not args.model.is_file():
             print(f"--model: no such file: {args.model}", file=sys.stderr)
@@ -724,11 +837,11 @@ def main() -> int:
         case_dir = Path(tmp) / "cases"
         case_dir.mkdir()
         cases = build_cases(case_dir, per_style=args.per_style, untouched=args.untouched,
-                            styles=styles)
+                            styles=styles, timing_only=args.timing_only)
         (case_dir / "cases.json").write_text(json.dumps(cases))
         print(f"{len(cases)} cases built in {time.time() - t_start:.0f} s", file=sys.stderr)
         rows, dirs = {}, {}
-        for m in methods:
+        for m in methods if not args.timing_only else ():
             d = Path(tmp) / m
             d.mkdir()
             env = dict(os.environ)
@@ -742,10 +855,30 @@ def main() -> int:
             rows[m] = json.loads((d / "rows.json").read_text())
             dirs[m] = d
             print(f"{m}: {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+        timing = None
+        if "seamline" in methods or "naive" in methods:
+            d = Path(tmp) / "timing"
+            d.mkdir()
+            t0 = time.time()
+            subprocess.run([sys.executable, __file__, "--timing-worker", "--case-dir",
+                            str(case_dir), "--out-dir", str(d), "--repeats", str(args.repeats)]
+                           + (["--model", str(args.model)] if args.model else []), check=True,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT / "src")), cwd=str(Path(tmp)))
+            timing = timing_summary(json.loads((d / "timing.json").read_text()))
+            print(f"timing (seamline, naive interleaved): {time.time() - t0:.0f} s",
+                  file=sys.stderr, flush=True)
+            if args.timing_only:
+                meta["load_after"] = list(os.getloadavg())
+                meta["wall_s"] = round(time.time() - t_start, 1)
+                (results / "remove_text_timing.json").write_text(json.dumps(
+                    {"meta": meta, "timing": timing,
+                     "raw": json.loads((d / "timing.json").read_text())}, indent=1))
+                print(timing_text(timing, meta))
+                return 0
         ev = evaluate(case_dir, cases, dirs, methods)
         meta["load_after"] = list(os.getloadavg())
         meta["wall_s"] = round(time.time() - t_start, 1)
-        summary = summarise(cases, rows, ev, methods)
+        summary = summarise(cases, rows, ev, methods, timing)
         worst = grid(case_dir, cases, rows, ev, dirs, results / "remove_text_grid.png")
     summary["grid_cases"] = worst
     (results / "remove_text.json").write_text(json.dumps(
