@@ -25,7 +25,7 @@ from seamline.ops.polygons import line_crop
 from seamline.ops.text.geometry import change_over_texture
 
 __all__ = ["RIM_MIN_HEIGHT_PX", "faint_rim_px", "hard_over_texture", "missed_corners",
-           "narrow_gaps", "outline_outside"]
+           "narrow_gaps", "outline_outside", "outline_ring"]
 
 #: Lines shorter than this (text height, px) are not measured (their edge is 1 px; a page of
 #: small text has hundreds of lines, and each measurement costs two inpaints of its crop).
@@ -263,4 +263,83 @@ def outline_outside(mask: np.ndarray, image: np.ndarray, polygons, *, margin: fl
         fill_l = float(np.median(light[light >= np.quantile(light, 0.9)]))
         out.append(float((lab[ring][:, 0] < fill_l - OUTLINE_DARK_L).mean())
                    >= OUTSIDE_DARK_SHARE)
+    return out
+
+
+#: outline_ring: how far (px) past a line's mask its outline is looked for (a 2 px outline
+#: and its anti-aliased pixel past the fill's own edge) ...
+OUTLINE_RING_PX = 3
+#: ... on the pieces of the mask (letters) with at least this share of their first ring
+#: (1 px out) of the outline's: darker than the fill by ``OUTLINE_DARK_L`` and than the photo
+#: estimated under it by more than the photo's texture (train analogue, the held-out flower's
+#: two-line subtitle: the long line's end pieces 0.5-1.0) ...
+OUTLINE_RING_SHARE = 0.5
+#: ... whose own edge pixels are at most this share that dark (the piece is the fill; a piece
+#: whose mask holds the outline has a dark edge: train subtitle0, the outlined "live" beside
+#: brown cells of the immunohistochemistry slide, 0.88 and 1.0, its first ring the cells').
+OUTLINE_EDGE_DARK_MAX = 0.5
+
+
+def outline_ring(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
+                 ) -> np.ndarray:
+    """The dark outline just outside the pieces of a line's mask that hold only its fill:
+    bool, shape (H, W).
+
+    A glyphs-only line's mask can hold a subtitle's outline over one part of the line and only
+    its fill over another (train analogue of the held-out flower: a white two-line subtitle,
+    1 px black outline, over a yellow disc on dark green; the long line's mask held the
+    outline over the disc and the fill alone at both ends). There the outline lies 2-3 px past
+    the mask, beyond the normaliser's growth, and its outer pixels stayed as dotted letter
+    outlines after the fill ("Shipping", "calm river"). :func:`outline_outside` judges a whole
+    line and read it as holding its outline. Here each piece of the mask (8-connected: a
+    letter, or letters touching) whose edge is the fill's (at most ``OUTLINE_EDGE_DARK_MAX``
+    of its edge pixels dark) and whose first ring is mostly the outline's (at least
+    ``OUTLINE_RING_SHARE`` darker than the fill by ``OUTLINE_DARK_L`` and than the photo
+    estimated under the ring from beyond ``OUTLINE_RING_PX`` by more than the photo's texture,
+    ``geometry.change_over_texture``) is grown over such pixels, ring by ring, up to
+    ``OUTLINE_RING_PX``.
+
+    Parameters are those of :func:`missed_corners`; ``polygons``: the lines masked by their
+    glyphs (no outline effect grown round them). ``text-mask`` passes a stacked line alone,
+    with its own mask (its neighbours' boxes taken out).
+    """
+    out = np.zeros_like(mask, dtype=bool)
+    k3 = np.ones((3, 3), np.uint8)
+    for poly in polygons:
+        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
+        m = mask[y0:y1, x0:x1]
+        if m.size == 0 or m.sum() < 20:
+            continue
+        d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+        inner = d <= OUTLINE_RING_PX
+        band = (d > OUTLINE_RING_PX) & (d <= OUTLINE_RING_PX + 5)
+        first = (d > 0) & (d <= 1.5)
+        if band.sum() < 10 or first.sum() < 10 or inner.all():
+            continue
+        rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+        light = lab[m][:, 0]
+        fill_l = float(np.median(light[light >= np.quantile(light, 0.9)]))
+        dark_l = lab[..., 0] < fill_l - OUTLINE_DARK_L
+        n, piece = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+        near = cv2.dilate(piece.astype(np.float32), k3).astype(np.int32)  # ring px -> piece
+        total = np.bincount(near[first], minlength=n)
+        edge = m & ~(cv2.erode(m.astype(np.uint8), k3) > 0)
+        fill_edged = (np.bincount(piece[edge & dark_l], minlength=n)
+                      <= OUTLINE_EDGE_DARK_MAX * np.bincount(piece[edge], minlength=n))
+        keep = (total >= 4) & fill_edged
+        keep[0] = False
+        # the ring's darkness alone first (no photo estimate for a line with no such piece)
+        keep &= np.bincount(near[first & dark_l], minlength=n) >= OUTLINE_RING_SHARE * total
+        if not keep.any():
+            continue
+        diff, de, floor = change_over_texture(lab, rgb, inner, band)
+        dark = (de > floor) & (diff[..., 0] < 0) & dark_l & (d > 0) & inner
+        keep &= np.bincount(near[first & dark], minlength=n) >= OUTLINE_RING_SHARE * total
+        if not keep.any():
+            continue
+        grown = keep[piece]
+        for _ in range(OUTLINE_RING_PX):
+            grown = grown | (dark & (cv2.dilate(grown.astype(np.uint8), k3) > 0))
+        out[y0:y1, x0:x1] |= grown & ~m
     return out
