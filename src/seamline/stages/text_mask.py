@@ -61,7 +61,9 @@ class TextMask(Stage):
     # line whose outline lies outside its mask keeps its margin
     # 29: a stacked glyphs-only line's dark outline just outside the pieces of its mask that
     # hold only its fill joins the mask (ops.text.rim.outline_ring)
-    version = "29"
+    # 30: a photo piece darker than the photo past the glyphs is a dark glow's blend over
+    # light photo, kept as text (ops.text.outline.PHOTO_DARKER)
+    version = "30"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

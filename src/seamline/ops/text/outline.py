@@ -100,6 +100,12 @@ FILL_REACH_PX = 2.5
 #: rim's slivers of 10-60 px between the letters, dropped, left bright specks in the hole
 #: that the fill spread into blobs, -2 dB)
 PHOTO_MIN_PX = 80
+#: ... unless the piece is darker than the photo past the glyphs (median luminance against
+#: the nearest pixel outside the glyph mask) by this much: a dark glow's blend over a light
+#: bokeh disc, which the matte took with the glyphs (train glow5, 94-100% drawn: 0.05-0.09
+#: darker; glow1 0.12); a highlight is lighter than the photo round it (train subtitle4's:
+#: 0.04-0.14 lighter; meme4's two pieces, 43% drawn, 0.00 and 0.03 darker)
+PHOTO_DARKER = 0.04
 #: without_photo: what lies within this many px of the photo and farther from the letters
 #: went with it (an outline's effect grows the glyphs by up to 3 px)
 PHOTO_GROWN_PX = 3.0
@@ -431,7 +437,8 @@ def photo_in_fill(glyphs: np.ndarray, image: np.ndarray, polygons) -> np.ndarray
     as far off every blend of the fill with the outline (the colour of the line's darkest
     glyph pixels): the highlight's edge; and then the glyph pixels within ``PHOTO_RIM_PX``
     of the photo farther than ``FILL_REACH_PX`` from the fill's colour (its blurred rim).
-    Only pieces of ``PHOTO_MIN_PX`` or more are kept.
+    Only pieces of ``PHOTO_MIN_PX`` or more are kept, and none darker than the photo past
+    the glyphs (``PHOTO_DARKER``: a dark glow's blend over light photo).
 
     Parameters
     ----------
@@ -514,6 +521,10 @@ def photo_in_fill(glyphs: np.ndarray, image: np.ndarray, polygons) -> np.ndarray
         _, pc, st, _ = cv2.connectedComponentsWithStats(photo.astype(np.uint8), connectivity=8)
         big = st[:, cv2.CC_STAT_AREA] >= PHOTO_MIN_PX
         big[0] = False
+        if big.any() and not m.all():  # ... not a dark effect's blend (PHOTO_DARKER)
+            dl = lum[y0:y1, x0:x1] - _nearest(~m, image[y0:y1, x0:x1]) @ LUMA
+            big[1:] &= [np.median(dl[pc == i]) > -PHOTO_DARKER if b else False
+                        for i, b in enumerate(big[1:], 1)]
         out[y0:y1, x0:x1] |= big[pc]
     return out
 
