@@ -63,7 +63,10 @@ class TextMask(Stage):
     # hold only its fill joins the mask (ops.text.rim.outline_ring)
     # 30: a photo piece darker than the photo past the glyphs is a dark glow's blend over
     # light photo, kept as text (ops.text.outline.PHOTO_DARKER)
-    version = "30"
+    # 31: a tiled watermark's tiles add the word's strokes, from the copies' own median, at
+    # every lattice copy that correlates with it and no detected line's mask already holds
+    # (ops.text.tile_support)
+    version = "31"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -270,6 +273,27 @@ class TextMask(Stage):
 
             kept, report["tile_vote"] = shared_glyphs(mask >= 0.5, image, regions)
             mask = np.where(kept, mask, np.float32(0))
+            # ... plus the word's strokes, from the copies' own median, at every lattice copy
+            # that shows them (ops.text.tile_support): copies the detector did not box, cut
+            # by the frame, or whose matting failed over texture; a copy a detected line's
+            # mask holds is left to it
+            from seamline.ops.text.tile_support import repeated_strokes
+            from seamline.ops.text.unblend import tile_regions
+
+            tiles = tile_regions(regions)
+            if tiles:
+                lines = [r for r in regions if r.text]
+                line_mask = None
+                if lines:
+                    from seamline.ops.polygons import polygon_mask
+
+                    inside = np.zeros(mask.shape, bool)
+                    for r in lines:
+                        inside |= polygon_mask(r.polygon, mask.shape) > 0
+                    line_mask = (mask >= 0.5) & inside
+                strokes_px, report["tile_strokes"] = repeated_strokes(
+                    image, [regions[i].polygon for i in tiles], line_mask=line_mask)
+                mask = np.where(strokes_px, np.float32(1), mask)
         geometry = {"boxes_xyxy": boxes,
                     "stroke_width_px": [float(s) for s in strokes],
                     "text_height_px": [float(h) for h in heights]}

@@ -1,0 +1,181 @@
+"""A tiled watermark's strokes at every copy, from the copies' own median: no glyph mask.
+
+The glyph mask reads each tile and detected line on its own; a faint word over a textured
+photo (white "COPYRIGHT" at 30-60 % over a stained tissue) gives it too little contrast, and
+:func:`seamline.ops.text.tile_vote.shared_glyphs` then keeps only what the weak masks agree
+on (train tiled4: 4806 px shared of a word drawn at 25 copies; 82 % of its visible pixels
+left after the fill). The photo under the copies differs, the word does not: aligned on the
+lattice (:mod:`seamline.ops.text.unblend`'s frame and refinement), the median of the
+copies' band-passed lightness is the word alone, and where it is high on the strokes'
+side (bright for a light word) is the word's shape. :func:`repeated_strokes` puts that shape back at every lattice point whose
+copy correlates with the median (a copy the detector did not box, one the frame's edge
+cuts, one whose matting failed), and nowhere else: a copy unblend-watermark already took
+off has no strokes left to correlate.
+
+Thresholds set on the train split only (``benchmarks/mask_train_eval.py --styles
+tiled_watermark``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+#: Fewest whole copies the median is taken over: over fewer it keeps specks of the photo's
+#: texture round the letters (a DejaVu "COPYRIGHT" over immunohistochemistry, 7 copies:
+#: 0.53 of the shape on the word).
+MIN_WHOLE = 10
+#: Band-passed lightness of the median copy on the strokes' side (blurred 0.7 px) from
+#: which a frame pixel is the word's, x its 99th percentile. Train tiled4 (white
+#: "COPYRIGHT" over immunohistochemistry, 15 whole copies): 0.4 put back 0.69 of the visible
+#: drawn pixels at 0.92 precision, none farther than 3 px from the word; 0.25: 0.73, but
+#: 2651 px farther than 8 px. (Its magnitude, as unblend's support reads it, takes the
+#: band-pass's ringing round every stroke too: 0.78 precision, and the photo beside a copy.)
+LEVEL = 0.4
+#: Growth (px) of that shape before it is put on a copy: the strokes' anti-aliased edge.
+#: Train, remove-text (1 -> 2): tiled1 (rocket) 31.33 -> 31.52 dB, far 1691 -> 200; tiled4
+#: 26.44 -> 26.06 dB, ghost words 3 -> 0; 36-case 023 33.14 -> 33.40 dB, ghost 2 -> 0 (at
+#: 1 px the faint edge of the word was left round each filled copy).
+GROW_PX = 2
+#: Normalised correlation (band-passed lightness on the shape) from which a lattice point's
+#: copy is the word: a copy taken off, or a lattice point off the word, reads ~0.
+CONFIRM = 0.3
+#: Share of the shape a copy cut by the frame's edge must show to be judged.
+MIN_VISIBLE = 0.1
+#: A piece of the shape is the word's when it is a letter (at least this share of the
+#: largest piece's pixels) or lies within :data:`NEAR` x the box's height of one (an i's
+#: dot, a comma); the median's noise specks between the copies are neither (train tiled4:
+#: 881 px of them farther than 8 px from the drawn word, put back on every copy).
+LETTER = 0.25
+NEAR = 0.15
+#: ... and no piece smaller than this share of the largest is (a median over few copies
+#: keeps specks of the photo's texture round the letters; an i's dot is ~0.1 of an O).
+SPECK = 0.05
+#: Share of a copy's strokes (as put, grown :data:`GROW_PX`) that a detected line's mask
+#: (a region with text, not a tile) may already hold for the strokes to be put there: a
+#: copy the detector read as a line is that line's to mask, and its glyph mask's wide blob
+#: joined to the strokes round it gave the fill one smear over a whole cell (train tiled4).
+#: Shares on train (confirmed copies): tiled4 0-0.45, tiled7 0-0.73 (17 of 19 > 0.2), tiled11
+#: 0.27-0.73. Train tiled --per-style 16 --pipeline against main 9633e7b (no strokes):
+#: psnr_pipe 27.24 -> 27.43, far 1310 -> 1299, ghost words 46 -> 43 / 496 (without this gate:
+#: far up, tiled4 379 -> 1573, tiled7 and tiled11 lost 0.6-1.1 dB).
+COVERED = 0.2
+
+
+def _word_parts(shape: np.ndarray, box_h: float) -> np.ndarray:
+    """``shape``'s pieces that are letters or lie near one (:data:`LETTER`, :data:`NEAR`)."""
+    n, lab, st, _ = cv2.connectedComponentsWithStats(shape.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return shape
+    area = st[1:, cv2.CC_STAT_AREA]
+    big = np.isin(lab, 1 + np.nonzero(area >= LETTER * area.max())[0])
+    r = max(2, int(round(NEAR * box_h)))
+    near = cv2.dilate(big.astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)) > 0
+    keep = np.unique(lab[near & shape])
+    keep = keep[(keep > 0) & (st[np.maximum(keep, 0), cv2.CC_STAT_AREA] >= SPECK * area.max())]
+    return np.isin(lab, keep)
+
+
+def repeated_strokes(image: np.ndarray, polygons, *,
+                     line_mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """The watermark's strokes (HxW bool) at every lattice copy that shows them.
+
+    Parameters
+    ----------
+    image : ndarray, HxWx3 float32 in [0, 1]
+        sRGB photo with the tiled watermark (what the mask is built on).
+    polygons : sequence of ndarray, each (4, 2)
+        The watermark's tiles (x, y image px; translated copies of one box, as detect-text
+        adds them). Their lattice (or the autocorrelation's where theirs is coarser, as
+        :func:`~seamline.ops.text.unblend.unblend_tiles` reads it) gives every copy.
+    line_mask : ndarray, HxW bool, optional
+        What detected lines (regions with text) already mask: a copy it holds more than
+        :data:`COVERED` of is left to it.
+
+    Returns
+    -------
+    strokes : ndarray, HxW bool
+        The median copy's stroke shape at every confirmed copy (empty when fewer than
+        :data:`MIN_WHOLE` whole copies are in the frame).
+    report : dict
+        ``copies`` (lattice points near the frame), ``confirmed``, ``px``, ``covered``
+        (confirmed copies left to a detected line's mask).
+    """
+    from seamline.ops.text import unblend as U
+
+    img = np.asarray(image)
+    H, W = img.shape[:2]
+    none = np.zeros((H, W), bool)
+    if len(polygons) < U.MIN_TILES:
+        return none, {"copies": 0, "confirmed": 0, "px": 0}
+    angle = U.tile_angle(polygons[0])
+    c0, u, n, (ew, eh), box = U.tile_frame(polygons, angle)
+    size_wh = (int(math.ceil(2 * ew * U.SCALE)), int(math.ceil(2 * eh * U.SCALE)))
+    B = U.tile_lattice(c0)
+    if B is None or abs(np.linalg.det(B)) < 1e-6:
+        return none, {"copies": 0, "confirmed": 0, "px": 0}
+    centres, ij = U._lattice_points(c0[0], B, (H, W), ew)
+    for _ in range(2):
+        centres, whole = U._refine(img, centres, u, n, size_wh, ij)
+    if whole.sum() < U.MIN_COPIES:
+        from seamline.ops.text.watermark_lines import centres_lattice
+
+        rect = cv2.minAreaRect(np.asarray(polygons[0], np.float32).reshape(-1, 2))
+        lat = centres_lattice(img, c0, rect)
+        B2 = None if lat is None else np.stack(lat, 1)
+        if B2 is not None and abs(np.linalg.det(B2)) < 0.9 * abs(np.linalg.det(B)):
+            c2, ij2 = U._lattice_points(c0[0], B2, (H, W), ew)
+            for _ in range(2):
+                c2, whole2 = U._refine(img, c2, u, n, size_wh, ij2)
+            if whole2.sum() > whole.sum():
+                centres, whole = c2, whole2
+    if whole.sum() < MIN_WHOLE:
+        return none, {"copies": int(len(centres)), "confirmed": 0, "px": 0}
+    S = U._sample(img, centres, u, n, size_wh)
+    bp = U._bandpass(S)
+    T = U._median(bp, S, whole)
+    # the word's box grown by a shadow's reach and the blob's slack (unblend_tiles' inbox)
+    yy, xx = np.mgrid[:size_wh[1], :size_wh[0]]
+    g = (0.35 * 2 * box[1] + 3) * U.SCALE
+    reach = U.REACH * 2 * box[1] * U.SCALE
+    inbox = ((np.abs(xx - (size_wh[0] - 1) / 2) <= box[0] * U.SCALE + g + reach)
+             & (np.abs(yy - (size_wh[1] - 1) / 2) <= box[1] * U.SCALE + g))
+    # the strokes' own side of the band-pass (a light word's is positive), not its ringing
+    # just outside them: |T| would take a band round every stroke
+    sign = 1.0 if float(T[inbox].max()) >= -float(T[inbox].min()) else -1.0
+    e = cv2.GaussianBlur(sign * T, (0, 0), 0.7 * U.SCALE)
+    hi = float(np.percentile(e[inbox], 99)) if inbox.any() else 0.0
+    if hi <= 0:
+        return none, {"copies": int(len(centres)), "confirmed": 0, "px": 0}
+    shape = _word_parts((e >= LEVEL * hi) & inbox, 2 * box[1] * U.SCALE)
+    ok = np.isfinite(S[..., 0])
+    conf = np.zeros(len(centres), bool)
+    for k in range(len(centres)):
+        m = shape & ok[k]
+        if m.sum() < MIN_VISIBLE * shape.sum() or m.sum() < 8:
+            continue
+        a, t = bp[k][m].astype(np.float64), T[m].astype(np.float64)
+        a, t = a - a.mean(), t - t.mean()
+        den = math.sqrt(float(a @ a) * float(t @ t))
+        conf[k] = den > 0 and float(a @ t) / den >= CONFIRM
+    k_el = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * GROW_PX + 1,) * 2)
+    put = cv2.dilate(shape.astype(np.uint8), k_el).astype(np.float32)
+    out = np.zeros((H, W), bool)
+    covered = 0
+    for k in np.nonzero(conf)[0]:
+        at = U.copy_box(centres[k], u, n, size_wh, (H, W))
+        if at is None:
+            continue
+        (x0, y0, x1, y1), Mk = at
+        mk = cv2.warpAffine(put, Mk, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0) >= 0.5
+        if line_mask is not None and mk.any():
+            if (line_mask[y0:y1, x0:x1] & mk).sum() > COVERED * mk.sum():
+                covered += 1
+                continue
+        out[y0:y1, x0:x1] |= mk
+    return out, {"copies": int(len(centres)), "confirmed": int(conf.sum()),
+                 "px": int(out.sum()), "covered": covered}
