@@ -269,3 +269,32 @@ def _blurred_shadow_title(photo):
                     shadow_opacity=0.8)
     image = render(photo, [title])[0].astype(np.float32)
     return image, np.abs(image - photo).max(-1)
+
+
+def test_normalize_leaves_a_heavy_letters_photo_counter_open_but_fills_a_fill_stem():
+    # train outline7: a bold serif at 22 px strokes; its "u", "a", "q" counters showed the
+    # photo in 87-256 px holes, which 2 x 22^2 px (capped by the frame's 197 px here) filled.
+    # A hole of another colour than the photo round the line (a white stem the matte left
+    # open inside a black outline) is still filled.
+    from seamline.stages.normalize_mask import NormalizeMask
+
+    rng = np.random.default_rng(1)
+    photo = np.clip(np.float32([0.2, 0.3, 0.2]) + rng.normal(0, 0.02, (768, 1024, 1)), 0, 1)
+    image = photo.astype(np.float32).copy()
+    letters = np.zeros((768, 1024), np.uint8)
+    cv2.rectangle(letters, (100, 300), (155, 359), 1, -1)  # an "o": 22 px strokes ...
+    letters[322:336, 122:134] = 0                           # ... round a 12x14 px counter
+    cv2.rectangle(letters, (170, 300), (260, 359), 1, -1)  # a heavy letter's body
+    image[letters > 0] = (0.7, 0.6, 0.9)                   # lavender letters; the counter: photo
+    mask = (letters > 0).astype(np.float32)
+    mask[320:328, 200:208] = 0  # the mask missed an 8x8 px piece of a stroke (64 px)
+    mask[330:342, 220:232] = 0  # ... and a 12x12 px one (144 px) of the letters' colour
+    image[330:342, 220:232] = (1.0, 1.0, 1.0)  # (white: unlike the photo and the ring)
+    geometry = {"boxes_xyxy": [[95, 295, 265, 365]], "stroke_width_px": [22.0],
+                "text_height_px": [60.0], "dilate_max_px": [1]}
+    res = NormalizeMask(NormalizeMask.Params(halo_px=0)).run(
+        StageContext("test", 0, "reconcile"), mask=mask, geometry=geometry, image=image)
+    out = res.outputs["mask"] >= 0.5
+    assert out[320:328, 200:208].all()          # a small gap is filled whatever its colour
+    assert out[330:342, 220:232].all()          # a larger one not showing the photo too
+    assert not out[324:334, 124:132].any()      # the 168 px photo counter stays open

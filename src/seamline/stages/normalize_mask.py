@@ -16,7 +16,9 @@ class NormalizeMask(Stage):
     # 2: with a text geometry and the image, a hole over 2 x the thickest stroke squared is
     # filled only when it has the text's colour (a letter's counter stays photo)
     # 3: a mark under the speck size inside a text line (i/j dot, colon, comma) stays
-    version = "3"
+    # 4: a hole over HOLE_MAX_PX up to the stroke rule's size is filled whatever its colour
+    # only when it does not show the photo round the mask (a heavy serif's photo counters)
+    version = "4"
     spec = StageSpec(
         inputs={"mask": PortSpec("mask"),
                 "geometry": PortSpec("report", optional=True,
@@ -45,7 +47,10 @@ class NormalizeMask(Stage):
 
         p = self.params
         per_region = geometry is not None and p.dilate_px is None and geometry.get("boxes_xyxy")
-        small_holes = _hole_px(p.max_hole_px, mask.shape, geometry)
+        stroke_holes = _hole_px(p.max_hole_px, mask.shape, geometry)
+        small_holes = stroke_holes
+        if stroke_holes is not None and image is not None and p.max_hole_px is None:
+            small_holes = min(stroke_holes, HOLE_MAX_PX)  # over it: unless it shows the photo
         cleaned, report = normalize_mask(
             mask, min_area_px=_speck_px(p.min_area_px, mask.shape, geometry),
             max_hole_px=small_holes,
@@ -57,8 +62,10 @@ class NormalizeMask(Stage):
             # larger holes: filled when they have the text's colour (a gap the mask left in
             # a heavy letter's fill), left alone when they are photo (a counter)
             frame = max(16, round(2.5e-4 * mask.shape[0] * mask.shape[1]))
-            cleaned, n, px = _fill_text_coloured_holes(cleaned, image, frame)
-            report.update(text_coloured_holes_filled=n, text_coloured_hole_px=px)
+            cleaned, n, px, kept = _fill_text_coloured_holes(cleaned, image, frame,
+                                                             unless_photo_px=stroke_holes)
+            report.update(text_coloured_holes_filled=n, text_coloured_hole_px=px,
+                          photo_holes_kept=kept)
         if per_region:
             radii = [dilation_for_text(sw, h) for sw, h in
                      zip(geometry["stroke_width_px"], geometry["text_height_px"])]
@@ -110,6 +117,17 @@ HOLE_STROKE_K = 2.0
 #: Median Lab colour difference (Delta E) between a hole and the mask pixels round it under
 #: which the hole has the text's colour.
 HOLE_MATCH_DE = 10.0
+#: A hole over this many pixels (and up to the stroke rule's size) is filled whatever its
+#: colour only when it does not show the photo round the line: train outline7 (a bold serif,
+#: 22 px strokes, 2 x 22^2 px: the frame's 307 px) had the cell under its "u", "a", "q"
+#: counters in 87-256 px holes (0-20 % drawn) filled; a DejaVuSerif 52 px subtitle's white
+#: stems in its outline-only mask (122-125 px, all drawn) must still be.
+HOLE_MAX_PX = 96
+#: ... it shows the photo when its median Lab colour is within this of the 10th percentile
+#: nearest of the pixels more than 3 px outside the mask within ``HOLE_PHOTO_REACH`` px of
+#: it (outline7's counters 0.2-10.0; the serif stems 39.6-46.6, the photo yellow, they white).
+HOLE_PHOTO_DE = 20.0
+HOLE_PHOTO_REACH = 40
 
 
 def _hole_px(max_hole_px, shape, geometry) -> int | None:
@@ -161,15 +179,18 @@ def _keep_text_marks(raw, cleaned, boxes, image, threshold):
     return out, kept
 
 
-def _fill_text_coloured_holes(mask, image, max_px):
+def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
     """Fill the holes of ``mask`` (4-connected background enclosed by it, at most ``max_px``
     pixels) whose median Lab colour is within ``HOLE_MATCH_DE`` of the mask pixels within
-    2 px round them. On crops around the mask (:func:`~seamline.ops.masks.support_boxes`).
-    Returns (mask, holes filled, pixels filled)."""
+    2 px round them, and (holes of at most ``unless_photo_px``) those that do not show the
+    photo round the mask (:data:`HOLE_PHOTO_DE`). On crops around the mask
+    (:func:`~seamline.ops.masks.support_boxes`).
+    Returns (mask, holes filled, pixels filled, photo holes left open)."""
     from seamline.ops.masks import support_boxes
 
     out = mask.copy()
-    n_filled = px = 0
+    n_filled = px = n_photo = 0
+    far = None  # pixels more than 3 px outside the mask (the photo), on the full frame
     k = np.ones((5, 5), np.uint8)
     for y0, y1, x0, x1 in support_boxes(mask, 2, threshold=0.5):
         m = mask[y0:y1, x0:x1] >= 0.5
@@ -188,12 +209,29 @@ def _fill_text_coloured_holes(mask, image, max_px):
             ring = (cv2.dilate(hole.astype(np.uint8), k) > 0) & m[sl]
             if not ring.any():
                 continue
-            de = float(np.linalg.norm(np.median(lab[sl][hole], 0) - np.median(lab[sl][ring], 0)))
+            med = np.median(lab[sl][hole], 0)
+            de = float(np.linalg.norm(med - np.median(lab[sl][ring], 0)))
+            if de >= HOLE_MATCH_DE and unless_photo_px and area[c] <= unless_photo_px:
+                if far is None:
+                    far = cv2.dilate((mask >= 0.5).astype(np.uint8), np.ones((7, 7), np.uint8)) == 0
+                r = HOLE_PHOTO_REACH
+                wy = slice(max(y0 + y[c] - r, 0), y0 + y[c] + bh[c] + r)
+                wx = slice(max(x0 + x[c] - r, 0), x0 + x[c] + bw[c] + r)
+                photo = far[wy, wx]
+                shows = False
+                if photo.any():
+                    plab = cv2.cvtColor(np.ascontiguousarray(image[wy, wx], np.float32),
+                                        cv2.COLOR_RGB2Lab)[photo]
+                    shows = np.percentile(np.linalg.norm(plab - med, axis=1), 10) < HOLE_PHOTO_DE
+                if shows:
+                    n_photo += 1
+                else:
+                    de = 0.0
             if de < HOLE_MATCH_DE:
                 out[y0:y1, x0:x1][sl][hole] = 1.0
                 n_filled += 1
                 px += int(hole.sum())
-    return out, n_filled, px
+    return out, n_filled, px, n_photo
 
 
 def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int]) -> np.ndarray:
