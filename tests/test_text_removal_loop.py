@@ -389,7 +389,7 @@ def test_the_smear_ladder_stops_before_the_exemplar_fill_on_a_smooth_context(fur
     and pasted them into the hole as hard-edged fragments (train glow5, a caption over
     bokeh: 13.6 dB against FSR's 16.9). Over texture the ladder still ends at exemplar."""
     import seamline.ops.text.removal as removal
-    from seamline.ops.text.region_fill import smooth_context
+    from seamline.ops.text.region_fill import TEXTURE_ENERGY, smooth_context
 
     image, _, mask, regions = fur_title
     flagged = {"flagged": True, "judged": True, "interior_px": 100, "seam_ratio": 3.0,
@@ -403,7 +403,7 @@ def test_the_smear_ladder_stops_before_the_exemplar_fill_on_a_smooth_context(fur
         out, final, report = fill_text(image, mask, regions, max_passes=3, ocr=_no_ocr)
         r = report["regions"][0]
         assert [p["backend"] for p in r["passes"]] == ladder, r["passes"]
-        assert r["smooth_context"] == (energy < 4e-4)
+        assert r["smooth_context"] == (energy <= TEXTURE_ENERGY)
         assert report["failed"][0]["judges"] == ["smear"]
         assert f"({ladder[-1]} fill)" in report["failed"][0]["reasons"][0]
         assert np.array_equal(out[final == 0], image[final == 0])

@@ -213,7 +213,13 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
             de = float(np.linalg.norm(med - np.median(lab[sl][ring], 0)))
             if de >= HOLE_MATCH_DE and unless_photo_px and area[c] <= unless_photo_px:
                 if far is None:
-                    far = cv2.dilate((mask >= 0.5).astype(np.uint8), np.ones((7, 7), np.uint8)) == 0
+                    # the photo round the line: its enclosed holes (the hole judged, other
+                    # letters' counters and stems) are no part of it, or a wide text-coloured
+                    # hole would find its own colour there and be left open
+                    from scipy.ndimage import binary_fill_holes
+
+                    solid = binary_fill_holes(mask >= 0.5).astype(np.uint8)
+                    far = cv2.dilate(solid, np.ones((7, 7), np.uint8)) == 0
                 r = HOLE_PHOTO_REACH
                 wy = slice(max(y0 + y[c] - r, 0), y0 + y[c] + bh[c] + r)
                 wx = slice(max(x0 + x[c] - r, 0), x0 + x[c] + bw[c] + r)

@@ -32,10 +32,31 @@ def _alnum(text: str) -> int:
 
 def reread_fragments(image: np.ndarray, regions: list, *, min_score: float = 0.5
                      ) -> tuple[list, list[dict]]:
-    """``regions`` with the single-letter pieces of a line replaced by the line, read again
-    on a crop round them, and a record per replacement (``text``, ``replaced``: the pieces'
-    texts). Regions are the detector's :class:`TextRegion`, in their order (a re-read line
-    takes its first piece's place)."""
+    """Replace the one- or two-letter pieces of a line by the line, read again round them.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        (H, W, 3) float32 RGB in [0, 1], the photo the regions were detected on.
+    regions : list of TextRegion
+        The detector's lines, in its order; a read of at most two letters or digits is a
+        piece.
+    min_score : float
+        The re-read's detection threshold (the detector's own).
+
+    Returns
+    -------
+    regions : list of TextRegion
+        ``regions`` with the pieces a longer re-read covers replaced by it (at the first
+        piece's place); unchanged when nothing qualifies.
+    notes : list of dict
+        One per replacement: ``text`` (the re-read line's) and ``replaced`` (the pieces'
+        texts).
+
+    Every piece triggers a detection on a crop reaching 4 heights along it (one batched
+    call for all pieces): a photo with many short reads pays for one more detection over
+    their crops.
+    """
     from seamline.ops.text.detect import detect_text_in_boxes
 
     short = [i for i, r in enumerate(regions) if _alnum(r.text) <= _SHORT]

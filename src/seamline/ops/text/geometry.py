@@ -408,7 +408,7 @@ def _halo(m, rgb, lab, height, memo=None):
         return cv2.dilate(mu, _disk(e)) > 0 if e else m
 
     out = np.zeros_like(m)
-    if bound < HALO_MIN_RINGS:  # text under 10 px: fewer rings than a halo needs, whatever
+    if bound < HALO_MIN_RINGS:  # text of 10 px or less: fewer rings than a halo needs, whatever
         return out  # the photo (the two estimates below cost a tiny line most of its time)
     # the hard-edge test (hard_edged): no halo when the photo 1.5-3 px out matches 3-5 px out
     d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
