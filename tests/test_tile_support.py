@@ -20,14 +20,20 @@ from seamline.stages.text_mask import TextMask
 pytestmark = pytest.mark.skipif(not Path(BOLD_FONT).is_file(), reason="needs fonts-dejavu-core")
 
 
+def _found(name, seed):
+    """The watermarked photo (H, W, 3), its drawn pixels (H, W) bool and the search's find."""
+    _, img, drawn, _ = tiled_watermarked(name, seed)
+    wm = find_tiled_watermark(img)
+    assert wm.found, wm.reason
+    return img, drawn, wm
+
+
 @pytest.mark.parametrize("name, seed", [("retina", 2)])
 def test_copies_without_a_region_are_masked_from_the_copies_median(name, seed):
     # only the tiles of the frame's left half are regions (as when the detector boxed some
     # copies and their matting failed, or the search's tiles were left out): the copies in
     # the right half are masked from the copies' median all the same (main e6e01f9: none)
-    photo, img, drawn, _ = tiled_watermarked(name, seed)
-    wm = find_tiled_watermark(img)
-    assert wm.found, wm.reason
+    img, drawn, wm = _found(name, seed)
     H, W = img.shape[:2]
     left = [p for p in wm.polygons if p.mean(0)[0] < 0.45 * W]
     assert len(left) >= 6
@@ -50,9 +56,7 @@ def test_copies_a_detected_lines_mask_holds_are_left_to_it(name, seed):
     # (train tiled4): such copies get no strokes, the others do
     from seamline.ops.text.tile_support import repeated_strokes
 
-    photo, img, drawn, _ = tiled_watermarked(name, seed)
-    wm = find_tiled_watermark(img)
-    assert wm.found, wm.reason
+    img, drawn, wm = _found(name, seed)
     H, W = img.shape[:2]
     free, rep = repeated_strokes(img, wm.polygons)
     assert rep["confirmed"] >= 10 and rep["covered"] == 0
