@@ -70,3 +70,13 @@ def test_copies_a_detected_lines_mask_holds_are_left_to_it(name, seed):
     right[:, int(0.6 * W):] = True
     # the copies right of it keep theirs (but one the held half reaches into)
     assert (got & right).sum() >= 0.9 * (free & right).sum()
+
+
+def test_the_report_has_the_same_keys_when_nothing_is_confirmed():
+    # the manifest's tile_strokes report reads the same whether or not copies were found
+    from seamline.ops.text.tile_support import repeated_strokes
+
+    img, _, wm = _found("retina", 2)
+    _, full = repeated_strokes(img, wm.polygons)
+    out, none = repeated_strokes(img, [])
+    assert set(none) == set(full) and none["covered"] == 0 and not out.any()

@@ -110,13 +110,13 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     H, W = img.shape[:2]
     none = np.zeros((H, W), bool)
     if len(polygons) < U.MIN_TILES:
-        return none, {"copies": 0, "confirmed": 0, "px": 0}
+        return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
     angle = U.tile_angle(polygons[0])
     c0, u, n, (ew, eh), box = U.tile_frame(polygons, angle)
     size_wh = (int(math.ceil(2 * ew * U.SCALE)), int(math.ceil(2 * eh * U.SCALE)))
     B = U.tile_lattice(c0)
     if B is None or abs(np.linalg.det(B)) < 1e-6:
-        return none, {"copies": 0, "confirmed": 0, "px": 0}
+        return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
     centres, ij = U._lattice_points(c0[0], B, (H, W), ew)
     for _ in range(2):
         centres, whole = U._refine(img, centres, u, n, size_wh, ij)
@@ -133,7 +133,7 @@ def repeated_strokes(image: np.ndarray, polygons, *,
             if whole2.sum() > whole.sum():
                 centres, whole = c2, whole2
     if whole.sum() < MIN_WHOLE:
-        return none, {"copies": int(len(centres)), "confirmed": 0, "px": 0}
+        return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     S = U._sample(img, centres, u, n, size_wh)
     bp = U._bandpass(S)
     T = U._median(bp, S, whole)
@@ -149,7 +149,7 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     e = cv2.GaussianBlur(sign * T, (0, 0), 0.7 * U.SCALE)
     hi = float(np.percentile(e[inbox], 99)) if inbox.any() else 0.0
     if hi <= 0:
-        return none, {"copies": int(len(centres)), "confirmed": 0, "px": 0}
+        return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     shape = _word_parts((e >= LEVEL * hi) & inbox, 2 * box[1] * U.SCALE)
     ok = np.isfinite(S[..., 0])
     conf = np.zeros(len(centres), bool)
