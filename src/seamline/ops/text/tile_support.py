@@ -111,38 +111,16 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     none = np.zeros((H, W), bool)
     if len(polygons) < U.MIN_TILES:
         return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
-    angle = U.tile_angle(polygons[0])
-    c0, u, n, (ew, eh), box = U.tile_frame(polygons, angle)
-    size_wh = (int(math.ceil(2 * ew * U.SCALE)), int(math.ceil(2 * eh * U.SCALE)))
-    B = U.tile_lattice(c0)
-    if B is None or abs(np.linalg.det(B)) < 1e-6:
+    cp = U.lattice_copies(img, polygons)
+    if cp is None:
         return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
-    centres, ij = U._lattice_points(c0[0], B, (H, W), ew)
-    for _ in range(2):
-        centres, whole = U._refine(img, centres, u, n, size_wh, ij)
-    if whole.sum() < U.MIN_COPIES:
-        from seamline.ops.text.watermark_lines import centres_lattice
-
-        rect = cv2.minAreaRect(np.asarray(polygons[0], np.float32).reshape(-1, 2))
-        lat = centres_lattice(img, c0, rect)
-        B2 = None if lat is None else np.stack(lat, 1)
-        if B2 is not None and abs(np.linalg.det(B2)) < 0.9 * abs(np.linalg.det(B)):
-            c2, ij2 = U._lattice_points(c0[0], B2, (H, W), ew)
-            for _ in range(2):
-                c2, whole2 = U._refine(img, c2, u, n, size_wh, ij2)
-            if whole2.sum() > whole.sum():
-                centres, whole = c2, whole2
+    centres, whole, _, u, n, size_wh, box = cp
     if whole.sum() < MIN_WHOLE:
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     S = U._sample(img, centres, u, n, size_wh)
     bp = U._bandpass(S)
     T = U._median(bp, S, whole)
-    # the word's box grown by a shadow's reach and the blob's slack (unblend_tiles' inbox)
-    yy, xx = np.mgrid[:size_wh[1], :size_wh[0]]
-    g = (0.35 * 2 * box[1] + 3) * U.SCALE
-    reach = U.REACH * 2 * box[1] * U.SCALE
-    inbox = ((np.abs(xx - (size_wh[0] - 1) / 2) <= box[0] * U.SCALE + g + reach)
-             & (np.abs(yy - (size_wh[1] - 1) / 2) <= box[1] * U.SCALE + g))
+    inbox = U.word_window(size_wh, box)
     # the strokes' own side of the band-pass (a light word's is positive), not its ringing
     # just outside them: |T| would take a band round every stroke
     sign = 1.0 if float(T[inbox].max()) >= -float(T[inbox].min()) else -1.0

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -401,6 +402,69 @@ def _colour(a, q, X, w, Y) -> np.ndarray:
     return np.ones(3) if lift >= 0 else np.zeros(3)
 
 
+class LatticeCopies(NamedTuple):
+    """A tiled watermark's copies on its lattice (:func:`lattice_copies`)."""
+
+    centres: np.ndarray  #: (k, 2) float, the refined copy centres (x, y image px)
+    whole: np.ndarray  #: (k,) bool, copies wholly inside the frame
+    lattice: str  #: "tiles" or "autocorrelation": where the lattice vectors came from
+    u: np.ndarray  #: (2,) unit vector along the text
+    n: np.ndarray  #: (2,) unit vector across it
+    size_wh: tuple  #: (w, h) of a copy's sample window, work-scale px
+    box: tuple  #: the word box's half-extents (along, across), image px
+
+
+def lattice_copies(img, polygons, angle_deg=None, lattice_px=None) -> LatticeCopies | None:
+    """Every lattice point near the frame as a copy of the tiled word, its position refined.
+
+    ``img`` (HxWx3 float32 in [0, 1]), ``polygons`` (the tiles, each (4, 2) image px),
+    ``angle_deg`` and ``lattice_px`` as in :func:`unblend_tiles`. The lattice is the tiles'
+    own (or ``lattice_px``); where it leaves fewer than ``MIN_COPIES`` whole copies and no
+    lattice was given, the autocorrelation's when that is finer and finds more. None when
+    the tiles are not on a 2-D lattice. Shared by :func:`unblend_tiles` and
+    :func:`seamline.ops.text.tile_support.repeated_strokes`.
+    """
+    H, W = img.shape[:2]
+    angle_deg = tile_angle(polygons[0]) if angle_deg is None else float(angle_deg)
+    c0, u, n, (ew, eh), box = tile_frame(polygons, angle_deg)
+    size_wh = (int(math.ceil(2 * ew * SCALE)), int(math.ceil(2 * eh * SCALE)))
+    # columns v1, v2
+    B = tile_lattice(c0) if lattice_px is None else np.asarray(lattice_px, np.float64).T
+    if B is None or B.shape != (2, 2) or abs(np.linalg.det(B)) < 1e-6:
+        return None
+    lattice = "tiles"
+    centres, ij = _lattice_points(c0[0], B, (H, W), ew)
+    for _ in range(2):
+        centres, whole = _refine(img, centres, u, n, size_wh, ij)
+    if whole.sum() < MIN_COPIES and lattice_px is None:
+        # the tiles' own differences may span a coarser lattice than the watermark's (a few
+        # tiles left at the frame's corners): the one the autocorrelation's peaks give
+        from seamline.ops.text.watermark_lines import centres_lattice
+
+        rect = cv2.minAreaRect(np.asarray(polygons[0], np.float32).reshape(-1, 2))
+        lat = centres_lattice(img, c0, rect)
+        B2 = None if lat is None else np.stack(lat, 1)
+        if B2 is not None and abs(np.linalg.det(B2)) < 0.9 * abs(np.linalg.det(B)):
+            c2, ij2 = _lattice_points(c0[0], B2, (H, W), ew)
+            for _ in range(2):
+                c2, whole2 = _refine(img, c2, u, n, size_wh, ij2)
+            if whole2.sum() > whole.sum():
+                centres, whole, lattice = c2, whole2, "autocorrelation"
+    return LatticeCopies(centres, whole, lattice, u, n, size_wh, box)
+
+
+def word_window(size_wh, box) -> np.ndarray:
+    """(h, w) bool over a copy's sample window (``size_wh``, work scale): the word's box
+    (``box``, half-extents in image px) grown by a shadow's reach and the blob's slack. A
+    photo's own repetition elsewhere in the window (a brick wall's courses) is not the
+    watermark."""
+    yy, xx = np.mgrid[:size_wh[1], :size_wh[0]]
+    g = (0.35 * 2 * box[1] + 3) * SCALE
+    reach = REACH * 2 * box[1] * SCALE
+    return ((np.abs(xx - (size_wh[0] - 1) / 2) <= box[0] * SCALE + g + reach)
+            & (np.abs(yy - (size_wh[1] - 1) / 2) <= box[1] * SCALE + g))
+
+
 def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended:
     """Invert a tiled watermark's alpha blend on its tiles.
 
@@ -439,31 +503,10 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     if len(polygons) < MIN_TILES:
         return Unblended(img, none, none > 0, reason=f"{len(polygons)} tiles: too few to "
                                                      f"estimate the watermark from")
-    angle_deg = tile_angle(polygons[0]) if angle_deg is None else float(angle_deg)
-    centres, u, n, (ew, eh), box = tile_frame(polygons, angle_deg)
-    size_wh = (int(math.ceil(2 * ew * SCALE)), int(math.ceil(2 * eh * SCALE)))
-    # columns v1, v2
-    B = tile_lattice(centres) if lattice_px is None else np.asarray(lattice_px, np.float64).T
-    if B is None or B.shape != (2, 2) or abs(np.linalg.det(B)) < 1e-6:
+    cp = lattice_copies(img, polygons, angle_deg, lattice_px)
+    if cp is None:
         return Unblended(img, none, none > 0, reason="the tiles are not on a 2-D lattice")
-    c0, lattice = centres, "tiles"
-    centres, ij = _lattice_points(c0[0], B, (H, W), ew)
-    for _ in range(2):
-        centres, whole = _refine(img, centres, u, n, size_wh, ij)
-    if whole.sum() < MIN_COPIES and lattice_px is None:
-        # the tiles' own differences may span a coarser lattice than the watermark's (a few
-        # tiles left at the frame's corners): the one the autocorrelation's peaks give
-        from seamline.ops.text.watermark_lines import centres_lattice
-
-        rect = cv2.minAreaRect(np.asarray(polygons[0], np.float32).reshape(-1, 2))
-        lat = centres_lattice(img, c0, rect)
-        B2 = None if lat is None else np.stack(lat, 1)
-        if B2 is not None and abs(np.linalg.det(B2)) < 0.9 * abs(np.linalg.det(B)):
-            c2, ij2 = _lattice_points(c0[0], B2, (H, W), ew)
-            for _ in range(2):
-                c2, whole2 = _refine(img, c2, u, n, size_wh, ij2)
-            if whole2.sum() > whole.sum():
-                centres, ij, whole, lattice = c2, ij2, whole2, "autocorrelation"
+    centres, whole, lattice, u, n, size_wh, box = cp
     if whole.sum() < MIN_COPIES:
         return Unblended(img, none, none > 0, copies=int(whole.sum()),
                          reason=f"{int(whole.sum())} whole tiles in the frame: too few")
@@ -471,13 +514,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     valid = np.isfinite(S).all(-1)
     bp = _bandpass(S)
     T = _median(bp, S, whole)
-    # the word's box grown by a shadow's reach and the blob's slack: a photo's own
-    # repetition elsewhere in the frame (a brick wall's courses) is not the watermark
-    yy, xx = np.mgrid[:size_wh[1], :size_wh[0]]
-    g = (0.35 * 2 * box[1] + 3) * SCALE
-    reach = REACH * 2 * box[1] * SCALE
-    inbox = ((np.abs(xx - (size_wh[0] - 1) / 2) <= box[0] * SCALE + g + reach)
-             & (np.abs(yy - (size_wh[1] - 1) / 2) <= box[1] * SCALE + g))
+    inbox = word_window(size_wh, box)
     M = _support(T) & inbox
     Bk = _background(S, M)
     idx = np.nonzero(M.ravel())[0]
