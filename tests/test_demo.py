@@ -109,6 +109,17 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     title = next(r for r in fill["regions"] if r["text"] == "MORNING COFFEE")
     fixed = [p for p in title["passes"] if "texture" in p][-1]
     assert any(r.startswith("flat middle") for r in fixed["texture"]["before"]["reasons"])
+    # the middle "E"'s upper opening shows the photo's darker wood streak: the glyph matte
+    # took that wood as a colour wrapping the letters (a low-lift colour within 2 px of them)
+    # beside the title's own outline, the mask closed the opening and the fill drew the
+    # lighter wood round it, a pale patch where the streak was (box 505,20,545,45: 30.38 dB,
+    # 4.6 levels too light). An outlined line's letters end at their outline
+    # (glyph._analyse): 34.26 dB, 1.0 level
+    title_mask = next(s for s in manifest["stages"] if s["name"] == "mask")["report"]
+    assert title_mask["regions"][0].get("wrap_dropped_px", 0) > 0, title_mask["regions"][0]
+    db = _region_psnr(result, photo, text_region(demo_image()[1]), slice(20, 45),
+                      slice(505, 545))
+    assert db > 33.0, db
     # an independent OCR pass over the whole cleaned image reads none of the drawn words
     clean_out = load_image(tmp_path / "clean.png")
     read = " ".join(r.text for r in detect_text(clean_out)).lower()

@@ -320,3 +320,26 @@ def test_normalize_fills_many_wide_stem_holes_not_reading_them_as_the_photo():
     out, filled, px, kept = _fill_text_coloured_holes(mask, image, 300, unless_photo_px=300)
     assert (filled, kept) == (9, 0)
     assert (out[30:170, 30:230] >= 0.5).all()
+
+
+def test_an_outlined_titles_glyphs_end_at_its_outline_not_at_the_photo_beside_it():
+    """The demo's "COFFEE" (white, a 2 px dark outline) over skimage's coffee wood: the
+    photo's darker wood streak shows in the middle "E"'s upper opening, 2-3 px from the
+    letters all round. The glyph matte took that wood as a colour wrapping the letters (a
+    low-lift colour near them) beside the title's own outline, and the fill drew the lighter
+    wood round it there (a pale patch at 2x). An outlined line's letters end at their outline:
+    the opening stays photo, the letters and their outline stay masked."""
+    from seamline.ops.text import TextRegion, glyph_mask
+    from seamline.testing.demo_image import demo_image
+
+    image, alpha = demo_image()
+    title = TextRegion(np.float32([[149, 18], [559, 18], [559, 63], [149, 63]]),
+                       "MORNING COFFEE")
+    gm = glyph_mask(image, [title])
+    mask = gm.mask > 0
+    opening = (slice(31, 37), slice(512, 527))  # no drawn pixel in it
+    assert not (alpha[opening] > 0.05).any()
+    assert mask[opening].mean() < 0.15, mask[opening].mean()
+    assert gm.per_region[0].get("outlined") and gm.per_region[0]["wrap_dropped_px"] > 0
+    drawn = alpha > 0.5
+    assert (mask & drawn)[0:70, 149:560].sum() > 0.97 * drawn[0:70, 149:560].sum()

@@ -34,6 +34,8 @@ How the glyph mask separates text from the photo behind it, per region (all on a
    title is photo. In a fill + outline line, a fill pixel nearer an edge of the fill that no
    outline (nor other dark pixel) rims than a rimmed edge is photo too: the light photo
    joined to a letter through a gap in its thin outline (``unrimmed.unrimmed_fill``).
+   An outlined line's letters end at their outline: the colours step 3 took for wrapping
+   the glyphs are the photo beside it (the demo title's darker wood in an "E"'s opening).
 
 Measured on ``benchmarks/glyph_mask_eval.py`` (see its docstring for the numbers).
 
@@ -82,7 +84,9 @@ class GlyphMask:
         (lift | fill+outline | watermark | top), ``ring_px``, ``ring_grown_px``,
         ``enclosed_fill_px`` (the fill an outline with lift encloses), ``refit`` (an
         outline colour re-estimated at full size, :func:`_refit_blends`, kept where it rings
-        another text colour: ``refit_rings``, :func:`_only_rings`), ...
+        another text colour: ``refit_rings``, :func:`_only_rings`), ``wrap_dropped_px``
+        (an outlined line: the pixels of colours taken for wrapping its letters given back
+        to the photo), ...
     fill_outline : ndarray, shape (H, W), bool, or None
         The mask of the fill + outline lines (a combining step keeps it whole); None if none.
     edge : ndarray, shape (H, W), int32
@@ -743,6 +747,7 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
     # photo also has. Accepted when most of its pixels lie right next to accepted glyphs,
     # and then applied only there.
     others = [c for c in clusters if all(c is not q for q in primary)]
+    wrapping: list[int] = []  # the indices of those colours taken below
     if ring is not None:
         others = []  # the photo's colours beside the letters are not outline
         add, info["ring_px"] = ring_outline(ring[1], core, D > tau, G, max(2.0, _WRAP_DIST * hb))
@@ -761,6 +766,7 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
             layer = np.where(add, layer2, layer)
             core |= add
             colours += extra
+            wrapping = [k for k, _, _ in extra]
     if ring is None and info["path"] == "lift" and len(primary) == 1:
         # only an outline has lift, its fill the photo has too: the fill it encloses
         enc = enclosed_fill(core, crop, D, thr, tau, colours[0][1],
@@ -810,6 +816,16 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
         core &= ~drop
     # 6. outlined text: the fill colour only where the outline encloses it
     dropped += drop_unenclosed_fill(core, layer, colours, crop, tau, ang, info)
+    pair = info.get("outlined")
+    if pair and wrapping:
+        # an outlined line's letters end at their outline: a low-lift colour taken for
+        # wrapping them (not the pair itself) is the photo beside the outline, which the
+        # letters leave near them wherever they stand close (the demo title's darker wood
+        # in the middle "E"'s opening, which the fill then drew as the lighter wood round it)
+        beside = core & np.isin(layer, [k for k in wrapping
+                                        if k not in (pair["fill"], pair["outline"])])
+        info["wrap_dropped_px"] = int(beside.sum())
+        core &= ~beside
     if ring is not None and info.get("ring_px"):
         # the photo the fill took beside the letters meets it with no outline between; dark
         # photo rims a letter as its outline does (an outline over it does not stand out)
