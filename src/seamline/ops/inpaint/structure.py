@@ -457,6 +457,24 @@ def nearest_seen(seen: np.ndarray) -> np.ndarray:
     return idx[np.abs(np.arange(seen.size)[:, None] - idx[None]).argmin(1)]
 
 
+def _nanmedian0(a: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(a, 0)`` for a float array, bit for bit (NaN where a column has no
+    value, no warning), without numpy's masked-array path for small arrays (~5x slower; it
+    ran ~500 times a 1024x768 photo in :func:`side_reference`). As numpy's: the two middle
+    values (one twice for an odd count) summed onto 0 (so -0.0 comes back as 0.0), halved."""
+    if a.shape[0] == 0:
+        return np.nanmedian(a, 0)
+    nan = np.isnan(a)
+    s = np.sort(a, axis=0)  # NaNs last
+    c = a.shape[0] - nan.sum(0)
+    h = c // 2
+    lo = np.maximum(np.where(c % 2 == 1, h, h - 1), 0)
+    hi = np.minimum(h, a.shape[0] - 1)
+    m = (np.take_along_axis(s, lo[None], 0)[0] + s.dtype.type(0)
+         + np.take_along_axis(s, hi[None], 0)[0]) / 2.0
+    return np.where(c == 0, np.nan, m).astype(a.dtype, copy=False)
+
+
 def side_reference(path: EdgePath, xs: np.ndarray, image, luma, kn, t=_T, texture=False,
                     texture_px: float = np.inf, unseen: bool = False):
     """Median luminance and RGB profiles across ``path`` (offsets ``t``) at chord positions
@@ -473,7 +491,7 @@ def side_reference(path: EdgePath, xs: np.ndarray, image, luma, kn, t=_T, textur
     lum = np.where(seen, sample_across(luma, p, n, t), np.nan)
     rgb = np.where(seen[..., None], sample_across(image, p, n, t), np.nan)
     near = nearest_seen(cover >= 1)
-    prof = np.nanmedian(lum[:, near], 0), np.nanmedian(rgb[:, near], 0)
+    prof = _nanmedian0(lum[:, near]), _nanmedian0(rgb[:, near])
     if unseen:
         prof = tuple(np.where((cover >= 1).reshape(-1, *([1] * (v.ndim - 1))), v, np.nan)
                      for v in prof)
