@@ -268,3 +268,45 @@ def test_a_huge_titles_soft_shadow_over_a_dark_photo_is_judged_beside_the_glyphs
         photo, image, glyphs, poly = _dark_title_with_soft_shadow(seed, shadow=False)
         mask, choices = combine_masks(seg, glyphs, [poly], [80.0], image=image)
         assert choices == ["glyphs"] and np.array_equal(mask, glyphs)
+
+
+def _title_over_a_hue_band(seed: int, **effects):
+    """A white DejaVu Serif Bold title over dark red with fine colour noise and a band of
+    another hue (Lab a/b shifted across the text's own colour axis: a cup's rim running out
+    of the mask) whose edge crosses the letters; (image, the fill's own pixels, polygon)."""
+    from dataclasses import replace
+
+    from seamline.testing import overlays
+
+    rng = np.random.default_rng(seed)
+    yy = np.mgrid[0:200, 0:560][0].astype(np.float32)
+    band = np.clip((90 - yy) / 2 + 0.5, 0, 1)[..., None]
+    lab = np.float32([35, 40, 30]) + band * np.float32([0, 24, -32])
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (200, 560, 3)).astype(np.float32), (0, 0), 1.0)
+    lab = (lab + 4 * noise / noise.std()).astype(np.float32)
+    photo = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1).astype(np.float32)
+    ov = overlays.Overlay(text="Shipping", xy=(30, 50), size_px=80, color=(235, 235, 235),
+                          font="/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
+    fill = overlays.drawn_mask(photo, overlays.render(photo, [ov])[0].astype(np.float32))
+    image = overlays.render(photo, [replace(ov, **effects)])[0].astype(np.float32)
+    return image, fill, overlays.line_polygons(ov)[0]
+
+
+def test_a_photo_band_running_out_of_the_mask_is_hard_by_steps_and_a_texts_tail_is_not():
+    from seamline.ops.text.geometry import hard_edged
+    from seamline.ops.text.rim import hard_by_steps
+
+    for seed in range(3):
+        # the band's edge lies in the near ring and past the far one along the letters'
+        # tops: the ring medians differ (7-8 Delta E; not hard by the ring test), across the
+        # text's colour (along it < 1) and with nothing changing step by step outward
+        image, fill, poly = _title_over_a_hue_band(seed)
+        assert hard_edged(fill, image, [poly]) == [False]
+        assert hard_by_steps(fill, image, [poly]) == [True], seed
+        # ... while a blurred drop shadow's, a glow's or a dark outline's tail past the same
+        # mask changes every step
+        for effect in ({"shadow_offset": (3, 3), "shadow_blur": 3.0, "shadow_opacity": 0.8},
+                       {"shadow_offset": (5, 5), "shadow_blur": 2.0, "shadow_opacity": 0.8},
+                       {"glow_px": 4.0}, {"outline_px": 2, "outline_color": (0, 0, 0)}):
+            image, fill, poly = _title_over_a_hue_band(seed, **effect)
+            assert hard_by_steps(fill, image, [poly]) == [False], (seed, effect)

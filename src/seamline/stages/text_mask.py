@@ -66,7 +66,9 @@ class TextMask(Stage):
     # 31: a tiled watermark's tiles add the word's strokes, from the copies' own median, at
     # every lattice copy that correlates with it and no detected line's mask already holds
     # (ops.text.tile_support)
-    version = "31"
+    # 32: a line neither hard test took is capped when its rings differ by a photo structure
+    # running out of its mask, not by its text (ops.text.rim.hard_by_steps)
+    version = "32"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -118,8 +120,9 @@ class TextMask(Stage):
 
             from seamline.ops.masks import dilation_for_text
             from seamline.ops.text.geometry import combine_masks, hard_edged, line_geometry
-            from seamline.ops.text.rim import (faint_rim_px, hard_over_texture, missed_corners,
-                                              narrow_gaps, outline_outside, outline_ring)
+            from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
+                                              missed_corners, narrow_gaps, outline_outside,
+                                              outline_ring)
             from seamline.ops.text.segment import load_segmenter, segment_text
 
             seg = load_segmenter(p.model)
@@ -200,8 +203,23 @@ class TextMask(Stage):
                         for i, (o, g, q) in enumerate(zip(outl, only, polys))]
                 tex = hard_over_texture(combined, image, [q for q, o in zip(polys, outl) if o])
                 by_outline = [o and tex.pop(0) for o in outl]
-                capped = [c.startswith("glyphs") and (h or o) and _unmoved(c)
-                          for c, h, o in zip(report["per_line"], hard, by_outline)]
+                # ... or a line neither test took whose rings differ by a photo structure
+                # running out of its mask, not by its text's tail (ops.text.rim.hard_by_steps;
+                # train: a blurred-shadow title's word over a cup's rim, blur_overlap_check 21),
+                # judged on its own mask where a stacked line reaches it; a glyphs-only one
+                # whose dark outline lies just outside its mask keeps its margin
+                rest = [i for i, (c, h, o) in enumerate(zip(report["per_line"], hard, by_outline))
+                        if c.startswith("glyphs") and not h and not o and _unmoved(c)]
+                by_steps = [False] * len(polys)
+                for i in rest:
+                    mi = own[i] if i in own else _own(combined, polys, i)
+                    mi = combined if mi is None else mi
+                    by_steps[i] = hard_by_steps(mi, image, [polys[i]])[0] and not (
+                        not _outlined(report["per_line"][i])
+                        and outline_outside(mi, image, [polys[i]])[0])
+                report["steps_capped"] = by_steps
+                capped = [c.startswith("glyphs") and (h or o or b) and _unmoved(c)
+                          for c, h, o, b in zip(report["per_line"], hard, by_outline, by_steps)]
                 # the outline's ink diagonal to those lines' mask (a serif's corner), which
                 # 1 px of growth does not reach (ops.text.rim.missed_corners) ...
                 # (and an outline whose colour the glyph mask refitted at full size where it
