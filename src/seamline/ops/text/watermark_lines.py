@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 
 from seamline.ops.text.detect import order_clockwise
-from seamline.ops.text.watermark import (MAX_TILES, TiledWatermark, autocorrelation, bandpass,
-                                         find_tiled_watermark, lattice_peaks, lattice_support,
-                                         lattice_tiles, text_angle)
+from seamline.ops.text.watermark import (MAX_TILES, MIN_CORR, TiledWatermark, autocorrelation,
+                                         bandpass, find_tiled_watermark, lattice_peaks,
+                                         lattice_support, lattice_tiles, text_angle)
 
 #: Fewest detected lines reading the same word (at the same size and angle) that are taken
 #: for copies of a tiled watermark: the detector boxes some tiles of a watermark its
@@ -223,17 +223,21 @@ def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark
     StageError
         The segmentation model is missing or corrupt.
     """
-    res = find_tiled_watermark(image, model=model, exclude=exclude)
-    if res.found or not len(texts):
+    rep = _repeated_lines(exclude, texts) if len(texts) else None
+    # no readings to ask: all three passes at once
+    res = find_tiled_watermark(image, model=model, exclude=exclude, wide=rep is None)
+    if res.found or rep is None:
         return res
-    rep = _repeated_lines(exclude, texts)
-    if rep is None:
-        return res
-    img = np.asarray(image)
-    h, f = bandpass(img)
+    h, f = bandpass(np.asarray(image))
     lat = _lines_lattice(h, autocorrelation(h), *rep, f)
     if lat is None:
-        return res
+        # the periodicity search's third pass last (where some lattice repeated enough): where
+        # the readings give a lattice, their tiles are the detector's own boxes, not a blob
+        # the wide template read at a low level
+        if res.periodicity < MIN_CORR:
+            return res
+        wide = find_tiled_watermark(image, model=model, exclude=exclude, wide="only")
+        return wide if wide.found else res
     (cx, cy), (w, hh), ang = rep[1]
     v1, v2, corr = lat
     polys = lattice_tiles(((cx * f, cy * f), (w * f, hh * f), ang), v1, v2, h.shape, f)
