@@ -254,3 +254,55 @@ def test_fill_middle_leaves_a_thin_or_smooth_hole_alone(streaks):
     out, gain = fill_middle(inpaint(sky.astype(np.float32), block.astype(np.float32),
                                     backend="telea"), block)
     assert not gain.any()
+
+
+def _seed_head_line():
+    """A white DejaVu Sans Mono 32 px line with a 1 px black outline across a softly mottled
+    yellow field, its last word over a finely grained orange-brown disc (train analogue of
+    a subtitle over petals and a seed head): the photo, the line drawn, the hole (its
+    letters closed and grown as the normaliser does), the disc."""
+    from seamline.testing import overlays
+
+    rng = np.random.default_rng(5)
+    h, w = 150, 560
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    soft = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 3)
+    field = np.float32([0.96, 0.80, 0.12]) * (1 + 0.15 * soft / soft.std())[..., None]
+    fine = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.2)
+    r = np.hypot(xx - 620, yy - 75) / 330
+    rings = (0.5 + 0.5 * np.sin(r * 60))[..., None]
+    disc = (np.float32([0.55, 0.27, 0.06]) * (1 - 0.5 * rings)
+            + np.float32([0.32, 0.14, 0.04]) * 0.5 * rings) * (1 + 0.22 * fine / fine.std())[..., None]
+    t = np.clip((1.0 - r) / 0.08, 0, 1)[..., None]
+    photo = np.clip(field * (1 - t) + disc * t, 0, 1).astype(np.float32)
+    ov = overlays.Overlay(text="Shipping calm river", xy=(30, 55), size_px=32,
+                          font="/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+                          color=(255, 255, 255), outline_px=1, outline_color=(0, 0, 0))
+    image = overlays.render(photo, [ov])[0].astype(np.float32)
+    drawn = overlays.drawn_mask(photo, image).astype(np.uint8)
+    hole = cv2.dilate(cv2.morphologyEx(drawn, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
+    return photo, image, hole, r < 0.9
+
+
+def test_the_stretch_look_sees_a_flat_word_a_whole_line_look_passes():
+    """A line whose fill kept the grain of the field but refilled its last word over the
+    grainy disc smooth (letter silhouettes at 2x): judged as a whole it passes (main: 0.2 of
+    it flat, nothing said), the stretch look finds the word (``stretch_flat``, where: over
+    the disc, not the field). The clean photo under the same hole is not flat anywhere."""
+    from seamline.ops.inpaint.surface import flat_stretches
+
+    photo, _, hole, disc = _seed_head_line()
+    clean = judge_surface(photo, hole)
+    assert not clean["flagged"] and not clean["stretch_flat"], clean
+    assert not flat_stretches(photo, hole).any()
+    over = hole & disc
+    assert 600 < over.sum() < 0.3 * hole.sum()
+    # the photo's fill everywhere but over the disc, a smooth one there
+    fill = np.where(over[..., None], cv2.GaussianBlur(photo, (0, 0), 4.0), photo)
+    v = judge_surface(fill.astype(np.float32), hole)
+    assert v["flat_share"] < 0.6 and not v["flagged"], v
+    assert v["stretch_flat"] and v["stretch_flat_px"] >= 200, v
+    where = flat_stretches(fill.astype(np.float32), hole)
+    assert (where & over).sum() > 0.8 * over.sum()
+    assert (where & hole & ~disc).sum() < 0.2 * (hole & ~disc).sum()
