@@ -306,3 +306,77 @@ def test_the_stretch_look_sees_a_flat_word_a_whole_line_look_passes():
     where = flat_stretches(fill.astype(np.float32), hole)
     assert (where & over).sum() > 0.8 * over.sum()
     assert (where & hole & ~disc).sum() < 0.2 * (hole & ~disc).sum()
+
+
+def _band(a):
+    luma = a @ np.float32([0.299, 0.587, 0.114])
+    return (luma - cv2.GaussianBlur(luma, (0, 0), 2.0)) ** 2
+
+
+def test_the_stretch_fill_gives_a_flat_word_the_grain_and_leaves_the_rest():
+    """The loop's fix of a flat stretch: the letters there take the patch fill's grain
+    (the disc's band energy from under 0.2 of the photo's to over 0.35), the stretch look
+    no longer finds it, the letters over the field and every pixel outside the hole stay."""
+    from seamline.ops.text.region_fill import Hole, stretch_fill
+
+    photo, image, hole, disc = _seed_head_line()
+    over = hole & disc
+    fill = np.where(over[..., None], cv2.GaussianBlur(photo, (0, 0), 4.0), photo)
+    fill = fill.astype(np.float32)
+    out = np.where(hole[..., None], fill, image).astype(np.float32)
+    frame = (slice(0, hole.shape[0]), slice(0, hole.shape[1]))
+    rec = stretch_fill(out, image, Hole.of(hole), hole, frame, radius=3, seed=0)
+    after = judge_surface(out, hole)
+    assert rec["fix"] == "stretch" and rec["hole_px"] >= over.sum() * 0.9, rec
+    assert not after["flagged"] and not after["stretch_flat"], after
+    assert _band(fill)[over].mean() < 0.2 * _band(photo)[over].mean()
+    assert _band(out)[over].mean() > 0.35 * _band(photo)[over].mean()
+    assert np.array_equal(out[~hole], image[~hole])
+    changed = np.abs(out - fill).max(-1) > 0
+    assert (changed & hole & ~disc).sum() < 0.2 * (hole & ~disc).sum()
+
+
+def test_the_stretch_fill_copies_no_colour_across_a_hard_edge():
+    """The line's field a flat black border beside the grained disc (train mix 023: retina's
+    disc beside its black border under a tiled watermark; the disc's pink was copied and
+    blurred into the border's letters): a letter over the border keeps the fill it had,
+    and nothing outside the hole changes; the word over the disc still takes grain."""
+    from seamline.ops.text.region_fill import Hole, stretch_fill
+
+    photo, _, hole, disc = _seed_head_line()
+    photo = np.where(disc[..., None], photo, np.float32(0.02)).astype(np.float32)
+    image = np.where(hole[..., None], np.float32(1.0), photo).astype(np.float32)
+    over = hole & disc
+    smooth = cv2.GaussianBlur(np.where(disc[..., None], photo, 0).astype(np.float32),
+                              (0, 0), 4.0)
+    norm = cv2.GaussianBlur(disc.astype(np.float32), (0, 0), 4.0)[..., None]
+    fill = np.where(over[..., None], smooth / np.maximum(norm, 1e-3), photo)
+    fill = fill.astype(np.float32)
+    out = np.where(hole[..., None], fill, image).astype(np.float32)
+    frame = (slice(0, hole.shape[0]), slice(0, hole.shape[1]))
+    stretch_fill(out, image, Hole.of(hole), hole, frame, radius=3, seed=0)
+    assert np.array_equal(out[~hole], image[~hole])
+    border = hole & ~disc
+    assert np.abs(out - fill).max(-1)[border].max() < 0.02
+    assert _band(out)[over].mean() > 1.5 * _band(fill)[over].mean()
+
+
+def test_the_stretch_fill_leaves_a_stretch_whose_ring_is_barely_textured():
+    """The disc's grain at 0.3 of its amplitude (the ring's band energy ~1.5x the texture
+    floor): the stretch look still finds the smooth word, but its ring is no textured
+    surface the letters would show as silhouettes on, so the fill is left as it was."""
+    from seamline.ops.text.region_fill import Hole, stretch_fill
+
+    photo, image, hole, disc = _seed_head_line()
+    mean = cv2.GaussianBlur(photo, (0, 0), 3.0)
+    photo = np.where(disc[..., None], mean + 0.3 * (photo - mean), photo).astype(np.float32)
+    image = np.where(hole[..., None], image, photo).astype(np.float32)
+    over = hole & disc
+    fill = np.where(over[..., None], cv2.GaussianBlur(photo, (0, 0), 4.0), photo)
+    out = np.where(hole[..., None], fill, image).astype(np.float32)
+    assert judge_surface(out, hole)["stretch_flat"]
+    before = out.copy()
+    frame = (slice(0, hole.shape[0]), slice(0, hole.shape[1]))
+    rec = stretch_fill(out, image, Hole.of(hole), hole, frame, radius=3, seed=0)
+    assert rec["hole_px"] == 0 and rec["stretches"] >= 1 and rec["textured"] == 0, rec
+    assert np.array_equal(out, before)

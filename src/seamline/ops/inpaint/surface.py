@@ -34,11 +34,12 @@ crosses the wood:
    disc, 0.14-0.42 of the line flat, 0.6 and more of the words over the disc). The flat
    share is also read locally along the fill (over ``STRETCH_PX``): ``stretch_flat`` when
    one stretch where it is ``FLAT_SHARE`` or more holds ``MIN_STRETCH_FLAT_PX`` flat pixels
-   (:func:`flat_stretches` says where). Reported, not a flag: no fix of such a stretch has
-   measured better yet (the patch fill's grain blended in there brought the analogue's disc
-   back to 0.5-0.6 of the photo's grain and removed most of the silhouettes at 2x, at -0.01
-   to -0.32 dB within 4 px of the text: copied grain never lines up with the photo's), and
-   a flag the loop cannot fix would fail regions main passes with the same fill.
+   (:func:`flat_stretches` says where). It sends the loop's fix there
+   (:func:`seamline.ops.text.region_fill.stretch_fill`: the patch fill's grain blended into
+   those letters, only where the ring beside the stretch is itself textured and from photo
+   of that ring's colour), and is not a flag: the fix does not always bring a stretch over
+   ``FLAT_RATIO`` (the fine wood grain under a subtitle over skimage's coffee), and a flag
+   would fail regions main passes with the same fill.
 
 :func:`grain_transfer`, :func:`texture_weight` and :func:`add_grain` are the fix the loop
 applies to a flagged region: the ring's grain continued into the hole along the grain's own

@@ -38,7 +38,10 @@ the mask is built and preflighted:
    would accumulate). At most ``max_passes`` fills; every pass is recorded with the
    judges' figures. A fill the surface look (:mod:`seamline.ops.inpaint.surface`) finds
    flat where the photo around it has grain (wood under a title) gets that grain continued
-   into it (``auto`` only), on the same pass, before the ghost judge reads it. A region
+   into it (``auto`` only), on the same pass, before the ghost judge reads it; where only a
+   stretch of a line is flat (a word over a grainier surface than the rest), the letters
+   there take the patch fill's grain instead
+   (:func:`~seamline.ops.text.region_fill.stretch_fill`), the rest kept. A region
    still flagged after the last pass is returned as failed, by name, with the judge that
    flagged it.
 """
@@ -54,7 +57,7 @@ from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass,
-                                           next_smear_fill, smooth_context)
+                                           next_smear_fill, smooth_context, stretch_fill)
 from seamline.ops.text.tail import shadow_tail, tail_halo
 
 __all__ = ["fill_text", "choose_region_fill", "assign_components"]
@@ -406,12 +409,21 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
 
     def surface_step(lab, hole):
         """The surface look on a region's fill as it is; a flagged fill (``auto`` only) gets
-        the grain blended in (:func:`_texture_pass`), recorded on its last pass, and the
+        the grain blended in (:func:`_texture_pass`), one with only a flat stretch the patch
+        fill's grain there (:func:`~seamline.ops.text.region_fill.stretch_fill`), recorded on its last pass, and the
         smear and structure judges see the blend again."""
         sv = _judge_surface(out, hole, final)
         last = plan[lab]["passes"][-1]
-        if backend == "auto" and sv["flagged"]:
-            sv, last["texture"] = _texture_pass(out, hole, final, sv)
+        if backend == "auto" and (sv["flagged"] or sv.get("stretch_flat")):
+            if sv["flagged"]:
+                sv, last["texture"] = _texture_pass(out, hole, final, sv)
+            else:
+                # only a stretch of the line is flat (a word over grain, the rest over a
+                # smoother surface the fill kept): the grain goes there, the rest stays
+                last["stretch"] = stretch_fill(out, image, hole, final,
+                                               _judge_box(hole, out.shape), radius=radius,
+                                               seed=seed)
+                sv = _judge_surface(out, hole, final)
             smears[lab], structs[lab] = _judge_fill(out, hole, final)
             last["smear"], last["structure"] = smears[lab], structs[lab]
         last["surface"] = sv
