@@ -571,16 +571,16 @@ def test_exemplar_paste_solved_per_component_group_equals_one_solve(monkeypatch)
     """The gradient-domain paste's system links a hole pixel to its 4-neighbours only, so it
     is block-diagonal over the hole's 4-connected components: solved a group of letters at a
     time (memory follows the largest group, not the whole title) it gives the same pixels."""
-    from seamline.ops.inpaint import exemplar
+    from seamline.ops.inpaint import exemplar, poisson
 
     image, mask = _title_over_texture()
     n_comp = cv2.connectedComponents((mask > 0).astype(np.uint8), connectivity=4)[0] - 1
     assert n_comp >= 4
     one = exemplar.exemplar_fill(image, mask, seed=3)
-    solves, real = [], exemplar.spsolve
-    monkeypatch.setattr(exemplar, "spsolve", lambda A, *a, **k: solves.append(A.shape[0])
+    solves, real = [], poisson.spsolve
+    monkeypatch.setattr(poisson, "spsolve", lambda A, *a, **k: solves.append(A.shape[0])
                         or real(A, *a, **k))
-    monkeypatch.setattr(exemplar, "_SOLVE_GROUP_PX", int(mask.sum()) // 5)
+    monkeypatch.setattr(poisson, "SOLVE_GROUP_PX", int(mask.sum()) // 5)
     grouped = exemplar.exemplar_fill(image, mask, seed=3)
     assert len(solves) >= 3 and max(solves) < mask.sum() // 2, solves
     np.testing.assert_allclose(grouped, one, rtol=0, atol=1e-6)

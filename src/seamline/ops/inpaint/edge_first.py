@@ -426,42 +426,24 @@ def _seamless(image: np.ndarray, band: np.ndarray, zone: np.ndarray, colour: np.
     differs from the drawn colour by a change of light (``SEAMLESS_LIGHT``). Sides towards
     the rest of the hole (not yet filled) and the other known pixels are free; a tie of
     weight ``SEAMLESS_TIE`` to ``colour`` keeps a piece no known pixel pins at the drawn
-    levels."""
-    from scipy.sparse import coo_matrix, diags
-    from scipy.sparse.linalg import splu
+    levels (:func:`seamline.ops.inpaint.poisson.guided_solve`)."""
+    from seamline.ops.inpaint.poisson import guided_solve
 
-    h, w = band.shape
-    ys, xs = np.nonzero(band)
-    n = ys.size
-    idx = np.full(band.shape, -1, np.int64)
-    idx[ys, xs] = np.arange(n)
-    deg = np.full(n, SEAMLESS_TIE)
-    rhs = SEAMLESS_TIE * colour[ys, xs].astype(np.float64)
-    rows, cols = [], []
-    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-        yq, xq = ys + dy, xs + dx
-        ok = (yq >= 0) & (yq < h) & (xq >= 0) & (xq < w)
-        i, yq, xq = np.flatnonzero(ok), yq[ok], xq[ok]
+    def edge(yp, xp, yq, xq):
         inner, known = band[yq, xq], ~hole[yq, xq]
         # a known pixel whose difference from the drawn colour is not a change of light (the
         # drawn colour scaled) is no level to pin: left-over paint beside the hole
-        drawn = np.where(zone[yq, xq][:, None], colour[yq, xq],
-                         colour[ys[i], xs[i]]).astype(np.float64)
+        drawn = np.where(zone[yq, xq][:, None], colour[yq, xq], colour[yp, xp]).astype(np.float64)
         diff = image[yq, xq] - drawn
         k = np.maximum((diff * drawn).sum(1) / np.maximum((drawn * drawn).sum(1), 1e-6), -1.0)
         known &= np.abs(diff - k[:, None] * drawn).max(1) <= SEAMLESS_LIGHT
-        use = inner | known
-        step = np.where((zone[ys[i], xs[i]] & zone[yq, xq])[:, None],
-                        colour[ys[i], xs[i]].astype(np.float64) - colour[yq, xq], 0.0)
-        deg[i[use]] += 1
-        np.add.at(rhs, i[use], step[use])
-        np.add.at(rhs, i[known], image[yq[known], xq[known]].astype(np.float64))
-        rows.append(i[inner])
-        cols.append(idx[yq[inner], xq[inner]])
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    a = coo_matrix((-np.ones(r.size), (r, c)), shape=(n, n)).tocsc() + diags(deg, format="csc")
+        step = np.where((zone[yp, xp] & zone[yq, xq])[:, None],
+                        colour[yp, xp].astype(np.float64) - colour[yq, xq], 0.0)
+        return inner | known, step + np.where(known[:, None], image[yq, xq], 0.0)
+
+    ys, xs, levels = guided_solve(band, edge, 3, tie=SEAMLESS_TIE, target=colour)
     out = image.copy()
-    out[ys, xs] = np.clip(splu(a).solve(rhs), 0, 1).astype(np.float32)
+    out[ys, xs] = np.clip(levels, 0, 1).astype(np.float32)
     return out
 
 

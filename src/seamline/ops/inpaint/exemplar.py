@@ -47,13 +47,12 @@ import numbers
 import cv2
 import numpy as np
 from numba import njit
-from scipy.sparse import coo_matrix
-from scipy.sparse.linalg import spsolve
 
 from seamline.core.arrays import LUMA
 from seamline.errors import InputError, StageError
 from seamline.io import as_image, as_mask
 from seamline.ops.compose import composite, mask_crops
+from seamline.ops.inpaint.poisson import guided_solve
 from seamline.ops.validate import nonneg_int
 
 __all__ = ["exemplar_fill", "warm_up"]
@@ -353,66 +352,34 @@ def _seamless_paste(crop, hole, src):
     is imperfect. Seamless cloning (Perez et al. 2003) with the copied pixels as guide
     inside the hole, and across the border the *source's own* gradient towards the pixel
     next to it: solve ``lap(h) = 0`` in the hole with, at each border edge (p, q), the
-    offset ``crop[q] - crop[src[p] + (q - p)]``. The correction ``h`` decays fast into the
-    hole for texture-scale mismatches and slowly for a colour drift, so it removes both
-    without averaging texture away.
+    offset ``crop[q] - crop[src[p] + (q - p)]``
+    (:func:`seamline.ops.inpaint.poisson.guided_solve`). The correction ``h`` decays fast
+    into the hole for texture-scale mismatches and slowly for a colour drift, so it removes
+    both without averaging texture away.
     """
     h, w = hole.shape
-    ys, xs = np.nonzero(hole)
-    n = ys.size
-    idx = np.full((h, w), -1, np.int32 if n < 2**31 else np.int64)
-    idx[ys, xs] = np.arange(n)
-    sy, sx = src[ys, xs, 0], src[ys, xs, 1]
-    diag = np.zeros(n)
-    rhs = np.zeros((n, crop.shape[2]))
-    rows, cols = [], []
-    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        qy, qx = ys + dy, xs + dx
-        inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
-        qy, qx = qy.clip(0, h - 1), qx.clip(0, w - 1)
-        q_hole = inside & hole[qy, qx]
-        q_known = inside & ~q_hole
-        diag += inside
-        rows.append(np.nonzero(q_hole)[0])
-        cols.append(idx[qy[q_hole], qx[q_hole]])
+
+    def edge(yp, xp, yq, xq):
+        # every edge is used; only the border's (towards a known pixel) add to the right
+        m = yp.size
+        k = np.flatnonzero(~hole[yq, xq])
+        yp, xp, yq, xq = yp[k], xp[k], yq[k], xq[k]
         # What the source has across this edge; a source next to the crop border or the
         # hole has nothing trustworthy there, so that edge gets no gradient (pred = itself).
-        py, px = sy + dy, sx + dx
+        sy, sx = src[yp, xp, 0], src[yp, xp, 1]
+        py, px = sy + (yq - yp), sx + (xq - xp)
         ok = (py >= 0) & (py < h) & (px >= 0) & (px < w)
         py, px = py.clip(0, h - 1), px.clip(0, w - 1)
         ok &= ~hole[py, px]
         pred = np.where(ok[:, None], crop[py, px], crop[sy, sx])
-        rhs[q_known] += crop[qy[q_known], qx[q_known]] - pred[q_known]
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    A = coo_matrix(
-        (np.concatenate([diag, -np.ones(rows.size)]), (np.concatenate([np.arange(n), rows]), np.concatenate([np.arange(n), cols]))),
-        shape=(n, n),
-    ).tocsc()
-    corr = _solve_by_components(A, rhs, hole, ys, xs)
+        add = np.zeros((m, crop.shape[2]), np.float32)
+        add[k] = crop[yq, xq] - pred
+        return np.ones(m, bool), add
+
+    ys, xs, corr = guided_solve(hole, edge, crop.shape[2])
     out = crop.copy()
-    out[ys, xs] = crop[sy, sx] + corr
+    out[ys, xs] = crop[src[ys, xs, 0], src[ys, xs, 1]] + corr
     return np.clip(out, 0, 1, out=out)
-
-
-#: Unknowns per sparse solve of the paste: SuperLU's factors of a stroke-shaped hole hold
-#: ~1 KB an unknown (190 MB for a 24 MP title's 0.2 MP hole, twice the EM buffers).
-_SOLVE_GROUP_PX = 1 << 16
-
-
-def _solve_by_components(A, rhs, hole, ys, xs):
-    """``spsolve(A, rhs)`` a group of the hole's 4-connected components at a time: a row
-    links a pixel to its 4-neighbours only, so the system is block-diagonal over them and
-    each group solves exactly on its own. Components join groups of about
-    ``_SOLVE_GROUP_PX`` unknowns in label order (a smaller hole is one solve, as before)."""
-    if ys.size <= _SOLVE_GROUP_PX:
-        return spsolve(A, rhs, permc_spec="MMD_AT_PLUS_A").reshape(ys.size, -1)
-    lab = cv2.connectedComponents(hole.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)[1][ys, xs]
-    of = (np.cumsum(np.bincount(lab)) // _SOLVE_GROUP_PX)[lab]  # group of every unknown
-    corr = np.empty((ys.size, rhs.shape[1]))
-    for k in np.unique(of):
-        sel = np.flatnonzero(of == k)  # raster order, as in the whole system
-        corr[sel] = spsolve(A[sel][:, sel], rhs[sel], permc_spec="MMD_AT_PLUS_A").reshape(sel.size, -1)
-    return corr
 
 
 def _fill_crop(crop, hole, *, patch_size, levels, iterations, search_px, seed):
