@@ -160,8 +160,7 @@ def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float 
     stroke = float(stroke_px) if stroke_px else 2.0 * s["thickness_px"]
     s["stroke_px"] = round(stroke, 2)
     thick = stroke > THICK_STROKE_PX
-    textured = s["ring_texture_energy"] > TEXTURE_ENERGY
-    structured = s["ring_edge_fraction"] > STRUCTURE_EDGES
+    textured, structured = _ring_kind(s["ring_texture_energy"], s["ring_edge_fraction"])
     context = " and ".join(w for w, on in (("texture", textured), ("structure", structured))
                            if on) or "smooth context"
     s["hole_px"] = int(np.count_nonzero(hole))
@@ -175,13 +174,19 @@ def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float 
     return "telea", f"{'thick' if thick else 'thin'} strokes on smooth context: diffusion fill", s
 
 
+def _ring_kind(energy: float, edges: float) -> tuple[bool, bool]:
+    """``(textured, structured)``: whether a hole's ring (:func:`_ring_stats`'s rounded
+    ``ring_texture_energy`` and ``ring_edge_fraction``) is over ``TEXTURE_ENERGY`` and over
+    ``STRUCTURE_EDGES``."""
+    return energy > TEXTURE_ENERGY, edges > STRUCTURE_EDGES
+
+
 def smooth_context(numbers: dict) -> bool:
     """Whether a region's first-choice numbers (:func:`choose_region_fill`'s) say its ring
     is smooth: neither textured nor structured. Missing numbers (a region the ghost judge
     found, a caller's own choice) say nothing: False."""
     energy, edges = numbers.get("ring_texture_energy"), numbers.get("ring_edge_fraction")
-    return energy is not None and edges is not None and (
-        energy <= TEXTURE_ENERGY and edges <= STRUCTURE_EDGES)
+    return energy is not None and edges is not None and not any(_ring_kind(energy, edges))
 
 
 def next_smear_fill(name: str, entry: dict) -> str | None:
