@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["polygon_mask", "line_crop", "line_rect", "stacked"]
+__all__ = ["polygon_mask", "polygon_box_mask", "line_crop", "line_rect", "stacked"]
 
 
 def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
@@ -41,6 +41,36 @@ def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
     cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
     return m
+
+
+def polygon_box_mask(polygon, shape: tuple[int, int]) -> tuple[tuple[slice, slice], np.ndarray]:
+    """One polygon's pixels in a frame, on its bounding box only: what
+    ``polygon_mask(polygon, shape) > 0`` holds, without the frame-sized array.
+
+    Parameters
+    ----------
+    polygon : array_like, shape (N, 2)
+        Vertices ``(x, y)`` in frame px (float or int).
+    shape : tuple of int
+        ``(H, W)`` of the frame.
+
+    Returns
+    -------
+    box : tuple of slice
+        ``(rows, cols)`` of the frame: the rounded vertices' bounding box, clipped to it
+        (empty where the polygon lies outside the frame).
+    mask : ndarray, shape of ``frame[box]``, bool
+        ``polygon_mask(polygon, shape)[box] > 0``: the vertices are rounded as there, in the
+        frame's px, before the box's corner is taken off (``np.round`` rounds halves to even,
+        so rounding after the offset could move a vertex by 1 px).
+    """
+    H, W = shape
+    pts = np.round(np.asarray(polygon)).reshape(-1, 2)
+    x0, y0 = max(int(pts[:, 0].min()), 0), max(int(pts[:, 1].min()), 0)
+    x1, y1 = min(int(pts[:, 0].max()) + 1, W), min(int(pts[:, 1].max()) + 1, H)
+    if x1 <= x0 or y1 <= y0:
+        return (slice(0, 0), slice(0, 0)), np.zeros((0, 0), bool)
+    return (slice(y0, y1), slice(x0, x1)), polygon_mask(pts, (y1 - y0, x1 - x0), (x0, y0)) > 0
 
 
 def line_crop(shape: tuple[int, int], polygon, margin: float) -> tuple[int, int, int, int]:

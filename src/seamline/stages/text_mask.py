@@ -303,11 +303,12 @@ class TextMask(Stage):
                 lines = [r for r in regions if r.text]
                 line_mask = None
                 if lines:
-                    from seamline.ops.polygons import polygon_mask
+                    from seamline.ops.polygons import polygon_box_mask
 
                     inside = np.zeros(mask.shape, bool)
-                    for r in lines:
-                        inside |= polygon_mask(r.polygon, mask.shape) > 0
+                    for r in lines:  # each line's polygon on its own box, not the frame
+                        box, m = polygon_box_mask(r.polygon, mask.shape)
+                        inside[box] |= m
                     line_mask = (mask >= 0.5) & inside
                 strokes_px, report["tile_strokes"] = repeated_strokes(
                     image, [regions[i].polygon for i in tiles], line_mask=line_mask)
