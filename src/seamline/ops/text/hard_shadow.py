@@ -58,9 +58,11 @@ SPLIT_MIRROR = 0.65
 
 
 def shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """``a`` moved by (dx, dy) px, zero-filled."""
+    """``a`` moved by (dx, dy) px, zero-filled (all zeros when moved by its size or more)."""
     out = np.zeros_like(a)
     h, w = a.shape
+    if abs(dx) >= w or abs(dy) >= h:  # nothing of it stays (the slices below would not match)
+        return out
     out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
         a[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
     return out
