@@ -196,14 +196,14 @@ def _copy_of(poly, centres: np.ndarray, tol: float) -> int:
 def _inverted_under(poly, ub, use) -> bool:
     """Whether the copies under the polygon (those owning the watermark's pixels in it) were
     all inverted and none of its pixels is a hole left to fill."""
-    from seamline.ops.polygons import polygon_mask
+    from seamline.ops.polygons import polygon_box_mask
 
     if ub.owner is None:
         return False
-    m = polygon_mask(poly, ub.owner.shape)
-    under = np.unique(ub.owner[m > 0])
+    box, m = polygon_box_mask(poly, ub.owner.shape)
+    under = np.unique(ub.owner[box][m])
     under = under[under >= 0]
-    return bool(len(under)) and bool(np.all(use[under])) and not ub.hole[m > 0].any()
+    return bool(len(under)) and bool(np.all(use[under])) and not ub.hole[box][m].any()
 
 
 def _carried(regions, owner: np.ndarray, changed: np.ndarray, m: int) -> np.ndarray:
@@ -211,14 +211,14 @@ def _carried(regions, owner: np.ndarray, changed: np.ndarray, m: int) -> np.ndar
     read over the copy in whole or in part) covers at least :data:`CARRY` of the copy's
     ``changed`` pixels, so that the mask and the fill would take the copy if it were not
     inverted."""
-    from seamline.ops.polygons import polygon_mask
+    from seamline.ops.polygons import polygon_box_mask
 
     own = np.where(changed, owner, -1)
     total = np.bincount(own[own >= 0], minlength=m)
     out = np.zeros(len(total), bool)
-    for r in regions:
-        m = polygon_mask(r.polygon, owner.shape) > 0
-        under = own[m]
+    for r in regions:  # each polygon on its own box, not a frame-sized mask a region
+        box, inside = polygon_box_mask(r.polygon, owner.shape)
+        under = own[box][inside]
         n = np.bincount(under[under >= 0], minlength=len(total))
         out |= n >= CARRY * np.maximum(total, 1)
     return out & (total > 0)
@@ -230,8 +230,9 @@ CARRY = 0.3
 
 def _touches(poly, hole: np.ndarray) -> bool:
     """Whether the polygon (x, y image px) covers a pixel of ``hole`` (HxW bool)."""
-    from seamline.ops.polygons import polygon_mask
+    from seamline.ops.polygons import polygon_box_mask
 
     if not hole.any():
         return False
-    return bool(hole[polygon_mask(poly, hole.shape) > 0].any())
+    box, m = polygon_box_mask(poly, hole.shape)
+    return bool(hole[box][m].any())
