@@ -258,7 +258,24 @@ def fill_box(shape, hole: Hole, backend, radius) -> tuple[slice, slice]:
     """The crop ``hole`` is filled on: its bounding box grown by the backend's context
     margin (from the hole's extent and thickness), clipped to the frame ``shape``. Where
     that crop would pass ``MAX_FILL_CROP_PX``, the largest margin that keeps it within,
-    but at least the margin the strokes alone ask for (their width as the extent)."""
+    but at least the margin the strokes alone ask for (their width as the extent).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The frame's ``(H, W[, 3])``.
+    hole : Hole
+        The region's hole (not empty).
+    backend : str
+        The fill's name (:func:`seamline.ops.inpaint.get_backend`): its context margin.
+    radius : int
+        The fill's radius (px), as :func:`seamline.ops.inpaint.inpaint` takes it.
+
+    Returns
+    -------
+    tuple of slice
+        ``(rows, cols)`` of the frame; the box holds the whole hole.
+    """
     from seamline.ops.inpaint import get_backend
 
     b = get_backend(backend)
@@ -279,12 +296,38 @@ def fill_box(shape, hole: Hole, backend, radius) -> tuple[slice, slice]:
 
 def fill_region(out, hole: Hole, pending, backend, *, radius, seed, model_path=None,
                  device="cpu", box=None):
-    """Fill ``hole`` in ``out`` (in place) on a crop (``box``, default :func:`fill_box`);
-    ``pending`` pixels are unknown too (a frame-sized mask, its crop on ``box``, or None).
-    Reads ``out`` on the crop and writes the hole's pixels only. CPU ms: this thread's
-    (``time.thread_time``: other regions may be filling on other threads)."""
-    from seamline.ops.inpaint import inpaint
-    from seamline.ops.inpaint import composite
+    """Fill ``hole`` in ``out`` (in place) on a crop (``box``, default :func:`fill_box`).
+    Reads ``out`` on the crop and writes the hole's pixels only.
+
+    Parameters
+    ----------
+    out : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The frame being cleaned; the hole's pixels are overwritten.
+    hole : Hole
+        The region's hole.
+    pending : ndarray of bool or None
+        Pixels unknown too (other regions' holes not filled yet): frame-sized (H, W), or
+        its crop on ``box``; None for none.
+    backend : str
+        The fill: a name :func:`seamline.ops.inpaint.inpaint` takes, or ``"unblend"``
+        (:func:`seamline.ops.inpaint.see_through.see_through_fill`, fitted on this hole's
+        pixels only).
+    radius, seed : int, keyword-only
+        Passed to :func:`seamline.ops.inpaint.inpaint`.
+    model_path, device : keyword-only
+        Passed to :func:`seamline.ops.inpaint.inpaint` (LaMa's checkpoint and device).
+    box : tuple of slice, optional, keyword-only
+        The crop ``(rows, cols)`` of the frame; it holds the whole hole.
+
+    Returns
+    -------
+    crop : list of int
+        ``[y0, x0, y1, x1]`` of the crop filled on.
+    ms : float
+        This thread's CPU ms for the fill (``time.thread_time``: other regions may be
+        filling on other threads), rounded to 0.1 ms.
+    """
+    from seamline.ops.inpaint import composite, inpaint
 
     box = fill_box(out.shape, hole, backend, radius) if box is None else box
     # context: the current image (earlier regions already filled, this region's previous
@@ -446,7 +489,28 @@ def first_pass(out, holes: dict, support, backends: dict, *, threads, **kw) -> d
     sees the regions before it filled and the ones after it as unknown. Two regions run at
     once only when neither's crop holds a pixel of the other's hole (neither reads what the
     other writes) and neither crop is over ``FILL_ALONE_PX``, so the result does not depend
-    on ``threads``. Returns ``{label: (crop, cpu_ms)}``."""
+    on ``threads``.
+
+    Parameters
+    ----------
+    out : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The frame being cleaned, filled in place.
+    holes : dict
+        ``{label: Hole}``, filled in the dict's order.
+    support : ndarray, shape (H, W), bool
+        Every region's hole pixels (what is pending before the first fill); not changed.
+    backends : dict
+        ``{label: str}``: each region's fill (:func:`fill_region`'s ``backend``).
+    threads : int, keyword-only
+        Most regions filled at once (1: one after another).
+    **kw
+        :func:`fill_region`'s keywords (``radius`` among them, required).
+
+    Returns
+    -------
+    dict
+        ``{label: (crop, cpu_ms)}``, :func:`fill_region`'s return per region.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     labs = list(holes)
