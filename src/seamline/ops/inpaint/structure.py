@@ -482,7 +482,36 @@ def side_reference(path: EdgePath, xs: np.ndarray, image, luma, kn, t=_T, textur
     seen one's value (the photo between two letters is narrow; with ``unseen``, it stays
     NaN); None when the edge itself (``|t| <= 2``) is not seen twice. With ``texture``, also
     the luminance spread of the samples beyond ``T_PX`` (and within ``texture_px``) on each
-    side (negative offsets, positive)."""
+    side (negative offsets, positive).
+
+    Parameters
+    ----------
+    path : EdgePath
+        The edge's curve (:meth:`EdgePath.points`: points and unit normals at chord ``x``).
+    xs : ndarray, shape (m,), float
+        Chord positions sampled (the ring beside the hole, outside ``0..path.length``).
+    image : ndarray, shape (h, w, 3), float32 in [0, 1]
+    luma : ndarray, shape (h, w), float32
+        ``image``'s luminance.
+    kn : ndarray, shape (h, w), float32
+        1 on known pixels, 0 on the hole; a bilinear sample of at least 0.999 is seen.
+    t : ndarray, shape (k,), float32
+        Offsets (px) along the normal; default ``-T_PX..T_PX`` in 0.5 px steps.
+    texture : bool
+        Also return each side's spread.
+    texture_px : float
+        Farthest offset (px) the spread reads.
+    unseen : bool
+        Offsets no sample sees stay NaN instead of the nearest seen one's value.
+
+    Returns
+    -------
+    tuple or None
+        ``(lum, rgb)``: median luminance (k,) and RGB (k, 3) per offset, float32 (NaN only
+        with ``unseen``); with ``texture`` a third item, ``[spread_neg, spread_pos]``
+        (the luminance samples' standard deviation; 0.0 for a side with no offset in reach
+        seen twice). None when the edge itself (``|t| <= 2``) is not seen twice.
+    """
     p, n = path.points(xs)
     seen = sample_across(kn, p, n, t) >= 0.999
     cover = seen.sum(0)

@@ -125,6 +125,10 @@ def hard_over_texture(mask: np.ndarray, image: np.ndarray, polygons, *, margin: 
     beyond 3 px): the edge is hard when the median pixel differs by no more than the photo's
     own texture does (the floor of ``change_over_texture``: a band 3-8 px out against its own
     estimate). A blurred shadow's tail darkens every pixel there: not hard.
+
+    Parameters are those of :func:`seamline.ops.text.geometry.hard_edged`. Returns a list
+    of bool, one per polygon: True where the edge is hard (False for a line with no mask in
+    its crop, or under 10 px in either ring).
     """
     out = []
     for poly in polygons:
