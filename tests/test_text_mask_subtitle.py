@@ -420,3 +420,21 @@ def test_a_lines_outline_left_just_outside_its_fill_only_mask_is_masked():
     left = drawn & ~m & (np.abs(image - photo).max(axis=2) > 0.1)
     assert left.sum() <= 300, left.sum()  # main e6e01f9: 1164
     assert tm.report["outline_ring_px"] > 500, tm.report
+
+
+def test_the_outline_text_mask_grew_a_line_over_gets_only_its_anti_aliased_pixel():
+    # the long first line keeps its 2 px margin (its outline lies outside its fill-only
+    # mask), but the outline text-mask grew its pieces over (ops.text.rim.outline_ring) ends
+    # at the outline's outer edge already: 2 px more from it landed 1-2 px past the outline
+    # on the photo. Those pixels grow by 1 px (geometry's dilate_max_runs); the rest of the
+    # line keeps its margin.
+    image, drawn, regions, photo = _two_lines_over_a_flower("DejaVuSans.ttf")
+    tm, m = _mask_and_normalize(image, regions)
+    assert tm.outputs["geometry"]["dilate_max_px"][0] is None, tm.outputs["geometry"]
+    assert tm.report["outline_ring_px"] > 500, tm.report
+    t = tm.outputs["mask"] >= 0.5
+    near = cv2.dilate(drawn.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert (m & ~t & ~near).sum() <= 2300, (m & ~t & ~near).sum()  # main a18c1d4: 2851
+    assert (m & drawn).sum() / m.sum() >= 0.64, (m & drawn).sum() / m.sum()  # main: 0.608
+    left = drawn & ~m & (np.abs(image - photo).max(axis=2) > 0.1)
+    assert left.sum() <= 150, left.sum()

@@ -18,7 +18,9 @@ class NormalizeMask(Stage):
     # 3: a mark under the speck size inside a text line (i/j dot, colon, comma) stays
     # 4: a hole over HOLE_MAX_PX up to the stroke rule's size is filled whatever its colour
     # only when it does not show the photo round the mask (a heavy serif's photo counters)
-    version = "4"
+    # 5: the mask grows at most the geometry's dilate_max_runs px from those runs' pixels
+    # (the outline text-mask grew a line's fill-only pieces over)
+    version = "5"
     spec = StageSpec(
         inputs={"mask": PortSpec("mask"),
                 "geometry": PortSpec("report", optional=True,
@@ -72,7 +74,8 @@ class NormalizeMask(Stage):
             # text-mask caps the lines its glyph mask hugs (their anti-aliased edge only)
             caps = geometry.get("dilate_max_px") or [None] * len(radii)
             radii = [r if c is None else min(r, int(c)) for r, c in zip(radii, caps)]
-            cleaned = _dilate_by_region(cleaned, geometry["boxes_xyxy"], radii)
+            cleaned = _dilate_by_region(cleaned, geometry["boxes_xyxy"], radii,
+                                        caps=geometry.get("dilate_max_runs") or ())
             report["dilate_px_per_region"] = radii
         if image is not None and p.halo_px:
             cleaned, halo = grow_over_halos(image, cleaned, max_extra_px=p.halo_px,
@@ -240,8 +243,11 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
     return out, n_filled, px, n_photo
 
 
-def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int]) -> np.ndarray:
-    """Dilate each connected component by the radius of the text region it lies in.
+def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int], *,
+                      caps=()) -> np.ndarray:
+    """Dilate each connected component by the radius of the text region it lies in; from
+    the pixels of a run ``[y, x0, x1, cap]`` of ``caps`` (text-mask's ``dilate_max_runs``:
+    the outline it grew a line's pieces over, ops.text.rim.ring_caps) by at most ``cap``.
 
     Thin captions and big titles in one photo need different margins, so one global dilation
     is either too small for the titles (halo of anti-aliased edge left) or too large for the
@@ -272,9 +278,28 @@ def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int]) -> np.nda
                       if bx0 <= cx <= bx1 and by0 <= cy <= by1]
             if inside:
                 comp_radius[c] = max(inside)
+        cap = _cap_map(caps, y0, y1, x0, x1)
         crop = out[y0:y1, x0:x1]
         for r in np.unique(comp_radius[1:]):
-            part = (comp_radius[labels] == r).astype(np.float32)
-            np.maximum(crop, grow(part, int(r)), out=crop)
+            part = comp_radius[labels] == r
+            held = part & (cap < r) if cap is not None else None
+            if held is not None and held.any():
+                for c in np.unique(cap[held]):
+                    np.maximum(crop, grow((held & (cap == c)).astype(np.float32), int(c)),
+                               out=crop)
+                part &= ~held
+            np.maximum(crop, grow(part.astype(np.float32), int(r)), out=crop)
     return out
 
+
+def _cap_map(runs, y0, y1, x0, x1):
+    """The crop's most growth per pixel from row runs ``[y, x0, x1, cap]`` (int32, a huge
+    value off the runs), or None when no run reaches the crop."""
+    cap = None
+    for y, a, b, c in runs:
+        if y0 <= y < y1 and a < x1 and b > x0:
+            if cap is None:
+                cap = np.full((y1 - y0, x1 - x0), np.iinfo(np.int32).max, np.int32)
+            row = cap[y - y0, max(a - x0, 0):min(b, x1) - x0]
+            np.minimum(row, int(c), out=row)
+    return cap

@@ -68,7 +68,9 @@ class TextMask(Stage):
     # (ops.text.tile_support)
     # 32: a line neither hard test took is capped when its rings differ by a photo structure
     # running out of its mask, not by its text (ops.text.rim.hard_by_steps)
-    version = "32"
+    # 33: 29's ring pixels are the outline's: geometry's dilate_max_runs caps the normaliser's
+    # growth from them at 1 px (their line's margin landed 1-2 px past the outline)
+    version = "33"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -122,7 +124,7 @@ class TextMask(Stage):
             from seamline.ops.text.geometry import combine_masks, hard_edged, line_geometry
             from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
                                               missed_corners, narrow_gaps, outline_outside,
-                                              outline_ring)
+                                              outline_ring, ring_caps)
             from seamline.ops.text.segment import load_segmenter, segment_text
 
             seg = load_segmenter(p.model)
@@ -252,7 +254,8 @@ class TextMask(Stage):
                         mi = _own(combined, polys, i)  # with the corners and gaps above
                         if mi is not None:
                             ring |= outline_ring(mi, image, [polys[i]])
-                report["outline_ring_px"] = int((ring & ~combined).sum())
+                ring &= ~combined
+                report["outline_ring_px"] = int(ring.sum())
                 combined |= ring
                 # without the highlight a light fill's matte took and what the effects grew
                 # round it (ops.text.outline): the effects, caps and corners are fitted and
@@ -276,6 +279,10 @@ class TextMask(Stage):
                         & (cv2.dilate(kept.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0))
                 report["edge_px"] = int(edge.sum())
                 combined = kept | edge
+                # the ring ends at the outline's outer edge: the normaliser grows it by the
+                # anti-aliased pixel only, as a capped line (the line's margin, 2 px on the
+                # train analogue, landed past the outline)
+                held = ring_caps(ring & combined)
                 mask = combined.astype(np.float32)
                 # ... plus the faint rim measured past a huge title's edge (ops.text.rim)
                 rims = faint_rim_px(combined, image,
@@ -318,6 +325,7 @@ class TextMask(Stage):
                     "text_height_px": [float(h) for h in heights]}
         if p.method == "combined":
             geometry["dilate_max_px"] = caps
+            geometry["dilate_max_runs"] = held
         if p.method in ("matting", "combined"):
             # the first text colour (the lift-chosen paint; the others, an outline or a shadow
             # taken for hugging the glyphs, can be the photo's own colours beside them)
