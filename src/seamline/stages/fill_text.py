@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exe
 
 class FillText(Stage):
     id = "fill-text"
-    version = "9"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "10"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -26,6 +26,8 @@ class FillText(Stage):
     #                   to the photo (ops.text.edge_unmix; text-mask's ink colours)
     #                9: the smear ladder ends at FSR over a smooth ring (no exemplar fill:
     #                   it pasted bokeh discs' rims as hard fragments)
+    #               10: a flat stretch of a line over a textured ring takes the patch
+    #                   fill's grain (ops.text.region_fill.stretch_fill)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -408,9 +408,10 @@ def stretch_fill(out, image, hole: Hole, final, box, *, radius, seed) -> dict:
     (:func:`seamline.ops.inpaint.surface.flat_stretches` on the crop ``box``; the loop's
     fix where only a stretch of a line is flat), in ``out``, in place: only stretches whose
     ring is textured (``STRETCH_RING_WEIGHT``), only their pixels with a textured ring near
-    them. They are filled again by ``STRETCH_FILL`` from the original ``image`` (the rest of
-    the filled pixels ``final``, frame-sized bool, unknown context, never copied; photo of
-    another colour than the stretch's ring read as that ring's mean colour), and that fill's
+    them. They are filled again by ``STRETCH_FILL`` with ``out`` round them as context (the
+    rest of the filled pixels ``final``, frame-sized bool, unknown, never copied; photo of
+    another colour than the stretch's ring read as that ring's mean colour; the hole's own
+    values, set from ``image``, are never read), and that fill's
     detail is added to the blur of the fill they had (the same colour rule), weighted by
     :func:`seamline.ops.inpaint.surface.texture_weight` (none where strong edges cross the
     ring). Returns the record for the pass."""

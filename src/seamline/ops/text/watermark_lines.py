@@ -195,7 +195,8 @@ def centres_lattice(image, centres, rect):
 
 
 def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark:
-    """A tiled watermark by its periodicity, else by the detector's repeated readings.
+    """A tiled watermark by its periodicity, else by the detector's repeated readings, else
+    by the periodicity search's third pass (a template from up to 25 lattice copies).
 
     Parameters
     ----------
@@ -213,8 +214,10 @@ def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark
     -------
     TiledWatermark
         The periodicity search's result when it found one or nothing repeats in the
-        readings; else the tiles on the readings' lattice (its reason says so and keeps the
-        periodicity search's).
+        readings (with no readings its first two passes and its third at once); else the
+        tiles on the readings' lattice (its reason says so and keeps the periodicity
+        search's); else, where no lattice fits the readings and some lattice repeats
+        (``MIN_CORR``), the third pass's tiles when it finds them.
 
     Raises
     ------
