@@ -380,3 +380,21 @@ def test_the_stretch_fill_leaves_a_stretch_whose_ring_is_barely_textured():
     rec = stretch_fill(out, image, Hole.of(hole), hole, frame, radius=3, seed=0)
     assert rec["hole_px"] == 0 and rec["stretches"] >= 1 and rec["textured"] == 0, rec
     assert np.array_equal(out, before)
+
+
+def test_a_small_fill_flat_as_a_whole_is_not_a_flat_stretch():
+    """A fill too small for the whole look to flag (under ``MIN_FLAT_PX`` flat pixels) but
+    flat as a whole is not a stretch of a line either: the stretch look stays quiet (it fired
+    there, and the loop's stretch fill refilled the whole small line; review)."""
+    from seamline.ops.inpaint.surface import MIN_FLAT_PX
+
+    rng = np.random.default_rng(3)
+    grain = cv2.GaussianBlur(rng.normal(0.5, 0.12, (120, 160)).astype(np.float32), (0, 0), 1.0)
+    photo = np.repeat(grain[..., None], 3, axis=2).clip(0, 1)
+    hole = np.zeros(grain.shape, bool)
+    hole[55:67, 60:100] = True
+    fill = np.where(hole[..., None], cv2.GaussianBlur(photo, (0, 0), 6.0), photo)
+    v = judge_surface(fill.astype(np.float32), hole)
+    assert v["judged"] and v["flat_px"] < MIN_FLAT_PX and not v["flagged"], v
+    assert v["flat_share"] >= 0.6, v
+    assert not v.get("stretch_flat", False), v

@@ -272,7 +272,9 @@ def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | No
             out["reasons"].append(f"flat: {flat} px of the fill ({100 * flat / n:.0f}% of "
                                   f"those over a textured surface) keep under {FLAT_RATIO:g} "
                                   f"of the grain around them")
-        else:
+        elif flat < FLAT_SHARE * n:
+            # a line mostly kept: one stretch of it may still be flat. A fill flat as a whole
+            # but under MIN_FLAT_PX is too small to flag and is not a stretch of a line either
             flat_map = np.zeros(hole.shape, bool)
             flat_map[judged] = ratio < FLAT_RATIO
             _, biggest = _stretches(judged, flat_map)
