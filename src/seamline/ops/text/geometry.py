@@ -86,6 +86,36 @@ def line_geometry(mask: np.ndarray, polygons, *, margin: float = 0.3
 HARD_EDGE_DELTA_E = 2.0
 
 
+def line_distances(mask: np.ndarray, polygons, margin: float):
+    """Per text line, the crop its mask edge is judged on and each crop pixel's distance to
+    the mask: the rings the edge tests read (:func:`hard_edged`,
+    :func:`seamline.ops.text.rim.hard_over_texture`, :func:`seamline.ops.text.rim.hard_by_steps`).
+
+    Parameters
+    ----------
+    mask : ndarray, shape (H, W), bool
+        The text mask.
+    polygons : sequence of ndarray, each (N, 2) float (x, y)
+        The text lines.
+    margin : float
+        The line's crop: :func:`seamline.ops.polygons.line_crop`'s margin.
+
+    Yields
+    ------
+    tuple or None
+        One per polygon, in order: ``((y0, y1, x0, x1), m, d)`` with ``m`` the mask's crop
+        (bool, (h, w)) and ``d`` the L2 distance of each crop pixel to it (float32, (h, w),
+        0 on the mask); None for a line with no mask in its crop.
+    """
+    for poly in polygons:
+        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
+        m = mask[y0:y1, x0:x1]
+        if m.size == 0 or not m.any():
+            yield None
+            continue
+        yield (y0, y1, x0, x1), m, cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+
+
 def hard_edged(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
                ) -> list[bool]:
     """Per text line: does the text end where its mask ends (plus its anti-aliased pixel)?
@@ -109,13 +139,11 @@ def hard_edged(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float =
         (False for a line with no mask or rings too small to tell).
     """
     out = []
-    for poly in polygons:
-        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
-        m = mask[y0:y1, x0:x1]
-        if m.size == 0 or not m.any():
+    for line in line_distances(mask, polygons, margin):
+        if line is None:
             out.append(False)
             continue
-        d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+        (y0, y1, x0, x1), _, d = line
         near, far = (d > 1.5) & (d <= 3), (d > 3) & (d <= 5)
         if near.sum() < 10 or far.sum() < 10:
             out.append(False)

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from seamline.ops.polygons import line_crop
-from seamline.ops.text.geometry import change_over_texture
+from seamline.ops.text.geometry import change_over_texture, line_distances
 
 __all__ = ["RIM_MIN_HEIGHT_PX", "RING_CAP_PX", "faint_rim_px", "hard_by_steps",
            "hard_over_texture", "missed_corners", "narrow_gaps", "outline_outside",
@@ -132,13 +132,11 @@ def hard_over_texture(mask: np.ndarray, image: np.ndarray, polygons, *, margin: 
     its crop, or under 10 px in either ring).
     """
     out = []
-    for poly in polygons:
-        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
-        m = mask[y0:y1, x0:x1]
-        if m.size == 0 or not m.any():
+    for line in line_distances(mask, polygons, margin):
+        if line is None:
             out.append(False)
             continue
-        d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+        (y0, y1, x0, x1), _, d = line
         near, inner, band = (d > 1.5) & (d <= 3), d <= 3, (d > 3) & (d <= 8)
         if near.sum() < 10 or band.sum() < 10:
             out.append(False)
@@ -204,13 +202,11 @@ def hard_by_steps(mask: np.ndarray, image: np.ndarray, polygons, *, margin: floa
     polygon, False for a line with no mask or rings too small to tell.
     """
     out = []
-    for poly in polygons:
-        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
-        m = mask[y0:y1, x0:x1]
-        if m.size == 0 or not m.any():
+    for line in line_distances(mask, polygons, margin):
+        if line is None:
             out.append(False)
             continue
-        d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+        (y0, y1, x0, x1), m, d = line
         near, far = (d > 1.5) & (d <= 3), (d > 3) & (d <= 5)
         edge = m & (cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3) <= 1.5)
         if near.sum() < 10 or far.sum() < 10 or not edge.any():
