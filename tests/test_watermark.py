@@ -125,6 +125,12 @@ def test_bad_image_is_an_input_error():
         find_tiled_watermark(np.zeros((50, 50), np.float32))
 
 
+def test_an_unknown_wide_pass_is_an_input_error():
+    """``wide`` takes True, False or "only"; a misspelt "Only" ran all three passes."""
+    with pytest.raises(InputError, match="wide"):
+        find_tiled_watermark(np.zeros((64, 64, 3), np.float32), wide="Only")
+
+
 def test_detect_text_stage_adds_the_tiles_as_named_regions():
     _, marked, drawn, _ = tiled_watermarked("moon", 3)
     res = DetectText(DetectText.Params(recognize=False)).run(None, marked)

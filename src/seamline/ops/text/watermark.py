@@ -579,7 +579,7 @@ def find_tiled_watermark(image, *, model=None, exclude=(), wide=True) -> TiledWa
     Raises
     ------
     InputError
-        ``image`` is not HxWx3 float32.
+        ``image`` is not HxWx3 float32, or ``wide`` is none of True, False, "only".
     StageError
         The segmentation model is missing or corrupt (only read when the photo is periodic).
     """
@@ -587,6 +587,8 @@ def find_tiled_watermark(image, *, model=None, exclude=(), wide=True) -> TiledWa
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.float32:
         raise InputError(f"image must be HxWx3 float32 in [0, 1], got shape {img.shape} "
                          f"dtype {img.dtype}")
+    if not (wide is True or wide is False or wide == "only"):
+        raise InputError(f"wide must be True, False or 'only', got {wide!r}")
     h, f = bandpass(img)
     Hs, Ws = h.shape
     if min(Hs, Ws) < 3 * MIN_PERIOD:
