@@ -55,21 +55,26 @@ def guided_solve(unknown: np.ndarray, edge: Callable, channels: int, *, tie: flo
     tie : float, keyword-only
         Weight of each unknown's tie to ``target`` (0: none; a 4-neighbour edge weighs 1).
     target : ndarray, shape (h, w, channels), optional, keyword-only
-        The values the tie pulls towards (needed when ``tie`` is not 0).
+        The values the tie pulls towards (needed when ``tie`` is not 0: ValueError).
 
     Returns
     -------
     ys, xs : ndarray, shape (n,), int
         The unknown pixels, raster order (``np.nonzero(unknown)``).
     values : ndarray, shape (n, channels), float64
-        The solution at them (not clipped). The system links a pixel to its 4-neighbours
+        The solution at them (not clipped; shape (0, channels) when ``unknown`` is empty).
+        The system links a pixel to its 4-neighbours
         only, so it is solved a group of 4-connected components of about
         :data:`SOLVE_GROUP_PX` unknowns at a time (the same solution; memory follows the
         group, not the whole hole).
     """
+    if tie and target is None:
+        raise ValueError("guided_solve: a tie needs its target")
     h, w = unknown.shape
     ys, xs = np.nonzero(unknown)
     n = ys.size
+    if n == 0:  # nothing to solve (an empty system would not reshape)
+        return ys, xs, np.zeros((0, channels))
     idx = np.full((h, w), -1, np.int32 if n < 2**31 else np.int64)
     idx[ys, xs] = np.arange(n)
     diag = np.full(n, float(tie))
