@@ -71,7 +71,7 @@ import numpy as np
 from seamline.core.arrays import LUMA
 
 __all__ = ["judge_surface", "flat_stretches", "texture_weight", "grain_transfer", "add_grain",
-           "fill_middle", "SURFACE_FIGURES"]
+           "fill_middle", "band_energy", "ring_of", "SURFACE_FIGURES"]
 
 #: Blur (px) subtracted from luminance: what is left is the grain.
 BAND_SIGMA = 2.0
@@ -117,6 +117,19 @@ def _grain(luma: np.ndarray) -> np.ndarray:
     return d * d
 
 
+def band_energy(image: np.ndarray) -> np.ndarray:
+    """The grain every look here reads: the squared luminance left after a ``BAND_SIGMA``
+    blur, float32, shape (H, W), >= 0, of an (H, W, 3) float32 image in [0, 1]."""
+    return _grain(_luma(image))
+
+
+def ring_of(hole: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The ring of untouched photo around ``hole``: ``known`` pixels 2 to ``RING_PX`` px
+    out (bool, the shape of ``hole``; both (H, W) bool)."""
+    d_out = cv2.distanceTransform(1 - hole.astype(np.uint8), cv2.DIST_L2, 5)
+    return known & (d_out >= 2) & (d_out <= RING_PX)
+
+
 def _window(a: np.ndarray, sigma: float = WINDOW_PX) -> np.ndarray:
     a = a.astype(np.float32)
     if sigma < FAR_WINDOW_PX:
@@ -133,9 +146,7 @@ def _ring(luma: np.ndarray, hole: np.ndarray, known: np.ndarray) -> tuple[np.nda
                                                                          np.ndarray]:
     """The ring of untouched photo around ``hole`` (2 to ``RING_PX`` px out) and its part off
     strong edges (bool, bool)."""
-    h8 = hole.astype(np.uint8)
-    d_out = cv2.distanceTransform(1 - h8, cv2.DIST_L2, 5)
-    ring = known & (d_out >= 2) & (d_out <= RING_PX)
+    ring = ring_of(hole, known)
     s = cv2.GaussianBlur(luma, (0, 0), 1.5)
     grad = np.hypot(cv2.Sobel(s, cv2.CV_32F, 1, 0, ksize=3),
                     cv2.Sobel(s, cv2.CV_32F, 0, 1, ksize=3)) / 8

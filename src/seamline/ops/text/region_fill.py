@@ -383,16 +383,11 @@ STRETCH_COLOUR_TOL = 12.0
 def _ring_colour_match(crop, part, known):
     """Where the crop's known pixels have the colour of ``part``'s own textured ring (bool),
     and that ring's mean RGB colour; None if the ring has no textured pixel."""
-    from seamline.core.arrays import LUMA
-    from seamline.ops.inpaint.surface import BAND_SIGMA, RING_PX, TEXTURE_FLOOR
+    from seamline.ops.inpaint.surface import TEXTURE_FLOOR, band_energy, ring_of
 
-    d_out = cv2.distanceTransform((~part).astype(np.uint8), cv2.DIST_L2, 5)
-    ring = known & (d_out >= 2) & (d_out <= RING_PX)
-    # the surface look's grain (band energy) over a 3 px window
-    luma = np.ascontiguousarray(crop, np.float32) @ LUMA
-    band = (luma - cv2.GaussianBlur(luma, (0, 0), BAND_SIGMA)) ** 2
-    grained = cv2.GaussianBlur(band, (0, 0), 3.0) > TEXTURE_FLOOR
-    ring &= grained
+    # the surface look's ring, where its grain (band energy) over a 3 px window is texture
+    grained = cv2.GaussianBlur(band_energy(crop), (0, 0), 3.0) > TEXTURE_FLOOR
+    ring = ring_of(part, known) & grained
     if ring.sum() < 20:
         return None, None
     lab = cv2.cvtColor(np.ascontiguousarray(cv2.GaussianBlur(crop, (0, 0), 1.5), np.float32),
