@@ -275,6 +275,31 @@ def _is_timed(c: dict) -> bool:
     return (c["height"], c["width"]) == (768, 1024) and c["style"] != "untouched"
 
 
+#: A line counts as having ink left when at least this share of its ink is left untouched.
+INK_LEFT_LINE = 0.1
+
+
+def ink_left(image, photo, result, drawn, lines) -> dict:
+    """Drawn ink the method left untouched: no judge needed (OCR misses small or faint words
+    that a person still reads). A drawn pixel is untouched when its 8-bit value is the
+    input's; each weighs by its ink (max over channels of |input - photo|), so a faint
+    anti-aliased fringe counts little. Returns ``ink_px`` / ``ink_left_px`` (sums of ink, the
+    whole image) and ``ink_left_lines`` (per drawn line: the share of its ink left, over its
+    drawn pixels within its polygon grown by 3 px)."""
+    ink = np.abs(image - photo).max(axis=2) * drawn
+    same = np.all(np.rint(np.clip(result, 0, 1) * 255) == np.rint(np.clip(image, 0, 1) * 255),
+                  axis=2)
+    out = {"ink_px": float(ink.sum()), "ink_left_px": float((ink * same).sum()),
+           "ink_left_lines": []}
+    for ln in lines:
+        m = np.zeros(drawn.shape, np.uint8)
+        cv2.fillPoly(m, [np.round(np.float32(ln["polygon"])).astype(np.int32)], 1)
+        m = cv2.dilate(m, np.ones((7, 7), np.uint8)) > 0
+        tot = float(ink[m].sum())
+        out["ink_left_lines"].append(float((ink * same)[m].sum()) / tot if tot > 0 else 0.0)
+    return out
+
+
 def worker(method: str, case_dir: Path, out_dir: Path, repeats: int,
            model: str | None = None) -> None:
     cases = json.loads((case_dir / "cases.json").read_text())
@@ -298,6 +323,7 @@ def worker(method: str, case_dir: Path, out_dir: Path, repeats: int,
                "psnr_text_input": _psnr(image, photo, region),
                "changed_far_px": int(np.count_nonzero(np.any(result != image, axis=2) & far)),
                "identical": bool(np.array_equal(result, image))}
+        row.update(ink_left(image, photo, result, drawn, c["lines"]))
         if mask is not None:
             tp = int(np.count_nonzero(mask & drawn))
             row.update(mask_px=int(mask.sum()), drawn_px=int(drawn.sum()), mask_tp=tp)
@@ -540,6 +566,11 @@ def summarise(cases, rows: dict, ev: dict, methods, timing: dict | None = None) 
                "changed_far_px": int(sum(R[i]["changed_far_px"] for i in ids))}
         for j in ("ocr", "ghost", "tesseract"):
             out[f"{j}_residual"] = sum(sum(ev[m][i][j]) for i in ids) / max(words, 1)
+        if all("ink_px" in R[i] for i in ids):
+            out["ink_left"] = (sum(R[i]["ink_left_px"] for i in ids)
+                               / max(sum(R[i]["ink_px"] for i in ids), 1e-9))
+            out["ink_left_lines"] = sum(sum(x >= INK_LEFT_LINE for x in R[i]["ink_left_lines"])
+                                        for i in ids)
         out["lines"] = sum(len(ev[m][i].get("leftover", ())) for i in ids)
         out["leftover_lines"] = sum(sum(ev[m][i].get("leftover", ())) for i in ids)
         if all("mask_px" in R[i] for i in ids):
@@ -675,6 +706,12 @@ def markdown(summary, methods, meta) -> tuple[str, str]:
     left = ("Lines where the leftover look sees ink the mask missed (not counted in the ghost "
             "column): " + ", ".join(f"{m} {M[m]['leftover_lines']}/{M[m]['lines']}"
                                     for m in methods) + ".")
+    if all("ink_left" in M[m] for m in methods):
+        left += (f" Drawn ink left untouched (8-bit equal to the input, weighted by its contrast; "
+                 f"no OCR needed, so it counts small or faint words the judges do not read), "
+                 f"and lines with at least {INK_LEFT_LINE:.0%} of their ink left: "
+                 + ", ".join(f"{m} {_pct(M[m]['ink_left'])}, {M[m]['ink_left_lines']}/"
+                             f"{M[m]['lines']} lines" for m in methods) + ".")
     judge = judge + "\n\n" + left
     tg = []
     if "targets" in summary:
@@ -694,14 +731,16 @@ def markdown(summary, methods, meta) -> tuple[str, str]:
     for m in methods:
         long += [f"### {m} per style", "",
                  "| style | cases | words | PSNR text | plain OCR | ghost | Tesseract | recall | "
-                 "precision | changed > 8 px |", "|---|---|---|---|---|---|---|---|---|---|"]
+                 "precision | changed > 8 px | ink left |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for st in summary["styles"]:
             a = summary["per_style"][m][st]
             mr = f"{a['mask_recall']:.3f}" if "mask_recall" in a else "-"
             mp = f"{a['mask_precision']:.3f}" if "mask_precision" in a else "-"
             long.append(f"| {st} | {a['cases']} | {a['words']} | {a['psnr_text']:.2f} | "
                         f"{_pct(a['ocr_residual'])} | {_pct(a['ghost_residual'])} | "
-                        f"{_pct(a['tesseract_residual'])} | {mr} | {mp} | {a['changed_far_px']} |")
+                        f"{_pct(a['tesseract_residual'])} | {mr} | {mp} | {a['changed_far_px']} | "
+                        + (f"{_pct(a['ink_left'])} ({a['ink_left_lines']}/{a['lines']} lines) |"
+                           if "ink_left" in a else "- |"))
         long.append("")
     short = [head, "", *overall, "", judge, "", *tg, "",
              "Per style, every method: `benchmarks/results/remove_text.md`. Worst case per style: "
