@@ -335,17 +335,24 @@ def run(args):
                 result, filled, failed = run_pipeline(image, release=args.release)
                 far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
                 seen, words, flagged = ghost_words(image, result, lines, filled)
+                from bench_remove_text import ink_left  # the held-out benchmark's measure
+
+                ink = ink_left(image, photo, result, drawn,
+                               [{"polygon": np.asarray(p).tolist()} for p, _ in lines])
                 row.update(psnr_pipe=psnr(result, photo, region), ghost=seen, words=words,
                            ghost_lines=flagged, lines=len(lines),
                            far=int(np.count_nonzero(np.any(result != image, axis=2) & far)),
                            qa_failed=failed,
+                           ink_left=ink["ink_left_px"] / max(ink["ink_px"], 1e-9),
+                           ink_left_lines=sum(x >= 0.1 for x in ink["ink_left_lines"]),
                            recall_pipe=float((filled & drawn).sum() / max(drawn.sum(), 1)),
                            precision_pipe=float((filled & drawn).sum() / max(filled.sum(), 1)),
                            seconds=time.perf_counter() - t0)
             rows[vi].append(row)
             extra = (f" | pipe psnr {row['psnr_pipe']:6.2f} far {row['far']:6d} "
                      f"rec {row['recall_pipe']:.3f} prec {row['precision_pipe']:.3f} "
-                     f"qa_failed {len(row['qa_failed'])} ghost {row['ghost']}/{row['words']}"
+                     f"qa_failed {len(row['qa_failed'])} ghost {row['ghost']}/{row['words']} "
+                     f"ink_left {row['ink_left']:.3f}"
                      if "psnr_pipe" in row else "")
             print(f"{cid} v{vi} {style:15s} {name:26s} rec {row['recall']:.3f} "
                   f"rec8 {row['recall8']:.3f} prec {row['precision']:.3f} psnr {row['psnr']:6.2f} "
@@ -379,6 +386,9 @@ def summary(rows, other=None):
         keys += ("psnr_pipe", "far", "recall_pipe", "precision_pipe")
         if all("ghost" in r for r in rows) and (other is None or all("ghost" in r for r in other)):
             keys += ("ghost",)
+        if all("ink_left" in r for r in rows) and (other is None
+                                                   or all("ink_left" in r for r in other)):
+            keys += ("ink_left",)
     lines = ["| style | cases | " + " | ".join(keys) + " | oracle |", "|---" * (len(keys) + 3) + "|"]
     for st in [*styles, "all"]:
         sel = [r for r in rows if st in ("all", r["style"])]
