@@ -325,7 +325,7 @@ def test_the_stretch_fill_gives_a_flat_word_the_grain_and_leaves_the_rest():
     fill = fill.astype(np.float32)
     out = np.where(hole[..., None], fill, image).astype(np.float32)
     frame = (slice(0, hole.shape[0]), slice(0, hole.shape[1]))
-    rec = stretch_fill(out, image, Hole.of(hole), hole, frame, radius=3, seed=0)
+    rec = stretch_fill(out, Hole.of(hole), hole, frame, radius=3, seed=0)
     after = judge_surface(out, hole)
     assert rec["fix"] == "stretch" and rec["hole_px"] >= over.sum() * 0.9, rec
     assert not after["flagged"] and not after["stretch_flat"], after
@@ -354,7 +354,7 @@ def test_the_stretch_fill_copies_no_colour_across_a_hard_edge():
     fill = fill.astype(np.float32)
     out = np.where(hole[..., None], fill, image).astype(np.float32)
     frame = (slice(0, hole.shape[0]), slice(0, hole.shape[1]))
-    stretch_fill(out, image, Hole.of(hole), hole, frame, radius=3, seed=0)
+    stretch_fill(out, Hole.of(hole), hole, frame, radius=3, seed=0)
     assert np.array_equal(out[~hole], image[~hole])
     border = hole & ~disc
     assert np.abs(out - fill).max(-1)[border].max() < 0.02
@@ -377,7 +377,7 @@ def test_the_stretch_fill_leaves_a_stretch_whose_ring_is_barely_textured():
     assert judge_surface(out, hole)["stretch_flat"]
     before = out.copy()
     frame = (slice(0, hole.shape[0]), slice(0, hole.shape[1]))
-    rec = stretch_fill(out, image, Hole.of(hole), hole, frame, radius=3, seed=0)
+    rec = stretch_fill(out, Hole.of(hole), hole, frame, radius=3, seed=0)
     assert rec["hole_px"] == 0 and rec["stretches"] >= 1 and rec["textured"] == 0, rec
     assert np.array_equal(out, before)
 

@@ -398,16 +398,16 @@ def _ring_colour_match(crop, part, known):
     return known & (dist <= tol), crop[ring].mean(0)
 
 
-def stretch_fill(out, image, hole: Hole, final, box, *, radius, seed) -> dict:
+def stretch_fill(out, hole: Hole, final, box, *, radius, seed) -> dict:
     """Give the letters of a fill's flat stretches the grain of the surface round them
     (:func:`seamline.ops.inpaint.surface.flat_stretches` on the crop ``box``; the loop's
     fix where only a stretch of a line is flat), in ``out``, in place: only stretches whose
     ring is textured (``STRETCH_RING_WEIGHT``), only their pixels with a textured ring near
     them. They are filled again by ``STRETCH_FILL`` with ``out`` round them as context (the
     rest of the filled pixels ``final``, frame-sized bool, unknown, never copied; photo of
-    another colour than the stretch's ring read as that ring's mean colour; the hole's own
-    values, set from ``image``, are never read), and that fill's
-    detail is added to the blur of the fill they had (the same colour rule), weighted by
+    another colour than the stretch's ring read as that ring's mean colour; the patch fill
+    never reads the hole's own values), and that fill's detail is added to the blur of the
+    fill they had (the same colour rule), weighted by
     :func:`seamline.ops.inpaint.surface.texture_weight` (none where strong edges cross the
     ring). Returns the record for the pass."""
     from seamline.ops.inpaint.surface import GRAIN_GAIN, flat_stretches, texture_weight
@@ -442,19 +442,25 @@ def stretch_fill(out, image, hole: Hole, final, box, *, radius, seed) -> dict:
         # the crop with photo of another colour than the ring's (and other fills) read as
         # the ring's mean colour: neither copied nor blurred across
         other_big = ~match & ~part[big]
-        other = other_big[tuple(slice(a.start - b.start, a.stop - b.start)
-                                for a, b in zip(sl, big))]
+        y0, x0 = big[0].start, big[1].start
+
+        def on_big(b):  # a frame box inside ``big`` on ``big``'s crop
+            return slice(b[0].start - y0, b[0].stop - y0), slice(b[1].start - x0, b[1].stop - x0)
+
+        other = other_big[on_big(sl)]
         old = out[sl].copy()
         old[other] = colour
         smooth = cv2.GaussianBlur(old, (0, 0), STRETCH_DETAIL_PX)
         # none where the ring has strong edges (a cup rim the fill continued) or no grain
         weight = texture_weight(out[sl], part[sl], known=~final[sl])
-        work = out.copy()
-        work[part] = image[part]
-        work[big][other_big & ~final[big]] = colour
-        rec["crop_yx"], _ = fill_region(work, letters, final & ~part, STRETCH_FILL,
-                                        radius=radius, seed=seed, box=fb)
-        patch = work[sl]
+        # the fill reads and writes its box ``fb`` only, so it runs on a copy of ``big``
+        work = out[big].copy()
+        work[other_big & ~final[big]] = colour
+        crop, _ = fill_region(work, Hole(on_big(letters.sl), letters.mask),
+                              final[fb] & ~part[fb], STRETCH_FILL, radius=radius, seed=seed,
+                              box=on_big(fb))
+        rec["crop_yx"] = [crop[0] + y0, crop[1] + x0, crop[2] + y0, crop[3] + x0]
+        patch = work[on_big(sl)]
         patch[other] = colour
         detail = patch - cv2.GaussianBlur(patch, (0, 0), STRETCH_DETAIL_PX)
         grained = smooth + (GRAIN_GAIN * weight)[..., None] * detail

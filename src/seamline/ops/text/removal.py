@@ -420,9 +420,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
             else:
                 # only a stretch of the line is flat (a word over grain, the rest over a
                 # smoother surface the fill kept): the grain goes there, the rest stays
-                last["stretch"] = stretch_fill(out, image, hole, final,
-                                               _judge_box(hole, out.shape), radius=radius,
-                                               seed=seed)
+                last["stretch"] = stretch_fill(out, hole, final, _judge_box(hole, out.shape),
+                                               radius=radius, seed=seed)
                 sv = _judge_surface(out, hole, final)
             smears[lab], structs[lab] = _judge_fill(out, hole, final)
             last["smear"], last["structure"] = smears[lab], structs[lab]
