@@ -310,7 +310,9 @@ def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | No
 #: a Gaussian window of this many px (about a letter of a 32 px subtitle either way) ...
 STRETCH_PX = 12.0
 #: ... where the window holds at least this much of judged pixels (a stretch of the fill,
-#: not the photo between lines) ...
+#: not the photo between lines; set with the look in 90b01d8, not swept: on the seed-head
+#: line of tests/test_surface.py every judged pixel's support is >= 0.22 and the stretch's
+#: extent ends 15-20 px off the hole, where it falls through 0.05) ...
 STRETCH_SUPPORT = 0.05
 #: ... and a fill is ``stretch_flat`` when one connected stretch whose local share is
 #: ``FLAT_SHARE`` or more holds at least this many flat pixels (three letters of a 32 px

@@ -376,6 +376,11 @@ STRETCH_RING_WEIGHT = 0.5
 #: pixels' mean Lab colour, within this many of their standard deviations or
 #: ``STRETCH_COLOUR_TOL`` Lab units, whichever is more); the rest of the crop reads as
 #: that mean colour, for the copy and for the blur of the old fill (no detail, no edge).
+#: Set in 9077c66 (not swept) after smear2's unguarded copy took retina's pink into the
+#: black border beside the disc (mix 023 32.95 -> 32.49 dB): 2.5 RMS keeps the ring's own
+#: colours (the seed-head disc's ring: its 99th percentile 19-20.5 Lab units, 2.5 RMS 21.2-21.8)
+#: and the black border (Lab L 1.4) far out; 12 is a floor for a ring of nearly one colour,
+#: whose RMS alone would cut its own grain off.
 STRETCH_COLOUR_SD = 2.5
 STRETCH_COLOUR_TOL = 12.0
 
