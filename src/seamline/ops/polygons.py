@@ -16,6 +16,19 @@ import numpy as np
 __all__ = ["polygon_mask", "polygon_box_mask", "line_crop", "line_rect", "stacked"]
 
 
+def _vertices(polygon) -> np.ndarray:
+    """``polygon`` (``(N, 2)``, or OpenCV's ``(N, 1, 2)``) as an (N, 2) array, N >= 1, every
+    coordinate finite; else a one-line ValueError (a NaN vertex cast to int32 px is
+    undefined: OpenCV drew a stray wedge)."""
+    pts = np.asarray(polygon)
+    if pts.size < 2 or pts.ndim < 2 or pts.shape[-1] != 2:
+        raise ValueError(f"polygon: expected (N, 2) vertices, N >= 1; got shape {pts.shape}")
+    pts = pts.reshape(-1, 2)
+    if not np.isfinite(pts).all():
+        raise ValueError(f"polygon: every vertex must be finite; got {pts.tolist()}")
+    return pts
+
+
 def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
     """The pixels of one polygon on a crop: ``cv2.fillPoly``'s fill of it.
 
@@ -36,8 +49,13 @@ def polygon_mask(polygon, shape: tuple[int, int], offset=None) -> np.ndarray:
         1 inside the polygon and on its outline, 0 elsewhere. The vertices are rounded half
         to even (``np.round``) to int32 px; the outline is drawn 8-connected, as
         ``cv2.fillPoly`` draws it, and what lies outside the crop is clipped.
+
+    Raises
+    ------
+    ValueError
+        ``polygon`` has no vertex, is not (N, 2), or has a coordinate that is not finite.
     """
-    pts = np.asarray(polygon) if offset is None else np.asarray(polygon) - offset
+    pts = _vertices(polygon) if offset is None else _vertices(polygon) - offset
     m = np.zeros(shape, np.uint8)
     cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
     return m
@@ -63,9 +81,14 @@ def polygon_box_mask(polygon, shape: tuple[int, int]) -> tuple[tuple[slice, slic
         ``polygon_mask(polygon, shape)[box] > 0``: the vertices are rounded as there, in the
         frame's px, before the box's corner is taken off (``np.round`` rounds halves to even,
         so rounding after the offset could move a vertex by 1 px).
+
+    Raises
+    ------
+    ValueError
+        As :func:`polygon_mask` does.
     """
     H, W = shape
-    pts = np.round(np.asarray(polygon)).reshape(-1, 2)
+    pts = np.round(_vertices(polygon))
     x0, y0 = max(int(pts[:, 0].min()), 0), max(int(pts[:, 1].min()), 0)
     x1, y1 = min(int(pts[:, 0].max()) + 1, W), min(int(pts[:, 1].max()) + 1, H)
     if x1 <= x0 or y1 <= y0:
