@@ -189,7 +189,7 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
     photo round the mask (:data:`HOLE_PHOTO_DE`). On crops around the mask
     (:func:`~seamline.ops.masks.support_boxes`).
     Returns (mask, holes filled, pixels filled, photo holes left open)."""
-    from seamline.ops.masks import support_boxes
+    from seamline.ops.masks import fill_holes, support_boxes
 
     out = mask.copy()
     n_filled = px = n_photo = 0
@@ -218,10 +218,10 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
                 if far is None:
                     # the photo round the line: its enclosed holes (the hole judged, other
                     # letters' counters and stems) are no part of it, or a wide text-coloured
-                    # hole would find its own colour there and be left open
-                    from scipy.ndimage import binary_fill_holes
-
-                    solid = binary_fill_holes(mask >= 0.5).astype(np.uint8)
+                    # hole would find its own colour there and be left open (fill_holes on
+                    # the binary mask: its 4-connected holes, every size, binary out)
+                    solid = fill_holes((mask >= 0.5).astype(np.float32),
+                                       max_hole_px=mask.size).astype(np.uint8)
                     far = cv2.dilate(solid, np.ones((7, 7), np.uint8)) == 0
                 r = HOLE_PHOTO_REACH
                 wy = slice(max(y0 + y[c] - r, 0), y0 + y[c] + bh[c] + r)
