@@ -319,6 +319,73 @@ def test_a_pole_of_the_inks_colour_or_a_letter_the_frame_cuts_is_not_added():
     assert notes == [] and np.array_equal(same.polygon, region.polygon)
 
 
+def _rocket_line(text, x, color, cut_words):
+    """A tiny DejaVu Sans line (14 px) over the skimage rocket photo at y 244, whose right part
+    runs into the lattice of the right-hand tower (darker, busier); and a box as the detector
+    gives it (a margin of 0.3 text heights) but ending in the word gap ``cut_words`` words
+    before the line's end (0: the whole line)."""
+    from seamline.testing.overlays import Overlay, line_polygons, render
+
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    if not Path(font).is_file():
+        pytest.skip("needs fonts-dejavu-core")
+    photo = data.rocket().astype(np.float32) / 255
+    line = Overlay(text=text, xy=(x, 244), size_px=14, font=font, color=color)
+    image = render(photo, [line])[0].astype(np.float32)
+    drawn = np.abs(image - photo).max(-1) > 8 / 255
+    (poly,) = line_polygons(line)
+    (x0, y0), y1 = poly.min(0), poly[:, 1].max()
+    h = y1 - y0
+    cols = np.nonzero(drawn[int(y0) - 2:int(y1) + 3].any(0))[0]
+    widest = np.argsort(np.diff(cols))[::-1][:len(text.split()) - 1]
+    gaps = cols[np.sort(widest)]  # the word gaps' first columns, from the drawn ink
+    assert np.diff(cols)[widest].min() > 0.25 * h
+    end = (gaps[-cut_words] if cut_words else cols.max()) + 0.3 * h
+    box = np.float32([[x0 - 0.3 * h, y0 - 0.15 * h], [end, y0 - 0.15 * h],
+                      [end, y1 + 0.15 * h], [x0 - 0.3 * h, y1 + 0.15 * h]])
+    return image, photo, drawn, cols, TextRegion(box, text, 0.9)
+
+
+def test_a_tiny_lines_last_words_past_the_box_end_join_the_line():
+    # held-out analogue: the detector boxed "... COFF" of a tiny light line and its end ran
+    # over darker tree branches; one letter was added and "E FOOD" was left whole and
+    # readable. Here the box stops two words short, the last word over the darker sky by the
+    # tower: the end moves letter by letter, word by word, to the line's end
+    from seamline.ops.text.line_ends import extend_ends
+
+    image, _, drawn, cols, region = _rocket_line("WELCOME OPENING COFFEE FOOD", 345,
+                                                 (200, 180, 230), cut_words=2)
+    cut = region.polygon[:, 0].max()
+    (moved,), notes = extend_ends(image, [region])
+    assert [(n["index"], n["end"]) for n in notes] == [(0, 1)]
+    assert notes[0]["steps"] >= 2 and moved.text == region.text
+    right = moved.polygon[:, 0].max()
+    assert cols.max() <= right <= cols.max() + 8, (cut, right, cols.max())
+    xx = np.arange(image.shape[1])[None, :]
+    last = drawn & (xx > cut)  # "COFFEE FOOD"
+    after = glyph_mask(image, [moved]).mask > 0
+    assert after[last].mean() >= 0.85, after[last].mean()
+    assert (glyph_mask(image, [region]).mask > 0)[last].mean() < 0.2  # the box alone
+
+
+def test_a_line_is_not_extended_into_the_photos_detail_of_its_colour():
+    # a dark line ending 3 px before the dark lattice of the right-hand tower: cut two words
+    # short, it is extended to its own end and no further; whole, it is left as it is
+    from seamline.ops.text.line_ends import extend_ends
+
+    lattice = 570  # the tower's first dark column in the line's rows
+    image, photo, _, cols, region = _rocket_line("WELCOME OPENING COFFEE FOOD", 322,
+                                                 (25, 20, 20), cut_words=2)
+    assert (photo[244:262, lattice:lattice + 4].max(-1) < 0.2).any()
+    assert cols.max() < lattice - 2
+    (moved,), notes = extend_ends(image, [region])
+    right = moved.polygon[:, 0].max()
+    assert cols.max() <= right < lattice, (right, cols.max())
+    _, _, _, _, whole = _rocket_line("WELCOME OPENING COFFEE FOOD", 322, (25, 20, 20), 0)
+    (same,), notes = extend_ends(image, [whole])
+    assert notes == [] and np.array_equal(same.polygon, whole.polygon)
+
+
 def _happy_over_checks():
     """An outlined red "Happy" (DejaVu Sans Bold Oblique 82 px, 4 px near-black outline) over
     the train pink/blue checkerboard at 1280x960 (train outline1's photo and place): the

@@ -11,12 +11,13 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "6"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "7"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
     # (ops.text.fragments); 6: a third periodicity pass (a template from up to 25 lattice
-    # copies) where neither the first two nor the detector's readings find a tiled watermark
+    # copies) where neither the first two nor the detector's readings find a tiled watermark;
+    # 7: a line's end walks past every whole letter and word of its ink the box left out
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
@@ -53,8 +54,9 @@ class DetectText(Stage):
             # read as "H", "0", "0" and its "ppy" left out): read again round the pieces
             regions, fragments = reread_fragments(image, regions,
                                                   min_score=self.params.min_score)
-        # a whole last letter the detector's box left out (train glow1: "studi" boxed, the
-        # "o" past the box): the mask, the fill and the judges all read the lines' boxes
+        # whole last letters and words the detector's box left out (train glow1: "studi"
+        # boxed, the "o" past the box; a tiny line boxed two words short): the mask, the fill
+        # and the judges all read the lines' boxes
         regions, ends = extend_ends(image, regions)
         report = {"regions": len(regions),
                   "words": sum(len(r.text.split()) for r in regions),
