@@ -410,3 +410,43 @@ def test_the_smear_ladder_stops_before_the_exemplar_fill_on_a_smooth_context(fur
     # structure in the ring is not smooth either
     assert not smooth_context({"ring_texture_energy": 1e-4, "ring_edge_fraction": 0.2})
     assert not smooth_context({})  # no numbers: no claim
+
+
+def test_a_fill_judged_again_as_it_is_keeps_its_verdict_without_a_second_look(shadowed,
+                                                                              monkeypatch):
+    """The loop judges a refilled region's surface on the refill and again after the ghost
+    judge's next read, with nothing changed in between: the second look is the first one's
+    verdict (the judges are deterministic), so the result is the one judging every time
+    gives, and no crop is looked at twice."""
+    import hashlib
+
+    import seamline.ops.inpaint.surface as surface
+    import seamline.ops.text.removal as removal
+
+    image, mask, _, regions = shadowed
+    looks: list = []
+    judge = surface.judge_surface
+
+    def counted(img, hole, *, known=None):
+        looks.append(hashlib.sha256(img.tobytes() + np.packbits(hole).tobytes()
+                                    + np.packbits(known).tobytes()).hexdigest())
+        return judge(img, hole, known=known)
+
+    monkeypatch.setattr(surface, "judge_surface", counted)
+    remembered = fill_text(image, mask, regions, max_passes=3)
+    once = list(looks)
+    looks.clear()
+    monkeypatch.setattr(removal._Seen, "verdict",
+                        lambda self, judge, box, crop, here, known, look: look())
+    every_time = fill_text(image, mask, regions, max_passes=3)
+    assert len(looks) > len(set(looks))  # the loop does judge a fill again as it is ...
+    assert len(once) == len(set(once)) == len(set(looks))  # ... looked at once here
+    assert np.array_equal(remembered[0], every_time[0])
+    assert np.array_equal(remembered[1], every_time[1])
+
+    def untimed(x):  # the report less its CPU times (they differ from run to run)
+        if isinstance(x, dict):
+            return {k: untimed(v) for k, v in x.items() if k != "cpu_ms"}
+        return [untimed(v) for v in x] if isinstance(x, list) else x
+
+    assert untimed(remembered[2]) == untimed(every_time[2])

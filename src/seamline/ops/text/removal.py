@@ -48,6 +48,8 @@ the mask is built and preflighted:
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import time
 
 import cv2
@@ -163,34 +165,70 @@ def _crossing_edges(image, hole: Hole, support) -> int:
     return len(find_edge_paths(image[box], hole.within(box), known=~support[box]))
 
 
-def _judge_fill(out, hole: Hole, final) -> tuple[dict, dict]:
+class _Seen:
+    """The verdicts one :func:`fill_text` call's judges gave, by what they looked at (the
+    crop's pixels, the hole, the untouched photo), so a fill judged again as it is (the loop
+    re-judges a refilled region after the ghost judge; a stretch fix that found no stretch
+    to fill) is not looked at again: the judges are deterministic, so the verdict is the
+    one they would give (~60 ms a surface look on a line's crop, a third of them repeats on
+    the train cases). Keys are digests, not copies, so nothing large is held."""
+
+    def __init__(self):
+        self._verdicts: dict = {}
+
+    def verdict(self, judge: str, box, crop, here, known, look):
+        h = hashlib.blake2b(np.ascontiguousarray(crop).data, digest_size=16)
+        key = (judge, tuple((s.start, s.stop) for s in box), h.digest(),
+               np.packbits(here).tobytes(), np.packbits(known).tobytes())
+        if key not in self._verdicts:
+            self._verdicts[key] = look()
+        # a copy: callers keep verdicts in their records
+        return copy.deepcopy(self._verdicts[key])
+
+
+def _judge_fill(out, hole: Hole, final, seen: _Seen | None = None) -> tuple[dict, dict]:
     """The smear and structure judges' verdicts on one region's fill, on a crop around it;
     the ring is untouched photo only (``final`` holds every filled pixel). The strong edges
     that cross the hole are found once; the smear judge leaves out their band (an edge the
-    photo carries across the hole, and the rim's other side drawn with it, is not a seam)."""
+    photo carries across the hole, and the rim's other side drawn with it, is not a seam).
+    ``seen``: the verdicts given before in this call (:class:`_Seen`)."""
+    box = _judge_box(hole, out.shape)
+    here, known = hole.within(box), ~final[box]
+    if seen is not None:
+        return seen.verdict("fill", box, out[box], here, known,
+                            lambda: _judge_fill_crop(out[box], here, known))
+    return _judge_fill_crop(out[box], here, known)
+
+
+def _judge_fill_crop(crop, here, known) -> tuple[dict, dict]:
+    """:func:`_judge_fill` on the judges' crop, its hole and its untouched photo."""
     from seamline.ops.inpaint.edge_first import curves
     from seamline.ops.inpaint.smear import judge_smear
     from seamline.ops.inpaint.structure import BAND_PX, judge_structure, path_mask
 
-    box = _judge_box(hole, out.shape)
-    here, known = hole.within(box), ~final[box]
     # along the curves the edge-first fill draws (an ellipse where one fits)
-    paths = curves(out[box], here, known=known)
-    smear = judge_smear(out[box], here, known=known,
+    paths = curves(crop, here, known=known)
+    smear = judge_smear(crop, here, known=known,
                         exclude=path_mask(paths, here.shape, half_width=BAND_PX)
                         if paths else None)
-    return smear, judge_structure(out[box], here, known=known, paths=paths)
+    return smear, judge_structure(crop, here, known=known, paths=paths)
 
 
-def _judge_surface(out, hole: Hole, final) -> dict:
-    """The surface look's verdict on one region's fill (the smear judges' crop)."""
+def _judge_surface(out, hole: Hole, final, seen: _Seen | None = None) -> dict:
+    """The surface look's verdict on one region's fill (the smear judges' crop); ``seen``:
+    the verdicts given before in this call (:class:`_Seen`)."""
     from seamline.ops.inpaint.surface import judge_surface
 
     box = _judge_box(hole, out.shape)
-    return judge_surface(out[box], hole.within(box), known=~final[box])
+    here, known = hole.within(box), ~final[box]
+    if seen is not None:
+        return seen.verdict("surface", box, out[box], here, known,
+                            lambda: judge_surface(out[box], here, known=known))
+    return judge_surface(out[box], here, known=known)
 
 
-def _texture_pass(out, hole: Hole, final, verdict: dict) -> tuple[dict, dict]:
+def _texture_pass(out, hole: Hole, final, verdict: dict,
+                  seen: _Seen | None = None) -> tuple[dict, dict]:
     """Give a fill the surface look flags the grain it lost, in place; returns the new
     verdict and the record for the pass.
 
@@ -222,7 +260,7 @@ def _texture_pass(out, hole: Hole, final, verdict: dict) -> tuple[dict, dict]:
         np.copyto(out[box], filled, where=here[..., None])
         rec["middle_gain_mean"] = round(float(gain[here].mean()), 4)
     rec["cpu_ms"] = round(1000 * (time.thread_time() - t0), 1)
-    return _judge_surface(out, hole, final), rec
+    return _judge_surface(out, hole, final, seen), rec
 
 
 def _grain_box(hole: Hole, shape) -> tuple[slice, slice]:
@@ -406,24 +444,25 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     smears: dict = {}
     structs: dict = {}
     surfaces: dict = {}
+    seen = _Seen()  # the judges' verdicts by what they saw: a fill judged as it is, once
 
     def surface_step(lab, hole):
         """The surface look on a region's fill as it is; a flagged fill (``auto`` only) gets
         the grain blended in (:func:`_texture_pass`), one with only a flat stretch the patch
         fill's grain there (:func:`~seamline.ops.text.region_fill.stretch_fill`), recorded on its last pass, and the
         smear and structure judges see the blend again."""
-        sv = _judge_surface(out, hole, final)
+        sv = _judge_surface(out, hole, final, seen)
         last = plan[lab]["passes"][-1]
         if backend == "auto" and (sv["flagged"] or sv.get("stretch_flat")):
             if sv["flagged"]:
-                sv, last["texture"] = _texture_pass(out, hole, final, sv)
+                sv, last["texture"] = _texture_pass(out, hole, final, sv, seen)
             else:
                 # only a stretch of the line is flat (a word over grain, the rest over a
                 # smoother surface the fill kept): the grain goes there, the rest stays
                 last["stretch"] = stretch_fill(out, hole, final, _judge_box(hole, out.shape),
                                                radius=radius, seed=seed)
-                sv = _judge_surface(out, hole, final)
-            smears[lab], structs[lab] = _judge_fill(out, hole, final)
+                sv = _judge_surface(out, hole, final, seen)
+            smears[lab], structs[lab] = _judge_fill(out, hole, final, seen)
             last["smear"], last["structure"] = smears[lab], structs[lab]
         last["surface"] = sv
         return sv
@@ -440,7 +479,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
             if lab > len(regions):
                 continue  # mask far from every region: no judge (as before)
             while True:
-                smears[lab], structs[lab] = _judge_fill(out, hole, final)
+                smears[lab], structs[lab] = _judge_fill(out, hole, final, seen)
                 plan[lab]["passes"][-1]["smear"] = smears[lab]
                 plan[lab]["passes"][-1]["structure"] = structs[lab]
                 name, nxt = plan[lab]["backend"], None
@@ -478,8 +517,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     plan[order[j]]["passes"][-1]["verdict"] = v.to_dict()
             for lab in order:
                 if lab in holes and lab not in fresh:
-                    smears[lab], structs[lab] = _judge_fill(out, holes[lab], final)
-                    surfaces[lab] = _judge_surface(out, holes[lab], final)
+                    smears[lab], structs[lab] = _judge_fill(out, holes[lab], final, seen)
+                    surfaces[lab] = _judge_surface(out, holes[lab], final, seen)
                     plan[lab]["passes"][-1]["smear"] = smears[lab]
                     plan[lab]["passes"][-1]["structure"] = structs[lab]
                     plan[lab]["passes"][-1]["surface"] = surfaces[lab]
