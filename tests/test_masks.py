@@ -233,3 +233,24 @@ def test_grow_over_halos_covers_a_drop_shadow_and_leaves_plain_context_alone():
     same, rep = grow_over_halos(photo, disc.astype(np.float32), max_extra_px=6)
     assert rep["halo_steps"] <= 1  # no shadow in the untouched photo: little or no growth
     assert same.sum() - disc.sum() < 0.5 * (grown.sum() - disc.sum())
+
+
+def test_block_max_is_the_maximum_of_every_cell():
+    """support_boxes' grid of cell maxima (rows reduced first, then columns) against the
+    maximum of each cell taken one by one: partial cells at the right and bottom edges,
+    masks smaller than a cell, bool / uint8 / float32, and a NaN kept where it lies."""
+    from seamline.ops.masks import _block_max
+
+    rng = np.random.default_rng(7)
+    for shape in ((97, 130), (64, 64), (20, 30), (33, 200), (130, 17)):
+        for dtype in (np.float32, np.uint8, bool):
+            m = (rng.random(shape) * (rng.random(shape) > 0.97) * 3).astype(dtype)
+            if dtype == np.float32:
+                m[shape[0] // 2, shape[1] // 3] = np.nan
+            for b in (16, 32, 40):
+                got = _block_max(m, b)
+                assert got.shape == (-(-shape[0] // b), -(-shape[1] // b))
+                assert got.dtype == m.dtype
+                want = np.array([[m[i:i + b, j:j + b].max() for j in range(0, shape[1], b)]
+                                 for i in range(0, shape[0], b)], m.dtype)
+                np.testing.assert_array_equal(got, want)

