@@ -398,3 +398,23 @@ def test_a_small_fill_flat_as_a_whole_is_not_a_flat_stretch():
     assert v["judged"] and v["flat_px"] < MIN_FLAT_PX and not v["flagged"], v
     assert v["flat_share"] >= 0.6, v
     assert not v.get("stretch_flat", False), v
+
+
+def test_the_stretch_fix_s_two_maps_read_from_one_look_are_the_two_functions_maps():
+    """``stretches_and_weight`` (the stretch fix's maps, its ring read once) gives exactly
+    what ``flat_stretches`` and ``texture_weight`` give on their own: on the seed-head line's
+    flat word, on the clean photo under it (no stretch) and on a one-colour crop."""
+    from seamline.ops.inpaint.surface import flat_stretches, stretches_and_weight
+
+    photo, _, hole, disc = _seed_head_line()
+    fill = np.where((hole & disc)[..., None], cv2.GaussianBlur(photo, (0, 0), 4.0),
+                    photo).astype(np.float32)
+    known = np.ones(hole.shape, bool)
+    known[:, :40] = False  # another region's fill: not read as photo
+    flat = np.full(photo.shape, 0.4, np.float32)
+    for image, kw in ((fill, {}), (fill, {"known": known}), (photo, {}), (flat, {})):
+        where, weight = stretches_and_weight(image, hole, **kw)
+        assert np.array_equal(where, flat_stretches(image, hole, **kw))
+        assert np.array_equal(weight, texture_weight(image, hole, **kw))
+        assert where.dtype == bool and weight.dtype == np.float32
+    assert stretches_and_weight(fill, hole)[0].any()

@@ -70,8 +70,9 @@ import numpy as np
 
 from seamline.core.arrays import LUMA
 
-__all__ = ["judge_surface", "flat_stretches", "texture_weight", "grain_transfer", "add_grain",
-           "fill_middle", "band_energy", "ring_of", "SURFACE_FIGURES"]
+__all__ = ["judge_surface", "flat_stretches", "texture_weight", "stretches_and_weight",
+           "grain_transfer", "add_grain", "fill_middle", "band_energy", "ring_of",
+           "SURFACE_FIGURES"]
 
 #: Blur (px) subtracted from luminance: what is left is the grain.
 BAND_SIGMA = 2.0
@@ -131,7 +132,8 @@ def ring_of(hole: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 def _window(a: np.ndarray, sigma: float = WINDOW_PX) -> np.ndarray:
-    a = a.astype(np.float32)
+    # no copy of a float32 map (the blurs only read it): ~30 of them a look
+    a = a.astype(np.float32, copy=False)
     if sigma < FAR_WINDOW_PX:
         return cv2.GaussianBlur(a, (0, 0), sigma)
     # the middle look's wide window on a 4x coarser grid (the same blur to within a few
@@ -221,14 +223,14 @@ def _local_look(image: np.ndarray, hole: np.ndarray, known: np.ndarray) -> dict:
     luma = _luma(image)
     ring, soft = _ring(luma, hole, known)
     grain = _grain(luma)
-    energy, w_ring, _ = _ring_grain(luma, ring, soft, grain, window_px=WINDOW_PX,
-                                    geometric=False)
+    energy, w_ring, strong = _ring_grain(luma, ring, soft, grain, window_px=WINDOW_PX,
+                                         geometric=False)
     d_in = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
     interior = hole & (d_in >= INTERIOR_PX)
     fill = _window(grain * interior) / (_window(interior) + 1e-6)
     judged = interior & (w_ring > MIN_RING_WEIGHT) & (energy > TEXTURE_FLOOR)
     return {"energy": energy, "fill": fill, "judged": judged, "d_in": d_in,
-            "parts": (luma, ring, soft, grain)}
+            "ring_maps": (energy, w_ring, strong), "parts": (luma, ring, soft, grain)}
 
 
 def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None
@@ -347,9 +349,26 @@ def flat_stretches(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | N
     known = ~hole if known is None else (np.asarray(known, bool) & ~hole)
     if not hole.any() or image.min() == image.max():
         return np.zeros(hole.shape, bool)
-    look = _local_look(image, hole, known)
+    return _flat_stretches(_local_look(image, hole, known))
+
+
+def _flat_stretches(look: dict) -> np.ndarray:
+    """:func:`flat_stretches` from the crop's :func:`_local_look`."""
     judged = look["judged"]
     return _stretches(judged, judged & (look["fill"] < FLAT_RATIO * look["energy"]))[0]
+
+
+def stretches_and_weight(image: np.ndarray, hole: np.ndarray, *,
+                         known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`flat_stretches` and :func:`texture_weight` of one crop, the same two maps, its
+    ring read once (both read the ring's grain over ``WINDOW_PX``: the stretch fix asks for
+    both on the judges' crop, and each read is ~26 blurs of it)."""
+    hole = np.asarray(hole, bool)
+    known = ~hole if known is None else (np.asarray(known, bool) & ~hole)
+    look = _local_look(image, hole, known)
+    where = (_flat_stretches(look) if hole.any() and image.min() != image.max()
+             else np.zeros(hole.shape, bool))
+    return where, _weight(hole, *look["ring_maps"])
 
 
 #: The middle look: hole pixels this far (px) or more inside are the hole's middle, where the
@@ -462,7 +481,11 @@ def texture_weight(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | N
     """
     hole = np.asarray(hole, bool)
     known = ~hole if known is None else (np.asarray(known, bool) & ~hole)
-    energy, w_ring, strong = ring_grain(image, hole, known)
+    return _weight(hole, *ring_grain(image, hole, known))
+
+
+def _weight(hole, energy, w_ring, strong) -> np.ndarray:
+    """:func:`texture_weight` from the ring's maps (:func:`ring_grain`)."""
     lo, hi = np.log(TEXTURE_FLOOR), np.log(TEXTURE_FULL)
     w = np.clip((np.log(energy + 1e-12) - lo) / (hi - lo), 0.0, 1.0)
     w *= np.clip(1.0 - strong / STRONG_SHARE_MAX, 0.0, 1.0)

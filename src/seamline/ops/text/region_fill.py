@@ -415,15 +415,14 @@ def stretch_fill(out, hole: Hole, final, box, *, radius, seed) -> dict:
     fill they had (the same colour rule), weighted by
     :func:`seamline.ops.inpaint.surface.texture_weight` (none where strong edges cross the
     ring). Returns the record for the pass."""
-    from seamline.ops.inpaint.surface import GRAIN_GAIN, flat_stretches, texture_weight
+    from seamline.ops.inpaint.surface import GRAIN_GAIN, stretches_and_weight, texture_weight
 
     t0 = time.thread_time()
     here = hole.within(box)
     known = ~final[box]
     # the hole on the flat stretches (their window's extent: a letter either way of the
     # flat pixels), not the whole line: its letters often join into one piece
-    where = flat_stretches(out[box], here, known=known)
-    ring_w = texture_weight(out[box], here, known=known)
+    where, ring_w = stretches_and_weight(out[box], here, known=known)
     part = np.zeros(final.shape, bool)
     n, lab = cv2.connectedComponents(where.astype(np.uint8), connectivity=8)
     kept = 0
