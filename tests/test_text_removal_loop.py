@@ -421,7 +421,7 @@ def test_a_fill_judged_again_as_it_is_keeps_its_verdict_without_a_second_look(sh
     import hashlib
 
     import seamline.ops.inpaint.surface as surface
-    import seamline.ops.text.removal as removal
+    from seamline.ops.text.fill_judges import Seen
 
     image, mask, _, regions = shadowed
     looks: list = []
@@ -436,7 +436,7 @@ def test_a_fill_judged_again_as_it_is_keeps_its_verdict_without_a_second_look(sh
     remembered = fill_text(image, mask, regions, max_passes=3)
     once = list(looks)
     looks.clear()
-    monkeypatch.setattr(removal._Seen, "verdict",
+    monkeypatch.setattr(Seen, "verdict",
                         lambda self, judge, box, crop, here, known, look: look())
     every_time = fill_text(image, mask, regions, max_passes=3)
     assert len(looks) > len(set(looks))  # the loop does judge a fill again as it is ...

@@ -48,8 +48,6 @@ the mask is built and preflighted:
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import time
 
 import cv2
@@ -57,6 +55,7 @@ import numpy as np
 
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
+from seamline.ops.text.fill_judges import Seen, judge_fill_crop
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass,
                                            next_smear_fill, smooth_context, stretch_fill)
@@ -165,58 +164,22 @@ def _crossing_edges(image, hole: Hole, support) -> int:
     return len(find_edge_paths(image[box], hole.within(box), known=~support[box]))
 
 
-class _Seen:
-    """The verdicts one :func:`fill_text` call's judges gave, by what they looked at (the
-    crop's pixels, the hole, the untouched photo), so a fill judged again as it is (the loop
-    re-judges a refilled region after the ghost judge; a stretch fix that found no stretch
-    to fill) is not looked at again: the judges are deterministic, so the verdict is the
-    one they would give (~60 ms a surface look on a line's crop, a third of them repeats on
-    the train cases). Keys are digests, not copies, so nothing large is held."""
-
-    def __init__(self):
-        self._verdicts: dict = {}
-
-    def verdict(self, judge: str, box, crop, here, known, look):
-        h = hashlib.blake2b(np.ascontiguousarray(crop).data, digest_size=16)
-        key = (judge, tuple((s.start, s.stop) for s in box), h.digest(),
-               np.packbits(here).tobytes(), np.packbits(known).tobytes())
-        if key not in self._verdicts:
-            self._verdicts[key] = look()
-        # a copy: callers keep verdicts in their records
-        return copy.deepcopy(self._verdicts[key])
-
-
-def _judge_fill(out, hole: Hole, final, seen: _Seen | None = None) -> tuple[dict, dict]:
-    """The smear and structure judges' verdicts on one region's fill, on a crop around it;
-    the ring is untouched photo only (``final`` holds every filled pixel). The strong edges
-    that cross the hole are found once; the smear judge leaves out their band (an edge the
-    photo carries across the hole, and the rim's other side drawn with it, is not a seam).
-    ``seen``: the verdicts given before in this call (:class:`_Seen`)."""
+def _judge_fill(out, hole: Hole, final, seen: Seen | None = None) -> tuple[dict, dict]:
+    """The smear and structure judges' verdicts on one region's fill, on a crop around it
+    (:func:`~seamline.ops.text.fill_judges.judge_fill_crop`); the ring is untouched photo
+    only (``final`` holds every filled pixel). ``seen``: the verdicts given before in this
+    call (:class:`~seamline.ops.text.fill_judges.Seen`)."""
     box = _judge_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
     if seen is not None:
         return seen.verdict("fill", box, out[box], here, known,
-                            lambda: _judge_fill_crop(out[box], here, known))
-    return _judge_fill_crop(out[box], here, known)
+                            lambda: judge_fill_crop(out[box], here, known))
+    return judge_fill_crop(out[box], here, known)
 
 
-def _judge_fill_crop(crop, here, known) -> tuple[dict, dict]:
-    """:func:`_judge_fill` on the judges' crop, its hole and its untouched photo."""
-    from seamline.ops.inpaint.edge_first import curves
-    from seamline.ops.inpaint.smear import judge_smear
-    from seamline.ops.inpaint.structure import BAND_PX, judge_structure, path_mask
-
-    # along the curves the edge-first fill draws (an ellipse where one fits)
-    paths = curves(crop, here, known=known)
-    smear = judge_smear(crop, here, known=known,
-                        exclude=path_mask(paths, here.shape, half_width=BAND_PX)
-                        if paths else None)
-    return smear, judge_structure(crop, here, known=known, paths=paths)
-
-
-def _judge_surface(out, hole: Hole, final, seen: _Seen | None = None) -> dict:
+def _judge_surface(out, hole: Hole, final, seen: Seen | None = None) -> dict:
     """The surface look's verdict on one region's fill (the smear judges' crop); ``seen``:
-    the verdicts given before in this call (:class:`_Seen`)."""
+    as :func:`_judge_fill`'s."""
     from seamline.ops.inpaint.surface import judge_surface
 
     box = _judge_box(hole, out.shape)
@@ -228,7 +191,7 @@ def _judge_surface(out, hole: Hole, final, seen: _Seen | None = None) -> dict:
 
 
 def _texture_pass(out, hole: Hole, final, verdict: dict,
-                  seen: _Seen | None = None) -> tuple[dict, dict]:
+                  seen: Seen | None = None) -> tuple[dict, dict]:
     """Give a fill the surface look flags the grain it lost, in place; returns the new
     verdict and the record for the pass.
 
@@ -444,7 +407,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     smears: dict = {}
     structs: dict = {}
     surfaces: dict = {}
-    seen = _Seen()  # the judges' verdicts by what they saw: a fill judged as it is, once
+    seen = Seen()  # the judges' verdicts by what they saw: a fill judged as it is, once
 
     def surface_step(lab, hole):
         """The surface look on a region's fill as it is; a flagged fill (``auto`` only) gets

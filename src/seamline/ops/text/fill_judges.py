@@ -1,0 +1,56 @@
+"""The judges a region's fill gets on its crop in the text-removal loop, and their memo.
+
+:func:`judge_fill_crop` runs the smear and structure judges on the crop
+(:mod:`seamline.ops.inpaint.smear`, :mod:`seamline.ops.inpaint.structure`); :class:`Seen`
+remembers every verdict one :func:`seamline.ops.text.removal.fill_text` call's judges gave,
+by what they looked at, so a fill judged again as it is (the loop re-judges a refilled
+region after the ghost judge's next read; a stretch fix that found no stretch to fill) is
+not looked at again (~60 ms a surface look on a line's crop; a third of the looks on the
+train cases were repeats).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+
+import numpy as np
+
+__all__ = ["Seen", "judge_fill_crop"]
+
+
+class Seen:
+    """Verdicts by what the judge looked at: its name, the crop's box and pixels, the hole
+    and the untouched photo (bool, the crop's shape). The judges are deterministic, so a
+    remembered verdict is the one they would give. Keys are digests, not copies: nothing
+    crop-sized is held."""
+
+    def __init__(self):
+        self._verdicts: dict = {}
+
+    def verdict(self, judge: str, box, crop, here, known, look):
+        """``look()``'s result, or the one it gave before on the same inputs (a copy:
+        callers keep verdicts in their records)."""
+        h = hashlib.blake2b(np.ascontiguousarray(crop).data, digest_size=16)
+        key = (judge, tuple((s.start, s.stop) for s in box), h.digest(),
+               np.packbits(here).tobytes(), np.packbits(known).tobytes())
+        if key not in self._verdicts:
+            self._verdicts[key] = look()
+        return copy.deepcopy(self._verdicts[key])
+
+
+def judge_fill_crop(crop, here, known) -> tuple[dict, dict]:
+    """The smear and structure judges' verdicts on a fill's crop (HxWx3 float32 in [0, 1]),
+    its hole ``here`` and its untouched photo ``known`` (HxW bool each). The strong edges
+    that cross the hole are found once; the smear judge leaves out their band (an edge the
+    photo carries across the hole, and the rim's other side drawn with it, is not a seam)."""
+    from seamline.ops.inpaint.edge_first import curves
+    from seamline.ops.inpaint.smear import judge_smear
+    from seamline.ops.inpaint.structure import BAND_PX, judge_structure, path_mask
+
+    # along the curves the edge-first fill draws (an ellipse where one fits)
+    paths = curves(crop, here, known=known)
+    smear = judge_smear(crop, here, known=known,
+                        exclude=path_mask(paths, here.shape, half_width=BAND_PX)
+                        if paths else None)
+    return smear, judge_structure(crop, here, known=known, paths=paths)
