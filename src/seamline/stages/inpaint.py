@@ -10,8 +10,8 @@ import numpy as np
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
 
-BackendName = Literal["auto", "telea", "ns", "fsr", "fsr-best", "fsr-edge", "exemplar",
-                      "lama"]
+BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "fsr-edge",
+                      "exemplar", "lama"]
 
 
 class Inpaint(Stage):

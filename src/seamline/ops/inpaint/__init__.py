@@ -74,6 +74,14 @@ def _fsr(best):
     return fill
 
 
+def _biharmonic(crop, hole, opts):
+    # the smoothest surface through the border's values and slopes
+    # (seamline.ops.inpaint.biharmonic)
+    from seamline.ops.inpaint.biharmonic import biharmonic_fill
+
+    return biharmonic_fill(crop, hole > 0)
+
+
 def _edge(crop, hole, opts):
     # the strong edges that cross the hole first, then FSR (seamline.ops.inpaint.edge_first)
     from seamline.ops.inpaint.edge_first import edge_fill
@@ -146,6 +154,10 @@ _REGISTRY = {
                 "fast marching; thin strokes and small specks on smooth context"),
         Backend("ns", _opencv(cv2.INPAINT_NS), "diffusion",
                 "Navier-Stokes: continues isophotes (edges) into thin holes"),
+        Backend("biharmonic", _biharmonic, "diffusion",
+                "the smoothest surface through the hole's border values and slopes: "
+                "continues a defocused (soft) edge across a large hole on smooth context",
+                context=lambda extent, radius: 8),
         Backend("fsr", _fsr(False), "diffusion",
                 "frequency-selective reconstruction (OpenCV xphoto, fast profile); "
                 "continues edges and texture that telea smears", context=lambda extent, radius: max(16, extent // 2)),
