@@ -70,7 +70,10 @@ class TextMask(Stage):
     # running out of its mask, not by its text (ops.text.rim.hard_by_steps)
     # 33: 29's ring pixels are the outline's: geometry's dilate_max_runs caps the normaliser's
     # growth from them at 1 px (their line's margin landed 1-2 px past the outline)
-    version = "33"
+    # 34: an outlined line's hard drop shadow the glyph mask took in part is split from its
+    # three colours (fill, outline, shadow) and placed as the letters moved
+    # (ops.text.hard_shadow.split_shadow, SPLIT3_*)
+    version = "34"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

@@ -56,6 +56,27 @@ SPLIT_EXPLAINED = 0.6
 SPLIT_MOVED_IN = 0.8
 SPLIT_MIRROR = 0.65
 
+#: An outlined line's mask holds three colours (fill, outline, shadow), so two clusters put
+#: the shadow with the outline and the split above fails. Its pixels are then cut into three
+#: clusters, each tried as the shadow S with the other two (fill and outline) as the letters
+#: F. The glyph stage leaves much of such a shadow out (the colours wrapping an outlined
+#: line's letters go back to the photo, b40ea02), so fewer of F's moved pixels are S
+#: (``SPLIT3_MOVED_IN``), and S must lie on F moved the more (``SPLIT3_EXPLAINED``), its
+#: centre at least ``SPLIT_MIN_DELTA_E`` from both others, the mirror under
+#: ``SPLIT_MIRROR``. Train split (white/yellow DejaVu and DejaVu Serif Bold, 1-3 px dark
+#: outlines, hard purple/blue shadows (3-5 px) over chelsea and coffee: the four lines the
+#: two-cluster split left): explained 0.93-0.99, moved in 0.47-0.84, mirror 0.34-0.63, all at
+#: the drawn offset; the same twelve lines drawn without a shadow (and clusters that are the
+#: outline or the fill): explained at most 0.73 where the mirror is under 0.65, and the
+#: clusters explained over 0.85 are slivers (S/F <= 0.04, moved in <= 0.07).
+SPLIT3_EXPLAINED = 0.85
+SPLIT3_MOVED_IN = 0.4
+#: ... and F keeps only its pieces whose moved copy, past F, lies on S on at least
+#: ``SPLIT3_PIECE_IN`` of it: the letters (0.30-1.0 on those four lines); the photo specks
+#: the glyph mask took beside them, 0.0 (their moved copies had added 260 px farther than
+#: 8 px from the text on the coffee line; they stay in the glyph mask, unmoved).
+SPLIT3_PIECE_IN = 0.1
+
 
 def shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """``a`` moved by (dx, dy) px, zero-filled (all zeros when moved by its size or more)."""
@@ -159,6 +180,51 @@ def _two_means(x: np.ndarray, iters: int = 10):
     return lab, c
 
 
+def _nearest(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per row of ``x``: the index of the nearest row of ``c`` (one distance column per
+    centre, no N x K x 3 array)."""
+    return np.argmin(np.stack([((x - ck) ** 2).sum(1) for ck in c], 1), 1)
+
+
+def _three_means(x: np.ndarray, iters: int = 10) -> np.ndarray:
+    """Three cluster centres of the rows of ``x`` (Lab), seeded at the darkest and lightest
+    tenth and at the tenth farthest from both (an outlined line: fill, outline, shadow);
+    deterministic. Returns the centres, (3, 3) float64."""
+    x = x.astype(np.float64)
+    order = np.argsort(x[:, 0], kind="stable")
+    n = max(len(x) // 10, 1)
+    c = [x[order[:n]].mean(0), x[order[-n:]].mean(0)]
+    far = np.minimum(((x - c[0]) ** 2).sum(1), ((x - c[1]) ** 2).sum(1))
+    c = np.stack([*c, x[np.argsort(far, kind="stable")[-n:]].mean(0)])
+    for _ in range(iters):
+        lab = _nearest(x, c)
+        for k in range(3):
+            if (lab == k).any():
+                c[k] = x[lab == k].mean(0)
+    return c
+
+
+def _moved_fit(F: np.ndarray, S: np.ndarray, m: int):
+    """How well ``S`` is ``F`` moved by one offset less ``F`` itself (float32 0/1 masks):
+    (score, dx, dy, explained, moved in, mirror score) at the best offset of 2-``m`` px, or
+    None when either is too small (see :func:`split_shadow`)."""
+    nf, ns = float(F.sum()), float(S.sum())
+    if nf < 30 or ns < 0.05 * nf:
+        return None
+    on_s = cv2.matchTemplate(cv2.copyMakeBorder(S, m, m, m, m, cv2.BORDER_CONSTANT, 0),
+                             F, cv2.TM_CCORR)  # [dy + m, dx + m]: |F moved by (dx, dy) & S|
+    on_f = cv2.matchTemplate(cv2.copyMakeBorder(F, m, m, m, m, cv2.BORDER_CONSTANT, 0),
+                             F, cv2.TM_CCORR)  # |F moved & F|
+    moved = np.maximum(nf - on_f, 1.0)
+    explained = on_s / ns
+    moved_in = on_s / moved
+    score = explained + moved_in
+    score[m - 1:m + 2, m - 1:m + 2] = 0  # 0-1 px: the anti-aliased edge
+    iy, ix = np.unravel_index(int(np.argmax(score)), score.shape)
+    return (float(score[iy, ix]), int(ix) - m, int(iy) - m, float(explained[iy, ix]),
+            float(moved_in[iy, ix]), float(score[2 * m - iy, 2 * m - ix]))
+
+
 def split_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int):
     """The fill and the offset (dx, dy) of a hard drop shadow the glyph mask took with it.
 
@@ -168,8 +234,9 @@ def split_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int):
     S lies on F moved there (``SPLIT_EXPLAINED``) and most of F moved there, past F, is S
     (``SPLIT_MOVED_IN``), far more than on the mirror offset (``SPLIT_MIRROR``). Of the two
     clusters the fill is the one whose offset scores higher (explained + moved in; the
-    shadow moved back onto the fill explains less of it). Returns ``(fill uint8 mask,
-    (dx, dy))`` or None.
+    shadow moved back onto the fill explains less of it). Failing that, an outlined line's
+    three clusters (fill, outline, shadow; ``SPLIT3_*``): F is then the fill with its
+    outline. Returns ``(fill uint8 mask, (dx, dy))`` or None.
     """
     m = max_shift
     if glyph.sum() < 50:
@@ -178,38 +245,49 @@ def split_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int):
     if core.sum() < 30:
         return None
     lab = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
-    _, c = _two_means(lab[core])
-    if float(np.linalg.norm(c[0] - c[1])) < SPLIT_MIN_DELTA_E:
-        return None
     g = glyph > 0
+    _, c = _two_means(lab[core])
+    if float(np.linalg.norm(c[0] - c[1])) >= SPLIT_MIN_DELTA_E:
+        side = np.full(g.shape, -1, np.int8)
+        side[g] = _nearer(lab[g].astype(np.float64), c)
+        best = None
+        for k in (0, 1):
+            fit = _moved_fit((side == k).astype(np.float32),
+                             (side == 1 - k).astype(np.float32), m)
+            if fit is not None and (best is None or fit[0] > best[0][0]):
+                best = (fit, k)
+        if best is not None:
+            (s, dx, dy, ex, mi, mirror), k = best
+            if ex >= SPLIT_EXPLAINED and mi >= SPLIT_MOVED_IN and mirror < SPLIT_MIRROR * s:
+                return (side == k).astype(np.uint8), (dx, dy)
+    # an outlined line: fill, outline and shadow (``SPLIT3_*``)
+    c = _three_means(lab[core])
     side = np.full(g.shape, -1, np.int8)
-    side[g] = _nearer(lab[g].astype(np.float64), c)
+    side[g] = _nearest(lab[g].astype(np.float64), c)
     best = None
-    for k in (0, 1):
-        F = (side == k).astype(np.float32)
-        S = (side == 1 - k).astype(np.float32)
-        nf, ns = float(F.sum()), float(S.sum())
-        if nf < 30 or ns < 0.05 * nf:
+    for k in range(3):
+        if min(float(np.linalg.norm(c[k] - c[j])) for j in range(3) if j != k) \
+                < SPLIT_MIN_DELTA_E:
             continue
-        on_s = cv2.matchTemplate(cv2.copyMakeBorder(S, m, m, m, m, cv2.BORDER_CONSTANT, 0),
-                                 F, cv2.TM_CCORR)  # [dy + m, dx + m]: |F moved by (dx, dy) & S|
-        on_f = cv2.matchTemplate(cv2.copyMakeBorder(F, m, m, m, m, cv2.BORDER_CONSTANT, 0),
-                                 F, cv2.TM_CCORR)  # |F moved & F|
-        moved = np.maximum(nf - on_f, 1.0)
-        explained = on_s / ns
-        moved_in = on_s / moved
-        score = explained + moved_in
-        score[m - 1:m + 2, m - 1:m + 2] = 0  # 0-1 px: the anti-aliased edge
-        iy, ix = np.unravel_index(int(np.argmax(score)), score.shape)
-        s = float(score[iy, ix])
-        mirror = float(score[2 * m - iy, 2 * m - ix])
-        if best is None or s > best[0]:
-            best = (s, k, int(ix) - m, int(iy) - m, float(explained[iy, ix]),
-                    float(moved_in[iy, ix]), mirror)
+        fit = _moved_fit(((side != k) & g).astype(np.float32),
+                         (side == k).astype(np.float32), m)
+        if fit is None:
+            continue
+        s, dx, dy, ex, mi, mirror = fit
+        # of the clusters that pass, the best (the outline as S scores on the fill's side)
+        if (ex >= SPLIT3_EXPLAINED and mi >= SPLIT3_MOVED_IN and mirror < SPLIT_MIRROR * s
+                and (best is None or s > best[0])):
+            best = (s, k, dx, dy)
     if best is None:
         return None
-    s, k, dx, dy, ex, mi, mirror = best
-    if ex < SPLIT_EXPLAINED or mi < SPLIT_MOVED_IN or mirror >= SPLIT_MIRROR * s:
-        return None
-    return (side == k).astype(np.uint8), (dx, dy)
-
+    _, k, dx, dy = best
+    # the letters only: a piece of F whose copy moved there lands on no S is photo the glyph
+    # mask took beside them (a wood streak, a saucer's edge), whose moved copy would be masked
+    F = ((side != k) & g).astype(np.uint8)
+    n, cc = cv2.connectedComponents(F, connectivity=8)
+    moved = shift(cc, dx, dy) * (F == 0)  # each piece moved, past F
+    past = np.bincount(moved.ravel(), minlength=n)
+    on_s = np.bincount(moved[side == k], minlength=n)
+    keep = on_s >= SPLIT3_PIECE_IN * np.maximum(past, 1)
+    keep[0] = False
+    return keep[cc].astype(np.uint8), (dx, dy)
