@@ -409,3 +409,31 @@ def test_an_outlined_line_with_no_shadow_gets_none_from_the_three_colour_split()
     assert mask[drawn].mean() >= 0.99, mask[drawn].mean()  # 0.9969, as on main
     stray = mask & ~_near(drawn, 3)
     assert stray.sum() <= 400, stray.sum()  # 380, as on main
+
+
+def test_a_drop_shadow_of_another_hue_than_the_photo_is_placed_by_its_colour_edges():
+    """White DejaVu Bold, a 2 px navy outline and a red hard drop shadow (2, 3) over rocket's
+    night sky: the shadow's lightness is nearly the sky's, so its edges show no lightness
+    step and edge_shadow found no offset; the glyph mask holds the fill and outline only
+    and the segmenter's blur fitted nothing. On main the final mask held 0.660 of the
+    shadow's visible pixels and the fill spread the rest into a red ghost of the whole line.
+    On the a* / b* channels its edges place it (ops.text.hard_shadow.SHADOW_EDGE_CHANNELS)."""
+    from conftest import BOLD_FONT, scaled_photo
+    from seamline.testing.overlays import Overlay, _replace, drawn_mask, render
+
+    photo = scaled_photo("rocket", 800)
+    ov = Overlay(text="Launch Day", xy=(300, 420), size_px=60, font=BOLD_FONT,
+                 color=(255, 255, 255), outline_px=2, outline_color=(0, 0, 120),
+                 shadow_offset=(2, 3), shadow_color=(120, 20, 20))
+    image = render(photo, [ov])[0].astype(np.float32)
+    unshadowed = render(photo, [_replace(ov, shadow_offset=(0, 0))])[0].astype(np.float32)
+    drawn = drawn_mask(photo, image)
+    shadow = (drawn & ~drawn_mask(photo, unshadowed)
+              & (np.abs(image - photo).max(-1) > 8 / 255))
+    assert shadow.sum() > 1500
+    mask, rep = _remove_text_mask(image, report=True)
+    assert any("dx=2, dy=3, r=0, hard" in c for c in rep["per_line"]), rep["per_line"]
+    assert mask[shadow].mean() >= 0.98, mask[shadow].mean()  # 1.000 (main: 0.660)
+    assert mask[drawn].mean() >= 0.99, mask[drawn].mean()  # 0.9996 (main: 0.949)
+    stray = mask & ~_near(drawn, 3)
+    assert stray.sum() <= 60, stray.sum()  # 31 (main: 43)

@@ -73,7 +73,9 @@ class TextMask(Stage):
     # 34: an outlined line's hard drop shadow the glyph mask took in part is split from its
     # three colours (fill, outline, shadow) and placed as the letters moved
     # (ops.text.hard_shadow.split_shadow, SPLIT3_*)
-    version = "34"
+    # 35: a hard drop shadow neither its lightness edges nor a split places is placed by its
+    # edges on a* / b* (ops.text.hard_shadow.SHADOW_HUE_CHANNELS)
+    version = "35"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

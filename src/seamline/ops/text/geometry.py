@@ -21,7 +21,7 @@ from seamline.core.arrays import LUMA, srgb_decode
 from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.polygons import line_rect as _rect
-from seamline.ops.text.hard_shadow import edge_shadow, split_shadow
+from seamline.ops.text.hard_shadow import SHADOW_HUE_CHANNELS, edge_shadow, split_shadow
 from seamline.ops.text.hard_shadow import shift as _shift
 
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
@@ -691,7 +691,9 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     marks it or not (``"effect(dx=4, dy=4, r=0, hard)"``); no other moved effect is fitted
     to that line (the segmenter's blur round the shadow). A glyph mask that took the shadow
     with the fill (:func:`seamline.ops.text.hard_shadow.split_shadow`) is cut to its fill and
-    its shadow tried the same way (``"effect(dx=5, dy=2, r=0, split)"``). Either is sharp
+    its shadow tried the same way (``"effect(dx=5, dy=2, r=0, split)"``); failing both, the
+    shadow's edges on the a* / b* channels (a red shadow whose lightness is the photo's:
+    ``SHADOW_HUE_CHANNELS``), labelled as a lightness-placed one. Either is sharp
     (its tail is its anti-aliased pixel) unless its change past the moved outline fades over
     several px (``SHADOW_BLUR_*``: a huge title's soft shadow the split took): that one's
     tail may run ``SHADOW_BLUR_MAX_PX`` (``"effect(dx=6, dy=6, r=0, split, blurred)"``).
@@ -794,6 +796,10 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
                 how = "split"
                 g1 = cv2.dilate(gl, _disk(1)) > 0
                 rest = seg & ~g1
+            else:
+                # ... or a shadow of another hue, its lightness the photo's (a red one over
+                # a night sky): its edges on a* / b* (ops.text.hard_shadow.SHADOW_HUE_CHANNELS)
+                edged = edge_shadow(gl, image[y0:y1, x0:x1], m, SHADOW_HUE_CHANNELS)
         sure = np.zeros_like(g1)  # effect pixels kept whether the segmenter marks them or not
         budget = tries  # effects still to fit (a rejected edge shadow costs none)
         while budget > 0:
