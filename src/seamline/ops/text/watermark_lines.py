@@ -4,10 +4,12 @@
 repetition; a faint word over a busy photo (grey on fur, grass, noise) repeats too weakly to
 pass its threshold, and one whose template blob is not word-shaped or that the segmenter
 does not read is missed too. The detector, though, boxes and reads some of its tiles: lines
-that read the same word at the same size and angle, :data:`MIN_REPEATS` or more, are copies
-of one watermark. Their lattice is one the centres fit (:func:`_lines_lattice`: pairs of
-autocorrelation peaks by support, else pairs of the centres' own differences), refitted
-through the centres by least squares;
+that read the same word (a same-length misread too: "FROOF") at the same length and angle,
+:data:`MIN_REPEATS` or more, are copies of one watermark (a box's height varies with the
+background under the word; :data:`TALL_BOX`). Their lattice is one most of the centres fit
+(:func:`_lines_lattice`: pairs of autocorrelation peaks, those whose other points hold the
+word (:func:`_holds`) by support, else pairs of the centres' own differences), refitted
+through them by least squares (a box centred off its copy left out: :func:`_fit`);
 the tiles are the median detected box moved over the frame. No segmenter check: the
 readings confirm the text. :func:`find_watermark` tries the periodicity first.
 
@@ -39,6 +41,32 @@ from seamline.ops.text.watermark import (MAX_TILES, MIN_CORR, TiledWatermark, au
 MIN_REPEATS = 4
 #: Two readings are the same word from this similarity on (difflib ratio: "PROOF"/"PR0OF").
 SAME_WORD = 0.75
+#: A whole reading's box is taken up to this times the group's median height: the detector
+#: boxes a word with some of the background above and below it, more where the background
+#: is busy or as bright as the paint (train split, sunlit grass and fur under a white
+#: "PROOF": whole readings up to 1.35 x the median height, their centres within 6 px of
+#: their copy's across the text).
+TALL_BOX = 1.5
+#: A candidate lattice of the readings is kept where its points away from them hold the
+#: word at least this share of the best candidate's (:func:`_holds`): a lattice twice as
+#: fine as the tiles' holds it at half its points or fewer (~0.5 x). Train split, white
+#: "PROOF" over sunlit gravel (4 readings; autocorrelation support 0.0030-0.0054 for all 21
+#: candidates, the tiles' own 0.0036): the tiles' own 0.355, one twice as fine 0.191
+#: (0.54 x), finer ones 0.07-0.12.
+HOLD_SHARE = 0.75
+#: Below this best :func:`_holds` (a normalised correlation) the word is too faint at the
+#: lattices' points to tell them apart: the autocorrelation's support alone decides.
+HOLD_MIN = 0.05
+
+
+def _whole(word: str, key: str) -> bool:
+    """Whether ``key`` reads all of ``word``: nearly the same (difflib ratio 0.9: a letter
+    more or less in a long word), or as long with one letter misread ("froof", "proop" for
+    "proof": over foliage a letter's strokes merge with a leaf's; its box is the word's)."""
+    if difflib.SequenceMatcher(None, word, key).ratio() >= 0.9:
+        return True
+    return (len(key) == len(word) >= 4
+            and sum(a != b for a, b in zip(word, key)) <= 1)
 
 
 def _repeated_lines(lines, texts):
@@ -67,11 +95,13 @@ def _repeated_lines(lines, texts):
         L = np.array([max(r[1]) for _, r in g])
         S = np.array([min(r[1]) for _, r in g])
         ang = np.array([text_angle(r) for _, r in g])
-        whole = np.array([difflib.SequenceMatcher(None, word, k).ratio() >= 0.9 for k in keys])
+        whole = np.array([_whole(word, k) for k in keys])
         if whole.sum() < MIN_REPEATS:
             continue
         mL, mS, ma = np.median(L[whole]), np.median(S[whole]), np.median(ang[whole])
-        ok = (whole & (np.abs(L / mL - 1) < 0.15) & (np.abs(S / mS - 1) < 0.25)
+        # the box's length along the text is the word's; its height is the word's plus
+        # whatever of the background the detector takes in above or below it
+        ok = (whole & (np.abs(L / mL - 1) < 0.15) & (S / mS > 0.75) & (S / mS < TALL_BOX)
               & (np.abs((ang - ma + 90) % 180 - 90) < 8))
         if ok.sum() >= MIN_REPEATS and (best is None or ok.sum() > len(best[0])):
             r = [g[i][1] for i in np.nonzero(ok)[0]]
@@ -80,27 +110,43 @@ def _repeated_lines(lines, texts):
     return best
 
 
-def _fits(centres, v1, v2, tol) -> bool:
-    """Whether every centre (M, 2) lies within ``tol`` of a lattice ``c0 + i v1 + j v2``:
-    the centres' lattice coordinates rounded, the lattice refitted through them by least
-    squares when they span two directions (peaks are read to the work pixel; the error
-    grows with the distance)."""
+def _fit(centres, v1, v2, tol):
+    """The lattice ``c0 + i v1 + j v2`` through the centres (M, 2) that lie on it: (c0, v1,
+    v2, inliers (M,) bool), refitted by least squares through the inliers where they span
+    two directions (peaks are read to the work pixel; the error grows with the distance),
+    every inlier within ``tol`` of its point; None below :data:`MIN_REPEATS` inliers or half
+    the centres. A detector's box that takes in some background beside the word is centred
+    off its copy: it is left out, not the lattice (train split, sunlit grass: 2 of 9 whole
+    readings 29-37 px off along the text)."""
     B = np.stack([v1, v2], 1)
     if abs(np.linalg.det(B)) < 1e-6:
-        return False
-    ij = np.round(np.linalg.solve(B, (centres - centres[0]).T).T)
-    X = np.column_stack([np.ones(len(centres)), ij])
-    if np.linalg.matrix_rank(X) == 3:
-        fit = X @ np.linalg.lstsq(X, centres, rcond=None)[0]
-    else:
-        fit = centres[0] + ij @ B.T
-    return bool(np.all(np.hypot(*(fit - centres).T) <= tol))
+        return None
+    need = max(MIN_REPEATS, (len(centres) + 1) // 2)
+    best = None
+    for k in range(len(centres)):  # each centre as the origin: an outlier's rounds others off
+        ij = np.round(np.linalg.solve(B, (centres - centres[k]).T).T)
+        ins = np.ones(len(centres), bool)
+        while ins.sum() >= need:
+            X = np.column_stack([np.ones(len(centres)), ij])
+            if np.linalg.matrix_rank(X[ins]) == 3:
+                c0, a1, a2 = np.linalg.lstsq(X[ins], centres[ins], rcond=None)[0]
+            else:
+                c0, a1, a2 = centres[k], B[:, 0], B[:, 1]
+            r = np.hypot(*(X @ np.stack([c0, a1, a2]) - centres).T)
+            worst = int(np.argmax(np.where(ins, r, -1)))
+            if r[worst] <= tol:
+                if best is None or ins.sum() > best[3].sum():
+                    best = (c0, a1, a2, ins & (r <= tol))
+                break
+            ins[worst] = False
+        if best is not None and best[3].all():
+            break
+    return best
 
 
-def _repeats(h, C, rect, f, v1, v2) -> float:
-    """How well the band-passed work image ``h`` repeats each detected line's box one step
-    along ``v1`` and along ``v2`` (both signs): the lower of the two mean normalised
-    correlations (-1-1)."""
+def _patcher(h, rect, f):
+    """A function of a work-pixel point: the band-passed work image ``h`` under the detected
+    box ``rect`` (rotated rect, image px) centred there, or None where it leaves the frame."""
     (_, _), (w, hh), ang = rect
     size = (max(8, int(round(w * f))), max(8, int(round(hh * f))))
 
@@ -111,6 +157,20 @@ def _repeats(h, C, rect, f, v1, v2) -> float:
                            borderValue=np.nan)
         return x if np.isfinite(x).all() else None
 
+    return patch
+
+
+def _ncc(p, q) -> float:
+    """Normalised correlation (-1-1) of two patches of one shape."""
+    a, b = p - p.mean(), q - q.mean()
+    return float((a * b).sum() / max(np.sqrt((a * a).sum() * (b * b).sum()), 1e-12))
+
+
+def _repeats(h, C, rect, f, v1, v2) -> float:
+    """How well the band-passed work image ``h`` repeats each detected line's box one step
+    along ``v1`` and along ``v2`` (both signs): the lower of the two mean normalised
+    correlations (-1-1)."""
+    patch = _patcher(h, rect, f)
     out = []
     for v in (v1, v2):
         cs = []
@@ -118,66 +178,154 @@ def _repeats(h, C, rect, f, v1, v2) -> float:
             p = patch(c)
             for q in (patch(c + v), patch(c - v)):
                 if p is not None and q is not None:
-                    a, b = p - p.mean(), q - q.mean()
-                    cs.append(float((a * b).sum() / max(np.sqrt((a * a).sum() * (b * b).sum()),
-                                                        1e-12)))
+                    cs.append(_ncc(p, q))
         out.append(float(np.mean(cs)) if cs else 0.0)
     return min(out)
 
 
+def _word_map(h, C, rect, f, reach):
+    """Where the band-passed work image ``h`` holds the detected word: (its normalised
+    correlation (-1-1) with the word at each box's top-left corner, the text turned upright,
+    (Hu, Wu) float32; where a box there lies all in the frame, (Hu, Wu) bool; the detected
+    boxes' top-left corners (M, 2) there, registered; the 2x3 map from work px).
+
+    The word is the mean of the detected boxes (centres ``C``, work px; rotated rect
+    ``rect``, image px), each registered to it within ``reach`` px twice over: a box's
+    centre is a few pixels off its copy's and a stroke at work scale is as wide."""
+    (_, _), (w, hh), ang = rect
+    H, W = h.shape
+    M = cv2.getRotationMatrix2D((W / 2, H / 2), ang, 1.0)
+    c, s = abs(M[0, 0]), abs(M[0, 1])
+    size = (int(np.ceil(W * c + H * s)), int(np.ceil(W * s + H * c)))
+    M[:, 2] += (size[0] / 2 - W / 2, size[1] / 2 - H / 2)
+    img = cv2.warpAffine(h, M, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+    inside = cv2.warpAffine(np.ones_like(h), M, size, flags=cv2.INTER_NEAREST, borderValue=0.0)
+    bw, bh = max(8, int(round(w * f))), max(8, int(round(hh * f)))
+    # a box whose top-left corner is (x, y) lies all in the frame
+    valid = cv2.erode(inside.astype(np.uint8), np.ones((bh, bw), np.uint8),
+                      anchor=(0, 0))[:size[1] - bh + 1, :size[0] - bw + 1] > 0
+    tl = np.round(C @ M[:, :2].T + M[:, 2] - (bw / 2, bh / 2)).astype(int)
+    tl = np.clip(tl, 0, np.array(valid.shape[::-1]) - 1)
+    r = int(np.ceil(reach))
+    N = None
+    for _ in range(2):
+        mine = [img[y:y + bh, x:x + bw] for x, y in tl if valid[y, x]]
+        if not mine:
+            break
+        N = cv2.matchTemplate(img, np.mean(mine, 0).astype(np.float32), cv2.TM_CCOEFF_NORMED)
+        N[~valid] = -1.0
+        for k, (x, y) in enumerate(tl):
+            x0, y0 = max(0, x - r), max(0, y - r)
+            win = N[y0:y + r + 1, x0:x + r + 1]
+            dy, dx = np.unravel_index(int(np.argmax(win)), win.shape)
+            tl[k] = (x0 + dx, y0 + dy)
+    return N, valid, tl.astype(np.float64), M
+
+
+def _holds(word_map, ij, ins) -> float | None:
+    """How well a lattice holds the detected word where the detector boxed nothing: the mean
+    of :func:`_word_map`'s correlation at the lattice's other points in the frame, the
+    lattice refitted through the registered boxes it fits (``ins``, (M,) bool; ``ij`` their
+    lattice coordinates); None where it has no other point (the detector boxed every copy in
+    the frame: a lattice whose points all hold a detected word is not told apart by this).
+
+    The tiles' own lattice holds the word at every point (faintly over a busy photo); one
+    finer than it adds points between the tiles that hold none: its mean is half the tiles'
+    own or less; a coarser one skips tiles but holds the word where it has points."""
+    N, valid, tl, _ = word_map
+    if N is None:
+        return None
+    X = np.column_stack([np.ones(len(ij)), ij])
+    if np.linalg.matrix_rank(X) < 3:
+        return None
+    u0, w1, w2 = np.linalg.lstsq(X, tl[ins], rcond=None)[0]
+    Hv, Wv = valid.shape
+    B = np.stack([w1, w2], 1)
+    ij_c = (np.array([[0, 0], [Wv, 0], [0, Hv], [Wv, Hv]], np.float64) - u0) @ np.linalg.inv(B).T
+    lo, hi = np.floor(ij_c.min(0)), np.ceil(ij_c.max(0))
+    ii, jj = np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1))
+    grid = np.column_stack([ii.ravel(), jj.ravel()])
+    seen = (grid[:, None] == ij[None]).all(-1).any(1)
+    x, y = np.round(u0 + grid @ B.T).astype(int).T
+    ok = ~seen & (x >= 0) & (y >= 0) & (x < Wv) & (y < Hv)
+    ok[ok] = valid[y[ok], x[ok]]
+    return float(N[y[ok], x[ok]].mean()) if ok.any() else None
+
+
 def _lines_lattice(h, R, centres, rect, f):
-    """The lattice (work px) the repeated lines' centres lie on, or None. Candidates fit the
-    centres (:func:`_fits`) with a cell of 1.2 x the box (tiles never overlap). First pairs
-    of autocorrelation peaks: a handful of centres fits many, and the tiles' own is the best
-    supported (:func:`~seamline.ops.text.watermark.lattice_support`; a finer one adds points
-    that are not peaks; a coarser one, as well supported, skips tiles: the finest within
-    10 % of the best). If no peak pair fits (on a busy photo the tiles' vectors may not be
-    peaks), pairs of the centres' own differences, the one that repeats the word one step
-    along each vector (:func:`_repeats`). Refitted through the centres by least squares."""
+    """The lattice the repeated lines' centres lie on, (v1, v2, its autocorrelation support,
+    a point of it), vectors and point in work px; or None. Candidates fit
+    most of the centres (:func:`_fit`) with a cell of 1.2 x the box (tiles never overlap).
+    First pairs of autocorrelation peaks: a handful of centres fits many. Of those that fit
+    the most centres, those whose other points hold the word (:func:`_holds`,
+    :data:`HOLD_SHARE` of the best: over a busy photo the autocorrelation is weak and a
+    lattice twice as fine, half its points on no word, may be as well supported), then the
+    tiles' own is the best supported (:func:`~seamline.ops.text.watermark.lattice_support`;
+    a finer one adds points that are not peaks; a coarser one, as well supported, skips
+    tiles: the finest within 10 % of the best). If no peak pair fits (on a busy photo the
+    tiles' vectors may not be peaks), pairs of the centres' own differences, the one that
+    repeats the word one step along each vector (:func:`_repeats`). Refitted through the
+    centres it fits by least squares."""
     C = centres * f
-    (_, _), (w, hh), _ = rect
+    (_, _), (w, hh), ang = rect
     area = w * hh * f * f
     tol = max(3.0, 0.12 * min(w, hh) * f)
-    # lines in one row or column (a table's column of "Total", a list) fit any lattice that
-    # has their direction: a watermark's copies spread over the frame in two directions
-    spread = np.linalg.svd(C - C.mean(0), compute_uv=False)
-    if spread[-1] / np.sqrt(len(C)) < min(w, hh) * f:
-        return None
 
-    def fitting(vecs, score):
+    def spread_out(P):
+        # lines in one row or column (a table's column of "Total", a list) fit any lattice
+        # that has their direction: a watermark's copies spread over the frame in two
+        sv = np.linalg.svd(P - P.mean(0), compute_uv=False)
+        return sv[-1] / np.sqrt(len(P)) >= min(w, hh) * f
+
+    if not spread_out(C):
+        return None
+    wmap = None
+
+    def fitting(vecs, score, *, hold=False):
+        nonlocal wmap
         ok = []
         for i in range(len(vecs)):
             for j in range(i + 1, len(vecs)):
                 v1, v2 = vecs[i], vecs[j]
                 cell = abs(v1[0] * v2[1] - v1[1] * v2[0])
-                if (cell >= 1.2 * area and cell > 0.3 * np.linalg.norm(v1) * np.linalg.norm(v2)
-                        and _fits(C, v1, v2, tol)):
-                    ok.append((score(v1, v2), cell, v1, v2))
+                if cell < 1.2 * area or cell <= 0.3 * np.linalg.norm(v1) * np.linalg.norm(v2):
+                    continue
+                fit = _fit(C, v1, v2, tol)
+                if fit is not None and spread_out(C[fit[3]]):
+                    ok.append((score(v1, v2, fit[3]), cell, fit))
         ok = [t for t in ok if t[0] > 0]
+        if ok:  # the lattices that leave out fewest of the readings
+            most = max(t[2][3].sum() for t in ok)
+            ok = [t for t in ok if t[2][3].sum() == most]
+        if hold and len(ok) > 1:
+            wmap = _word_map(h, C, rect, f, tol) if wmap is None else wmap
+            held = []
+            for _, _, (c0, a1, a2, ins) in ok:
+                ij = np.round(np.linalg.solve(np.stack([a1, a2], 1), (C[ins] - c0).T).T)
+                held.append(_holds(wmap, ij, ins))
+            top = max((x for x in held if x is not None), default=0.0)
+            if top >= HOLD_MIN:
+                ok = [t for t, x in zip(ok, held) if x is None or x >= HOLD_SHARE * top]
         if not ok:
             return None
         top = max(t[0] for t in ok)
-        return min((t for t in ok if t[0] >= 0.9 * top), key=lambda t: t[1])[2:]
+        return min((t for t in ok if t[0] >= 0.9 * top), key=lambda t: t[1])[2]
 
     best = fitting([v for _, v in lattice_peaks(R, 16)],
-                   lambda v1, v2: lattice_support(R, v1, v2))
+                   lambda v1, v2, _: lattice_support(R, v1, v2), hold=True)
     if best is None:
         d = (C[:, None] - C[None]).reshape(-1, 2)
         d = d[(np.hypot(*d.T) > 0.5 * max(w, hh) * f) & ((d[:, 1] > 0) | ((d[:, 1] == 0)
                                                                           & (d[:, 0] > 0)))]
         best = fitting(list(d[np.argsort(np.hypot(*d.T))][:24]),
-                       lambda v1, v2: _repeats(h, C, rect, f, v1, v2))
+                       lambda v1, v2, ins: _repeats(h, C[ins], rect, f, v1, v2))
     if best is None:
         return None
-    v1, v2 = best
-    # integer lattice coordinates of the centres, then c = c0 + i v1 + j v2 by least squares
-    # (a peak is read to the work pixel: 5 tiles out that is several image pixels)
-    ij = np.round(np.linalg.solve(np.stack([v1, v2], 1), (C - C[0]).T).T)
-    X = np.column_stack([np.ones(len(C)), ij])
-    if np.linalg.matrix_rank(X) == 3:
-        beta = np.linalg.lstsq(X, C, rcond=None)[0]
-        v1, v2 = beta[1], beta[2]
-    return np.asarray(v1, np.float64), np.asarray(v2, np.float64), lattice_support(R, v1, v2)
+    # c = c0 + i v1 + j v2 by least squares through the centres it fits (:func:`_fit`: a
+    # peak is read to the work pixel, 5 tiles out that is several image pixels)
+    c0, v1, v2, _ = best
+    return (np.asarray(v1, np.float64), np.asarray(v2, np.float64), lattice_support(R, v1, v2),
+            np.asarray(c0, np.float64))
 
 
 def centres_lattice(image, centres, rect):
@@ -241,9 +389,9 @@ def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark
             return res
         wide = find_tiled_watermark(image, model=model, exclude=exclude, wide="only")
         return wide if wide.found else res
-    (cx, cy), (w, hh), ang = rep[1]
-    v1, v2, corr = lat
-    polys = lattice_tiles(((cx * f, cy * f), (w * f, hh * f), ang), v1, v2, h.shape, f)
+    (_, _), (w, hh), ang = rep[1]
+    v1, v2, corr, c0 = lat  # c0: a lattice point through the readings it fits
+    polys = lattice_tiles((tuple(c0), (w * f, hh * f), ang), v1, v2, h.shape, f)
     if len(polys) > MAX_TILES:
         return res
     return TiledWatermark(True, polygons=[order_clockwise(p) for p in polys],
