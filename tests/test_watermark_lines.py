@@ -128,3 +128,26 @@ def test_a_lattice_finer_than_the_tiles_whose_points_hold_no_word_is_not_taken()
     assert _by_readings(wm), wm.reason
     cover, empty = _tiles_and_empty(wm, drawn)
     assert empty == 0 and cover > 0.9, (cover, empty, len(wm.polygons))
+
+
+def test_a_staggered_layout_is_not_taken_for_a_lattice_with_half_its_cell():
+    # a faint white "PROOF" (opacity 0.23) in overlays' tiled layout (every other row shifted
+    # by half a step) over sunlit gravel; the detector reads 7 copies. The lattice with half
+    # the tiles' cell (the rows halved: points midway between them) fits the readings too and
+    # its points hold the word too faintly for the lattices' word test. Before, it was taken
+    # (69 tiles, 16 of them on no word); now its sublattice, whose dropped points hold no
+    # word, is
+    size, spacing = 53, (1.648, 3.748)
+    seen = [[957, 359], [749, 767], [219, 805], [213, 314], [317, 110], [1067, 646], [853, 563]]
+    photo = _sunlit_gravel(1.12, 77, 128, 2.099)
+    marked, drawn, ovs = _marked(photo, size, 0.233, 20.84, spacing)
+    qs = [ov.line_polygons(o)[0] for o in ovs]
+    c = np.array([q.mean(0) for q in qs])
+    lines = [_box(qs[int(np.argmin(np.hypot(*(c - s).T)))], 0.04, 0.3) for s in seen]
+    wm = find_watermark(marked, exclude=lines, texts=["PROOF"] * len(lines))
+    assert _by_readings(wm), wm.reason
+    cover, empty = _tiles_and_empty(wm, drawn)
+    assert empty == 0 and cover > 0.9, (cover, empty, len(wm.polygons))
+    w, h = ov.measure(ovs[0])
+    cell_px = abs(np.linalg.det(np.float64(wm.lattice_px)))
+    assert abs(cell_px / (w * spacing[0] * h * spacing[1]) - 1) < 0.1, cell_px

