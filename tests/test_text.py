@@ -347,13 +347,13 @@ def _rocket_line(text, x, color, cut_words):
 
 
 def test_a_tiny_lines_last_words_past_the_box_end_join_the_line():
-    # held-out analogue: the detector boxed "... COFF" of a tiny light line and its end ran
-    # over darker tree branches; one letter was added and "E FOOD" was left whole and
+    # the detector's box of a tiny light line can stop a word or more short, its end over a
+    # darker part of the photo; one letter was added and the last words were left whole and
     # readable. Here the box stops two words short, the last word over the darker sky by the
     # tower: the end moves letter by letter, word by word, to the line's end
     from seamline.ops.text.line_ends import extend_ends
 
-    image, _, drawn, cols, region = _rocket_line("WELCOME OPENING COFFEE FOOD", 345,
+    image, _, drawn, cols, region = _rocket_line("SEASIDE EVENING MARKET FISH", 345,
                                                  (200, 180, 230), cut_words=2)
     cut = region.polygon[:, 0].max()
     (moved,), notes = extend_ends(image, [region])
@@ -362,7 +362,7 @@ def test_a_tiny_lines_last_words_past_the_box_end_join_the_line():
     right = moved.polygon[:, 0].max()
     assert cols.max() <= right <= cols.max() + 8, (cut, right, cols.max())
     xx = np.arange(image.shape[1])[None, :]
-    last = drawn & (xx > cut)  # "COFFEE FOOD"
+    last = drawn & (xx > cut)  # "MARKET FISH"
     after = glyph_mask(image, [moved]).mask > 0
     assert after[last].mean() >= 0.85, after[last].mean()
     assert (glyph_mask(image, [region]).mask > 0)[last].mean() < 0.2  # the box alone
@@ -374,14 +374,14 @@ def test_a_line_is_not_extended_into_the_photos_detail_of_its_colour():
     from seamline.ops.text.line_ends import extend_ends
 
     lattice = 570  # the tower's first dark column in the line's rows
-    image, photo, _, cols, region = _rocket_line("WELCOME OPENING COFFEE FOOD", 322,
+    image, photo, _, cols, region = _rocket_line("SEASIDE EVENING MARKET FISH", 322,
                                                  (25, 20, 20), cut_words=2)
     assert (photo[244:262, lattice:lattice + 4].max(-1) < 0.2).any()
     assert cols.max() < lattice - 2
     (moved,), notes = extend_ends(image, [region])
     right = moved.polygon[:, 0].max()
     assert cols.max() <= right < lattice, (right, cols.max())
-    _, _, _, _, whole = _rocket_line("WELCOME OPENING COFFEE FOOD", 322, (25, 20, 20), 0)
+    _, _, _, _, whole = _rocket_line("SEASIDE EVENING MARKET FISH", 322, (25, 20, 20), 0)
     (same,), notes = extend_ends(image, [whole])
     assert notes == [] and np.array_equal(same.polygon, whole.polygon)
 
@@ -465,3 +465,28 @@ def test_stacked_lines_overlap_stays_background_a_split_lines_does_not():
     # boxes reaching past the frame (a tiled watermark's copies at its edge)
     edge = _union([box(-30, -20, 100, 15), box(-30, 10, 100, 40)], (60, 220))
     assert edge[12, 50] == 0 and edge[5, 50] == 1 and edge[30, 50] == 1
+
+
+def test_two_boxes_on_one_line_do_not_both_take_the_word_between_them():
+    # "ONE TWO THREE" boxed as "ONE" and "THREE": the first box walks over "TWO"; the second,
+    # walking back, must see the first's new end (another line) and stop there
+    from seamline.ops.text.line_ends import extend_ends
+    from seamline.testing.overlays import Overlay, line_polygons, render
+
+    photo = cv2.resize(data.coffee(), (1024, 683)).astype(np.float32) / 255
+    ov = Overlay(text="ONE TWO THREE", xy=(60, 40), size_px=40, color=(255, 230, 0),
+                 font="/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+    img = render(photo, [ov])[0].astype(np.float32)
+    cols = np.nonzero((np.abs(img - photo).max(-1) > 8 / 255).any(0))[0]
+    cut = np.nonzero(np.diff(cols) > 6)[0]
+    ends, starts = cols[cut], cols[cut + 1]  # the two word gaps
+    (poly,) = line_polygons(ov)
+    y0, y1 = poly[:, 1].min() - 4, poly[:, 1].max() + 4
+
+    def box(x0, x1, t):
+        return TextRegion(np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), t, 0.9)
+
+    a, b = box(cols.min() - 4, ends[0] + 4, "ONE"), box(starts[1] - 4, cols.max() + 4, "THREE")
+    (a2, b2), _ = extend_ends(img, [a, b])
+    assert a2.polygon[:, 0].max() >= ends[1]  # "ONE"'s box took "TWO"
+    assert a2.polygon[:, 0].max() <= b2.polygon[:, 0].min() + 1  # and "THREE"'s did not

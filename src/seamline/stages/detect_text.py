@@ -11,7 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "9"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "10"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
@@ -22,6 +22,8 @@ class DetectText(Stage):
     # leaves off-centre boxes out of its lattice and takes a lattice whose points hold the word
     # 9: ... and its index-2 sublattice where the points it drops hold the word much less (a
     # staggered layout's rows halved: the half-cell lattice's midway points hold none)
+    # 10: two boxes on one line: the second's walk sees the first's new end (both took the
+    # word between them)
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
