@@ -53,6 +53,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import text_region  # noqa: E402  (benchmarks/ is on sys.path)
+from bench_remove_text import INK_LEFT_LINE, ink_left  # noqa: E402  (the held-out measure)
 
 CACHE = HERE / "cache" / "mask_train"
 BRIGHT = ("skimage:coffee", "skimage:astronaut", "skimage:rocket", "skimage:moon")
@@ -335,8 +336,6 @@ def run(args):
                 result, filled, failed = run_pipeline(image, release=args.release)
                 far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
                 seen, words, flagged = ghost_words(image, result, lines, filled)
-                from bench_remove_text import ink_left  # the held-out benchmark's measure
-
                 ink = ink_left(image, photo, result, drawn,
                                [{"polygon": np.asarray(p).tolist()} for p, _ in lines])
                 row.update(psnr_pipe=psnr(result, photo, region), ghost=seen, words=words,
@@ -344,7 +343,7 @@ def run(args):
                            far=int(np.count_nonzero(np.any(result != image, axis=2) & far)),
                            qa_failed=failed,
                            ink_left=ink["ink_left_px"] / max(ink["ink_px"], 1e-9),
-                           ink_left_lines=sum(x >= 0.1 for x in ink["ink_left_lines"]),
+                           ink_left_lines=sum(x >= INK_LEFT_LINE for x in ink["ink_left_lines"]),
                            recall_pipe=float((filled & drawn).sum() / max(drawn.sum(), 1)),
                            precision_pipe=float((filled & drawn).sum() / max(filled.sum(), 1)),
                            seconds=time.perf_counter() - t0)
