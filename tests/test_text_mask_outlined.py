@@ -417,7 +417,7 @@ def test_a_drop_shadow_of_another_hue_than_the_photo_is_placed_by_its_colour_edg
     step and edge_shadow found no offset; the glyph mask holds the fill and outline only
     and the segmenter's blur fitted nothing. On main the final mask held 0.660 of the
     shadow's visible pixels and the fill spread the rest into a red ghost of the whole line.
-    On the a* / b* channels its edges place it (ops.text.hard_shadow.SHADOW_EDGE_CHANNELS)."""
+    On the a* / b* channels its edges place it (ops.text.hard_shadow.SHADOW_HUE_CHANNELS)."""
     from conftest import BOLD_FONT, scaled_photo
     from seamline.testing.overlays import Overlay, _replace, drawn_mask, render
 
