@@ -10,6 +10,12 @@ two-line white monospace subtitle with a 1-2 px black outline (20-29 px) and a g
 serif title (80-109 px) with a blurred drop shadow, each centred on one of the strongest soft
 edges (train fonts). 48 cases, deterministic.
 
+``--grain photo`` makes the photos a camera's: after the blur, sensor grain (Gaussian, sigma
+0.008-0.025 on [0, 1], a third of it per channel as chroma noise) and a JPEG round trip
+(quality 75-92), then the text; ``--grain shot`` draws the text on the grainy photo before
+the JPEG round trip, as a screenshot is saved (the reference is the grainy photo through the
+same round trip, the drawn mask the text's own pixels before it).
+
 Per case the whole ``remove-text`` pipeline runs; it prints ``pipe`` (PSNR in the text
 region: drawn pixels and the line box grown 3 px, against the clean photo), ``oracle`` (the
 drawn mask filled by Telea, radius 3), the recall of the mask filled, ``ghost`` (words of the
@@ -20,7 +26,7 @@ detail, smear/ghost flags).
 Usage::
 
     PYTHONPATH=src python benchmarks/bokeh_check.py [--only ids] [--out rows.json]
-        [--save DIR]
+        [--save DIR] [--grain {photo,shot}]
 """
 
 from __future__ import annotations
@@ -80,8 +86,24 @@ def edge_point(photo, rng, w, h):
     return float(xs[k] - w / 2), float(ys[k] - h / 2)
 
 
-def build_cases():
-    """[(id, photo, with_text, drawn, region, lines)], deterministic."""
+def jpeg(img, quality):
+    """``img`` (HxWx3 float32 in [0, 1]) through a JPEG round trip at ``quality``."""
+    u8 = np.clip(img[..., ::-1] * 255 + 0.5, 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return (cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1] / 255.0).astype(np.float32)
+
+
+def grainy(img, rng):
+    """Sensor grain (luma sigma 0.008-0.025, chroma a third of it) on ``img``, clipped, and
+    the JPEG quality (75-92) its round trip takes."""
+    sigma = float(rng.uniform(0.008, 0.025))
+    noise = rng.normal(0, sigma, img.shape[:2])[..., None] + rng.normal(0, sigma / 3, img.shape)
+    return np.clip(img + noise, 0, 1).astype(np.float32), int(rng.integers(75, 93))
+
+
+def build_cases(grain=None):
+    """[(id, photo, with_text, drawn, region, lines)], deterministic; ``grain``: None,
+    ``"photo"`` or ``"shot"`` (module docstring)."""
     from mask_train_eval import _lines
 
     from seamline.testing import overlays
@@ -94,6 +116,11 @@ def build_cases():
     for pi, (name, photo) in enumerate(photos):
         for j, sigma in enumerate(SIGMAS):
             p = np.clip(cv2.GaussianBlur(photo, (0, 0), sigma), 0, 1).astype(np.float32)
+            quality = None
+            if grain:
+                p, quality = grainy(p, np.random.default_rng([99, pi, j]))
+                if grain == "photo":
+                    p = jpeg(p, quality)
             for style in ("sub", "title"):
                 rng = np.random.default_rng([4242, pi, j, style == "sub"])
                 sub, title = TEXTS[(pi + j) % 3]
@@ -115,7 +142,10 @@ def build_cases():
                 img, _, _ = overlays.render(p, [ov])
                 img = img.astype(np.float32)
                 drawn = overlays.drawn_mask(p, img)
-                out.append((f"{name}_s{int(sigma)}_{style}", p, img, drawn,
+                ref = p
+                if grain == "shot":
+                    img, ref = jpeg(img, quality), jpeg(p, quality)
+                out.append((f"{name}_s{int(sigma)}_{style}", ref, img, drawn,
                             text_region(drawn, [ov]), _lines([ov])))
     return out
 
@@ -133,6 +163,7 @@ def fill_path(report):
                            "ghost": (q.get("verdict") or {}).get("flagged")})
         regions.append({"text": r.get("text"), "reason": r.get("reason"),
                         "ring_texture_energy": r.get("ring_texture_energy"),
+                        "ring_softness": r.get("ring_softness"),
                         "smooth_context": r.get("smooth_context"), "passes": passes})
     return regions
 
@@ -143,6 +174,7 @@ def main():
     ap.add_argument("--out", help="write the rows as JSON")
     ap.add_argument("--save", help="folder for a picture per case (mask_train_eval's: input | "
                     "mask | result | clean, 2x)")
+    ap.add_argument("--grain", choices=("photo", "shot"), help="grain and JPEG (docstring)")
     args = ap.parse_args()
     import seamline as sl
     from mask_train_eval import ghost_words, psnr, save_picture, telea
@@ -152,7 +184,7 @@ def main():
     if save:
         save.mkdir(parents=True, exist_ok=True)
     rows = []
-    for cid, photo, image, drawn, region, lines in build_cases():
+    for cid, photo, image, drawn, region, lines in build_cases(args.grain):
         if only and cid not in only:
             continue
         t0 = time.perf_counter()
@@ -172,8 +204,9 @@ def main():
               f"rec {row['recall']:.3f} ghost {seen}/{words} qa_failed {row['qa_failed']}",
               flush=True)
         for r in row["regions"]:
-            print(f"    {r['text'][:20]!r}: " + " -> ".join(
-                f"{p['backend']}(seam {p['seam_ratio']}, smear {p['smear']}, ghost {p['ghost']})"
+            print(f"    {r['text'][:20]!r} (soft {r['ring_softness']}): " + " -> ".join(
+                f"{p['backend']}(seam {p['seam_ratio']}, detail {p['ring_detail']}, "
+                f"smear {p['smear']}, ghost {p['ghost']})"
                 for p in r["passes"]), flush=True)
         if save:
             save_picture(save / f"{cid}.png", image, photo, filled, drawn, out)
