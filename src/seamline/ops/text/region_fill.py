@@ -53,7 +53,7 @@ FSR_MAX_HOLE_PX = 15000
 #: The next fill for a region the smear judge flags (``backend="auto"``): each keeps more
 #: texture than the one before, at a higher cost; the exemplar fill is the last resort.
 SMEAR_LADDER = {"telea": "fsr", "ns": "fsr", "fsr": "exemplar", "fsr-best": "exemplar",
-                "fsr-edge": "exemplar", "unblend": "fsr", "biharmonic": "fsr"}
+                "fsr-edge": "exemplar", "unblend": "fsr"}
 #: ... except for a region whose context is smooth (:func:`smooth_context`: its ring has
 #: neither texture nor structure): the ladder ends before the exemplar fill there. A patch
 #: fill keeps texture by copying it, and a smooth ring has only a few big soft structures to
@@ -61,27 +61,6 @@ SMEAR_LADDER = {"telea": "fsr", "ns": "fsr", "fsr": "exemplar", "fsr-best": "exe
 #: fragments (train glow5, a caption over bokeh: 13.9 dB against FSR's 16.8 on the same
 #: mask); the flagged FSR fill is kept and the region named instead.
 SMOOTH_LADDER_END = "exemplar"
-#: ... and there, where the ring has no fine detail either (defocus: the smear verdict's
-#: ``ring_detail`` at most :data:`DEFOCUS_DETAIL`), a diffusion fill the smear judge flags
-#: gets the biharmonic fill next, FSR only after it (:func:`next_smear_fill`). Over a
-#: defocused photo a large hole's Telea fill leaves a crease where its fronts meet, and FSR's
-#: blockwise bases cut the soft edges that cross the hole flat (an out-of-focus ball's
-#: outline cut off under a title) or leave a blocky patch; the biharmonic surface carries
-#: the edges' slope across and keeps no texture, of which such a ring has none. Train
-#: (``benchmarks/bokeh_check.py``: 24 titles with blurred drop shadows and 24 outlined
-#: two-line subtitles across soft edges of photos blurred with sigma 4-9 px): titles 24.88
-#: -> 26.52 dB in the text region, subtitles 34.14 -> 34.68; mask_train_eval's sets hold no
-#: such ring and are unchanged.
-SMOOTH_LADDER = {"telea": "biharmonic", "ns": "biharmonic"}
-#: Most fine-detail energy (:func:`seamline.ops.inpaint.smear.judge_smear`'s ``ring_detail``:
-#: luminance minus its Gaussian blur, sigma 0.8, squared, on the ring) of a defocused ring.
-#: Train: scikit-image photos blurred with sigma 4 px score at most 1.8e-6 around a
-#: title-sized hole (sigma 2: 1.5e-6 to 2.1e-5), the rings of the defocused titles of
-#: ``benchmarks/bokeh_check.py`` 0 to 2.7e-6; a low-contrast checkerboard (procedural
-#: stripes1, ring energy under TEXTURE_ENERGY) scores 1.2e-5 and bokeh discs blurred with
-#: sigma 2 px 1.4e-5: their hard edges and disc rims the biharmonic fill blurs into blobs
-#: (stripes1's multiline case: 6 of 8 words readable again).
-DEFOCUS_DETAIL = 5e-6
 
 
 def assign_components(mask: np.ndarray, regions) -> tuple[np.ndarray, int]:
@@ -210,18 +189,12 @@ def smooth_context(numbers: dict) -> bool:
     return energy is not None and edges is not None and not any(_ring_kind(energy, edges))
 
 
-def next_smear_fill(name: str, entry: dict, verdict: dict | None = None) -> str | None:
-    """The fill after ``name`` for a region the smear judge flags (:data:`SMEAR_LADDER`;
-    :data:`SMOOTH_LADDER` first for a region whose plan ``entry`` records a smooth context,
-    :func:`smooth_context`, and whose smear ``verdict`` finds no fine detail in the ring,
-    :data:`DEFOCUS_DETAIL`), None where the ladder ends: past its top, or at
-    :data:`SMOOTH_LADDER_END` for a smooth context."""
-    smooth = bool(entry.get("smooth_context"))
-    detail = (verdict or {}).get("ring_detail")
-    if smooth and name in SMOOTH_LADDER and detail is not None and detail <= DEFOCUS_DETAIL:
-        return SMOOTH_LADDER[name]
+def next_smear_fill(name: str, entry: dict) -> str | None:
+    """The fill after ``name`` for a region the smear judge flags (:data:`SMEAR_LADDER`),
+    None where the ladder ends: past its top, or at :data:`SMOOTH_LADDER_END` for a region
+    whose plan ``entry`` records a smooth context (:func:`smooth_context`)."""
     nxt = SMEAR_LADDER.get(name)
-    if nxt == SMOOTH_LADDER_END and smooth:
+    if nxt == SMOOTH_LADDER_END and entry.get("smooth_context"):
         return None
     return nxt
 

@@ -31,9 +31,7 @@ the mask is built and preflighted:
    (and by ``grow_px`` all round); a region the smear judge flags gets the next fill of
    :data:`~seamline.ops.text.region_fill.SMEAR_LADDER` (Telea -> FSR -> exemplar;
    ``backend="auto"`` only; over a ring with neither texture nor structure the ladder ends
-   at FSR, and where that ring has no fine detail either (defocus) it is Telea ->
-   biharmonic -> FSR, :data:`~seamline.ops.text.region_fill.SMOOTH_LADDER`,
-   :func:`~seamline.ops.text.region_fill.next_smear_fill`); one the structure judge
+   at FSR, :func:`~seamline.ops.text.region_fill.next_smear_fill`); one the structure judge
    flags gets :data:`EDGE_FILL` (the crossing edges drawn first, then FSR;
    ``auto`` only). Either way it
    is filled again from the original pixels around it (never from the previous pass: drift
@@ -451,7 +449,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 if backend == "auto" and structs[lab]["flagged"] and name != EDGE_FILL:
                     nxt = EDGE_FILL
                 elif backend == "auto" and smears[lab]["flagged"]:
-                    nxt = next_smear_fill(name, plan[lab], smears[lab])
+                    nxt = next_smear_fill(name, plan[lab])
                 if nxt is None or len(plan[lab]["passes"]) >= max_passes:
                     surfaces[lab] = surface_step(lab, holes[lab])
                     break
@@ -509,7 +507,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     if backend == "auto" and lab in broken and name != EDGE_FILL:
                         nxt = EDGE_FILL
                     elif backend == "auto" and lab in smeared:
-                        nxt = next_smear_fill(name, plan.get(lab, {}), smears[lab])
+                        nxt = next_smear_fill(name, plan.get(lab, {}))
                     if nxt is None and v is None:
                         continue  # nothing better to try; it stays flagged
                     name = nxt or name
