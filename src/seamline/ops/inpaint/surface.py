@@ -362,7 +362,24 @@ def stretches_and_weight(image: np.ndarray, hole: np.ndarray, *,
                          known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`flat_stretches` and :func:`texture_weight` of one crop, the same two maps, its
     ring read once (both read the ring's grain over ``WINDOW_PX``: the stretch fix asks for
-    both on the judges' crop, and each read is ~26 blurs of it)."""
+    both on the judges' crop, and each read is ~26 blurs of it).
+
+    Parameters
+    ----------
+    image : ndarray, HxWx3 float32 in [0, 1]
+        The filled crop.
+    hole : ndarray, HxW bool
+        The fill's pixels.
+    known : ndarray, HxW bool, optional
+        The photo's untouched pixels (default: everything outside ``hole``).
+
+    Returns
+    -------
+    where : ndarray, HxW bool
+        :func:`flat_stretches`' map.
+    weight : ndarray, HxW float32 in [0, 1]
+        :func:`texture_weight`'s map.
+    """
     hole = np.asarray(hole, bool)
     known = ~hole if known is None else (np.asarray(known, bool) & ~hole)
     look = _local_look(image, hole, known)

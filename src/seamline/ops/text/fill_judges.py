@@ -30,7 +30,21 @@ class Seen:
 
     def verdict(self, judge: str, box, crop, here, known, look):
         """``look()``'s result, or the one it gave before on the same inputs (a copy:
-        callers keep verdicts in their records)."""
+        callers keep verdicts in their records).
+
+        Parameters
+        ----------
+        judge : str
+            Which judge (part of the key: two judges on one crop are two verdicts).
+        box : tuple of slice
+            The crop's place in the image.
+        crop : ndarray, HxWx3 float32
+            What the judge reads (its bytes are hashed).
+        here, known : ndarray, HxW bool
+            The hole and the untouched photo in the crop.
+        look : callable
+            ``look() -> dict``: the judge's verdict, called only on a new key.
+        """
         h = hashlib.blake2b(np.ascontiguousarray(crop).data, digest_size=16)
         key = (judge, tuple((s.start, s.stop) for s in box), h.digest(),
                np.packbits(here).tobytes(), np.packbits(known).tobytes())
@@ -43,7 +57,14 @@ def judge_fill_crop(crop, here, known) -> tuple[dict, dict]:
     """The smear and structure judges' verdicts on a fill's crop (HxWx3 float32 in [0, 1]),
     its hole ``here`` and its untouched photo ``known`` (HxW bool each). The strong edges
     that cross the hole are found once; the smear judge leaves out their band (an edge the
-    photo carries across the hole, and the rim's other side drawn with it, is not a seam)."""
+    photo carries across the hole, and the rim's other side drawn with it, is not a seam).
+
+    Returns
+    -------
+    smear, structure : dict
+        :func:`~seamline.ops.inpaint.smear.judge_smear`'s and
+        :func:`~seamline.ops.inpaint.structure.judge_structure`'s verdicts.
+    """
     from seamline.ops.inpaint.edge_first import curves
     from seamline.ops.inpaint.smear import judge_smear
     from seamline.ops.inpaint.structure import BAND_PX, judge_structure, path_mask
