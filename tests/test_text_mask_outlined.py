@@ -437,3 +437,26 @@ def test_a_drop_shadow_of_another_hue_than_the_photo_is_placed_by_its_colour_edg
     assert mask[drawn].mean() >= 0.99, mask[drawn].mean()  # 0.9996 (main: 0.949)
     stray = mask & ~_near(drawn, 3)
     assert stray.sum() <= 60, stray.sum()  # 31 (main: 43)
+
+
+def test_an_outlined_subtitle_without_a_shadow_gets_no_hue_placed_shadow():
+    """A light, dark-outlined two-line subtitle (DejaVu Sans Mono Bold, 2 px outline, no
+    shadow) over astronaut: on a* / b* the outline's ring and the letters' rim have edges at
+    every small offset, and the hue edge test placed a "shadow" at (-2, -2) for both lines
+    (mask precision 0.634). Hue-placed shadows need an offset of
+    hard_shadow.SHADOW_HUE_MIN_OFFSET px or more."""
+    from conftest import scaled_photo
+    from seamline.testing.overlays import Overlay, drawn_mask, render
+
+    photo = scaled_photo("astronaut", 768)
+    ov = Overlay(text="Birthday sale holiday end\nCoffee sample like night", xy=(90, 430),
+                 size_px=30, font="/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
+                 color=(240, 240, 240), outline_px=2, outline_color=(30, 30, 30),
+                 align="center")
+    image = render(photo, [ov])[0].astype(np.float32)
+    drawn = drawn_mask(photo, image)
+    mask, rep = _remove_text_mask(image, report=True)
+    assert len(rep["per_line"]) == 2
+    assert not any("r=0, hard" in c for c in rep["per_line"]), rep["per_line"]
+    assert mask[drawn].mean() >= 0.97, mask[drawn].mean()
+    assert (mask & drawn).sum() / mask.sum() >= 0.69  # 0.715 (0.634 with the false shadow)

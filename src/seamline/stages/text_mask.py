@@ -77,7 +77,9 @@ class TextMask(Stage):
     # edges on a* / b* (ops.text.hard_shadow.SHADOW_HUE_CHANNELS)
     # 36: where the tile vote's copies hardly agree and share no word (TRUSTED_AGREEMENT,
     # NO_WORD_DROPPED) it leaves the detected lines' own mask pixels and cuts the tiles' only
-    version = "36"
+    # 37: a hue-placed shadow needs an offset of 3 px or more (SHADOW_HUE_MIN_OFFSET): an
+    # outline's ring read on a* / b* placed one at (-2, -2)
+    version = "37"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

@@ -21,7 +21,8 @@ from seamline.core.arrays import LUMA, srgb_decode
 from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.polygons import line_rect as _rect
-from seamline.ops.text.hard_shadow import SHADOW_HUE_CHANNELS, edge_shadow, split_shadow
+from seamline.ops.text.hard_shadow import (SHADOW_HUE_CHANNELS, SHADOW_HUE_MIN_OFFSET,
+                                           edge_shadow, split_shadow)
 from seamline.ops.text.hard_shadow import shift as _shift
 
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
@@ -800,6 +801,8 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
                 # ... or a shadow of another hue, its lightness the photo's (a red one over
                 # a night sky): its edges on a* / b* (ops.text.hard_shadow.SHADOW_HUE_CHANNELS)
                 edged = edge_shadow(gl, image[y0:y1, x0:x1], m, SHADOW_HUE_CHANNELS)
+                if edged is not None and max(map(abs, edged)) < SHADOW_HUE_MIN_OFFSET:
+                    edged = None  # an outline's ring on a* / b*, not a shadow (below)
         sure = np.zeros_like(g1)  # effect pixels kept whether the segmenter marks them or not
         budget = tries  # effects still to fit (a rejected edge shadow costs none)
         while budget > 0:

@@ -17,7 +17,8 @@ import numpy as np
 
 from seamline.ops.masks import ellipse_kernel as _disk
 
-__all__ = ["SHADOW_HUE_CHANNELS", "edge_shadow", "shift", "split_shadow"]
+__all__ = ["SHADOW_HUE_CHANNELS", "SHADOW_HUE_MIN_OFFSET", "edge_shadow", "shift",
+           "split_shadow"]
 
 
 #: A hard drop shadow is the glyphs' own shape moved by one offset, so its outer edge is the
@@ -49,6 +50,12 @@ SHADOW_EDGE_MIN_VISIBLE = 0.1
 #: of the glyphs still holding it, which the colour test rejected, and the split that
 #: placed it on main was not tried (pipeline 36.67 -> 36.36 dB).
 SHADOW_HUE_CHANNELS = (1, 2)
+#: ... at an offset of at least this many px along x or y: within 2 px an outline's ring and
+#: the letters' anti-aliased rim have chroma edges too, and on train subtitle3 (a white,
+#: dark-outlined subtitle over coffee, no shadow) the a* / b* test placed "shadows" at
+#: (-2, -2) and (-2, 2) for its two lines (precision 0.807 -> 0.723, 26.58 -> 24.36 dB);
+#: the hue-placed shadows it is for sit at (2, 3), (3, 3) (train huge2) and (6, 6).
+SHADOW_HUE_MIN_OFFSET = 3
 
 #: A glyph mask that took the shadow with the fill (both colours have lift: its outline is the
 #: shadow's, so :func:`edge_shadow` finds nothing) is split by :func:`split_shadow`: its
