@@ -269,9 +269,9 @@ def _independent_pairs(peaks):
                 yield (c1, v1), (c2, v2)
 
 
-def reduced_basis(v1, v2) -> tuple[np.ndarray, np.ndarray]:
-    """The lattice's two shortest independent vectors (Lagrange-Gauss), pointing down (or
-    right): one basis per lattice, so ``(a, b)`` and ``(a, a + b)`` read as one."""
+def shortest_basis(v1, v2) -> tuple[np.ndarray, np.ndarray]:
+    """The lattice's two shortest independent vectors (Lagrange-Gauss reduction), shorter
+    first, signs as the reduction leaves them. ``v1``, ``v2``: (2,) float, not collinear."""
     a, b = np.asarray(v1, np.float64), np.asarray(v2, np.float64)
     if a @ a > b @ b:
         a, b = b, a
@@ -283,7 +283,14 @@ def reduced_basis(v1, v2) -> tuple[np.ndarray, np.ndarray]:
         if b @ b >= a @ a:
             break
         a, b = b, a
-    return tuple(v if (v[1] > 0 or (v[1] == 0 and v[0] > 0)) else -v for v in (a, b))
+    return a, b
+
+
+def reduced_basis(v1, v2) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shortest_basis`, pointing down (or right): one basis per lattice, so
+    ``(a, b)`` and ``(a, a + b)`` read as one."""
+    return tuple(v if (v[1] > 0 or (v[1] == 0 and v[0] > 0)) else -v
+                 for v in shortest_basis(v1, v2))
 
 
 def _at(Rd: np.ndarray, v) -> float:

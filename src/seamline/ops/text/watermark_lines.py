@@ -33,7 +33,8 @@ import numpy as np
 from seamline.ops.text.detect import order_clockwise
 from seamline.ops.text.watermark import (MAX_TILES, MIN_CORR, TiledWatermark, autocorrelation,
                                          bandpass, find_tiled_watermark, lattice_peaks,
-                                         lattice_support, lattice_tiles, text_angle)
+                                         lattice_support, lattice_tiles, shortest_basis,
+                                         text_angle)
 
 #: Fewest detected lines reading the same word (at the same size and angle) that are taken
 #: for copies of a tiled watermark: the detector boxes some tiles of a watermark its
@@ -278,18 +279,6 @@ def _holds(word_map, ij, ins) -> float | None:
     return float(v[~seen].mean()) if (~seen).any() else None
 
 
-def _reduced(a, b):
-    """The shortest basis (Lagrange-Gauss reduction) of the lattice of ``a`` and ``b``."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a @ a > b @ b:
-        a, b = b, a
-    while True:
-        b = b - np.round((a @ b) / (a @ a)) * a
-        if b @ b >= a @ a:
-            return a, b
-        a, b = b, a
-
-
 def _index2(word_map, C, fit, tol):
     """``fit`` (c0, v1, v2, inliers: :func:`_fit` through the readings' centres ``C``, work
     px), or the index-2 sublattice of it whose points alone hold the word, refitted.
@@ -325,7 +314,7 @@ def _index2(word_map, C, fit, tol):
             best, best_r = vec, r
     if best is None:
         return fit
-    refit = _fit(C, *_reduced(*best), tol)
+    refit = _fit(C, *shortest_basis(*best), tol)
     return fit if refit is None or refit[3].sum() < ins.sum() else refit
 
 
