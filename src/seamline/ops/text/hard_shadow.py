@@ -193,13 +193,25 @@ def _two_means(x: np.ndarray, iters: int = 10):
     """Two clusters of the rows of ``x`` (Lab), seeded at the darkest and lightest tenth:
     (labels 0/1, centres), deterministic."""
     x = x.astype(np.float64)
+    c = _extreme_seeds(x)
+    return _lloyd(x, np.stack(c), _nearer, iters)
+
+
+def _extreme_seeds(x: np.ndarray) -> list:
+    """The means of the darkest and of the lightest tenth of the rows of ``x`` (Lab, by L)."""
     order = np.argsort(x[:, 0], kind="stable")
     n = max(len(x) // 10, 1)
-    c = np.stack([x[order[:n]].mean(0), x[order[-n:]].mean(0)])
+    return [x[order[:n]].mean(0), x[order[-n:]].mean(0)]
+
+
+def _lloyd(x: np.ndarray, c: np.ndarray, assign, iters: int):
+    """``iters`` rounds of Lloyd's k-means on the rows of ``x`` from centres ``c`` (K, 3),
+    updated in place; ``assign(x, c)`` labels each row. Returns (the last round's labels
+    (N,) int64, the centres); a centre with no row keeps its place."""
     lab = np.zeros(len(x), np.int64)
     for _ in range(iters):
-        lab = _nearer(x, c)
-        for k in (0, 1):
+        lab = assign(x, c)
+        for k in range(len(c)):
             if (lab == k).any():
                 c[k] = x[lab == k].mean(0)
     return lab, c
@@ -216,17 +228,11 @@ def _three_means(x: np.ndarray, iters: int = 10) -> np.ndarray:
     tenth and at the tenth farthest from both (an outlined line: fill, outline, shadow);
     deterministic. Returns the centres, (3, 3) float64."""
     x = x.astype(np.float64)
-    order = np.argsort(x[:, 0], kind="stable")
+    c = _extreme_seeds(x)
     n = max(len(x) // 10, 1)
-    c = [x[order[:n]].mean(0), x[order[-n:]].mean(0)]
     far = np.minimum(((x - c[0]) ** 2).sum(1), ((x - c[1]) ** 2).sum(1))
     c = np.stack([*c, x[np.argsort(far, kind="stable")[-n:]].mean(0)])
-    for _ in range(iters):
-        lab = _nearest(x, c)
-        for k in range(3):
-            if (lab == k).any():
-                c[k] = x[lab == k].mean(0)
-    return c
+    return _lloyd(x, c, _nearest, iters)[1]
 
 
 def _moved_fit(F: np.ndarray, S: np.ndarray, m: int):
