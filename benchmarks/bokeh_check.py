@@ -163,7 +163,6 @@ def fill_path(report):
                            "ghost": (q.get("verdict") or {}).get("flagged")})
         regions.append({"text": r.get("text"), "reason": r.get("reason"),
                         "ring_texture_energy": r.get("ring_texture_energy"),
-                        "ring_softness": r.get("ring_softness"),
                         "smooth_context": r.get("smooth_context"), "passes": passes})
     return regions
 
@@ -204,7 +203,7 @@ def main():
               f"rec {row['recall']:.3f} ghost {seen}/{words} qa_failed {row['qa_failed']}",
               flush=True)
         for r in row["regions"]:
-            print(f"    {r['text'][:20]!r} (soft {r['ring_softness']}): " + " -> ".join(
+            print(f"    {r['text'][:20]!r}: " + " -> ".join(
                 f"{p['backend']}(seam {p['seam_ratio']}, detail {p['ring_detail']}, "
                 f"smear {p['smear']}, ghost {p['ghost']})"
                 for p in r["passes"]), flush=True)

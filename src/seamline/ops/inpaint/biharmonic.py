@@ -4,8 +4,10 @@ A diffusion fill that continues *gradients*, not only values: where a defocused 
 edge crosses a title, Telea's fronts meet in a crease along the hole's middle (the smear
 judge's seam) and FSR's blockwise bases cut the edge flat, while the biharmonic surface
 carries the blurred edge's slope across. Over defocus (no fine grain in the photo around
-the hole) that is what a person expects; it keeps no texture, so the fill-text loop gives it
-only to regions whose ring is smooth (:data:`seamline.ops.text.region_fill.SMOOTH_LADDER`).
+the hole) that is what a person expects; it keeps no texture, and it carries whatever the
+hole's border holds inward too (a glow's halo left outside a text mask became a dark band on
+a held-out photo), so ``remove-text``'s auto fill does not choose it: it is there for
+``--backend biharmonic``.
 
 scikit-image's ``inpaint_biharmonic`` (one sparse solve per hole component, float64).
 """
