@@ -74,7 +74,8 @@ def _next_letters(ln, sa, near, front, letter):
     strip = ln.above & (sa > front) & (sa <= front + ln.look)
     n_strip = np.bincount(Q[strip], minlength=_BINS ** 3) / max(strip.sum(), 1)
     ink = (ln.ink_bin & (n_strip <= _PHOTO_MAX * ln.n_in))[Q]
-    gap = front + _GAP * th
+    # a piece starts within a word space of the ink found so far (or just past the box)
+    gap = max(front + _GAP * th, hw + 0.5 * th)
     cand = ink & near & (sa > front) & (sa <= reach)
     # a thin letter of a tiny line falls apart in the colour bins (its anti-aliased pixels
     # are other colours): pieces a pixel apart are one letter, touching letters one piece
@@ -83,7 +84,7 @@ def _next_letters(ln, sa, near, front, letter):
     _, own = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
     # only pieces that start within a word space can be taken (below): one mask each for
     # those, not for every speck of the ink's colour in the crop (a starry sky: ~900 of them)
-    ks = np.unique(lab[cand & (sa <= max(gap, hw + 0.5 * th))])
+    ks = np.unique(lab[cand & (sa <= gap)])
     pieces, keep = [(lab == k) & cand for k in ks[ks > 0]], []
     while pieces:
         sel = pieces.pop()
@@ -114,7 +115,7 @@ def _next_letters(ln, sa, near, front, letter):
         if not first and (bk.max() - bk.min() < _TALL * th
                           or not _DENSE[0] * letter <= dens <= _DENSE[1] * letter):
             continue  # not text-like: a flat photo edge, a thin line or a blob of the colour
-        if sk.min() > max(gap, hw + 0.5 * th):
+        if sk.min() > gap:
             continue  # a gap wider than a word space: not this line's
         p_sel = np.bincount(Q[sel], minlength=_BINS ** 3) / sel.sum()
         if np.minimum(p_sel, ln.p_ink).sum() < _SAME_INK:
