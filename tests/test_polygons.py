@@ -31,12 +31,20 @@ def test_the_box_mask_is_the_frame_mask_on_its_box():
     np.zeros((0, 2)),
     [],
     [[1.0, 2.0, 3.0]],
+    np.ones((2, 4, 2)),
+    np.ones((4,)),
 ])
 def test_a_bad_polygon_is_refused_alike_by_both(polygon):
     """A NaN vertex (main: the frame form drew a stray wedge of 66 px, the box form raised
     on int()), no vertex at all (OpenCV's assertion vs numpy's empty reduction) or the wrong
-    shape: one ValueError naming the argument, the same from both."""
+    shape (a stack of two quads was flattened into one zig-zag polygon): one ValueError naming the argument, the same from both."""
     with pytest.raises(ValueError, match="^polygon: "):
         polygon_mask(polygon, (10, 12))
     with pytest.raises(ValueError, match="^polygon: "):
         polygon_box_mask(polygon, (10, 12))
+
+
+def test_opencv_contour_layout_is_the_same_polygon():
+    """OpenCV's (N, 1, 2) contour layout rasterises exactly like the (N, 2) form."""
+    quad = np.array([[2.0, 1.0], [9.0, 2.5], [8.0, 8.0], [1.5, 7.0]])
+    assert np.array_equal(polygon_mask(quad[:, None, :], (10, 12)), polygon_mask(quad, (10, 12)))

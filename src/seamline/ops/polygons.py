@@ -21,7 +21,10 @@ def _vertices(polygon) -> np.ndarray:
     coordinate finite; else a one-line ValueError (a NaN vertex cast to int32 px is
     undefined: OpenCV drew a stray wedge)."""
     pts = np.asarray(polygon)
-    if pts.size < 2 or pts.ndim < 2 or pts.shape[-1] != 2:
+    # (N, 1, 2) is OpenCV's contour layout; any other 3-d stack (M polygons of N vertices)
+    # would be flattened into one polygon zig-zagging between them, so it is refused
+    if (pts.size < 2 or pts.shape[-1] != 2 or pts.ndim not in (2, 3)
+            or (pts.ndim == 3 and pts.shape[1] != 1)):
         raise ValueError(f"polygon: expected (N, 2) vertices, N >= 1; got shape {pts.shape}")
     pts = pts.reshape(-1, 2)
     if not np.isfinite(pts).all():
