@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "12"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "13"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -31,6 +31,8 @@ class FillText(Stage):
     #               11: over a defocused ring a smeared Telea fill got the biharmonic fill;
     #               12: 11 withdrawn (outputs as 10): over a smooth sky it carried a glow's
     #                   halo, left outside the mask, inward as a dark band and a blob
+    #               13: a small gap a ghost re-mask closes all round (open before) joins
+    #                   it: the refill spread its ink (ops.text.regrow.close_gaps)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -28,7 +28,9 @@ the mask is built and preflighted:
    (:mod:`seamline.ops.text.ghost`) reads every original region of the result as is and
    contrast-boosted (three OCR reads per region) and looks for glyph-shaped residue.
 4. **Re-mask and refill.** A region the ghost judge flags grows over the residue it found
-   (and by ``grow_px`` all round); a region the smear judge flags gets the next fill of
+   (and by ``grow_px`` all round), and over a small gap that growth closes all round
+   (:func:`~seamline.ops.text.regrow.close_gaps`: the fill would spread its ink); a
+   region the smear judge flags gets the next fill of
    :data:`~seamline.ops.text.region_fill.SMEAR_LADDER` (Telea -> FSR -> exemplar;
    ``backend="auto"`` only; over a ring with neither texture nor structure the ladder ends
    at FSR, :func:`~seamline.ops.text.region_fill.next_smear_fill`); one the structure judge
@@ -59,6 +61,7 @@ from seamline.ops.text.fill_judges import Seen, judge_fill_crop
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass,
                                            next_smear_fill, smooth_context, stretch_fill)
+from seamline.ops.text.regrow import close_gaps
 from seamline.ops.text.tail import shadow_tail, tail_halo
 
 __all__ = ["fill_text", "choose_region_fill", "assign_components"]
@@ -126,8 +129,6 @@ def regrow_limit(polygon, first_mask: np.ndarray, box: tuple[slice, slice], *,
 
 #: Fills that carry the hole's border values inward (and so the tail with them).
 DIFFUSION_FILLS = ("telea", "ns", "biharmonic")
-
-
 def _see_through(image, hole: Hole, support) -> dict:
     """Whether a region's strokes are semi-transparent paint over the photo (one blend
     explains them, :func:`seamline.ops.inpaint.see_through.fit_blend`), on a crop around
@@ -538,6 +539,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     grown &= near | hole
                     if not grown.any():
                         continue  # all it saw is photo beyond the limit: nothing to refill
+                    sw = (stroke_px[v.index] if stroke_px is not None
+                          and v.index < len(stroke_px) else None)
+                    grown = close_gaps(grown, final, sw)  # no enclosed ink left to spread
                 # restart this region from the original pixels: the previous fill is inside
                 # the grown hole, so no pass corrects a previous pass
                 out[grown] = image[grown]

@@ -1,0 +1,89 @@
+"""The fill loop's re-mask closes over a gap of ink the mask left, instead of spreading it.
+
+Train analogue (``benchmarks/mask_train_eval.py --styles outline``, outline2): an outlined
+white title over a smooth gradient; the mask left a channel of ink between two letters, the
+ghost judge flagged the line and its residue round the channel's mouth closed it, leaving the
+channel's last pixels enclosed, unmasked; the refill spread their white into a blob. The
+judge's residue is stubbed here (its shape is what matters); letters are DejaVu Serif Bold.
+"""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from seamline.ops.text import TextRegion
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf"
+
+
+def _no_ocr(strip):
+    return "", 0.0
+
+
+@pytest.fixture
+def title():
+    """White 'HOLE' with a dark outline over a smooth gradient, its drawn pixels, the white
+    ink."""
+    import os
+
+    if not os.path.exists(FONT):
+        pytest.skip("fonts-dejavu-core is not installed")
+    h, w = 120, 300
+    x = np.linspace(0, 1, w, dtype=np.float32)
+    photo = np.stack([0.15 + 0.2 * x, 0.3 + 0.3 * np.sin(3 * x), 0.5 + 0.3 * x], -1)
+    photo = photo[None].repeat(h, 0) + np.linspace(-0.05, 0.05, h, dtype=np.float32)[:, None,
+                                                                                       None]
+    pil = Image.fromarray((photo * 255 + 0.5).astype(np.uint8))
+    ImageDraw.Draw(pil).text((20, 25), "HOLE", font=ImageFont.truetype(FONT, 56),
+                             fill=(255, 255, 255), stroke_width=3, stroke_fill=(10, 10, 10))
+    image = np.asarray(pil, np.float32) / 255
+    return image, np.abs(image - photo).max(-1) > 2 / 255, image.min(-1) > 0.9
+
+
+def test_a_gap_the_re_mask_closes_is_filled_and_a_counter_stays_photo(title, monkeypatch):
+    import cv2
+
+    import seamline.ops.text.ghost as ghost
+    from seamline.ops.text.removal import fill_text
+
+    image, drawn, white = title
+    mask = cv2.dilate(drawn.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    # the H's left stem: a 5x5 pocket of its white ink the mask left, open to the top of the
+    # mask by a 2 px channel (the mask's gap between two letters)
+    cols = [c for c in range(20, 60) if white[40:47, c - 2:c + 3].all()]
+    cy, cx = 44, cols[len(cols) // 2]
+    top = cy - 2
+    while mask[top - 1, cx]:
+        top -= 1
+    mouth = np.zeros_like(mask)
+    mouth[top:cy - 2, cx:cx + 2] = True
+    mask[cy - 2:cy + 3, cx - 2:cx + 3] = False
+    mask &= ~mouth
+    counter = ~mask.copy()
+    cv2.floodFill(counter.view(np.uint8), None, (0, 0), 0)  # enclosed: the O's counter
+    assert counter.sum() > 40 and not (counter & drawn).any()
+    region = TextRegion(np.float32([[15, 20], [285, 20], [285, 100], [15, 100]]), "HOLE")
+    real = ghost.judge_regions
+
+    def judge(original, cleaned, regs, **kw):
+        vs = real(original, cleaned, regs, **kw)
+        if kw.get("mask") is not None and not kw["mask"][cy, cx]:
+            # the first fill's verdict: the channel's mouth seen as residue
+            x0, y0, x1, y1 = vs[0].box
+            vs[0].flagged, vs[0].residue = True, mouth[y0:y1, x0:x1]
+            vs[0].reasons = list(vs[0].reasons) + ["test: the channel's mouth"]
+        return vs
+
+    monkeypatch.setattr(ghost, "judge_regions", judge)
+    out, final, report = fill_text(image, mask.astype(np.float32), [region],
+                                   backend="telea", max_passes=2, ocr=_no_ocr)
+    final = final > 0
+    assert "ghost" in report["regions"][0]["passes"][-1]["because"]
+    # the pocket's ink is filled, and none of its white is spread into the fill round it
+    assert final[cy - 2:cy + 3, cx - 2:cx + 3].all()
+    assert float(out[cy - 5:cy + 6, cx - 5:cx + 6].min(-1).max()) < 0.8
+    # the counter the mask kept as photo stays photo, bit for bit (but for the 1 px all round
+    # the re-mask grows the hole by)
+    inside = cv2.erode(counter.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert inside.sum() > 20 and not (final & inside).any()
+    assert np.array_equal(out[inside], image[inside])
