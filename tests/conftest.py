@@ -90,3 +90,38 @@ def tiled_watermarked(name: str, seed: int):
                              [BOLD_FONT])
     out, _, _ = ov.render(img, ovs)
     return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs
+
+
+def sunlit_grass(shape_hw, seed):
+    """scikit-image's grass, mirror-tiled to ``shape_hw``, under patchy sunlight (cells of
+    ~160 px from deep shade to highlights washed to white), tinted green: busy foliage."""
+    H, W = shape_hw
+    g = data.grass().astype(np.float32) / 255
+    g = cv2.resize(g, None, fx=1.3, fy=1.3, interpolation=cv2.INTER_CUBIC)
+    g = np.concatenate([g, g[:, ::-1]], 1)
+    g = np.concatenate([g, g[::-1]], 0)
+    g = np.tile(g, (-(-H // g.shape[0]), -(-W // g.shape[1])))[:H, :W]
+    light = np.random.default_rng(seed).random((H // 160 + 2, W // 160 + 2)).astype(np.float32)
+    light = np.clip(cv2.resize(light, (W, H), interpolation=cv2.INTER_CUBIC), 0, 1)
+    v = np.clip(g * (0.25 + 2.2 * light ** 1.5), 0, 1)
+    rgb = np.stack([0.75 * v, v, 0.45 * v], -1) + np.clip(v - 0.7, 0, None)[..., None]
+    return np.clip(rgb, 0, 1).astype(np.float32)
+
+
+
+def proof_over_grass():
+    """A white DejaVu Sans Bold "PROOF" (44 px) at 0.45 tiled at 28 deg over
+    :func:`sunlit_grass` (600 x 800, seed 5): (photo, watermarked, drawn mask, the polygons of
+    the copies wholly inside the frame)."""
+    from seamline.testing import overlays as ov
+
+    H, W = 600, 800
+    photo = sunlit_grass((H, W), 5)
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=44, font=BOLD_FONT,
+                      color=(255, 255, 255), opacity=0.45, angle_deg=28.0)
+    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
+    marked, _, _ = ov.render(photo, ovs)
+    marked = marked.astype(np.float32)
+    tiles = [ov.line_polygons(o)[0] for o in ovs]
+    tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
+    return photo, marked, ov.drawn_mask(photo, marked), tiles

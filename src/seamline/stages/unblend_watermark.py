@@ -43,7 +43,8 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "3"  # 3: a copy the ghost judge sees after inversion is left to the fill
+    version = "4"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    # support kept near the word's strokes (ops.text.unblend._support: busy foliage)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",

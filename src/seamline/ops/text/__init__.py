@@ -14,6 +14,7 @@
 :mod:`.unblend`           a tiled watermark taken off by inverting its alpha blend
 :mod:`.tile_vote`         a tiled watermark's mask kept to the glyph pixels its copies share
 :mod:`.tile_support`      ... its strokes at every copy, from the copies' own median
+:mod:`.median_word`       ... the word's strokes in that median (shared with unblend)
 :mod:`.geometry`          stroke width / text height per line; combining the two masks
 :mod:`.hard_shadow`       ... a hard drop shadow placed by its own edges (the glyphs moved)
 :mod:`.rim`               the faint rim past a huge line's mask edge (the normaliser's cap)

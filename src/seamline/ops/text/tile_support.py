@@ -23,17 +23,12 @@ import math
 import cv2
 import numpy as np
 
+from seamline.ops.text.median_word import word_shape
+
 #: Fewest whole copies the median is taken over: over fewer it keeps specks of the photo's
 #: texture round the letters (a DejaVu "COPYRIGHT" over immunohistochemistry, 7 copies:
 #: 0.53 of the shape on the word).
 MIN_WHOLE = 10
-#: Band-passed lightness of the median copy on the strokes' side (blurred 0.7 px) from
-#: which a frame pixel is the word's, x its 99th percentile. Train tiled4 (white
-#: "COPYRIGHT" over immunohistochemistry, 15 whole copies): 0.4 put back 0.69 of the visible
-#: drawn pixels at 0.92 precision, none farther than 3 px from the word; 0.25: 0.73, but
-#: 2651 px farther than 8 px. (Its magnitude, as unblend's support reads it, takes the
-#: band-pass's ringing round every stroke too: 0.78 precision, and the photo beside a copy.)
-LEVEL = 0.4
 #: Growth (px) of that shape before it is put on a copy: the strokes' anti-aliased edge.
 #: Train, remove-text (1 -> 2): tiled1 (rocket) 31.33 -> 31.52 dB, far 1691 -> 200; tiled4
 #: 26.44 -> 26.06 dB, ghost words 3 -> 0; 36-case 023 33.14 -> 33.40 dB, ghost 2 -> 0 (at
@@ -44,15 +39,6 @@ GROW_PX = 2
 CONFIRM = 0.3
 #: Share of the shape a copy cut by the frame's edge must show to be judged.
 MIN_VISIBLE = 0.1
-#: A piece of the shape is the word's when it is a letter (at least this share of the
-#: largest piece's pixels) or lies within :data:`NEAR` x the box's height of one (an i's
-#: dot, a comma); the median's noise specks between the copies are neither (train tiled4:
-#: 881 px of them farther than 8 px from the drawn word, put back on every copy).
-LETTER = 0.25
-NEAR = 0.15
-#: ... and no piece smaller than this share of the largest is (a median over few copies
-#: keeps specks of the photo's texture round the letters; an i's dot is ~0.1 of an O).
-SPECK = 0.05
 #: Share of a copy's strokes (as put, grown :data:`GROW_PX`) that a detected line's mask
 #: (a region with text, not a tile) may already hold for the strokes to be put there: a
 #: copy the detector read as a line is that line's to mask, and its glyph mask's wide blob
@@ -62,21 +48,6 @@ SPECK = 0.05
 #: psnr_pipe 27.24 -> 27.43, far 1310 -> 1299, ghost words 46 -> 43 / 496 (without this gate:
 #: far up, tiled4 379 -> 1573, tiled7 and tiled11 lost 0.6-1.1 dB).
 COVERED = 0.2
-
-
-def _word_parts(shape: np.ndarray, box_h: float) -> np.ndarray:
-    """``shape``'s pieces that are letters or lie near one (:data:`LETTER`, :data:`NEAR`)."""
-    n, lab, st, _ = cv2.connectedComponentsWithStats(shape.astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return shape
-    area = st[1:, cv2.CC_STAT_AREA]
-    big = np.isin(lab, 1 + np.nonzero(area >= LETTER * area.max())[0])
-    r = max(2, int(round(NEAR * box_h)))
-    near = cv2.dilate(big.astype(np.uint8),
-                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)) > 0
-    keep = np.unique(lab[near & shape])
-    keep = keep[(keep > 0) & (st[np.maximum(keep, 0), cv2.CC_STAT_AREA] >= SPECK * area.max())]
-    return np.isin(lab, keep)
 
 
 def repeated_strokes(image: np.ndarray, polygons, *,
@@ -121,14 +92,9 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     bp = U._bandpass(S)
     T = U._median(bp, S, whole)
     inbox = U.word_window(size_wh, box)
-    # the strokes' own side of the band-pass (a light word's is positive), not its ringing
-    # just outside them: |T| would take a band round every stroke
-    sign = 1.0 if float(T[inbox].max()) >= -float(T[inbox].min()) else -1.0
-    e = cv2.GaussianBlur(sign * T, (0, 0), 0.7 * U.SCALE)
-    hi = float(np.percentile(e[inbox], 99)) if inbox.any() else 0.0
-    if hi <= 0:
+    shape = word_shape(T, inbox, 2 * box[1] * U.SCALE, scale=U.SCALE)
+    if not shape.any():
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
-    shape = _word_parts((e >= LEVEL * hi) & inbox, 2 * box[1] * U.SCALE)
     ok = np.isfinite(S[..., 0])
     conf = np.zeros(len(centres), bool)
     for k in range(len(centres)):
