@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "13"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "14"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -33,6 +33,8 @@ class FillText(Stage):
     #                   halo, left outside the mask, inward as a dark band and a blob
     #               13: a small gap a ghost re-mask closes all round (open before) joins
     #                   it: the refill spread its ink (ops.text.regrow.close_gaps)
+    #               14: a huge title's soft shadow tail is taken where 5 % of the hole's
+    #                   border is 3/255 darker (was 5/255; ops.text.tail.TAIL_STRONG)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
