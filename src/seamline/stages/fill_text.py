@@ -35,6 +35,8 @@ class FillText(Stage):
     #                   it: the refill spread its ink (ops.text.regrow.close_gaps)
     #               14: a huge title's soft shadow tail is taken where 5 % of the hole's
     #                   border is 3/255 darker (was 5/255; ops.text.tail.TAIL_STRONG)
+    #               14: ... and where it stands 2.5x above the photo estimate's error on
+    #                   the photo beyond it (was 3.0x; ops.text.tail.TAIL_OVER_PHOTO)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
