@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "14"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "15"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -35,7 +35,7 @@ class FillText(Stage):
     #                   it: the refill spread its ink (ops.text.regrow.close_gaps)
     #               14: a huge title's soft shadow tail is taken where 5 % of the hole's
     #                   border is 3/255 darker (was 5/255; ops.text.tail.TAIL_STRONG)
-    #               14: ... and where it stands 2.5x above the photo estimate's error on
+    #               15: ... and where it stands 2.5x above the photo estimate's error on
     #                   the photo beyond it (was 3.0x; ops.text.tail.TAIL_OVER_PHOTO)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
