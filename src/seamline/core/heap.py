@@ -9,7 +9,8 @@ mallocs on whichever thread reads. Freed, each arena kept its own high-water mar
 process that ran many images held them all at once: on the held-out benchmark's case mix
 (train photos, ``benchmarks/rss_remove_text.py``) the worker's peak RSS rose from ~0.9 GB to
 1.2-1.4 GB when the reads moved to helper threads, with the same pixels. Trimming after every
-stage returns those pages (0.84-0.85 GB, the reads still on their threads).
+stage returned those pages (0.84-0.85 GB, the reads still on their threads); the runner now
+trims once, after a run's last stage (see below), which returns them before the next image.
 
 Trimming between stages does not lower the high-water mark *within* a stage, and that is
 where remove-text peaks: the detector's full-frame forward pass (a 1600x1200 photo: its
@@ -24,6 +25,15 @@ threshold (setting it turns the adjustment off): large blocks are mapped and unm
 time, small ones stay on the heaps. On the benchmark's mix (``benchmarks/rss_remove_text.py``,
 train photos, main and this side by side) the worker's peak fell from 852-867 MB to 768-769
 MB with the same output pixels, for 3-4 % more CPU (the page faults of freshly mapped blocks).
+
+The runner trims once per run, after the last stage, not after every stage: the pages a
+stage gave back were faulted in again by the next one (minor page faults of the four
+1024x768 ``profile_remove_text --cases bench`` cases -22 to -30 %; the train mix of
+``benchmarks/rss_remove_text.py``, both side by side: 44.1 -> 40.3 CPU s, peak 772 -> 800 MB,
+the same output pixels). Tried and not taken: also fixing glibc's *trim* threshold at twice
+the mmap threshold (fixing the mmap threshold stops glibc raising it, so it stays at 128 KiB
+and a frame-sized array freed at a heap's top is handed back at once): a little less CPU
+again, but every arena then keeps up to that much free (peak 768 -> 845 MB).
 
 Neither call changes an allocation anyone holds or a result. Elsewhere than glibc (macOS,
 musl, Windows) there are no such calls and both functions do nothing.
