@@ -20,6 +20,11 @@ It sits above the stages, not in the core: it reads and writes image files
 the report (:mod:`seamline.reporting`); see :mod:`seamline.engine`. What it knows about
 domains comes from what they registered (adapters, statistics, stage hooks such as
 :meth:`seamline.core.stage.Stage.stand_in`), never from stage ids.
+
+(This module is over 600 lines because the steps above share one run's record: the values,
+the measurement memo, the manifest and, without a run directory, the digests it fills in
+only when read (:attr:`Run.manifest`); ``run_pipeline``, ``_run_stage``, :func:`handoff` and
+``_stage_manifest`` each write part of it.)
 """
 
 from __future__ import annotations
@@ -102,10 +107,28 @@ class Run:
     stages: dict[str, StageRun]
     output: np.ndarray
     alpha: np.ndarray | None
-    manifest: dict
+    _manifest: dict
     out: Path | None = None
     output_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    #: An in-memory run's manifest digests not hashed yet: ``(entry, kind, value)``
+    _pending: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def manifest(self) -> dict:
+        """The run's record (``manifest.json``'s content). A run without ``out`` hashes its
+        artifacts (``digest`` of the input and of every stage output) when this is first
+        read, not while it runs: nothing in such a run uses them (no cache), and they were
+        ~5 % of a 1024x768 remove-text run's CPU."""
+        if self._pending:
+            done: dict = {}
+            for entry, kind, value in self._pending:
+                key = (kind, id(value))
+                if key not in done:
+                    done[key] = artifacts.digest(kind, value)
+                entry["digest"] = done[key]
+            self._pending.clear()
+        return self._manifest
 
     def stage(self, name: str) -> StageRun:
         if name not in self.stages:
@@ -115,7 +138,7 @@ class Run:
 
     @property
     def qa(self) -> dict:
-        return self.manifest.get("qa", {})
+        return self._manifest.get("qa", {})  # no digests needed
 
     @property
     def checks(self) -> list[dict]:
@@ -206,6 +229,9 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
 
     memo = ArtifactMemo()
+    # with out: the digests are the cache's keys, made as the stages run; without it they
+    # are only the manifest's record, hashed when someone reads it (Run.manifest)
+    pending: list | None = [] if out is None else None
     manifest = {
         "seamline": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -215,7 +241,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "input": None if image_file is None else {
             "path": str(src_path) if src_path else None,
             "sha256": file_sha256(src_path) if src_path else None,
-            "digest": memo.digest("image", image_file.image),
+            "digest": None,  # _put_digest, below
             "width": int(image_file.image.shape[1]),
             "height": int(image_file.image.shape[0]),
             "bit_depth": image_file.bit_depth, "alpha": image_file.alpha is not None,
@@ -225,6 +251,8 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "from_stage": from_stage, "stages": [], "qa": {}, "warnings": [],
         "notes": list(image_file.info.get("notes", [])) if image_file else [], "status": "running",
     }
+    if image_file is not None:
+        _put_digest(manifest["input"], memo, pending, "image", image_file.image)
     stage_runs: dict[str, StageRun] = {}
     bar = progress_bar(len(spec.stages), enabled=progress, unit="stage", leave=False)
     try:
@@ -235,7 +263,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
             except InputError as e:
                 raise _name_the_file(e, image_file, decl.name) from None
             stage_runs[decl.name] = sr
-            manifest["stages"].append(_stage_manifest(sr, out, memo))
+            manifest["stages"].append(_stage_manifest(sr, out, memo, pending))
             manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
             manifest["notes"] += [f"{sr.name}: {n}" for n in sr.notes]
             if get_stage(decl.stage_id).qa:
@@ -274,9 +302,11 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         artifacts.write_json(out / "manifest.json", manifest)
         if report:
             write_report(out)
-    return Run(spec=spec, stages=stage_runs, output=result, alpha=alpha,
-               manifest=manifest, out=out, output_path=output_path,
-               warnings=list(manifest["warnings"]))
+    run = Run(spec=spec, stages=stage_runs, output=result, alpha=alpha,
+              _manifest=manifest, out=out, output_path=output_path,
+              warnings=list(manifest["warnings"]))
+    run._pending.extend(pending or ())  # filled in when run.manifest is first read
+    return run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,11 +401,13 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
 
     params = decl.params_dict()
     seed = stage_seed(spec.seed, decl.name)
-    digest = memo.digest if memo is not None else artifacts.digest
-    key = store.cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
-                                        for p, v in stage_inputs.items()},
-                     cls.cache_token(decl.params))
     folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
+    key = None
+    if folder is not None:  # the cache's key: only a run with a run directory has a cache
+        digest = memo.digest if memo is not None else artifacts.digest
+        key = store.cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
+                                                  for p, v in stage_inputs.items()},
+                              cls.cache_token(decl.params))
     reuse_allowed = from_index is None or i < from_index
     cached = (store.load_cached(cls, folder, key, memo) if folder is not None and reuse_allowed
               else None)
@@ -541,14 +573,27 @@ def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) 
     return values
 
 
-def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None) -> dict:
+def _put_digest(entry: dict, memo: ArtifactMemo, pending: list | None, kind: str,
+                value: Any) -> None:
+    """``entry["digest"]``: the artifact's digest now, or (``pending`` given: an in-memory
+    run) left ``None`` and ``(entry, kind, value)`` noted in ``pending`` for
+    :attr:`Run.manifest` to fill in."""
+    if pending is None:
+        entry["digest"] = memo.digest(kind, value)
+    else:
+        entry["digest"] = None
+        pending.append((entry, kind, value))
+
+
+def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None,
+                    pending: list | None = None) -> dict:
     cls = get_stage(sr.stage_id)
     memo = memo or ArtifactMemo()
     outputs = {}
     for port, value in sr.outputs.items():
         kind = cls.spec.outputs[port].kind
-        entry = {"kind": kind, "digest": memo.digest(kind, value),
-                 "stats": memo.measure(kind, value)}
+        entry = {"kind": kind, "digest": None, "stats": memo.measure(kind, value)}
+        _put_digest(entry, memo, pending, kind, value)
         if sr.folder is not None and out is not None:
             entry["files"] = sorted(str(f.relative_to(out)) for f in sr.folder.iterdir()
                                     if f.name.startswith(port + "."))
