@@ -181,3 +181,40 @@ def test_no_boosted_reads_once_the_plain_read_finds_a_word(demo_case):
     assert quiet.read_boosted == ["", ""]  # nothing read plainly: CLAHE and high-pass reads
     # the reads run beside the residue look: its figures are those of a judge without reads
     assert quiet.residue_score == v.residue_score and np.array_equal(quiet.residue, v.residue)
+
+
+def test_no_boosted_reads_where_the_residue_flags_the_region(demo_case, monkeypatch):
+    # issue 10 (speed): a region whose glyph-shaped residue flags it is flagged with the
+    # same residue to refill whatever the contrast-boosted reads say (they could only add a
+    # reason), so those recogniser calls (~20 ms each) are skipped; a region the residue
+    # does not flag still gets them
+    import seamline.ops.text.ghost as ghost
+
+    image, alpha, run = demo_case
+    clean = as_image(data.coffee())
+    faint = (clean + 0.03 * (image - clean)).astype(np.float32)  # 3 % of the text left
+    regions = run.stage("detect").output
+    mask = (alpha > 0).astype(np.float32)
+    calls = []
+
+    def counting(strip):
+        calls.append(strip.shape)
+        return "", 0.0
+
+    skipped = judge_regions(image, faint, regions, mask=mask, ocr=counting)
+    n_skipped = len(calls)
+    calls.clear()
+    real = ghost._reads
+    monkeypatch.setattr(ghost, "_reads", lambda *a: real(*a[:6]))  # every read, as before
+    every = judge_regions(image, faint, regions, mask=mask, ocr=counting)
+    flagged = [v for v in every if v.residue_score > ghost.RESIDUE_THRESHOLD]
+    assert flagged and any(not v.flagged for v in every)  # both kinds of region here
+    for a, b in zip(skipped, every):
+        assert (a.flagged, a.reasons, a.residue_score) == (b.flagged, b.reasons, b.residue_score)
+        assert np.array_equal(a.residue, b.residue)
+        if b in flagged:
+            assert a.read_boosted == [] and len(b.read_boosted) == 2
+            assert a.stats["boosted_reads"].startswith("skipped")
+        else:
+            assert a.read_boosted == b.read_boosted == ["", ""]
+    assert n_skipped == len(calls) - 2 * len(flagged)

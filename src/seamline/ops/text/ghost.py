@@ -23,13 +23,17 @@ residue score exceeds a threshold.
 The thresholds were set on the training split only (scikit-image photos with drawn text,
 their exact-mask fills, and untouched photos); the benchmark reports them on held-out
 photos (``benchmarks/bench_remove_text.py``).
+
+(This module is over 600 lines because the reads, the residue look and the verdict that joins
+them share one region's strip, crop and rings, and the boosted read waits on the residue
+score: a region the residue flags is not read again (:func:`_reads`).)
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -464,15 +468,20 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
     return out
 
 
-def _reads(read, strip, words, clahe_clip, high_pass, min_read_score):
-    """The plain read of a region's strip and, unless it already matched a word (the region
-    is flagged either way), the contrast-boosted ones: ``(plain_txt, plain_sc, words_plain,
-    boosted_reads, words_boosted, boosted_scores)``."""
+def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_flags=None):
+    """The plain read of a region's strip and, unless it already matched a word or
+    ``residue_flags`` (a :class:`~concurrent.futures.Future` the caller resolves once it has
+    the residue score) says the residue flags the region (flagged either way, with the same
+    residue to refill: the boosted reads could only add reasons), the contrast-boosted ones:
+    ``(plain_txt, plain_sc, words_plain, boosted_reads, words_boosted, boosted_scores)``;
+    ``boosted_reads`` is None when they were skipped for the residue."""
     plain_txt, plain_sc = read(strip)
     words_plain = match_words(words, plain_txt) if plain_sc >= min_read_score else []
     boosted_reads, words_boosted, boosted_sc = [], [], []
     if words_plain:
         return plain_txt, plain_sc, words_plain, boosted_reads, words_boosted, boosted_sc
+    if residue_flags is not None and residue_flags.result():
+        return plain_txt, plain_sc, words_plain, None, words_boosted, boosted_sc
     sh = strip.shape[0]
     variants = [_clahe_lightness(strip, clahe_clip, max(8.0, 0.4 * sh))]
     if high_pass:
@@ -509,8 +518,12 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     # could match (match_words skips words under 3 characters: a tiled watermark's tiles
     # have no text), the verdict is the residue's alone
     readable = any(len(_norm_word(w)) >= 3 for w in words)
+    # the boosted reads wait for the residue score: where it flags the region they could
+    # not change the verdict (flagged, the same residue mask), and are skipped (~20 ms each)
+    residue_flags: Future = Future()
     reads = (reader.submit(_reads, read, _strip(cleaned_u8, poly.astype(np.float32), mg), words,
-                           clahe_clip, high_pass, min_read_score) if readable else None)
+                           clahe_clip, high_pass, min_read_score, residue_flags)
+             if readable else None)
     P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
     k = int(round(mg))
     region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
@@ -519,9 +532,13 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
         cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
     ring &= ~changed_full[y0:y1, x0:x1]  # the photo as it was, not another fill
     tile = max(8.0, 0.5 * hb)
-    score, res, stats = _residue(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], region, ring,
-                                 changed_full[y0:y1, x0:x1], clahe_clip, tile,
-                                 max(1.5, 0.08 * hb))
+    score = None
+    try:
+        score, res, stats = _residue(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], region,
+                                     ring, changed_full[y0:y1, x0:x1], clahe_clip, tile,
+                                     max(1.5, 0.08 * hb))
+    finally:  # always resolved: the reader thread waits on it
+        residue_flags.set_result(score is not None and score > residue_threshold)
     left = None
     if leftover:
         from seamline.ops.text.leftover import leftover_ink
@@ -541,6 +558,9 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
         stats["tint"] = tinted
     plain_txt, plain_sc, words_plain, boosted_reads, words_boosted, boosted_sc = (
         reads.result() if reads is not None else ("", 0.0, [], [], [], []))
+    if boosted_reads is None:
+        stats["boosted_reads"] = "skipped: the residue flags the region"
+        boosted_reads = []
     reasons = []
     if words_plain:
         reasons.append(f"plain OCR reads {' '.join(words_plain)!r} ({plain_txt!r})")
