@@ -79,7 +79,7 @@ class TextMask(Stage):
     # NO_WORD_DROPPED) it leaves the detected lines' own mask pixels and cuts the tiles' only
     # 37: a hue-placed shadow needs an offset of 3 px or more (SHADOW_HUE_MIN_OFFSET): an
     # outline's ring read on a* / b* placed one at (-2, -2)
-    version = "37"
+    version = "38"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
