@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 from skimage import data
 
 from seamline.io import as_image
+from seamline.ops.text import TextRegion
+from seamline.testing import overlays
 
 #: The bold sans the overlay tests draw with (Debian's fonts-dejavu-core).
 BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -125,3 +129,32 @@ def proof_over_grass():
     tiles = [ov.line_polygons(o)[0] for o in ovs]
     tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
     return photo, marked, ov.drawn_mask(photo, marked), tiles
+
+
+def train_font(name: str) -> str:
+    """The path of train font ``name`` (a Debian font package's file); the test is skipped
+    where it is not installed (CI has fonts-dejavu-core only)."""
+    hits = [f for f in overlays.font_paths("train") if Path(f).name == name]
+    if not hits:
+        pytest.skip(f"font {name} not installed")
+    return hits[0]
+
+
+def detector_box(poly: np.ndarray) -> np.ndarray:
+    """The line's box grown as the detector's (rapidocr unclips: ~1.6x the text height)."""
+    (cx, cy), (w, h), a = cv2.minAreaRect(poly.astype(np.float32))
+    if w < h:
+        w, h, a = h, w, a + 90
+    return cv2.boxPoints(((cx, cy), (w + 0.6 * h, 1.6 * h), a)).astype(np.float32)
+
+
+def bottom_centred_line(photo: np.ndarray, ov, y_frac: float):
+    """``ov`` drawn centred on the 1024x768 ``photo`` with its bottom at ``y_frac`` of the
+    height: the image (float32 RGB), the drawn mask and the line's detector regions."""
+    w, h = overlays.measure(ov)
+    ov = overlays._replace(ov, xy=(float((1024 - w) / 2), float(768 * y_frac - h)))
+    image, _, _ = overlays.render(photo, [ov])
+    image = image.astype(np.float32)
+    drawn = overlays.drawn_mask(photo, image)
+    regions = [TextRegion(detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
+    return image, drawn, regions

@@ -14,7 +14,7 @@ import numpy as np
 from skimage import data
 
 # the subtitle tests' line: DejaVu, centred near the bottom, the detector's box round it
-from test_text_mask_subtitle import _bottom_centred, _font
+from conftest import bottom_centred_line, train_font
 
 from seamline.core.pipeline import builtin_spec
 from seamline.core.stage import StageContext
@@ -31,8 +31,8 @@ def _text_mask(photo_name: str, sigma: float, **style):
     photo = cv2.resize(photo, (1024, 768), interpolation=cv2.INTER_AREA)
     photo = np.clip(cv2.GaussianBlur(photo, (0, 0), sigma), 0, 1).astype(np.float32)
     ov = overlays.Overlay(text="Follow the grand street home", xy=(0, 0), size_px=34,
-                          font=_font("DejaVuSans.ttf"), align="center", **style)
-    image, drawn, regions = _bottom_centred(photo, ov, 0.92)
+                          font=train_font("DejaVuSans.ttf"), align="center", **style)
+    image, drawn, regions = bottom_centred_line(photo, ov, 0.92)
     visible = np.abs(image - photo).max(-1) > 8 / 255
     spec, ctx = builtin_spec("remove-text"), StageContext("t", 0, "reconcile")
     tm = get_stage("text-mask")(spec.stage("mask").params).run(ctx, image=image, regions=regions)

@@ -15,11 +15,11 @@ photo has the white fill's colour): the fill the outline encloses is taken as te
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import bottom_centred_line, detector_box, train_font
 from skimage import data
 
 from seamline.ops.text import TextRegion, detect_text, glyph_mask
@@ -27,40 +27,13 @@ from seamline.ops.text.unrimmed import unrimmed_fill
 from seamline.testing import overlays
 
 
-def _font(name: str) -> str:
-    hits = [f for f in overlays.font_paths("train") if Path(f).name == name]
-    if not hits:
-        pytest.skip(f"font {name} not installed")
-    return hits[0]
-
-
-def _detector_box(poly: np.ndarray) -> np.ndarray:
-    """The line's box grown as the detector's (rapidocr unclips: ~1.6x the text height)."""
-    (cx, cy), (w, h), a = cv2.minAreaRect(poly.astype(np.float32))
-    if w < h:
-        w, h, a = h, w, a + 90
-    return cv2.boxPoints(((cx, cy), (w + 0.6 * h, 1.6 * h), a)).astype(np.float32)
-
-
 def _subtitle(font: str, outline_px: int):
     photo = data.immunohistochemistry().astype(np.float32) / 255
     photo = np.clip(cv2.resize(photo, (1024, 1024), interpolation=cv2.INTER_CUBIC)[128:896], 0, 1)
     ov = overlays.Overlay(text="Follow chapter grand street image you live", xy=(0, 0),
-                          size_px=36, font=_font(font), color=(255, 255, 255), align="center",
+                          size_px=36, font=train_font(font), color=(255, 255, 255), align="center",
                           outline_px=outline_px, outline_color=(0, 0, 0))
-    return _bottom_centred(photo, ov, 0.92)
-
-
-def _bottom_centred(photo: np.ndarray, ov, y_frac: float):
-    """``ov`` drawn centred on the 1024x768 ``photo`` with its bottom at ``y_frac`` of the
-    height: the image (float32 RGB), the drawn mask and the line's detector regions."""
-    w, h = overlays.measure(ov)
-    ov = overlays._replace(ov, xy=(float((1024 - w) / 2), float(768 * y_frac - h)))
-    image, _, _ = overlays.render(photo, [ov])
-    image = image.astype(np.float32)
-    drawn = overlays.drawn_mask(photo, image)
-    regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
-    return image, drawn, regions
+    return bottom_centred_line(photo, ov, 0.92)
 
 
 @pytest.mark.parametrize("font,outline_px", [("Roboto-Regular.ttf", 1), ("DejaVuSans.ttf", 1),
@@ -93,9 +66,9 @@ def test_a_fill_and_outline_line_is_not_grown_past_its_outline_over_the_photo(
     photo = data.immunohistochemistry().astype(np.float32) / 255
     photo = np.clip(cv2.resize(photo, (1024, 1024), interpolation=cv2.INTER_CUBIC)[128:896], 0, 1)
     ov = overlays.Overlay(text="Follow chapter grand street image you live", xy=(0, 0),
-                          size_px=size_px, font=_font("DejaVuSans.ttf"), color=(255, 255, 255),
+                          size_px=size_px, font=train_font("DejaVuSans.ttf"), color=(255, 255, 255),
                           align="center", outline_px=1, outline_color=(0, 0, 0))
-    image, drawn, regions = _bottom_centred(photo, ov, 0.92)
+    image, drawn, regions = bottom_centred_line(photo, ov, 0.92)
     gm = glyph_mask(image, regions)
     m = gm.mask > 0
     info = gm.per_region[0]
@@ -114,9 +87,9 @@ def test_a_light_photo_patch_the_fill_took_beside_a_letter_is_dropped():
     photo = data.immunohistochemistry().astype(np.float32) / 255
     photo = np.clip(cv2.resize(photo, (1024, 1024), interpolation=cv2.INTER_CUBIC)[128:896], 0, 1)
     ov = overlays.Overlay(text="Follow chapter grand street image you live", xy=(0, 0),
-                          size_px=48, font=_font("DejaVuSans.ttf"), color=(255, 255, 255),
+                          size_px=48, font=train_font("DejaVuSans.ttf"), color=(255, 255, 255),
                           align="center", outline_px=1, outline_color=(0, 0, 0))
-    image, drawn, regions = _bottom_centred(photo, ov, 0.92)
+    image, drawn, regions = bottom_centred_line(photo, ov, 0.92)
     gm = glyph_mask(image, regions)
     m = gm.mask > 0
     info = gm.per_region[0]
@@ -160,14 +133,14 @@ def _bokeh_subtitle(font: str, outline_px: int, seed: int):
         layer = np.maximum(layer, disc * rng.uniform(0.7, 0.95))
     photo = np.clip(np.maximum(photo, cv2.GaussianBlur(layer, (0, 0), 2.0)), 0, 1)
     ov = overlays.Overlay(text="Again market free original", xy=(0, 0), size_px=34,
-                          font=_font(font), color=(255, 255, 255), align="center",
+                          font=train_font(font), color=(255, 255, 255), align="center",
                           outline_px=outline_px, outline_color=(0, 0, 0))
     w, h = overlays.measure(ov)
     ov = overlays._replace(ov, xy=(float((W - w) / 2), float(H * 0.9 - h)))
     image, _, _ = overlays.render(photo.astype(np.float32), [ov])
     image = image.astype(np.float32)
     drawn = overlays.drawn_mask(photo, image)
-    regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
+    regions = [TextRegion(detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
     return image, drawn, regions
 
 
@@ -203,7 +176,7 @@ def _white_subtitle_over(photo: np.ndarray, size_wh: tuple[int, int], text: str,
     hsv[..., 1] = np.clip(hsv[..., 1] * 1.3, 0, 1)
     hsv[..., 2] = np.clip(hsv[..., 2] * 1.3 + 0.1, 0, 1)
     photo = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1).astype(np.float32)
-    ov = overlays.Overlay(text=text, xy=(0, 0), size_px=size_px, font=_font(font),
+    ov = overlays.Overlay(text=text, xy=(0, 0), size_px=size_px, font=train_font(font),
                           color=(255, 255, 255), align="center", outline_px=outline_px,
                           outline_color=(0, 0, 0))
     w, h = overlays.measure(ov)
@@ -211,7 +184,7 @@ def _white_subtitle_over(photo: np.ndarray, size_wh: tuple[int, int], text: str,
     image, _, _ = overlays.render(photo, [ov])
     image = image.astype(np.float32)
     drawn = overlays.drawn_mask(photo, image)
-    regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
+    regions = [TextRegion(detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
     return image, drawn, regions, photo
 
 
@@ -259,14 +232,14 @@ def _over_highlights(font: str, seed: int):
     streaks = cv2.GaussianBlur(streaks, (0, 0), 0.8)[..., None]
     photo = np.clip(photo * (1 - streaks) + np.float32([1.0, 0.93, 0.55]) * streaks, 0, 1)
     ov = overlays.Overlay(text="Share why shipping summer", xy=(0, 0), size_px=40,
-                          font=_font(font), color=(255, 255, 255), align="center",
+                          font=train_font(font), color=(255, 255, 255), align="center",
                           outline_px=1, outline_color=(0, 0, 0))
     w, h = overlays.measure(ov)
     ov = overlays._replace(ov, xy=(float((W - w) / 2), float(380 - h / 2)))
     image, _, _ = overlays.render(photo.astype(np.float32), [ov])
     image = image.astype(np.float32)
     drawn = overlays.drawn_mask(photo, image)
-    regions = [TextRegion(_detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
+    regions = [TextRegion(detector_box(p), "", 1.0) for p in overlays.line_polygons(ov)]
     return image, drawn, regions, streaks[..., 0] > 0.3
 
 
@@ -320,9 +293,9 @@ def _soft_shadowed_over_coffee(font: str):
     photo = np.clip(cv2.resize(data.coffee().astype(np.float32) / 255, (1024, 768),
                                interpolation=cv2.INTER_CUBIC), 0, 1)
     ov = overlays.Overlay(text="Free both why when sale subscribe", xy=(0, 0), size_px=36,
-                          font=_font(font), color=(255, 255, 255), align="center",
+                          font=train_font(font), color=(255, 255, 255), align="center",
                           shadow_offset=(3, 3), shadow_blur=1.4, shadow_opacity=0.9)
-    return (*_bottom_centred(photo, ov, 0.9), photo)
+    return (*bottom_centred_line(photo, ov, 0.9), photo)
 
 
 def test_a_soft_shadow_over_dark_red_the_segmenter_misses_is_masked():
@@ -386,7 +359,7 @@ def _two_lines_over_a_flower(font: str, size_px: int = 44, disc: float = 0.18,
     grain = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 3)
     photo = np.clip(photo * (1 + 0.25 * grain / grain.std())[..., None], 0, 1).astype(np.float32)
     ov = overlays.Overlay(text="Shipping summer like calm river\nwhy not", xy=(0, 0),
-                          size_px=size_px, font=_font(font), color=(255, 255, 255),
+                          size_px=size_px, font=train_font(font), color=(255, 255, 255),
                           align="center", outline_px=1, outline_color=(0, 0, 0),
                           line_spacing=line_spacing)
     w, h = overlays.measure(ov)
