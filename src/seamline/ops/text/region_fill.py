@@ -294,10 +294,19 @@ def fill_box(shape, hole: Hole, backend, radius) -> tuple[slice, slice]:
     return hole.box(lo, shape)
 
 
+#: Fills whose colours :func:`fill_region` keeps within the ring's near it
+#: (:func:`seamline.ops.inpaint.ring_guide.ring_guide`): a patch fill copies colours from
+#: anywhere in its crop; the diffusion fills take theirs from the ring already.
+GUIDED_FILLS = ("exemplar",)
+
+
 def fill_region(out, hole: Hole, pending, backend, *, radius, seed, model_path=None,
                  device="cpu", box=None):
     """Fill ``hole`` in ``out`` (in place) on a crop (``box``, default :func:`fill_box`).
-    Reads ``out`` on the crop and writes the hole's pixels only.
+    Reads ``out`` on the crop and writes the hole's pixels only. A fill of
+    :data:`GUIDED_FILLS` keeps its detail but has its blurred colour brought into the range
+    of the photo's round the hole near each pixel
+    (:func:`seamline.ops.inpaint.ring_guide.ring_guide`).
 
     Parameters
     ----------
@@ -346,6 +355,12 @@ def fill_region(out, hole: Hole, pending, backend, *, radius, seed, model_path=N
     else:
         filled = inpaint(out[box], unknown, backend=backend, radius=radius, seed=seed,
                          model_path=model_path, device=device)
+        if backend in GUIDED_FILLS:
+            # no colour the ring near a pixel lacks (a grainy petal's fill took the dark
+            # ground beside it as blotches): the fill's detail kept, its blur moved into range
+            from seamline.ops.inpaint.ring_guide import ring_guide
+
+            filled, _ = ring_guide(out[box], filled, here, unknown == 0)
     ms = round(1000 * (time.thread_time() - t0), 1)
     np.copyto(out[box], composite(out[box], filled, here.astype(np.float32)),
               where=here[..., None])
