@@ -19,12 +19,8 @@ It sits above the stages, not in the core: it reads and writes image files
 (:mod:`seamline.io`), looks stages up in the registry :mod:`seamline.stages` fills, and writes
 the report (:mod:`seamline.reporting`); see :mod:`seamline.engine`. What it knows about
 domains comes from what they registered (adapters, statistics, stage hooks such as
-:meth:`seamline.core.stage.Stage.stand_in`), never from stage ids.
-
-(This module is over 600 lines because the steps above share one run's record: the values,
-the measurement memo, the manifest and, without a run directory, the digests it fills in
-only when read (:attr:`Run.manifest`); ``run_pipeline``, ``_run_stage``, :func:`handoff` and
-``_stage_manifest`` each write part of it.)
+:meth:`seamline.core.stage.Stage.stand_in`), never from stage ids. (It is over 600 lines
+because the run loop, the handoff checks and the manifest share one record of each artifact.)
 """
 
 from __future__ import annotations
@@ -107,28 +103,10 @@ class Run:
     stages: dict[str, StageRun]
     output: np.ndarray
     alpha: np.ndarray | None
-    _manifest: dict
+    manifest: dict
     out: Path | None = None
     output_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
-    #: An in-memory run's manifest digests not hashed yet: ``(entry, kind, value)``
-    _pending: list = field(default_factory=list, repr=False, compare=False)
-
-    @property
-    def manifest(self) -> dict:
-        """The run's record (``manifest.json``'s content). A run without ``out`` hashes its
-        artifacts (``digest`` of the input and of every stage output) when this is first
-        read, not while it runs: nothing in such a run uses them (no cache), and they were
-        ~5 % of a 1024x768 remove-text run's CPU."""
-        if self._pending:
-            done: dict = {}
-            for entry, kind, value in self._pending:
-                key = (kind, id(value))
-                if key not in done:
-                    done[key] = artifacts.digest(kind, value)
-                entry["digest"] = done[key]
-            self._pending.clear()
-        return self._manifest
 
     def stage(self, name: str) -> StageRun:
         if name not in self.stages:
@@ -138,7 +116,7 @@ class Run:
 
     @property
     def qa(self) -> dict:
-        return self._manifest.get("qa", {})  # no digests needed
+        return self.manifest.get("qa", {})
 
     @property
     def checks(self) -> list[dict]:
@@ -229,9 +207,6 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
 
     memo = ArtifactMemo()
-    # with out: the digests are the cache's keys, made as the stages run; without it they
-    # are only the manifest's record, hashed when someone reads it (Run.manifest)
-    pending: list | None = [] if out is None else None
     manifest = {
         "seamline": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -241,7 +216,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "input": None if image_file is None else {
             "path": str(src_path) if src_path else None,
             "sha256": file_sha256(src_path) if src_path else None,
-            "digest": None,  # _put_digest, below
+            "digest": memo.digest("image", image_file.image),
             "width": int(image_file.image.shape[1]),
             "height": int(image_file.image.shape[0]),
             "bit_depth": image_file.bit_depth, "alpha": image_file.alpha is not None,
@@ -251,8 +226,6 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "from_stage": from_stage, "stages": [], "qa": {}, "warnings": [],
         "notes": list(image_file.info.get("notes", [])) if image_file else [], "status": "running",
     }
-    if image_file is not None:
-        _put_digest(manifest["input"], memo, pending, "image", image_file.image)
     stage_runs: dict[str, StageRun] = {}
     bar = progress_bar(len(spec.stages), enabled=progress, unit="stage", leave=False)
     try:
@@ -263,18 +236,13 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
             except InputError as e:
                 raise _name_the_file(e, image_file, decl.name) from None
             stage_runs[decl.name] = sr
-            manifest["stages"].append(_stage_manifest(sr, out, memo, pending))
+            manifest["stages"].append(_stage_manifest(sr, out, memo))
             manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
             manifest["notes"] += [f"{sr.name}: {n}" for n in sr.notes]
             if get_stage(decl.stage_id).qa:
                 manifest["qa"].update(sr.report)
             bar.update(1)
         bar.close()
-        if any(not sr.cached for sr in stage_runs.values()):
-            # what the stages freed goes back to the system before the next image (helper
-            # threads' arenas: core.heap); once a run, not after every stage: the pages a
-            # stage gave back were faulted in again by the next (~4 % of the CPU)
-            trim_heap()
         src, port = spec.output.split(".")
         result = values[(src, port)][0]
         alpha = image_file.alpha if image_file else None
@@ -297,16 +265,20 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         if out is not None:
             artifacts.write_json(out / "manifest.json", manifest)
         raise
+    finally:
+        if len(stage_runs) < len(spec.stages) or any(not r.cached for r in stage_runs.values()):
+            # what the stages freed goes back to the system before the next image (helper
+            # threads' arenas: core.heap), a failed run's too; once a run, not after every
+            # stage: the pages a stage gave back were faulted in again by the next (~4 % CPU)
+            trim_heap()
     manifest["seconds"] = round(time.perf_counter() - t_start, 4)
     if out is not None:
         artifacts.write_json(out / "manifest.json", manifest)
         if report:
             write_report(out)
-    run = Run(spec=spec, stages=stage_runs, output=result, alpha=alpha,
-              _manifest=manifest, out=out, output_path=output_path,
-              warnings=list(manifest["warnings"]))
-    run._pending.extend(pending or ())  # filled in when run.manifest is first read
-    return run
+    return Run(spec=spec, stages=stage_runs, output=result, alpha=alpha,
+               manifest=manifest, out=out, output_path=output_path,
+               warnings=list(manifest["warnings"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,13 +373,11 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
 
     params = decl.params_dict()
     seed = stage_seed(spec.seed, decl.name)
+    digest = memo.digest if memo is not None else artifacts.digest
+    key = store.cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
+                                        for p, v in stage_inputs.items()},
+                     cls.cache_token(decl.params))
     folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
-    key = None
-    if folder is not None:  # the cache's key: only a run with a run directory has a cache
-        digest = memo.digest if memo is not None else artifacts.digest
-        key = store.cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
-                                                  for p, v in stage_inputs.items()},
-                              cls.cache_token(decl.params))
     reuse_allowed = from_index is None or i < from_index
     cached = (store.load_cached(cls, folder, key, memo) if folder is not None and reuse_allowed
               else None)
@@ -573,27 +543,14 @@ def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) 
     return values
 
 
-def _put_digest(entry: dict, memo: ArtifactMemo, pending: list | None, kind: str,
-                value: Any) -> None:
-    """``entry["digest"]``: the artifact's digest now, or (``pending`` given: an in-memory
-    run) left ``None`` and ``(entry, kind, value)`` noted in ``pending`` for
-    :attr:`Run.manifest` to fill in."""
-    if pending is None:
-        entry["digest"] = memo.digest(kind, value)
-    else:
-        entry["digest"] = None
-        pending.append((entry, kind, value))
-
-
-def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None,
-                    pending: list | None = None) -> dict:
+def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None) -> dict:
     cls = get_stage(sr.stage_id)
     memo = memo or ArtifactMemo()
     outputs = {}
     for port, value in sr.outputs.items():
         kind = cls.spec.outputs[port].kind
-        entry = {"kind": kind, "digest": None, "stats": memo.measure(kind, value)}
-        _put_digest(entry, memo, pending, kind, value)
+        entry = {"kind": kind, "digest": memo.digest(kind, value),
+                 "stats": memo.measure(kind, value)}
         if sr.folder is not None and out is not None:
             entry["files"] = sorted(str(f.relative_to(out)) for f in sr.folder.iterdir()
                                     if f.name.startswith(port + "."))
