@@ -521,19 +521,19 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     # the boosted reads wait for the residue score: where it flags the region they could
     # not change the verdict (flagged, the same residue mask), and are skipped (~20 ms each)
     residue_flags: Future = Future()
+    score = None
     reads = (reader.submit(_reads, read, _strip(cleaned_u8, poly.astype(np.float32), mg), words,
                            clahe_clip, high_pass, min_read_score, residue_flags)
              if readable else None)
-    P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
-    k = int(round(mg))
-    region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
-    kr = int(round(rw))
-    ring = (cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
-    ring &= ~changed_full[y0:y1, x0:x1]  # the photo as it was, not another fill
-    tile = max(8.0, 0.5 * hb)
-    score = None
-    try:
+    try:  # from the submit on: an error here must not leave the reader thread waiting
+        P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
+        k = int(round(mg))
+        region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
+        kr = int(round(rw))
+        ring = (cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
+        ring &= ~changed_full[y0:y1, x0:x1]  # the photo as it was, not another fill
+        tile = max(8.0, 0.5 * hb)
         score, res, stats = _residue(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], region,
                                      ring, changed_full[y0:y1, x0:x1], clahe_clip, tile,
                                      max(1.5, 0.08 * hb))
