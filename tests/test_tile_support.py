@@ -80,3 +80,12 @@ def test_the_report_has_the_same_keys_when_nothing_is_confirmed():
     _, full = repeated_strokes(img, wm.polygons)
     out, none = repeated_strokes(img, [])
     assert set(none) == set(full) and none["covered"] == 0 and not out.any()
+
+
+def test_the_median_word_of_an_empty_window_is_empty():
+    """A word window with no pixel in the frame gives no strokes (it raised numpy's
+    zero-size reduction error before its own empty check)."""
+    from seamline.ops.text.median_word import word_shape
+
+    T = np.random.default_rng(0).normal(size=(12, 20)).astype(np.float32)
+    assert not word_shape(T, np.zeros(T.shape, bool), 6.0).any()

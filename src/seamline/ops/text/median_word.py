@@ -59,9 +59,11 @@ def word_shape(T: np.ndarray, inbox: np.ndarray, box_h: float, *,
     foliage the median keeps the leaves' texture between the letters at a fifth of the
     strokes' energy, which the pieces test leaves out.
     """
+    if not inbox.any():
+        return np.zeros(T.shape, bool)
     sign = 1.0 if float(T[inbox].max()) >= -float(T[inbox].min()) else -1.0
     e = cv2.GaussianBlur(sign * T, (0, 0), 0.7 * scale)
-    hi = float(np.percentile(e[inbox], 99)) if inbox.any() else 0.0
+    hi = float(np.percentile(e[inbox], 99))
     if hi <= 0:
         return np.zeros(T.shape, bool)
     return _word_parts((e >= LEVEL * hi) & inbox, box_h)

@@ -129,6 +129,8 @@ def regrow_limit(polygon, first_mask: np.ndarray, box: tuple[slice, slice], *,
 
 #: Fills that carry the hole's border values inward (and so the tail with them).
 DIFFUSION_FILLS = ("telea", "ns", "biharmonic")
+
+
 def _see_through(image, hole: Hole, support) -> dict:
     """Whether a region's strokes are semi-transparent paint over the photo (one blend
     explains them, :func:`seamline.ops.inpaint.see_through.fit_blend`), on a crop around
