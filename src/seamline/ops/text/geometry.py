@@ -424,66 +424,11 @@ HALO_REL = 0.25
 HALO_MAX_PX = 10
 HALO_SHARE = 0.5
 HALO_MIN_RINGS = 3
-#: ... and when the rings are one colour change all round the line: over a defocused photo
-#: the estimate under the line errs by Delta E 2-6 on smooth shapes, as strongly as a real
-#: glow's ring 3, so strength cannot tell them apart; their shape can. A glow shifts the
-#: photo towards one colour on every side of every letter; the estimate's error follows the
-#: photo's own shapes and turns its direction round the line. Rings 2-``HALO_AGREE_RINGS``
-#: (ring 1 holds the glyphs' anti-aliasing and an outline's, one colour whatever the photo)
-#: are cut into sectors, each letter's (the nearest glyph piece) four quadrants round its
-#: centre; the halo is taken when the sectors whose mean Lab change points within 60 deg
-#: (cosine ``HALO_AGREE_COS``) of the whole rings' mean change, or change it by at least
-#: ``HALO_STRONG_DELTA_E`` (a glow's colour minus the photo turns with the photo: a yellow
-#: glow over a blue suit and over white skin; the estimate's error stays under it on most
-#: sectors), hold at least ``HALO_MIN_AGREE`` of the rings' pixels. Train split: the 7
-#: glows the halo takes (glow style x12, the 36-case mix) 0.99-1.00; soft glows (3-6 px,
-#: opacity 0.35-0.6, black, white or yellow) round 34 px text over blurred astronaut,
-#: chelsea and rocket 0.91-1.00 (the yellow one over astronaut 0.80 on direction alone);
-#: the false halos round 34 px text (white with a 1 px black outline, and dark) over blurred
-#: rocket 0.75 and 0.66 (7200 px each, the mask's precision 0.51 / 0.44). Sectors under
-#: ``HALO_SECTOR_MIN_PX`` pixels are too few to average.
-HALO_AGREE_RINGS = 4
-HALO_AGREE_COS = 0.5
-HALO_STRONG_DELTA_E = 10.0
-HALO_MIN_AGREE = 0.85
-HALO_SECTOR_MIN_PX = 15
-
-
-def _one_colour_share(m, diff, rings) -> float:
-    """Share of the pixels of ``rings`` (bool, past the line's mask ``m``) in sectors (a
-    glyph piece's quadrant) whose mean Lab ``diff`` agrees with the rings' mean change or
-    is strong (see ``HALO_AGREE_*``, ``HALO_STRONG_DELTA_E``); 1.0 when no sector is large
-    enough to judge."""
-    # each ring pixel belongs to its nearest glyph piece (the label of m's zero pixels)
-    _, lbl = cv2.distanceTransformWithLabels((~m).astype(np.uint8), cv2.DIST_L2, 3,
-                                             labelType=cv2.DIST_LABEL_CCOMP)
-    n = int(lbl.max()) + 1
-    gy, gx = np.nonzero(m)
-    gl = lbl[gy, gx]
-    count = np.maximum(np.bincount(gl, minlength=n), 1)
-    cy, cx = np.bincount(gl, gy, n) / count, np.bincount(gl, gx, n) / count
-    ys, xs = np.nonzero(rings)
-    lab_ = lbl[ys, xs]
-    angle = np.arctan2(ys - cy[lab_], xs - cx[lab_])
-    sector = lab_ * 4 + ((angle + np.pi / 4) // (np.pi / 2)).astype(np.int64) % 4
-    d = diff[ys, xs].astype(np.float64)
-    size = np.bincount(sector, minlength=4 * n).astype(np.float64)
-    mean = np.stack([np.bincount(sector, d[:, c], 4 * n) for c in range(3)], 1)
-    big = size >= HALO_SECTOR_MIN_PX
-    if not big.any():
-        return 1.0
-    mean = mean[big] / size[big, None]
-    whole = (mean * size[big, None]).sum(0)
-    whole /= np.linalg.norm(whole) + 1e-9
-    norm = np.linalg.norm(mean, axis=1)
-    agree = (mean @ whole > HALO_AGREE_COS * (norm + 1e-9)) | (norm >= HALO_STRONG_DELTA_E)
-    return float(size[big][agree].sum() / size[big].sum())
 
 
 def _halo(m, rgb, lab, height, memo=None):
     """A glow or soft shadow all round the line's mask ``m`` that the segmenter missed: bool
-    mask of its pixels (see ``HALO_*``; empty when the line's edge is hard, or when its rings
-    do not change the photo one way all round: :func:`_one_colour_share`). ``memo``: the
+    mask of its pixels (see ``HALO_*``; empty when the line's edge is hard). ``memo``: the
     photo estimates of ``rgb`` made so far (:func:`_estimate`)."""
     bound = int(np.clip(round(HALO_REL * float(height)), 2, HALO_MAX_PX))
     mu = m.astype(np.uint8)
@@ -519,12 +464,7 @@ def _halo(m, rgb, lab, height, memo=None):
             break
         out |= hit
         prev, rings = cur, e
-    if rings < HALO_MIN_RINGS:
-        return np.zeros_like(m)
-    near = grown(min(HALO_AGREE_RINGS, rings)) & ~grown(1)
-    if _one_colour_share(m, diff, near) < HALO_MIN_AGREE:
-        return np.zeros_like(m)
-    return out
+    return out if rings >= HALO_MIN_RINGS else np.zeros_like(m)
 
 
 #: A soft drop shadow nothing else found (no effect fitted, no halo): the segmenter does not
