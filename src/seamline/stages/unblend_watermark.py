@@ -44,7 +44,7 @@ from seamline.core.stage import Stage, StageResult
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
     version = "5"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
-    # support kept near the word's strokes (ops.text.unblend._support: busy foliage); 5: the
+    # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),

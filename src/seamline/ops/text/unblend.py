@@ -51,6 +51,7 @@ import numpy as np
 
 from seamline.core.arrays import LUMA
 from seamline.errors import InputError
+from seamline.ops.text.median_word import word_shape
 
 #: Resolution of the common tile frame, x the image's. 2 (the copies sit at different
 #: sub-pixel phases) scored 2.3 dB better on a smooth photo (cell), the same on textured ones
@@ -118,8 +119,8 @@ SHAPE_REACH = 3
 #: :func:`_converge`): 15688 px against 5080, the first fit took the word off and changed
 #: 3133 px farther than 8 px from it (9x7 px blobs at one place round every copy).
 SCATTERED = 2.0
-#: Largest share of the refit's support (:func:`_near_word`) fitted opaque for the refit to
-#: be taken. Train: the tiled6 grass cases 0; tiled_watermark7 (a light serif "PROOF" over
+#: Largest share of the pixels the refit (on :func:`_near_word`'s support) gives any opacity
+#: that it fits opaque, for the refit to be taken. Train: the tiled6 grass cases 0; tiled_watermark7 (a light serif "PROOF" over
 #: the Hubble deep field's black sky) 0.20, colour fitted 0.27 for a light grey, every copy
 #: a hole for the fill (19.59 dB, 11728 px changed far from the word; 25.28 without it).
 REFIT_OPAQUE = 0.02
@@ -347,8 +348,6 @@ def _near_word(T, inbox, box_h):
     word of ~6500). Each copy's photo under the support was then read from too far away, the
     opacity fitted low and the inversion left 69 % of the strokes: the copies went to the
     fill. Kept near the letters, 34 % is left and the word comes off."""
-    from seamline.ops.text.median_word import word_shape
-
     shape = word_shape(T, inbox, box_h, scale=SCALE)
     if not shape.any():
         return None
@@ -602,7 +601,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
         # over busy foliage the median copy keeps the leaves' texture at a fifth of the
         # strokes' energy and the support took most of the frame: again, near the strokes
         # (where it left too much of the word, or took leaves far from it)
-        if (M & near).sum() < M.sum():
+        if 0 < (M & near).sum() < M.sum():  # none near the letters: nothing to fit
             again = _estimate(S, valid, T, M & near, whole)
             a2 = again[2][1]
             # ... where it reads a semi-transparent word: a fit that makes the word opaque
