@@ -187,7 +187,9 @@ def test_no_boosted_reads_where_the_residue_flags_the_region(demo_case, monkeypa
     # issue 10 (speed): a region whose glyph-shaped residue flags it is flagged with the
     # same residue to refill whatever the contrast-boosted reads say (they could only add a
     # reason), so those recogniser calls (~20 ms each) are skipped; a region the residue
-    # does not flag still gets them
+    # does not flag still gets them. The contract: flagged, the residue score and mask are
+    # those of a judge with every read; its reasons and words_boosted lack what the skipped
+    # reads would have added (here the words they read)
     import seamline.ops.text.ghost as ghost
 
     image, alpha, run = demo_case
@@ -195,26 +197,46 @@ def test_no_boosted_reads_where_the_residue_flags_the_region(demo_case, monkeypa
     faint = (clean + 0.03 * (image - clean)).astype(np.float32)  # 3 % of the text left
     regions = run.stage("detect").output
     mask = (alpha > 0).astype(np.float32)
-    calls = []
+    every_word = " ".join(r.text for r in regions)
+    boosted, calls = set(), []
 
-    def counting(strip):
+    def tagged(fn):
+        def variant(*a):
+            out = fn(*a)
+            boosted.add(id(out))
+            return out
+        return variant
+
+    monkeypatch.setattr(ghost, "_clahe_lightness", tagged(ghost._clahe_lightness))
+    monkeypatch.setattr(ghost, "_high_pass", tagged(ghost._high_pass))
+
+    def boosted_reads_the_words(strip):
+        # nothing plainly (3 % of the text), every region's words once contrast-boosted
         calls.append(strip.shape)
+        if id(strip) in boosted:
+            boosted.discard(id(strip))
+            return every_word, 0.95
         return "", 0.0
 
-    skipped = judge_regions(image, faint, regions, mask=mask, ocr=counting)
+    skipped = judge_regions(image, faint, regions, mask=mask, ocr=boosted_reads_the_words)
     n_skipped = len(calls)
     calls.clear()
     real = ghost._reads
     monkeypatch.setattr(ghost, "_reads", lambda *a: real(*a[:6]))  # every read, as before
-    every = judge_regions(image, faint, regions, mask=mask, ocr=counting)
+    every = judge_regions(image, faint, regions, mask=mask, ocr=boosted_reads_the_words)
     flagged = [v for v in every if v.residue_score > ghost.RESIDUE_THRESHOLD]
-    assert flagged and any(not v.flagged for v in every)  # both kinds of region here
+    assert flagged and any(v not in flagged for v in every)  # both kinds of region here
     for a, b in zip(skipped, every):
-        assert (a.flagged, a.reasons, a.residue_score) == (b.flagged, b.reasons, b.residue_score)
+        assert (a.flagged, a.residue_score) == (b.flagged, b.residue_score)
         assert np.array_equal(a.residue, b.residue)
+        assert b.words_boosted and any(r.startswith("contrast-boosted") for r in b.reasons)
         if b in flagged:
             assert a.read_boosted == [] and len(b.read_boosted) == 2
             assert a.stats["boosted_reads"].startswith("skipped")
+            # the boosted read's reason is the one thing the verdict loses
+            assert a.words_boosted == []
+            assert a.reasons == [r for r in b.reasons if not r.startswith("contrast-boosted")]
         else:
-            assert a.read_boosted == b.read_boosted == ["", ""]
+            assert (a.read_boosted, a.words_boosted, a.reasons) == (
+                b.read_boosted, b.words_boosted, b.reasons)
     assert n_skipped == len(calls) - 2 * len(flagged)

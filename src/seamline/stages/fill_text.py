@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "16"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "17"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -39,6 +39,8 @@ class FillText(Stage):
     #                   the photo beyond it (was 3.0x; ops.text.tail.TAIL_OVER_PHOTO)
     #               16: a patch fill's blurred colour kept within the ring's near it
     #                   (ops.inpaint.ring_guide: no dark ground as blotches in a petal)
+    #               17: a verdict the residue flags has no boosted read in its reasons
+    #                   (the reads are skipped there: ops.text.ghost._reads)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
