@@ -39,11 +39,10 @@ def test_a_missed_shadow_is_found_grown_over_and_refilled(shadowed):
     first = [r for r in report["regions"] if r["region"] is not None][0]["passes"][0]
     assert first["verdict"]["flagged"], first
     # ... the loop grew the mask over it and filled again, and the judge is now satisfied
-    # (the ghost judge: the surface look names this fill's middle, 0.51 of it flat against
-    # its 0.4, since the re-mask's gaps of 1-4 px, most of them the shadow's ink, are filled
-    # with it (regrow.close_gaps); they broke the middle up before, 0.38; same picture)
+    # (with every gap the re-mask closed joined to it, photo-coloured ones included, the
+    # surface look named the fill's middle flat: regrow.close_gaps now joins only ink)
     assert report["passes"] >= 2
-    assert all(f["judges"] == ["surface"] for f in report["failed"]), report["failed"]
+    assert report["failed"] == [], report["failed"]
     assert np.all(final[mask > 0] == 1)          # the final mask contains the given one
     assert np.mean(final[drawn] > 0) > np.mean(mask[drawn] > 0) + 0.1
     # every pixel outside the final mask is untouched
@@ -328,9 +327,8 @@ def test_residue_far_from_the_text_is_not_refilled(shadowed, monkeypatch):
 
     monkeypatch.setattr(ghost, "judge_regions", judge)
     out, final, report = fill_text(image, mask, regions, max_passes=3)
-    # the shadow was still refilled (the surface look's verdict: as in the test above)
-    assert added and report["passes"] >= 2
-    assert all(f["judges"] == ["surface"] for f in report["failed"]), report["failed"]
+    # the shadow was still refilled
+    assert added and report["passes"] >= 2 and report["failed"] == [], report["failed"]
     assert not (final[blob] > 0).any()
     assert np.array_equal(out[blob], image[blob])
     assert np.array_equal(out[final == 0], image[final == 0])

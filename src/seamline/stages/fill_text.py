@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "17"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "18"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -41,6 +41,8 @@ class FillText(Stage):
     #                   (ops.inpaint.ring_guide: no dark ground as blotches in a petal)
     #               17: a verdict the residue flags has no boosted read in its reasons
     #                   (the reads are skipped there: ops.text.ghost._reads)
+    #               18: 13's gaps join only when unlike the photo round them (ink): a
+    #                   counter a re-mask closed over a missed stroke piece stays photo
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -24,6 +24,7 @@
 :mod:`.region_fill`       the removal's fill: per-region choice, crops, the first pass
 :mod:`.tail`              a huge title's blurred shadow tail past its hole, taken into it
 :mod:`.edge_unmix`        the text's rim just outside a hole, given back to the photo
+:mod:`.regrow`            ... a re-mask's enclosed gaps of ink, joined to the refill
 :mod:`.removal`           the closed loop: fill, judge, re-mask, refill
 ========================  ==============================================================
 """

@@ -4,7 +4,9 @@ The loop (:mod:`seamline.ops.text.removal`) grows a region the ghost judge flags
 residue it found and by a pixel all round. Where the residue rings a channel of ink the mask
 left between two letters, the growth closes the channel's mouth and leaves its last pixels
 enclosed and unmasked: the refill reads them as photo and spreads their ink from inside the
-hole (:func:`close_gaps` fills them).
+hole (:func:`close_gaps` fills them). Where the first mask missed a piece of a stroke instead,
+the growth over it closes the letter's counter, which holds photo: a gap is joined only when
+its colours are unlike the photo just outside the re-mask round it (ink, not photo).
 
 numpy and OpenCV only.
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["close_gaps", "REGROW_GAP_PX", "REGROW_GAP_STROKE_K"]
+__all__ = ["close_gaps", "REGROW_GAP_PX", "REGROW_GAP_STROKE_K", "GAP_INK_DIST",
+           "GAP_RING_PX"]
 
 #: A gap of at most this many px that a re-mask closes all round joins it: the ghost judge's
 #: residue round a channel of ink the mask left between two letters encloses the channel's
@@ -27,21 +30,36 @@ REGROW_GAP_PX = 96
 #: HOLE_STROKE_K): train shadow_hard5's 93 px of photo between the "R" and "E" of a thin
 #: italic line (4 px drawn) filled cost 0.2 dB; the gaps that held ink were 1-58 px.
 REGROW_GAP_STROKE_K = 2.0
+#: A gap is ink when the median over its pixels of the RGB distance ([0, 1] units) to the
+#: nearest colour of the photo round it is above this. A letter's counter the re-mask
+#: closed (a missed 7x7 piece of stroke grown over) holds that photo: white DejaVu Sans Bold
+#: letters at 18-44 px over skimage's coffee, astronaut and chelsea 0.00-0.03 (0.06 for a
+#: 1 px gap on a letter's anti-aliased edge); the white pocket of tests/test_regrowth_gaps.py
+#: (outline2's channel) over its gradient 1.15.
+GAP_INK_DIST = 0.1
+#: ... the photo round it: pixels within this many px of the gap outside the re-mask, the
+#: fill so far and the gaps (past a letter's stroke and the mask's margin round it).
+GAP_RING_PX = 16
 
 
-def close_gaps(grown: np.ndarray, final: np.ndarray, stroke_px: float | None = None
-               ) -> np.ndarray:
-    """``grown`` with the small gaps it closes filled.
+def close_gaps(image: np.ndarray, grown: np.ndarray, final: np.ndarray,
+               stroke_px: float | None = None) -> np.ndarray:
+    """``grown`` with the small gaps of ink it closes filled.
 
     A gap is a 4-connected region outside ``grown | final``, enclosed by it, of at most
     ``REGROW_GAP_PX`` px (and ``REGROW_GAP_STROKE_K * stroke_px ** 2``), that was open
     before (not inside a hole ``final`` already enclosed: a letter's counter the mask kept
-    as photo stays photo).
+    as photo stays photo) and whose colours are unlike the photo round it (median distance
+    to its nearest colour above ``GAP_INK_DIST``: a counter the re-mask closed over a missed
+    piece of stroke holds photo and stays photo). A gap with no photo round it within reach
+    is taken as ink.
 
     Parameters
     ----------
+    image : ndarray, shape (H, W, 3) or (H, W), float32 in [0, 1]
+        The photo with the text, as it was.
     grown : ndarray, shape (H, W), bool
-        A region's re-mask (not empty).
+        A region's re-mask (empty: returned as is).
     final : ndarray, shape (H, W), bool
         Every pixel filled so far.
     stroke_px : float, optional
@@ -50,9 +68,11 @@ def close_gaps(grown: np.ndarray, final: np.ndarray, stroke_px: float | None = N
     Returns
     -------
     ndarray, shape (H, W), bool
-        ``grown`` itself when it closes no gap, else a copy with the gaps set. Worked on
-        ``grown``'s box grown by 1 px.
+        ``grown`` itself when it closes no gap of ink, else a copy with those gaps set.
+        Worked on ``grown``'s box grown by 1 px (and by the ring's reach for the colours).
     """
+    if not grown.any():
+        return grown
     rows, cols = np.flatnonzero(grown.any(1)), np.flatnonzero(grown.any(0))
     h, w = grown.shape
     box = (slice(max(0, rows[0] - 1), min(h, rows[-1] + 2)),
@@ -78,6 +98,36 @@ def close_gaps(grown: np.ndarray, final: np.ndarray, stroke_px: float | None = N
     gap[0] = False
     if not gap.any():
         return grown
+    gap &= _unlike_photo(image, grown, final, box, lab, gap)
+    if not gap.any():
+        return grown
     out = grown.copy()
     out[box] |= gap[lab]
     return out
+
+
+def _unlike_photo(image, grown, final, box, lab, gap) -> np.ndarray:
+    """Of the candidate gaps (``gap``, by label of ``lab`` on ``box``), those whose colours
+    are unlike the unfilled photo within reach round them (see :func:`close_gaps`)."""
+    reach = GAP_RING_PX
+    h, w = grown.shape
+    (ys, xs) = box
+    big = (slice(max(0, ys.start - reach), min(h, ys.stop + reach)),
+           slice(max(0, xs.start - reach), min(w, xs.stop + reach)))
+    oy, ox = ys.start - big[0].start, xs.start - big[1].start
+    img = image[big].reshape(image[big].shape[:2] + (-1,)).astype(np.float32)
+    lab_big = np.zeros(img.shape[:2], lab.dtype)
+    lab_big[oy:oy + lab.shape[0], ox:ox + lab.shape[1]] = np.where(gap[lab], lab, 0)
+    photo = ~(grown[big] | final[big]) & (lab_big == 0)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    keep = gap.copy()
+    for g in np.flatnonzero(gap):
+        px = lab_big == g
+        ring = photo & (cv2.dilate(px.astype(np.uint8), k) > 0)
+        if not ring.any():
+            continue  # nothing of the photo near: enclosed in the text, ink
+        cols, ring_cols = img[px], img[ring]
+        # each gap pixel's distance to its nearest photo colour (a gap is <= 96 px)
+        d = np.sqrt(((cols[:, None, :] - ring_cols[None, :, :]) ** 2).sum(-1)).min(1)
+        keep[g] = np.median(d) > GAP_INK_DIST
+    return keep

@@ -543,7 +543,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                         continue  # all it saw is photo beyond the limit: nothing to refill
                     sw = (stroke_px[v.index] if stroke_px is not None
                           and v.index < len(stroke_px) else None)
-                    grown = close_gaps(grown, final, sw)  # no enclosed ink left to spread
+                    grown = close_gaps(image, grown, final, sw)  # no enclosed ink left to spread
                 # restart this region from the original pixels: the previous fill is inside
                 # the grown hole, so no pass corrects a previous pass
                 out[grown] = image[grown]
