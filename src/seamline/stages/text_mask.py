@@ -80,8 +80,9 @@ class TextMask(Stage):
     # 37: a hue-placed shadow needs an offset of 3 px or more (SHADOW_HUE_MIN_OFFSET): an
     # outline's ring read on a* / b* placed one at (-2, -2)
     # 39: 38 (a halo kept only when its rings change the photo one way all round) withdrawn,
-    # outputs as 37
-    version = "39"
+    # outputs as 37; 40: the tile vote's strokes at the copies aligned until they settle
+    # (ops.text.unblend._converge, via tile_support.repeated_strokes)
+    version = "40"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
