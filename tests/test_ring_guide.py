@@ -15,9 +15,10 @@ import pytest
 from skimage import data
 
 from seamline.io import as_image
+from seamline.ops.inpaint.ring_guide import ring_guide
 from seamline.testing import overlays
 
-SERIF_ITALIC = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf"
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"  # fonts-dejavu-core
 SANS_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
@@ -72,7 +73,7 @@ def test_a_patch_fill_over_a_grainy_petal_takes_no_dark_ground_into_it():
     Guided: 209 such pixels, +3.2 dB in the hole (at 2x the word fainter, not gone: a dark
     streak under "mm" and an olive "S" stay, within the range of the ring beside them)."""
     photo, inside = _grainy_petal()
-    ov = overlays.Overlay(text="Summer", xy=(60, 110), size_px=90, font=SERIF_ITALIC,
+    ov = overlays.Overlay(text="Summer", xy=(60, 110), size_px=90, font=SERIF,
                           color=(40, 170, 60), shadow_offset=(5, 5), shadow_blur=3.0,
                           shadow_opacity=0.8)
     image, hole = _text(photo, ov)
@@ -117,8 +118,9 @@ def test_a_textured_photo_keeps_its_patch_fill(name):
 
 def test_a_glow_halo_outside_the_hole_is_not_carried_in():
     """A white title with a dark glow over a smooth, grainy sky (a blurred gradient), the
-    hole the letters grown 2 px: the glow's halo is left in the ring (the held-out failure
-    of a smooth fill, which carried it inward as a dark band). The inner ring is all halo:
+    hole the letters grown 2 px: the glow's halo is left in the ring (the failure that
+    withdrew a smooth fill's ladder step, a477a61: it carried such a halo inward as a dark
+    band). The inner ring is all halo:
     read alone, its dark range pulled the fill's sky towards it (-0.47 dB, a dark line through
     the letters at 2x); the guide reads such a ring's range past the halo, and the guided
     fill is no darker in the hole than the patch fill alone, and no farther from the clean
@@ -145,3 +147,15 @@ def test_a_glow_halo_outside_the_hole_is_not_carried_in():
 
     assert float((guided @ luma)[hole].mean()) >= float((plain @ luma)[hole].mean()) - 0.005
     assert psnr(guided) > psnr(plain) - 0.1
+
+
+def test_a_hole_over_the_whole_crop_is_left_as_filled():
+    """No ring, no range to read: the fill comes back unchanged (it raised OverflowError on
+    the distance transform of an all-hole crop; review)."""
+    rng = np.random.default_rng(0)
+    crop = rng.random((40, 40, 3)).astype(np.float32)
+    filled = rng.random((40, 40, 3)).astype(np.float32)
+    hole = np.ones((40, 40), bool)
+    for known in (~hole, np.ones_like(hole)):
+        out, moved = ring_guide(crop, filled, hole, known)
+        assert moved == 0 and np.array_equal(out, filled)

@@ -105,8 +105,8 @@ def ring_guide(crop: np.ndarray, filled: np.ndarray, hole: np.ndarray, known: np
     """
     hole = np.asarray(hole, bool)
     out = np.array(filled, np.float32, copy=True)
-    if not hole.any():
-        return out, 0
+    if not hole.any() or not (np.asarray(known, bool) & ~hole).any():
+        return out, 0  # no ring to read a range from (a hole over the whole crop)
     # the work on the hole's box grown by all the guide reads (the patch fill's crop is
     # wider: twice the hole's extent)
     ys, xs = np.nonzero(hole)
