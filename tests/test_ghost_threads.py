@@ -13,7 +13,9 @@ from seamline.ops.text import TextRegion
 def test_an_error_after_the_read_is_submitted_is_raised_not_a_hang(monkeypatch):
     """The plain read waits on the residue score; an error between its submit and the score
     (here the line's rasteriser: a MemoryError) used to leave the reader waiting for ever and
-    ``judge_regions`` never returned (review of issue 10). It is raised now."""
+    ``judge_regions`` never returned (review of issue 10). It is raised now. (Should the
+    hang come back, this test fails after its wait and the pytest process then stays: the
+    executor's reader thread is still blocked, and Python joins it at exit.)"""
     img = np.full((80, 300, 3), 0.5, np.float32)
     region = TextRegion(np.array([[20, 20], [280, 20], [280, 60], [20, 60]], np.float32),
                         "HELLO WORLD", 1.0)

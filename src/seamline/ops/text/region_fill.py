@@ -33,7 +33,7 @@ import numpy as np
 __all__ = ["assign_components", "choose_region_fill", "Hole", "fill_box", "fill_region",
            "first_pass", "touches", "next_smear_fill", "smooth_context", "stretch_fill",
            "FILL_THREADS",
-           "FILL_ALONE_PX", "MAX_FILL_CROP_PX", "SMEAR_LADDER"]
+           "FILL_ALONE_PX", "GUIDED_FILLS", "MAX_FILL_CROP_PX", "SMEAR_LADDER"]
 
 #: Glyph stroke width (px, outline included) above which strokes count as thick.
 THICK_STROKE_PX = 6.0
