@@ -395,7 +395,7 @@ def _happy_over_checks():
 
     font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-BoldOblique.ttf"
     if not Path(font).is_file():
-        pytest.skip("needs fonts-dejavu-core")
+        pytest.skip("needs fonts-dejavu-extra (CI installs fonts-dejavu-core only)")
     photo = dict(backgrounds("train", min_side=768))["procedural:stripes2"]
     photo = np.clip(cv2.resize(photo, (1280, 960), interpolation=cv2.INTER_CUBIC), 0, 1)
     photo = photo.astype(np.float32)
