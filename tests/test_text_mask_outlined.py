@@ -460,3 +460,29 @@ def test_an_outlined_subtitle_without_a_shadow_gets_no_hue_placed_shadow():
     assert not any("r=0, hard" in c for c in rep["per_line"]), rep["per_line"]
     assert mask[drawn].mean() >= 0.97, mask[drawn].mean()
     assert (mask & drawn).sum() / mask.sum() >= 0.69  # 0.715 (0.634 with the false shadow)
+
+
+def test_an_outlined_serif_titles_corners_and_top_row_are_masked_on_the_lift_path():
+    from seamline.testing.overlays import Overlay, render
+
+    # an orange DejaVu Serif Bold title (60 px), 2 px black outline, over smooth dark brown
+    # at 1600x1200: the glyph mask works at under half size (lift path) and finds the line
+    # outlined; the line is capped at 1 px of growth as hard-edged, and the outline's serif
+    # tips and the last row over the round letters' tops lay 2 px out (scaled-up edge): 179
+    # outline px left, 27 of them > 1 px from the mask, dark blobs at the serifs once filled
+    # (ops.text.rim.missed_corners, reach=2)
+    a = data.coffee().astype(np.float32) / 255
+    photo = cv2.GaussianBlur(a, (0, 0), 8) * 0.6
+    photo = np.clip(cv2.resize(photo, (1600, 1200), interpolation=cv2.INTER_CUBIC), 0, 1)
+    title = Overlay(text="vivid days ahead", xy=(320, 468), size_px=60,
+                    font="/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
+                    color=(250, 170, 70), outline_px=2, outline_color=(0, 0, 0))
+    image, _, layers = render(photo, [title])
+    mask, rep = _remove_text_mask(image.astype(np.float32), report=True)
+    line = rep["regions"][0]
+    assert line["path"] == "lift" and line["work_scale"] < 0.6, line
+    assert line["outlined"]["outline"] > 0, line
+    outline = layers["outline"] > 0.5
+    far = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) > 1
+    assert (outline & ~mask).sum() <= 40, (outline & ~mask).sum()
+    assert (outline & far).sum() <= 5, (outline & far).sum()
