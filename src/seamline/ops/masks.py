@@ -33,6 +33,7 @@ from seamline.ops.validate import nonneg_int, positive_number
 __all__ = [
     "remove_specks",
     "fill_holes",
+    "enclosed_holes",
     "grow",
     "shrink",
     "feather",
@@ -259,13 +260,37 @@ def fill_holes(mask, *, max_hole_px):
     """
     mask = as_mask(mask)
     max_hole_px = nonneg_int(max_hole_px, "max_hole_px")
-    n, labels, stats = _components(mask == 0, connectivity=4)
-    x, y, w, h, area = (stats[:, i] for i in range(5))
-    H, W = mask.shape
-    on_border = (x == 0) | (y == 0) | (x + w == W) | (y + h == H)
-    fill = ~on_border & (area <= max_hole_px)
-    fill[0] = False  # label 0 is the mask itself
+    labels, stats, enclosed = enclosed_holes(mask > 0)
+    fill = enclosed & (stats[:, cv2.CC_STAT_AREA] <= max_hole_px)
     return np.where(fill[labels], np.float32(1), mask).astype(np.float32)
+
+
+def enclosed_holes(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The holes of a mask: the 4-connected regions outside it, and which it encloses.
+
+    4-connected background is the topological dual of 8-connected foreground, so a diagonal
+    gap in a stroke does not open a hole to the outside.
+
+    Parameters
+    ----------
+    mask : ndarray, shape (H, W), bool
+        The mask.
+
+    Returns
+    -------
+    labels : ndarray, shape (H, W), int32
+        Each pixel's region; 0 is the mask itself.
+    stats : ndarray, shape (n, 5), int32
+        OpenCV's per-label x, y, width, height, area (``cv2.CC_STAT_*``).
+    enclosed : ndarray, shape (n,), bool
+        The regions that do not touch the frame (label 0 is False).
+    """
+    _, labels, stats = _components(~np.asarray(mask, bool), connectivity=4)
+    x, y, w, h = (stats[:, i] for i in range(4))
+    H, W = labels.shape
+    enclosed = (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
+    enclosed[0] = False
+    return labels, stats, enclosed
 
 
 def grow(mask, px):

@@ -189,7 +189,7 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
     photo round the mask (:data:`HOLE_PHOTO_DE`). On crops around the mask
     (:func:`~seamline.ops.masks.support_boxes`).
     Returns (mask, holes filled, pixels filled, photo holes left open)."""
-    from seamline.ops.masks import fill_holes, support_boxes
+    from seamline.ops.masks import enclosed_holes, fill_holes, support_boxes
 
     out = mask.copy()
     n_filled = px = n_photo = 0
@@ -197,11 +197,9 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
     k = np.ones((5, 5), np.uint8)
     for y0, y1, x0, x1 in support_boxes(mask, 2, threshold=0.5):
         m = mask[y0:y1, x0:x1] >= 0.5
-        n, labels, stats, _ = cv2.connectedComponentsWithStats((~m).astype(np.uint8), connectivity=4)
-        h, w = m.shape
+        labels, stats, enclosed = enclosed_holes(m)
         x, y, bw, bh, area = (stats[:, i] for i in range(5))
-        inner = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h) & (area <= max_px)
-        inner[0] = False
+        inner = enclosed & (area <= max_px)
         if not inner.any():
             continue
         lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),

@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.masks import enclosed_holes
+
 __all__ = ["close_gaps", "REGROW_GAP_PX", "REGROW_GAP_STROKE_K", "GAP_INK_DIST",
            "GAP_RING_PX"]
 
@@ -79,23 +81,14 @@ def close_gaps(image: np.ndarray, grown: np.ndarray, final: np.ndarray,
            slice(max(0, cols[0] - 1), min(w, cols[-1] + 2)))
     before = final[box]
 
-    def holes(mask):
-        """Labels of the 4-connected regions outside ``mask``, and which are enclosed."""
-        n, lab, st, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8),
-                                                         connectivity=4)
-        x, y, bw, bh = st[:, 0], st[:, 1], st[:, 2], st[:, 3]
-        inner = (x > 0) & (y > 0) & (x + bw < mask.shape[1]) & (y + bh < mask.shape[0])
-        return lab, st[:, 4], inner
-
-    lab_b, _, inner_b = holes(before)
-    lab, area, inner = holes(grown[box] | before)
-    inner_b[0] = False  # label 0: the mask itself
+    lab_b, _, inner_b = enclosed_holes(before)
+    lab, stats, inner = enclosed_holes(grown[box] | before)
+    area = stats[:, cv2.CC_STAT_AREA]
     was_closed = np.bincount(lab.ravel(), weights=inner_b[lab_b].ravel(),
                              minlength=len(area)) > 0
     most = REGROW_GAP_PX if not stroke_px else min(REGROW_GAP_PX,
                                                    REGROW_GAP_STROKE_K * stroke_px ** 2)
     gap = inner & (area <= most) & ~was_closed
-    gap[0] = False
     if not gap.any():
         return grown
     gap &= _unlike_photo(image, grown, final, box, lab, gap)
