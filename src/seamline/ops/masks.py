@@ -34,6 +34,7 @@ __all__ = [
     "remove_specks",
     "fill_holes",
     "enclosed_holes",
+    "blur_over",
     "grow",
     "shrink",
     "feather",
@@ -263,6 +264,31 @@ def fill_holes(mask, *, max_hole_px):
     labels, stats, enclosed = enclosed_holes(mask > 0)
     fill = enclosed & (stats[:, cv2.CC_STAT_AREA] <= max_hole_px)
     return np.where(fill[labels], np.float32(1), mask).astype(np.float32)
+
+
+def blur_over(a: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised Gaussian convolution: the mean of ``a`` near each pixel over ``where`` only.
+
+    Parameters
+    ----------
+    a : ndarray, shape (H, W, C), float32
+        Values; those outside ``where`` are not read (they must be finite).
+    where : ndarray, shape (H, W), bool
+        The pixels that count.
+    sigma : float
+        The Gaussian's sigma (px).
+
+    Returns
+    -------
+    mean : ndarray, shape (H, W, C), float32
+        The weighted mean (0 where no pixel of ``where`` is near).
+    weight : ndarray, shape (H, W), float32 in [0, 1]
+        The blurred weight: how much of ``where`` is near (say where ``mean`` means little).
+    """
+    w = where.astype(np.float32)
+    num = cv2.GaussianBlur(a * w[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(w, (0, 0), sigma)
+    return num / np.maximum(den, 1e-6)[..., None], den
 
 
 def enclosed_holes(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

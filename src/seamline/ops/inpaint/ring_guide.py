@@ -32,6 +32,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.masks import blur_over
+
 __all__ = ["GUIDE_BAND_PX", "GUIDE_HALO_GAP", "GUIDE_INNER_PX", "GUIDE_REACH_PX",
            "GUIDE_SKIP_PX", "GUIDE_TOL", "ring_guide"]
 
@@ -59,15 +61,6 @@ GUIDE_REACH_PX = 22
 GUIDE_TOL = 0.03
 #: Blur (px) of the colour shift with zero outside the hole: no step at its border.
 GUIDE_TAPER_PX = 1.5
-
-
-def _blur_on(a: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised Gaussian blur of ``a`` (h, w, 3) over the pixels ``where`` (bool), and
-    the blurred weight (h, w): the mean of ``a`` near each pixel, counting ``where`` only."""
-    w = where.astype(np.float32)
-    num = cv2.GaussianBlur(a * w[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(w, (0, 0), sigma)
-    return num / np.maximum(den, 1e-6)[..., None], den
 
 
 def ring_guide(crop: np.ndarray, filled: np.ndarray, hole: np.ndarray, known: np.ndarray,
@@ -139,11 +132,11 @@ def _guide(crop, out, hole, known, depth, sigma):
     if ring.sum() < 8:
         return 0
     # the photo's blurred colour from the photo past the rim only (no hole, no rim)
-    base, weight = _blur_on(crop, outer, sigma)
+    base, weight = blur_over(crop, outer, sigma)
     ring &= weight > 0.2  # isolated ring pixels say little about the colour there
     # the fill's blurred colour, from the hole's pixels only: a blob's colour undiluted by
     # the ring round it
-    fill_lp, _ = _blur_on(out, hole, sigma)
+    fill_lp, _ = blur_over(out, hole, sigma)
     reach = int(np.ceil(depth + GUIDE_SKIP_PX + GUIDE_REACH_PX))
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
     big = np.float32(4.0)
@@ -160,7 +153,7 @@ def _guide(crop, out, hole, known, depth, sigma):
     if inner.sum() >= 8 and far_band.sum() >= 8:
         # the inner ring alone, unless it is a halo: its colour unlike the ring beyond it
         # all round (the median over its pixels)
-        beyond, _ = _blur_on(crop, far_band, 2.0 * GUIDE_INNER_PX)
+        beyond, _ = blur_over(crop, far_band, 2.0 * GUIDE_INNER_PX)
         if float(np.median(np.abs(base[inner] - beyond[inner]).max(-1))) <= GUIDE_HALO_GAP:
             r_in = int(np.ceil(depth + GUIDE_SKIP_PX + GUIDE_INNER_PX))
             lo_i, hi_i = span(inner, cv2.getStructuringElement(cv2.MORPH_RECT,

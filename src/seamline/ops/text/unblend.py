@@ -51,6 +51,7 @@ import numpy as np
 
 from seamline.core.arrays import LUMA
 from seamline.errors import InputError
+from seamline.ops.masks import blur_over
 from seamline.ops.text.median_word import word_shape
 
 #: Resolution of the common tile frame, x the image's. 2 (the copies sit at different
@@ -367,10 +368,8 @@ def _background(S, M):
     sigma = max(2.0, float(np.percentile(dist[M], 95)) if M.any() else 2.0)
     out = np.empty_like(S)
     for k in range(len(S)):
-        ok = (np.isfinite(S[k]).all(-1) & ~M).astype(np.float32)
-        num = cv2.GaussianBlur(np.nan_to_num(S[k], nan=0.0) * ok[..., None], (0, 0), sigma)
-        den = cv2.GaussianBlur(ok, (0, 0), sigma)
-        out[k] = num / np.maximum(den, 1e-6)[..., None]
+        ok = np.isfinite(S[k]).all(-1) & ~M
+        out[k], den = blur_over(np.nan_to_num(S[k], nan=0.0), ok, sigma)
         out[k][den < 1e-3] = np.nan
     return out
 
