@@ -418,3 +418,29 @@ def test_the_stretch_fix_s_two_maps_read_from_one_look_are_the_two_functions_map
         assert np.array_equal(weight, texture_weight(image, hole, **kw))
         assert where.dtype == bool and weight.dtype == np.float32
     assert stretches_and_weight(fill, hole)[0].any()
+
+
+def test_the_middle_look_reading_the_local_look_s_bins_gives_the_same_maps(streaks):
+    """:func:`judge_surface`'s middle look reads the guide's bins and the ring's 3 px grain
+    the local look on the same crop made (``shared``), and skips the strong-edge share it
+    drops: its maps are those of a middle look that computes everything itself, bit for bit
+    (a thick hole over streaks, Telea-filled and clean, and with another region's fill)."""
+    from seamline.ops.inpaint import surface as sf
+
+    photo, _ = streaks
+    hole = np.zeros(photo.shape[:2], bool)
+    hole[60:100, 80:240] = True
+    base = inpaint(photo, hole.astype(np.float32), backend="telea")
+    known = ~hole
+    known[:, :30] = False
+    for image, kn in ((base, ~hole), (photo, ~hole), (base, known)):
+        look = sf._local_look(image, hole, kn)
+        shared = sf._middle(image, hole, kn, d_in=look["d_in"], fill=look["fill"],
+                            parts=look["parts"], shared=look["shared"])
+        alone = sf._middle(image, hole, kn)
+        assert shared["px"] > 0 and shared.keys() == alone.keys()
+        for key in shared:
+            assert np.array_equal(shared[key], alone[key]), key
+        # the local look's own maps, as ring_grain gives them without a shared dict
+        for a, b in zip(look["ring_maps"], sf.ring_grain(image, hole, kn)):
+            assert np.array_equal(a, b)

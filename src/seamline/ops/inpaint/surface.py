@@ -183,33 +183,52 @@ def ring_grain(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *,
                        geometric=geometric)
 
 
-def _ring_grain(luma, ring, soft, grain, *, window_px, geometric):
+def _ring_grain(luma, ring, soft, grain, *, window_px, geometric, shared=None, strong=True):
     """:func:`ring_grain` on the crop's luminance, its ring and ring off strong edges
-    (:func:`_ring`) and its grain (:func:`_grain`), for a caller that has them."""
-    guide = cv2.GaussianBlur(luma, (0, 0), GUIDE_BLUR_PX)
+    (:func:`_ring`) and its grain (:func:`_grain`), for a caller that has them.
+
+    ``shared`` (keyword-only): a dict the looks on one crop share (:func:`_local_look` makes
+    it, :func:`_middle` reads it): the guide's soft bins and their squares' sum (the same for
+    every window: they depend on the luminance only), and, after a ``geometric`` call, the
+    ring's local grain over ``GEOMETRIC_PX`` (``"local"``), which the middle look reads as
+    well. Filled here on first use; the same arrays from the same operations, so the maps
+    are the same bit for bit. ``strong`` (keyword-only): False where the caller drops the
+    strong-edge share (the middle look): it is then not computed (zeros are returned)."""
+    if shared is None:
+        shared = {}
+    if "bins" not in shared:
+        guide = cv2.GaussianBlur(luma, (0, 0), GUIDE_BLUR_PX)
+        bins = []
+        tot = np.zeros(luma.shape, np.float32)
+        t = np.empty(luma.shape, np.float64)
+        for c in np.arange(0.0, 1.0 + 1e-6, GUIDE_SIGMA):
+            # exp(-0.5 ((guide - c) / GUIDE_SIGMA) ** 2) in float64, in place (one temporary
+            # instead of five per bin; the same operations in the same order)
+            np.subtract(guide, c, out=t)
+            t /= GUIDE_SIGMA
+            np.square(t, out=t)
+            t *= -0.5
+            b = np.exp(t, out=t).astype(np.float32)
+            bins.append(b)
+            tot += b * b
+        shared["bins"], shared["tot"] = bins, tot
     if geometric:
-        grain = np.log(_window(grain * soft, GEOMETRIC_PX) / (_window(soft, GEOMETRIC_PX) + 1e-6)
-                       + 1e-9)
+        if "local" not in shared:
+            shared["local"] = (_window(grain * soft, GEOMETRIC_PX)
+                               / (_window(soft, GEOMETRIC_PX) + 1e-6))
+        grain = np.log(shared["local"] + 1e-9)
     grain = grain * soft
     num = np.zeros(luma.shape, np.float32)
     den = np.zeros(luma.shape, np.float32)
-    tot = np.zeros(luma.shape, np.float32)
-    t = np.empty(luma.shape, np.float64)
-    for c in np.arange(0.0, 1.0 + 1e-6, GUIDE_SIGMA):
-        # exp(-0.5 ((guide - c) / GUIDE_SIGMA) ** 2) in float64, in place (one temporary
-        # instead of five per bin; the same operations in the same order)
-        np.subtract(guide, c, out=t)
-        t /= GUIDE_SIGMA
-        np.square(t, out=t)
-        t *= -0.5
-        b = np.exp(t, out=t).astype(np.float32)
+    for b in shared["bins"]:
         num += b * _window(grain * b, window_px)
         den += b * _window(soft * b, window_px)
-        tot += b * b
     energy = num / (den + 1e-6)
     if geometric:
         energy = np.where(den > 1e-6, np.exp(energy), 0.0).astype(np.float32)
-    w_soft = den / (tot + 1e-6)
+    w_soft = den / (shared["tot"] + 1e-6)
+    if not strong:
+        return energy, w_soft, np.zeros(luma.shape, np.float32)
     near = lambda a: cv2.GaussianBlur(a.astype(np.float32), (0, 0), STRONG_WINDOW_PX)  # noqa: E731
     strong_share = 1.0 - near(soft) / (near(ring) + 1e-6)
     return energy, w_soft, np.clip(strong_share, 0.0, 1.0)
@@ -223,14 +242,16 @@ def _local_look(image: np.ndarray, hole: np.ndarray, known: np.ndarray) -> dict:
     luma = _luma(image)
     ring, soft = _ring(luma, hole, known)
     grain = _grain(luma)
+    shared: dict = {}  # the guide's bins, for the middle look on this crop too
     energy, w_ring, strong = _ring_grain(luma, ring, soft, grain, window_px=WINDOW_PX,
-                                         geometric=False)
+                                         geometric=False, shared=shared)
     d_in = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
     interior = hole & (d_in >= INTERIOR_PX)
     fill = _window(grain * interior) / (_window(interior) + 1e-6)
     judged = interior & (w_ring > MIN_RING_WEIGHT) & (energy > TEXTURE_FLOOR)
     return {"energy": energy, "fill": fill, "judged": judged, "d_in": d_in,
-            "ring_maps": (energy, w_ring, strong), "parts": (luma, ring, soft, grain)}
+            "ring_maps": (energy, w_ring, strong), "parts": (luma, ring, soft, grain),
+            "shared": shared}
 
 
 def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None
@@ -271,7 +292,8 @@ def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | No
         return out
     look = _local_look(image, hole, known)
     energy, fill, judged = look["energy"], look["fill"], look["judged"]
-    mid = _middle(image, hole, known, d_in=look["d_in"], fill=fill, parts=look["parts"])
+    mid = _middle(image, hole, known, d_in=look["d_in"], fill=fill, parts=look["parts"],
+                  shared=look["shared"])
     out.update(middle_px=mid["px"], middle_flat_px=mid["flat_px"])
     n = int(judged.sum())
     out["texture_px"] = n
@@ -418,14 +440,15 @@ MIN_MIDDLE_FLAT_PX = 400
 
 def _middle(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *,
             d_in: np.ndarray | None = None, fill: np.ndarray | None = None,
-            parts: tuple | None = None) -> dict:
+            parts: tuple | None = None, shared: dict | None = None) -> dict:
     """The middle look's maps: ``judged`` (bool, the middle pixels judged), ``flat`` (those
     keeping under ``MIDDLE_RATIO`` of the ring's grain and under ``TEXTURE_FLOOR``),
     ``energy`` (the ring's grain over ``FAR_WINDOW_PX``, float32), ``fill`` (the fill's own
     over ``WINDOW_PX``), ``d_in``, ``gate`` (float32: 1 where the ring is grain all round
     and visible, else 0) and the counts ``px``, ``flat_px`` (only the counts and ``flat``
     where the hole has no middle). ``parts``: the crop's (luminance, ring, ring off strong
-    edges, grain) where the caller has them (:func:`judge_surface`)."""
+    edges, grain) where the caller has them (:func:`judge_surface`); ``shared``: the crop's
+    :func:`_ring_grain` bins (its ``shared``), where the caller has them."""
     if parts is None:
         luma = _luma(image)
         parts = (luma, None, None, _grain(luma))  # the ring only once there is a middle
@@ -440,9 +463,11 @@ def _middle(image: np.ndarray, hole: np.ndarray, known: np.ndarray, *,
         return {**empty, "flat": empty["judged"]}
     if ring is None:
         ring, soft = _ring(luma, hole, known)
+    shared = {} if shared is None else shared
     energy, w_ring, _ = _ring_grain(luma, ring, soft, grain, window_px=FAR_WINDOW_PX,
-                                    geometric=True)
-    local = _window(grain * soft, 3.0) / (_window(soft, 3.0) + 1e-6)
+                                    geometric=True, shared=shared, strong=False)
+    # the ring's local grain over GEOMETRIC_PX (3 px), which the geometric mean above read
+    local = shared["local"]
     n_soft = _window(soft, FAR_WINDOW_PX) + 1e-6
     smooth = _window(soft & (local < SMOOTH_FLOOR), FAR_WINDOW_PX) / n_soft
     strong = 1.0 - n_soft / (_window(ring, FAR_WINDOW_PX) + 1e-6)
