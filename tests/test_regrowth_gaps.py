@@ -135,3 +135,50 @@ def test_an_open_counter_the_re_mask_closes_stays_photo():
     assert opened  # the case: a counter the first mask left open, the re-mask closes
     empty = np.zeros_like(ink)
     assert close_gaps(image, empty, mask, sw) is empty  # nothing grown: nothing to close
+
+
+def test_a_pocket_of_white_ink_is_joined_beside_a_bright_speck_of_photo(title):
+    # issue 10 (review): a gap is ink when its colours are unlike the photo round it; the
+    # nearest photo colour of a few near-white photo pixels beside a pocket of white ink
+    # read the pocket as photo, and it was left for the refill to spread (the white blob of
+    # outline2). A colour the photo holds over as many pixels as the gap is the photo's, a
+    # speck of it is not.
+    import cv2
+
+    from seamline.ops.text.regrow import close_gaps
+
+    image, drawn, white = title
+    mask = cv2.dilate(drawn.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    cols = [c for c in range(20, 60) if white[40:47, c - 2:c + 3].all()]
+    cy, cx = 44, cols[len(cols) // 2]
+    # a 5x5 pocket of the H's white stem the mask left, open to the top by a 2 px channel;
+    # the re-mask closes the channel's mouth
+    final = mask.copy()
+    final[cy - 2:cy + 3, cx - 2:cx + 3] = False
+    top = cy - 2
+    while final[top - 1, cx]:
+        top -= 1
+    final[top:cy - 2, cx:cx + 2] = False
+    grown = final.copy()
+    grown[top:top + 3, cx:cx + 2] = True
+    pocket = np.zeros_like(mask)
+    pocket[cy - 2:cy + 3, cx - 2:cx + 3] = True
+    assert close_gaps(image, grown, final, 8.0)[pocket].all()  # joined: ink
+    # a 2x2 highlight of the photo just outside the mask, above the channel's mouth (4 px
+    # from the gap, 1 px would do)
+    specked = image.copy()
+    specked[top - 2:top, cx:cx + 2] = 0.97
+    assert not mask[top - 2:top, cx:cx + 2].any()
+    assert close_gaps(specked, grown, final, 8.0)[pocket].all()
+    # two such pockets side by side: each judged on its own
+    two = close_gaps(np.concatenate([specked, specked], 1), np.concatenate([grown, grown], 1),
+                     np.concatenate([final, final], 1), 8.0)
+    assert two[np.concatenate([pocket, pocket], 1)].all()
+    # a bright patch of photo as large as the pocket beside it is photo's colour: the
+    # pocket then reads as photo (the test is of colour, not of where it lies)
+    yy, xx = np.mgrid[:mask.shape[0], :mask.shape[1]]
+    patch = image.copy()
+    near = (np.hypot(yy - cy, xx - cx) < 22) & ~mask
+    assert near.sum() >= 25, near.sum()
+    patch[near] = 0.97
+    assert not close_gaps(patch, grown, final, 8.0)[pocket].any()
