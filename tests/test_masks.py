@@ -11,6 +11,7 @@ from skimage.morphology import disk
 from seamline.errors import InputError
 from seamline.io import as_image
 from seamline.ops.masks import (
+    blur_over,
     context_ring,
     dilation_for_text,
     feather,
@@ -254,3 +255,21 @@ def test_block_max_is_the_maximum_of_every_cell():
                 want = np.array([[m[i:i + b, j:j + b].max() for j in range(0, shape[1], b)]
                                  for i in range(0, shape[0], b)], m.dtype)
                 np.testing.assert_array_equal(got, want)
+
+
+def test_blur_over_means_the_pixels_that_count_for_any_number_of_channels():
+    # review: OpenCV blurs a one-channel (H, W, 1) array to (H, W), and the mean broadcast
+    # that against the (H, W, 1) weight into an (H, H, W) array (or raised)
+    rng = np.random.default_rng(3)
+    a = rng.random((40, 50, 3)).astype(np.float32)
+    where = rng.random((40, 50)) < 0.5
+    a[~where] = 7.0  # outside: does not count
+    mean3, w3 = blur_over(a, where, 2.0)
+    assert mean3.shape == (40, 50, 3) and w3.shape == (40, 50)
+    assert 0 < mean3.min() and mean3.max() < 1 and 0 < w3.min() and w3.max() <= 1
+    for c in range(3):
+        mean1, w1 = blur_over(a[..., c:c + 1], where, 2.0)
+        assert mean1.shape == (40, 50, 1)
+        assert np.allclose(mean1[..., 0], mean3[..., c], atol=1e-6) and np.array_equal(w1, w3)
+    flat, _ = blur_over(np.full((40, 50, 1), 0.25, np.float32), where, 2.0)
+    assert np.allclose(flat, 0.25, atol=1e-5)  # a constant's mean is the constant

@@ -272,7 +272,8 @@ def blur_over(a: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarra
     Parameters
     ----------
     a : ndarray, shape (H, W, C), float32
-        Values; those outside ``where`` are not read (they must be finite).
+        Values (C >= 1); those outside ``where`` do not count but must be finite (they are
+        weighted by 0).
     where : ndarray, shape (H, W), bool
         The pixels that count.
     sigma : float
@@ -286,7 +287,8 @@ def blur_over(a: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarra
         The blurred weight: how much of ``where`` is near (say where ``mean`` means little).
     """
     w = where.astype(np.float32)
-    num = cv2.GaussianBlur(a * w[..., None], (0, 0), sigma)
+    # OpenCV gives one channel back as (H, W): the shape put back
+    num = cv2.GaussianBlur(a * w[..., None], (0, 0), sigma).reshape(a.shape)
     den = cv2.GaussianBlur(w, (0, 0), sigma)
     return num / np.maximum(den, 1e-6)[..., None], den
 
