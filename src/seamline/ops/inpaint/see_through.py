@@ -86,6 +86,7 @@ import cv2
 import numpy as np
 
 from seamline.ops.inpaint.photo_colour import coverage_by_colour, photo_distance
+from seamline.ops.masks import blur_over
 
 __all__ = ["fit_blend", "paint_beyond", "see_through_fill", "BEYOND_REACH_PX"]
 
@@ -252,12 +253,10 @@ def _leaves_photo(crop, painted, photo, s, k):
     inv = _inverted(crop[py, px], s, k)
     best = photo_distance(inv[:, None], py, px, crop, photo, PHOTO_PX)[:, 0]
     best[~np.isfinite(best)] = 0
-    gap = np.zeros(painted.shape, np.float32)
-    gap[py, px] = best
-    wt = painted.astype(np.float32)
-    avg = (cv2.GaussianBlur(gap, (0, 0), PHOTO_SIGMA)
-           / np.maximum(cv2.GaussianBlur(wt, (0, 0), PHOTO_SIGMA), 1e-6))
-    return painted & (avg > PHOTO_TOL)
+    gap = np.zeros(painted.shape + (1,), np.float32)
+    gap[py, px, 0] = best
+    avg, _ = blur_over(gap, painted, PHOTO_SIGMA)
+    return painted & (avg[..., 0] > PHOTO_TOL)
 
 
 def _follow_strokes(crop, painted, paired, s, k):
@@ -550,13 +549,13 @@ def see_through_fill(crop: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     keep = hole & ~painted & ~edge & (dist <= PAIR_MAX_PX)
     resolved = known | keep
     resolved[ty[ok], tx[ok]] = True
-    wf = resolved.astype(np.float32)
-    den = cv2.GaussianBlur(wf, (0, 0), EDGE_SIGMA)
-    B = cv2.GaussianBlur(out * wf[..., None], (0, 0), EDGE_SIGMA) / np.maximum(den, 1e-6)[..., None]
+    B, den = blur_over(out, resolved, EDGE_SIGMA)
     # pixels left with no resolved photo near: the photo resolved round them, farther out
     # (what a diffusion fill would carry in, but only as the photo under the paint)
     far = hole & ~resolved & ~edge
     near = den > 0.05
+    # (not blur_over: the weight decides first whether the colours are blurred at all)
+    wf = resolved.astype(np.float32)
     den_far = cv2.GaussianBlur(wf, (0, 0), FAR_SIGMA)
     lo = (edge | far) & ~near & (den_far > 0.01)
     if lo.any():
