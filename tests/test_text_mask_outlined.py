@@ -486,3 +486,29 @@ def test_an_outlined_serif_titles_corners_and_top_row_are_masked_on_the_lift_pat
     far = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) > 1
     assert (outline & ~mask).sum() <= 40, (outline & ~mask).sum()
     assert (outline & far).sum() <= 5, (outline & far).sum()
+
+
+def test_missed_corners_2_px_out_reaches_alike_in_every_direction():
+    # issue 10 (review): reach=2 looked through OpenCV's 5x5 ellipse, which reaches 2 px out
+    # with a row either side across but straight only up and down: over a round letter's
+    # top the outline's last row 2 px out was left where beside it it was taken. A disk
+    # ringed by a 2 px dark outline just outside its mask, over flat grey.
+    from seamline.ops.text.rim import missed_corners
+
+    yy, xx = np.mgrid[:100, :100]
+    r = np.hypot(yy - 50, xx - 50)
+    img = np.full((100, 100, 3), 0.55, np.float32)
+    img[r <= 22.6] = 0.02
+    img[r <= 17.5] = (0.95, 0.65, 0.25)
+    mask = r <= 20.2
+    poly = np.float32([[20, 20], [80, 20], [80, 80], [20, 80]])
+    out = missed_corners(mask, img, [poly], reach=2)
+    turned = missed_corners(mask.T.copy(), np.ascontiguousarray(img.transpose(1, 0, 2)),
+                            [poly], reach=2)
+    assert np.array_equal(out, turned.T)
+    ink = (img.max(-1) < 0.1) & ~mask
+    upright = np.abs(yy - 50) > np.abs(xx - 50)
+    left = ink & ~out
+    assert (left & upright).sum() == (left & ~upright).sum(), ((left & upright).sum(),
+                                                              (left & ~upright).sum())
+    assert not (out & ~ink).any()  # none of the grey photo

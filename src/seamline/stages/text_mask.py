@@ -84,7 +84,9 @@ class TextMask(Stage):
     # (ops.text.unblend._converge, via tile_support.repeated_strokes)
     # 41: a capped line the glyph mask found outlined, its mask computed at under half size,
     # gets its outline's corners and last row 2 px out (rim.missed_corners, reach=2)
-    version = "41"
+    # 42: ... alike up and down and across (reach=2 looked through OpenCV's 5x5 ellipse:
+    # 2 px across with a row either side, 2 px up and down straight only)
+    version = "42"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

@@ -113,6 +113,12 @@ GAP_PX = 2
 
 _DISK = {r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
          for r in (1, 2, 4)}
+#: The pixels at most 2 px (and the knight's moves, sqrt(5)) from a pixel, alike in every
+#: direction: OpenCV's 5x5 ellipse (``_DISK[2]``) reaches 2 px across with a row either
+#: side, but 2 px up and down straight only, and :func:`missed_corners` (``reach=2``) left
+#: the outline 2 px over a round letter's top that it took at its sides (a disk ringed by a
+#: 2 px dark outline: 32 px left above and below against 16 beside it).
+_NEAR2 = _DISK[2] | _DISK[2].T
 
 
 def hard_over_texture(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3
@@ -234,12 +240,12 @@ def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: flo
     (grown by 2 px) by more than the photo's own texture (``geometry.change_over_texture``), in
     the direction of lightness the mask's own edge pixels differ (the outline's).
 
-    With ``reach=2`` (keyword-only) the pixels 2 px from the mask are looked at too: a line
-    whose glyph mask was computed at under half size and scaled up (``ops.text.glyph``'s
-    ``work_scale``) has an edge placed to about a pixel, and its thin outline's last row
-    or a serif's tip lies there (train probe: DejaVu Serif Bold 60 px "vivid days ahead",
-    2 px black outline, over blurred darkened coffee at 1600x1200: the tops of "hea" and an
-    "i"'s stem left, dark blobs once filled).
+    With ``reach=2`` (keyword-only) the pixels 2 px from the mask (and sqrt(5) px, alike in
+    every direction) are looked at too: a line whose glyph mask was computed at under half
+    size and scaled up (``ops.text.glyph``'s ``work_scale``) has an edge placed to about a
+    pixel, and its thin outline's last row or a serif's tip lies there (train probe: DejaVu
+    Serif Bold 60 px "vivid days ahead", 2 px black outline, over blurred darkened coffee at
+    1600x1200: the tops of "hea" and an "i"'s stem left, dark blobs once filled).
 
     Parameters are those of ``geometry.hard_edged``; ``polygons``: the lines capped by their
     outline (:func:`hard_over_texture`) only, or (``reach=2``) capped lines the glyph mask
@@ -254,11 +260,13 @@ def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: flo
         if m.size == 0 or not m.any():
             continue
         mu = m.astype(np.uint8)
-        near = _DISK[2] if reach == 2 else np.ones((3, 3), np.uint8)
+        near = _NEAR2 if reach == 2 else np.ones((3, 3), np.uint8)
         corner = (cv2.dilate(mu, near) > 0) & ~(cv2.dilate(mu, _DISK[1]) > 0)
         if not corner.any():
             continue
-        inner = cv2.dilate(mu, _DISK[2]) > 0
+        # the photo estimated under the mask grown over the pixels looked at (it changes
+        # nothing outside)
+        inner = cv2.dilate(mu, _NEAR2 if reach == 2 else _DISK[2]) > 0
         band = (cv2.dilate(inner.astype(np.uint8), _DISK[4]) > 0) & ~inner
         if band.sum() < 10 or inner.all():
             continue
