@@ -96,15 +96,22 @@ def tiled_watermarked(name: str, seed: int):
     return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs
 
 
+def mirrored_grass(shape_hw, scale):
+    """scikit-image's grass (float32 in [0, 1]) scaled by ``scale`` and mirror-tiled to
+    ``shape_hw``."""
+    H, W = shape_hw
+    g = data.grass().astype(np.float32) / 255
+    g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    g = np.concatenate([g, g[:, ::-1]], 1)
+    g = np.concatenate([g, g[::-1]], 0)
+    return np.tile(g, (-(-H // g.shape[0]), -(-W // g.shape[1])))[:H, :W]
+
+
 def sunlit_grass(shape_hw, seed):
     """scikit-image's grass, mirror-tiled to ``shape_hw``, under patchy sunlight (cells of
     ~160 px from deep shade to highlights washed to white), tinted green: busy foliage."""
     H, W = shape_hw
-    g = data.grass().astype(np.float32) / 255
-    g = cv2.resize(g, None, fx=1.3, fy=1.3, interpolation=cv2.INTER_CUBIC)
-    g = np.concatenate([g, g[:, ::-1]], 1)
-    g = np.concatenate([g, g[::-1]], 0)
-    g = np.tile(g, (-(-H // g.shape[0]), -(-W // g.shape[1])))[:H, :W]
+    g = mirrored_grass(shape_hw, 1.3)
     light = np.random.default_rng(seed).random((H // 160 + 2, W // 160 + 2)).astype(np.float32)
     light = np.clip(cv2.resize(light, (W, H), interpolation=cv2.INTER_CUBIC), 0, 1)
     v = np.clip(g * (0.25 + 2.2 * light ** 1.5), 0, 1)

@@ -86,7 +86,10 @@ class TextMask(Stage):
     # gets its outline's corners and last row 2 px out (rim.missed_corners, reach=2)
     # 42: ... alike up and down and across (reach=2 looked through OpenCV's 5x5 ellipse:
     # 2 px across with a row either side, 2 px up and down straight only)
-    version = "42"
+    # 43: the tile strokes are the median copy's side of the band-pass that differs from the
+    # window in the copies' median lightness (a bold light word's dark ring round its letters
+    # had been put at every copy: ops.text.median_word.word_shape)
+    version = "43"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

@@ -92,7 +92,8 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     bp = U._bandpass(S)
     T = U._median(bp, S, whole)
     inbox = U.word_window(size_wh, box)
-    shape = word_shape(T, inbox, 2 * box[1] * U.SCALE, scale=U.SCALE)
+    shape = word_shape(T, inbox, 2 * box[1] * U.SCALE, scale=U.SCALE,
+                       lightness=U._lightness(S, whole))
     if not shape.any():
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     ok = np.isfinite(S[..., 0])

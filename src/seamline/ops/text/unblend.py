@@ -264,6 +264,12 @@ def _median(bp, S, use):
     return np.nan_to_num(np.nanmedian(x, axis=0), nan=0.0).astype(np.float32)
 
 
+def _lightness(S, use):
+    """The copies' median lightness itself (not band-passed) in the frame: which side of the
+    median's band-pass is the strokes' (:func:`seamline.ops.text.median_word.word_shape`)."""
+    return _median(np.nan_to_num(S @ LUMA, nan=0.0), S, use)
+
+
 def _bandpass(S):
     """Band-passed lightness of each copy (N, h, w); 0 where the copy is undefined."""
     g = np.nan_to_num(S @ LUMA, nan=0.0)
@@ -338,10 +344,11 @@ def _support(T):
     return cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)) > 0
 
 
-def _near_word(T, inbox, box_h):
+def _near_word(T, inbox, box_h, lightness=None):
     """Frame pixels within :data:`SHAPE_REACH` px of the word's letters in the median copy
     ``T`` (:func:`seamline.ops.text.median_word.word_shape` in the word's window ``inbox``,
-    ``box_h`` the box's height in frame px), holes filled; None when it shows none.
+    ``box_h`` the box's height in frame px, ``lightness`` the copies' median lightness,
+    :func:`_lightness`), holes filled; None when it shows none.
 
     :func:`_support`'s energy test over busy foliage: the median copy keeps the leaves'
     texture at a fifth of the strokes' energy, and the support took 0.8 of the frame (train
@@ -349,7 +356,7 @@ def _near_word(T, inbox, box_h):
     word of ~6500). Each copy's photo under the support was then read from too far away, the
     opacity fitted low and the inversion left 69 % of the strokes: the copies went to the
     fill. Kept near the letters, 34 % is left and the word comes off."""
-    shape = word_shape(T, inbox, box_h, scale=SCALE)
+    shape = word_shape(T, inbox, box_h, scale=SCALE, lightness=lightness)
     if not shape.any():
         return None
     # the band-pass's strokes' side is a bold letter's edges (its middle lower): the letters
@@ -595,7 +602,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     M = _support(T) & inbox
     N = float(whole.sum())
     C0, before, (gain, Af, Qf, S2, left, left1) = _estimate(S, valid, T, M, whole)
-    near = _near_word(T, inbox, 2 * box[1] * SCALE)
+    near = _near_word(T, inbox, 2 * box[1] * SCALE, _lightness(S, whole))
     if near is not None and (left1 > MAX_LEFT or M.sum() > SCATTERED * (M & near).sum()):
         # over busy foliage the median copy keeps the leaves' texture at a fifth of the
         # strokes' energy and the support took most of the frame: again, near the strokes
