@@ -155,6 +155,22 @@ def detector_box(poly: np.ndarray) -> np.ndarray:
     return cv2.boxPoints(((cx, cy), (w + 0.6 * h, 1.6 * h), a)).astype(np.float32)
 
 
+def mask_stages(image: np.ndarray, regions):
+    """The remove-text pipeline's text-mask and normalize-mask stages on one image, with the
+    pipeline's own parameters: their two StageResults."""
+    from seamline.core.pipeline import builtin_spec
+    from seamline.core.stage import StageContext
+    from seamline.stages import get_stage
+
+    spec = builtin_spec("remove-text")
+    ctx = StageContext("mask", 0, "reconcile")
+    mk, nz = spec.stage("mask"), spec.stage("normalize")
+    tm = get_stage(mk.stage_id)(mk.params).run(ctx, image=image, regions=regions)
+    nm = get_stage(nz.stage_id)(nz.params).run(ctx, mask=tm.outputs["mask"],
+                                               geometry=tm.outputs["geometry"], image=image)
+    return tm, nm
+
+
 def bottom_centred_line(photo: np.ndarray, ov, y_frac: float):
     """``ov`` drawn centred on the 1024x768 ``photo`` with its bottom at ``y_frac`` of the
     height: the image (float32 RGB), the drawn mask and the line's detector regions."""

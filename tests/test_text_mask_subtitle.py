@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import bottom_centred_line, detector_box, train_font
+from conftest import bottom_centred_line, detector_box, mask_stages, train_font
 from skimage import data
 
 from seamline.ops.text import TextRegion, detect_text, glyph_mask
@@ -318,16 +318,7 @@ def test_a_soft_shadow_over_dark_red_the_segmenter_misses_is_masked():
 def _mask_and_normalize(image, regions):
     """The remove-text pipeline's text-mask and normalize-mask stages on one image: the
     text-mask result and the final boolean mask (H, W)."""
-    from seamline.core.pipeline import builtin_spec
-    from seamline.core.stage import StageContext
-    from seamline.stages import get_stage
-
-    spec = builtin_spec("remove-text")
-    ctx = StageContext("mask", 0, "reconcile")
-    mk, nz = spec.stage("mask"), spec.stage("normalize")
-    tm = get_stage(mk.stage_id)(mk.params).run(ctx, image=image, regions=regions)
-    nm = get_stage(nz.stage_id)(nz.params).run(ctx, mask=tm.outputs["mask"],
-                                               geometry=tm.outputs["geometry"], image=image)
+    tm, nm = mask_stages(image, regions)
     return tm, nm.outputs["mask"] >= 0.5
 
 
