@@ -89,7 +89,9 @@ class TextMask(Stage):
     # 43: the tile strokes are the median copy's side of the band-pass that differs from the
     # window in the copies' median lightness (a bold light word's dark ring round its letters
     # had been put at every copy: ops.text.median_word.word_shape)
-    version = "43"
+    # 44: geometry says which lines' masks are their glyph matte (``matte``), for
+    # normalize-mask's tiny-text margin (its mask unchanged)
+    version = "44"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -366,6 +368,11 @@ class TextMask(Stage):
             # the first text colour (the lift-chosen paint; the others, an outline or a shadow
             # taken for hugging the glyphs, can be the photo's own colours beside them)
             geometry["ink_rgb"] = [list(r.get("colors", []))[:1] for r in report["regions"]]
+            # whether each line's mask is its glyph matte (not the segmenter's blur alone):
+            # normalize-mask keeps a tiny line's margin where its ink shows only then
+            geometry["matte"] = [p.method == "matting" or c.startswith("glyphs")
+                                 for c in report.get("per_line", [])] \
+                if p.method == "combined" else [True] * len(boxes)
         report["coverage"] = float(np.mean(mask >= 0.5))
         return StageResult(outputs={"mask": mask.astype(np.float32), "geometry": geometry},
                            report=report)
