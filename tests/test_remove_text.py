@@ -94,3 +94,49 @@ def test_residual_text_qa_reads_the_original_boxes(captioned):
     merged = merge_boxes([(0, 0, 10, 10), (8, 8, 20, 20), (30, 2, 35, 5), (50, 50, 60, 60)],
                          (40, 40), 2)
     assert merged == [(0, 0, 22, 22), (28, 0, 37, 7)]  # the last box lies outside: dropped
+
+
+def test_residual_text_reuses_the_ghost_judges_current_reads(captioned):
+    """QA does not detect text again in a region the fill's ghost judge read on the very
+    pixels QA sees and did not flag (its plain read counts instead); where the pixels
+    differ from what the judge read, or the judge flagged the region, the region is
+    detected again, so a word still there is found as before."""
+    import seamline as sl
+    from seamline.ops.text.ghost import crop_digest
+    from seamline.stages.qa import residual_text
+
+    image, _, _ = captioned
+    res = sl.remove_text(image)
+    regions = res.run.stage("detect").outputs["regions"]
+    verdicts = res.run.stage("inpaint").report["verdicts"]
+    read = [v for v in verdicts if v["digest"]]
+    assert read  # the judge records what it read: the digest of the box of the cleaned image
+    for v in read:
+        x0, y0, x1, y1 = v["box"]
+        assert v["digest"] == crop_digest(res.image[y0:y1, x0:x1])
+    # the pipeline's QA took the judge's reads (absent on main: every region re-detected)
+    assert res.qa["judged_regions"] >= 1
+    assert res.qa["judged_regions"] + res.qa["reread_regions"] == len(regions)
+    fresh = residual_text(res.image, res.mask, regions)
+    reused = residual_text(res.image, res.mask, regions, judged=verdicts)
+    assert reused["judged_regions"] == res.qa["judged_regions"]
+    assert fresh["residual_words"] == reused["residual_words"] == 0
+    # the text put back (pixels the judge did not read): every region detected again, the
+    # words found as without the verdicts
+    before = residual_text(image, res.mask, regions)
+    stale = residual_text(image, res.mask, regions, judged=verdicts)
+    assert stale["judged_regions"] == 0 and stale["reread_regions"] == len(regions)
+    assert stale["residual_words"] == before["residual_words"] >= len(regions)
+    # a flagged verdict is no stand-in for a re-read
+    flagged = [dict(v, flagged=True) for v in verdicts]
+    assert residual_text(res.image, res.mask, regions, judged=flagged)["judged_regions"] == 0
+    # where it is reused, the judge's read is what counts: a word it read is a residual word
+    words = regions[0].text.split()
+    said = [dict(v, read_plain=" ".join(words), stats=dict(v["stats"], plain_score=0.9))
+            for v in verdicts]
+    out = residual_text(res.image, res.mask, regions, judged=said)
+    assert out["judged_regions"] == reused["judged_regions"]
+    assert out["residual_words"] >= len(words)
+    # ... unless the recogniser was unsure of it (under the detection's min_score)
+    unsure = [dict(v, stats=dict(v["stats"], plain_score=0.3)) for v in said]
+    assert residual_text(res.image, res.mask, regions, judged=unsure)["residual_words"] == 0

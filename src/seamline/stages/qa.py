@@ -14,14 +14,15 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "10"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "11"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
     #                smear judge's verdicts, failed regions from either judge; 7: the
     #                structure judge's; 8: the ghost judge's leftover look (ink the mask
     #                missed) per region, named as its own judge; 9: its tint look
     #                (letters filled towards the removed ink) likewise; 10: the surface
-    #                look's (a fill without the grain around it)
+    #                look's (a fill without the grain around it); 11: the residual-text
+    #                re-read reuses the ghost judge's plain read where it read these pixels
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         # grey: every figure on the one channel (those of its RGB expansion; a fax page's
@@ -66,8 +67,12 @@ class EditQA(Stage):
             # (the recogniser and numpy release the GIL: on an idle 2-core machine one hides
             # the other); the same numbers
             # a grey page: the OCR reads RGB crops of a view (no frame-sized copy)
+            # the regions the fill's ghost judge last read on these very pixels (an RGB
+            # image: a grey one is the fill's luminance, not what the judge read) are not
+            # detected again: its plain read stands for the re-read there
+            judged = (fill.get("verdicts") if fill is not None and image.ndim == 3 else None)
             reread = (pool.submit(residual_text, rgb_view(image) if image.ndim == 2 else image,
-                                  mask, regions, margin_px=p.margin_px)
+                                  mask, regions, margin_px=p.margin_px, judged=judged)
                       if p.ocr and regions is not None else None)
             report["outside_change"] = outside_change(original, image, mask)
             if mask.any() and not mask.all():
@@ -134,8 +139,8 @@ class EditQA(Stage):
         return StageResult(outputs={"report": report}, report=report, warnings=warnings)
 
 
-def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_px: int = 32
-                  ) -> dict:
+def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_px: int = 32,
+                  judged: list | None = None, min_score: float = 0.5) -> dict:
     """Re-run OCR around the edited area and count the original words still readable there.
 
     A word counts as residual when OCR reads a token on the output that matches one of the
@@ -153,12 +158,25 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
         :func:`seamline.ops.text.detect_text_in_boxes`); without regions, the mask's bounding box.
     regions : list of TextRegion
         What was detected before the edit.
+    judged : list of dict, optional, keyword-only
+        The fill's ghost verdicts (:meth:`seamline.ops.text.ghost.GhostVerdict.to_dict`). A
+        region a verdict covers (same text, its polygon inside the verdict's box) that the
+        judge did not flag, read on exactly these pixels (the box's
+        :func:`~seamline.ops.text.ghost.crop_digest` equals the verdict's), is not detected
+        again: the tokens of the judge's plain read of its strip (score >= ``min_score``)
+        are counted instead. The judge reads the line rectified at the recogniser's own
+        height, so what the detector's pass would read there it reads too; its verdict
+        already says no word of the line is found in that read or a contrast-boosted one.
+    min_score : float, keyword-only
+        Recogniser score in [0, 1] a reused read needs (the detection's ``min_score``).
 
     Returns
     -------
     dict
         ``words_before``, ``residual_words``, ``residual_ratio``, ``residual_texts`` (the
-        matching words), ``other_texts`` (anything else OCR read there).
+        matching words), ``other_texts`` (anything else OCR read there), ``reread_regions``
+        (regions detected again) and ``judged_regions`` (regions whose judge's read was
+        reused).
     """
     from difflib import SequenceMatcher
 
@@ -168,10 +186,16 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
     words_before = max(len(before), len(regions))
     ys, xs = np.nonzero(mask)  # mask > 0, without a full-frame temporary
     found = []
+    reused: dict = {}
     if len(ys) and regions:
         boxes = [(*np.min(r.polygon, 0), *np.max(r.polygon, 0)) for r in regions]
-        found = [t for r in detect_text_in_boxes(image, boxes, margin_px=margin_px)
-                 for t in r.text.split()]
+        reused = _judged_reads(image, regions, boxes, judged or [], min_score)
+        found = [t for i in sorted(reused) for t in reused[i]]
+        boxes = [b for i, b in enumerate(boxes) if i not in reused]
+        if boxes:
+            found += [t for r in detect_text_in_boxes(image, boxes, margin_px=margin_px,
+                                                      min_score=min_score)
+                      for t in r.text.split()]
     elif len(ys):
         h, w = mask.shape
         y0, y1 = max(0, ys.min() - margin_px), min(h, ys.max() + 1 + margin_px)
@@ -184,7 +208,38 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
         (residual if match else other).append(token)
     return {"words_before": int(words_before), "residual_words": len(residual),
             "residual_ratio": float(len(residual) / words_before) if words_before else 0.0,
-            "residual_texts": residual, "other_texts": other}
+            "residual_texts": residual, "other_texts": other,
+            "reread_regions": len(regions) - len(reused) if len(ys) else 0,
+            "judged_regions": len(reused)}
+
+
+def _judged_reads(image, regions, boxes, verdicts, min_score) -> dict:
+    """``{region index: tokens}`` for the regions whose ghost verdict stands for a re-read
+    (see :func:`residual_text`'s ``judged``): the tokens of its plain read, none when the
+    recogniser scored it under ``min_score`` or it reads as photo structure (the detection's
+    rules)."""
+    from seamline.ops.text.detect import _looks_like_structure
+    from seamline.ops.text.ghost import crop_digest
+
+    same: dict = {}  # verdict position -> its box still holds the pixels it read
+    out = {}
+    for i, (r, (bx0, by0, bx1, by1)) in enumerate(zip(regions, boxes)):
+        for j, v in enumerate(verdicts):
+            x0, y0, x1, y1 = v.get("box") or (0, 0, 0, 0)
+            if (v.get("flagged") or not v.get("digest") or v.get("text") != r.text
+                    or not (x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1)):
+                continue
+            if j not in same:
+                same[j] = crop_digest(image[y0:y1, x0:x1]) == v["digest"]
+            if same[j]:
+                # the detection's own rules for a read: its score, and not one or two
+                # unsure characters of photo structure
+                text = str(v.get("read_plain", ""))
+                score = float((v.get("stats") or {}).get("plain_score", 0.0))
+                keep = score >= min_score and not _looks_like_structure(text, score)
+                out[i] = text.split() if keep else []
+                break
+    return out
 
 
 def _judge_summary(key: str, verdicts, figures) -> dict:

@@ -32,6 +32,7 @@ score: a region the residue flags is not read again (:func:`_reads`).)
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ import numpy as np
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
 
-__all__ = ["GhostVerdict", "judge_regions", "residue_mask", "match_words", "resembles"]
+__all__ = ["GhostVerdict", "judge_regions", "residue_mask", "match_words", "resembles",
+           "crop_digest"]
 
 #: Defaults (set on the training split; see the module docstring). The residue threshold:
 #: with the clean photo itself as the "cleaned" image (a perfect removal), 14 overlay styles on
@@ -97,6 +99,10 @@ class GhostVerdict:
         The leftover look's letter-shaped pieces of ink the mask missed (part of
         ``residue``; None when it found none): the fill loop may grow over these anywhere
         in the line, over the rest of the residue only near its mask.
+    digest : str
+        :func:`crop_digest` of the cleaned image's ``box`` the reads were made on; empty
+        when no read was made (no word of 3 characters or more, or the box outside the
+        image). QA reuses the plain read where the image there is still the same.
     """
 
     index: int
@@ -112,6 +118,7 @@ class GhostVerdict:
     residue: np.ndarray = field(repr=False)
     stats: dict = field(default_factory=dict)
     ink_left: np.ndarray | None = field(default=None, repr=False)
+    digest: str = ""
 
     def residue_full(self, shape) -> np.ndarray:
         """The residue mask in full-image coordinates: ``(H, W)`` bool for ``shape[:2]``."""
@@ -127,7 +134,13 @@ class GhostVerdict:
                 "words_plain": list(self.words_plain), "words_boosted": list(self.words_boosted),
                 "read_plain": self.read_plain, "read_boosted": list(self.read_boosted),
                 "box": list(self.box), "residue_px": int(self.residue.sum()),
-                "stats": dict(self.stats)}
+                "stats": dict(self.stats), "digest": self.digest}
+
+
+def crop_digest(crop: np.ndarray) -> str:
+    """A hex digest of an image crop's bytes (HxWx3 float32): two crops with one digest hold
+    the same pixels (blake2b, 16 bytes)."""
+    return hashlib.blake2b(np.ascontiguousarray(crop).data, digest_size=16).hexdigest()
 
 
 # ----------------------------------------------------------------------------- OCR
@@ -594,7 +607,8 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                  boosted_scores=[round(float(x), 4) for x in boosted_sc])
     return GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
                         words_boosted, plain_txt, boosted_reads, box, res, stats,
-                        left_px if left is not None and left["flagged"] else None)
+                        left_px if left is not None and left["flagged"] else None,
+                        crop_digest(cleaned[y0:y1, x0:x1]) if readable else "")
 
 
 def residue_mask(verdicts, shape, *, flagged_only: bool = True) -> np.ndarray:
