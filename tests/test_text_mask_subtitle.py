@@ -402,3 +402,71 @@ def test_the_outline_text_mask_grew_a_line_over_gets_only_its_anti_aliased_pixel
     assert (m & drawn).sum() / m.sum() >= 0.64, (m & drawn).sum() / m.sum()  # main: 0.608
     left = drawn & ~m & (np.abs(image - photo).max(axis=2) > 0.1)
     assert left.sum() <= 150, left.sum()
+
+
+def _over_dark_then_petal():
+    """Two centred lines of white DejaVu Sans Mono Bold (26 px, 2 px black outline) over a
+    defocused yellow petal with camera grain and a JPEG round trip, the first line's first
+    word over a near-black ground (the held-out subtitle's shape): the image, the photo, the
+    outline layer, the first line's polygon and the x where its ground turns light."""
+    rng = np.random.default_rng([1819, 1, 26])
+    H, W = 576, 768
+    base = np.ones((H, W, 3), np.float32) * np.float32((0.04, 0.05, 0.02))
+    cv2.ellipse(base, (384, 480), (360, 170), -8.0, 0, 360, (0.97, 0.78, 0.2), -1, cv2.LINE_AA)
+    ov = overlays.Overlay(text="they came back home\nafter the storm", xy=(0, 0), size_px=26,
+                          font=train_font("DejaVuSansMono-Bold.ttf"), color=(255, 255, 255),
+                          align="center", line_spacing=1.25, outline_px=2,
+                          outline_color=(0, 0, 0))
+    w, h = overlays.measure(ov)
+    ov = overlays._replace(ov, xy=(float((W - w) / 2) - 10, float(H - h - 60)))
+    line = overlays.line_polygons(ov)[0]
+    x0, y0, y1 = float(line[:, 0].min()), float(line[:, 1].min()), float(line[:, 1].max())
+    # the near-black ground: left of the first word's middle, over the first line's height
+    # and above it, not over the second line
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    edge = x0 + 60
+    a = (np.clip((edge - xx) / 30 + 0.5, 0, 1) * np.clip((y1 - 2 - yy) / 6, 0, 1)
+         * np.clip((yy - y0 + 90) / 20, 0, 1))[..., None]
+    photo = np.clip(cv2.GaussianBlur(base * (1 - a) + 0.03 * a, (0, 0), 5.0), 0, 1)
+    photo = photo + rng.normal(0, 0.015, (H, W, 1)) + rng.normal(0, 0.005, (H, W, 3))
+    u8 = np.clip(photo[..., ::-1] * 255 + 0.5, 0, 255).astype(np.uint8)
+    photo = cv2.imdecode(cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, 85])[1],
+                         cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255
+    image, _, layers = overlays.render(photo, [ov])
+    return image.astype(np.float32), photo, layers["outline"], line, edge
+
+
+def test_an_outline_left_past_a_line_not_found_outlined_over_a_dark_ground_is_masked():
+    # the first line starts over near-black, where its outline has no contrast: the glyph
+    # mask does not find it outlined, and its capped mask left the outline's corners over
+    # the petal 1 px diagonal and 2 px out (letter tops of "came back home"), which Telea
+    # drags in as dark streaks; they are taken where they differ from the photo far beyond
+    # its texture (ops.text.rim.missed_corners, strong; text-mask STRONG_CORNERS)
+    image, photo, outline, line, edge = _over_dark_then_petal()
+    regions = detect_text(image)
+    tm, m = _mask_and_normalize(image, regions)
+    first = int(np.argmin([r.polygon[:, 1].min() for r in regions]))
+    assert "outlined" not in tm.report["regions"][first], tm.report["regions"][first]
+    left = (outline > 0.05) & ~m
+    left[:, : int(edge) + 60] = False  # past the first word, over the petal
+    left[int(line[:, 1].max()) - 2:] = False  # not the "y"'s tail below the line
+    dark = left & (np.abs(image - photo).max(axis=2) > 0.2)
+    far = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) > 1
+    # main 5a7b96a: 91 outline px left there, 21 of them > 0.2 off the photo, 3 > 1 px out
+    # (this change: 6, 3, 0)
+    assert tm.report["dark_corner_px"] > 0, tm.report
+    assert dark.sum() <= 6, dark.sum()
+    assert left.sum() <= 20, left.sum()
+    assert (left & far).sum() == 0, (left & far).sum()
+
+
+def test_missed_corners_refuses_a_strong_factor_that_is_not_positive():
+    from seamline.ops.text.rim import missed_corners
+
+    image = np.full((40, 60, 3), 0.5, np.float32)
+    mask = np.zeros((40, 60), bool)
+    mask[15:25, 10:50] = True
+    box = np.float32([[10, 15], [50, 15], [50, 25], [10, 25]])
+    with pytest.raises(ValueError, match="strong"):
+        missed_corners(mask, image, [box], strong=0.0)
+    assert not missed_corners(mask, image, [box], strong=2.0, darker=True).any()

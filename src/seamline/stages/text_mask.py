@@ -91,7 +91,11 @@ class TextMask(Stage):
     # had been put at every copy: ops.text.median_word.word_shape)
     # 44: geometry says which lines' masks are their glyph matte (``matte``), for
     # normalize-mask's tiny-text margin (its mask unchanged)
-    version = "44"
+    # 45: a line grown by 1 px (capped or a thin caption) not found outlined whose colours
+    # hold a dark one beside a light fill gets its outline's corners (rim.missed_corners)
+    # where they differ from the photo far beyond its texture (STRONG_CORNERS): its first
+    # letters over a dark ground hid the outline
+    version = "45"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -264,6 +268,31 @@ class TextMask(Stage):
                 if any(ringed):
                     corners |= missed_corners(combined, image,
                                               [q for q, g in zip(polys, ringed) if g], reach=2)
+                # ... and, 1 px out (the diagonal), on a line the normaliser grows by 1 px
+                # (capped, or a thin caption's margin) that the glyph mask did not find
+                # outlined although its colours hold a dark one beside a light fill: a
+                # subtitle whose outline has no contrast where the line starts over a dark
+                # ground, so too few letters show it ringed (train: white DejaVu Sans Mono Bold
+                # / FreeMono Bold 26-33 px, 1-2 px black outline, the first word over
+                # near-black beside a defocused yellow petal; the outline's corners at the
+                # letter tops over the petal were left and the fill dragged them in as dark
+                # streaks). Only where those corners differ from the photo far beyond its
+                # texture (STRONG_CORNERS): without that, on the train subtitles whose outline
+                # the mask holds, the step took the photo's own dark detail beside the letters
+                # (mask_train_eval subtitle x8: 24.56 -> 23.93 dB)
+                unringed = [(c or _one_px(ch, sw, th)) and not (o or f or g)
+                            and not (r or {}).get("outlined") and _dark_beside_light(r)
+                            for c, o, f, g, r, ch, sw, th in zip(
+                                capped, by_outline, refit, ringed, report["regions"],
+                                report["per_line"], strokes, heights)]
+                # (added after the outline ring below, which judges each letter by its mask's
+                # edge: with these dark corners in it a letter read as holding its outline
+                # and lost its ring; train bokeh astronaut_s9_sub's "th" left whole)
+                dark_corners = np.zeros_like(combined)
+                if any(unringed):
+                    dark_corners = missed_corners(
+                        combined, image, [q for q, g in zip(polys, unringed) if g],
+                        strong=STRONG_CORNERS, darker=True)
                 report["outline_capped"] = [bool(c and o) for c, o in zip(capped, by_outline)]
                 report["corner_px"] = int((corners & ~combined).sum())
                 combined |= corners
@@ -289,6 +318,8 @@ class TextMask(Stage):
                 ring &= ~combined
                 report["outline_ring_px"] = int(ring.sum())
                 combined |= ring
+                report["dark_corner_px"] = int((dark_corners & ~combined).sum())
+                combined |= dark_corners
                 # without the highlight a light fill's matte took and what the effects grew
                 # round it (ops.text.outline): the effects, caps and corners are fitted and
                 # judged with it in the glyphs, where the segmenter marks it too
@@ -402,6 +433,17 @@ OUTLINE_EFFECT_MAX_PX = 3
 #: over coffee (train subtitle3: pipe PSNR 26.58 -> 23.43 dB; unchanged with this gate).
 RINGED_SCALE = 0.5
 
+#: A line grown by 1 px, not found outlined but holding a dark colour beside its light fill,
+#: has its missed corners taken only where their median change from the photo estimate,
+#: darker, is at least this many times the photo's texture floor (its outline's corners left
+#: over a smooth photo, not the photo's own detail beside its letters). Train (the detector's
+#: own box): the sub18 analogues (a subtitle's first word over near-black, the rest over a
+#: defocused petal, grain + JPEG) whose corners were left 2.1-7.2, and bokeh_check's
+#: astronaut_s9 / flower2_s9 / rocket_s6 subtitles; mask_train_eval's subtitle, outline and
+#: meme cases 0.6-1.6 (with no bound subtitle x8 lost 0.63 dB: the photo's dark detail). Two
+#: analogues whose corners were mostly ink stay under it (1.66, 1.74).
+STRONG_CORNERS = 2.0
+
 #: A "glyphs"-only line is judged for the 1 px cap only where the normaliser's margin would be
 #: at most this (px), the reach of ``rim.hard_over_texture``'s near ring: train case 008 (a
 #: glow title, stroke 35 px, margin 5 px) was capped and left its glow (ghost 0 -> 4 words).
@@ -432,6 +474,32 @@ def _own(mask, polys, i):
     out = mask.copy()
     out[y0:y1, x0:x1] &= theirs == 0
     return out
+
+
+def _one_px(choice: str, stroke: float, height: float) -> bool:
+    """Whether a line masked by its glyphs alone (no effect grown round them) gets 1 px of
+    growth from the normaliser uncapped (``dilation_for_text``: a thin caption), as a capped
+    line does."""
+    from seamline.ops.masks import dilation_for_text
+
+    return (choice.startswith("glyphs") and not _outlined(choice) and np.isfinite(stroke)
+            and stroke > 0 and np.isfinite(height) and height > 0
+            and dilation_for_text(float(stroke), float(height)) <= 1)
+
+
+def _dark_beside_light(region) -> bool:
+    """Whether a line's glyph-mask colours (``region["colors"]``, RGB in [0, 1]) hold a colour
+    darker than the lightest by ``rim.OUTLINE_DARK_L`` (Lab L*): a light fill's dark outline
+    (or a dark photo colour the matte took beside it)."""
+    import cv2
+
+    from seamline.ops.text.rim import OUTLINE_DARK_L
+
+    cols = np.asarray((region or {}).get("colors") or [], np.float32).reshape(-1, 3)
+    if len(cols) < 2:
+        return False
+    light = cv2.cvtColor(cols[None], cv2.COLOR_RGB2Lab)[0, :, 0]
+    return float(light.max() - light.min()) > OUTLINE_DARK_L
 
 
 def _outlined(choice: str) -> bool:

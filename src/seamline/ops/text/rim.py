@@ -229,7 +229,8 @@ def hard_by_steps(mask: np.ndarray, image: np.ndarray, polygons, *, margin: floa
 
 
 def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float = 0.3,
-                   reach: int = 1) -> np.ndarray:
+                   reach: int = 1, strong: float | None = None,
+                   darker: bool = False) -> np.ndarray:
     """Pixels diagonal to a line's mask edge that still hold its ink: bool, shape (H, W).
 
     A capped line gets 1 px of growth from the normaliser, which reaches the 4-neighbours of
@@ -247,12 +248,21 @@ def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: flo
     Serif Bold 60 px "vivid days ahead", 2 px black outline, over blurred darkened coffee at
     1600x1200: the tops of "hea" and an "i"'s stem left, dark blobs once filled).
 
+    With ``strong`` (keyword-only, a factor) a line's pixels are kept only when their median
+    change in that direction is at least ``strong`` times the texture floor: its outline's
+    corners left over a smooth photo, not the photo's own detail beside its letters (a dark
+    colour the glyph mask saw need not be an outline; ``text-mask``'s ``STRONG_CORNERS``);
+    with ``darker`` (keyword-only) only where the mask's edge is darker than the photo (a
+    dark outline's ink, not a light fill's).
+
     Parameters are those of ``geometry.hard_edged``; ``polygons``: the lines capped by their
     outline (:func:`hard_over_texture`) only, or (``reach=2``) capped lines the glyph mask
-    found outlined.
+    found outlined, or (``strong``) lines grown by 1 px with a dark colour beside a light fill.
     """
     if reach not in (1, 2):
         raise ValueError(f"reach must be 1 or 2, got {reach!r}")
+    if strong is not None and not (np.isfinite(strong) and strong > 0):
+        raise ValueError(f"strong must be a positive number, got {strong!r}")
     out = np.zeros_like(mask, dtype=bool)
     for poly in polygons:
         y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
@@ -275,9 +285,12 @@ def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: flo
         diff, de, floor = change_over_texture(lab, rgb, inner, band)
         edge = m & ~(cv2.erode(mu, np.ones((3, 3), np.uint8)) > 0)
         sign = np.sign(np.median(diff[..., 0][edge])) if edge.any() else 0.0
-        if sign == 0:
+        if sign == 0 or (darker and sign > 0):
             continue
         ink = corner & (de > floor) & (sign * diff[..., 0] > 0)
+        if strong is not None and ink.any() and (
+                float(np.median(sign * diff[..., 0][ink])) < strong * floor):
+            continue
         if reach == 2:
             # with the pixels between them and the mask (the 1 px the normaliser would grow
             # later): a row 2 px out alone is a speck, and the normaliser drops specks first
