@@ -95,7 +95,7 @@ class TextMask(Stage):
     # hold a dark one beside a light fill gets its outline's corners (rim.missed_corners)
     # where they differ from the photo far beyond its texture (STRONG_CORNERS): its first
     # letters over a dark ground hid the outline
-    version = "45"
+    version = "46"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
