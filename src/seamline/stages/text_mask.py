@@ -95,7 +95,11 @@ class TextMask(Stage):
     # hold a dark one beside a light fill gets its outline's corners (rim.missed_corners)
     # where they differ from the photo far beyond its texture (STRONG_CORNERS): its first
     # letters over a dark ground hid the outline
-    version = "46"
+    # 46: a blurred shadow's core the glyph matte took, split as the fill, swaps with the
+    # letters where the supposed shadow's edge is much sharper (hard_shadow.split_shadow)
+    # 47: a moved effect fit (>= 3 px) whose mirror side changes the photo more than 2x
+    # its own is fitted again with that side ruled out (geometry.combine_masks)
+    version = "47"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
