@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import BOLD_FONT, proof_over_grass, scaled_photo, tiled_watermarked
+from conftest import BOLD_FONT, mirrored_grass, proof_over_grass, scaled_photo, tiled_watermarked
 from seamline.errors import InputError
 from seamline.ops.text.unblend import unblend_tiles
 from seamline.ops.text.watermark import find_tiled_watermark
@@ -338,3 +338,57 @@ def test_copies_found_a_little_off_their_lattice_leave_no_dark_outline():
     assert err[ring].mean() > -2.0, err[ring].mean()
     # ... and the letters themselves are not left lighter than the photo
     assert err[near & drawn].mean() < 4.5, err[near & drawn].mean()
+
+
+def _dark_grass(shape_hw, seed):
+    """Grass in deep shade (gamma 2.2: mostly near black, a few lit blades), tinted green,
+    with a few blurred light discs (out-of-focus highlights)."""
+    H, W = shape_hw
+    g = cv2.GaussianBlur(mirrored_grass((H, W), 1.6), (0, 0), 1.5)
+    g = (g - g.min()) / np.ptp(g)
+    rng = np.random.default_rng(seed)
+    light = cv2.resize(rng.random((H // 150 + 2, W // 150 + 2)).astype(np.float32), (W, H),
+                       interpolation=cv2.INTER_CUBIC)
+    v = np.clip(g ** 2.2 * (0.3 + 0.9 * light), 0, 1)
+    photo = np.stack([0.55 * v, 0.9 * v, 0.3 * v], -1)
+    disc = np.zeros((H, W), np.float32)
+    for _ in range(25):
+        cv2.circle(disc, (int(rng.integers(0, W)), int(rng.integers(0, H))),
+                   int(rng.integers(8, 25)), float(rng.uniform(0.3, 0.8)), -1)
+    disc = cv2.GaussianBlur(disc, (0, 0), 2)[..., None] * np.float32([0.8, 0.9, 0.6])
+    return np.clip(photo + disc, 0, 1).astype(np.float32)
+
+
+def test_a_light_word_over_dark_grass_is_inverted_at_its_drawn_opacity():
+    # A 235-grey "PROOF" at 0.45 tiled over grass in deep shade: each copy's photo under the
+    # strokes, read from round them, is off by as much as the grass varies, and the per-pixel
+    # fit read the word as a mid grey (0.5) at 0.87 opacity. Inverted so, the grass under the
+    # strokes came back ~4x its contrast (black holes with saturated edges; main: the
+    # inverted strokes' detail 3.6x the photo's, a fifth of the drawn pixels off by > 0.2).
+    # How much less the word's pixels vary across the copies than the photo round them gives
+    # the opacity (and so the colour) without reading any copy's photo under the word.
+    H, W = 600, 800
+    photo = _dark_grass((H, W), 7)
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=46, font=BOLD_FONT, color=(235,) * 3,
+                      opacity=0.45, angle_deg=-23.0)
+    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
+    marked, _, _ = ov.render(photo, ovs)
+    marked = marked.astype(np.float32)
+    drawn = ov.drawn_mask(photo, marked)
+    tiles = [ov.line_polygons(o)[0] for o in ovs]
+    tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
+    ub = unblend_tiles(marked, tiles)
+    assert ub.done, ub.reason
+    core = cv2.erode(drawn.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    fitted = float(np.median(ub.alpha[core]))
+    assert abs(fitted - 0.45) < 0.1, fitted
+    assert min(ub.color) > 0.75, ub.color
+    # the photo under the strokes is not amplified: its detail as the photo's, no pixel far off
+    def detail(x):
+        return np.abs(x - cv2.GaussianBlur(x, (0, 0), 3)).max(-1)[core].mean()
+
+    assert detail(ub.image) < 1.5 * detail(photo), (detail(ub.image), detail(photo))
+    err = np.abs(ub.image - photo).max(-1)[drawn]
+    assert np.mean(err > 0.2) < 0.01, np.mean(err > 0.2)
+    text = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert _psnr(ub.image, photo, text) > 28

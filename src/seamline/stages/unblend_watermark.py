@@ -43,11 +43,13 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "6"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "7"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
-    # light word's dark ring was taken for its strokes: ops.text.median_word.word_shape)
+    # light word's dark ring was taken for its strokes: ops.text.median_word.word_shape); 7: over
+    # a dark photo the blend refitted with the colour the copies' spreads give
+    # (ops.text.unblend._spread_match: an opacity fitted far too high amplified the photo)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
