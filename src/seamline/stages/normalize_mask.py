@@ -20,9 +20,9 @@ class NormalizeMask(Stage):
     # only when it does not show the photo round the mask (a heavy serif's photo counters)
     # 5: the mask grows at most the geometry's dilate_max_runs px from those runs' pixels
     # (the outline text-mask grew a line's fill-only pieces over)
-    # 6: with the image, a tiny line's 1 px margin (text under TINY_TEXT_PX high) keeps only
-    # the pixels its text changed (ops.text.ink_margin)
-    version = "6"
+    # 6: a tiny line's 1 px margin kept only where its text changed the photo (withdrawn:
+    # small glow titles lost their glow ring); 7: outputs as 5
+    version = "7"
     spec = StageSpec(
         inputs={"mask": PortSpec("mask"),
                 "geometry": PortSpec("report", optional=True,
@@ -76,16 +76,9 @@ class NormalizeMask(Stage):
             # text-mask caps the lines its glyph mask hugs (their anti-aliased edge only)
             caps = geometry.get("dilate_max_px") or [None] * len(radii)
             radii = [r if c is None else min(r, int(c)) for r, c in zip(radii, caps)]
-            # a tiny line's 1 px margin only where its text shows (ops.text.ink_margin)
-            inks = [_tiny_ink(r, h, i, m) for r, h, i, m in zip(
-                radii, geometry["text_height_px"],
-                geometry.get("ink_rgb") or [None] * len(radii),
-                geometry.get("matte") or [True] * len(radii))] if image is not None else ()
             cleaned = _dilate_by_region(cleaned, geometry["boxes_xyxy"], radii,
-                                        caps=geometry.get("dilate_max_runs") or (),
-                                        image=image, inks=inks)
+                                        caps=geometry.get("dilate_max_runs") or ())
             report["dilate_px_per_region"] = radii
-            report["ink_margin_lines"] = sum(i is not None for i in inks)
         if image is not None and p.halo_px:
             cleaned, halo = grow_over_halos(image, cleaned, max_extra_px=p.halo_px,
                                             threshold_l=p.halo_threshold)
@@ -250,43 +243,11 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
     return out, n_filled, px, n_photo
 
 
-#: A line under this text height (px) with a 1 px margin is tiny text: its margin keeps only
-#: the pixels its text changed (:func:`seamline.ops.text.ink_margin.ink_margin`). Train: the
-#: tiny style's lines (10-14 px type) measure 8-19 px high; a 24-28 px caption's strokes
-#: are wide enough that its ring is a small share of its mask.
-TINY_TEXT_PX = 20.0
-
-
-#: ... round its strokes only: a margin pixel within ``THICK_REACH_PX`` of a mask pixel this far
-#: (px) inside the mask stays (a piece over twice as wide as a tiny letter's 1-2 px stroke:
-#: a blob the segmenter added, a filled junction). fill-text's structure judge looks for photo
-#: edges in a ring as wide as its hole's thickest piece: train case 024 (a tiny title over
-#: bokeh) with that piece 0.6 px thinner lost the disc's rim crossing the line, took a plain
-#: Telea fill over it and scored 30.9 dB instead of 37.9; with it whole, 37.9 (the margin
-#: round pieces 3.5 px in: 30.9; round those that hold a disk of 3.5 px: 37.5, but train
-#: tiny6's pipeline read two more words).
-THICK_DT = 2.5
-THICK_REACH_PX = 3
-
-
-def _tiny_ink(radius, height, ink, matte=True):
-    """The ink colour (float32, (3,)) of a tiny line whose margin is 1 px and whose mask is
-    its glyph matte (``matte``: not the segmenter's blur alone, whose edge is no letter's),
-    else None."""
-    if (radius != 1 or not ink or not matte or not np.isfinite(height)
-            or not 0 < height < TINY_TEXT_PX):
-        return None
-    return np.asarray(ink[0], np.float32)
-
-
 def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int], *,
-                      caps=(), image=None, inks=()) -> np.ndarray:
+                      caps=()) -> np.ndarray:
     """Dilate each connected component by the radius of the text region it lies in; from
     the pixels of a run ``[y, x0, x1, cap]`` of ``caps`` (text-mask's ``dilate_max_runs``:
-    the outline it grew a line's pieces over, ops.text.rim.ring_caps) by at most ``cap``;
-    a component of a region whose ``inks`` entry is a colour (a tiny line, margin 1 px) by
-    the pixels of its 1 px margin that colour or the text changed in ``image``
-    (:func:`seamline.ops.text.ink_margin.ink_margin`).
+    the outline it grew a line's pieces over, ops.text.rim.ring_caps) by at most ``cap``.
 
     Thin captions and big titles in one photo need different margins, so one global dilation
     is either too small for the titles (halo of anti-aliased edge left) or too large for the
@@ -308,7 +269,6 @@ def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int], *,
         area = stats[:, cv2.CC_STAT_AREA]
         comp_radius = np.full(n, default, dtype=int)
         comp_radius[0] = 0
-        comp_ink = np.full(n, -1)  # the tiny region whose ink margin a component gets
         for c in range(1, n):
             # OpenCV's centroid is (integer coordinate sum) / area: shift the sum, not the
             # quotient, so the value is the one the full frame gives, bit for bit.
@@ -318,18 +278,10 @@ def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int], *,
                       if bx0 <= cx <= bx1 and by0 <= cy <= by1]
             if inside:
                 comp_radius[c] = max(inside)
-                tiny = [j for j, (bx0, by0, bx1, by1) in enumerate(boxes)
-                        if j < len(inks) and inks[j] is not None
-                        and bx0 <= cx <= bx1 and by0 <= cy <= by1]
-                if comp_radius[c] == 1 and tiny:
-                    comp_ink[c] = tiny[0]
         cap = _cap_map(caps, y0, y1, x0, x1)
         crop = out[y0:y1, x0:x1]
-        for j in np.unique(comp_ink[comp_ink >= 0]):
-            part = comp_ink[labels] == j
-            np.maximum(crop, _ink_margin(mask, image, part, (y0, x0), inks[j]), out=crop)
         for r in np.unique(comp_radius[1:]):
-            part = (comp_radius[labels] == r) & (comp_ink[labels] < 0)
+            part = comp_radius[labels] == r
             held = part & (cap < r) if cap is not None else None
             if held is not None and held.any():
                 for c in np.unique(cap[held]):
@@ -337,36 +289,6 @@ def _dilate_by_region(mask: np.ndarray, boxes: list, radii: list[int], *,
                                out=crop)
                 part &= ~held
             np.maximum(crop, grow(part.astype(np.float32), int(r)), out=crop)
-    return out
-
-
-def _ink_margin(mask, image, part, origin, ink):
-    """``part`` (a crop's pixels at ``origin`` of ``mask``) grown by the pixels of its 1 px
-    margin that its text changed in ``image`` (ops.text.ink_margin), float32 on the crop."""
-    from seamline.ops.masks import grow
-    from seamline.ops.text.ink_margin import SOURCE_PX, TEXTURE_SIGMA, ink_margin
-
-    ring = (grow(part.astype(np.float32), 1) >= 0.5) & ~part
-    out = part.astype(np.float32)
-    ys, xs = np.nonzero(ring)
-    if not len(ys):
-        return out
-    # the photo round it: the estimate's source and its texture window
-    pad = int(np.ceil(SOURCE_PX + 3 * TEXTURE_SIGMA))
-    h, w = mask.shape
-    y0, x0 = origin
-    wy = slice(max(y0 + ys.min() - pad, 0), min(y0 + ys.max() + pad + 1, h))
-    wx = slice(max(x0 + xs.min() - pad, 0), min(x0 + xs.max() + pad + 1, w))
-    core = mask[wy, wx] >= 0.5
-    ring_w = np.zeros_like(core)
-    ring_w[ys + y0 - wy.start, xs + x0 - wx.start] = True
-    keep = ink_margin(np.ascontiguousarray(image[wy, wx], np.float32), core, ring_w, ink)
-    # ... round its strokes only: beside a thick piece of its mask (a blob the segmenter
-    # added, a filled junction) the margin stays whole
-    dt = cv2.distanceTransform(part.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    r = THICK_REACH_PX
-    thick = cv2.dilate(dt, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
-    out[ys, xs] = keep[ys + y0 - wy.start, xs + x0 - wx.start] | (thick[ys, xs] >= THICK_DT)
     return out
 
 

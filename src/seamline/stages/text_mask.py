@@ -99,7 +99,8 @@ class TextMask(Stage):
     # letters where the supposed shadow's edge is much sharper (hard_shadow.split_shadow)
     # 47: a moved effect fit (>= 3 px) whose mirror side changes the photo more than 2x
     # its own is fitted again with that side ruled out (geometry.combine_masks)
-    version = "47"
+    # 48: 44's ``matte`` flag dropped with the tiny-text margin that read it (withdrawn)
+    version = "48"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -403,11 +404,6 @@ class TextMask(Stage):
             # the first text colour (the lift-chosen paint; the others, an outline or a shadow
             # taken for hugging the glyphs, can be the photo's own colours beside them)
             geometry["ink_rgb"] = [list(r.get("colors", []))[:1] for r in report["regions"]]
-            # whether each line's mask is its glyph matte (not the segmenter's blur alone):
-            # normalize-mask keeps a tiny line's margin where its ink shows only then
-            geometry["matte"] = [p.method == "matting" or c.startswith("glyphs")
-                                 for c in report.get("per_line", [])] \
-                if p.method == "combined" else [True] * len(boxes)
         report["coverage"] = float(np.mean(mask >= 0.5))
         return StageResult(outputs={"mask": mask.astype(np.float32), "geometry": geometry},
                            report=report)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["unmix_edge", "photo_estimate", "BAND_PX"]
+__all__ = ["unmix_edge", "BAND_PX"]
 
 #: The band given back: pixels 1 to this many px outside the hole.
 BAND_PX = 2
@@ -73,7 +73,7 @@ OUT_SHARE = 0.35
 SMOOTH_SIGMA = 1.5
 
 
-def photo_estimate(crop: np.ndarray, band_src: np.ndarray) -> np.ndarray:
+def _photo_estimate(crop: np.ndarray, band_src: np.ndarray) -> np.ndarray:
     """The smoothed pixels of ``band_src`` (normalised Gaussian), read everywhere at the
     nearest pixel of ``band_src``."""
     wf = band_src.astype(np.float32)
@@ -150,7 +150,7 @@ def unmix_edge(image: np.ndarray, hole: np.ndarray, inks, *, mask: np.ndarray | 
     figures["band_px"] = int(band.sum())
     if not band.any() or src.sum() < 8:
         return image, changed, figures
-    p0 = photo_estimate(image, src)
+    p0 = _photo_estimate(image, src)
     ys, xs = np.nonzero(band)
     o, p = image[ys, xs], p0[ys, xs]
     # the ink of the letter beside a band pixel (a hole pixel 8-adjacent to it showing that
