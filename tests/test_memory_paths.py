@@ -95,7 +95,7 @@ def test_detect_sees_the_same_pixels_and_finds_the_same_boxes(photo_with_text, m
     words = " ".join(r.text for r in found).upper()
     assert "GALAXY" in words and "SPACE" in words
     kept = [np.asarray(b, np.float32) for b, t, s in zip(res.boxes, res.txts, res.scores)
-            if s >= 0.5 and not detect._looks_like_structure(str(t), float(s))]
+            if s >= 0.5 and not detect.looks_like_structure(str(t), float(s))]
     assert len(kept) == len(found)
     for r in found:
         assert any(np.array_equal(r.polygon, detect.order_clockwise(b)) for b in kept)

@@ -218,7 +218,7 @@ def _judged_reads(image, regions, boxes, verdicts, min_score) -> dict:
     (see :func:`residual_text`'s ``judged``): the tokens of its plain read, none when the
     recogniser scored it under ``min_score`` or it reads as photo structure (the detection's
     rules)."""
-    from seamline.ops.text.detect import _looks_like_structure
+    from seamline.ops.text.detect import looks_like_structure
     from seamline.ops.text.ghost import crop_digest
 
     same: dict = {}  # verdict position -> its box still holds the pixels it read
@@ -236,7 +236,7 @@ def _judged_reads(image, regions, boxes, verdicts, min_score) -> dict:
                 # unsure characters of photo structure
                 text = str(v.get("read_plain", ""))
                 score = float((v.get("stats") or {}).get("plain_score", 0.0))
-                keep = score >= min_score and not _looks_like_structure(text, score)
+                keep = score >= min_score and not looks_like_structure(text, score)
                 out[i] = text.split() if keep else []
                 break
     return out

@@ -19,7 +19,8 @@ from seamline.errors import InputError, StageError
 from seamline.io import to_uint8
 
 __all__ = ["TextRegion", "check_image", "detect_text", "detect_text_in_boxes", "detection_scale",
-           "get_engine", "merge_boxes", "order_clockwise", "warm_up"]
+           "get_engine", "looks_like_structure", "merge_boxes", "order_clockwise",
+           "warm_up"]
 
 
 def check_image(image) -> np.ndarray:
@@ -100,7 +101,7 @@ _CALL_LOCK = threading.Lock()  # the engine keeps per-call flags as attributes: 
 #: probability a box needs. Small or low-contrast lines (10-16 px words over a bright coin,
 #: striped or busy photos) score 0.3-0.5 and were dropped whole although the recogniser reads
 #: them at 0.8-1.0 (train ``--styles tiny``); the recogniser's ``min_score`` and
-#: :func:`_looks_like_structure` keep photo structure out.
+#: :func:`looks_like_structure` keep photo structure out.
 _BOX_THRESH = 0.3
 _UNCLIP_RATIO = 1.6
 
@@ -252,7 +253,7 @@ def detect_text(image, *, min_score=0.5, recognize=True, box_thresh=None) -> lis
         if s < min_score:
             continue
         t = str(txts[i]) if txts is not None and i < len(txts) else ""
-        if recognize and _looks_like_structure(t, s):
+        if recognize and looks_like_structure(t, s):
             continue
         out.append(TextRegion(order_clockwise(b), t, float(np.clip(s, 0.0, 1.0))))
     return out
@@ -389,14 +390,14 @@ def detect_text_in_boxes(image, boxes, *, min_score=0.5, margin_px=16, scale=Non
             for i, b in enumerate(res.boxes):
                 sc = float(res.scores[i])
                 t = str(res.txts[i])
-                if sc < min_score or _looks_like_structure(t, sc):
+                if sc < min_score or looks_like_structure(t, sc):
                     continue
                 poly = np.asarray(b, np.float32) / scale + np.float32([x0, y0])
                 found.append(TextRegion(order_clockwise(poly), t, float(np.clip(sc, 0, 1))))
     return found
 
 
-def _looks_like_structure(text: str, score: float) -> bool:
+def looks_like_structure(text: str, score: float) -> bool:
     """One or two unconfident characters are usually photo structure read as text (a cat's
     eye read as "0", a spoon as "8", an insignia as "X1"), not a caption: dropped unless the
     recogniser is sure. A read without any letter or digit ("***" on a uniform, "\u2022" on a
@@ -406,5 +407,5 @@ def _looks_like_structure(text: str, score: float) -> bool:
 
 
 #: Confidence a one- or two-character detection needs to count as text (see
-#: _looks_like_structure).
+#: looks_like_structure).
 _SINGLE_CHAR_MIN_SCORE = 0.9
