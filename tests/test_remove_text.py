@@ -140,3 +140,49 @@ def test_residual_text_reuses_the_ghost_judges_current_reads(captioned):
     # ... unless the recogniser was unsure of it (under the detection's min_score)
     unsure = [dict(v, stats=dict(v["stats"], plain_score=0.3)) for v in said]
     assert residual_text(res.image, res.mask, regions, judged=unsure)["residual_words"] == 0
+
+
+def test_residual_text_does_not_reuse_another_lines_read_of_the_same_text(coffee):
+    """A verdict stands only for its own region: a small repeat of a title ("HELLO" under
+    "HELLO") lies inside the title's ghost-judge box and has the same text. With the title
+    removed and the repeat left readable, the title's unflagged verdict (its read: no word)
+    must not stand for the repeat's re-read: QA still counts the repeat's word."""
+    import cv2
+    from PIL import Image, ImageDraw, ImageFont
+
+    from seamline.ops.text.detect import TextRegion
+    from seamline.ops.text.ghost import judge_regions
+    from seamline.stages.qa import residual_text
+
+    bold = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 64)
+    small = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 28)
+    photo = cv2.resize((coffee * 255 + 0.5).astype(np.uint8), (640, 480),
+                       interpolation=cv2.INTER_AREA)
+
+    def draw(img, xy, font):
+        im = Image.fromarray(img)
+        d = ImageDraw.Draw(im)
+        d.text(xy, "HELLO", font=font, fill=(255, 255, 255), stroke_width=2,
+               stroke_fill=(0, 0, 0))
+        x0, y0, x1, y1 = d.textbbox(xy, "HELLO", font=font, stroke_width=2)
+        return np.asarray(im), np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+    both, title = draw(photo, (150, 100), bold)
+    both, repeat = draw(both, (200, 176), small)
+    left, _ = draw(photo, (200, 176), small)  # the title removed, the repeat left
+    original, cleaned = both.astype(np.float32) / 255, left.astype(np.float32) / 255
+    regions = [TextRegion(title, "HELLO", 0.99), TextRegion(repeat, "HELLO", 0.99)]
+    mask = np.zeros(cleaned.shape[:2], np.float32)
+    x0, y0, x1, y1 = title.min(0).astype(int).tolist() + title.max(0).astype(int).tolist()
+    mask[y0:y1, x0:x1] = 1
+    verdicts = [v.to_dict() for v in judge_regions(original, cleaned, regions, mask=mask,
+                                                   high_pass=False)]
+    bx0, by0, bx1, by1 = verdicts[0]["box"]
+    assert not verdicts[0]["flagged"] and verdicts[0]["digest"]
+    assert bx0 <= repeat[:, 0].min() and repeat[:, 0].max() <= bx1  # the repeat lies in
+    assert by0 <= repeat[:, 1].min() and repeat[:, 1].max() <= by1  # the title's box
+    fresh = residual_text(cleaned, mask, regions)
+    assert fresh["residual_words"] == 1  # the repeat is read again
+    reused = residual_text(cleaned, mask, regions, judged=verdicts)
+    assert reused["judged_regions"] == 1  # the title's own read still stands for it ...
+    assert reused["residual_words"] == 1  # ... but not for the repeat (main: 0)

@@ -14,7 +14,7 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "11"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "12"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
     #                smear judge's verdicts, failed regions from either judge; 7: the
@@ -23,6 +23,8 @@ class EditQA(Stage):
     #                (letters filled towards the removed ink) likewise; 10: the surface
     #                look's (a fill without the grain around it); 11: the residual-text
     #                re-read reuses the ghost judge's plain read where it read these pixels
+    #                12: ... only its own region's (the verdict's box centred on it; a
+    #                repeat of the same text inside another line's box is read again)
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         # grey: every figure on the one channel (those of its RGB expansion; a fax page's
@@ -160,7 +162,8 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
         What was detected before the edit.
     judged : list of dict, optional, keyword-only
         The fill's ghost verdicts (:meth:`seamline.ops.text.ghost.GhostVerdict.to_dict`). A
-        region a verdict covers (same text, its polygon inside the verdict's box) that the
+        region a verdict covers (same text, its polygon inside the verdict's box and centred
+        in it: the judge's box round that polygon, not another line's) that the
         judge did not flag, read on exactly these pixels (the box's
         :func:`~seamline.ops.text.ghost.crop_digest` equals the verdict's), is not detected
         again: the tokens of the judge's plain read of its strip (score >= ``min_score``)
@@ -227,7 +230,8 @@ def _judged_reads(image, regions, boxes, verdicts, min_score) -> dict:
         for j, v in enumerate(verdicts):
             x0, y0, x1, y1 = v.get("box") or (0, 0, 0, 0)
             if (v.get("flagged") or not v.get("digest") or v.get("text") != r.text
-                    or not (x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1)):
+                    or not (x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1)
+                    or not _centred(v["box"], (bx0, by0, bx1, by1), image.shape)):
                 continue
             if j not in same:
                 same[j] = crop_digest(image[y0:y1, x0:x1]) == v["digest"]
@@ -240,6 +244,34 @@ def _judged_reads(image, regions, boxes, verdicts, min_score) -> dict:
                 out[i] = text.split() if keep else []
                 break
     return out
+
+
+def _centred(box, bounds, shape) -> bool:
+    """Whether a ghost verdict's ``box`` (x0, y0, x1, y1) is its judge's box round a polygon
+    with these ``bounds`` (its min and max x, y): the judge pads a region's polygon by the same
+    amount on every side (``ghost._judge_one``: floor before, ceil + 1 after, so the far side
+    up to 2 px more) and clips it to the frame ``shape``. Another line with the same text
+    inside the box (a small repeat of a title just under it) is not that region: its read
+    does not stand for the other's (train-style repro: the title removed, the repeat left
+    readable, and QA counted 0 residual words)."""
+    H, W = shape[:2]
+    for lo, hi, b0, b1, size in ((box[0], box[2], bounds[0], bounds[2], W),
+                                 (box[1], box[3], bounds[1], bounds[3], H)):
+        before, after = float(b0) - lo, hi - float(b1)
+        if lo <= 0 < hi < size:  # clipped before: that pad may be the shorter only
+            ok = before <= after + CENTRE_TOL_PX
+        elif 0 < lo and size <= hi:  # clipped after
+            ok = after <= before + CENTRE_TOL_PX
+        else:  # both clipped (any pads) or neither (equal pads)
+            ok = (lo <= 0 and size <= hi) or abs(after - before) <= CENTRE_TOL_PX
+        if not ok:
+            return False
+    return True
+
+
+#: How far (px) the two pads of a ghost verdict's box round its own polygon may differ
+#: (:func:`_centred`): the judge's box rounds the lower side down and the upper side up + 1.
+CENTRE_TOL_PX = 2.5
 
 
 def _judge_summary(key: str, verdicts, figures) -> dict:
