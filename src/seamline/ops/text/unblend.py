@@ -620,14 +620,15 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     inbox = word_window(size_wh, box)
     M = _support(T) & inbox
     N = float(whole.sum())
-    C0, before, (gain, Af, Qf, S2, left, left1) = _estimate(S, valid, T, M, whole)
-    near = _near_word(T, inbox, 2 * box[1] * SCALE, _lightness(S, whole))
+    light = _lightness(S, whole)  # read by the spreads' fit and the near-word test alike
+    C0, before, (gain, Af, Qf, S2, left, left1) = _estimate(S, valid, T, M, whole, light)
+    near = _near_word(T, inbox, 2 * box[1] * SCALE, light)
     if near is not None and (left1 > MAX_LEFT or M.sum() > SCATTERED * (M & near).sum()):
         # over busy foliage the median copy keeps the leaves' texture at a fifth of the
         # strokes' energy and the support took most of the frame: again, near the strokes
         # (where it left too much of the word, or took leaves far from it)
         if 0 < (M & near).sum() < M.sum():  # none near the letters: nothing to fit
-            again = _estimate(S, valid, T, M & near, whole)
+            again = _estimate(S, valid, T, M & near, whole, light)
             a2 = again[2][1]
             # ... where it reads a semi-transparent word: a fit that makes the word opaque
             # to explain it (a light word over a dark flat photo, where only a (C - B) is
@@ -675,10 +676,11 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
                             f"{gain:.2f}; {left:.0%} of the strokes' energy left)")
 
 
-def _estimate(S, valid, T, M, whole):
+def _estimate(S, valid, T, M, whole, light):
     """The blend fitted on the support ``M`` (frame px, bool) of the copies ``S`` and
     inverted at the opacity scale that leaves the least of the word: ``(colour, the median
-    copy's band-passed energy on M, :func:`_best_gain`'s tuple)``."""
+    copy's band-passed energy on M, :func:`_best_gain`'s tuple)``. ``light``: the copies'
+    median lightness (:func:`_lightness`)."""
     Bk = _background(S, M)
     idx = np.nonzero(M.ravel())[0]
     Y = (np.nan_to_num(S, nan=0.0) - np.nan_to_num(Bk, nan=0.0)).reshape(len(S), -1, 3)[:, idx]
@@ -690,7 +692,7 @@ def _estimate(S, valid, T, M, whole):
     r = np.sqrt(np.sum((Y + a[None, :, None] * X - q[None]) ** 2, axis=2))
     w = w / (1 + (r / CAUCHY) ** 2)
     a, q = _fit(Y, X, w, C0, PRIOR * N)
-    match = _spread_match(S, M, whole)
+    match = _spread_match(S, M, whole, light)
     if match is not None:
         opacity, colour, core = match
         fitted = float(np.median(np.clip(a, 0.0, A_MAX)[core[M]]))
@@ -712,7 +714,7 @@ def _estimate(S, valid, T, M, whole):
     return C0, before, _best_gain(S, Af, Qf, M, whole, before)
 
 
-def _spread_match(S, M, whole):
+def _spread_match(S, M, whole, light):
     """The watermark's opacity and colour from how much less its word's pixels vary across the
     copies than the photo round it: ``(opacity, colour (3,), core)``, ``core`` (h, w) bool the
     word's pixels read; None where the copies do not tell.
@@ -724,10 +726,10 @@ def _spread_match(S, M, whole):
     frame off the support ``M`` (grown by the band-pass's reach): slope ``1 - a``, intercept
     ``a C``. No copy's photo under the word is estimated, so the estimate does not share the
     per-pixel fit's bias (train tiled8 e1-e4, truth / fit / this: opacity 0.35 / 0.57 / 0.36,
-    0.45 / 0.83 / 0.51, 0.5 / 0.58 / 0.40, 0.3 / 0.59 / 0.29)."""
+    0.45 / 0.83 / 0.51, 0.5 / 0.58 / 0.40, 0.3 / 0.59 / 0.29). ``light``: the copies'
+    median lightness (:func:`_lightness`)."""
     grow = cv2.dilate(M.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     Sw = S[whole]
-    light = _lightness(S, whole)
     ring = ~grow & np.isfinite(Sw[..., 0]).any(0)
     if M.sum() < 50 or ring.sum() < 50:
         return None
