@@ -17,8 +17,8 @@ import numpy as np
 
 from seamline.ops.masks import ellipse_kernel as _disk
 
-__all__ = ["SHADOW_HUE_CHANNELS", "SHADOW_HUE_MIN_OFFSET", "edge_shadow", "shift",
-           "split_shadow"]
+__all__ = ["SHADOW_HUE_CHANNELS", "SHADOW_HUE_MIN_OFFSET", "edge_shadow", "estimate_error",
+           "shift", "split_shadow"]
 
 
 #: A hard drop shadow is the glyphs' own shape moved by one offset, so its outer edge is the
@@ -120,6 +120,18 @@ def shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
     return out
 
 
+def estimate_error(rgb: np.ndarray, lab: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """Delta E between each pixel and a Telea estimate of the photo under ``unknown``.
+
+    ``rgb`` (h, w, 3) float32 in [0, 1], ``lab`` its Lab, ``unknown`` (h, w) bool or uint8;
+    returns (h, w) float32 (here, the lowest of the text-mask modules, so that
+    :mod:`seamline.ops.text.rim` and :func:`split_shadow` share it)."""
+    u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+    est = cv2.inpaint(u8, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    return np.linalg.norm(lab - cv2.cvtColor(est.astype(np.float32) / 255, cv2.COLOR_RGB2Lab),
+                          axis=-1)
+
+
 def _soft_edged(fill: np.ndarray, shadow: np.ndarray, glyph: np.ndarray, rgb: np.ndarray,
                 lab: np.ndarray) -> bool:
     """Is ``fill``'s edge against the photo soft beside ``shadow``'s (``SPLIT_SOFT_EDGE``)?
@@ -127,10 +139,7 @@ def _soft_edged(fill: np.ndarray, shadow: np.ndarray, glyph: np.ndarray, rgb: np
     the crop."""
     k3 = np.ones((3, 3), np.uint8)
     out = ~glyph
-    u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
-    est = cv2.inpaint(u8, cv2.dilate(glyph.astype(np.uint8), _disk(4)), 3, cv2.INPAINT_TELEA)
-    de = np.linalg.norm(lab - cv2.cvtColor(est.astype(np.float32) / 255, cv2.COLOR_RGB2Lab),
-                        axis=-1)
+    de = estimate_error(rgb, lab, cv2.dilate(glyph.astype(np.uint8), _disk(4)))
 
     def softness(a, b):  # change 1 px past a's edge (not beside b) over that on the edge
         edge = (a & (cv2.dilate(out.astype(np.uint8), k3) > 0)

@@ -25,6 +25,7 @@ import numpy as np
 
 from seamline.ops.polygons import line_crop
 from seamline.ops.text.geometry import change_over_texture, line_distances
+from seamline.ops.text.hard_shadow import estimate_error
 
 __all__ = ["RIM_MIN_HEIGHT_PX", "RING_CAP_PX", "faint_rim_px", "hard_by_steps",
            "hard_over_texture", "missed_corners", "narrow_gaps", "outline_outside",
@@ -42,14 +43,6 @@ RIM_SHARE = 0.4
 RIM_DELTA_E = 2.0
 #: Most rings (px past the first) counted.
 RIM_MAX_PX = 2
-
-
-def _estimate_error(rgb: np.ndarray, lab: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-    """Delta E between each pixel and a Telea estimate of the photo under ``unknown``."""
-    u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
-    est = cv2.inpaint(u8, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    return np.linalg.norm(lab - cv2.cvtColor(est.astype(np.float32) / 255, cv2.COLOR_RGB2Lab),
-                          axis=-1)
 
 
 def faint_rim_px(mask: np.ndarray, image: np.ndarray, polygons, text_heights) -> list[int]:
@@ -95,8 +88,8 @@ def faint_rim_px(mask: np.ndarray, image: np.ndarray, polygons, text_heights) ->
             continue
         rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-        de = _estimate_error(rgb, lab, inner)
-        texture = _estimate_error(rgb, lab, inner | band)[band]
+        de = estimate_error(rgb, lab, inner)
+        texture = estimate_error(rgb, lab, inner | band)[band]
         floor = max(RIM_DELTA_E, float(np.quantile(texture, 0.75)))
         rim = 0
         for k in range(1, RIM_MAX_PX + 1):
