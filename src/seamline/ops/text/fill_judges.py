@@ -12,9 +12,10 @@ train cases were repeats).
 from __future__ import annotations
 
 import copy
-import hashlib
 
 import numpy as np
+
+from seamline.ops.text.ghost import crop_digest
 
 __all__ = ["Seen", "judge_fill_crop"]
 
@@ -45,8 +46,7 @@ class Seen:
         look : callable
             ``look() -> dict``: the judge's verdict, called only on a new key.
         """
-        h = hashlib.blake2b(np.ascontiguousarray(crop).data, digest_size=16)
-        key = (judge, tuple((s.start, s.stop) for s in box), h.digest(),
+        key = (judge, tuple((s.start, s.stop) for s in box), crop_digest(crop),
                np.packbits(here).tobytes(), np.packbits(known).tobytes())
         if key not in self._verdicts:
             self._verdicts[key] = look()
