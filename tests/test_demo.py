@@ -188,9 +188,12 @@ def test_demo_leaves_no_readable_word_and_improves_the_text_region(tmp_path, cap
     # the rim (a dark jag at 2x) and FSR smeared the light over the shadow beyond it (a
     # grey-pink smudge): 24.47 and 21.31 dB over "resh" and the jag. The band's levels
     # solved from the photo round it (edge_first._seamless), its smooth side 20 px wide:
-    # 26.56 and 23.43 dB
-    for (ys, xs), floor in (((slice(330, 378), slice(165, 260)), 26.0),
-                            ((slice(355, 372), slice(190, 240)), 23.0)):
+    # 26.56 and 23.43 dB; the grain the surface look's fix then added on the rim it drew
+    # (its ring below is the saucer's thin lines and specks: a bright smudge and dark specks
+    # on the rim under "fre" at 2x) left off the curves the fill drew
+    # (surface.off_curves): 26.65 -> 26.95 and 24.09 -> 24.69 dB
+    for (ys, xs), floor in (((slice(330, 378), slice(165, 260)), 26.8),
+                            ((slice(355, 372), slice(190, 240)), 24.4)):
         db = _region_psnr(clean_out, photo, region, ys, xs)
         assert db > floor, (ys, xs, db)
     # pixels outside the final mask are the input's

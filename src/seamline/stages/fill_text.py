@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "19"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "20"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -46,6 +46,9 @@ class FillText(Stage):
     #               19: ... the photo's colour there is one 8 of its pixels hold (a gap
     #                   of white ink beside a 1 px highlight was read as photo;
     #                   ops.text.regrow.GAP_RING_SUPPORT)
+    #               20: no grain added on the edges and ridges a fill draws across the
+    #                   hole (ops.inpaint.surface.off_curves: the demo's saucer rim under
+    #                   "fre" took its ring's specks as a bright smudge)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -200,20 +200,22 @@ def _texture_pass(out, hole: Hole, final, verdict: dict,
 
     The ring's grain is continued into the hole along its own direction
     (:func:`seamline.ops.inpaint.surface.grain_transfer`) and added to the fill where the
-    ring near a pixel is textured and free of strong edges
-    (:func:`seamline.ops.inpaint.surface.texture_weight`): the wood under a title takes the
+    ring near a pixel is textured and free of strong edges, and away from the edges and
+    ridges the fill drew across the hole (:func:`seamline.ops.inpaint.surface.texture_weight`,
+    :func:`~seamline.ops.inpaint.surface.off_curves`): the wood under a title takes the
     wood's grain, the cup rim it crosses keeps the edge the fill drew. A flat middle (a
     thick hole's, judged against the ring's grain all round it) then gets the grain it lacks
     up to a share of the ring's (:func:`seamline.ops.inpaint.surface.fill_middle`). Only
     untouched photo is read (``final`` holds every filled pixel), so no pass builds on
     another's fill."""
     from seamline.ops.inpaint.surface import (add_grain, fill_middle, grain_transfer,
-                                              texture_weight)
+                                              off_curves, texture_weight)
 
     t0 = time.thread_time()
     box = _grain_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
-    weight = texture_weight(out[box], here, known=known)
+    off = off_curves(out[box], here, known=known)  # the curves drawn keep their line
+    weight = texture_weight(out[box], here, known=known, off=off)
     rec = {"fix": "grain", "before": {k: verdict.get(k) for k in
                                       ("flat_px", "flat_share", "grain_ratio",
                                        "middle_flat_px", "middle_flat_share", "reasons")},
@@ -222,7 +224,7 @@ def _texture_pass(out, hole: Hole, final, verdict: dict,
         grained = add_grain(out[box], grain_transfer(out[box], here, known=known), weight)
         np.copyto(out[box], grained, where=here[..., None])
     if any(r.startswith("flat middle") for r in verdict.get("reasons", ())):
-        filled, gain = fill_middle(out[box], here, known=known)
+        filled, gain = fill_middle(out[box], here, known=known, off=off)
         np.copyto(out[box], filled, where=here[..., None])
         rec["middle_gain_mean"] = round(float(gain[here].mean()), 4)
     rec["cpu_ms"] = round(1000 * (time.thread_time() - t0), 1)
