@@ -142,34 +142,34 @@ def test_residual_text_reuses_the_ghost_judges_current_reads(captioned):
     assert residual_text(res.image, res.mask, regions, judged=unsure)["residual_words"] == 0
 
 
-def test_residual_text_does_not_reuse_another_lines_read_of_the_same_text(coffee):
-    """A verdict stands only for its own region: a small repeat of a title ("HELLO" under
-    "HELLO") lies inside the title's ghost-judge box and has the same text. With the title
-    removed and the repeat left readable, the title's unflagged verdict (its read: no word)
-    must not stand for the repeat's re-read: QA still counts the repeat's word."""
-    import cv2
+def _hello(img, xy, size):
+    """``img`` (uint8 RGB) with a white, black-outlined DejaVu Sans Bold "HELLO" of ``size`` px
+    at ``xy``, and its box as a polygon (float32, (4, 2))."""
     from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", size)
+    im = Image.fromarray(img)
+    d = ImageDraw.Draw(im)
+    d.text(xy, "HELLO", font=font, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
+    x0, y0, x1, y1 = d.textbbox(xy, "HELLO", font=font, stroke_width=2)
+    return np.asarray(im), np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def _title_over_repeat(coffee, frame_wh, title_xy, title_px, repeat_xy):
+    """A "HELLO" title of ``title_px`` and a 28 px repeat over coffee (``frame_wh``): the
+    original with both, the cleaned image with the title removed and the repeat left, the
+    two regions (title, repeat), the title's box as the mask, and the real judge's verdicts
+    (:meth:`~seamline.ops.text.ghost.GhostVerdict.to_dict`)."""
+    import cv2
 
     from seamline.ops.text.detect import TextRegion
     from seamline.ops.text.ghost import judge_regions
-    from seamline.stages.qa import residual_text
 
-    bold = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 64)
-    small = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 28)
-    photo = cv2.resize((coffee * 255 + 0.5).astype(np.uint8), (640, 480),
+    photo = cv2.resize((coffee * 255 + 0.5).astype(np.uint8), frame_wh,
                        interpolation=cv2.INTER_AREA)
-
-    def draw(img, xy, font):
-        im = Image.fromarray(img)
-        d = ImageDraw.Draw(im)
-        d.text(xy, "HELLO", font=font, fill=(255, 255, 255), stroke_width=2,
-               stroke_fill=(0, 0, 0))
-        x0, y0, x1, y1 = d.textbbox(xy, "HELLO", font=font, stroke_width=2)
-        return np.asarray(im), np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-
-    both, title = draw(photo, (150, 100), bold)
-    both, repeat = draw(both, (200, 176), small)
-    left, _ = draw(photo, (200, 176), small)  # the title removed, the repeat left
+    both, title = _hello(photo, title_xy, title_px)
+    both, repeat = _hello(both, repeat_xy, 28)
+    left, _ = _hello(photo, repeat_xy, 28)  # the title removed, the repeat left
     original, cleaned = both.astype(np.float32) / 255, left.astype(np.float32) / 255
     regions = [TextRegion(title, "HELLO", 0.99), TextRegion(repeat, "HELLO", 0.99)]
     mask = np.zeros(cleaned.shape[:2], np.float32)
@@ -177,6 +177,19 @@ def test_residual_text_does_not_reuse_another_lines_read_of_the_same_text(coffee
     mask[y0:y1, x0:x1] = 1
     verdicts = [v.to_dict() for v in judge_regions(original, cleaned, regions, mask=mask,
                                                    high_pass=False)]
+    return cleaned, regions, mask, verdicts
+
+
+def test_residual_text_does_not_reuse_another_lines_read_of_the_same_text(coffee):
+    """A verdict stands only for its own region: a small repeat of a title ("HELLO" under
+    "HELLO") lies inside the title's ghost-judge box and has the same text. With the title
+    removed and the repeat left readable, the title's unflagged verdict (its read: no word)
+    must not stand for the repeat's re-read: QA still counts the repeat's word."""
+    from seamline.stages.qa import residual_text
+
+    cleaned, regions, mask, verdicts = _title_over_repeat(coffee, (640, 480), (150, 100), 64,
+                                                          (200, 176))
+    repeat = regions[1].polygon
     bx0, by0, bx1, by1 = verdicts[0]["box"]
     assert not verdicts[0]["flagged"] and verdicts[0]["digest"]
     assert bx0 <= repeat[:, 0].min() and repeat[:, 0].max() <= bx1  # the repeat lies in
@@ -186,3 +199,29 @@ def test_residual_text_does_not_reuse_another_lines_read_of_the_same_text(coffee
     reused = residual_text(cleaned, mask, regions, judged=verdicts)
     assert reused["judged_regions"] == 1  # the title's own read still stands for it ...
     assert reused["residual_words"] == 1  # ... but not for the repeat (main: 0)
+
+
+def test_a_ghost_verdict_stands_for_the_region_it_was_judged_for(coffee):
+    """A verdict carries the polygon it was judged for, and QA reuses it for that region
+    only. A frame just larger than a 96 px title: the judge's box round it is the whole
+    frame, so a small "HELLO" left readable under the removed title lies inside it, and a
+    box "centred" on either line (main's test, which allows any pads where the frame clips
+    both sides) took the title's read (no word) for the repeat: 0 residual words. A verdict
+    from an older report, without a polygon, stands for no region."""
+    from seamline.stages.qa import residual_text
+
+    # the frame: the title's box plus 60 px each side, 10 px more below (the judge pads a
+    # 77 px tall line by ~69 px: past the frame on every side; its strip by ~29 px)
+    cleaned, regions, mask, verdicts = _title_over_repeat(coffee, (468, 205), (61, 43), 96,
+                                                          (181, 162))
+    assert verdicts[0]["box"] == [0, 0, 468, 205]  # the whole frame: the repeat inside
+    assert not verdicts[0]["flagged"] and verdicts[0]["digest"]
+    for v, r in zip(verdicts, regions):  # what each verdict was judged for
+        assert np.array_equal(np.float32(v["polygon"]), r.polygon)
+    assert residual_text(cleaned, mask, regions)["residual_words"] == 1
+    reused = residual_text(cleaned, mask, regions, judged=verdicts)
+    assert reused["judged_regions"] == 1  # the title's own read stands for it ...
+    assert reused["residual_words"] == 1  # ... not for the repeat (main: 0, judged 2)
+    older = [{k: x for k, x in v.items() if k != "polygon"} for v in verdicts]
+    stale = residual_text(cleaned, mask, regions, judged=older)
+    assert stale["judged_regions"] == 0 and stale["residual_words"] == 1

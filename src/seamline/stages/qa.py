@@ -14,7 +14,7 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "12"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "13"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
     #                smear judge's verdicts, failed regions from either judge; 7: the
@@ -162,14 +162,15 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
         What was detected before the edit.
     judged : list of dict, optional, keyword-only
         The fill's ghost verdicts (:meth:`seamline.ops.text.ghost.GhostVerdict.to_dict`). A
-        region a verdict covers (same text, its polygon inside the verdict's box and centred
-        in it: the judge's box round that polygon, not another line's) that the
-        judge did not flag, read on exactly these pixels (the box's
-        :func:`~seamline.ops.text.ghost.crop_digest` equals the verdict's), is not detected
-        again: the tokens of the judge's plain read of its strip (score >= ``min_score``)
-        are counted instead. The judge reads the line rectified at the recogniser's own
-        height, so what the detector's pass would read there it reads too; its verdict
-        already says no word of the line is found in that read or a contrast-boosted one.
+        region a verdict was judged for (same text and the verdict's ``polygon``: not
+        another line with the same text inside its box; a verdict without one, from an
+        older fill report, stands for none) that the judge did not flag, read on exactly
+        these pixels (the box's :func:`~seamline.ops.text.ghost.crop_digest` equals the
+        verdict's), is not detected again: the tokens of the judge's plain read of its strip
+        (score >= ``min_score``) are counted instead. The judge reads the line rectified at
+        the recogniser's own height, so what the detector's pass would read there it reads
+        too; its verdict already says no word of the line is found in that read or a
+        contrast-boosted one.
     min_score : float, keyword-only
         Recogniser score in [0, 1] a reused read needs (the detection's ``min_score``).
 
@@ -192,7 +193,7 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
     reused: dict = {}
     if len(ys) and regions:
         boxes = [(*np.min(r.polygon, 0), *np.max(r.polygon, 0)) for r in regions]
-        reused = _judged_reads(image, regions, boxes, judged or [], min_score)
+        reused = _judged_reads(image, regions, judged or [], min_score)
         found = [t for i in sorted(reused) for t in reused[i]]
         boxes = [b for i, b in enumerate(boxes) if i not in reused]
         if boxes:
@@ -216,7 +217,7 @@ def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_
             "judged_regions": len(reused)}
 
 
-def _judged_reads(image, regions, boxes, verdicts, min_score) -> dict:
+def _judged_reads(image, regions, verdicts, min_score) -> dict:
     """``{region index: tokens}`` for the regions whose ghost verdict stands for a re-read
     (see :func:`residual_text`'s ``judged``): the tokens of its plain read, none when the
     recogniser scored it under ``min_score`` or it reads as photo structure (the detection's
@@ -224,54 +225,28 @@ def _judged_reads(image, regions, boxes, verdicts, min_score) -> dict:
     from seamline.ops.text.detect import looks_like_structure
     from seamline.ops.text.ghost import crop_digest
 
-    same: dict = {}  # verdict position -> its box still holds the pixels it read
     out = {}
-    for i, (r, (bx0, by0, bx1, by1)) in enumerate(zip(regions, boxes)):
-        for j, v in enumerate(verdicts):
-            x0, y0, x1, y1 = v.get("box") or (0, 0, 0, 0)
+    for i, r in enumerate(regions):
+        poly = np.asarray(r.polygon, np.float64)
+        for v in verdicts:
+            # the verdict on this very region: the polygon it was judged for (the fill's
+            # regions are detect's, less a tiled watermark's copies taken off, so its own
+            # index is no position here), not another line with the same text in its box
+            judged_for = v.get("polygon")
             if (v.get("flagged") or not v.get("digest") or v.get("text") != r.text
-                    or not (x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1)
-                    or not _centred(v["box"], (bx0, by0, bx1, by1), image.shape)):
+                    or judged_for is None
+                    or not np.array_equal(np.asarray(judged_for, np.float64), poly)):
                 continue
-            if j not in same:
-                same[j] = crop_digest(image[y0:y1, x0:x1]) == v["digest"]
-            if same[j]:
+            x0, y0, x1, y1 = v["box"]
+            if crop_digest(image[y0:y1, x0:x1]) == v["digest"]:
                 # the detection's own rules for a read: its score, and not one or two
                 # unsure characters of photo structure
                 text = str(v.get("read_plain", ""))
                 score = float((v.get("stats") or {}).get("plain_score", 0.0))
                 keep = score >= min_score and not looks_like_structure(text, score)
                 out[i] = text.split() if keep else []
-                break
+            break
     return out
-
-
-def _centred(box, bounds, shape) -> bool:
-    """Whether a ghost verdict's ``box`` (x0, y0, x1, y1) is its judge's box round a polygon
-    with these ``bounds`` (its min and max x, y): the judge pads a region's polygon by the same
-    amount on every side (``ghost._judge_one``: floor before, ceil + 1 after, so the far side
-    up to 2 px more) and clips it to the frame ``shape``. Another line with the same text
-    inside the box (a small repeat of a title just under it) is not that region: its read
-    does not stand for the other's (train-style repro: the title removed, the repeat left
-    readable, and QA counted 0 residual words)."""
-    H, W = shape[:2]
-    for lo, hi, b0, b1, size in ((box[0], box[2], bounds[0], bounds[2], W),
-                                 (box[1], box[3], bounds[1], bounds[3], H)):
-        before, after = float(b0) - lo, hi - float(b1)
-        if lo <= 0 < hi < size:  # clipped before: that pad may be the shorter only
-            ok = before <= after + CENTRE_TOL_PX
-        elif 0 < lo and size <= hi:  # clipped after
-            ok = after <= before + CENTRE_TOL_PX
-        else:  # both clipped (any pads) or neither (equal pads)
-            ok = (lo <= 0 and size <= hi) or abs(after - before) <= CENTRE_TOL_PX
-        if not ok:
-            return False
-    return True
-
-
-#: How far (px) the two pads of a ghost verdict's box round its own polygon may differ
-#: (:func:`_centred`): the judge's box rounds the lower side down and the upper side up + 1.
-CENTRE_TOL_PX = 2.5
 
 
 def _judge_summary(key: str, verdicts, figures) -> dict:

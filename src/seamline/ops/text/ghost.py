@@ -103,6 +103,10 @@ class GhostVerdict:
         :func:`crop_digest` of the cleaned image's ``box`` the reads were made on; empty
         when no read was made (no word of 3 characters or more, or the box outside the
         image). QA reuses the plain read where the image there is still the same.
+    polygon : ndarray, shape (N, 2), float64, optional
+        The polygon of the region judged (pixel ``(x, y)``, as given): what the verdict
+        stands for. QA reuses a verdict only for the region with this very polygon (another
+        line with the same text inside ``box`` is not that region).
     """
 
     index: int
@@ -119,6 +123,7 @@ class GhostVerdict:
     stats: dict = field(default_factory=dict)
     ink_left: np.ndarray | None = field(default=None, repr=False)
     digest: str = ""
+    polygon: np.ndarray | None = field(default=None, repr=False)
 
     def residue_full(self, shape) -> np.ndarray:
         """The residue mask in full-image coordinates: ``(H, W)`` bool for ``shape[:2]``."""
@@ -134,7 +139,9 @@ class GhostVerdict:
                 "words_plain": list(self.words_plain), "words_boosted": list(self.words_boosted),
                 "read_plain": self.read_plain, "read_boosted": list(self.read_boosted),
                 "box": list(self.box), "residue_px": int(self.residue.sum()),
-                "stats": dict(self.stats), "digest": self.digest}
+                "stats": dict(self.stats), "digest": self.digest,
+                "polygon": (None if self.polygon is None else
+                            [[float(x), float(y)] for x, y in self.polygon])}
 
 
 def crop_digest(crop: np.ndarray) -> str:
@@ -525,7 +532,7 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     if x1 - x0 < 4 or y1 - y0 < 4:
         return GhostVerdict(i, text, False, [], 0.0, [], [], "", [], box,
                             np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), bool),
-                            {"skipped": "outside the image"})
+                            {"skipped": "outside the image"}, polygon=poly)
     words = text.split()
     # reads of the rectified strip: as is, CLAHE-boosted, high-passed; none where no word
     # could match (match_words skips words under 3 characters: a tiled watermark's tiles
@@ -608,7 +615,7 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     return GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
                         words_boosted, plain_txt, boosted_reads, box, res, stats,
                         left_px if left is not None and left["flagged"] else None,
-                        crop_digest(cleaned[y0:y1, x0:x1]) if readable else "")
+                        crop_digest(cleaned[y0:y1, x0:x1]) if readable else "", poly)
 
 
 def residue_mask(verdicts, shape, *, flagged_only: bool = True) -> np.ndarray:
