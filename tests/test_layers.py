@@ -93,15 +93,37 @@ def test_modules_listed_as_too_long_still_are():
     assert not done, "under the limit now: delete their lines from TOO_LONG: " + "; ".join(done)
 
 
+def _is_module(dotted: str) -> bool:
+    path = SRC.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
 def _private_imports() -> set[str]:
+    """Private names of one seamline module that another imports, or reads off the module it
+    imported (``from seamline.ops.text import unblend as U`` then ``U._median``)."""
     found = set()
     for f in _modules():
         mod = ".".join(f.relative_to(SRC).with_suffix("").parts).removesuffix(".__init__")
-        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        modules = {}  # local name -> the other seamline module it is bound to
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and \
                     node.module.split(".")[0] == "seamline" and node.module != mod:
                 found |= {f"{mod} imports {node.module}.{a.name}" for a in node.names
-                          if a.name.startswith("_") and not a.name.startswith("__")}
+                          if _private(a.name)}
+                modules |= {a.asname or a.name: f"{node.module}.{a.name}" for a in node.names
+                            if _is_module(f"{node.module}.{a.name}")}
+            elif isinstance(node, ast.Import):
+                modules |= {a.asname: a.name for a in node.names
+                            if a.asname and a.name.split(".")[0] == "seamline" and a.name != mod}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                    node.value.id in modules and _private(node.attr):
+                found.add(f"{mod} imports {modules[node.value.id]}.{node.attr}")
     return found
 
 

@@ -88,12 +88,12 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     centres, whole, _, u, n, size_wh, box = cp
     if whole.sum() < MIN_WHOLE:
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
-    S = U._sample(img, centres, u, n, size_wh)
-    bp = U._bandpass(S)
-    T = U._median(bp, S, whole)
+    S = U.sample_copies(img, centres, u, n, size_wh)
+    bp = U.copies_bandpass(S)
+    T = U.copies_median(bp, S, whole)
     inbox = U.word_window(size_wh, box)
     shape = word_shape(T, inbox, 2 * box[1] * U.SCALE, scale=U.SCALE,
-                       lightness=U._lightness(S, whole))
+                       lightness=U.copies_lightness(S, whole))
     if not shape.any():
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     ok = np.isfinite(S[..., 0])

@@ -245,8 +245,11 @@ def copy_box(c, u, n, size_wh, shape, *, pad: int = 0):
     return (x0, y0, x1, y1), Mk
 
 
-def _sample(img, centres, u, n, size_wh):
-    """(N, h, w, 3) copies in the common frame, NaN where a copy leaves the image."""
+def sample_copies(img, centres, u, n, size_wh):
+    """The copies of ``img`` (H, W, 3) float32 in [0, 1] at ``centres`` (N, 2), resampled
+    into the common frame (axes ``u``, ``n``; ``size_wh`` = (w, h) px): (N, h, w, 3)
+    float32, NaN where a copy leaves the image (cubic: values may overshoot [0, 1] a
+    little)."""
     out = np.empty((len(centres), size_wh[1], size_wh[0], 3), np.float32)
     for k, c in enumerate(centres):
         out[k] = cv2.warpAffine(img, frame_to_image(c, u, n, size_wh), size_wh,
@@ -276,21 +279,24 @@ def _mostly_inside(S):
     return np.isfinite(S[..., 0]).mean(axis=(1, 2)) >= 0.6
 
 
-def _median(bp, S, use):
-    """Median over the copies ``use`` of the band-passed frames, each pixel over the copies
-    that cover it."""
+def copies_median(bp, S, use):
+    """Median over the copies ``use`` ((N,) bool) of the frames ``bp`` (N, h, w), each pixel
+    over the copies ``S`` (:func:`sample_copies`) that cover it: (h, w) float32, 0 where none
+    does."""
     x = np.where(np.isfinite(S[use, ..., 0]), bp[use], np.nan)
     return np.nan_to_num(np.nanmedian(x, axis=0), nan=0.0).astype(np.float32)
 
 
-def _lightness(S, use):
-    """The copies' median lightness itself (not band-passed) in the frame: which side of the
-    median's band-pass is the strokes' (:func:`seamline.ops.text.median_word.word_shape`)."""
-    return _median(np.nan_to_num(S @ LUMA, nan=0.0), S, use)
+def copies_lightness(S, use):
+    """The copies' median lightness itself (not band-passed) in the frame, over the copies
+    ``use`` of ``S`` (:func:`sample_copies`): (h, w) float32. Which side of the median's
+    band-pass is the strokes' (:func:`seamline.ops.text.median_word.word_shape`)."""
+    return copies_median(np.nan_to_num(S @ LUMA, nan=0.0), S, use)
 
 
-def _bandpass(S):
-    """Band-passed lightness of each copy (N, h, w); 0 where the copy is undefined."""
+def copies_bandpass(S):
+    """Band-passed lightness of each copy of ``S`` (:func:`sample_copies`): (N, h, w)
+    float32, 0 where the copy is undefined."""
     g = np.nan_to_num(S @ LUMA, nan=0.0)
     return np.stack([cv2.GaussianBlur(x, (0, 0), 0.8 * SCALE) - cv2.GaussianBlur(x, (0, 0), 3.0 * SCALE)
                      for x in g])
@@ -301,12 +307,12 @@ def _refine(img, centres, u, n, size_wh, ij):
     lattice ``c0 + i v1 + j v2`` (copies that do not fit it are dropped); with the copies
     wholly inside at ``centres`` and how sharp their median is there (its mean squared
     band-passed lightness: copies out of line blur it)."""
-    S = _sample(img, centres, u, n, size_wh)
+    S = sample_copies(img, centres, u, n, size_wh)
     whole = _mostly_inside(S)
     if whole.sum() < 3:
         return centres, whole, 0.0
-    bp = _bandpass(S)
-    T = _median(bp, S, whole)
+    bp = copies_bandpass(S)
+    T = copies_median(bp, S, whole)
     sharp = float(np.mean(T.astype(np.float64) ** 2))
     win = cv2.createHanningWindow(size_wh, cv2.CV_32F)
     shifts, resp = np.zeros((len(centres), 2)), np.zeros(len(centres))
@@ -367,7 +373,7 @@ def _near_word(T, inbox, box_h, lightness=None):
     """Frame pixels within :data:`SHAPE_REACH` px of the word's letters in the median copy
     ``T`` (:func:`seamline.ops.text.median_word.word_shape` in the word's window ``inbox``,
     ``box_h`` the box's height in frame px, ``lightness`` the copies' median lightness,
-    :func:`_lightness`), holes filled; None when it shows none.
+    :func:`copies_lightness`), holes filled; None when it shows none.
 
     :func:`_support`'s energy test over busy foliage: the median copy keeps the leaves'
     texture at a fifth of the strokes' energy, and the support took 0.8 of the frame (train
@@ -427,7 +433,7 @@ def _copy_stats(S, S2, T, M, inbox, stroke):
     """Per copy (N,): the photo's detail round the word over the repeated strokes' contrast
     ``stroke``, and the share of the repeated word its inverted pixels still show (NaN
     where a copy has too few pixels in the frame to tell)."""
-    bp, bp2 = _bandpass(S), _bandpass(S2)
+    bp, bp2 = copies_bandpass(S), copies_bandpass(S2)
     ok = np.isfinite(S[..., 0])
     # the photo's own detail: off the support (grown by the band-pass reach), in the box
     grow = cv2.dilate(M.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
@@ -613,14 +619,14 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     if whole.sum() < MIN_COPIES:
         return Unblended(img, none, none > 0, copies=int(whole.sum()),
                          reason=f"{int(whole.sum())} whole tiles in the frame: too few")
-    S = _sample(img, centres, u, n, size_wh)
+    S = sample_copies(img, centres, u, n, size_wh)
     valid = np.isfinite(S).all(-1)
-    bp = _bandpass(S)
-    T = _median(bp, S, whole)
+    bp = copies_bandpass(S)
+    T = copies_median(bp, S, whole)
     inbox = word_window(size_wh, box)
     M = _support(T) & inbox
     N = float(whole.sum())
-    light = _lightness(S, whole)  # read by the spreads' fit and the near-word test alike
+    light = copies_lightness(S, whole)  # read by the spreads' fit and the near-word test alike
     C0, before, (gain, Af, Qf, S2, left, left1) = _estimate(S, valid, T, M, whole, light)
     near = _near_word(T, inbox, 2 * box[1] * SCALE, light)
     if near is not None and (left1 > MAX_LEFT or M.sum() > SCATTERED * (M & near).sum()):
@@ -680,7 +686,7 @@ def _estimate(S, valid, T, M, whole, light):
     """The blend fitted on the support ``M`` (frame px, bool) of the copies ``S`` and
     inverted at the opacity scale that leaves the least of the word: ``(colour, the median
     copy's band-passed energy on M, :func:`_best_gain`'s tuple)``. ``light``: the copies'
-    median lightness (:func:`_lightness`)."""
+    median lightness (:func:`copies_lightness`)."""
     Bk = _background(S, M)
     idx = np.nonzero(M.ravel())[0]
     Y = (np.nan_to_num(S, nan=0.0) - np.nan_to_num(Bk, nan=0.0)).reshape(len(S), -1, 3)[:, idx]
@@ -727,7 +733,7 @@ def _spread_match(S, M, whole, light):
     ``a C``. No copy's photo under the word is estimated, so the estimate does not share the
     per-pixel fit's bias (train tiled8 e1-e4, truth / fit / this: opacity 0.35 / 0.57 / 0.36,
     0.45 / 0.83 / 0.51, 0.5 / 0.58 / 0.40, 0.3 / 0.59 / 0.29). ``light``: the copies'
-    median lightness (:func:`_lightness`)."""
+    median lightness (:func:`copies_lightness`)."""
     grow = cv2.dilate(M.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     Sw = S[whole]
     ring = ~grow & np.isfinite(Sw[..., 0]).any(0)
@@ -769,7 +775,8 @@ def _best_gain(S, Af, Qf, M, whole, before):
         q = (Qf * (a / np.maximum(Af, 1e-9))[..., None]).astype(np.float32)
         S2 = np.where(a[None, ..., None] > 0, (S - q[None]) / (1 - a[None, ..., None]),
                       S).astype(np.float32)
-        left = float(np.mean(np.abs(_median(_bandpass(S2), S2, whole)[M]))) / max(before, 1e-9)
+        left = (float(np.mean(np.abs(copies_median(copies_bandpass(S2), S2, whole)[M])))
+                / max(before, 1e-9))
         if best is None or left < best[4]:
             best = (float(g), a, q, S2, left)
         first = left if first is None else first
