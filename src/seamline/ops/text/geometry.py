@@ -22,7 +22,8 @@ from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.polygons import line_rect as _rect
 from seamline.ops.text.hard_shadow import (SHADOW_HUE_CHANNELS, SHADOW_HUE_MIN_OFFSET,
-                                           edge_shadow, split_shadow)
+                                           edge_shadow, estimate_error, split_shadow,
+                                           telea_estimate)
 from seamline.ops.text.hard_shadow import shift as _shift
 
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
@@ -306,41 +307,17 @@ def _against_change(gl, r, dx, dy, rgb, lab) -> bool:
     return there > floor and there > EFFECT_MIRROR_CHANGE * float(np.median(de[ahead]))
 
 
-def _estimate(rgb: np.ndarray, unknown: np.ndarray, memo: dict | None = None) -> np.ndarray:
-    """A smooth estimate of the photo under ``unknown``, from the pixels around it (Telea on
-    8-bit sRGB): float32 RGB in [0, 1]. ``memo``: the estimates of this same ``rgb`` made
-    before, by unknown pixels (read-only results; a line's halo and soft-shadow searches
-    estimate under the same masks where the halo adds nothing: ~17 ms a Telea fill)."""
-    key = None
-    if memo is not None:
-        unknown = np.asarray(unknown, bool)
-        key = (unknown.shape, np.packbits(unknown).tobytes())
-        if key in memo:
-            return memo[key]
-    u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
-    est = cv2.inpaint(u8, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    est = est.astype(np.float32) / 255
-    if key is not None:
-        memo[key] = est
-    return est
-
-
-def _lab_estimate(rgb: np.ndarray, unknown: np.ndarray, memo: dict | None = None) -> np.ndarray:
-    """Lab of a smooth estimate of the photo under ``unknown``, from the pixels around it."""
-    return cv2.cvtColor(_estimate(rgb, unknown, memo), cv2.COLOR_RGB2Lab)
-
-
 def change_over_texture(lab, rgb, inner, band, *, estimate=None, memo=None):
     """How far each pixel is from the photo estimated under ``inner`` (Lab ``diff`` and its
     norm ``de``, Delta E) and the level a change must pass to be more than the photo's own
     texture: ``EFFECT_TAIL_DELTA_E`` or the 75th percentile of ``band``'s own deviation from
     the photo estimated under ``inner | band``, whichever is higher. ``estimate``
-    (keyword-only): :func:`_estimate` ``(rgb, inner)`` where the caller has it; ``memo``
-    (keyword-only): :func:`_estimate`'s, for this ``rgb``."""
-    est = _estimate(rgb, inner, memo) if estimate is None else estimate
+    (keyword-only): :func:`~seamline.ops.text.hard_shadow.telea_estimate` ``(rgb, inner)``
+    where the caller has it; ``memo`` (keyword-only): its memo, for this ``rgb``."""
+    est = telea_estimate(rgb, inner, memo) if estimate is None else estimate
     diff = lab - cv2.cvtColor(est, cv2.COLOR_RGB2Lab)
     de = np.linalg.norm(diff, axis=-1)
-    texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band, memo), axis=-1)[band]
+    texture = estimate_error(rgb, lab, inner | band, memo)[band]
     return diff, de, max(EFFECT_TAIL_DELTA_E, float(np.quantile(texture, 0.75)))
 
 def _changes_photo(lab, rgb, covered, shape, ring_de) -> bool:
@@ -397,7 +374,7 @@ def _shadow_blurred(gl, dx, dy, rgb, lab, keep_out) -> bool:
     band = grown(n + 5) & ~inner
     if band.sum() < 10 or inner.all():
         return False
-    diff = lab - _lab_estimate(rgb, inner)
+    diff = lab - cv2.cvtColor(telea_estimate(rgb, inner), cv2.COLOR_RGB2Lab)
     effect = grown(0) & ~(cv2.dilate(gl, _disk(1)) > 0)
     sign = np.sign(np.mean(diff[..., 0][effect])) if effect.any() else 0.0
     if sign == 0:
@@ -473,7 +450,7 @@ HALO_MIN_RINGS = 3
 def _halo(m, rgb, lab, height, memo=None):
     """A glow or soft shadow all round the line's mask ``m`` that the segmenter missed: bool
     mask of its pixels (see ``HALO_*``; empty when the line's edge is hard). ``memo``: the
-    photo estimates of ``rgb`` made so far (:func:`_estimate`)."""
+    photo estimates of ``rgb`` made so far (:func:`~.hard_shadow.telea_estimate`)."""
     bound = int(np.clip(round(HALO_REL * float(height)), 2, HALO_MAX_PX))
     mu = m.astype(np.uint8)
 
@@ -573,7 +550,8 @@ def _one_sided(mu, g1, y, b) -> float:
 def _soft_shadow(m, rgb, lab, height, memo=None):
     """A soft drop shadow of the line's mask ``m`` that no effect or halo found: bool mask
     of its pixels, the glyphs moved and grown plus its tail (see ``SOFT_*``; empty when
-    none). ``memo``: the photo estimates of ``rgb`` made so far (:func:`_estimate`)."""
+    none). ``memo``: the photo estimates of ``rgb`` made so far
+    (:func:`~.hard_shadow.telea_estimate`)."""
     b = int(np.clip(round(HALO_REL * float(height)), 2, HALO_MAX_PX))
     mu = m.astype(np.uint8)
     out = np.zeros_like(m)
@@ -585,7 +563,7 @@ def _soft_shadow(m, rgb, lab, height, memo=None):
     band = (cv2.dilate(mu, _disk(b + 5)) > 0) & ~inner
     if band.sum() < 10 or inner.all():
         return out
-    est = _estimate(rgb, inner, memo)  # the ratio test below reads it too
+    est = telea_estimate(rgb, inner, memo)  # the ratio test below reads it too
     diff, de, floor = change_over_texture(lab, rgb, inner, band, estimate=est, memo=memo)
 
     def pad(a):
@@ -687,8 +665,8 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height, outlined=False):
     np.maximum.at(reach, cc[cand], far[cand])
     if not ((stats[1:, cv2.CC_STAT_AREA] >= CONFIRM_MIN_PX) & (reach[1:] >= min_reach)).any():
         return np.zeros_like(left)
-    de = np.linalg.norm(lab - _lab_estimate(rgb, inner), axis=-1)
-    texture = np.linalg.norm(lab - _lab_estimate(rgb, inner | band), axis=-1)[band]
+    de = estimate_error(rgb, lab, inner)
+    texture = estimate_error(rgb, lab, inner | band)[band]
     floor = max(CONFIRM_DELTA_E, float(np.quantile(texture, CONFIRM_QUANTILE)))
     hit = left & (de > floor)
     iy, ix = np.nonzero(hit)
