@@ -462,15 +462,17 @@ def test_an_outline_left_past_a_line_not_found_outlined_over_a_dark_ground_is_ma
     assert (left & far).sum() == 0, (left & far).sum()
 
 
-def test_a_stacked_lines_outline_where_its_sibling_was_found_outlined_is_masked():
+@pytest.mark.parametrize("size_px, line_spacing", [(27, 1.12), (28, 1.1)])
+def test_a_stacked_lines_outline_where_its_sibling_was_found_outlined_is_masked(
+        size_px, line_spacing):
     # two lines set close (their detector boxes overlap), the first starting over near-black:
     # the glyph mask finds the second outlined, not the first, and reads the boxes' overlap
     # as background, so the second line's top outline rows and the first line's descenders
     # were cut flat there and the first line's outline corners over the petal left; Telea
     # and the fill loop dragged them in as dark streaks. The block's outline colour now
-    # takes them (ops.text.siblings)
+    # takes them, and in the overlap the fill's cut tops (ops.text.siblings)
     image, photo, outline, line, edge = _over_dark_then_petal(
-        "Playing jazz by the sleepy bay\nHold on tight", 27, 1.12)
+        "Playing jazz by the sleepy bay\nHold on tight", size_px, line_spacing)
     regions = detect_text(image)
     tm, m = _mask_and_normalize(image, regions)
     outlined = ["outlined" in r for r in tm.report["regions"]]
@@ -478,10 +480,14 @@ def test_a_stacked_lines_outline_where_its_sibling_was_found_outlined_is_masked(
     left = (outline > 0.05) & ~m
     dark = left & (np.abs(image - photo).max(axis=2) > 0.2)
     dark[:, : int(edge) + 30] = False  # over the petal (the near-black ground hides them)
-    # main 6b362d3: 261 outline px left, 65 of them > 0.2 off the photo, 58 over the petal
-    # (this change: 156, 0, 0)
+    # main 6b362d3: 27 px, 261 outline px left, 65 of them > 0.2 off the photo, 58 over the
+    # petal (this change: 156, 0, 0); 28 px, 53 left dark over the petal (0)
     assert dark.sum() <= 5, dark.sum()
     assert tm.report["sibling_outline_px"] > 0, tm.report
+    drawn = overlays.drawn_mask(photo, image)
+    light = drawn & ~m & ((image - photo).mean(axis=2) > 0.1)  # the white fill's
+    # 28 px: main 15 px of the fill left, the outline colour alone in the overlap 3, now 0
+    assert light.sum() <= 1, light.sum()
 
 
 def test_toward_colour_refuses_a_bad_reach_and_takes_only_ink_moved_toward_the_colour():
@@ -495,8 +501,8 @@ def test_toward_colour_refuses_a_bad_reach_and_takes_only_ink_moved_toward_the_c
     image[26, 20:30] = (0.8, 0.2, 0.2)  # a red row below: another colour
     box = np.float32([[10, 15], [50, 15], [50, 25], [10, 25]])
     with pytest.raises(ValueError, match="reach"):
-        toward_colour(mask, image, [box], [(0, 0, 0)], reach=0)
-    got = toward_colour(mask, image, [box], [(0, 0, 0)], reach=2)
+        toward_colour(mask, image, [box], [[((0, 0, 0), 0.35)]], reach=0)
+    got = toward_colour(mask, image, [box], [[((0, 0, 0), 0.35)]], reach=2)
     assert got[14, 20:30].all() and not got[26].any() and got.sum() == 10, np.argwhere(got)
 
 

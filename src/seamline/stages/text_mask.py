@@ -103,7 +103,8 @@ class TextMask(Stage):
     # 49: the lines of a block where one line was found outlined get the pixels past their
     # mask that moved toward its outline's colour: all round a sibling not found outlined,
     # and where stacked boxes overlap (ops.text.siblings)
-    version = "49"
+    # 50: ... the fill's colour in the overlap too (siblings.FILL_SHARE)
+    version = "50"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},
@@ -334,14 +335,14 @@ class TextMask(Stage):
                 # that outline's colour (ops.text.siblings.toward_colour): 1-2 px all round a
                 # sibling not found outlined (a subtitle's first line starting over a dark
                 # ground, where its outline has no contrast, so too few letters showed it
-                # ringed), and a few px on every line of the block where
-                # the boxes overlap (the glyph mask reads that overlap as background,
-                # ops.text.glyph._union: the lower line's top outline rows and the upper
-                # line's descenders were cut flat there; every fill dragged them in as dark
-                # streaks). Train analogues (two white mono/sans bold lines, 2 px black
+                # ringed), and a few px, toward its outline's or nearly to its fill's colour, on
+                # both lines where their boxes overlap (the glyph mask reads that overlap as
+                # background, ops.text.glyph._union: the lower line's top outline rows and the
+                # upper line's descenders were cut flat there; every fill dragged them in as
+                # dark streaks). Train analogues (two white mono/sans bold lines, 2 px black
                 # outline, line 1 over near-black then a defocused petal, grain + JPEG, boxes
-                # overlapping 6-14 px; 15 cases): pipeline 24.61 -> 34.65 dB, Telea on the
-                # mask 22.54 -> 27.10 dB.
+                # overlapping 6-14 px; 15 cases): pipeline 24.61 -> 35.39 dB, Telea on the
+                # mask 22.54 -> 27.39 dB.
                 sibling = block_outlines(combined, image, polys, report["regions"],
                                          [_outlined(c) for c in report["per_line"]])
                 report["sibling_outline_px"] = int((sibling & ~combined).sum())

@@ -24,8 +24,9 @@ import numpy as np
 from seamline.ops.polygons import line_crop, stacked
 from seamline.ops.text.geometry import change_over_texture
 
-__all__ = ["SIBLING_FILL_DELTA_E", "SIBLING_GAP", "SIBLING_HEIGHT_RATIO",
-           "SIBLING_OVERLAP_PAD", "SIBLING_OVERLAP_REACH", "block_outlines", "toward_colour"]
+__all__ = ["FILL_SHARE", "SIBLING_FILL_DELTA_E", "SIBLING_GAP", "SIBLING_HEIGHT_RATIO",
+           "SIBLING_OVERLAP_PAD", "SIBLING_OVERLAP_REACH", "TOWARD_ACROSS", "TOWARD_SHARE",
+           "block_outlines", "toward_colour"]
 
 _DISK4 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
@@ -71,9 +72,8 @@ SIBLING_GAP = 1.0
 SIBLING_HEIGHT_RATIO = 1.5
 SIBLING_FILL_DELTA_E = 20.0
 #: The overlap of two stacked boxes, grown by this (px), is where every line of an outlined
-#: block is looked round (the glyph mask read it as background), for its outline's colour
-#: only: its fill's too took a saucer's light rim there (train subtitle3, over coffee:
-#: pipeline 26.58 -> 22.66 dB with it, 26.50 without).
+#: block is looked round for its outline's and its fill's colour (the glyph mask read it as
+#: background; the fill only nearly itself, ``FILL_SHARE``).
 SIBLING_OVERLAP_PAD = 2
 #: ... and grown over, ring by ring, up to this far past the mask (px): the glyph mask cut
 #: both lines' letters flat there, the lower line's tops by up to ~6 px (train: 2 px black
@@ -135,20 +135,26 @@ def _block_lines(polys, regions, by_effect, shape):
                 if not mine or float(np.min(np.linalg.norm(
                         _lab(mine) - _lab(fill), axis=1))) > SIBLING_FILL_DELTA_E:
                     continue
-                look(whole, i, [outline], bi[1], bi[3], bi[0], bi[2])  # its whole box
+                look(whole, i, [(outline, TOWARD_SHARE)], bi[1], bi[3], bi[0], bi[2])
             if gap < 0:  # the boxes' overlap, on both lines
                 for k in (i, j):
-                    look(lap, k, [outline], max(bi[1], bj[1]), min(bi[3], bj[3]),
-                         max(bi[0], bj[0]), min(bi[2], bj[2]))
+                    look(lap, k, [(outline, TOWARD_SHARE), (fill, FILL_SHARE)],
+                         max(bi[1], bj[1]), min(bi[3], bj[3]), max(bi[0], bj[0]),
+                         min(bi[2], bj[2]))
     return tuple(([polys[k] for k in sorted(to)], [to[k][0] for k in sorted(to)],
                   [to[k][1] for k in sorted(to)]) for to in (whole, lap))
 
 
 
-#: toward_colour: a pixel holds the ink when its change from the photo estimate, along the
-#: line from the estimate to the ink colour (Lab), is at least this share of the way there
-#: (an outline's anti-aliased outer pixel over a bright photo is about half the way) ...
+#: toward_colour: a pixel holds an outline's ink when its change from the photo estimate,
+#: along the line from the estimate to the ink colour (Lab), is at least this share of the way
+#: there (an outline's anti-aliased outer pixel over a bright photo is about half the way) ...
 TOWARD_SHARE = 0.35
+#: ... and the fill's (looked for in the boxes' overlap only) at least this share: nearly the
+#: fill itself, not a light photo rim beside the letters (train subtitle3, a saucer's light rim
+#: over coffee: at 0.35 it was taken, pipeline 26.58 -> 22.66 dB; at 0.8 not, 26.50, while the
+#: close-set analogues' cut letter tops are, hx_p0_f0_30 28.04 -> 31.13 dB)
+FILL_SHARE = 0.8
 #: ... and its change across that line at most this share of its change along it (plus the
 #: photo's texture floor): a photo colour of another hue is no blend of the ink
 TOWARD_ACROSS = 0.6
@@ -164,7 +170,7 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
     its matte did not take them. A pixel is kept when, against the photo estimated under the
     mask grown by ``reach`` (``geometry.change_over_texture``, Lab), it differs by more than
     the photo's texture floor, moved along the line from the estimate to a colour by at least
-    ``TOWARD_SHARE`` of it and across it by at most ``TOWARD_ACROSS`` of that (plus the floor),
+    that colour's share of it and across it by at most ``TOWARD_ACROSS`` of that (plus the floor),
     and touches the mask or a pixel kept (grown ring by ring: a pixel 2 px out alone is a
     speck the normaliser drops).
 
@@ -175,8 +181,9 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
     image : ndarray, (H, W, 3) float32 in [0, 1]
     polygons : list of ndarray, (N, 2) float
         The lines to look round (each judged in ``rim``'s crop, ``margin`` x its height).
-    colours : list of array-like, (K, 3) or (3,) float in [0, 1]
-        Per polygon, the ink colours (sRGB) its pixels may move toward.
+    colours : list of list of (array-like (3,) float in [0, 1], float)
+        Per polygon, (ink colour sRGB, share) pairs: the colours its pixels may move toward and
+        how much of the way (``TOWARD_SHARE`` for an outline, ``FILL_SHARE`` for a fill).
     margin : float
         Crop margin (keyword-only).
     reach : int
@@ -211,13 +218,14 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         diff, de, floor = change_over_texture(lab, rgb, inner, band)
         est = lab - diff
         hit = np.zeros(m.shape, bool)
-        for ink in cv2.cvtColor(np.float32(cols).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab)[:, 0]:
+        for col, share in cols:
+            ink = cv2.cvtColor(np.float32(col).reshape(1, 1, 3), cv2.COLOR_RGB2Lab)[0, 0]
             v = ink - est  # estimate -> ink colour, per pixel
             vv = np.maximum(np.einsum("...k,...k->...", v, v), 1e-6)
             a = np.einsum("...k,...k->...", diff, v) / vv
             along = a * np.sqrt(vv)
             across = np.linalg.norm(diff - a[..., None] * v, axis=-1)
-            hit |= ((a >= TOWARD_SHARE) & (along > floor)
+            hit |= ((a >= share) & (along > floor)
                     & (across <= TOWARD_ACROSS * along + floor))
         hit &= look & (de > floor)
         grown = m.copy()
