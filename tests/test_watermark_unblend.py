@@ -392,3 +392,59 @@ def test_a_light_word_over_dark_grass_is_inverted_at_its_drawn_opacity():
     assert np.mean(err > 0.2) < 0.01, np.mean(err > 0.2)
     text = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     assert _psnr(ub.image, photo, text) > 28
+
+
+def test_a_lattice_point_past_the_frames_edge_with_nothing_drawn_is_left_alone():
+    # A light grey "PROOF" at 0.3 tiled at 24 deg over dark grass with out-of-focus discs,
+    # drawn only where a copy's centre lies in the frame: the lattice has a point wherever a
+    # copy's box reaches into the frame, and the search lists a tile there, drawn or not.
+    # main inverted every lattice point's copy: where nothing was drawn the word's blend
+    # taken off darkened the grass in its shape (2926 px farther than 8 px from any drawn
+    # pixel, at the frame's edges), and the tiles there stayed for the mask and the fill.
+    from seamline.ops.text import TextRegion
+    from seamline.stages.unblend_watermark import UnblendWatermark
+
+    H, W = 600, 800
+    photo = _dark_grass((H, W), 11)
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=44, font=BOLD_FONT, color=(215,) * 3,
+                      opacity=0.3, angle_deg=24.0)
+    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
+    w, h = ov.measure(word)
+    drawn_at = [0 <= o.xy[0] + w / 2 < W and 0 <= o.xy[1] + h / 2 < H for o in ovs]
+    marked, _, _ = ov.render(photo, [o for o, d in zip(ovs, drawn_at) if d])
+    marked = marked.astype(np.float32)
+    drawn = ov.drawn_mask(photo, marked)
+    polys = [np.float32(ov.line_polygons(o)[0]) for o in ovs]
+    regions = [TextRegion(q, "", 1.0) for q in polys]
+    res = UnblendWatermark().run(None, marked, regions)
+    rep = res.report
+    assert rep["done"] and rep["copies_inverted"] >= 12, rep
+    edited = res.outputs["edited"] > 0
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    assert not edited[far].any(), int(edited[far].sum())
+    # no tile reaching into the frame at an undrawn point is left for the mask and fill (the
+    # search listed 6); those are moved wholly past the frame's edge, onto the lattice (one
+    # with too little in the frame to judge, a corner of its box, stays as it was)
+    def in_frame(q):
+        m = np.zeros((H, W), np.uint8)
+        cv2.fillPoly(m, [np.round(q).astype(np.int32)], 1)
+        return int(m.sum())
+
+    area = in_frame(polys[0] - polys[0].mean(0) + (W / 2, H / 2))
+    assert sum(in_frame(q) > 0.1 * area and not d for q, d in zip(polys, drawn_at)) >= 4
+    assert rep["tiles_not_shown"] >= 4
+    at_ink = np.float32([q.mean(0) for q, d in zip(polys, drawn_at) if d])
+    for r in res.outputs["regions"]:
+        q = np.asarray(r.polygon)
+        if in_frame(q) > 0.1 * area:
+            assert np.hypot(*(at_ink - q.mean(0)).T).min() < 3, q.mean(0)
+    # ... while the drawn copies the frame cuts are taken off as the whole ones are
+    ink = drawn & (np.abs(marked - photo).max(-1) > 8 / 255)
+    cut = [q for q, d in zip(polys, drawn_at) if d and (q.min() < 0 or q[:, 0].max() >= W
+                                                         or q[:, 1].max() >= H)]
+    assert len(cut) >= 4
+    for q in cut:
+        m = np.zeros((H, W), np.uint8)
+        cv2.fillPoly(m, [np.round(q).astype(np.int32)], 1)
+        m = (cv2.dilate(m, np.ones((7, 7), np.uint8)) > 0) & ink
+        assert (edited & m).sum() > 0.9 * m.sum(), (q.mean(0), (edited & m).sum() / m.sum())

@@ -2,16 +2,20 @@
 
 Shared by :mod:`seamline.ops.text.tile_support` (the strokes put back at every copy) and
 :mod:`seamline.ops.text.unblend` (the support the blend is fitted on where the median's
-energy alone takes the photo's texture); a module of its own so that neither imports the
-other.
+energy alone takes the photo's texture), with :func:`shows_word` (whether a lattice copy's
+own pixels show that word: both change a copy's pixels only where they do); a module of its
+own so that neither imports the other.
 """
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
-__all__ = ["word_shape", "LEVEL", "LETTER", "NEAR", "SPECK"]
+__all__ = ["word_shape", "shows_word", "LEVEL", "LETTER", "NEAR", "SPECK", "SHOWN",
+           "SHOWN_SHARE", "RING_PX"]
 
 #: Band-passed lightness of the median copy on the strokes' side (blurred 0.7 px) from
 #: which a frame pixel is the word's, x its 99th percentile. Train tiled4 (white
@@ -29,6 +33,21 @@ NEAR = 0.15
 #: ... and no piece smaller than this share of the largest is (a median over few copies
 #: keeps specks of the photo's texture round the letters; an i's dot is ~0.1 of an O).
 SPECK = 0.05
+#: Without the blend's inversion to test, a lattice copy shows the word (:func:`shows_word`)
+#: when its strokes stand out from the ring round them by at least this share of the median
+#: copy's contrast there. Train tiledge (a 200-220 grey DejaVu Sans Bold "PROOF" at
+#: 0.3-0.35, rotated 24 degrees, tiled over dark foliage with bokeh, 1280x960; the copies
+#: whose centre lies outside the frame not drawn), h1 and its every-copy-drawn twin a1:
+#: drawn copies 0.55-1.21 (the low ones over bright sky, where the same paint lifts the
+#: photo less), lattice points with nothing drawn -0.13-0.01 (0.27 where 3 % of the word
+#: reaches into the frame: see :data:`SHOWN_SHARE`).
+SHOWN = 0.3
+#: Share of the word's shape below which the bar rises as 1/sqrt(the visible pixels): the
+#: mean over a sliver of the word at the frame's edge has the photo's texture's noise at
+#: several times a whole copy's.
+SHOWN_SHARE = 0.1
+#: Width (frame px) of the ring round the strokes the contrast is read against.
+RING_PX = 3
 
 
 def _word_parts(shape: np.ndarray, box_h: float) -> np.ndarray:
@@ -100,3 +119,85 @@ def word_shape(T: np.ndarray, inbox: np.ndarray, box_h: float, *,
     if hi <= 0:
         return np.zeros(T.shape, bool)
     return _word_parts(shape, box_h)
+
+
+def shows_word(lightness: np.ndarray, T: np.ndarray, shape: np.ndarray, *,
+               scale: float = 1.0, taken_off: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each lattice copy's own pixels show the median word where they are in the frame.
+
+    Parameters
+    ----------
+    lightness : ndarray, (N, h, w) float32
+        Each copy's lightness in the common frame, NaN where it leaves the image.
+    T : ndarray, (h, w) float32
+        The copies' median band-passed lightness (the band-pass of
+        :func:`seamline.ops.text.unblend._bandpass`, Gaussians 0.8 and 3.0 x ``scale``).
+    shape : ndarray, (h, w) bool
+        The word's strokes in ``T`` (:func:`word_shape`).
+    scale : float
+        The frame's px per image px.
+    taken_off : ndarray, (N, h, w) float32, optional
+        The same copies with the watermark's blend inverted (NaN alike).
+
+    Returns
+    -------
+    contrast : ndarray, (N,) float64
+        Per copy: its band-passed lightness on the strokes minus on a :data:`RING_PX` ring
+        round them (both where the copy is in the frame), over the same in ``T``; NaN where
+        fewer than 8 px of either are in the frame. ~1 for a drawn copy, ~0 where nothing
+        is drawn.
+    shown : ndarray, (N,) bool
+        With ``taken_off``: the inverted copy's contrast is smaller in size than the
+        copy's own (taking the blend off takes the word away, rather than putting its
+        negative there). Without: ``contrast`` >= :data:`SHOWN`, the bar raised as
+        1/sqrt(the visible strokes) below :data:`SHOWN_SHARE` of the shape. True where
+        ``contrast`` is NaN (too little of the copy in the frame to judge: a drawn copy's
+        few pixels there are the word's as often) and for every copy when ``shape`` is
+        empty (no word to judge by).
+
+    The lattice puts a copy wherever its box reaches into the frame, also where the word
+    was not drawn (a tiled watermark's copies whose centre lies past the frame's edge):
+    inverted or stamped there, a copy that is not there darkens the photo or puts a fill
+    over it in the word's shape (train tiledge: ~1000 px at each such point, all farther
+    than 8 px from the text). A mid-grey word darkens a bright photo and lightens a dark
+    one, so a copy's contrast alone can have either sign (train: a 0.52-grey "PROOF" over
+    the rocket's sunlit wall, 0.24); the inversion's test holds for both. Each copy's
+    band-pass is normalised by its pixels in the frame (the image's edge is not a step to
+    black).
+    """
+    N = len(lightness)
+    if not shape.any():
+        return np.full(N, np.nan), np.ones(N, bool)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RING_PX * int(round(scale)) + 1,) * 2)
+    ring = (cv2.dilate(shape.astype(np.uint8), k) > 0) & ~shape
+    ref = float(T[shape].mean() - T[ring].mean())
+    contrast = np.full(N, np.nan)
+    shown = np.ones(N, bool)
+    if ref <= 0 or not ring.any():
+        return contrast, np.ones(N, bool)
+    n_shape = int(shape.sum())
+    for i in range(N):
+        ok = np.isfinite(lightness[i])
+        s, r = shape & ok, ring & ok
+        if s.sum() < 8 or r.sum() < 8:
+            continue
+        contrast[i] = _contrast(lightness[i], ok, s, r, scale) / ref
+        if taken_off is not None:
+            shown[i] = abs(_contrast(taken_off[i], ok, s, r, scale) / ref) < abs(contrast[i])
+        else:
+            bar = SHOWN * max(1.0, math.sqrt(SHOWN_SHARE * n_shape / float(s.sum())))
+            shown[i] = contrast[i] >= bar
+    return contrast, shown
+
+
+def _contrast(g: np.ndarray, ok: np.ndarray, on: np.ndarray, ring: np.ndarray,
+              scale: float) -> float:
+    """Mean band-passed ``g`` (h, w) on ``on`` minus on ``ring``; the band-pass normalised by
+    the pixels ``ok`` (the copy's in the frame)."""
+    w = ok.astype(np.float32)
+    g = np.where(ok, g, 0).astype(np.float32)
+    b = [cv2.GaussianBlur(g, (0, 0), sd * scale)
+         / np.maximum(cv2.GaussianBlur(w, (0, 0), sd * scale), 1e-6) for sd in (0.8, 3.0)]
+    d = b[0] - b[1]
+    return float(d[on].mean() - d[ring].mean())

@@ -29,7 +29,9 @@ photo, ``a`` and ``C`` can be read off the copies and the blend inverted,
    Where that leaves more than :data:`MAX_LEFT` of the word, the fit is done again on the
    support kept near the median copy's strokes (:func:`_near_word`): over busy foliage the
    energy alone takes most of the frame.
-3. **Invert.** ``a`` and ``a C`` are warped back onto every tile and the blend inverted.
+3. **Invert.** ``a`` and ``a C`` are warped back onto every copy whose own pixels show the
+   word (:func:`seamline.ops.text.median_word.shows_word`: not a lattice point whose box
+   reaches into the frame where nothing was drawn) and the blend inverted.
    Pixels where ``a`` < :data:`A_MIN` are left bit-identical; where ``a`` >= :data:`A_MAX`
    (an opaque stroke has no photo under it) they are returned as ``hole`` for a fill.
 
@@ -56,7 +58,7 @@ import numpy as np
 from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 from seamline.ops.masks import blur_over
-from seamline.ops.text.median_word import word_shape
+from seamline.ops.text.median_word import shows_word, word_shape
 
 #: Resolution of the common tile frame, x the image's. 2 (the copies sit at different
 #: sub-pixel phases) scored 2.3 dB better on a smooth photo (cell), the same on textured ones
@@ -191,6 +193,11 @@ class Unblended:
     lattice : str
         Where the copies' lattice came from: ``"tiles"`` (the tiles' own differences, or
         the caller's) or ``"autocorrelation"`` (the tiles' gave too few whole copies).
+    shown : ndarray, (M,) bool
+        Per copy: whether its own pixels in the frame show the word
+        (:func:`seamline.ops.text.median_word.shows_word`). A lattice point whose box
+        reaches into the frame where no copy was drawn (its centre past the edge) is not
+        shown: its blend is not placed in ``alpha``, ``hole`` or ``owner``.
     """
 
     image: np.ndarray
@@ -206,6 +213,7 @@ class Unblended:
     texture: np.ndarray = field(default_factory=lambda: np.zeros(0))
     left: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lattice: str = "tiles"
+    shown: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def tile_frame(polygons, angle_deg):
@@ -644,6 +652,13 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
                 M = M & near
                 C0, before, (gain, Af, Qf, S2, left, left1) = again
     texture, left_k = _copy_stats(S, S2, T, M, inbox, before)
+    # the lattice has a point wherever a copy's box reaches into the frame, also where none
+    # was drawn (past the frame's edge): inverted there, the word's blend darkens the photo
+    # in its shape (train tiledge: ~1000 px at each, none within 8 px of the text)
+    # (taking the blend off must take the word away, not put its negative there)
+    _, shown = shows_word(S @ LUMA, T, word_shape(T, inbox, 2 * box[1] * SCALE, scale=SCALE,
+                                                  lightness=light),
+                          scale=SCALE, taken_off=S2 @ LUMA)
     # the test reads the blend as fitted: a scale picked to suit a lattice of the photo's
     # own does not make it a watermark
     if not (Af > 0).any() or left1 > MAX_LEFT:
@@ -655,7 +670,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     owner = np.full((H, W), -1, np.int32)
     for k, c in enumerate(centres):
         at = copy_box(c, u, n, size_wh, (H, W))
-        if at is None:
+        if at is None or not shown[k]:
             continue
         (x0, y0, x1, y1), Mk = at
         ak = cv2.warpAffine(Af, Mk, (x1 - x0, y1 - y0), flags=INTERP,
@@ -676,7 +691,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     return Unblended(out, alpha, hole, color=tuple(float(v) for v in C0),
                      copies=int(N), done=bool(on.any()), centres=centres,
                      box_hw=(2 * box[1], 2 * box[0]), owner=owner, texture=texture,
-                     left=left_k, lattice=lattice,
+                     left=left_k, lattice=lattice, shown=shown,
                      reason=f"blend inverted on {int(on.sum())} px from {int(N)} copies "
                             f"(colour {', '.join(f'{v:.2f}' for v in C0)}, opacity x "
                             f"{gain:.2f}; {left:.0%} of the strokes' energy left)")
