@@ -104,7 +104,10 @@ class TextMask(Stage):
     # mask that moved toward its outline's colour: all round a sibling not found outlined,
     # and where stacked boxes overlap (ops.text.siblings)
     # 50: ... the fill's colour in the overlap too (siblings.FILL_SHARE)
-    version = "50"
+    # 51: a tiled watermark's strokes are put only at lattice copies whose own pixels show
+    # the word against the ring round it (ops.text.median_word.shows_word: not a copy's box
+    # past the frame's edge with nothing drawn, which the correlation alone let through)
+    version = "51"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

@@ -8,9 +8,11 @@ left after the fill). The photo under the copies differs, the word does not: ali
 lattice (:mod:`seamline.ops.text.unblend`'s frame and refinement), the median of the
 copies' band-passed lightness is the word alone, and where it is high on the strokes'
 side (bright for a light word) is the word's shape. :func:`repeated_strokes` puts that shape back at every lattice point whose
-copy correlates with the median (a copy the detector did not box, one the frame's edge
-cuts, one whose matting failed), and nowhere else: a copy unblend-watermark already took
-off has no strokes left to correlate.
+copy correlates with the median and whose strokes stand out from the ring round them
+(:func:`~seamline.ops.text.median_word.shows_word`: a lattice point past the frame's edge
+where nothing was drawn does not, though a few pixels of photo may correlate) (a copy the
+detector did not box, one the frame's edge cuts, one whose matting failed), and nowhere
+else: a copy unblend-watermark already took off has no strokes left to correlate.
 
 Thresholds set on the train split only (``benchmarks/mask_train_eval.py --styles
 tiled_watermark``).
@@ -23,7 +25,8 @@ import math
 import cv2
 import numpy as np
 
-from seamline.ops.text.median_word import word_shape
+from seamline.core.arrays import LUMA
+from seamline.ops.text.median_word import shows_word, word_shape
 
 #: Fewest whole copies the median is taken over: over fewer it keeps specks of the photo's
 #: texture round the letters (a DejaVu "COPYRIGHT" over immunohistochemistry, 7 copies:
@@ -98,9 +101,12 @@ def repeated_strokes(image: np.ndarray, polygons, *,
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     ok = np.isfinite(S[..., 0])
     conf = np.zeros(len(centres), bool)
+    # ... and whose strokes stand out from the ring round them as the median's do: over a
+    # few pixels at the frame's edge the correlation alone is the photo's texture's
+    _, shown = shows_word(S @ LUMA, T, shape, scale=U.SCALE)
     for k in range(len(centres)):
         m = shape & ok[k]
-        if m.sum() < MIN_VISIBLE * shape.sum() or m.sum() < 8:
+        if m.sum() < MIN_VISIBLE * shape.sum() or m.sum() < 8 or not shown[k]:
             continue
         a, t = bp[k][m].astype(np.float64), T[m].astype(np.float64)
         a, t = a - a.mean(), t - t.mean()
