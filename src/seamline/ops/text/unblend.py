@@ -32,7 +32,8 @@ photo, ``a`` and ``C`` can be read off the copies and the blend inverted,
 3. **Invert.** ``a`` and ``a C`` are warped back onto every copy whose own pixels show the
    word (:func:`seamline.ops.text.median_word.shows_word`: not a lattice point whose box
    reaches into the frame where nothing was drawn) and the blend inverted.
-   Pixels where ``a`` < :data:`A_MIN` are left bit-identical; where ``a`` >= :data:`A_MAX`
+   Pixels where ``a`` < :data:`A_MIN` are left bit-identical, except the letters'
+   anti-aliased rim (:func:`_floor`); where ``a`` >= :data:`A_MAX`
    (an opaque stroke has no photo under it) they are returned as ``hole`` for a fill.
 
 Needs at least :data:`MIN_COPIES` whole tiles in the frame. The lattice is the tiles' own
@@ -82,6 +83,13 @@ A_MIN = 0.04
 #: width (px) it is grown by: the strokes' antialiased edge and the resampling's reach.
 A_CORE = 0.12
 EDGE_PX = 2
+#: Opacity down to which a pixel within :data:`EDGE_PX` of the strokes (:data:`A_CORE`) is
+#: still inverted (:func:`_floor`): the letters' anti-aliased rim. A light grey word at 0.3
+#: has 0.005-0.05 there (a pixel's coverage x the opacity), 2-16/255 off the photo: under
+#: :data:`A_MIN` the rim was left as it was, a faint outline round every letter, every
+#: one of its pixels 1 px outside what was taken off (train tiledfit h1-h5, e3: 5200-8700
+#: drawn px per frame, recall of the drawn px 0.93-0.95).
+A_RIM = 0.005
 #: Opacity change per pixel (x the watermark's opacity) that marks a stroke's edge, where
 #: :func:`take_off` fills again the outline the inversion leaves.
 EDGE_STEP = 0.45
@@ -682,7 +690,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
         alpha[sl][take] = ak[take]
         aq[sl][take] = qk[take]
         owner[sl][take] = k
-    alpha[alpha < A_MIN] = 0
+    alpha = _floor(alpha, EDGE_PX)
     owner[alpha == 0] = -1
     hole = alpha >= A_MAX - 1e-6
     out = img.copy()
@@ -723,12 +731,14 @@ def _estimate(S, valid, T, M, whole, light):
             a, q = _fit(Y, X, w, C0, MATCH_PRIOR * N)
     a = np.clip(a, 0.0, A_MAX)
     q = a[:, None] * np.clip(q / np.maximum(a[:, None], 1e-6), 0, 1)
-    q[a < A_MIN] = 0
-    a[a < A_MIN] = 0
     Af = np.zeros(M.size, np.float32)
     Qf = np.zeros((M.size, 3), np.float32)
     Af[idx], Qf[idx] = a, q
-    Af, Qf = Af.reshape(M.shape), Qf.reshape(*M.shape, 3)
+    Af = _floor(Af.reshape(M.shape), EDGE_PX * SCALE)
+    # the rim's colour is the watermark's: a pixel's own q / a at an opacity of 0.01 is noise
+    rim = (Af > 0) & (Af < A_MIN)
+    Qf = np.where(rim[..., None], Af[..., None] * np.float32(C0),
+                  np.where(Af[..., None] > 0, Qf.reshape(*M.shape, 3), 0)).astype(np.float32)
     # what is left of the repeated word once inverted, in the copies themselves: a lattice
     # of the photo's own (a wall's courses, a grid of coins) does not come off this way
     before = float(np.mean(np.abs(T[M]))) if M.any() else 0.0
@@ -779,7 +789,7 @@ def _best_gain(S, Af, Qf, M, whole, before):
     The photo under the word, read from the photo round it, leans towards its mean and pulls
     the fitted opacity down (train astronaut, white at 0.39: 0.35; 0.39 from the true photo)."""
     best = first = None
-    on = Af > 0
+    on = Af >= A_MIN  # the strokes, not their faint rim (:func:`_floor`)
     # the watermark's own opacity; what the fit put above it (a photo's white letters under
     # a copy) is not scaled past it, no pixel becomes a hole the fit did not make one, and
     # the fit's noise under A_CORE stays there (off the support: the photo is not changed)
@@ -796,6 +806,16 @@ def _best_gain(S, Af, Qf, M, whole, before):
             best = (float(g), a, q, S2, left)
         first = left if first is None else first
     return (*best, first)
+
+
+def _floor(alpha: np.ndarray, reach: int) -> np.ndarray:
+    """``alpha`` (h, w) with the fit's noise on the photo (under :data:`A_MIN`) set to 0,
+    except within ``reach`` px of the strokes (:data:`A_CORE`), where the letters'
+    anti-aliased rim keeps its small opacity down to :data:`A_RIM`."""
+    near = cv2.dilate((alpha >= A_CORE).astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0
+    keep = (alpha >= A_MIN) | (near & (alpha >= A_RIM))
+    return np.where(keep, alpha, 0).astype(np.float32)
 
 
 def watermark_support(alpha: np.ndarray) -> np.ndarray:
@@ -815,7 +835,7 @@ def edge_band(alpha: np.ndarray, support: np.ndarray) -> np.ndarray:
     ``support``. The blend estimated in a common frame is a little softer than each copy's
     (the copies sit at different sub-pixel phases), so the inversion leaves a faint outline
     of the word there."""
-    on = alpha[support]
+    on = alpha[support & (alpha >= A_MIN)]  # the strokes, not their faint rim (:func:`_floor`)
     if on.size == 0:
         return np.zeros(alpha.shape, bool)
     opacity = float(np.percentile(on, 90))
