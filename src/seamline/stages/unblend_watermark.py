@@ -54,7 +54,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "9"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "10"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -64,6 +64,7 @@ class UnblendWatermark(Stage):
     # 8: a lattice point whose own pixels show no word (ops.text.median_word.shows_word: a
     # copy's box past the frame's edge, nothing drawn there) is neither inverted nor filled
     # 9: the letters' faint anti-aliased rim inverted too (ops.text.unblend._floor)
+    # 10: the opacity scaled down where the copies' edges along the matte say so (_even_gain)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
