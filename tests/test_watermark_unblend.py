@@ -368,6 +368,20 @@ def _dark_grass(shape_hw, seed, *, scale=1.6, blur=1.5, gamma=2.2, cell=150, dis
     return np.clip(photo + disc, 0, 1).astype(np.float32)
 
 
+def _tiled_proof(photo, grey, opacity, angle_deg, size_px):
+    """A ``grey`` DejaVu Sans Bold "PROOF" tiled over ``photo``: (watermarked, drawn mask, the
+    polygons of the copies wholly inside the frame)."""
+    H, W = photo.shape[:2]
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=size_px, font=BOLD_FONT,
+                      color=(grey,) * 3, opacity=opacity, angle_deg=angle_deg)
+    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
+    marked, _, _ = ov.render(photo, ovs)
+    marked = marked.astype(np.float32)
+    tiles = [ov.line_polygons(o)[0] for o in ovs]
+    tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
+    return marked, ov.drawn_mask(photo, marked), tiles
+
+
 def test_a_light_word_over_dark_grass_is_inverted_at_its_drawn_opacity():
     # A 235-grey "PROOF" at 0.45 tiled over grass in deep shade: each copy's photo under the
     # strokes, read from round them, is off by as much as the grass varies, and the per-pixel
@@ -376,16 +390,8 @@ def test_a_light_word_over_dark_grass_is_inverted_at_its_drawn_opacity():
     # inverted strokes' detail 3.6x the photo's, a fifth of the drawn pixels off by > 0.2).
     # How much less the word's pixels vary across the copies than the photo round them gives
     # the opacity (and so the colour) without reading any copy's photo under the word.
-    H, W = 600, 800
-    photo = _dark_grass((H, W), 7)
-    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=46, font=BOLD_FONT, color=(235,) * 3,
-                      opacity=0.45, angle_deg=-23.0)
-    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
-    marked, _, _ = ov.render(photo, ovs)
-    marked = marked.astype(np.float32)
-    drawn = ov.drawn_mask(photo, marked)
-    tiles = [ov.line_polygons(o)[0] for o in ovs]
-    tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
+    photo = _dark_grass((600, 800), 7)
+    marked, drawn, tiles = _tiled_proof(photo, 235, 0.45, -23.0, 46)
     ub = unblend_tiles(marked, tiles)
     assert ub.done, ub.reason
     core = cv2.erode(drawn.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
@@ -473,18 +479,10 @@ def test_a_light_grey_word_over_shaded_foliage_leaves_no_rim_and_no_trace():
     from seamline.core.arrays import LUMA
     from seamline.ops.text.unblend import choose, take_off
 
-    H, W = 960, 1280
     # grass in deep shade with sky and bokeh
-    photo = _dark_grass((H, W), 31, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
+    photo = _dark_grass((960, 1280), 31, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
                         disc_px=30, sky=True)
-    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=60, font=BOLD_FONT, color=(160,) * 3,
-                      opacity=0.31, angle_deg=-24.0)
-    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
-    marked, _, _ = ov.render(photo, ovs)
-    marked = marked.astype(np.float32)
-    drawn = ov.drawn_mask(photo, marked)
-    tiles = [ov.line_polygons(o)[0] for o in ovs]
-    tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
+    marked, drawn, tiles = _tiled_proof(photo, 160, 0.31, -24.0, 60)
     ub = unblend_tiles(marked, tiles)
     assert ub.done, ub.reason
     out, changed = take_off(marked, ub, choose(ub))
