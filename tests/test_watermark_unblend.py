@@ -474,7 +474,7 @@ def test_a_light_grey_word_over_shaded_foliage_leaves_no_rim_and_no_trace():
     # high (each copy's photo under it, read from round it, is noisy over such a photo):
     # inverted so, the photo under the strokes came back too light where it is lit (a light
     # trace of the word over sky, bokeh and lit blades; main: the copies' median error over
-    # their letters 5.1 on average, 10.3 at most, in 0-255; 0.9 and 1.9 here). Scaled to
+    # their letters 5.1 on average, 10.3 at most, in 0-255; 1.1 and 3.1 here). Scaled to
     # where the copies' edges along the matte vary least from copy to copy, it comes off.
     from seamline.core.arrays import LUMA
     from seamline.ops.text.unblend import choose, take_off

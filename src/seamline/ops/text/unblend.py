@@ -134,7 +134,7 @@ GAINS = (1.0, 1.05, 1.1, 1.15, 1.2, 1.3)
 #: leans high; :func:`_best_gain` has tried the scales up), and how much more the copies'
 #: edges along the matte must vary at scale 1 than at the best for it to be taken.
 EVEN_GAINS = tuple(np.round(np.arange(0.6, 1.001, 0.05), 3))
-EVEN_SURE = 1.5
+EVEN_SURE = 1.2
 #: Fewest whole copies the estimate is made from.
 MIN_COPIES = 6
 #: Fewest tiles given that can show the lattice (every lattice point in the frame is a copy:
@@ -833,14 +833,15 @@ def _even_gain(S, whole, Af, Qf, M, inbox):
     channel, ``x_k`` is the inverted copy projected on the matte's edges (its band-pass,
     :func:`copies_bandpass`'s filter, applied twice: the projection of the band-passed copy on the
     band-passed matte); the scale of :data:`EVEN_GAINS` whose ``x_k`` vary least across the
-    copies is kept (the photo's own chance alignment with the matte is the same at every
-    scale; an error of the scale is not), refined by a parabola through its neighbours.
-    Only where that variance at scale 1 is :data:`EVEN_SURE` x its least and the least is
-    not at the grid's end (a wrong ``a C`` or matte shape leaves a cost without an inner
-    minimum). Train, the oracle's best scale (the true photo) / this: tiledfit h1 (a 160-grey
-    PROOF at 0.31 over dark grass) 0.8 / 0.82, h5 0.8 / 0.82, h2 1.0 / none, h3 1.2 / none,
-    tiled10 g3 0.8 / 0.75, e2 0.9 / none (the least at 0.85, 1.45 x under scale 1's),
-    f1 0.95 / none (the least past 1: 1.12, 2.2 dB worse)."""
+    copies is kept (the photo's own chance alignment with the matte does not depend on the
+    scale but for the inversion's gain on it, taken out; an error of the scale does), refined
+    by a parabola through its neighbours. Only where that variance at scale 1 is
+    :data:`EVEN_SURE` x its least and the least is not at the grid's end (a wrong ``a C`` or
+    matte shape leaves a cost without an inner minimum). Train, the oracle's best scale (the
+    true photo, ``a C`` held) / this: tiledfit h1 (a 160-grey PROOF at 0.31 over dark grass)
+    0.8 / 0.87, h5 0.8 / 0.87, h2 1.0 / none, h3 1.2 / none, tiled10 g3 0.8 / 0.77, tiled9
+    e2 0.9 / none (with detect's tiles in remove-text 0.9), f1 0.95 / none (the least past
+    1, which :func:`_best_gain` has tried)."""
     R = (cv2.dilate(M.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0) & inbox
     ks = [k for k in range(len(S)) if whole[k] and np.isfinite(S[k][R]).all()]
     if len(ks) < MIN_COPIES:
@@ -848,10 +849,13 @@ def _even_gain(S, whole, Af, Qf, M, inbox):
     h = _dog(_dog(Af.astype(np.float32)))[R].astype(np.float64)
     X = S[ks][:, R].astype(np.float64) - Qf[R][None].astype(np.float64)  # (K, P, 3)
     A = Af[R].astype(np.float64)
+    # the photo's own part of x_k grows as 1 / (1 - a) with the scale: taken out, or the
+    # least leans low (train e2 with detect's tiles: 0.77 for the oracle's 0.9, -1.6 dB)
+    top = float(np.percentile(A[A >= A_MIN], 90)) if (A >= A_MIN).any() else 0.0
     cost = []
     for g in EVEN_GAINS:
         x = np.einsum("kpc,p->kc", X / (1 - np.minimum(g * A, A_MAX - 0.01))[None, :, None], h)
-        cost.append(float(np.sum((x - x.mean(0)) ** 2)))
+        cost.append(float(np.sum((x - x.mean(0)) ** 2)) * (1 - min(g * top, A_MAX)) ** 2)
     cost = np.array(cost)
     i = int(np.argmin(cost))
     if i in (0, len(cost) - 1) or cost[-1] < EVEN_SURE * cost[i]:
