@@ -71,8 +71,15 @@ EXTRA_CASES = (("motorcycle-meme", "skimage:stereo_motorcycle", "meme"),
 #: The held-out benchmark times one case each of plain, glow, meme and tiny at 1024x768
 #: (``--cases bench``): these four train cases are their analogues.
 BENCH_CASES = (CASES[0], EXTRA_CASES[1], EXTRA_CASES[0], EXTRA_CASES[2])
+#: ``--cases timing``: those four styles each over four more train photos (16 cases), so a
+#: ratio to the naive recipe does not hang on one drawing per style (the train meme case above
+#: fills a 250x1024 band; one photo per style decides little).
+TIMING_CASES = tuple((f"{n.split(':')[1][:10]}-{st}", n, st)
+                     for st in ("plain", "glow", "meme", "tiny")
+                     for n in ("skimage:chelsea", "skimage:rocket", "matplotlib:grace_hopper",
+                               "skimage:camera"))
 CASE_SETS = {"default": CASES, "extra": EXTRA_CASES, "all": CASES + EXTRA_CASES,
-             "bench": BENCH_CASES}
+             "bench": BENCH_CASES, "timing": TIMING_CASES}
 STAGES = ("detect", "unblend", "mask", "normalize", "preflight", "inpaint", "qa")
 #: Functions timed inside the stages: (label, module, attribute). Patched on the module the
 #: callers look them up in at call time.
@@ -97,14 +104,15 @@ PROBES = (("ocr: detect_text", "seamline.ops.text", "detect_text"),
 # ============================================================================ cases
 def make_cases(which: str = "default") -> list[tuple[str, np.ndarray]]:
     """The 1024x768 float32 images of :data:`CASE_SETS` ``[which]`` (deterministic: a case's
-    seed is its position in :data:`CASES` + :data:`EXTRA_CASES`, whichever set it is in)."""
+    seed is its position in :data:`CASES` + :data:`EXTRA_CASES` + :data:`TIMING_CASES`,
+    whichever set it is in)."""
     from seamline.testing import overlays
     from seamline.testing.backgrounds import backgrounds
 
     photos = dict(backgrounds("train"))
     fonts = overlays.font_paths("train")
     out = []
-    everything = CASES + EXTRA_CASES
+    everything = CASES + EXTRA_CASES + TIMING_CASES
     for cid, name, style in CASE_SETS[which]:
         k = everything.index((cid, name, style))
         a = crop_resize_4x3(photos[name], SIZE)
@@ -344,7 +352,8 @@ def main() -> int:
     ap.add_argument("--compare", nargs=2, type=Path)
     ap.add_argument("--cases", choices=tuple(CASE_SETS), default="default",
                     help="default: the five cases; extra: meme, glow, tiny, tiled; all: both; "
-                    "bench: plain, glow, meme, tiny (the held-out timing's styles)")
+                    "bench: plain, glow, meme, tiny (the held-out timing's styles); timing: those "
+                    "styles over 4 other photos each")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
