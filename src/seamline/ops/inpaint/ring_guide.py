@@ -140,14 +140,26 @@ def _guide(crop, out, hole, known, depth, sigma):
     reach = int(np.ceil(depth + GUIDE_SKIP_PX + GUIDE_REACH_PX))
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
     big = np.float32(4.0)
-    feats = np.ascontiguousarray(base @ _DIRS.T)  # (h, w, 6): cv2 morphology takes <= 4
+    # The ranges are read at hole pixels only, and a hole pixel's windows reach ``reach``
+    # px at most: the spans are taken on the hole's box grown by that, the same minima and
+    # maxima (a window that passes the sub-box's edge passes the crop's there too: the
+    # border adds nothing to an erosion or dilation, on either). The crop is wider: it
+    # also holds the halo test's 12 px blur.
+    ys, xs = np.nonzero(hole)
+    h, w = hole.shape
+    sub = (slice(max(0, ys.min() - reach), min(h, ys.max() + 1 + reach)),
+           slice(max(0, xs.min() - reach), min(w, xs.max() + 1 + reach)))
+    feats = np.ascontiguousarray(base[sub] @ _DIRS.T)  # (h, w, 6): cv2 morphology takes <= 4
+
     def span(band, kernel):
+        band = band[sub]
         lo = np.dstack([cv2.erode(np.where(band, feats[..., j], big), kernel) for j in range(6)])
         hi = np.dstack([cv2.dilate(np.where(band, feats[..., j], -big), kernel) for j in range(6)])
         return lo, hi
 
     lo, hi = span(ring, k)
-    seen = (lo < big / 2).all(-1) & hole
+    seen = np.zeros_like(hole)
+    seen[sub] = (lo < big / 2).all(-1) & hole[sub]
     inner = ring & (d_out <= GUIDE_SKIP_PX + GUIDE_INNER_PX)
     far_band = ring & ~inner
     if inner.sum() >= 8 and far_band.sum() >= 8:
@@ -162,13 +174,18 @@ def _guide(crop, out, hole, known, depth, sigma):
             # whole ring's range
             near = (lo_i < big / 2).all(-1)[..., None]
             lo, hi = np.where(near, lo_i, lo), np.where(near, hi_i, hi)
-    target = fill_lp.copy()
+    # projected at the pixels that take a shift only (a fifth of the box on a title's):
+    # each pixel's projection reads its own colour and ranges alone
+    at = np.nonzero(seen[sub])
+    lo, hi = lo[at], hi[at]
+    target = fill_lp[sub][at]
     for _ in range(_ROUNDS):
         for j, a in enumerate(_DIRS):
             f = target @ a
-            c = np.clip(f, lo[..., j] - GUIDE_TOL, hi[..., j] + GUIDE_TOL) - f
-            target += c[..., None] * (a / (a @ a))
-    shift = np.where(seen[..., None], target - fill_lp, 0.0).astype(np.float32)
+            c = np.clip(f, lo[:, j] - GUIDE_TOL, hi[:, j] + GUIDE_TOL) - f
+            target += c[:, None] * (a / (a @ a))
+    shift = np.zeros(fill_lp.shape, np.float32)
+    shift[sub][at] = target - fill_lp[sub][at]
     # blurred with the ring's zero shift: the patch fill's seamless border stays seamless
     # (half the shift on the hole's edge, all of it GUIDE_TAPER_PX in)
     shift = cv2.GaussianBlur(shift, (0, 0), GUIDE_TAPER_PX)
