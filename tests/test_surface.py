@@ -420,6 +420,32 @@ def test_the_stretch_fix_s_two_maps_read_from_one_look_are_the_two_functions_map
     assert stretches_and_weight(fill, hole)[0].any()
 
 
+def test_the_stretch_fix_reads_the_maps_the_surface_verdict_kept():
+    """``judge_surface(keep=)`` leaves the look's maps of its crop, and
+    ``stretches_and_weight(look=)`` on the same crop, hole and ``known`` gives exactly the
+    maps it gives reading the ring again (the loop's stretch fix reads the verdict's maps:
+    ~26 blurs of the crop fewer); a one-colour crop is not looked at and keeps nothing."""
+    from seamline.ops.inpaint.surface import stretches_and_weight
+
+    photo, _, hole, disc = _seed_head_line()
+    fill = np.where((hole & disc)[..., None], cv2.GaussianBlur(photo, (0, 0), 4.0),
+                    photo).astype(np.float32)
+    known = np.ones(hole.shape, bool)
+    known[:, :40] = False  # another region's fill: not read as photo
+    for kw in ({}, {"known": known}):
+        keep: dict = {}
+        v = judge_surface(fill, hole, keep=keep, **kw)
+        assert v == judge_surface(fill, hole, **kw) and v["stretch_flat"], v
+        got = stretches_and_weight(fill, hole, look=keep["look"], **kw)
+        ref = stretches_and_weight(fill, hole, **kw)
+        assert got[0].any()
+        for a, b in zip(got, ref):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    keep = {}
+    judge_surface(np.full(photo.shape, 0.4, np.float32), hole, keep=keep)
+    assert keep == {}
+
+
 def test_the_middle_look_reading_the_local_look_s_bins_gives_the_same_maps(streaks):
     """:func:`judge_surface`'s middle look reads the guide's bins and the ring's 3 px grain
     the local look on the same crop made (``shared``), and skips the strong-edge share it

@@ -495,10 +495,10 @@ def test_a_fill_judged_again_as_it_is_keeps_its_verdict_without_a_second_look(sh
     looks: list = []
     judge = surface.judge_surface
 
-    def counted(img, hole, *, known=None):
+    def counted(img, hole, *, known=None, keep=None):
         looks.append(hashlib.sha256(img.tobytes() + np.packbits(hole).tobytes()
                                     + np.packbits(known).tobytes()).hexdigest())
-        return judge(img, hole, known=known)
+        return judge(img, hole, known=known, keep=keep)
 
     monkeypatch.setattr(surface, "judge_surface", counted)
     remembered = fill_text(image, mask, regions, max_passes=3)

@@ -254,8 +254,8 @@ def _local_look(image: np.ndarray, hole: np.ndarray, known: np.ndarray) -> dict:
             "shared": shared}
 
 
-def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None
-                  ) -> dict:
+def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None,
+                  keep: dict | None = None) -> dict:
     """Judge whether a fill keeps the grain of the surface around it, place by place.
 
     Parameters
@@ -267,6 +267,11 @@ def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | No
     known : ndarray, shape (h, w), bool, optional, keyword-only
         Pixels of untouched photo (default: every pixel outside ``hole``); the ring uses only
         these (another region's fill is not the photo).
+    keep : dict, optional, keyword-only
+        Given, the look's maps of this crop are left in it (``keep["look"]``, where the
+        crop was looked at: not for an empty hole or a one-colour crop), for
+        :func:`stretches_and_weight` (``look=``) on the same crop, hole and ``known``: the
+        stretch fix reads the very maps this verdict read (~26 blurs of the crop).
 
     Returns
     -------
@@ -291,6 +296,8 @@ def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | No
         # anywhere, so no ring near a fill pixel is textured (the verdict below, tested)
         return out
     look = _local_look(image, hole, known)
+    if keep is not None:
+        keep["look"] = look  # its arrays are read, never written, below and by the reader
     energy, fill, judged = look["energy"], look["fill"], look["judged"]
     mid = _middle(image, hole, known, d_in=look["d_in"], fill=fill, parts=look["parts"],
                   shared=look["shared"])
@@ -381,7 +388,8 @@ def _flat_stretches(look: dict) -> np.ndarray:
 
 
 def stretches_and_weight(image: np.ndarray, hole: np.ndarray, *,
-                         known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                         known: np.ndarray | None = None, look: dict | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`flat_stretches` and :func:`texture_weight` of one crop, the same two maps, its
     ring read once (both read the ring's grain over ``WINDOW_PX``: the stretch fix asks for
     both on the judges' crop, and each read is ~26 blurs of it).
@@ -394,6 +402,9 @@ def stretches_and_weight(image: np.ndarray, hole: np.ndarray, *,
         The fill's pixels.
     known : ndarray, HxW bool, optional
         The photo's untouched pixels (default: everything outside ``hole``).
+    look : dict, optional, keyword-only
+        ``keep["look"]`` of :func:`judge_surface` ``(image, hole, known=known, keep=keep)``
+        (the same arrays): the maps are taken from it instead of read again.
 
     Returns
     -------
@@ -404,7 +415,8 @@ def stretches_and_weight(image: np.ndarray, hole: np.ndarray, *,
     """
     hole = np.asarray(hole, bool)
     known = ~hole if known is None else (np.asarray(known, bool) & ~hole)
-    look = _local_look(image, hole, known)
+    if look is None:
+        look = _local_look(image, hole, known)
     where = (_flat_stretches(look) if hole.any() and image.min() != image.max()
              else np.zeros(hole.shape, bool))
     return where, (_weight(hole, *look["ring_maps"])

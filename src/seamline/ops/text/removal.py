@@ -180,17 +180,18 @@ def _judge_fill(out, hole: Hole, final, seen: Seen | None = None) -> tuple[dict,
     return judge_fill_crop(out[box], here, known)
 
 
-def _judge_surface(out, hole: Hole, final, seen: Seen | None = None) -> dict:
+def _judge_surface(out, hole: Hole, final, seen: Seen | None = None, keep=None) -> dict:
     """The surface look's verdict on one region's fill (the smear judges' crop); ``seen``:
-    as :func:`_judge_fill`'s."""
+    as :func:`_judge_fill`'s; ``keep``: :func:`~seamline.ops.inpaint.surface.judge_surface`'s
+    (the look's maps, where it looked: not for a verdict ``seen`` gave before)."""
     from seamline.ops.inpaint.surface import judge_surface
 
     box = _judge_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
     if seen is not None:
         return seen.verdict("surface", box, out[box], here, known,
-                            lambda: judge_surface(out[box], here, known=known))
-    return judge_surface(out[box], here, known=known)
+                            lambda: judge_surface(out[box], here, known=known, keep=keep))
+    return judge_surface(out[box], here, known=known, keep=keep)
 
 
 def _texture_pass(out, hole: Hole, final, verdict: dict,
@@ -419,16 +420,18 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         the grain blended in (:func:`_texture_pass`), one with only a flat stretch the patch
         fill's grain there (:func:`~seamline.ops.text.region_fill.stretch_fill`), recorded on its last pass, and the
         smear and structure judges see the blend again."""
-        sv = _judge_surface(out, hole, final, seen)
+        keep: dict = {}  # the look's maps, for the stretch fix on this same crop
+        sv = _judge_surface(out, hole, final, seen, keep)
         last = plan[lab]["passes"][-1]
         if backend == "auto" and (sv["flagged"] or sv.get("stretch_flat")):
             if sv["flagged"]:
                 sv, last["texture"] = _texture_pass(out, hole, final, sv, seen)
             else:
                 # only a stretch of the line is flat (a word over grain, the rest over a
-                # smoother surface the fill kept): the grain goes there, the rest stays
+                # smoother surface the fill kept): the grain goes there, the rest stays (its
+                # stretches read off the maps the verdict read: nothing changed since)
                 last["stretch"] = stretch_fill(out, hole, final, _judge_box(hole, out.shape),
-                                               radius=radius, seed=seed)
+                                               radius=radius, seed=seed, look=keep.get("look"))
                 sv = _judge_surface(out, hole, final, seen)
             smears[lab], structs[lab] = _judge_fill(out, hole, final, seen)
             last["smear"], last["structure"] = smears[lab], structs[lab]
