@@ -420,11 +420,12 @@ def test_the_stretch_fix_s_two_maps_read_from_one_look_are_the_two_functions_map
     assert stretches_and_weight(fill, hole)[0].any()
 
 
-def test_the_stretch_fix_reads_the_maps_the_surface_verdict_kept():
+def test_the_stretch_and_grain_fixes_read_the_maps_the_surface_verdict_kept():
     """``judge_surface(keep=)`` leaves the look's maps of its crop, and
-    ``stretches_and_weight(look=)`` on the same crop, hole and ``known`` gives exactly the
-    maps it gives reading the ring again (the loop's stretch fix reads the verdict's maps:
-    ~26 blurs of the crop fewer); a one-colour crop is not looked at and keeps nothing."""
+    ``stretches_and_weight(look=)`` and ``texture_weight(look=)`` on the same crop, hole and
+    ``known`` give exactly the maps they give reading the ring again (the loop's stretch and
+    grain fixes read the verdict's maps: ~26 blurs of the crop fewer); a one-colour crop is
+    not looked at and keeps nothing."""
     from seamline.ops.inpaint.surface import stretches_and_weight
 
     photo, _, hole, disc = _seed_head_line()
@@ -439,6 +440,8 @@ def test_the_stretch_fix_reads_the_maps_the_surface_verdict_kept():
         got = stretches_and_weight(fill, hole, look=keep["look"], **kw)
         ref = stretches_and_weight(fill, hole, **kw)
         assert got[0].any()
+        got += (texture_weight(fill, hole, look=keep["look"], **kw),)
+        ref += (texture_weight(fill, hole, **kw),)
         for a, b in zip(got, ref):
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
     keep = {}

@@ -566,7 +566,7 @@ def off_curves(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None 
 
 
 def texture_weight(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None,
-                   off: np.ndarray | None = None) -> np.ndarray:
+                   off: np.ndarray | None = None, look: dict | None = None) -> np.ndarray:
     """How much of a texture-copying fill each hole pixel should take, from its ring.
 
     Parameters
@@ -578,6 +578,9 @@ def texture_weight(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | N
         Pixels of untouched photo (default: outside ``hole``).
     off : ndarray, shape (h, w), float32 in [0, 1], optional, keyword-only
         :func:`off_curves` of the same crop, where the caller has it (default: computed).
+    look : dict, optional, keyword-only
+        As :func:`stretches_and_weight`'s: :func:`judge_surface`'s ``keep["look"]`` on this
+        same crop, hole and ``known``, whose ring maps are these (not read again).
 
     Returns
     -------
@@ -590,7 +593,8 @@ def texture_weight(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | N
     known = ~hole if known is None else (np.asarray(known, bool) & ~hole)
     if off is None:
         off = off_curves(image, hole, known=known)
-    return (_weight(hole, *ring_grain(image, hole, known)) * off).astype(np.float32)
+    maps = look["ring_maps"] if look is not None else ring_grain(image, hole, known)
+    return (_weight(hole, *maps) * off).astype(np.float32)
 
 
 def _weight(hole, energy, w_ring, strong) -> np.ndarray:

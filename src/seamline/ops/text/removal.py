@@ -194,21 +194,19 @@ def _judge_surface(out, hole: Hole, final, seen: Seen | None = None, keep=None) 
     return judge_surface(out[box], here, known=known, keep=keep)
 
 
-def _texture_pass(out, hole: Hole, final, verdict: dict,
-                  seen: Seen | None = None) -> tuple[dict, dict]:
+def _texture_pass(out, hole: Hole, final, verdict: dict, seen: Seen | None = None,
+                  look=None) -> tuple[dict, dict]:
     """Give a fill the surface look flags the grain it lost, in place; returns the new
     verdict and the record for the pass.
 
     The ring's grain is continued into the hole along its own direction
-    (:func:`seamline.ops.inpaint.surface.grain_transfer`) and added to the fill where the
-    ring near a pixel is textured and free of strong edges, and away from the edges and
-    ridges the fill drew across the hole (:func:`seamline.ops.inpaint.surface.texture_weight`,
-    :func:`~seamline.ops.inpaint.surface.off_curves`): the wood under a title takes the
-    wood's grain, the cup rim it crosses keeps the edge the fill drew. A flat middle (a
-    thick hole's, judged against the ring's grain all round it) then gets the grain it lacks
-    up to a share of the ring's (:func:`seamline.ops.inpaint.surface.fill_middle`). Only
-    untouched photo is read (``final`` holds every filled pixel), so no pass builds on
-    another's fill."""
+    (:func:`seamline.ops.inpaint.surface.grain_transfer`) where the ring near a pixel is
+    textured and free of strong edges, away from the curves the fill drew across the hole
+    (:func:`~seamline.ops.inpaint.surface.texture_weight`, ``off_curves``): the wood under a
+    title takes the wood's grain, the cup rim it crosses keeps its edge. A flat middle (a
+    thick hole's) then gets the grain it lacks up to a share of the ring's (``fill_middle``).
+    Only untouched photo is read (``final`` holds every filled pixel), so no pass builds on
+    another's fill. ``look``: the surface verdict's maps of this crop (its ``keep``)."""
     from seamline.ops.inpaint.surface import (add_grain, fill_middle, grain_transfer,
                                               off_curves, texture_weight)
 
@@ -216,10 +214,10 @@ def _texture_pass(out, hole: Hole, final, verdict: dict,
     box = _grain_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
     off = off_curves(out[box], here, known=known)  # the curves drawn keep their line
-    weight = texture_weight(out[box], here, known=known, off=off)
-    rec = {"fix": "grain", "before": {k: verdict.get(k) for k in
-                                      ("flat_px", "flat_share", "grain_ratio",
-                                       "middle_flat_px", "middle_flat_share", "reasons")},
+    weight = texture_weight(out[box], here, known=known, off=off,  # the verdict's crop? its maps
+                            look=look if box == _judge_box(hole, out.shape) else None)
+    rec = {"fix": "grain", "before": {k: verdict.get(k) for k in (
+        "flat_px", "flat_share", "grain_ratio", "middle_flat_px", "middle_flat_share", "reasons")},
            "weight_mean": round(float(weight[here].mean()), 4)}
     if float(weight.max()) > 0.05:
         grained = add_grain(out[box], grain_transfer(out[box], here, known=known), weight)
@@ -418,14 +416,14 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     def surface_step(lab, hole):
         """The surface look on a region's fill as it is; a flagged fill (``auto`` only) gets
         the grain blended in (:func:`_texture_pass`), one with only a flat stretch the patch
-        fill's grain there (:func:`~seamline.ops.text.region_fill.stretch_fill`), recorded on its last pass, and the
-        smear and structure judges see the blend again."""
+        fill's grain there (:func:`~seamline.ops.text.region_fill.stretch_fill`), recorded on
+        its last pass, and the smear and structure judges see the blend again."""
         keep: dict = {}  # the look's maps, for the stretch fix on this same crop
         sv = _judge_surface(out, hole, final, seen, keep)
         last = plan[lab]["passes"][-1]
         if backend == "auto" and (sv["flagged"] or sv.get("stretch_flat")):
             if sv["flagged"]:
-                sv, last["texture"] = _texture_pass(out, hole, final, sv, seen)
+                sv, last["texture"] = _texture_pass(out, hole, final, sv, seen, keep.get("look"))
             else:
                 # only a stretch of the line is flat (a word over grain, the rest over a
                 # smoother surface the fill kept): the grain goes there, the rest stays (its
