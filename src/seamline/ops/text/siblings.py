@@ -87,8 +87,11 @@ def _lab(rgb):
 
 def _block_lines(polys, regions, by_effect, shape):
     """The lines looked round for the outline a line stacked with them was found
-    with: two triples (polygons, per polygon a list of RGB colours, per polygon a bool (H, W)
-    where to look), the first for 2 px round whole boxes, the second for the boxes' overlaps.
+    with: two triples (polygons, per polygon its (RGB colour, share) pairs, per polygon a list
+    of boxes ``(y0, y1, x0, x1)`` frame px where to look), the first for 2 px round whole
+    boxes, the second for the boxes' overlaps. Boxes, not (H, W) masks: memory follows the
+    lines, not the frame (a mask per line of a block was 12 x 12 MB for twelve stacked lines
+    in a 4000x3000 photo).
 
     A line the glyph mask found outlined (``regions[j]["outlined"]``: indices of its fill and
     outline in ``regions[j]["colors"]``) lends its outline colour to each line of its block
@@ -107,15 +110,16 @@ def _block_lines(polys, regions, by_effect, shape):
         return ([], [], []), ([], [], [])
     box = [np.concatenate([np.asarray(q, np.float32).min(0), np.asarray(q, np.float32).max(0)])
            for q in polys]
-    whole, lap = {}, {}  # line -> [colours, bool (H, W): where to look]
+    whole, lap = {}, {}  # line -> [colours, boxes (y0, y1, x0, x1): where to look]
     pad = SIBLING_OVERLAP_PAD
 
     def look(to, k, colours, y0, y1, x0, x1):
         if k not in to:
-            to[k] = [colours, np.zeros(shape, bool)]
+            to[k] = [colours, []]
         y0, x0 = max(int(np.floor(y0)) - pad, 0), max(int(np.floor(x0)) - pad, 0)
-        y1, x1 = max(int(np.ceil(y1)) + pad + 1, 0), max(int(np.ceil(x1)) + pad + 1, 0)
-        to[k][1][y0:y1, x0:x1] = True
+        y1 = min(max(int(np.ceil(y1)) + pad + 1, 0), shape[0])
+        x1 = min(max(int(np.ceil(x1)) + pad + 1, 0), shape[1])
+        to[k][1].append((y0, y1, x0, x1))
 
     for j, (fill, outline) in pairs.items():
         for i in range(n):
@@ -188,8 +192,9 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         Crop margin (keyword-only).
     reach : int
         How far past the mask (px, at least 1; keyword-only).
-    within : list of (ndarray, (H, W) bool, or None), or None
-        Per polygon, only pixels here are kept (keyword-only; None: anywhere in its crop).
+    within : list of (list of (int, int, int, int), or None), or None
+        Per polygon, boxes ``(y0, y1, x0, x1)`` (frame px, end exclusive): only pixels in one
+        of them are kept (keyword-only; None: anywhere in its crop).
     """
     if not (isinstance(reach, (int, np.integer)) and reach >= 1):
         raise ValueError(f"reach must be an int >= 1, got {reach!r}")
@@ -207,7 +212,10 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         inner = d <= reach + 0.5
         look = inner & ~m
         if within is not None and within[n] is not None:
-            look &= within[n][y0:y1, x0:x1]
+            inside = np.zeros(m.shape, bool)
+            for b0, b1, c0, c1 in within[n]:  # to the crop's frame, clipped to it
+                inside[max(b0 - y0, 0):max(b1 - y0, 0), max(c0 - x0, 0):max(c1 - x0, 0)] = True
+            look &= inside
         if not look.any():
             continue
         band = (cv2.dilate(inner.astype(np.uint8), _DISK4) > 0) & ~inner
