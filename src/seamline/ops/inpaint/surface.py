@@ -270,8 +270,9 @@ def judge_surface(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | No
     keep : dict, optional, keyword-only
         Given, the look's maps of this crop are left in it (``keep["look"]``, where the
         crop was looked at: not for an empty hole or a one-colour crop), for
-        :func:`stretches_and_weight` (``look=``) on the same crop, hole and ``known``: the
-        stretch fix reads the very maps this verdict read (~26 blurs of the crop).
+        :func:`stretches_and_weight` and :func:`texture_weight` (``look=``) on the same crop,
+        hole and ``known``: the stretch and grain fixes read the very maps this verdict read
+        (~26 blurs of the crop).
 
     Returns
     -------

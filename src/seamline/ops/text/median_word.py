@@ -153,8 +153,9 @@ def shows_word(lightness: np.ndarray, T: np.ndarray, shape: np.ndarray, *,
         negative there). Without: ``contrast`` >= :data:`SHOWN`, the bar raised as
         1/sqrt(the visible strokes) below :data:`SHOWN_SHARE` of the shape. True where
         ``contrast`` is NaN (too little of the copy in the frame to judge: a drawn copy's
-        few pixels there are the word's as often) and for every copy when ``shape`` is
-        empty (no word to judge by).
+        few pixels there are the word's as often) and for every copy, ``contrast`` all NaN,
+        when ``shape`` is empty, has no ring round it in the frame or ``T`` is not higher on
+        it than on its ring (no word to judge by).
 
     The lattice puts a copy wherever its box reaches into the frame, also where the word
     was not drawn (a tiled watermark's copies whose centre lies past the frame's edge):
