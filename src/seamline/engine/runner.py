@@ -373,6 +373,8 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
 
     params = decl.params_dict()
     seed = stage_seed(spec.seed, decl.name)
+    # an in-memory run never looks the key up, but it costs no hashing: every input is an
+    # artifact the manifest hashes anyway (eagerly: 21f281e), so its digest is the memo's
     digest = memo.digest if memo is not None else artifacts.digest
     key = store.cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
                                         for p, v in stage_inputs.items()},
