@@ -516,3 +516,26 @@ def test_missed_corners_refuses_a_strong_factor_that_is_not_positive():
     with pytest.raises(ValueError, match="strong"):
         missed_corners(mask, image, [box], strong=0.0)
     assert not missed_corners(mask, image, [box], strong=2.0, darker=True).any()
+
+
+def test_a_line_between_two_outlined_lines_looks_for_each_ones_outline_colour():
+    # Three stacked lines: the top one found outlined in black, the bottom one in blue, the
+    # middle one not found outlined. The middle line took only the first pair's colour (its
+    # looks were keyed by the line alone): the blue row left under it (review19's finding).
+    from seamline.ops.text.siblings import block_outlines
+
+    image = np.full((130, 200, 3), 0.6, np.float32)
+    mask = np.zeros((130, 200), bool)
+    for y0 in (12, 52, 92):
+        mask[y0:y0 + 22, 20:180] = True
+    image[mask] = 1.0
+    image[51, 40:80] = 0.02  # black just above the middle line: the top line's outline
+    image[74, 100:140] = (0.02, 0.02, 0.95)  # blue just below it: the bottom line's
+    polys = [np.float32([[10, y0], [190, y0], [190, y0 + 35], [10, y0 + 35]])
+             for y0 in (5, 45, 85)]
+    regions = [{"colors": [[1, 1, 1], [0, 0, 0]], "outlined": {"fill": 0, "outline": 1}},
+               {"colors": [[1, 1, 1]]},
+               {"colors": [[1, 1, 1], [0, 0, 1]], "outlined": {"fill": 0, "outline": 1}}]
+    got = block_outlines(mask, image, polys, regions, [False] * 3)
+    assert got[51, 40:80].all() and got[74, 100:140].all(), (got[51].sum(), got[74].sum())
+    assert got.sum() == 80, np.argwhere(got)

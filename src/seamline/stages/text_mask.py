@@ -107,7 +107,9 @@ class TextMask(Stage):
     # 51: a tiled watermark's strokes are put only at lattice copies whose own pixels show
     # the word against the ring round it (ops.text.median_word.shows_word: not a copy's box
     # past the frame's edge with nothing drawn, which the correlation alone let through)
-    version = "51"
+    # 52: a line stacked with two outlined lines looks for each one's outline colour, each in
+    # its own boxes (ops.text.siblings: the first one's was looked for in every box)
+    version = "52"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

@@ -98,7 +98,8 @@ def _block_lines(polys, regions, by_effect, shape):
     (``SIBLING_*``) not found outlined by the glyph mask nor by ``combine_masks`` (``by_effect``:
     per line, whether its choice holds a centred effect, an outline grown already), looked
     round over its whole box; and to both lines where their boxes overlap. Boxes grown by
-    ``SIBLING_OVERLAP_PAD``."""
+    ``SIBLING_OVERLAP_PAD``. A line stacked with two outlined lines is listed once per lender,
+    each with its colours and boxes (a middle line under black and over blue outlines)."""
     n = len(polys)
     pairs = {}
     for j, r in enumerate(regions):
@@ -110,7 +111,10 @@ def _block_lines(polys, regions, by_effect, shape):
         return ([], [], []), ([], [], [])
     box = [np.concatenate([np.asarray(q, np.float32).min(0), np.asarray(q, np.float32).max(0)])
            for q in polys]
-    whole, lap = {}, {}  # line -> [colours, boxes (y0, y1, x0, x1): where to look]
+    # (line, the outlined line lending its colours) -> [colours, boxes (y0, y1, x0, x1): where
+    # to look]: a line between two outlined lines looks for each one's colours in its own
+    # boxes (keyed by line alone, the first pair's colours were looked for in every box)
+    whole, lap = {}, {}
     pad = SIBLING_OVERLAP_PAD
 
     def look(to, k, colours, y0, y1, x0, x1):
@@ -139,13 +143,13 @@ def _block_lines(polys, regions, by_effect, shape):
                 if not mine or float(np.min(np.linalg.norm(
                         _lab(mine) - _lab(fill), axis=1))) > SIBLING_FILL_DELTA_E:
                     continue
-                look(whole, i, [(outline, TOWARD_SHARE)], bi[1], bi[3], bi[0], bi[2])
+                look(whole, (i, j), [(outline, TOWARD_SHARE)], bi[1], bi[3], bi[0], bi[2])
             if gap < 0:  # the boxes' overlap, on both lines
                 for k in (i, j):
-                    look(lap, k, [(outline, TOWARD_SHARE), (fill, FILL_SHARE)],
+                    look(lap, (k, j), [(outline, TOWARD_SHARE), (fill, FILL_SHARE)],
                          max(bi[1], bj[1]), min(bi[3], bj[3]), max(bi[0], bj[0]),
                          min(bi[2], bj[2]))
-    return tuple(([polys[k] for k in sorted(to)], [to[k][0] for k in sorted(to)],
+    return tuple(([polys[k[0]] for k in sorted(to)], [to[k][0] for k in sorted(to)],
                   [to[k][1] for k in sorted(to)]) for to in (whole, lap))
 
 
