@@ -232,3 +232,101 @@ def test_a_grey_crop_is_filled_once_for_its_three_channels_with_opencvs_pixels(f
                                                       radius, flag) for c in range(3)], -1))
             assert np.array_equal(fill(crop, hole, inpaint_module.FillOptions(radius=radius)),
                                   expected), radius
+
+
+@pytest.mark.parametrize("flag", [cv2.INPAINT_TELEA, cv2.INPAINT_NS])
+def test_a_crops_channels_filled_on_the_fill_pool_are_the_serial_fills(flag, monkeypatch):
+    """A colour crop's three per-channel fills run on two threads at once (the caller's and
+    fill_pool's) when the hole is large: the arrays the serial fills give, bit for bit, in
+    the channels' order; a small hole, or OpenCV held to one thread, fills them serially."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from seamline.io import to_uint16
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 44)
+    im = Image.new("L", (320, 90), 0)
+    ImageDraw.Draw(im).text((10, 18), "SALE 42%", font=font, fill=255)
+    hole = cv2.dilate(np.asarray(im), np.ones((5, 5), np.uint8))
+    assert np.count_nonzero(hole) >= inpaint_module.FILLS_AT_ONCE_PX
+    crop = as_image(data.astronaut())[20:110, 100:420]
+    q = to_uint16(crop)
+    serial = as_image(np.stack([cv2.inpaint(np.ascontiguousarray(q[..., c]), hole, 3.0, flag)
+                                for c in range(3)], -1))
+    submitted = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *a, **k):
+            submitted.append(a[0].copy())
+            return super().submit(fn, *a, **k)
+
+    pool = Counting(2)
+    monkeypatch.setattr(inpaint_module, "fill_pool", lambda: pool)
+    fill = inpaint_module._opencv(flag)
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        assert np.array_equal(fill(crop, hole, inpaint_module.FillOptions(radius=3.0)), serial)
+        assert len(submitted) == 2  # green and blue beside the caller's red
+        assert all(np.array_equal(p, q[..., c]) for p, c in zip(submitted, (1, 2)))
+        small = hole * (np.arange(hole.shape[1]) < 40)  # "S" alone: under the threshold
+        assert 0 < np.count_nonzero(small) < inpaint_module.FILLS_AT_ONCE_PX
+        fill(crop, small, inpaint_module.FillOptions(radius=3.0))
+        assert len(submitted) == 2
+        if flag == cv2.INPAINT_TELEA:  # through inpaint() too (tail.shadow_tail's fills)
+            out = inpaint(crop, hole > 0, backend="telea", radius=3)
+            assert len(submitted) > 2 and np.array_equal(out[hole > 0], serial[hole > 0])
+        n = len(submitted)
+        cv2.setNumThreads(1)
+        assert np.array_equal(fill(crop, hole, inpaint_module.FillOptions(radius=3.0)), serial)
+        assert len(submitted) == n
+    finally:
+        cv2.setNumThreads(threads)
+        pool.shutdown()
+
+
+def test_a_lines_two_telea_estimates_made_at_once_are_the_serial_ones(monkeypatch):
+    """text-mask's two photo estimates of a line's crop (under its letters, and under its
+    letters and the band round them) are made on two threads at once: the arrays made one
+    after another, bit for bit, in order, and a memo holds the same arrays."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from seamline.ops.text.hard_shadow import (estimate_error, estimate_errors,
+                                               telea_estimate, telea_estimates)
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 36)
+    im = Image.new("L", (300, 70), 0)
+    ImageDraw.Draw(im).text((8, 12), "Hello 1987", font=font, fill=255)
+    inner = cv2.dilate(np.asarray(im), np.ones((7, 7), np.uint8)) > 0
+    band = (cv2.dilate(inner.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0) & ~inner
+    rgb = np.ascontiguousarray(as_image(data.coffee())[150:220, 100:400])
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    serial = [telea_estimate(rgb, inner), telea_estimate(rgb, inner | band)]
+    submitted = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *a, **k):
+            submitted.append(fn)
+            return super().submit(fn, *a, **k)
+
+    pool = Counting(2)
+    monkeypatch.setattr(inpaint_module, "fill_pool", lambda: pool)
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        memo: dict = {}
+        got = telea_estimates(rgb, [inner, inner | band], memo)
+        assert len(submitted) == 1
+        assert all(np.array_equal(g, s) for g, s in zip(got, serial))
+        assert len(memo) == 2 and all(any(np.array_equal(v, s) for v in memo.values())
+                                      for s in serial)
+        errs = estimate_errors(rgb, lab, [inner, inner | band])
+        assert len(submitted) == 2
+        assert all(np.array_equal(e, estimate_error(rgb, lab, u))
+                   for e, u in zip(errs, [inner, inner | band]))
+    finally:
+        cv2.setNumThreads(threads)
+        pool.shutdown()
