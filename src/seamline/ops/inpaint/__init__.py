@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -47,46 +46,6 @@ class FillOptions:
     device: str = "cpu"
 
 
-#: Fills of a hole this large or larger (a crop's channels, or independent estimates of one
-#: crop) run on :func:`fill_pool`'s threads at once (smaller ones: the threads' hand-over
-#: costs more than the fill).
-FILLS_AT_ONCE_PX = 1000
-_FILL_POOL = None
-_FILL_POOL_LOCK = threading.Lock()
-
-
-def fill_pool():
-    """The process's pool of two threads that run independent OpenCV fills beside the caller.
-
-    cv2.inpaint holds no GIL while it fills: the three per-channel fills of one hole, or two
-    Telea estimates of one crop under different masks, run on two cores at once (about half
-    the wall time of one after another, the same CPU). The work it is given never submits
-    work of its own, so callers that are themselves pool threads (``region_fill.first_pass``'s)
-    cannot deadlock on it. Created on first use."""
-    global _FILL_POOL
-    if _FILL_POOL is None:
-        with _FILL_POOL_LOCK:
-            if _FILL_POOL is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                _FILL_POOL = ThreadPoolExecutor(2, thread_name_prefix="seamline-fills")
-    return _FILL_POOL
-
-
-def fills_at_once(fill1, planes, hole) -> list:
-    """``[fill1(plane) for plane in planes]``, the planes after the first on
-    :func:`fill_pool` while the caller fills the first, when ``hole`` (uint8 or bool,
-    non-zero: filled) has ``FILLS_AT_ONCE_PX`` px or more and OpenCV may use more than one
-    thread (``cv2.getNumThreads()``: batch and serve workers set it to their share of the
-    cores). The same calls on the same planes: the same arrays, in the planes' order.
-    ``fill1`` must not itself wait on :func:`fill_pool`."""
-    if len(planes) < 2 or cv2.getNumThreads() < 2 \
-            or cv2.countNonZero(np.asarray(hole, np.uint8)) < FILLS_AT_ONCE_PX:
-        return [fill1(p) for p in planes]
-    rest = [fill_pool().submit(fill1, p) for p in planes[1:]]
-    return [fill1(planes[0])] + [f.result() for f in rest]
-
-
 def _opencv(flag):
     def fill(crop, hole, opts):
         # cv2.inpaint takes 3-channel input only as 8-bit, but 1-channel as 16-bit. Both
@@ -97,9 +56,8 @@ def _opencv(flag):
         q = to_uint16(crop)
         # a grey image's RGB view (R = G = B): one channel filled stands for all three
         grey = bool((q[..., 0] == q[..., 1]).all() and (q[..., 0] == q[..., 2]).all())
-        planes = [np.ascontiguousarray(q[..., c]) for c in range(1 if grey else 3)]
-        # the channels are independent: filled on two cores at once (fills_at_once)
-        out = fills_at_once(lambda p: cv2.inpaint(p, hole, opts.radius, flag), planes, hole)
+        out = [cv2.inpaint(np.ascontiguousarray(q[..., c]), hole, opts.radius, flag)
+               for c in range(1 if grey else 3)]
         return as_image(np.stack(out * 3 if grey else out, axis=-1))
 
     return fill

@@ -22,8 +22,8 @@ from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.polygons import line_rect as _rect
 from seamline.ops.text.hard_shadow import (SHADOW_HUE_CHANNELS, SHADOW_HUE_MIN_OFFSET,
-                                           edge_shadow, error_from, estimate_errors,
-                                           split_shadow, telea_estimate, telea_estimates)
+                                           edge_shadow, estimate_error, split_shadow,
+                                           telea_estimate)
 from seamline.ops.text.hard_shadow import shift as _shift
 
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
@@ -314,13 +314,10 @@ def change_over_texture(lab, rgb, inner, band, *, estimate=None, memo=None):
     the photo estimated under ``inner | band``, whichever is higher. ``estimate``
     (keyword-only): :func:`~seamline.ops.text.hard_shadow.telea_estimate` ``(rgb, inner)``
     where the caller has it; ``memo`` (keyword-only): its memo, for this ``rgb``."""
-    if estimate is None:  # the two estimates at once (telea_estimates: two cores)
-        est, est_band = telea_estimates(rgb, [inner, inner | band], memo)
-    else:
-        est, est_band = estimate, telea_estimate(rgb, inner | band, memo)
+    est = telea_estimate(rgb, inner, memo) if estimate is None else estimate
     diff = lab - cv2.cvtColor(est, cv2.COLOR_RGB2Lab)
     de = np.linalg.norm(diff, axis=-1)
-    texture = error_from(lab, est_band)[band]
+    texture = estimate_error(rgb, lab, inner | band, memo)[band]
     return diff, de, max(EFFECT_TAIL_DELTA_E, float(np.quantile(texture, 0.75)))
 
 def _changes_photo(lab, rgb, covered, shape, ring_de) -> bool:
@@ -668,8 +665,8 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height, outlined=False):
     np.maximum.at(reach, cc[cand], far[cand])
     if not ((stats[1:, cv2.CC_STAT_AREA] >= CONFIRM_MIN_PX) & (reach[1:] >= min_reach)).any():
         return np.zeros_like(left)
-    de, texture = estimate_errors(rgb, lab, [inner, inner | band])  # at once: two cores
-    texture = texture[band]
+    de = estimate_error(rgb, lab, inner)
+    texture = estimate_error(rgb, lab, inner | band)[band]
     floor = max(CONFIRM_DELTA_E, float(np.quantile(texture, CONFIRM_QUANTILE)))
     hit = left & (de > floor)
     iy, ix = np.nonzero(hit)

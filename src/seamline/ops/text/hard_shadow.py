@@ -146,18 +146,6 @@ def telea_estimate(rgb: np.ndarray, unknown: np.ndarray, memo: dict | None = Non
     return est
 
 
-def telea_estimates(rgb: np.ndarray, unknowns: list, memo: dict | None = None) -> list:
-    """``[telea_estimate(rgb, u, memo) for u in unknowns]``, the estimates after the first
-    made on :func:`seamline.ops.inpaint.fill_pool`'s threads while this one makes the first
-    (cv2.inpaint holds no GIL: a line's two estimates, under its letters and under its
-    letters and the band round them, take the wall time of one on an idle 2-core machine).
-    The same calls: the same arrays, in ``unknowns``' order (a memo's entries are results of
-    the same calls, set from whichever thread made them)."""
-    from seamline.ops.inpaint import fills_at_once
-
-    return fills_at_once(lambda u: telea_estimate(rgb, u, memo), list(unknowns), unknowns[0])
-
-
 def estimate_error(rgb: np.ndarray, lab: np.ndarray, unknown: np.ndarray,
                    memo: dict | None = None) -> np.ndarray:
     """Delta E between each pixel and a Telea estimate of the photo under ``unknown``
@@ -165,20 +153,8 @@ def estimate_error(rgb: np.ndarray, lab: np.ndarray, unknown: np.ndarray,
 
     ``rgb`` (h, w, 3) float32 in [0, 1], ``lab`` its Lab, ``unknown`` (h, w) bool or uint8;
     returns (h, w) float32."""
-    return error_from(lab, telea_estimate(rgb, unknown, memo))
-
-
-def estimate_errors(rgb: np.ndarray, lab: np.ndarray, unknowns: list,
-                    memo: dict | None = None) -> list:
-    """``[estimate_error(rgb, lab, u, memo) for u in unknowns]``, the estimates made at once
-    (:func:`telea_estimates`): the same arrays."""
-    return [error_from(lab, e) for e in telea_estimates(rgb, unknowns, memo)]
-
-
-def error_from(lab: np.ndarray, estimate: np.ndarray) -> np.ndarray:
-    """:func:`estimate_error` from an estimate already made (``estimate``: a
-    :func:`telea_estimate`, (h, w, 3) float32 in [0, 1]); (h, w) float32 Delta E."""
-    return np.linalg.norm(lab - cv2.cvtColor(estimate, cv2.COLOR_RGB2Lab), axis=-1)
+    return np.linalg.norm(lab - cv2.cvtColor(telea_estimate(rgb, unknown, memo),
+                                             cv2.COLOR_RGB2Lab), axis=-1)
 
 
 def _soft_edged(fill: np.ndarray, shadow: np.ndarray, glyph: np.ndarray, rgb: np.ndarray,

@@ -25,7 +25,7 @@ import numpy as np
 
 from seamline.ops.polygons import line_crop
 from seamline.ops.text.geometry import change_over_texture, line_distances
-from seamline.ops.text.hard_shadow import estimate_errors
+from seamline.ops.text.hard_shadow import estimate_error
 
 __all__ = ["RIM_MIN_HEIGHT_PX", "RING_CAP_PX", "faint_rim_px", "hard_by_steps",
            "hard_over_texture", "missed_corners", "narrow_gaps", "outline_outside",
@@ -88,9 +88,8 @@ def faint_rim_px(mask: np.ndarray, image: np.ndarray, polygons, text_heights) ->
             continue
         rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-        # both estimates at once (two cores)
-        de, texture = estimate_errors(rgb, lab, [inner, inner | band])
-        texture = texture[band]
+        de = estimate_error(rgb, lab, inner)
+        texture = estimate_error(rgb, lab, inner | band)[band]
         floor = max(RIM_DELTA_E, float(np.quantile(texture, 0.75)))
         rim = 0
         for k in range(1, RIM_MAX_PX + 1):
