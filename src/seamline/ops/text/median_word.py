@@ -14,6 +14,8 @@ import math
 import cv2
 import numpy as np
 
+from seamline.ops.masks import blur_over
+
 __all__ = ["word_shape", "shows_word", "LEVEL", "LETTER", "NEAR", "SPECK", "SHOWN",
            "SHOWN_SHARE", "RING_PX"]
 
@@ -195,10 +197,8 @@ def shows_word(lightness: np.ndarray, T: np.ndarray, shape: np.ndarray, *,
 def _contrast(g: np.ndarray, ok: np.ndarray, on: np.ndarray, ring: np.ndarray,
               scale: float) -> float:
     """Mean band-passed ``g`` (h, w) on ``on`` minus on ``ring``; the band-pass normalised by
-    the pixels ``ok`` (the copy's in the frame)."""
-    w = ok.astype(np.float32)
-    g = np.where(ok, g, 0).astype(np.float32)
-    b = [cv2.GaussianBlur(g, (0, 0), sd * scale)
-         / np.maximum(cv2.GaussianBlur(w, (0, 0), sd * scale), 1e-6) for sd in (0.8, 3.0)]
+    the pixels ``ok`` (the copy's in the frame: :func:`seamline.ops.masks.blur_over`)."""
+    g = np.where(ok, g, 0).astype(np.float32)[..., None]  # NaN off the frame: weighted by 0
+    b = [blur_over(g, ok, sd * scale)[0][..., 0] for sd in (0.8, 3.0)]
     d = b[0] - b[1]
     return float(d[on].mean() - d[ring].mean())

@@ -231,7 +231,7 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         est = lab - diff
         hit = np.zeros(m.shape, bool)
         for col, share in cols:
-            ink = cv2.cvtColor(np.float32(col).reshape(1, 1, 3), cv2.COLOR_RGB2Lab)[0, 0]
+            ink = _lab(col)[0]
             v = ink - est  # estimate -> ink colour, per pixel
             vv = np.maximum(np.einsum("...k,...k->...", v, v), 1e-6)
             a = np.einsum("...k,...k->...", diff, v) / vv

@@ -390,11 +390,10 @@ def _support(T):
     return cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)) > 0
 
 
-def _near_word(T, inbox, box_h, lightness=None):
-    """Frame pixels within :data:`SHAPE_REACH` px of the word's letters in the median copy
-    ``T`` (:func:`seamline.ops.text.median_word.word_shape` in the word's window ``inbox``,
-    ``box_h`` the box's height in frame px, ``lightness`` the copies' median lightness,
-    :func:`copies_lightness`), holes filled; None when it shows none.
+def _near_word(shape):
+    """Frame pixels within :data:`SHAPE_REACH` px of the word's letters ``shape`` (h, w) bool
+    (the median copy's, :func:`seamline.ops.text.median_word.word_shape`), holes filled;
+    None when it shows none.
 
     :func:`_support`'s energy test over busy foliage: the median copy keeps the leaves'
     texture at a fifth of the strokes' energy, and the support took 0.8 of the frame (train
@@ -402,7 +401,6 @@ def _near_word(T, inbox, box_h, lightness=None):
     word of ~6500). Each copy's photo under the support was then read from too far away, the
     opacity fitted low and the inversion left 69 % of the strokes: the copies went to the
     fill. Kept near the letters, 34 % is left and the word comes off."""
-    shape = word_shape(T, inbox, box_h, scale=SCALE, lightness=lightness)
     if not shape.any():
         return None
     # the band-pass's strokes' side is a bold letter's edges (its middle lower): the letters
@@ -649,7 +647,8 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     N = float(whole.sum())
     light = copies_lightness(S, whole)  # read by the spreads' fit and the near-word test alike
     C0, before, (gain, Af, Qf, S2, left, left1) = _estimate(S, valid, T, M, whole, light)
-    near = _near_word(T, inbox, 2 * box[1] * SCALE, light)
+    shape = word_shape(T, inbox, 2 * box[1] * SCALE, scale=SCALE, lightness=light)
+    near = _near_word(shape)
     if near is not None and (left1 > MAX_LEFT or M.sum() > SCATTERED * (M & near).sum()):
         # over busy foliage the median copy keeps the leaves' texture at a fifth of the
         # strokes' energy and the support took most of the frame: again, near the strokes
@@ -669,17 +668,14 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     if even is not None:
         Af = np.where(Af > 0, np.minimum(even * Af, A_MAX - 0.01), 0).astype(np.float32)
         gain *= even
-        S2 = np.where(Af[None, ..., None] > 0, (S - Qf[None]) / (1 - Af[None, ..., None]),
-                      S).astype(np.float32)
-        left = float(np.mean(np.abs(copies_median(copies_bandpass(S2), S2, whole)[M]))) / max(before, 1e-9)
+        S2 = _inverted(S, Af, Qf)
+        left = _left(S2, whole, M, before)
     texture, left_k = _copy_stats(S, S2, T, M, inbox, before)
     # the lattice has a point wherever a copy's box reaches into the frame, also where none
     # was drawn (past the frame's edge): inverted there, the word's blend darkens the photo
     # in its shape (train tiledge: ~1000 px at each, none within 8 px of the text)
     # (taking the blend off must take the word away, not put its negative there)
-    _, shown = shows_word(S @ LUMA, T, word_shape(T, inbox, 2 * box[1] * SCALE, scale=SCALE,
-                                                  lightness=light),
-                          scale=SCALE, taken_off=S2 @ LUMA)
+    _, shown = shows_word(S @ LUMA, T, shape, scale=SCALE, taken_off=S2 @ LUMA)
     # the test reads the blend as fitted: a scale picked to suit a lattice of the photo's
     # own does not make it a watermark
     if not (Af > 0).any() or left1 > MAX_LEFT:
@@ -811,10 +807,8 @@ def _best_gain(S, Af, Qf, M, whole, before):
         a = np.minimum(g * Af, np.maximum(Af, min(g * top, A_MAX - 0.01)))
         a = np.where(Af >= A_CORE, a, Af).astype(np.float32)
         q = (Qf * (a / np.maximum(Af, 1e-9))[..., None]).astype(np.float32)
-        S2 = np.where(a[None, ..., None] > 0, (S - q[None]) / (1 - a[None, ..., None]),
-                      S).astype(np.float32)
-        left = (float(np.mean(np.abs(copies_median(copies_bandpass(S2), S2, whole)[M])))
-                / max(before, 1e-9))
+        S2 = _inverted(S, a, q)
+        left = _left(S2, whole, M, before)
         if best is None or left < best[4]:
             best = (float(g), a, q, S2, left)
         first = left if first is None else first
@@ -864,6 +858,20 @@ def _even_gain(S, whole, Af, Qf, M, inbox):
     step = EVEN_GAINS[1] - EVEN_GAINS[0]
     g = EVEN_GAINS[i] + step * 0.5 * (c0 - c2) / max(c0 - 2 * c1 + c2, 1e-12)
     return float(g)
+
+
+def _inverted(S, a, q):
+    """The copies ``S`` (:func:`sample_copies`) with the blend of opacity ``a`` (h, w) and
+    ``a C`` = ``q`` (h, w, 3) taken off where ``a`` > 0: (N, h, w, 3) float32."""
+    return np.where(a[None, ..., None] > 0, (S - q[None]) / (1 - a[None, ..., None]),
+                    S).astype(np.float32)
+
+
+def _left(S2, whole, M, before):
+    """Share of the repeated strokes' energy the inverted copies ``S2`` still hold: their
+    median's band-passed energy on the support ``M`` over the input's, ``before``."""
+    return float(np.mean(np.abs(copies_median(copies_bandpass(S2), S2, whole)[M]))) / max(
+        before, 1e-9)
 
 
 def _dog(x):
