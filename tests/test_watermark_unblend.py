@@ -503,3 +503,35 @@ def test_a_light_grey_word_over_shaded_foliage_leaves_no_rim_and_no_trace():
             trace.append(abs(float(np.median(err[m]))))
     assert len(trace) >= 10
     assert np.mean(trace) < 3.0 and np.max(trace) < 6.0, np.round(trace, 1)
+
+
+def test_scaling_the_opacity_down_leaves_an_opaque_core_to_the_fill():
+    # The shaded-foliage "PROOF" above, with a small solid dot (opacity 0.97) at each copy's
+    # centre: the fit reads the dots at A_MAX, pixels with no photo under them, a hole for
+    # the fill. Then _even_gain scales the opacity down (x 0.87) and main scaled the dots
+    # with it, under A_MAX: inverted at 0.78 with the paint held at 0.9's, they came back as
+    # grey-black specks (no hole left; 8 of the dots' 20 px off the photo by > 0.2).
+    photo = _dark_grass((960, 1280), 31, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
+                        disc_px=30, sky=True)
+    marked, _, tiles = _tiled_proof(photo, 160, 0.31, -24.0, 60)
+    H, W = photo.shape[:2]
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=60, font=BOLD_FONT, color=(160,) * 3,
+                      opacity=0.31, angle_deg=-24.0)
+    dot = np.zeros((H, W), np.float32)
+    for o in ov.tile_overlay(word, (H, W), (1.6, 3.6)):
+        x, y = ov.line_polygons(o)[0].mean(0)
+        cv2.circle(dot, (int(round(x)), int(round(y))), 2, 1.0, -1)
+    dot = cv2.GaussianBlur(dot, (0, 0), 0.7)
+    a = 0.97 * dot[..., None]
+    marked = (marked * (1 - a) + np.float32(160 / 255) * a).astype(np.float32)
+    ub = unblend_tiles(marked, tiles)
+    assert ub.done, ub.reason
+    # the path under test: the opacity scaled down after the fit
+    gain = float(ub.reason.split("opacity x ")[1].split(";")[0])
+    assert gain < 0.95, ub.reason
+    core = dot > 0.9
+    assert core.sum() >= 15
+    assert ub.hole[core].mean() > 0.8, ub.hole[core].mean()
+    err = np.abs(ub.image - photo).max(-1)
+    inverted = core & ~ub.hole & (ub.alpha > 0)
+    assert not (err > 0.2)[inverted].any(), int((err > 0.2)[inverted].sum())

@@ -54,7 +54,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "11"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "12"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -67,6 +67,7 @@ class UnblendWatermark(Stage):
     # 10: the opacity scaled down where the copies' edges along the matte say so (_even_gain)
     # 11: _even_gain's cost without the inversion's gain on the photo, sure at 1.2 (was
     # 1.5): d715fd4 changed the output at 10
+    # 12: _even_gain scales no pixel the fit found opaque (A_MAX) out of the hole for the fill
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",

@@ -666,7 +666,10 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     # the opacity again, a C held, by what the inverted copies show along the matte's edges
     even = _even_gain(S, whole, Af, Qf, M, inbox)
     if even is not None:
-        Af = np.where(Af > 0, np.minimum(even * Af, A_MAX - 0.01), 0).astype(np.float32)
+        # ... down only, and not on the pixels the fit found opaque (at A_MAX: a hole with no
+        # photo under it to give back, left to the fill); scaled under A_MAX they would be
+        # inverted at a gain of up to 1 / (1 - 0.9 x even) on what is only the paint
+        Af = np.where(Af >= A_MAX - 1e-6, Af, even * Af).astype(np.float32)
         gain *= even
         S2 = _inverted(S, Af, Qf)
         left = _left(S2, whole, M, before)
