@@ -535,3 +535,40 @@ def test_scaling_the_opacity_down_leaves_an_opaque_core_to_the_fill():
     err = np.abs(ub.image - photo).max(-1)
     inverted = core & ~ub.hole & (ub.alpha > 0)
     assert not (err > 0.2)[inverted].any(), int((err > 0.2)[inverted].sum())
+
+
+def test_an_unshown_copy_deep_in_the_frame_moves_past_its_edge_too():
+    # A small light "PROOF" tiled densely over dark grass, one copy in the middle of the frame
+    # not drawn: its tile (the lattice's) shows no word and is moved past the frame's edge
+    # along the lattice, to anchor the mask's tile vote. main looked up to 3 lattice steps
+    # each way, none of them past the edge from the middle of a 700x900 frame, and dropped
+    # the tile, while tiles_not_shown counted it moved: no region left at all.
+    from seamline.ops.text import TextRegion
+    from seamline.ops.text.unblend import tile_lattice
+    from seamline.stages.unblend_watermark import UnblendWatermark
+
+    H, W = 700, 900
+    photo = _dark_grass((H, W), 11)
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=22, font=BOLD_FONT, color=(215,) * 3,
+                      opacity=0.35, angle_deg=0.0)
+    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
+    polys = [np.float32(ov.line_polygons(o)[0]) for o in ovs]
+    centres = np.float64([q.mean(0) for q in polys])
+    gap = int(np.argmin(np.hypot(*(centres - (W / 2, H / 2)).T)))
+    marked, _, _ = ov.render(photo, [o for i, o in enumerate(ovs) if i != gap])
+    inside = [i for i, q in enumerate(polys) if q[:, 0].max() > 0 and q[:, 0].min() < W
+              and q[:, 1].max() > 0 and q[:, 1].min() < H]
+    regions = [TextRegion(polys[i], "", 1.0) for i in inside]
+    res = UnblendWatermark().run(None, marked.astype(np.float32), regions)
+    rep = res.report
+    assert rep["done"] and rep["copies_inverted"] >= 80, rep
+    assert rep["tiles_not_shown"] == 1, rep
+    left = [np.asarray(r.polygon, np.float64) for r in res.outputs["regions"]]
+    assert len(left) == rep["tiles_not_shown"] + rep["tiles_left_to_fill"], (len(left), rep)
+    q = left[0]
+    assert q[:, 0].max() <= 0 or q[:, 0].min() >= W or q[:, 1].max() <= 0 or q[:, 1].min() >= H
+    # ... on the lattice, its shape unchanged
+    B = tile_lattice(centres[inside])
+    ij = np.linalg.solve(B, q.mean(0) - centres[gap])
+    assert np.abs(ij - np.round(ij)).max() < 1e-3, ij
+    assert np.abs((q - q.mean(0)) - (polys[gap] - polys[gap].mean(0))).max() < 1e-3

@@ -44,6 +44,7 @@ patches at the frame's edges, ~1000 px each), text-region PSNR 31.46 / 35.00 / 3
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "12"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "13"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -68,6 +69,8 @@ class UnblendWatermark(Stage):
     # 11: _even_gain's cost without the inversion's gain on the photo, sure at 1.2 (was
     # 1.5): d715fd4 changed the output at 10
     # 12: _even_gain scales no pixel the fit found opaque (A_MAX) out of the hole for the fill
+    # 13: an unshown tile with no place past the edge within 3 lattice steps moved farther
+    # (it was dropped from the regions)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
@@ -180,10 +183,12 @@ class UnblendWatermark(Stage):
                  for i in tiles]
         lattice = tile_lattice(np.asarray(taken)) if unshown else None
         moved = {}
-        for i in unshown:
-            moved[i] = _past_edge(regions[i], lattice, image.shape, taken, 0.25 * ub.box_hw[1])
-            if moved[i] is not None:
-                taken.append(np.asarray(moved[i].polygon, np.float64).mean(0))
+        for i in unshown:  # (with no place past the edge, which the lattice always has, it
+            # would stay as it is: left to the mask and the fill, as before 01a6be3)
+            to = _past_edge(regions[i], lattice, image.shape, taken, 0.25 * ub.box_hw[1])
+            if to is not None:
+                moved[i] = to
+                taken.append(np.asarray(to.polygon, np.float64).mean(0))
         # a detected line centred on a copy is the watermark read there (its clearest
         # copies): taken off too, so not masked and filled again over the photo recovered
         copies = {i for i, r in enumerate(regions) if i not in tiles
@@ -216,7 +221,7 @@ class UnblendWatermark(Stage):
         return StageResult(
             outputs={"image": out, "alpha": ub.alpha * edited, "edited": edited,
                      "regions": [moved.get(i, r) for i, r in enumerate(regions)
-                                 if i not in drop and moved.get(i, r) is not None]},
+                                 if i not in drop]},
             report=report,
             notes=[f"tiled watermark: {report['copies_inverted']} copies inverted, "
                    f"{report['copies_left_to_fill']} left to the fill (over a smooth photo, or "
@@ -258,21 +263,37 @@ def _in_frame(poly, shape) -> bool:
 
 def _past_edge(region, lattice, shape, taken, reach: float):
     """``region`` (a tile) moved by the fewest lattice steps (``lattice``: 2x2, the tiles'
-    vectors as columns; up to 3 of each) to where it lies wholly outside a frame of
-    ``shape`` and no tile centred in ``taken`` (list of (2,)) is within ``reach`` px; None
-    when there is no such place. On the tiles' own lattice to the letter: the tile vote
-    refits it from every tile's centre, within half a pixel."""
+    vectors as columns; up to 3 of each, else as many as it takes to cross the frame) to
+    where it lies wholly outside a frame of ``shape`` and no tile centred in ``taken`` (list
+    of (2,)) is within ``reach`` px; None without a lattice. On the tiles' own lattice to the
+    letter: the tile vote refits it from every tile's centre, within half a pixel.
+
+    An unshown copy deep inside a large frame (a lattice point where nothing was drawn) has
+    no such place within 3 steps: with only those its tile was dropped, neither moved nor
+    left, while the report counted it moved."""
     if lattice is None:
         return None
     P = np.asarray(region.polygon, np.float64).reshape(-1, 2)
     c = P.mean(0)
-    steps = [lattice @ np.float64([i, j]) for i in range(-3, 4) for j in range(-3, 4)]
-    steps = [d for d in steps if not _in_frame(P + d, shape)
-             and all(np.hypot(*(c + d - t)) >= reach for t in taken)]
-    if not steps:
-        return None
-    d = min(steps, key=lambda v: float(np.hypot(*v)))
-    return type(region)(np.asarray(P + d, np.float32), region.text, region.score)
+    T = np.asarray(taken, np.float64).reshape(-1, 2)
+    lo, hi = P.min(0), P.max(0)
+    # as many steps of the shorter vector as cross the frame's diagonal and the tile's own
+    # extent twice: far enough past every edge for a place no tile is near
+    short = float(min(np.hypot(*lattice.T)))
+    far = 3 + int(math.ceil((math.hypot(*shape[:2]) + 2 * float(np.max(hi - lo))) / short))
+    for n in (3, far):
+        ij = np.stack(np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij"),
+                      -1).reshape(-1, 2).astype(np.float64)
+        d = ij @ lattice.T  # (the order of the 3-step list before: i outer, j inner)
+        out = ((hi[0] + d[:, 0] <= 0) | (lo[0] + d[:, 0] >= shape[1])
+               | (hi[1] + d[:, 1] <= 0) | (lo[1] + d[:, 1] >= shape[0]))
+        if len(T):
+            out &= np.hypot(*(c + d[:, None] - T[None]).transpose(2, 0, 1)).min(1) >= reach
+        if out.any():
+            k = np.flatnonzero(out)
+            d = d[k[int(np.argmin(np.hypot(*d[k].T)))]]
+            return type(region)(np.asarray(P + d, np.float32), region.text, region.score)
+    return None
 
 
 def _inverted_under(poly, ub, use) -> bool:
