@@ -155,3 +155,42 @@ def test_a_dark_word_over_light_foliage_gets_its_strokes_too():
     assert rep["confirmed"] >= 8
     assert (strokes & drawn).sum() >= 0.8 * strokes.sum()
     assert (strokes & drawn).sum() >= 0.6 * drawn.sum()
+
+
+def test_no_strokes_where_a_copys_box_past_the_frames_edge_merely_correlates(monkeypatch):
+    # A faint 174-grey "PROOF" at 0.3 tiled at 22.6 deg over the camera photo (squeezed to
+    # 671x529), drawn only where a copy's centre lies in the frame. At the right edge a
+    # lattice point with nothing drawn has 28 % of its strokes' box in the frame, over the
+    # grass, whose band-passed texture there correlates with the median word at 0.38 (>=
+    # CONFIRM): by the correlation alone the word's "O" was stamped on the grass (438 px
+    # farther than 8 px from any drawn pixel). Its strokes do not stand out from the ring
+    # round them (median_word.shows_word: 0.09 of the median's, under 0.3), so none is put.
+    # (A chance correlation, so this exact drawing: the second half checks it still reaches
+    # the contrast test, i.e. that the strokes come back without it.)
+    import cv2
+    from skimage import data
+
+    import seamline.ops.text.tile_support as ts
+    from seamline.testing import overlays as ov
+
+    H, W = 529, 671
+    grey = data.camera().astype(np.float32) / 255
+    photo = np.ascontiguousarray(cv2.resize(np.stack([grey] * 3, -1), (W, H),
+                                            interpolation=cv2.INTER_AREA))
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=32, font=BOLD_FONT, color=(174,) * 3,
+                      opacity=0.3, angle_deg=22.58905384864223)
+    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
+    w, h = ov.measure(word)
+    marked, _, _ = ov.render(photo, [o for o in ovs
+                                     if 0 <= o.xy[0] + w / 2 < W and 0 <= o.xy[1] + h / 2 < H])
+    marked = marked.astype(np.float32)
+    drawn = ov.drawn_mask(photo, marked)
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    polys = [np.float32(ov.line_polygons(o)[0]) for o in ovs]
+    strokes, rep = ts.repeated_strokes(marked, polys)
+    assert rep["confirmed"] >= 1, rep
+    assert not (strokes & far).any(), int((strokes & far).sum())
+    # without the contrast test (every copy "shown") the grass's "O" is stamped
+    monkeypatch.setattr(ts, "shows_word", lambda g, *a, **k: (None, np.ones(len(g), bool)))
+    strokes, _ = ts.repeated_strokes(marked, polys)
+    assert (strokes & far).sum() > 200, int((strokes & far).sum())
