@@ -539,3 +539,38 @@ def test_a_line_between_two_outlined_lines_looks_for_each_ones_outline_colour():
     got = block_outlines(mask, image, polys, regions, [False] * 3)
     assert got[51, 40:80].all() and got[74, 100:140].all(), (got[51].sum(), got[74].sum())
     assert got.sum() == 80, np.argwhere(got)
+
+
+def test_two_outlined_lines_set_close_look_for_both_outlines_estimating_each_line_once(
+        monkeypatch):
+    # Two stacked lines set close (their boxes overlap), both found outlined, one in black and
+    # one in blue: where the boxes overlap each line is looked round for both outlines' (and
+    # fills') colours, once per lender (51dc937). The photo under each line is estimated from
+    # its crop alone (two Telea fills), the same for both lenders: once per line, not once
+    # per lender (main: 4 estimates for the 2 lines; twelve close-set lines 34 for 12).
+    import seamline.ops.text.siblings as sib
+
+    image = np.full((90, 200, 3), 0.6, np.float32)
+    mask = np.zeros((90, 200), bool)
+    mask[12:34, 20:180] = True
+    mask[40:62, 20:180] = True
+    image[mask] = 1.0
+    for y in (34, 39):  # next to each line, in the boxes' overlap: both outlines' colours
+        image[y, 40:80] = 0.02
+        image[y, 100:140] = (0.02, 0.02, 0.95)
+    polys = [np.float32([[10, y0], [190, y0], [190, y1], [10, y1]]) for y0, y1 in ((5, 45),
+                                                                                 (33, 70))]
+    regions = [{"colors": [[1, 1, 1], [0, 0, 0]], "outlined": {"fill": 0, "outline": 1}},
+               {"colors": [[1, 1, 1], [0, 0, 1]], "outlined": {"fill": 0, "outline": 1}}]
+    calls, estimate = [], sib.change_over_texture
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return estimate(*args, **kwargs)
+
+    monkeypatch.setattr(sib, "change_over_texture", counted)
+    got = sib.block_outlines(mask, image, polys, regions, [False, False])
+    for y in (34, 39):
+        assert got[y, 40:80].all() and got[y, 100:140].all(), (y, got[y].sum())
+    assert got.sum() == 160, got.sum()
+    assert len(calls) == 2, len(calls)

@@ -207,6 +207,9 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
                          f"{len(polygons)}")
     out = np.zeros_like(mask, dtype=bool)
     k3 = np.ones((3, 3), np.uint8)
+    # the photo's estimate depends on the crop alone (the mask, the image and reach are the
+    # call's): a line listed once per lender (:func:`_block_lines`, in a row) is estimated once
+    last = None
     for n, (poly, cols) in enumerate(zip(polygons, colours)):
         y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
         m = mask[y0:y1, x0:x1]
@@ -225,9 +228,11 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         band = (cv2.dilate(inner.astype(np.uint8), _DISK4) > 0) & ~inner
         if band.sum() < 10 or inner.all():
             continue
-        rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
-        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-        diff, de, floor = change_over_texture(lab, rgb, inner, band)
+        if last is None or last[0] != (y0, y1, x0, x1):
+            rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
+            lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+            last = ((y0, y1, x0, x1), lab, *change_over_texture(lab, rgb, inner, band))
+        _, lab, diff, de, floor = last
         est = lab - diff
         hit = np.zeros(m.shape, bool)
         for col, share in cols:
