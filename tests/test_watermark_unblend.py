@@ -368,16 +368,23 @@ def _dark_grass(shape_hw, seed, *, scale=1.6, blur=1.5, gamma=2.2, cell=150, dis
     return np.clip(photo + disc, 0, 1).astype(np.float32)
 
 
+def _proof_lattice(shape_hw, grey, opacity, angle_deg, size_px):
+    """A ``grey`` DejaVu Sans Bold "PROOF" tiled over a frame of ``shape_hw`` (H, W): (the
+    overlays, one per lattice copy whose box reaches into the frame; their polygons, each
+    (4, 2) float32; the word's unrotated (width, height))."""
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=size_px, font=BOLD_FONT,
+                      color=(grey,) * 3, opacity=opacity, angle_deg=angle_deg)
+    ovs = ov.tile_overlay(word, shape_hw, (1.6, 3.6))
+    return ovs, [np.float32(ov.line_polygons(o)[0]) for o in ovs], ov.measure(word)
+
+
 def _tiled_proof(photo, grey, opacity, angle_deg, size_px):
     """A ``grey`` DejaVu Sans Bold "PROOF" tiled over ``photo``: (watermarked, drawn mask, the
     polygons of the copies wholly inside the frame)."""
     H, W = photo.shape[:2]
-    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=size_px, font=BOLD_FONT,
-                      color=(grey,) * 3, opacity=opacity, angle_deg=angle_deg)
-    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
+    ovs, tiles, _ = _proof_lattice((H, W), grey, opacity, angle_deg, size_px)
     marked, _, _ = ov.render(photo, ovs)
     marked = marked.astype(np.float32)
-    tiles = [ov.line_polygons(o)[0] for o in ovs]
     tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
     return marked, ov.drawn_mask(photo, marked), tiles
 
@@ -421,15 +428,11 @@ def test_a_lattice_point_past_the_frames_edge_with_nothing_drawn_is_left_alone()
 
     H, W = 600, 800
     photo = _dark_grass((H, W), 11)
-    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=44, font=BOLD_FONT, color=(215,) * 3,
-                      opacity=0.3, angle_deg=24.0)
-    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
-    w, h = ov.measure(word)
+    ovs, polys, (w, h) = _proof_lattice((H, W), 215, 0.3, 24.0, 44)
     drawn_at = [0 <= o.xy[0] + w / 2 < W and 0 <= o.xy[1] + h / 2 < H for o in ovs]
     marked, _, _ = ov.render(photo, [o for o, d in zip(ovs, drawn_at) if d])
     marked = marked.astype(np.float32)
     drawn = ov.drawn_mask(photo, marked)
-    polys = [np.float32(ov.line_polygons(o)[0]) for o in ovs]
     regions = [TextRegion(q, "", 1.0) for q in polys]
     res = UnblendWatermark().run(None, marked, regions)
     rep = res.report
@@ -515,11 +518,9 @@ def test_scaling_the_opacity_down_leaves_an_opaque_core_to_the_fill():
                         disc_px=30, sky=True)
     marked, _, tiles = _tiled_proof(photo, 160, 0.31, -24.0, 60)
     H, W = photo.shape[:2]
-    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=60, font=BOLD_FONT, color=(160,) * 3,
-                      opacity=0.31, angle_deg=-24.0)
     dot = np.zeros((H, W), np.float32)
-    for o in ov.tile_overlay(word, (H, W), (1.6, 3.6)):
-        x, y = ov.line_polygons(o)[0].mean(0)
+    for q in _proof_lattice((H, W), 160, 0.31, -24.0, 60)[1]:
+        x, y = q.mean(0)
         cv2.circle(dot, (int(round(x)), int(round(y))), 2, 1.0, -1)
     dot = cv2.GaussianBlur(dot, (0, 0), 0.7)
     a = 0.97 * dot[..., None]
@@ -549,10 +550,7 @@ def test_an_unshown_copy_deep_in_the_frame_moves_past_its_edge_too():
 
     H, W = 700, 900
     photo = _dark_grass((H, W), 11)
-    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=22, font=BOLD_FONT, color=(215,) * 3,
-                      opacity=0.35, angle_deg=0.0)
-    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
-    polys = [np.float32(ov.line_polygons(o)[0]) for o in ovs]
+    ovs, polys, _ = _proof_lattice((H, W), 215, 0.35, 0.0, 22)
     centres = np.float64([q.mean(0) for q in polys])
     gap = int(np.argmin(np.hypot(*(centres - (W / 2, H / 2)).T)))
     marked, _, _ = ov.render(photo, [o for i, o in enumerate(ovs) if i != gap])
