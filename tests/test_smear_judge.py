@@ -98,6 +98,39 @@ def test_half_size_fsr_keeps_full_size_quality_on_a_textured_hole(fur_hole):
     assert np.array_equal(fsr_fill(photo, thin), fsr_fill(photo, thin, scale=1))
 
 
+def test_thick_hole_over_detail_finer_than_half_size_is_filled_at_full_size():
+    """A bold outlined line over fine high-contrast stripes (a flower's stamens, a
+    sunburst): at half size their 2x2 means are flat, FSR fitted smooth blocks there and
+    the hole came back as a flat, letter-shaped patch with block edges. The default now
+    keeps such a hole at full size (``FSR_FINE_MEDIAN``): the stripes continue into it."""
+    h, w = 200, 420
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    f = 0.5 + 0.5 * np.sin(90 * np.arctan2(yy - 100, xx - 210))  # 1-3 px radial stripes
+    photo = np.stack([0.2 + 0.6 * f ** 4, 0.15 + 0.5 * f ** 4, 0.05 + 0.1 * f], -1)
+    photo = photo.astype(np.float32)
+    _, alpha = draw_text(photo, [TextItem("until the very end", (20, 85), 32, stroke_px=2)])
+    hole = cv2.dilate((alpha > 0.05).astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
+    assert hole.sum() > 3000  # thick and large: the half-size path's holes
+    out = fsr_fill(photo, hole)
+    half = fsr_fill(photo, hole, scale=2)
+    assert np.array_equal(out, fsr_fill(photo, hole, scale=1))
+    assert _psnr(out[hole], photo[hole]) > _psnr(half[hole], photo[hole]) + 0.5
+
+    def flat_blocks(x):  # 8x8 blocks wholly inside the hole with (nearly) no stripe left
+        return sum(hole[y:y + 8, x0:x0 + 8].all()
+                   and x[y:y + 8, x0:x0 + 8].std(axis=(0, 1)).max() < 0.03
+                   for y in range(0, h - 8, 8) for x0 in range(0, w - 8, 8))
+
+    def detail(x):  # luminance detail finer than a 1.5 px blur, mean over the hole
+        g = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
+        return float(np.abs(g - cv2.GaussianBlur(g, (0, 0), 1.5))[hole].mean())
+
+    assert flat_blocks(half) >= 5 and flat_blocks(out) <= 1, (flat_blocks(half),
+                                                              flat_blocks(out))
+    assert detail(out) > 0.45 * detail(photo) > detail(half), (detail(out), detail(half))
+
+
 def test_half_size_fsr_leaves_no_flat_blocks_where_the_hole_meets_the_crop_edge():
     """A hole cut by the crop's edge (a caption at the frame's edge), odd crop sides: no
     green (0, 135, 0) or flat blocks, the rows at the edge as close to the photo as the

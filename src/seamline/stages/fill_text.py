@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "21"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "22"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -52,6 +52,9 @@ class FillText(Stage):
     #               21: each ghost verdict in the report carries the polygon it was judged
     #                   for (GhostVerdict.polygon, which QA v13 reads; a v20 report has
     #                   none, and QA detects those regions again)
+    #               22: a thick hole in photo with detail finer than half size (stamens,
+    #                   fine stripes) gets FSR at full size (ops.inpaint.fsr.FSR_FINE_MEDIAN:
+    #                   at half size it left a flat, block-edged patch there)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -558,7 +558,7 @@ def edge_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     u, v = _ellipse_frame(np.stack([xx.ravel(), yy.ravel()], 1), conic.centre, conic.semi,
                           conic._rot)
     inside = ((u ** 2 + v ** 2) < 1).reshape(hole.shape)
-    scale = default_scale(rest)
+    scale = default_scale(rest, out)
     filled = out.copy()
     for side in (inside, ~inside):
         part = rest & side

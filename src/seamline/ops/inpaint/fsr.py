@@ -21,7 +21,8 @@ the crop starts; with ``shifts`` (the edge-first fill's, ``FSR_SHIFTS``) the hal
 low frequencies are the mean of FSR's fills over shifts of its block grid (cycle spinning, as
 translation-invariant wavelet denoising does it). Thin holes stay at full size: at half size
 their strokes vanish into the 2x2 averages (-0.5 to -4.5 dB there); so do small ones
-(``FSR_HALF_MIN_PX``).
+(``FSR_HALF_MIN_PX``), and holes in photo whose detail is finer than half size
+(``FSR_FINE_MEDIAN``: stamens, grass blades, fine stripes), which the 2x2 means turn flat.
 
 Tried and not kept (``benchmarks/bench_text_fill.py``, train split): FSR on luminance only
 with Telea on chroma took 0.64x the CPU time at 0.13 dB lower PSNR, but where the fill's
@@ -46,7 +47,7 @@ from seamline.errors import InputError
 from seamline.io import as_image, to_uint8, to_uint16
 from seamline.ops.inpaint.fsr_kernel import fsr_inpaint
 
-__all__ = ["fsr_fill"]
+__all__ = ["fsr_fill", "default_scale", "fine_detail"]
 
 
 #: Mirrored context (px) added around a crop whose hole reaches its edge.
@@ -74,6 +75,24 @@ FSR_SHIFT_SIGMA = 2.0
 #: glyph-shaped residue the ghost judge flagged (0.16; full size 0.09), a refill and a
 #: second read costing more than it saved.
 FSR_HALF_MIN_PX = 3000
+#: Median over the known pixels 3-10 px from the hole of the luminance (0-1 scale) of the
+#: photo's detail finer than half size (the photo minus its 2x2 means upsampled: what the
+#: half-size fill leaves to a Telea fill of the residual), above which a thick hole still
+#: runs at full size. Over fine high-contrast structure (a flower's stamens, fine radial
+#: stripes) the 2x2 means are flat, so FSR at half size fits large smooth blocks there and
+#: Telea carries no stripe in: a flat, block-edged patch inside the texture at 3x. A
+#: median, not an RMS: a few sharp edges in the ring (a white panel on black, train mix
+#: 020) are no fine texture, and full size cut that panel with a dark band (-2.7 dB).
+#: Hole PSNR full - half size (main's masks and crops; train mix and analogues: white
+#: DejaVu Sans Bold 28-32 px subtitle lines, 1-2 px black outline): over it a sunburst
+#: 0.037 / 0.047 +0.74 / +0.74 dB, a stamen disc 0.038 / 0.040 +0.33 / +0.37, camera's
+#: grass under a watermark 0.027 +2.22; under it chelsea's fur 0.004-0.006 -0.8 / -1.0,
+#: grace_hopper 0.010 +0.65 / -0.28, coffee 0.008 -1.57, the astronaut's panel 0.006
+#: -2.73. Not 0.015, which took grass 0.017 (+0.10 / +0.16), gravel 0.023 (+0.42) and
+#: procedural noise 0.022 too: on the noise (train mix 002, an outlined "ROAST") the full-
+#: size fill continued the outline's rim the mask left as a grey ghost of the word, which
+#: the tint judge passed (at half size it flagged the fill and the re-mask cleared it).
+FSR_FINE_MEDIAN = 0.025
 #: 8-bit levels a filled pixel's Y, Cr or Cb may lie outside that channel's range over the
 #: crop's known pixels before it counts as a failed FSR block (:func:`_fsr`).
 FSR_RANGE_TOL = 24
@@ -175,13 +194,30 @@ def _fsr_reduced(crop: np.ndarray, hole: np.ndarray, mode: int, s: int = 2,
     return np.clip(up + (as_image(carried) - 0.5) * 2, 0, 1)
 
 
-def default_scale(hole: np.ndarray) -> int:
+def fine_detail(crop: np.ndarray, hole: np.ndarray) -> float:
+    """Median absolute luminance (0-1 scale) of ``crop``'s detail finer than half size (the
+    crop minus its 2x2 means upsampled, bicubic) on the known pixels 3-10 px from ``hole``
+    (bool, (h, w)); 0.0 where there are none. ``crop``: (h, w, 3) float32 in [0, 1]."""
+    y = cv2.cvtColor(np.asarray(crop, np.float32), cv2.COLOR_RGB2GRAY)
+    h, w = y.shape
+    ev = cv2.copyMakeBorder(y, 0, h % 2, 0, w % 2, cv2.BORDER_REFLECT_101)
+    up = cv2.resize(_reduce(ev, 2), (ev.shape[1], ev.shape[0]),
+                    interpolation=cv2.INTER_CUBIC)[:h, :w]
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    ring = ~hole & (dist > 2) & (dist <= 10)
+    return float(np.median(np.abs(y - up)[ring])) if ring.any() else 0.0
+
+
+def default_scale(hole: np.ndarray, crop: np.ndarray | None = None) -> int:
     """:func:`fsr_fill`'s default ``scale`` for ``hole`` (bool, (h, w)): 1 for holes whose
-    largest inscribed radius is at most ``FSR_THIN_PX`` or with at most ``FSR_HALF_MIN_PX``
-    pixels, else 2."""
+    largest inscribed radius is at most ``FSR_THIN_PX``, with at most ``FSR_HALF_MIN_PX``
+    pixels, or (given the ``crop`` round it, (h, w, 3) float32) in photo whose detail finer
+    than half size passes ``FSR_FINE_MEDIAN`` (:func:`fine_detail`), else 2."""
     hole = np.asarray(hole, bool)
     radius = cv2.distanceTransform(np.pad(hole, 1).astype(np.uint8), cv2.DIST_L2, 5).max()
-    return 1 if radius <= FSR_THIN_PX or hole.sum() <= FSR_HALF_MIN_PX else 2
+    if radius <= FSR_THIN_PX or hole.sum() <= FSR_HALF_MIN_PX:
+        return 1
+    return 1 if crop is not None and fine_detail(crop, hole) > FSR_FINE_MEDIAN else 2
 
 
 def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
@@ -199,8 +235,8 @@ def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
         ``INPAINT_FSR_FAST``.
     scale : {1, 2, 4}, optional, keyword-only
         1: FSR at full size; 2 (4): at half (quarter) size, with the finer detail carried
-        in from the border (module docstring). Default: 1 for holes whose largest inscribed radius is
-        at most ``FSR_THIN_PX`` or with at most ``FSR_HALF_MIN_PX`` pixels, else 2.
+        in from the border (module docstring). Default: :func:`default_scale` (1 for thin
+        or small holes and for holes in photo with detail finer than half size, else 2).
     shifts : sequence of (int, int), keyword-only
         Shifts (px at the reduced size, down and right) of FSR's block grid whose fills'
         low frequencies are averaged at half or quarter size (``FSR_SHIFTS``; default one
@@ -219,7 +255,7 @@ def fsr_fill(crop: np.ndarray, hole: np.ndarray, *, best: bool = False,
     if not hole.any():
         return out
     if scale is None:
-        scale = default_scale(hole)
+        scale = default_scale(hole, out)
     out[hole] = (_fsr(out, hole, mode) if scale == 1
                  else _fsr_reduced(out, hole, mode, scale, shifts))[hole]
     return out
