@@ -570,3 +570,59 @@ def test_an_unshown_copy_deep_in_the_frame_moves_past_its_edge_too():
     ij = np.linalg.solve(B, q.mean(0) - centres[gap])
     assert np.abs(ij - np.round(ij)).max() < 1e-3, ij
     assert np.abs((q - q.mean(0)) - (polys[gap] - polys[gap].mean(0))).max() < 1e-3
+def _coset(tiles, form):
+    """The tiles on every other point of their lattice: those whose lattice index ``(i, j)``
+    has ``form @ (i, j)`` even."""
+    from seamline.ops.text.unblend import tile_lattice
+
+    c = np.array([q.mean(0) for q in tiles])
+    ij = np.round(np.linalg.solve(tile_lattice(c), (c - c[0]).T).T).astype(int)
+    return [q for q, k in zip(tiles, ij) if (k @ np.array(form)) % 2 == 0]
+
+
+@pytest.mark.parametrize("form", [(1, 0), (0, 1), (1, 1)])
+def test_tiles_on_every_other_lattice_point_give_every_copy(form):
+    # detect-text hands unblend only the tiles no detected line covers; on a clear watermark
+    # those may all sit on every other point of its lattice (the copies between them read as
+    # lines): their shortest differences span a lattice twice as coarse, with enough whole
+    # copies (6-8 here) not to look further. main fitted the blend from those and inverted
+    # only them: half the drawn pixels left (0.45-0.49 inverted), 22.1-22.4 dB in the text
+    # region against 35.2 from all the tiles. The copies at the points between them hold the
+    # same word: the lattice is refined, every copy is found.
+    photo = _dark_grass((600, 800), 5)
+    marked, drawn, tiles = _tiled_proof(photo, 175, 0.28, -24.0, 44)
+    full = unblend_tiles(marked, tiles)
+    ub = unblend_tiles(marked, _coset(tiles, form))
+    assert ub.done, ub.reason
+    assert ub.copies == full.copies == 15
+    assert np.mean(ub.alpha[drawn] > 0) > 0.95
+    text = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert _psnr(ub.image, photo, text) > _psnr(full.image, photo, text) - 1.0
+
+
+def test_a_watermark_drawn_on_every_other_point_is_not_refined():
+    # ... and where the word is drawn only at the tiles' own points (the coarser lattice, a
+    # checkerboard of the finer, is the watermark's), the points between them hold none: the
+    # lattice is kept (7 whole copies, not the finer one's 15) and the word's blend is not
+    # taken off where nothing was drawn.
+    from seamline.ops.text.unblend import tile_lattice
+
+    photo = _dark_grass((600, 800), 5)
+    H, W = photo.shape[:2]
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=44, font=BOLD_FONT, color=(175,) * 3,
+                      opacity=0.28, angle_deg=-24.0)
+    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
+    polys = [np.float32(ov.line_polygons(o)[0]) for o in ovs]
+    c = np.array([q.mean(0) for q in polys])
+    ij = np.round(np.linalg.solve(tile_lattice(c), (c - c[0]).T).T).astype(int)
+    keep = [int(i + j) % 2 == 0 for i, j in ij]
+    marked, _, _ = ov.render(photo, [o for o, k in zip(ovs, keep) if k])
+    marked = marked.astype(np.float32)
+    drawn = ov.drawn_mask(photo, marked)
+    tiles = [q for q, k in zip(polys, keep)
+             if k and q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
+    ub = unblend_tiles(marked, tiles)
+    assert ub.done, ub.reason
+    assert ub.copies == 7
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    assert (ub.alpha[far] > 0).sum() < 0.002 * drawn.sum(), int((ub.alpha[far] > 0).sum())

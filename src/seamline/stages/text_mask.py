@@ -111,7 +111,9 @@ class TextMask(Stage):
     # its own boxes (ops.text.siblings: the first one's was looked for in every box)
     # 53: 41's 2 px corners on every line found outlined (the gate read the outline's colour
     # index as a flag: colour 0 never got them)
-    version = "53"
+    # 54: a tiled watermark's tiles on every other point of its lattice give every copy
+    # (ops.text.unblend._finer, through tile_support.repeated_strokes' lattice)
+    version = "54"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions")},

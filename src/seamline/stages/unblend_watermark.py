@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "13"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "14"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -71,6 +71,8 @@ class UnblendWatermark(Stage):
     # 12: _even_gain scales no pixel the fit found opaque (A_MAX) out of the hole for the fill
     # 13: an unshown tile with no place past the edge within 3 lattice steps moved farther
     # (it was dropped from the regions)
+    # 14: tiles on every other point of the watermark's lattice give the lattice with the
+    # points between them where those hold the word (ops.text.unblend._finer)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",

@@ -63,8 +63,9 @@ def repeated_strokes(image: np.ndarray, polygons, *,
         sRGB photo with the tiled watermark (what the mask is built on).
     polygons : sequence of ndarray, each (4, 2)
         The watermark's tiles (x, y image px; translated copies of one box, as detect-text
-        adds them). Their lattice (or the autocorrelation's where theirs is coarser, as
-        :func:`~seamline.ops.text.unblend.unblend_tiles` reads it) gives every copy.
+        adds them). Their lattice (refined, or the autocorrelation's, where theirs is
+        coarser, as :func:`~seamline.ops.text.unblend.unblend_tiles` reads it) gives every
+        copy.
     line_mask : ndarray, HxW bool, optional
         What detected lines (regions with text) already mask: a copy it holds more than
         :data:`COVERED` of is left to it.
