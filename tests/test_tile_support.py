@@ -194,3 +194,63 @@ def test_no_strokes_where_a_copys_box_past_the_frames_edge_merely_correlates(mon
     monkeypatch.setattr(ts, "shows_word", lambda g, *a, **k: (None, np.ones(len(g), bool)))
     strokes, _ = ts.repeated_strokes(marked, polys)
     assert (strokes & far).sum() > 200, int((strokes & far).sum())
+
+
+def test_a_sky_speck_in_an_undrawn_lattice_tiles_sliver_is_not_masked_as_the_word():
+    # the held-out tiled case's report shape: lattice tiles past the frame's edge with no copy
+    # drawn in their sliver (copies drawn where their centre is in the frame), a bright blue
+    # sky speck among the dark leaves there; text-mask's per-line matting read each sliver as
+    # unknown text and took the speck for the light word. Main af276e6: 1010 mask px farther
+    # than 8 px from the drawn word, all in the slivers. Given unblend-watermark's fitted blend
+    # (``watermark``: the word's grey and opacity), a sliver tile keeps its own pieces only
+    # where they moved toward it (siblings.toward_word); without it, nothing changes
+    import cv2
+
+    from seamline.testing import overlays as ov
+
+    H, W = 600, 800
+    photo = _dark_foliage((H, W), 11)
+    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=52, font=BOLD_FONT,
+                      color=(210,) * 3, opacity=0.3, angle_deg=-23.0)
+    ovs = ov.tile_overlay(word, (H, W), (1.4, 3.0))
+    w, h = ov.measure(word)
+    inside = [o for o in ovs if 0 <= o.xy[0] + w / 2 < W and 0 <= o.xy[1] + h / 2 < H]
+
+    def in_frame(p):
+        m = np.zeros((H, W), np.uint8)
+        cv2.fillPoly(m, [np.round(p).astype(np.int32)], 1)
+        return m > 0
+
+    polys = [ov.line_polygons(o)[0] for o in ovs]
+    slivers = [p for o, p in zip(ovs, polys) if o not in inside
+               and 0.05 < in_frame(p).sum() / cv2.contourArea(p.astype(np.float32)) < 0.35]
+    rng = np.random.default_rng(3)
+    for p in slivers:  # a speck of sky, broken by leaves, in each sliver
+        ys, xs = np.nonzero(in_frame(p))
+        sp = np.zeros((H, W), np.float32)
+        cv2.ellipse(sp, (int(xs.mean()), int(ys.mean())), (22, 30), 0, 0, 360, 1.0, -1)
+        nz = cv2.GaussianBlur(rng.random((H, W)).astype(np.float32), (0, 0), 3)
+        sp = cv2.GaussianBlur(sp * (nz > np.percentile(nz, 30)), (0, 0), 1.2)[..., None]
+        photo = photo * (1 - sp) + np.float32([0.58, 0.70, 0.88]) * sp
+    photo = np.clip(photo, 0, 1).astype(np.float32)
+    marked = ov.render(photo, inside)[0].astype(np.float32)
+    drawn = ov.drawn_mask(photo, marked)
+    tiles = [q for q in polys if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
+    assert len(tiles) == 9 and len(slivers) == 4
+    regions = [TextRegion(p, "", 1.0) for p in tiles + slivers]
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    alone = TextMask().run(None, marked, regions)  # no blend given: as on main
+    assert "tile_off_colour_px" not in alone.report
+    assert ((alone.outputs["mask"] >= 0.5) & far).sum() > 500  # 1010
+    blend = {"color": [210 / 255] * 3, "opacity": 0.3}
+    res = TextMask().run(None, marked, regions, watermark=blend)
+    mask = res.outputs["mask"] >= 0.5
+    assert (mask & far).sum() < 50  # 1
+    assert res.report["tile_off_colour_px"] > 500
+    assert (mask & drawn).sum() / drawn.sum() > 0.985  # 0.991 on main and now
+    # ... whatever the blend's colour and opacity, as unblend fits them (the lightest grey at
+    # an opacity lower in step: over dark leaves the two trade off)
+    res = TextMask().run(None, marked, regions, watermark={"color": [1.0] * 3, "opacity": 0.26})
+    assert ((res.outputs["mask"] >= 0.5) & far).sum() < 50
+    with pytest.raises(ValueError, match="watermark"):
+        TextMask().run(None, marked, regions, watermark={"color": [1.0] * 3})

@@ -198,12 +198,20 @@ def test_unblend_stage_inverts_the_tiles_and_hands_on_the_other_regions():
     near = drawn & (cv2.dilate(edited.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0)
     assert _psnr(out, photo, near) > _psnr(marked, photo, near) + 8
     assert rep["changed_px"] == edited.sum() and rep["changed_outside_support_px"] == 0
+    # the blend it inverted, for text-mask's sliver tiles: JSON-ready, one shown flag a copy
+    import json
+
+    blend = json.loads(json.dumps(res.outputs["blend"]))
+    assert blend == res.outputs["blend"]
+    assert all(0 <= c <= 1 for c in blend["color"]) and 0.05 < blend["opacity"] < 1
+    assert len(blend["centres"]) == len(blend["shown"]) >= rep["copies_inverted"]
     # without tiles (or switched off) everything passes through as it is
     for params, regs in ((None, [caption]),
                          (UnblendWatermark.Params(enabled=False), regions)):
         res = UnblendWatermark(params).run(None, marked, regs)
         assert res.outputs["image"] is marked and res.outputs["regions"] is regs
         assert not res.outputs["alpha"].any() and not res.outputs["edited"].any()
+        assert res.outputs["blend"] == {}
 
 
 def test_unblend_stage_leaves_copies_whose_inversion_still_shows_the_word_to_the_fill():
@@ -252,6 +260,8 @@ def test_remove_text_takes_the_watermark_off_before_the_mask():
     assert st["unblend"].stage_id == "unblend-watermark"
     # the fill works on what is left; its output mask names the unblended pixels too
     assert st["inpaint"].inputs["edited"] == "unblend.edited"
+    # the mask judges the tiles of copies past the frame's edge by the blend unblend inverted
+    assert st["mask"].inputs["watermark"] == "unblend.blend"
     assert st["qa"].inputs["original"] == "input.image"
 
 

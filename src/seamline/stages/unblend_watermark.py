@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "14"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "15"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -73,6 +73,8 @@ class UnblendWatermark(Stage):
     # (it was dropped from the regions)
     # 14: tiles on every other point of the watermark's lattice give the lattice with the
     # points between them where those hold the word (ops.text.unblend._finer)
+    # 15: ``blend``, the fitted colour and opacity and the copies shown, for text-mask's sliver
+    # tiles (image, regions, alpha and edited unchanged)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
@@ -92,7 +94,12 @@ class UnblendWatermark(Stage):
                                                "stage changed pixels"),
                  "edited": PortSpec("mask", binary=True,
                                     doc="the pixels this stage changed: the watermark's "
-                                        "support, nothing else")},
+                                        "support, nothing else"),
+                 "blend": PortSpec("report",
+                                   doc="the blend it inverted (empty when it inverted no "
+                                       "copy): ``color`` (sRGB in [0, 1]), ``opacity`` (the "
+                                       "strokes' core), the copies' ``centres`` (x, y px), "
+                                       "``box_hw`` and which copies are ``shown``")},
         doc="A watermark tiled across the photo (detect-text's tiles: regions without text, "
             "translated copies of one box) is semi-transparent: the photo is still under it. "
             "Its opacity and colour are estimated from the copies (aligned; per pixel, least "
@@ -122,7 +129,8 @@ class UnblendWatermark(Stage):
         # passing through: read-only zeros without memory (no HxW float per photo that has
         # no tiled watermark, which is nearly every photo)
         none = np.broadcast_to(np.float32(0), image.shape[:2])
-        passed = {"image": image, "regions": regions, "alpha": none, "edited": none}
+        passed = {"image": image, "regions": regions, "alpha": none, "edited": none,
+                  "blend": {}}
         tiles = tile_regions(regions) if self.params.enabled and image.ndim == 3 else []
         if not tiles:
             return StageResult(outputs=passed, report={"done": False, "tiles": 0})
@@ -222,6 +230,7 @@ class UnblendWatermark(Stage):
         edited = changed.astype(np.float32)
         return StageResult(
             outputs={"image": out, "alpha": ub.alpha * edited, "edited": edited,
+                     "blend": _blend(ub, changed),
                      "regions": [moved.get(i, r) for i, r in enumerate(regions)
                                  if i not in drop]},
             report=report,
@@ -230,6 +239,22 @@ class UnblendWatermark(Stage):
                    f"{report['copies_ghosted']} whose inversion still shows the word), "
                    f"{len(drop)} regions taken off; {int(changed.sum())} px changed, all "
                    f"within the watermark's support ({ub.reason})"])
+
+
+def _blend(ub, changed: np.ndarray) -> dict:
+    """The blend ``ub`` inverted, JSON-ready: its colour, its opacity (the strokes' core: the
+    :data:`CORE_QUANTILE` of the estimated opacity over the ``changed`` pixels, HxW bool), the
+    copies' centres, box and which show the word."""
+    return {"color": [float(c) for c in ub.color],
+            "opacity": float(np.quantile(ub.alpha[changed], CORE_QUANTILE)),
+            "centres": np.asarray(ub.centres, np.float64).round(2).tolist(),
+            "box_hw": [float(v) for v in ub.box_hw],
+            "shown": [bool(v) for v in ub.shown]}
+
+
+#: Quantile of the estimated opacity over the changed pixels read as the word's opacity:
+#: the support holds the strokes' anti-aliased edge (opacity down to 0.12) beside their core
+CORE_QUANTILE = 0.9
 
 
 def _key(text: str) -> str:

@@ -14,6 +14,10 @@ outline, line 1 over near-black then a defocused petal, grain + JPEG).
 
 :func:`block_outlines` takes, round such lines, the pixels that moved from the photo toward
 the outline colour the outlined line was found with (:func:`toward_colour`).
+
+The copies of a tiled watermark are one word in one blend: :func:`slivers_off_word` drops the
+pieces of a sliver tile's mask (a lattice copy past the frame's edge) that did not move toward
+the blend unblend-watermark fitted over the whole copies (:func:`toward_word`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.ops.polygons import line_crop, stacked
+from seamline.ops.polygons import line_crop, polygon_box_mask, stacked
 from seamline.ops.text.geometry import change_over_texture
 
 __all__ = ["FILL_SHARE", "SIBLING_FILL_DELTA_E", "SIBLING_GAP", "SIBLING_HEIGHT_RATIO",
@@ -168,6 +172,138 @@ FILL_SHARE = 0.8
 TOWARD_ACROSS = 0.6
 
 
+def _along_across(diff, est, ink_lab):
+    """A change ``diff`` from the photo estimate ``est`` (Lab, (h, w, 3)) against the line from
+    ``est`` to ``ink_lab`` (Lab (3,)): its share of that line ``a``, its length along it and
+    its length across it (Delta E), each (h, w)."""
+    v = ink_lab - est  # estimate -> ink colour, per pixel
+    vv = np.maximum(np.einsum("...k,...k->...", v, v), 1e-6)
+    a = np.einsum("...k,...k->...", diff, v) / vv
+    along = a * np.sqrt(vv)
+    across = np.linalg.norm(diff - a[..., None] * v, axis=-1)
+    return a, along, across
+
+
+#: A tiled watermark's sliver tile keeps a piece of its own mask (:func:`toward_word`) where at
+#: least this share of its pixels moved from the photo toward the word's colour by no more
+#: than the word's opacity allows
+WORD_PIECE_SHARE = 0.5
+#: ... a pixel moving more than this many times the fitted opacity of the way to the word's
+#: colour is the photo's own (a sky speck among leaves moves all the way to its own blue)
+WORD_MAX_OPACITY_X = 2.0
+
+
+def toward_word(mask: np.ndarray, image: np.ndarray, polygons, colour, opacity: float, *,
+                margin: float = 0.3) -> np.ndarray:
+    """Pieces of ``mask`` in a tiled watermark's tiles that are the word's alpha blend over
+    the photo: bool, shape (H, W), within ``mask``.
+
+    A lattice tile past the frame's edge with nothing drawn in its sliver is matted as if it
+    held unknown text, and its matte can take a bright speck of the photo (sky among dark
+    leaves) for glyphs; a copy of the word cut by the edge is a blend of the photo and the
+    word, ``I = P + a (C - P)``. The blend (``colour`` C, ``opacity`` a) is unblend-watermark's,
+    fitted over the whole copies: the slivers alone cannot give it (their specks fit a > 1).
+    Each pixel of ``mask`` is compared with the photo estimated under the mask in its tile's
+    crop (``line_crop``, ``margin`` x its height; ``change_over_texture``, Lab). A pixel moved
+    toward the word when it went along ``P -> C`` by more than the texture floor and at most
+    :data:`WORD_MAX_OPACITY_X` x ``a`` of the way, and across it by at most ``TOWARD_ACROSS``
+    of that plus the floor; a connected piece is kept where :data:`WORD_PIECE_SHARE` of its
+    pixels did. A blue speck among leaves moves all the way toward blue; a cut copy over a
+    patch of sky moves ``a`` of the way toward the word's grey.
+
+    Parameters
+    ----------
+    mask : ndarray, (H, W) bool
+        The tiles' own mask pixels to judge.
+    image : ndarray, (H, W, 3) float32 in [0, 1]
+    polygons : list of ndarray, (N, 2) float
+        The tiles.
+    colour : sequence of 3 float
+        The word's colour, sRGB in [0, 1].
+    opacity : float
+        The word's opacity, in (0, 1).
+    margin : float
+        Crop margin (keyword-only).
+    """
+    ink = _lab(colour)[0]
+    done = np.zeros_like(mask, dtype=bool)
+    out = mask.copy()  # pixels no crop judged: kept
+    for poly in polygons:
+        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
+        m = mask[y0:y1, x0:x1] & ~done[y0:y1, x0:x1]
+        if m.size == 0 or not m.any():
+            continue
+        done[y0:y1, x0:x1] |= m
+        inner = cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        band = (cv2.dilate(inner.astype(np.uint8), _DISK4) > 0) & ~inner
+        if band.sum() < 10 or inner.all():
+            continue  # nothing to estimate the photo from: kept
+        rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+        diff, de, floor = change_over_texture(lab, rgb, inner, band)
+        a, along, across = _along_across(diff, lab - diff, ink)
+        moved = ((a > 0) & (a <= WORD_MAX_OPACITY_X * opacity) & (along > floor)
+                 & (across <= TOWARD_ACROSS * along + floor))
+        n, lab_ = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+        total = np.bincount(lab_.ravel(), minlength=n)
+        hits = np.bincount(lab_.ravel(), weights=moved.ravel(), minlength=n)
+        good = hits >= WORD_PIECE_SHARE * np.maximum(total, 1)
+        good[0] = False
+        out[y0:y1, x0:x1] &= ~m | good[lab_]
+    return out
+
+
+def slivers_off_word(mask: np.ndarray, image: np.ndarray, polygons, blend, *,
+                     within=None) -> np.ndarray:
+    """The pixels of ``mask`` in a tiled watermark's sliver tiles that moved from the photo
+    toward no blend of the word (:func:`toward_word`): bool, shape (H, W), to drop.
+
+    A sliver tile: its centre past the frame's edge, or the copy of ``blend`` nearest its
+    centre (within half a box length) not shown. A copy past the edge can pass
+    ``shown`` (a bright speck in its sliver has the contrast of a light word's strokes), so
+    the centre decides first.
+
+    Parameters
+    ----------
+    mask : ndarray, (H, W) bool
+        The text mask so far.
+    image : ndarray, (H, W, 3) float32 in [0, 1]
+    polygons : list of ndarray, (N, 2) float
+        The tiles (x, y image px).
+    blend : dict
+        unblend-watermark's fitted blend: ``color`` (sRGB in [0, 1]), ``opacity``, and
+        optionally the copies' ``centres`` ((M, 2) x, y px), ``shown`` ((M,) bool) and
+        ``box_hw`` (height, length px).
+    within : ndarray, (H, W) bool, optional
+        Only pixels here are judged (keyword-only; text-mask: off the detected lines).
+    """
+    shape = mask.shape
+    polys = [p for p in polygons if _sliver(p, shape, blend)]
+    own = np.zeros(shape, bool)
+    for poly in polys:
+        box, m = polygon_box_mask(poly, shape)
+        own[box] |= m & mask[box]
+    if within is not None:
+        own &= within
+    if not own.any():
+        return own
+    return own & ~toward_word(own, image, polys, blend["color"], float(blend["opacity"]))
+
+
+def _sliver(poly, shape, blend) -> bool:
+    """Whether a tile (polygon, x y image px) is a sliver of a lattice copy (see
+    :func:`slivers_off_word`) in a frame of ``shape`` (H, W)."""
+    c = np.asarray(poly, np.float64).reshape(-1, 2).mean(0)
+    if not (0 <= c[0] < shape[1] and 0 <= c[1] < shape[0]):
+        return True
+    centres = np.asarray(blend.get("centres") or np.zeros((0, 2)), np.float64).reshape(-1, 2)
+    if not len(centres) or len(blend.get("shown") or ()) != len(centres):
+        return False
+    d = np.hypot(*(centres - c).T)
+    k = int(np.argmin(d))
+    return d[k] <= 0.5 * float(blend["box_hw"][1]) and not blend["shown"][k]
+
+
 def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
                   margin: float = 0.3, reach: int = 2, within=None) -> np.ndarray:
     """Pixels up to ``reach`` px past a line's mask that moved from the photo toward one of
@@ -236,12 +372,7 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         est = lab - diff
         hit = np.zeros(m.shape, bool)
         for col, share in cols:
-            ink = _lab(col)[0]
-            v = ink - est  # estimate -> ink colour, per pixel
-            vv = np.maximum(np.einsum("...k,...k->...", v, v), 1e-6)
-            a = np.einsum("...k,...k->...", diff, v) / vv
-            along = a * np.sqrt(vv)
-            across = np.linalg.norm(diff - a[..., None] * v, axis=-1)
+            a, along, across = _along_across(diff, est, _lab(col)[0])
             hit |= ((a >= share) & (along > floor)
                     & (across <= TOWARD_ACROSS * along + floor))
         hit &= look & (de > floor)
