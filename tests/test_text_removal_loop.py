@@ -148,6 +148,13 @@ def _no_ocr(strip):
     return "", 0.0
 
 
+def _untimed(x):
+    """A fill report less its CPU times (they differ from run to run)."""
+    if isinstance(x, dict):
+        return {k: _untimed(v) for k, v in x.items() if k != "cpu_ms"}
+    return [_untimed(v) for v in x] if isinstance(x, list) else x
+
+
 @pytest.fixture(scope="module")
 def fur_title():
     """A bold title on the cat's fur, its exact (grown) mask and its region."""
@@ -512,9 +519,38 @@ def test_a_fill_judged_again_as_it_is_keeps_its_verdict_without_a_second_look(sh
     assert np.array_equal(remembered[0], every_time[0])
     assert np.array_equal(remembered[1], every_time[1])
 
-    def untimed(x):  # the report less its CPU times (they differ from run to run)
-        if isinstance(x, dict):
-            return {k: untimed(v) for k, v in x.items() if k != "cpu_ms"}
-        return [untimed(v) for v in x] if isinstance(x, list) else x
+    assert _untimed(remembered[2]) == _untimed(every_time[2])
 
-    assert untimed(remembered[2]) == untimed(every_time[2])
+
+def test_the_curves_across_a_fill_are_searched_once_per_crop_as_it_is(fur_title, monkeypatch):
+    """The smear and structure judges search the curves across a fill's crop, and the grain
+    fix on that very crop (nothing changed in between) reads the curves they found instead of
+    searching again: the same image, mask and report as searching every time."""
+    import hashlib
+
+    import seamline.ops.inpaint.edge_first as edge_first
+    from seamline.ops.text.fill_judges import Seen
+
+    image, _, mask, regions = fur_title
+    searched: list = []
+    search = edge_first.curves
+
+    def counted(img, hole, *, known=None):
+        searched.append(hashlib.sha256(img.tobytes() + np.packbits(hole).tobytes()
+                                       + np.packbits(known).tobytes()).hexdigest())
+        return search(img, hole, known=known)
+
+    monkeypatch.setattr(edge_first, "curves", counted)
+    found_once = fill_text(image, mask, regions, max_passes=3, ocr=_no_ocr)
+    assert "texture" in found_once[2]["regions"][0]["passes"][0]  # the grain fix ran
+    once = list(searched)
+    searched.clear()
+    monkeypatch.setattr(Seen, "curves", lambda self, box, crop, here, known: edge_first.curves(
+        crop, here, known=known))
+    every_time = fill_text(image, mask, regions, max_passes=3, ocr=_no_ocr)
+    assert len(searched) > len(set(searched))  # the grain fix asks for a crop searched ...
+    assert len(once) == len(set(once)) == len(set(searched))  # ... searched once here
+    assert np.array_equal(found_once[0], every_time[0])
+    assert np.array_equal(found_once[1], every_time[1])
+
+    assert _untimed(found_once[2]) == _untimed(every_time[2])

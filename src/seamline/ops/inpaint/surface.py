@@ -389,8 +389,8 @@ def _flat_stretches(look: dict) -> np.ndarray:
 
 
 def stretches_and_weight(image: np.ndarray, hole: np.ndarray, *,
-                         known: np.ndarray | None = None, look: dict | None = None
-                         ) -> tuple[np.ndarray, np.ndarray]:
+                         known: np.ndarray | None = None, look: dict | None = None,
+                         paths: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`flat_stretches` and :func:`texture_weight` of one crop, the same two maps, its
     ring read once (both read the ring's grain over ``WINDOW_PX``: the stretch fix asks for
     both on the judges' crop, and each read is ~26 blurs of it).
@@ -406,6 +406,8 @@ def stretches_and_weight(image: np.ndarray, hole: np.ndarray, *,
     look : dict, optional, keyword-only
         ``keep["look"]`` of :func:`judge_surface` ``(image, hole, known=known, keep=keep)``
         (the same arrays): the maps are taken from it instead of read again.
+    paths : list of EdgePath, optional, keyword-only
+        :func:`off_curves`' ``paths``: the curves of this same crop, hole and ``known``.
 
     Returns
     -------
@@ -421,7 +423,7 @@ def stretches_and_weight(image: np.ndarray, hole: np.ndarray, *,
     where = (_flat_stretches(look) if hole.any() and image.min() != image.max()
              else np.zeros(hole.shape, bool))
     return where, (_weight(hole, *look["ring_maps"])
-                   * off_curves(image, hole, known=known)).astype(np.float32)
+                   * off_curves(image, hole, known=known, paths=paths)).astype(np.float32)
 
 
 #: The middle look: hole pixels this far (px) or more inside are the hole's middle, where the
@@ -530,8 +532,8 @@ CURVE_KEEP_PX = 4.0
 CURVE_KEEP_BLUR_PX = 1.0
 
 
-def off_curves(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None
-               ) -> np.ndarray:
+def off_curves(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = None,
+               paths: list | None = None) -> np.ndarray:
     """How far each pixel is off the strong edges and thin ridges that cross ``hole``: 0 on
     the curves the edge-first fill draws across it
     (:func:`seamline.ops.inpaint.edge_first.curves`, within ``CURVE_KEEP_PX``), 1 away
@@ -550,6 +552,10 @@ def off_curves(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None 
     hole : ndarray, shape (h, w), bool
     known : ndarray, shape (h, w), bool, optional, keyword-only
         Pixels of untouched photo (default: outside ``hole``).
+    paths : list of EdgePath, optional, keyword-only
+        :func:`~seamline.ops.inpaint.edge_first.curves` of this very ``image``, ``hole``
+        and ``known``, where the caller has them (the fill loop's judges found them on the
+        same crop; not modified). Default: found here.
 
     Returns
     -------
@@ -559,7 +565,8 @@ def off_curves(image: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None 
     from seamline.ops.inpaint.structure import path_mask
 
     hole = np.asarray(hole, bool)
-    paths = curves(image, hole, known=known)
+    if paths is None:
+        paths = curves(image, hole, known=known)
     if not paths:
         return np.ones(hole.shape, np.float32)
     band = path_mask(paths, hole.shape, half_width=CURVE_KEEP_PX).astype(np.float32)

@@ -418,7 +418,7 @@ def _ring_colour_match(crop, part, known):
     return known & (dist <= tol), crop[ring].mean(0)
 
 
-def stretch_fill(out, hole: Hole, final, box, *, radius, seed, look=None) -> dict:
+def stretch_fill(out, hole: Hole, final, box, *, radius, seed, look=None, paths=None) -> dict:
     """Give the letters of a fill's flat stretches the grain of the surface round them
     (:func:`seamline.ops.inpaint.surface.flat_stretches` on the crop ``box``; the loop's
     fix where only a stretch of a line is flat), in ``out``, in place: only stretches whose
@@ -431,7 +431,9 @@ def stretch_fill(out, hole: Hole, final, box, *, radius, seed, look=None) -> dic
     :func:`seamline.ops.inpaint.surface.texture_weight` (none where strong edges cross the
     ring). ``look`` (keyword-only): the surface look's maps of ``out[box]`` as it is
     (:func:`seamline.ops.inpaint.surface.judge_surface`'s ``keep["look"]`` on this hole and
-    ``~final``), where the caller has them. Returns the record for the pass."""
+    ``~final``), where the caller has them; ``paths`` (keyword-only): likewise the curves the
+    edge-first fill draws across that crop (:func:`seamline.ops.inpaint.edge_first.curves`).
+    Returns the record for the pass."""
     from seamline.ops.inpaint.surface import GRAIN_GAIN, stretches_and_weight, texture_weight
 
     t0 = time.thread_time()
@@ -439,7 +441,7 @@ def stretch_fill(out, hole: Hole, final, box, *, radius, seed, look=None) -> dic
     known = ~final[box]
     # the hole on the flat stretches (their window's extent: a letter either way of the
     # flat pixels), not the whole line: its letters often join into one piece
-    where, ring_w = stretches_and_weight(out[box], here, known=known, look=look)
+    where, ring_w = stretches_and_weight(out[box], here, known=known, look=look, paths=paths)
     part = np.zeros(final.shape, bool)
     n, lab = cv2.connectedComponents(where.astype(np.uint8), connectivity=8)
     kept = 0

@@ -34,10 +34,9 @@ the mask is built and preflighted:
    :data:`~seamline.ops.text.region_fill.SMEAR_LADDER` (Telea -> FSR -> exemplar;
    ``backend="auto"`` only; over a ring with neither texture nor structure the ladder ends
    at FSR, :func:`~seamline.ops.text.region_fill.next_smear_fill`); one the structure judge
-   flags gets :data:`EDGE_FILL` (the crossing edges drawn first, then FSR;
-   ``auto`` only). Either way it
-   is filled again from the original pixels around it (never from the previous pass: drift
-   would accumulate). At most ``max_passes`` fills; every pass is recorded with the
+   flags gets :data:`EDGE_FILL` (the crossing edges drawn first, then FSR; ``auto`` only).
+   Either way it is filled again from the original pixels around it (never from the previous
+   pass: drift would accumulate). At most ``max_passes`` fills; every pass is recorded with the
    judges' figures. A fill the surface look (:mod:`seamline.ops.inpaint.surface`) finds
    flat where the photo around it has grain (wood under a title) gets that grain continued
    into it (``auto`` only), on the same pass, before the ghost judge reads it; where only a
@@ -175,8 +174,8 @@ def _judge_fill(out, hole: Hole, final, seen: Seen | None = None) -> tuple[dict,
     box = _judge_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
     if seen is not None:
-        return seen.verdict("fill", box, out[box], here, known,
-                            lambda: judge_fill_crop(out[box], here, known))
+        return seen.verdict("fill", box, out[box], here, known, lambda: judge_fill_crop(
+            out[box], here, known, paths=seen.curves(box, out[box], here, known)))
     return judge_fill_crop(out[box], here, known)
 
 
@@ -213,9 +212,10 @@ def _texture_pass(out, hole: Hole, final, verdict: dict, seen: Seen | None = Non
     t0 = time.thread_time()
     box = _grain_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
-    off = off_curves(out[box], here, known=known)  # the curves drawn keep their line
-    weight = texture_weight(out[box], here, known=known, off=off,  # the verdict's crop? its maps
-                            look=look if box == _judge_box(hole, out.shape) else None)
+    same = box == _judge_box(hole, out.shape)  # the verdict's crop? its maps, its curves
+    off = off_curves(out[box], here, known=known,  # the curves drawn keep their line
+                     paths=seen.curves(box, out[box], here, known) if same and seen else None)
+    weight = texture_weight(out[box], here, known=known, off=off, look=look if same else None)
     rec = {"fix": "grain", "before": {k: verdict.get(k) for k in (
         "flat_px", "flat_share", "grain_ratio", "middle_flat_px", "middle_flat_share", "reasons")},
            "weight_mean": round(float(weight[here].mean()), 4)}
@@ -388,9 +388,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 support |= tail
                 plan[lab]["tail_px"] = int(tail.sum())
     if inks is not None:
-        # the text's rim just outside each hole back to the photo first: the fills read the
-        # ring round the hole (main's carried the rim's colour in); the loop's judges see it
-        # as photo, and it joins the mask at the end
+        # the text's rim just outside each hole back to the photo first: the fills read the ring
+        # (main's carried the rim's colour in); the judges see it as photo; it joins the mask
         unmixed = _unmix_rims(image, out, holes, plan, inks, support)
     # first pass: every region, in order; not-yet-filled regions are unknown context
     if threads is None:
@@ -428,8 +427,10 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 # only a stretch of the line is flat (a word over grain, the rest over a
                 # smoother surface the fill kept): the grain goes there, the rest stays (its
                 # stretches read off the maps the verdict read: nothing changed since)
-                last["stretch"] = stretch_fill(out, hole, final, _judge_box(hole, out.shape),
-                                               radius=radius, seed=seed, look=keep.get("look"))
+                jb = _judge_box(hole, out.shape)  # the verdict's crop: its curves too
+                last["stretch"] = stretch_fill(out, hole, final, jb, radius=radius, seed=seed,
+                                               look=keep.get("look"), paths=seen.curves(
+                                                   jb, out[jb], hole.within(jb), ~final[jb]))
                 sv = _judge_surface(out, hole, final, seen)
             smears[lab], structs[lab] = _judge_fill(out, hole, final, seen)
             last["smear"], last["structure"] = smears[lab], structs[lab]
@@ -474,9 +475,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         ghost_by_lab: dict = {}
         for p in range(2, max_passes + 2):
             order = sorted(todo)
-            # two reads per region (as is, CLAHE-boosted), not the high-pass third: on the
-            # train split it changed no verdict of 156 (benchmarks/ghost_reads_check.py) and
-            # it is a third of the judge's OCR time
+            # two reads per region (as is, CLAHE-boosted), not the high-pass third: on train it
+            # changed no verdict of 156 (ghost_reads_check.py), a third of the judge's OCR time
             for j, v in enumerate(judge_regions(image, out, [regions[lab - 1] for lab in order],
                                                 mask=final.astype(np.float32), ocr=ocr,
                                                 high_pass=False)):
