@@ -612,7 +612,8 @@ def find_tiled_watermark(image, *, model=None, exclude=(), wide=True) -> TiledWa
     if min(Hs, Ws) < 3 * MIN_PERIOD:
         return TiledWatermark(False, reason="frame too small for a tiled pattern")
     R = autocorrelation(h)
-    cands = candidate_lattices(R, lattice_peaks(R))
+    peaks = lattice_peaks(R)  # once: every pass below reads the same R (not modified)
+    cands = candidate_lattices(R, peaks)
     if not cands:
         return TiledWatermark(False, reason="no two-dimensional repetition")
     strong = [c for c in cands if c[2] >= MIN_CORR]
@@ -628,15 +629,14 @@ def find_tiled_watermark(image, *, model=None, exclude=(), wide=True) -> TiledWa
             return res
         best = best or res  # the strongest candidate's reason is the one reported
     # second pass, only where the first found nothing (what that finds stays as it was)
-    for v1, v2, corr in ([] if wide == "only" else distinct_lattices(R, lattice_peaks(R))):
+    for v1, v2, corr in ([] if wide == "only" else distinct_lattices(R, peaks)):
         if corr < MIN_CORR:
             continue
         res, seg = _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude, relative=True)
         if res.found:
             return res
     # third pass, only where neither found anything: the template from more copies
-    for v1, v2, corr in (distinct_lattices(R, lattice_peaks(R), WIDE_CANDIDATES) if wide
-                         else []):
+    for v1, v2, corr in (distinct_lattices(R, peaks, WIDE_CANDIDATES) if wide else []):
         if corr < MIN_CORR:
             continue
         res, seg = _try_lattice(img, h, f, v1, v2, corr, seg, model, exclude,
