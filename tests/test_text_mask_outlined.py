@@ -387,7 +387,9 @@ def test_an_outlined_lines_drop_shadow_stays_masked_past_the_glyph_stage():
     gm = glyph_mask(image, [TextRegion(np.float32(p), "Sunday Market")
                             for p in line_polygons(ov)])
     assert gm.per_region[0].get("outlined"), gm.per_region[0]
-    assert (gm.mask > 0)[shadow].mean() < 0.85  # the case this pins: the glyphs leave it
+    # the case this pins: the glyphs leave some of it (0.73 until the glow fill rule took
+    # the 121 px of shadow the letters' masks enclose, glowgrey22: 0.85)
+    assert (gm.mask > 0)[shadow].mean() < 0.9
     mask, rep = _remove_text_mask(image, report=True)
     assert all("r=0, split" in c for c in rep["per_line"]), rep["per_line"]
     assert mask[shadow].mean() >= 0.98, mask[shadow].mean()
@@ -547,3 +549,19 @@ def test_missed_corners_2_px_out_reaches_alike_in_every_direction():
     assert (left & upright).sum() == (left & ~upright).sum(), ((left & upright).sum(),
                                                               (left & ~upright).sum())
     assert not (out & ~ink).any()  # none of the grey photo
+
+
+def test_a_light_fill_inside_a_dark_glow_is_masked_as_the_glows_holes():
+    # issue 10 (glowgrey22): a light grey title in a 7 px black glow over light brown. The
+    # glow has lift in four clusters (its core and falloff) and the grey, no farther from
+    # the photo than the glow's Otsu cut, is no seed at all: the glyph mask took the glow
+    # only, the letters left as its holes (2208 visible px on main, a grey slab once filled).
+    # The holes of the glow's mask that differ from the photo in one colour with lift are
+    # its fill; a greyer variant was read as a shadow moved 9 px instead (629 px on main).
+    for color, glow_px, glow_color in (((200, 200, 200), 7, (0, 0, 0)),
+                                       ((167, 168, 180), 8, (28, 28, 28))):
+        image, photo, _, mask, rep = _sans_title_over_light_brown(
+            color=color, glow_px=glow_px, glow_color=glow_color)
+        seen = np.abs(image - photo).max(-1) > 8 / 255
+        assert rep["regions"][0].get("enclosed_fill_px", 0) > 0, rep["regions"][0]
+        assert (seen & ~mask).sum() <= 20, (color, (seen & ~mask).sum())

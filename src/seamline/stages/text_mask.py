@@ -117,7 +117,9 @@ class TextMask(Stage):
     # past the frame's edge, or its copy not shown) keeps its own mask's pieces only where
     # they moved toward that blend (ops.text.siblings.toward_word): not a sky speck in the
     # sliver of a lattice tile past the frame's edge where nothing was drawn
-    version = "55"
+    # 56: the light fill a dark glow with lift in several clusters encloses (the holes of the
+    # glow's mask in one colour with lift: ops.outline.enclosed_fill's ``lifted``)
+    version = "56"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions"),

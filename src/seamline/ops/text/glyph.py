@@ -19,7 +19,9 @@ How the glyph mask separates text from the photo behind it, per region (all on a
    recovers the paint colour of semi-transparent watermarks. Clusters that fail the lift
    test but wrap around accepted glyphs (outlines, shadows in a colour the photo also has)
    are accepted within a stroke's distance of them; the fill an only colour with lift encloses
-   is text too (``outline.enclosed_fill``). When no colour has lift, an opaque
+   is text too (``outline.enclosed_fill``), and so is the fill a glow with lift in several
+   clusters encloses when that fill was no seed (a light grey title in a black glow over a
+   light photo: the holes of the glow's mask). When no colour has lift, an opaque
    light fill rimmed all round by a thin darker outline (a subtitle over a light photo) is
    tested before the semi-transparent search; its outline is then only that ring (and after
    step 6, the fill grown by the ring's width + 1 px, its outer 2 px only where they differ
@@ -82,7 +84,7 @@ class GlyphMask:
         ``threshold``, ``colors`` (text colours found, RGB in [0, 1]), ``lifts``,
         ``structure_px_dropped``, ``coverage_of_polygon`` (mask area / polygon area), ``path``
         (lift | fill+outline | watermark | top), ``ring_px``, ``ring_grown_px``,
-        ``enclosed_fill_px`` (the fill an outline with lift encloses), ``refit`` (an
+        ``enclosed_fill_px`` (the fill an outline or glow with lift encloses), ``refit`` (an
         outline colour re-estimated at full size, :func:`_refit_blends`, kept where it rings
         another text colour: ``refit_rings``, :func:`_only_rings`), ``wrap_dropped_px``
         (an outlined line: the pixels of colours taken for wrapping its letters given back
@@ -189,6 +191,14 @@ def _kmeans(x: np.ndarray, k: int):
     cv2.setRNGSeed(0)  # deterministic masks
     _, labels, centers = cv2.kmeans(np.ascontiguousarray(x, np.float32), k, None, crit, 1, cv2.KMEANS_PP_CENTERS)
     return labels.ravel(), centers
+
+
+def _lift(mu: np.ndarray, eps: float, inside: np.ndarray, around: np.ndarray) -> float:
+    """How much more frequent colour ``mu`` (within ``eps``, RGB) is among the polygon's
+    pixels ``inside`` (N, 3) than among the photo's ``around`` it (M, 3)."""
+    f_in = float((_norm(inside - mu) < eps).mean())
+    f_out = float((_norm(around - mu) < eps).mean()) if len(around) else 0.0
+    return f_in / (f_out + 1e-3)
 
 
 def _paint_colour(c: np.ndarray, b: np.ndarray, reg: float = 0.05) -> np.ndarray:
@@ -678,9 +688,8 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
         ci = sc[sel]
         mu = ci.mean(0)
         eps = float(np.clip(1.5 * np.sqrt(((ci - mu) ** 2).sum(1).mean()), 0.05, 0.2))
-        f_in = float((_norm(inside - mu) < eps).mean())
-        f_out = float((_norm(around - mu) < eps).mean()) if len(around) else 0.0
-        clusters.append((_paint_colour(ci, sb[sel]), f_in / (f_out + 1e-3), sy[sel], sx[sel], 1.0))
+        clusters.append((_paint_colour(ci, sb[sel]), _lift(mu, eps, inside, around),
+                         sy[sel], sx[sel], 1.0))
     info["lifts"] = [round(c[1], 2) for c in clusters]
     primary = [c for c in clusters if c[1] >= _LIFT_MIN]
     info["path"] = "lift"  # which test chose the text colours: lift, fill+outline, watermark, top
@@ -767,17 +776,31 @@ def _analyse(crop, P, G, known, hb, ang, info, debug):
             core |= add
             colours += extra
             wrapping = [k for k, _, _ in extra]
+    enc = None
     if ring is None and info["path"] == "lift" and len(primary) == 1:
         # only an outline has lift, its fill the photo has too: the fill it encloses
         enc = enclosed_fill(core, crop, D, thr, tau, colours[0][1],
                             [c[0] for c in clusters if c[1] >= 1.0
                              and all(c[0] is not T for _, T, _ in colours)],
                             lambda T: _matte(diff, B, T, tau) > _ALPHA_CORE)
-        if enc is not None:
-            colours += [(len(colours), enc[1], 1.0)]
-            layer = np.where(enc[0], len(colours) - 1, layer)
-            core |= enc[0]
-            info["enclosed_fill_px"] = int(enc[0].sum())
+    elif ring is None and info["path"] == "lift":
+        # a dark glow has lift in several clusters (its core and falloff), and a light fill
+        # no darker than the photo is no seed at all: the Otsu cut between glow and photo
+        # lies above the fill's own contrast, so no cluster holds it. Its letters are then
+        # the holes of the glow's mask; they differ from the photo (the noise floor), share
+        # one colour, and that colour has lift as step 3 measures it, its spread taken from
+        # the holes' median pixel (their anti-aliased rim, blends with the glow, is not it)
+        def lifted(T, px):
+            eps = float(np.clip(1.5 * np.sqrt(np.median(((px - T) ** 2).sum(1))), 0.05, 0.2))
+            return _lift(T, eps, inside, around) >= _LIFT_MIN
+
+        enc = enclosed_fill(core, crop, D, tau, tau, colours[0][1], [],
+                            lambda T: _matte(diff, B, T, tau) > _ALPHA_CORE, lifted=lifted)
+    if enc is not None:
+        colours += [(len(colours), enc[1], 1.0)]
+        layer = np.where(enc[0], len(colours) - 1, layer)
+        core |= enc[0]
+        info["enclosed_fill_px"] = int(enc[0].sum())
     info["colors"] = [[round(float(v), 3) for v in T] for _, T, _ in colours]
     if not core.any():
         info["coverage_of_polygon"] = 0.0

@@ -369,7 +369,7 @@ def grow_over_ring(core, fill, G, width_px, differs=None) -> int:
     return int(grown.sum())
 
 
-def enclosed_fill(core, crop, D, thr, tau, T_out, left, paint):
+def enclosed_fill(core, crop, D, thr, tau, T_out, left, paint, lifted=None):
     """The fill an outline encloses, when only the outline has lift: (HxW bool, colour) or None.
 
     A white subtitle's fill over a photo with light areas round the line is not more frequent
@@ -384,8 +384,11 @@ def enclosed_fill(core, crop, D, thr, tau, T_out, left, paint):
     over the background (``paint(T)``, HxW bool) and differ from it (``D > tau``): a letter
     over a photo as light as its fill. A counter (the photo seen through an "o") is near the
     background estimate and stays out.
+
+    With no ``left``, ``lifted(T, pixels)`` says instead whether T has lift: a glow's light
+    fill no cluster holds (``thr`` is then the noise floor: the glow set the Otsu cut).
     """
-    if not left or not core.any():
+    if not (left or lifted) or not core.any():
         return None
     n, cc = cv2.connectedComponents((~core).astype(np.uint8), connectivity=4)
     hole = np.ones(n, bool)
@@ -405,7 +408,8 @@ def enclosed_fill(core, crop, D, thr, tau, T_out, left, paint):
     ok = cand & (np.linalg.norm(mean_c - T, axis=1) < tol)
     if (ok.sum() < 2 or size[ok].sum() < 0.5 * size[cand].sum()
             or np.linalg.norm(T - T_out) < max(MIN_CONTRAST, 4 * tau)
-            or min(float(np.linalg.norm(c - T)) for c in left) >= tol):
+            or not (min(float(np.linalg.norm(c - T)) for c in left) < tol if left
+                    else lifted(T, crop[cand[cc] & (D > thr)]))):
         return None
     n_paint = np.bincount(lab, weights=(paint(T) & (D > tau)).ravel(), minlength=n)
     ok |= hole & (size >= 4) & (n_paint >= ENCLOSED_CLEAR * size)
