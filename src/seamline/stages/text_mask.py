@@ -119,7 +119,9 @@ class TextMask(Stage):
     # sliver of a lattice tile past the frame's edge where nothing was drawn
     # 56: the light fill a dark glow with lift in several clusters encloses (the holes of the
     # glow's mask in one colour with lift: ops.outline.enclosed_fill's ``lifted``)
-    version = "56"
+    # 57: the copies' median stamps strokes only where most whole copies confirm it
+    # (tile_support.WHOLE_CONFIRM): not a word unblend took off, the foliage's speckle
+    version = "57"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions"),

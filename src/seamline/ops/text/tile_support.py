@@ -51,6 +51,14 @@ MIN_VISIBLE = 0.1
 #: psnr_pipe 27.24 -> 27.43, far 1310 -> 1299, ghost words 46 -> 43 / 496 (without this gate:
 #: far up, tiled4 379 -> 1573, tiled7 and tiled11 lost 0.6-1.1 dB).
 COVERED = 0.2
+#: Share of the whole copies that must confirm for the median to be the word. A median over
+#: n copies of texture alone (a word unblend-watermark already took off, leaving only the
+#: photo's foliage) still correlates with each copy it was taken over, at about
+#: sqrt(2 / (pi n)) (0.21 at 14): a few pass :data:`CONFIRM` by chance and the median's
+#: speckle shape was stamped over them (train: PROOF over dark foliage, 14 whole copies
+#: inverted, correlations 0.16-0.38, 2 confirmed, 33041 px of foliage). Where the copies
+#: hold the word most whole copies confirm.
+WHOLE_CONFIRM = 0.5
 
 
 def repeated_strokes(image: np.ndarray, polygons, *,
@@ -74,7 +82,8 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     -------
     strokes : ndarray, HxW bool
         The median copy's stroke shape at every confirmed copy (empty when fewer than
-        :data:`MIN_WHOLE` whole copies are in the frame).
+        :data:`MIN_WHOLE` whole copies are in the frame, or fewer than
+        :data:`WHOLE_CONFIRM` of them confirm the median).
     report : dict
         ``copies`` (lattice points near the frame), ``confirmed``, ``px``, ``covered``
         (confirmed copies left to a detected line's mask).
@@ -113,6 +122,9 @@ def repeated_strokes(image: np.ndarray, polygons, *,
         a, t = a - a.mean(), t - t.mean()
         den = math.sqrt(float(a @ a) * float(t @ t))
         conf[k] = den > 0 and float(a @ t) / den >= CONFIRM
+    # ... and only where the median is the word: most whole copies confirm it
+    if conf[whole].sum() < WHOLE_CONFIRM * whole.sum():
+        return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     k_el = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * GROW_PX + 1,) * 2)
     put = cv2.dilate(shape.astype(np.uint8), k_el).astype(np.float32)
     out = np.zeros((H, W), bool)
