@@ -313,3 +313,54 @@ def test_no_strokes_where_the_copies_median_is_the_photos_texture():
     # ... while on the copies as drawn the word is still found at every whole copy
     strokes, rep = repeated_strokes(marked, tiles)
     assert rep["confirmed"] >= 10 and (strokes & drawn).sum() >= 0.8 * strokes.sum(), rep
+
+
+def _cut_copy_in_a_sliver():
+    """A light word's strokes at 0.3 over dark noise, in a tile past the frame's right edge
+    (its mask: the strokes), and the blend they were drawn with."""
+    rng = np.random.default_rng(0)
+    H, W = 120, 200
+    img = np.clip(0.2 + 0.05 * rng.standard_normal((H, W, 3)), 0, 1).astype(np.float32)
+    strokes = np.zeros((H, W), bool)
+    strokes[50:70, 175:198:3] = strokes[50:70, 176:198:3] = True
+    img[strokes] += 0.3 * (0.82 - img[strokes])
+    tile = np.array([[170, 40], [260, 40], [260, 80], [170, 80]], float)
+    return img, strokes, tile, {"color": [0.82] * 3, "opacity": 0.3}
+
+
+@pytest.mark.parametrize("bad", [{"opacity": 0.0}, {"opacity": float("nan")},
+                                 {"opacity": -0.3}, {"opacity": "high"},
+                                 {"color": [210, 210, 210]}, {"color": [0.8, 0.8]},
+                                 {"centres": [[100.0, 60.0]], "shown": [False]}])
+def test_a_watermark_blend_that_is_no_blend_is_refused_in_one_line(bad):
+    # an opacity of 0, NaN or below moves no pixel "toward the word": every piece of a
+    # sliver's mask, a real cut copy's too, was dropped without a word (main 5340a8c: 320 of
+    # 320 px); a colour on 0-255 or of 2 values, copies without their box, likewise reached
+    # the slivers (or a reshape error deep in them)
+    from seamline.ops.text.siblings import slivers_off_word
+
+    img, strokes, tile, blend = _cut_copy_in_a_sliver()
+    assert not slivers_off_word(strokes, img, [tile], blend).any()  # the copy is the word's
+    regions = [TextRegion(np.array([[10, 10], [60, 10], [60, 30], [10, 30]], float), "ab", 1.0)]
+    with pytest.raises(ValueError, match="text-mask: watermark") as e:
+        TextMask().run(None, img, regions, watermark={**blend, **bad})
+    assert "\n" not in str(e.value)
+
+
+def test_a_watermark_blends_copies_may_be_arrays():
+    # the docstring gives the copies as arrays ((M, 2) centres, (M,) shown); ``or`` on them
+    # raised "truth value of an array ... is ambiguous" (main 5340a8c)
+    from seamline.ops.text.siblings import slivers_off_word
+
+    img, strokes, tile, blend = _cut_copy_in_a_sliver()
+    tile = tile - [20, 0]  # centred in the frame: the copy nearest it decides
+    as_lists = {**blend, "centres": [[195.0, 60.0], [10.0, 10.0]], "shown": [False, True],
+                "box_hw": [40.0, 90.0]}
+    as_arrays = {**as_lists, "centres": np.array(as_lists["centres"]),
+                 "shown": np.array(as_lists["shown"])}
+    want = slivers_off_word(strokes, img, [tile], as_lists)
+    assert np.array_equal(slivers_off_word(strokes, img, [tile], as_arrays), want)
+    # an unshown copy there: a sliver, judged; its strokes moved toward the word, kept
+    assert not want.any()
+    far = {**as_lists, "opacity": 0.05}  # a blend the strokes moved 6x past: dropped
+    assert slivers_off_word(strokes, img, [tile], far).sum() == strokes.sum()

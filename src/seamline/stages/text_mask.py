@@ -154,9 +154,9 @@ class TextMask(Stage):
 
     def run(self, ctx, image, regions, watermark=None):
         p = self.params
-        if watermark and not {"color", "opacity"} <= set(watermark):
-            raise ValueError(f"text-mask: watermark must hold 'color' and 'opacity' (or be "
-                             f"empty), got keys {sorted(watermark)}")
+        from seamline.ops.text.siblings import check_blend
+
+        check_blend(watermark)  # a one-line ValueError naming it where it is no blend
         boxes = [[float(v) for v in (*r.polygon.min(axis=0), *r.polygon.max(axis=0))]
                  for r in regions]
         polys = [r.polygon for r in regions]

@@ -30,7 +30,8 @@ from seamline.ops.text.geometry import change_over_texture
 
 __all__ = ["FILL_SHARE", "SIBLING_FILL_DELTA_E", "SIBLING_GAP", "SIBLING_HEIGHT_RATIO",
            "SIBLING_OVERLAP_PAD", "SIBLING_OVERLAP_REACH", "TOWARD_ACROSS", "TOWARD_SHARE",
-           "block_outlines", "toward_colour"]
+           "WORD_MAX_OPACITY_X", "WORD_PIECE_SHARE", "block_outlines", "check_blend",
+           "slivers_off_word", "toward_colour", "toward_word"]
 
 _DISK4 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
@@ -290,14 +291,49 @@ def slivers_off_word(mask: np.ndarray, image: np.ndarray, polygons, blend, *,
     return own & ~toward_word(own, image, polys, blend["color"], float(blend["opacity"]))
 
 
+def check_blend(blend) -> None:
+    """Raise a one-line ``ValueError`` naming text-mask's ``watermark`` input where ``blend``
+    (:func:`slivers_off_word`'s; empty: none given) is no blend it can judge by: ``color``
+    not 3 sRGB values in [0, 1], ``opacity`` not in (0, 1], or the copies' ``centres``,
+    ``shown`` and ``box_hw`` not given together and consistent. An opacity of 0, NaN or
+    below drops every piece of a sliver's mask, a cut copy's too (no pixel moves toward the
+    word by at most 0 of the way): silently, where it is not refused here."""
+    if not blend:
+        return
+    name = "text-mask: watermark"
+    if not {"color", "opacity"} <= set(blend):
+        raise ValueError(f"{name} must hold 'color' and 'opacity' (or be empty), got keys "
+                         f"{sorted(blend)}")
+    try:
+        col = np.asarray(blend["color"], np.float64)
+        a = float(blend["opacity"])
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: 'color' must be 3 numbers and 'opacity' a number, got "
+                         f"{blend['color']!r} and {blend['opacity']!r}") from None
+    if col.shape != (3,) or not np.isfinite(col).all() or col.min() < 0 or col.max() > 1:
+        raise ValueError(f"{name}: 'color' must be 3 sRGB values in [0, 1], got "
+                         f"{blend['color']!r}")
+    if not 0 < a <= 1:  # (NaN fails too)
+        raise ValueError(f"{name}: 'opacity' must be in (0, 1], got {blend['opacity']!r}")
+    copies = [k for k in ("centres", "shown", "box_hw") if k in blend]
+    if copies and len(copies) < 3:
+        raise ValueError(f"{name}: 'centres', 'shown' and 'box_hw' go together, got only "
+                         f"{copies}")
+    if copies and (np.asarray(blend["centres"], np.float64).reshape(-1, 2).shape[0]
+                   != len(blend["shown"]) or len(blend["box_hw"]) != 2):
+        raise ValueError(f"{name}: 'shown' must have one flag per row of 'centres' and "
+                         f"'box_hw' 2 values (height, length px)")
+
+
 def _sliver(poly, shape, blend) -> bool:
     """Whether a tile (polygon, x y image px) is a sliver of a lattice copy (see
     :func:`slivers_off_word`) in a frame of ``shape`` (H, W)."""
     c = np.asarray(poly, np.float64).reshape(-1, 2).mean(0)
     if not (0 <= c[0] < shape[1] and 0 <= c[1] < shape[0]):
         return True
-    centres = np.asarray(blend.get("centres") or np.zeros((0, 2)), np.float64).reshape(-1, 2)
-    if not len(centres) or len(blend.get("shown") or ()) != len(centres):
+    # arrays or lists (``or`` on an array of several copies raises)
+    centres = np.asarray(blend.get("centres", ()), np.float64).reshape(-1, 2)
+    if not len(centres) or len(blend.get("shown", ())) != len(centres):
         return False
     d = np.hypot(*(centres - c).T)
     k = int(np.argmin(d))
