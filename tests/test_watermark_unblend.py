@@ -237,6 +237,7 @@ def test_unblend_stage_leaves_copies_whose_inversion_still_shows_the_word_to_the
     rep, out = res.report, res.outputs["image"]
     edited = res.outputs["edited"] > 0
     assert rep["done"] and rep["copies_inverted"] >= 6, rep
+    assert rep["lattice"] in ("tiles", "refined", "autocorrelation"), rep
     vs = judge_regions(marked, out, regions, mask=edited.astype(np.float32),
                        ocr=lambda strip: ("", 0.0), high_pass=False, leftover=False,
                        tint=False, shape=False)
@@ -605,6 +606,8 @@ def test_tiles_on_every_other_lattice_point_give_every_copy(form):
     ub = unblend_tiles(marked, _coset(tiles, form))
     assert ub.done, ub.reason
     assert ub.copies == full.copies == 15
+    # ... and says so (the stage's report carries it: main gave "tiles" for both)
+    assert (ub.lattice, full.lattice) == ("refined", "tiles")
     assert np.mean(ub.alpha[drawn] > 0) > 0.95
     text = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     assert _psnr(ub.image, photo, text) > _psnr(full.image, photo, text) - 1.0
@@ -634,5 +637,6 @@ def test_a_watermark_drawn_on_every_other_point_is_not_refined():
     ub = unblend_tiles(marked, tiles)
     assert ub.done, ub.reason
     assert ub.copies == 7
+    assert ub.lattice == "tiles"
     far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
     assert (ub.alpha[far] > 0).sum() < 0.002 * drawn.sum(), int((ub.alpha[far] > 0).sum())

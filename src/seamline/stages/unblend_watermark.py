@@ -136,7 +136,8 @@ class UnblendWatermark(Stage):
             return StageResult(outputs=passed, report={"done": False, "tiles": 0})
         ub = unblend_tiles(image, [regions[i].polygon for i in tiles])
         report = {"done": ub.done, "tiles": len(tiles), "copies": ub.copies,
-                  "color": [round(c, 3) for c in ub.color], "reason": ub.reason}
+                  "color": [round(c, 3) for c in ub.color], "reason": ub.reason,
+                  "lattice": ub.lattice}
         if not ub.done:
             return StageResult(outputs=passed, report=report,
                                notes=[f"tiled watermark not taken off: {ub.reason}"])

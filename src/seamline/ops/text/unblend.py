@@ -215,7 +215,8 @@ class Unblended:
         band-passed copy's projection on the median copy over the support, after / before).
     lattice : str
         Where the copies' lattice came from: ``"tiles"`` (the tiles' own differences, or
-        the caller's) or ``"autocorrelation"`` (the tiles' gave too few whole copies).
+        the caller's), ``"refined"`` (the tiles' with the points between them,
+        :func:`_finer`) or ``"autocorrelation"`` (the tiles' gave too few whole copies).
     shown : ndarray, (M,) bool
         Per copy: whether its own pixels in the frame show the word
         (:func:`seamline.ops.text.median_word.shows_word`). A lattice point whose box
@@ -545,7 +546,7 @@ class LatticeCopies(NamedTuple):
 
     centres: np.ndarray  #: (k, 2) float, the refined copy centres (x, y image px)
     whole: np.ndarray  #: (k,) bool, copies wholly inside the frame
-    lattice: str  #: "tiles" or "autocorrelation": where the lattice vectors came from
+    lattice: str  #: "tiles", "refined" or "autocorrelation": where the lattice came from
     u: np.ndarray  #: (2,) unit vector along the text
     n: np.ndarray  #: (2,) unit vector across it
     size_wh: tuple  #: (w, h) of a copy's sample window, work-scale px
@@ -585,6 +586,7 @@ def lattice_copies(img, polygons, angle_deg=None, lattice_px=None) -> LatticeCop
         if whole2.sum() <= whole.sum():
             break
         centres, whole, ij = c2, whole2, ij2
+        lattice = "refined"
     if whole.sum() < MIN_COPIES and lattice_px is None:
         # the tiles' own differences may span a coarser lattice than the watermark's (a few
         # tiles left at the frame's corners): the one the autocorrelation's peaks give
