@@ -703,7 +703,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
         return Unblended(img, none, none > 0, reason="the tiles are not on a 2-D lattice")
     centres, whole, lattice, u, n, size_wh, box = cp
     if whole.sum() < MIN_COPIES:
-        return Unblended(img, none, none > 0, copies=int(whole.sum()),
+        return Unblended(img, none, none > 0, copies=int(whole.sum()), lattice=lattice,
                          reason=f"{int(whole.sum())} whole tiles in the frame: too few")
     S = sample_copies(img, centres, u, n, size_wh)
     valid = np.isfinite(S).all(-1)
@@ -749,7 +749,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     # the test reads the blend as fitted: a scale picked to suit a lattice of the photo's
     # own does not make it a watermark
     if not (Af > 0).any() or left1 > MAX_LEFT:
-        return Unblended(img, none, none > 0, copies=int(N),
+        return Unblended(img, none, none > 0, copies=int(N), lattice=lattice,
                          reason=f"inverting leaves {left1:.0%} of the repeated strokes' energy "
                                 f"(more than {MAX_LEFT:.0%}): not a blended watermark")
     alpha = np.zeros((H, W), np.float32)
