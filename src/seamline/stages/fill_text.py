@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "22"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "23"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -55,6 +55,10 @@ class FillText(Stage):
     #               22: a thick hole in photo with detail finer than half size (stamens,
     #                   fine stripes) gets FSR at full size (ops.inpaint.fsr.FSR_FINE_MEDIAN:
     #                   at half size it left a flat, block-edged patch there)
+    #               23: a region flagged by its glyph-shaped residue alone is re-masked
+    #                   over the stretches of the line that score on their own, not every
+    #                   aligned edge of the band (ops.text.ghost: busy texture beside the
+    #                   strokes doubled the hole)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
