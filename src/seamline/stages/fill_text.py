@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "23"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "24"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -59,6 +59,9 @@ class FillText(Stage):
     #                   over the stretches of the line that score on their own, not every
     #                   aligned edge of the band (ops.text.ghost: busy texture beside the
     #                   strokes doubled the hole)
+    #               24: ... and over every aligned edge's residue on its later passes if the
+    #                   narrow regrowth left it flagged; the narrow fill is not counted in
+    #                   max_passes (ops.text.regrow.wide_residue, fills_used)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

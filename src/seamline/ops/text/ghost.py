@@ -95,7 +95,7 @@ class GhostVerdict:
         Residual stroke pixels inside ``box`` (see :meth:`residue_full`). Where the residue
         score flags the region and the plain read sees no text, only those on stretches of
         the line that score above the threshold on their own (``stats["residue_px_all"]``:
-        every aligned edge's).
+        every aligned edge's: ``residue_all``).
     stats : dict
         Numbers behind the residue score (JSON-serialisable).
     ink_left : ndarray, shape (y1 - y0, x1 - x0), bool, optional
@@ -110,6 +110,10 @@ class GhostVerdict:
         The polygon of the region judged (pixel ``(x, y)``, as given): what the verdict
         stands for. QA reuses a verdict only for the region with this very polygon (another
         line with the same text inside ``box`` is not that region).
+    residue_all : ndarray, shape (y1 - y0, x1 - x0), bool, optional
+        Where ``residue`` holds only the stretches that score on their own: every aligned
+        edge's residue (with the leftover and tint pieces ``residue`` has), which the fill
+        loop grows over when the narrow regrowth did not clear the line; None otherwise.
     """
 
     index: int
@@ -127,12 +131,15 @@ class GhostVerdict:
     ink_left: np.ndarray | None = field(default=None, repr=False)
     digest: str = ""
     polygon: np.ndarray | None = field(default=None, repr=False)
+    residue_all: np.ndarray | None = field(default=None, repr=False)
 
-    def residue_full(self, shape) -> np.ndarray:
-        """The residue mask in full-image coordinates: ``(H, W)`` bool for ``shape[:2]``."""
+    def residue_full(self, shape, *, wide: bool = False) -> np.ndarray:
+        """The residue mask in full-image coordinates: ``(H, W)`` bool for ``shape[:2]``;
+        ``wide``: every aligned edge's (``residue_all``) where ``residue`` was narrowed."""
         out = np.zeros(tuple(shape[:2]), bool)
         x0, y0, x1, y1 = self.box
-        out[y0:y1, x0:x1] = self.residue
+        out[y0:y1, x0:x1] = self.residue_all if wide and self.residue_all is not None \
+            else self.residue
         return out
 
     def to_dict(self) -> dict:
@@ -617,6 +624,7 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                 stats["shape_read"] = t
                 reasons.append(f"OCR reads {t!r} ({sc:.2f}), shaped like {text!r}")
                 break
+    wide = None  # every aligned edge's residue, where ``res`` keeps only the stretches'
     if score > residue_threshold:
         if not (words_plain or (shape and resembles(text, plain_txt, plain_sc,
                                                     min_read_score=min_read_score))):
@@ -629,7 +637,7 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
             # boosted ones are skipped where the residue flags (:func:`_reads`), and what
             # is refilled must not hang on them
             stats["residue_px_all"] = int(res.sum())
-            res = res_local
+            wide, res = res, res_local
         reasons.append(f"glyph-shaped residue {score:.2f} > {residue_threshold:.2f}")
     if left is not None and left["flagged"]:
         from seamline.ops.text.leftover import LEFTOVER_REASON
@@ -637,12 +645,14 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
         # what the loop grows over: the pieces found, and the residue only when it or a
         # read flagged the region too
         res = (res | left_px) if reasons else left_px
+        wide = None if wide is None else wide | left_px
         reasons.append(f"{LEFTOVER_REASON}: {left['left_px']} px in {left['pieces']} "
                        f"letter-sized piece(s) shaded like the removed text")
     if tinted is not None and tinted["flagged"]:
         from seamline.ops.text.tint import TINT_REASON
 
         res = (res | tint_px) if reasons else tint_px
+        wide = None if wide is None else wide | tint_px
         reasons.append(f"{TINT_REASON}: {tinted['tinted_letters']} of "
                        f"{tinted['letters']} letter(s) filled towards the removed ink "
                        f"(the rim the mask left kept it)")
@@ -651,7 +661,8 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     return GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
                         words_boosted, plain_txt, boosted_reads, box, res, stats,
                         left_px if left is not None and left["flagged"] else None,
-                        crop_digest(cleaned[y0:y1, x0:x1]) if readable else "", poly)
+                        crop_digest(cleaned[y0:y1, x0:x1]) if readable else "", poly,
+                        residue_all=wide)
 
 
 def residue_mask(verdicts, shape, *, flagged_only: bool = True) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from seamline.ops.masks import enclosed_holes
 
-__all__ = ["close_gaps", "REGROW_GAP_PX", "REGROW_GAP_STROKE_K", "GAP_INK_DIST",
+__all__ = ["close_gaps", "fills_used", "wide_residue", "REGROW_GAP_PX", "REGROW_GAP_STROKE_K", "GAP_INK_DIST",
            "GAP_RING_PX", "GAP_RING_SUPPORT"]
 
 #: A gap of at most this many px that a re-mask closes all round joins it: the ghost judge's
@@ -141,3 +141,27 @@ def _unlike_photo(image, grown, final, box, lab, gap) -> np.ndarray:
         nth = min(GAP_RING_SUPPORT, len(cols), len(ring_cols)) - 1
         keep[g] = np.median(np.partition(d, nth, axis=1)[:, nth]) > GAP_INK_DIST
     return keep
+
+
+
+def wide_residue(passes) -> bool:
+    """Whether a ghost regrowth grows over all of the judge's residue
+    (``GhostVerdict.residue_all``), not only the stretches of the line that score on their
+    own (``residue``), given the region's fills so far (``passes``: the loop's records, each
+    with its ``because``).
+
+    Narrow first: over a busy photo every aligned edge of the band takes a 2-3 px ring all
+    round the hole each pass (train coffee3's subtitle: hole 5860 -> 9385 -> 10316 px, both
+    lines QA-failed; narrow first, 8713 and cleared). Wide once a ghost regrowth left the
+    line flagged: the narrow one missed what the wide one takes (the 36-case mix's 023, a
+    tiled copy cut by the frame over black).
+    """
+    return any("ghost" in p.get("because", ()) for p in passes)
+
+
+def fills_used(passes) -> int:
+    """How many of its ``max_passes`` fills a region has used: a narrow ghost regrowth
+    (``"narrow"`` in its record) is not counted, so that the loop still has every wide
+    regrowth main had after it (mix 023's cut copy 'PROC' needed two: one narrow and one
+    wide pass left it flagged at 0.18, two wide passes cleared it at 0.14)."""
+    return sum(1 for p in passes if not p.get("narrow"))

@@ -60,7 +60,7 @@ from seamline.ops.text.fill_judges import Seen, judge_fill_crop
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass,
                                            next_smear_fill, smooth_context, stretch_fill)
-from seamline.ops.text.regrow import close_gaps
+from seamline.ops.text.regrow import close_gaps, fills_used, wide_residue
 from seamline.ops.text.tail import shadow_tail, tail_halo
 
 __all__ = ["fill_text", "choose_region_fill", "assign_components"]
@@ -280,7 +280,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         ``"auto"`` (per region, see :func:`choose_region_fill`) or any inpainting backend
         name (:data:`seamline.ops.inpaint.BACKENDS`), used for every region and pass.
     max_passes : int, keyword-only
-        Most fills per region (>= 1). 1 = fill and judge, no refill.
+        Most fills per region (>= 1; a narrow ghost regrowth is one more: fills_used).
     radius : float, keyword-only
         Neighbourhood radius of the diffusion fills, px.
     seed : int, keyword-only
@@ -473,7 +473,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         fresh = set(smears)  # smear verdicts on the fills as they are now
         todo = set(range(1, len(regions) + 1))  # labels to judge: all, then the refilled
         ghost_by_lab: dict = {}
-        for p in range(2, max_passes + 2):
+        for p in range(2, max_passes + 3):
             order = sorted(todo)
             # two reads per region (as is, CLAHE-boosted), not the high-pass third: on train it
             # changed no verdict of 156 (ghost_reads_check.py), a third of the judge's OCR time
@@ -497,11 +497,13 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
             ghosts = {v.index + 1: v for v in verdicts if v.flagged}
             smeared = {lab for lab, sv in smears.items() if sv["flagged"]}
             broken = {lab for lab, sv in structs.items() if sv["flagged"]}
-            if not (ghosts or smeared or broken) or p > max_passes:
+            extra = any(q.get("narrow") for r in plan.values() for q in r["passes"])
+            if not (ghosts or smeared or broken) or p > max_passes + extra:
                 break
             refilled = 0
             for lab in sorted(set(ghosts) | smeared | broken):
-                if lab in plan and len(plan[lab]["passes"]) >= max_passes:
+                done = plan[lab]["passes"] if lab in plan else []
+                if fills_used(done) >= max_passes:
                     continue  # this region's fills are used up: it stays flagged
                 v = ghosts.get(lab)
                 name = plan[lab]["backend"] if lab in plan else "telea"
@@ -517,12 +519,12 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     if nxt is None and v is None:
                         continue  # nothing better to try; it stays flagged
                     name = nxt or name
-                hole = (holes[lab].full(support.shape) if lab in holes
-                        else np.zeros_like(support))
+                hole = holes[lab].full(support.shape) if lab in holes else np.zeros_like(support)
                 g = int(grow_px) if v is not None else 0
-                residue = (v.residue_full(image.shape) & ~final if v is not None
+                narrow = v is not None and v.residue_all is not None and not wide_residue(done)
+                residue = (v.residue_full(image.shape, wide=not narrow) & ~final if v is not None
                            else np.zeros_like(support))
-                # grow over what the ghost judge saw, and the hole by a little all round
+                # grow over what the judge saw (narrow first), and the hole a little all round
                 seed_px = hole | residue
                 if v is not None and name in DIFFUSION_FILLS:
                     # a diffusion fill carries an effect's faint tail beside the hole inward
@@ -551,9 +553,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 # the grown hole, so no pass corrects a previous pass
                 out[grown] = image[grown]
                 if lab not in plan:
-                    plan[lab] = {"region": v.index, "text": v.text, "backend": name,
-                                 "reason": "no mask here; the judge found residue",
-                                 "passes": []}
+                    plan[lab] = {"region": v.index, "text": v.text, "backend": name, "passes": [],
+                                 "reason": "no mask here; the judge found residue"}
                 holes[lab] = Hole.of(grown)
                 crop, ms = fill_region(out, holes[lab], None, name, radius=radius, seed=seed,
                                         model_path=model_path, device=device)
@@ -564,7 +565,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 plan[lab]["passes"].append({"pass": len(plan[lab]["passes"]) + 1,
                                             "backend": name, "because": why,
                                             "hole_px": int(grown.sum()), "crop_yx": crop,
-                                            "cpu_ms": ms, "grown_by_px": g,
+                                            "cpu_ms": ms, "grown_by_px": g, "narrow": narrow,
                                             "residue_px": int(residue.sum())})
                 # the refill's grain (on this pass), before the ghost judge reads it again
                 surfaces[lab] = surface_step(lab, holes[lab])
@@ -588,8 +589,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         if v.flagged:
             failed[v.index] = {"index": v.index, "text": v.text, "reasons": list(v.reasons),
                                "judges": ["ghost"]}
-    for judge_name, judged in (("smear", smears), ("structure", structs),
-                               ("surface", surfaces)):
+    for judge_name, judged in (("smear", smears), ("structure", structs), ("surface", surfaces)):
         for lab, sv in sorted(judged.items()):
             if sv["flagged"]:
                 f = failed.setdefault(lab - 1, {"index": lab - 1, "text": plan[lab]["text"],
