@@ -83,7 +83,7 @@ FSR_HALF_MIN_PX = 3000
 #: Telea carries no stripe in: a flat, block-edged patch inside the texture at 3x. A
 #: median, not an RMS: a few sharp edges in the ring (a white panel on black, train mix
 #: 020) are no fine texture, and full size cut that panel with a dark band (-2.7 dB).
-#: Hole PSNR full - half size (main's masks and crops; train mix and analogues: white
+#: Hole PSNR full - half size (the pipeline's own masks and crops; train mix and analogues: white
 #: DejaVu Sans Bold 28-32 px subtitle lines, 1-2 px black outline): over it a sunburst
 #: 0.037 / 0.047 +0.74 / +0.74 dB, a stamen disc 0.038 / 0.040 +0.33 / +0.37, camera's
 #: grass under a watermark 0.027 +2.22; under it chelsea's fur 0.004-0.006 -0.8 / -1.0,

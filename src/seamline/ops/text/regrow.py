@@ -18,8 +18,8 @@ import numpy as np
 
 from seamline.ops.masks import enclosed_holes
 
-__all__ = ["close_gaps", "fills_used", "wide_residue", "REGROW_GAP_PX", "REGROW_GAP_STROKE_K", "GAP_INK_DIST",
-           "GAP_RING_PX", "GAP_RING_SUPPORT"]
+__all__ = ["close_gaps", "fills_used", "wide_residue", "REGROW_GAP_PX", "REGROW_GAP_STROKE_K",
+           "GAP_INK_DIST", "GAP_RING_PX", "GAP_RING_SUPPORT"]
 
 #: A gap of at most this many px that a re-mask closes all round joins it: the ghost judge's
 #: residue round a channel of ink the mask left between two letters encloses the channel's
@@ -143,7 +143,6 @@ def _unlike_photo(image, grown, final, box, lab, gap) -> np.ndarray:
     return keep
 
 
-
 def wide_residue(passes) -> bool:
     """Whether a ghost regrowth grows over all of the judge's residue
     (``GhostVerdict.residue_all``), not only the stretches of the line that score on their
@@ -161,7 +160,8 @@ def wide_residue(passes) -> bool:
 
 def fills_used(passes) -> int:
     """How many of its ``max_passes`` fills a region has used: a narrow ghost regrowth
-    (``"narrow"`` in its record) is not counted, so that the loop still has every wide
-    regrowth main had after it (mix 023's cut copy 'PROC' needed two: one narrow and one
-    wide pass left it flagged at 0.18, two wide passes cleared it at 0.14)."""
+    (``"narrow"`` in its record) is not counted, so that the loop still makes every wide
+    regrowth it made before the narrow one was tried (mix 023's cut copy 'PROC' needed two:
+    one narrow and one wide pass left it flagged at 0.18, two wide passes cleared it at
+    0.14)."""
     return sum(1 for p in passes if not p.get("narrow"))
