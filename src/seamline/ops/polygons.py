@@ -13,7 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["polygon_mask", "polygon_box_mask", "line_crop", "line_rect", "stacked"]
+__all__ = ["polygon_mask", "polygon_box_mask", "line_crop", "line_rect", "stacked",
+           "nearest_centre"]
 
 
 def _vertices(polygon) -> np.ndarray:
@@ -128,3 +129,15 @@ def stacked(p, q) -> bool:
     u = np.array([np.cos(np.deg2rad(ang)), np.sin(np.deg2rad(ang))])
     d = np.asarray(q, np.float64).mean(axis=0) - (cx, cy)
     return bool(abs(d[0] * u[1] - d[1] * u[0]) > abs(d @ u))
+
+
+def nearest_centre(polygon, centres, tol: float) -> int:
+    """Index of the point in ``centres`` ((M, 2) x, y px) nearest the polygon's centre (the
+    mean of its vertices), if within ``tol`` px; else -1 (also for no centres): which copy
+    of a tiled watermark a tile stands on."""
+    centres = np.asarray(centres, np.float64).reshape(-1, 2)
+    if not len(centres):
+        return -1
+    d = np.hypot(*(centres - np.asarray(polygon, np.float64).reshape(-1, 2).mean(0)).T)
+    k = int(np.argmin(d))
+    return k if d[k] <= tol else -1

@@ -123,6 +123,7 @@ class UnblendWatermark(Stage):
     def run(self, ctx, image, regions):
         from seamline.ops.text.tile_vote import copies_word, reads_word
         from seamline.ops.text.ghost import RESIDUE_THRESHOLD
+        from seamline.ops.polygons import nearest_centre
         from seamline.ops.text.unblend import (choose, ghosted, take_off, tile_lattice,
                                                tile_regions, unblend_tiles)
 
@@ -174,7 +175,7 @@ class UnblendWatermark(Stage):
         inverted[np.unique(ub.owner[changed])] = True
 
         def stays(poly, tol):  # ... or nothing of its copy was changed (mostly off the frame)
-            k = _copy_of(poly, ub.centres, tol)
+            k = nearest_centre(poly, ub.centres, tol)
             return k < 0 or not inverted[k] or _touches(poly, ub.hole)
 
         half = 0.5 * ub.box_hw[1]
@@ -203,12 +204,12 @@ class UnblendWatermark(Stage):
         # a detected line centred on a copy is the watermark read there (its clearest
         # copies): taken off too, so not masked and filled again over the photo recovered
         copies = {i for i, r in enumerate(regions) if i not in tiles
-                  and _copy_of(r.polygon, ub.centres, 0.5 * ub.box_hw[0]) >= 0}
+                  and nearest_centre(r.polygon, ub.centres, 0.5 * ub.box_hw[0]) >= 0}
         # ... and one that reads part of it (a tile cut by the frame or read in part) within
         # half a word of a copy; a caption that merely lies over a copy reads something else
         words = {_key(regions[i].text) for i in copies} - {""}
         copies |= {i for i, r in enumerate(regions) if i not in tiles and i not in copies
-                   and _copy_of(r.polygon, ub.centres, half) >= 0
+                   and nearest_centre(r.polygon, ub.centres, half) >= 0
                    and len(_key(r.text)) >= 2 and any(_key(r.text) in w for w in words)}
         drop |= {i for i in copies if not stays(regions[i].polygon, half)}
         # ... and one read across copies ('OPROO' over two 'PROOF's) whose every copy was
@@ -265,20 +266,12 @@ def _key(text: str) -> str:
     return re.sub(r"[\W_]+", "", str(text)).lower()
 
 
-def _copy_of(poly, centres: np.ndarray, tol: float) -> int:
-    """Index of the copy in ``centres`` (M, 2) nearest the polygon's centre, if within
-    ``tol`` px; else -1."""
-    if not len(centres):
-        return -1
-    d = np.hypot(*(centres - np.asarray(poly, np.float64).reshape(-1, 2).mean(0)).T)
-    k = int(np.argmin(d))
-    return k if d[k] <= tol else -1
-
-
 def _shown(poly, ub, tol: float) -> bool:
     """Whether the copy nearest the polygon's centre (within ``tol`` px) shows the word
     (:attr:`~seamline.ops.text.unblend.Unblended.shown`); True where no copy is that near."""
-    k = _copy_of(poly, ub.centres, tol)
+    from seamline.ops.polygons import nearest_centre
+
+    k = nearest_centre(poly, ub.centres, tol)
     return k < 0 or not len(ub.shown) or bool(ub.shown[k])
 
 

@@ -174,11 +174,13 @@ def shows_word(lightness: np.ndarray, T: np.ndarray, shape: np.ndarray, *,
         return np.full(N, np.nan), np.ones(N, bool)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RING_PX * int(round(scale)) + 1,) * 2)
     ring = (cv2.dilate(shape.astype(np.uint8), k) > 0) & ~shape
-    ref = float(T[shape].mean() - T[ring].mean())
     contrast = np.full(N, np.nan)
     shown = np.ones(N, bool)
-    if ref <= 0 or not ring.any():
-        return contrast, np.ones(N, bool)
+    if not ring.any():
+        return contrast, shown
+    ref = float(T[shape].mean() - T[ring].mean())
+    if ref <= 0:
+        return contrast, shown
     n_shape = int(shape.sum())
     for i in range(N):
         ok = np.isfinite(lightness[i])

@@ -37,14 +37,14 @@ the mask is built and preflighted:
    flags gets :data:`EDGE_FILL` (the crossing edges drawn first, then FSR; ``auto`` only).
    Either way it is filled again from the original pixels around it (never from the previous
    pass: drift would accumulate). At most ``max_passes`` fills and one narrow ghost regrowth
-   (:mod:`~seamline.ops.text.regrow`); every pass is recorded with the judges' figures. A fill the surface look (:mod:`seamline.ops.inpaint.surface`) finds
-   flat where the photo around it has grain (wood under a title) gets that grain continued
-   into it (``auto`` only), on the same pass, before the ghost judge reads it; where only a
-   stretch of a line is flat (a word over a grainier surface than the rest), the letters
-   there take the patch fill's grain instead
-   (:func:`~seamline.ops.text.region_fill.stretch_fill`), the rest kept. A region
-   still flagged after the last pass is returned as failed, by name, with the judge that
-   flagged it.
+   (:mod:`~seamline.ops.text.regrow`); every pass is recorded with the judges' figures. A
+   fill the surface look (:mod:`seamline.ops.inpaint.surface`) finds flat where the photo
+   around it has grain (wood under a title) gets that grain continued into it (``auto``
+   only), on the same pass, before the ghost judge reads it; where only a stretch of a line
+   is flat (a word over a grainier surface than the rest), the letters there take the patch
+   fill's grain instead (:func:`~seamline.ops.text.region_fill.stretch_fill`), the rest
+   kept. A region still flagged after the last pass is returned as failed, by name, with
+   the judge that flagged it.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.ops.polygons import line_crop, polygon_box_mask, stacked
+from seamline.ops.polygons import line_crop, nearest_centre, polygon_box_mask, stacked
 from seamline.ops.text.geometry import change_over_texture
 
 __all__ = ["FILL_SHARE", "SIBLING_FILL_DELTA_E", "SIBLING_GAP", "SIBLING_HEIGHT_RATIO",
@@ -156,7 +156,6 @@ def _block_lines(polys, regions, by_effect, shape):
                          min(bi[2], bj[2]))
     return tuple(([polys[k[0]] for k in sorted(to)], [to[k][0] for k in sorted(to)],
                   [to[k][1] for k in sorted(to)]) for to in (whole, lap))
-
 
 
 #: toward_colour: a pixel holds an outline's ink when its change from the photo estimate,
@@ -335,9 +334,8 @@ def _sliver(poly, shape, blend) -> bool:
     centres = np.asarray(blend.get("centres", ()), np.float64).reshape(-1, 2)
     if not len(centres) or len(blend.get("shown", ())) != len(centres):
         return False
-    d = np.hypot(*(centres - c).T)
-    k = int(np.argmin(d))
-    return d[k] <= 0.5 * float(blend["box_hw"][1]) and not blend["shown"][k]
+    k = nearest_centre(poly, centres, 0.5 * float(blend["box_hw"][1]))
+    return k >= 0 and not blend["shown"][k]
 
 
 def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,

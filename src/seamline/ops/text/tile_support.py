@@ -7,12 +7,13 @@ on (train tiled4: 4806 px shared of a word drawn at 25 copies; 82 % of its visib
 left after the fill). The photo under the copies differs, the word does not: aligned on the
 lattice (:mod:`seamline.ops.text.unblend`'s frame and refinement), the median of the
 copies' band-passed lightness is the word alone, and where it is high on the strokes'
-side (bright for a light word) is the word's shape. :func:`repeated_strokes` puts that shape back at every lattice point whose
-copy correlates with the median and whose strokes stand out from the ring round them
-(:func:`~seamline.ops.text.median_word.shows_word`: a lattice point past the frame's edge
-where nothing was drawn does not, though a few pixels of photo may correlate) (a copy the
-detector did not box, one the frame's edge cuts, one whose matting failed), and nowhere
-else: a copy unblend-watermark already took off has no strokes left to correlate.
+side (bright for a light word) is the word's shape. :func:`repeated_strokes` puts that
+shape back at every lattice point whose copy correlates with the median (a copy the detector
+did not box, one the frame's edge cuts, one whose matting failed) and whose strokes stand out
+from the ring round them (:func:`~seamline.ops.text.median_word.shows_word`: a lattice point
+past the frame's edge where nothing was drawn does not, though a few pixels of photo may
+correlate), and nowhere else: a copy unblend-watermark already took off has no strokes left
+to correlate.
 
 Thresholds set on the train split only (``benchmarks/mask_train_eval.py --styles
 tiled_watermark``).

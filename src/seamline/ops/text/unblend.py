@@ -616,10 +616,10 @@ def _finer(img, centres, whole, ij, u, n, size_wh, box, ew):
     the word's window: the same word where they hold it, the photo's chance alignment where
     they do not (:data:`FINER_NCC`). One median per candidate, not a test per copy: over
     dark foliage one copy's correlation is mostly the photo's."""
-    X = np.column_stack([np.ones(len(ij)), ij])
-    c0, b1, b2 = np.linalg.lstsq(X, centres, rcond=None)[0]
     if whole.sum() < MIN_TILES:
         return None
+    X = np.column_stack([np.ones(len(ij)), ij])
+    c0, b1, b2 = np.linalg.lstsq(X, centres, rcond=None)[0]
     H, W = img.shape[:2]
     # every other pixel of the word's window each way: the medians are the costly part
     sub = word_window(size_wh, box)
@@ -730,6 +730,12 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
             if again[2][5] <= MAX_LEFT and opaque <= REFIT_OPAQUE:
                 M = M & near
                 C0, before, (gain, Af, Qf, S2, left, left1) = again
+    # the test reads the blend as fitted: a scale picked to suit a lattice of the photo's
+    # own does not make it a watermark (and nothing below is read where it fails)
+    if not (Af > 0).any() or left1 > MAX_LEFT:
+        return Unblended(img, none, none > 0, copies=int(N), lattice=lattice,
+                         reason=f"inverting leaves {left1:.0%} of the repeated strokes' energy "
+                                f"(more than {MAX_LEFT:.0%}): not a blended watermark")
     # the opacity again, a C held, by what the inverted copies show along the matte's edges
     even = _even_gain(S, whole, Af, Qf, M, inbox)
     if even is not None:
@@ -746,12 +752,6 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     # in its shape (train tiledge: ~1000 px at each, none within 8 px of the text)
     # (taking the blend off must take the word away, not put its negative there)
     _, shown = shows_word(S @ LUMA, T, shape, scale=SCALE, taken_off=S2 @ LUMA)
-    # the test reads the blend as fitted: a scale picked to suit a lattice of the photo's
-    # own does not make it a watermark
-    if not (Af > 0).any() or left1 > MAX_LEFT:
-        return Unblended(img, none, none > 0, copies=int(N), lattice=lattice,
-                         reason=f"inverting leaves {left1:.0%} of the repeated strokes' energy "
-                                f"(more than {MAX_LEFT:.0%}): not a blended watermark")
     alpha = np.zeros((H, W), np.float32)
     aq = np.zeros((H, W, 3), np.float32)
     owner = np.full((H, W), -1, np.int32)
