@@ -9,7 +9,7 @@ from skimage import data
 
 from seamline.io import as_image
 from seamline.ops.inpaint import inpaint
-from seamline.ops.inpaint.fsr import fsr_fill
+from seamline.ops.inpaint.fsr import default_scale, fsr_fill
 from seamline.ops.inpaint.smear import judge_smear
 from seamline.testing.synth import TextItem, draw_text
 
@@ -98,6 +98,20 @@ def test_half_size_fsr_keeps_full_size_quality_on_a_textured_hole(fur_hole):
     assert np.array_equal(fsr_fill(photo, thin), fsr_fill(photo, thin, scale=1))
 
 
+def _flat_blocks(x, where):
+    """8x8 blocks (on the image's grid) wholly inside ``where`` with (nearly) no stripe left."""
+    h, w = where.shape
+    return sum(where[y:y + 8, x0:x0 + 8].all()
+               and x[y:y + 8, x0:x0 + 8].std(axis=(0, 1)).max() < 0.03
+               for y in range(0, h - 8, 8) for x0 in range(0, w - 8, 8))
+
+
+def _detail(x, where):
+    """Luminance detail finer than a 1.5 px blur, mean over ``where``."""
+    g = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
+    return float(np.abs(g - cv2.GaussianBlur(g, (0, 0), 1.5))[where].mean())
+
+
 def test_thick_hole_over_detail_finer_than_half_size_is_filled_at_full_size():
     """A bold outlined line over fine high-contrast stripes (a flower's stamens, a
     sunburst): at half size their 2x2 means are flat, FSR fitted smooth blocks there and
@@ -117,18 +131,46 @@ def test_thick_hole_over_detail_finer_than_half_size_is_filled_at_full_size():
     assert np.array_equal(out, fsr_fill(photo, hole, scale=1))
     assert _psnr(out[hole], photo[hole]) > _psnr(half[hole], photo[hole]) + 0.5
 
-    def flat_blocks(x):  # 8x8 blocks wholly inside the hole with (nearly) no stripe left
-        return sum(hole[y:y + 8, x0:x0 + 8].all()
-                   and x[y:y + 8, x0:x0 + 8].std(axis=(0, 1)).max() < 0.03
-                   for y in range(0, h - 8, 8) for x0 in range(0, w - 8, 8))
+    flat = _flat_blocks(half, hole), _flat_blocks(out, hole)
+    assert flat[0] >= 5 and flat[1] <= 1, flat
+    detail = _detail(out, hole), _detail(half, hole)
+    assert detail[0] > 0.45 * _detail(photo, hole) > detail[1], detail
 
-    def detail(x):  # luminance detail finer than a 1.5 px blur, mean over the hole
-        g = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
-        return float(np.abs(g - cv2.GaussianBlur(g, (0, 0), 1.5))[hole].mean())
 
-    assert flat_blocks(half) >= 5 and flat_blocks(out) <= 1, (flat_blocks(half),
-                                                              flat_blocks(out))
-    assert detail(out) > 0.45 * detail(photo) > detail(half), (detail(out), detail(half))
+def test_one_word_over_fine_detail_is_refilled_at_full_size_and_the_rest_stays_half():
+    """A long outlined line over a soft photo with fine radial stripes (a flower's stamens)
+    under one word only: the ring as a whole is not fine, so the hole is filled at half
+    size, where that word came back as a flat, block-edged patch. The tiles whose own ring
+    is fine (``fsr.fine_part``) are refilled at full size: the stripes continue there, and
+    the rest of the hole keeps its half-size fill (and cost)."""
+    h, w = 160, 720
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    soft = np.stack([0.35 + 0.3 * xx / w, 0.45 + 0.1 * yy / h, 0.7 - 0.2 * xx / w], -1)
+    f = 0.5 + 0.5 * np.sin(60 * np.arctan2(yy - 110, xx - 430))  # 1-3 px stripes in a disc
+    stamens = np.stack([0.2 + 0.6 * f ** 4, 0.15 + 0.5 * f ** 4, 0.05 + 0.1 * f], -1)
+    a = np.clip((60 - np.hypot(yy - 110, xx - 430)) / 3, 0, 1)[..., None]
+    photo = (soft * (1 - a) + stamens * a).astype(np.float32)
+    _, alpha = draw_text(photo, [TextItem("we never left the end of town", (20, 60), 32,
+                                          stroke_px=2)])
+    hole = cv2.dilate((alpha > 0.05).astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
+    disc = hole & (a[..., 0] > 0.5)
+    assert hole.sum() > 8000 and disc.sum() > 1000
+    assert default_scale(hole, photo) == 2  # the line's ring as a whole: soft
+    out = fsr_fill(photo, hole)
+    half = fsr_fill(photo, hole, scale=2)
+
+    flat = _flat_blocks(half, disc), _flat_blocks(out, disc)
+    assert flat[0] >= 3 and flat[1] == 0, flat
+    detail = _detail(out, disc), _detail(half, disc)
+    assert detail[0] > 1.5 * detail[1] and detail[0] > 0.35 * _detail(photo, disc), detail
+    assert _psnr(out[disc], photo[disc]) > _psnr(half[disc], photo[disc])
+    # only the word over the stripes was refilled
+    from seamline.ops.inpaint.fsr import fine_part
+
+    fine = fine_part(photo, hole)
+    assert fine.sum() > 0.8 * disc.sum() and not (fine & ~disc).any()
+    assert np.array_equal(out[hole & ~fine], half[hole & ~fine])
 
 
 def test_half_size_fsr_leaves_no_flat_blocks_where_the_hole_meets_the_crop_edge():
