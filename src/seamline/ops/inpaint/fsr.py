@@ -103,14 +103,15 @@ FSR_FINE_MEDIAN = 0.025
 #: ``FSR_FINE_REACH`` px (at least ``FSR_FINE_MIN_RING`` pixels of it) has a median detail
 #: over ``FSR_FINE_MEDIAN`` are filled again at full size, on a crop ``FSR_FINE_MARGIN`` px
 #: round them, with the half-size fill around them as known pixels (FSR continues into it:
-#: no seam). Elsewhere the hole keeps its half-size fill and cost (judging the tiles: 1-4 ms a
-#: crop). Train analogues (two white DejaVu Sans Bold 26-32 px subtitle lines, 1-2 px black
-#: outline, over four soft photos with a 120 px disc of fine structure under "end"), PSNR in
-#: the text region: radial stripes +0.53 / +0.44 / -0.04 dB (where the half-size fill left a
-#: flat brown block, the stripes continue at 3x), stamen-like filaments +0.17 / +0.21 /
-#: +0.17 / -0.05; hair, whiskers and grass are (nearly) never this fine (0-800 px taken,
-#: within 0.1 dB; full size there ranged -2.6 to +2.5 dB). Filling every hole pixel of the
-#: refill crop anew, feathered into the half-size fill, scored -0.3 to +0.6 dB, at more CPU.
+#: no seam). Elsewhere the hole keeps its half-size fill and cost (judging the tiles: 0.1 ms
+#: over a soft ring, 1-4 ms where some of it is fine). Train analogues (two white DejaVu Sans
+#: Bold 26-32 px subtitle lines, 1-2 px black outline, over four soft photos with a 120 px
+#: disc of fine structure under "end"), PSNR in the text region: radial stripes +0.53 /
+#: +0.44 / -0.04 dB (where the half-size fill left a flat brown block, the stripes continue
+#: at 3x), stamen-like filaments +0.17 / +0.21 / +0.17 / -0.05; hair, whiskers and grass
+#: are (nearly) never this fine (0-800 px taken, within 0.1 dB; full size there ranged -2.6
+#: to +2.5 dB). Filling every hole pixel of the refill crop anew, feathered into the
+#: half-size fill, scored -0.3 to +0.6 dB, at more CPU.
 FSR_FINE_TILE = 16
 FSR_FINE_REACH = 16
 FSR_FINE_MIN_RING = 64
@@ -246,6 +247,10 @@ def fine_part(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
     detail, ring = _fine_ring(crop, hole)
     t, r = FSR_FINE_TILE, FSR_FINE_REACH
     fine = np.zeros(hole.shape, bool)
+    # a median over n >= FSR_FINE_MIN_RING pixels passes only where n / 2 of them do: over
+    # a soft ring no tile can (most crops: their tiles are not looked at)
+    if np.count_nonzero(detail[ring] > FSR_FINE_MEDIAN) < FSR_FINE_MIN_RING // 2:
+        return fine
     for y, x in zip(*np.nonzero(_reduce_any(hole, t))):
         y, x = y * t, x * t
         near = (slice(max(0, y - r), y + t + r), slice(max(0, x - r), x + t + r))
