@@ -29,7 +29,9 @@ region), ``far`` (pixels it changed farther than 8 px from the drawn text, as th
 counts them), ``qa_failed`` (regions its QA names) and the recall/precision of the mask it
 filled; pictures then show its result too; ``ghost`` is the share of drawn words the ghost
 judge (today's, on the drawn lines) still sees in the result, counted as the held-out
-benchmark counts them. ``--pipeline --release`` runs the release's pipeline instead
+benchmark counts them; ``far_by`` splits ``far`` by where the pixel is (:func:`far_sources`:
+a mask piece with no drawn pixel, a letter's counter, or the first stage whose mask holds it),
+and the summary totals it. ``--pipeline --release`` runs the release's pipeline instead
 (``bench_remove_text.RELEASE``, in a child process; the mask columns stay the tree's).
 
 Usage (run it with each tree first on PYTHONPATH; compare two runs)::
@@ -164,10 +166,18 @@ def build_sized_cases(styles, per_style):
     return out
 
 
-def run_pipeline(image, release=False):
+#: The remove-text stages whose masks :func:`far_sources` reads, in the order they grow the
+#: mask: (stage, output port).
+STAGE_MASKS = (("unblend", "edited"), ("mask", "mask"), ("normalize", "mask"),
+               ("preflight", "mask"), ("inpaint", "mask"))
+
+
+def run_pipeline(image, release=False, stages=None):
     """The whole remove-text pipeline: (result, the mask it filled, names of QA-failed regions).
     ``release``: the release's (``bench_remove_text.RELEASE``), in a child process with its
-    ``src`` first on the path (:func:`pipe_worker`)."""
+    ``src`` first on the path (:func:`pipe_worker`). ``stages``: a dict to fill with the
+    masks of :data:`STAGE_MASKS` (HxW bool, keyed ``"stage.port"``; a stage the pipeline
+    does not have, or an output it does not give, is left out)."""
     if release:
         import os
         import subprocess
@@ -181,11 +191,19 @@ def run_pipeline(image, release=False):
             subprocess.run([sys.executable, __file__, "--pipe-worker", tmp], check=True, env=env,
                            cwd=tmp)
             z = np.load(Path(tmp) / "out.npz")
+            if stages is not None:
+                stages.update({k[6:]: z[k] for k in z.files if k.startswith("stage:")})
             return z["result"], z["mask"], json.loads(str(z["failed"]))
     import seamline as sl
 
     res = sl.remove_text(image)
     failed = [f.get("text", "") for f in res.qa.get("failed_regions", [])]
+    run = getattr(res, "run", None)  # an older release's result may not carry its run
+    if stages is not None and run is not None:
+        for name, port in STAGE_MASKS:
+            m = run.stage(name).outputs.get(port) if name in run.stages else None
+            if m is not None:
+                stages[f"{name}.{port}"] = np.asarray(m) >= 0.5
     return np.asarray(res.image, np.float32), np.asarray(res.mask) > 0, failed
 
 
@@ -193,8 +211,61 @@ def pipe_worker(folder):
     """``run_pipeline`` on ``folder/in.npy`` with whatever seamline is first on the path (the
     release's: nothing else of this script is imported); writes ``folder/out.npz``."""
     image = np.load(Path(folder) / "in.npy")
-    result, mask, failed = run_pipeline(image)
-    np.savez(Path(folder) / "out.npz", result=result, mask=mask, failed=json.dumps(failed))
+    stages = {}
+    result, mask, failed = run_pipeline(image, stages=stages)
+    np.savez(Path(folder) / "out.npz", result=result, mask=mask, failed=json.dumps(failed),
+             **{f"stage:{k}": v for k, v in stages.items()})
+
+
+def far_sources(image, result, drawn, stages):
+    """Where the pixels ``result`` changed farther than 8 px from the drawn text lie (the
+    benchmark's ``far``), px per source; every far pixel counts once, in the first that holds
+    it:
+
+    * ``counter`` -- enclosed by the drawn strokes (an "O"'s counter, taken with its letter);
+    * ``alien``   -- in a piece of the filled mask (8-connected) with no drawn pixel: the
+      photo's own text, or a detection of none;
+    * ``unblend``, ``text_mask``, ``normalize``, ``preflight`` -- the first stage whose mask
+      (:data:`STAGE_MASKS`) holds it: where a mask stage reached past the text, or unblend
+      changed it;
+    * ``loop``    -- in the filled mask only: the fill loop's own growth (a shadow's tail, a
+      ghost regrowth, an unmixed rim);
+    * ``outside`` -- outside the filled mask: a fill or a paste that changed what it was not
+      given.
+
+    Parameters
+    ----------
+    image, result : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The input (text drawn) and the pipeline's output.
+    drawn : ndarray, shape (H, W), bool
+        The pixels the text changed.
+    stages : dict
+        :func:`run_pipeline`'s ``stages`` (HxW bool masks keyed ``"stage.port"``); the
+        filled mask is ``"inpaint.mask"``.
+
+    Returns
+    -------
+    dict of str to int
+    """
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    left = np.any(result != image, axis=2) & far
+    none = np.zeros(drawn.shape, bool)
+    filled = stages.get("inpaint.mask", none)
+    n, lab = cv2.connectedComponents(filled.astype(np.uint8), connectivity=8)
+    has = np.zeros(n, bool)
+    has[0] = True
+    has[np.unique(lab[filled & drawn])] = True
+    nb, bg = cv2.connectedComponents((~drawn).astype(np.uint8), connectivity=4)
+    edge = np.unique(np.concatenate([bg[0], bg[-1], bg[:, 0], bg[:, -1]]))
+    out = {}
+    for key, where in (("counter", ~np.isin(bg, edge) & ~drawn), ("alien", ~has[lab]),
+                       *((k, stages.get(f"{s}.{p}", none)) for k, (s, p) in zip(
+                           ("unblend", "text_mask", "normalize", "preflight", "loop"),
+                           STAGE_MASKS))):
+        out[key] = int(np.count_nonzero(left & where))
+        left &= ~where
+    out["outside"] = int(np.count_nonzero(left))
+    return out
 
 
 class _Line:
@@ -333,7 +404,9 @@ def run(args):
                    "seconds": time.perf_counter() - t0}
             result = None
             if args.pipeline and vi == 0:
-                result, filled, failed = run_pipeline(image, release=args.release)
+                stages = {}
+                result, filled, failed = run_pipeline(image, release=args.release,
+                                                      stages=stages)
                 far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
                 seen, words, flagged = ghost_words(image, result, lines, filled)
                 ink = ink_left(image, photo, result, drawn,
@@ -341,6 +414,7 @@ def run(args):
                 row.update(psnr_pipe=psnr(result, photo, region), ghost=seen, words=words,
                            ghost_lines=flagged, lines=len(lines),
                            far=int(np.count_nonzero(np.any(result != image, axis=2) & far)),
+                           far_by=far_sources(image, result, drawn, stages),
                            qa_failed=failed,
                            ink_left=ink["ink_left_px"] / max(ink["ink_px"], 1e-9),
                            ink_left_lines=sum(x >= INK_LEFT_LINE for x in ink["ink_left_lines"]),
@@ -362,6 +436,10 @@ def run(args):
                              mask if result is None else filled, drawn, result)
     for vi, over in enumerate(variants):
         print(f"normalize {over or 'as the pipeline'}:\n{summary(rows[vi])}")
+        by = [r["far_by"] for r in rows[vi] if "far_by" in r]
+        if by:
+            print("far px by source (far_sources): " + ", ".join(
+                f"{k} {sum(b[k] for b in by)}" for k in by[0]))
         if args.out:
             path = args.out if len(variants) == 1 else args.out.replace(".json", f".v{vi}.json")
             Path(path).write_text(json.dumps(rows[vi], indent=1))
