@@ -331,7 +331,9 @@ def _cut_copy_in_a_sliver():
 @pytest.mark.parametrize("bad", [{"opacity": 0.0}, {"opacity": float("nan")},
                                  {"opacity": -0.3}, {"opacity": "high"},
                                  {"color": [210, 210, 210]}, {"color": [0.8, 0.8]},
-                                 {"centres": [[100.0, 60.0]], "shown": [False]}])
+                                 {"centres": [[100.0, 60.0]], "shown": [False]},
+                                 {"centres": [[100.0, 60.0]], "shown": [False],
+                                  "box_hw": [40.0, 90.0], "inverted": [True, False]}])
 def test_a_watermark_blend_that_is_no_blend_is_refused_in_one_line(bad):
     # an opacity of 0, NaN or below moves no pixel "toward the word": every piece of a
     # sliver's mask, a real cut copy's too, was dropped without a word (main 5340a8c: 320 of

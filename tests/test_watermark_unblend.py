@@ -205,6 +205,9 @@ def test_unblend_stage_inverts_the_tiles_and_hands_on_the_other_regions():
     assert blend == res.outputs["blend"]
     assert all(0 <= c <= 1 for c in blend["color"]) and 0.05 < blend["opacity"] < 1
     assert len(blend["centres"]) == len(blend["shown"]) >= rep["copies_inverted"]
+    # ... and which copies it inverted (text-mask's copies' strokes read none of them)
+    assert len(blend["inverted"]) == len(blend["shown"])
+    assert sum(blend["inverted"]) == rep["copies_inverted"]
     # without tiles (or switched off) everything passes through as it is
     for params, regs in ((None, [caption]),
                          (UnblendWatermark.Params(enabled=False), regions)):
@@ -647,7 +650,7 @@ def periodic_at_half_step():
     """The PROOF of the coset tests (175 grey at 0.28, -24 deg, 44 px) over a photo that
     repeats on the index-2 refinement of the watermark's lattice (half a step along b1: a
     smooth pattern of 12 waves in that lattice's coordinates, dark green), every whole copy a
-    tile: (photo, watermarked, drawn mask, unblend_tiles' result)."""
+    tile: (photo, watermarked, drawn mask, unblend_tiles' result, the tiles)."""
     from seamline.ops.text.unblend import tile_lattice
 
     H, W = 600, 800
@@ -666,7 +669,7 @@ def periodic_at_half_step():
     photo = np.clip(np.stack([0.8 * v, v, 0.6 * v], -1), 0, 1).astype(np.float32)
     marked = ov.render(photo, ovs)[0].astype(np.float32)
     tiles = [q for q in polys if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
-    return photo, marked, ov.drawn_mask(photo, marked), unblend_tiles(marked, tiles)
+    return photo, marked, ov.drawn_mask(photo, marked), unblend_tiles(marked, tiles), tiles
 
 
 def test_a_refined_lattice_is_named_whether_or_not_the_blend_is_inverted(periodic_at_half_step):
@@ -692,7 +695,37 @@ def test_a_photo_repeating_at_half_the_lattice_step_does_not_refine_it(periodic_
     # lattice after the refined fit fails (tried) gives 32.78 dB and 47592 px changed far
     # from it (tile_support's refined lattice stamps the photo's repeat: faint words all
     # over at 1x). So the fallback waits for tile_support to share unblend's lattice.
-    photo, marked, drawn, ub = periodic_at_half_step
+    photo, marked, drawn, ub, _ = periodic_at_half_step
     assert ub.done and ub.copies == 15, (ub.copies, ub.reason)
     text = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     assert _psnr(ub.image, photo, text) > _psnr(marked, photo, text) + 6
+
+
+def test_tile_support_reads_unblends_copies_and_none_it_took_off(periodic_at_half_step):
+    # text-mask's copies' strokes (tile_support.repeated_strokes) read a lattice of their
+    # own from the image unblend left, and _finer refined it onto the photo's repeat there:
+    # with unblend's fallback on the tiles' own lattice (tried before this change) that
+    # stamped the photo's pattern at the added points, 47592 px changed > 8 px from the word
+    # through remove_text. Given unblend's copies (its blend output's centres) they are
+    # read instead; and over a photo that repeats on the lattice, once the word is off the
+    # copies' median is the photo's own pattern, which every copy confirms (24423 px stamped
+    # > 8 px from the word here): the copies unblend inverted are neither read nor stamped
+    from seamline.ops.text.tile_support import repeated_strokes
+    from seamline.ops.text.unblend import tile_lattice
+
+    _, marked, drawn, _, tiles = periodic_at_half_step
+    # unblend on the tiles' own lattice, given (no refinement): 15 copies inverted
+    ub = unblend_tiles(marked, tiles, tile_lattice(np.array([q.mean(0) for q in tiles])).T)
+    far = cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 5) > 8
+    inverted = np.zeros(len(ub.centres), bool)
+    inverted[np.unique(ub.owner[ub.alpha > 0])] = True
+    assert inverted.sum() >= 15
+    photo_only, rep = repeated_strokes(ub.image, tiles, blend={"centres": ub.centres})
+    assert (photo_only & far).sum() > 5000, rep
+    strokes, rep = repeated_strokes(ub.image, tiles,
+                                    blend={"centres": ub.centres, "inverted": inverted})
+    assert not strokes.any(), rep
+    # ... while on the word as drawn unblend's copies give its strokes, none off the word
+    strokes, rep = repeated_strokes(marked, tiles, blend={"centres": ub.centres})
+    assert rep["confirmed"] >= 10, rep
+    assert (strokes & drawn).sum() >= 0.7 * drawn.sum() and not (strokes & far).any()

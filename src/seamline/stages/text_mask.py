@@ -32,9 +32,8 @@ class TextMask(Stage):
     # over a light photo) keeps all its glyph pixels (the fill grown over the outline)
     # 16: a tiled watermark's tiles keep only the glyph pixels most of its copies share
     # (ops.text.tile_vote: a bright photo object under one copy is not the word)
-    # 17: a light fill's glyph pixels of another colour than the fill (a photo highlight
-    # beside the letters) are dropped, with what the effects grew round them
-    # (ops.text.outline.photo_in_fill)
+    # 17: a light fill's glyph pixels of another colour than the fill (a photo highlight beside the
+    # letters) are dropped, with what the effects grew round them (ops.text.outline.photo_in_fill)
     # 18: a glyphs-only line whose mask holds its outline (not a dark ring just outside it:
     # ops.text.rim.outline_outside) is capped at 1 px when its edge is hard against the
     # photo's texture, as an outlined one is; a capped line's fill colour in its mask's narrow
@@ -121,7 +120,8 @@ class TextMask(Stage):
     # glow's mask in one colour with lift: ops.outline.enclosed_fill's ``lifted``)
     # 57: the copies' median stamps strokes only where most whole copies confirm it
     # (tile_support.WHOLE_CONFIRM): not a word unblend took off, the foliage's speckle
-    version = "57"
+    # 58: the strokes on unblend's copies where it gave its blend (tile_support), none it inverted
+    version = "58"
     spec = StageSpec(
         inputs={"image": PortSpec("image"),
                 "regions": PortSpec("text-regions"),
@@ -457,14 +457,14 @@ class TextMask(Stage):
                 if watermark:
                     from seamline.ops.text.siblings import slivers_off_word
 
-                    off = slivers_off_word(mask >= 0.5, image,
-                                           [regions[i].polygon for i in tiles], watermark,
-                                           within=None if inside is None else ~inside)
+                    off = slivers_off_word(mask >= 0.5, image, [regions[i].polygon for i in tiles],
+                                           watermark, within=None if inside is None else ~inside)
                     mask[off] = 0
                     report["tile_off_colour_px"] = int(off.sum())
                 line_mask = None if inside is None else (mask >= 0.5) & inside
                 strokes_px, report["tile_strokes"] = repeated_strokes(
-                    image, [regions[i].polygon for i in tiles], line_mask=line_mask)
+                    image, [regions[i].polygon for i in tiles], line_mask=line_mask,
+                    blend=watermark)
                 mask = np.where(strokes_px, np.float32(1), mask)
         geometry = {"boxes_xyxy": boxes,
                     "stroke_width_px": [float(s) for s in strokes],

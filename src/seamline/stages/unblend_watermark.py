@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "15"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "16"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -75,6 +75,7 @@ class UnblendWatermark(Stage):
     # points between them where those hold the word (ops.text.unblend._finer)
     # 15: ``blend``, the fitted colour and opacity and the copies shown, for text-mask's sliver
     # tiles (image, regions, alpha and edited unchanged)
+    # 16: ``blend`` says which copies it ``inverted`` (text-mask reads no strokes from them)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
@@ -99,7 +100,8 @@ class UnblendWatermark(Stage):
                                    doc="the blend it inverted (empty when it inverted no "
                                        "copy): ``color`` (sRGB in [0, 1]), ``opacity`` (the "
                                        "strokes' core), the copies' ``centres`` (x, y px), "
-                                       "``box_hw`` and which copies are ``shown``")},
+                                       "``box_hw``, which copies are ``shown`` and "
+                                       "which it ``inverted``")},
         doc="A watermark tiled across the photo (detect-text's tiles: regions without text, "
             "translated copies of one box) is semi-transparent: the photo is still under it. "
             "Its opacity and colour are estimated from the copies (aligned; per pixel, least "
@@ -246,12 +248,15 @@ class UnblendWatermark(Stage):
 def _blend(ub, changed: np.ndarray) -> dict:
     """The blend ``ub`` inverted, JSON-ready: its colour, its opacity (the strokes' core: the
     :data:`CORE_QUANTILE` of the estimated opacity over the ``changed`` pixels, HxW bool), the
-    copies' centres, box and which show the word."""
+    copies' centres, box, which show the word and which were inverted (own a changed px)."""
+    inverted = np.zeros(len(ub.centres), bool)
+    inverted[np.unique(ub.owner[changed])] = True
     return {"color": [float(c) for c in ub.color],
             "opacity": float(np.quantile(ub.alpha[changed], CORE_QUANTILE)),
             "centres": np.asarray(ub.centres, np.float64).round(2).tolist(),
             "box_hw": [float(v) for v in ub.box_hw],
-            "shown": [bool(v) for v in ub.shown]}
+            "shown": [bool(v) for v in ub.shown],
+            "inverted": [bool(v) for v in inverted]}
 
 
 #: Quantile of the estimated opacity over the changed pixels read as the word's opacity:

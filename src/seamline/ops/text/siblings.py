@@ -294,7 +294,8 @@ def check_blend(blend) -> None:
     """Raise a one-line ``ValueError`` naming text-mask's ``watermark`` input where ``blend``
     (:func:`slivers_off_word`'s; empty: none given) is no blend it can judge by: ``color``
     not 3 sRGB values in [0, 1], ``opacity`` not in (0, 1], or the copies' ``centres``,
-    ``shown`` and ``box_hw`` not given together and consistent. An opacity of 0, NaN or
+    ``shown`` and ``box_hw`` not given together and consistent (and ``inverted``, where
+    given, one flag a copy too). An opacity of 0, NaN or
     below drops every piece of a sliver's mask, a cut copy's too (no pixel moves toward the
     word by at most 0 of the way): silently, where it is not refused here."""
     if not blend:
@@ -322,6 +323,8 @@ def check_blend(blend) -> None:
                    != len(blend["shown"]) or len(blend["box_hw"]) != 2):
         raise ValueError(f"{name}: 'shown' must have one flag per row of 'centres' and "
                          f"'box_hw' 2 values (height, length px)")
+    if "inverted" in blend and (not copies or len(blend["inverted"]) != len(blend["shown"])):
+        raise ValueError(f"{name}: 'inverted' must have one flag per row of 'centres'")
 
 
 def _sliver(poly, shape, blend) -> bool:

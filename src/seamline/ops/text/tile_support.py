@@ -13,7 +13,11 @@ did not box, one the frame's edge cuts, one whose matting failed) and whose stro
 from the ring round them (:func:`~seamline.ops.text.median_word.shows_word`: a lattice point
 past the frame's edge where nothing was drawn does not, though a few pixels of photo may
 correlate), and nowhere else: a copy unblend-watermark already took off has no strokes left
-to correlate.
+to correlate. Where unblend-watermark found a blend, its copies are the ones read (its
+``blend`` output's centres, not the tiles' lattice read and refined again over what it left),
+and those it inverted are neither read nor given strokes: over a photo that repeats on the
+lattice, the copies' median once the word is off is the photo's own pattern, which every copy
+confirms.
 
 Thresholds set on the train split only (``benchmarks/mask_train_eval.py --styles
 tiled_watermark``).
@@ -62,8 +66,8 @@ COVERED = 0.2
 WHOLE_CONFIRM = 0.5
 
 
-def repeated_strokes(image: np.ndarray, polygons, *,
-                     line_mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+def repeated_strokes(image: np.ndarray, polygons, *, line_mask: np.ndarray | None = None,
+                     blend: dict | None = None) -> tuple[np.ndarray, dict]:
     """The watermark's strokes (HxW bool) at every lattice copy that shows them.
 
     Parameters
@@ -74,10 +78,20 @@ def repeated_strokes(image: np.ndarray, polygons, *,
         The watermark's tiles (x, y image px; translated copies of one box, as detect-text
         adds them). Their lattice (refined, or the autocorrelation's, where theirs is
         coarser, as :func:`~seamline.ops.text.unblend.unblend_tiles` reads it) gives every
-        copy.
+        copy, unless ``blend`` gives the copies.
     line_mask : ndarray, HxW bool, optional
         What detected lines (regions with text) already mask: a copy it holds more than
         :data:`COVERED` of is left to it.
+    blend : dict, optional
+        unblend-watermark's ``blend`` output (text-mask's ``watermark`` input; empty where
+        it inverted nothing). Where it holds the copies' ``centres`` (x, y image px) the
+        copies are taken there, not from the tiles' lattice read and refined again: that
+        refinement onto a photo's own repeat (a photo periodic at half the watermark's step)
+        put the photo's pattern at the points it added, where unblend, its refined fit
+        failing, kept the tiles' own. The copies it ``inverted`` hold no word: they are
+        neither in the median nor given strokes. Over a photo that repeats on the lattice
+        the median over copies taken off is the photo's own pattern, which every copy
+        confirms (train: 24423 px of it > 8 px from the word).
 
     Returns
     -------
@@ -96,10 +110,15 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     none = np.zeros((H, W), bool)
     if len(polygons) < U.MIN_TILES:
         return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
-    cp = U.lattice_copies(img, polygons)
+    given = (blend or {}).get("centres")
+    cp = U.lattice_copies(img, polygons, centres=given)
     if cp is None:
         return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
     centres, whole, _, u, n, size_wh, box = cp
+    taken_off = np.zeros(len(centres), bool)
+    if given is not None and "inverted" in blend:
+        taken_off = np.asarray(blend["inverted"], bool).reshape(len(centres))
+    whole = whole & ~taken_off
     if whole.sum() < MIN_WHOLE:
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     S = U.sample_copies(img, centres, u, n, size_wh)
@@ -117,7 +136,7 @@ def repeated_strokes(image: np.ndarray, polygons, *,
     _, shown = shows_word(S @ LUMA, T, shape, scale=U.SCALE)
     for k in range(len(centres)):
         m = shape & ok[k]
-        if m.sum() < MIN_VISIBLE * shape.sum() or m.sum() < 8 or not shown[k]:
+        if m.sum() < MIN_VISIBLE * shape.sum() or m.sum() < 8 or not shown[k] or taken_off[k]:
             continue
         a, t = bp[k][m].astype(np.float64), T[m].astype(np.float64)
         a, t = a - a.mean(), t - t.mean()

@@ -546,14 +546,15 @@ class LatticeCopies(NamedTuple):
 
     centres: np.ndarray  #: (k, 2) float, the refined copy centres (x, y image px)
     whole: np.ndarray  #: (k,) bool, copies wholly inside the frame
-    lattice: str  #: "tiles", "refined" or "autocorrelation": where the lattice came from
+    lattice: str  #: "tiles", "refined", "autocorrelation" or "given": where it came from
     u: np.ndarray  #: (2,) unit vector along the text
     n: np.ndarray  #: (2,) unit vector across it
     size_wh: tuple  #: (w, h) of a copy's sample window, work-scale px
     box: tuple  #: the word box's half-extents (along, across), image px
 
 
-def lattice_copies(img, polygons, angle_deg=None, lattice_px=None) -> LatticeCopies | None:
+def lattice_copies(img, polygons, angle_deg=None, lattice_px=None, *,
+                   centres=None) -> LatticeCopies | None:
     """Every lattice point near the frame as a copy of the tiled word, its position refined.
 
     ``img`` (HxWx3 float32 in [0, 1]), ``polygons`` (the tiles, each (4, 2) image px),
@@ -561,14 +562,20 @@ def lattice_copies(img, polygons, angle_deg=None, lattice_px=None) -> LatticeCop
     own (or ``lattice_px``), without a lattice given refined where the points between the
     tiles' hold the word (:func:`_finer`: up to :data:`FINER_ROUNDS` times); where it leaves
     fewer than ``MIN_COPIES`` whole copies and no lattice was given, the autocorrelation's
-    when that is finer and finds more. None when
-    the tiles are not on a 2-D lattice. Shared by :func:`unblend_tiles` and
+    when that is finer and finds more. ``centres`` ((M, 2) image px, optional): the copies
+    as already fitted (unblend-watermark's, on the image before it took them off), taken as
+    they are (lattice ``"given"``): neither read, refined nor moved.
+    None when the tiles are not on a 2-D lattice. Shared by :func:`unblend_tiles` and
     :func:`seamline.ops.text.tile_support.repeated_strokes`.
     """
     H, W = img.shape[:2]
     angle_deg = tile_angle(polygons[0]) if angle_deg is None else float(angle_deg)
     c0, u, n, (ew, eh), box = tile_frame(polygons, angle_deg)
     size_wh = (int(math.ceil(2 * ew * SCALE)), int(math.ceil(2 * eh * SCALE)))
+    if centres is not None:
+        centres = np.asarray(centres, np.float64).reshape(-1, 2)
+        whole = _mostly_inside(sample_copies(img, centres, u, n, size_wh))
+        return LatticeCopies(centres, whole, "given", u, n, size_wh, box)
     # columns v1, v2
     B = tile_lattice(c0) if lattice_px is None else np.asarray(lattice_px, np.float64).T
     if B is None or B.shape != (2, 2) or abs(np.linalg.det(B)) < 1e-6:
