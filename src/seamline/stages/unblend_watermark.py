@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "16"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "17"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -76,6 +76,9 @@ class UnblendWatermark(Stage):
     # 15: ``blend``, the fitted colour and opacity and the copies shown, for text-mask's sliver
     # tiles (image, regions, alpha and edited unchanged)
     # 16: ``blend`` says which copies it ``inverted`` (text-mask reads no strokes from them)
+    # 17: where the fit over a refined lattice fails, the tiles' own is fitted ("unrefined": a
+    # photo repeating at half the watermark's step; ops.text.unblend.unblend_tiles), its
+    # copies through the ghost check
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
@@ -154,8 +157,10 @@ class UnblendWatermark(Stage):
         # 30.54 -> 28.10 dB, astronaut 30.41 -> 25.09; ghost words 7 -> 1, 11 -> 4)
         # ... and when most inverted copies show it, the shared estimate (colour, opacity)
         # is off: none is inverted (train tiled bokeh, grey paint fitted 0.49 for 0.63)
+        # ... nor on the tiles' own lattice fitted where the refined one's fit failed
+        # ("unrefined": a photo repeating at half the watermark's step)
         ghost = np.zeros(len(use), bool)
-        if ub.lattice == "autocorrelation":
+        if ub.lattice in ("autocorrelation", "unrefined"):
             score = ghosted(image, out, ub, changed, regions[tiles[0]].polygon)
             seen = np.nan_to_num(score, nan=0.0) > RESIDUE_THRESHOLD
             ghost = use & _carried(regions, ub.owner, changed, len(use)) & seen

@@ -53,7 +53,7 @@ re-derive it.)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import cv2
@@ -216,7 +216,9 @@ class Unblended:
     lattice : str
         Where the copies' lattice came from: ``"tiles"`` (the tiles' own differences, or
         the caller's), ``"refined"`` (the tiles' with the points between them,
-        :func:`_finer`) or ``"autocorrelation"`` (the tiles' gave too few whole copies).
+        :func:`_finer`), ``"unrefined"`` (the tiles' own, fitted where the refined
+        lattice's fit failed) or ``"autocorrelation"`` (the tiles' gave too few whole
+        copies).
     shown : ndarray, (M,) bool
         Per copy: whether its own pixels in the frame show the word
         (:func:`seamline.ops.text.median_word.shows_word`). A lattice point whose box
@@ -553,18 +555,18 @@ class LatticeCopies(NamedTuple):
     box: tuple  #: the word box's half-extents (along, across), image px
 
 
-def lattice_copies(img, polygons, angle_deg=None, lattice_px=None, *,
+def lattice_copies(img, polygons, angle_deg=None, lattice_px=None, *, refine=True,
                    centres=None) -> LatticeCopies | None:
     """Every lattice point near the frame as a copy of the tiled word, its position refined.
 
     ``img`` (HxWx3 float32 in [0, 1]), ``polygons`` (the tiles, each (4, 2) image px),
     ``angle_deg`` and ``lattice_px`` as in :func:`unblend_tiles`. The lattice is the tiles'
-    own (or ``lattice_px``), without a lattice given refined where the points between the
-    tiles' hold the word (:func:`_finer`: up to :data:`FINER_ROUNDS` times); where it leaves
-    fewer than ``MIN_COPIES`` whole copies and no lattice was given, the autocorrelation's
-    when that is finer and finds more. ``centres`` ((M, 2) image px, optional): the copies
-    as already fitted (unblend-watermark's, on the image before it took them off), taken as
-    they are (lattice ``"given"``): neither read, refined nor moved.
+    own (or ``lattice_px``), without a lattice given and with ``refine`` refined where the
+    points between the tiles' hold the word (:func:`_finer`: up to :data:`FINER_ROUNDS`
+    times); where it leaves fewer than ``MIN_COPIES`` whole copies and no lattice was given,
+    the autocorrelation's when that is finer and finds more. ``centres`` ((M, 2) image px,
+    optional): the copies as already fitted (unblend-watermark's, on the image before it
+    took them off), taken as they are (lattice ``"given"``): neither read, refined nor moved.
     None when the tiles are not on a 2-D lattice. Shared by :func:`unblend_tiles` and
     :func:`seamline.ops.text.tile_support.repeated_strokes`.
     """
@@ -583,7 +585,7 @@ def lattice_copies(img, polygons, angle_deg=None, lattice_px=None, *,
     lattice = "tiles"
     centres, ij = _lattice_points(c0[0], B, (H, W), ew)
     centres, whole = _converge(img, centres, u, n, size_wh, ij)
-    for _ in range(FINER_ROUNDS if lattice_px is None else 0):
+    for _ in range(FINER_ROUNDS if lattice_px is None and refine else 0):
         # the tiles given may all sit on every other point of the watermark's lattice
         finer = _finer(img, centres, whole, ij, u, n, size_wh, box, ew)
         if finer is None:
@@ -667,7 +669,8 @@ def word_window(size_wh, box) -> np.ndarray:
             & (np.abs(yy - (size_wh[1] - 1) / 2) <= box[1] * SCALE + g))
 
 
-def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended:
+def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
+                  refine: bool = True) -> Unblended:
     """Invert a tiled watermark's alpha blend on its tiles.
 
     Parameters
@@ -684,6 +687,10 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
         copy, given as a tile or not.
     angle_deg : float, optional
         Text direction, degrees counter-clockwise from +x (default: the tiles' long side).
+    refine : bool, default True
+        Without ``lattice_px``, try the tiles' lattice with the points between them
+        (:func:`_finer`); where the blend fitted over a refined lattice is no blend, the
+        tiles' own lattice is fitted instead.
 
     Returns
     -------
@@ -705,7 +712,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     if len(polygons) < MIN_TILES:
         return Unblended(img, none, none > 0, reason=f"{len(polygons)} tiles: too few to "
                                                      f"estimate the watermark from")
-    cp = lattice_copies(img, polygons, angle_deg, lattice_px)
+    cp = lattice_copies(img, polygons, angle_deg, lattice_px, refine=refine)
     if cp is None:
         return Unblended(img, none, none > 0, reason="the tiles are not on a 2-D lattice")
     centres, whole, lattice, u, n, size_wh, box = cp
@@ -740,9 +747,20 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None) -> Unblended
     # the test reads the blend as fitted: a scale picked to suit a lattice of the photo's
     # own does not make it a watermark (and nothing below is read where it fails)
     if not (Af > 0).any() or left1 > MAX_LEFT:
-        return Unblended(img, none, none > 0, copies=int(N), lattice=lattice,
-                         reason=f"inverting leaves {left1:.0%} of the repeated strokes' energy "
-                                f"(more than {MAX_LEFT:.0%}): not a blended watermark")
+        failed = Unblended(img, none, none > 0, copies=int(N), lattice=lattice,
+                           reason=f"inverting leaves {left1:.0%} of the repeated strokes' "
+                                  f"energy (more than {MAX_LEFT:.0%}): not a blended watermark")
+        if lattice != "refined":
+            return failed
+        # the points a refinement added may hold the photo's own repeat, not the word (a
+        # photo periodic at half the watermark's step correlates past FINER_NCC): the fit
+        # over them fails, where the tiles' own lattice inverts the word (train: 27 copies,
+        # 12 of them photo only, 68 % of the strokes' energy left; 15 copies inverted)
+        again = unblend_tiles(img, polygons, lattice_px, angle_deg, refine=False)
+        if not again.done:
+            return failed
+        # ... named so: the photo's repeat that fooled the refinement may fool the fit too
+        return again if again.lattice != "tiles" else replace(again, lattice="unrefined")
     # the opacity again, a C held, by what the inverted copies show along the matte's edges
     even = _even_gain(S, whole, Af, Qf, M, inbox)
     if even is not None:
