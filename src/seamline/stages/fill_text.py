@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "25"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "26"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -65,6 +65,9 @@ class FillText(Stage):
     #               25: ... and where only a stretch of a thick hole's ring is that fine (one
     #                   word of a line over stamens), that stretch is refilled at full size
     #                   from the half-size fill round it (ops.inpaint.fsr.fine_part)
+    #               26: the shadow-tail check estimates the photo's luminance by one Telea
+    #                   fill of the luminance, not three per-channel fills (ops.text.tail:
+    #                   the same tail but for a few px at its 2/255 edge)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
