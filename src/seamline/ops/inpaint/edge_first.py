@@ -121,6 +121,12 @@ class EllipsePath(EdgePath):
         n = self.sign * np.stack([-d[:, 1], d[:, 0]], 1) / np.hypot(d[:, 0], d[:, 1])[:, None]
         return p, n
 
+    def reach(self, half_width: float) -> float:
+        """:meth:`local`'s distance is the Euclidean one to a point of the ellipse: a point
+        within ``half_width`` of it by :meth:`local` is within ``half_width`` of the curve
+        between the same chord positions."""
+        return float(half_width)
+
     def local(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         th = _ellipse_theta(xy, self.centre, self.semi, self._rot)
         mid = 0.5 * (self.theta_a + self.theta_b)
