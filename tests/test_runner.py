@@ -201,9 +201,8 @@ def test_artifact_memo_measures_each_artifact_once(astronaut, monkeypatch):
                                                  for p in s.outputs}
     assert calls["measure"] <= len(distinct) + sum(len(h["adapters"]) for h in handoffs)
     assert calls["measure"] < len(handoffs) + sum(len(s.outputs) for s in run.stages.values())
-    # hashed once per distinct array too: the manifest's digests (eager, 21f281e) are all an
-    # in-memory run hashes; the cache keys' digests of the stages' inputs are the memo's
-    # (issue 10, speed10: skipping the cache key without a run directory would save nothing)
+    # hashed once per distinct array too: the manifest's digests are all an in-memory run
+    # hashes (it makes no cache key: speed12)
     arrays = {id(image)} | {id(v) for s in run.stages.values() for v in s.outputs.values()
                             if isinstance(v, np.ndarray)}
     others = sum(not isinstance(v, np.ndarray) for s in run.stages.values()
@@ -287,3 +286,39 @@ def test_an_in_memory_runs_digests_describe_what_it_saw_not_later_edits():
     m = run.manifest
     assert m["input"]["digest"] == ref["input"]["digest"]
     assert [s["outputs"] for s in m["stages"]] == [s["outputs"] for s in ref["stages"]]
+
+
+def test_an_in_memory_run_hashes_its_arrays_off_the_main_thread(tmp_path, astronaut,
+                                                               monkeypatch):
+    """An in-memory run's digests are read by its manifest only: its images and masks are
+    hashed on a helper thread while the next stage runs (~15 ms of the main thread a
+    1024x768 remove-text run, issue 10), and the manifest holds the same digests as a run
+    directory's, every one filled in."""
+    import threading
+
+    import numpy as np
+
+    from seamline.core import artifacts
+    from seamline.core.pipeline import builtin_spec
+    from seamline.engine.runner import run_pipeline
+
+    image = np.ascontiguousarray(astronaut[:128, :160])
+    on_main = []
+    real = artifacts.digest
+
+    def watched(kind, value):
+        if kind in ("image", "mask"):
+            on_main.append(threading.current_thread() is threading.main_thread())
+        return real(kind, value)
+
+    monkeypatch.setattr(artifacts, "digest", watched)
+    m = run_pipeline(builtin_spec("remove-text"), image).manifest
+    assert on_main and not any(on_main)  # every image and mask hashed off the main thread
+    monkeypatch.setattr(artifacts, "digest", real)
+    ref = run_pipeline(builtin_spec("remove-text"), image, out=tmp_path / "run",
+                       report=False).manifest
+    assert m["input"]["digest"] == ref["input"]["digest"] is not None
+    digests = lambda man: [{p: o["digest"] for p, o in s["outputs"].items()}  # noqa: E731
+                           for s in man["stages"]]
+    assert digests(m) == digests(ref)
+    assert all(d for s in digests(m) for d in s.values())

@@ -207,6 +207,11 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
 
     memo = ArtifactMemo()
+    # a run in memory hashes its images and masks on a helper thread while the stages run:
+    # only its manifest reads the digests, filled in before the run is handed back
+    later = out is None
+    if later and image_file is not None:
+        memo.digest_soon("image", image_file.image)
     manifest = {
         "seamline": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -216,7 +221,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
         "input": None if image_file is None else {
             "path": str(src_path) if src_path else None,
             "sha256": file_sha256(src_path) if src_path else None,
-            "digest": memo.digest("image", image_file.image),
+            "digest": None if later else memo.digest("image", image_file.image),
             "width": int(image_file.image.shape[1]),
             "height": int(image_file.image.shape[0]),
             "bit_depth": image_file.bit_depth, "alpha": image_file.alpha is not None,
@@ -236,13 +241,15 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
             except InputError as e:
                 raise _name_the_file(e, image_file, decl.name) from None
             stage_runs[decl.name] = sr
-            manifest["stages"].append(_stage_manifest(sr, out, memo))
+            manifest["stages"].append(_stage_manifest(sr, out, memo, later=later))
             manifest["warnings"] += [f"{sr.name}: {w}" for w in sr.warnings]
             manifest["notes"] += [f"{sr.name}: {n}" for n in sr.notes]
             if get_stage(decl.stage_id).qa:
                 manifest["qa"].update(sr.report)
             bar.update(1)
         bar.close()
+        if later:
+            _fill_digests(manifest, image_file, stage_runs, memo)
         src, port = spec.output.split(".")
         result = values[(src, port)][0]
         alpha = image_file.alpha if image_file else None
@@ -266,6 +273,7 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
             artifacts.write_json(out / "manifest.json", manifest)
         raise
     finally:
+        memo.close()
         if len(stage_runs) < len(spec.stages) or any(not r.cached for r in stage_runs.values()):
             # what the stages freed goes back to the system before the next image (helper
             # threads' arenas: core.heap), a failed run's too; once a run, not after every
@@ -373,13 +381,13 @@ def _run_stage(i: int, decl: StageDecl, spec: PipelineSpec, values: dict,
 
     params = decl.params_dict()
     seed = stage_seed(spec.seed, decl.name)
-    # an in-memory run never looks the key up, but it costs no hashing: every input is an
-    # artifact the manifest hashes anyway (eagerly: 21f281e), so its digest is the memo's
-    digest = memo.digest if memo is not None else artifacts.digest
-    key = store.cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
-                                        for p, v in stage_inputs.items()},
-                     cls.cache_token(decl.params))
     folder = out / "stages" / f"{i + 1:02d}-{decl.name}" if out is not None else None
+    # the cache key, only where there is a cache (a run directory): an in-memory run would
+    # wait here for digests its helper thread is still making (ArtifactMemo.digest_soon)
+    digest = memo.digest if memo is not None else artifacts.digest
+    key = (store.cache_key(cls, params, seed, {p: digest(cls.spec.inputs[p].kind, v)
+                                         for p, v in stage_inputs.items()},
+                           cls.cache_token(decl.params)) if folder is not None else None)
     reuse_allowed = from_index is None or i < from_index
     cached = (store.load_cached(cls, folder, key, memo) if folder is not None and reuse_allowed
               else None)
@@ -545,13 +553,18 @@ def _pipeline_inputs(spec: PipelineSpec, given: dict, shape: tuple, max_pixels) 
     return values
 
 
-def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None) -> dict:
+def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = None, *,
+                    later: bool = False) -> dict:
+    """A stage's manifest entry; ``later`` (keyword-only): its outputs' digests are left
+    None and started on the memo's helper thread (:func:`_fill_digests` fills them in)."""
     cls = get_stage(sr.stage_id)
     memo = memo or ArtifactMemo()
     outputs = {}
     for port, value in sr.outputs.items():
         kind = cls.spec.outputs[port].kind
-        entry = {"kind": kind, "digest": memo.digest(kind, value),
+        if later:
+            memo.digest_soon(kind, value)
+        entry = {"kind": kind, "digest": None if later else memo.digest(kind, value),
                  "stats": memo.measure(kind, value)}
         if sr.folder is not None and out is not None:
             entry["files"] = sorted(str(f.relative_to(out)) for f in sr.folder.iterdir()
@@ -560,6 +573,17 @@ def _stage_manifest(sr: StageRun, out: Path | None, memo: ArtifactMemo | None = 
     return {"name": sr.name, "stage": sr.stage_id, "params": sr.params, "seed": sr.seed,
             "cached": sr.cached, "seconds": round(sr.seconds, 4), "handoffs": sr.handoffs,
             "outputs": outputs, "report": sr.report, "warnings": sr.warnings, "notes": sr.notes}
+
+
+def _fill_digests(manifest: dict, image_file, stage_runs: dict, memo: ArtifactMemo) -> None:
+    """The digests :func:`_stage_manifest` left None (and the input's), from the memo:
+    the same values as a run that hashed them at once."""
+    if manifest["input"] is not None:
+        manifest["input"]["digest"] = memo.digest("image", image_file.image)
+    for entry in manifest["stages"]:
+        for port, value in stage_runs[entry["name"]].outputs.items():
+            rec = entry["outputs"][port]
+            rec["digest"] = memo.digest(rec["kind"], value)
 
 
 def _prepare_run_dir(out: Path, src_path: Path | None) -> None:
