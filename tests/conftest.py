@@ -138,6 +138,18 @@ def proof_over_grass():
     return photo, marked, ov.drawn_mask(photo, marked), tiles
 
 
+def shadowed_friends_over_sky():
+    """A 160 px DejaVu Sans Bold purple "Friends" with a blurred dark drop shadow (offset 6,
+    blur 2.7, opacity 0.8) over the sky of scikit-image's camera (384 x 1024): (photo,
+    image), float32 each."""
+    grey = data.camera()[:120, :180].astype(np.float32) / 255
+    photo = np.ascontiguousarray(np.repeat(cv2.resize(grey, (1024, 384))[..., None], 3, -1))
+    ov = overlays.Overlay(text="Friends", xy=(40, 80), size_px=160, font=BOLD_FONT,
+                          color=(150, 40, 190), shadow_offset=(6, 6), shadow_blur=2.7,
+                          shadow_opacity=0.8)
+    return photo, overlays.render(photo, [ov])[0].astype(np.float32)
+
+
 def train_font(name: str) -> str:
     """The path of train font ``name`` (a Debian font package's file); the test is skipped
     where it is not installed (CI has fonts-dejavu-core only)."""

@@ -109,20 +109,12 @@ def grey_shadow_case():
     as the loop did before the shadow tail was taken into the hole (1deb03d): Telea carried the
     tail across the word, a grey 'Friends' readable at 2x (6.79/255 blurred error) that the
     recogniser reads as 'pronds' (0.74) and 'Frands' (0.76): no word matched (issue 10)."""
-    import cv2
-
     import seamline as sl
     import seamline.ops.text.removal as removal
-    from seamline.testing import overlays
 
-    from conftest import BOLD_FONT
+    from conftest import shadowed_friends_over_sky
 
-    grey = data.camera()[:120, :180].astype(np.float32) / 255
-    photo = np.ascontiguousarray(np.repeat(cv2.resize(grey, (1024, 384))[..., None], 3, -1))
-    ov = overlays.Overlay(text="Friends", xy=(40, 80), size_px=160, font=str(BOLD_FONT),
-                          color=(150, 40, 190), shadow_offset=(6, 6), shadow_blur=2.7,
-                          shadow_opacity=0.8)
-    image = overlays.render(photo, [ov])[0].astype(np.float32)
+    photo, image = shadowed_friends_over_sky()
     mp = pytest.MonkeyPatch()
     mp.setattr(removal, "shadow_tail", lambda image, hole, support: np.zeros(support.shape, bool))
     try:

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from skimage import data
 
-from conftest import BOLD_FONT
+from conftest import shadowed_friends_over_sky
 from seamline.core.arrays import LUMA
 
 
 def _shadowed_title():
-    """A 160 px DejaVu Sans Bold 'Friends' with a blurred dark drop shadow (offset 6, blur
-    2.7) over the sky of scikit-image's camera, and a hole that stops short of the shadow's
+    """:func:`conftest.shadowed_friends_over_sky` and a hole that stops short of the shadow's
     tail (the letters and the shadow where it is more than 30/255 dark, grown 2 px)."""
-    from seamline.testing import overlays
-
-    grey = data.camera()[:120, :180].astype(np.float32) / 255
-    photo = np.ascontiguousarray(np.repeat(cv2.resize(grey, (1024, 384))[..., None], 3, -1))
-    ov = overlays.Overlay(text="Friends", xy=(40, 80), size_px=160, font=str(BOLD_FONT),
-                          color=(150, 40, 190), shadow_offset=(6, 6), shadow_blur=2.7,
-                          shadow_opacity=0.8)
-    image = overlays.render(photo, [ov])[0].astype(np.float32)
+    photo, image = shadowed_friends_over_sky()
     core = (np.abs(image - photo).max(-1) > 30 / 255).astype(np.uint8)
     hole = cv2.dilate(core, np.ones((5, 5), np.uint8)) > 0
     return photo, image, hole
