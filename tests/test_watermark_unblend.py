@@ -522,6 +522,33 @@ def test_a_light_grey_word_over_shaded_foliage_leaves_no_rim_and_no_trace():
     assert np.mean(trace) < 3.0 and np.max(trace) < 6.0, np.round(trace, 1)
 
 
+def test_a_light_grey_word_over_dark_foliage_is_not_read_as_a_faint_white_one():
+    # A 160-grey DejaVu Sans Bold "PROOF" at 0.31 tiled over grass in deep shade (the
+    # held-out tiled watermark's grey and opacity). Too few of the word's pixels lie over photo that
+    # varies across the copies for the fit to tell the colour, which falls back to white, and
+    # the prior then ties the opacity to a C: main read it at 0.18 (a C 44 for 50 /255), and
+    # inverted so the letters came back light over the darkest leaves (median +6 /255) and
+    # dark over the lit ones (-7.5). The low quantiles of the word's pixels against the
+    # photo's round it give a C, their mean against each copy's photo round the word gives a,
+    # and the copies' edges along the matte confirm it.
+    from seamline.core.arrays import LUMA
+    from seamline.ops.text.unblend import A_CORE
+
+    photo = _dark_grass((768, 1024), 3, gamma=2.6, discs=15)
+    marked, drawn, tiles = _tiled_proof(photo, 160, 0.31, -30.0, 48)
+    ub = unblend_tiles(marked, tiles)
+    assert ub.done, ub.reason
+    assert max(ub.color) < 0.75, ub.color  # 160 grey: 0.63
+    core = (cv2.erode(drawn.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & (ub.alpha > A_CORE)
+    assert abs(float(np.median(ub.alpha[core])) - 0.31) < 0.05, float(np.median(ub.alpha[core]))
+    err = (ub.image - photo) @ LUMA * 255
+    light = photo @ LUMA
+    darkest, lit = core & (light < 0.04), core & (light >= 0.25)
+    assert darkest.sum() > 2000 and lit.sum() > 2000
+    assert abs(float(np.median(err[darkest]))) < 2.0, float(np.median(err[darkest]))
+    assert abs(float(np.median(err[lit]))) < 3.0, float(np.median(err[lit]))
+
+
 def test_scaling_the_opacity_down_leaves_an_opaque_core_to_the_fill():
     # The shaded-foliage "PROOF" above, with a small solid dot (opacity 0.97) at each copy's
     # centre: the fit reads the dots at A_MAX, pixels with no photo under them, a hole for

@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "17"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "18"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -79,6 +79,8 @@ class UnblendWatermark(Stage):
     # 17: where the fit over a refined lattice fails, the tiles' own is fitted ("unrefined": a
     # photo repeating at half the watermark's step; ops.text.unblend.unblend_tiles), its
     # copies through the ghost check
+    # 18: over a dark photo a and a C read again from the copies' statistics where the copies'
+    # edges along the matte agree (ops.text.unblend._dark_blend: the white fallback colour)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
