@@ -16,6 +16,9 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class Inpaint(Stage):
     id = "inpaint"
+    version = "2"  # 2: the fsr, fsr-best and fsr-edge backends' fills changed under a cached
+    #               key of "1" (ops.inpaint.fsr: thick holes at half size, fine rings at full
+    #               size, a fine stretch of a soft ring refilled at full size: fine_part)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True, doc="RGB, or grey: filled a crop at a "
                                                           "time as RGB, returned grey"),
