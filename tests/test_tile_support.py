@@ -333,12 +333,17 @@ def _cut_copy_in_a_sliver():
                                  {"color": [210, 210, 210]}, {"color": [0.8, 0.8]},
                                  {"centres": [[100.0, 60.0]], "shown": [False]},
                                  {"centres": [[100.0, 60.0]], "shown": [False],
-                                  "box_hw": [40.0, 90.0], "inverted": [True, False]}])
+                                  "box_hw": [40.0, 90.0], "inverted": [True, False]},
+                                 {"centres": [[float("nan"), 60.0]], "shown": [True],
+                                  "box_hw": [40.0, 90.0]},
+                                 {"centres": [[100.0, 60.0]], "shown": [True],
+                                  "box_hw": [0.0, 90.0]}])
 def test_a_watermark_blend_that_is_no_blend_is_refused_in_one_line(bad):
     # an opacity of 0, NaN or below moves no pixel "toward the word": every piece of a
     # sliver's mask, a real cut copy's too, was dropped without a word (main 5340a8c: 320 of
     # 320 px); a colour on 0-255 or of 2 values, copies without their box, likewise reached
-    # the slivers (or a reshape error deep in them)
+    # the slivers (or a reshape error deep in them); a NaN centre sampled no copy, so its
+    # strokes (tile_support.repeated_strokes) and its sliver test were dropped silently
     from seamline.ops.text.siblings import slivers_off_word
 
     img, strokes, tile, blend = _cut_copy_in_a_sliver()

@@ -294,8 +294,8 @@ def check_blend(blend) -> None:
     """Raise a one-line ``ValueError`` naming text-mask's ``watermark`` input where ``blend``
     (:func:`slivers_off_word`'s; empty: none given) is no blend it can judge by: ``color``
     not 3 sRGB values in [0, 1], ``opacity`` not in (0, 1], or the copies' ``centres``,
-    ``shown`` and ``box_hw`` not given together and consistent (and ``inverted``, where
-    given, one flag a copy too). An opacity of 0, NaN or
+    ``shown`` and ``box_hw`` not given together, consistent and finite (``box_hw`` above 0;
+    and ``inverted``, where given, one flag a copy too). An opacity of 0, NaN or
     below drops every piece of a sliver's mask, a cut copy's too (no pixel moves toward the
     word by at most 0 of the way): silently, where it is not refused here."""
     if not blend:
@@ -323,6 +323,12 @@ def check_blend(blend) -> None:
                    != len(blend["shown"]) or len(blend["box_hw"]) != 2):
         raise ValueError(f"{name}: 'shown' must have one flag per row of 'centres' and "
                          f"'box_hw' 2 values (height, length px)")
+    # a NaN centre samples no copy: its strokes and its sliver test were dropped silently
+    if copies and not (np.isfinite(np.asarray(blend["centres"], np.float64)).all()
+                       and np.isfinite(np.asarray(blend["box_hw"], np.float64)).all()
+                       and min(blend["box_hw"]) > 0):
+        raise ValueError(f"{name}: 'centres' must be finite and 'box_hw' finite and above 0, "
+                         f"got box_hw {blend['box_hw']!r}")
     if "inverted" in blend and (not copies or len(blend["inverted"]) != len(blend["shown"])):
         raise ValueError(f"{name}: 'inverted' must have one flag per row of 'centres'")
 
