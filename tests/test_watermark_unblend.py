@@ -771,12 +771,22 @@ def test_tile_support_reads_unblends_copies_and_none_it_took_off(periodic_at_hal
     inverted = np.zeros(len(ub.centres), bool)
     inverted[np.unique(ub.owner[ub.alpha > 0])] = True
     assert inverted.sum() >= 15
-    photo_only, rep = repeated_strokes(ub.image, tiles, blend={"centres": ub.centres})
+    none = np.zeros(len(ub.centres), bool)
+    photo_only, rep = repeated_strokes(ub.image, tiles,
+                                       blend={"centres": ub.centres, "inverted": none})
     assert (photo_only & far).sum() > 5000, rep
     strokes, rep = repeated_strokes(ub.image, tiles,
                                     blend={"centres": ub.centres, "inverted": inverted})
     assert not strokes.any(), rep
     # ... while on the word as drawn unblend's copies give its strokes, none off the word
-    strokes, rep = repeated_strokes(marked, tiles, blend={"centres": ub.centres})
+    strokes, rep = repeated_strokes(marked, tiles, blend={"centres": ub.centres,
+                                                          "inverted": none})
     assert rep["confirmed"] >= 10, rep
     assert (strokes & drawn).sum() >= 0.7 * drawn.sum() and not (strokes & far).any()
+    # ... and an older blend (unblend-watermark before v16: centres, no 'inverted') is not
+    # read as "none inverted": that stamped the photo's repeat (24423 px far from the word on
+    # main b0557b3); its copies are the tiles' lattice's, as before the blend was read
+    older, rep = repeated_strokes(ub.image, tiles, blend={"centres": ub.centres})
+    own, _ = repeated_strokes(ub.image, tiles)
+    assert not (older & far).any(), rep
+    assert np.array_equal(older, own)

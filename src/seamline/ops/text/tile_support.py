@@ -84,14 +84,15 @@ def repeated_strokes(image: np.ndarray, polygons, *, line_mask: np.ndarray | Non
         :data:`COVERED` of is left to it.
     blend : dict, optional
         unblend-watermark's ``blend`` output (text-mask's ``watermark`` input; empty where
-        it inverted nothing). Where it holds the copies' ``centres`` (x, y image px) the
-        copies are taken there, not from the tiles' lattice read and refined again: that
-        refinement onto a photo's own repeat (a photo periodic at half the watermark's step)
-        put the photo's pattern at the points it added, where unblend, its refined fit
-        failing, kept the tiles' own. The copies it ``inverted`` hold no word: they are
-        neither in the median nor given strokes. Over a photo that repeats on the lattice
-        the median over copies taken off is the photo's own pattern, which every copy
-        confirms (train: 24423 px of it > 8 px from the word).
+        it inverted nothing). Where it holds the copies' ``centres`` (x, y image px) and
+        which it ``inverted`` (one flag a copy) the copies are taken there, not from the
+        tiles' lattice read and refined again: that refinement onto a photo's own repeat (a
+        photo periodic at half the watermark's step) put the photo's pattern at the points
+        it added, where unblend, its refined fit failing, kept the tiles' own. The copies it
+        ``inverted`` hold no word: they are neither in the median nor given strokes. Over a
+        photo that repeats on the lattice the median over copies taken off is the photo's
+        own pattern, which every copy confirms (train: 24423 px of it > 8 px from the word).
+        Centres without ``inverted`` (an older blend) are not used: the tiles' lattice is.
 
     Returns
     -------
@@ -110,13 +111,17 @@ def repeated_strokes(image: np.ndarray, polygons, *, line_mask: np.ndarray | Non
     none = np.zeros((H, W), bool)
     if len(polygons) < U.MIN_TILES:
         return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
-    given = (blend or {}).get("centres")
+    # unblend's copies only with the flags of those it inverted: an older blend without them
+    # (unblend-watermark before v16) read its inverted copies, whose median is the photo's
+    # own repeat where the photo repeats on the lattice (train: 24423 px stamped > 8 px from
+    # the word, none on the tiles' own lattice): it takes the tiles' lattice, as before
+    given = blend.get("centres") if blend and "inverted" in blend else None
     cp = U.lattice_copies(img, polygons, centres=given)
     if cp is None:
         return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
     centres, whole, _, u, n, size_wh, box = cp
     taken_off = np.zeros(len(centres), bool)
-    if given is not None and "inverted" in blend:
+    if given is not None:
         taken_off = np.asarray(blend["inverted"], bool).reshape(len(centres))
     whole = whole & ~taken_off
     if whole.sum() < MIN_WHOLE:
