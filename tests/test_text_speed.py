@@ -200,30 +200,23 @@ def test_ghost_judge_reads_only_regions_with_a_word_it_could_match(captions_on_c
     assert any(v.flagged for v in read)  # the edges left behind are seen, reads or not
 
 
-def test_the_fill_loops_ghost_judge_reads_each_line_once_a_pass(captions_on_coffee):
-    """The fill loop's ghost judge reads each line's strip as it is, not CLAHE-boosted too
-    (judge_regions(boosted=False)): on train the boosted read changed 1 verdict of 452 (a
-    read of coins that flagged the clean photo too) and none of 183 loop verdicts on the
-    36-case mix, timing and sized cases, for a recogniser pass (~30 ms) a line and pass.
-    The judge called on its own still makes the boosted reads."""
+def test_the_fill_loops_ghost_judge_also_reads_the_boosted_strip(captions_on_coffee):
+    """The fill loop's ghost judge reads a line's strip CLAHE-boosted too where the plain read
+    matched no word and the residue does not flag it: with the plain read only (27), train
+    tiled watermarks kept faint copies the boosted read had sent back to the fill
+    (tiled_watermark5 30.51 -> 29.73 dB, a grey PROOF over black; 0 a faint 'noto')."""
     from seamline.ops.text import removal
-    from seamline.ops.text.ghost import RESIDUE_THRESHOLD, judge_regions
 
     image, mask, regions = captions_on_coffee
     calls = []
 
-    def ocr(strip):  # reads no text: every region goes on to its boosted read, if any
+    def ocr(strip):  # reads no text: every region goes on to its boosted read
         calls.append(strip.shape)
         return "", 0.0
 
     _, _, report = removal.fill_text(image, mask, regions, ocr=ocr)
-    verdicts = sum("verdict" in q for r in report["regions"] for q in r["passes"])
-    assert verdicts >= len(regions) and len(calls) == verdicts  # one read each (2 before)
-    calls.clear()
-    judged = judge_regions(image, image, regions, mask=mask, ocr=ocr)
-    # plain, CLAHE-boosted and high-passed where the residue does not flag it (8ee94e0)
-    assert len(calls) == len(regions) + 2 * sum(v.residue_score <= RESIDUE_THRESHOLD
-                                                for v in judged) > len(regions)
+    passes = [q["verdict"] for r in report["regions"] for q in r["passes"] if "verdict" in q]
+    assert len(passes) >= len(regions) and len(calls) > len(passes)  # one read each in 27
 
 
 def test_a_crop_over_the_alone_size_never_fills_beside_another(captions_on_coffee, monkeypatch):

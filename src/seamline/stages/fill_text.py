@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "27"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "28"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -68,9 +68,8 @@ class FillText(Stage):
     #               26: the shadow-tail check estimates the photo's luminance by one Telea
     #                   fill of the luminance, not three per-channel fills (ops.text.tail:
     #                   the same tail but for a few px at its 2/255 edge)
-    #               27: the loop's ghost judge reads each line as it is only, not
-    #                   CLAHE-boosted too (ghost.judge_regions(boosted=False)): verdicts
-    #                   carry no boosted reads
+    #               27: the loop's ghost judge read each line plainly only (reverted in 28)
+    #               28: ... CLAHE-boosted too again, as in 26 (27 left faint tiled copies)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -429,7 +429,7 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
                   residue_threshold: float = RESIDUE_THRESHOLD, clahe_clip: float = CLAHE_CLIP,
                   min_read_score: float = MIN_READ_SCORE, margin: float = 0.35,
                   high_pass: bool = True, leftover: bool = True, tint: bool = True,
-                  shape: bool = True, boosted: bool = True) -> list[GhostVerdict]:
+                  shape: bool = True) -> list[GhostVerdict]:
     """Judge whether each original text region is still visible in the cleaned image.
 
     Parameters
@@ -469,11 +469,6 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
         Also flag a region none of whose words a read matched when a read has the line's
         shape (:func:`resembles`: a grey 'Summer' read 'Satar'), kept in ``stats["shape_read"]``
         (``words_*`` stay the reads' own matches).
-    boosted : bool, keyword-only
-        Also read the CLAHE-boosted (and, with ``high_pass``, the high-passed) strip where
-        the plain read matched no word and the residue does not flag the region; False: the
-        plain read only (the fill loop's judge: on train the boosted read changed 1 verdict
-        of 452 lines x conditions, a read of the photo that flagged it clean too).
 
     Returns
     -------
@@ -519,12 +514,11 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
         for i, (poly, text) in enumerate(polys):
             out.append(_judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full,
                                   read, reader, residue_threshold, clahe_clip, min_read_score,
-                                  margin, high_pass, leftover, tint, shape, boosted))
+                                  margin, high_pass, leftover, tint, shape))
     return out
 
 
-def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_flags=None,
-           boosted=True):
+def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_flags=None):
     """The plain read of a region's strip and, unless it already matched a word or
     ``residue_flags`` (a :class:`~concurrent.futures.Future` the caller resolves once it has
     the residue score) says the residue flags the region (flagged either way, with the same
@@ -534,7 +528,7 @@ def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_fl
     plain_txt, plain_sc = read(strip)
     words_plain = match_words(words, plain_txt) if plain_sc >= min_read_score else []
     boosted_reads, words_boosted, boosted_sc = [], [], []
-    if words_plain or not boosted:
+    if words_plain:
         return plain_txt, plain_sc, words_plain, boosted_reads, words_boosted, boosted_sc
     if residue_flags is not None and residue_flags.result():
         return plain_txt, plain_sc, words_plain, None, words_boosted, boosted_sc
@@ -553,7 +547,7 @@ def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_fl
 
 def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read, reader,
                residue_threshold, clahe_clip, min_read_score, margin, high_pass, leftover,
-               tint, shape=True, boosted=True) -> GhostVerdict:
+               tint, shape=True) -> GhostVerdict:
     """:func:`judge_regions` for region ``i`` (its reads on the ``reader`` executor)."""
     H, W = original.shape[:2]
     hb = _box_height(poly)
@@ -579,7 +573,7 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     residue_flags: Future = Future()
     score = None
     reads = (reader.submit(_reads, read, _strip(cleaned_u8, poly.astype(np.float32), mg), words,
-                           clahe_clip, high_pass, min_read_score, residue_flags, boosted)
+                           clahe_clip, high_pass, min_read_score, residue_flags)
              if readable else None)
     try:  # from the submit on: an error here must not leave the reader thread waiting
         P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
