@@ -219,6 +219,57 @@ def test_the_fill_loops_ghost_judge_also_reads_the_boosted_strip(captions_on_cof
     assert len(passes) >= len(regions) and len(calls) > len(passes)  # one read each in 27
 
 
+def test_the_fill_loop_skips_the_boosted_read_where_no_letter_is_left():
+    """The fill loop's judge skips a line's CLAHE-boosted read where its residue score is at
+    or below BOOST_FLOOR (more of the removed strokes' edges have a perpendicular edge left
+    than a parallel one: the photo's texture, no letter to boost); above it the read stays
+    (the tiled copies it sent back to the fill scored 0.03-0.075 on train). A caption filled
+    over gravel scores below the floor, one over brick above it. On main every line the
+    plain read missed and the residue did not flag was read boosted (a call each)."""
+    import cv2
+    from skimage import data
+
+    from seamline.errors import InputError
+    from seamline.io import as_image
+    from seamline.ops.text import TextRegion, removal
+    from seamline.ops.text.ghost import BOOST_FLOOR, RESIDUE_THRESHOLD, judge_regions
+    from seamline.testing.synth import TextItem, draw_text
+
+    photo = np.ascontiguousarray(np.hstack([as_image(np.stack([data.gravel()] * 3, -1))[:300, :400],
+                                            as_image(data.brick()[:300, :400, None].repeat(3, 2))]))
+    items = [TextItem("since 1998", (30, 200), 30, color=(20, 20, 20)),
+             TextItem("GRAVEL ROAD", (420, 40), 40, color=(255, 255, 255))]
+    image, alpha = draw_text(photo, items)
+    regions = []
+    for it in items:
+        ys, xs = np.nonzero(draw_text(photo, [it])[1] > 0.05)
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        regions.append(TextRegion(np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]),
+                                  it.text, 1.0))
+    mask = cv2.dilate((alpha > 0.05).astype(np.uint8), np.ones((3, 3), np.uint8))
+    mask = mask.astype(np.float32)
+    calls = []
+
+    def ocr(strip):  # reads no text: only the residue decides on the boosted read
+        calls.append(strip.shape)
+        return "", 0.0
+
+    _, _, report = removal.fill_text(image, mask, regions, ocr=ocr)
+    verdicts = {q["verdict"]["text"]: q["verdict"] for r in report["regions"]
+                for q in r["passes"] if "verdict" in q}
+    low, mid = verdicts["since 1998"], verdicts["GRAVEL ROAD"]
+    assert low["residue_score"] <= BOOST_FLOOR < mid["residue_score"] <= RESIDUE_THRESHOLD
+    assert low["stats"]["boosted_reads"].startswith("skipped: residue")
+    assert low["read_boosted"] == [] and len(mid["read_boosted"]) == 1  # [''] on main
+    assert len(calls) == 3  # plain, plain, boosted (4 on main)
+    calls.clear()
+    judged = judge_regions(image, image, regions, mask=mask, ocr=ocr)  # no floor: all read
+    assert len(calls) == len(regions) + 2 * sum(v.residue_score <= RESIDUE_THRESHOLD
+                                                for v in judged)
+    with pytest.raises(InputError, match="boost_floor"):
+        judge_regions(image, image, regions, mask=mask, ocr=ocr, boost_floor=2.0)
+
+
 def test_a_crop_over_the_alone_size_never_fills_beside_another(captions_on_coffee, monkeypatch):
     """Memory follows one crop: a region whose crop is over FILL_ALONE_PX fills with no other
     fill running (here every crop counts as large), and the pixels stay the serial ones."""

@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "28"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "29"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -70,6 +70,8 @@ class FillText(Stage):
     #                   the same tail but for a few px at its 2/255 edge)
     #               27: the loop's ghost judge read each line plainly only (reverted in 28)
     #               28: ... CLAHE-boosted too again, as in 26 (27 left faint tiled copies)
+    #               29: ... but not where the line's residue score is at or below
+    #                   ghost.BOOST_FLOOR (-0.02): verdicts there carry no boosted read
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
