@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "18"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "19"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -81,6 +81,9 @@ class UnblendWatermark(Stage):
     # copies through the ghost check
     # 18: over a dark photo a and a C read again from the copies' statistics where the copies'
     # edges along the matte agree (ops.text.unblend._dark_blend: the white fallback colour)
+    # 19: where the spreads' line on the lightest pixels of the copies' median gives no
+    # opacity in range, it is read on the letters' inside from the fit's smoothed opacity
+    # (ops.text.unblend._spread_match: sky through dark leaves, the blend refused)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
