@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "19"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "20"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -84,6 +84,7 @@ class UnblendWatermark(Stage):
     # 19: where the spreads' line on the lightest pixels of the copies' median gives no
     # opacity in range, it is read on the letters' inside from the fit's smoothed opacity
     # (ops.text.unblend._spread_match: sky through dark leaves, the blend refused)
+    # 20: ``inverted`` read once, from pixels a copy owns (owner -1 marked the last copy)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
@@ -183,8 +184,8 @@ class UnblendWatermark(Stage):
         # a region stays for the mask and the fill when its copy was not inverted (a smooth
         # photo, the ghost judge, or no pixel of it in the frame) or it covers pixels too
         # opaque to invert
-        inverted = np.zeros(len(use), bool)
-        inverted[np.unique(ub.owner[changed])] = True
+        inverted = np.zeros(len(use), bool)  # per copy: owns a changed px (none: owner -1)
+        inverted[np.unique(ub.owner[changed & (ub.owner >= 0)])] = True
 
         def stays(poly, tol):  # ... or nothing of its copy was changed (mostly off the frame)
             k = nearest_centre(poly, ub.centres, tol)
@@ -229,10 +230,9 @@ class UnblendWatermark(Stage):
         word = copies_word([regions[i].text for i in copies])
         drop |= {i for i, r in enumerate(regions) if i not in tiles and i not in copies
                  and reads_word(r.text, word) and _inverted_under(r.polygon, ub, use)}
-        seen = np.unique(ub.owner[changed])
         report.update(tiles_left_to_fill=len(tiles) - len(set(tiles) & drop) - len(moved),
                       lines_on_copies=len(copies),
-                      copies_inverted=int(len(seen)),
+                      copies_inverted=int(inverted.sum()),
                       copies_left_to_fill=int(np.sum(~use)),
                       copies_ghosted=int(ghost.sum()),
                       copies_not_shown=int(np.sum(~ub.shown)) if len(ub.shown) else 0,
@@ -244,7 +244,7 @@ class UnblendWatermark(Stage):
         edited = changed.astype(np.float32)
         return StageResult(
             outputs={"image": out, "alpha": ub.alpha * edited, "edited": edited,
-                     "blend": _blend(ub, changed),
+                     "blend": _blend(ub, changed, inverted),
                      "regions": [moved.get(i, r) for i, r in enumerate(regions)
                                  if i not in drop]},
             report=report,
@@ -255,12 +255,11 @@ class UnblendWatermark(Stage):
                    f"within the watermark's support ({ub.reason})"])
 
 
-def _blend(ub, changed: np.ndarray) -> dict:
+def _blend(ub, changed: np.ndarray, inverted: np.ndarray) -> dict:
     """The blend ``ub`` inverted, JSON-ready: its colour, its opacity (the strokes' core: the
     :data:`CORE_QUANTILE` of the estimated opacity over the ``changed`` pixels, HxW bool), the
-    copies' centres, box, which show the word and which were inverted (own a changed px)."""
-    inverted = np.zeros(len(ub.centres), bool)
-    inverted[np.unique(ub.owner[changed])] = True
+    copies' centres, box, which show the word and which were ``inverted`` ((M,) bool: own a
+    changed px)."""
     return {"color": [float(c) for c in ub.color],
             "opacity": float(np.quantile(ub.alpha[changed], CORE_QUANTILE)),
             "centres": np.asarray(ub.centres, np.float64).round(2).tolist(),
