@@ -790,11 +790,9 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
         # letters), not the fit's noise on the photo elsewhere: scaled up, it changes more of
         # the photo round the word (train tiled_watermark7, over the Hubble deep field: 398
         # or 346 px farther than 8 px from it with the noise or the strokes >= A_CORE scaled,
-        # 310 on main and here); the rim left as fitted leaves the letters' outline (train, a
-        # light word over a rocket at night: -0.31 dB against main, +0.16 with it)
-        strokes = (Af >= A_CORE) & (Af < A_MAX - 1e-6)
-        if near is not None:
-            strokes = near & (Af > 0) & (Af < A_MAX - 1e-6)
+        # 310 unscaled and so); the rim left as fitted leaves the letters' outline (train, a
+        # light word over a rocket at night: -0.31 dB against no rescale, +0.16 with the rim)
+        strokes = (Af >= A_CORE if near is None else near & (Af > 0)) & (Af < A_MAX - 1e-6)
         Af = np.where(strokes, np.minimum(g * Af, A_MAX - 0.01), Af).astype(np.float32)
         Qf = (Qf * gq).astype(np.float32)
         gain *= g
@@ -908,9 +906,7 @@ def _spread_match(S, M, whole, light, Af):
     median lightness (:func:`copies_lightness`); ``Af`` (h, w float32): the fitted opacity,
     whose smoothed core (:func:`_word_core`) is read where the lightness core's line gives
     no opacity in range."""
-    grow = cv2.dilate(M.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
-    Sw = S[whole]
-    ring = ~grow & np.isfinite(Sw[..., 0]).any(0)
+    Sw, ring = _round_word(S, M, whole)
     if M.sum() < 50 or ring.sum() < 50:
         return None
     side = 1.0 if np.median(light[M]) >= np.median(light[ring]) else -1.0
@@ -929,6 +925,15 @@ def _spread_match(S, M, whole, light, Af):
             return None
         match = _spread_line(Sw, core, ring)
     return None if match is None else (*match, core)
+
+
+def _round_word(S, M, whole):
+    """``(Sw, ring)``: the whole copies ``S[whole]`` and the photo round the word in them,
+    the pixels more than 3 px off the support ``M`` that a whole copy has in the frame,
+    (h, w) bool (:func:`_spread_match`'s and :func:`_dark_blend`'s reference)."""
+    Sw = S[whole]
+    grow = cv2.dilate(M.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    return Sw, ~grow & np.isfinite(Sw[..., 0]).any(0)
 
 
 def _spread_line(Sw, core, ring):
@@ -1060,9 +1065,7 @@ def _dark_blend(S, whole, Af, Qf, M, inbox):
     to within chance (train: 0.106 read round a 0.33 word for 0.112 under it, ``a`` 0.311),
     which moves a fit that was right off (train: -0.9 dB through remove-text on one of 15
     analogues without the edges' test)."""
-    Sw = S[whole]
-    grow = cv2.dilate(M.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
-    ring = ~grow & np.isfinite(Sw[..., 0]).any(0)
+    Sw, ring = _round_word(S, M, whole)
     on = M & (Af >= A_CORE) & (Af < A_MAX - 1e-6)
     if on.sum() < 50 or ring.sum() < 50:
         return None
