@@ -170,6 +170,8 @@ def test_one_word_over_fine_detail_is_refilled_at_full_size_and_the_rest_stays_h
 
     fine = fine_part(photo, hole)
     assert fine.sum() > 0.8 * disc.sum() and not (fine & ~disc).any()
+    # a float32 mask (the project's mask convention; fsr_fill takes one) reads the same
+    assert np.array_equal(fine_part(photo, hole.astype(np.float32)), fine)
     assert np.array_equal(out[hole & ~fine], half[hole & ~fine])
 
 

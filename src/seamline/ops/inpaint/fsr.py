@@ -221,6 +221,7 @@ def _fine_ring(crop: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """``(detail, ring)``: the absolute luminance (0-1 scale) of ``crop``'s detail finer than
     half size (the crop minus its 2x2 means upsampled, bicubic), (h, w) float32, and the known
     pixels 3-10 px from ``hole``, (h, w) bool."""
+    hole = np.asarray(hole, bool)
     y = cv2.cvtColor(np.asarray(crop, np.float32), cv2.COLOR_RGB2GRAY)
     h, w = y.shape
     ev = cv2.copyMakeBorder(y, 0, h % 2, 0, w % 2, cv2.BORDER_REFLECT_101)
@@ -233,17 +234,19 @@ def _fine_ring(crop: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def fine_detail(crop: np.ndarray, hole: np.ndarray) -> float:
     """Median absolute luminance (0-1 scale) of ``crop``'s detail finer than half size (the
     crop minus its 2x2 means upsampled, bicubic) on the known pixels 3-10 px from ``hole``
-    (bool, (h, w)); 0.0 where there are none. ``crop``: (h, w, 3) float32 in [0, 1]."""
+    ((h, w), bool or any array whose non-zero pixels are the hole, as :func:`fsr_fill`
+    takes); 0.0 where there are none. ``crop``: (h, w, 3) float32 in [0, 1]."""
     detail, ring = _fine_ring(crop, hole)
     return float(np.median(detail[ring])) if ring.any() else 0.0
 
 
 def fine_part(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """The pixels of ``hole`` (bool, (h, w)) whose own stretch of ring is fine: hole pixels of
+    """The pixels of ``hole`` ((h, w), non-zero: the hole) whose own stretch of ring is fine: hole pixels of
     the ``FSR_FINE_TILE`` px tiles (on the crop's grid) where the median of :func:`fine_detail`'s
     detail over the ring pixels within ``FSR_FINE_REACH`` px of the tile, at least
     ``FSR_FINE_MIN_RING`` of them, passes ``FSR_FINE_MEDIAN``. (h, w) bool; ``crop``:
     (h, w, 3) float32 in [0, 1]."""
+    hole = np.asarray(hole, bool)  # a float mask: ~ and & below need bool
     detail, ring = _fine_ring(crop, hole)
     t, r = FSR_FINE_TILE, FSR_FINE_REACH
     fine = np.zeros(hole.shape, bool)
