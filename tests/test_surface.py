@@ -336,6 +336,39 @@ def test_the_stretch_fill_gives_a_flat_word_the_grain_and_leaves_the_rest():
     assert (changed & hole & ~disc).sum() < 0.2 * (hole & ~disc).sum()
 
 
+def test_the_stretch_fill_keeps_half_the_old_fills_own_structure():
+    """The old fill's structure coarser than the grain (soft 12 px streaks over the disc,
+    the flower centre's stamens a frequency-selective fill continued across the letters):
+    the fix keeps half of it under the patch fill's grain (fill-text v29 kept its 4 px blur
+    only, 0.10 of the streaks: a flat bar through the letters' middle between grained rims,
+    where the ring's texture weight is 0), and still gives the word the disc's grain."""
+    from seamline.ops.text.region_fill import STRETCH_KEEP, Hole, stretch_fill
+
+    photo, image, hole, disc = _seed_head_line()
+    over = hole & disc
+    yy, xx = np.mgrid[0:hole.shape[0], 0:hole.shape[1]].astype(np.float32)
+    streak = np.sin(2 * np.pi * (xx * np.cos(1.2) + yy * np.sin(1.2)) / 12.0)
+    fill = np.where(over[..., None],
+                    cv2.GaussianBlur(photo, (0, 0), 4.0) + 0.04 * streak[..., None], photo)
+    fill = np.clip(fill, 0, 1).astype(np.float32)
+    out = np.where(hole[..., None], fill, image).astype(np.float32)
+    assert judge_surface(out, hole)["stretch_flat"]
+    frame = (slice(0, hole.shape[0]), slice(0, hole.shape[1]))
+    rec = stretch_fill(out, Hole.of(hole), hole, frame, radius=3, seed=0)
+    assert rec["hole_px"] >= over.sum() * 0.7, rec
+    luma = np.float32([0.299, 0.587, 0.114])
+
+    fixed = over & (np.abs(out - fill).max(-1) > 0)
+
+    def streaks(a):  # the streaks' amplitude in a's detail over the 4 px blur, where fixed
+        d = a @ luma - cv2.GaussianBlur(a @ luma, (0, 0), 4.0)
+        return float((d[fixed] * streak[fixed]).mean() / (streak[fixed] ** 2).mean())
+
+    kept = streaks(out) / streaks(fill)
+    assert abs(kept - STRETCH_KEEP) < 0.15, kept
+    assert _band(out)[over].mean() > 1.5 * _band(fill)[over].mean()
+
+
 def test_the_stretch_fill_copies_no_colour_across_a_hard_edge():
     """The line's field a flat black border beside the grained disc (train mix 023: retina's
     disc beside its black border under a tiled watermark; the disc's pink was copied and

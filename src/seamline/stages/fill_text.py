@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "29"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "30"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -72,6 +72,9 @@ class FillText(Stage):
     #               28: ... CLAHE-boosted too again, as in 26 (27 left faint tiled copies)
     #               29: ... but not where the line's residue score is at or below
     #                   ghost.BOOST_FLOOR (-0.02): verdicts there carry no boosted read
+    #               30: the stretch fix keeps half the old fill's own detail under the
+    #                   patch fill's grain (ops.text.region_fill.STRETCH_KEEP: the old
+    #                   fill's blur alone was a flat bar through a bold word's middle)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
