@@ -84,6 +84,18 @@ def scaled_photo(name: str, width: int = 1024) -> np.ndarray:
     return np.ascontiguousarray(a, np.float32) / 255
 
 
+def mask_inputs(image):
+    """What text-mask's combine step reads of ``image``: the detected lines' polygons, the
+    glyph mask and the packaged segmenter with its map; returns (polys, glyphs, seg, prob)."""
+    from seamline.ops.text import detect, glyph_mask
+    from seamline.ops.text.segment import load_segmenter, segment_text
+
+    regions = detect.detect_text(image)
+    polys = [r.polygon for r in regions]
+    seg = load_segmenter(None)
+    return polys, glyph_mask(image, regions), seg, segment_text(image, polys, model=seg)
+
+
 def tiled_watermarked(name: str, seed: int):
     """:func:`scaled_photo` ``name`` with a tiled watermark drawn by the overlay sampler
     (seed ``seed``, :data:`BOLD_FONT`); returns (photo, watermarked, drawn mask, overlays)."""

@@ -114,15 +114,12 @@ def test_a_two_colour_page_tries_no_effect_fit_and_gets_the_mask_the_fits_gave(m
     """On paper and ink alone every pixel past the glyphs has one colour, so no effect
     (shadow, glow) can pass the text mask's colour test: no fit is tried. One paper pixel
     off by 1/255 makes the fits run again; they are rejected and the mask is the same."""
-    from seamline.ops.text import geometry, glyph_mask
-    from seamline.ops.text.segment import load_segmenter, segment_text
+    from conftest import mask_inputs
+
+    from seamline.ops.text import geometry
 
     page = np.ascontiguousarray(np.repeat(_page(5)[..., None], 3, axis=2))
-    regions = detect.detect_text(page)
-    polys = [r.polygon for r in regions]
-    gm = glyph_mask(page, regions)
-    seg = load_segmenter(None)
-    prob = segment_text(page, polys, model=seg)
+    polys, gm, seg, prob = mask_inputs(page)
     fits = []
     real = geometry._fit_effect
     monkeypatch.setattr(geometry, "_fit_effect", lambda *a: fits.append(1) or real(*a))

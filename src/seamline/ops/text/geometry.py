@@ -14,10 +14,13 @@ the hard shadow's edge test, which needs none of them, is
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
 from seamline.core.arrays import LUMA, srgb_decode
+from seamline.core.threads import each
 from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.polygons import line_rect as _rect
@@ -769,154 +772,167 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
         ``, blurred``: its tail kept), e.g.
         ``"glyphs + effect(dx=4, dy=4, r=0) + segmenter(120 px)"``, ``"glyphs + halo(900 px)"``.
     """
-    H, W = glyphs.shape
     if support is not None:  # matting's false positives: photo edges of the text's colour
         glyphs = glyphs & (cv2.dilate(support.astype(np.uint8), _disk(SUPPORT_SLACK_PX)) > 0)
     out = glyphs.copy()
     choices = []
-    m = EFFECT_MAX_SHIFT_PX
     outlined = [False] * len(polygons) if outlined is None else [bool(c) for c in outlined]
-    for poly, h, two_colours in zip(polygons, text_heights, outlined):
-        p = np.asarray(poly, np.float32)
-        pad = m + max(EFFECT_RADII_PX) + 4 + int(0.3 * float(h))
-        x0 = max(int(np.floor(p[:, 0].min())) - pad, 0)
-        y0 = max(int(np.floor(p[:, 1].min())) - pad, 0)
-        x1 = min(int(np.ceil(p[:, 0].max())) + pad + 1, W)
-        y1 = min(int(np.ceil(p[:, 1].max())) + pad + 1, H)
-        if x1 <= x0 or y1 <= y0:
-            choices.append("glyphs")
-            continue
-        seg, gl = segmented[y0:y1, x0:x1], glyphs[y0:y1, x0:x1].astype(np.uint8)
-        if gl.sum() < fallback * max(int(seg.sum()), 1):
-            out[y0:y1, x0:x1] |= seg
-            choices.append("segmenter")
-            continue
-        g1 = cv2.dilate(gl, _disk(1)) > 0
-        rest = seg & ~g1
-        effects, found, shapes = [], np.zeros_like(g1), []
-        lab = beside = None
-        # every pixel past the glyphs has one colour (a 1-bit page's paper): an effect's
-        # pixels and the ring around them (both past the glyphs) then have the same median
-        # colour, so the colour test below rejects any fit: none is tried (the fits were
-        # most of a fax page's remaining text-mask time)
-        past = image[y0:y1, x0:x1][~g1]
-        tries = max_effects if len(past) and (past != past[0]).any() else 0
-        # a hard shadow the image's own edges place (ops.text.hard_shadow) is tried first, as
-        # the glyphs moved, whatever the segmenter marks of it (a dark shadow over dark photo)
-        edged = edge_shadow(gl, image[y0:y1, x0:x1], m) if tries else None
-        how = "hard"
-        if tries and edged is None:
-            # ... or the glyph mask took the shadow with the fill (two colours, the second
-            # the first moved by one offset: ops.text.hard_shadow.split_shadow): the fill
-            # alone is the glyphs and the shadow is it moved there, judged and taken as an
-            # edge-placed one (also where the matte missed it over dark photo), labelled
-            # ", split" (the text-mask stage adds the anti-aliased edge to ", hard" lines
-            # only: on these it grew the mask, train shadow_hard Telea 30.42 dB without it,
-            # 30.15 with)
-            split = split_shadow(gl, image[y0:y1, x0:x1], m)
-            if split is not None:
-                gl, edged = split
-                how = "split"
-                g1 = cv2.dilate(gl, _disk(1)) > 0
-                rest = seg & ~g1
-            else:
-                # ... or a shadow of another hue, its lightness the photo's (a red one over
-                # a night sky): its edges on a* / b* (ops.text.hard_shadow.SHADOW_HUE_CHANNELS)
-                edged = edge_shadow(gl, image[y0:y1, x0:x1], m, SHADOW_HUE_CHANNELS)
-                if edged is not None and max(map(abs, edged)) < SHADOW_HUE_MIN_OFFSET:
-                    edged = None  # an outline's ring on a* / b*, not a shadow (below)
-        sure = np.zeros_like(g1)  # effect pixels kept whether the segmenter marks them or not
-        budget = tries  # effects still to fit (a rejected edge shadow costs none)
-        while budget > 0:
-            if edged is not None:
-                (dx, dy), r, edged = edged, 0, None
-                by_edges = True
-            else:
-                budget -= 1
-                if rest.sum() < EFFECT_SMALL_SHARE * max(int(gl.sum()), 1):
-                    break
-                prec, agree, r, dx, dy = _fit_effect(gl, rest, m)
-                if max(abs(dx), abs(dy)) >= EFFECT_MIRROR_MIN_PX:  # ... the photo says: the other way
-                    if lab is None:
-                        lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                                           cv2.COLOR_RGB2Lab)
-                    if _against_change(gl, r, dx, dy, image[y0:y1, x0:x1], lab):
-                        prec, agree, r, dx, dy = _fit_effect(gl, rest, m, away=(dx, dy))
-                if prec < EFFECT_MIN_PRECISION or agree < EFFECT_SMALL_SHARE * gl.sum():
-                    break
-                if (dx, dy) != (0, 0) and sure.any():
-                    break  # one drop shadow per line, placed by its edges: this is its blur
-                by_edges = False
-            whole = _shift(cv2.dilate(gl, _disk(r)) if r else gl, dx, dy) > 0
-            shape = whole & ~g1 & ~found  # judged on its pixels clear of the glyphs
-            if by_edges:  # its size is what shows past the glyphs (a small one: EFFECT_SMALL_SHARE)
-                agree = float(shape.sum())
-            near = (shape | g1 | found).astype(np.uint8)
-            ring = (cv2.dilate(near, _disk(5)) > 0) & ~(cv2.dilate(near, _disk(2)) > 0)
-            if shape.sum() < 10 or ring.sum() < 10:
-                if by_edges:
-                    continue
-                break
-            if lab is None:
-                lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                                   cv2.COLOR_RGB2Lab)
-            if beside is None:
-                beside = cv2.distanceTransform((~g1).astype(np.uint8), cv2.DIST_L2, 3) \
-                    <= EFFECT_INNER_PX
-            test = shape & beside  # EFFECT_INNER_PX
-            if test.sum() < 10:
-                test = shape
-            de = float(np.linalg.norm(np.median(lab[test], 0) - np.median(lab[ring], 0)))
-            if de < (EFFECT_MIN_DELTA_E if agree >= EFFECT_MIN_SHARE * gl.sum()
-                     else EFFECT_STRONG_DELTA_E) or not _changes_photo(
-                    lab, image[y0:y1, x0:x1], whole | g1 | found, test, de):
-                if by_edges:
-                    continue
-                break
-            # a blurred one keeps its tail past the moved outline (``SHADOW_BLUR_*``)
-            bound, label = None, how
-            if by_edges and _shadow_blurred(gl, dx, dy, image[y0:y1, x0:x1], lab, g1 | whole):
-                bound, label = SHADOW_BLUR_MAX_PX, how + ", blurred"
-            found |= whole
-            rest &= ~whole
-            if by_edges:
-                sure |= whole
-                budget -= 1
-            shapes.append((r, dx, dy, bound))
-            effects.append(f"effect(dx={dx}, dy={dy}, r={r}{', ' + label if by_edges else ''})")
-        kept = np.zeros_like(g1)
-        if found.any():
-            kept = (found & (cv2.dilate(seg.astype(np.uint8), _disk(1)) > 0)) | sure
-            for r, dx, dy, bound in shapes:  # the blur's faint tail, which the segmenter misses
-                kept |= _tail(gl, r, dx, dy, image[y0:y1, x0:x1], lab, g1 | found, bound)
-        left = seg & ~g1 & ~kept  # what the segmenter marks that nothing explains yet
-        if left.sum() >= CONFIRM_MIN_PX:
-            if lab is None:
-                lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                                   cv2.COLOR_RGB2Lab)
-            extra = _confirmed(left, seg | g1 | kept, image[y0:y1, x0:x1], lab, gl > 0,
-                               g1 | kept, h, outlined=two_colours)
-            if extra.any():
-                kept |= extra
-                effects.append(f"segmenter({int(extra.sum())} px)")
-        if not shapes:  # a glow the segmenter did not mark
-            if lab is None:
-                lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                                   cv2.COLOR_RGB2Lab)
-            # where the halo adds nothing to the glyphs, the soft shadow's search estimates
-            # the photo under the same masks as the halo's: each is made once
-            memo: dict = {}
-            halo = _halo((gl > 0) | kept, image[y0:y1, x0:x1], lab, h, memo)
-            if halo.any():
-                kept |= halo
-                effects.append(f"halo({int(halo.sum())} px)")
-            else:
-                # cast by the glyphs only (the segmenter's confirmed pieces moved with them
-                # grew photo 8-15 px from the text on train subtitle6)
-                soft = _soft_shadow(gl > 0, image[y0:y1, x0:x1], lab, h, memo) & ~kept
-                if soft.any():
-                    kept |= soft
-                    effects.append(f"soft shadow({int(soft.sum())} px)")
-        out[y0:y1, x0:x1] |= kept
-        choices.append(" + ".join(["glyphs", *effects]))
+    # Each line's fit reads its own crop of segmented, glyphs and image and writes nothing
+    # another line reads, so the lines are fitted on two threads (cv2's Telea estimates and
+    # most of numpy release the GIL: on two cores two lines cost about one) and OR-ed in
+    # after, in any order: the same mask and choices as one after the other.
+    fit = functools.partial(_line_effects, segmented, glyphs, image, fallback=fallback,
+                            max_effects=max_effects)
+    for (y0, y1, x0, x1), add, choice in each(lambda line: fit(*line), zip(
+            polygons, text_heights, outlined), name="effects"):
+        if add is not None:
+            out[y0:y1, x0:x1] |= add
+        choices.append(choice)
     return out, choices
+
+
+def _line_effects(segmented, glyphs, image, poly, h, two_colours, *, fallback, max_effects
+                  ) -> tuple[tuple[int, int, int, int], np.ndarray | None, str]:
+    """:func:`combine_masks` on one line: its crop's box ``(y0, y1, x0, x1)``, the pixels
+    the line adds to the mask there (bool, the box's shape; None: nothing) and its choice.
+    Reads ``segmented``, ``glyphs`` (after the support cut) and ``image``; writes none."""
+    H, W = glyphs.shape
+    m = EFFECT_MAX_SHIFT_PX
+    p = np.asarray(poly, np.float32)
+    pad = m + max(EFFECT_RADII_PX) + 4 + int(0.3 * float(h))
+    x0 = max(int(np.floor(p[:, 0].min())) - pad, 0)
+    y0 = max(int(np.floor(p[:, 1].min())) - pad, 0)
+    x1 = min(int(np.ceil(p[:, 0].max())) + pad + 1, W)
+    y1 = min(int(np.ceil(p[:, 1].max())) + pad + 1, H)
+    if x1 <= x0 or y1 <= y0:
+        return (y0, y1, x0, x1), None, "glyphs"
+    seg, gl = segmented[y0:y1, x0:x1], glyphs[y0:y1, x0:x1].astype(np.uint8)
+    if gl.sum() < fallback * max(int(seg.sum()), 1):
+        return (y0, y1, x0, x1), seg, "segmenter"
+    g1 = cv2.dilate(gl, _disk(1)) > 0
+    rest = seg & ~g1
+    effects, found, shapes = [], np.zeros_like(g1), []
+    lab = beside = None
+    # every pixel past the glyphs has one colour (a 1-bit page's paper): an effect's
+    # pixels and the ring around them (both past the glyphs) then have the same median
+    # colour, so the colour test below rejects any fit: none is tried (the fits were
+    # most of a fax page's remaining text-mask time)
+    past = image[y0:y1, x0:x1][~g1]
+    tries = max_effects if len(past) and (past != past[0]).any() else 0
+    # a hard shadow the image's own edges place (ops.text.hard_shadow) is tried first, as
+    # the glyphs moved, whatever the segmenter marks of it (a dark shadow over dark photo)
+    edged = edge_shadow(gl, image[y0:y1, x0:x1], m) if tries else None
+    how = "hard"
+    if tries and edged is None:
+        # ... or the glyph mask took the shadow with the fill (two colours, the second
+        # the first moved by one offset: ops.text.hard_shadow.split_shadow): the fill
+        # alone is the glyphs and the shadow is it moved there, judged and taken as an
+        # edge-placed one (also where the matte missed it over dark photo), labelled
+        # ", split" (the text-mask stage adds the anti-aliased edge to ", hard" lines
+        # only: on these it grew the mask, train shadow_hard Telea 30.42 dB without it,
+        # 30.15 with)
+        split = split_shadow(gl, image[y0:y1, x0:x1], m)
+        if split is not None:
+            gl, edged = split
+            how = "split"
+            g1 = cv2.dilate(gl, _disk(1)) > 0
+            rest = seg & ~g1
+        else:
+            # ... or a shadow of another hue, its lightness the photo's (a red one over
+            # a night sky): its edges on a* / b* (ops.text.hard_shadow.SHADOW_HUE_CHANNELS)
+            edged = edge_shadow(gl, image[y0:y1, x0:x1], m, SHADOW_HUE_CHANNELS)
+            if edged is not None and max(map(abs, edged)) < SHADOW_HUE_MIN_OFFSET:
+                edged = None  # an outline's ring on a* / b*, not a shadow (below)
+    sure = np.zeros_like(g1)  # effect pixels kept whether the segmenter marks them or not
+    budget = tries  # effects still to fit (a rejected edge shadow costs none)
+    while budget > 0:
+        if edged is not None:
+            (dx, dy), r, edged = edged, 0, None
+            by_edges = True
+        else:
+            budget -= 1
+            if rest.sum() < EFFECT_SMALL_SHARE * max(int(gl.sum()), 1):
+                break
+            prec, agree, r, dx, dy = _fit_effect(gl, rest, m)
+            if max(abs(dx), abs(dy)) >= EFFECT_MIRROR_MIN_PX:  # ... the photo says: the other way
+                if lab is None:
+                    lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
+                                       cv2.COLOR_RGB2Lab)
+                if _against_change(gl, r, dx, dy, image[y0:y1, x0:x1], lab):
+                    prec, agree, r, dx, dy = _fit_effect(gl, rest, m, away=(dx, dy))
+            if prec < EFFECT_MIN_PRECISION or agree < EFFECT_SMALL_SHARE * gl.sum():
+                break
+            if (dx, dy) != (0, 0) and sure.any():
+                break  # one drop shadow per line, placed by its edges: this is its blur
+            by_edges = False
+        whole = _shift(cv2.dilate(gl, _disk(r)) if r else gl, dx, dy) > 0
+        shape = whole & ~g1 & ~found  # judged on its pixels clear of the glyphs
+        if by_edges:  # its size is what shows past the glyphs (a small one: EFFECT_SMALL_SHARE)
+            agree = float(shape.sum())
+        near = (shape | g1 | found).astype(np.uint8)
+        ring = (cv2.dilate(near, _disk(5)) > 0) & ~(cv2.dilate(near, _disk(2)) > 0)
+        if shape.sum() < 10 or ring.sum() < 10:
+            if by_edges:
+                continue
+            break
+        if lab is None:
+            lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
+                               cv2.COLOR_RGB2Lab)
+        if beside is None:
+            beside = cv2.distanceTransform((~g1).astype(np.uint8), cv2.DIST_L2, 3) \
+                <= EFFECT_INNER_PX
+        test = shape & beside  # EFFECT_INNER_PX
+        if test.sum() < 10:
+            test = shape
+        de = float(np.linalg.norm(np.median(lab[test], 0) - np.median(lab[ring], 0)))
+        if de < (EFFECT_MIN_DELTA_E if agree >= EFFECT_MIN_SHARE * gl.sum()
+                 else EFFECT_STRONG_DELTA_E) or not _changes_photo(
+                lab, image[y0:y1, x0:x1], whole | g1 | found, test, de):
+            if by_edges:
+                continue
+            break
+        # a blurred one keeps its tail past the moved outline (``SHADOW_BLUR_*``)
+        bound, label = None, how
+        if by_edges and _shadow_blurred(gl, dx, dy, image[y0:y1, x0:x1], lab, g1 | whole):
+            bound, label = SHADOW_BLUR_MAX_PX, how + ", blurred"
+        found |= whole
+        rest &= ~whole
+        if by_edges:
+            sure |= whole
+            budget -= 1
+        shapes.append((r, dx, dy, bound))
+        effects.append(f"effect(dx={dx}, dy={dy}, r={r}{', ' + label if by_edges else ''})")
+    kept = np.zeros_like(g1)
+    if found.any():
+        kept = (found & (cv2.dilate(seg.astype(np.uint8), _disk(1)) > 0)) | sure
+        for r, dx, dy, bound in shapes:  # the blur's faint tail, which the segmenter misses
+            kept |= _tail(gl, r, dx, dy, image[y0:y1, x0:x1], lab, g1 | found, bound)
+    left = seg & ~g1 & ~kept  # what the segmenter marks that nothing explains yet
+    if left.sum() >= CONFIRM_MIN_PX:
+        if lab is None:
+            lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
+                               cv2.COLOR_RGB2Lab)
+        extra = _confirmed(left, seg | g1 | kept, image[y0:y1, x0:x1], lab, gl > 0,
+                           g1 | kept, h, outlined=two_colours)
+        if extra.any():
+            kept |= extra
+            effects.append(f"segmenter({int(extra.sum())} px)")
+    if not shapes:  # a glow the segmenter did not mark
+        if lab is None:
+            lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
+                               cv2.COLOR_RGB2Lab)
+        # where the halo adds nothing to the glyphs, the soft shadow's search estimates
+        # the photo under the same masks as the halo's: each is made once
+        memo: dict = {}
+        halo = _halo((gl > 0) | kept, image[y0:y1, x0:x1], lab, h, memo)
+        if halo.any():
+            kept |= halo
+            effects.append(f"halo({int(halo.sum())} px)")
+        else:
+            # cast by the glyphs only (the segmenter's confirmed pieces moved with them
+            # grew photo 8-15 px from the text on train subtitle6)
+            soft = _soft_shadow(gl > 0, image[y0:y1, x0:x1], lab, h, memo) & ~kept
+            if soft.any():
+                kept |= soft
+                effects.append(f"soft shadow({int(soft.sum())} px)")
+    return (y0, y1, x0, x1), kept, " + ".join(["glyphs", *effects])

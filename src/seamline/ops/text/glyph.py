@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from seamline.core.threads import each
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
 from seamline.ops.polygons import line_rect as _rect
@@ -342,8 +343,11 @@ def glyph_mask(image, regions, *, margin=0.3) -> GlyphMask:
         return out
     # Every polygon is "not background" for every region (neighbouring lines).
     all_polys = _union(polys, (H, W))
-    for i, poly in enumerate(polys):
-        sub, info = _region_mask(image, all_polys, poly, margin)
+    # each region's matting reads the image and all_polys only: the regions are matted on
+    # two threads (most of its numpy and cv2 release the GIL) and merged in their order, as
+    # one after the other
+    done = each(lambda poly: _region_mask(image, all_polys, poly, margin), polys, name="glyphs")
+    for i, (sub, info) in enumerate(done):
         info = {"index": i, **info}
         if sub is not None:
             y0, x0, mk, edge = sub
