@@ -508,6 +508,25 @@ def test_soon_and_each_run_on_helper_threads_and_hand_back_results_and_errors():
         each(lambda x: 1 / x, [1, 0, 2])
 
 
+
+def _recorded_soon(started):
+    """core.threads.soon, recording the name of each function it starts in ``started``."""
+    from seamline.core import threads
+
+    def soon(fn, *a, **k):
+        started.append(fn.__name__)
+        return threads.soon(fn, *a, **k)
+    return soon
+
+
+def _in_place(fn, *a, **k):
+    """What core.threads.soon gives, made in place: a future already done."""
+    from concurrent.futures import Future
+
+    done = Future()
+    done.set_result(fn(*a, **k))
+    return done
+
 def test_lines_fitted_on_two_threads_get_each_lines_own_mask_and_choice(captioned,
                                                                          monkeypatch):
     """combine_masks fits an image's lines on two threads: the mask and the choices are
@@ -547,26 +566,16 @@ def test_text_mask_segmenter_beside_the_glyph_mask_gives_the_in_place_result(cap
     """text-mask makes the segmenter's map on a helper thread while the glyph mask is built:
     the same mask and report as calling it in place."""
     import json
-    from concurrent.futures import Future
 
-    from seamline.core import threads
     from seamline.stages import text_mask as TM
 
     started = []
-
-    def soon(fn, *a, **k):
-        started.append(fn.__name__)
-        return threads.soon(fn, *a, **k)
-
-    def in_place(fn, *a, **k):
-        done = Future()
-        done.set_result(fn(*a, **k))
-        return done
+    soon = _recorded_soon(started)
 
     image = captioned[0]
     regions = D.detect_text(image)
     runs = []
-    for how in (soon, in_place):
+    for how in (soon, _in_place):
         monkeypatch.setattr(TM, "soon", how)
         runs.append(TM.TextMask().run(None, image, regions))
     assert started == ["segment_text"] and len(regions) >= 3
@@ -603,3 +612,52 @@ def test_regions_matted_on_two_threads_give_the_glyph_mask_of_one_after_the_othe
     assert two.text_height_px == one.text_height_px
     assert json.dumps(two.per_region, default=str) == json.dumps(one.per_region, default=str)
     assert two.mask.sum() > 0 and len(set(np.unique(two.edge)) - {0}) >= 2
+
+
+def test_detect_text_periodicity_beside_the_detector_gives_the_in_place_result(
+        captioned, monkeypatch):
+    """detect-text makes the tiled-watermark search's autocorrelation (periodicity) on a
+    helper thread while the detector runs: the same regions and report as in place."""
+    import json
+
+    from seamline.stages import detect_text as DT
+
+    started = []
+    soon = _recorded_soon(started)
+
+    runs = []
+    for how in (soon, _in_place):
+        monkeypatch.setattr(DT, "soon", how)
+        runs.append(DT.DetectText().run(None, captioned[0]))
+    assert started == ["periodicity"]
+    (d1, d2), (r1, r2) = runs, [d.outputs["regions"] for d in runs]
+    assert [(r.text, r.score) for r in r1] == [(r.text, r.score) for r in r2] and len(r1) >= 3
+    assert all(np.array_equal(a.polygon, b.polygon) for a, b in zip(r1, r2))
+    assert json.dumps(d1.report, default=str) == json.dumps(d2.report, default=str)
+    assert "tiled_watermark" in d1.report
+
+
+def test_tiled_watermark_search_reads_a_periodicity_made_before():
+    """find_watermark / find_tiled_watermark take the photo's band-passed autocorrelation
+    made before (periodic=): the same tiles; too small a frame has none, and a frame that
+    is not HxWx3 float32 is refused in one line by periodicity as by the search."""
+    from conftest import tiled_watermarked
+
+    from seamline.errors import InputError
+    from seamline.ops.text import watermark as W
+    from seamline.ops.text.watermark_lines import find_watermark
+
+    img = tiled_watermarked("chelsea", 6)[1]
+    pre = W.periodicity(img)
+    a, b = find_watermark(img), find_watermark(img, periodic=pre)
+    assert a.found and a.to_dict() == b.to_dict()
+    assert all(np.array_equal(p, q) for p, q in zip(a.polygons, b.polygons))
+    assert W.find_tiled_watermark(img, periodic=pre).to_dict() == \
+        W.find_tiled_watermark(img).to_dict()
+    small = np.zeros((40, 50, 3), np.float32)
+    assert W.periodicity(small)[2] is None
+    assert W.find_tiled_watermark(small).reason == "frame too small for a tiled pattern"
+    for bad in (img[..., 0], img.astype(np.float64)):
+        for fn in (W.periodicity, W.find_tiled_watermark, find_watermark):
+            with pytest.raises(InputError, match="image must be HxWx3 float32"):
+                fn(bad)

@@ -204,6 +204,27 @@ def autocorrelation(h: np.ndarray) -> np.ndarray:
     return np.concatenate([R[:Y + 1, pw - X:], R[:Y + 1, :X + 1]], axis=1)
 
 
+def periodicity(image: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """What :func:`find_tiled_watermark` reads of the photo before it looks for a lattice:
+    :func:`bandpass` of ``image`` (HxWx3 float32), its scale factor and the band-passed
+    frame's :func:`autocorrelation` (None where the frame is too small for a tiled pattern).
+
+    It needs no detected line, so a caller can make it beside the detector (``periodic=``).
+    Raises InputError where ``image`` is not HxWx3 float32.
+    """
+    h, f = bandpass(_frame(image))
+    return h, f, (autocorrelation(h) if min(h.shape) >= 3 * MIN_PERIOD else None)
+
+
+def _frame(image) -> np.ndarray:
+    """``image`` as an array, refused in one line unless HxWx3 float32."""
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.float32:
+        raise InputError(f"image must be HxWx3 float32 in [0, 1], got shape {img.shape} "
+                         f"dtype {img.dtype}")
+    return img
+
+
 def lattice_peaks(R: np.ndarray, k: int = 12) -> list[tuple[float, np.ndarray]]:
     """The ``k`` strongest local maxima (value, (dx, dy)) of :func:`autocorrelation`'s
     output with ``|shift| >= MIN_PERIOD``, one of each +-pair."""
@@ -566,7 +587,8 @@ def centre_in_lines(poly, lines) -> bool:
     return any(cv2.pointPolygonTest(np.asarray(q, np.float32), c, False) >= 0 for q in lines)
 
 
-def find_tiled_watermark(image, *, model=None, exclude=(), wide=True) -> TiledWatermark:
+def find_tiled_watermark(image, *, model=None, exclude=(), wide=True, periodic=None
+                         ) -> TiledWatermark:
     """Find a watermark tiled across the photo (no detector box needed).
 
     Parameters
@@ -588,6 +610,8 @@ def find_tiled_watermark(image, *, model=None, exclude=(), wide=True) -> TiledWa
         where the first two found nothing; ``"only"``: that pass alone (the caller ran the
         first two: :func:`seamline.ops.text.watermark_lines.find_watermark` asks the
         detector's readings before it).
+    periodic : tuple, optional
+        :func:`periodicity` of this ``image``, made before (default: made here).
 
     Returns
     -------
@@ -601,17 +625,13 @@ def find_tiled_watermark(image, *, model=None, exclude=(), wide=True) -> TiledWa
     StageError
         The segmentation model is missing or corrupt (only read when the photo is periodic).
     """
-    img = np.asarray(image)
-    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.float32:
-        raise InputError(f"image must be HxWx3 float32 in [0, 1], got shape {img.shape} "
-                         f"dtype {img.dtype}")
+    img = _frame(image)
     if not (wide is True or wide is False or wide == "only"):
         raise InputError(f"wide must be True, False or 'only', got {wide!r}")
-    h, f = bandpass(img)
+    h, f, R = periodicity(img) if periodic is None else periodic
     Hs, Ws = h.shape
-    if min(Hs, Ws) < 3 * MIN_PERIOD:
+    if R is None:
         return TiledWatermark(False, reason="frame too small for a tiled pattern")
-    R = autocorrelation(h)
     peaks = lattice_peaks(R)  # once: every pass below reads the same R (not modified)
     cands = candidate_lattices(R, peaks)
     if not cands:

@@ -33,8 +33,8 @@ import numpy as np
 from seamline.ops.text.detect import order_clockwise
 from seamline.ops.text.watermark import (MAX_TILES, MIN_CORR, TiledWatermark, autocorrelation,
                                          bandpass, find_tiled_watermark, lattice_peaks,
-                                         lattice_support, lattice_tiles, shortest_basis,
-                                         text_angle)
+                                         lattice_support, lattice_tiles, periodicity,
+                                         shortest_basis, text_angle)
 
 #: Fewest detected lines reading the same word (at the same size and angle) that are taken
 #: for copies of a tiled watermark: the detector boxes some tiles of a watermark its
@@ -412,7 +412,8 @@ def centres_lattice(image, centres, rect):
     return None if lat is None else (lat[0] / f, lat[1] / f)
 
 
-def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark:
+def find_watermark(image, *, model=None, exclude=(), texts=(), periodic=None
+                   ) -> TiledWatermark:
     """A tiled watermark by its periodicity, else by the detector's repeated readings, else
     by the periodicity search's third pass (a template from up to 25 lattice copies).
 
@@ -427,6 +428,9 @@ def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark
         What the detector read on each of ``exclude`` (same order); empty: periodicity only.
     model : Segmenter or str or Path, optional
         The segmenter of the periodicity search's confirmation.
+    periodic : tuple, optional
+        :func:`~seamline.ops.text.watermark.periodicity` of this ``image``, made before
+        (default: made here); every pass below reads it.
 
     Returns
     -------
@@ -445,19 +449,22 @@ def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark
         The segmentation model is missing or corrupt.
     """
     rep = _repeated_lines(exclude, texts) if len(texts) else None
+    # made once: the passes below all read the same band-passed frame and autocorrelation
+    h, f, R = periodicity(image) if periodic is None else periodic
     # no readings to ask: all three passes at once
-    res = find_tiled_watermark(image, model=model, exclude=exclude, wide=rep is None)
+    res = find_tiled_watermark(image, model=model, exclude=exclude, wide=rep is None,
+                               periodic=(h, f, R))
     if res.found or rep is None:
         return res
-    h, f = bandpass(np.asarray(image))
-    lat = _lines_lattice(h, autocorrelation(h), *rep, f)
+    lat = _lines_lattice(h, autocorrelation(h) if R is None else R, *rep, f)
     if lat is None:
         # the periodicity search's third pass last (where some lattice repeated enough): where
         # the readings give a lattice, their tiles are the detector's own boxes, not a blob
         # the wide template read at a low level
         if res.periodicity < MIN_CORR:
             return res
-        wide = find_tiled_watermark(image, model=model, exclude=exclude, wide="only")
+        wide = find_tiled_watermark(image, model=model, exclude=exclude, wide="only",
+                                    periodic=(h, f, R))
         return wide if wide.found else res
     (_, _), (w, hh), ang = rep[1]
     v1, v2, corr, c0 = lat  # c0: a lattice point through the readings it fits
