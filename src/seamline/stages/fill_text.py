@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "30"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "31"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -75,6 +75,9 @@ class FillText(Stage):
     #               30: the stretch fix keeps half the old fill's own detail under the
     #                   patch fill's grain (ops.text.region_fill.STRETCH_KEEP: the old
     #                   fill's blur alone was a flat bar through a bold word's middle)
+    #               31: a ghost regrowth's refill gives the photo back where it came within
+    #                   4/255 of it more than 8 px from the ink (the mask's pixels the fills
+    #                   changed), and those pixels leave the mask (ops.text.regrow.PhotoBack)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -60,7 +60,7 @@ from seamline.ops.text.fill_judges import Seen, judge_fill_crop
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass,
                                            next_smear_fill, smooth_context, stretch_fill)
-from seamline.ops.text.regrow import close_gaps, fills_used, wide_residue
+from seamline.ops.text.regrow import PhotoBack, close_gaps, fills_used, wide_residue
 from seamline.ops.text.tail import shadow_tail, tail_halo
 
 __all__ = ["fill_text", "choose_region_fill", "assign_components"]
@@ -470,7 +470,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                             "backend": nxt, "because": why,
                                             "hole_px": int(hole.mask.sum()), "crop_yx": crop,
                                             "cpu_ms": ms, "grown_by_px": 0, "residue_px": 0})
-        fresh = set(smears)  # smear verdicts on the fills as they are now
+        fresh, photo = set(smears), PhotoBack(image, support)  # smear verdicts on the fills now
         todo = set(range(1, len(regions) + 1))  # labels to judge: all, then the refilled
         ghost_by_lab: dict = {}
         for p in range(2, max_passes + 3):
@@ -549,8 +549,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     sw = (stroke_px[v.index] if stroke_px is not None
                           and v.index < len(stroke_px) else None)
                     grown = close_gaps(image, grown, final, sw)  # no enclosed ink left to spread
-                # restart this region from the original pixels: the previous fill is inside
-                # the grown hole, so no pass corrects a previous pass
+                # restart from the original pixels: the grown hole holds the previous fill
                 out[grown] = image[grown]
                 if lab not in plan:
                     plan[lab] = {"region": v.index, "text": v.text, "backend": name, "passes": [],
@@ -558,6 +557,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 holes[lab] = Hole.of(grown)
                 crop, ms = fill_region(out, holes[lab], None, name, radius=radius, seed=seed,
                                         model_path=model_path, device=device)
+                grown = photo(out, grown, hole, holes, lab) if v is not None else grown
                 final |= grown
                 why = [w for w, on in (("ghost", v is not None), ("smear", lab in smeared),
                                        ("structure", lab in broken)) if on]
