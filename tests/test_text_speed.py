@@ -200,6 +200,47 @@ def test_ghost_judge_reads_only_regions_with_a_word_it_could_match(captions_on_c
     assert any(v.flagged for v in read)  # the edges left behind are seen, reads or not
 
 
+def test_ghost_judge_looks_at_two_regions_at_once_and_gives_the_serial_verdicts(
+        captions_on_coffee, monkeypatch):
+    """judge_regions looks at JUDGE_THREADS regions at once (their residue, leftover ink and
+    tint; the reads stay on one reader thread): every verdict, residue mask and read is the
+    one the regions judged one after another give. Two regions are in the residue look at
+    the same time (a barrier both must reach; one after another, the first waits alone and
+    the barrier breaks)."""
+    import threading
+
+    import cv2
+
+    from seamline.ops.inpaint import inpaint
+    from seamline.ops.text import ghost
+
+    image, mask, regions = captions_on_coffee
+    core = cv2.erode(mask, np.ones((5, 5), np.uint8))  # edges left: residue, reads, leftover
+    cleaned = inpaint(image, core, backend="telea")
+    monkeypatch.setattr(ghost, "JUDGE_THREADS", 1)
+    serial = ghost.judge_regions(image, cleaned, regions, mask=core)
+    residue, both, lock, seen = ghost._residue, threading.Barrier(2), threading.Lock(), []
+
+    def meeting(*args, **kwargs):
+        with lock:
+            seen.append(threading.get_ident())
+            first_two = len(seen) <= 2
+        if first_two:
+            both.wait(timeout=60)  # a liveness bound, not a timing assert
+        return residue(*args, **kwargs)
+
+    monkeypatch.setattr(ghost, "JUDGE_THREADS", 2)
+    monkeypatch.setattr(ghost, "_residue", meeting)
+    threaded = ghost.judge_regions(image, cleaned, regions, mask=core)
+    assert len(seen) == len(regions) and len(set(seen[:2])) == 2
+    assert [v.to_dict() for v in threaded] == [v.to_dict() for v in serial]
+    for a, b in zip(threaded, serial):
+        assert np.array_equal(a.residue, b.residue)
+        assert (a.ink_left is None) == (b.ink_left is None)
+        assert a.ink_left is None or np.array_equal(a.ink_left, b.ink_left)
+    assert any(v.flagged for v in serial) and not all(v.flagged for v in serial)
+
+
 def test_the_fill_loops_ghost_judge_also_reads_the_boosted_strip(captions_on_coffee):
     """The fill loop's ghost judge reads a line's strip CLAHE-boosted too where the plain read
     matched no word and the residue does not flag it: with the plain read only (27), train

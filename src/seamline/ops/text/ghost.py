@@ -67,6 +67,10 @@ MIN_WORD_RATIO = 0.8
 #: train captions read at most 'LEVICEY' 0.55 for 'BUENVOO', 'SHS' 0.67 for '9296'.
 SHAPE_MAX_DIST = 0.5
 SHAPE_MIN_SCORE = 0.5
+#: Regions :func:`judge_regions` looks at at once (threads), capped by ``cv2.getNumThreads()``
+#: (batch and serve workers set it to their share of the cores): the verdicts do not
+#: depend on it.
+JUDGE_THREADS = 2
 
 
 @dataclass
@@ -520,16 +524,25 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
     # BGR, as the recogniser expects, contiguous: OpenCV copies a reversed view whole, per
     # region (60 copies of a 15 MP page per judge call)
     cleaned_u8 = _to_u8(cleaned[..., ::-1])
-    out = []
-    # a region's OCR reads run on a helper thread while this one looks at its residue,
-    # leftover ink and tint (the recogniser and OpenCV/numpy release the GIL: on an idle
-    # 2-core machine the reads cost no wall time); the same reads, the same verdicts
+    # a region's OCR reads run on a helper thread while its residue, leftover ink and tint
+    # are looked at (the recogniser and OpenCV/numpy release the GIL); regions are looked at
+    # JUDGE_THREADS at a time: a verdict reads the two frames and the mask only, none of
+    # which changes here, so it is the same whichever thread gives it and when (one reader:
+    # the recogniser is called from one thread, as before)
+    def one(i):
+        poly, text = polys[i]
+        return _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
+                          reader, residue_threshold, clahe_clip, min_read_score, margin,
+                          high_pass, leftover, tint, shape, boost_floor)
+
+    workers = min(JUDGE_THREADS, max(1, cv2.getNumThreads()), len(polys))
     with ThreadPoolExecutor(max_workers=1) as reader:
-        for i, (poly, text) in enumerate(polys):
-            out.append(_judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full,
-                                  read, reader, residue_threshold, clahe_clip, min_read_score,
-                                  margin, high_pass, leftover, tint, shape, boost_floor))
-    return out
+        if workers < 2:
+            return [one(i) for i in range(len(polys))]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # in order; an error is raised once every region submitted has finished (each
+            # resolves its reads' wait, so the reader never waits for ever)
+            return [f.result() for f in [pool.submit(one, i) for i in range(len(polys))]]
 
 
 def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_skip=None):
