@@ -165,6 +165,56 @@ def test_threaded_first_pass_fills_the_serial_pixels(captions_on_coffee, backend
         removal.fill_text(image, mask, regions, threads=0)
 
 
+def _no_cpu_ms(x):
+    """A report without its CPU times (the only thing threads may change)."""
+    if isinstance(x, dict):
+        return {k: _no_cpu_ms(v) for k, v in x.items() if k != "cpu_ms"}
+    if isinstance(x, list):
+        return [_no_cpu_ms(v) for v in x]
+    return x
+
+
+def test_regions_apart_are_judged_and_refilled_at_once_to_the_serial_result(
+        captions_on_coffee, monkeypatch):
+    """After the first pass, each region's smear, structure and surface judges (and the
+    refills and grain they call for) run two regions at once where neither's boxes
+    (region_fill.settle_box) hold the other's hole: the pixels, the mask and the report
+    (but CPU ms) are the one-after-another run's. The first two regions meet at a barrier
+    in the smear/structure judge (one after another, the first waits alone: it breaks)."""
+    import threading
+
+    from seamline.ops.text import region_fill as rf
+    from seamline.ops.text import removal
+
+    image, mask, regions = captions_on_coffee
+    serial = removal.fill_text(image, mask, regions, threads=1)
+    judge, both, lock, calls = removal._judge_fill, threading.Barrier(2), threading.Lock(), []
+
+    def meeting(*args, **kwargs):
+        with lock:
+            calls.append(threading.get_ident())
+            first_two = len(calls) <= 2
+        if first_two:
+            both.wait(timeout=60)  # a liveness bound, not a timing assert
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(removal, "_judge_fill", meeting)
+    threaded = removal.fill_text(image, mask, regions, threads=2)
+    assert len(set(calls[:2])) == 2
+    assert np.array_equal(serial[0], threaded[0]) and np.array_equal(serial[1], threaded[1])
+    assert _no_cpu_ms(serial[2]) == _no_cpu_ms(threaded[2])
+    assert not np.array_equal(serial[0], image)
+    # the first two regions are apart; the close pair's boxes hold each other's hole
+    labels, _ = removal.assign_components(mask, regions)
+    from scipy.ndimage import find_objects
+
+    holes = [rf.Hole(sl, labels[sl] == i + 1) for i, sl in enumerate(find_objects(labels))]
+    boxes = [rf.settle_box(h, image.shape, 3, (r["backend"],))
+             for h, r in zip(holes, serial[2]["regions"])]
+    assert not rf.touches(holes[0], boxes[1]) and not rf.touches(holes[1], boxes[0])
+    assert rf.touches(holes[4], boxes[5]) and rf.touches(holes[5], boxes[4])
+
+
 def test_ghost_judge_reads_only_regions_with_a_word_it_could_match(captions_on_coffee):
     """A region with no word of 3+ characters (a tiled watermark's tile: text '') cannot be
     flagged by a read, so it gets none; its verdict (the residue's) is the one the reads

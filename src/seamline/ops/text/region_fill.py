@@ -30,10 +30,12 @@ import time
 import cv2
 import numpy as np
 
+from seamline.ops.text.region_order import in_order, touches  # re-exported
+
 __all__ = ["assign_components", "choose_region_fill", "Hole", "fill_box", "fill_region",
-           "first_pass", "touches", "next_smear_fill", "smooth_context", "stretch_fill",
-           "FILL_THREADS",
-           "FILL_ALONE_PX", "GUIDED_FILLS", "MAX_FILL_CROP_PX", "SMEAR_LADDER"]
+           "first_pass", "in_order", "touches", "next_smear_fill", "judge_box", "grain_box",
+           "settle_box", "smooth_context", "stretch_fill", "FILL_THREADS", "FILL_ALONE_PX",
+           "GUIDED_FILLS", "MAX_FILL_CROP_PX", "SMEAR_LADDER"]
 
 #: Glyph stroke width (px, outline included) above which strokes count as thick.
 THICK_STROKE_PX = 6.0
@@ -510,16 +512,6 @@ FILL_THREADS = 2
 FILL_ALONE_PX = 1 << 20
 
 
-def touches(a: Hole, box: tuple[slice, slice]) -> bool:
-    """Whether any pixel of hole ``a`` lies inside ``box``."""
-    y0, y1 = max(a.sl[0].start, box[0].start), min(a.sl[0].stop, box[0].stop)
-    x0, x1 = max(a.sl[1].start, box[1].start), min(a.sl[1].stop, box[1].stop)
-    if y0 >= y1 or x0 >= x1:
-        return False
-    return bool(a.mask[y0 - a.sl[0].start:y1 - a.sl[0].start,
-                       x0 - a.sl[1].start:x1 - a.sl[1].start].any())
-
-
 def first_pass(out, holes: dict, support, backends: dict, *, threads, **kw) -> dict:
     """Fill every region once, in label order, as if one after another: a region's crop
     sees the regions before it filled and the ones after it as unknown. Two regions run at
@@ -547,31 +539,39 @@ def first_pass(out, holes: dict, support, backends: dict, *, threads, **kw) -> d
     dict
         ``{label: (crop, cpu_ms)}``, :func:`fill_region`'s return per region.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     labs = list(holes)
     boxes = {lab: fill_box(out.shape, holes[lab], backends[lab], kw["radius"]) for lab in labs}
     pending = support.copy()
-    done: dict = {}
-    if threads <= 1 or len(labs) < 2:
-        for lab in labs:
-            pending[holes[lab].sl] &= ~holes[lab].mask
-            done[lab] = fill_region(out, holes[lab], pending, backends[lab], box=boxes[lab],
-                                     **kw)
-        return done
-    futures: dict = {}
-    alone = {lab: (b[0].stop - b[0].start) * (b[1].stop - b[1].start) > FILL_ALONE_PX
-             for lab, b in boxes.items()}
-    with ThreadPoolExecutor(threads) as pool:
-        for j, lab in enumerate(labs):
-            for prev in labs[:j]:  # wait for the earlier regions this one interacts with
-                if alone[prev] or alone[lab] or touches(holes[prev], boxes[lab]) \
-                        or touches(holes[lab], boxes[prev]):
-                    futures[prev].result()
-            pending[holes[lab].sl] &= ~holes[lab].mask
-            # the pending pixels on this crop as they are now (later regions change them)
-            futures[lab] = pool.submit(fill_region, out, holes[lab], pending[boxes[lab]].copy(),
-                                       backends[lab], box=boxes[lab], **kw)
-        for lab in labs:
-            done[lab] = futures[lab].result()
-    return done
+    alone = {lab: _area(b) > FILL_ALONE_PX for lab, b in boxes.items()}
+
+    def start(lab):
+        pending[holes[lab].sl] &= ~holes[lab].mask
+        # the pending pixels on this crop as they are now (later regions change them)
+        here = pending[boxes[lab]].copy()
+        return lambda: fill_region(out, holes[lab], here, backends[lab], box=boxes[lab], **kw)
+
+    return in_order(labs, holes, boxes, start, threads=threads, alone=alone)
+
+
+def judge_box(hole: Hole, shape) -> tuple[slice, slice]:
+    """The crop the smear and structure judges see a region's fill on."""
+    return hole.box(int(max(32, 3 * hole.thickness(shape))), shape)
+
+
+def grain_box(hole: Hole, shape) -> tuple[slice, slice]:
+    """The crop the grain is looked for on: the judges' crop, and as far as the grain's
+    search reaches."""
+    from seamline.ops.inpaint.surface import GRAIN_REACH_PX
+
+    return hole.box(int(max(GRAIN_REACH_PX // 2, 3 * hole.thickness(shape))), shape)
+
+
+def settle_box(hole: Hole, shape, radius, fills) -> tuple[slice, slice]:
+    """All a region's fill may read while the fill loop judges and refills it before the
+    ghost judge: the judges' and the grain's crops, and the crop of every fill it may be
+    given (``fills``, the smear ladder's and the stretch fix's: a part of the hole's crop
+    lies in the hole's)."""
+    boxes = [judge_box(hole, shape), grain_box(hole, shape)] + [
+        fill_box(shape, hole, b, radius) for b in {*fills, STRETCH_FILL, *SMEAR_LADDER.values()}]
+    return (slice(min(b[0].start for b in boxes), max(b[0].stop for b in boxes)),
+            slice(min(b[1].start for b in boxes), max(b[1].stop for b in boxes)))

@@ -26,7 +26,8 @@ the mask is built and preflighted:
    (a cup rim under a title) and checks they continue the curve around it. Neither reads
    text, so they run first and a fill they flag is replaced (step 4) before the ghost judge
    (:mod:`seamline.ops.text.ghost`) reads every original region of the result as is and
-   contrast-boosted (three OCR reads per region) and looks for glyph-shaped residue.
+   contrast-boosted (three OCR reads per region) and looks for glyph-shaped residue; two
+   regions whose boxes hold none of each other's hole are judged at once (the same result).
 4. **Re-mask and refill.** A region the ghost judge flags grows over the residue it found
    (and by ``grow_px`` all round), and over a small gap that growth closes all round
    (:func:`~seamline.ops.text.regrow.close_gaps`: the fill would spread its ink); a
@@ -59,7 +60,8 @@ from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.fill_judges import Seen, judge_fill_crop
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass,
-                                           next_smear_fill, smooth_context, stretch_fill)
+                                           grain_box, in_order, judge_box, next_smear_fill,
+                                           settle_box, smooth_context, stretch_fill)
 from seamline.ops.text.regrow import PhotoBack, close_gaps, fills_used, wide_residue
 from seamline.ops.text.tail import shadow_tail, tail_halo
 
@@ -152,17 +154,12 @@ def _paint_beyond(image, hole: Hole, support, blend: dict) -> np.ndarray:
     return out
 
 
-def _judge_box(hole: Hole, shape) -> tuple[slice, slice]:
-    """The crop the smear and structure judges see a region's fill on."""
-    return hole.box(int(max(32, 3 * hole.thickness(shape))), shape)
-
-
 def _crossing_edges(image, hole: Hole, support) -> int:
     """How many strong edges of the photo cross ``hole``: the structure judge's paths, found
     before any fill (they are read from the untouched pixels around the hole only)."""
     from seamline.ops.inpaint.structure import find_edge_paths
 
-    box = _judge_box(hole, image.shape)
+    box = judge_box(hole, image.shape)
     return len(find_edge_paths(image[box], hole.within(box), known=~support[box]))
 
 
@@ -171,7 +168,7 @@ def _judge_fill(out, hole: Hole, final, seen: Seen | None = None) -> tuple[dict,
     (:func:`~seamline.ops.text.fill_judges.judge_fill_crop`); the ring is untouched photo
     only (``final`` holds every filled pixel). ``seen``: the verdicts given before in this
     call (:class:`~seamline.ops.text.fill_judges.Seen`)."""
-    box = _judge_box(hole, out.shape)
+    box = judge_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
     if seen is not None:
         return seen.verdict("fill", box, out[box], here, known, lambda: judge_fill_crop(
@@ -185,7 +182,7 @@ def _judge_surface(out, hole: Hole, final, seen: Seen | None = None, keep=None) 
     (the look's maps, where it looked: not for a verdict ``seen`` gave before)."""
     from seamline.ops.inpaint.surface import judge_surface
 
-    box = _judge_box(hole, out.shape)
+    box = judge_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
     if seen is not None:
         return seen.verdict("surface", box, out[box], here, known,
@@ -210,9 +207,9 @@ def _texture_pass(out, hole: Hole, final, verdict: dict, seen: Seen | None = Non
                                               off_curves, texture_weight)
 
     t0 = time.thread_time()
-    box = _grain_box(hole, out.shape)
+    box = grain_box(hole, out.shape)
     here, known = hole.within(box), ~final[box]
-    same = box == _judge_box(hole, out.shape)  # the verdict's crop? its maps, its curves
+    same = box == judge_box(hole, out.shape)  # the verdict's crop? its maps, its curves
     off = off_curves(out[box], here, known=known,  # the curves drawn keep their line
                      paths=seen.curves(box, out[box], here, known) if same and seen else None)
     weight = texture_weight(out[box], here, known=known, off=off, look=look if same else None)
@@ -228,14 +225,6 @@ def _texture_pass(out, hole: Hole, final, verdict: dict, seen: Seen | None = Non
         rec["middle_gain_mean"] = round(float(gain[here].mean()), 4)
     rec["cpu_ms"] = round(1000 * (time.thread_time() - t0), 1)
     return _judge_surface(out, hole, final, seen), rec
-
-
-def _grain_box(hole: Hole, shape) -> tuple[slice, slice]:
-    """The crop the grain is looked for on: the judges' crop, and as far as the grain's
-    search reaches."""
-    from seamline.ops.inpaint.surface import GRAIN_REACH_PX
-
-    return hole.box(int(max(GRAIN_REACH_PX // 2, 3 * hole.thickness(shape))), shape)
 
 
 def _unmix_rims(image, out, holes, plan, inks, filled) -> np.ndarray:
@@ -427,7 +416,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 # only a stretch of the line is flat (a word over grain, the rest over a
                 # smoother surface the fill kept): the grain goes there, the rest stays (its
                 # stretches read off the maps the verdict read: nothing changed since)
-                jb = _judge_box(hole, out.shape)  # the verdict's crop: its curves too
+                jb = judge_box(hole, out.shape)  # the verdict's crop: its curves too
                 last["stretch"] = stretch_fill(out, hole, final, jb, radius=radius, seed=seed,
                                                look=keep.get("look"), paths=seen.curves(
                                                    jb, out[jb], hole.within(jb), ~final[jb]))
@@ -441,13 +430,12 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         from seamline.ops.text.ghost import BOOST_FLOOR, judge_regions
 
         # The smear and structure judges first, region by region: they read no text, so a
-        # fill they flag gets its next fill (EDGE_FILL for a broken edge, else the next of
-        # region_fill.SMEAR_LADDER) before the ghost judge (three OCR reads per region,
-        # ~0.3 s) sees it, and the ghost judge reads the fill kept instead of every fill
-        # tried (auto only: a backend the caller named is kept).
-        for lab, hole in holes.items():
-            if lab > len(regions):
-                continue  # mask far from every region: no judge (as before)
+        # fill they flag gets its next fill (EDGE_FILL, else the next of SMEAR_LADDER; auto
+        # only) before the ghost judge (OCR reads) sees it: it reads the fill kept only.
+        # Regions whose boxes hold none of each other's hole settle at once (in_order: the
+        # serial order's pixels and verdicts); a mask far from every region gets no judge.
+        def settle(lab):  # judged, refilled while flagged, its surface step: on its boxes
+            hole = holes[lab]
             while True:
                 smears[lab], structs[lab] = _judge_fill(out, hole, final, seen)
                 plan[lab]["passes"][-1]["smear"] = smears[lab]
@@ -459,7 +447,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     nxt = next_smear_fill(name, plan[lab])
                 if nxt is None or len(plan[lab]["passes"]) >= max_passes:
                     surfaces[lab] = surface_step(lab, holes[lab])
-                    break
+                    return
                 out[hole.sl][hole.mask] = image[hole.sl][hole.mask]  # from the original
                 crop, ms = fill_region(out, hole, None, nxt, radius=radius, seed=seed,
                                         model_path=model_path, device=device)
@@ -470,6 +458,10 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                             "backend": nxt, "because": why,
                                             "hole_px": int(hole.mask.sum()), "crop_yx": crop,
                                             "cpu_ms": ms, "grown_by_px": 0, "residue_px": 0})
+        labs = [lab for lab in holes if lab <= len(regions)]
+        in_order(labs, holes, {lab: settle_box(holes[lab], out.shape, radius, (
+            plan[lab]["backend"], EDGE_FILL)) for lab in labs},
+            lambda lab: lambda: settle(lab), threads=threads)
         fresh, photo = set(smears), PhotoBack(image, support)  # smear verdicts on the fills now
         todo = set(range(1, len(regions) + 1))  # labels to judge: all, then the refilled
         ghost_by_lab: dict = {}
