@@ -180,7 +180,8 @@ def test_regions_apart_are_judged_and_refilled_at_once_to_the_serial_result(
     refills and grain they call for) run two regions at once where neither's boxes
     (region_fill.settle_box) hold the other's hole: the pixels, the mask and the report
     (but CPU ms) are the one-after-another run's. The first two regions meet at a barrier
-    in the smear/structure judge (one after another, the first waits alone: it breaks)."""
+    in the smear/structure judge (one after another, the first waits alone: it breaks); the
+    surface look runs beside those judges on a thread of its own."""
     import threading
 
     from seamline.ops.text import region_fill as rf
@@ -198,9 +199,18 @@ def test_regions_apart_are_judged_and_refilled_at_once_to_the_serial_result(
             both.wait(timeout=60)  # a liveness bound, not a timing assert
         return judge(*args, **kwargs)
 
+    surface, looked = removal._judge_surface, []
+
+    def look(*args, **kwargs):
+        looked.append(threading.get_ident())
+        return surface(*args, **kwargs)
+
     monkeypatch.setattr(removal, "_judge_fill", meeting)
+    monkeypatch.setattr(removal, "_judge_surface", look)
     threaded = removal.fill_text(image, mask, regions, threads=2)
     assert len(set(calls[:2])) == 2
+    # the surface look ran beside the smear and structure judges, on threads of its own
+    assert set(looked) - set(calls)
     assert np.array_equal(serial[0], threaded[0]) and np.array_equal(serial[1], threaded[1])
     assert _no_cpu_ms(serial[2]) == _no_cpu_ms(threaded[2])
     assert not np.array_equal(serial[0], image)
@@ -256,7 +266,8 @@ def test_ghost_judge_looks_at_two_regions_at_once_and_gives_the_serial_verdicts(
     tint; the reads stay on one reader thread): every verdict, residue mask and read is the
     one the regions judged one after another give. Two regions are in the residue look at
     the same time (a barrier both must reach; one after another, the first waits alone and
-    the barrier breaks)."""
+    the barrier breaks). One region alone has its tint look on a helper thread beside its
+    residue look, and the verdict it has among the others."""
     import threading
 
     import cv2
@@ -289,6 +300,21 @@ def test_ghost_judge_looks_at_two_regions_at_once_and_gives_the_serial_verdicts(
         assert (a.ink_left is None) == (b.ink_left is None)
         assert a.ink_left is None or np.array_equal(a.ink_left, b.ink_left)
     assert any(v.flagged for v in serial) and not all(v.flagged for v in serial)
+    # one region: its tint look runs beside its residue look (another thread), same verdict
+    monkeypatch.setattr(ghost, "_residue", residue)
+    where = {}
+    from seamline.ops.text import tint as tint_mod
+
+    tinted = tint_mod.tinted_fill
+
+    def tinted_here(*args, **kwargs):
+        where["tint"] = threading.get_ident()
+        return tinted(*args, **kwargs)
+
+    monkeypatch.setattr(tint_mod, "tinted_fill", tinted_here)
+    alone = ghost.judge_regions(image, cleaned, regions[:1], mask=core)
+    assert where["tint"] != threading.get_ident()
+    assert [v.to_dict() for v in alone] == [serial[0].to_dict()]
 
 
 def test_the_fill_loops_ghost_judge_also_reads_the_boosted_strip(captions_on_coffee):

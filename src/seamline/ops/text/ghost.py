@@ -529,16 +529,19 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
     # JUDGE_THREADS at a time: a verdict reads the two frames and the mask only, none of
     # which changes here, so it is the same whichever thread gives it and when (one reader:
     # the recogniser is called from one thread, as before)
-    def one(i):
+    def one(i, helper=None):
         poly, text = polys[i]
         return _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                           reader, residue_threshold, clahe_clip, min_read_score, margin,
-                          high_pass, leftover, tint, shape, boost_floor)
+                          high_pass, leftover, tint, shape, boost_floor, helper)
 
-    workers = min(JUDGE_THREADS, max(1, cv2.getNumThreads()), len(polys))
+    workers = min(JUDGE_THREADS, max(1, cv2.getNumThreads()))
     with ThreadPoolExecutor(max_workers=1) as reader:
         if workers < 2:
             return [one(i) for i in range(len(polys))]
+        if len(polys) < 2:  # one region: its tint look beside its residue look
+            with ThreadPoolExecutor(max_workers=1) as helper:
+                return [one(0, helper)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             # in order; an error is raised once every region submitted has finished (each
             # resolves its reads' wait, so the reader never waits for ever)
@@ -575,8 +578,9 @@ def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_sk
 
 def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read, reader,
                residue_threshold, clahe_clip, min_read_score, margin, high_pass, leftover,
-               tint, shape=True, boost_floor=None) -> GhostVerdict:
-    """:func:`judge_regions` for region ``i`` (its reads on the ``reader`` executor)."""
+               tint, shape=True, boost_floor=None, helper=None) -> GhostVerdict:
+    """:func:`judge_regions` for region ``i`` (its reads on the ``reader`` executor, its tint
+    look on ``helper`` where given)."""
     H, W = original.shape[:2]
     hb = _box_height(poly)
     mg = float(margin) * hb + 2
@@ -608,6 +612,11 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
         P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
         k = int(round(mg))
         region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
+        if tint and helper is not None:  # the tint look beside the residue and leftover looks
+            from seamline.ops.text.tint import tinted_fill
+
+            tint_job = helper.submit(tinted_fill, original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
+                                     changed_full[y0:y1, x0:x1], region, text_height=hb)
         kr = int(round(rw))
         ring = (cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(
             cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
@@ -636,9 +645,9 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     if tint:
         from seamline.ops.text.tint import tinted_fill
 
-        tinted, tint_px = tinted_fill(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
-                                      changed_full[y0:y1, x0:x1], region,
-                                      text_height=hb)
+        tinted, tint_px = tint_job.result() if helper is not None else tinted_fill(
+            original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], changed_full[y0:y1, x0:x1],
+            region, text_height=hb)
         stats["tint"] = tinted
     plain_txt, plain_sc, words_plain, boosted_reads, words_boosted, boosted_sc = (
         reads.result() if reads is not None else ("", 0.0, [], [], [], []))

@@ -51,6 +51,8 @@ the mask is built and preflighted:
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import cv2
 import numpy as np
@@ -401,13 +403,13 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
     surfaces: dict = {}
     seen = Seen()  # the judges' verdicts by what they saw: a fill judged as it is, once
 
-    def surface_step(lab, hole):
+    def surface_step(lab, hole, look=None):
         """The surface look on a region's fill as it is; a flagged fill (``auto`` only) gets
         the grain blended in (:func:`_texture_pass`), one with only a flat stretch the patch
         fill's grain there (:func:`~seamline.ops.text.region_fill.stretch_fill`), recorded on
-        its last pass, and the smear and structure judges see the blend again."""
-        keep: dict = {}  # the look's maps, for the stretch fix on this same crop
-        sv = _judge_surface(out, hole, final, seen, keep)
+        its last pass, and the judges see it again. ``look``: (future, keep) of this look."""
+        keep: dict = {} if look is None else look[1]  # the maps, for the stretch fix
+        sv = _judge_surface(out, hole, final, seen, keep) if look is None else look[0].result()
         last = plan[lab]["passes"][-1]
         if backend == "auto" and (sv["flagged"] or sv.get("stretch_flat")):
             if sv["flagged"]:
@@ -437,6 +439,10 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         def settle(lab):  # judged, refilled while flagged, its surface step: on its boxes
             hole = holes[lab]
             while True:
+                # the surface look reads the crop the smear and structure judges read: beside
+                # them where threads > 1 (wasted only where they ask for a refill)
+                keep: dict = {}
+                look = looks and (looks.submit(_judge_surface, out, hole, final, seen, keep), keep)
                 smears[lab], structs[lab] = _judge_fill(out, hole, final, seen)
                 plan[lab]["passes"][-1]["smear"] = smears[lab]
                 plan[lab]["passes"][-1]["structure"] = structs[lab]
@@ -446,8 +452,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 elif backend == "auto" and smears[lab]["flagged"]:
                     nxt = next_smear_fill(name, plan[lab])
                 if nxt is None or len(plan[lab]["passes"]) >= max_passes:
-                    surfaces[lab] = surface_step(lab, holes[lab])
+                    surfaces[lab] = surface_step(lab, holes[lab], look)
                     return
+                _ = look and look[0].result()  # before the refill writes what it reads
                 out[hole.sl][hole.mask] = image[hole.sl][hole.mask]  # from the original
                 crop, ms = fill_region(out, hole, None, nxt, radius=radius, seed=seed,
                                         model_path=model_path, device=device)
@@ -459,9 +466,10 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                             "hole_px": int(hole.mask.sum()), "crop_yx": crop,
                                             "cpu_ms": ms, "grown_by_px": 0, "residue_px": 0})
         labs = [lab for lab in holes if lab <= len(regions)]
-        in_order(labs, holes, {lab: settle_box(holes[lab], out.shape, radius, (
-            plan[lab]["backend"], EDGE_FILL)) for lab in labs},
-            lambda lab: lambda: settle(lab), threads=threads)
+        with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as looks:
+            in_order(labs, holes, {lab: settle_box(holes[lab], out.shape, radius, (
+                plan[lab]["backend"], EDGE_FILL)) for lab in labs},
+                lambda lab: lambda: settle(lab), threads=threads)
         fresh, photo = set(smears), PhotoBack(image, support)  # smear verdicts on the fills now
         todo = set(range(1, len(regions) + 1))  # labels to judge: all, then the refilled
         ghost_by_lab: dict = {}
