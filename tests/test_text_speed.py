@@ -165,6 +165,25 @@ def test_threaded_first_pass_fills_the_serial_pixels(captions_on_coffee, backend
         removal.fill_text(image, mask, regions, threads=0)
 
 
+def _first_two_meet(fn):
+    """``fn`` wrapped so that its first two calls wait for each other at a barrier (they
+    must run at once: one after another, the first waits alone and the barrier breaks), and
+    the list of the calling threads' idents, a call each."""
+    import threading
+
+    both, lock, calls = threading.Barrier(2), threading.Lock(), []
+
+    def meeting(*args, **kwargs):
+        with lock:
+            calls.append(threading.get_ident())
+            first_two = len(calls) <= 2
+        if first_two:
+            both.wait(timeout=60)  # a liveness bound, not a timing assert
+        return fn(*args, **kwargs)
+
+    return meeting, calls
+
+
 def _no_cpu_ms(x):
     """A report without its CPU times (the only thing threads may change)."""
     if isinstance(x, dict):
@@ -189,16 +208,7 @@ def test_regions_apart_are_judged_and_refilled_at_once_to_the_serial_result(
 
     image, mask, regions = captions_on_coffee
     serial = removal.fill_text(image, mask, regions, threads=1)
-    judge, both, lock, calls = removal._judge_fill, threading.Barrier(2), threading.Lock(), []
-
-    def meeting(*args, **kwargs):
-        with lock:
-            calls.append(threading.get_ident())
-            first_two = len(calls) <= 2
-        if first_two:
-            both.wait(timeout=60)  # a liveness bound, not a timing assert
-        return judge(*args, **kwargs)
-
+    meeting, calls = _first_two_meet(removal._judge_fill)
     surface, looked = removal._judge_surface, []
 
     def look(*args, **kwargs):
@@ -280,16 +290,8 @@ def test_ghost_judge_looks_at_two_regions_at_once_and_gives_the_serial_verdicts(
     cleaned = inpaint(image, core, backend="telea")
     monkeypatch.setattr(ghost, "JUDGE_THREADS", 1)
     serial = ghost.judge_regions(image, cleaned, regions, mask=core)
-    residue, both, lock, seen = ghost._residue, threading.Barrier(2), threading.Lock(), []
-
-    def meeting(*args, **kwargs):
-        with lock:
-            seen.append(threading.get_ident())
-            first_two = len(seen) <= 2
-        if first_two:
-            both.wait(timeout=60)  # a liveness bound, not a timing assert
-        return residue(*args, **kwargs)
-
+    residue = ghost._residue
+    meeting, seen = _first_two_meet(residue)
     monkeypatch.setattr(ghost, "JUDGE_THREADS", 2)
     monkeypatch.setattr(ghost, "_residue", meeting)
     threaded = ghost.judge_regions(image, cleaned, regions, mask=core)
