@@ -389,31 +389,53 @@ def test_the_fill_loop_skips_the_boosted_read_where_no_letter_is_left():
         judge_regions(image, image, regions, mask=mask, ocr=ocr, boost_floor=2.0)
 
 
-def test_a_crop_over_the_alone_size_never_fills_beside_another(captions_on_coffee, monkeypatch):
-    """Memory follows one crop: a region whose crop is over FILL_ALONE_PX fills with no other
-    fill running (here every crop counts as large), and the pixels stay the serial ones."""
+def _most_at_once(fn):
+    """``fn`` wrapped to count the calls running at once; ``state["most"]``: the most."""
     import threading
 
-    from seamline.ops.text import region_fill, removal
-
-    image, mask, regions = captions_on_coffee
-    serial = removal.fill_text(image, mask, regions, judge=False, threads=1)[0]
-    real, lock, state = region_fill.fill_region, threading.Lock(), {"now": 0, "most": 0}
+    lock, state = threading.Lock(), {"now": 0, "most": 0}
 
     def counted(*a, **k):
         with lock:
             state["now"] += 1
             state["most"] = max(state["most"], state["now"])
         try:
-            return real(*a, **k)
+            return fn(*a, **k)
         finally:
             with lock:
                 state["now"] -= 1
 
+    return counted, state
+
+
+def test_a_crop_over_the_alone_size_never_fills_beside_another(captions_on_coffee, monkeypatch):
+    """Memory follows one crop: a region whose crop is over FILL_ALONE_PX fills with no other
+    fill running (here every crop counts as large), and the pixels stay the serial ones."""
+    from seamline.ops.text import region_fill, removal
+
+    image, mask, regions = captions_on_coffee
+    serial = removal.fill_text(image, mask, regions, judge=False, threads=1)[0]
+    counted, state = _most_at_once(region_fill.fill_region)
     monkeypatch.setattr(region_fill, "fill_region", counted)  # the first pass's fills
     monkeypatch.setattr(region_fill, "FILL_ALONE_PX", 100)
     out = removal.fill_text(image, mask, regions, judge=False, threads=2)[0]
     assert state["most"] == 1 and np.array_equal(out, serial)
+
+
+def test_a_region_over_the_alone_size_is_judged_beside_no_other(captions_on_coffee, monkeypatch):
+    """The fill loop's judges and refills (region_fill.settle_box's crops) keep the first
+    pass's rule: a region whose crop is over FILL_ALONE_PX (here every one) has no other
+    region judged or refilled beside it; the result is the serial one."""
+    from seamline.ops.text import region_fill, removal
+
+    image, mask, regions = captions_on_coffee
+    serial = removal.fill_text(image, mask, regions, threads=1)
+    counted, state = _most_at_once(removal._judge_fill)
+    monkeypatch.setattr(removal, "_judge_fill", counted)
+    monkeypatch.setattr(region_fill, "FILL_ALONE_PX", 100)
+    out = removal.fill_text(image, mask, regions, threads=2)
+    assert state["most"] == 1
+    assert np.array_equal(out[0], serial[0]) and _no_cpu_ms(out[2]) == _no_cpu_ms(serial[2])
 
 
 _WARM_CHECK = """

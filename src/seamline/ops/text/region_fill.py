@@ -33,9 +33,9 @@ import numpy as np
 from seamline.ops.text.region_order import in_order, touches  # re-exported
 
 __all__ = ["assign_components", "choose_region_fill", "Hole", "fill_box", "fill_region",
-           "first_pass", "in_order", "touches", "next_smear_fill", "judge_box", "grain_box",
-           "settle_box", "smooth_context", "stretch_fill", "FILL_THREADS", "FILL_ALONE_PX",
-           "GUIDED_FILLS", "MAX_FILL_CROP_PX", "SMEAR_LADDER"]
+           "first_pass", "alone_crops", "in_order", "touches", "next_smear_fill", "judge_box",
+           "grain_box", "settle_box", "smooth_context", "stretch_fill", "FILL_THREADS",
+           "FILL_ALONE_PX", "GUIDED_FILLS", "MAX_FILL_CROP_PX", "SMEAR_LADDER"]
 
 #: Glyph stroke width (px, outline included) above which strokes count as thick.
 THICK_STROKE_PX = 6.0
@@ -542,7 +542,6 @@ def first_pass(out, holes: dict, support, backends: dict, *, threads, **kw) -> d
     labs = list(holes)
     boxes = {lab: fill_box(out.shape, holes[lab], backends[lab], kw["radius"]) for lab in labs}
     pending = support.copy()
-    alone = {lab: _area(b) > FILL_ALONE_PX for lab, b in boxes.items()}
 
     def start(lab):
         pending[holes[lab].sl] &= ~holes[lab].mask
@@ -550,7 +549,13 @@ def first_pass(out, holes: dict, support, backends: dict, *, threads, **kw) -> d
         here = pending[boxes[lab]].copy()
         return lambda: fill_region(out, holes[lab], here, backends[lab], box=boxes[lab], **kw)
 
-    return in_order(labs, holes, boxes, start, threads=threads, alone=alone)
+    return in_order(labs, holes, boxes, start, threads=threads, alone=alone_crops(boxes))
+
+
+def alone_crops(boxes: dict) -> dict:
+    """``{label: bool}``: the crops (``{label: (slice, slice)}``) over ``FILL_ALONE_PX`` pixels,
+    whose work runs beside no other region's (:func:`in_order`'s ``alone``)."""
+    return {lab: _area(b) > FILL_ALONE_PX for lab, b in boxes.items()}
 
 
 def judge_box(hole: Hole, shape) -> tuple[slice, slice]:

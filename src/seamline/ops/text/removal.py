@@ -60,7 +60,7 @@ import numpy as np
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.fill_judges import Seen, judge_fill_crop
-from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
+from seamline.ops.text.region_fill import (FILL_THREADS, Hole, alone_crops, assign_components,
                                            choose_region_fill, fill_region, first_pass,
                                            grain_box, in_order, judge_box, next_smear_fill,
                                            settle_box, smooth_context, stretch_fill)
@@ -465,11 +465,11 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                             "backend": nxt, "because": why,
                                             "hole_px": int(hole.mask.sum()), "crop_yx": crop,
                                             "cpu_ms": ms, "grown_by_px": 0, "residue_px": 0})
-        labs = [lab for lab in holes if lab <= len(regions)]
+        boxes = {lab: settle_box(holes[lab], out.shape, radius, (plan[lab]["backend"], EDGE_FILL))
+                 for lab in holes if lab <= len(regions)}
         with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as looks:
-            in_order(labs, holes, {lab: settle_box(holes[lab], out.shape, radius, (
-                plan[lab]["backend"], EDGE_FILL)) for lab in labs},
-                lambda lab: lambda: settle(lab), threads=threads)
+            in_order(list(boxes), holes, boxes, lambda lab: lambda: settle(lab),
+                     threads=threads, alone=alone_crops(boxes))
         fresh, photo = set(smears), PhotoBack(image, support)  # smear verdicts on the fills now
         todo = set(range(1, len(regions) + 1))  # labels to judge: all, then the refilled
         ghost_by_lab: dict = {}
