@@ -816,3 +816,30 @@ def test_a_light_grey_word_over_grass_with_sky_is_inverted_where_its_lightness_c
     before = float(np.mean((marked - photo)[reg] ** 2))
     after = float(np.mean((ub.image - photo)[reg] ** 2))
     assert after < 0.1 * before, (before, after)
+
+
+@pytest.mark.parametrize("seed", [31, 5])
+def test_a_light_grey_word_over_shaded_foliage_is_read_at_its_drawn_colour(seed):
+    # A 160-grey DejaVu Sans Bold "PROOF" at 0.31 tiled over grass in deep shade with sky and
+    # bokeh (seed 31: train tiledfit h1). The per-pixel fit reads the word darker and more
+    # opaque than it is (colour 0.43-0.48 at 0.36-0.38; main's inversion left a dark trace of
+    # the letters over the darkest leaves, through remove-text 698 px changed farther than
+    # 8 px from them); the spreads' line reads it nearer the drawn blend, but its gain ratio
+    # (1.23) is under AMPLIFY. Both corrected, the spreads' inverted copies keep less of the
+    # letters' shape, and that blend is taken.
+    from seamline.core.arrays import LUMA
+
+    photo = _dark_grass((960, 1280), seed, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
+                        disc_px=30, sky=True)
+    marked, drawn, tiles = _tiled_proof(photo, 160, 0.31, -24.0, 60)
+    ub = unblend_tiles(marked, tiles)
+    assert ub.done, ub.reason
+    assert min(ub.color) > 0.55, ub.color  # 160 grey: 0.63
+    core = cv2.erode(drawn.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    core &= ub.alpha > 0.12
+    assert abs(float(np.median(ub.alpha[core])) - 0.31) < 0.035, float(np.median(ub.alpha[core]))
+    # over the leaves lit and dark alike, the letters come back to the photo
+    err = (ub.image - photo) @ LUMA * 255
+    assert abs(float(np.median(err[core]))) < 2.0, float(np.median(err[core]))
+    text = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert _psnr(ub.image, photo, text) > 31.5

@@ -25,7 +25,9 @@ photo, ``a`` and ``C`` can be read off the copies and the blend inverted,
    Over a dark photo it errs the other way (``a`` far too high, ``C`` too dark, the photo
    under the strokes amplified): where the word's pixels' spread across the copies against
    the photo's round it says so (:func:`_spread_match`), the fit is done again with that
-   colour as a strong prior.
+   colour as a strong prior; where they say so less strongly, that fit is kept if, once both
+   are corrected (below), its inverted copies keep less of the letters' shape
+   (:func:`_glyph_residue`).
    Where that leaves more than :data:`MAX_LEFT` of the word, the fit is done again on the
    support kept near the median copy's strokes (:func:`_near_word`): over busy foliage the
    energy alone takes most of the frame. Over a dark busy photo the fit still reads ``a``
@@ -127,6 +129,21 @@ MIN_SPREAD = 0.08
 #: with the colour the spreads give as a strong prior (:data:`MATCH_PRIOR` x the copies).
 AMPLIFY = 1.3
 MATCH_PRIOR = 1.0
+#: Under :data:`AMPLIFY`, the spreads' blend is still taken where, both corrected
+#: (:func:`_corrected`), its inverted copies keep less than this share of the letters'
+#: shape the fit's keep (:func:`_glyph_residue`). Train, 17 light-grey words over dark
+#: foliage, spreads / fit: tiledfit h1 (a 160-grey "PROOF" at 0.31, gain ratio 1.23; the
+#: fit reads colour 0.43 at 0.36, a dark trace over the darkest leaves) 0.70 (about 0.7 with
+#: detect's tiles); not taken: d3 with detect's tiles (0.23 / 0.94 for 0.35 / 0.59;
+#: _dark_blend then mends the fit's) about 1.9, d9 (a darkened cat, 0.37 / 0.50 for 0.30 /
+#: 0.63; not dark enough now) 3.1, and, where the spreads' blend would have been 0.1-1.8 dB
+#: better unblend alone (the residue misses it), d1 1.03, h5 1.20, d4 1.22, d6 1.27.
+#: Compared before the corrections, d3 took the spreads' (-0.5 dB, 474 px changed far from
+#: the word through remove-text). Only over a dark photo (:data:`DARK_PHOTO`): over a lit
+#: one the fit reads the colour (train tiled_watermark6, a white word at 0.37 over a
+#: motorcycle: fit 0.96, spreads 1.00 at 0.50 here) and the spreads' blend changed more of
+#: the photo through remove-text (far from the word 1763 -> 2208 px, -0.27 dB).
+RESIDUE_SURE = 0.9
 #: The word's pixels :func:`_spread_match` reads: the support's pixels at or past this
 #: percentile of the copies' median lightness (on the word's side: lighter for a light
 #: word). The fit's own opacity picks pixels whose photo happened to be dim (e2: 0.53
@@ -737,7 +754,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
     M = _support(T) & inbox
     N = float(whole.sum())
     light = copies_lightness(S, whole)  # read by the spreads' fit and the near-word test alike
-    C0, before, (gain, Af, Qf, S2, left, left1) = _estimate(S, valid, T, M, whole, light)
+    C0, before, (gain, Af, Qf, S2, left, left1), alt = _estimate(S, valid, T, M, whole, light)
     shape = word_shape(T, inbox, 2 * box[1] * SCALE, scale=SCALE, lightness=light)
     near = _near_word(shape)
     if near is not None and (left1 > MAX_LEFT or M.sum() > SCATTERED * (M & near).sum()):
@@ -753,7 +770,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
             opaque = np.count_nonzero(a2 >= A_MAX - 1e-6) / max(np.count_nonzero(a2 > 0), 1)
             if again[2][5] <= MAX_LEFT and opaque <= REFIT_OPAQUE:
                 M = M & near
-                C0, before, (gain, Af, Qf, S2, left, left1) = again
+                C0, before, (gain, Af, Qf, S2, left, left1), alt = again
     # the test reads the blend as fitted: a scale picked to suit a lattice of the photo's
     # own does not make it a watermark (and nothing below is read where it fails)
     if not (Af > 0).any() or left1 > MAX_LEFT:
@@ -771,33 +788,16 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
             return failed
         # ... named so: the photo's repeat that fooled the refinement may fool the fit too
         return again if again.lattice != "tiles" else replace(again, lattice="unrefined")
-    # the opacity again, a C held, by what the inverted copies show along the matte's edges
-    even = _even_gain(S, whole, Af, Qf, M, inbox)
-    if even is not None:
-        # ... down only, and not on the pixels the fit found opaque (at A_MAX: a hole with no
-        # photo under it to give back, left to the fill); scaled under A_MAX they would be
-        # inverted at a gain of up to 1 / (1 - 0.9 x even) on what is only the paint
-        Af = np.where(Af >= A_MAX - 1e-6, Af, even * Af).astype(np.float32)
-        gain *= even
-        S2 = _inverted(S, Af, Qf)
-        left = _left(S2, whole, M, before)
-    # over a dark photo, where the fit cannot tell the opacity from the colour (the colour
-    # falls back to the white prior, which ties a to a C): both from the copies' statistics
-    dark = _dark_blend(S, whole, Af, Qf, M, inbox)
-    if dark is not None:
-        g, gq, C0 = dark
-        # the letters and their anti-aliased rim (within SHAPE_REACH of the median copy's
-        # letters), not the fit's noise on the photo elsewhere: scaled up, it changes more of
-        # the photo round the word (train tiled_watermark7, over the Hubble deep field: 398
-        # or 346 px farther than 8 px from it with the noise or the strokes >= A_CORE scaled,
-        # 310 unscaled and so); the rim left as fitted leaves the letters' outline (train, a
-        # light word over a rocket at night: -0.31 dB against no rescale, +0.16 with the rim)
-        strokes = (Af >= A_CORE if near is None else near & (Af > 0)) & (Af < A_MAX - 1e-6)
-        Af = np.where(strokes, np.minimum(g * Af, A_MAX - 0.01), Af).astype(np.float32)
-        Qf = (Qf * gq).astype(np.float32)
-        gain *= g
-        S2 = _inverted(S, Af, Qf)
-        left = _left(S2, whole, M, before)
+    gain, Af, Qf, S2, left, C0 = _corrected(S, whole, M, inbox, near, before,
+                                            (gain, Af, Qf, S2, left), C0)
+    if alt is not None and alt[1][5] <= MAX_LEFT:
+        # over a dark photo, the spreads' blend where the gains' ratio did not take it (train
+        # tiledfit h1: 1.23), corrected the same way, where its inverted copies keep clearly
+        # less of the letters' shape (:data:`RESIDUE_SURE`); compared uncorrected, the fit's
+        # is at a disadvantage that _dark_blend then makes up (train d3)
+        other = _corrected(S, whole, M, inbox, near, before, alt[1][:5], alt[0])
+        if _glyph_residue(other[3], T, M, whole) < RESIDUE_SURE * _glyph_residue(S2, T, M, whole):
+            gain, Af, Qf, S2, left, C0 = other
     texture, left_k = _copy_stats(S, S2, T, M, inbox, before)
     # the lattice has a point wherever a copy's box reaches into the frame, also where none
     # was drawn (past the frame's edge): inverted there, the word's blend darkens the photo
@@ -836,11 +836,49 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
                             f"{gain:.2f}; {left:.0%} of the strokes' energy left)")
 
 
+def _corrected(S, whole, M, inbox, near, before, blend, C0):
+    """The blend ``blend`` = ``(opacity scale, Af, Qf, the copies inverted, share left)``
+    (:func:`_best_gain`'s) of colour ``C0`` corrected by what the copies show
+    (:func:`_even_gain`, then :func:`_dark_blend`): ``(opacity scale, Af, Qf, the copies
+    inverted, share left, colour)``. ``near``: :func:`_near_word`'s pixels or None."""
+    gain, Af, Qf, S2, left = blend
+    # the opacity again, a C held, by what the inverted copies show along the matte's edges
+    even = _even_gain(S, whole, Af, Qf, M, inbox)
+    if even is not None:
+        # ... down only, and not on the pixels the fit found opaque (at A_MAX: a hole with no
+        # photo under it to give back, left to the fill); scaled under A_MAX they would be
+        # inverted at a gain of up to 1 / (1 - 0.9 x even) on what is only the paint
+        Af = np.where(Af >= A_MAX - 1e-6, Af, even * Af).astype(np.float32)
+        gain *= even
+        S2 = _inverted(S, Af, Qf)
+        left = _left(S2, whole, M, before)
+    # over a dark photo, where the fit cannot tell the opacity from the colour (the colour
+    # falls back to the white prior, which ties a to a C): both from the copies' statistics
+    dark = _dark_blend(S, whole, Af, Qf, M, inbox)
+    if dark is not None:
+        g, gq, C0 = dark
+        # the letters and their anti-aliased rim (within SHAPE_REACH of the median copy's
+        # letters), not the fit's noise on the photo elsewhere: scaled up, it changes more of
+        # the photo round the word (train tiled_watermark7, over the Hubble deep field: 398
+        # or 346 px farther than 8 px from it with the noise or the strokes >= A_CORE scaled,
+        # 310 unscaled and so); the rim left as fitted leaves the letters' outline (train, a
+        # light word over a rocket at night: -0.31 dB against no rescale, +0.16 with the rim)
+        strokes = (Af >= A_CORE if near is None else near & (Af > 0)) & (Af < A_MAX - 1e-6)
+        Af = np.where(strokes, np.minimum(g * Af, A_MAX - 0.01), Af).astype(np.float32)
+        Qf = (Qf * gq).astype(np.float32)
+        gain *= g
+        S2 = _inverted(S, Af, Qf)
+        left = _left(S2, whole, M, before)
+    return gain, Af, Qf, S2, left, C0
+
+
 def _estimate(S, valid, T, M, whole, light):
     """The blend fitted on the support ``M`` (frame px, bool) of the copies ``S`` and
     inverted at the opacity scale that leaves the least of the word: ``(colour, the median
-    copy's band-passed energy on M, :func:`_best_gain`'s tuple)``. ``light``: the copies'
-    median lightness (:func:`copies_lightness`)."""
+    copy's band-passed energy on M, :func:`_best_gain`'s tuple, alternative)``, the
+    alternative ``(colour, :func:`_best_gain`'s tuple)`` the spreads' blend
+    (:func:`_spread_match`) where the gains' ratio (:data:`AMPLIFY`) did not take it, else
+    None. ``light``: the copies' median lightness (:func:`copies_lightness`)."""
     Bk = _background(S, M)
     idx = np.nonzero(M.ravel())[0]
     Y = (np.nan_to_num(S, nan=0.0) - np.nan_to_num(Bk, nan=0.0)).reshape(len(S), -1, 3)[:, idx]
@@ -855,13 +893,32 @@ def _estimate(S, valid, T, M, whole, light):
     fitted_a = np.zeros(M.size, np.float32)
     fitted_a[idx] = np.clip(a, 0.0, A_MAX)
     match = _spread_match(S, M, whole, light, fitted_a.reshape(M.shape))
+    # what is left of the repeated word once inverted, in the copies themselves: a lattice
+    # of the photo's own (a wall's courses, a grid of coins) does not come off this way
+    before = float(np.mean(np.abs(T[M]))) if M.any() else 0.0
+    alt = None
     if match is not None:
         opacity, colour, core = match
         fitted = float(np.median(np.clip(a, 0.0, A_MAX)[core[M]]))
-        # the inversion's gain on the photo under the word, as fitted over as the spreads say
-        if (1 - opacity) / max(1 - fitted, 1e-3) > AMPLIFY:
-            C0 = colour
-            a, q = _fit(Y, X, w, C0, MATCH_PRIOR * N)
+        # the inversion's gain on the photo under the word, as fitted over as the spreads say;
+        # under AMPLIFY and over a dark photo, the spreads' blend is the alternative
+        # unblend_tiles weighs against the fit's once both are corrected (:func:`_corrected`,
+        # :func:`_glyph_residue`)
+        take = (1 - opacity) / max(1 - fitted, 1e-3) > AMPLIFY
+        if take or _dark_round(*_round_word(S, M, whole)) is not None:
+            a2, q2 = _fit(Y, X, w, colour, MATCH_PRIOR * N)
+            spread = _best_gain(S, *_blend_maps(a2, q2, colour, M, idx), M, whole, before)
+            if take:
+                return colour, before, spread, None
+            alt = (colour, spread)
+    return C0, before, _best_gain(S, *_blend_maps(a, q, C0, M, idx), M, whole, before), alt
+
+
+def _blend_maps(a, q, C0, M, idx):
+    """The fitted opacity ``a`` (P,) and ``a C`` ``q`` (P, 3) on the support's pixels ``idx``
+    (flat indices of ``M``, (h, w) bool) as frame maps ``(Af (h, w), Qf (h, w, 3))`` float32:
+    ``a`` clipped to [0, :data:`A_MAX`], ``C`` to [0, 1], the letters' rim added
+    (:func:`_floor`) in the colour ``C0`` (3,)."""
     a = np.clip(a, 0.0, A_MAX)
     q = a[:, None] * np.clip(q / np.maximum(a[:, None], 1e-6), 0, 1)
     Af = np.zeros(M.size, np.float32)
@@ -872,10 +929,25 @@ def _estimate(S, valid, T, M, whole, light):
     rim = (Af > 0) & (Af < A_MIN)
     Qf = np.where(rim[..., None], Af[..., None] * np.float32(C0),
                   np.where(Af[..., None] > 0, Qf.reshape(*M.shape, 3), 0)).astype(np.float32)
-    # what is left of the repeated word once inverted, in the copies themselves: a lattice
-    # of the photo's own (a wall's courses, a grid of coins) does not come off this way
-    before = float(np.mean(np.abs(T[M]))) if M.any() else 0.0
-    return C0, before, _best_gain(S, Af, Qf, M, whole, before)
+    return Af, Qf
+
+
+def _glyph_residue(S2, T, M, whole):
+    """How much of the letters' shape the whole copies of ``S2`` (the copies inverted,
+    :func:`_inverted`) keep: the root mean square over the copies of each one's band-passed
+    lightness projected on the median copy's before, ``T`` (h, w float32), on the support
+    ``M`` (1: the word as it was drawn, 0: none of it), float.
+
+    Unlike :func:`_left` (the median copy's energy left), every copy counts with its sign:
+    a blend read too opaque and too dark leaves a dark word over the darkest photo and a
+    light one over the lit, which the median over the copies cancels, and a projection on
+    the letters is blind to the photo's own texture except where it happens to follow them."""
+    bp = copies_bandpass(S2)
+    x = []
+    for k in np.nonzero(whole)[0]:
+        ok = M & np.isfinite(S2[k]).all(-1)
+        x.append(float(np.sum(bp[k][ok] * T[ok]) / max(float(np.sum(T[ok] ** 2)), 1e-12)))
+    return float(np.sqrt(np.mean(np.square(x)))) if x else 0.0
 
 
 def _word_core(Af, on):
@@ -934,6 +1006,17 @@ def _round_word(S, M, whole):
     Sw = S[whole]
     grow = cv2.dilate(M.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     return Sw, ~grow & np.isfinite(Sw[..., 0]).any(0)
+
+
+def _dark_round(Sw, ring):
+    """The photo round the word, ``ring`` (h, w bool) over the whole copies ``Sw``, as
+    (n, 3) pixels where it is dark (its 20 % quantile of lightness at most
+    :data:`DARK_PHOTO`); None where it is not, or fewer than 50 pixels are defined."""
+    photo = Sw[:, ring]
+    photo = photo[np.isfinite(photo).all(-1)]
+    if len(photo) < 50 or np.percentile(photo @ LUMA, 20) > DARK_PHOTO:
+        return None
+    return photo
 
 
 def _spread_line(Sw, core, ring):
@@ -1069,9 +1152,8 @@ def _dark_blend(S, whole, Af, Qf, M, inbox):
     on = M & (Af >= A_CORE) & (Af < A_MAX - 1e-6)
     if on.sum() < 50 or ring.sum() < 50:
         return None
-    photo = Sw[:, ring]
-    photo = photo[np.isfinite(photo).all(-1)]
-    if len(photo) < 50 or np.percentile(photo @ LUMA, 20) > DARK_PHOTO:
+    photo = _dark_round(Sw, ring)
+    if photo is None:
         return None
     core = _word_core(Af, on)
     word = Sw[:, core]
