@@ -16,6 +16,19 @@ import pytest
 from seamline.ops.text import detect as D
 
 
+@pytest.fixture(autouse=True)
+def _two_cores():
+    """The thread tests here ask for two threads at once; remove-text's pools take the
+    process's share of the cores (core.threads.share: cv2.getNumThreads()), 1 on a one-core
+    machine. Given back afterwards."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(max(2, before))
+    yield
+    cv2.setNumThreads(before)
+
+
 def _plain_engine():
     """A rapidocr engine as rapidocr builds it by itself (spinning ONNX Runtime threads)."""
     from rapidocr import RapidOCR
