@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 from numba import njit
 
+from seamline.core.threads import share
+
 __all__ = ["fsr_inpaint", "warm_up"]
 
 #: Profiles: (block_size_min, fft_size, max_iter, min_iter, iter_const,
@@ -471,8 +473,8 @@ def fsr_inpaint(src: np.ndarray, known: np.ndarray, *, best: bool = False,
     best : bool, keyword-only
         The best profile (larger windows, more iterations) instead of the fast one.
     threads : int, optional, keyword-only
-        Threads for the three channels (1-3; default ``min(3, cv2.getNumThreads())``). The
-        result is the same for every value.
+        Threads for the three channels (1-3; default ``share(3)``,
+        :func:`seamline.core.threads.share`). The result is the same for every value.
 
     Returns
     -------
@@ -485,7 +487,7 @@ def fsr_inpaint(src: np.ndarray, known: np.ndarray, *, best: bool = False,
     k01 = (known != 0).astype(np.uint8)
     ycrcb = cv2.cvtColor(src, cv2.COLOR_BGR2YCrCb)
     jobs = [(ycrcb[..., c] * k01, _THRESH_Y if c == 0 else _THRESH_CX) for c in range(3)]
-    n = min(3, max(1, cv2.getNumThreads())) if threads is None else int(threads)
+    n = share(3) if threads is None else int(threads)
     if n <= 1:
         chans = [_run(c, k01, params, t) for c, t in jobs]
     else:

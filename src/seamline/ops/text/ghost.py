@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from seamline.core.threads import share
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
 
@@ -67,9 +68,8 @@ MIN_WORD_RATIO = 0.8
 #: train captions read at most 'LEVICEY' 0.55 for 'BUENVOO', 'SHS' 0.67 for '9296'.
 SHAPE_MAX_DIST = 0.5
 SHAPE_MIN_SCORE = 0.5
-#: Regions :func:`judge_regions` looks at at once (threads), capped by ``cv2.getNumThreads()``
-#: (batch and serve workers set it to their share of the cores): the verdicts do not
-#: depend on it.
+#: Regions :func:`judge_regions` looks at at once (threads), capped by the process's share of
+#: the cores (:func:`seamline.core.threads.share`): the verdicts do not depend on it.
 JUDGE_THREADS = 2
 
 
@@ -535,7 +535,7 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
                           reader, residue_threshold, clahe_clip, min_read_score, margin,
                           high_pass, leftover, tint, shape, boost_floor, helper)
 
-    workers = min(JUDGE_THREADS, max(1, cv2.getNumThreads()))
+    workers = share(JUDGE_THREADS)
     with ThreadPoolExecutor(max_workers=1) as reader:
         if workers < 2:
             return [one(i) for i in range(len(polys))]

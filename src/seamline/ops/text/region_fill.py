@@ -505,8 +505,8 @@ def stretch_fill(out, hole: Hole, final, box, *, radius, seed, look=None, paths=
     return rec
 
 
-#: Most threads the first pass fills on (the fills release the GIL), capped by
-#: ``cv2.getNumThreads()`` (batch and serve workers set it to their share of the cores).
+#: Most threads the first pass fills on (the fills release the GIL), capped by the process's
+#: share of the cores (:func:`seamline.core.threads.share`).
 FILL_THREADS = 2
 #: A crop over this many pixels fills alone: an exemplar fill holds ~150 bytes a crop pixel.
 FILL_ALONE_PX = 1 << 20

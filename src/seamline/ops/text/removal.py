@@ -57,6 +57,7 @@ from contextlib import nullcontext
 import cv2
 import numpy as np
 
+from seamline.core.threads import share
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
 from seamline.ops.text.fill_judges import Seen, judge_fill_crop
@@ -288,7 +289,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         Checkpoint and torch device for the ``lama`` backend.
     threads : int, optional, keyword-only
         Threads for the first pass's fills (>= 1; default ``FILL_THREADS`` capped by
-        ``cv2.getNumThreads()``). The result is the same for every value.
+        :func:`seamline.core.threads.share`). The result is the same for every value.
     inks : sequence of array_like, optional, keyword-only
         Per region, its ink colours (``(K, 3)`` RGB in [0, 1]; ``text-mask``'s ``ink_rgb``).
         Given, the text's anti-aliased rim left just outside each region's hole is unmixed
@@ -383,8 +384,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         # (main's carried the rim's colour in); the judges see it as photo; it joins the mask
         unmixed = _unmix_rims(image, out, holes, plan, inks, support)
     # first pass: every region, in order; not-yet-filled regions are unknown context
-    if threads is None:
-        threads = min(FILL_THREADS, max(1, cv2.getNumThreads()))
+    threads = share(FILL_THREADS) if threads is None else threads  # the worker's share
     if any(get_backend(plan[lab]["backend"]).family == "learned" for lab in holes):
         threads = 1  # one network at a time: two would hold two sets of activations
     first = first_pass(out, holes, support, {lab: plan[lab]["backend"] for lab in holes},
