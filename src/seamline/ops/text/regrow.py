@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.ops.masks import enclosed_holes
+from seamline.ops.masks import ellipse_kernel, enclosed_holes
 from seamline.ops.text.region_fill import Hole
 
 __all__ = ["close_gaps", "fills_used", "wide_residue",
@@ -225,8 +225,7 @@ class PhotoBack:
         r = INK_REACH_PX
         box = (slice(max(0, rows[0] - r), min(h, rows[-1] + r + 1)),
                slice(max(0, cols[0] - r), min(w, cols[-1] + r + 1)))
-        near = cv2.dilate(self.ink[box].astype(np.uint8), cv2.getStructuringElement(
-            cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
+        near = cv2.dilate(self.ink[box].astype(np.uint8), ellipse_kernel(r)) > 0
         far = grown[box] & ~hole[box] & ~near
         far &= np.abs(out[box] - image[box]).max(-1) <= KEEP_PHOTO
         if not far.any():
