@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "31"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "32"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -78,6 +78,9 @@ class FillText(Stage):
     #               31: a ghost regrowth's refill gives the photo back where it came within
     #                   4/255 of it more than 8 px from the ink (the mask's pixels the fills
     #                   changed), and those pixels leave the mask (ops.text.regrow.PhotoBack)
+    #               32: the final mask's outer rim gives the photo back where the fills came
+    #                   within 4/255 of it more than 6 px from their change over 8/255
+    #                   (ops.text.regrow.PhotoBack.rim; the mask is kept as it is)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
@@ -106,7 +109,9 @@ class FillText(Stage):
             "regrowth, tried first); before the first fill "
             "the text's anti-aliased rim left within 2 px outside each hole (a mix of the "
             "line's ink colour and the photo) is unmixed back to the photo and joins the "
-            "mask. Pixels outside the final mask are bit-identical to the input. A grey "
+            "mask; after the last fill the final mask's rim takes the photo back where the "
+            "fills came within 4/255 of it away from the text's change. Pixels outside the "
+            "final mask are bit-identical to the input. A grey "
             "image (HxW) is "
             "filled as RGB (R = G = B, a view, no copy) and returned grey: its luminance inside the mask; "
             "a grey graphic (at most 32 levels: a 1-bit scan or fax page) has no texture or "
@@ -156,6 +161,7 @@ class FillText(Stage):
         return res
 
     def _fill(self, ctx, image, mask, regions, geometry):
+        from seamline.ops.text.regrow import PhotoBack
         from seamline.ops.text.removal import fill_text
 
         p = self.params
@@ -170,13 +176,18 @@ class FillText(Stage):
             from seamline.ops.noise import GRAPHIC_NOTE
 
             notes.append(f"grey {GRAPHIC_NOTE}: diffusion fill (telea) for every region")
-        out, final, report = fill_text(rgb_view(image) if grey else image, mask, regions,
+        rgb = rgb_view(image) if grey else image
+        out, final, report = fill_text(rgb, mask, regions,
                                        backend=backend, max_passes=p.max_passes,
                                        radius=p.radius, seed=ctx.seed, judge=p.judge,
                                        model_path=p.model, device=p.device,
                                        stroke_px=(geometry or {}).get("stroke_width_px"),
                                        inks=(geometry or {}).get("ink_rgb")
                                        if p.edge_unmix else None)
+        # the final mask's rim that the fills left within a level or two of the photo, away
+        # from the text's visible change, takes the photo back (the benchmark's pixels
+        # changed 8-10 px from the text; ops.text.regrow.PhotoBack.rim)
+        report["rim_photo_px"] = PhotoBack(rgb, final > 0).rim(out, final > 0)
         if grey:
             out = _grey(image, out, final)
             notes.append("grey image: filled as RGB (R = G = B), returned grey")
