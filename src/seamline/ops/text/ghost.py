@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from seamline.core.threads import share
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
 
@@ -68,9 +67,6 @@ MIN_WORD_RATIO = 0.8
 #: train captions read at most 'LEVICEY' 0.55 for 'BUENVOO', 'SHS' 0.67 for '9296'.
 SHAPE_MAX_DIST = 0.5
 SHAPE_MIN_SCORE = 0.5
-#: Regions :func:`judge_regions` looks at at once (threads), capped by the process's share of
-#: the cores (:func:`seamline.core.threads.share`): the verdicts do not depend on it.
-JUDGE_THREADS = 2
 
 
 @dataclass
@@ -524,28 +520,17 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
     # BGR, as the recogniser expects, contiguous: OpenCV copies a reversed view whole, per
     # region (60 copies of a 15 MP page per judge call)
     cleaned_u8 = _to_u8(cleaned[..., ::-1])
-    # a region's OCR reads run on a helper thread while its residue, leftover ink and tint
-    # are looked at (the recogniser and OpenCV/numpy release the GIL); regions are looked at
-    # JUDGE_THREADS at a time: a verdict reads the two frames and the mask only, none of
-    # which changes here, so it is the same whichever thread gives it and when (one reader:
-    # the recogniser is called from one thread, as before)
-    def one(i, helper=None):
-        poly, text = polys[i]
-        return _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
-                          reader, residue_threshold, clahe_clip, min_read_score, margin,
-                          high_pass, leftover, tint, shape, boost_floor, helper)
-
-    workers = share(JUDGE_THREADS)
+    # a region's OCR reads run on a helper thread while this one looks at its residue,
+    # leftover ink and tint (the recogniser and OpenCV/numpy release the GIL: on an idle
+    # 2-core machine the reads cost no wall time); the same reads, the same verdicts. The
+    # regions are looked at one after another: two at a time (and a region's tint look on a
+    # thread of its own) gained no wall time at idle and ran up to 3 busy threads on 2 cores
+    # (speed16)
     with ThreadPoolExecutor(max_workers=1) as reader:
-        if workers < 2:
-            return [one(i) for i in range(len(polys))]
-        if len(polys) < 2:  # one region: its tint look beside its residue look
-            with ThreadPoolExecutor(max_workers=1) as helper:
-                return [one(0, helper)]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            # in order; an error is raised once every region submitted has finished (each
-            # resolves its reads' wait, so the reader never waits for ever)
-            return [f.result() for f in [pool.submit(one, i) for i in range(len(polys))]]
+        return [_judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
+                           reader, residue_threshold, clahe_clip, min_read_score, margin,
+                           high_pass, leftover, tint, shape, boost_floor)
+                for i, (poly, text) in enumerate(polys)]
 
 
 def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_skip=None):
@@ -578,9 +563,8 @@ def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_sk
 
 def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read, reader,
                residue_threshold, clahe_clip, min_read_score, margin, high_pass, leftover,
-               tint, shape=True, boost_floor=None, helper=None) -> GhostVerdict:
-    """:func:`judge_regions` for region ``i`` (its reads on the ``reader`` executor, its tint
-    look on ``helper`` where given)."""
+               tint, shape=True, boost_floor=None) -> GhostVerdict:
+    """:func:`judge_regions` for region ``i`` (its reads on the ``reader`` executor)."""
     H, W = original.shape[:2]
     hb = _box_height(poly)
     mg = float(margin) * hb + 2
@@ -612,11 +596,6 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
         P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
         k = int(round(mg))
         region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
-        if tint and helper is not None:  # the tint look beside the residue and leftover looks
-            from seamline.ops.text.tint import tinted_fill
-
-            tint_job = helper.submit(tinted_fill, original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
-                                     changed_full[y0:y1, x0:x1], region, text_height=hb)
         kr = int(round(rw))
         ring = (cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(
             cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
@@ -645,9 +624,9 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     if tint:
         from seamline.ops.text.tint import tinted_fill
 
-        tinted, tint_px = tint_job.result() if helper is not None else tinted_fill(
-            original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1], changed_full[y0:y1, x0:x1],
-            region, text_height=hb)
+        tinted, tint_px = tinted_fill(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
+                                      changed_full[y0:y1, x0:x1], region,
+                                      text_height=hb)
         stats["tint"] = tinted
     plain_txt, plain_sc, words_plain, boosted_reads, words_boosted, boosted_sc = (
         reads.result() if reads is not None else ("", 0.0, [], [], [], []))

@@ -34,7 +34,7 @@ from seamline.ops.text.region_order import in_order, touches  # re-exported
 
 __all__ = ["assign_components", "choose_region_fill", "Hole", "fill_box", "fill_region",
            "first_pass", "alone_crops", "in_order", "touches", "next_smear_fill", "judge_box",
-           "grain_box", "settle_box", "smooth_context", "stretch_fill", "FILL_THREADS",
+           "grain_box", "smooth_context", "stretch_fill", "FILL_THREADS",
            "FILL_ALONE_PX", "GUIDED_FILLS", "MAX_FILL_CROP_PX", "SMEAR_LADDER"]
 
 #: Glyph stroke width (px, outline included) above which strokes count as thick.
@@ -569,14 +569,3 @@ def grain_box(hole: Hole, shape) -> tuple[slice, slice]:
     from seamline.ops.inpaint.surface import GRAIN_REACH_PX
 
     return hole.box(int(max(GRAIN_REACH_PX // 2, 3 * hole.thickness(shape))), shape)
-
-
-def settle_box(hole: Hole, shape, radius, fills) -> tuple[slice, slice]:
-    """All a region's fill may read while the fill loop judges and refills it before the
-    ghost judge: the judges' and the grain's crops, and the crop of every fill it may be
-    given (``fills``, the smear ladder's and the stretch fix's: a part of the hole's crop
-    lies in the hole's)."""
-    boxes = [judge_box(hole, shape), grain_box(hole, shape)] + [
-        fill_box(shape, hole, b, radius) for b in {*fills, STRETCH_FILL, *SMEAR_LADDER.values()}]
-    return (slice(min(b[0].start for b in boxes), max(b[0].stop for b in boxes)),
-            slice(min(b[1].start for b in boxes), max(b[1].stop for b in boxes)))
