@@ -549,53 +549,9 @@ def test_mask_estimates_skipped_where_no_result_can_come_of_them(monkeypatch):
         assert estimated or not kept.any()
 
 
-def test_soon_and_each_run_on_helper_threads_and_hand_back_results_and_errors():
-    """core.threads.soon: the call runs on a thread of its own; its result, or its error,
-    comes back through the future. each: the results in the items' order, from two
-    threads where there are two items or more, in place for one."""
-    import threading
-
-    from seamline.core.threads import each, soon
-
-    name, value = soon(lambda x: (threading.current_thread().name, 2 * x), 21).result()
-    assert value == 42 and name.startswith("seamline-soon")
-    with pytest.raises(ZeroDivisionError):
-        soon(lambda: 1 / 0).result()
-
-    def where(x):
-        return threading.current_thread().name, x * x
-
-    many = each(where, range(6), name="test")
-    assert [v for _, v in many] == [0, 1, 4, 9, 16, 25]
-    assert all(n.startswith("seamline-test") for n, _ in many)
-    assert each(where, [3]) == [(threading.main_thread().name, 9)] and each(where, []) == []
-    with pytest.raises(ZeroDivisionError):
-        each(lambda x: 1 / x, [1, 0, 2])
-
-
-
-def _recorded_soon(started):
-    """core.threads.soon, recording the name of each function it starts in ``started``."""
-    from seamline.core import threads
-
-    def soon(fn, *a, **k):
-        started.append(fn.__name__)
-        return threads.soon(fn, *a, **k)
-    return soon
-
-
-def _in_place(fn, *a, **k):
-    """What core.threads.soon gives, made in place: a future already done."""
-    from concurrent.futures import Future
-
-    done = Future()
-    done.set_result(fn(*a, **k))
-    return done
-
-def test_lines_fitted_on_two_threads_get_each_lines_own_mask_and_choice(captioned,
-                                                                         monkeypatch):
-    """combine_masks fits an image's lines on two threads: the mask and the choices are
-    those of each line fitted alone (one line: in place, no thread), OR-ed together."""
+def test_lines_fitted_together_get_each_lines_own_mask_and_choice(captioned, monkeypatch):
+    """combine_masks fits an image's lines one after another on the caller's thread: the
+    mask and the choices are those of each line fitted alone, OR-ed together."""
     import threading
 
     from conftest import mask_inputs
@@ -616,90 +572,13 @@ def test_lines_fitted_on_two_threads_get_each_lines_own_mask_and_choice(captione
                                       support=prob >= seg.threshold)
 
     together, choices = fitted(range(len(polys)))
-    assert len(polys) >= 3 and len(threads) == len(polys)
-    assert all(n.startswith("seamline-effects") for n in threads)
+    assert len(polys) >= 3 and threads == [threading.main_thread().name] * len(polys)
     del threads[:]
     alone = [fitted([i]) for i in range(len(polys))]
     assert threads == [threading.main_thread().name] * len(polys)
     assert choices == [c[0] for _, c in alone]
     assert any(c != "glyphs" for c in choices)  # effects were fitted, not only glyphs kept
     assert np.array_equal(together, np.logical_or.reduce([m for m, _ in alone]))
-
-
-def test_text_mask_segmenter_beside_the_glyph_mask_gives_the_in_place_result(captioned,
-                                                                             monkeypatch):
-    """text-mask makes the segmenter's map on a helper thread while the glyph mask is built:
-    the same mask and report as calling it in place."""
-    import json
-
-    from seamline.stages import text_mask as TM
-
-    started = []
-    soon = _recorded_soon(started)
-
-    image = captioned[0]
-    regions = D.detect_text(image)
-    runs = []
-    for how in (soon, _in_place):
-        monkeypatch.setattr(TM, "soon", how)
-        runs.append(TM.TextMask().run(None, image, regions))
-    assert started == ["segment_text"] and len(regions) >= 3
-    m1, m2 = runs
-    assert np.array_equal(m1.outputs["mask"], m2.outputs["mask"])
-    assert m1.outputs["mask"].sum() > 0
-    assert json.dumps(m1.report, default=str) == json.dumps(m2.report, default=str)
-
-
-def test_regions_matted_on_two_threads_give_the_glyph_mask_of_one_after_the_other(
-        captioned, monkeypatch):
-    """glyph_mask mattes an image's regions on two threads and merges them in their order:
-    the mask, its edge labels, the fill+outline mask and every region's record are those of
-    matting them one after the other."""
-    import json
-    import threading
-
-    from seamline.ops.text import glyph
-
-    image = captioned[0]
-    regions = D.detect_text(image)
-    threads = []
-    real = glyph._region_mask
-    monkeypatch.setattr(glyph, "_region_mask", lambda *a: threads.append(
-        threading.current_thread().name) or real(*a))
-    two = glyph.glyph_mask(image, regions)
-    assert len(regions) >= 3 and all(n.startswith("seamline-glyphs") for n in threads)
-    monkeypatch.setattr(glyph, "each", lambda fn, items, name: [fn(i) for i in items])
-    one = glyph.glyph_mask(image, regions)
-    assert np.array_equal(two.mask, one.mask) and np.array_equal(two.edge, one.edge)
-    assert (two.fill_outline is None) == (one.fill_outline is None)
-    assert one.fill_outline is None or np.array_equal(two.fill_outline, one.fill_outline)
-    assert two.stroke_width_px == one.stroke_width_px
-    assert two.text_height_px == one.text_height_px
-    assert json.dumps(two.per_region, default=str) == json.dumps(one.per_region, default=str)
-    assert two.mask.sum() > 0 and len(set(np.unique(two.edge)) - {0}) >= 2
-
-
-def test_detect_text_periodicity_beside_the_detector_gives_the_in_place_result(
-        captioned, monkeypatch):
-    """detect-text makes the tiled-watermark search's autocorrelation (periodicity) on a
-    helper thread while the detector runs: the same regions and report as in place."""
-    import json
-
-    from seamline.stages import detect_text as DT
-
-    started = []
-    soon = _recorded_soon(started)
-
-    runs = []
-    for how in (soon, _in_place):
-        monkeypatch.setattr(DT, "soon", how)
-        runs.append(DT.DetectText().run(None, captioned[0]))
-    assert started == ["periodicity"]
-    (d1, d2), (r1, r2) = runs, [d.outputs["regions"] for d in runs]
-    assert [(r.text, r.score) for r in r1] == [(r.text, r.score) for r in r2] and len(r1) >= 3
-    assert all(np.array_equal(a.polygon, b.polygon) for a, b in zip(r1, r2))
-    assert json.dumps(d1.report, default=str) == json.dumps(d2.report, default=str)
-    assert "tiled_watermark" in d1.report
 
 
 def test_tiled_watermark_search_reads_a_periodicity_made_before():

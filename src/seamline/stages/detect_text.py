@@ -7,7 +7,6 @@ from typing import Literal
 
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
-from seamline.core.threads import soon
 
 
 class DetectText(Stage):
@@ -52,12 +51,7 @@ class DetectText(Stage):
         from seamline.ops.text import detect_text
         from seamline.ops.text.fragments import reread_fragments
         from seamline.ops.text.line_ends import extend_ends
-        from seamline.ops.text.watermark import periodicity
 
-        # what the tiled watermark's search reads of the photo alone (its band-passed frame's
-        # autocorrelation) is made on a helper thread while the detector runs (onnxruntime,
-        # cv2's DFTs and numpy release the GIL: on two cores one hides the other)
-        periodic = soon(periodicity, image) if self.params.tiled == "auto" else None
         regions = detect_text(image, min_score=self.params.min_score,
                               recognize=self.params.recognize)
         fragments = []
@@ -76,7 +70,7 @@ class DetectText(Stage):
                   "fragments_reread": fragments}
         notes = []
         if self.params.tiled == "auto":
-            regions, report["tiled_watermark"] = _add_tiles(image, regions, periodic.result())
+            regions, report["tiled_watermark"] = _add_tiles(image, regions)
             if report["tiled_watermark"]["found"]:
                 n = len(report["tiled_watermark"]["region_indices"])
                 notes.append(f"tiled watermark: {n} tiles added as regions "
@@ -86,17 +80,15 @@ class DetectText(Stage):
         return StageResult(outputs={"regions": regions}, report=report, notes=notes)
 
 
-def _add_tiles(image, regions, periodic=None):
+def _add_tiles(image, regions):
     """``regions`` plus one region (text ``''``) per tile of a tiled watermark, skipping tiles
-    whose centre is inside a detected line; and the manifest's record of what was found.
-    ``periodic``: :func:`seamline.ops.text.watermark.periodicity` of ``image``, made before."""
+    whose centre is inside a detected line; and the manifest's record of what was found."""
     from seamline.ops.text import TextRegion
     from seamline.ops.text.watermark import centre_in_lines
     from seamline.ops.text.watermark_lines import find_watermark
 
     lines = [r.polygon for r in regions]
-    wm = find_watermark(image, exclude=lines, texts=[r.text for r in regions],
-                        periodic=periodic)
+    wm = find_watermark(image, exclude=lines, texts=[r.text for r in regions])
     rec = wm.to_dict()
     rec["region_indices"] = []
     if not wm.found:

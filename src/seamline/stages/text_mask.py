@@ -9,7 +9,6 @@ import numpy as np
 
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
-from seamline.core.threads import soon
 
 
 class TextMask(Stage):
@@ -162,9 +161,6 @@ class TextMask(Stage):
                  for r in regions]
         polys = [r.polygon for r in regions]
         report: dict = {"method": p.method}
-        if p.method in ("segmenter", "combined"):  # the segmenter reads the image and lines
-            from seamline.ops.text.segment import load_segmenter, segment_text  # only: it runs
-            prob_soon = soon(segment_text, image, polys, model=(seg := load_segmenter(p.model)))
         if p.method in ("matting", "combined"):
             from seamline.ops.text import glyph_mask
             from seamline.ops.text.outline import highlight_rim, photo_in_fill, without_photo
@@ -188,10 +184,12 @@ class TextMask(Stage):
             from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
                                               missed_corners, narrow_gaps, outline_outside,
                                               outline_ring, ring_caps)
+            from seamline.ops.text.segment import load_segmenter, segment_text
             from seamline.ops.text.siblings import block_outlines
 
+            seg = load_segmenter(p.model)
             threshold = seg.threshold if p.threshold is None else float(p.threshold)
-            prob = prob_soon.result()  # on a helper thread beside the glyph mask: the same map
+            prob = segment_text(image, polys, model=seg)
             segmented = prob >= threshold
             if p.method == "combined":
                 # ... and a small glyph piece at a line's box edge the segmenter does not

@@ -14,13 +14,10 @@ the hard shadow's edge test, which needs none of them, is
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
 
 from seamline.core.arrays import LUMA, srgb_decode
-from seamline.core.threads import each
 from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.polygons import line_rect as _rect
@@ -777,14 +774,12 @@ def combine_masks(segmented: np.ndarray, glyphs: np.ndarray, polygons, text_heig
     out = glyphs.copy()
     choices = []
     outlined = [False] * len(polygons) if outlined is None else [bool(c) for c in outlined]
-    # Each line's fit reads its own crop of segmented, glyphs and image and writes nothing
-    # another line reads, so the lines are fitted on two threads (cv2's Telea estimates and
-    # most of numpy release the GIL: on two cores two lines cost about one) and OR-ed in
-    # after, in any order: the same mask and choices as one after the other.
-    fit = functools.partial(_line_effects, segmented, glyphs, image, fallback=fallback,
-                            max_effects=max_effects)
-    for (y0, y1, x0, x1), add, choice in each(lambda line: fit(*line), zip(
-            polygons, text_heights, outlined), name="effects"):
+    # each line's fit reads its own crop of segmented, glyphs and image and writes nothing
+    # another line reads: OR-ed in after it, one line after another
+    for poly, h, two_colours in zip(polygons, text_heights, outlined):
+        (y0, y1, x0, x1), add, choice = _line_effects(
+            segmented, glyphs, image, poly, h, two_colours, fallback=fallback,
+            max_effects=max_effects)
         if add is not None:
             out[y0:y1, x0:x1] |= add
         choices.append(choice)

@@ -53,7 +53,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from seamline.core.threads import each
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
 from seamline.ops.polygons import line_rect as _rect
@@ -343,11 +342,8 @@ def glyph_mask(image, regions, *, margin=0.3) -> GlyphMask:
         return out
     # Every polygon is "not background" for every region (neighbouring lines).
     all_polys = _union(polys, (H, W))
-    # each region's matting reads the image and all_polys only: the regions are matted on
-    # two threads (most of its numpy and cv2 release the GIL) and merged in their order, as
-    # one after the other
-    done = each(lambda poly: _region_mask(image, all_polys, poly, margin), polys, name="glyphs")
-    for i, (sub, info) in enumerate(done):
+    for i, poly in enumerate(polys):
+        sub, info = _region_mask(image, all_polys, poly, margin)
         info = {"index": i, **info}
         if sub is not None:
             y0, x0, mk, edge = sub
