@@ -178,6 +178,37 @@ def test_threaded_first_pass_fills_the_serial_pixels(captions_on_coffee, backend
         removal.fill_text(image, mask, regions, threads=0)
 
 
+def test_fsr_fills_on_the_first_pass_threads_run_their_channels_in_place(
+        captions_on_coffee, monkeypatch):
+    """A fill on one of the first pass's threads starts no pool of its own (core.threads:
+    share() is 1 on a pool's worker): fsr's three channels run on that thread (on main each
+    fsr fill of the two region threads ran its channels on two more: four busy threads on
+    two cores), with the pixels of the one-thread run. Called on the caller's thread, fsr
+    still runs its channels on threads of the worker's share; no thread is left after."""
+    import threading
+
+    from seamline.ops.inpaint import fsr_kernel
+    from seamline.ops.text import removal
+
+    image, mask, regions = captions_on_coffee
+    serial = removal.fill_text(image, mask, regions, backend="fsr", judge=False, threads=1)[0]
+    names, run = [], fsr_kernel._run
+    monkeypatch.setattr(fsr_kernel, "_run", lambda *a: names.append(
+        threading.current_thread().name) or run(*a))
+    before = threading.active_count()
+    out = removal.fill_text(image, mask, regions, backend="fsr", judge=False, threads=2)[0]
+    assert np.array_equal(out, serial) and threading.active_count() == before
+    assert len(names) == 3 * len(regions)
+    assert all(n.startswith("seamline-regions") for n in names)  # main: fsr channel threads
+    assert len(set(names)) == 2  # the two region threads, no other
+    del names[:]
+    hole = np.zeros(image.shape[:2], np.uint8)
+    hole[100:140, 100:180] = 1
+    src = np.ascontiguousarray((image[..., ::-1] * 255).round().astype(np.uint8))
+    fsr_kernel.fsr_inpaint(src, 1 - hole, threads=None)
+    assert len(set(names)) >= 2 and all(n.startswith("seamline-fsr") for n in names)
+
+
 def _no_cpu_ms(x):
     """A report without its CPU times (the only thing threads may change)."""
     if isinstance(x, dict):

@@ -18,13 +18,12 @@ next 8-bit level (``tests/test_fsr_kernel.py`` compares the two on photos).
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 from numba import njit
 
-from seamline.core.threads import share
+from seamline.core.threads import pool, share
 
 __all__ = ["fsr_inpaint", "warm_up"]
 
@@ -491,8 +490,8 @@ def fsr_inpaint(src: np.ndarray, known: np.ndarray, *, best: bool = False,
     if n <= 1:
         chans = [_run(c, k01, params, t) for c, t in jobs]
     else:
-        with ThreadPoolExecutor(min(n, 3)) as pool:
-            chans = list(pool.map(lambda j: _run(j[0], k01, params, j[1]), jobs))
+        with pool(min(n, 3), "fsr") as channels:
+            chans = list(channels.map(lambda j: _run(j[0], k01, params, j[1]), jobs))
     if any(c is None for c in chans):
         # a window with no known pixel at all (a hole that fills the crop) divides by a
         # zero weight; NaN then spreads differently here than in OpenCV's code: its result

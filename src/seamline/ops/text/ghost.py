@@ -34,12 +34,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from seamline.core.threads import pool
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
 
@@ -526,7 +527,7 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
     # regions are looked at one after another: two at a time (and a region's tint look on a
     # thread of its own) gained no wall time at idle and ran up to 3 busy threads on 2 cores
     # (speed16)
-    with ThreadPoolExecutor(max_workers=1) as reader:
+    with pool(1, "reads") as reader:
         return [_judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                            reader, residue_threshold, clahe_clip, min_read_score, margin,
                            high_pass, leftover, tint, shape, boost_floor)

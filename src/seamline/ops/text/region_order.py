@@ -8,6 +8,8 @@ and the result does not depend on the threads (OpenCV, numpy and the fills relea
 
 from __future__ import annotations
 
+from seamline.core.threads import pool as new_pool
+
 __all__ = ["in_order", "touches"]
 
 
@@ -48,13 +50,11 @@ def in_order(labs, holes: dict, boxes: dict, start, *, threads, alone=None) -> d
     dict
         ``{label: task()}``; an error is raised once the tasks started are done.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     if threads <= 1 or len(labs) < 2:
         return {lab: start(lab)() for lab in labs}
     alone = alone or {}
     futures: dict = {}
-    with ThreadPoolExecutor(threads) as pool:
+    with new_pool(threads, "regions") as pool:  # its workers start no pool
         for j, lab in enumerate(labs):
             for prev in labs[:j]:  # wait for the earlier regions this one interacts with
                 if alone.get(prev) or alone.get(lab) or touches(holes[prev], boxes[lab]) \
