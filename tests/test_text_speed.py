@@ -636,3 +636,35 @@ def test_tiled_watermark_search_reads_a_periodicity_made_before():
         for fn in (W.periodicity, W.find_tiled_watermark, find_watermark):
             with pytest.raises(InputError, match="image must be HxWx3 float32"):
                 fn(bad)
+
+
+def test_the_ghost_judges_strip_reads_only_the_box_it_converts(coffee):
+    """The ghost judge converts to 8 bits only the frame box each region's strip reads
+    (ghost._strip_map): the strip is the one made from the whole frame converted, for lines
+    level, rotated, small, at the frame's edges, partly and wholly past them; the rest of
+    the buffer (noise here) is never read."""
+    from seamline.ops.text import ghost
+
+    image = coffee
+    H, W = image.shape[:2]
+    full = ghost._to_u8(image[..., ::-1])
+    rng = np.random.default_rng(5)
+
+    def line(cx, cy, length, height, deg):
+        t = np.deg2rad(deg)
+        u, n = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
+        return np.float32([[cx, cy] + sx * length / 2 * u + sy * height / 2 * n
+                           for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+
+    lines = [line(W / 2, H / 2, 300, 40, 0), line(200, 150, 220, 30, 27.5),
+             line(W / 2, 60, 120, 9, -3), line(5, H - 4, 160, 36, 12),
+             line(W - 20, 10, 200, 50, -41), line(-40, H / 2, 60, 20, 80),
+             line(W + 90, H + 30, 50, 18, 5), line(W * 0.7, H * 0.6, 700, 120, 33.3)]
+    for poly in lines:
+        for margin in (2.0, 0.3 * 40 + 2, 17.5):
+            buf = rng.integers(0, 256, full.shape, dtype=np.uint8)
+            _, _, (y0, y1, x0, x1) = ghost._strip_map(poly, margin, (H, W))
+            assert 0 <= y0 < y1 <= H and 0 <= x0 < x1 <= W
+            buf[y0:y1, x0:x1] = ghost._to_u8(image[y0:y1, x0:x1, ::-1])
+            assert np.array_equal(ghost._strip(buf, poly, margin),
+                                  ghost._strip(full, poly, margin))

@@ -466,7 +466,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
             # as is and CLAHE-boosted, not high-passed (0 of 156 train verdicts changed); not
             # boosted where the residue leaves no letter to show (BOOST_FLOOR: 52 reads, 0 words)
             for j, v in enumerate(judge_regions(image, out, [regions[lab - 1] for lab in order],
-                                                mask=final.astype(np.float32), ocr=ocr,
+                                                mask=final, ocr=ocr,
                                                 high_pass=False, boost_floor=BOOST_FLOOR)):
                 v.index = order[j] - 1  # its position in ``regions``
                 ghost_by_lab[order[j]] = v
