@@ -209,6 +209,37 @@ def test_fsr_fills_on_the_first_pass_threads_run_their_channels_in_place(
     assert len(set(names)) >= 2 and all(n.startswith("seamline-fsr") for n in names)
 
 
+def test_an_error_on_a_first_pass_thread_reaches_the_caller_as_in_place(
+        captions_on_coffee, monkeypatch):
+    """A fill that raises on one of the first pass's threads gives the caller the error the
+    one-thread run gives (the same one-line message), once the fills started are done, and
+    leaves no thread behind."""
+    import threading
+
+    from seamline.errors import InputError
+    from seamline.ops.text import region_fill, removal
+
+    image, mask, regions = captions_on_coffee
+    real, calls = region_fill.fill_region, []
+
+    def failing(out, hole, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise InputError("backend: the second region's fill failed (a test)")
+        return real(out, hole, *a, **k)
+
+    monkeypatch.setattr(region_fill, "fill_region", failing)
+    before = threading.active_count()
+    errors = []
+    for t in (1, 2):
+        del calls[:]
+        with pytest.raises(InputError) as e:
+            removal.fill_text(image, mask, regions, judge=False, threads=t)
+        errors.append(str(e.value))
+    assert errors[0] == errors[1] == "backend: the second region's fill failed (a test)"
+    assert threading.active_count() == before
+
+
 def _no_cpu_ms(x):
     """A report without its CPU times (the only thing threads may change)."""
     if isinstance(x, dict):
