@@ -699,3 +699,23 @@ def test_the_ghost_judges_strip_reads_only_the_box_it_converts(coffee):
             buf[y0:y1, x0:x1] = ghost._to_u8(image[y0:y1, x0:x1, ::-1])
             assert np.array_equal(ghost._strip(buf, poly, margin),
                                   ghost._strip(full, poly, margin))
+
+
+def test_split_shadow_k_means_distances_are_the_sum_along_rows_bit_for_bit(coffee,
+                                                                             monkeypatch):
+    """hard_shadow._sq_dist adds a row's three squares column by column: bit for bit
+    ((x - c) ** 2).sum(1) on a photo's Lab pixels and on wide random values, so the
+    split-shadow fits' three-means give the centres they gave with the row sums."""
+    import cv2
+
+    from seamline.ops.text import hard_shadow as HS
+
+    lab = cv2.cvtColor(coffee, cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64)
+    rng = np.random.default_rng(11)
+    wide = rng.normal(0, 1, (5000, 3)) * np.array([1e-3, 1.0, 1e4])
+    for x in (lab, lab[::7] * 1.0001 - 3.3, wide):
+        for ck in (x[0], x.mean(0), rng.normal(0, 30, 3)):
+            assert np.array_equal(HS._sq_dist(x, ck), ((x - ck) ** 2).sum(1))
+    centres = HS._three_means(lab[::5])
+    monkeypatch.setattr(HS, "_sq_dist", lambda x, ck: ((x - ck) ** 2).sum(1))
+    assert np.array_equal(centres, HS._three_means(lab[::5]))
