@@ -557,8 +557,20 @@ def warm_up() -> None:
     Fills a 48x48 synthetic crop through one coarser level: the random NNF, PatchMatch,
     the NNF upsampling, both votes and the gradient-domain paste all run once (the test
     checks that no kernel is left unloaded). Nothing is cached in Python: the same seed
-    gives the same pixels before and after a warm-up.
+    gives the same pixels before and after a warm-up. Kernels whose cache is cold are
+    compiled in a child process first, so this process loads them from the cache instead of
+    keeping the compiler's memory (:mod:`seamline.ops.inpaint.jit_cache`).
     """
+    import sys
+
+    from seamline.ops.inpaint.jit_cache import compile_aside
+
+    compile_aside(sys.modules[__name__], "_load_kernels")
+    _load_kernels()
+
+
+def _load_kernels() -> None:
+    """:func:`warm_up`'s fill (compiles the kernels not cached)."""
     yy, xx = np.mgrid[0:48, 0:48].astype(np.float32)
     crop = np.stack([(np.sin(xx / 3) + 1) / 2, (np.cos(yy / 4) + 1) / 2,
                      ((xx + yy) % 7) / 7], axis=-1).astype(np.float32)

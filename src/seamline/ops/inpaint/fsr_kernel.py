@@ -503,7 +503,19 @@ def fsr_inpaint(src: np.ndarray, known: np.ndarray, *, best: bool = False,
 
 
 def warm_up() -> None:
-    """Load (or compile) the kernels now: a 40x40 image with a hole, both profiles."""
+    """Load (or compile) the kernels now: a 40x40 image with a hole, both profiles. Kernels
+    whose cache is cold are compiled in a child process first, so this process loads them
+    from the cache instead of keeping the compiler's memory (:mod:`.jit_cache`)."""
+    import sys
+
+    from seamline.ops.inpaint.jit_cache import compile_aside
+
+    compile_aside(sys.modules[__name__], "_load_kernels")
+    _load_kernels()
+
+
+def _load_kernels() -> None:
+    """:func:`warm_up`'s calls: every kernel on both profiles (compiled where not cached)."""
     rng = np.random.default_rng(0)
     img = (rng.random((40, 40, 3)) * 255).astype(np.uint8)
     known = np.ones((40, 40), np.uint8)

@@ -1,0 +1,76 @@
+"""Compile a module's Numba kernels in a child process when their cache is cold.
+
+Why: Numba compiles a ``cache=True`` kernel in the process that first calls it when the
+cache on disk has no entry for its source (a fresh checkout or install, or the file changed),
+and LLVM's compile state stays in that process for its whole life: a remove-text worker
+whose warm-up compiled FSR's kernels held ~160 MB more from then on (train, ``benchmarks/
+rss_train.py``: RSS after the warm-up 330 -> 488 MB, the peak over 2 cases 741-759 -> 900
+MB; the exemplar's kernels ~65 MB more, both ~200 MB), and every later image's peak sits
+on top of it. Loaded from the cache instead, the kernels cost what their machine code
+weighs. So a warm-up whose cache is cold has a child interpreter compile the kernels (it
+writes the cache and exits, giving its memory back), then loads them from the cache itself.
+
+Where the child cannot run or fails (no interpreter, a read-only cache the child cannot
+write either, a timeout), the caller compiles in its own process, as before: slower to get
+memory back, never a different kernel. The cache's freshness is read through Numba's own
+index (private API of ``numba.core.caching``, checked by ``tests/test_jit_cache.py``); any
+error reading it counts as warm (compile here, as before).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+__all__ = ["cold_kernels", "compile_aside"]
+
+#: Seconds the child may take (a cold compile of FSR's and the exemplar's kernels takes
+#: ~25-50 s on a loaded 2-core machine).
+CHILD_TIMEOUT_S = 300
+
+
+def cold_kernels(module: ModuleType) -> list[str]:
+    """Names of ``module``'s Numba ``cache=True`` kernels whose cache holds no entry for their
+    current source (missing, another Numba version's, or stale); [] when all have one or the
+    index cannot be read."""
+    cold = []
+    for name, obj in sorted(vars(module).items()):
+        cache = getattr(obj, "_cache", None)
+        index = getattr(getattr(cache, "_cache_file", None), "_load_index", None)
+        if index is None or getattr(obj, "py_func", None) is None:
+            continue  # not a cached Numba dispatcher
+        if getattr(obj.py_func, "__module__", None) != module.__name__:
+            continue  # imported from elsewhere: that module's warm-up owns it
+        try:
+            if not index():
+                cold.append(name)
+        except Exception:  # noqa: BLE001 - unreadable index: count it warm, compile here
+            continue
+    return cold
+
+
+def compile_aside(module: ModuleType, function: str) -> bool:
+    """When ``module`` has cold kernels (:func:`cold_kernels`), run ``module.function()`` in a
+    child interpreter (the same Python, the module's own folder first on its path) so the
+    kernels it calls are compiled and cached there. Returns True when a child ran and
+    succeeded, False when nothing was cold or the child failed (the caller's own call then
+    compiles what is still cold)."""
+    if not cold_kernels(module):
+        return False
+    # the folder the module's top package is in (``src`` for seamline's own): first on the
+    # child's path, so it imports this very file and caches where this process will look
+    root = str(Path(module.__file__).resolve().parents[module.__name__.count(".")])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(
+        os.pathsep) if p])
+    code = f"import {module.__name__} as m; m.{function}()"
+    try:
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=CHILD_TIMEOUT_S, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0

@@ -1,0 +1,73 @@
+"""Numba kernels whose cache is cold are compiled in a child process (ops.inpaint.jit_cache):
+the warm-up's own process then loads them from the cache and keeps no compiler state."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+
+pytest.importorskip("numba")
+
+from seamline.ops.inpaint import exemplar, fsr_kernel  # noqa: E402
+from seamline.ops.inpaint.jit_cache import cold_kernels, compile_aside  # noqa: E402
+
+KERNELS = '''
+from numba import njit
+
+
+@njit(cache=True)
+def twice(x):
+    return 2 * x
+
+
+def plain(x):
+    return x
+
+
+def warm():
+    twice(3)
+    twice(1.5)
+'''
+
+
+@pytest.fixture
+def kernels(tmp_path, monkeypatch):
+    """A module of one cached kernel, written fresh (its cache cold) under tmp_path/pkg."""
+    pkg = tmp_path / "jitpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "kernels.py").write_text(KERNELS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    mod = importlib.import_module("jitpkg.kernels")
+    yield mod
+    for name in ("jitpkg.kernels", "jitpkg"):
+        sys.modules.pop(name, None)
+
+
+def test_cold_kernels_compiled_in_a_child_then_loaded_from_the_cache(kernels):
+    assert cold_kernels(kernels) == ["twice"]  # plain functions are not kernels
+    assert compile_aside(kernels, "warm") is True
+    assert cold_kernels(kernels) == []
+    kernels.warm()  # this process: both signatures from the child's cache, none compiled
+    stats = kernels.twice.stats
+    assert sum(stats.cache_hits.values()) == 2 and sum(stats.cache_misses.values()) == 0
+    # warm now: no child runs again
+    assert compile_aside(kernels, "warm") is False
+
+
+def test_failed_child_leaves_the_compile_to_the_caller(kernels):
+    assert compile_aside(kernels, "no_such_function") is False
+    assert cold_kernels(kernels) == ["twice"]
+    kernels.warm()  # compiled here, as before
+    assert kernels.twice(4) == 8 and sum(kernels.twice.stats.cache_misses.values()) == 2
+
+
+def test_warm_ups_leave_no_kernel_cold():
+    """Every cached kernel of the exemplar fill and FSR is reached by its warm-up: otherwise
+    each warm-up would start a child for nothing."""
+    exemplar.warm_up()
+    fsr_kernel.warm_up()
+    assert cold_kernels(exemplar) == [] and cold_kernels(fsr_kernel) == []
