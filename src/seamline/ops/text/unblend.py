@@ -752,8 +752,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
                          reason=f"{int(whole.sum())} whole tiles in the frame: too few")
     S = sample_copies(img, centres, u, n, size_wh)
     valid = np.isfinite(S).all(-1)
-    bp = copies_bandpass(S)
-    T = copies_median(bp, S, whole)
+    T = copies_median(copies_bandpass(S), S, whole)  # the band-passed copies: for T only
     inbox = word_window(size_wh, box)
     M = _support(T) & inbox
     N = float(whole.sum())
@@ -893,6 +892,7 @@ def _estimate(S, valid, T, M, whole, light):
     Y = (np.nan_to_num(S, nan=0.0) - np.nan_to_num(Bk, nan=0.0)).reshape(len(S), -1, 3)[:, idx]
     X = np.nan_to_num(Bk, nan=0.0).reshape(len(S), -1, 3)[:, idx]
     w = (valid & np.isfinite(Bk).all(-1)).reshape(len(S), -1)[:, idx].astype(np.float64)
+    del Bk  # copy-sized, read by the fits' inputs only
     N = float(whole.sum())
     a, q = _fit(Y, X, w, np.full(3, 0.5), 1e-3 * N)
     C0 = _colour(a, q, X, w, Y)
@@ -905,7 +905,7 @@ def _estimate(S, valid, T, M, whole, light):
     # what is left of the repeated word once inverted, in the copies themselves: a lattice
     # of the photo's own (a wall's courses, a grid of coins) does not come off this way
     before = float(np.mean(np.abs(T[M]))) if M.any() else 0.0
-    alt = None
+    alt = spreads = None
     if match is not None:
         opacity, colour, core = match
         fitted = float(np.median(np.clip(a, 0.0, A_MAX)[core[M]]))
@@ -915,11 +915,13 @@ def _estimate(S, valid, T, M, whole, light):
         # :func:`_glyph_residue`)
         take = (1 - opacity) / max(1 - fitted, 1e-3) > AMPLIFY
         if take or _dark_round(*_round_word(S, M, whole)) is not None:
-            a2, q2 = _fit(Y, X, w, colour, MATCH_PRIOR * N)
-            spread = _best_gain(S, *_blend_maps(a2, q2, colour, M, idx), M, whole, before)
-            if take:
-                return colour, before, spread, None
-            alt = (colour, spread)
+            spreads = _fit(Y, X, w, colour, MATCH_PRIOR * N)
+    del Y, X, w, r  # the fits' inputs: not held beside the inversions below
+    if spreads is not None:
+        spread = _best_gain(S, *_blend_maps(*spreads, colour, M, idx), M, whole, before)
+        if take:
+            return colour, before, spread, None
+        alt = (colour, spread)
     return C0, before, _best_gain(S, *_blend_maps(a, q, C0, M, idx), M, whole, before), alt
 
 
@@ -1069,6 +1071,7 @@ def _best_gain(S, Af, Qf, M, whole, before):
         if best is None or left < best[4]:
             best = (float(g), a, q, S2, left)
         first = left if first is None else first
+        del S2  # a worse inversion goes before the next is made (the best keeps its own)
     return (*best, first)
 
 
@@ -1216,9 +1219,18 @@ def _even_inside(Af, Qf):
 
 def _inverted(S, a, q):
     """The copies ``S`` (:func:`sample_copies`) with the blend of opacity ``a`` (h, w) and
-    ``a C`` = ``q`` (h, w, 3) taken off where ``a`` > 0: (N, h, w, 3) float32."""
-    return np.where(a[None, ..., None] > 0, (S - q[None]) / (1 - a[None, ..., None]),
-                    S).astype(np.float32)
+    ``a C`` = ``q`` (h, w, 3) taken off where ``a`` > 0: (N, h, w, 3) float32.
+
+    Computed in one copy-sized buffer (the difference, divided and then given back the
+    copies where ``a`` is 0, in place): a remove-text run inverts the copies up to ~20 times,
+    beside them and the best inversion so far, and ``np.where(...).astype`` held two more
+    (train, three 1280x960 lattices: copies of 20-33 MB). The same values: an in-place
+    division computes in the operands' common type and rounds once to the buffer's, as the
+    division and the cast did."""
+    out = S - q[None]
+    out /= 1 - a[None, ..., None]
+    np.copyto(out, S, where=~(a > 0)[None, ..., None])
+    return out.astype(np.float32, copy=False)
 
 
 def _left(S2, whole, M, before):
