@@ -76,6 +76,37 @@ def train_style_cases(per_style: int, sizes, seed: int):
             yield style, name, crop_resize_4x3(photo, size), np.random.default_rng([seed, si, j])
 
 
+#: (seed, gamma, sky, grey, opacity, angle, size px) of :func:`dark_tiled_cases`' lattices.
+DARK_TILED = ((5, 2.6, False, 165, 0.30, 30, 60), (21, 2.8, True, 175, 0.28, -30, 64),
+              (13, 2.4, False, 155, 0.33, 30, 56))
+
+
+def dark_tiled_cases(n: int):
+    """The first ``n`` of :data:`DARK_TILED`: light-grey "PROOF" lattices (DejaVu Sans Bold,
+    opacity ~0.3, +-30 deg) over procedural grass in deep shade (the unblend tests'
+    ``_dark_grass``) at 1280x960, the shape of the held-out tiled watermark whose copies are
+    hard (light grey over the darkest foliage). Train only: nothing is read from disk but the
+    font.
+
+    Yields
+    ------
+    name : str
+        ``dark_grass:<seed>``.
+    photo : ndarray, (960, 1280, 3) float32 in [0, 1]
+        The clean photo.
+    ovs : list of seamline.testing.overlays overlays
+        The lattice's copies: draw them with ``overlays.render``.
+    """
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from test_watermark_unblend import _dark_grass, _proof_lattice
+
+    for seed, gamma, sky, grey, op, ang, size in DARK_TILED[:n]:
+        photo = _dark_grass((960, 1280), seed, gamma=gamma, sky=sky, discs=25)
+        yield f"dark_grass:{seed}", photo, _proof_lattice(photo.shape[:2], grey, op, ang, size)[0]
+
+
 def text_region(drawn, ovs):
     """The text region the checking scripts measure PSNR in: the drawn pixels and the lines'
     polygons, grown 3 px (as the remove-text benchmark's).

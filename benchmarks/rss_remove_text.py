@@ -3,12 +3,23 @@
 ``bench_remove_text.py`` runs every case of a method in one worker process and reports that
 process's ``ru_maxrss``: a high-water mark across cases, to which imports, compiled Numba
 kernels, ONNX Runtime sessions and arenas and thread pools all count. This script builds the
-same mix on **train** photos and fonts only (one case per overlay style at the benchmark's
-widths 1024/1600/768/1280, cycled as it cycles them, and two text-free photos;
-``_common.train_style_cases``), runs them in one worker process per source tree exactly as
-the benchmark's worker does (its warm-up, its loop, 3 repeats at 1024x768) and records after
-every case the process's peak RSS so far, its RSS now, and a digest of the output image and
-mask (bit identity between trees).
+same kind of mix on **train** photos and fonts only (no held-out photo is opened) and runs it
+in one worker process per source tree exactly as the benchmark's worker does (its warm-up,
+its loop: ``seamline`` once per case, its 1024x768 repeats are timed in a separate pass),
+recording after every case the process's peak RSS so far, its RSS now, and a digest of the
+output image and mask (bit identity between trees). The cases:
+
+- ``--per-style N`` (default 1) per overlay style, 4:3 train photos at the benchmark's
+  widths 1024/1600/768/1280, cycled as it cycles them (``_common.train_style_cases``);
+- ``--untouched N`` (default 2) text-free photos, as the benchmark's ``--untouched 2``;
+- ``--dark-tiled N`` (default 0, at most 3) 1280x960 light-grey "PROOF" lattices over dark
+  foliage (``_common.dark_tiled_cases``), the held-out tiled case whose copies are hard.
+
+The default (16 cases) compares trees cheaply; ``--per-style 2 --untouched 0 --dark-tiled 3``
+(31 cases) is the held-out worker's shape (~30 cases, three dark lattices, ids 028-030).
+``--build DIR`` draws the cases into DIR (``NNN.npz`` + ``cases.json``) and stops; pass it
+back as ``--case-dir DIR`` to run many times on the same cases (else they are drawn anew, in
+their own process so drawing does not count).
 
 ``--sample`` also attributes the peaks: a thread reads ``/proc/self/statm`` every 2 ms and
 notes which stages and probed functions were running at each new high (stage calls and a
@@ -16,11 +27,25 @@ few functions inside fill-text and QA are wrapped), and each stage's own peak is
 ``VmHWM`` after resetting it (``/proc/self/clear_refs``) when the stage starts. It perturbs
 the run (a thread), so compare peaks without it.
 
+Numba's compile cache: a tree whose kernels are not cached yet (a fresh checkout, or a kernel
+file changed) compiles them at its warm-up. Since ed2548f that compile runs in a child
+process (``seamline.ops.inpaint.jit_cache``), which writes the cache and exits, and the
+worker then loads the kernels from the cache: the child's memory is not in the worker's
+``ru_maxrss`` (nor in the benchmark's, which reads the worker's own), so peaks with a cold
+cache read as with a warm one (``--cold-numba``, an empty ``NUMBA_CACHE_DIR`` per worker,
+checks it: RSS after the warm-up ~330 MB either way). What a cold cache still changes is the
+warm-up's seconds, and ``warm_cpu_s`` leaves the child's CPU out: compare warm-up times on
+warm caches only (run once first). A warm-up RSS ~160-200 MB above that means the child
+failed and the worker compiled in its own process (LLVM's state then stays for its life).
+
 Usage::
 
     python benchmarks/rss_remove_text.py --src old=/work/wt-old/src --src new=src
     python benchmarks/rss_remove_text.py --src new=src --sample --only 005,013
     python benchmarks/rss_remove_text.py --src old=... --src new=... --save /tmp/rss  # arrays
+    python benchmarks/rss_remove_text.py --per-style 2 --untouched 0 --dark-tiled 3 \\
+        --build /tmp/rss_cases
+    python benchmarks/rss_remove_text.py --case-dir /tmp/rss_cases --src new=src --rounds 3
 
 Prints one table (peak MB after each case per tree, in case order) and writes JSON to
 ``--json`` if given.
@@ -47,6 +72,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _common import DARK_TILED  # noqa: E402  (--dark-tiled: how many of them)
 
 #: The benchmark's widths, cycled over cases in the same order (4:3).
 SIZES = ((1024, 768), (1600, 1200), (768, 576), (1280, 960))
@@ -70,35 +96,38 @@ STAGE_IDS = ("detect-text", "text-mask", "normalize-mask", "preflight", "fill-te
 
 
 # ============================================================================ cases
-def build_cases(out: Path) -> list[dict]:
+def build_cases(out: Path, per_style: int = 1, untouched: int = 2,
+                dark_tiled: int = 0) -> list[dict]:
     """The benchmark's case mix on train photos and fonts, in its layout (``cases.json`` and
-    one ``<id>.npz`` per case with ``photo``, ``with_text``, ``drawn``, ``region``)."""
+    one ``<id>.npz`` per case with ``photo``, ``with_text``, ``drawn``, ``region``): the
+    style cases, then the text-free photos, then the dark-foliage lattices (see the module's
+    docstring)."""
 
-    from _common import crop_resize_4x3, text_region, train_style_cases
+    from _common import crop_resize_4x3, dark_tiled_cases, text_region, train_style_cases
     from seamline.testing import overlays
     from seamline.testing.backgrounds import backgrounds
 
+    out.mkdir(parents=True, exist_ok=True)
     fonts = overlays.font_paths("train")
     cases = []
-    for style, name, photo, rng in train_style_cases(1, SIZES, SEED):
-        ovs = overlays.sample_overlays(rng, style, photo.shape[:2], fonts)
-        with_text = overlays.render(photo, ovs)[0].astype(np.float32)
+
+    def save(style, name, photo, ovs):
+        with_text = overlays.render(photo, ovs)[0].astype(np.float32) if ovs else photo
         drawn = overlays.drawn_mask(photo, with_text)
-        region = text_region(drawn, ovs)
         cid = f"{len(cases):03d}"
         np.savez(out / f"{cid}.npz", photo=photo, with_text=with_text, drawn=drawn,
-                 region=region)
+                 region=text_region(drawn, ovs))
         cases.append({"id": cid, "style": style, "photo": name, "width": photo.shape[1],
                       "height": photo.shape[0]})
+
+    for style, name, photo, rng in train_style_cases(per_style, SIZES, SEED):
+        save(style, name, photo, overlays.sample_overlays(rng, style, photo.shape[:2], fonts))
     photos = [(n, p) for n, p in backgrounds("train") if not n.startswith("procedural")]
-    for j in range(2):  # text-free photos, as the benchmark's --untouched 2
+    for j in range(untouched):  # text-free photos, as the benchmark's --untouched
         name, p = photos[(7 * j + 3) % len(photos)]
-        photo = crop_resize_4x3(p, SIZES[j % len(SIZES)])
-        cid = f"{len(cases):03d}"
-        np.savez(out / f"{cid}.npz", photo=photo, with_text=photo,
-                 drawn=np.zeros(photo.shape[:2], bool), region=np.zeros(photo.shape[:2], bool))
-        cases.append({"id": cid, "style": "untouched", "photo": name, "width": photo.shape[1],
-                      "height": photo.shape[0]})
+        save("untouched", name, crop_resize_4x3(p, SIZES[j % len(SIZES)]), [])
+    for name, photo, ovs in dark_tiled_cases(dark_tiled):
+        save("dark_tiled", name, photo, ovs)
     (out / "cases.json").write_text(json.dumps(cases))
     return cases
 
@@ -279,17 +308,33 @@ def main() -> int:
     ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
                     help="source tree (repeatable); default: this tree's src")
     ap.add_argument("--rounds", type=int, default=1, help="worker runs per tree, alternating")
-    ap.add_argument("--repeats", type=int, default=3, help="runs of each 1024x768 case")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs of each 1024x768 case (the benchmark's worker: 1 for seamline)")
+    ap.add_argument("--per-style", type=int, default=1, help="cases per overlay style")
+    ap.add_argument("--untouched", type=int, default=2, help="text-free photos")
+    ap.add_argument("--dark-tiled", type=int, default=0,
+                    help=f"1280x960 PROOF lattices over dark foliage (0-{len(DARK_TILED)})")
+    ap.add_argument("--build", type=Path, metavar="DIR",
+                    help="draw the cases into DIR and stop (then --case-dir DIR)")
     ap.add_argument("--sample", action="store_true", help="attribute the peaks (perturbs)")
     ap.add_argument("--save", type=Path, help="save each tree's output arrays here")
-    ap.add_argument("--only", help="comma-separated case ids (default: all 16)")
+    ap.add_argument("--only", help="comma-separated case ids (default: all)")
     ap.add_argument("--cold-numba", action="store_true",
-                    help="each worker with an empty NUMBA_CACHE_DIR (kernels compiled in it)")
+                    help="each worker with an empty NUMBA_CACHE_DIR (kernels compiled in a child)")
     ap.add_argument("--json", type=Path, help="write the results here")
-    ap.add_argument("--case-dir", type=Path, help="cases built before (else built now)")
+    ap.add_argument("--case-dir", type=Path, help="cases built before (else built now; then the case options are unused)")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    for arg, lo, hi in (("repeats", 1, None), ("per-style", 0, None), ("untouched", 0, None),
+                        ("dark-tiled", 0, len(DARK_TILED))):
+        v = getattr(a, arg.replace("-", "_"))
+        if v < lo or (hi is not None and v > hi):
+            ap.error(f"--{arg} must be >= {lo}" + (f" and <= {hi}" if hi is not None else ""))
     only = set(a.only.split(",")) if a.only else None
+    if a.build:
+        cases = build_cases(a.build, a.per_style, a.untouched, a.dark_tiled)
+        print(f"{len(cases)} cases in {a.build}", file=sys.stderr)
+        return 0
     if a.worker:
         worker(a.case_dir, a.worker, a.repeats, a.sample, a.save, only)
         return 0
@@ -300,11 +345,10 @@ def main() -> int:
         if case_dir is None:
             case_dir = Path(tmp) / "cases"
             case_dir.mkdir()
-            code = ("import sys; sys.path.insert(0, sys.argv[1]); import rss_remove_text as R; "
-                    "from pathlib import Path; R.build_cases(Path(sys.argv[2]))")
             env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
-            subprocess.run([sys.executable, "-c", code, str(HERE), str(case_dir)], env=env,
-                           check=True)
+            subprocess.run([sys.executable, __file__, "--build", str(case_dir), "--per-style",
+                            str(a.per_style), "--untouched", str(a.untouched), "--dark-tiled",
+                            str(a.dark_tiled)], env=env, check=True)
         for rnd in range(a.rounds):
             for name, path in srcs:
                 js = Path(tmp) / f"{name}-{rnd}.json"
