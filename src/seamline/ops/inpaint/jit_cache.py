@@ -3,9 +3,10 @@
 Why: Numba compiles a ``cache=True`` kernel in the process that first calls it when the
 cache on disk has no entry for its source (a fresh checkout or install, or the file changed),
 and LLVM's compile state stays in that process for its whole life: a remove-text worker
-whose warm-up compiled FSR's kernels held ~160 MB more from then on (train, ``benchmarks/
-rss_train.py``: RSS after the warm-up 330 -> 488 MB, the peak over 2 cases 741-759 -> 900
-MB; the exemplar's kernels ~65 MB more, both ~200 MB), and every later image's peak sits
+whose warm-up compiled FSR's kernels held ~160 MB more from then on (train, the held-out
+worker's shape, ``benchmarks/rss_remove_text.py --per-style 2 --untouched 0 --dark-tiled
+3``: RSS after the warm-up 330 -> 488 MB, the peak over 2 cases 741-759 -> 900 MB; the
+exemplar's kernels ~65 MB more, both ~200 MB), and every later image's peak sits
 on top of it. Loaded from the cache instead, the kernels cost what their machine code
 weighs. So a warm-up whose cache is cold has a child interpreter compile the kernels (it
 writes the cache and exits, giving its memory back), then loads them from the cache itself.
