@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "22"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "23"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -88,6 +88,9 @@ class UnblendWatermark(Stage):
     # 21: under AMPLIFY the spreads' blend is corrected alongside the fit's and taken where its
     # inverted copies keep clearly less of the letters' shape (ops.text.unblend._glyph_residue)
     # 22: the letters' inside warped back at one opacity and colour (ops.text.unblend._even_inside)
+    # 23: _dark_blend's a C read on the word's core less its edge pixel row (the letters' rim
+    # pulled it down over black: ops.text.unblend._low_lift); the spreads' blend, where taken,
+    # keeps the fit's holes (A_MAX)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
