@@ -719,3 +719,24 @@ def test_split_shadow_k_means_distances_are_the_sum_along_rows_bit_for_bit(coffe
     centres = HS._three_means(lab[::5])
     monkeypatch.setattr(HS, "_sq_dist", lambda x, ck: ((x - ck) ** 2).sum(1))
     assert np.array_equal(centres, HS._three_means(lab[::5]))
+
+
+def test_dilate_ellipse_is_opencvs_elliptic_dilation_bit_for_bit(coffee):
+    """The ghost judge's region and ring dilations go by the element's rows
+    (masks.dilate_ellipse): the same uint8 array as cv2.dilate by MORPH_ELLIPSE, on a text
+    line's polygon touching each border, on scattered dots and on a photo's grey levels, at
+    radii below and over the rows' threshold (to 60 px, past the crop's height)."""
+    import cv2
+
+    from seamline.ops.masks import ROWS_FROM_PX, dilate_ellipse, ellipse_kernel
+
+    grey = np.ascontiguousarray((coffee[40:160, 100:400, 1] * 255).astype(np.uint8))
+    line = np.zeros((90, 320), np.uint8)
+    cv2.fillPoly(line, [np.array([[0, 10], [300, 0], [319, 60], [20, 89]], np.int32)], 1)
+    dots = np.zeros((70, 150), np.uint8)
+    dots[[0, 5, 34, 69, 69], [0, 149, 75, 3, 120]] = 255
+    for img in (grey, line, dots):
+        for r in (0, 3, ROWS_FROM_PX - 1, ROWS_FROM_PX, 17, 31, 60):
+            got = dilate_ellipse(img, r)
+            assert got.dtype == np.uint8
+            np.testing.assert_array_equal(got, cv2.dilate(img, ellipse_kernel(r)))

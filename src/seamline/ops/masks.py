@@ -36,6 +36,7 @@ __all__ = [
     "enclosed_holes",
     "blur_over",
     "grow",
+    "dilate_ellipse",
     "shrink",
     "feather",
     "dilation_for_text",
@@ -192,6 +193,72 @@ def ellipse_kernel(r: int) -> np.ndarray:
     """OpenCV's elliptic structuring element of radius ``r``: (2r+1, 2r+1) uint8 0/1
     (``MORPH_ELLIPSE``; not :func:`_disk`'s Euclidean disk: they differ for some radii)."""
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+#: From this radius on, :func:`dilate_ellipse` goes by the element's rows (below it
+#: OpenCV's own dilation, which visits every point of the element, is as fast or faster:
+#: radius 12 on a 120x400 crop 0.19 ms either way, radius 25 on 200x700 3.6 -> 1.0 ms).
+ROWS_FROM_PX = 10
+
+
+def dilate_ellipse(img: np.ndarray, r: int) -> np.ndarray:
+    """``cv2.dilate(img, ellipse_kernel(r))``, the same array bit for bit, in fewer passes
+    for a large ``r``.
+
+    OpenCV's dilation by a non-rectangular element takes the maximum over each of its
+    ~pi r^2 points per pixel. The element's rows are runs centred on its middle column, so
+    the maximum is taken in two steps instead: along rows, over a run of each of the
+    element's widths (each wider run from the last, by a short one); then, for the rows
+    that have one width (a run of consecutive offsets), along columns and shifted onto
+    the output. Maxima, so the order does not change a value; pixels past the border count
+    as nothing, as in OpenCV's dilation.
+
+    Parameters
+    ----------
+    img : ndarray, (H, W) uint8
+        The image to dilate (a 0/1 or 0/255 mask, or grey levels).
+    r : int
+        The element's radius (``ellipse_kernel(r)``), >= 0.
+
+    Returns
+    -------
+    ndarray, (H, W) uint8
+    """
+    kernel = ellipse_kernel(r)
+    if r < ROWS_FROM_PX:
+        return cv2.dilate(img, kernel)
+    h = img.shape[0]
+    # per half-width, the runs of consecutive row offsets dy that have it
+    ranges: dict[int, list[list[int]]] = {}
+    for row in range(2 * r + 1):
+        cols = np.flatnonzero(kernel[row])
+        if not len(cols):
+            continue
+        dy = row - r
+        runs = ranges.setdefault(int(cols[-1]) - r, [])
+        if runs and runs[-1][1] == dy - 1:
+            runs[-1][1] = dy
+        else:
+            runs.append([dy, dy])
+    out = np.zeros_like(img)
+    prev, wide = 0, img
+    for half in sorted(ranges):
+        if half > prev:  # the row maximum over [-half, half], from the one over [-prev, prev]
+            wide = cv2.dilate(wide, np.ones((1, 2 * (half - prev) + 1), np.uint8))
+            prev = half
+        for p, q in ranges[half]:
+            # the column maximum over rows y+p..y+q, read at the offset s nearest 0, so that
+            # a run that starts past the border still reaches the rows inside it
+            s = p if p > 0 else q if q < 0 else 0
+            v = wide if p == q else cv2.dilate(wide, np.ones((q - p + 1, 1), np.uint8),
+                                               anchor=(0, s - p))
+            if abs(s) >= h:
+                continue
+            if s >= 0:
+                np.maximum(out[:h - s], v[s:], out=out[:h - s])
+            else:
+                np.maximum(out[-s:], v[:h + s], out=out[-s:])
+    return out
 
 
 def _disk(px):

@@ -42,6 +42,7 @@ import numpy as np
 
 from seamline.core.threads import pool
 from seamline.errors import InputError
+from seamline.ops.masks import dilate_ellipse
 from seamline.ops.polygons import polygon_mask
 
 __all__ = ["GhostVerdict", "judge_regions", "residue_mask", "match_words", "resembles",
@@ -613,11 +614,10 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                               high_pass, min_read_score, residue_skip)
     try:  # from the submit on: an error here must not leave the reader thread waiting
         P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
-        k = int(round(mg))
-        region = cv2.dilate(P, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > 0
-        kr = int(round(rw))
-        ring = (cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(
-            cv2.MORPH_ELLIPSE, (2 * kr + 1, 2 * kr + 1))) > 0) & ~region
+        # the elliptic dilations by rows (dilate_ellipse: the same masks; OpenCV's took
+        # ~5 ms a region at margins of 20-40 px, 1/6 of the judge's CPU on the timing cases)
+        region = dilate_ellipse(P, int(round(mg))) > 0
+        ring = (dilate_ellipse(region.astype(np.uint8), int(round(rw))) > 0) & ~region
         ring &= ~changed_full[y0:y1, x0:x1]  # the photo as it was, not another fill
         tile = max(8.0, 0.5 * hb)
         score, res, res_local, stats = _residue(
