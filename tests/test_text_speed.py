@@ -740,3 +740,21 @@ def test_dilate_ellipse_is_opencvs_elliptic_dilation_bit_for_bit(coffee):
             got = dilate_ellipse(img, r)
             assert got.dtype == np.uint8
             np.testing.assert_array_equal(got, cv2.dilate(img, ellipse_kernel(r)))
+
+
+def test_crop_digest_hashes_a_boxs_rows_where_they_lie(coffee):
+    """The ghost judge's crop digest reads a box's rows in the frame (no copy of the crop):
+    the same digest as the contiguous copy's bytes, as the copy's own, and another one for
+    a crop one float32 step away in one pixel."""
+    import hashlib
+
+    from seamline.ops.text.ghost import crop_digest
+
+    box = coffee[30:170, 45:380]
+    assert not box.flags.c_contiguous
+    d = crop_digest(box)
+    assert d == hashlib.sha1(np.ascontiguousarray(box).tobytes()).hexdigest()
+    assert d == crop_digest(box.copy())
+    moved = box.copy()
+    moved[70, 200, 2] = np.nextafter(moved[70, 200, 2], np.float32(2))
+    assert crop_digest(moved) != d
