@@ -71,3 +71,35 @@ def test_warm_ups_leave_no_kernel_cold():
     exemplar.warm_up()
     fsr_kernel.warm_up()
     assert cold_kernels(exemplar) == [] and cold_kernels(fsr_kernel) == []
+
+
+def test_child_caches_where_this_process_looks_through_a_symlink(tmp_path, monkeypatch):
+    """A module imported through a symlinked folder, its cache under NUMBA_CACHE_DIR (a
+    read-only install's case): Numba keys that cache on the source's abspath, symlink kept;
+    the child must import the same spelling, or it fills another folder and this process
+    compiles again."""
+    numba = pytest.importorskip("numba")
+    real = tmp_path / "real"
+    pkg = real / "jitlinkpkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "kernels.py").write_text(KERNELS)
+    link = tmp_path / "link"
+    try:
+        link.symlink_to(real, target_is_directory=True)
+    except (OSError, NotImplementedError):
+        pytest.skip("no symlinks here")
+    cache = tmp_path / "nbcache"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(cache))
+    monkeypatch.syspath_prepend(str(link))
+    try:
+        mod = importlib.import_module("jitlinkpkg.kernels")
+        assert cold_kernels(mod) == ["twice"]
+        assert compile_aside(mod, "warm") is True
+        assert cold_kernels(mod) == []
+        mod.warm()
+        assert sum(mod.twice.stats.cache_misses.values()) == 0
+    finally:
+        for name in ("jitlinkpkg.kernels", "jitlinkpkg"):
+            sys.modules.pop(name, None)

@@ -62,12 +62,17 @@ def compile_aside(module: ModuleType, function: str) -> bool:
     if not cold_kernels(module):
         return False
     # the folder the module's top package is in (``src`` for seamline's own): first on the
-    # child's path, so it imports this very file and caches where this process will look
-    root = str(Path(module.__file__).resolve().parents[module.__name__.count(".")])
+    # child's path, so it imports this very file and caches where this process will look.
+    # Spelled as this process spells it (abspath, symlinks kept) and put before ``-c``'s
+    # working-folder entry (which the OS gives resolved): a cache under NUMBA_CACHE_DIR or
+    # the user-wide folder (a read-only install) is keyed on the source file's abspath, so
+    # a resolved path would have the child fill another folder and this process compile
+    root = str(Path(os.path.abspath(module.__file__)).parents[module.__name__.count(".")])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(
         os.pathsep) if p])
-    code = f"import {module.__name__} as m; m.{function}()"
+    code = (f"import sys; sys.path.insert(0, {root!r}); "
+            f"import {module.__name__} as m; m.{function}()")
     try:
         done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
