@@ -103,3 +103,16 @@ def test_child_caches_where_this_process_looks_through_a_symlink(tmp_path, monke
     finally:
         for name in ("jitlinkpkg.kernels", "jitlinkpkg"):
             sys.modules.pop(name, None)
+
+
+def test_a_frozen_app_compiles_here_and_starts_no_child(kernels, monkeypatch):
+    """In a frozen app (PyInstaller, cx_Freeze) ``sys.executable`` is the app: started with
+    ``-c`` it would run the app again (a second window or server), not Python."""
+    import subprocess
+
+    started = []
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: started.append(a) or
+                        subprocess.CompletedProcess(a, 0))
+    assert compile_aside(kernels, "warm") is False
+    assert started == [] and cold_kernels(kernels) == ["twice"]

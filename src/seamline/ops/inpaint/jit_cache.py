@@ -11,8 +11,9 @@ on top of it. Loaded from the cache instead, the kernels cost what their machine
 weighs. So a warm-up whose cache is cold has a child interpreter compile the kernels (it
 writes the cache and exits, giving its memory back), then loads them from the cache itself.
 
-Where the child cannot run or fails (no interpreter, a read-only cache the child cannot
-write either, a timeout), the caller compiles in its own process, as before: slower to get
+Where the child cannot run or fails (no interpreter, a frozen app whose executable is not
+Python, a read-only cache the child cannot write either, a timeout: the caller waits up to
+``CHILD_TIMEOUT_S`` first), the caller compiles in its own process, as before: slower to get
 memory back, never a different kernel. The cache's freshness is read through Numba's own
 index (private API of ``numba.core.caching``, checked by ``tests/test_jit_cache.py``); any
 error reading it counts as warm (compile here, as before).
@@ -59,7 +60,10 @@ def compile_aside(module: ModuleType, function: str) -> bool:
     kernels it calls are compiled and cached there. Returns True when a child ran and
     succeeded, False when nothing was cold or the child failed (the caller's own call then
     compiles what is still cold)."""
-    if not cold_kernels(module):
+    if getattr(sys, "frozen", False) or not sys.executable or not cold_kernels(module):
+        # a frozen app's (PyInstaller, cx_Freeze) sys.executable is the app itself: started
+        # with ``-c`` it would run the app again (a second window, a second server), not
+        # Python; no interpreter known at all (embedded): compile here, as before
         return False
     # the folder the module's top package is in (``src`` for seamline's own): first on the
     # child's path, so it imports this very file and caches where this process will look.
