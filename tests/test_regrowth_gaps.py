@@ -188,7 +188,7 @@ def test_the_mask_rim_the_fill_left_at_the_photo_gives_it_back(title):
     """issue 10 (far26): a fill ends at its hole's edge within a level or two of the photo
     round it; where the mask reached past the text, that last row changed the photo 8-10 px
     from the drawn strokes (held-out: 65 px, 0.1-4.5/255; train outline2, a title over a
-    smooth gradient). fill-text gives the photo back there (regrow.PhotoBack.rim), bit for
+    smooth gradient). fill-text gives the photo back there (regrow.rim_back), bit for
     bit, while the text's own rim keeps its fill: the letters (white, 3 px dark outline)
     masked 9 px out, then 2 px out, over a smooth gradient."""
     import cv2

@@ -80,7 +80,7 @@ class FillText(Stage):
     #                   changed), and those pixels leave the mask (ops.text.regrow.PhotoBack)
     #               32: the final mask's outer rim gives the photo back where the fills came
     #                   within 4/255 of it more than 6 px from their change over 8/255
-    #                   (ops.text.regrow.PhotoBack.rim; the mask is kept as it is)
+    #                   (ops.text.regrow.rim_back; the mask is kept as it is)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
@@ -161,7 +161,7 @@ class FillText(Stage):
         return res
 
     def _fill(self, ctx, image, mask, regions, geometry):
-        from seamline.ops.text.regrow import PhotoBack
+        from seamline.ops.text.regrow import rim_back
         from seamline.ops.text.removal import fill_text
 
         p = self.params
@@ -186,8 +186,8 @@ class FillText(Stage):
                                        if p.edge_unmix else None)
         # the final mask's rim that the fills left within a level or two of the photo, away
         # from the text's visible change, takes the photo back (the benchmark's pixels
-        # changed 8-10 px from the text; ops.text.regrow.PhotoBack.rim)
-        report["rim_photo_px"] = PhotoBack(rgb, final > 0).rim(out, final > 0)
+        # changed 8-10 px from the text; ops.text.regrow.rim_back)
+        report["rim_photo_px"] = rim_back(rgb, out, final > 0)
         if grey:
             out = _grey(image, out, final)
             notes.append("grey image: filled as RGB (R = G = B), returned grey")

@@ -1,6 +1,6 @@
 """Regions worked on as if one after another, two at a time where they do not interact.
 
-:func:`in_order` runs one task per text region (a fill, the fill loop's judges) on a pool
+:func:`in_order` runs one task per text region (the first pass's fills) on a pool
 of threads; two regions run at once only where neither's crop holds a pixel of the other's
 hole (:func:`touches`), so each sees the others as the one-after-another order leaves them
 and the result does not depend on the threads (OpenCV, numpy and the fills release the GIL).

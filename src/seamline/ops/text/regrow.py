@@ -9,7 +9,7 @@ the growth over it closes the letter's counter, which holds photo: a gap is join
 its colours are unlike the photo just outside the re-mask round it (ink, not photo).
 Far from the text's ink, a refill that came within a level or two of the photo gives the
 photo's own pixels back (:class:`PhotoBack`); so does the final mask's outer rim wherever the
-fills came that close to the photo away from their visible change (:meth:`PhotoBack.rim`).
+fills came that close to the photo away from their visible change (:func:`rim_back`).
 
 numpy and OpenCV only.
 """
@@ -25,7 +25,7 @@ from seamline.ops.text.region_fill import Hole
 __all__ = ["close_gaps", "fills_used", "wide_residue",
            "REGROW_GAP_PX", "REGROW_GAP_STROKE_K", "GAP_INK_DIST", "GAP_RING_PX",
            "GAP_RING_SUPPORT", "INK_CHANGE", "INK_REACH_PX", "KEEP_PHOTO", "PhotoBack",
-           "RIM_BEHIND_PX", "RIM_DEPTH_PX", "RIM_INK", "RIM_INK_PX"]
+           "rim_back", "RIM_BEHIND_PX", "RIM_DEPTH_PX", "RIM_INK", "RIM_INK_PX"]
 
 #: A gap of at most this many px that a re-mask closes all round joins it: the ghost judge's
 #: residue round a channel of ink the mask left between two letters encloses the channel's
@@ -182,7 +182,7 @@ INK_REACH_PX = 8
 #: ... a refilled pixel the refill changed by at most this (any channel) takes the photo's
 #: value back and leaves the mask: no one sees the difference, and the photo keeps its grain.
 KEEP_PHOTO = 4 / 255
-#: :meth:`PhotoBack.rim`: the final mask's outer rim, pixels at most this deep in it
+#: :func:`rim_back`: the final mask's outer rim, pixels at most this deep in it
 #: (distance to the nearest pixel outside; 1 px the edge row, 1.4 its diagonal neighbour) ...
 RIM_DEPTH_PX = 1.5
 #: ... farther than this (px) from a pixel of the mask the fills changed by more than
@@ -237,13 +237,10 @@ class PhotoBack:
             self.ink = self.support.copy()
             self.ink[self.support] = (np.abs(out[self.support] - image[self.support]).max(-1)
                                       > INK_CHANGE)
-        rows, cols = np.flatnonzero(grown.any(1)), np.flatnonzero(grown.any(0))
-        if not rows.size:
+        if not grown.any():
             return grown
-        h, w = grown.shape
         r = INK_REACH_PX
-        box = (slice(max(0, rows[0] - r), min(h, rows[-1] + r + 1)),
-               slice(max(0, cols[0] - r), min(w, cols[-1] + r + 1)))
+        box = Hole.of(grown).box(r, grown.shape)
         near = cv2.dilate(self.ink[box].astype(np.uint8), ellipse_kernel(r)) > 0
         far = grown[box] & ~hole[box] & ~near
         far &= np.abs(out[box] - image[box]).max(-1) <= KEEP_PHOTO
@@ -255,47 +252,48 @@ class PhotoBack:
         holes[lab] = Hole.of(grown)
         return grown
 
-    def rim(self, out: np.ndarray, final: np.ndarray) -> int:
-        """After the last fill, the photo given back on ``final``'s outer rim
-        (``RIM_DEPTH_PX`` deep) where the fills came within ``KEEP_PHOTO`` of it, farther
-        than ``RIM_INK_PX`` from a pixel of ``final`` they changed by more than ``RIM_INK``,
-        on a piece of ``final`` somewhere deeper than ``RIM_BEHIND_PX`` (a hole, not a
-        speck); ``out`` (HxWx3 float32) changed there in place. Returns the pixels given
-        back.
 
-        A fill ends at the hole's edge close to the photo round it: where the mask reached
-        past the text (a subtitle's margin over a photo piece the matte took, a huge title's
-        grown edge), its last row or two changed the photo by a fraction of a level to a few,
-        8-10 px from the drawn strokes (held-out: all 65 such px, 0.1-4.5/255; train outline2,
-        a title over a smooth gradient: 9 px). No one sees the difference, and the photo
-        keeps its pixels there. The rim near the text's visible change keeps its fill: a
-        shadow's faint tail or an outline's edge left in a row round the letters is residue
-        (the ink-left count, the ghost judge's boosted read).
-        ``final`` stays as it is (a pixel it holds may differ from the input; these do not).
-        Worked on ``final``'s box.
+def rim_back(image: np.ndarray, out: np.ndarray, final: np.ndarray) -> int:
+    """After the last fill, the photo given back on ``final``'s outer rim
+    (``RIM_DEPTH_PX`` deep) where the fills came within ``KEEP_PHOTO`` of it, farther
+    than ``RIM_INK_PX`` from a pixel of ``final`` they changed by more than ``RIM_INK``,
+    on a piece of ``final`` somewhere deeper than ``RIM_BEHIND_PX`` (a hole, not a
+    speck); ``out`` changed there in place. Returns the pixels given back.
 
-        Parameters
-        ----------
-        out : ndarray, shape (H, W, 3), float32 in [0, 1]
-            The filled image, changed in place.
-        final : ndarray, shape (H, W), bool
-            The mask the fills changed ``out`` within (the loop's final mask).
-        """
-        rows, cols = np.flatnonzero(final.any(1)), np.flatnonzero(final.any(0))
-        if not rows.size:
-            return 0
-        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        m = final[box]
-        # the frame's edge counts as outside: a fill there ends against nothing to match
-        depth = cv2.distanceTransform(np.pad(m, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
-        d = cv2.absdiff(out[box], self.image[box])  # (numpy's |a - b|.max(-1): ~7x slower)
-        change = np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2])
-        ink = cv2.dilate((m & (change > RIM_INK)).astype(np.uint8),
-                         ellipse_kernel(RIM_INK_PX)) > 0
-        n, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
-        hole = np.zeros(n, bool)
-        hole[lab[depth > RIM_BEHIND_PX]] = True
-        back = (m & (depth <= RIM_DEPTH_PX) & hole[lab] & ~ink & (change > 0)
-                & (change <= KEEP_PHOTO))
-        out[box][back] = self.image[box][back]
-        return int(back.sum())
+    A fill ends at the hole's edge close to the photo round it: where the mask reached
+    past the text (a subtitle's margin over a photo piece the matte took, a huge title's
+    grown edge), its last row or two changed the photo by a fraction of a level to a few,
+    8-10 px from the drawn strokes (held-out: all 65 such px, 0.1-4.5/255; train outline2,
+    a title over a smooth gradient: 9 px). No one sees the difference, and the photo
+    keeps its pixels there. The rim near the text's visible change keeps its fill: a
+    shadow's faint tail or an outline's edge left in a row round the letters is residue
+    (the ink-left count, the ghost judge's boosted read).
+    ``final`` stays as it is (a pixel it holds may differ from the input; these do not).
+    Worked on ``final``'s box.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The photo with the text, as it was.
+    out : ndarray, shape (H, W, 3), float32 in [0, 1]
+        The filled image, changed in place.
+    final : ndarray, shape (H, W), bool
+        The mask the fills changed ``out`` within (the loop's final mask).
+    """
+    if not final.any():
+        return 0
+    crop = Hole.of(final)
+    box, m = crop.sl, crop.mask
+    # the frame's edge counts as outside: a fill there ends against nothing to match
+    depth = cv2.distanceTransform(np.pad(m, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    d = cv2.absdiff(out[box], image[box])  # (numpy's |a - b|.max(-1): ~7x slower)
+    change = np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2])
+    ink = cv2.dilate((m & (change > RIM_INK)).astype(np.uint8),
+                     ellipse_kernel(RIM_INK_PX)) > 0
+    n, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+    hole = np.zeros(n, bool)
+    hole[lab[depth > RIM_BEHIND_PX]] = True
+    back = (m & (depth <= RIM_DEPTH_PX) & hole[lab] & ~ink & (change > 0)
+            & (change <= KEEP_PHOTO))
+    out[box][back] = image[box][back]
+    return int(back.sum())

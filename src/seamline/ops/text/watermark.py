@@ -209,7 +209,7 @@ def periodicity(image: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None
     :func:`bandpass` of ``image`` (HxWx3 float32), its scale factor and the band-passed
     frame's :func:`autocorrelation` (None where the frame is too small for a tiled pattern).
 
-    It needs no detected line, so a caller can make it beside the detector (``periodic=``).
+    Made once per photo and handed to each pass of the search (``periodic=``).
     Raises InputError where ``image`` is not HxWx3 float32.
     """
     h, f = bandpass(_frame(image))
