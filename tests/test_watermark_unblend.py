@@ -903,15 +903,15 @@ def test_the_dark_blends_a_c_is_not_pulled_down_by_the_letters_rim(monkeypatch):
     read = []
     dark_blend = U._dark_blend
 
-    def reading(S, whole, Af, Qf, M, inbox):
-        Sw, ring = U._round_word(S, M, whole)
-        photo_round = U._dark_round(Sw, ring)
-        if photo_round is not None:
+    def reading(S, whole, Af, Qf, M, inbox, rnd):
+        Sw = S[whole]
+        if rnd.dark:
+            photo_round = U._round_pixels(Sw, rnd.ring)
             core = U._word_core(Af, M & (Af >= U.A_CORE) & (Af < U.A_MAX - 1e-6))
             word_px = Sw[:, core]
             read.append(U._low_lift(Sw, core, photo_round,
                                     word_px[np.isfinite(word_px).all(-1)]))
-        return dark_blend(S, whole, Af, Qf, M, inbox)
+        return dark_blend(S, whole, Af, Qf, M, inbox, rnd)
 
     monkeypatch.setattr(U, "_dark_blend", reading)
     assert U.unblend_tiles(marked, tiles).done

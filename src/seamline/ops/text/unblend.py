@@ -757,7 +757,8 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
     M = _support(T) & inbox
     N = float(whole.sum())
     light = copies_lightness(S, whole)  # read by the spreads' fit and the near-word test alike
-    C0, before, (gain, Af, Qf, S2, left, left1), alt = _estimate(S, valid, T, M, whole, light)
+    C0, before, (gain, Af, Qf, S2, left, left1), alt, rnd = _estimate(S, valid, T, M, whole,
+                                                                       light)
     shape = word_shape(T, inbox, 2 * box[1] * SCALE, scale=SCALE, lightness=light)
     near = _near_word(shape)
     if near is not None and (left1 > MAX_LEFT or M.sum() > SCATTERED * (M & near).sum()):
@@ -773,7 +774,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
             opaque = np.count_nonzero(a2 >= A_MAX - 1e-6) / max(np.count_nonzero(a2 > 0), 1)
             if again[2][5] <= MAX_LEFT and opaque <= REFIT_OPAQUE:
                 M = M & near
-                C0, before, (gain, Af, Qf, S2, left, left1), alt = again
+                C0, before, (gain, Af, Qf, S2, left, left1), alt, rnd = again
     # the test reads the blend as fitted: a scale picked to suit a lattice of the photo's
     # own does not make it a watermark (and nothing below is read where it fails)
     if not (Af > 0).any() or left1 > MAX_LEFT:
@@ -792,13 +793,13 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
         # ... named so: the photo's repeat that fooled the refinement may fool the fit too
         return again if again.lattice != "tiles" else replace(again, lattice="unrefined")
     gain, Af, Qf, S2, left, C0 = _corrected(S, whole, M, inbox, near, before,
-                                            (gain, Af, Qf, S2, left), C0)
+                                            (gain, Af, Qf, S2, left), C0, rnd)
     if alt is not None and alt[1][5] <= MAX_LEFT:
         # over a dark photo, the spreads' blend where the gains' ratio did not take it (train
         # tiledfit h1: 1.23), corrected the same way, where its inverted copies keep clearly
         # less of the letters' shape (:data:`RESIDUE_SURE`); compared uncorrected, the fit's
         # is at a disadvantage that _dark_blend then makes up (train d3)
-        other = _corrected(S, whole, M, inbox, near, before, alt[1][:5], alt[0])
+        other = _corrected(S, whole, M, inbox, near, before, alt[1][:5], alt[0], rnd)
         if _glyph_residue(other[3], T, M, whole) < RESIDUE_SURE * _glyph_residue(S2, T, M, whole):
             # ... keeping the fit's holes: the pixels it found opaque have no photo under
             # them whatever the colour, and the spreads' refit, held to its colour, reads them
@@ -818,7 +819,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
     # in its shape (train tiledge: ~1000 px at each, none within 8 px of the text)
     # (taking the blend off must take the word away, not put its negative there)
     _, shown = shows_word(S @ LUMA, T, shape, scale=SCALE, taken_off=S2 @ LUMA)
-    if _dark_round(*_round_word(S, M, whole)) is not None:
+    if rnd.dark:
         # over a dark photo (:data:`DARK_PHOTO`) only: over lit ones it cost more than it gave
         # (train tiled_watermark1, white over the rocket's lights: -1.5 dB; the 36-case mix's
         # two tiled cases -0.05 / -0.11 dB, far 475 -> 990 px; why not diagnosed)
@@ -855,11 +856,12 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
                             f"{gain:.2f}; {left:.0%} of the strokes' energy left)")
 
 
-def _corrected(S, whole, M, inbox, near, before, blend, C0):
+def _corrected(S, whole, M, inbox, near, before, blend, C0, rnd):
     """The blend ``blend`` = ``(opacity scale, Af, Qf, the copies inverted, share left)``
     (:func:`_best_gain`'s) of colour ``C0`` corrected by what the copies show
     (:func:`_even_gain`, then :func:`_dark_blend`): ``(opacity scale, Af, Qf, the copies
-    inverted, share left, colour)``. ``near``: :func:`_near_word`'s pixels or None."""
+    inverted, share left, colour)``. ``near``: :func:`_near_word`'s pixels or None; ``rnd``:
+    the photo round the word on ``M`` (:class:`_Round`)."""
     gain, Af, Qf, S2, left = blend
     # the opacity again, a C held, by what the inverted copies show along the matte's edges
     even = _even_gain(S, whole, Af, Qf, M, inbox)
@@ -873,7 +875,7 @@ def _corrected(S, whole, M, inbox, near, before, blend, C0):
         left = _left(S2, whole, M, before)
     # over a dark photo, where the fit cannot tell the opacity from the colour (the colour
     # falls back to the white prior, which ties a to a C): both from the copies' statistics
-    dark = _dark_blend(S, whole, Af, Qf, M, inbox)
+    dark = _dark_blend(S, whole, Af, Qf, M, inbox, rnd)
     if dark is not None:
         g, gq, C0 = dark
         # the letters and their anti-aliased rim (within SHAPE_REACH of the median copy's
@@ -894,10 +896,12 @@ def _corrected(S, whole, M, inbox, near, before, blend, C0):
 def _estimate(S, valid, T, M, whole, light):
     """The blend fitted on the support ``M`` (frame px, bool) of the copies ``S`` and
     inverted at the opacity scale that leaves the least of the word: ``(colour, the median
-    copy's band-passed energy on M, :func:`_best_gain`'s tuple, alternative)``, the
+    copy's band-passed energy on M, :func:`_best_gain`'s tuple, alternative, round)``, the
     alternative ``(colour, :func:`_best_gain`'s tuple)`` the spreads' blend
     (:func:`_spread_match`) where the gains' ratio (:data:`AMPLIFY`) did not take it, else
-    None. ``light``: the copies' median lightness (:func:`copies_lightness`)."""
+    None, and ``round`` the photo round the word on ``M`` (:class:`_Round`: read once per
+    support, by the dark tests here, in :func:`_dark_blend` and before :func:`_even_inside`).
+    ``light``: the copies' median lightness (:func:`copies_lightness`)."""
     Bk = _background(S, M)
     idx = np.nonzero(M.ravel())[0]
     Y = (np.nan_to_num(S, nan=0.0) - np.nan_to_num(Bk, nan=0.0)).reshape(len(S), -1, 3)[:, idx]
@@ -912,7 +916,12 @@ def _estimate(S, valid, T, M, whole, light):
     a, q = _fit(Y, X, w, C0, PRIOR * N)
     fitted_a = np.zeros(M.size, np.float32)
     fitted_a[idx] = np.clip(a, 0.0, A_MAX)
-    match = _spread_match(S, M, whole, light, fitted_a.reshape(M.shape))
+    # the whole copies (a copy of them: 20-33 MB on a 1280x960 lattice) for the spreads and
+    # the dark test only: not held beside the inversions below
+    Sw, ring = _round_word(S, M, whole)
+    rnd = _Round(ring, _dark_round(Sw, ring) is not None)
+    match = _spread_match(Sw, ring, M, light, fitted_a.reshape(M.shape))
+    del Sw
     # what is left of the repeated word once inverted, in the copies themselves: a lattice
     # of the photo's own (a wall's courses, a grid of coins) does not come off this way
     before = float(np.mean(np.abs(T[M]))) if M.any() else 0.0
@@ -925,15 +934,16 @@ def _estimate(S, valid, T, M, whole, light):
         # unblend_tiles weighs against the fit's once both are corrected (:func:`_corrected`,
         # :func:`_glyph_residue`)
         take = (1 - opacity) / max(1 - fitted, 1e-3) > AMPLIFY
-        if take or _dark_round(*_round_word(S, M, whole)) is not None:
+        if take or rnd.dark:
             spreads = _fit(Y, X, w, colour, MATCH_PRIOR * N)
     del Y, X, w, r  # the fits' inputs: not held beside the inversions below
     if spreads is not None:
         spread = _best_gain(S, *_blend_maps(*spreads, colour, M, idx), M, whole, before)
         if take:
-            return colour, before, spread, None
+            return colour, before, spread, None, rnd
         alt = (colour, spread)
-    return C0, before, _best_gain(S, *_blend_maps(a, q, C0, M, idx), M, whole, before), alt
+    return (C0, before, _best_gain(S, *_blend_maps(a, q, C0, M, idx), M, whole, before), alt,
+            rnd)
 
 
 def _blend_maps(a, q, C0, M, idx):
@@ -984,7 +994,7 @@ def _word_core(Af, on):
     return on & (smooth >= np.median(smooth[on]))
 
 
-def _spread_match(S, M, whole, light, Af):
+def _spread_match(Sw, ring, M, light, Af):
     """The watermark's opacity and colour from how much less its word's pixels vary across the
     copies than the photo round it: ``(opacity, colour (3,), core)``, ``core`` (h, w) bool the
     word's pixels read; None where the copies do not tell.
@@ -999,8 +1009,8 @@ def _spread_match(S, M, whole, light, Af):
     0.45 / 0.83 / 0.51, 0.5 / 0.58 / 0.40, 0.3 / 0.59 / 0.29). ``light``: the copies'
     median lightness (:func:`copies_lightness`); ``Af`` (h, w float32): the fitted opacity,
     whose smoothed core (:func:`_word_core`) is read where the lightness core's line gives
-    no opacity in range."""
-    Sw, ring = _round_word(S, M, whole)
+    no opacity in range. ``Sw``, ``ring``: the whole copies and the photo round the word
+    (:func:`_round_word`)."""
     if M.sum() < 50 or ring.sum() < 50:
         return None
     side = 1.0 if np.median(light[M]) >= np.median(light[ring]) else -1.0
@@ -1030,15 +1040,33 @@ def _round_word(S, M, whole):
     return Sw, ~grow & np.isfinite(Sw[..., 0]).any(0)
 
 
+def _round_pixels(Sw, ring):
+    """The photo round the word, ``ring`` (h, w bool) over the whole copies ``Sw``, as
+    (n, 3) float32 pixels, those a copy has in the frame."""
+    photo = Sw[:, ring]
+    return photo[np.isfinite(photo).all(-1)]
+
+
 def _dark_round(Sw, ring):
     """The photo round the word, ``ring`` (h, w bool) over the whole copies ``Sw``, as
     (n, 3) pixels where it is dark (its 20 % quantile of lightness at most
     :data:`DARK_PHOTO`); None where it is not, or fewer than 50 pixels are defined."""
-    photo = Sw[:, ring]
-    photo = photo[np.isfinite(photo).all(-1)]
+    photo = _round_pixels(Sw, ring)
     if len(photo) < 50 or np.percentile(photo @ LUMA, 20) > DARK_PHOTO:
         return None
     return photo
+
+
+class _Round(NamedTuple):
+    """The photo round the word on one support, read once per support (:func:`_estimate`)
+    for every test that asks whether it is dark: ``ring`` (h, w) bool, the pixels round the
+    word (:func:`_round_word`), and ``dark`` whether it is (:func:`_dark_round`). Its pixels
+    are not kept: held, they sat beside :func:`_best_gain`'s inversions, the unblend's peak
+    (train dark_grass:5, tracemalloc 122 -> 127 MB); :func:`_dark_blend` reads them again
+    from its own copy of the whole copies where it is dark."""
+
+    ring: np.ndarray
+    dark: bool
 
 
 def _spread_line(Sw, core, ring):
@@ -1140,7 +1168,7 @@ def _even_cost(S, whole, Af, Qf, M, inbox, gains):
     return np.array(cost)
 
 
-def _dark_blend(S, whole, Af, Qf, M, inbox):
+def _dark_blend(S, whole, Af, Qf, M, inbox, rnd):
     """Over a dark photo, the blend read from the copies' statistics instead of per pixel:
     ``(opacity scale, a C scale (3,), colour (3,))`` for ``Af``, ``Qf`` and the watermark's
     colour; None where the photo round the word is not dark (:data:`DARK_PHOTO`), the
@@ -1171,14 +1199,13 @@ def _dark_blend(S, whole, Af, Qf, M, inbox):
     scales of ``Af`` and ``Qf``. The mean knows the photo under the word only to within
     chance (train: 0.106 read round a 0.33 word for 0.112 under it, ``a`` 0.311), which moves
     a fit that was right off (train: -0.9 dB through remove-text on one of 15 analogues
-    without the edges' test)."""
-    Sw, ring = _round_word(S, M, whole)
+    without the edges' test). ``rnd``: the photo round the word on ``M`` (:class:`_Round`).
+    """
     on = M & (Af >= A_CORE) & (Af < A_MAX - 1e-6)
-    if on.sum() < 50 or ring.sum() < 50:
+    if on.sum() < 50 or rnd.ring.sum() < 50 or not rnd.dark:
         return None
-    photo = _dark_round(Sw, ring)
-    if photo is None:
-        return None
+    Sw = S[whole]  # over a dark photo only
+    photo = _round_pixels(Sw, rnd.ring)
     core = _word_core(Af, on)
     word = Sw[:, core]
     B = _background(S, M)[whole][:, core]
