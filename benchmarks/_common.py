@@ -83,10 +83,10 @@ DARK_TILED = ((5, 2.6, False, 165, 0.30, 30, 60), (21, 2.8, True, 175, 0.28, -30
 
 def dark_tiled_cases(n: int):
     """The first ``n`` of :data:`DARK_TILED`: light-grey "PROOF" lattices (DejaVu Sans Bold,
-    opacity ~0.3, +-30 deg) over procedural grass in deep shade (the unblend tests'
-    ``_dark_grass``) at 1280x960, the shape of the held-out tiled watermark whose copies are
-    hard (light grey over the darkest foliage). Train only: nothing is read from disk but the
-    font.
+    opacity ~0.3, +-30 deg: ``seamline.testing.overlays.proof_lattice``) over procedural grass
+    in deep shade (``seamline.testing.backgrounds.dark_grass``) at 1280x960, the shape of the
+    held-out tiled watermark whose copies are hard (light grey over the darkest foliage).
+    Train only: nothing is read from disk but the font and scikit-image's grass.
 
     Yields
     ------
@@ -97,14 +97,12 @@ def dark_tiled_cases(n: int):
     ovs : list of seamline.testing.overlays overlays
         The lattice's copies: draw them with ``overlays.render``.
     """
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from test_watermark_unblend import _dark_grass, _proof_lattice
+    from seamline.testing.backgrounds import dark_grass
+    from seamline.testing.overlays import proof_lattice
 
     for seed, gamma, sky, grey, op, ang, size in DARK_TILED[:n]:
-        photo = _dark_grass((960, 1280), seed, gamma=gamma, sky=sky, discs=25)
-        yield f"dark_grass:{seed}", photo, _proof_lattice(photo.shape[:2], grey, op, ang, size)[0]
+        photo = dark_grass((960, 1280), seed, gamma=gamma, sky=sky, discs=25)
+        yield f"dark_grass:{seed}", photo, proof_lattice(photo.shape[:2], grey, op, ang, size)[0]
 
 
 def text_region(drawn, ovs):

@@ -13,6 +13,7 @@ from skimage import data
 from seamline.io import as_image
 from seamline.ops.text import TextRegion
 from seamline.testing import overlays
+from seamline.testing.backgrounds import mirrored_grass  # noqa: F401 (tests import it from here)
 
 #: The bold sans the overlay tests draw with (Debian's fonts-dejavu-core).
 BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -106,17 +107,6 @@ def tiled_watermarked(name: str, seed: int):
                              [BOLD_FONT])
     out, _, _ = ov.render(img, ovs)
     return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs
-
-
-def mirrored_grass(shape_hw, scale):
-    """scikit-image's grass (float32 in [0, 1]) scaled by ``scale`` and mirror-tiled to
-    ``shape_hw``."""
-    H, W = shape_hw
-    g = data.grass().astype(np.float32) / 255
-    g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    g = np.concatenate([g, g[:, ::-1]], 1)
-    g = np.concatenate([g, g[::-1]], 0)
-    return np.tile(g, (-(-H // g.shape[0]), -(-W // g.shape[1])))[:H, :W]
 
 
 def sunlit_grass(shape_hw, seed):

@@ -13,12 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import BOLD_FONT, mirrored_grass, proof_over_grass, scaled_photo, tiled_watermarked
+from conftest import BOLD_FONT, proof_over_grass, scaled_photo, tiled_watermarked
 from seamline.errors import InputError
 from seamline.ops.text.unblend import unblend_tiles
 from seamline.ops.text.watermark import find_tiled_watermark
 from seamline.ops.text.watermark_lines import find_watermark
 from seamline.testing import overlays as ov
+from seamline.testing.backgrounds import dark_grass
 
 pytestmark = pytest.mark.skipif(not Path(BOLD_FONT).is_file(), reason="needs fonts-dejavu-core")
 
@@ -354,49 +355,11 @@ def test_copies_found_a_little_off_their_lattice_leave_no_dark_outline():
     assert err[near & drawn].mean() < 4.5, err[near & drawn].mean()
 
 
-def _dark_grass(shape_hw, seed, *, scale=1.6, blur=1.5, gamma=2.2, cell=150, discs=25,
-                disc_px=25, sky=False):
-    """Grass in deep shade (``gamma``: mostly near black, a few lit blades under light cells
-    of ``cell`` px), tinted green, with ``discs`` blurred light discs (out-of-focus
-    highlights, up to ``disc_px`` in radius) and, with ``sky``, blue sky through the leaves
-    in places."""
-    H, W = shape_hw
-    g = cv2.GaussianBlur(mirrored_grass((H, W), scale), (0, 0), blur)
-    g = (g - g.min()) / np.ptp(g)
-    rng = np.random.default_rng(seed)
-
-    def cells():
-        return cv2.resize(rng.random((H // cell + 2, W // cell + 2)).astype(np.float32),
-                          (W, H), interpolation=cv2.INTER_CUBIC)
-
-    v = np.clip(g ** gamma * (0.3 + 0.9 * cells()), 0, 1)
-    photo = np.stack([0.55 * v, 0.9 * v, 0.3 * v], -1)
-    if sky:
-        s = cv2.GaussianBlur(np.clip((cells() - 0.8) / 0.06, 0, 1) * (g < 0.45), (0, 0), 3)
-        photo = photo * (1 - s[..., None]) + np.float32([0.5, 0.68, 0.9]) * s[..., None]
-    disc = np.zeros((H, W), np.float32)
-    for _ in range(discs):
-        cv2.circle(disc, (int(rng.integers(0, W)), int(rng.integers(0, H))),
-                   int(rng.integers(8, disc_px)), float(rng.uniform(0.3, 0.8)), -1)
-    disc = cv2.GaussianBlur(disc, (0, 0), 2)[..., None] * np.float32([0.8, 0.9, 0.6])
-    return np.clip(photo + disc, 0, 1).astype(np.float32)
-
-
-def _proof_lattice(shape_hw, grey, opacity, angle_deg, size_px):
-    """A ``grey`` DejaVu Sans Bold "PROOF" tiled over a frame of ``shape_hw`` (H, W): (the
-    overlays, one per lattice copy whose box reaches into the frame; their polygons, each
-    (4, 2) float32; the word's unrotated (width, height))."""
-    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=size_px, font=BOLD_FONT,
-                      color=(grey,) * 3, opacity=opacity, angle_deg=angle_deg)
-    ovs = ov.tile_overlay(word, shape_hw, (1.6, 3.6))
-    return ovs, [np.float32(ov.line_polygons(o)[0]) for o in ovs], ov.measure(word)
-
-
 def _tiled_proof(photo, grey, opacity, angle_deg, size_px):
     """A ``grey`` DejaVu Sans Bold "PROOF" tiled over ``photo``: (watermarked, drawn mask, the
     polygons of the copies wholly inside the frame)."""
     H, W = photo.shape[:2]
-    ovs, tiles, _ = _proof_lattice((H, W), grey, opacity, angle_deg, size_px)
+    ovs, tiles, _ = ov.proof_lattice((H, W), grey, opacity, angle_deg, size_px)
     marked, _, _ = ov.render(photo, ovs)
     marked = marked.astype(np.float32)
     tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
@@ -411,7 +374,7 @@ def test_a_light_word_over_dark_grass_is_inverted_at_its_drawn_opacity():
     # inverted strokes' detail 3.6x the photo's, a fifth of the drawn pixels off by > 0.2).
     # How much less the word's pixels vary across the copies than the photo round them gives
     # the opacity (and so the colour) without reading any copy's photo under the word.
-    photo = _dark_grass((600, 800), 7)
+    photo = dark_grass((600, 800), 7)
     marked, drawn, tiles = _tiled_proof(photo, 235, 0.45, -23.0, 46)
     ub = unblend_tiles(marked, tiles)
     assert ub.done, ub.reason
@@ -441,8 +404,8 @@ def test_a_lattice_point_past_the_frames_edge_with_nothing_drawn_is_left_alone()
     from seamline.stages.unblend_watermark import UnblendWatermark
 
     H, W = 600, 800
-    photo = _dark_grass((H, W), 11)
-    ovs, polys, (w, h) = _proof_lattice((H, W), 215, 0.3, 24.0, 44)
+    photo = dark_grass((H, W), 11)
+    ovs, polys, (w, h) = ov.proof_lattice((H, W), 215, 0.3, 24.0, 44)
     drawn_at = [0 <= o.xy[0] + w / 2 < W and 0 <= o.xy[1] + h / 2 < H for o in ovs]
     marked, _, _ = ov.render(photo, [o for o, d in zip(ovs, drawn_at) if d])
     marked = marked.astype(np.float32)
@@ -497,7 +460,7 @@ def test_a_light_grey_word_over_shaded_foliage_leaves_no_rim_and_no_trace():
     from seamline.ops.text.unblend import choose, take_off
 
     # grass in deep shade with sky and bokeh
-    photo = _dark_grass((960, 1280), 31, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
+    photo = dark_grass((960, 1280), 31, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
                         disc_px=30, sky=True)
     marked, drawn, tiles = _tiled_proof(photo, 160, 0.31, -24.0, 60)
     ub = unblend_tiles(marked, tiles)
@@ -534,7 +497,7 @@ def test_a_light_grey_word_over_dark_foliage_is_not_read_as_a_faint_white_one():
     from seamline.core.arrays import LUMA
     from seamline.ops.text.unblend import A_CORE
 
-    photo = _dark_grass((768, 1024), 3, gamma=2.6, discs=15)
+    photo = dark_grass((768, 1024), 3, gamma=2.6, discs=15)
     marked, drawn, tiles = _tiled_proof(photo, 160, 0.31, -30.0, 48)
     ub = unblend_tiles(marked, tiles)
     assert ub.done, ub.reason
@@ -567,12 +530,12 @@ def test_scaling_the_opacity_down_leaves_an_opaque_core_to_the_fill(monkeypatch)
         return scales[-1]
 
     monkeypatch.setattr(U, "_even_gain", recorded)
-    photo = _dark_grass((960, 1280), 31, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
+    photo = dark_grass((960, 1280), 31, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
                         disc_px=30, sky=True)
     marked, _, tiles = _tiled_proof(photo, 160, 0.31, -24.0, 60)
     H, W = photo.shape[:2]
     dot = np.zeros((H, W), np.float32)
-    for q in _proof_lattice((H, W), 160, 0.31, -24.0, 60)[1]:
+    for q in ov.proof_lattice((H, W), 160, 0.31, -24.0, 60)[1]:
         x, y = q.mean(0)
         cv2.circle(dot, (int(round(x)), int(round(y))), 2, 1.0, -1)
     dot = cv2.GaussianBlur(dot, (0, 0), 0.7)
@@ -601,8 +564,8 @@ def test_an_unshown_copy_deep_in_the_frame_moves_past_its_edge_too():
     from seamline.stages.unblend_watermark import UnblendWatermark
 
     H, W = 700, 900
-    photo = _dark_grass((H, W), 11)
-    ovs, polys, _ = _proof_lattice((H, W), 215, 0.35, 0.0, 22)
+    photo = dark_grass((H, W), 11)
+    ovs, polys, _ = ov.proof_lattice((H, W), 215, 0.35, 0.0, 22)
     centres = np.float64([q.mean(0) for q in polys])
     gap = int(np.argmin(np.hypot(*(centres - (W / 2, H / 2)).T)))
     marked, _, _ = ov.render(photo, [o for i, o in enumerate(ovs) if i != gap])
@@ -641,7 +604,7 @@ def test_tiles_on_every_other_lattice_point_give_every_copy(form):
     # only them: half the drawn pixels left (0.45-0.49 inverted), 22.1-22.4 dB in the text
     # region against 35.2 from all the tiles. The copies at the points between them hold the
     # same word: the lattice is refined, every copy is found.
-    photo = _dark_grass((600, 800), 5)
+    photo = dark_grass((600, 800), 5)
     marked, drawn, tiles = _tiled_proof(photo, 175, 0.28, -24.0, 44)
     full = unblend_tiles(marked, tiles)
     ub = unblend_tiles(marked, _coset(tiles, form))
@@ -661,7 +624,7 @@ def test_a_watermark_drawn_on_every_other_point_is_not_refined():
     # taken off where nothing was drawn.
     from seamline.ops.text.unblend import tile_lattice
 
-    photo = _dark_grass((600, 800), 5)
+    photo = dark_grass((600, 800), 5)
     H, W = photo.shape[:2]
     word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=44, font=BOLD_FONT, color=(175,) * 3,
                       opacity=0.28, angle_deg=-24.0)
@@ -692,7 +655,7 @@ def periodic_at_half_step():
     from seamline.ops.text.unblend import tile_lattice
 
     H, W = 600, 800
-    ovs, polys, _ = _proof_lattice((H, W), 175, 0.28, -24.0, 44)
+    ovs, polys, _ = ov.proof_lattice((H, W), 175, 0.28, -24.0, 44)
     c = np.array([q.mean(0) for q in polys], np.float64)
     b1, b2 = tile_lattice(c).T
     yy, xx = np.mgrid[:H, :W].astype(np.float64)
@@ -813,7 +776,7 @@ def test_a_light_grey_word_over_grass_with_sky_is_inverted_where_its_lightness_c
     # fit's smoothed opacity, the line gives 0.27 and the blend comes off.
     from seamline.core.arrays import LUMA
 
-    photo = _dark_grass((768, 1024), 17, scale=1.4, sky=True, discs=40)
+    photo = dark_grass((768, 1024), 17, scale=1.4, sky=True, discs=40)
     marked, drawn, tiles = _tiled_proof(photo, 180, 0.25, 30.0, 60)
     ub = unblend_tiles(marked, tiles)
     assert ub.done, ub.reason
@@ -840,7 +803,7 @@ def test_a_light_grey_word_over_shaded_foliage_is_read_at_its_drawn_colour(seed)
     # letters' shape, and that blend is taken.
     from seamline.core.arrays import LUMA
 
-    photo = _dark_grass((960, 1280), seed, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
+    photo = dark_grass((960, 1280), seed, scale=1.5, blur=1.0, gamma=2.0, cell=180, discs=51,
                         disc_px=30, sky=True)
     marked, drawn, tiles = _tiled_proof(photo, 160, 0.31, -24.0, 60)
     ub = unblend_tiles(marked, tiles)
@@ -868,7 +831,7 @@ def test_the_letters_inside_comes_back_without_the_fits_print_of_the_grass(
     # inside warped back at one opacity and colour comes back to the photo.
     from seamline.core.arrays import LUMA
 
-    photo = _dark_grass((768, 1024), seed, gamma=2.6, discs=15 if seed == 3 else 12)
+    photo = dark_grass((768, 1024), seed, gamma=2.6, discs=15 if seed == 3 else 12)
     marked, drawn, tiles = _tiled_proof(photo, grey, opacity, angle_deg, size_px)
     ub = unblend_tiles(marked, tiles)
     assert ub.done, ub.reason

@@ -19,8 +19,11 @@ The two sets come from disjoint sources by construction: :func:`_train` never re
 system path, and :func:`_heldout` reads nothing else. Training scripts call
 ``backgrounds("train")`` only and assert it.
 
+:func:`mirrored_grass` and :func:`dark_grass` draw train photos of their own from
+scikit-image's grass (dark foliage: where a light tiled watermark is hardest to invert).
+
 Imports only numpy, cv2 and PIL (scikit-image and matplotlib are imported when asked for the
-train set), no seamline module.
+train set or the grass), no seamline module.
 """
 
 from __future__ import annotations
@@ -219,3 +222,87 @@ def backgrounds(split: str, *, min_side: int | None = None,
             a = cv2.resize(a, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
         out.append((name, np.clip(a, 0, 1).astype(np.float32)))
     return out
+
+
+def mirrored_grass(shape_hw: tuple[int, int], scale: float) -> np.ndarray:
+    """scikit-image's grass photo scaled by ``scale`` (bicubic) and mirror-tiled to fill a
+    frame (train split).
+
+    Parameters
+    ----------
+    shape_hw : (int, int)
+        Height and width of the frame.
+    scale : float
+        Resize factor of the 512x512 grass before tiling.
+
+    Returns
+    -------
+    ndarray, (H, W) float32
+        Grey levels, about [0, 1] (bicubic overshoot at edges may leave them slightly).
+    """
+    from skimage import data
+
+    H, W = shape_hw
+    g = data.grass().astype(np.float32) / 255
+    g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    g = np.concatenate([g, g[:, ::-1]], 1)
+    g = np.concatenate([g, g[::-1]], 0)
+    return np.tile(g, (-(-H // g.shape[0]), -(-W // g.shape[1])))[:H, :W]
+
+
+def dark_grass(shape_hw: tuple[int, int], seed: int, *, scale: float = 1.6, blur: float = 1.5,
+               gamma: float = 2.2, cell: int = 150, discs: int = 25, disc_px: int = 25,
+               sky: bool = False) -> np.ndarray:
+    """Grass in deep shade (train split, procedural over :func:`mirrored_grass`): the analogue
+    of a photo's darkest foliage that a light tiled watermark is hard to invert over.
+
+    Mostly near black (``gamma``), a few lit blades under light cells of ``cell`` px, tinted
+    green, with ``discs`` blurred light discs (out-of-focus highlights, up to ``disc_px`` in
+    radius) and, with ``sky``, blue sky through the leaves in places.
+
+    Parameters
+    ----------
+    shape_hw : (int, int)
+        Height and width of the photo.
+    seed : int
+        Seed of the light cells, the sky's cells and the discs.
+    scale : float, default 1.6
+        :func:`mirrored_grass`'s scale.
+    blur : float, default 1.5
+        Gaussian sigma (px) on the grass before the shade.
+    gamma : float, default 2.2
+        Exponent on the normalised grass: higher is darker.
+    cell : int, default 150
+        Size (px) of the light cells.
+    discs : int, default 25
+        Number of light discs.
+    disc_px : int, default 25
+        Largest disc radius (px; the smallest is 8).
+    sky : bool, default False
+        Blue sky through the leaves where the light cells are brightest.
+
+    Returns
+    -------
+    ndarray, (H, W, 3) float32 in [0, 1]
+        sRGB photo.
+    """
+    H, W = shape_hw
+    g = cv2.GaussianBlur(mirrored_grass((H, W), scale), (0, 0), blur)
+    g = (g - g.min()) / np.ptp(g)
+    rng = np.random.default_rng(seed)
+
+    def cells():
+        return cv2.resize(rng.random((H // cell + 2, W // cell + 2)).astype(np.float32),
+                          (W, H), interpolation=cv2.INTER_CUBIC)
+
+    v = np.clip(g ** gamma * (0.3 + 0.9 * cells()), 0, 1)
+    photo = np.stack([0.55 * v, 0.9 * v, 0.3 * v], -1)
+    if sky:
+        s = cv2.GaussianBlur(np.clip((cells() - 0.8) / 0.06, 0, 1) * (g < 0.45), (0, 0), 3)
+        photo = photo * (1 - s[..., None]) + np.float32([0.5, 0.68, 0.9]) * s[..., None]
+    disc = np.zeros((H, W), np.float32)
+    for _ in range(discs):
+        cv2.circle(disc, (int(rng.integers(0, W)), int(rng.integers(0, H))),
+                   int(rng.integers(8, disc_px)), float(rng.uniform(0.3, 0.8)), -1)
+    disc = cv2.GaussianBlur(disc, (0, 0), 2)[..., None] * np.float32([0.8, 0.9, 0.6])
+    return np.clip(photo + disc, 0, 1).astype(np.float32)

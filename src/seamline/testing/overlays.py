@@ -41,6 +41,8 @@ STYLES = ("plain", "outline", "shadow_hard", "shadow_blur", "glow", "watermark",
           "multiline", "meme", "datestamp", "subtitle", "tiled_watermark", "tiny", "huge")
 
 FONT_ROOT = Path("/usr/share/fonts")
+#: DejaVu Sans Bold (Debian's fonts-dejavu-core, the one font package CI installs).
+DEJAVU_SANS_BOLD = str(FONT_ROOT / "truetype" / "dejavu" / "DejaVuSans-Bold.ttf")
 
 # Families (file-name prefixes) kept out of training. Look-alikes sit on the same side:
 # Liberation 2 *is* Arimo/Tinos/Cousine (croscore), and Carlito is derived from Lato.
@@ -627,3 +629,37 @@ def tile_overlay(ov: Overlay, shape_hw: tuple[int, int],
             if -w < p[0] < W + w and -w < p[1] < H + w:
                 out.append(_replace(ov, xy=(float(p[0] - w / 2), float(p[1] - h / 2))))
     return out
+
+
+def proof_lattice(shape_hw: tuple[int, int], grey: int, opacity: float, angle_deg: float,
+                  size_px: int) -> tuple[list[Overlay], list[np.ndarray], tuple[float, float]]:
+    """A grey DejaVu Sans Bold "PROOF" tiled over a whole frame (:func:`tile_overlay`, steps
+    1.6 x its ink width along a row and 3.6 x its ink height between rows): the light-grey
+    tiled watermark of the unblend tests and ``benchmarks/_common.dark_tiled_cases``.
+
+    Parameters
+    ----------
+    shape_hw : (int, int)
+        Height and width of the frame.
+    grey : int
+        The word's grey level, 0-255 (all three channels).
+    opacity : float
+        Its opacity, in (0, 1].
+    angle_deg : float
+        Its direction, degrees counter-clockwise from +x.
+    size_px : int
+        Font size in pixels.
+
+    Returns
+    -------
+    overlays : list of Overlay
+        One per lattice copy whose box reaches into the frame (draw them with :func:`render`).
+    polygons : list of ndarray, each (4, 2) float32
+        Each copy's line polygon (x, y image pixels), in the same order.
+    size : (float, float)
+        The word's unrotated ink (width, height) in pixels (:func:`measure`).
+    """
+    word = Overlay(text="PROOF", xy=(0, 0), size_px=size_px, font=DEJAVU_SANS_BOLD,
+                   color=(grey,) * 3, opacity=opacity, angle_deg=angle_deg)
+    ovs = tile_overlay(word, shape_hw, (1.6, 3.6))
+    return ovs, [np.float32(line_polygons(o)[0]) for o in ovs], measure(word)
