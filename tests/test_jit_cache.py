@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("numba")
 
 from seamline.ops.inpaint import exemplar, fsr_kernel  # noqa: E402
-from seamline.ops.inpaint.jit_cache import cold_kernels, compile_aside  # noqa: E402
+from seamline.ops.inpaint.jit_cache import (cold_kernels, compile_aside,  # noqa: E402
+                                            warm_kernels)
 
 KERNELS = '''
 from numba import njit
@@ -56,6 +57,15 @@ def test_cold_kernels_compiled_in_a_child_then_loaded_from_the_cache(kernels):
     assert sum(stats.cache_hits.values()) == 2 and sum(stats.cache_misses.values()) == 0
     # warm now: no child runs again
     assert compile_aside(kernels, "warm") is False
+
+
+def test_a_kernel_modules_warm_up_compiles_aside_then_loads_here(kernels):
+    """warm_kernels (exemplar's and FSR's warm_up): the child compiles, this process then
+    calls the function and loads every kernel from the child's cache."""
+    warm_kernels(kernels.__name__, "warm")
+    assert cold_kernels(kernels) == []
+    stats = kernels.twice.stats
+    assert sum(stats.cache_hits.values()) == 2 and sum(stats.cache_misses.values()) == 0
 
 
 def test_failed_child_leaves_the_compile_to_the_caller(kernels):

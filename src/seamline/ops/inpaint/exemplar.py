@@ -561,12 +561,9 @@ def warm_up() -> None:
     compiled in a child process first, so this process loads them from the cache instead of
     keeping the compiler's memory (:mod:`seamline.ops.inpaint.jit_cache`).
     """
-    import sys
+    from seamline.ops.inpaint.jit_cache import warm_kernels
 
-    from seamline.ops.inpaint.jit_cache import compile_aside
-
-    compile_aside(sys.modules[__name__], "_load_kernels")
-    _load_kernels()
+    warm_kernels(__name__)
 
 
 def _load_kernels() -> None:

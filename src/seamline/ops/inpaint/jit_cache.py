@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["cold_kernels", "compile_aside"]
+__all__ = ["cold_kernels", "compile_aside", "warm_kernels"]
 
 #: Seconds the child may take (a cold compile of FSR's and the exemplar's kernels takes
 #: ~25-50 s on a loaded 2-core machine).
@@ -84,3 +84,13 @@ def compile_aside(module: ModuleType, function: str) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
+
+
+def warm_kernels(module_name: str, function: str = "_load_kernels") -> None:
+    """A kernel module's warm-up: :func:`compile_aside` for its cold kernels, then
+    ``function()`` (the calls that reach every kernel) in this process, which loads them from
+    the cache the child wrote (or compiles what is still cold, where the child failed).
+    ``module_name``: the module's ``__name__`` (imported already: the caller itself)."""
+    module = sys.modules[module_name]
+    compile_aside(module, function)
+    getattr(module, function)()
