@@ -126,3 +126,70 @@ def test_a_frozen_app_compiles_here_and_starts_no_child(kernels, monkeypatch):
                         subprocess.CompletedProcess(a, 0))
     assert compile_aside(kernels, "warm") is False
     assert started == [] and cold_kernels(kernels) == ["twice"]
+
+
+HANGS = KERNELS + """
+
+def hang(path=__file__ + ".pid"):
+    import os
+    import time
+
+    with open(path + ".part", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(path + ".part", path)
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """The process ``pid`` exists and is not a zombie (killed, not reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG: Linux")
+def test_the_compiling_child_dies_with_a_killed_parent(tmp_path):
+    """A parent killed (SIGKILL) while its child compiles leaves no orphan compiling on: the
+    child is gone within seconds (main's child slept on for its 120 s here)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import seamline
+
+    pkg = tmp_path / "jithangpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "kernels.py").write_text(HANGS)
+    pid_file = pkg / "kernels.py.pid"
+    src = os.path.dirname(os.path.dirname(os.path.abspath(seamline.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), src]))
+    env.pop("NUMBA_CACHE_DIR", None)
+    code = ("from seamline.ops.inpaint.jit_cache import compile_aside; "
+            "import jithangpkg.kernels as m; compile_aside(m, 'hang')")
+    parent = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = None
+    try:
+        deadline = time.monotonic() + 120  # two interpreters importing Numba, a loaded CI
+        while not pid_file.exists() and parent.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pid_file.exists(), f"no child started (parent exit {parent.poll()})"
+        child = int(pid_file.read_text())
+        assert _alive(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(30)
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child), "the child outlived its killed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(30)
+        if child is not None and _alive(child):
+            os.kill(child, signal.SIGKILL)
