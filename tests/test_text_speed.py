@@ -644,9 +644,10 @@ def test_lines_fitted_together_get_each_lines_own_mask_and_choice(captioned, mon
 
 
 def test_tiled_watermark_search_reads_a_periodicity_made_before():
-    """find_watermark / find_tiled_watermark take the photo's band-passed autocorrelation
-    made before (periodic=): the same tiles; too small a frame has none, and a frame that
-    is not HxWx3 float32 is refused in one line by periodicity as by the search."""
+    """find_tiled_watermark takes the photo's band-passed autocorrelation made before
+    (periodic=, as find_watermark hands it to each pass): the same tiles; too small a frame
+    has none, and a frame that is not HxWx3 float32 is refused in one line by periodicity as
+    by the search."""
     from conftest import tiled_watermarked
 
     from seamline.errors import InputError
@@ -655,11 +656,10 @@ def test_tiled_watermark_search_reads_a_periodicity_made_before():
 
     img = tiled_watermarked("chelsea", 6)[1]
     pre = W.periodicity(img)
-    a, b = find_watermark(img), find_watermark(img, periodic=pre)
+    a, b = W.find_tiled_watermark(img), W.find_tiled_watermark(img, periodic=pre)
     assert a.found and a.to_dict() == b.to_dict()
     assert all(np.array_equal(p, q) for p, q in zip(a.polygons, b.polygons))
-    assert W.find_tiled_watermark(img, periodic=pre).to_dict() == \
-        W.find_tiled_watermark(img).to_dict()
+    assert find_watermark(img).to_dict() == a.to_dict()  # no readings: the search's own
     small = np.zeros((40, 50, 3), np.float32)
     assert W.periodicity(small)[2] is None
     assert W.find_tiled_watermark(small).reason == "frame too small for a tiled pattern"

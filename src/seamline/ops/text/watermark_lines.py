@@ -412,8 +412,7 @@ def centres_lattice(image, centres, rect):
     return None if lat is None else (lat[0] / f, lat[1] / f)
 
 
-def find_watermark(image, *, model=None, exclude=(), texts=(), periodic=None
-                   ) -> TiledWatermark:
+def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark:
     """A tiled watermark by its periodicity, else by the detector's repeated readings, else
     by the periodicity search's third pass (a template from up to 25 lattice copies).
 
@@ -428,9 +427,6 @@ def find_watermark(image, *, model=None, exclude=(), texts=(), periodic=None
         What the detector read on each of ``exclude`` (same order); empty: periodicity only.
     model : Segmenter or str or Path, optional
         The segmenter of the periodicity search's confirmation.
-    periodic : tuple, optional
-        :func:`~seamline.ops.text.watermark.periodicity` of this ``image``, made before
-        (default: made here); every pass below reads it.
 
     Returns
     -------
@@ -450,7 +446,7 @@ def find_watermark(image, *, model=None, exclude=(), texts=(), periodic=None
     """
     rep = _repeated_lines(exclude, texts) if len(texts) else None
     # made once: the passes below all read the same band-passed frame and autocorrelation
-    h, f, R = periodicity(image) if periodic is None else periodic
+    h, f, R = periodicity(image)
     # no readings to ask: all three passes at once
     res = find_tiled_watermark(image, model=model, exclude=exclude, wide=rep is None,
                                periodic=(h, f, R))
