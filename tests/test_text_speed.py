@@ -694,11 +694,29 @@ def test_the_ghost_judges_strip_reads_only_the_box_it_converts(coffee):
     for poly in lines:
         for margin in (2.0, 0.3 * 40 + 2, 17.5):
             buf = rng.integers(0, 256, full.shape, dtype=np.uint8)
-            _, _, (y0, y1, x0, x1) = ghost._strip_map(poly, margin, (H, W))
+            mapped = ghost._strip_map(poly, margin, (H, W))
+            y0, y1, x0, x1 = mapped[2]
             assert 0 <= y0 < y1 <= H and 0 <= x0 < x1 <= W
             buf[y0:y1, x0:x1] = ghost._to_u8(image[y0:y1, x0:x1, ::-1])
-            assert np.array_equal(ghost._strip(buf, poly, margin),
+            # ... warped by the map made for the box (the judge makes it once)
+            assert np.array_equal(ghost._strip(buf, poly, margin, mapped=mapped),
                                   ghost._strip(full, poly, margin))
+
+
+def test_the_ghost_judge_maps_each_regions_strip_once(coffee, monkeypatch):
+    """A readable region's strip map (ghost._strip_map) is made once by the judge: for the box
+    it converts to 8 bits and for the strip's warp (main made it twice)."""
+    from seamline.ops.text import TextRegion, ghost
+
+    calls = []
+    strip_map = ghost._strip_map
+    monkeypatch.setattr(ghost, "_strip_map", lambda *a, **k: calls.append(1) or strip_map(*a, **k))
+    regions = [TextRegion(np.float32([[100, 100], [300, 100], [300, 140], [100, 140]]),
+                          "fresh roast", 0.9),
+               TextRegion(np.float32([[60, 250], [260, 290], [254, 320], [54, 280]]),
+                          "every day", 0.9)]
+    verdicts = ghost.judge_regions(coffee, coffee, regions, ocr=lambda strip: ("", 0.0))
+    assert len(verdicts) == 2 and len(calls) == 2
 
 
 def test_split_shadow_k_means_distances_are_the_sum_along_rows_bit_for_bit(coffee,

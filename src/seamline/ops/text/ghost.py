@@ -307,9 +307,13 @@ def _axes(poly: np.ndarray):
     return u, n
 
 
-def _strip(image_u8: np.ndarray, poly: np.ndarray, margin: float, height: int = 48) -> np.ndarray:
-    """The polygon's text line rectified to a horizontal strip (with ``margin`` px around)."""
-    M, size, _ = _strip_map(poly, margin, image_u8.shape[:2], height)
+def _strip(image_u8: np.ndarray, poly: np.ndarray, margin: float, height: int = 48, *,
+           mapped=None) -> np.ndarray:
+    """The polygon's text line rectified to a horizontal strip (with ``margin`` px around).
+    ``mapped``: :func:`_strip_map`'s result for these arguments where the caller made it
+    already (default: made here)."""
+    M, size, _ = _strip_map(poly, margin, image_u8.shape[:2], height) if mapped is None \
+        else mapped
     return cv2.warpAffine(image_u8, M, size, flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
 
@@ -617,10 +621,11 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
     reads = None
     if readable:
         line = poly.astype(np.float32)
-        _, _, (sy0, sy1, sx0, sx1) = _strip_map(line, mg, (H, W))
+        mapped = _strip_map(line, mg, (H, W))  # the strip's box here, its warp below
+        sy0, sy1, sx0, sx1 = mapped[2]
         cleaned_u8[sy0:sy1, sx0:sx1] = _to_u8(cleaned[sy0:sy1, sx0:sx1, ::-1])
-        reads = reader.submit(_reads, read, _strip(cleaned_u8, line, mg), words, clahe_clip,
-                              high_pass, min_read_score, residue_skip)
+        reads = reader.submit(_reads, read, _strip(cleaned_u8, line, mg, mapped=mapped), words,
+                              clahe_clip, high_pass, min_read_score, residue_skip)
     try:  # from the submit on: an error here must not leave the reader thread waiting
         P = polygon_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
         # the elliptic dilations by rows (dilate_ellipse: the same masks; OpenCV's took
