@@ -776,3 +776,21 @@ def test_crop_digest_hashes_a_boxs_rows_where_they_lie(coffee):
     moved = box.copy()
     moved[70, 200, 2] = np.nextafter(moved[70, 200, 2], np.float32(2))
     assert crop_digest(moved) != d
+
+
+def test_channel_sum_and_norm_are_numpys_last_axis_reductions_bit_for_bit():
+    # the judges' colour distances take them instead of x.sum(-1) / np.linalg.norm(x, axis=-1):
+    # any bit of difference would move a median, a threshold test and the outputs
+    from seamline.core.arrays import channel_norm, channel_sum
+
+    rng = np.random.default_rng(11)
+    for dtype in (np.float32, np.float64):
+        for shape in ((5, 3), (40000, 3), (61, 47, 3), (900, 4, 3), (1000, 2), (333, 4)):
+            a = (rng.standard_normal(shape) * rng.choice([1e-4, 1.0, 1e4], shape)).astype(dtype)
+            for x in (a, a[::3], a[..., ::-1], np.asfortranarray(a)):
+                assert np.array_equal(channel_sum(x), x.sum(-1))
+                assert np.array_equal(channel_norm(x), np.linalg.norm(x, axis=-1))
+                assert channel_norm(x).dtype == np.linalg.norm(x, axis=-1).dtype
+    for bad in (np.ones((4, 3), np.int64), np.ones((4, 5), np.float32), np.ones((4, 1))):
+        with pytest.raises(ValueError, match="a: "):
+            channel_sum(bad)

@@ -14,8 +14,8 @@ import numpy as np
 
 from seamline.errors import InputError
 
-__all__ = ["LUMA", "as_image", "as_mask", "rgb_view", "row_strips", "srgb_decode", "srgb_encode",
-           "to_uint8", "to_uint16"]
+__all__ = ["LUMA", "as_image", "as_mask", "channel_norm", "channel_sum", "rgb_view", "row_strips",
+           "srgb_decode", "srgb_encode", "to_uint8", "to_uint16"]
 
 #: Rec. 709 / sRGB luminance weights, shape (3,), float32: ``image @ LUMA`` is an ``(H, W)``
 #: float32 luminance in [0, 1] (applied to the sRGB values, not linear light: a structure
@@ -23,6 +23,38 @@ __all__ = ["LUMA", "as_image", "as_mask", "rgb_view", "row_strips", "srgb_decode
 #: live with the noise model (:mod:`seamline.ops.noise`).
 LUMA = np.float32([0.2126, 0.7152, 0.0722])
 
+
+
+
+def channel_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(-1)`` for a float array whose last axis holds a pixel's few (2-4) channels: the
+    same values bit for bit (numpy adds a short last axis's elements one after another, left
+    to right; so does this), at ~1/15 of the CPU: a reduction along an axis of 3 pays per
+    element of the others (200k RGB rows: 2.2 ms against 0.12 ms for two whole-column
+    additions). The judges' and text-mask's per-pixel colour distances on their crops spent
+    most of their time there.
+
+    Parameters
+    ----------
+    a : ndarray, shape (..., C), float32 or float64, C in 2..4 (else ValueError)
+
+    Returns
+    -------
+    ndarray, shape (...), the dtype of ``a``
+    """
+    if not 2 <= a.shape[-1] <= 4 or a.dtype not in (np.float32, np.float64):
+        raise ValueError(f"a: want a float array with 2-4 channels last, got {a.dtype} {a.shape}")
+    out = a[..., 0] + a[..., 1]
+    for k in range(2, a.shape[-1]):
+        out += a[..., k]
+    return out
+
+
+def channel_norm(a: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(a, axis=-1)`` for a float array of 2-4 channels last, bit for bit
+    (the square root of :func:`channel_sum` of the squares, as numpy takes it), ~1/10 of the
+    CPU. Shapes and dtypes as :func:`channel_sum`'s."""
+    return np.sqrt(channel_sum(a * a))
 
 
 def srgb_decode(v: np.ndarray) -> np.ndarray:

@@ -85,6 +85,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import channel_norm, channel_sum
 from seamline.ops.inpaint.photo_colour import coverage_by_colour, photo_distance
 from seamline.ops.masks import blur_over
 
@@ -206,7 +207,7 @@ def _painted(I: np.ndarray, Po: np.ndarray, s: float, k: np.ndarray) -> np.ndarr
     """Whether each pixel ``I`` (n, 3) is the blend over the photo beside it ``Po`` (n, 3)
     rather than that photo itself: the inverted pixel is a colour and closer to it."""
     P1 = (I - k) / s  # float64 (the fit's pairs)
-    return _a_colour(P1) & (np.linalg.norm(P1 - Po, axis=1) < np.linalg.norm(I - Po, axis=1))
+    return _a_colour(P1) & (channel_norm(P1 - Po) < channel_norm(I - Po))
 
 
 def _paint_map(crop, hole, known, s, k, *, strict=False):
@@ -226,9 +227,9 @@ def _paint_map(crop, hole, known, s, k, *, strict=False):
     I, Po = crop[cy, cx], crop[pr[cy, cx], pc[cy, cx]]
     P1 = _inverted(I, s, k)
     score = np.zeros(hole.shape, np.float32)
-    gain = np.linalg.norm(I - Po, axis=1) - np.linalg.norm(P1 - Po, axis=1)
+    gain = channel_norm(I - Po) - channel_norm(P1 - Po)
     if strict:  # at least BEYOND_GAIN of the shift the paint gives the photo beside it
-        shift = np.linalg.norm(np.float32(k) - (1 - np.float32(s)) * Po, axis=1)
+        shift = channel_norm(np.float32(k) - (1 - np.float32(s)) * Po)
         gain = gain - BEYOND_GAIN * shift
     if not strict:  # or closer to the photo round it (PAINT_SET_PX), the pixel being none
         vals = np.stack([I, np.where(_a_colour(P1)[:, None], P1, np.float32(np.inf))], 1)
@@ -309,7 +310,7 @@ def _irls(x, y, use, fit, rounds: int = 5):
     w = use.astype(np.float64)
     for _ in range(rounds):
         s, k = fit(x, y, w)
-        r = np.linalg.norm(y - (s * x + k), axis=1)
+        r = channel_norm(y - (s * x + k))
         w = use / (1.0 + (r / CAUCHY) ** 2)
     return s, k
 
@@ -386,14 +387,14 @@ def fit_blend(crop: np.ndarray, hole: np.ndarray, *, known: np.ndarray | None = 
         use = nxt
     a = 1.0 - s
     color = k / a if abs(a) > 1e-6 else np.full(3, np.nan)
-    r = np.linalg.norm(I - (s * Po + k), axis=1)[use]
+    r = channel_norm(I - (s * Po + k))[use]
     res = float(np.median(r)) if r.size else float("inf")
-    res_opaque = float(np.median(np.linalg.norm(I[use] - np.median(I[use], 0), axis=1)))
-    res_none = float(np.median(np.linalg.norm(I[use] - Po[use], axis=1)))
+    res_opaque = float(np.median(channel_norm(I[use] - np.median(I[use], 0))))
+    res_none = float(np.median(channel_norm(I[use] - Po[use])))
     # over every pair (no selection): the share the blend explains closely where the photo
     # beside differs clearly, a shift no chance match of the photo's own makes that often
-    r_all = np.linalg.norm(I - (s * Po + k), axis=1)
-    r_none = np.linalg.norm(I - Po, axis=1)
+    r_all = channel_norm(I - (s * Po + k))
+    r_none = channel_norm(I - Po)
     evidence = float(np.mean((r_all < EXPLAIN) & (r_none > 3 * EXPLAIN)))
     out.update(opacity=round(a, 4), slope=round(s, 4), offset=[round(float(v), 4) for v in k],
                color=[round(float(v), 4) for v in color], painted=int(use.sum()),
@@ -567,7 +568,7 @@ def see_through_fill(crop: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     ey, ex = np.nonzero(((edge | far) & near) | lo)
     Ie, Be = crop[ey, ex], B[ey, ex]
     v = C[None] - Be
-    cov = np.clip(((Ie - Be) * v).sum(1) / np.maximum(a * (v * v).sum(1), 1e-4), 0.0, 1.0)
+    cov = np.clip(channel_sum((Ie - Be) * v) / np.maximum(a * channel_sum(v * v), 1e-4), 0.0, 1.0)
     cov, by_colour = coverage_by_colour(Ie, ey, ex, out, resolved, a, C, cov)
     ac = (a * cov)[:, None]
     Pe = (Ie - ac * C[None]) / (1.0 - ac)

@@ -38,6 +38,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import channel_norm
+
 __all__ = ["unmix_edge", "BAND_PX"]
 
 #: The band given back: pixels 1 to this many px outside the hole.
@@ -96,7 +98,7 @@ def _shares(o: np.ndarray, p0: np.ndarray, inks: np.ndarray):
         v = c[None, :] - p0
         vn2 = np.einsum("ij,ij->i", v, v)
         a = np.einsum("ij,ij->i", e, v) / np.maximum(vn2, 1e-9)
-        across = np.linalg.norm(e - a[:, None] * v, axis=1)
+        across = channel_norm(e - a[:, None] * v)
         take = (a > 0) & (vn2 >= MIN_CONTRAST ** 2) & (across < best[1])
         best[0][take], best[1][take] = a[take], across[take]
         best[2][take], best[3][take] = np.sqrt(vn2[take]), k
@@ -169,7 +171,7 @@ def unmix_edge(image: np.ndarray, hole: np.ndarray, inks, *, mask: np.ndarray | 
         v = c[None] - p
         vn2 = np.einsum("ij,ij->i", v, v)
         aj = np.einsum("ij,ij->i", e, v) / np.maximum(vn2, 1e-9)
-        acj = np.linalg.norm(e - aj[:, None] * v, axis=1)
+        acj = channel_norm(e - aj[:, None] * v)
         take = beside & (vn2 >= MIN_CONTRAST ** 2) & (aj > 0) & (acj < best)
         k[take], best[take] = j, acj[take]
     c = inks[np.maximum(k, 0)]
@@ -177,7 +179,7 @@ def unmix_edge(image: np.ndarray, hole: np.ndarray, inks, *, mask: np.ndarray | 
     vn2 = np.einsum("ij,ij->i", v, v)
     a = np.einsum("ij,ij->i", e, v) / np.maximum(vn2, 1e-9)
     vn = np.sqrt(vn2)
-    across = np.linalg.norm(e - a[:, None] * v, axis=1)
+    across = channel_norm(e - a[:, None] * v)
     # how far the photo strays from its estimate near each band pixel, the ink's way: its
     # texture along c - p0 (RMS over the estimate's band, a window round the pixel)
     wf = src.astype(np.float32)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.core.arrays import LUMA, srgb_decode
+from seamline.core.arrays import LUMA, channel_norm, channel_sum, srgb_decode
 from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.polygons import line_rect as _rect
@@ -316,7 +316,7 @@ def change_over_texture(lab, rgb, inner, band, *, estimate=None, memo=None):
     where the caller has it; ``memo`` (keyword-only): its memo, for this ``rgb``."""
     est = telea_estimate(rgb, inner, memo) if estimate is None else estimate
     diff = lab - cv2.cvtColor(est, cv2.COLOR_RGB2Lab)
-    de = np.linalg.norm(diff, axis=-1)
+    de = channel_norm(diff)
     texture = estimate_error(rgb, lab, inner | band, memo)[band]
     return diff, de, max(EFFECT_TAIL_DELTA_E, float(np.quantile(texture, 0.75)))
 
@@ -650,7 +650,7 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height, outlined=False):
         # estimates below say (two Telea fills per line: 70 % of the text mask's time on a
         # fax page, whose segmenter pixels past the letters are paper)
         ly, lx = np.nonzero(left)
-        d2 = ((lab[ly, lx][:, None, :] - ref[None, :, :]) ** 2).sum(-1)
+        d2 = channel_sum((lab[ly, lx][:, None, :] - ref[None, :, :]) ** 2)
         match = d2.min(1, initial=np.inf) <= CONFIRM_MATCH_DE ** 2
         if not match.any():
             return np.zeros_like(left)
@@ -672,7 +672,7 @@ def _confirmed(left, text, rgb, lab, glyphs, near, height, outlined=False):
     iy, ix = np.nonzero(hit)
     which = np.full(hit.shape, -1, np.int32)
     if iy.size and len(ref):
-        d2 = ((lab[iy, ix][:, None, :] - ref[None, :, :]) ** 2).sum(-1)
+        d2 = channel_sum((lab[iy, ix][:, None, :] - ref[None, :, :]) ** 2)
         hit[iy, ix] = d2.min(1) <= CONFIRM_MATCH_DE ** 2
         which[iy, ix] = d2.argmin(1)
     hit = hit.astype(np.uint8)

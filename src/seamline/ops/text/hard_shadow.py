@@ -15,6 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import channel_norm
 from seamline.ops.masks import ellipse_kernel as _disk
 
 __all__ = ["SHADOW_HUE_CHANNELS", "SHADOW_HUE_MIN_OFFSET", "edge_shadow", "estimate_error",
@@ -153,8 +154,8 @@ def estimate_error(rgb: np.ndarray, lab: np.ndarray, unknown: np.ndarray,
 
     ``rgb`` (h, w, 3) float32 in [0, 1], ``lab`` its Lab, ``unknown`` (h, w) bool or uint8;
     returns (h, w) float32."""
-    return np.linalg.norm(lab - cv2.cvtColor(telea_estimate(rgb, unknown, memo),
-                                             cv2.COLOR_RGB2Lab), axis=-1)
+    return channel_norm(lab - cv2.cvtColor(telea_estimate(rgb, unknown, memo),
+                                           cv2.COLOR_RGB2Lab))
 
 
 def _soft_edged(fill: np.ndarray, shadow: np.ndarray, glyph: np.ndarray, rgb: np.ndarray,

@@ -38,6 +38,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import channel_norm, channel_sum
+
 __all__ = ["leftover_ink", "LEFTOVER_FIGURES", "LEFTOVER_REASON", "MIN_LEFT_PX"]
 
 #: Fraction of the predicted ink deviation a pixel must show (anti-aliased rims show less).
@@ -92,8 +94,8 @@ def _fit_ink(O: np.ndarray, C: np.ndarray) -> tuple[float, np.ndarray, float]:
     alpha = float((dc * do).sum()) / (var + 1e-3 * len(O))
     alpha = min(max(alpha, 0.0), 1.0)
     beta = (mo - alpha * mc).astype(np.float32)
-    err = np.linalg.norm(O - alpha * C - beta, axis=1)
-    unexplained = float(np.median(err)) / max(float(np.median(np.linalg.norm(O - C, axis=1))),
+    err = channel_norm(O - alpha * C - beta)
+    unexplained = float(np.median(err)) / max(float(np.median(channel_norm(O - C))),
                                                1e-6)
     return alpha, beta, unexplained
 
@@ -154,7 +156,7 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
     for side in (p > 0, p < 0):
         sel = strong & side
         if (sel.sum() >= max(12, MIN_INK_SHARE * strong.sum())
-                and float(np.median(np.linalg.norm(D[sel], axis=1))) >= MIN_PRED):
+                and float(np.median(channel_norm(D[sel]))) >= MIN_PRED):
             alpha, beta, unexplained = _fit_ink(O[removed][sel], C[removed][sel])
             out["unexplained"] = max(out.get("unexplained", 0.0), round(unexplained, 3))
             if unexplained <= MAX_UNEXPLAINED:  # drawn ink, not the photo's own texture
@@ -191,9 +193,9 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
     best = None
     for alpha, beta in inks:
         pred = (alpha - 1.0) * B[ys, xs] + beta
-        pn2 = (pred * pred).sum(1)
-        t = (e * pred).sum(1) / np.maximum(pn2, 1e-9)
-        across = np.linalg.norm(e - t[:, None] * pred, axis=1)
+        pn2 = channel_sum(pred * pred)
+        t = channel_sum(e * pred) / np.maximum(pn2, 1e-9)
+        across = channel_norm(e - t[:, None] * pred)
         ok = ((pn2 >= MIN_PRED ** 2) & (t >= MIN_COVER) & (t <= MAX_COVER)
               & (across <= MAX_ACROSS * np.sqrt(pn2)))
         r = _pieces(ys[ok], xs[ok], t[ok], band.shape, min_piece, text_height, normal,

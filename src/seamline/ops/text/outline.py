@@ -33,7 +33,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.core.arrays import LUMA
+from seamline.core.arrays import LUMA, channel_norm, channel_sum
 
 __all__ = ["drop_unenclosed_fill", "enclosed_fill", "grow_over_ring", "highlight_rim",
            "photo_in_fill", "rimmed_fill", "ring_outline", "without_photo"]
@@ -132,7 +132,7 @@ def _outline_coloured(crop, Tk, Tj, tau) -> np.ndarray:
         return np.zeros(crop.shape[:2], bool)
     d = crop - Tk
     a = (d @ v) / vv
-    res = np.sqrt(np.maximum((d * d).sum(-1) - a * a * vv, 0))
+    res = np.sqrt(np.maximum(channel_sum(d * d) - a * a * vv, 0))
     return (a >= OUTLINE_POSITION) & (a <= 1.3) & (res <= max(2 * tau, 0.1))
 
 
@@ -321,7 +321,7 @@ def rimmed_fill(crop, B, fill, cand, T, tau, ring_px):
     kept = letters[cc]
     if kept.sum() < max(20, 0.5 * fc.sum()):
         return None
-    if float(np.median(np.linalg.norm(crop[kept] - T, axis=-1))) > FILL_DEV * tau:
+    if float(np.median(channel_norm(crop[kept] - T))) > FILL_DEV * tau:
         return None
     hug = float(hugged[kept].sum() / max(edge[kept].sum(), 1))
     return ring & (_dist_outside(kept) <= ring_px), hug
@@ -405,7 +405,7 @@ def enclosed_fill(core, crop, D, thr, tau, T_out, left, paint, lifted=None):
     mean_c = np.stack([np.bincount(lab, weights=crop[..., k].ravel() * clear, minlength=n)
                        for k in range(3)], 1) / np.maximum(n_clear, 1)[:, None]
     tol = max(2 * tau, 0.12)
-    ok = cand & (np.linalg.norm(mean_c - T, axis=1) < tol)
+    ok = cand & (channel_norm(mean_c - T) < tol)
     if (ok.sum() < 2 or size[ok].sum() < 0.5 * size[cand].sum()
             or np.linalg.norm(T - T_out) < max(MIN_CONTRAST, 4 * tau)
             or not (min(float(np.linalg.norm(c - T)) for c in left) < tol if left
@@ -420,7 +420,7 @@ def _off_segment(L: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Distance of each colour of ``L`` (..., 3) from the segment a-b (same space)."""
     v = (b - a).astype(np.float32)
     t = np.clip(((L - a) @ v) / max(float(v @ v), 1e-6), 0, 1)
-    return np.linalg.norm(L - a - t[..., None] * v, axis=-1)
+    return channel_norm(L - a - t[..., None] * v)
 
 
 def photo_in_fill(glyphs: np.ndarray, image: np.ndarray, polygons) -> np.ndarray:
@@ -504,11 +504,11 @@ def photo_in_fill(glyphs: np.ndarray, image: np.ndarray, polygons) -> np.ndarray
         med = np.stack([np.median(g, axis=0) for g in np.split(px, starts[1:])])
         fill = np.median(px, axis=0)
         far = np.zeros(n, bool)
-        far[lbl[starts]] = np.linalg.norm(med - fill, axis=1) > FILL_DELTA_E
+        far[lbl[starts]] = channel_norm(med - fill) > FILL_DELTA_E
         glyph_px = np.bincount(c[in_inner], minlength=n)
         if glyph_px[~far].sum() < FILL_AGREE * glyph_px.sum():
             continue
-        pixel_far = np.linalg.norm(L - fill, axis=-1) > FILL_DELTA_E
+        pixel_far = channel_norm(L - fill) > FILL_DELTA_E
         photo = lit & pixel_far & (far | runs_out)[c]
         # a mid-tone glyph pixel (in no light part) off the blends of the fill with the
         # outline (the darkest glyph pixels' colour): the highlight's edge over the photo
@@ -580,7 +580,7 @@ def highlight_rim(glyphs: np.ndarray, photo: np.ndarray, image: np.ndarray) -> n
     v = a - b
     t = np.clip(np.einsum("ij,ij->i", c - b, v) / np.maximum(np.einsum("ij,ij->i", v, v), 1e-6),
                 0, 1)
-    off = np.linalg.norm(c - (b + t[:, None] * v), axis=1)
+    off = channel_norm(c - (b + t[:, None] * v))
     out[sl][ys, xs] = off <= HALO_BLEND_TOL
     return out
 
