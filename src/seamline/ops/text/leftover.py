@@ -144,9 +144,10 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
                  "ring_rate": 0.0, "ink_groups": 0}
     residue = np.zeros(band.shape, bool)
     removed = changed & band
-    if removed.sum() < 24:
+    if np.count_nonzero(removed) < 24:
         return out, residue
-    D = O[removed] - C[removed]
+    Or, Cr = O[removed], C[removed]  # gathered once: each side's ink fit reads them again
+    D = Or - Cr
     # principal colour direction of what was removed; strong pixels: the inks' cores
     _, _, vt = np.linalg.svd(D - D.mean(0), full_matrices=False)
     p = D @ vt[0]
@@ -157,7 +158,7 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
         sel = strong & side
         if (sel.sum() >= max(12, MIN_INK_SHARE * strong.sum())
                 and float(np.median(channel_norm(D[sel]))) >= MIN_PRED):
-            alpha, beta, unexplained = _fit_ink(O[removed][sel], C[removed][sel])
+            alpha, beta, unexplained = _fit_ink(Or[sel], Cr[sel])
             out["unexplained"] = max(out.get("unexplained", 0.0), round(unexplained, 3))
             if unexplained <= MAX_UNEXPLAINED:  # drawn ink, not the photo's own texture
                 inks.append((alpha, beta))
@@ -181,7 +182,8 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
     away = ~(cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
     look = (band | ring) & away
     ys, xs = np.nonzero(look)
-    e = O[ys, xs] - B[ys, xs]
+    B_look = B[ys, xs]  # gathered once: each ink's prediction reads it again
+    e = O[ys, xs] - B_look
     pad = int(round(max(2.0, LINE_PAD * text_height)))
     near_line = cv2.dilate(line.astype(np.uint8), cv2.getStructuringElement(
         cv2.MORPH_ELLIPSE, (2 * pad + 1, 2 * pad + 1))) > 0
@@ -192,7 +194,7 @@ def leftover_ink(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.nda
     # the fur's dark stripes, which look like a darker "ink" the mask also covered
     best = None
     for alpha, beta in inks:
-        pred = (alpha - 1.0) * B[ys, xs] + beta
+        pred = (alpha - 1.0) * B_look + beta
         pn2 = channel_sum(pred * pred)
         t = channel_sum(e * pred) / np.maximum(pn2, 1e-9)
         across = channel_norm(e - t[:, None] * pred)
