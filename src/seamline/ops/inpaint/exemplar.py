@@ -206,8 +206,25 @@ def _patchmatch(img, conf, valid, vys, vxs, tys, txs, nnf, dist, r, n_iter, max_
 
 
 @njit(cache=True, nogil=True)
-def _vote_mean(img, hole, nnf, dist, r, inv_two_sigma2, out):
-    """Hole pixels := weighted mean of the matched patches covering them (Wexler's vote).
+def _vote_weights(nnf, dist, tys, txs, inv_two_sigma2):
+    """Vote weight exp(-d / 2 sigma^2) of every target patch, (h, w) float64 (0 elsewhere).
+
+    Once a patch: the vote reads each target's weight for every pixel of its patch (49
+    times for a 7x7 patch), and the exp was most of the vote's time.
+    """
+    h, w = dist.shape
+    wts = np.zeros((h, w))
+    for k in range(tys.shape[0]):
+        ty, tx = tys[k], txs[k]
+        if nnf[ty, tx, 0] >= 0:
+            wts[ty, tx] = math.exp(-dist[ty, tx] * inv_two_sigma2) + 1e-12
+    return wts
+
+
+@njit(cache=True, nogil=True)
+def _vote_mean(img, hole, nnf, wts, r, out):
+    """Hole pixels := weighted mean of the matched patches covering them (Wexler's vote),
+    with each patch's weight from :func:`_vote_weights`.
 
     Gathered per hole pixel (no full-size accumulators, so memory stays at the image's).
     """
@@ -227,7 +244,7 @@ def _vote_mean(img, hole, nnf, dist, r, inv_two_sigma2, out):
                     tx = x - dx
                     if tx < r or tx >= w - r or nnf[ty, tx, 0] < 0:
                         continue
-                    wt = math.exp(-dist[ty, tx] * inv_two_sigma2) + 1e-12
+                    wt = wts[ty, tx]
                     sy, sx = nnf[ty, tx, 0] + dy, nnf[ty, tx, 1] + dx
                     for c in range(C):
                         acc[c] += wt * img[sy, sx, c]
@@ -433,7 +450,9 @@ def _fill_crop(crop, hole, *, patch_size, levels, iterations, search_px, seed):
             _all_dists(img, None, nnf, dist, tys, txs, r)
             _patchmatch(img, None, valid, vys, vxs, tys, txs, nnf, dist, r, _PM_SWEEPS, radius)
             # in place: every pixel a vote reads lies in a fully known source patch
-            _vote_mean(img, hl, nnf, dist, r, _inv_two_sigma2(dist, tys, txs), img)
+            wts = _vote_weights(nnf, dist, tys, txs, _inv_two_sigma2(dist, tys, txs))
+            _vote_mean(img, hl, nnf, wts, r, img)
+            del wts
     # Final pixels: each hole pixel copies its own match's centre (no blur), then the
     # border is made seamless in the gradient domain (the EM buffers are let go first).
     del img, dist, valid, vys, vxs, tys, txs, coarse, feats, holes
