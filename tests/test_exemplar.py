@@ -200,3 +200,34 @@ def test_search_px_limits_where_sources_come_from():
     mask[50:70, 96:112] = 1
     out = exemplar_fill(image, mask, search_px=12)
     assert np.abs(out[mask > 0] - 0.5).max() < 1e-3
+
+
+def test_patchmatch_bound_keeps_the_exact_distance_decisions():
+    """PatchMatch's float32 rejection bound (``_cand_dist``) takes and rejects the same
+    candidates as the exact float64 distance and returns its exact value when taken: on
+    the astronaut's colour + texture features, random target/source pairs, with bests
+    far below, just around (within the 1e-3 margin) and far above the exact distance."""
+    from seamline.ops.inpaint.exemplar import _BOUND_MARGIN, _cand_dist, _dist, _features
+
+    img = np.ascontiguousarray(_features(as_image(data.astronaut())[::2, ::2],
+                                         np.zeros((256, 256), bool)))
+    flat = img.reshape(-1)
+    rng = np.random.default_rng(3)
+    r = 3
+    taken = rejected = 0
+    for _ in range(400):
+        ty, tx, sy, sx = (int(v) for v in rng.integers(r, 256 - r, 4))
+        exact = _dist(img, None, ty, tx, sy, sx, r, np.inf)
+        if _ in (0, 1):  # a source identical to the target: exact distance 0
+            sy, sx, exact = ty, tx, 0.0
+        for best in (exact * 0.5, exact * (1 - 1e-9), np.nextafter(exact, 0), exact,
+                     np.nextafter(exact, np.inf), exact * (1 + 1e-9), exact * _BOUND_MARGIN,
+                     exact * 2, 1e-30, np.inf):
+            d = _cand_dist(img, flat, None, ty, tx, sy, sx, r, best)
+            if exact < best:
+                assert d == exact  # taken, with the exact value
+                taken += 1
+            else:
+                assert not d < best  # rejected, as the exact test rejects it
+                rejected += 1
+    assert taken > 500 and rejected > 500
