@@ -193,3 +193,28 @@ def test_the_compiling_child_dies_with_a_killed_parent(tmp_path):
             parent.wait(30)
         if child is not None and _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_no_python_runs_in_the_forked_child_before_exec(kernels, tmp_path):
+    """The child is started without a ``preexec_fn``: no Python code runs between fork and exec
+    (subprocess can vfork), so a lock another thread held at the fork (the warm-up runs after
+    the text detector's ONNX Runtime pools started: 3-4 threads) cannot hang it there. Seen
+    through ``os.register_at_fork``'s child hooks, which run in a forked child exactly when
+    Python code does (main's preexec_fn ran them); the death test below still passes."""
+    import os
+
+    marks = tmp_path / "forked_child_ran_python"
+    armed = [True]
+
+    def in_child():
+        if armed[0]:
+            with open(marks, "a") as f:
+                f.write(f"{os.getpid()}\n")
+
+    os.register_at_fork(after_in_child=in_child)  # cannot be unregistered: disarmed below
+    try:
+        assert compile_aside(kernels, "warm") is True
+    finally:
+        armed[0] = False
+    assert cold_kernels(kernels) == []
+    assert not marks.exists(), "Python ran in the forked child before exec"

@@ -21,6 +21,8 @@ error reading it counts as warm (compile here, as before).
 On Linux the child dies with the process that started it (:func:`_dying_with_parent`): a
 parent killed while it waits (``kill -9``, the OOM killer, a supervisor's timeout) would
 otherwise leave an orphan compiling for minutes, holding a core and the compiler's memory.
+The child asks for that itself, as its first statements: no ``preexec_fn`` (Python code run
+between fork and exec, unsafe in a threaded parent).
 """
 
 from __future__ import annotations
@@ -79,52 +81,49 @@ def compile_aside(module: ModuleType, function: str) -> bool:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(
         os.pathsep) if p])
-    code = (f"import sys; sys.path.insert(0, {root!r}); "
+    code = (_dying_with_parent() + f"import sys; sys.path.insert(0, {root!r}); "
             f"import {module.__name__} as m; m.{function}()")
     try:
         done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=CHILD_TIMEOUT_S, check=False,
-                              preexec_fn=_dying_with_parent())
+                              timeout=CHILD_TIMEOUT_S, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
 
 
-def _dying_with_parent():
-    """A ``preexec_fn`` that has the kernel send the child SIGKILL when this process dies
-    (Linux's ``prctl(PR_SET_PDEATHSIG)``, through ctypes), or None off Linux or where libc's
-    ``prctl`` cannot be found (the child then outlives a killed parent, as before).
+def _dying_with_parent() -> str:
+    """The child's first lines of ``-c`` code: on Linux they have the kernel send it SIGKILL
+    when this process dies (``prctl(PR_SET_PDEATHSIG)`` through ctypes), then compare its
+    parent's pid with this process's and exit if they differ (a parent that died before the
+    call: the child was already given to init or a subreaper). Off Linux "", and where
+    libc's ``prctl`` cannot be found the child goes on (it outlives a killed parent, as
+    before).
 
     Why the kernel's signal and not the child polling its parent's pid: it comes at once,
     also while the child is inside LLVM (a poll needs the child's interpreter to run it),
-    and it needs no thread in the child beside the compile. ``prctl`` is looked up here,
-    before the fork: between fork and exec the child only calls it and reads its parent's
-    pid (no import, no lock another thread could hold). The signal follows the thread that
-    forked, which :func:`compile_aside` keeps waiting on the child. A parent that died
-    before the call (the child was already given to init) is caught by its pid. Cost: with
-    a ``preexec_fn`` subprocess forks instead of using vfork (page tables copied: 3-7 ms
-    more to start from a 400 MB process, once per cold warm-up)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
+    and it needs no thread in the child beside the compile. The signal follows the thread that
+    started the child, which :func:`compile_aside` keeps waiting on it.
 
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+    Why in the child's code and not a ``preexec_fn``: a ``preexec_fn`` runs Python between fork
+    and exec (the interpreter's at-fork hooks, ctypes, the allocator), which Python's docs
+    call unsafe in a threaded parent: a lock another thread held at the fork stays held in
+    the child. The warm-up's parent is threaded (it runs after the text detector's ONNX
+    Runtime pools started: 3-4 OS threads). Without one, subprocess can vfork and exec at
+    once (and skips copying a 400-800 MB process's page tables: 3-7 ms). The child then runs
+    unguarded only for its interpreter's start, before anything it could compile."""
+    if not sys.platform.startswith("linux"):
+        return ""
     import signal
 
-    parent = os.getpid()
-    PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-    death = ctypes.c_ulong(int(signal.SIGKILL))  # prctl is variadic: arg2 an unsigned long
-
-    def die_with_parent():
-        prctl(PR_SET_PDEATHSIG, death)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return die_with_parent
+    # PR_SET_PDEATHSIG = 1 (<linux/prctl.h>); prctl is variadic: arg2 an unsigned long
+    return ("import ctypes, os\n"
+            "try:\n"
+            f"    ctypes.CDLL(None).prctl(1, ctypes.c_ulong({int(signal.SIGKILL)}))\n"
+            "except (OSError, AttributeError):\n"
+            "    pass\n"
+            f"if os.getppid() != {os.getpid()}:\n"
+            "    os._exit(1)\n")
 
 
 def warm_kernels(module_name: str, function: str = "_load_kernels") -> None:
