@@ -299,3 +299,24 @@ def test_blur_on_a_box_is_the_whole_frames_blur_there_bit_for_bit():
         mean, weight = blur_over(a, where, sigma)
         mean_b, weight_b = blur_over(a, where, sigma, box=box)
         assert np.array_equal(mean_b, mean[box]) and np.array_equal(weight_b, weight[box])
+
+
+def test_blur_on_an_empty_box_gives_the_whole_frames_empty_read():
+    # review24: a sigma under 1/16 px has a 1-tap kernel (radius 0): an empty box then made an
+    # empty crop, which cv2.GaussianBlur refuses (-215 !_src.empty()), where the whole
+    # frame's blur read on the box is an empty array
+    rng = np.random.default_rng(7)
+    a = rng.random((40, 130, 3), dtype=np.float32)
+    where = rng.random((40, 130)) < 0.5
+    for sigma in (0.01, 0.05, 1.0):
+        for box in ((slice(5, 5), slice(64, 64)), (slice(0, 0), slice(0, 90)),
+                    (slice(3, 30), slice(128, 128)), (slice(40, 40), slice(130, 130))):
+            full = cv2.GaussianBlur(a, (0, 0), sigma)
+            got = blur_on(a, sigma, box)
+            assert got.shape == full[box].shape and np.array_equal(got, full[box])
+            mean, weight = blur_over(a, where, sigma)
+            mean_b, weight_b = blur_over(a, where, sigma, box=box)
+            assert mean_b.shape == mean[box].shape and weight_b.shape == weight[box].shape
+        # a non-empty box at that sigma: the frame's values (its 1-tap blur is a copy)
+        box = (slice(5, 9), slice(60, 70))
+        assert np.array_equal(blur_on(a, sigma, box), cv2.GaussianBlur(a, (0, 0), sigma)[box])

@@ -366,6 +366,10 @@ def blur_reach(shape, sigma: float, box) -> tuple[tuple[slice, slice], tuple[sli
     y0, y1, x0, x1 = ry.start or 0, H if ry.stop is None else ry.stop, rx.start or 0, \
         W if rx.stop is None else rx.stop
     r = (int(round(sigma * 8 + 1)) | 1) // 2  # OpenCV's kernel size for float images
+    # at least 1: a sigma under 1/16 px has a 1-tap kernel (r 0), and an empty box then an
+    # empty crop, which cv2.GaussianBlur refuses (the frame's blur gives an empty box's
+    # nothing); a wider crop gives the same values
+    r = max(r, 1)
     Y0, Y1 = max(0, y0 - r), min(H, y1 + r)
     X0 = max(0, x0 - r)
     X0 -= X0 % _COL_ALIGN
