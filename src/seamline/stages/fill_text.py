@@ -134,9 +134,9 @@ class FillText(Stage):
 
     @classmethod
     def warm_up(cls, params, *, threads: int | None = None) -> None:
-        """Load the exemplar fill's and FSR's compiled kernels (~1 CPU s on a process's first
-        exemplar or FSR fill otherwise) and import the loop's modules, before the first
-        image."""
+        """Load the exemplar fill's, FSR's and Telea's compiled kernels (~1 CPU s on a
+        process's first exemplar or FSR fill otherwise) and import the loop's modules, before
+        the first image."""
         import importlib
 
         # the loop and what it imports on first use (judges, fills, labelling)
@@ -154,6 +154,10 @@ class FillText(Stage):
             from seamline.ops.inpaint.fsr_kernel import warm_up as fsr_warm_up
 
             fsr_warm_up()  # the FSR kernels (Numba, loaded from its cache: ~0.3 CPU s)
+        # Telea's (Numba): the text mask's photo estimates and the fills' carriers use it
+        from seamline.ops.inpaint.telea_kernel import warm_up as telea_warm_up
+
+        telea_warm_up()
 
     def run(self, ctx, image, mask, regions, geometry=None, edited=None):
         res = self._fill(ctx, image, mask, regions, geometry)

@@ -56,6 +56,12 @@ def _opencv(flag):
         q = to_uint16(crop)
         # a grey image's RGB view (R = G = B): one channel filled stands for all three
         grey = bool((q[..., 0] == q[..., 1]).all() and (q[..., 0] == q[..., 2]).all())
+        if flag == cv2.INPAINT_TELEA and not grey:
+            # the three channels in one march, each filled as its own 16-bit call fills it
+            # (seamline.ops.inpaint.telea_kernel: the same pixels at ~half the CPU)
+            from seamline.ops.inpaint.telea_kernel import telea_inpaint
+
+            return as_image(telea_inpaint(q, hole, opts.radius))
         out = [cv2.inpaint(np.ascontiguousarray(q[..., c]), hole, opts.radius, flag)
                for c in range(1 if grey else 3)]
         return as_image(np.stack(out * 3 if grey else out, axis=-1))

@@ -48,6 +48,7 @@ import numpy as np
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8, to_uint16
 from seamline.ops.inpaint.fsr_kernel import fsr_inpaint
+from seamline.ops.inpaint.telea_kernel import telea_inpaint
 
 __all__ = ["fsr_fill", "default_scale", "fine_detail", "fine_part"]
 
@@ -151,7 +152,7 @@ def _fsr(crop: np.ndarray, hole: np.ndarray, mode: int) -> np.ndarray:
     # 1 px changed the pure-green repair too: train case 023 -0.27 dB and QA-failed.)
     bad |= _out_of_range(src, dst, known)
     if bad.any():
-        dst = cv2.inpaint(dst, bad.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+        dst = telea_inpaint(dst, bad.astype(np.uint8) * 255)
     if pad:
         dst = dst[pad:-pad, pad:-pad]
     return as_image(np.ascontiguousarray(dst))
@@ -207,13 +208,11 @@ def _fsr_reduced(crop: np.ndarray, hole: np.ndarray, mode: int, s: int = 2,
     small[~known] = first[~known]
     up = cv2.resize(small, (c.shape[1], c.shape[0]), interpolation=cv2.INTER_CUBIC)[:h, :w]
     # the detail finer than the reduced size (photo minus upsampled fill, on the known
-    # pixels), carried into the hole by Telea (16-bit per channel, offset to be non-negative)
+    # pixels), carried into the hole by Telea (16-bit, each channel as its own fill would
+    # carry it; offset to be non-negative)
     res = np.clip((crop - up) * 0.5 + 0.5, 0, 1)
     res[hole] = 0.5
-    q = to_uint16(res)
-    h8 = hole.astype(np.uint8) * 255
-    carried = np.stack([cv2.inpaint(np.ascontiguousarray(q[..., i]), h8, 3, cv2.INPAINT_TELEA)
-                        for i in range(3)], axis=-1)
+    carried = telea_inpaint(to_uint16(res), hole.astype(np.uint8) * 255)
     return np.clip(up + (as_image(carried) - 0.5) * 2, 0, 1)
 
 

@@ -580,12 +580,11 @@ def see_through_fill(crop: np.ndarray, hole: np.ndarray, *, known: np.ndarray | 
     resolved[ey[eok], ex[eok]] = True
     if rest.any():
         from seamline.io import as_image, to_uint16
+        from seamline.ops.inpaint.telea_kernel import telea_inpaint
 
-        # per channel at 16 bits, as the telea backend does (no 8-bit quantisation)
-        q = to_uint16(out)
+        # each channel at 16 bits, as the telea backend does (no 8-bit quantisation)
         r8 = (rest | ~resolved).astype(np.uint8) * 255
-        tel = as_image(np.stack([cv2.inpaint(np.ascontiguousarray(q[..., c]), r8, 2,
-                                             cv2.INPAINT_TELEA) for c in range(3)], axis=-1))
+        tel = as_image(telea_inpaint(to_uint16(out), r8, 2))
         out[rest] = tel[rest]
     fit = dict(fit, inverted_px=int(ok.sum()), edge_px=int(eok.sum()),
                edge_by_colour_px=int(by_colour[eok].sum()),

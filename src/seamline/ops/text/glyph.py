@@ -55,6 +55,7 @@ import numpy as np
 
 from seamline.errors import InputError
 from seamline.io import as_image, to_uint8
+from seamline.ops.inpaint.telea_kernel import telea_inpaint
 from seamline.ops.polygons import line_rect as _rect
 from seamline.ops.polygons import polygon_mask, stacked
 from seamline.ops.text.detect import check_image
@@ -179,7 +180,7 @@ def _background(crop: np.ndarray, known: np.ndarray, hb: float) -> np.ndarray:
     small = cv2.resize(crop, (sw_, sh_), interpolation=cv2.INTER_AREA)
     unk = cv2.resize((~known).astype(np.uint8), (sw_, sh_), interpolation=cv2.INTER_NEAREST)
     unk = cv2.dilate(unk, np.ones((3, 3), np.uint8))  # area-averaged pixels next to text are mixed
-    filled = as_image(cv2.inpaint(to_uint8(small), unk, 3, cv2.INPAINT_TELEA))
+    filled = as_image(telea_inpaint(to_uint8(small), unk))
     filled = np.where(unk[..., None] > 0, filled, small)
     B = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.where(known[..., None], crop, B)

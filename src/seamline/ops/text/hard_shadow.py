@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from seamline.core.arrays import channel_norm
+from seamline.ops.inpaint.telea_kernel import telea_inpaint
 from seamline.ops.masks import ellipse_kernel as _disk
 
 __all__ = ["SHADOW_HUE_CHANNELS", "SHADOW_HUE_MIN_OFFSET", "edge_shadow", "estimate_error",
@@ -140,7 +141,7 @@ def telea_estimate(rgb: np.ndarray, unknown: np.ndarray, memo: dict | None = Non
         if key in memo:
             return memo[key]
     u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
-    est = cv2.inpaint(u8, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    est = telea_inpaint(u8, unknown.astype(np.uint8))  # cv2.inpaint's pixels, ~0.7x its CPU
     est = est.astype(np.float32) / 255
     if key is not None:
         memo[key] = est

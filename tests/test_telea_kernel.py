@@ -1,0 +1,87 @@
+"""The compiled Telea fill (seamline.ops.inpaint.telea_kernel) against OpenCV's cv2.inpaint,
+pixel for pixel."""
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from seamline.errors import InputError
+from seamline.ops.inpaint.telea_kernel import telea_inpaint
+
+
+def _hole(h, w, seed, grow=0):
+    """A text-like hole (255 inside), optionally grown (a text mask's estimate region)."""
+    rng = np.random.default_rng(seed)
+    hole = np.zeros((h, w), np.uint8)
+    for _ in range(4):
+        cv2.putText(hole, "Ag", (int(rng.integers(0, w - 30)), int(rng.integers(20, h))),
+                    cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.7, 1.8)), 255,
+                    int(rng.integers(2, 8)))
+    if grow:
+        hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    return hole
+
+
+CASES = [(data.astronaut(), 40, 30, 90, 201, 1, 0),
+         (data.coffee(), 200, 100, 77, 150, 2, 6),   # grown: a thick hole, deep marching
+         (data.chelsea(), 10, 200, 64, 96, 3, 0),
+         (np.dstack([data.brick()] * 3), 100, 120, 120, 130, 4, 3)]
+
+
+@pytest.mark.parametrize("photo, y0, x0, h, w, seed, grow", CASES)
+def test_the_same_pixels_as_opencv_3_channel_8_bit(photo, y0, x0, h, w, seed, grow):
+    src = np.ascontiguousarray(photo[y0:y0 + h, x0:x0 + w])
+    hole = _hole(h, w, seed, grow)
+    assert (hole > 0).sum() > 300
+    ref = cv2.inpaint(src, hole, 3, cv2.INPAINT_TELEA)
+    out = telea_inpaint(src, hole)
+    assert out.dtype == np.uint8 and np.array_equal(out, ref)
+    # the input is left as it was
+    assert np.array_equal(src, photo[y0:y0 + h, x0:x0 + w])
+
+
+@pytest.mark.parametrize("radius", [2, 3, 5])
+def test_three_16_bit_channels_as_three_one_channel_fills(radius):
+    # OpenCV takes 16 bits in one channel only: the kernel fills all three in one march,
+    # each as its own call would
+    photo = data.astronaut()[100:180, 150:290].astype(np.float32) / 255
+    src = np.ascontiguousarray(cv2.GaussianBlur(photo, (0, 0), 1.5) * 65535).astype(np.uint16)
+    hole = _hole(80, 140, 7, 2)
+    ref = np.stack([cv2.inpaint(np.ascontiguousarray(src[..., c]), hole, radius,
+                                cv2.INPAINT_TELEA) for c in range(3)], axis=-1)
+    out = telea_inpaint(src, hole, radius)
+    assert out.dtype == np.uint16 and np.array_equal(out, ref)
+
+
+def test_holes_at_the_frame_edges_and_noise():
+    # OpenCV's quirks at the frame (its gradients read the border rows one pixel inwards)
+    # and on noise (large gradient terms) are kept: random holes touching every edge
+    rng = np.random.default_rng(0)
+    for it in range(40):
+        h, w = (int(v) for v in rng.integers(4, 50, 2))
+        noise = rng.random((h, w, 3))
+        if it % 2:
+            noise = cv2.GaussianBlur(noise, (0, 0), 2)
+        hole = ((rng.random((h, w)) < rng.uniform(0.05, 0.7)) * 255).astype(np.uint8)
+        hole[0, : w // 2] = hole[-1, w // 3:] = hole[:, 0] = hole[h // 2:, -1] = 255
+        src8 = (noise * 255).astype(np.uint8)
+        assert np.array_equal(telea_inpaint(src8, hole),
+                              cv2.inpaint(src8, hole, 3, cv2.INPAINT_TELEA)), it
+        src16 = (noise * 65535).astype(np.uint16)
+        ref = np.stack([cv2.inpaint(np.ascontiguousarray(src16[..., c]), hole, 3,
+                                    cv2.INPAINT_TELEA) for c in range(3)], axis=-1)
+        assert np.array_equal(telea_inpaint(src16, hole), ref), it
+
+
+def test_one_channel_no_hole_and_bad_input():
+    src = (data.camera()[:60, :80]).copy()
+    hole = _hole(60, 80, 9)
+    # one channel: OpenCV's own call
+    assert np.array_equal(telea_inpaint(src, hole), cv2.inpaint(src, hole, 3, cv2.INPAINT_TELEA))
+    rgb = np.dstack([src] * 3)
+    assert np.array_equal(telea_inpaint(rgb, np.zeros((60, 80), np.uint8)), rgb)
+    with pytest.raises(InputError, match="hole"):
+        telea_inpaint(rgb, hole[:50])
+    with pytest.raises(InputError, match="src"):
+        telea_inpaint(rgb.astype(np.float32), hole)
