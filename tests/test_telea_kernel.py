@@ -85,3 +85,20 @@ def test_one_channel_no_hole_and_bad_input():
         telea_inpaint(rgb, hole[:50])
     with pytest.raises(InputError, match="src"):
         telea_inpaint(rgb.astype(np.float32), hole)
+
+
+def test_the_first_fill_loads_the_kernels_once(monkeypatch):
+    # a process that never called warm_up (the benchmark's warm-up image reaches the text
+    # mask's estimates first) loads them on its first fill, through jit_cache's child
+    from seamline.ops.inpaint import jit_cache
+    from seamline.ops.inpaint import telea_kernel as tk
+
+    calls = []
+    monkeypatch.setattr(tk, "_loaded", False)
+    monkeypatch.setattr(jit_cache, "compile_aside", lambda m, f: calls.append((m.__name__, f)))
+    src = np.ascontiguousarray(data.coffee()[:40, :60])
+    hole = _hole(40, 60, 11)
+    for _ in range(2):
+        ref = cv2.inpaint(src, hole, 3, cv2.INPAINT_TELEA)
+        assert np.array_equal(telea_inpaint(src, hole), ref)
+    assert calls == [("seamline.ops.inpaint.telea_kernel", "_load_kernels")] and tk._loaded

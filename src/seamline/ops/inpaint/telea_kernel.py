@@ -25,6 +25,8 @@ column: an OpenCV upgrade that changes its code fails that test.)
 from __future__ import annotations
 
 import math
+import sys
+import threading
 
 import cv2
 import numpy as np
@@ -326,11 +328,20 @@ def telea_inpaint(src: np.ndarray, hole: np.ndarray, radius: float = 3.0) -> np.
         one = np.ascontiguousarray(src.reshape(src.shape[:2]))
         out = cv2.inpaint(one, np.ascontiguousarray(hole, np.uint8), radius, cv2.INPAINT_TELEA)
         return out.reshape(src.shape)
-    three = src.dtype == np.uint8
     if src.ndim != 3 or src.shape[2] != 3 or src.dtype not in (np.uint8, np.uint16):
         raise InputError(f"src: {src.dtype} of shape {src.shape} (Telea here takes uint8 or "
                          "uint16, one channel or three)")
-    rng = int(min(max(round(radius), 1), 100))  # cvRound: ties to even, as Python's round
+    if not _loaded:
+        # the first fill in this process loads the kernels, compiling a cold cache in a child
+        # (the benchmark's warm-up image reaches the text mask's estimates before any
+        # warm_up(): compiled here, LLVM's state would stay for the process's life)
+        warm_up()
+    return _fill(src, hole, int(min(max(round(radius), 1), 100)))  # cvRound: ties to even
+
+
+def _fill(src: np.ndarray, hole: np.ndarray, rng: int) -> np.ndarray:
+    """:func:`telea_inpaint` of a checked 3-channel ``src`` at the integer radius ``rng``."""
+    three = src.dtype == np.uint8
     h, w = hole.shape
     mask = np.zeros((h + 2, w + 2), np.uint8)
     mask[1:-1, 1:-1][hole != 0] = _INSIDE
@@ -359,21 +370,30 @@ def telea_inpaint(src: np.ndarray, hole: np.ndarray, radius: float = 3.0) -> np.
     return res
 
 
-def warm_up() -> None:
-    """Load (or compile) the kernels now. Kernels whose cache is cold are compiled in a child
-    process first, so this process loads them from the cache instead of keeping the
-    compiler's memory (:mod:`.jit_cache`)."""
-    import sys
+#: Whether this process has loaded the kernels (:func:`warm_up`), and its lock (the fill's
+#: first pass runs regions on two threads).
+_loaded = False
+_load_lock = threading.Lock()
 
+
+def warm_up() -> None:
+    """Load (or compile) the kernels now, once per process. Kernels whose cache is cold are
+    compiled in a child process first, so this process loads them from the cache instead of
+    keeping the compiler's memory (:mod:`.jit_cache`)."""
+    global _loaded
     from seamline.ops.inpaint.jit_cache import compile_aside
 
-    compile_aside(sys.modules[__name__], "_load_kernels")
-    _load_kernels()
+    with _load_lock:
+        if not _loaded:
+            compile_aside(sys.modules[__name__], "_load_kernels")
+            _load_kernels()
+            _loaded = True
 
 
 def _load_kernels() -> None:
-    """:func:`warm_up`'s calls: a small hole in a 3-channel 8-bit and 16-bit image."""
+    """:func:`warm_up`'s calls (the child's too): a small hole in a 3-channel 8-bit and 16-bit
+    image."""
     hole = np.zeros((24, 24), np.uint8)
     hole[8:16, 6:18] = 255
     for dtype in (np.uint8, np.uint16):
-        telea_inpaint(np.full((24, 24, 3), 100, dtype), hole)
+        _fill(np.full((24, 24, 3), 100, dtype), hole, 3)
