@@ -25,7 +25,6 @@ column: an OpenCV upgrade that changes its code fails that test.)
 from __future__ import annotations
 
 import math
-import sys
 import threading
 
 import cv2
@@ -381,12 +380,11 @@ def warm_up() -> None:
     compiled in a child process first, so this process loads them from the cache instead of
     keeping the compiler's memory (:mod:`.jit_cache`)."""
     global _loaded
-    from seamline.ops.inpaint.jit_cache import compile_aside
+    from seamline.ops.inpaint.jit_cache import warm_kernels
 
     with _load_lock:
         if not _loaded:
-            compile_aside(sys.modules[__name__], "_load_kernels")
-            _load_kernels()
+            warm_kernels(__name__)
             _loaded = True
 
 
