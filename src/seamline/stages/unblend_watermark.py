@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "23"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "24"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -91,6 +91,8 @@ class UnblendWatermark(Stage):
     # 23: _dark_blend's a C read on the word's core less its edge pixel row (the letters' rim
     # pulled it down over black: ops.text.unblend._low_lift); the spreads' blend, where taken,
     # keeps the fit's holes (A_MAX)
+    # 24: over a dark photo, the bias the inverted copies share per pixel row from the letters'
+    # edge, less the same rows' between the copies, taken off (ops.text.unblend._rim_debias)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
