@@ -32,11 +32,18 @@ keeps the comparison as ``exemplar+lab``); the gradient-domain paste already rem
 drift at the border.
 
 The kernels are Numba ``@njit(cache=True, nogil=True)``: the first call in a fresh
-environment compiles them (several seconds), later processes load them from ``__pycache__``;
-they release the GIL, so the text-removal loop's fills of two regions run at once on two
-threads (PatchMatch and the votes were ~60 % of a title's fill, SuperLU's solve ~20 %).
-Loading them from that cache still costs ~0.5 CPU s on the first fill of a process (and
-importing Numba itself ~0.6 s): :func:`warm_up` pays it before the first image.
+environment compiles them (several seconds, in a child process: :mod:`.jit_cache`), later
+processes load them from ``__pycache__``; they release the GIL, so fills run on other threads
+do not hold up this one. Loading them from that cache still costs ~0.5 CPU s on the first fill
+of a process (and importing Numba itself ~0.6 s): :func:`warm_up` pays it before the first
+image.
+
+This module is over 600 lines because the kernels and the driver that runs them stay
+together: :func:`.jit_cache.cold_kernels` finds the kernels a module defines itself, and the
+warm-up (the child's compile included) runs them through the driver's own fill, so the
+kernels in a module of their own would need a kernel-only warm-up that reaches each of them
+(PatchMatch, the NNF upsampling, both votes) with the driver's argument types; left for a
+change that has a measured reason to touch them.
 """
 
 from __future__ import annotations
