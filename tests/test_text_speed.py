@@ -528,17 +528,22 @@ def test_image_statistics_are_the_float64_ones_in_one_pass(astronaut, coffee):
 
 
 def _counting_inpaint(monkeypatch):
-    """Count cv2.inpaint calls (the text mask's photo estimates are Telea fills)."""
+    """Count the text mask's photo estimates (Telea fills: hard_shadow's telea_inpaint, the
+    Numba copy of cv2.inpaint, and cv2.inpaint itself where it is still called)."""
     import cv2
 
+    from seamline.ops.text import hard_shadow
+
     calls = []
-    real = cv2.inpaint
 
-    def counted(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
+    def counting(real):
+        def counted(*a, **k):
+            calls.append(1)
+            return real(*a, **k)
+        return counted
 
-    monkeypatch.setattr(cv2, "inpaint", counted)
+    monkeypatch.setattr(cv2, "inpaint", counting(cv2.inpaint))
+    monkeypatch.setattr(hard_shadow, "telea_inpaint", counting(hard_shadow.telea_inpaint))
     return calls
 
 
