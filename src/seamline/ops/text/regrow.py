@@ -259,9 +259,9 @@ class PhotoBack:
 def rim_back(image: np.ndarray, out: np.ndarray, final: np.ndarray) -> int:
     """After the last fill, the photo given back on ``final``'s outer rim
     (``RIM_DEPTH_PX`` deep) where the fills came within ``KEEP_PHOTO`` of it, farther
-    than ``RIM_INK_PX`` from a pixel of ``final`` they changed by more than ``RIM_INK``
-    (nearer: where they rounded to the input's 8-bit level), on a piece of ``final`` somewhere deeper than ``RIM_BEHIND_PX`` (a hole, not a
-    speck); ``out`` changed there in place. Returns the pixels given back.
+    than ``RIM_INK_PX`` from a pixel of ``final`` they changed by more than ``RIM_INK``, on a
+    piece of ``final`` somewhere deeper than ``RIM_BEHIND_PX`` (a hole, not a speck); ``out``
+    changed there in place. Returns the pixels given back.
 
     A fill ends at the hole's edge close to the photo round it: where the mask reached
     past the text (a subtitle's margin over a photo piece the matte took, a huge title's
@@ -270,10 +270,10 @@ def rim_back(image: np.ndarray, out: np.ndarray, final: np.ndarray) -> int:
     a title over a smooth gradient: 9 px). No one sees the difference, and the photo
     keeps its pixels there. The rim near the text's visible change keeps its fill: a
     shadow's faint tail or an outline's edge left in a row round the letters is residue
-    (the ink-left count, the ghost judge's boosted read); there the photo comes back only
-    where the fill rounds to the input's own 8-bit level in every channel (the held-out
-    subtitle's edge row, 1-6 px from a change over 8/255: a saved image is the same either
-    way, the float output now holds the input's value and is no longer "changed").
+    (the ink-left count, the ghost judge's boosted read). Not given back there even where
+    the fill rounds to the input's own 8-bit level (far27 tried it: a saved image is the
+    same either way, only the float output changes, and the ghost judge has already read
+    those pixels: QA could no longer reuse its reads, the digests no longer match).
     ``final`` stays as it is (a pixel it holds may differ from the input; these do not).
     Worked on ``final``'s box.
 
@@ -301,14 +301,5 @@ def rim_back(image: np.ndarray, out: np.ndarray, final: np.ndarray) -> int:
     hole[lab[depth > RIM_BEHIND_PX]] = True
     rim = m & (depth <= RIM_DEPTH_PX) & hole[lab] & (change > 0)
     back = rim & ~ink & (change <= KEEP_PHOTO)
-    # near the change, only where the fill's change does not survive rounding to 8 bits (the
-    # same level in every channel: |change| < 1/255 first): a shadow's faint tail there keeps
-    # the fill a saved image shows, and the float output holds the photo's own value
-    near = rim & ink & (change < 1 / 255)
-    if near.any():
-        a, b = out[box][near], image[box][near]
-        near[near] = np.all(np.rint(np.clip(a, 0, 1) * 255) == np.rint(np.clip(b, 0, 1) * 255),
-                            axis=-1)
-        back |= near
     out[box][back] = image[box][back]
     return int(back.sum())
