@@ -74,6 +74,29 @@ def test_holes_at_the_frame_edges_and_noise():
         assert np.array_equal(telea_inpaint(src16, hole), ref), it
 
 
+def test_a_frame_one_pixel_high_or_wide_is_filled_inside_the_image():
+    # OpenCV's gradient reads a border row one pixel inwards: a 1-row frame has none, and
+    # OpenCV and the kernel read past the image (the public inpaint(backend="telea") reaches
+    # it on a 1-row image). Filled as the frame doubled, the same image and hole, instead
+    rng = np.random.default_rng(3)
+    for it in range(20):
+        w = int(rng.integers(3, 40))
+        src = (cv2.GaussianBlur(rng.random((1, w, 3)), (0, 0), 1) * 255).astype(np.uint8)
+        if it % 2:
+            src = src.astype(np.uint16) * 257
+        hole = ((rng.random((1, w)) < 0.4) * 255).astype(np.uint8)
+        hole[0, it % w] = 255
+        for s, hl in ((src, hole), (src.transpose(1, 0, 2), hole.T)):
+            ax = 0 if hl.shape[0] == 1 else 1
+            two = telea_inpaint(np.concatenate([s, s], ax), np.concatenate([hl, hl], ax))
+            assert np.array_equal(telea_inpaint(s, hl), two[:hl.shape[0], :hl.shape[1]]), it
+            if s.dtype == np.uint16:  # one channel (OpenCV's own call) doubled the same way
+                assert np.array_equal(telea_inpaint(s[..., 0], hl), two[:hl.shape[0],
+                                                                        :hl.shape[1], 0]), it
+    assert telea_inpaint(np.full((1, 1, 3), 9, np.uint8), np.full((1, 1), 255, np.uint8)).shape \
+        == (1, 1, 3)
+
+
 def test_one_channel_no_hole_and_bad_input():
     src = (data.camera()[:60, :80]).copy()
     hole = _hole(60, 80, 9)

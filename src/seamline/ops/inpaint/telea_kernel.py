@@ -323,6 +323,15 @@ def telea_inpaint(src: np.ndarray, hole: np.ndarray, radius: float = 3.0) -> np.
     hole = np.asarray(hole)
     if hole.ndim != 2 or hole.shape != src.shape[:2]:
         raise InputError(f"hole: shape {hole.shape} does not match src {src.shape[:2]}")
+    if min(hole.shape) == 1:
+        # OpenCV's gradient reads a border row (column) one pixel inwards: a frame 1 px high
+        # (wide) has none, and both OpenCV and the kernel then read past the image (garbage,
+        # or a crash). Filled as the frame with that row (column), hole included, doubled:
+        # the same image and hole, and every read inside it.
+        ry, rx = (2, 1) if hole.shape[0] == 1 else (1, 2)
+        reps = (ry, rx) + (1,) * (src.ndim - 2)
+        return telea_inpaint(np.tile(src, reps), np.tile(hole, (ry, rx)),
+                             radius)[:hole.shape[0], :hole.shape[1]]
     if src.ndim == 2 or (src.ndim == 3 and src.shape[2] == 1):
         one = np.ascontiguousarray(src.reshape(src.shape[:2]))
         out = cv2.inpaint(one, np.ascontiguousarray(hole, np.uint8), radius, cv2.INPAINT_TELEA)
