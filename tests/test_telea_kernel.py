@@ -74,6 +74,21 @@ def test_holes_at_the_frame_edges_and_noise():
         assert np.array_equal(telea_inpaint(src16, hole), ref), it
 
 
+def test_rounds_as_opencv_where_the_value_is_just_under_one():
+    # OpenCV rounds sat + 0.5 with the 0.5 added in double (round_cast); added in float32,
+    # sat = 0.99999994 (a flat dark patch's 2 less a gradient term of ~1) became 1.5 and
+    # rounded to 2 where OpenCV gives 1, and the march carried it on (astronaut's dark
+    # suit at radius 1: 11 of 25x20 pixels differed; 14.5k in a 430x470 hole)
+    src = np.ascontiguousarray(data.astronaut()[470:490, 290:315])
+    hole = np.zeros((20, 25), np.uint8)
+    hole[2:10, 2:-2] = 255
+    assert np.array_equal(telea_inpaint(src, hole, 1), cv2.inpaint(src, hole, 1, cv2.INPAINT_TELEA))
+    src16 = src.astype(np.uint16)  # the same values at 16 bits: each channel OpenCV's own call
+    ref = np.stack([cv2.inpaint(np.ascontiguousarray(src16[..., c]), hole, 1, cv2.INPAINT_TELEA)
+                    for c in range(3)], axis=-1)
+    assert np.array_equal(telea_inpaint(src16, hole, 1), ref)
+
+
 def test_a_frame_one_pixel_high_or_wide_is_filled_inside_the_image():
     # OpenCV's gradient reads a border row one pixel inwards: a 1-row frame has none, and
     # OpenCV and the kernel read past the image (the public inpaint(backend="telea") reaches

@@ -276,9 +276,11 @@ def _telea(img, mask, t, by, bx, rng, maxval, dstab, qt, seq, qy, qx, nxt):
             for c in range(nc):
                 ia, jx, jy = (ia0, jx0, jy0) if c == 0 else (ia1, jx1, jy1) if c == 1 \
                     else (ia2, jx2, jy2)
-                sat = (ia / s + (jx + jy) / (np.float32(math.sqrt(jx * jx + jy * jy)) + tiny)) \
-                    + half
-                v = np.rint(sat)  # cvRound: to nearest, ties to even
+                sat = ia / s + (jx + jy) / (np.float32(math.sqrt(jx * jx + jy * jy)) + tiny)
+                # OpenCV's round_cast: the 0.5 added in double, then cvRound (to nearest, ties
+                # to even). Added in float32 it rounds once more: sat = 0.99999994 (1 - 2^-24,
+                # a flat dark patch's value less the gradient term) gave 1.5 and 2, OpenCV 1
+                v = np.rint(np.float64(sat) + 0.5)
                 im[base + c] = 0 if v < 0 else maxval if v > maxval else v
             mask[i, j] = _BAND
             _push(qt, seq, qy, qx, nxt, i, j, d)
