@@ -16,7 +16,7 @@ from seamline.testing import overlays
 from seamline.testing.backgrounds import mirrored_grass  # noqa: F401 (tests import it from here)
 
 #: The bold sans the overlay tests draw with (Debian's fonts-dejavu-core).
-BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+BOLD_FONT = overlays.DEJAVU_SANS_BOLD
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +109,36 @@ def tiled_watermarked(name: str, seed: int):
     return img, out.astype(np.float32), ov.drawn_mask(img, out), ovs
 
 
+def load_benchmark(name: str):
+    """The benchmark script ``benchmarks/<name>.py`` as a module (benchmarks/ is no package;
+    on ``sys.path`` while it loads: the scripts import their siblings, ``_common`` and
+    ``bench_remove_text``)."""
+    import importlib.util
+    import sys
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(folder))
+    return mod
+
+
+def text_like_hole(h: int, w: int, seed: int, value: int = 255) -> np.ndarray:
+    """(h, w) uint8, ``value`` on four "Ag" strokes of random size, place and weight (seed
+    ``seed``), 0 elsewhere: a text-like inpainting hole."""
+    rng = np.random.default_rng(seed)
+    hole = np.zeros((h, w), np.uint8)
+    for _ in range(4):
+        cv2.putText(hole, "Ag", (int(rng.integers(0, w - 30)), int(rng.integers(20, h))),
+                    cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.7, 1.8)), value,
+                    int(rng.integers(2, 8)))
+    return hole
+
+
 def sunlit_grass(shape_hw, seed):
     """scikit-image's grass, mirror-tiled to ``shape_hw``, under patchy sunlight (cells of
     ~160 px from deep shade to highlights washed to white), tinted green: busy foliage."""
@@ -126,18 +156,13 @@ def proof_over_grass():
     """A white DejaVu Sans Bold "PROOF" (44 px) at 0.45 tiled at 28 deg over
     :func:`sunlit_grass` (600 x 800, seed 5): (photo, watermarked, drawn mask, the polygons of
     the copies wholly inside the frame)."""
-    from seamline.testing import overlays as ov
-
     H, W = 600, 800
     photo = sunlit_grass((H, W), 5)
-    word = ov.Overlay(text="PROOF", xy=(0, 0), size_px=44, font=BOLD_FONT,
-                      color=(255, 255, 255), opacity=0.45, angle_deg=28.0)
-    ovs = ov.tile_overlay(word, (H, W), (1.6, 3.6))
-    marked, _, _ = ov.render(photo, ovs)
+    ovs, tiles, _ = overlays.proof_lattice((H, W), 255, 0.45, 28.0, 44)
+    marked, _, _ = overlays.render(photo, ovs)
     marked = marked.astype(np.float32)
-    tiles = [ov.line_polygons(o)[0] for o in ovs]
     tiles = [q for q in tiles if q.min() >= 0 and q[:, 0].max() < W and q[:, 1].max() < H]
-    return photo, marked, ov.drawn_mask(photo, marked), tiles
+    return photo, marked, overlays.drawn_mask(photo, marked), tiles
 
 
 def shadowed_friends_over_sky():

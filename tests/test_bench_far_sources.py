@@ -2,29 +2,17 @@
 every pixel the result changed farther than 8 px from the drawn text counted once, in the
 piece or stage mask that holds it first."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 from skimage import data
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCH))  # the script imports its siblings (_common, bench_remove_text)
-    try:
-        path = BENCH / "mask_train_eval.py"
-        spec = importlib.util.spec_from_file_location("mask_train_eval", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(BENCH))
-    return mod
+    return load_benchmark("mask_train_eval")
 
 
 def test_far_pixels_split_by_where_they_lie(bench):

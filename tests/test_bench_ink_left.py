@@ -2,23 +2,17 @@
 drawn ink a method left untouched, counted without OCR (a tiny word OCR cannot read still
 counts when it stays)."""
 
-import importlib.util
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 from skimage import data
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_remove_text.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_remove_text", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_remove_text")
 
 
 @pytest.fixture(scope="module")

@@ -3,20 +3,14 @@ timing_summary``): besides the median over every photo x repeat, each photo's me
 ratio of their sums, which do not jump between two photos' times when the repeat count or
 one photo's spread changes."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_remove_text.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_remove_text", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_remove_text")
 
 
 def _timing(walls):

@@ -5,19 +5,14 @@ import numpy as np
 import pytest
 from skimage import data
 
+from conftest import text_like_hole
 from seamline.ops.inpaint.fsr_kernel import fsr_inpaint
 
 
 def _case(photo, y0, x0, h, w, seed):
     """A BGR crop of a scikit-image photo and a text-like hole (xphoto's known mask)."""
     src = np.ascontiguousarray(photo[y0:y0 + h, x0:x0 + w, ::-1])
-    rng = np.random.default_rng(seed)
-    hole = np.zeros((h, w), np.uint8)
-    for _ in range(4):
-        cv2.putText(hole, "Ag", (int(rng.integers(0, w - 30)), int(rng.integers(20, h))),
-                    cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.7, 1.8)), 1,
-                    int(rng.integers(2, 8)))
-    return src, (1 - hole).astype(np.uint8)
+    return src, (1 - text_like_hole(h, w, seed, 1)).astype(np.uint8)
 
 
 CASES = [(data.astronaut(), 40, 30, 90, 201, 1),   # sizes not multiples of the blocks

@@ -6,18 +6,14 @@ import numpy as np
 import pytest
 from skimage import data
 
+from conftest import text_like_hole
 from seamline.errors import InputError
 from seamline.ops.inpaint.telea_kernel import telea_inpaint
 
 
 def _hole(h, w, seed, grow=0):
     """A text-like hole (255 inside), optionally grown (a text mask's estimate region)."""
-    rng = np.random.default_rng(seed)
-    hole = np.zeros((h, w), np.uint8)
-    for _ in range(4):
-        cv2.putText(hole, "Ag", (int(rng.integers(0, w - 30)), int(rng.integers(20, h))),
-                    cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.7, 1.8)), 255,
-                    int(rng.integers(2, 8)))
+    hole = text_like_hole(h, w, seed)
     if grow:
         hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
     return hole
