@@ -24,16 +24,14 @@ __all__ = ["LUMA", "as_image", "as_mask", "channel_norm", "channel_sum", "rgb_vi
 LUMA = np.float32([0.2126, 0.7152, 0.0722])
 
 
-
-
 def channel_sum(a: np.ndarray) -> np.ndarray:
     """``a.sum(-1)`` for a float array whose last axis holds a pixel's few (2-4) channels: the
-    same values bit for bit (numpy adds a short last axis's elements one after another, left
-    to right; so does this; one exception, equal in value: a pixel whose channels are all
-    -0.0 sums to -0.0 here, +0.0 in numpy, which starts from +0.0), at ~1/15 of the CPU: a reduction along an axis of 3 pays per
-    element of the others (200k RGB rows: 2.2 ms against 0.12 ms for two whole-column
-    additions). The judges' and text-mask's per-pixel colour distances on their crops spent
-    most of their time there.
+    same values bit for bit (numpy adds a short last axis's elements one after another, left to
+    right; so does this; one exception, equal in value: a pixel whose channels are all -0.0
+    sums to -0.0 here, +0.0 in numpy, which starts from +0.0), at ~1/15 of the CPU: a reduction
+    along an axis of 3 pays per element of the others (200k RGB rows: 2.2 ms against 0.12 ms
+    for two whole-column additions). The judges' and text-mask's per-pixel colour distances on
+    their crops spent most of their time there.
 
     Parameters
     ----------

@@ -299,7 +299,7 @@ def rim_back(image: np.ndarray, out: np.ndarray, final: np.ndarray) -> int:
     n, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
     hole = np.zeros(n, bool)
     hole[lab[depth > RIM_BEHIND_PX]] = True
-    rim = m & (depth <= RIM_DEPTH_PX) & hole[lab] & (change > 0)
-    back = rim & ~ink & (change <= KEEP_PHOTO)
+    back = (m & (depth <= RIM_DEPTH_PX) & hole[lab] & ~ink & (change > 0)
+            & (change <= KEEP_PHOTO))
     out[box][back] = image[box][back]
     return int(back.sum())

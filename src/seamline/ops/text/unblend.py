@@ -1295,22 +1295,22 @@ def _rim_debias(out, alpha, owner, centres):
     distance from the letters' edge over a dark photo, where it stands out of the photo's own
     noise: HxWx3 float32, ``out`` itself where none does.
 
-    The blend fitted in the common frame is softer at the strokes' edge than each copy's
-    and :func:`_floor` keeps the fit's faint rim past it, so over a dark photo the inverted
-    letters keep a thin outline, the same on every copy, which the ghost judge's contrast
-    boost reads (train, where the photo is under 0.06: tiledfit h4, a 190-grey "SAMPLE" at
-    0.25 over near-black leaves, +1.8 to +3.0 /255 on the four pixel rows outside the
-    letters, -0.7 to -2 on the three inside their edge; a 190-grey "PROOF" at 0.25 over
-    drawn dark grass, +3 on the letters' two edge rows). The photo's texture does not follow the letters, so per pixel row
-    at a signed distance ``d`` from the edge (:data:`RIM_BINS`; the letters: the opacity's
-    half level) the copies' mean of ``out`` less its local level (the untouched pixels
-    :data:`RIM_REF` px out, Gaussian-weighted, :data:`RIM_SIGMA`) measures it, read where
-    that level is dark (:data:`RIM_DARK`) and pooled as the median over the copies. Picking
-    dark pixels by their level biases the statistic by itself (a pixel whose surround reads
-    dark lies, by chance, lighter than it: train h3, d1, the true photo in place of ``out``,
-    +2 to +6 /255), so the same statistic is read on the same geometry moved between the
-    copies, where ``out`` is the photo (:func:`_between_copies`), and only the difference is
-    taken off, where it is :data:`RIM_T` x its standard error (the copies' spread)."""
+    The blend fitted in the common frame is softer at the strokes' edge than each copy's and
+    :func:`_floor` keeps the fit's faint rim past it, so over a dark photo the inverted letters
+    keep a thin outline, the same on every copy, which the ghost judge's contrast boost reads
+    (train, where the photo is under 0.06: tiledfit h4, a 190-grey "SAMPLE" at 0.25 over
+    near-black leaves, +1.8 to +3.0 /255 on the four pixel rows outside the letters, -0.7 to -2
+    on the three inside their edge; a 190-grey "PROOF" at 0.25 over drawn dark grass, +3 on the
+    letters' two edge rows). The photo's texture does not follow the letters, so per pixel row
+    at a signed distance ``d`` from the edge (:data:`RIM_BINS`; the letters: the opacity's half
+    level) the copies' mean of ``out`` less its local level (the untouched pixels
+    :data:`RIM_REF` px out, Gaussian-weighted, :data:`RIM_SIGMA`) measures it, read where that
+    level is dark (:data:`RIM_DARK`) and pooled as the median over the copies. Picking dark
+    pixels by their level biases the statistic by itself (a pixel whose surround reads dark
+    lies, by chance, lighter than it: train h3, d1, the true photo in place of ``out``, +2 to
+    +6 /255), so the same statistic is read on the same geometry moved between the copies,
+    where ``out`` is the photo (:func:`_between_copies`), and only the difference is taken off,
+    where it is :data:`RIM_T` x its standard error (the copies' spread)."""
     on = alpha >= A_MIN
     if on.sum() < 200 or len(centres) < MIN_COPIES:
         return out
