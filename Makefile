@@ -16,6 +16,8 @@ $(BIN)/python:
 $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	$(PIP) install --force-reinstall --no-deps opencv-contrib-python-headless==$(OPENCV_VERSION)
+	# the fill's Numba kernels, compiled once here (~30-90 s) rather than in the first run
+	$(BIN)/python -m seamline.ops.inpaint.warm
 	touch $@
 
 $(VENV)/.all-installed: pyproject.toml $(VENV)/.core-installed

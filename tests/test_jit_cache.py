@@ -75,6 +75,49 @@ def test_failed_child_leaves_the_compile_to_the_caller(kernels):
     assert kernels.twice(4) == 8 and sum(kernels.twice.stats.cache_misses.values()) == 2
 
 
+class _Terminal:
+    """A stderr that says it is a terminal and keeps what is written to it."""
+
+    def __init__(self, tty: bool):
+        self.tty, self.text = tty, []
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_a_cold_compile_says_so_on_a_terminal_only(kernels, monkeypatch, tty):
+    """A person waiting at a terminal is told why the first run pauses (once per cold module);
+    logs and captured output stay quiet, as the progress bars do."""
+    err = _Terminal(tty)
+    monkeypatch.setattr(sys, "stderr", err)
+    assert compile_aside(kernels, "warm") is True
+    said = "".join(err.text)
+    assert ("compiling kernels's kernels once" in said) is tty
+    err.text.clear()
+    assert compile_aside(kernels, "warm") is False  # warm now: nothing compiled, nothing said
+    assert err.text == []
+
+
+def test_the_install_steps_warm_up_leaves_the_fill_kernels_warm(capsys):
+    """``python -m seamline.ops.inpaint.warm`` (the Makefile's install step) leaves no kernel of
+    the fill's modules cold and says what it did in one line."""
+    from seamline.ops.inpaint import telea_kernel, warm
+
+    assert warm.main() == 0
+    for module in (telea_kernel, fsr_kernel, exemplar):
+        assert cold_kernels(module) == []
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("seamline: fill kernels ready (")
+
+
 def test_warm_ups_leave_no_kernel_cold():
     """Every cached kernel of the exemplar fill and FSR is reached by its warm-up: otherwise
     each warm-up would start a child for nothing."""

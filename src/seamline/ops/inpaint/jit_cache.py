@@ -83,6 +83,12 @@ def compile_aside(module: ModuleType, function: str) -> bool:
         os.pathsep) if p])
     code = (_dying_with_parent() + f"import sys; sys.path.insert(0, {root!r}); "
             f"import {module.__name__} as m; m.{function}()")
+    if sys.stderr is not None and sys.stderr.isatty():
+        # a person waits ~10-40 s per module here, once: say why (logs and captured output
+        # stay quiet, as the progress bars do)
+        print(f"seamline: compiling {module.__name__.rsplit('.', 1)[-1]}'s kernels once "
+              "(a fresh install or an update; later runs load them from the cache)",
+              file=sys.stderr, flush=True)
     try:
         done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
