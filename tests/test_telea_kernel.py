@@ -121,6 +121,52 @@ def test_one_channel_no_hole_and_bad_input():
         telea_inpaint(rgb.astype(np.float32), hole)
 
 
+@pytest.mark.parametrize("radius", [float("nan"), float("inf"), -float("inf"), 0, -3, True,
+                                    None, "3"])
+def test_a_radius_that_is_not_a_finite_positive_number_is_an_input_error(radius):
+    # a NaN or infinite radius raised ValueError / OverflowError on three channels, and one
+    # channel (OpenCV's own call) filled with whatever OpenCV made of it
+    src = np.ascontiguousarray(data.coffee()[:40, :60])
+    hole = _hole(40, 60, 12)
+    for s in (src, src[..., 0]):
+        with pytest.raises(InputError, match=r"^radius: expected a positive number, got "):
+            telea_inpaint(s, hole, radius)
+
+
+def test_any_non_zero_hole_value_is_the_hole_on_both_paths():
+    # a non-uint8 hole was cast to uint8 on the one-channel path: 256 wrapped to 0 and 0.5
+    # truncated to 0 (nothing filled) while three channels took every non-zero pixel
+    src = np.ascontiguousarray(data.coffee()[:40, :60])
+    hole = _hole(40, 60, 13)
+    for s in (src, src[..., :1], src[..., 0], src.astype(np.uint16) * 257):
+        ref = telea_inpaint(s, hole)
+        assert not np.array_equal(ref, s)
+        for other in (hole > 0, (hole > 0) * np.uint16(256), (hole > 0) * np.float32(0.5)):
+            assert np.array_equal(telea_inpaint(s, other), ref), (s.shape, other.dtype)
+
+
+def test_a_huge_radius_is_the_widest_on_both_paths():
+    # OpenCV clamps the radius to 100 px, but rounds 2**31 and more to 1 px: the kernel
+    # (three channels) took 100, OpenCV's one-channel call 1
+    src = np.ascontiguousarray(data.coffee()[100:220, 200:360])
+    hole = _hole(120, 160, 14, grow=4)
+    for s in (src, src[..., 0]):
+        widest = telea_inpaint(s, hole, 100)
+        assert not np.array_equal(widest, telea_inpaint(s, hole, 1))
+        for radius in (101, 2.0**31, 1e300):
+            assert np.array_equal(telea_inpaint(s, hole, radius), widest), (s.ndim, radius)
+
+
+def test_a_source_of_another_dtype_is_an_input_error_on_one_channel_too():
+    # one channel went to OpenCV unchecked: int8 or float64 raised cv2.error, float32 was
+    # filled (OpenCV takes it) although the kernel takes uint8 or uint16 only
+    hole = _hole(40, 60, 15)
+    for dtype in (np.int8, np.float32, np.float64):
+        for shape in ((40, 60), (40, 60, 1)):
+            with pytest.raises(InputError, match=r"^src: "):
+                telea_inpaint(np.zeros(shape, dtype), hole)
+
+
 def test_the_first_fill_loads_the_kernels_once(monkeypatch):
     # a process that never called warm_up (the benchmark's warm-up image reaches the text
     # mask's estimates first) loads them on its first fill, through jit_cache's child

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from seamline.errors import InputError
+from seamline.ops.validate import positive_number
 
 __all__ = ["telea_inpaint", "warm_up"]
 
@@ -307,24 +308,42 @@ def telea_inpaint(src: np.ndarray, hole: np.ndarray, radius: float = 3.0) -> np.
 
     Parameters
     ----------
-    src : ndarray, shape (h, w, 3) or (h, w), uint8 or uint16
+    src : ndarray, shape (h, w, 3), (h, w, 1) or (h, w), uint8 or uint16
         The image. A 3-channel uint16 image is filled as three one-channel calls would fill
         each channel (OpenCV takes 16 bits in one channel only); one channel goes to OpenCV
         itself.
-    hole : ndarray, shape (h, w), uint8
+    hole : ndarray, shape (h, w), uint8 (or bool, any integer or float dtype)
         Non-zero where pixels are synthesised.
     radius : float
-        Telea's neighbourhood radius, px (rounded as OpenCV rounds it, clamped to 1-100).
+        Telea's neighbourhood radius, px, finite and > 0 (rounded as OpenCV rounds it,
+        clamped to 1-100).
 
     Returns
     -------
     ndarray
         A new array of ``src``'s shape and dtype, the hole filled.
+
+    Raises
+    ------
+    InputError
+        A radius that is not a finite number > 0, a ``src`` of another dtype or channel
+        count, or a ``hole`` of another shape.
     """
+    # rounded to even and clamped as OpenCV does; OpenCV's own rounding overflows from 2**31
+    # on (and takes 1 px), so its one-channel call gets this radius too: both paths agree
+    rng = int(min(max(round(positive_number(radius, "radius")), 1), 100))
     src = np.asarray(src)
     hole = np.asarray(hole)
     if hole.ndim != 2 or hole.shape != src.shape[:2]:
         raise InputError(f"hole: shape {hole.shape} does not match src {src.shape[:2]}")
+    if src.dtype not in (np.uint8, np.uint16) or not (
+            src.ndim == 2 or (src.ndim == 3 and src.shape[2] in (1, 3))):
+        raise InputError(f"src: {src.dtype} of shape {src.shape} (Telea here takes uint8 or "
+                         "uint16, one channel or three)")
+    if hole.dtype != np.uint8:
+        # non-zero is the hole on both paths: a cast to OpenCV's uint8 would wrap (256 -> 0)
+        # or truncate (0.5 -> 0)
+        hole = (hole != 0).view(np.uint8)
     if min(hole.shape) == 1:
         # OpenCV's gradient reads a border row (column) one pixel inwards: a frame 1 px high
         # (wide) has none, and both OpenCV and the kernel then read past the image (garbage,
@@ -333,20 +352,17 @@ def telea_inpaint(src: np.ndarray, hole: np.ndarray, radius: float = 3.0) -> np.
         ry, rx = (2, 1) if hole.shape[0] == 1 else (1, 2)
         reps = (ry, rx) + (1,) * (src.ndim - 2)
         return telea_inpaint(np.tile(src, reps), np.tile(hole, (ry, rx)),
-                             radius)[:hole.shape[0], :hole.shape[1]]
-    if src.ndim == 2 or (src.ndim == 3 and src.shape[2] == 1):
+                             rng)[:hole.shape[0], :hole.shape[1]]
+    if src.ndim == 2 or src.shape[2] == 1:
         one = np.ascontiguousarray(src.reshape(src.shape[:2]))
-        out = cv2.inpaint(one, np.ascontiguousarray(hole, np.uint8), radius, cv2.INPAINT_TELEA)
+        out = cv2.inpaint(one, np.ascontiguousarray(hole), rng, cv2.INPAINT_TELEA)
         return out.reshape(src.shape)
-    if src.ndim != 3 or src.shape[2] != 3 or src.dtype not in (np.uint8, np.uint16):
-        raise InputError(f"src: {src.dtype} of shape {src.shape} (Telea here takes uint8 or "
-                         "uint16, one channel or three)")
     if not _loaded:
         # the first fill in this process loads the kernels, compiling a cold cache in a child
         # (the benchmark's warm-up image reaches the text mask's estimates before any
         # warm_up(): compiled here, LLVM's state would stay for the process's life)
         warm_up()
-    return _fill(src, hole, int(min(max(round(radius), 1), 100)))  # cvRound: ties to even
+    return _fill(src, hole, rng)
 
 
 def _fill(src: np.ndarray, hole: np.ndarray, rng: int) -> np.ndarray:
