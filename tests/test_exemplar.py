@@ -231,3 +231,22 @@ def test_patchmatch_bound_keeps_the_exact_distance_decisions():
                 assert not d < best  # rejected, as the exact test rejects it
                 rejected += 1
     assert taken > 500 and rejected > 500
+
+
+def test_patchmatch_bound_is_skipped_where_its_margin_does_not_hold():
+    """The float32 rejection bound's worst-case error grows with the patch's terms and
+    passes its margin for patches over ~57x57 (5 channels): above ``_BOUND_MAX_TERMS`` the
+    exact distance alone decides. A flat view 0.2% high (its sums 0.4% high, four times the
+    margin) stands for a float32 sum that far off: at 61x61 a candidate below the best is
+    still taken, with its exact distance; at 7x7, where the bound is proven, the same view
+    rejects it (the bound is still used there)."""
+    from seamline.ops.inpaint.exemplar import _cand_dist, _dist, _features
+
+    img = np.ascontiguousarray(_features(as_image(data.astronaut())[::2, ::2],
+                                         np.zeros((256, 256), bool)))
+    high = img.reshape(-1) * np.float32(1.002)
+    for r, bound_used in ((3, True), (30, False)):
+        ty, tx, sy, sx = 100, 90, 140, 170
+        exact = _dist(img, None, ty, tx, sy, sx, r, np.inf)
+        d = _cand_dist(img, high, None, ty, tx, sy, sx, r, exact * (1 + 1e-6))
+        assert d == (np.inf if bound_used else exact), (r, d, exact)

@@ -167,8 +167,13 @@ def _dist(img, conf, ty, tx, sy, sx, r, cutoff):
 # the best too: the same candidates are rejected and accepted, the output is bit for bit
 # the one of the exact test. Near the best (and for bests under _BOUND_MIN, where
 # subnormal terms would void the relative error bound) the exact distance decides.
+# The error grows with n: patches of more than _BOUND_MAX_TERMS terms (n * 2**-24 at most
+# half the margin, the rest for the squares' own rounding and the float64 chain; 39x39 of 5
+# channels is the largest odd patch within it) skip the bound, where a float32 sum 1e-3
+# high could reject a better candidate.
 _BOUND_MARGIN = 1.0 + 1e-3
 _BOUND_MIN = 1e-20
+_BOUND_MAX_TERMS = int((_BOUND_MARGIN - 1.0) / 2 * 2**24)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -197,8 +202,9 @@ def _ssd_bound(flat, w, c, ty, tx, sy, sx, r, limit):
 def _cand_dist(img, flat, conf, ty, tx, sy, sx, r, best):
     """:func:`_dist` of a PatchMatch candidate against the current ``best``: the same
     value wherever it is below ``best``; inf where the float32 bound already proves it
-    is not (plain SSD only)."""
-    if conf is None and best > _BOUND_MIN and best < np.inf:
+    is not (plain SSD only, patches of at most ``_BOUND_MAX_TERMS`` terms)."""
+    if conf is None and best > _BOUND_MIN and best < np.inf \
+            and (2 * r + 1) * (2 * r + 1) * img.shape[2] <= _BOUND_MAX_TERMS:
         limit = best * _BOUND_MARGIN
         if _ssd_bound(flat, img.shape[1], img.shape[2], ty, tx, sy, sx, r, limit) > limit:
             return np.inf
