@@ -187,6 +187,27 @@ def test_wrong_parameter_type_and_unknown_stage(tmp_path, capsys, text_photo):
     assert not (tmp_path / "o.png").exists()
 
 
+def test_inpaint_with_a_huge_radius_or_feather(tmp_path, capsys, mask_files):
+    # --radius 3000000000 gave a traceback (the crops' int32 corners overflowed): now the
+    # widest fill, OpenCV's 100 px; a --feather over the whole image is named as the flag
+    # (it read "no known pixels within context_px 800"), and so is a negative one
+    photo, mask = mask_files["photo"], mask_files["good"]
+    before = {p: sha(p) for p in (photo, mask)}
+    for radius in (100, 3_000_000_000):
+        code, _, err = run_cli(capsys, "inpaint", photo, "--mask", mask, "--backend", "telea",
+                               "--radius", radius, "-o", tmp_path / f"r{radius}.png", "-q")
+        assert code == 0, err
+    assert sha(tmp_path / "r100.png") == sha(tmp_path / "r3000000000.png")
+    for feather, needle in ((3_000_000_000, "the mask grown by 3000000000 px covers the whole "
+                                            "image"),
+                            (-1, "expected a non-negative integer, got -1")):
+        code, _, err = run_cli(capsys, "inpaint", photo, "--mask", mask, "--feather", feather,
+                               "-o", tmp_path / "f.png")
+        assert_one_line_error(code, err, f"--feather: {needle}")
+    assert not (tmp_path / "f.png").exists()
+    assert {p: sha(p) for p in (photo, mask)} == before
+
+
 @pytest.fixture()
 def mask_files(tmp_path, astronaut):
     h, w = astronaut.shape[:2]

@@ -113,6 +113,34 @@ def test_no_context_inside_the_crop_is_a_stage_error():
         inpaint(image, m, context_px=0)
 
 
+def test_a_huge_radius_context_or_feather_is_no_traceback():
+    # a radius of 2**31 or more, or such a context_px, overflowed the crops' int32 corners
+    # (OverflowError), and OpenCV itself rounds such a radius to 1 px where it clamps 100
+    # and more to 100: the widest fill on every diffusion path, the same crops as the
+    # largest margin the frame needs, and a feather over the whole frame named
+    from seamline.ops.inpaint.exemplar import exemplar_fill
+
+    image = as_image(data.coffee())[100:196, 200:328]
+    m = np.zeros(image.shape[:2], np.float32)
+    m[30:60, 40:90] = 1
+    for backend in ("telea", "ns"):
+        for img in (image, image[..., 0]):  # three channels (telea: the kernel), grey
+            widest = inpaint(img, m, backend=backend, radius=100)
+            for radius in (2**31, 1e300):
+                assert np.array_equal(inpaint(img, m, backend=backend, radius=radius),
+                                      widest), (backend, img.ndim, radius)
+    frame = max(image.shape[:2])
+    for backend in ("telea", "exemplar"):
+        assert np.array_equal(inpaint(image, m, backend=backend, context_px=10**30),
+                              inpaint(image, m, backend=backend, context_px=frame))
+    assert np.array_equal(exemplar_fill(image, m, context_px=2**40),
+                          exemplar_fill(image, m, context_px=frame))
+    for feather_px in (10**4, 3 * 10**9):
+        with pytest.raises(InputError, match=f"^feather_px: the mask grown by {feather_px} px "
+                                             "covers the whole image; nothing to fill from$"):
+            inpaint(image, m, feather_px=feather_px)
+
+
 def test_mask_crops_merge_overlapping_boxes():
     m = np.zeros((200, 300), np.float32)
     m[20:30, 20:30] = 1

@@ -86,7 +86,7 @@ def register(sub) -> None:
     p.add_argument("--model", help="checkpoint for --backend lama (.safetensors, .pt, .pth)")
     p.add_argument("--radius", type=int, default=3, metavar="PX",
                    help="inpainting radius for telea/ns, px (default 3)")
-    p.add_argument("--feather", type=int, default=0, metavar="PX",
+    p.add_argument("--feather", dest="feather_px", type=int, default=0, metavar="PX",
                    help="feathered transition band outside the mask")
     p.add_argument("--no-color-match", action="store_true",
                    help="do not reconcile the fill's colour to its context ring")
@@ -342,7 +342,7 @@ def _recorded_input(out: Path) -> str | None:
 
 def cmd_inpaint(args, argv) -> int:
     sets = {"inpaint.backend": args.backend, "inpaint.radius": args.radius,
-            "inpaint.feather_px": args.feather, "inpaint.model": args.model}
+            "inpaint.feather_px": args.feather_px, "inpaint.model": args.model}
     if args.no_color_match:
         sets["inpaint.color_match"] = False
     backends = lambda run: [c.get("backend") for c in  # noqa: E731

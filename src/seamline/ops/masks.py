@@ -85,8 +85,10 @@ def support_boxes(mask, margin, *, threshold=None, block=32):
         Pairwise disjoint, in raster order of their top-left corners; empty for an empty
         support. One box is the whole frame when the boxes would cover more than half of it.
     """
-    margin = nonneg_int(margin, "margin")
     H, W = mask.shape[:2]
+    # a margin reaching every border gives the same boxes (one cell, the whole frame); a
+    # larger one overflowed the cells' int32 corners (``--feather 3000000000``)
+    margin = min(nonneg_int(margin, "margin"), max(H, W))
     b = max(block, margin)
     grid = _block_max(mask, b)  # no per-pixel temporaries: reductions over views
     grid = grid >= threshold if threshold is not None else grid != 0

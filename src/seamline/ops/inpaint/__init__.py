@@ -54,6 +54,9 @@ def _opencv(flag):
         # quantisation: 16-bit sources survive. (1-channel float32 is accepted too but the
         # Telea path overshoots wildly on [0, 1] data, so 16-bit it is.)
         q = to_uint16(crop)
+        # OpenCV uses at most 100 px, and rounds a radius of 2**31 or more to 1 px: capped
+        # here, a huge radius is the widest on every path (the kernel caps it too)
+        radius = min(opts.radius, 100.0)
         # a grey image's RGB view (R = G = B): one channel filled stands for all three
         grey = bool((q[..., 0] == q[..., 1]).all() and (q[..., 0] == q[..., 2]).all())
         if flag == cv2.INPAINT_TELEA and not grey:
@@ -61,8 +64,8 @@ def _opencv(flag):
             # (seamline.ops.inpaint.telea_kernel: the same pixels at ~half the CPU)
             from seamline.ops.inpaint.telea_kernel import telea_inpaint
 
-            return as_image(telea_inpaint(q, hole, opts.radius))
-        out = [cv2.inpaint(np.ascontiguousarray(q[..., c]), hole, opts.radius, flag)
+            return as_image(telea_inpaint(q, hole, radius))
+        out = [cv2.inpaint(np.ascontiguousarray(q[..., c]), hole, radius, flag)
                for c in range(1 if grey else 3)]
         return as_image(np.stack(out * 3 if grey else out, axis=-1))
 
@@ -292,7 +295,8 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
         :func:`choose_backend` (thin strokes or smooth context: ``telea``; thicker holes in
         textured context: ``exemplar``).
     radius : float
-        Neighbourhood radius in pixels, > 0 (OpenCV's ``inpaintRadius``; diffusion backends).
+        Neighbourhood radius in pixels, finite and > 0 (OpenCV's ``inpaintRadius``, which
+        uses at most 100; diffusion backends).
     context_px : int, optional
         Margin of surroundings cropped around each mask component. Default: the backend's
         own rule (``ceil(radius) + 2`` for telea/ns, which reproduces the full-image result
@@ -324,7 +328,8 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
     Raises
     ------
     InputError
-        Unknown backend, bad radius / context_px / feather_px, or malformed arrays.
+        Unknown backend, bad radius / context_px / feather_px (or a feathered band that
+        covers the whole image), or malformed arrays.
     StageError
         The mask covers the whole image: nothing to fill from.
     """
@@ -346,9 +351,13 @@ def inpaint(image, mask, *, backend="telea", radius=3, context_px=None, seed=0, 
              for box in support_boxes(mask, feather_px + 1)]
     if not areas:
         return image.copy()
+    nothing = f"nothing to {'copy' if b.needs_context else 'fill'} from"
     if sum(int(np.count_nonzero(mask[_box(box)] > 0)) for box, _ in areas) == mask.size:
-        raise StageError(f"inpaint: mask covers the whole image; nothing to "
-                         f"{'copy' if b.needs_context else 'fill'} from")
+        raise StageError(f"inpaint: mask covers the whole image; {nothing}")
+    if feather_px and sum(int(np.count_nonzero(a)) for _, a in areas) == mask.size:
+        # the feathered band is filled too: named here, not as a crop without context
+        raise InputError(f"feather_px: the mask grown by {feather_px} px covers the whole "
+                         f"image; {nothing}")
     components = []  # bounding boxes (frame coordinates) of the edit region's components
     owners = []  # per component: its pixels inside its bounding box (for split crops)
     for (y0, _, x0, _), a in areas:
