@@ -105,6 +105,18 @@ def test_bad_input_files(tmp_path, capsys, case, astronaut):
     assert sorted(f.name for f in tmp_path.iterdir()) == (["in.png"] if case != "missing" else [])
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 40, 3), (40, 1)])
+def test_an_image_too_small_for_text_detection_is_named(tmp_path, capsys, astronaut, shape):
+    # the refusal read "image is too small: 1x1 pixels", the file not named
+    p = sl.write_image(tmp_path / "tiny.png", astronaut[:shape[0], :shape[1]]
+                       if len(shape) == 3 else astronaut[:shape[0], :shape[1], 0])
+    before = sha(p)
+    code, _, err = run_cli(capsys, "remove-text", p, "-o", tmp_path / "out.png")
+    assert_one_line_error(code, err, f"{p} ({shape[1]}x{shape[0]}): stage 'detect': ",
+                          "too small for text detection (at least 2x2)")
+    assert not (tmp_path / "out.png").exists() and sha(p) == before
+
+
 def test_decompression_bomb_guard(tmp_path, capsys, text_photo):
     code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "o.png",
                            "--max-pixels", 1000)

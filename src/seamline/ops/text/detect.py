@@ -31,7 +31,9 @@ def check_image(image) -> np.ndarray:
     if image.dtype != np.float32:
         raise InputError(f"image must be float32 in [0, 1], got dtype {image.dtype}")
     if image.shape[0] < 2 or image.shape[1] < 2:
-        raise InputError(f"image is too small: {image.shape[1]}x{image.shape[0]} pixels")
+        # "image: ...": the runner names the user's file (a 1x1 PNG read "image is too small")
+        raise InputError(f"image: {image.shape[1]}x{image.shape[0]} pixels is too small for "
+                         "text detection (at least 2x2)")
     return image
 
 
