@@ -117,6 +117,21 @@ def test_an_image_too_small_for_text_detection_is_named(tmp_path, capsys, astron
     assert not (tmp_path / "out.png").exists() and sha(p) == before
 
 
+def test_jpeg_output_of_an_image_with_alpha_is_refused_before_the_run(tmp_path, capsys,
+                                                                        captioned):
+    # it was refused when the output was written, after every stage had run (and written
+    # its results to the run directory)
+    image = captioned[0]
+    rgba = sl.write_image(tmp_path / "rgba.png", image,
+                          alpha=np.full(image.shape[:2], 0.8, np.float32))
+    before = sha(rgba)
+    code, _, err = run_cli(capsys, "remove-text", rgba, "-o", tmp_path / "out.jpg",
+                           "--run-dir", tmp_path / "run")
+    assert_one_line_error(code, err, "out.jpg: JPEG cannot store alpha; write .png")
+    assert not (tmp_path / "out.jpg").exists() and sha(rgba) == before
+    assert not list((tmp_path / "run").rglob("stages/*"))
+
+
 def test_decompression_bomb_guard(tmp_path, capsys, text_photo):
     code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "o.png",
                            "--max-pixels", 1000)

@@ -204,7 +204,9 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
     if output_path is None and out is not None:
         output_path = out / ("output.tif" if bit_depth == 16 else "output.png")
     if output_path is not None:
-        output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p])
+        output_path = check_output_path(output_path, inputs=[p for p in [src_path] if p],
+                                        alpha=image_file is not None and
+                                        image_file.alpha is not None)
 
     memo = ArtifactMemo()
     # a run in memory hashes its images and masks on a helper thread while the stages run:

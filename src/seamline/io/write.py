@@ -71,7 +71,7 @@ def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 9
         Bad path, arguments or image; JPEG with alpha; encoding or writing failed. On any
         failure no partial file is left and an existing file is untouched.
     """
-    path = check_output_path(path)
+    path = check_output_path(path, alpha=alpha is not None)
     ext = path.suffix.lower()
     image = as_image(image, name="image", grey=alpha is None and ext != ".webp")
     if bit_depth not in (8, 16):
@@ -86,9 +86,6 @@ def write_image(path, image, *, alpha=None, bit_depth: int = 8, quality: int = 9
             or not 0 <= compress_level <= 9:
         raise InputError(f"compress_level: must be an integer from 0 to 9, got "
                          f"{compress_level!r}")
-    if alpha is not None and ext in (".jpg", ".jpeg"):
-        raise InputError(f"{path}: JPEG cannot store alpha; write .png (or .webp, .tif) "
-                         f"to keep it")
     if bit_depth == 8 and ext not in (".tif", ".tiff"):
         # Pillow's formats: its image is filled strip by strip and encoded straight into
         # the file, so no uint8 copy of the frame and no encoded bytes are held beside it
@@ -216,7 +213,7 @@ def _resolve(path: Path, what: str) -> Path:
             from None
 
 
-def check_output_path(path, *, inputs=(), name: str = "output") -> Path:
+def check_output_path(path, *, inputs=(), name: str = "output", alpha: bool = False) -> Path:
     """Check that an image can be written at ``path`` without overwriting an input.
 
     Parameters
@@ -227,6 +224,9 @@ def check_output_path(path, *, inputs=(), name: str = "output") -> Path:
         Files that must not be overwritten (compared after resolving links).
     name : str
         What to call the path in messages.
+    alpha : bool
+        The image to be written has alpha (JPEG cannot store it): checked before the work
+        that makes the image, not after it.
 
     Returns
     -------
@@ -237,7 +237,7 @@ def check_output_path(path, *, inputs=(), name: str = "output") -> Path:
     ------
     InputError
         ``path`` is a directory, its directory is missing or not writable, its extension is
-        not supported, or it is one of ``inputs``.
+        not supported (or JPEG for an image with ``alpha``), or it is one of ``inputs``.
     """
     given = Path(path).expanduser()
     target = _resolve(given, f"{name} {given}")
@@ -248,6 +248,9 @@ def check_output_path(path, *, inputs=(), name: str = "output") -> Path:
     if ext not in SUPPORTED_EXTENSIONS:
         raise InputError(f"{name} {given}: unsupported extension {ext or '(none)'!r}; use one "
                          f"of {' '.join(SUPPORTED_EXTENSIONS)}")
+    if alpha and ext in (".jpg", ".jpeg"):
+        raise InputError(f"{given}: JPEG cannot store alpha; write .png (or .webp, .tif) to "
+                         f"keep it")
     parent = target.parent
     if not parent.is_dir():
         raise InputError(f"{name} {given}: directory {parent} does not exist")
