@@ -163,6 +163,19 @@ def test_context_ring_is_the_outside_band_within_px():
     assert np.array_equal(ring, (m == 0) & (dist <= 6))
 
 
+def test_context_ring_wider_than_the_frame_is_everything_outside_the_mask():
+    # a ring_px past the frame's diagonal built a (2px+1)^2 disk first: qa.ring_px=1e30 was
+    # a ValueError traceback, and 20000 px over 10 GB of temporaries (not tried here)
+    m = blank()[:40, :50]
+    cv2.circle(m, (20, 20), 6, 1, -1)
+    outside = m == 0
+    diagonal = int(np.ceil(np.hypot(39, 49)))
+    assert np.array_equal(context_ring(m, diagonal), outside)  # the disk's own result
+    for px in (diagonal + 1, 10**30):
+        assert np.array_equal(context_ring(m, px), outside), px
+    assert not context_ring(np.zeros_like(m), 10**30).any()
+
+
 def test_preflight_flags_coverage_slivers_and_border_with_numbers():
     image = as_image(data.astronaut())
     m = np.zeros(image.shape[:2], np.float32)

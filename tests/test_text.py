@@ -174,6 +174,9 @@ def test_bad_input():
         glyph_mask(img.astype(np.float64), [])
     with pytest.raises(InputError, match="margin"):
         glyph_mask(img, [], margin=-1)
+    for margin in (float("inf"), float("nan")):  # inf overflowed the region's disk
+        with pytest.raises(InputError, match="^margin must be a finite number >= 0, got "):
+            glyph_mask(img, [], margin=margin)
     with pytest.raises(InputError, match="regions\\[0\\]"):
         glyph_mask(img, [object()])
     with pytest.raises(InputError, match="box_thresh"):

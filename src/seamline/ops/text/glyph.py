@@ -328,9 +328,9 @@ def glyph_mask(image, regions, *, margin=0.3) -> GlyphMask:
     try:
         margin = float(margin)
     except (TypeError, ValueError):
-        raise InputError(f"margin must be a number >= 0, got {margin!r}") from None
-    if not margin >= 0:
-        raise InputError(f"margin must be a number >= 0, got {margin!r}")
+        raise InputError(f"margin must be a finite number >= 0, got {margin!r}") from None
+    if not (margin >= 0 and np.isfinite(margin)):  # inf overflowed the region's disk
+        raise InputError(f"margin must be a finite number >= 0, got {margin!r}")
     H, W = image.shape[:2]
     out = GlyphMask(np.zeros((H, W), np.float32), edge=np.zeros((H, W), np.int32))
     polys = []
