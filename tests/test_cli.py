@@ -133,11 +133,16 @@ def test_jpeg_output_of_an_image_with_alpha_is_refused_before_the_run(tmp_path, 
 
 
 def test_remove_text_stage_settings_past_any_frame(tmp_path, capsys, text_photo):
-    # --set mask.margin=.inf and qa.ring_px=1e30 gave tracebacks (OverflowError, ValueError)
-    code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "m.png",
-                           "--set", "mask.margin=.inf")
-    assert_one_line_error(code, err, "margin must be a finite number >= 0, got inf")
-    assert not (tmp_path / "m.png").exists()
+    # --set mask.margin=.inf and qa.ring_px=1e30 gave tracebacks (OverflowError, ValueError);
+    # a NaN or 2 segmenter cut ran and segmented nothing, silently
+    for setting, needle in (("mask.margin=.inf", "margin must be a finite number >= 0, got inf"),
+                            ("mask.threshold=2", "threshold: expected a number in [0, 1], got 2"),
+                            ("mask.effect_threshold=.nan",
+                             "effect_threshold: expected a number in [0, 1], got nan")):
+        code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "m.png",
+                               "--set", setting)
+        assert_one_line_error(code, err, needle)
+        assert not (tmp_path / "m.png").exists()
     code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "q.png", "-q",
                            "--set", f"qa.ring_px={10**30}")
     assert code == 0 and err == "" and (tmp_path / "q.png").is_file()

@@ -18,6 +18,7 @@ from seamline.ops.masks import (
     feather,
     fill_holes,
     grow,
+    grow_over_halos,
     mask_components,
     normalize_mask,
     preflight_mask,
@@ -174,6 +175,22 @@ def test_context_ring_wider_than_the_frame_is_everything_outside_the_mask():
     for px in (diagonal + 1, 10**30):
         assert np.array_equal(context_ring(m, px), outside), px
     assert not context_ring(np.zeros_like(m), 10**30).any()
+
+
+def test_nan_limits_are_refused_not_ignored():
+    # a NaN limit compared false with every figure: max_coverage=NaN never failed,
+    # sliver_px=NaN found no sliver, threshold_l=NaN no halo, and nothing said so
+    image = as_image(data.astronaut())[:96, :128]
+    m = np.zeros(image.shape[:2], np.float32)
+    m[:, :100] = 1
+    for kw in ({"max_coverage": np.nan}, {"sliver_px": np.nan},
+               {"max_texture_energy": np.inf}):
+        name = next(iter(kw))
+        with pytest.raises(InputError, match=f"^{name}: expected a finite number >= 0, got "):
+            preflight_mask(image, m, **kw)
+    with pytest.raises(InputError, match="^threshold_l: expected a finite number >= 0, got nan"):
+        grow_over_halos(image, m, threshold_l=float("nan"))
+    assert preflight_mask(image, m, max_coverage=2)["ok"]  # past 1: never fails, as before
 
 
 def test_preflight_flags_coverage_slivers_and_border_with_numbers():

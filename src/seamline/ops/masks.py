@@ -28,7 +28,7 @@ from scipy import ndimage
 from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
-from seamline.ops.validate import nonneg_int, positive_number
+from seamline.ops.validate import nonneg_int, nonneg_number, positive_number
 
 __all__ = [
     "remove_specks",
@@ -898,12 +898,12 @@ def preflight_mask(
     ring_px = nonneg_int(ring_px, "ring_px")
     min_component_px = nonneg_int(min_component_px, "min_component_px")
     min_ring_px = nonneg_int(min_ring_px, "min_ring_px")
-    params = {
+    params = {  # a NaN limit compared false: never a failure, warning or sliver
         "ring_px": ring_px,
-        "max_coverage": float(max_coverage),
+        "max_coverage": nonneg_number(max_coverage, "max_coverage"),
         "min_component_px": min_component_px,
-        "sliver_px": float(sliver_px),
-        "max_texture_energy": float(max_texture_energy),
+        "sliver_px": nonneg_number(sliver_px, "sliver_px"),
+        "max_texture_energy": nonneg_number(max_texture_energy, "max_texture_energy"),
         "min_ring_px": min_ring_px,
     }
     # Everything measured lies within ring_px + 1 of the support (the Laplacian reads one
@@ -1079,6 +1079,7 @@ def grow_over_halos(image, mask, *, max_extra_px=4, threshold_l=3.0, ring_px=(1.
     """
     image = as_image(image)
     mask = as_mask(mask, shape=image.shape)
+    threshold_l = nonneg_number(threshold_l, "threshold_l")  # NaN: never a halo, silently
     # A component's rings reach ring_px[2] past it and it grows at most max_extra_px: crops
     # with that margin see everything that decides its growth, and components in different
     # crops never meet, so each crop can stop on its own (the whole-frame loop would only

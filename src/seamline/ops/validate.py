@@ -9,7 +9,7 @@ import numpy as np
 
 from seamline.errors import InputError
 
-__all__ = ["nonneg_int", "positive_number"]
+__all__ = ["nonneg_int", "nonneg_number", "positive_number", "unit_number"]
 
 
 def nonneg_int(value, name: str) -> int:
@@ -24,4 +24,21 @@ def positive_number(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
             or value <= 0:
         raise InputError(f"{name}: expected a positive number, got {value!r}")
+    return float(value)
+
+
+def nonneg_number(value, name: str) -> float:
+    """``value`` as a finite float >= 0, or an InputError naming ``name`` (NaN compared
+    false with every limit, so a NaN threshold never fired)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
+            or value < 0:
+        raise InputError(f"{name}: expected a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def unit_number(value, name: str) -> float:
+    """``value`` as a float in [0, 1] (a probability, a fraction), or an InputError naming
+    ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise InputError(f"{name}: expected a number in [0, 1], got {value!r}")
     return float(value)

@@ -186,9 +186,11 @@ class TextMask(Stage):
                                               outline_ring, ring_caps)
             from seamline.ops.text.segment import load_segmenter, segment_text
             from seamline.ops.text.siblings import block_outlines
+            from seamline.ops.validate import unit_number  # NaN or 2 had cut nothing, silently
 
             seg = load_segmenter(p.model)
-            threshold = seg.threshold if p.threshold is None else float(p.threshold)
+            threshold = seg.threshold if p.threshold is None else unit_number(p.threshold,
+                                                                              "threshold")
             prob = segment_text(image, polys, model=seg)
             segmented = prob >= threshold
             if p.method == "combined":
@@ -207,7 +209,7 @@ class TextMask(Stage):
                 photo = photo | edge_photo
             report.update(model=seg.path, model_version=seg.version, threshold=threshold)
             if p.method == "combined":  # the glyph mask's stroke widths describe the text
-                cut = max(threshold, float(p.effect_threshold))
+                cut = max(threshold, unit_number(p.effect_threshold, "effect_threshold"))
                 # outlined text's fill counts only inside its outline (ops.text.outline)
                 outlined = ["outlined" in r for r in report["regions"]]
                 combined, report["per_line"] = combine_masks(prob >= cut, mask > 0, polys,
