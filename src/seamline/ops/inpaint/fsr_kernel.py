@@ -181,19 +181,19 @@ def _extrapolate(block, mask, fft, rho, sigma, params, tables, fweight, decay):
     # projection distances |Rw| x frequency weighting, and their maximum; refreshed as
     # each iteration updates Rw (the values OpenCV computes at the next iteration's start)
     pd = np.empty((fft, half))
-    mx = -1.0
     for y in range(fft):
         for x in range(half):
             z = Rw[y, x]
-            d = math.sqrt(z.real * z.real + z.imag * z.imag) * fweight[y, x]
-            pd[y, x] = d
-            if d > mx:
-                mx = d
+            pd[y, x] = math.sqrt(z.real * z.real + z.imag * z.imag) * fweight[y, x]
+    row_max = np.empty(fft)
+    mx = _row_max(pd, row_max)
     it = 0
     while it < n_iter:
         u = -1
         v = -1
         for y in range(fft):  # the first value within 0.001 of the maximum, row by row
+            if not abs(row_max[y] - mx) < 0.001:
+                continue  # nor is any value of this row (see _row_max)
             for x in range(half):
                 if abs(pd[y, x] - mx) < 0.001:
                     u = y
@@ -220,31 +220,29 @@ def _extrapolate(block, mask, fft, rho, sigma, params, tables, fweight, decay):
             ucj, vcj = fft - u, fft - v
         coef = oc * Rw[u, v] / W00
         G[u, v] += fft * fft * coef
-        mx = -1.0
         if ucj != -1 and vcj != -1:
             G[ucj, vcj] = G[u, v].conjugate()
             cc = coef.conjugate()
             for y in range(fft):
-                ra = Wp[fft - u + y]
-                rb = Wp[fft - ucj + y]
+                ra = Wp[fft - u + y, fft - v:fft - v + half]
+                rb = Wp[fft - ucj + y, fft - vcj:fft - vcj + half]
+                rw, py, fw = Rw[y], pd[y], fweight[y]
                 for x in range(half):
-                    z = Rw[y, x] - (coef * ra[fft - v + x] + cc * rb[fft - vcj + x])
-                    Rw[y, x] = z
-                    d = math.sqrt(z.real * z.real + z.imag * z.imag) * fweight[y, x]
-                    pd[y, x] = d
-                    if d > mx:
-                        mx = d
+                    z = rw[x] - (coef * ra[x] + cc * rb[x])
+                    rw[x] = z
+                    py[x] = math.sqrt(z.real * z.real + z.imag * z.imag) * fw[x]
             it += 1  # two basis functions were added
         else:
             for y in range(fft):
-                ra = Wp[fft - u + y]
+                ra = Wp[fft - u + y, fft - v:fft - v + half]
+                rw, py, fw = Rw[y], pd[y], fweight[y]
                 for x in range(half):
-                    z = Rw[y, x] - coef * ra[fft - v + x]
-                    Rw[y, x] = z
-                    d = math.sqrt(z.real * z.real + z.imag * z.imag) * fweight[y, x]
-                    pd[y, x] = d
-                    if d > mx:
-                        mx = d
+                    z = rw[x] - coef * ra[x]
+                    rw[x] = z
+                    py[x] = math.sqrt(z.real * z.real + z.imag * z.imag) * fw[x]
+        # the maximum in its own pass: the update above then carries no dependency from
+        # one element to the next
+        mx = _row_max(pd, row_max)
         it += 1
     g = G
     _fft2(g, inv, rev, fft)
@@ -254,6 +252,25 @@ def _extrapolate(block, mask, fft, rho, sigma, params, tables, fweight, decay):
         for x in range(N):
             out[y, x] = block[y, x] if mask[y, x] == 1.0 else g[fy + y, fx + x].real * scale
     return out
+
+
+@njit(cache=True, nogil=True)
+def _row_max(pd, row_max):
+    """The largest value of ``pd`` (h, w) float64 >= 0, and each row's in ``row_max`` (h,);
+    NaN never counts (-1.0 where nothing does). A row whose maximum is not within 0.001
+    of the whole's holds no value that is: ``p <= row max <= max`` gives
+    ``|p - max| >= |row max - max|`` (rounding keeps the order), so the search for the
+    first value within 0.001 of the maximum skips it."""
+    mx = -1.0
+    for y in range(pd.shape[0]):
+        m = -1.0
+        for x in range(pd.shape[1]):
+            if pd[y, x] > m:
+                m = pd[y, x]
+        row_max[y] = m
+        if m > mx:
+            mx = m
+    return mx
 
 
 @njit(cache=True, nogil=True)
