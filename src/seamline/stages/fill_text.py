@@ -17,7 +17,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(Stage):
     id = "fill-text"
-    version = "34"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "35"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -85,6 +85,9 @@ class FillText(Stage):
     #                   the change where the fills rounded to the input's 8-bit level
     #               34: not nearer the change (33's sub-level give-back changed pixels the
     #                   ghost judge had read: QA re-read those regions)
+    #               35: the rim given back before each of the ghost judge's reads (after
+    #                   them, a give-back in a judged box made QA re-read that region), and
+    #                   33's sub-level give-back nearer the change again
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),
@@ -113,8 +116,9 @@ class FillText(Stage):
             "regrowth, tried first); before the first fill "
             "the text's anti-aliased rim left within 2 px outside each hole (a mix of the "
             "line's ink colour and the photo) is unmixed back to the photo and joins the "
-            "mask; after the last fill the final mask's rim takes the photo back where the "
-            "fills came within 4/255 of it away from the text's change. Pixels outside the "
+            "mask; before each ghost judge's read the mask's rim takes the photo back where "
+            "the fills came within 4/255 of it away from the text's change (near it, where "
+            "they round to the input's 8-bit level). Pixels outside the "
             "final mask are bit-identical to the input. A grey "
             "image (HxW) is "
             "filled as RGB (R = G = B, a view, no copy) and returned grey: its luminance inside the mask; "
@@ -169,7 +173,6 @@ class FillText(Stage):
         return res
 
     def _fill(self, ctx, image, mask, regions, geometry):
-        from seamline.ops.text.regrow import rim_back
         from seamline.ops.text.removal import fill_text
 
         p = self.params
@@ -192,10 +195,6 @@ class FillText(Stage):
                                        stroke_px=(geometry or {}).get("stroke_width_px"),
                                        inks=(geometry or {}).get("ink_rgb")
                                        if p.edge_unmix else None)
-        # the final mask's rim that the fills left within a level or two of the photo, away
-        # from the text's visible change, takes the photo back (the benchmark's pixels
-        # changed 8-10 px from the text; ops.text.regrow.rim_back)
-        report["rim_photo_px"] = rim_back(rgb, out, final > 0)
         if grey:
             out = _grey(image, out, final)
             notes.append("grey image: filled as RGB (R = G = B), returned grey")

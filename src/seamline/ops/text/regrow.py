@@ -19,6 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.core.arrays import to_uint8
 from seamline.ops.masks import ellipse_kernel, enclosed_holes
 from seamline.ops.text.region_fill import Hole
 
@@ -257,11 +258,12 @@ class PhotoBack:
 
 
 def rim_back(image: np.ndarray, out: np.ndarray, final: np.ndarray) -> int:
-    """After the last fill, the photo given back on ``final``'s outer rim
-    (``RIM_DEPTH_PX`` deep) where the fills came within ``KEEP_PHOTO`` of it, farther
-    than ``RIM_INK_PX`` from a pixel of ``final`` they changed by more than ``RIM_INK``, on a
-    piece of ``final`` somewhere deeper than ``RIM_BEHIND_PX`` (a hole, not a speck); ``out``
-    changed there in place. Returns the pixels given back.
+    """Before the ghost judge reads the fills (and after the last), the photo given back on
+    ``final``'s outer rim (``RIM_DEPTH_PX`` deep) where the fills came within ``KEEP_PHOTO``
+    of it, farther than ``RIM_INK_PX`` from a pixel of ``final`` they changed by more than
+    ``RIM_INK`` (nearer: where they rounded to the input's own 8-bit level in every
+    channel), on a piece of ``final`` somewhere deeper than ``RIM_BEHIND_PX`` (a hole, not
+    a speck); ``out`` changed there in place. Returns the pixels given back.
 
     A fill ends at the hole's edge close to the photo round it: where the mask reached
     past the text (a subtitle's margin over a photo piece the matte took, a huge title's
@@ -270,12 +272,13 @@ def rim_back(image: np.ndarray, out: np.ndarray, final: np.ndarray) -> int:
     a title over a smooth gradient: 9 px). No one sees the difference, and the photo
     keeps its pixels there. The rim near the text's visible change keeps its fill: a
     shadow's faint tail or an outline's edge left in a row round the letters is residue
-    (the ink-left count, the ghost judge's boosted read). Not given back there even where
-    the fill rounds to the input's own 8-bit level (far27 tried it: a saved image is the
-    same either way, only the float output changes, and the ghost judge has already read
-    those pixels: QA could no longer reuse its reads, the digests no longer match).
-    ``final`` stays as it is (a pixel it holds may differ from the input; these do not).
-    Worked on ``final``'s box.
+    (the ink-left count, the ghost judge's boosted read); there the photo comes back only
+    where the fill rounds to the input's own 8-bit level (a saved image is the same either
+    way; the float output holds the input's value). The fill loop calls it before each of
+    the ghost judge's reads (:func:`seamline.ops.text.removal.fill_text`), so the pixels the
+    judge read, and whose digest QA checks before it reuses the read, are the ones
+    returned. ``final`` stays as it is (a pixel it holds may differ from the input; these
+    do not). Worked on ``final``'s box.
 
     Parameters
     ----------
@@ -299,7 +302,13 @@ def rim_back(image: np.ndarray, out: np.ndarray, final: np.ndarray) -> int:
     n, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
     hole = np.zeros(n, bool)
     hole[lab[depth > RIM_BEHIND_PX]] = True
-    back = (m & (depth <= RIM_DEPTH_PX) & hole[lab] & ~ink & (change > 0)
-            & (change <= KEEP_PHOTO))
+    rim = m & (depth <= RIM_DEPTH_PX) & hole[lab] & (change > 0)
+    back = rim & ~ink & (change <= KEEP_PHOTO)
+    # near the change, only where the fill's change does not survive rounding to 8 bits in
+    # any channel (under a level first: the cheap test)
+    near = rim & ink & (change < 1 / 255)
+    if near.any():
+        near[near] = np.all(to_uint8(out[box][near]) == to_uint8(image[box][near]), axis=-1)
+        back |= near
     out[box][back] = image[box][back]
     return int(back.sum())

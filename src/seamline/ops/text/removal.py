@@ -26,7 +26,8 @@ the mask is built and preflighted:
    (a cup rim under a title) and checks they continue the curve around it. Neither reads
    text, so they run first and a fill they flag is replaced (step 4) before the ghost judge
    (:mod:`seamline.ops.text.ghost`) reads every original region of the result as is and
-   contrast-boosted (three OCR reads per region) and looks for glyph-shaped residue.
+   contrast-boosted (three OCR reads per region) and looks for glyph-shaped residue, the
+   mask's outer rim given back first (:func:`~seamline.ops.text.regrow.rim_back`).
 4. **Re-mask and refill.** A region the ghost judge flags grows over the residue it found
    (and by ``grow_px`` all round), and over a small gap that growth closes all round
    (:func:`~seamline.ops.text.regrow.close_gaps`: the fill would spread its ink); a
@@ -62,7 +63,7 @@ from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components
                                            choose_region_fill, fill_region, first_pass,
                                            grain_box, judge_box, next_smear_fill,
                                            smooth_context, stretch_fill)
-from seamline.ops.text.regrow import PhotoBack, close_gaps, fills_used, wide_residue
+from seamline.ops.text.regrow import PhotoBack, close_gaps, fills_used, rim_back, wide_residue
 from seamline.ops.text.tail import shadow_tail, tail_halo
 
 __all__ = ["fill_text", "choose_region_fill", "assign_components"]
@@ -311,7 +312,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         per region; ``smear``, ``structure`` and ``surface``: the fill judges'
         (JSON-serialisable; a pass whose fill got the grain carries ``texture``: the
         verdict before, the weight, CPU ms);
-        ``edge_unmixed_px``: rim pixels unmixed (``inks`` given).
+        ``edge_unmixed_px``: rim pixels unmixed (``inks`` given); ``rim_photo_px``: pixels
+        of the mask's outer rim given back to the photo (:func:`~seamline.ops.text.regrow.
+        rim_back`, before each of the ghost judge's reads; unjudged, after the last fill).
     """
     from seamline.ops.inpaint import BACKENDS, get_backend
 
@@ -376,6 +379,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 holes[lab] = Hole.of(tail | hole.full(support.shape))
                 support |= tail
                 plan[lab]["tail_px"] = int(tail.sum())
+    rim_px, ghost_reads = 0, bool(judge and regions)
     if inks is not None:
         # the text's rim just outside each hole back to the photo first: the fills read the ring
         # (main's carried the rim's colour in); the judges see it as photo; it joins the mask
@@ -425,7 +429,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         last["surface"] = sv
         return sv
 
-    if judge and regions:
+    if ghost_reads:
         from seamline.ops.text.ghost import BOOST_FLOOR, judge_regions
 
         # The smear and structure judges first, region by region: they read no text, so a
@@ -463,6 +467,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         ghost_by_lab: dict = {}
         for p in range(2, max_passes + 3):
             order = sorted(todo)
+            # the rim given back before the judge reads: QA reuses a read only while its box's
+            # digest is the output's (a give-back after it made QA detect the region again)
+            rim_px += rim_back(image, out, final | unmixed if inks is not None else final)
             # as is and CLAHE-boosted, not high-passed (0 of 156 train verdicts changed); not
             # boosted where the residue leaves no letter to show (BOOST_FLOOR: 52 reads, 0 words)
             for j, v in enumerate(judge_regions(image, out, [regions[lab - 1] for lab in order],
@@ -566,6 +573,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         # every pixel that may differ from the input (a refill's grown hole may hold some)
         final |= unmixed
         report["edge_unmixed_px"] = int(unmixed.sum())
+    # the loop ends on a judge's read, the rim given back before it; unjudged, it is given here
+    report["rim_photo_px"] = rim_px if ghost_reads else rim_back(image, out, final)
     report["regions"] = [plan[k] for k in sorted(plan)]
     report["verdicts"] = [v.to_dict() for v in verdicts]
     for key, judged in (("smear", smears), ("structure", structs), ("surface", surfaces)):
