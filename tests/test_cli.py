@@ -132,6 +132,37 @@ def test_jpeg_output_of_an_image_with_alpha_is_refused_before_the_run(tmp_path, 
     assert not list((tmp_path / "run").rglob("stages/*"))
 
 
+def test_missing_or_corrupt_model_files_are_refused_before_the_first_stage(tmp_path, capsys,
+                                                                          text_photo):
+    # a bad segmenter (mask.model) or lama checkpoint (--model) was refused only when its
+    # stage ran, after detection and the stages before it had done their work (and written
+    # it to the run directory)
+    from seamline.ops.text.segment import default_model_path
+
+    packaged = default_model_path().read_bytes()
+    files = {"nope.onnx": None, "junk.onnx": b"\x08\x07not an onnx graph" * 40,
+             "cut.onnx": packaged[:len(packaged) // 2], "nope.pt": None,
+             "junk.pt": b"not a checkpoint at all"}
+    for name, data in files.items():
+        if data is not None:
+            (tmp_path / name).write_bytes(data)
+    cases = [(["--set", f"mask.model={tmp_path / 'nope.onnx'}"],
+              "text segmentation model not found: "),
+             (["--set", f"mask.model={tmp_path / 'junk.onnx'}"],
+              "text segmentation model is unreadable or corrupt: "),
+             (["--set", f"mask.model={tmp_path / 'cut.onnx'}"],
+              "text segmentation model is unreadable or corrupt: "),
+             (["--backend", "lama", "--model", tmp_path / "nope.pt"], "lama: checkpoint "),
+             (["--backend", "lama", "--model", tmp_path / "junk.pt"], "is not a checkpoint")]
+    for i, (argv, needle) in enumerate(cases):
+        name = str(argv[-1]).rsplit("/", 1)[-1]
+        code, _, err = run_cli(capsys, "remove-text", text_photo, "-o", tmp_path / "o.png",
+                               "--run-dir", tmp_path / f"run{i}", *argv)
+        assert_one_line_error(code, err, needle, name)
+        assert not (tmp_path / "o.png").exists()
+        assert not list((tmp_path / f"run{i}").rglob("stages/*")), (argv, "a stage ran")
+
+
 def test_remove_text_stage_settings_past_any_frame(tmp_path, capsys, text_photo):
     # --set mask.margin=.inf and qa.ring_px=1e30 gave tracebacks (OverflowError, ValueError);
     # a NaN or 2 segmenter cut ran and segmented nothing, silently

@@ -322,3 +322,76 @@ def test_an_in_memory_run_hashes_its_arrays_off_the_main_thread(tmp_path, astron
                            for s in man["stages"]]
     assert digests(m) == digests(ref)
     assert all(d for s in digests(m) for d in s.values())
+
+
+SEGMENT = """\
+pipeline: segment
+inputs: {{image: image}}
+stages:
+  - name: detect
+    stage: detect-text
+    inputs: {{image: input.image}}
+  - name: mask
+    stage: text-mask
+    inputs: {{image: input.image, regions: detect.regions}}
+    params: {{method: segmenter, model: {model}}}
+output: input.image
+"""
+
+
+def test_a_model_replaced_in_place_is_not_served_from_the_cache(tmp_path, captioned):
+    # text-mask's cache key named its segmenter's path, not its content: a model file
+    # replaced in place was served from the run directory's stale result (and the process
+    # kept the old model's session, cached by path)
+    from seamline.ops.text.segment import default_model_path
+
+    packaged = default_model_path().read_bytes()
+    entry = b"\x0a\x11textseg_threshold\x12\x04" + b"0.25"  # the metadata's probability cut
+    assert packaged.count(b"\x72\x19" + entry) == 1
+    # the same network cutting at 0.9: a tiny edit to the model's metadata_props
+    strict = packaged.replace(b"\x72\x19" + entry,
+                              b"\x72\x18\x0a\x11textseg_threshold\x12\x030.9")
+    model = tmp_path / "seg.onnx"
+    model.write_bytes(packaged)
+    pipe = sl.Pipeline.from_text(SEGMENT.format(model=model))
+    out = tmp_path / "run"
+    first = pipe.run(captioned[0], out=out)
+    model.write_bytes(strict)  # replaced in place: the same path and parameters
+    again = pipe.run(captioned[0], out=out)
+    assert {n: s.cached for n, s in again.stages.items()} == {"detect": True, "mask": False}
+    assert again.stage("mask").report["threshold"] == 0.9
+    before, after = first.stage("mask").outputs["mask"], again.stage("mask").outputs["mask"]
+    assert 0 < after.sum() < before.sum()
+    model.write_bytes(packaged)  # and back: the key follows the content both ways
+    third = pipe.run(captioned[0], out=out)
+    assert not third.stage("mask").cached
+    assert np.array_equal(third.stage("mask").outputs["mask"], before)
+    fourth = pipe.run(captioned[0], out=out)  # unchanged file: served from the cache
+    assert fourth.stage("mask").cached
+
+
+def test_checkpoint_stages_check_their_file_first_and_key_on_its_content(tmp_path, astronaut):
+    # lama (inpaint, fill-text) and spandrel (upscale) checkpoints: a missing one failed only
+    # when its stage ran; a replaced one was served from the run directory's cache
+    from seamline.errors import InputError
+    from seamline.stages import get_stage
+
+    ckpt = tmp_path / "w.safetensors"
+    ckpt.write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")  # a header-only safetensors
+    for stage_id, backend in (("inpaint", "lama"), ("fill-text", "lama"),
+                              ("upscale", "spandrel")):
+        cls = get_stage(stage_id)
+        params = cls.Params(backend=backend, model=str(ckpt))
+        cls.check_files(params)  # a format it reads: passes (no tensor read)
+        token = cls.cache_token(params)
+        ckpt.write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{} ")
+        assert cls.cache_token(params) not in (None, token)
+        ckpt.write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
+        assert cls.cache_token(params) == token
+        with pytest.raises(InputError, match="nope.pt does not exist"):
+            cls.check_files(cls.Params(backend=backend, model=str(tmp_path / "nope.pt")))
+    pipe = sl.Pipeline.builtin("upscale").with_params(
+        {"upscale.backend": "spandrel", "upscale.model": str(tmp_path / "nope.pth")})
+    with pytest.raises(InputError, match="upscaler: checkpoint .*nope.pth does not exist"):
+        pipe.run(astronaut[:64, :64], out=tmp_path / "run")
+    assert not list((tmp_path / "run").rglob("stages/*"))

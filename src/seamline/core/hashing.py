@@ -10,6 +10,9 @@ it each time: a model's weights (gigabytes: provenance and cache keys, see
   file's stamp is unchanged, else hash it.
 - :class:`Sha256Memo`: the same rule with the records kept in memory and, optionally, in a
   JSON file that survives the process.
+- :data:`model_sha256`: the one such memo for model files (diffusion weights, LaMa and
+  spandrel checkpoints, ONNX models), kept in ``<cache_dir()>/weights-sha256.json``: what
+  the stages' cache tokens (:meth:`seamline.core.stage.Stage.cache_token`) key on.
 
 A changed size or mtime always means a re-hash; an unchanged stamp is trusted (the usual
 ``make``/rsync assumption), which is what makes the memo worth having.
@@ -26,7 +29,7 @@ from typing import Callable
 
 from seamline.core.atomic import write_text_atomic
 
-__all__ = ["file_stamp", "file_sha256", "memo_sha256", "Sha256Memo"]
+__all__ = ["file_stamp", "file_sha256", "memo_sha256", "Sha256Memo", "cache_dir", "model_sha256"]
 
 _CHUNK = 1 << 22
 
@@ -136,3 +139,19 @@ class Sha256Memo:
             write_text_atomic(cache_file, json.dumps(records, indent=0))
         except OSError:
             pass
+
+
+def cache_dir() -> Path:
+    """seamline's cache folder: ``$SEAMLINE_CACHE_DIR``, else ``$XDG_CACHE_HOME/seamline``,
+    else ``~/.cache/seamline`` (read on each call, so a changed environment is followed)."""
+    base = os.environ.get("SEAMLINE_CACHE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "seamline"
+
+
+#: sha256 of a model file (64 hex digits), memoised per (path, size, mtime) in memory and in
+#: ``<cache_dir()>/weights-sha256.json``: a few GB of weights take seconds to hash, and a
+#: run directory's cache keys ask for it on every run. Raises ``OSError``.
+model_sha256 = Sha256Memo(lambda: cache_dir() / "weights-sha256.json")

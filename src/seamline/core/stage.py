@@ -81,9 +81,10 @@ class Stage:
     """Base class: subclasses set ``id``, ``spec``, ``Params`` and implement :meth:`run`.
 
     Everything the runner and the batch engine read from a stage class is declared here, with
-    a default that does nothing: ``qa``, :meth:`spec_for`, :meth:`cache_token`,
-    :meth:`stand_in` and :meth:`warm_up`. A stage overrides only what it needs, and is
-    listed in the registry with :func:`register_stage` (``seamline.stages`` does it).
+    a default that does nothing: ``qa``, :meth:`spec_for`, :meth:`check_files`,
+    :meth:`cache_token`, :meth:`stand_in` and :meth:`warm_up`. A stage overrides only what it
+    needs, and is listed in the registry with :func:`register_stage` (``seamline.stages``
+    does it).
     """
 
     id: ClassVar[str]
@@ -106,6 +107,14 @@ class Stage:
         its configuration (an upscaler backend that expects a clean input declares a noise
         limit; a plain resampler does not). Port names and kinds must not change."""
         return cls.spec
+
+    @classmethod
+    def check_files(cls, params: Any) -> None:
+        """Cheap checks of the files the parameters name (a model: there, readable, of the
+        right format by its header), made by the runner's preflight before any stage runs,
+        so a missing or corrupt model is a one-line error before the work, not after it.
+        Never a full load: that stays in :meth:`run`. Raises a ``SeamlineError`` naming the
+        file. Default: nothing."""
 
     @classmethod
     def cache_token(cls, params: Any) -> str | None:

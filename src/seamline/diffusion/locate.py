@@ -21,7 +21,7 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
-from seamline.core.hashing import Sha256Memo
+from seamline.core.hashing import cache_dir, model_sha256
 from seamline.errors import InputError
 from seamline.ops.hub import REPO_ID_RE, cached_snapshot, looks_like_repo_id
 
@@ -378,21 +378,6 @@ def inspect_model(model: str | os.PathLike | ModelSource, *, config=None) -> Mod
 # Weights hash (identity for provenance), memoised in memory and on disk
 
 
-def cache_dir() -> Path:
-    """seamline's cache folder: ``$SEAMLINE_CACHE_DIR``, else ``$XDG_CACHE_HOME/seamline``,
-    else ``~/.cache/seamline`` (read on each call, so a changed environment is followed)."""
-    base = os.environ.get("SEAMLINE_CACHE_DIR")
-    if base:
-        return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "seamline"
-
-
-# A few GB of weights take seconds to hash: each file's sha256 is kept per (path, size, mtime)
-# in memory and in ``<cache_dir>/weights-sha256.json``.
-_file_sha256 = Sha256Memo(lambda: cache_dir() / "weights-sha256.json")
-
-
 def _weight_files(src: ModelSource) -> list[tuple[str, Path]]:
     if src.kind == "single-file":
         return [(src.path.name, src.path)]
@@ -413,10 +398,10 @@ def weights_hash(model: str | os.PathLike | ModelSource, *, config=None) -> str:
     src = model if isinstance(model, ModelSource) else resolve_model(model, config=config)
     files = _weight_files(src)
     if src.kind == "single-file":
-        return _file_sha256(files[0][1])
+        return model_sha256(files[0][1])
     h = hashlib.sha256()
     for rel, f in files:
-        h.update(f"{rel} {_file_sha256(f)}\n".encode())
+        h.update(f"{rel} {model_sha256(f)}\n".encode())
     return h.hexdigest()
 
 

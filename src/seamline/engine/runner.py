@@ -297,8 +297,10 @@ def run_pipeline(spec: PipelineSpec, image: Any, *, out: str | Path | None = Non
 def preflight(spec: PipelineSpec) -> dict:
     """Checks that need no stage to have run, made before a run writes anything.
 
-    Resolves every stage's contract (``spec_for``: a missing model or profile fails here) and
-    rehearses each handoff whose producing stage offers a stand-in for its output
+    Checks the files each stage's parameters name (a missing or corrupt model file:
+    :meth:`seamline.core.stage.Stage.check_files`), resolves every stage's contract
+    (``spec_for``: a missing model or profile fails here) and rehearses each handoff whose
+    producing stage offers a stand-in for its output
     (:meth:`seamline.core.stage.Stage.stand_in`): ``encode-prompt`` offers an embedding that
     carries the producing encoder's fingerprint (read from its config and tokenizer, no
     weights), so an encoder mismatch under ``strict``, or a missing, unfitting or mis-sized
@@ -310,6 +312,8 @@ def preflight(spec: PipelineSpec) -> dict:
     dict
         ``{stage name: StageSpec}``, the contracts the run then uses.
     """
+    for d in spec.stages:
+        get_stage(d.stage_id).check_files(d.params)
     contracts = {d.name: get_stage(d.stage_id).spec_for(d.params) for d in spec.stages}
     stand_ins: dict[str, dict] = {}
     for decl in spec.stages:

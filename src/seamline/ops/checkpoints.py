@@ -2,7 +2,9 @@
 ``torch.load(weights_only=True)``. TorchScript archives and pickled objects are refused.
 
 Shared by every loader of a user's model (LaMa inpainters, spandrel upscalers), so the rule
-"never unpickle untrusted files" lives in one place.
+"never unpickle untrusted files" lives in one place. The cheap checks a stage makes of its
+model files before a run (:func:`check_checkpoint`; :func:`onnx_metadata` for ONNX files)
+live here too: they read headers, never the weights.
 """
 
 from __future__ import annotations
@@ -48,16 +50,7 @@ def locate_checkpoint(path, device, *, who: str, torch, kinds: str) -> tuple[Pat
     StageError
         A CUDA device on a torch without usable CUDA (said before reading the file).
     """
-    p = Path(os.fspath(path)).expanduser()
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise InputError(f"{who}: checkpoint {p} does not exist") from None
-    except OSError as e:
-        raise InputError(f"{who}: cannot read checkpoint {p} ({e.strerror or e})") from None
-    if p.is_dir():
-        raise InputError(f"{who}: checkpoint {p} is a directory; pass the {kinds} file inside "
-                         "it")
+    p, st = _checkpoint_file(path, who=who, kinds=kinds)
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
@@ -93,12 +86,42 @@ def read_checkpoint(p: Path, *, who: str) -> Any:
     StageError
         torch/safetensors are not installed.
     """
+    kind = checkpoint_format(p, who=who)
+    if kind != "safetensors":
+        return _torch_load(p, who)
+    try:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+    except ImportError:
+        raise StageError(f"{who}: reading checkpoints needs the torch extra: "
+                         "pip install 'seamline[torch]'") from None
+    try:
+        return load_file(str(p), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        msg = first_line(e)
+        raise InputError(f"{who}: {p} is a damaged safetensors file ({msg})") from None
+
+
+def checkpoint_format(p: Path, *, who: str) -> str:
+    """What a checkpoint file is, from its first bytes (and a zip's list of names), without
+    reading its tensors: how :func:`read_checkpoint` tells the formats apart, and the cheap
+    check a stage makes before a run (:func:`check_checkpoint`).
+
+    Returns
+    -------
+    {"zip", "pickle", "safetensors"}
+        A ``torch.save`` zip (not TorchScript), a legacy pickle, or safetensors.
+
+    Raises
+    ------
+    InputError
+        Unreadable, a damaged zip, a TorchScript archive, or none of the three.
+    """
     try:
         with open(p, "rb") as fh:
             head = fh.read(9)
     except OSError as e:
         raise InputError(f"{who}: cannot read checkpoint {p} ({e.strerror or e})") from None
-
     if head[:4] == b"PK\x03\x04":
         try:
             with zipfile.ZipFile(p) as zf:
@@ -110,22 +133,52 @@ def read_checkpoint(p: Path, *, who: str) -> Any:
                 f"{who}: {p} is a TorchScript archive; seamline does not run TorchScript or "
                 "unpickle code from files; save the model's state_dict as .safetensors with a "
                 "tool you trust")
-        return _torch_load(p, who)
+        return "zip"
     if head[:1] == b"\x80":  # legacy (pre-1.6) torch.save pickle
-        return _torch_load(p, who)
+        return "pickle"
     if len(head) == 9 and head[8:9] == b"{" and 0 < struct.unpack("<Q", head[:8])[0] < 100_000_000:
-        try:
-            from safetensors import SafetensorError
-            from safetensors.torch import load_file
-        except ImportError:
-            raise StageError(f"{who}: reading checkpoints needs the torch extra: "
-                             "pip install 'seamline[torch]'") from None
-        try:
-            return load_file(str(p), device="cpu")
-        except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-            msg = first_line(e)
-            raise InputError(f"{who}: {p} is a damaged safetensors file ({msg})") from None
+        return "safetensors"
     raise InputError(f"{who}: {p} is not a checkpoint (neither safetensors nor a torch.save file)")
+
+
+def check_checkpoint(path, *, who: str, kinds: str) -> None:
+    """The cheap check of a checkpoint a stage names, made before a run (no tensor read, no
+    torch import): a path given, an existing readable file, a format :func:`read_checkpoint`
+    accepts. The full load (:func:`locate_checkpoint`, :func:`read_checkpoint`) stays where
+    the model is used.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or None
+        The ``model`` parameter; None is refused (seamline never downloads weights).
+    who, kinds : str
+        As for :func:`locate_checkpoint`.
+
+    Raises
+    ------
+    InputError
+        One line naming the file (or the missing ``model`` parameter).
+    """
+    if not path:
+        raise InputError(f"model: the {who} backend needs a checkpoint path (model=PATH); "
+                         "seamline never downloads weights")
+    checkpoint_format(_checkpoint_file(path, who=who, kinds=kinds)[0], who=who)
+
+
+def _checkpoint_file(path, *, who: str, kinds: str) -> tuple[Path, os.stat_result]:
+    """``path`` (``~`` expanded) and its stat, refused in one line when it is missing,
+    unreadable or a folder."""
+    p = Path(os.fspath(path)).expanduser()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise InputError(f"{who}: checkpoint {p} does not exist") from None
+    except OSError as e:
+        raise InputError(f"{who}: cannot read checkpoint {p} ({e.strerror or e})") from None
+    if p.is_dir():
+        raise InputError(f"{who}: checkpoint {p} is a directory; pass the {kinds} file inside "
+                         "it")
+    return p, st
 
 
 def _torch_load(p: Path, who: str) -> Any:
@@ -188,3 +241,84 @@ class ModelCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# ONNX files, read as far as their header
+
+
+def onnx_metadata(p: Path) -> dict[str, str]:
+    """An ONNX file's ``metadata_props``, read without parsing its graph or weights.
+
+    Walks the top-level fields of the ``ModelProto`` protobuf, seeking over each one but the
+    metadata entries (a few reads whatever the file's size). The fields must tile the file
+    exactly and include ``ir_version`` and a graph: a truncated or foreign file fails here,
+    before a run, instead of when onnxruntime loads it.
+
+    Parameters
+    ----------
+    p : Path
+
+    Returns
+    -------
+    dict of str to str
+
+    Raises
+    ------
+    OSError
+        The file cannot be read.
+    ValueError
+        It is not an ONNX model (or is cut short); the message says what was wrong.
+    """
+    size = p.stat().st_size
+    meta, seen = {}, set()
+    with open(p, "rb") as f:
+        while f.tell() < size:
+            tag = _varint(f)
+            field, wire = tag >> 3, tag & 7
+            if wire == 0:
+                _varint(f)
+            elif wire == 2:
+                n = _varint(f)
+                if f.tell() + n > size:
+                    raise ValueError("cut short")
+                if field == 14:  # StringStringEntryProto {1: key, 2: value}
+                    entry = _fields(f.read(n))
+                    meta[entry.get(1, b"").decode("utf-8", "replace")] = \
+                        entry.get(2, b"").decode("utf-8", "replace")
+                else:
+                    f.seek(n, os.SEEK_CUR)
+            else:
+                raise ValueError("not an ONNX model")
+            seen.add(field)
+    if not {1, 7} <= seen:  # ir_version and the graph
+        raise ValueError("not an ONNX model (no graph)")
+    return meta
+
+
+def _varint(f) -> int:
+    out, shift = 0, 0
+    while True:
+        b = f.read(1)
+        if not b:
+            raise ValueError("cut short")
+        out |= (b[0] & 0x7F) << shift
+        if b[0] < 0x80:
+            return out
+        shift += 7
+        if shift > 63:
+            raise ValueError("not an ONNX model")
+
+
+def _fields(blob: bytes) -> dict[int, bytes]:
+    """The length-delimited fields of a small protobuf message (a metadata entry)."""
+    import io
+
+    f, out = io.BytesIO(blob), {}
+    while f.tell() < len(blob):
+        tag = _varint(f)
+        if tag & 7 != 2:
+            raise ValueError("not an ONNX model")
+        n = _varint(f)
+        out[tag >> 3] = f.read(n)
+    return out

@@ -10,12 +10,13 @@ import numpy as np
 from seamline.core.arrays import LUMA, rgb_view
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
+from seamline.stages.model_files import CheckpointFile
 
 BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "fsr-edge",
                       "exemplar", "unblend", "lama"]
 
 
-class FillText(Stage):
+class FillText(CheckpointFile, Stage):  # lama's checkpoint: checked first, in the key
     id = "fill-text"
     version = "35"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;

@@ -9,12 +9,13 @@ import numpy as np
 
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
+from seamline.stages.model_files import CheckpointFile
 
 BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "fsr-edge",
                       "exemplar", "lama"]
 
 
-class Inpaint(Stage):
+class Inpaint(CheckpointFile, Stage):  # lama's checkpoint: checked first, in the key
     id = "inpaint"
     version = "2"  # 2: the fsr, fsr-best and fsr-edge backends' fills changed under a cached
     #               key of "1" (ops.inpaint.fsr: thick holes at half size, fine rings at full

@@ -9,9 +9,10 @@ import numpy as np
 
 from seamline.core.contracts import PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
+from seamline.stages.model_files import SegmenterFile
 
 
-class TextMask(Stage):
+class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in the key
     id = "text-mask"
     # 2: the segmentation model (seamline-textseg) refines the glyph mask; 3: combined keeps
     # only the segmented pixels a shadow/glow/outline of the glyphs explains; 4: outlined
@@ -123,8 +124,7 @@ class TextMask(Stage):
     # 58: the strokes on unblend's copies where it gave its blend (tile_support), none it inverted
     version = "58"
     spec = StageSpec(
-        inputs={"image": PortSpec("image"),
-                "regions": PortSpec("text-regions"),
+        inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
                                       doc="unblend-watermark's fitted blend (``blend``: the "
                                           "word's colour and opacity, the copies' centres "

@@ -24,9 +24,10 @@ from typing import Literal
 
 from seamline.core.contracts import Expect, PortSpec, StageSpec
 from seamline.core.stage import Stage, StageResult
+from seamline.stages.model_files import CheckpointFile, file_token
 
 
-class Upscale(Stage):
+class Upscale(CheckpointFile, Stage):  # spandrel's checkpoint: checked first, in the key
     id = "upscale"
     # 2: auto sends a grey photo to seamline-sr (it was read as a graphic)
     # 3: seamline-sr keeps a grey image grey (the same values as its RGB expansion's)
@@ -55,6 +56,23 @@ class Upscale(Stage):
     #: ``seamline.ops.handoffs``), so no adapter runs before the ``nearest`` it gets.
     EXPECTS = {"seamline-sr": (0.012, 1.3), "spandrel": (0.02, 1.5)}
     EXPECTS["auto"] = EXPECTS["seamline-sr"]
+
+    checkpoint_backend, checkpoint_who, checkpoint_kinds = ("spandrel", "upscaler",
+                                                            ".safetensors/.pth")
+
+    @classmethod
+    def cache_token(cls, params) -> str | None:
+        """spandrel's checkpoint; for auto and seamline-sr, the packaged model of the scale
+        (a retrained one in a checkout is not served from an older run's cache)."""
+        if params.backend not in ("auto", "seamline-sr"):
+            return super().cache_token(params)
+        from pathlib import Path
+
+        from seamline.ops.upscale.sr import SR_SCALES, model_path
+
+        packaged = Path(str(model_path(params.scale))) if params.scale in SR_SCALES else None
+        # (not a plain file: a package in a zip, whose version the key holds already)
+        return file_token(packaged) if packaged is not None and packaged.is_file() else None
 
     @classmethod
     def spec_for(cls, params) -> StageSpec:

@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from seamline.core.hashing import file_stamp
 from seamline.errors import InputError, StageError
 
 MODEL_FILE = "seamline-textseg.onnx"
@@ -66,7 +67,9 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str) -> Segmenter:
+def _load(path: str, stamp) -> Segmenter:
+    """The model at ``path``; ``stamp`` (its size and mtime, or None) keys the cache, so a
+    file replaced in place is loaded again."""
     import onnxruntime as ort
 
     p = Path(path)
@@ -88,14 +91,24 @@ def _load(path: str) -> Segmenter:
     except Exception as e:  # noqa: BLE001 - any failure to read it is a corrupt file
         raise StageError(f"text segmentation model is unreadable or corrupt: {p} "
                          f"({type(e).__name__})") from None
-    if seg.channels != 3 or seg.height < 16:
-        raise StageError(f"text segmentation model has unexpected metadata: {p} "
-                         f"(channels {seg.channels}, height {seg.height})")
+    _check_layout(p, seg.channels, seg.height)
     return seg
 
 
+def _check_layout(p: Path, channels: int, height: int) -> None:
+    if channels != 3 or height < 16:
+        raise StageError(f"text segmentation model has unexpected metadata: {p} "
+                         f"(channels {channels}, height {height})")
+
+
+def segmenter_path(path=None) -> Path:
+    """The resolved path of the segmentation model ``path`` names (``~`` expanded); default
+    the packaged ``seamline-textseg.onnx``."""
+    return (Path(path).expanduser() if path is not None else default_model_path()).resolve()
+
+
 def load_segmenter(path=None) -> Segmenter:
-    """Load (once; cached per path) the text segmentation model.
+    """Load (once; cached per path, size and mtime) the text segmentation model.
 
     Parameters
     ----------
@@ -113,8 +126,48 @@ def load_segmenter(path=None) -> Segmenter:
         The file is missing, unreadable, corrupt or lacks the ``textseg_*`` metadata; the
         one-line message names the file.
     """
-    p = Path(path) if path is not None else default_model_path()
-    return _load(str(p.resolve()))
+    p = segmenter_path(path)
+    try:
+        stamp = file_stamp(p)
+    except OSError:
+        stamp = None  # _load says what is wrong with it
+    return _load(str(p), stamp)
+
+
+def check_segmenter(path=None) -> Path:
+    """The cheap check of a segmentation model before a run: an existing, readable ONNX file
+    with the ``textseg_*`` metadata :func:`load_segmenter` needs, read from its header
+    (:func:`seamline.ops.checkpoints.onnx_metadata`: no session built, no weights read).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        As for :func:`load_segmenter`.
+
+    Returns
+    -------
+    Path
+        The resolved file.
+
+    Raises
+    ------
+    StageError
+        The same one-line errors :func:`load_segmenter` raises, naming the file.
+    """
+    from seamline.ops.checkpoints import onnx_metadata
+
+    p = segmenter_path(path)
+    if not p.is_file():
+        raise StageError(f"text segmentation model not found: {p}")
+    try:
+        meta = onnx_metadata(p)
+        channels, height = int(meta["textseg_channels"]), int(meta["textseg_height"])
+        float(meta["textseg_threshold"])
+    except (OSError, ValueError, KeyError) as e:
+        raise StageError(f"text segmentation model is unreadable or corrupt: {p} "
+                         f"({type(e).__name__}: {e})") from None
+    _check_layout(p, channels, height)
+    return p
 
 
 # --------------------------------------------------------------------------------------------
