@@ -153,3 +153,24 @@ def test_ssim_masked_matches_the_full_map():
     assert ssim(a, b, m) == pytest.approx(full.mean(-1)[m == 1].mean(), abs=1e-6)
     m[0:3, 0:3] = 1  # touches the corner: still exact (the image border is the crop border)
     assert ssim(a, b, m) == pytest.approx(full.mean(-1)[m == 1].mean(), abs=1e-6)
+
+
+def test_seam_score_with_a_band_past_the_frame_is_nan_quietly(brick, hole):
+    # qa.band_px=1e30: the band reaches every pixel outside the mask, the ring is empty; the
+    # mean of nothing printed numpy's RuntimeWarnings before its NaN
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(seam_score(brick, hole, band_px=10**30))
+        assert np.isfinite(seam_score(brick, hole, band_px=10**30, reference=brick))
+        assert 0.85 < seam_score(brick, hole) < 1.15  # the usual band: as before
+        # the qa stage leaves the figure out and says why (its manifest held a NaN)
+        from seamline.core.stage import StageContext
+        from seamline.stages import get_stage
+
+        qa = get_stage("qa")
+        res = qa(qa.Params(ocr=False, band_px=10**30)).run(
+            StageContext("qa", 0, "reconcile"), brick, inpaint(brick, hole), hole)
+    assert "seam_score" not in res.report and "delta_e_inside_vs_ring" in res.report
+    assert len(res.notes) == 1 and "seam score not measured" in res.notes[0]

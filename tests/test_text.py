@@ -493,3 +493,25 @@ def test_two_boxes_on_one_line_do_not_both_take_the_word_between_them():
     (a2, b2), _ = extend_ends(img, [a, b])
     assert a2.polygon[:, 0].max() >= ends[1]  # "ONE"'s box took "TWO"
     assert a2.polygon[:, 0].max() <= b2.polygon[:, 0].min() + 1  # and "THREE"'s did not
+
+
+def test_a_margin_past_the_frame_is_the_whole_frame_quietly(captioned_scene):
+    # mask.margin=1e30 cast the grown box's corners past int32 (numpy's RuntimeWarning
+    # "invalid value encountered in cast", then a polygon of garbage): a margin that already
+    # grows each box over the whole frame is the same mask, whatever it is beyond that
+    import warnings
+
+    s = captioned_scene
+    H, W = s.image.shape[:2]
+    # a square box (its height is its side, whichever way it is read) on the first line
+    (cx, cy), side = s.regions[0].polygon.mean(axis=0), 40.0
+    square = np.float32([[cx - 20, cy - 20], [cx + 20, cy - 20], [cx + 20, cy + 20],
+                         [cx - 20, cy + 20]])
+    region = TextRegion(square, "", 1.0)
+    covering = 1.8 * (H + W + float(np.abs(square).max()))  # past the frame every way
+    wide = glyph_mask(s.image, [region], margin=covering / side)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = glyph_mask(s.image, [region], margin=1e30)
+    np.testing.assert_array_equal(huge.mask, wide.mask)
+    assert huge.per_region[0] == wide.per_region[0]

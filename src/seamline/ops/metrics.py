@@ -182,6 +182,8 @@ def seam_score(result, mask, *, reference=None, band_px=1, ring_px=8):
     Returns
     -------
     float
+        NaN when there is nothing to compare with: no ring pixel inside the frame (a band
+        as wide as the frame reaches every pixel outside the mask), or no band pixel.
     """
     result = as_image(result, name="result", grey=True)
     region, mask = _region(mask, result.shape[:2], "seam_score")
@@ -203,6 +205,8 @@ def seam_score(result, mask, *, reference=None, band_px=1, ring_px=8):
         g[_crop(box)] = _normal_gradient(result[_crop(box)], signed)
         if reference is not None:
             g_ref[_crop(box)] = _normal_gradient(reference[_crop(box)], signed)
+    if not band.any() or (reference is None and not ring.any()):
+        return float("nan")  # (a mean of nothing: numpy's RuntimeWarnings, then NaN)
     boundary = float(g[band].mean())
     if reference is None:
         return (boundary + _EPS) / (float(g[ring].mean()) + _EPS)

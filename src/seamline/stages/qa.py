@@ -64,6 +64,7 @@ class EditQA(Stage):
         core = sum(int(np.count_nonzero(mask[y0:y1, x0:x1] >= 0.5))
                    for y0, y1, x0, x1 in support_boxes(mask, 0, threshold=0.5))
         report: dict = {"mask_coverage": core / mask.size}
+        notes: list[str] = []
         with ThreadPoolExecutor(max_workers=1) as pool:
             # the residual-text re-read (OCR) runs on a helper thread beside the figures below
             # (the recogniser and numpy release the GIL: on an idle 2-core machine one hides
@@ -78,7 +79,13 @@ class EditQA(Stage):
                       if p.ocr and regions is not None else None)
             report["outside_change"] = outside_change(original, image, mask)
             if mask.any() and not mask.all():
-                report["seam_score"] = float(seam_score(image, mask, band_px=p.band_px))
+                seam = float(seam_score(image, mask, band_px=p.band_px))
+                if np.isfinite(seam):  # NaN: the band reached every pixel outside the mask
+                    report["seam_score"] = seam
+                else:
+                    notes.append("seam score not measured: nothing to compare the mask's "
+                                 f"edge with (its {p.band_px} px band, band_px, reaches every "
+                                 "pixel outside it in the frame, or no mask pixel is >= 0.5)")
                 report["delta_e_inside_vs_ring"] = float(
                     inside_vs_ring_delta_e(image, mask, ring_px=p.ring_px))
                 # texture kept: fine detail inside the fill vs in the photo around it (a
@@ -138,7 +145,8 @@ class EditQA(Stage):
         if report.get("residual_words"):
             warnings.append(f"{report['residual_words']} of {report['words_before']} words still "
                             f"detected: {report['residual_texts']}")
-        return StageResult(outputs={"report": report}, report=report, warnings=warnings)
+        return StageResult(outputs={"report": report}, report=report, warnings=warnings,
+                           notes=notes)
 
 
 def residual_text(image: np.ndarray, mask: np.ndarray, regions: list, *, margin_px: int = 32,

@@ -394,7 +394,9 @@ def _region_mask(image, all_polys, poly, margin, debug=None):
     H, W = image.shape[:2]
     (cx, cy), (w, h), ang = _rect(poly)
     hb = max(2.0, h)  # box height: the detector's box is ~1.3-1.6x the text height
-    m = margin * hb
+    # a margin this wide already grows the box over the whole frame (crop and G alike): a
+    # larger one (``mask.margin=1e30``) is the same mask, not coordinates past int32
+    m = min(margin * hb, 2.0 * (H + W + float(np.abs(poly).max())))
     rw = max(3.0, 0.3 * hb)  # width of the calibration band around the polygon
     info = {
         "box_height_px": round(hb, 2),
