@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "24"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "25"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -93,6 +93,8 @@ class UnblendWatermark(Stage):
     # keeps the fit's holes (A_MAX)
     # 24: over a dark photo, the bias the inverted copies share per pixel row from the letters'
     # edge, less the same rows' between the copies, taken off (ops.text.unblend._rim_debias)
+    # 25: over a dark photo the letters' inside gets the a C _dark_blend read on it, not the
+    # median of the scaled map (higher: the inside came back darker over near black)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",

@@ -804,8 +804,8 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
             return failed
         # ... named so: the photo's repeat that fooled the refinement may fool the fit too
         return again if again.lattice != "tiles" else replace(again, lattice="unrefined")
-    gain, Af, Qf, S2, left, C0 = _corrected(S, whole, M, inbox, near, before,
-                                            (gain, Af, Qf, S2, left), C0, rnd)
+    gain, Af, Qf, S2, left, C0, lift = _corrected(S, whole, M, inbox, near, before,
+                                                  (gain, Af, Qf, S2, left), C0, rnd)
     if alt is not None and alt[1][5] <= MAX_LEFT:
         # over a dark photo, the spreads' blend where the gains' ratio did not take it (train
         # tiledfit h1: 1.23), corrected the same way, where its inverted copies keep clearly
@@ -818,7 +818,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
             # under A_MAX: inverted, grey-black specks (train: h1's photo with a 0.97 dot at
             # each copy's centre, 20 of its 21 px off by > 0.2)
             hole = Af >= A_MAX - 1e-6
-            gain, Af, Qf, S2, left, C0 = other
+            gain, Af, Qf, S2, left, C0, lift = other
             if hole.any():
                 Af = np.where(hole, np.float32(A_MAX), Af).astype(np.float32)
                 Qf = np.where(hole[..., None], np.float32(A_MAX) * np.asarray(C0, np.float32),
@@ -835,7 +835,7 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
         # over a dark photo (:data:`DARK_PHOTO`) only: over lit ones it cost more than it gave
         # (train tiled_watermark1, white over the rocket's lights: -1.5 dB; the 36-case mix's
         # two tiled cases -0.05 / -0.11 dB, far 475 -> 990 px; why not diagnosed)
-        Af, Qf = _even_inside(Af, Qf)
+        Af, Qf = _even_inside(Af, Qf, lift)
     alpha = np.zeros((H, W), np.float32)
     aq = np.zeros((H, W, 3), np.float32)
     owner = np.full((H, W), -1, np.int32)
@@ -873,8 +873,9 @@ def _corrected(S, whole, M, inbox, near, before, blend, C0, rnd):
     """The blend ``blend`` = ``(opacity scale, Af, Qf, the copies inverted, share left)``
     (:func:`_best_gain`'s) of colour ``C0`` corrected by what the copies show
     (:func:`_even_gain`, then :func:`_dark_blend`): ``(opacity scale, Af, Qf, the copies
-    inverted, share left, colour)``. ``near``: :func:`_near_word`'s pixels or None; ``rnd``:
-    the photo round the word on ``M`` (:class:`_Round`)."""
+    inverted, share left, colour, the ``a C`` :func:`_dark_blend` read on the letters' inside
+    (3,), or None where it was not taken)``. ``near``: :func:`_near_word`'s pixels or None;
+    ``rnd``: the photo round the word on ``M`` (:class:`_Round`)."""
     gain, Af, Qf, S2, left = blend
     # the opacity again, a C held, by what the inverted copies show along the matte's edges
     even = _even_gain(S, whole, Af, Qf, M, inbox)
@@ -889,8 +890,9 @@ def _corrected(S, whole, M, inbox, near, before, blend, C0, rnd):
     # over a dark photo, where the fit cannot tell the opacity from the colour (the colour
     # falls back to the white prior, which ties a to a C): both from the copies' statistics
     dark = _dark_blend(S, whole, Af, Qf, M, inbox, rnd)
+    lift = None
     if dark is not None:
-        g, gq, C0 = dark
+        g, gq, C0, lift = dark
         # the letters and their anti-aliased rim (within SHAPE_REACH of the median copy's
         # letters), not the fit's noise on the photo elsewhere: scaled up, it changes more of
         # the photo round the word (train tiled_watermark7, over the Hubble deep field: 398
@@ -903,7 +905,7 @@ def _corrected(S, whole, M, inbox, near, before, blend, C0, rnd):
         gain *= g
         S2 = _inverted(S, Af, Qf)
         left = _left(S2, whole, M, before)
-    return gain, Af, Qf, S2, left, C0
+    return gain, Af, Qf, S2, left, C0, lift
 
 
 def _estimate(S, valid, T, M, whole, light):
@@ -1183,10 +1185,11 @@ def _even_cost(S, whole, Af, Qf, M, inbox, gains):
 
 def _dark_blend(S, whole, Af, Qf, M, inbox, rnd):
     """Over a dark photo, the blend read from the copies' statistics instead of per pixel:
-    ``(opacity scale, a C scale (3,), colour (3,))`` for ``Af``, ``Qf`` and the watermark's
-    colour; None where the photo round the word is not dark (:data:`DARK_PHOTO`), the
-    estimate is out of range or the copies' edges along the matte (:func:`_even_cost`) do
-    not vary :data:`EVEN_SURE` x less at the new opacity than at the fit's.
+    ``(opacity scale, a C scale (3,), colour (3,), a C (3,))`` for ``Af``, ``Qf``, the
+    watermark's colour and the letters' inside (:func:`_even_inside`); None where the photo
+    round the word is not dark (:data:`DARK_PHOTO`), the estimate is out of range or the
+    copies' edges along the matte (:func:`_even_cost`) do not vary :data:`EVEN_SURE` x less
+    at the new opacity than at the fit's.
 
     Over a dark photo few of the word's pixels lie over photo that varies across the copies,
     and the per-pixel fit cannot tell ``a`` from ``C``: :func:`_colour` falls back to white
@@ -1209,10 +1212,12 @@ def _dark_blend(S, whole, Af, Qf, M, inbox, rnd):
 
     Both are read on the word's core (the upper half of the smoothed opacity on the strokes;
     the quantiles on its inside, less the letters' rim: :func:`_low_lift`) and applied as
-    scales of ``Af`` and ``Qf``. The mean knows the photo under the word only to within
-    chance (train: 0.106 read round a 0.33 word for 0.112 under it, ``a`` 0.311), which moves
-    a fit that was right off (train: -0.9 dB through remove-text on one of 15 analogues
-    without the edges' test). ``rnd``: the photo round the word on ``M`` (:class:`_Round`).
+    scales of ``Af`` and ``Qf`` (their medians on the strokes taken to them), ``a C`` also as
+    it is, to the letters' inside (:func:`_even_inside`). The mean knows the photo under the
+    word only to within chance (train: 0.106 read round a 0.33 word for 0.112 under it, ``a``
+    0.311), which moves a fit that was right off (train: -0.9 dB through remove-text on one
+    of 15 analogues without the edges' test). ``rnd``: the photo round the word on ``M``
+    (:class:`_Round`).
     """
     on = M & (Af >= A_CORE) & (Af < A_MAX - 1e-6)
     if on.sum() < 50 or rnd.ring.sum() < 50 or not rnd.dark:
@@ -1235,7 +1240,7 @@ def _dark_blend(S, whole, Af, Qf, M, inbox, rnd):
     if cost is None or cost[0] < EVEN_SURE * cost[1]:
         return None
     gq = lift / np.maximum(np.median(Qf[on], axis=0), 1e-6)
-    return g, gq.astype(np.float32), np.clip(lift / a, 0.0, 1.0)
+    return g, gq.astype(np.float32), np.clip(lift / a, 0.0, 1.0), lift.astype(np.float32)
 
 
 def _low_lift(Sw, core, photo, word):
@@ -1261,9 +1266,10 @@ def _low_lift(Sw, core, photo, word):
                                 1)[1] for c in range(3)])
 
 
-def _even_inside(Af, Qf):
+def _even_inside(Af, Qf, aq=None):
     """``Af`` (h, w float32) and ``Qf`` (h, w, 3 float32) with the letters' inside set to
-    their medians there: ``(Af, Qf)``, unchanged with fewer than 50 such pixels.
+    their medians there, or ``Qf`` to ``aq`` (3,) where given (and ``Af`` scaled with it):
+    ``(Af, Qf)``, unchanged with fewer than 50 such pixels.
 
     A watermark's copies share one opacity and colour inside the strokes (only the
     anti-aliased rim has less), while the per-pixel fit reads them with the photo's texture
@@ -1275,7 +1281,20 @@ def _even_inside(Af, Qf):
     the strokes, of which 1.5-2.5 differs between copies). The inside is the fit's opacity of
     at least :data:`INSIDE_LEVEL` x the strokes' (their 90th percentile), eroded by
     :data:`INSIDE_ERODE` px, not the pixels it found opaque (:data:`A_MAX`: left to the fill);
-    the rim keeps its own per-pixel fit."""
+    the rim keeps its own per-pixel fit.
+
+    ``aq``: the ``a C`` :func:`_dark_blend` read on the letters' inside (the low quantiles'
+    intercept, :func:`_low_lift`). It applies it as a scale of ``Qf`` that takes the median
+    on every stroke pixel to it, and the strokes' rim holds less than the inside: the
+    inside's median came out higher than what was read, and over near black every inverted
+    copy's inside came back darker than the photo round it (train: a 160-grey "PROOF" at
+    0.45 over grass in deep shade, ``a C`` read 0.2818 for 0.2824, the inside's median 0.2868:
+    -2.3 /255 under the letters). The inside's opacity is scaled with it (the colour kept):
+    where the opacity reads too high, an exact ``a C`` alone leaves the letters lighter over
+    the lit photo (train, a 160-grey "COPYRIGHT" at 0.45 read at 0.63: -0.8 dB). The scales
+    themselves are left as they are: taken on the core they change which blend
+    :func:`_glyph_residue` picks over a dark photo (train tiledfit h1: the fit's, colour 0.41
+    for 0.63)."""
     on = Af >= A_MIN
     if not on.any():
         return Af, Qf
@@ -1285,8 +1304,12 @@ def _even_inside(Af, Qf):
     inside = cv2.erode(inside.astype(np.uint8), k) > 0
     if inside.sum() < 50:
         return Af, Qf
-    a = np.where(inside, np.median(Af[inside]), Af).astype(np.float32)
-    q = np.where(inside[..., None], np.median(Qf[inside], axis=0), Qf).astype(np.float32)
+    a_in, q_in = np.median(Af[inside]), np.median(Qf[inside], axis=0)
+    if aq is not None:
+        a_in = min(a_in * float(aq @ LUMA) / max(float(q_in @ LUMA), 1e-6), A_MAX - 0.01)
+        q_in = aq
+    a = np.where(inside, a_in, Af).astype(np.float32)
+    q = np.where(inside[..., None], q_in, Qf).astype(np.float32)
     return a, q
 
 
