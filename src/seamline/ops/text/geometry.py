@@ -22,8 +22,8 @@ from seamline.ops.masks import ellipse_kernel as _disk
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.polygons import line_rect as _rect
 from seamline.ops.text.hard_shadow import (SHADOW_HUE_CHANNELS, SHADOW_HUE_MIN_OFFSET,
-                                           edge_shadow, estimate_error, split_shadow,
-                                           telea_estimate)
+                                           crop_lab, edge_shadow, estimate_error,
+                                           split_shadow, telea_estimate)
 from seamline.ops.text.hard_shadow import shift as _shift
 
 __all__ = ["change_over_texture", "combine_masks", "hard_edged", "line_geometry"]
@@ -150,7 +150,7 @@ def hard_edged(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float =
         if near.sum() < 10 or far.sum() < 10:
             out.append(False)
             continue
-        lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32), cv2.COLOR_RGB2Lab)
+        lab = crop_lab(image[y0:y1, x0:x1])
         de = float(np.linalg.norm(np.median(lab[near], 0) - np.median(lab[far], 0)))
         out.append(de < HARD_EDGE_DELTA_E)
     return out
@@ -816,7 +816,9 @@ def _line_effects(segmented, glyphs, image, poly, h, two_colours, *, fallback, m
     tries = max_effects if len(past) and (past != past[0]).any() else 0
     # a hard shadow the image's own edges place (ops.text.hard_shadow) is tried first, as
     # the glyphs moved, whatever the segmenter marks of it (a dark shadow over dark photo)
-    edged = edge_shadow(gl, image[y0:y1, x0:x1], m) if tries else None
+    if tries:  # the shadow searches below read the crop's Lab too
+        lab = crop_lab(image[y0:y1, x0:x1])
+    edged = edge_shadow(gl, image[y0:y1, x0:x1], m, lab=lab) if tries else None
     how = "hard"
     if tries and edged is None:
         # ... or the glyph mask took the shadow with the fill (two colours, the second
@@ -826,7 +828,7 @@ def _line_effects(segmented, glyphs, image, poly, h, two_colours, *, fallback, m
         # ", split" (the text-mask stage adds the anti-aliased edge to ", hard" lines
         # only: on these it grew the mask, train shadow_hard Telea 30.42 dB without it,
         # 30.15 with)
-        split = split_shadow(gl, image[y0:y1, x0:x1], m)
+        split = split_shadow(gl, image[y0:y1, x0:x1], m, lab=lab)
         if split is not None:
             gl, edged = split
             how = "split"
@@ -835,7 +837,7 @@ def _line_effects(segmented, glyphs, image, poly, h, two_colours, *, fallback, m
         else:
             # ... or a shadow of another hue, its lightness the photo's (a red one over
             # a night sky): its edges on a* / b* (ops.text.hard_shadow.SHADOW_HUE_CHANNELS)
-            edged = edge_shadow(gl, image[y0:y1, x0:x1], m, SHADOW_HUE_CHANNELS)
+            edged = edge_shadow(gl, image[y0:y1, x0:x1], m, SHADOW_HUE_CHANNELS, lab=lab)
             if edged is not None and max(map(abs, edged)) < SHADOW_HUE_MIN_OFFSET:
                 edged = None  # an outline's ring on a* / b*, not a shadow (below)
     sure = np.zeros_like(g1)  # effect pixels kept whether the segmenter marks them or not
@@ -851,8 +853,7 @@ def _line_effects(segmented, glyphs, image, poly, h, two_colours, *, fallback, m
             prec, agree, r, dx, dy = _fit_effect(gl, rest, m)
             if max(abs(dx), abs(dy)) >= EFFECT_MIRROR_MIN_PX:  # ... the photo says: the other way
                 if lab is None:
-                    lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                                       cv2.COLOR_RGB2Lab)
+                    lab = crop_lab(image[y0:y1, x0:x1])
                 if _against_change(gl, r, dx, dy, image[y0:y1, x0:x1], lab):
                     prec, agree, r, dx, dy = _fit_effect(gl, rest, m, away=(dx, dy))
             if prec < EFFECT_MIN_PRECISION or agree < EFFECT_SMALL_SHARE * gl.sum():
@@ -871,8 +872,7 @@ def _line_effects(segmented, glyphs, image, poly, h, two_colours, *, fallback, m
                 continue
             break
         if lab is None:
-            lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                               cv2.COLOR_RGB2Lab)
+            lab = crop_lab(image[y0:y1, x0:x1])
         if beside is None:
             beside = cv2.distanceTransform((~g1).astype(np.uint8), cv2.DIST_L2, 3) \
                 <= EFFECT_INNER_PX
@@ -905,8 +905,7 @@ def _line_effects(segmented, glyphs, image, poly, h, two_colours, *, fallback, m
     left = seg & ~g1 & ~kept  # what the segmenter marks that nothing explains yet
     if left.sum() >= CONFIRM_MIN_PX:
         if lab is None:
-            lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                               cv2.COLOR_RGB2Lab)
+            lab = crop_lab(image[y0:y1, x0:x1])
         extra = _confirmed(left, seg | g1 | kept, image[y0:y1, x0:x1], lab, gl > 0,
                            g1 | kept, h, outlined=two_colours)
         if extra.any():
@@ -914,8 +913,7 @@ def _line_effects(segmented, glyphs, image, poly, h, two_colours, *, fallback, m
             effects.append(f"segmenter({int(extra.sum())} px)")
     if not shapes:  # a glow the segmenter did not mark
         if lab is None:
-            lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                               cv2.COLOR_RGB2Lab)
+            lab = crop_lab(image[y0:y1, x0:x1])
         # where the halo adds nothing to the glyphs, the soft shadow's search estimates
         # the photo under the same masks as the halo's: each is made once
         memo: dict = {}

@@ -19,8 +19,8 @@ from seamline.core.arrays import channel_norm
 from seamline.ops.inpaint.telea_kernel import telea_inpaint
 from seamline.ops.masks import ellipse_kernel as _disk
 
-__all__ = ["SHADOW_HUE_CHANNELS", "SHADOW_HUE_MIN_OFFSET", "edge_shadow", "estimate_error",
-           "shift", "split_shadow", "telea_estimate"]
+__all__ = ["SHADOW_HUE_CHANNELS", "SHADOW_HUE_MIN_OFFSET", "crop_lab", "edge_shadow",
+           "estimate_error", "shift", "split_shadow", "telea_estimate"]
 
 
 #: A hard drop shadow is the glyphs' own shape moved by one offset, so its outer edge is the
@@ -122,6 +122,14 @@ def shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
     return out
 
 
+def crop_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIE Lab of an sRGB crop: ``rgb`` (h, w, 3) float in [0, 1] (a view of the image is
+    fine); returns (h, w, 3) float32 (L in [0, 100]). One conversion per line crop, which
+    :func:`edge_shadow`, :func:`split_shadow` and :func:`seamline.ops.text.geometry.combine_masks`
+    share (each converted the same crop again)."""
+    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+
+
 def telea_estimate(rgb: np.ndarray, unknown: np.ndarray, memo: dict | None = None
                    ) -> np.ndarray:
     """A smooth estimate of the photo under ``unknown``, from the pixels around it (Telea on
@@ -180,7 +188,8 @@ def _soft_edged(fill: np.ndarray, shadow: np.ndarray, glyph: np.ndarray, rgb: np
     return soft_f is not None and soft_s is not None and soft_s < SPLIT_SOFT_EDGE * soft_f
 
 
-def edge_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int, channels=(0,)):
+def edge_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int, channels=(0,), *,
+                lab: np.ndarray | None = None):
     """The offset (dx, dy) of a hard drop shadow the image's edges show, or None.
 
     ``glyph``: uint8 glyph mask of one line's crop; ``rgb``: the crop. See
@@ -188,13 +197,14 @@ def edge_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int, channels=(0,
     outline's outward normal moved by each offset, must agree in sign with it all round,
     stand far above the other offsets and not on the mirror side. ``channels``: the Lab
     channels tried in turn (0: lightness; ``SHADOW_HUE_CHANNELS``: a* and b*), the first
-    that passes placing the shadow.
+    that passes placing the shadow. ``lab`` (keyword-only): the crop's Lab
+    (:func:`crop_lab`) where the caller has it.
     """
     m = max_shift
     if glyph.sum() < 20:
         return None
     rgb = np.ascontiguousarray(rgb, np.float32)
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    lab = crop_lab(rgb) if lab is None else lab
     outside = (cv2.dilate(glyph, _disk(SHADOW_EDGE_EXCLUDE_PX)) == 0).astype(np.float32)
     soft = cv2.GaussianBlur(glyph.astype(np.float32), (0, 0), 0.7)
     nx = -cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)  # outward normal, weighted by the edge
@@ -349,7 +359,8 @@ def _moved_fit(F: np.ndarray, S: np.ndarray, m: int):
             float(moved_in[iy, ix]), float(score[2 * m - iy, 2 * m - ix]))
 
 
-def split_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int):
+def split_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int, *,
+                 lab: np.ndarray | None = None):
     """The fill and the offset (dx, dy) of a hard drop shadow the glyph mask took with it.
 
     ``glyph``: uint8 glyph mask of one line's crop; ``rgb``: the crop. The mask's pixels
@@ -360,7 +371,8 @@ def split_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int):
     clusters the fill is the one whose offset scores higher (explained + moved in; the
     shadow moved back onto the fill explains less of it). Failing that, an outlined line's
     three clusters (fill, outline, shadow; ``SPLIT3_*``): F is then the fill with its
-    outline. Returns ``(fill uint8 mask, (dx, dy))`` or None.
+    outline. Returns ``(fill uint8 mask, (dx, dy))`` or None. ``lab`` (keyword-only): the
+    crop's Lab (:func:`crop_lab`) where the caller has it.
     """
     m = max_shift
     if glyph.sum() < 50:
@@ -368,7 +380,7 @@ def split_shadow(glyph: np.ndarray, rgb: np.ndarray, max_shift: int):
     core = cv2.erode(glyph, np.ones((3, 3), np.uint8)) > 0
     if core.sum() < 30:
         return None
-    lab = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+    lab = crop_lab(rgb) if lab is None else lab
     g = glyph > 0
     _, c = _two_means(lab[core])
     if float(np.linalg.norm(c[0] - c[1])) >= SPLIT_MIN_DELTA_E:
