@@ -395,3 +395,16 @@ def test_checkpoint_stages_check_their_file_first_and_key_on_its_content(tmp_pat
     with pytest.raises(InputError, match="upscaler: checkpoint .*nope.pth does not exist"):
         pipe.run(astronaut[:64, :64], out=tmp_path / "run")
     assert not list((tmp_path / "run").rglob("stages/*"))
+
+
+def test_a_checkpoint_backend_without_a_model_is_named_in_the_check():
+    # the preflight's message for a missing model= named the loader ("the upscaler backend"),
+    # not the backend the user picked (spandrel; the stage's own check said so before)
+    from seamline.errors import InputError
+    from seamline.stages import get_stage
+
+    for stage_id, backend in (("inpaint", "lama"), ("fill-text", "lama"),
+                              ("upscale", "spandrel")):
+        cls = get_stage(stage_id)
+        with pytest.raises(InputError, match=f"^model: the {backend} backend needs a checkpoint"):
+            cls.check_files(cls.Params(backend=backend))

@@ -141,7 +141,7 @@ def checkpoint_format(p: Path, *, who: str) -> str:
     raise InputError(f"{who}: {p} is not a checkpoint (neither safetensors nor a torch.save file)")
 
 
-def check_checkpoint(path, *, who: str, kinds: str) -> None:
+def check_checkpoint(path, *, who: str, kinds: str, backend: str) -> None:
     """The cheap check of a checkpoint a stage names, made before a run (no tensor read, no
     torch import): a path given, an existing readable file, a format :func:`read_checkpoint`
     accepts. The full load (:func:`locate_checkpoint`, :func:`read_checkpoint`) stays where
@@ -153,6 +153,8 @@ def check_checkpoint(path, *, who: str, kinds: str) -> None:
         The ``model`` parameter; None is refused (seamline never downloads weights).
     who, kinds : str
         As for :func:`locate_checkpoint`.
+    backend : str
+        The backend that reads it (``lama``, ``spandrel``), named when ``path`` is missing.
 
     Raises
     ------
@@ -160,7 +162,7 @@ def check_checkpoint(path, *, who: str, kinds: str) -> None:
         One line naming the file (or the missing ``model`` parameter).
     """
     if not path:
-        raise InputError(f"model: the {who} backend needs a checkpoint path (model=PATH); "
+        raise InputError(f"model: the {backend} backend needs a checkpoint path (model=PATH); "
                          "seamline never downloads weights")
     checkpoint_format(_checkpoint_file(path, who=who, kinds=kinds)[0], who=who)
 

@@ -74,7 +74,8 @@ class CheckpointFile:
         if params.backend == cls.checkpoint_backend:
             from seamline.ops.checkpoints import check_checkpoint
 
-            check_checkpoint(params.model, who=cls.checkpoint_who, kinds=cls.checkpoint_kinds)
+            check_checkpoint(params.model, who=cls.checkpoint_who, kinds=cls.checkpoint_kinds,
+                             backend=cls.checkpoint_backend)
 
     @classmethod
     def cache_token(cls, params) -> str | None:
