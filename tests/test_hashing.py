@@ -68,3 +68,19 @@ def test_an_unwritable_cache_location_is_not_an_error(tmp_path):
     memo = Sha256Memo(lambda: blocker / "sub" / "weights-sha256.json")
     assert memo(p) == hashlib.sha256(b"x").hexdigest()
     assert Sha256Memo()(p) == hashlib.sha256(b"x").hexdigest()  # memory only
+
+
+def test_two_processes_sharing_the_memo_file_keep_each_others_records(tmp_path):
+    # each memo read the JSON once and wrote back its own copy: a second process's records,
+    # written in between, were dropped (weights-sha256.json is shared by every seamline
+    # process, and a dropped record costs a multi-GB re-hash)
+    files = [_write(tmp_path / f"{n}.bin", n.encode(), 5_000_000_000) for n in "abc"]
+    where = tmp_path / "cache" / "weights-sha256.json"
+    first, second = Sha256Memo(lambda: where), Sha256Memo(lambda: where)
+    first(files[0])
+    second(files[1])  # another process, between two of the first one's writes
+    first(files[2])
+    records = json.loads(where.read_text())
+    assert sorted(records) == sorted(str(p.resolve()) for p in files)
+    assert all(records[str(p.resolve())]["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
+               for p in files)

@@ -89,6 +89,9 @@ class Sha256Memo:
         not an error. ``None``: memory only.
 
     Thread-safe: concurrent lookups may hash the same file twice, never record a wrong digest.
+    Processes sharing the file: each write is atomic and merges the records on disk first, so
+    another process's records survive (two writes within the same instant may still drop
+    one record: a re-hash, never a wrong digest).
     """
 
     def __init__(self, cache_file: Callable[[], Path] | None = None):
@@ -116,8 +119,10 @@ class Sha256Memo:
         with self._lock:
             self._memo[key] = digest
             if cache_file is not None:
-                records = self._records(cache_file)
+                # read again: another process may have added records since this one read it
+                records = {**self._records(cache_file), **self._read(cache_file)}
                 records[str(real)] = {"size": stamp[0], "mtime_ns": stamp[1], "sha256": digest}
+                self._disk[cache_file] = records
                 self._save(cache_file, records)
         return digest
 
@@ -125,12 +130,16 @@ class Sha256Memo:
         if cache_file is None:
             return {}
         if cache_file not in self._disk:
-            try:
-                doc = json.loads(cache_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                doc = {}
-            self._disk[cache_file] = doc if isinstance(doc, dict) else {}
+            self._disk[cache_file] = self._read(cache_file)
         return self._disk[cache_file]
+
+    @staticmethod
+    def _read(cache_file: Path) -> dict:
+        try:
+            doc = json.loads(cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            doc = {}
+        return doc if isinstance(doc, dict) else {}
 
     @staticmethod
     def _save(cache_file: Path, records: dict) -> None:
