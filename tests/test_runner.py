@@ -370,6 +370,43 @@ def test_a_model_replaced_in_place_is_not_served_from_the_cache(tmp_path, captio
     assert fourth.stage("mask").cached
 
 
+def test_detect_text_keys_on_the_packaged_segmenter_it_reads(tmp_path, captioned,
+                                                             monkeypatch):
+    # detect-text's tiled watermark search confirms tiles with the packaged segmenter, but
+    # its cache key named no model (text-mask and upscale key on their packaged files): a
+    # retrained seamline-textseg.onnx was served from a run directory's stale detection
+    from seamline.ops.text import segment
+
+    packaged = segment.default_model_path().read_bytes()
+    model = tmp_path / "seamline-textseg.onnx"
+    model.write_bytes(packaged)
+    monkeypatch.setattr(segment, "default_model_path", lambda: model)
+    pipe = sl.Pipeline.from_text(DETECT)
+    out = tmp_path / "run"
+    pipe.run(captioned[0], out=out)
+    assert pipe.run(captioned[0], out=out).stage("detect").cached
+    entry = b"\x0a\x11textseg_threshold\x12\x04" + b"0.25"  # as in the test above
+    model.write_bytes(packaged.replace(b"\x72\x19" + entry,  # replaced in place: cut at 0.9
+                                       b"\x72\x18\x0a\x11textseg_threshold\x12\x030.9"))
+    assert not pipe.run(captioned[0], out=out).stage("detect").cached
+    off = sl.Pipeline.from_text(DETECT.replace("{}", "{tiled: off}"))
+    off.run(captioned[0], out=tmp_path / "off")
+    model.write_bytes(packaged)  # tiled off reads no segmenter: its key ignores it
+    assert off.run(captioned[0], out=tmp_path / "off").stage("detect").cached
+
+
+DETECT = """\
+pipeline: detect
+inputs: {image: image}
+stages:
+  - name: detect
+    stage: detect-text
+    inputs: {image: input.image}
+    params: {}
+output: input.image
+"""
+
+
 def test_checkpoint_stages_check_their_file_first_and_key_on_its_content(tmp_path, astronaut):
     # lama (inpaint, fill-text) and spandrel (upscale) checkpoints: a missing one failed only
     # when its stage ran; a replaced one was served from the run directory's cache

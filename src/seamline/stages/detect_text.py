@@ -42,6 +42,18 @@ class DetectText(Stage):
         tiled: Literal["auto", "off"] = "auto"
 
     @classmethod
+    def cache_token(cls, params) -> str | None:
+        """The packaged text segmenter's sha256 when ``tiled`` is auto (it confirms the
+        tiles): a retrained one is not served from an older run's cache. rapidocr's models'
+        version is in every manifest."""
+        if params.tiled != "auto":
+            return None
+        from seamline.ops.text.segment import segmenter_path
+        from seamline.stages.model_files import file_token
+
+        return file_token(segmenter_path())
+
+    @classmethod
     def warm_up(cls, params, *, threads: int | None = None) -> None:
         from seamline.ops.text import warm_up
 

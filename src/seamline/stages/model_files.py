@@ -12,7 +12,8 @@ their bases), each supplies the two hooks for it:
 
 The diffusion stages key on their weights through ``weights_hash``
 (:mod:`seamline.stages.generate`); ``detect-text`` reads rapidocr's packaged models, whose
-version is in every manifest.
+version is in every manifest, and keys on the packaged segmenter its tiled watermark search
+reads (its own ``cache_token``, with :func:`file_token`).
 """
 
 from __future__ import annotations
