@@ -19,6 +19,16 @@ from seamline.testing.backgrounds import mirrored_grass  # noqa: F401 (tests imp
 BOLD_FONT = overlays.DEJAVU_SANS_BOLD
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_seamline_cache(tmp_path_factory):
+    """A private seamline cache for the whole session: a run directory's cache key records
+    each model file it hashes in ``<cache_dir>/weights-sha256.json`` (the tests' temporary
+    copies included), which is the user's ``~/.cache/seamline`` otherwise."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEAMLINE_CACHE_DIR", str(tmp_path_factory.mktemp("seamline-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     return as_image(data.astronaut())

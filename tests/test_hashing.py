@@ -84,3 +84,11 @@ def test_two_processes_sharing_the_memo_file_keep_each_others_records(tmp_path):
     assert sorted(records) == sorted(str(p.resolve()) for p in files)
     assert all(records[str(p.resolve())]["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
                for p in files)
+
+
+def test_the_suite_keeps_its_model_digests_out_of_the_users_cache(tmp_path_factory):
+    # the runner's cache tokens record every model file they hash (the tests' temporary
+    # copies too) in <cache_dir>/weights-sha256.json: the suite wrote them to ~/.cache
+    from seamline.core.hashing import cache_dir
+
+    assert cache_dir().resolve().is_relative_to(tmp_path_factory.getbasetemp().resolve())
