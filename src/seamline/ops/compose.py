@@ -17,7 +17,7 @@ import numpy as np
 
 from seamline.core.arrays import as_image, as_mask
 from seamline.errors import InputError
-from seamline.ops.validate import nonneg_int
+from seamline.ops.validate import frame_margin
 
 __all__ = ["mask_crops", "merge_crops", "composite", "lab_meanstd_transfer", "match_fill_to_ring", "edit_alpha"]
 
@@ -41,7 +41,7 @@ def mask_crops(mask, *, context_px):
         empty mask.
     """
     support = (as_mask(mask) > 0).astype(np.uint8)
-    context_px = _frame_margin(context_px, support.shape)
+    context_px = frame_margin(context_px, "context_px", support.shape)
     n, _, stats, _ = cv2.connectedComponentsWithStats(support, connectivity=8)
     boxes = stats[1:, :4]
     # Merging two boxes can make their union overlap a third: redraw the boxes filled and
@@ -58,13 +58,6 @@ def mask_crops(mask, *, context_px):
         n, boxes, context_px = n_merged, merged, 0  # later passes merge boxes, no new margin
     order = np.lexsort((merged[:, 0], merged[:, 1]))
     return [(slice(int(y), int(y + h)), slice(int(x), int(x + w))) for x, y, w, h in merged[order]]
-
-
-def _frame_margin(context_px, shape) -> int:
-    """``context_px`` checked, and at most the frame's larger side: a margin that reaches
-    every border gives the same boxes, and a larger one overflowed the boxes' int32 corners
-    (``--radius 3000000000`` gave a traceback)."""
-    return min(nonneg_int(context_px, "context_px"), max(shape[:2]))
 
 
 def merge_crops(boxes, *, context_px, shape):
@@ -88,7 +81,7 @@ def merge_crops(boxes, *, context_px, shape):
         corner.
     """
     H, W = shape[:2]
-    c = _frame_margin(context_px, shape)
+    c = frame_margin(context_px, "context_px", shape)
     rects = [[max(0, y0 - c), min(H, y1 + c), max(0, x0 - c), min(W, x1 + c)]
              for y0, y1, x0, x1 in boxes]
     while True:  # merging can make a union touch a third box: until the count settles

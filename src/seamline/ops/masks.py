@@ -28,7 +28,7 @@ from scipy import ndimage
 from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 from seamline.io import as_image, as_mask
-from seamline.ops.validate import nonneg_int, nonneg_number, positive_number
+from seamline.ops.validate import frame_margin, nonneg_int, nonneg_number, positive_number
 
 __all__ = [
     "remove_specks",
@@ -86,9 +86,7 @@ def support_boxes(mask, margin, *, threshold=None, block=32):
         support. One box is the whole frame when the boxes would cover more than half of it.
     """
     H, W = mask.shape[:2]
-    # a margin reaching every border gives the same boxes (one cell, the whole frame); a
-    # larger one overflowed the cells' int32 corners (``--feather 3000000000``)
-    margin = min(nonneg_int(margin, "margin"), max(H, W))
+    margin = frame_margin(margin, "margin", mask.shape)  # (``--feather 3000000000``)
     b = max(block, margin)
     grid = _block_max(mask, b)  # no per-pixel temporaries: reductions over views
     grid = grid >= threshold if threshold is not None else grid != 0

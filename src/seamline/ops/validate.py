@@ -9,7 +9,7 @@ import numpy as np
 
 from seamline.errors import InputError
 
-__all__ = ["nonneg_int", "nonneg_number", "positive_number", "unit_number"]
+__all__ = ["frame_margin", "nonneg_int", "nonneg_number", "positive_number", "unit_number"]
 
 
 def nonneg_int(value, name: str) -> int:
@@ -25,6 +25,13 @@ def positive_number(value, name: str) -> float:
             or value <= 0:
         raise InputError(f"{name}: expected a positive number, got {value!r}")
     return float(value)
+
+
+def frame_margin(value, name: str, shape) -> int:
+    """:func:`nonneg_int` ``value``, at most the larger side of a frame of ``shape`` (H, W, ...):
+    a margin that reaches every border grows a box to the whole frame whatever its size, and
+    a larger one overflowed box corners held in int32 (``--radius 3000000000``)."""
+    return min(nonneg_int(value, name), max(shape[:2]))
 
 
 def nonneg_number(value, name: str) -> float:
