@@ -9,9 +9,10 @@ exact alpha compositing, so the pixels each overlay changed are known exactly:
   subtitles, a stock-photo watermark tiled diagonally over the whole photo, tiny (10-14 px)
   and huge (100-160 px) text.
 
-Fonts come from Debian's font packages under ``/usr/share/fonts``; :func:`font_paths` splits
-them into two disjoint sets of *families* ("train" and "heldout"), so a model trained on one
-can be scored on type designs it has never seen.
+Fonts come from Debian's font packages under ``/usr/share/fonts``; :func:`font_paths` gives
+two disjoint sets of *families* ("train" and "heldout"), so a model trained on one can be
+scored on type designs it has never seen. The train set is a pinned list of files
+(:data:`TRAIN_FONTS`), so train cases do not depend on what else a machine has installed.
 
 Imports only numpy, scipy, cv2 and PIL (no seamline module), so it can be used by the
 training scripts, the benchmark and the tests alike.
@@ -22,7 +23,8 @@ of the unrotated ink box.
 
 This module is over 600 lines because every style's drawing and its sampling ranges are read
 in one place: the ground truth a benchmark scores against and the ranges a sweep covers
-(:func:`tile_overlay`) must not drift apart.
+(:func:`tile_overlay`) must not drift apart; the font files the presets pick from are listed
+beside them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,13 +53,100 @@ HELDOUT_FAMILIES = ("Liberation", "Arimo", "Tinos", "Cousine", "Lato", "Carlito"
                     "BebasNeue", "ComicNeue", "FiraCode", "DSEG14")
 # Symbol / math / pictogram fonts: no Latin text to draw.
 EXCLUDED_FAMILIES = ("DejaVuMathTeXGyre", "D050000L", "StandardSymbolsPS", "DSEGWeather")
-# The Debian packages the two splits are drawn from (documented; the code just globs).
+# The Debian packages the two splits are drawn from: what to install (training/README.md).
 FONT_PACKAGES = ("fonts-dejavu-core", "fonts-dejavu-extra", "fonts-liberation2",
                  "fonts-freefont-ttf", "fonts-roboto", "fonts-open-sans", "fonts-lato",
                  "fonts-crosextra-carlito", "fonts-crosextra-caladea", "fonts-cantarell",
                  "fonts-firacode", "fonts-league-spartan", "fonts-bebas-neue", "fonts-urw-base35",
                  "fonts-ebgaramond", "fonts-linuxlibertine", "fonts-inconsolata", "fonts-dseg",
                  "fonts-croscore", "fonts-comic-neue", "fonts-lobstertwo")
+
+#: The train split, pinned: (Debian package, folder under :data:`FONT_ROOT`, file names).
+#: These are the 162 files (44 families) the shipped text segmenter was trained on
+#: (``training/train_textseg.log.json``): every Latin text font of :data:`FONT_PACKAGES` outside
+#: :data:`HELDOUT_FAMILIES`, with fonts-lobster and fonts-roboto-unhinted, which
+#: fonts-lobstertwo and fonts-roboto pull in. A glob would also take whatever else is
+#: installed (desktop-base brings fonts-quicksand) and so draw other train cases.
+TRAIN_FONTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("fonts-cantarell", "opentype/cantarell", (
+        "Cantarell-Bold.otf", "Cantarell-ExtraBold.otf", "Cantarell-Light.otf",
+        "Cantarell-Regular.otf", "Cantarell-Thin.otf")),
+    ("fonts-ebgaramond", "opentype/ebgaramond", (
+        "EBGaramond08-Italic.otf", "EBGaramond08-Regular.otf", "EBGaramond12-Bold.otf",
+        "EBGaramond12-Italic.otf", "EBGaramond12-Regular.otf")),
+    ("fonts-league-spartan", "opentype/league-spartan", (
+        "LeagueSpartan-Black.otf", "LeagueSpartan-Bold.otf", "LeagueSpartan-ExtraBold.otf",
+        "LeagueSpartan-ExtraLight.otf", "LeagueSpartan-Light.otf", "LeagueSpartan-Medium.otf",
+        "LeagueSpartan-Regular.otf", "LeagueSpartan-SemiBold.otf")),
+    ("fonts-linuxlibertine", "opentype/linux-libertine", (
+        "LinBiolinum_K.otf", "LinBiolinum_R.otf", "LinBiolinum_RB.otf", "LinBiolinum_RI.otf",
+        "LinLibertine_DR.otf", "LinLibertine_I.otf", "LinLibertine_M.otf", "LinLibertine_R.otf",
+        "LinLibertine_RB.otf", "LinLibertine_RBI.otf", "LinLibertine_RI.otf",
+        "LinLibertine_RZ.otf", "LinLibertine_RZI.otf")),
+    ("fonts-lobster", "opentype/lobster", (
+        "lobster.otf",)),
+    ("fonts-lobstertwo", "opentype/lobstertwo", (
+        "LobsterTwo-Bold.otf", "LobsterTwo-BoldItalic.otf", "LobsterTwo-Italic.otf",
+        "LobsterTwo-Regular.otf")),
+    ("fonts-urw-base35", "opentype/urw-base35", (
+        "C059-BdIta.otf", "C059-Bold.otf", "C059-Italic.otf", "C059-Roman.otf",
+        "NimbusMonoPS-Bold.otf", "NimbusMonoPS-BoldItalic.otf", "NimbusMonoPS-Italic.otf",
+        "NimbusMonoPS-Regular.otf", "NimbusRoman-Bold.otf", "NimbusRoman-BoldItalic.otf",
+        "NimbusRoman-Italic.otf", "NimbusRoman-Regular.otf", "NimbusSans-Bold.otf",
+        "NimbusSans-BoldItalic.otf", "NimbusSans-Italic.otf", "NimbusSans-Regular.otf",
+        "NimbusSansNarrow-Bold.otf", "NimbusSansNarrow-BoldOblique.otf",
+        "NimbusSansNarrow-Oblique.otf", "NimbusSansNarrow-Regular.otf", "P052-Bold.otf",
+        "P052-BoldItalic.otf", "P052-Italic.otf", "P052-Roman.otf", "URWBookman-Demi.otf",
+        "URWBookman-DemiItalic.otf", "URWBookman-Light.otf", "URWBookman-LightItalic.otf",
+        "URWGothic-Book.otf", "URWGothic-BookOblique.otf", "URWGothic-Demi.otf",
+        "URWGothic-DemiOblique.otf", "Z003-MediumItalic.otf")),
+    ("fonts-dejavu-core", "truetype/dejavu", (
+        "DejaVuSans-Bold.ttf", "DejaVuSans.ttf", "DejaVuSansMono-Bold.ttf",
+        "DejaVuSansMono.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif.ttf")),
+    ("fonts-dejavu-extra", "truetype/dejavu", (
+        "DejaVuSans-BoldOblique.ttf", "DejaVuSans-ExtraLight.ttf", "DejaVuSans-Oblique.ttf",
+        "DejaVuSansCondensed-Bold.ttf", "DejaVuSansCondensed-BoldOblique.ttf",
+        "DejaVuSansCondensed-Oblique.ttf", "DejaVuSansCondensed.ttf",
+        "DejaVuSansMono-BoldOblique.ttf", "DejaVuSansMono-Oblique.ttf",
+        "DejaVuSerif-BoldItalic.ttf", "DejaVuSerif-Italic.ttf", "DejaVuSerifCondensed-Bold.ttf",
+        "DejaVuSerifCondensed-BoldItalic.ttf", "DejaVuSerifCondensed-Italic.ttf",
+        "DejaVuSerifCondensed.ttf")),
+    ("fonts-dseg", "truetype/dseg", (
+        "DSEG7Classic-Bold.ttf", "DSEG7Classic-BoldItalic.ttf", "DSEG7Classic-Italic.ttf",
+        "DSEG7Classic-Light.ttf", "DSEG7Classic-LightItalic.ttf", "DSEG7Classic-Regular.ttf",
+        "DSEG7ClassicMini-Bold.ttf", "DSEG7ClassicMini-BoldItalic.ttf",
+        "DSEG7ClassicMini-Italic.ttf", "DSEG7ClassicMini-Light.ttf",
+        "DSEG7ClassicMini-LightItalic.ttf", "DSEG7ClassicMini-Regular.ttf",
+        "DSEG7Modern-Bold.ttf", "DSEG7Modern-BoldItalic.ttf", "DSEG7Modern-Italic.ttf",
+        "DSEG7Modern-Light.ttf", "DSEG7Modern-LightItalic.ttf", "DSEG7Modern-Regular.ttf",
+        "DSEG7ModernMini-Bold.ttf", "DSEG7ModernMini-BoldItalic.ttf",
+        "DSEG7ModernMini-Italic.ttf", "DSEG7ModernMini-Light.ttf",
+        "DSEG7ModernMini-LightItalic.ttf", "DSEG7ModernMini-Regular.ttf",
+        "DSEG7SEGGCHAN-Regular.ttf", "DSEG7SEGGCHANMINI-Regular.ttf")),
+    ("fonts-freefont-ttf", "truetype/freefont", (
+        "FreeMono.ttf", "FreeMonoBold.ttf", "FreeMonoBoldOblique.ttf", "FreeMonoOblique.ttf",
+        "FreeSans.ttf", "FreeSansBold.ttf", "FreeSansBoldOblique.ttf", "FreeSansOblique.ttf",
+        "FreeSerif.ttf", "FreeSerifBold.ttf", "FreeSerifBoldItalic.ttf",
+        "FreeSerifItalic.ttf")),
+    ("fonts-inconsolata", "truetype/inconsolata", (
+        "Inconsolata.otf",)),
+    ("fonts-open-sans", "truetype/open-sans", (
+        "OpenSans-Bold.ttf", "OpenSans-BoldItalic.ttf", "OpenSans-CondBold.ttf",
+        "OpenSans-CondLight.ttf", "OpenSans-CondLightItalic.ttf", "OpenSans-ExtraBold.ttf",
+        "OpenSans-ExtraBoldItalic.ttf", "OpenSans-Italic.ttf", "OpenSans-Light.ttf",
+        "OpenSans-LightItalic.ttf", "OpenSans-Regular.ttf", "OpenSans-Semibold.ttf",
+        "OpenSans-SemiboldItalic.ttf")),
+    ("fonts-roboto-unhinted", "truetype/roboto/unhinted", (
+        "RobotoCondensed-Bold.ttf", "RobotoCondensed-BoldItalic.ttf",
+        "RobotoCondensed-Italic.ttf", "RobotoCondensed-Light.ttf",
+        "RobotoCondensed-LightItalic.ttf", "RobotoCondensed-Medium.ttf",
+        "RobotoCondensed-MediumItalic.ttf", "RobotoCondensed-Regular.ttf")),
+    ("fonts-roboto-unhinted", "truetype/roboto/unhinted/RobotoTTF", (
+        "Roboto-Black.ttf", "Roboto-BlackItalic.ttf", "Roboto-Bold.ttf",
+        "Roboto-BoldItalic.ttf", "Roboto-Italic.ttf", "Roboto-Light.ttf",
+        "Roboto-LightItalic.ttf", "Roboto-Medium.ttf", "Roboto-MediumItalic.ttf",
+        "Roboto-Regular.ttf", "Roboto-Thin.ttf", "Roboto-ThinItalic.ttf")),
+)
 
 _HEAVY = re.compile(r"(Bold|Black|Heavy|ExtraBold|Narrow|Cond|BebasNeue|Spartan|Demi|_RB)", re.I)
 _SEGMENT = re.compile(r"^DSEG(7|14)", re.I)
@@ -130,30 +220,65 @@ def font_paths(split: str, *, root: str | Path = FONT_ROOT) -> list[str]:
     Parameters
     ----------
     split : {"train", "heldout"}
-        ``"heldout"`` holds the families in :data:`HELDOUT_FAMILIES`, ``"train"`` every other
-        installed Latin text family.
+        ``"train"`` is the pinned list :data:`TRAIN_FONTS`: files of it that are not
+        installed are skipped with one warning naming them, and other installed fonts are
+        ignored. ``"heldout"`` is every installed font of the families in
+        :data:`HELDOUT_FAMILIES`.
     root : path, optional
         Where to look (default ``/usr/share/fonts``).
 
     Returns
     -------
     list of str
-        Sorted paths of .ttf/.otf files.
+        Paths of .ttf/.otf files, sorted by path (so cases drawn with a seed index the same
+        files on every machine that has them).
 
     Raises
     ------
     ValueError
         Unknown split, or no font of that split is installed (the message names the Debian
         packages to install).
+
+    Warns
+    -----
+    UserWarning
+        ``"train"`` with some pinned files missing (their packages and names).
     """
     if split not in ("train", "heldout"):
         raise ValueError(f"font split must be 'train' or 'heldout', got {split!r}")
-    held = [f for f in _all_fonts(str(root)) if _family(Path(f)).startswith(HELDOUT_FAMILIES)]
-    out = held if split == "heldout" else [f for f in _all_fonts(str(root)) if f not in held]
+    if split == "train":
+        out, missing = _pinned_train_fonts(str(root))
+        if missing and out:
+            warnings.warn(f"pinned train fonts not installed under {root}, skipped (the train "
+                          f"cases differ from a full install's): {'; '.join(missing)}",
+                          stacklevel=2)
+    else:
+        out = [f for f in _all_fonts(str(root)) if _family(Path(f)).startswith(HELDOUT_FAMILIES)]
     if not out:
         raise ValueError(f"no {split} fonts under {root}: install the Debian font packages "
                          f"({' '.join(FONT_PACKAGES)})")
-    return out
+    return list(out)
+
+
+@functools.lru_cache(maxsize=4)
+def _pinned_train_fonts(root: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(installed files of :data:`TRAIN_FONTS` sorted by path, what is missing per package).
+
+    A package missing whole is named as ``"<package> (all N files)"``, one missing in part
+    as ``"<package>: <file>, <file>"``.
+    """
+    found, missing, listed = [], {}, {}
+    for package, folder, names in TRAIN_FONTS:
+        for name in names:
+            listed[package] = listed.get(package, 0) + 1
+            path = Path(root) / folder / name
+            if path.is_file():
+                found.append(path)
+            else:
+                missing.setdefault(package, []).append(name)
+    named = tuple(f"{pkg} (all {len(names)} files)" if len(names) == listed[pkg]
+                  else f"{pkg}: {', '.join(names)}" for pkg, names in missing.items())
+    return tuple(str(p) for p in sorted(found)), named
 
 
 @functools.lru_cache(maxsize=512)
