@@ -562,7 +562,7 @@ def test_an_unshown_copy_deep_in_the_frame_moves_past_its_edge_too():
     # each way, none of them past the edge from the middle of a 700x900 frame, and dropped
     # the tile, while tiles_not_shown counted it moved: no region left at all.
     from seamline.ops.text import TextRegion
-    from seamline.ops.text.unblend import tile_lattice
+    from seamline.ops.text.tile_copies import tile_lattice
     from seamline.stages.unblend_watermark import UnblendWatermark
 
     H, W = 700, 900
@@ -590,7 +590,7 @@ def test_an_unshown_copy_deep_in_the_frame_moves_past_its_edge_too():
 def _coset(tiles, form):
     """The tiles on every other point of their lattice: those whose lattice index ``(i, j)``
     has ``form @ (i, j)`` even."""
-    from seamline.ops.text.unblend import tile_lattice
+    from seamline.ops.text.tile_copies import tile_lattice
 
     c = np.array([q.mean(0) for q in tiles])
     ij = np.round(np.linalg.solve(tile_lattice(c), (c - c[0]).T).T).astype(int)
@@ -626,7 +626,7 @@ def test_a_watermark_drawn_on_every_other_point_is_not_refined():
     # checkerboard of the finer, is the watermark's), the points between them hold none: the
     # lattice is kept (7 whole copies, not the finer one's 15) and the word's blend is not
     # taken off where nothing was drawn.
-    from seamline.ops.text.unblend import tile_lattice
+    from seamline.ops.text.tile_copies import tile_lattice
 
     photo = dark_grass((600, 800), 5)
     H, W = photo.shape[:2]
@@ -656,7 +656,7 @@ def periodic_at_half_step():
     repeats on the index-2 refinement of the watermark's lattice (half a step along b1: a
     smooth pattern of 12 waves in that lattice's coordinates, dark green), every whole copy a
     tile: (photo, watermarked, drawn mask, unblend_tiles' result, the tiles)."""
-    from seamline.ops.text.unblend import tile_lattice
+    from seamline.ops.text.tile_copies import tile_lattice
 
     H, W = 600, 800
     ovs, polys, _ = ov.proof_lattice((H, W), 175, 0.28, -24.0, 44)
@@ -740,7 +740,7 @@ def test_tile_support_reads_unblends_copies_and_none_it_took_off(periodic_at_hal
     # copies' median is the photo's own pattern, which every copy confirms (24423 px stamped
     # > 8 px from the word here): the copies unblend inverted are neither read nor stamped
     from seamline.ops.text.tile_support import repeated_strokes
-    from seamline.ops.text.unblend import tile_lattice
+    from seamline.ops.text.tile_copies import tile_lattice
 
     _, marked, drawn, _, tiles = periodic_at_half_step
     # unblend on the tiles' own lattice, given (no refinement): 15 copies inverted

@@ -81,7 +81,7 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # outline's ring read on a* / b* placed one at (-2, -2)
     # 39: 38 (a halo kept only when its rings change the photo one way all round) withdrawn,
     # outputs as 37; 40: the tile vote's strokes at the copies aligned until they settle
-    # (ops.text.unblend._converge, via tile_support.repeated_strokes)
+    # (ops.text.tile_copies._converge, via tile_support.repeated_strokes)
     # 41: a capped line the glyph mask found outlined, its mask computed at under half size,
     # gets its outline's corners and last row 2 px out (rim.missed_corners, reach=2)
     # 42: ... alike up and down and across (reach=2 looked through OpenCV's 5x5 ellipse:
@@ -112,7 +112,7 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # 53: 41's 2 px corners on every line found outlined (the gate read the outline's colour
     # index as a flag: colour 0 never got them)
     # 54: a tiled watermark's tiles on every other point of its lattice give every copy
-    # (ops.text.unblend._finer, through tile_support.repeated_strokes' lattice)
+    # (ops.text.tile_copies._finer, through tile_support.repeated_strokes' lattice)
     # 55: given unblend-watermark's fitted blend (``watermark``), a sliver tile (its centre
     # past the frame's edge, or its copy not shown) keeps its own mask's pieces only where
     # they moved toward that blend (ops.text.siblings.toward_word): not a sky speck in the
@@ -419,9 +419,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 mask = segmented.astype(np.float32)
                 strokes, heights = line_geometry(mask, polys)
         if p.method == "combined":
+            from seamline.ops.text.tile_copies import tile_regions
             from seamline.ops.text.tile_support import repeated_strokes
             from seamline.ops.text.tile_vote import shared_glyphs
-            from seamline.ops.text.unblend import tile_regions
 
             tiles = tile_regions(regions)
             lines = [r for r in regions if r.text]

@@ -57,7 +57,7 @@ class UnblendWatermark(Stage):
     id = "unblend-watermark"
     version = "25"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
-    # copies aligned until they settle (ops.text.unblend._converge: a dark outline); 6: the
+    # copies aligned until they settle (ops.text.tile_copies._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
     # light word's dark ring was taken for its strokes: ops.text.median_word.word_shape); 7: over
     # a dark photo the blend refitted with the colour the copies' spreads give
@@ -72,7 +72,7 @@ class UnblendWatermark(Stage):
     # 13: an unshown tile with no place past the edge within 3 lattice steps moved farther
     # (it was dropped from the regions)
     # 14: tiles on every other point of the watermark's lattice give the lattice with the
-    # points between them where those hold the word (ops.text.unblend._finer)
+    # points between them where those hold the word (ops.text.tile_copies._finer)
     # 15: ``blend``, the fitted colour and opacity and the copies shown, for text-mask's sliver
     # tiles (image, regions, alpha and edited unchanged)
     # 16: ``blend`` says which copies it ``inverted`` (text-mask reads no strokes from them)
@@ -145,8 +145,8 @@ class UnblendWatermark(Stage):
         from seamline.ops.text.tile_vote import copies_word, reads_word
         from seamline.ops.text.ghost import RESIDUE_THRESHOLD
         from seamline.ops.polygons import nearest_centre
-        from seamline.ops.text.unblend import (choose, ghosted, take_off, tile_lattice,
-                                               tile_regions, unblend_tiles)
+        from seamline.ops.text.tile_copies import tile_lattice, tile_regions
+        from seamline.ops.text.unblend import choose, ghosted, take_off, unblend_tiles
 
         # passing through: read-only zeros without memory (no HxW float per photo that has
         # no tiled watermark, which is nearly every photo)

@@ -134,7 +134,7 @@ def shows_word(lightness: np.ndarray, T: np.ndarray, shape: np.ndarray, *,
         Each copy's lightness in the common frame, NaN where it leaves the image.
     T : ndarray, (h, w) float32
         The copies' median band-passed lightness (the band-pass of
-        :func:`seamline.ops.text.unblend.copies_bandpass`, Gaussians 0.8 and 3.0 x ``scale``).
+        :func:`seamline.ops.text.tile_copies.copies_bandpass`, Gaussians 0.8 and 3.0 x ``scale``).
     shape : ndarray, (h, w) bool
         The word's strokes in ``T`` (:func:`word_shape`).
     scale : float

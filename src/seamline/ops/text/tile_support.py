@@ -5,7 +5,7 @@ photo (white "COPYRIGHT" at 30-60 % over a stained tissue) gives it too little c
 :func:`seamline.ops.text.tile_vote.shared_glyphs` then keeps only what the weak masks agree
 on (train tiled4: 4806 px shared of a word drawn at 25 copies; 82 % of its visible pixels
 left after the fill). The photo under the copies differs, the word does not: aligned on the
-lattice (:mod:`seamline.ops.text.unblend`'s frame and refinement), the median of the
+lattice (:mod:`seamline.ops.text.tile_copies`: the frame and refinement), the median of the
 copies' band-passed lightness is the word alone, and where it is high on the strokes'
 side (bright for a light word) is the word's shape. :func:`repeated_strokes` puts that
 shape back at every lattice point whose copy correlates with the median (a copy the detector
@@ -104,19 +104,19 @@ def repeated_strokes(image: np.ndarray, polygons, *, line_mask: np.ndarray | Non
         ``copies`` (lattice points near the frame), ``confirmed``, ``px``, ``covered``
         (confirmed copies left to a detected line's mask).
     """
-    from seamline.ops.text import unblend as U
+    from seamline.ops.text import tile_copies as tc
 
     img = np.asarray(image)
     H, W = img.shape[:2]
     none = np.zeros((H, W), bool)
-    if len(polygons) < U.MIN_TILES:
+    if len(polygons) < tc.MIN_TILES:
         return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
     # unblend's copies only with the flags of those it inverted: an older blend without them
     # (unblend-watermark before v16) read its inverted copies, whose median is the photo's
     # own repeat where the photo repeats on the lattice (train: 24423 px stamped > 8 px from
     # the word, none on the tiles' own lattice): it takes the tiles' lattice, as before
     given = blend.get("centres") if blend and "inverted" in blend else None
-    cp = U.lattice_copies(img, polygons, centres=given)
+    cp = tc.lattice_copies(img, polygons, centres=given)
     if cp is None:
         return none, {"copies": 0, "confirmed": 0, "covered": 0, "px": 0}
     centres, whole, _, u, n, size_wh, box = cp
@@ -126,19 +126,19 @@ def repeated_strokes(image: np.ndarray, polygons, *, line_mask: np.ndarray | Non
     whole = whole & ~taken_off
     if whole.sum() < MIN_WHOLE:
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
-    S = U.sample_copies(img, centres, u, n, size_wh)
-    bp = U.copies_bandpass(S)
-    T = U.copies_median(bp, S, whole)
-    inbox = U.word_window(size_wh, box)
-    shape = word_shape(T, inbox, 2 * box[1] * U.SCALE, scale=U.SCALE,
-                       lightness=U.copies_lightness(S, whole))
+    S = tc.sample_copies(img, centres, u, n, size_wh)
+    bp = tc.copies_bandpass(S)
+    T = tc.copies_median(bp, S, whole)
+    inbox = tc.word_window(size_wh, box)
+    shape = word_shape(T, inbox, 2 * box[1] * tc.SCALE, scale=tc.SCALE,
+                       lightness=tc.copies_lightness(S, whole))
     if not shape.any():
         return none, {"copies": int(len(centres)), "confirmed": 0, "covered": 0, "px": 0}
     ok = np.isfinite(S[..., 0])
     conf = np.zeros(len(centres), bool)
     # ... and whose strokes stand out from the ring round them as the median's do: over a
     # few pixels at the frame's edge the correlation alone is the photo's texture's
-    _, shown = shows_word(S @ LUMA, T, shape, scale=U.SCALE)
+    _, shown = shows_word(S @ LUMA, T, shape, scale=tc.SCALE)
     for k in range(len(centres)):
         m = shape & ok[k]
         if m.sum() < MIN_VISIBLE * shape.sum() or m.sum() < 8 or not shown[k] or taken_off[k]:
@@ -155,7 +155,7 @@ def repeated_strokes(image: np.ndarray, polygons, *, line_mask: np.ndarray | Non
     out = np.zeros((H, W), bool)
     covered = 0
     for k in np.nonzero(conf)[0]:
-        at = U.copy_box(centres[k], u, n, size_wh, (H, W))
+        at = tc.copy_box(centres[k], u, n, size_wh, (H, W))
         if at is None:
             continue
         (x0, y0, x1, y1), Mk = at

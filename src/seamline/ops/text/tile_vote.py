@@ -8,7 +8,7 @@ changes photo far from the word (train split: 44 % of the tiled cases' pixels ch
 farther than 8 px from the drawn text). Aligned on the lattice, the copies' masks agree on
 the word's strokes and disagree on such objects, which sit under one copy only.
 
-:func:`shared_glyphs`, on the tiles of :func:`seamline.ops.text.unblend.tile_regions`:
+:func:`shared_glyphs`, on the tiles of :func:`seamline.ops.text.tile_copies.tile_regions`:
 
 1. **Lattice.** The tiles left may be a few copies at the frame's corners (detect-text
    leaves out the tiles a detected line holds, unblend-watermark those it took off), whose
@@ -66,8 +66,8 @@ import cv2
 import numpy as np
 
 from seamline.ops.polygons import polygon_mask
-from seamline.ops.text.unblend import (copy_box, frame_to_image, tile_angle, tile_frame,
-                                       tile_lattice, tile_regions)
+from seamline.ops.text.tile_copies import (copy_box, frame_to_image, tile_angle, tile_frame,
+                                           tile_lattice, tile_regions)
 
 __all__ = ["shared_glyphs", "reads_word", "copies_word", "VOTE", "AA_PX", "MIN_COPIES",
            "LINE_SHARE", "READ_SHARE", "CUT_SHARE", "CUT_REACH"]
@@ -252,7 +252,7 @@ def _place_cut(m32, centres, u, n, size_wh, shared):
 
 def _lattice_choices(mask, centres):
     """Lattices (columns v1, v2, image px) the copies may repeat on: the tiles' own
-    (:func:`seamline.ops.text.unblend.tile_lattice`) and those of the mask's own repetition
+    (:func:`seamline.ops.text.tile_copies.tile_lattice`) and those of the mask's own repetition
     (:mod:`seamline.ops.text.watermark`'s search, read on the mask) on which every tile
     centre lies.
 

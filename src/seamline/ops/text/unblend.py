@@ -8,12 +8,9 @@ photo, ``a`` and ``C`` can be read off the copies and the blend inverted,
 ``P = (I - a C) / (1 - a)``, which keeps the photo's own texture. On the tiles
 :func:`seamline.ops.text.watermark.find_tiled_watermark` found:
 
-1. **Align.** Every tile is resampled into one frame (the text along x, :data:`SCALE` x the
-   image's resolution: the copies sit at different sub-pixel phases). Each copy's offset
-   against the median of all copies (band-passed lightness, phase correlation) refines its
-   centre, and the lattice is refitted through the refined centres (the search's lattice is
-   read at 512 px: half a pixel there is several pixels at the frame's edge), again until
-   no centre moves (the median is blurred by the misalignment it is measuring).
+1. **Align.** Every tile is resampled into one frame (the text along x: the copies sit at
+   different sub-pixel phases) and its centre refined against the median of all copies,
+   until no centre moves: :func:`seamline.ops.text.tile_copies.lattice_copies`.
 2. **Estimate.** The watermark's support is where the median copy has stroke energy. Under
    it, each copy's photo ``B`` is estimated from the copy's own pixels around the support
    (normalised Gaussian convolution); per pixel of the frame, ``I - B = a C - a B`` is fitted
@@ -46,16 +43,15 @@ photo, ``a`` and ``C`` can be read off the copies and the blend inverted,
    letters' edge (a thin light or dark outline) is measured and taken off
    (:func:`_rim_debias`).
 
-Needs at least :data:`MIN_COPIES` whole tiles in the frame. The lattice is the tiles' own
-(their shortest differences) unless the caller gives it, refined to twice its points where
-the points between them hold the word (:func:`_finer`); when that one leaves too few whole
-copies and the autocorrelation's peaks fit the tiles with a finer lattice, that one is used
-(detect-text hands on only the tiles no detected line covers, often a few at the frame's
-corners or every other copy, whose differences skip the copies between them).
+Needs at least :data:`MIN_COPIES` whole tiles in the frame;
+which lattice the copies are on (the tiles' own, a refined one, the autocorrelation's) is
+:mod:`seamline.ops.text.tile_copies`'s.
 
-(This module is over 600 lines because the three steps share the frame's geometry
-(:func:`frame_to_image`, :func:`copy_box`) and the fit's state; split, each half would
-re-derive it.)
+(This module is over 600 lines because the estimate and the inversion share the fit's state:
+the estimate scores each of its corrections by inverting the copies with it
+(:func:`_best_gain`, :func:`_corrected`), and the inversion is of the copies, support and
+maps the estimate read; split, each half would re-derive it. The frame's geometry they both
+use is :mod:`seamline.ops.text.tile_copies`.)
 """
 
 from __future__ import annotations
@@ -71,23 +67,11 @@ from seamline.core.arrays import LUMA
 from seamline.errors import InputError
 from seamline.ops.masks import blur_over
 from seamline.ops.text.median_word import shows_word, word_shape
+from seamline.ops.text.tile_copies import (INTERP, MIN_COPIES, MIN_TILES, SCALE,
+                                          copies_bandpass, copies_lightness,
+                                          copies_median, copy_box, frame_bandpass,
+                                          lattice_copies, sample_copies, word_window)
 
-#: Resolution of the common tile frame, x the image's. 2 (the copies sit at different
-#: sub-pixel phases) scored 2.3 dB better on a smooth photo (cell), the same on textured ones
-#: (coffee, hubble) at 4-8 x the time.
-SCALE = 1
-#: Margin round the tile's box in the common frame, x the box's height: the box is read from
-#: a smoothed blob and may stop short of the word's ends; a shadow lies outside it. A frame
-#: that reaches into the next tile is harmless: that is the same watermark again.
-MARGIN = 0.5
-#: Reach of the frame and the support past the box's ends, along the text, x the box's
-#: height: the search's box is the smoothed blob of the repeated strokes and may leave out
-#: a symbol at the word's end (the "(c)" of "(c) PhotoCo" over the hubble field was left
-#: half-inverted). Train split, the blend inverted (smooth copies untouched), text-region
-#: PSNR at 0 / 0.5 / 1: hubble 27.71 / 32.87 / 32.92, coins 25.67 / 27.13 / 29.70,
-#: grace_hopper 27.84 / 29.79 / 32.22, brick 27.38 / 25.83 / 28.20, coffee 25.93 / 25.92 /
-#: 25.92 dB.
-REACH = 1.0
 #: Opacity below which a pixel is left untouched (noise of the estimate on the photo).
 A_MIN = 0.04
 #: Opacity from which a pixel is the watermark's own (:func:`watermark_support`), and the
@@ -170,19 +154,6 @@ EVEN_SURE = 1.2
 #: photo under the word read from round it.
 DARK_PHOTO = 0.1
 LOW_QUANTILES = (2, 20)
-#: Fewest whole copies the estimate is made from.
-MIN_COPIES = 6
-#: Least correlation of the median copy at an index-2 refinement's added lattice points with
-#: the given points' median copy (band-passed, over the word's window) for the refinement to
-#: be taken (:func:`_finer`), and how many times it is tried (index 2, then 4). Train tiledfit
-#: h2, h3 with the pipeline's own tiles (every other copy along one direction): 0.37, 0.40;
-#: the other refinements there and all three on h1, h4, h5 -0.02-0.07.
-FINER_NCC = 0.2
-FINER_ROUNDS = 2
-#: Fewest tiles given that can show the lattice (every lattice point in the frame is a copy:
-#: detect-text leaves out the tiles a detected line holds, which on a clear watermark is
-#: most of them; train split hubble: 11 lines read "(c) PhotoCo", 4 tiles left).
-MIN_TILES = 3
 #: Reach (frame px) of the support past the word's letters (their strokes' side of the
 #: band-pass, filled: :func:`_near_word`), where the support by energy alone leaves the
 #: word on: the strokes' anti-aliased edge and a drop shadow's offset and blur. Train tiled6
@@ -195,19 +166,14 @@ SHAPE_REACH = 3
 #: from which the blend is fitted again near the letters even where the first fit took the
 #: word off: the rest is the leaves' texture in the median copy, where the fit's noise
 #: changes the photo round every copy. Train tiled6 g4 (copies aligned until they settle,
-#: :func:`_converge`): 15688 px against 5080, the first fit took the word off and changed
-#: 3133 px farther than 8 px from it (9x7 px blobs at one place round every copy).
+#: :func:`tile_copies._converge`): 15688 px against 5080, the first fit took the word off
+#: and changed 3133 px farther than 8 px from it (9x7 px blobs at one place round every copy).
 SCATTERED = 2.0
 #: Largest share of the pixels the refit (on :func:`_near_word`'s support) gives any opacity
 #: that it fits opaque, for the refit to be taken. Train: the tiled6 grass cases 0; tiled_watermark7 (a light serif "PROOF" over
 #: the Hubble deep field's black sky) 0.20, colour fitted 0.27 for a light grey, every copy
 #: a hole for the fill (19.59 dB, 11728 px changed far from the word; 25.28 without it).
 REFIT_OPAQUE = 0.02
-#: Most rounds of the copies' alignment (:func:`_converge`), and the largest move (px) of a
-#: centre at which it stops. Train tiled6 g4 (offset 5.2 px rms to begin with): 2 rounds
-#: 2.3 px, 3: 0.64, 5: 0.18, 8: 0.11.
-REFINE_ROUNDS = 8
-SETTLED = 0.1
 #: :func:`_rim_debias`: the pixel rows read (signed distance from the letters' edge, px), the
 #: untouched pixels their local level is read from (px out) and its Gaussian's sigma (px), the
 #: level under which a pixel is over a dark photo, and how many standard errors the copies'
@@ -217,9 +183,6 @@ RIM_REF = (4, 9)
 RIM_SIGMA = 5.0
 RIM_DARK = 0.1
 RIM_T = 3.0
-#: Resampling into and out of the common frame: bicubic (bilinear blurs the strokes' edges
-#: twice, and an under-estimated opacity at an edge leaves the word's outline).
-INTERP = cv2.INTER_CUBIC
 
 
 @dataclass(frozen=True)
@@ -259,7 +222,7 @@ class Unblended:
     lattice : str
         Where the copies' lattice came from: ``"tiles"`` (the tiles' own differences, or
         the caller's), ``"refined"`` (the tiles' with the points between them,
-        :func:`_finer`), ``"unrefined"`` (the tiles' own, fitted where the refined
+        :func:`tile_copies._finer`), ``"unrefined"`` (the tiles' own, fitted where the refined
         lattice's fit failed) or ``"autocorrelation"`` (the tiles' gave too few whole
         copies).
     shown : ndarray, (M,) bool
@@ -283,153 +246,6 @@ class Unblended:
     left: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lattice: str = "tiles"
     shown: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
-
-
-def tile_frame(polygons, angle_deg):
-    """Tile centres (N, 2), the text's unit vectors u (along) and n (across, y down), the
-    frame's half-extents (along, across) in image px, margin included, and the box's."""
-    P = np.asarray([np.asarray(p, np.float64).reshape(-1, 2) for p in polygons])
-    c = P.mean(1)
-    a = math.radians(angle_deg)
-    u, n = np.array([math.cos(a), -math.sin(a)]), np.array([math.sin(a), math.cos(a)])
-    d = P[0] - c[0]
-    hw, hh = float(np.abs(d @ u).max()), float(np.abs(d @ n).max())
-    m = MARGIN * 2 * hh + 2
-    return c, u, n, (hw + m + REACH * 2 * hh, hh + m), (hw, hh)
-
-
-def frame_to_image(c, u, n, size_wh):
-    """2x3 affine: frame pixel (x', y') -> image point (frame centre at ``c``)."""
-    s = SCALE
-    ox, oy = (size_wh[0] - 1) / 2, (size_wh[1] - 1) / 2
-    return np.float64([[u[0] / s, n[0] / s, c[0] - (u[0] * ox + n[0] * oy) / s],
-                       [u[1] / s, n[1] / s, c[1] - (u[1] * ox + n[1] * oy) / s]])
-
-
-def copy_box(c, u, n, size_wh, shape, *, pad: int = 0):
-    """Where the copy at ``c`` lies in an image of ``shape`` ``(H, W)``: its frame's bounding
-    box grown by ``pad`` px and clipped, ``(x0, y0, x1, y1)``, and the 2x3 affine frame pixel
-    -> box pixel (:func:`frame_to_image` less the box's corner); None when the box misses
-    the image."""
-    Mk = frame_to_image(c, u, n, size_wh)
-    corners = np.float64([[0, 0, 1], [size_wh[0], 0, 1], [0, size_wh[1], 1],
-                          [size_wh[0], size_wh[1], 1]]) @ Mk.T
-    x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int) - pad, 0)
-    x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 1 + pad, [shape[1], shape[0]])
-    if x0 >= x1 or y0 >= y1:
-        return None
-    Mk[:, 2] -= (x0, y0)
-    return (x0, y0, x1, y1), Mk
-
-
-def sample_copies(img, centres, u, n, size_wh):
-    """The copies of ``img`` (H, W, 3) float32 in [0, 1] at ``centres`` (N, 2), resampled
-    into the common frame (axes ``u``, ``n``; ``size_wh`` = (w, h) px): (N, h, w, 3)
-    float32, NaN where a copy leaves the image (cubic: values may overshoot [0, 1] a
-    little)."""
-    out = np.empty((len(centres), size_wh[1], size_wh[0], 3), np.float32)
-    for k, c in enumerate(centres):
-        out[k] = cv2.warpAffine(img, frame_to_image(c, u, n, size_wh), size_wh,
-                                flags=INTERP | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_CONSTANT,
-                                borderValue=(float("nan"),) * 3)
-    return out
-
-
-def _lattice_points(c0, B, shape_hw, ew):
-    """Every lattice point ``c0 + i v1 + j v2`` (``B``'s columns) whose frame (half-length
-    ``ew``) reaches into an image of ``shape_hw``, and its (i, j): not only the tiles given
-    (the caller may have left out the tiles a detected line covers: the clearest copies)."""
-    H, W = shape_hw
-    corners = np.float64([[0, 0], [W, 0], [0, H], [W, H]]) - c0
-    lo = np.floor((corners @ np.linalg.inv(B).T).min(0)) - 1
-    hi = np.ceil((corners @ np.linalg.inv(B).T).max(0)) + 1
-    ij = np.array([(i, j) for i in range(int(lo[0]), int(hi[0]) + 1)
-                   for j in range(int(lo[1]), int(hi[1]) + 1)], np.float64)
-    c = c0 + ij @ B.T
-    near = ((c[:, 0] > -ew) & (c[:, 0] < W + ew) & (c[:, 1] > -ew) & (c[:, 1] < H + ew))
-    return c[near], ij[near]
-
-
-def _mostly_inside(S):
-    """Copies (N,) with at least 60 % of the frame inside the image."""
-    return np.isfinite(S[..., 0]).mean(axis=(1, 2)) >= 0.6
-
-
-def copies_median(bp, S, use):
-    """Median over the copies ``use`` ((N,) bool) of the frames ``bp`` (N, h, w), each pixel
-    over the copies ``S`` (:func:`sample_copies`) that cover it: (h, w) float32, 0 where none
-    does."""
-    x = np.where(np.isfinite(S[use, ..., 0]), bp[use], np.nan)
-    return np.nan_to_num(np.nanmedian(x, axis=0), nan=0.0).astype(np.float32)
-
-
-def copies_lightness(S, use):
-    """The copies' median lightness itself (not band-passed) in the frame, over the copies
-    ``use`` of ``S`` (:func:`sample_copies`): (h, w) float32. Which side of the median's
-    band-pass is the strokes' (:func:`seamline.ops.text.median_word.word_shape`)."""
-    return copies_median(np.nan_to_num(S @ LUMA, nan=0.0), S, use)
-
-
-def copies_bandpass(S):
-    """Band-passed lightness of each copy of ``S`` (:func:`sample_copies`): (N, h, w)
-    float32, 0 where the copy is undefined."""
-    return np.stack([_dog(x) for x in np.nan_to_num(S @ LUMA, nan=0.0)])
-
-
-def _refine(img, centres, u, n, size_wh, ij):
-    """Centres refined by phase correlation against the median copy and refitted to a
-    lattice ``c0 + i v1 + j v2`` (copies that do not fit it are dropped); with the copies
-    wholly inside at ``centres`` and how sharp their median is there (its mean squared
-    band-passed lightness: copies out of line blur it)."""
-    S = sample_copies(img, centres, u, n, size_wh)
-    whole = _mostly_inside(S)
-    if whole.sum() < 3:
-        return centres, whole, 0.0
-    bp = copies_bandpass(S)
-    T = copies_median(bp, S, whole)
-    sharp = float(np.mean(T.astype(np.float64) ** 2))
-    win = cv2.createHanningWindow(size_wh, cv2.CV_32F)
-    shifts, resp = np.zeros((len(centres), 2)), np.zeros(len(centres))
-    for k in range(len(centres)):
-        if whole[k]:
-            (dx, dy), r = cv2.phaseCorrelate(T.astype(np.float32), bp[k].astype(np.float32), win)
-            shifts[k], resp[k] = (dx, dy), r
-    # a copy displaced by (dx, dy) frame px from the median sits that far from its centre
-    moved = centres + (shifts[:, :1] * u + shifts[:, 1:] * n) / SCALE
-    keep = whole & (resp > 0.02)
-    X = np.column_stack([np.ones(len(ij)), ij])
-    for _ in range(2):
-        if keep.sum() < max(4, MIN_COPIES // 2) or np.linalg.matrix_rank(X[keep]) < 3:
-            return centres, whole, sharp
-        beta, *_ = np.linalg.lstsq(X[keep], moved[keep], rcond=None)
-        fit = X @ beta
-        keep &= np.hypot(*(fit - moved).T) < 1.5
-    return fit, whole, sharp
-
-
-def _converge(img, centres, u, n, size_wh, ij):
-    """:func:`_refine` again until no centre moves by :data:`SETTLED` px (at most
-    :data:`REFINE_ROUNDS` times), keeping the centres whose median copy is sharpest: the
-    median a round aligns to is blurred by the copies' own misalignment, so each round takes
-    out only part of it; and where the phase correlation's noise is as large as what is
-    left (few copies over a photo with its own structure) the rounds wander.
-
-    Train tiled6 g4 (a white DejaVu Bold "PROOF" at 0.3 over grass, detect's tiles 1 % off
-    the lattice): the copies' centres off the drawn ones by 5.2 px rms, 2.3 after the two
-    rounds there used to be (the fitted opacity 2-4 px off the letters: a dark outline
-    outside them, the strokes left light inside), 0.2 after six. Train tiled_watermark4 (15
-    copies over immunohistochemistry): moves of 4.4, 1.8, 2.1, 3.5, 2.5 ... px without
-    settling, the eighth round's centres 27.3 dB near the word against 31.0 after two."""
-    best = None
-    for _ in range(REFINE_ROUNDS):
-        moved, whole, sharp = _refine(img, centres, u, n, size_wh, ij)
-        if best is None or sharp > best[0]:
-            best = (sharp, centres, whole)
-        if float(np.abs(moved - centres).max()) < SETTLED:
-            break
-        centres = moved
-    return best[1], best[2]
 
 
 def _support(T):
@@ -525,50 +341,6 @@ def _copy_stats(S, S2, T, M, inbox, stroke):
     return texture, left
 
 
-def tile_regions(regions) -> list[int]:
-    """Indices of a tiled watermark's tiles among text regions: regions without text whose
-    polygons are translated copies of one box (what detect-text adds for the tiles), at least
-    :data:`MIN_TILES` of them; ``[]`` when there are none."""
-    idx = [i for i, r in enumerate(regions) if r.text == "" and np.asarray(r.polygon).shape == (4, 2)]
-    groups: list[list[int]] = []
-    for i in idx:
-        p = np.asarray(regions[i].polygon, np.float64)
-        for g in groups:
-            q = np.asarray(regions[g[0]].polygon, np.float64)
-            if np.abs((p - p.mean(0)) - (q - q.mean(0))).max() < 0.05:
-                g.append(i)
-                break
-        else:
-            groups.append([i])
-    best = max(groups, key=len, default=[])
-    return best if len(best) >= MIN_TILES else []
-
-
-def tile_lattice(centres) -> np.ndarray | None:
-    """Two lattice vectors (columns of a 2x2) every centre fits: the shortest difference and
-    the shortest one not along it; None if the centres are not a 2-D lattice."""
-    d = (centres[:, None] - centres[None]).reshape(-1, 2)
-    n = np.hypot(*d.T)
-    d, n = d[n > 1], n[n > 1]
-    d = d[np.argsort(n)]
-    for v2 in d[1:]:
-        v1 = d[0]
-        if abs(v1[0] * v2[1] - v1[1] * v2[0]) > 0.3 * np.linalg.norm(v1) * np.linalg.norm(v2):
-            B = np.stack([v1, v2], 1)
-            ij = np.linalg.solve(B, (centres - centres[0]).T)
-            if np.all(np.hypot(*(B @ (ij - np.round(ij)))) < 0.5):
-                return B
-    return None
-
-
-def tile_angle(poly) -> float:
-    """Direction of the polygon's longest side, degrees counter-clockwise from +x."""
-    p = np.asarray(poly, np.float64).reshape(-1, 2)
-    e = np.roll(p, -1, axis=0) - p
-    v = e[int(np.argmax(np.hypot(*e.T)))]
-    return -math.degrees(math.atan2(v[1], v[0]))
-
-
 def _colour(a, q, X, w, Y) -> np.ndarray:
     """The watermark's dominant colour (3,) from a first, nearly unregularised fit: a and C
     are told apart only where the photo under a pixel differs between the copies (on a flat
@@ -584,132 +356,6 @@ def _colour(a, q, X, w, Y) -> np.ndarray:
         return np.clip(np.median(q[good] / a[good, None], axis=0), 0, 1)
     lift = float(np.median(np.sum(w[:, strokes, None] * Y[:, strokes], axis=0)))
     return np.ones(3) if lift >= 0 else np.zeros(3)
-
-
-class LatticeCopies(NamedTuple):
-    """A tiled watermark's copies on its lattice (:func:`lattice_copies`)."""
-
-    centres: np.ndarray  #: (k, 2) float, the refined copy centres (x, y image px)
-    whole: np.ndarray  #: (k,) bool, copies wholly inside the frame
-    lattice: str  #: "tiles", "refined", "autocorrelation" or "given": where it came from
-    u: np.ndarray  #: (2,) unit vector along the text
-    n: np.ndarray  #: (2,) unit vector across it
-    size_wh: tuple  #: (w, h) of a copy's sample window, work-scale px
-    box: tuple  #: the word box's half-extents (along, across), image px
-
-
-def lattice_copies(img, polygons, angle_deg=None, lattice_px=None, *, refine=True,
-                   centres=None) -> LatticeCopies | None:
-    """Every lattice point near the frame as a copy of the tiled word, its position refined.
-
-    ``img`` (HxWx3 float32 in [0, 1]), ``polygons`` (the tiles, each (4, 2) image px),
-    ``angle_deg`` and ``lattice_px`` as in :func:`unblend_tiles`. The lattice is the tiles'
-    own (or ``lattice_px``), without a lattice given and with ``refine`` refined where the
-    points between the tiles' hold the word (:func:`_finer`: up to :data:`FINER_ROUNDS`
-    times); where it leaves fewer than ``MIN_COPIES`` whole copies and no lattice was given,
-    the autocorrelation's when that is finer and finds more. ``centres`` ((M, 2) image px,
-    optional): the copies as already fitted (unblend-watermark's, on the image before it
-    took them off), taken as they are (lattice ``"given"``): neither read, refined nor moved.
-    None when the tiles are not on a 2-D lattice. Shared by :func:`unblend_tiles` and
-    :func:`seamline.ops.text.tile_support.repeated_strokes`.
-    """
-    H, W = img.shape[:2]
-    angle_deg = tile_angle(polygons[0]) if angle_deg is None else float(angle_deg)
-    c0, u, n, (ew, eh), box = tile_frame(polygons, angle_deg)
-    size_wh = (int(math.ceil(2 * ew * SCALE)), int(math.ceil(2 * eh * SCALE)))
-    if centres is not None:
-        centres = np.asarray(centres, np.float64).reshape(-1, 2)
-        whole = _mostly_inside(sample_copies(img, centres, u, n, size_wh))
-        return LatticeCopies(centres, whole, "given", u, n, size_wh, box)
-    # columns v1, v2
-    B = tile_lattice(c0) if lattice_px is None else np.asarray(lattice_px, np.float64).T
-    if B is None or B.shape != (2, 2) or abs(np.linalg.det(B)) < 1e-6:
-        return None
-    lattice = "tiles"
-    centres, ij = _lattice_points(c0[0], B, (H, W), ew)
-    centres, whole = _converge(img, centres, u, n, size_wh, ij)
-    for _ in range(FINER_ROUNDS if lattice_px is None and refine else 0):
-        # the tiles given may all sit on every other point of the watermark's lattice
-        finer = _finer(img, centres, whole, ij, u, n, size_wh, box, ew)
-        if finer is None:
-            break
-        c2, ij2 = finer
-        c2, whole2 = _converge(img, c2, u, n, size_wh, ij2)
-        if whole2.sum() <= whole.sum():
-            break
-        centres, whole, ij = c2, whole2, ij2
-        lattice = "refined"
-    if whole.sum() < MIN_COPIES and lattice_px is None:
-        # the tiles' own differences may span a coarser lattice than the watermark's (a few
-        # tiles left at the frame's corners): the one the autocorrelation's peaks give
-        from seamline.ops.text.watermark_lines import centres_lattice
-
-        rect = cv2.minAreaRect(np.asarray(polygons[0], np.float32).reshape(-1, 2))
-        lat = centres_lattice(img, c0, rect)
-        B2 = None if lat is None else np.stack(lat, 1)
-        if B2 is not None and abs(np.linalg.det(B2)) < 0.9 * abs(np.linalg.det(B)):
-            c2, ij2 = _lattice_points(c0[0], B2, (H, W), ew)
-            c2, whole2 = _converge(img, c2, u, n, size_wh, ij2)
-            if whole2.sum() > whole.sum():
-                centres, whole, lattice = c2, whole2, "autocorrelation"
-    return LatticeCopies(centres, whole, lattice, u, n, size_wh, box)
-
-
-def _finer(img, centres, whole, ij, u, n, size_wh, box, ew):
-    """The index-2 refinement of the lattice through ``centres`` (N, 2 image px; ``ij`` (N, 2)
-    their lattice indices, ``whole`` (N,) bool those inside the image) whose added points
-    hold the word: ``(centres, ij)`` of its points near the image, or None where none does.
-
-    detect-text hands on only the tiles no detected line covers, and on a clear watermark
-    those may all lie on every other point of its lattice along one direction (the copies
-    between them were read as lines): their shortest differences span an index-2
-    sublattice, and the blend is fitted from half its copies. The added points' median copy
-    (band-passed, :func:`copies_bandpass`) is correlated with the given points' own over
-    the word's window: the same word where they hold it, the photo's chance alignment where
-    they do not (:data:`FINER_NCC`). One median per candidate, not a test per copy: over
-    dark foliage one copy's correlation is mostly the photo's."""
-    if whole.sum() < MIN_TILES:
-        return None
-    X = np.column_stack([np.ones(len(ij)), ij])
-    c0, b1, b2 = np.linalg.lstsq(X, centres, rcond=None)[0]
-    H, W = img.shape[:2]
-    # every other pixel of the word's window each way: the medians are the costly part
-    sub = word_window(size_wh, box)
-    sub[1::2], sub[:, 1::2] = False, False
-
-    def median_copy(c):
-        S = sample_copies(img, c, u, n, size_wh)
-        S = S[_mostly_inside(S)]
-        x = np.where(np.isfinite(S[:, sub, 0]), copies_bandpass(S)[:, sub], np.nan)
-        m = np.nan_to_num(np.nanmedian(x, axis=0), nan=0.0) if len(S) >= MIN_TILES else None
-        return None if m is None else m - m.mean()
-
-    T = median_copy(centres[whole])
-    best, best_r = None, FINER_NCC
-    # the three index-2 refinements: the half step along b1, along b2, along b1 + b2
-    for half, keep in ((b1 / 2, b2), (b2 / 2, b1), ((b1 + b2) / 2, b2)):
-        pts, _ = _lattice_points(c0 + half, np.stack([b1, b2], 1), (H, W), ew)
-        # a frame 60 % inside (:func:`_mostly_inside`) has its centre inside
-        Te = median_copy(pts[(pts[:, 0] >= 0) & (pts[:, 0] < W) & (pts[:, 1] >= 0)
-                             & (pts[:, 1] < H)])
-        if Te is None:
-            continue
-        r = float(T @ Te) / max(float(np.sqrt((T @ T) * (Te @ Te))), 1e-12)
-        if r >= best_r:
-            best, best_r = np.stack([half, keep], 1), r
-    return None if best is None else _lattice_points(c0, best, (H, W), ew)
-
-
-def word_window(size_wh, box) -> np.ndarray:
-    """(h, w) bool over a copy's sample window (``size_wh``, work scale): the word's box
-    (``box``, half-extents in image px) grown by a shadow's reach and the blob's slack. A
-    photo's own repetition elsewhere in the window (a brick wall's courses) is not the
-    watermark."""
-    yy, xx = np.mgrid[:size_wh[1], :size_wh[0]]
-    g = (0.35 * 2 * box[1] + 3) * SCALE
-    reach = REACH * 2 * box[1] * SCALE
-    return ((np.abs(xx - (size_wh[0] - 1) / 2) <= box[0] * SCALE + g + reach)
-            & (np.abs(yy - (size_wh[1] - 1) / 2) <= box[1] * SCALE + g))
 
 
 def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
@@ -732,8 +378,8 @@ def unblend_tiles(image, polygons, lattice_px=None, angle_deg=None, *,
         Text direction, degrees counter-clockwise from +x (default: the tiles' long side).
     refine : bool, default True
         Without ``lattice_px``, try the tiles' lattice with the points between them
-        (:func:`_finer`); where the blend fitted over a refined lattice is no blend, the
-        tiles' own lattice is fitted instead.
+        (:func:`tile_copies._finer`); where the blend fitted over a refined lattice is no
+        blend, the tiles' own lattice is fitted instead.
 
     Returns
     -------
@@ -1170,7 +816,7 @@ def _even_cost(S, whole, Af, Qf, M, inbox, gains):
     ks = [k for k in range(len(S)) if whole[k] and np.isfinite(S[k][R]).all()]
     if len(ks) < MIN_COPIES:
         return None
-    h = _dog(_dog(Af.astype(np.float32)))[R].astype(np.float64)
+    h = frame_bandpass(frame_bandpass(Af.astype(np.float32)))[R].astype(np.float64)
     X = S[ks][:, R].astype(np.float64) - Qf[R][None].astype(np.float64)  # (K, P, 3)
     A = Af[R].astype(np.float64)
     # the photo's own part of x_k grows as 1 / (1 - a) with the scale: taken out, or the
@@ -1453,11 +1099,6 @@ def _left(S2, whole, M, before):
     median's band-passed energy on the support ``M`` over the input's, ``before``."""
     return float(np.mean(np.abs(copies_median(copies_bandpass(S2), S2, whole)[M]))) / max(
         before, 1e-9)
-
-
-def _dog(x):
-    """:func:`copies_bandpass`'s filter on one (h, w) float32 image."""
-    return cv2.GaussianBlur(x, (0, 0), 0.8 * SCALE) - cv2.GaussianBlur(x, (0, 0), 3.0 * SCALE)
 
 
 def _floor(alpha: np.ndarray, reach: int) -> np.ndarray:
