@@ -87,8 +87,18 @@ SHADOW_CASES = tuple((f"{n.split(':')[1][:10]}-{st}", n, st)
                      for st in ("shadow_hard", "subtitle")
                      for n in ("skimage:chelsea", "skimage:rocket", "matplotlib:grace_hopper",
                                "skimage:camera", "skimage:coins", "procedural:noise2"))
+#: ``--cases search``: ordinary captions (plain, subtitle, meme) over the two train photos that
+#: repeat (procedural stripes), so detect-text's tiled watermark search tries its candidate
+#: lattices and finds none, as over the full timing configuration's plain photo (three
+#: caption blocks, 0.47 CPU s in the search). The timing set's photos repeat too weakly for
+#: the search to try any (0.02 s); over these, 5 of the 6 try 14-19 (0.1-0.2 s after
+#: speed24, 0.3-0.6 s before). Seeds follow :data:`SHADOW_CASES` (theirs unchanged).
+SEARCH_CASES = tuple((f"{n.split(':')[1][:10]}-{st}", n, st)
+                     for st in ("plain", "subtitle", "meme")
+                     for n in ("procedural:stripes1", "procedural:stripes2"))
 CASE_SETS = {"default": CASES, "extra": EXTRA_CASES, "all": CASES + EXTRA_CASES,
-             "bench": BENCH_CASES, "timing": TIMING_CASES, "shadow": SHADOW_CASES}
+             "bench": BENCH_CASES, "timing": TIMING_CASES, "shadow": SHADOW_CASES,
+             "search": SEARCH_CASES}
 STAGES = ("detect", "unblend", "mask", "normalize", "preflight", "inpaint", "qa")
 #: Functions timed inside the stages: (label, module, attribute). Patched on the module the
 #: callers look them up in at call time.
@@ -114,14 +124,14 @@ PROBES = (("ocr: detect_text", "seamline.ops.text", "detect_text"),
 def make_cases(which: str = "default") -> list[tuple[str, np.ndarray]]:
     """The 1024x768 float32 images of :data:`CASE_SETS` ``[which]`` (deterministic: a case's
     seed is its position in :data:`CASES` + :data:`EXTRA_CASES` + :data:`TIMING_CASES` +
-    :data:`SHADOW_CASES`, whichever set it is in)."""
+    :data:`SHADOW_CASES` + :data:`SEARCH_CASES`, whichever set it is in)."""
     from seamline.testing import overlays
     from seamline.testing.backgrounds import backgrounds
 
     photos = dict(backgrounds("train"))
     fonts = overlays.font_paths("train")
     out = []
-    everything = CASES + EXTRA_CASES + TIMING_CASES + SHADOW_CASES
+    everything = CASES + EXTRA_CASES + TIMING_CASES + SHADOW_CASES + SEARCH_CASES
     for cid, name, style in CASE_SETS[which]:
         k = everything.index((cid, name, style))
         a = crop_resize_4x3(photos[name], SIZE)
