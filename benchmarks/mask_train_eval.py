@@ -63,19 +63,24 @@ BRIGHT = ("skimage:coffee", "skimage:astronaut", "skimage:rocket", "skimage:moon
 
 def _place_on_bright(ov, photo):
     """``ov`` moved so its ink box sits on the brightest area of its size in ``photo``."""
+    return place_at_most(ov, photo.mean(-1))
+
+
+def place_at_most(ov, score):
+    """``ov`` moved so its ink box sits where the mean of ``score`` (HxW float32, the
+    photo's size) over an area of the box's size is highest; as it is if it cannot move."""
     from seamline.testing import overlays
 
     w, h = overlays.measure(ov)
-    H, W = photo.shape[:2]
+    H, W = score.shape[:2]
     m = overlays._margin(ov)
-    lum = photo.mean(-1)
     k = (max(3, int(w) | 1), max(3, int(h) | 1))
-    score = cv2.blur(lum, k)
+    mean = cv2.blur(score, k)
     x0, x1 = int(m + w / 2), int(W - m - w / 2)
     y0, y1 = int(m + h / 2), int(H - m - h / 2)
     if x1 <= x0 or y1 <= y0:
         return ov
-    sub = score[y0:y1, x0:x1]
+    sub = mean[y0:y1, x0:x1]
     cy, cx = np.unravel_index(int(np.argmax(sub)), sub.shape)
     return overlays._replace(ov, xy=(float(cx + x0 - w / 2), float(cy + y0 - h / 2)))
 

@@ -53,7 +53,7 @@ def test_unknown_stage_id_lists_known_ones():
 @pytest.mark.parametrize("old,new,expect", [
     ("    stage: inpaint\n", "    stage: inpant\n", r"p.yaml:10: stage 'inpaint': unknown stage 'inpant'; known stages: "),
     ("radius: 4", "radius: four", r"p.yaml:12: stage 'inpaint' parameter 'radius': expected int, got str 'four'"),
-    ("backend: ns", "backend: magic", r"p.yaml:12: stage 'inpaint' parameter 'backend': expected one of 'auto', 'telea', 'ns', 'biharmonic', 'fsr', 'fsr-best', 'fsr-edge', 'exemplar', 'lama', got str 'magic'"),
+    ("backend: ns", "backend: magic", r"p.yaml:12: stage 'inpaint' parameter 'backend': expected one of 'auto', 'telea', 'ns', 'biharmonic', 'fsr', 'fsr-best', 'fsr-edge', 'oriented', 'exemplar', 'lama', got str 'magic'"),
     ("radius: 4}", "radius: 4, sigma: 2}", r"p.yaml:12: stage 'inpaint': unknown parameter 'sigma'; known parameters: backend, radius, context_px, feather_px, color_match, model, device"),
     ("policy: reconcile", "policy: lenient", r"p.yaml:2: policy: expected one of strict, reconcile, off, got 'lenient'"),
     ("mask: normalize.mask}", "mask: normalise.mask}", r"p.yaml:11: stage 'inpaint'.inputs.mask: 'normalise.mask' refers to 'normalise', which is not an earlier stage"),

@@ -13,12 +13,12 @@ from seamline.core.stage import Stage, StageResult
 from seamline.stages.model_files import CheckpointFile
 
 BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "fsr-edge",
-                      "exemplar", "unblend", "lama"]
+                      "oriented", "exemplar", "unblend", "lama"]
 
 
 class FillText(CheckpointFile, Stage):  # lama's checkpoint: checked first, in the key
     id = "fill-text"
-    version = "35"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "36"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -110,7 +110,8 @@ class FillText(CheckpointFile, Stage):  # lama's checkpoint: checked first, in t
                  "report": PortSpec("report",
                                     doc="per-region fill, passes, ghost and smear verdicts")},
         doc="Per text region: choose the fill from the hole and its context (diffusion on "
-            "smooth context, frequency-selective over texture or structure), fill on crops, "
+            "smooth context, frequency-selective over texture or structure, along the bands "
+            "over structure that runs one way), fill on crops, "
             "run the ghost and smear judges, grow a region the ghost judge flags over its "
             "residue, give one the smear judge flags the next texture-keeping fill (auto), "
             "and refill from the original, at most max_passes fills (plus one narrow ghost "

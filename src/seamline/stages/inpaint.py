@@ -12,7 +12,7 @@ from seamline.core.stage import Stage, StageResult
 from seamline.stages.model_files import CheckpointFile
 
 BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "fsr-edge",
-                      "exemplar", "lama"]
+                      "oriented", "exemplar", "lama"]
 
 
 class Inpaint(CheckpointFile, Stage):  # lama's checkpoint: checked first, in the key

@@ -20,7 +20,8 @@ system path, and :func:`_heldout` reads nothing else. Training scripts call
 ``backgrounds("train")`` only and assert it.
 
 :func:`mirrored_grass` and :func:`dark_grass` draw train photos of their own from
-scikit-image's grass (dark foliage: where a light tiled watermark is hardest to invert).
+scikit-image's grass (dark foliage: where a light tiled watermark is hardest to invert);
+:func:`guardrail` draws a motion-blurred rail (structure that runs one way).
 
 Imports only numpy, cv2 and PIL (scikit-image and matplotlib are imported when asked for the
 train set or the grass), no seamline module.
@@ -306,3 +307,58 @@ def dark_grass(shape_hw: tuple[int, int], seed: int, *, scale: float = 1.6, blur
                    int(rng.integers(8, disc_px)), float(rng.uniform(0.3, 0.8)), -1)
     disc = cv2.GaussianBlur(disc, (0, 0), 2)[..., None] * np.float32([0.8, 0.9, 0.6])
     return np.clip(photo + disc, 0, 1).astype(np.float32)
+
+
+def guardrail(shape_hw: tuple[int, int], seed: int, *, angle_deg: float = 0.0,
+              blur_px: int | None = None) -> np.ndarray:
+    """A guardrail shot from a moving car (train split, procedural): the analogue of a photo
+    whose structure runs one way, for the text fill over it.
+
+    A grey sky, a band of metal rail across 25-40 % of the frame (bright and dark stripes of
+    4-30 px, levels 0.7-0.9 and 0.3-0.5), posts across it and a dark road side below, speckle;
+    all blurred along the rail by a line kernel (:func:`cv2.filter2D`), which streaks the
+    posts and keeps the stripes, turned by ``angle_deg``, then a little sensor noise.
+
+    Parameters
+    ----------
+    shape_hw : (int, int)
+        Height and width of the photo.
+    seed : int
+        Seed of the stripes, posts, blur length and noise.
+    angle_deg : float, default 0
+        The rail's direction against the horizontal (positive: rising to the right).
+    blur_px : int, optional
+        Length of the motion blur (px); default: 25-60, from the seed.
+
+    Returns
+    -------
+    ndarray, (H, W, 3) float32 in [0, 1]
+        sRGB photo.
+    """
+    H, W = shape_hw
+    rng = np.random.default_rng(seed)
+    pad = int(0.3 * max(H, W))  # the turn brings no border in
+    h, w = H + 2 * pad, W + 2 * pad
+    y = np.arange(h, dtype=np.float32)[:, None]
+    img = np.empty((h, w), np.float32)
+    img[:] = 0.55 + 0.15 * (1 - y / h)  # sky
+    top = pad + int(rng.uniform(0.2, 0.45) * H)
+    pos, bright = top, True
+    while pos < top + int(rng.uniform(0.25, 0.4) * H):
+        width = int(rng.integers(4, 30))
+        img[pos:pos + width] = rng.uniform(0.7, 0.9) if bright else rng.uniform(0.3, 0.5)
+        pos, bright = pos + width, not bright
+    img[pos:] = 0.18  # the road side
+    period = int(rng.integers(40, 120))
+    for x in range(int(rng.integers(0, period)), w, period):  # posts
+        img[top:pos, x:x + int(rng.integers(6, 16))] = float(rng.uniform(0.3, 0.6))
+    img += rng.normal(0, 0.04, img.shape).astype(np.float32)
+    rgb = np.stack([img * 0.97, img, img * 1.04 + 0.01], -1)
+    n = int(rng.integers(25, 60)) if blur_px is None else int(blur_px)
+    rgb = cv2.filter2D(rgb, -1, np.full((1, n), 1.0 / n, np.float32),
+                       borderType=cv2.BORDER_REFLECT)
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    rgb = cv2.warpAffine(rgb, turn, (w, h), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT)[pad:pad + H, pad:pad + W]
+    rgb += rng.normal(0, 0.01, rgb.shape).astype(np.float32)
+    return np.clip(rgb, 0, 1).astype(np.float32)

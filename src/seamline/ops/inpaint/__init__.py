@@ -106,6 +106,13 @@ def _unblend(crop, hole, opts):
     return see_through_fill(crop, hole > 0)[0]
 
 
+def _oriented(crop, hole, opts):
+    # along the one direction the ring's structure runs in (seamline.ops.inpaint.oriented)
+    from seamline.ops.inpaint.oriented import oriented_fill
+
+    return oriented_fill(crop, hole > 0)
+
+
 def _exemplar(crop, hole, opts):
     from seamline.ops.inpaint.exemplar import exemplar_fill
 
@@ -177,6 +184,10 @@ _REGISTRY = {
                 "strong edges crossing the hole (a cup rim under a title) drawn first along "
                 "the curve fitted through them (one ellipse where one fits), the rest "
                 "frequency-selective",
+                context=lambda extent, radius: max(32, extent // 2)),
+        Backend("oriented", _oriented, "diffusion",
+                "structure that runs one way (stripes, rails, motion blur): each hole pixel "
+                "from where a line in that direction leaves the hole, either side",
                 context=lambda extent, radius: max(32, extent // 2)),
         Backend("unblend", _unblend, "unblend",
                 "semi-transparent text (a watermark drawn once): one blend fitted across the "

@@ -74,6 +74,8 @@ SEE_THROUGH = "unblend"
 #: The fill for a region the structure judge flags (``backend="auto"``): the edges that cross
 #: the hole drawn first along the curve the photo around them draws, then FSR.
 EDGE_FILL = "fsr-edge"
+#: Fills a structure flag keeps (FSR broke the oriented fill's bands: structure_fill_eval.py)
+EDGE_KEPT = (EDGE_FILL, "oriented")
 #: A re-mask grows within this many px of the mask the loop was given ...
 REGROW_MASK_PX = 8
 #: ... and over letters the mask missed inside the line's polygon grown by this many px,
@@ -445,7 +447,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 plan[lab]["passes"][-1]["smear"] = smears[lab]
                 plan[lab]["passes"][-1]["structure"] = structs[lab]
                 name, nxt = plan[lab]["backend"], None
-                if backend == "auto" and structs[lab]["flagged"] and name != EDGE_FILL:
+                if backend == "auto" and structs[lab]["flagged"] and name not in EDGE_KEPT:
                     nxt = EDGE_FILL
                 elif backend == "auto" and smears[lab]["flagged"]:
                     nxt = next_smear_fill(name, plan[lab])
@@ -507,7 +509,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     # drawn first, or the next fill that keeps more texture (auto only: a
                     # backend the caller named is kept)
                     nxt = None
-                    if backend == "auto" and lab in broken and name != EDGE_FILL:
+                    if backend == "auto" and lab in broken and name not in EDGE_KEPT:
                         nxt = EDGE_FILL
                     elif backend == "auto" and lab in smeared:
                         nxt = next_smear_fill(name, plan.get(lab, {}))
