@@ -310,3 +310,56 @@ def test_a_photo_band_running_out_of_the_mask_is_hard_by_steps_and_a_texts_tail_
                        {"glow_px": 4.0}, {"outline_px": 2, "outline_color": (0, 0, 0)}):
             image, fill, poly = _title_over_a_hue_band(seed, **effect)
             assert hard_by_steps(fill, image, [poly]) == [False], (seed, effect)
+
+
+def _stripes_scene(word: str, size_px: int, opacity: float):
+    """A light semi-transparent DejaVu Sans Mono word over the train split's diagonal
+    stripes (procedural:stripes0, 1024x768): (image, drawn, the word's box 4 px round its
+    ink)."""
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import backgrounds
+
+    photo = dict(backgrounds("train"))["procedural:stripes0"]
+    ov = overlays.Overlay(word, (234.0, 396.0), size_px,
+                          "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+                          opacity=opacity)
+    image = overlays.render(photo, [ov])[0].astype(np.float32)
+    drawn = overlays.drawn_mask(photo, image)
+    ys, xs = np.nonzero(drawn)
+    x0, y0, x1, y1 = xs.min() - 4, ys.min() - 4, xs.max() + 4, ys.max() + 4
+    return image, drawn, np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def test_a_moved_fit_on_the_search_windows_edge_is_no_drop_shadow():
+    # the segmenter marks stripes beside a light watermark without a shadow; the best
+    # shift for them lay on the window's edge ((10, -5) grown 4 px): photo in the mask
+    # (precision 0.47), which the fill then smeared
+    from conftest import mask_stages
+
+    from seamline.ops.text import TextRegion
+
+    image, drawn, box = _stripes_scene("PREVIEW", 100, 0.7)
+    tm, _ = mask_stages(image, [TextRegion(box, "PREVIEW", 0.9)])
+    mask = tm.outputs["mask"] >= 0.5
+    assert not re.search(r"effect\(dx=-?10,|, dy=-?10,", tm.report["per_line"][0])
+    assert (mask & drawn).sum() / mask.sum() > 0.9
+    assert (mask & drawn).sum() / drawn.sum() > 0.75
+
+
+def test_a_glyph_mask_along_the_whole_line_is_kept_beside_a_segmenter_blob():
+    # a light word over stripes the segmenter takes whole: a blob 4-5x the glyphs, so the
+    # glyph mask held under ``fallback`` of it, but it runs along the whole line (every
+    # letter found): not the date stamp the fallback is for
+    from seamline.ops.text.geometry import FALLBACK_ALONG_SHARE
+
+    image, drawn, box = _stripes_scene("PREVIEW", 73, 0.8)
+    blob = cv2.dilate(drawn.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (31, 31))) > 0
+    assert drawn.sum() < 0.25 * blob.sum()
+    mask, choices = combine_masks(blob, drawn, [box], [55.0], image=image, support=blob)
+    assert choices[0] != "segmenter" and FALLBACK_ALONG_SHARE <= 0.8
+    assert (mask & drawn).sum() / mask.sum() > 0.8 and np.all(mask[drawn])
+    # ... where it found only the first letter, the segmenter's mask as it is
+    first = drawn & (np.arange(drawn.shape[1]) < box[:, 0].min() + 60)[None, :]
+    mask, choices = combine_masks(blob, first, [box], [55.0], image=image, support=blob)
+    assert choices == ["segmenter"]

@@ -122,7 +122,8 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # 57: the copies' median stamps strokes only where most whole copies confirm it
     # (tile_support.WHOLE_CONFIRM): not a word unblend took off, the foliage's speckle
     # 58: the strokes on unblend's copies where it gave its blend (tile_support), none it inverted
-    version = "58"
+    # 59: geometry: no effect fit on the search window's edge; FALLBACK_ALONG_SHARE
+    version = "59"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
@@ -366,18 +367,17 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 report["dark_corner_px"] = int((dark_corners & ~combined).sum())
                 combined |= dark_corners
                 # ... and, on the lines of a block (stacked lines of one style, ops.text.siblings)
-                # where one line was found outlined, the pixels past the mask that moved toward
-                # that outline's colour (ops.text.siblings.toward_colour): 1-2 px all round a
-                # sibling not found outlined (a subtitle's first line starting over a dark
-                # ground, where its outline has no contrast, so too few letters showed it
-                # ringed), and a few px, toward its outline's or nearly to its fill's colour, on
-                # both lines where their boxes overlap (the glyph mask reads that overlap as
-                # background, ops.text.glyph._union: the lower line's top outline rows and the
-                # upper line's descenders were cut flat there; every fill dragged them in as
-                # dark streaks). Train analogues (two white mono/sans bold lines, 2 px black
-                # outline, line 1 over near-black then a defocused petal, grain + JPEG, boxes
-                # overlapping 6-14 px; 15 cases): pipeline 24.61 -> 35.39 dB, Telea on the
-                # mask 22.54 -> 27.39 dB.
+                # where one line was found outlined, the pixels past the mask that moved toward that
+                # outline's colour (ops.text.siblings.toward_colour): 1-2 px all round a sibling not
+                # found outlined (a subtitle's first line starting over a dark ground, where its
+                # outline has no contrast, so too few letters showed it ringed), and a few px,
+                # toward its outline's or nearly to its fill's colour, on both lines where their
+                # boxes overlap (the glyph mask reads that overlap as background,
+                # ops.text.glyph._union: the lower line's top outline rows and the upper line's
+                # descenders were cut flat there; every fill dragged them in as dark streaks). Train
+                # analogues (two white mono/sans bold lines, 2 px black outline, line 1 over
+                # near-black then a defocused petal, grain + JPEG, boxes overlapping 6-14 px; 15
+                # cases): pipeline 24.61 -> 35.39 dB, Telea on the mask 22.54 -> 27.39 dB.
                 sibling = block_outlines(combined, image, polys, report["regions"],
                                          [_outlined(c) for c in report["per_line"]])
                 report["sibling_outline_px"] = int((sibling & ~combined).sum())
