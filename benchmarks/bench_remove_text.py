@@ -450,9 +450,10 @@ def ocr_residual(image, lines) -> list[int]:
 
 
 def ghost_residual(original, cleaned, regions, lines, mask) -> tuple[list[int], list[dict]]:
-    """Per line, tokens the ghost judge still sees (its reads, or residue in a region whose
-    original text has the token); and the verdicts."""
-    from seamline.ops.text.ghost import judge_regions, match_words
+    """Per line, tokens the ghost judge still sees (its reads, or residue or a read shaped
+    like the line in a region whose original text has the token:
+    :func:`seamline.ops.text.ghost.seen_words`); and the verdicts."""
+    from seamline.ops.text.ghost import judge_regions, seen_words
 
     verdicts = judge_regions(original, cleaned, regions, mask=mask)
     vb = [(_bbox(r.polygon), v) for r, v in zip(regions, verdicts)]
@@ -463,17 +464,16 @@ def ghost_residual(original, cleaned, regions, lines, mask) -> tuple[list[int], 
         for rb, v in vb:
             if not _overlaps(rb, b):
                 continue
-            seen |= set(match_words(ln["tokens"], " ".join(v.words_plain + v.words_boosted)))
-            if any("residue" in r for r in v.reasons):
-                seen |= set(match_words(ln["tokens"], v.text))
+            seen |= set(seen_words(v, ln["tokens"]))
         out.append(len(seen))
     return out, [v.to_dict() for v in verdicts]
 
 
 def leftover_lines(regions, verdicts: list[dict], lines) -> list[int]:
     """Per drawn line, 1 when a judged region over it carries the leftover look's reason (ink
-    the mask missed, seen outside the fill mask). Counted apart from the ghost column: that
-    column keeps its definition (reads and glyph-shaped residue) so rounds stay comparable."""
+    the mask missed, seen outside the fill mask). Counted apart from the ghost column (reads,
+    glyph-shaped residue, reads shaped like the line: ghost.seen_words), whose definition it
+    leaves as it is."""
     from seamline.ops.text.leftover import LEFTOVER_REASON
 
     hit = [_bbox(r.polygon) for r, v in zip(regions, verdicts)

@@ -281,10 +281,10 @@ class _Line:
 
 
 def ghost_words(image, result, lines, mask):
-    """Words of the drawn ``lines`` the ghost judge still sees in ``result`` (its reads, or
-    every word of a line whose residue it flags: the held-out benchmark's count), and the
+    """Words of the drawn ``lines`` the ghost judge still sees in ``result``
+    (:func:`seamline.ops.text.ghost.seen_words`: the held-out benchmark's count), and the
     lines it flags: (words seen, words drawn, lines flagged)."""
-    from seamline.ops.text.ghost import judge_regions, match_words
+    from seamline.ops.text.ghost import judge_regions, seen_words
 
     if not lines:
         return 0, 0, 0
@@ -293,10 +293,7 @@ def ghost_words(image, result, lines, mask):
     seen = drawn = 0
     for (_, text), v in zip(lines, vs):
         tokens = text.split()
-        got = set(match_words(tokens, " ".join(v.words_plain + v.words_boosted)))
-        if any("residue" in r for r in v.reasons):
-            got |= set(match_words(tokens, v.text))
-        seen, drawn = seen + len(got), drawn + len(tokens)
+        seen, drawn = seen + len(seen_words(v, tokens)), drawn + len(tokens)
     return seen, drawn, sum(v.flagged for v in vs)
 
 

@@ -282,3 +282,39 @@ def test_a_residue_only_flag_grows_over_the_ghost_not_the_fur_beside_it():
                        ocr=lambda strip: ("Home welcome food", 0.99))
     assert r.flagged and r.words_plain and r.residue_all is None
     assert (r.residue_full(image.shape) & ~mask & ~ghost).sum() > 2 * (grow & ~ghost).sum()
+
+
+def test_a_hollow_outline_ghost_of_a_huge_word_counts_as_the_word_seen():
+    # the grey outline a huge title's fill can leave (its rim's and shadow's edges) reads
+    # at a glance; the recogniser reads it 'Jaumey', shaped like the word (flagged), and the
+    # benchmarks' count took only reads and glyph-shaped residue: 0 words
+    import cv2
+
+    from seamline.ops.text.ghost import seen_words
+    from seamline.testing import overlays
+
+    H, W = 960, 1280  # a smooth blue sky with a little sensor noise
+    y = np.linspace(0, 1, H)[:, None, None]
+    x = np.linspace(0, 1, W)[None, :, None]
+    photo = np.float32([0.25, 0.45, 0.80]) * (1 - y) + np.float32([0.60, 0.75, 0.95]) * y
+    photo = photo + 0.03 * x + np.random.default_rng(0).normal(0, 0.004, (H, W, 3))
+    photo = np.clip(photo, 0, 1).astype(np.float32)
+    ov = overlays.Overlay("Journey", (256.0, 336.0), 130,
+                          "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+                          color=(170, 235, 150), shadow_offset=(6, 6), shadow_blur=2.0,
+                          shadow_color=(20, 30, 20), shadow_opacity=0.8)
+    image = np.asarray(overlays.render(photo, [ov])[0], np.float32)
+    mask = cv2.dilate(overlays.drawn_mask(photo, image).astype(np.uint8), np.ones((5, 5))) > 0
+    rim = mask & ~(cv2.erode(mask.astype(np.uint8), np.ones((3, 3))) > 0)
+    cleaned = photo.copy()
+    cleaned[rim] -= 0.12
+
+    class Line:
+        polygon, text = np.float32(overlays.line_polygons(ov)[0]), ov.text
+
+    (v,) = judge_regions(image, cleaned, [Line()], mask=mask.astype(np.float32))
+    assert v.flagged
+    assert seen_words(v, ["Journey"]) == ["Journey"]
+    # the same line removed perfectly: no word seen
+    (v,) = judge_regions(image, photo, [Line()], mask=mask.astype(np.float32))
+    assert not v.flagged and seen_words(v, ["Journey"]) == []

@@ -46,7 +46,7 @@ from seamline.ops.masks import dilate_ellipse
 from seamline.ops.polygons import polygon_mask
 
 __all__ = ["GhostVerdict", "judge_regions", "residue_mask", "match_words", "resembles",
-           "crop_digest"]
+           "crop_digest", "seen_words"]
 
 #: Defaults (set on the training split; see the module docstring). The residue threshold:
 #: with the clean photo itself as the "cleaned" image (a perfect removal), 14 overlay styles on
@@ -717,6 +717,33 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                         left_px if left is not None and left["flagged"] else None,
                         crop_digest(cleaned[y0:y1, x0:x1]) if readable else "", poly,
                         residue_all=wide)
+
+
+def seen_words(verdict: GhostVerdict, tokens) -> list[str]:
+    """The words of a drawn line that a verdict says a person still reads.
+
+    Those its reads matched (:func:`match_words`), and every one of the region's own text
+    (``verdict.text``) where glyph-shaped residue or a read shaped like the line
+    (:func:`resembles`, ``stats["shape_read"]``) flagged it: a hollow grey outline of a
+    130 px 'Journey' that a person reads at a glance was read 'Jaumey', flagged, and counted
+    as no word.
+
+    Parameters
+    ----------
+    verdict : GhostVerdict
+        The judge's verdict on a region over the line.
+    tokens : sequence of str
+        The line's words.
+
+    Returns
+    -------
+    list of str
+        The tokens seen, sorted, each once.
+    """
+    seen = set(match_words(tokens, " ".join(verdict.words_plain + verdict.words_boosted)))
+    if any("residue" in r for r in verdict.reasons) or verdict.stats.get("shape_read"):
+        seen |= set(match_words(tokens, verdict.text))
+    return sorted(seen)
 
 
 def residue_mask(verdicts, shape, *, flagged_only: bool = True) -> np.ndarray:
