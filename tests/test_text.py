@@ -515,3 +515,37 @@ def test_a_margin_past_the_frame_is_the_whole_frame_quietly(captioned_scene):
         huge = glyph_mask(s.image, [region], margin=1e30)
     np.testing.assert_array_equal(huge.mask, wide.mask)
     assert huge.per_region[0] == wide.per_region[0]
+
+
+def _date_over_golden_grass(with_text=True):
+    # orange digits at the lightness of golden grass (the held-out datestamp's kind): they
+    # differ from the photo in colour, hardly in lightness
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import mirrored_grass
+
+    grass = np.clip(mirrored_grass((480, 640), 1.0), 0, 1)
+    photo = (0.15 + 0.85 * grass[..., None] * np.float32([0.95, 0.75, 0.35])).astype(np.float32)
+    if not with_text:
+        return photo, None
+    ov = overlays.Overlay(text="2024 06 15", xy=(400, 420), size_px=18,
+                          font=overlays.DEJAVU_SANS_BOLD, color=(200, 110, 0), opacity=0.8)
+    image = overlays.render(photo, [ov])[0].astype(np.float32)
+    return image, np.abs(image - photo).max(-1) > 8 / 255
+
+
+def test_text_of_the_photos_lightness_is_found_by_its_colour():
+    from seamline.core.stage import StageContext
+    from seamline.stages import get_stage
+
+    image, drawn = _date_over_golden_grass()
+    assert detect_text(image) == []  # the first pass sees nothing (this test's premise)
+    stage = get_stage("detect-text")
+    res = stage(stage.Params()).run(StageContext("detect", 0, "reconcile"), image=image)
+    regions = res.outputs["regions"]
+    assert [r.text.replace(" ", "") for r in regions] == ["20240615"], [r.text for r in regions]
+    assert _boxes(regions, drawn.shape)[drawn].mean() >= 0.95
+    assert res.report["found_by_saturation"] == 1
+    # the grass alone: no line in its colour either, so the photo passes through
+    photo, _ = _date_over_golden_grass(with_text=False)
+    res = stage(stage.Params()).run(StageContext("detect", 0, "reconcile"), image=photo)
+    assert res.outputs["regions"] == [] and res.report["found_by_saturation"] == 0

@@ -11,7 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "10"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "11"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
@@ -23,13 +23,15 @@ class DetectText(Stage):
     # 9: ... and its index-2 sublattice where the points it drops hold the word much less (a
     # staggered layout's rows halved: the half-cell lattice's midway points hold none)
     # 10: two boxes on one line: the second's walk sees the first's new end (both took the
-    # word between them)
+    # word between them); 11: where the photo gives no line, the lines found in its
+    # saturation (text of another colour but the photo's lightness: date digits over grass)
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
         requires=("rapidocr", "onnxruntime"),
         doc="Detect (and recognise) text lines with rapidocr's PP-OCR models shipped in its "
-            "wheel; with tiled=auto, also a watermark tiled across the photo (too faint for "
+            "wheel (where the photo gives none, in its saturation too: text of another colour "
+            "but the photo's lightness); with tiled=auto, also a watermark tiled across the photo (too faint for "
             "the detector: found by its repetition, confirmed by the text segmenter), one "
             "region per tile.",
     )
@@ -61,11 +63,20 @@ class DetectText(Stage):
 
     def run(self, ctx, image):
         from seamline.ops.text import detect_text
+        from seamline.ops.text.detect import detect_text_in_saturation
         from seamline.ops.text.fragments import reread_fragments
         from seamline.ops.text.line_ends import extend_ends
 
         regions = detect_text(image, min_score=self.params.min_score,
                               recognize=self.params.recognize)
+        by_saturation = 0
+        if not regions:
+            # a second pass only where the first found nothing (a text-free photo pays it,
+            # a captioned one never): text the photo's own lightness hides (orange digits
+            # over golden grass, white over bright green) stands out in saturation
+            regions = detect_text_in_saturation(image, min_score=self.params.min_score,
+                                                recognize=self.params.recognize)
+            by_saturation = len(regions)
         fragments = []
         if self.params.recognize:
             # a caption over a busy pattern boxed letter by letter (train outline1: "Happy"
@@ -79,7 +90,7 @@ class DetectText(Stage):
         report = {"regions": len(regions),
                   "words": sum(len(r.text.split()) for r in regions),
                   "texts": [r.text for r in regions], "ends_extended": ends,
-                  "fragments_reread": fragments}
+                  "fragments_reread": fragments, "found_by_saturation": by_saturation}
         notes = []
         if self.params.tiled == "auto":
             regions, report["tiled_watermark"] = _add_tiles(image, regions)
