@@ -53,9 +53,9 @@ def test_the_rails_bands_are_carried_across_the_hole(rail_title):
 
 
 def test_a_title_over_a_guardrail_gets_the_oriented_fill_and_keeps_it(rail_title):
-    """The loop chooses the oriented fill from the ring, and the structure judge's flag does
-    not swap it for the edge-first fill (FSR under the edges drawn: blotches). Main gave the
-    region FSR, then the edge-first refill: 26.9 dB in the hole, against 31.4."""
+    """The loop chooses the oriented fill from the ring and keeps it. Main gave the region
+    FSR, then the edge-first refill: 26.9 dB in the hole, against 31.4. (The structure judge
+    does not flag this fill: its flag is the next test's.)"""
     photo, image, drawn, region = rail_title
     out, final, report = fill_text(image, drawn.astype(np.float32), [region], max_passes=2)
     r = report["regions"][0]
@@ -64,3 +64,23 @@ def test_a_title_over_a_guardrail_gets_the_oriented_fill_and_keeps_it(rail_title
     assert "running one way" in r["reason"] and r["ring_coherence"] > 0.9
     assert psnr(out, photo, drawn.astype(np.float32)) > 30
     assert np.array_equal(out[final == 0], image[final == 0])
+
+
+def test_the_structure_judges_flag_does_not_swap_the_oriented_fill_for_the_edge_first():
+    """A taller title over a level rail, whose oriented fill the structure judge flags: the
+    flag keeps the fill (``removal.EDGE_KEPT``) where it gave every other fill the edge-first
+    refill, FSR under the edges drawn, which broke the bands into blotches (here 22.3 dB in
+    the hole against the oriented fill's 29.9; the test above is never flagged)."""
+    photo = guardrail((300, 640), 5)
+    ov = overlays.Overlay("ROAD TRIP", (60, 102), 96, BOLD_FONT, color=(255, 255, 255),
+                          shadow_offset=(5, 5))
+    image, _, _ = overlays.render(photo, [ov])
+    image = image.astype(np.float32)
+    drawn = overlays.drawn_mask(photo, image).astype(np.float32)
+    (poly,) = overlays.line_polygons(ov)
+    out, _, report = fill_text(image, drawn, [TextRegion(np.float32(poly), ov.text, 0.99)],
+                               max_passes=2)
+    passes = report["regions"][0]["passes"]
+    assert passes[0]["backend"] == "oriented" and passes[0]["structure"]["flagged"]
+    assert [q["backend"] for q in passes] == ["oriented"] * len(passes)
+    assert psnr(out, photo, drawn) > 28
