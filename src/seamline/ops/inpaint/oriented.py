@@ -110,7 +110,8 @@ def oriented_fill(crop: np.ndarray, hole: np.ndarray, angle: float | None = None
     ``RIM_SKIP_PX`` from the hole; the value there (with such pixels ``READ_PX`` further,
     averaged) is blended by inverse
     distance with the other side's. A pixel whose line leaves the crop on one side takes the
-    other side's value; on neither side (never, in a crop with context), Telea's.
+    other side's value; on neither side (a hole that spans the crop along the direction, as
+    a bar across the whole frame does), Telea's, on 8 bits.
 
     Parameters
     ----------

@@ -13,7 +13,8 @@ result, re-masks and refills):
    :mod:`seamline.ops.inpaint.fsr`), which keeps edges and texture, up to
    ``FSR_MAX_HOLE_PX`` hole pixels (its cost grows with the hole); a larger region over
    texture gets the exemplar fill, a third of the cost there; over texture or structure that
-   runs one way (the ring's gradients ``ORIENTED_COHERENCE`` coherent: a motion-blurred rail)
+   runs one way (the ring's gradients ``ORIENTED_COHERENCE`` coherent, bending
+   ``ORIENTED_BEND_DEG`` or less: a motion-blurred rail)
    the oriented fill (:mod:`seamline.ops.inpaint.oriented`), at any size. The numbers and
    the reason are recorded per region.
 2. **Fill.** Regions are filled in order on crops around them (:class:`Hole`,
@@ -114,7 +115,9 @@ def assign_components(mask: np.ndarray, regions) -> tuple[np.ndarray, int]:
 
 
 def _ring_stats(image: np.ndarray, hole: np.ndarray) -> dict:
-    """Thickness of a hole and texture/structure of the photo in a ring 3-10 px around it."""
+    """Thickness of a hole and texture/structure of the photo in a ring 3-10 px around it,
+    and the direction the structure runs in on a ring 3-24 px around it (within ``image``:
+    the loop's crop reaches 12 px past the hole's box)."""
     from seamline.ops.inpaint import hole_context
 
     from seamline.ops.inpaint.oriented import ring_orientation
@@ -141,7 +144,8 @@ def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float 
     (:func:`seamline.ops.inpaint.fsr.fsr_fill`), up to ``FSR_MAX_HOLE_PX`` hole pixels; a
     larger hole over texture gets the exemplar (patch) fill, a third of the cost there.
     Texture or structure that runs one way (the ring's gradients at least
-    ``ORIENTED_COHERENCE`` coherent: parallel bands, a motion-blurred guardrail) gets the
+    ``ORIENTED_COHERENCE`` coherent, its two halves' directions at most ``ORIENTED_BEND_DEG``
+    apart: parallel bands, a motion-blurred guardrail) gets the
     oriented fill at any size: FSR and the patch fill broke such bands into blotches (train
     ``benchmarks/structure_fill_eval.py``). Smooth context gets Telea. The exemplar fill is
     not the first choice for smaller holes:
@@ -169,8 +173,9 @@ def choose_region_fill(image: np.ndarray, hole: np.ndarray, *, stroke_px: float 
         One line for the manifest.
     numbers : dict
         ``stroke_px``, ``thickness_px``, ``ring_texture_energy``, ``ring_edge_fraction``,
-        ``ring_coherence``, ``ring_angle_deg`` (the ring's direction, degrees:
-        :func:`~seamline.ops.inpaint.oriented.ring_orientation`), ``hole_px``.
+        ``ring_coherence``, ``ring_angle_deg`` (the ring's direction, degrees),
+        ``ring_bend_deg`` (:func:`~seamline.ops.inpaint.oriented.ring_orientation`),
+        ``hole_px``.
     """
     s = _ring_stats(image, hole)
     stroke = float(stroke_px) if stroke_px else 2.0 * s["thickness_px"]
