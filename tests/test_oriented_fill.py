@@ -84,3 +84,10 @@ def test_the_structure_judges_flag_does_not_swap_the_oriented_fill_for_the_edge_
     assert passes[0]["backend"] == "oriented" and passes[0]["structure"]["flagged"]
     assert [q["backend"] for q in passes] == ["oriented"] * len(passes)
     assert psnr(out, photo, drawn) > 28
+
+
+def test_a_guardrail_without_a_motion_blur_is_an_error_naming_blur_px():
+    # blur_px 0 divided by zero in the line kernel ("float division by zero", no name)
+    with pytest.raises(ValueError, match="blur_px: expected an integer >= 1, got 0"):
+        guardrail((60, 80), 1, blur_px=0)
+    assert guardrail((60, 80), 1, blur_px=1).shape == (60, 80, 3)

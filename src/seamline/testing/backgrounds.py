@@ -334,7 +334,14 @@ def guardrail(shape_hw: tuple[int, int], seed: int, *, angle_deg: float = 0.0,
     -------
     ndarray, (H, W, 3) float32 in [0, 1]
         sRGB photo.
+
+    Raises
+    ------
+    ValueError
+        ``blur_px`` below 1.
     """
+    if blur_px is not None and int(blur_px) < 1:
+        raise ValueError(f"blur_px: expected an integer >= 1, got {blur_px!r}")
     H, W = shape_hw
     rng = np.random.default_rng(seed)
     pad = int(0.3 * max(H, W))  # the turn brings no border in
