@@ -34,8 +34,10 @@ __all__ = ["ring_orientation", "oriented_fill", "ORIENTED_BEND_DEG", "ORIENTED_C
 RING_PX = 24
 #: Least coherence of the ring's gradients for the oriented fill (``choose_region_fill``).
 #: Train split (``benchmarks/structure_fill_eval.py``): the pipeline's holes over the
-#: motion-blurred rails 0.94-0.99 (on the drawn masks this fill scored 23-29 dB in the text
-#: region against FSR's 15-19); brick 0.6, camera 0.3, the other train photos lower.
+#: motion-blurred rails 0.91-0.99 but rail2 (turned 12 degrees, 0.81: the edge-first fill)
+#: (on the drawn masks this fill scored 23-29 dB in the text region against FSR's 15-19);
+#: procedural stripes0 0.98 (it takes this fill too); brick 0.69, stereo_motorcycle
+#: 0.24-0.48, camera 0.21-0.31, stripes1 0.09.
 ORIENTED_COHERENCE = 0.9
 #: ... and most bend (degrees) between the directions of the ring's two halves: a curve is
 #: no band (a cup's rim across a title, one strong edge, scores 0.94 coherent and bends
