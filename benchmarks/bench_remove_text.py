@@ -94,6 +94,8 @@ METHODS = ("naive", "oracle-telea", "oracle-fsr", "oracle-exemplar", "release", 
 VARIANTS = {"seamline-matting": {"mask.method": "matting"},
             "seamline-segmenter": {"mask.method": "segmenter"}}
 ORACLE = "oracle-telea"
+#: The configuration issue 10 is judged on (the defaults; see :func:`run_mode`).
+DEFAULT_PER_STYLE, DEFAULT_UNTOUCHED = 2, 8
 WIDTHS = (1024, 1600, 768, 1280)  # cycled over cases; 4:3, so 1024 -> the 1024x768 timing size
 #: Held-out photos (file stems): the real photographs among the wallpapers of
 #: gnome-backgrounds, mate-backgrounds, ukui-wallpapers, lomiri-wallpapers-*. Never used for
@@ -690,6 +692,21 @@ def _pct(x):
     return f"{100 * x:.1f}%"
 
 
+def run_mode(quick: bool, per_style: int, untouched: int) -> str:
+    """The configuration a run's tables are headed with: ``"full"`` only for the cases issue 10
+    is judged on (the defaults: every style, 2 cases each, 8 text-free photos); a smaller run
+    says it is not that configuration, so its targets table is not read as the verdict (until
+    2026-12-07 the sessions judged on ``--per-style 1``, headed "full", which met targets the
+    full configuration misses)."""
+    if quick:
+        return "quick"
+    if per_style == DEFAULT_PER_STYLE and untouched == DEFAULT_UNTOUCHED:
+        return "full"
+    return (f"partial: --per-style {per_style} --untouched {untouched}, **not the benchmark's "
+            f"configuration** (--per-style {DEFAULT_PER_STYLE} --untouched {DEFAULT_UNTOUCHED}); "
+            "its targets table reads these cases only")
+
+
 def markdown(summary, methods, meta) -> tuple[str, str]:
     """(long tables for remove_text.md, short summary for the README)."""
     M = summary["methods"]
@@ -748,7 +765,8 @@ def markdown(summary, methods, meta) -> tuple[str, str]:
     judge = judge + "\n\n" + left
     tg = []
     if "targets" in summary:
-        tg = ["| target (held-out, seamline) | measured | met |", "|---|---|---|"]
+        scope = "" if meta.get("mode") == "full" else ", these cases only: not the verdict"
+        tg = [f"| target (held-out, seamline{scope}) | measured | met |", "|---|---|---|"]
         tg += [f"| {n} | {v} | {'yes' if ok else 'no'} |" for n, v, ok in summary["targets"]]
     # per style, compact: PSNR / ghost residual per method
     ps = ["| style | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
@@ -850,8 +868,10 @@ def release_src() -> Path:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: 4 styles, 1 repeat")
-    ap.add_argument("--per-style", type=int, default=2, help="cases per style (full run)")
-    ap.add_argument("--untouched", type=int, default=8, help="text-free photos (full run)")
+    ap.add_argument("--per-style", type=int, default=DEFAULT_PER_STYLE,
+                    help="cases per style (full run)")
+    ap.add_argument("--untouched", type=int, default=DEFAULT_UNTOUCHED,
+                    help="text-free photos (full run)")
     ap.add_argument("--repeats", type=int, default=3,
                     help="timing repeats at 1024x768 (seamline and naive: in the interleaved "
                          "pass)")
@@ -901,7 +921,8 @@ def main() -> int:
     results = args.results.resolve()
     results.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
-    meta = {"mode": "quick" if args.quick else "full", "cpus": os.cpu_count(),
+    meta = {"mode": run_mode(args.quick, args.per_style, args.untouched),
+            "cpus": os.cpu_count(),
             "python": sys.version.split()[0], "load_before": list(os.getloadavg()),
             "release": RELEASE, "model": str(args.model) if args.model else "packaged",
             "command": " ".join(["python benchmarks/bench_remove_text.py", *sys.argv[1:]])}
