@@ -45,7 +45,7 @@ def test_text_mask_and_detect_text_work_on_the_callers_thread(captioned, cores, 
     import numpy as np
 
     import seamline as sl
-    from seamline.ops.text import geometry, glyph, segment, watermark, watermark_lines
+    from seamline.ops.text import effects, glyph, segment, watermark, watermark_lines
 
     where = []
 
@@ -54,7 +54,7 @@ def test_text_mask_and_detect_text_work_on_the_callers_thread(captioned, cores, 
         monkeypatch.setattr(mod, name, lambda *a, **k: where.append(
             (name, threading.get_ident())) or fn(*a, **k))
 
-    for mod, name in ((glyph, "_region_mask"), (geometry, "_line_effects"),
+    for mod, name in ((glyph, "_region_mask"), (effects, "_line_effects"),
                       (segment, "segment_text"), (watermark, "periodicity"),
                       (watermark_lines, "periodicity")):
         here(mod, name)

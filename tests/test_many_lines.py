@@ -116,18 +116,18 @@ def test_a_two_colour_page_tries_no_effect_fit_and_gets_the_mask_the_fits_gave(m
     off by 1/255 makes the fits run again; they are rejected and the mask is the same."""
     from conftest import mask_inputs
 
-    from seamline.ops.text import geometry
+    from seamline.ops.text import effects
 
     page = np.ascontiguousarray(np.repeat(_page(5)[..., None], 3, axis=2))
     polys, gm, seg, prob = mask_inputs(page)
     fits = []
-    real = geometry._fit_effect
-    monkeypatch.setattr(geometry, "_fit_effect", lambda *a: fits.append(1) or real(*a))
+    real = effects._fit_effect
+    monkeypatch.setattr(effects, "_fit_effect", lambda *a: fits.append(1) or real(*a))
 
     def text_mask(image):
-        return geometry.combine_masks(prob >= max(seg.threshold, 0.5), gm.mask > 0, polys,
-                                      gm.text_height_px, image=image,
-                                      support=prob >= seg.threshold)
+        return effects.combine_masks(prob >= max(seg.threshold, 0.5), gm.mask > 0, polys,
+                                     gm.text_height_px, image=image,
+                                     support=prob >= seg.threshold)
 
     mask, choices = text_mask(page)
     assert fits == [] and mask.sum() > 0.9 * (gm.mask > 0).sum()

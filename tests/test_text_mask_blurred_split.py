@@ -53,7 +53,7 @@ def test_an_italic_titles_fit_against_its_blurred_shadow_is_fitted_again_the_oth
     # glyphs moved (-8, 0) and grown 4 px, over photo the shadow never touched, while the
     # shadow's rim down-right was left (657 px changed by > 0.05 outside the mask). The
     # mirror side changes the photo, the fitted one does not: fitted again with that side
-    # ruled out (ops.text.geometry EFFECT_MIRROR_CHANGE)
+    # ruled out (ops.text.effects EFFECT_MIRROR_CHANGE)
     from PIL import Image, ImageDraw, ImageFont
 
     a = data.coffee()[..., :3].astype(np.float32) / 255

@@ -7,7 +7,7 @@ import re
 import cv2
 import numpy as np
 
-from seamline.ops.text.geometry import combine_masks
+from seamline.ops.text.effects import combine_masks
 
 
 def _scene(seed=0):
@@ -202,7 +202,7 @@ def _bokeh_title(seed: int):
 
 
 def test_the_segmenters_blur_round_a_huge_title_on_a_many_coloured_photo_is_not_a_glow():
-    from seamline.ops.text.geometry import _disk
+    from seamline.ops.masks import ellipse_kernel as _disk
 
     for seed in (2, 6):
         photo, glyphs, poly = _bokeh_title(seed)
@@ -253,7 +253,7 @@ def test_a_huge_titles_soft_shadow_over_a_dark_photo_is_judged_beside_the_glyphs
     # strokes; the best fit is the glyphs grown by 6 px and moved down, mostly the shadow's
     # faint tail: its median colour matched the ring round it (about 1.5 Delta E) and the
     # shadow was left out, to come back through the fill as a darker ghost of the word.
-    from seamline.ops.text.geometry import _disk
+    from seamline.ops.masks import ellipse_kernel as _disk
 
     for seed in (0, 1):
         photo, image, glyphs, poly = _dark_title_with_soft_shadow(seed, shadow=True)
@@ -350,7 +350,7 @@ def test_a_glyph_mask_along_the_whole_line_is_kept_beside_a_segmenter_blob():
     # a light word over stripes the segmenter takes whole: a blob 4-5x the glyphs, so the
     # glyph mask held under ``fallback`` of it, but it runs along the whole line (every
     # letter found): not the date stamp the fallback is for
-    from seamline.ops.text.geometry import FALLBACK_ALONG_SHARE
+    from seamline.ops.text.effects import FALLBACK_ALONG_SHARE
 
     image, drawn, box = _stripes_scene("PREVIEW", 73, 0.8)
     blob = cv2.dilate(drawn.astype(np.uint8), cv2.getStructuringElement(

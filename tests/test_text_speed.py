@@ -575,7 +575,7 @@ def _shadowed_line():
 def test_halo_and_soft_shadow_share_their_photo_estimates(monkeypatch):
     """A line whose halo adds nothing: the soft-shadow search reads the halo's two Telea
     estimates (same masks) from the line's memo instead of making them again; same masks."""
-    from seamline.ops.text import geometry as G
+    from seamline.ops.text import effects as G
 
     img, lab, m = _shadowed_line()
     calls = _counting_inpaint(monkeypatch)
@@ -595,7 +595,7 @@ def test_mask_estimates_skipped_where_no_result_can_come_of_them(monkeypatch):
     estimates would have led to); a piece big enough and reaching far enough is estimated."""
     import cv2
 
-    from seamline.ops.text import geometry as G
+    from seamline.ops.text import effects as G
 
     img, lab, glyphs = _shadowed_line()
     calls = _counting_inpaint(monkeypatch)
@@ -623,20 +623,20 @@ def test_lines_fitted_together_get_each_lines_own_mask_and_choice(captioned, mon
 
     from conftest import mask_inputs
 
-    from seamline.ops.text import geometry
+    from seamline.ops.text import effects
 
     image = captioned[0]
     polys, gm, seg, prob = mask_inputs(image)
     threads = []
-    real = geometry._line_effects
-    monkeypatch.setattr(geometry, "_line_effects", lambda *a, **k: threads.append(
+    real = effects._line_effects
+    monkeypatch.setattr(effects, "_line_effects", lambda *a, **k: threads.append(
         threading.current_thread().name) or real(*a, **k))
 
     def fitted(lines):
-        return geometry.combine_masks(prob >= max(seg.threshold, 0.5), gm.mask > 0,
-                                      [polys[i] for i in lines],
-                                      [gm.text_height_px[i] for i in lines], image=image,
-                                      support=prob >= seg.threshold)
+        return effects.combine_masks(prob >= max(seg.threshold, 0.5), gm.mask > 0,
+                                     [polys[i] for i in lines],
+                                     [gm.text_height_px[i] for i in lines], image=image,
+                                     support=prob >= seg.threshold)
 
     together, choices = fitted(range(len(polys)))
     assert len(polys) >= 3 and threads == [threading.main_thread().name] * len(polys)

@@ -1,4 +1,10 @@
-"""``text-mask``: a mask of everything each detected text line drew on the photo."""
+"""``text-mask``: a mask of everything each detected text line drew on the photo.
+
+(This module is over 600 lines because the class keeps the note of every version of its
+output beside ``version``, as every stage does (2-59: some 110 lines of comments), and
+:meth:`TextMask.run` orders the combined method's steps, some 330 lines; the work of each
+step is in :mod:`seamline.ops.text`.)
+"""
 
 from __future__ import annotations
 
@@ -98,7 +104,7 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # 46: a blurred shadow's core the glyph matte took, split as the fill, swaps with the
     # letters where the supposed shadow's edge is much sharper (hard_shadow.split_shadow)
     # 47: a moved effect fit (>= 3 px) whose mirror side changes the photo more than 2x
-    # its own is fitted again with that side ruled out (geometry.combine_masks)
+    # its own is fitted again with that side ruled out (effects.combine_masks)
     # 48: 44's ``matte`` flag dropped with the tiny-text margin that read it (withdrawn)
     # 49: the lines of a block where one line was found outlined get the pixels past their
     # mask that moved toward its outline's colour: all round a sibling not found outlined,
@@ -181,7 +187,8 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
             import cv2
 
             from seamline.ops.masks import dilation_for_text
-            from seamline.ops.text.geometry import combine_masks, hard_edged, line_geometry
+            from seamline.ops.text.effects import combine_masks
+            from seamline.ops.text.geometry import hard_edged, line_geometry
             from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
                                               missed_corners, narrow_gaps, outline_outside,
                                               outline_ring, ring_caps)

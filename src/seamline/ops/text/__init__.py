@@ -15,7 +15,8 @@
 :mod:`.tile_vote`         a tiled watermark's mask kept to the glyph pixels its copies share
 :mod:`.tile_support`      ... its strokes at every copy, from the copies' own median
 :mod:`.median_word`       ... the word's strokes in that median (shared with unblend)
-:mod:`.geometry`          stroke width / text height per line; combining the two masks
+:mod:`.geometry`          stroke width / text height per line, its hard-edge test
+:mod:`.effects`           combining the two masks: the glyphs' effects the segmenter confirms
 :mod:`.hard_shadow`       ... a hard drop shadow placed by its own edges (the glyphs moved)
 :mod:`.rim`               the faint rim past a huge line's mask edge (the normaliser's cap)
 :mod:`.ghost`             the ghost judge: can a person still read what was removed?

@@ -1,6 +1,6 @@
 """A hard drop shadow placed by its own edges: the glyphs moved by one offset.
 
-:func:`seamline.ops.text.geometry.combine_masks` explains the segmenter's pixels past the
+:func:`seamline.ops.text.effects.combine_masks` explains the segmenter's pixels past the
 glyphs by the glyphs moved and grown. A dark shadow over dark photo is marked by the
 segmenter only in part, and its blur round the letters was then fitted as a wider shape
 moved the wrong way (train split: a coffee caption's (-7, 6) shadow fitted as (-2, 2) grown
@@ -125,7 +125,7 @@ def shift(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
 def crop_lab(rgb: np.ndarray) -> np.ndarray:
     """CIE Lab of an sRGB crop: ``rgb`` (h, w, 3) float in [0, 1] (a view of the image is
     fine); returns (h, w, 3) float32 (L in [0, 100]). One conversion per line crop, which
-    :func:`edge_shadow`, :func:`split_shadow` and :func:`seamline.ops.text.geometry.combine_masks`
+    :func:`edge_shadow`, :func:`split_shadow` and :func:`seamline.ops.text.effects.combine_masks`
     share (each converted the same crop again)."""
     return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
 
@@ -140,7 +140,7 @@ def telea_estimate(rgb: np.ndarray, unknown: np.ndarray, memo: dict | None = Non
     ``rgb`` made before, by unknown pixels (read-only results; a line's halo and soft-shadow
     searches estimate under the same masks where the halo adds nothing: ~17 ms a Telea
     fill). Here, the lowest of the text-mask modules, so that
-    :mod:`seamline.ops.text.geometry`, :mod:`seamline.ops.text.rim` and this module share it.
+    :mod:`seamline.ops.text.effects`, :mod:`seamline.ops.text.rim` and this module share it.
     """
     key = None
     if memo is not None:

@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 
 from seamline.ops.polygons import line_crop
-from seamline.ops.text.geometry import change_over_texture, line_distances
+from seamline.ops.text.effects import change_over_texture
+from seamline.ops.text.geometry import line_distances
 from seamline.ops.text.hard_shadow import estimate_error
 
 __all__ = ["RIM_MIN_HEIGHT_PX", "RING_CAP_PX", "faint_rim_px", "hard_by_steps",
@@ -231,7 +232,7 @@ def missed_corners(mask: np.ndarray, image: np.ndarray, polygons, *, margin: flo
     serif), its outermost pixel lies there: left, it is a dark speck after the fill (train
     probe: a white subtitle, 1 px black outline, over yellowed coffee: 5 px at an "h"). Those
     diagonal pixels are kept here when they differ from the photo estimated under the mask
-    (grown by 2 px) by more than the photo's own texture (``geometry.change_over_texture``), in
+    (grown by 2 px) by more than the photo's own texture (``effects.change_over_texture``), in
     the direction of lightness the mask's own edge pixels differ (the outline's).
 
     With ``reach=2`` (keyword-only) the pixels 2 px from the mask (and sqrt(5) px, alike in
@@ -406,7 +407,7 @@ def outline_ring(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float
     of its edge pixels dark) and whose first ring is mostly the outline's (at least
     ``OUTLINE_RING_SHARE`` darker than the fill by ``OUTLINE_DARK_L`` and than the photo
     estimated under the ring from beyond ``OUTLINE_RING_PX`` by more than the photo's texture,
-    ``geometry.change_over_texture``) is grown over such pixels, ring by ring, up to
+    ``effects.change_over_texture``) is grown over such pixels, ring by ring, up to
     ``OUTLINE_RING_PX``.
 
     Parameters are those of :func:`missed_corners`; ``polygons``: the lines masked by their

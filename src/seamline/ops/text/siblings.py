@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from seamline.ops.polygons import line_crop, nearest_centre, polygon_box_mask, stacked
-from seamline.ops.text.geometry import change_over_texture
+from seamline.ops.text.effects import change_over_texture
 
 __all__ = ["FILL_SHARE", "SIBLING_FILL_DELTA_E", "SIBLING_GAP", "SIBLING_HEIGHT_RATIO",
            "SIBLING_OVERLAP_PAD", "SIBLING_OVERLAP_REACH", "TOWARD_ACROSS", "TOWARD_SHARE",
@@ -355,7 +355,7 @@ def toward_colour(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
     For a line whose ink colours are known from elsewhere (``text-mask``: an outline found on
     the line stacked with it, ``glyph``'s ``outlined`` pair) where its own colour clusters or
     its matte did not take them. A pixel is kept when, against the photo estimated under the
-    mask grown by ``reach`` (``geometry.change_over_texture``, Lab), it differs by more than
+    mask grown by ``reach`` (``effects.change_over_texture``, Lab), it differs by more than
     the photo's texture floor, moved along the line from the estimate to a colour by at least
     that colour's share of it and across it by at most ``TOWARD_ACROSS`` of that (plus the floor),
     and touches the mask or a pixel kept (grown ring by ring: a pixel 2 px out alone is a
