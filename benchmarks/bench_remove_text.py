@@ -793,7 +793,23 @@ def markdown(summary, methods, meta) -> tuple[str, str]:
                         + (f"{_pct(a['ink_left'])} ({a['ink_left_lines']}/{a['lines']} lines) |"
                            if "ink_left" in a else "- |"))
         long.append("")
-    short = [head, "", *overall, "", judge, "", *tg, "",
+    # the README's per style table: the peers a user weighs seamline against, and its mask
+    peers = [m for m in ("naive", ORACLE, "release", "seamline") if m in methods]
+    sps = []
+    if "seamline" in peers:
+        sps = ["Per style: PSNR in the text region (dB) / residual words under the ghost judge; "
+               "seamline's mask recall / precision.", "",
+               "| style | " + " | ".join(peers) + " | seamline mask |",
+               "|---|" + "---|" * (len(peers) + 1)]
+        for st in summary["styles"]:
+            cells = [f"{summary['per_style'][m][st]['psnr_text']:.1f} / "
+                     f"{_pct(summary['per_style'][m][st]['ghost_residual'])}" for m in peers]
+            a = summary["per_style"]["seamline"][st]
+            cells.append(f"{a['mask_recall']:.3f} / {a['mask_precision']:.3f}"
+                         if "mask_recall" in a else "-")
+            sps.append(f"| {st} | " + " | ".join(cells) + " |")
+        sps.append("")
+    short = [head, "", *overall, "", judge, "", *tg, "", *sps,
              "Per style, every method: `benchmarks/results/remove_text.md`. Worst case per style: "
              "`benchmarks/results/remove_text_grid.png`."]
     return "\n".join(long) + "\n", "\n".join(short) + "\n"
