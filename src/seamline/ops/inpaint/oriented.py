@@ -87,8 +87,18 @@ def ring_orientation(crop: np.ndarray, hole: np.ndarray) -> tuple[float, float, 
         Degrees between the directions of the ring's two halves either side of its middle
         along ``angle`` (a curve, such as a cup's rim, turns; a straight band does not).
     """
+    return _orientation(crop, _distance_out(hole))
+
+
+def _distance_out(hole: np.ndarray) -> np.ndarray:
+    """Each known pixel's distance (px, float32) to the hole: the ring and the readable
+    pixels of :func:`oriented_fill` are both cut from it."""
+    return cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+
+
+def _orientation(crop: np.ndarray, dist: np.ndarray) -> tuple[float, float, float]:
+    """:func:`ring_orientation` given the hole's :func:`_distance_out`."""
     luma = np.ascontiguousarray(crop @ LUMA, np.float32)
-    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
     # known pixels whose 3x3 Sobel stencil holds no hole pixel: the text leaves no gradient
     ring = (dist > 2) & (dist <= RING_PX)
     gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3)[ring].astype(np.float64)
@@ -127,15 +137,16 @@ def oriented_fill(crop: np.ndarray, hole: np.ndarray, angle: float | None = None
     ndarray, shape (h, w, 3), float32 in [0, 1]
         ``crop`` with the hole filled (a copy).
     """
+    dist = _distance_out(hole)
     if angle is None:
-        angle, _, _ = ring_orientation(crop, hole)
+        angle, _, _ = _orientation(crop, dist)
     h, w = hole.shape
     dy, dx = float(np.sin(angle)), float(np.cos(angle))
     ys, xs = np.nonzero(hole)
     ys, xs = ys.astype(np.float32), xs.astype(np.float32)
     src = np.ascontiguousarray(crop, np.float32)
     # the pixels a line may read: known, and past the rim
-    readable = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5) > RIM_SKIP_PX
+    readable = dist > RIM_SKIP_PX
     sums = np.zeros((ys.size, 3), np.float64)
     weights = np.zeros(ys.size, np.float64)
     for sign in (1.0, -1.0):

@@ -33,7 +33,7 @@ import time
 import cv2
 import numpy as np
 
-from seamline.ops.inpaint.oriented import ORIENTED_BEND_DEG, ORIENTED_COHERENCE
+from seamline.ops.inpaint.oriented import ORIENTED_BEND_DEG, ORIENTED_COHERENCE, ring_orientation
 from seamline.ops.text.region_order import in_order, touches  # re-exported
 
 __all__ = ["assign_components", "choose_region_fill", "Hole", "fill_box", "fill_region",
@@ -119,8 +119,6 @@ def _ring_stats(image: np.ndarray, hole: np.ndarray) -> dict:
     and the direction the structure runs in on a ring 3-24 px around it (within ``image``:
     the loop's crop reaches 12 px past the hole's box)."""
     from seamline.ops.inpaint import hole_context
-
-    from seamline.ops.inpaint.oriented import ring_orientation
 
     c = hole_context(image, hole, structure=True)
     angle, coherence, bend = ring_orientation(image, hole)
