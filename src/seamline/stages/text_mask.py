@@ -1,7 +1,7 @@
 """``text-mask``: a mask of everything each detected text line drew on the photo.
 
 (This module is over 600 lines because the class keeps the note of every version of its
-output beside ``version``, as every stage does (2-59: some 110 lines of comments), and
+output beside ``version``, as every stage does (2-60: some 115 lines of comments), and
 :meth:`TextMask.run` orders the combined method's steps, some 330 lines; the work of each
 step is in :mod:`seamline.ops.text`.)
 """
@@ -129,7 +129,10 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # (tile_support.WHOLE_CONFIRM): not a word unblend took off, the foliage's speckle
     # 58: the strokes on unblend's copies where it gave its blend (tile_support), none it inverted
     # 59: geometry: no effect fit on the search window's edge; FALLBACK_ALONG_SHARE
-    version = "59"
+    # 60: a line whose matte took the photo (ops.text.line_trust): an unsure one (low score,
+    # little matte) fits no effect and takes no segmenter fallback; a stroke outlier in its
+    # block keeps its glyph pixels the segmenter marks, and the block's stroke width
+    version = "60"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
@@ -187,8 +190,8 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
             import cv2
 
             from seamline.ops.masks import dilation_for_text
-            from seamline.ops.text.effects import combine_masks
             from seamline.ops.text.geometry import hard_edged, line_geometry
+            from seamline.ops.text.line_trust import combine_by_trust
             from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
                                               missed_corners, narrow_gaps, outline_outside,
                                               outline_ring, ring_caps)
@@ -202,6 +205,15 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
             prob = segment_text(image, polys, model=seg)
             segmented = prob >= threshold
             if p.method == "combined":
+                # a line whose matte took the photo (ops.text.line_trust): an unsure one fits
+                # no effect (combine_by_trust below); a stroke outlier in its block keeps its
+                # glyph pixels the segmenter marks, and the block's stroke width
+                from seamline.ops.text.line_trust import clamp_stroke_outliers, unsure_lines
+
+                unsure = unsure_lines([r.score for r in regions], report["regions"])
+                report["unsure_lines"] = [i for i, u in enumerate(unsure) if u]
+                mask, strokes, report["stroke_outliers"] = clamp_stroke_outliers(
+                    mask, segmented, polys, strokes, p.margin)
                 # ... and a small glyph piece at a line's box edge the segmenter does not
                 # confirm: photo running into the box (a spoon's lit neck under a light
                 # watermark; ops.text.unconfirmed), dropped with it
@@ -220,10 +232,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 cut = max(threshold, unit_number(p.effect_threshold, "effect_threshold"))
                 # outlined text's fill counts only inside its outline (ops.text.outline)
                 outlined = ["outlined" in r for r in report["regions"]]
-                combined, report["per_line"] = combine_masks(prob >= cut, mask > 0, polys,
-                                                             heights, image=image,
-                                                             support=segmented,
-                                                             outlined=outlined)
+                combined, report["per_line"] = combine_by_trust(
+                    prob >= cut, mask > 0, polys, heights, unsure, image=image,
+                    support=segmented, outlined=outlined)
                 report["effect_threshold"] = cut
                 if gm.fill_outline is not None:
                     # a fill + outline line's glyph mask already holds its whole outline
