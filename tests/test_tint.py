@@ -151,3 +151,42 @@ def test_letters_a_grown_mask_merged_are_still_judged(saucer):
     t = _look(marked, photo * merged[..., None] + marked * ~merged[..., None], region,
               merged).stats["tint"]
     assert t["judged"] and t["letters"] >= 4 and not t["flagged"], t
+
+
+@pytest.fixture(scope="module")
+def meme():
+    """A white meme caption with a 4 px black outline on the astronaut photo: (photo,
+    marked, drawn mask, a mask that leaves the outline's outer 2 px on every other word
+    (the held-out meme's rim), the drawn mask grown 1 px, region)."""
+    photo = as_image(data.astronaut())
+    item = TextItem("HELLO THERE WORLD", (40, 380), 56, color=(255, 255, 255), stroke_px=4,
+                    stroke_color=(0, 0, 0))
+    marked, alpha = draw_text(photo, [item])
+    drawn = np.abs(marked - photo).max(-1) > 2 / 255
+    n, lab, st, _ = cv2.connectedComponentsWithStats(drawn.astype(np.uint8), connectivity=8)
+    words = [c for c in np.argsort(st[1:, cv2.CC_STAT_LEFT]) + 1 if st[c, 4] >= 30]
+    eroded = cv2.erode(drawn.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    rim_left = np.where(np.isin(lab, words[::2]), eroded, drawn)
+    full = cv2.dilate(drawn.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    ys, xs = np.nonzero(drawn)
+    poly = np.float32([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.max(), ys.max()],
+                       [xs.min(), ys.max()]])
+    return photo, marked, drawn, rim_left, full, TextRegion(poly, "HELLO THERE WORLD", 1.0)
+
+
+def test_dark_letters_grown_from_the_outline_rim_the_mask_left_are_flagged(meme):
+    """The held-out meme: the mask left the outline's outer rim on some letters, the fill
+    carried the black inward, and dark letter shapes showed where the white letters were;
+    the tint look measured each ink over its own pixels only and passed it."""
+    photo, marked, drawn, rim_left, full, region = meme
+    filled = inpaint(marked, rim_left.astype(np.float32), backend="telea")
+    t = _look(marked, filled, region, rim_left).stats["tint"]
+    assert t["flagged"] and t["crossed"] > 0.3 and t["tinted_letters"] >= 4, t
+
+
+def test_an_outlined_caption_removed_whole_is_not_crossed(meme):
+    photo, marked, drawn, rim_left, full, region = meme
+    for cleaned in (inpaint(marked, full.astype(np.float32), backend="telea"),
+                    inpaint(marked, full.astype(np.float32), backend="fsr"), photo):
+        t = _look(marked, cleaned, region, full).stats["tint"]
+        assert not t["flagged"], t

@@ -14,7 +14,7 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "13"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "14"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
     #                smear judge's verdicts, failed regions from either judge; 7: the
@@ -24,7 +24,8 @@ class EditQA(Stage):
     #                look's (a fill without the grain around it); 11: the residual-text
     #                re-read reuses the ghost judge's plain read where it read these pixels
     #                12: ... only its own region's (the verdict's box centred on it; a
-    #                repeat of the same text inside another line's box is read again)
+    #                repeat of the same text inside another line's box is read again);
+    #                14: the tint look's crossed lean (an outline's rim grown into letters)
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         # grey: every figure on the one channel (those of its RGB expansion; a fax page's
