@@ -42,10 +42,10 @@ the mask is built and preflighted:
    fill the surface look (:mod:`seamline.ops.inpaint.surface`) finds flat where the photo
    around it has grain (wood under a title) gets that grain continued into it (``auto``
    only), on the same pass, before the ghost judge reads it; where only a stretch of a line
-   is flat (a word over a grainier surface than the rest), the letters there take the patch
-   fill's grain instead (:func:`~seamline.ops.text.region_fill.stretch_fill`), the rest
-   kept. A region still flagged after the last pass is returned as failed, by name, with
-   the judge that flagged it.
+   is flat (a word over a grainier surface), the letters there take the patch fill's grain
+   (:func:`~seamline.ops.text.region_fill.stretch_fill`). A region whose last pass is
+   flagged gets its best-judged pass back (:mod:`~seamline.ops.text.best_pass`); one still
+   flagged is returned as failed, by name, with the judge that flagged it.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ import numpy as np
 from seamline.core.threads import share
 from seamline.errors import InputError
 from seamline.ops.polygons import polygon_mask
+from seamline.ops.text.best_pass import BestPasses
 from seamline.ops.text.fill_judges import Seen, judge_fill_crop
 from seamline.ops.text.region_fill import (FILL_THREADS, Hole, assign_components,
                                            choose_region_fill, fill_region, first_pass,
@@ -400,10 +401,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                     "cpu_ms": ms})
     report["passes"] = 1
     final = support.copy()
-    verdicts: list = []
-    smears: dict = {}
-    structs: dict = {}
-    surfaces: dict = {}
+    verdicts, smears, structs, surfaces = [], {}, {}, {}  # the fill judges' by label
     seen = Seen()  # the judges' verdicts by what they saw: a fill judged as it is, once
 
     def surface_step(lab, hole):
@@ -440,9 +438,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
         # One region after another (two at once, and the surface look beside the judges,
         # gained no wall time at idle: speed16); a mask far from every region gets no judge.
         for lab, hole in holes.items():
-            if lab > len(regions):
-                continue
-            while True:
+            while lab <= len(regions):
                 smears[lab], structs[lab] = _judge_fill(out, hole, final, seen)
                 plan[lab]["passes"][-1]["smear"] = smears[lab]
                 plan[lab]["passes"][-1]["structure"] = structs[lab]
@@ -466,7 +462,7 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                                             "cpu_ms": ms, "grown_by_px": 0, "residue_px": 0})
         fresh, photo = set(smears), PhotoBack(image, support)  # smear verdicts on the fills now
         todo = set(range(1, len(regions) + 1))  # labels to judge: all, then the refilled
-        ghost_by_lab: dict = {}
+        ghost_by_lab, kept = {}, BestPasses()
         for p in range(2, max_passes + 3):
             order = sorted(todo)
             # the rim given back before the judge reads: QA reuses a read only while its box's
@@ -488,6 +484,9 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                     plan[lab]["passes"][-1]["smear"] = smears[lab]
                     plan[lab]["passes"][-1]["structure"] = structs[lab]
                     plan[lab]["passes"][-1]["surface"] = surfaces[lab]
+                if lab in holes:  # this pass kept while it is the region's best judged
+                    kept.offer(lab, out, final, holes[lab], ghost_by_lab[lab], (
+                        smears.get(lab), structs.get(lab), surfaces.get(lab)), plan[lab])
             fresh = set()
             verdicts = [ghost_by_lab[k] for k in sorted(ghost_by_lab)]
             todo = set()
@@ -570,6 +569,8 @@ def fill_text(image, mask, regions, *, backend="auto", max_passes=3, radius=3, s
                 todo.add(lab)
             if not refilled:  # every flagged region is past its last option: judged as is
                 break
+        if kept.restore(out, final, holes, plan, ghost_by_lab, (smears, structs, surfaces)):
+            verdicts = [ghost_by_lab[k] for k in sorted(ghost_by_lab)]
         report["passes"] = max(len(v["passes"]) for v in plan.values())
     if inks is not None:
         # every pixel that may differ from the input (a refill's grown hole may hold some)
