@@ -565,3 +565,49 @@ def test_a_light_fill_inside_a_dark_glow_is_masked_as_the_glows_holes():
         seen = np.abs(image - photo).max(-1) > 8 / 255
         assert rep["regions"][0].get("enclosed_fill_px", 0) > 0, rep["regions"][0]
         assert (seen & ~mask).sum() <= 20, (color, (seen & ~mask).sum())
+
+
+def test_a_thick_outline_over_a_photo_of_its_lightness_is_masked_to_its_outer_edge():
+    # a white meme-style title, 4 px black outline, its first letters over the astronaut's
+    # navy flag (L* ~12 against the outline's 0): the glyph mask took the outline only
+    # 1-3 px short of its outer edge there, and the fill drew that rim in as dark letters
+    photo = as_image(data.astronaut())
+    photo = cv2.resize(photo, (1536, 1536), interpolation=cv2.INTER_CUBIC)[40:360, :760]
+    photo = np.clip(photo, 0, 1)
+    image, alpha = draw_text(photo, [TextItem("DREAM NEWS", (20, 80), 110,
+                                              color=(255, 255, 255), stroke_px=4,
+                                              stroke_color=(0, 0, 0))])
+    drawn = alpha > 0
+    seen = np.abs(image - photo).max(-1) > 8 / 255
+    mask = _remove_text_mask(image)
+    # visible text within 3 px outside the mask: main left 1194 px (3.4 % of the drawn),
+    # the "D" and "R" ringed by their outline's outer rows
+    rim = _near(mask, 3) & ~mask & seen
+    assert rim.sum() < 0.02 * drawn.sum(), rim.sum()
+    assert mask[drawn].mean() >= 0.975
+    assert (mask & ~_near(drawn, 3)).sum() <= 0.03 * drawn.sum()
+
+
+def test_a_fill_its_outline_walls_in_is_text_a_photo_object_of_its_colour_is_not():
+    from seamline.ops.text.rim import fill_in_holes
+
+    rng = np.random.default_rng(5)
+    photo = np.zeros((160, 420, 3), np.float32)
+    for _ in range(1500):  # saturated paint-brush bristles
+        c = tuple(float(v) for v in rng.choice([(0.1, 0.2, 0.9), (0.9, 0.2, 0.6),
+                                                 (0.2, 0.8, 0.3)]))
+        x, y = int(rng.integers(0, 420)), int(rng.integers(0, 160))
+        cv2.line(photo, (x, y), (x + 12, y + 40), c, 3)
+    cv2.circle(photo, (352, 90), 12, (1.0, 1.0, 1.0), -1)  # a white photo object
+    image, alpha = draw_text(photo, [TextItem("CARES", (20, 30), 90, color=(255, 255, 255),
+                                              stroke_px=4, stroke_color=(0, 0, 0))])
+    drawn = alpha > 0
+    white = image.min(-1) > 0.9
+    # the mask holds the outline and a third of each letter's fill: the rest matted short
+    mask = drawn & ~white
+    mask[:, ::3] |= drawn[:, ::3] & white[:, ::3]
+    poly = np.float32([[10, 20], [330, 20], [330, 140], [10, 140]])
+    got = fill_in_holes(mask, image, [poly], [(1.0, 1.0, 1.0)])
+    left = drawn & white & ~mask
+    assert got[left].mean() >= 0.95
+    assert not (got & ~drawn).any()  # neither the white disk nor any bristle

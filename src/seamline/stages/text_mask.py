@@ -1,7 +1,7 @@
 """``text-mask``: a mask of everything each detected text line drew on the photo.
 
 (This module is over 600 lines because the class keeps the note of every version of its
-output beside ``version``, as every stage does (2-60: some 115 lines of comments), and
+output beside ``version``, as every stage does (2-61: some 117 lines of comments), and
 :meth:`TextMask.run` orders the combined method's steps, some 330 lines; the work of each
 step is in :mod:`seamline.ops.text`.)
 """
@@ -132,7 +132,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # 60: a line whose matte took the photo (ops.text.line_trust): an unsure one (low score,
     # little matte) fits no effect and takes no segmenter fallback; a stroke outlier in its
     # block keeps its glyph pixels the segmenter marks, and the block's stroke width
-    version = "60"
+    # 61: an outlined line's edge colour just past its mask (rim.edge_colour_rim) and a line's
+    # fill colour its mask walls in (rim.fill_in_holes) are added
+    version = "61"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
@@ -192,7 +194,8 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
             from seamline.ops.masks import dilation_for_text
             from seamline.ops.text.geometry import hard_edged, line_geometry
             from seamline.ops.text.line_trust import combine_by_trust
-            from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
+            from seamline.ops.text.rim import (edge_colour_rim, faint_rim_px, fill_in_holes,
+                                              hard_by_steps, hard_over_texture,
                                               missed_corners, narrow_gaps, outline_outside,
                                               outline_ring, ring_caps)
             from seamline.ops.text.segment import load_segmenter, segment_text
@@ -425,7 +428,28 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 # the ring ends at the outline's outer edge: the normaliser grows it by the
                 # anti-aliased pixel only, as a capped line (the line's margin, 2 px on the
                 # train analogue, landed past the outline)
-                held = ring_caps(ring & combined)
+                # ... and the rest of an outlined line's dark outline just past its mask (a
+                # thick outline matted 1-3 px short of its outer edge: rim.edge_colour_rim), grown
+                # from by the anti-aliased pixel only, as the ring
+                # (not a shadowed line's: its darkest colour is the shadow, placed by its fit;
+                # train mix 020, a hard-shadowed subtitle, -0.9 dB with it)
+                edged = [i for i, (r, c) in enumerate(zip(report["regions"], report["per_line"]))
+                         if r and r.get("path") != "watermark" and not _moved(c)
+                         and (r.get("outlined") or _dark_beside_light(r))]
+                rest = edge_colour_rim(combined, image, [polys[i] for i in edged],
+                                       [report["regions"][i]["colors"] for i in edged])
+                report["edge_colour_px"] = int(rest.sum())
+                combined |= rest
+                # ... and, on a line whose colours lift or a ringing outline chose, its fill's
+                # colour its mask walls in (a fill matted short inside its outline:
+                # ops.text.rim.fill_in_holes)
+                filled = [i for i, r in enumerate(report["regions"]) if r and r.get("colors")
+                          and r.get("path") in ("lift", "fill+outline")]
+                holes = fill_in_holes(combined, image, [polys[i] for i in filled],
+                                      [report["regions"][i]["colors"][0] for i in filled])
+                report["hole_fill_px"] = int(holes.sum())
+                combined |= holes
+                held = ring_caps((ring | rest) & combined)
                 mask = combined.astype(np.float32)
                 # ... plus the faint rim measured past a huge title's edge (ops.text.rim)
                 rims = faint_rim_px(combined, image,
@@ -602,6 +626,13 @@ def _outlined(choice: str) -> bool:
             if int(part[len("effect(dx=0, dy=0, r="):].rstrip(")")) <= OUTLINE_EFFECT_MAX_PX:
                 return True
     return False
+
+
+def _moved(choice: str) -> bool:
+    """Whether a line's ``combine_masks`` choice holds an effect moved off the glyphs (a
+    shadow: ``effect(dx=4, dy=4, ...)``)."""
+    return any(part.startswith("effect(") and not part.startswith("effect(dx=0, dy=0,")
+               for part in choice.split(" + "))
 
 
 def _unmoved(choice: str) -> bool:
