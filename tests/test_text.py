@@ -549,3 +549,46 @@ def test_text_of_the_photos_lightness_is_found_by_its_colour():
     photo, _ = _date_over_golden_grass(with_text=False)
     res = stage(stage.Params()).run(StageContext("detect", 0, "reconcile"), image=photo)
     assert res.outputs["regions"] == [] and res.report["found_by_saturation"] == 0
+
+
+def _glow_of_the_grass_hue(with_text=True):
+    # dark green letters with a light green glow over green grass at 1600 px (the held-out
+    # glow case's kind): the photo's own hue, a few grey levels off its lightness
+    from dataclasses import replace
+
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import mirrored_grass
+
+    grass = np.clip(mirrored_grass((1200, 1600), 1.0), 0, 1)
+    photo = (0.05 + 0.9 * grass[..., None] * np.float32([0.35, 0.85, 0.15])).astype(np.float32)
+    if not with_text:
+        return photo, None
+    ov = overlays.Overlay(text="WEATHER REPORT", xy=(320, 540), size_px=28,
+                          font=overlays.DEJAVU_SANS_BOLD, color=(0, 0, 0))
+    w, h = overlays.measure(ov)
+    local = np.median(photo[540:540 + int(h), 320:320 + int(w)].reshape(-1, 3), 0)
+    ov = replace(ov, color=tuple(int(v) for v in np.round(local * 0.7 * 255)),
+                 glow_px=3.0, glow_opacity=0.8,
+                 glow_color=tuple(int(v) for v in np.round(local * 1.1 * 255)))
+    image = overlays.render(photo, [ov])[0].astype(np.float32)
+    return image, np.abs(image - photo).max(-1) > 8 / 255
+
+
+def test_text_of_the_photos_hue_is_found_in_tiles_of_its_local_contrast():
+    from seamline.core.stage import StageContext
+    from seamline.stages import get_stage
+
+    image, drawn = _glow_of_the_grass_hue()
+    assert detect_text(image) == []  # the photo's pass sees nothing (this test's premise)
+    stage = get_stage("detect-text")
+    res = stage(stage.Params()).run(StageContext("detect", 0, "reconcile"), image=image)
+    regions = res.outputs["regions"]
+    assert "REPORT" in " ".join(r.text for r in regions).upper(), [r.text for r in regions]
+    assert res.report["found_by_saturation"] == 0 and res.report["found_by_tiles"] >= 1
+    # the line may come in two overlapping reads (one per tile): their union holds the ink
+    covered = np.any([_boxes([r], drawn.shape) for r in regions], axis=0)
+    assert covered[drawn].mean() >= 0.95
+    # the grass alone: no word read in its tiles either, so the photo passes through
+    photo, _ = _glow_of_the_grass_hue(with_text=False)
+    res = stage(stage.Params()).run(StageContext("detect", 0, "reconcile"), image=photo)
+    assert res.outputs["regions"] == [] and res.report["found_by_tiles"] == 0
