@@ -589,7 +589,7 @@ def test_a_thick_outline_over_a_photo_of_its_lightness_is_masked_to_its_outer_ed
 
 
 def test_a_fill_its_outline_walls_in_is_text_a_photo_object_of_its_colour_is_not():
-    from seamline.ops.text.rim import fill_in_holes
+    from seamline.ops.text.boundary_rim import fill_in_holes
 
     rng = np.random.default_rng(5)
     photo = np.zeros((160, 420, 3), np.float32)

@@ -132,8 +132,8 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # 60: a line whose matte took the photo (ops.text.line_trust): an unsure one (low score,
     # little matte) fits no effect and takes no segmenter fallback; a stroke outlier in its
     # block keeps its glyph pixels the segmenter marks, and the block's stroke width
-    # 61: an outlined line's edge colour just past its mask (rim.edge_colour_rim) and a line's
-    # fill colour its mask walls in (rim.fill_in_holes) are added
+    # 61: an outlined line's edge colour just past its mask (boundary_rim.edge_colour_rim) and a
+    # line's fill colour its mask walls in (boundary_rim.fill_in_holes) are added
     version = "61"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
@@ -194,8 +194,8 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
             from seamline.ops.masks import dilation_for_text
             from seamline.ops.text.geometry import hard_edged, line_geometry
             from seamline.ops.text.line_trust import combine_by_trust
-            from seamline.ops.text.rim import (edge_colour_rim, faint_rim_px, fill_in_holes,
-                                              hard_by_steps, hard_over_texture,
+            from seamline.ops.text.boundary_rim import edge_colour_rim, fill_in_holes
+            from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
                                               missed_corners, narrow_gaps, outline_outside,
                                               outline_ring, ring_caps)
             from seamline.ops.text.segment import load_segmenter, segment_text
@@ -429,8 +429,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 # anti-aliased pixel only, as a capped line (the line's margin, 2 px on the
                 # train analogue, landed past the outline)
                 # ... and the rest of an outlined line's dark outline just past its mask (a
-                # thick outline matted 1-3 px short of its outer edge: rim.edge_colour_rim), grown
-                # from by the anti-aliased pixel only, as the ring
+                # thick outline matted 1-3 px short of its outer edge:
+                # boundary_rim.edge_colour_rim), grown from by the anti-aliased pixel only, as
+                # the ring
                 # (not a shadowed line's: its darkest colour is the shadow, placed by its fit;
                 # train mix 020, a hard-shadowed subtitle, -0.9 dB with it)
                 edged = [i for i, (r, c) in enumerate(zip(report["regions"], report["per_line"]))
@@ -442,7 +443,7 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 combined |= rest
                 # ... and, on a line whose colours lift or a ringing outline chose, its fill's
                 # colour its mask walls in (a fill matted short inside its outline:
-                # ops.text.rim.fill_in_holes)
+                # ops.text.boundary_rim.fill_in_holes)
                 filled = [i for i, r in enumerate(report["regions"]) if r and r.get("colors")
                           and r.get("path") in ("lift", "fill+outline")]
                 holes = fill_in_holes(combined, image, [polys[i] for i in filled],

@@ -16,6 +16,9 @@ photo's texture instead), and 1 px of growth then misses the outline's ink at it
 (:func:`missed_corners`). And a title whose rings differ because a photo structure (a cup's
 rim) runs out of its mask through the near ring is told from a soft tail past it step by
 step outward and by the colour the difference points to (:func:`hard_by_steps`).
+
+The text a line's mask leaves on the hole's boundary itself (an outline's outer pixels, a
+fill walled in by its outline) is found in :mod:`seamline.ops.text.boundary_rim`.
 """
 
 from __future__ import annotations
@@ -23,14 +26,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.ops.polygons import line_crop, polygon_mask
+from seamline.ops.polygons import line_crop
 from seamline.ops.text.effects import change_over_texture
 from seamline.ops.text.geometry import line_distances
 from seamline.ops.text.hard_shadow import estimate_error
 
-__all__ = ["RIM_MIN_HEIGHT_PX", "RING_CAP_PX", "edge_colour_rim", "faint_rim_px",
-           "fill_in_holes", "hard_by_steps", "hard_over_texture", "missed_corners", "narrow_gaps",
-           "outline_outside", "outline_ring", "ring_caps"]
+__all__ = ["RIM_MIN_HEIGHT_PX", "RING_CAP_PX", "faint_rim_px", "hard_by_steps",
+           "hard_over_texture", "missed_corners", "narrow_gaps", "outline_outside", "outline_ring",
+           "ring_caps"]
 
 #: Lines shorter than this (text height, px) are not measured (their edge is 1 px; a page of
 #: small text has hundreds of lines, and each measurement costs two inpaints of its crop).
@@ -453,129 +456,6 @@ def outline_ring(mask: np.ndarray, image: np.ndarray, polygons, *, margin: float
         for _ in range(OUTLINE_RING_PX):
             grown = grown | (dark & (cv2.dilate(grown.astype(np.uint8), k3) > 0))
         out[y0:y1, x0:x1] |= grown & ~m
-    return out
-
-
-#: edge_colour_rim: how far (px) past a line's mask the rest of its outline is looked for
-#: (a 4 px meme outline whose mask edge lies 1-3 px inside its outer edge) ...
-EDGE_RIM_PX = 3
-#: ... when its darkest glyph colour (not its fill, the first) is the nearest of them for at
-#: least this share of the mask's edge pixels that differ from the photo estimated under them
-EDGE_COLOUR_SHARE = 0.2
-#: ... and a pixel past the mask is that outline's when it lies nearer its colour (measured:
-#: those edge pixels' median; the matte's estimate of a black outline over navy was L* 12,
-#: the navy's own, the pixels L* 0-1) than the photo estimated under it, within this (Delta
-#: E): its anti-aliased last pixel, not a photo colour half way to it
-EDGE_COLOUR_DELTA_E = 25.0
-
-
-def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
-                    margin: float = 0.3) -> np.ndarray:
-    """The outer pixels of a line's dark outline just outside its mask: bool, shape (H, W).
-
-    A thick outline over a photo near its own lightness (a meme's black outline over dark
-    navy) is matted only where it stands out: the mask's edge lies on the outline, 1-3 px
-    inside its outer edge, on some letters, and every fill grows that rim inward into dark
-    letter shapes (train analogue of the held-out meme over paint brushes: white DejaVu
-    Sans Bold, 4 px black outline, over the astronaut's navy flag; 3 px of outline left
-    along a "D" after the normaliser's margin). Here the mask is grown, ring by ring up to
-    ``EDGE_RIM_PX``, over pixels of the outline's colour (``EDGE_COLOUR_SHARE``,
-    ``EDGE_COLOUR_DELTA_E``) darker than the photo estimated under them (from the band past
-    ``EDGE_RIM_PX``) by more than its texture (``effects.change_over_texture``).
-
-    Parameters
-    ----------
-    mask, image, polygons, margin
-        As :func:`missed_corners`; ``polygons``: the lines to look at.
-    colours : sequence of sequence
-        Per polygon, its glyph colours (``glyph_mask``'s ``colors``: RGB in [0, 1]).
-    """
-    out = np.zeros_like(mask, dtype=bool)
-    k3 = np.ones((3, 3), np.uint8)
-    for poly, cols in zip(polygons, colours):
-        cols = np.asarray(cols or [], np.float32).reshape(-1, 3)
-        lab_cols = cv2.cvtColor(cols[None], cv2.COLOR_RGB2Lab)[0] if len(cols) > 1 else None
-        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
-        m = mask[y0:y1, x0:x1]
-        if lab_cols is None or int(np.argmin(lab_cols[:, 0])) == 0 or m.sum() < 20:
-            continue
-        d = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
-        inner, band = d <= EDGE_RIM_PX, (d > EDGE_RIM_PX) & (d <= EDGE_RIM_PX + 5)
-        if band.sum() < 10 or inner.all():
-            continue
-        rgb = np.ascontiguousarray(image[y0:y1, x0:x1], np.float32)
-        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-        diff, de, floor = change_over_texture(lab, rgb, inner, band)
-        edge = lab[m & ~(cv2.erode(m.astype(np.uint8), k3) > 0) & (de > floor)]
-        near = np.argmin(np.linalg.norm(edge[:, None] - lab_cols[None], axis=-1), 1)
-        dark = near == int(np.argmin(lab_cols[:, 0]))
-        if len(edge) < 20 or dark.mean() < EDGE_COLOUR_SHARE:
-            continue
-        dist = np.linalg.norm(lab - np.median(edge[dark], 0), axis=-1)
-        like = (inner & (d > 0) & (de > floor) & (diff[..., 0] < 0) & (dist < de)
-                & (dist <= EDGE_COLOUR_DELTA_E))
-        grown = m.copy()
-        for _ in range(EDGE_RIM_PX):
-            grown = grown | (like & (cv2.dilate(grown.astype(np.uint8), k3) > 0))
-        out[y0:y1, x0:x1] |= grown & ~m & _box(poly, m.shape, x0, y0)
-    return out
-
-
-def _box(poly, shape, x0, y0) -> np.ndarray:
-    """The line's polygon (the detector's box holds its outline) on its crop, bool."""
-    return polygon_mask(np.asarray(poly, np.float32), shape, np.float32([x0, y0])) > 0
-
-
-#: fill_in_holes: a part of the fill's colour outside a line's mask is fill when at least this
-#: share of the pixels round it are the mask's (a letter's fill walled in by its outline; a
-#: photo object of that colour beside the letters meets the photo)
-HOLE_RINGED_SHARE = 0.6
-
-
-def fill_in_holes(mask: np.ndarray, image: np.ndarray, polygons, fills, *,
-                  margin: float = 0.3) -> np.ndarray:
-    """The parts of a line's fill colour its mask walls in: bool, shape (H, W).
-
-    A line's mask can ring a letter's fill without holding it all: its outline taken, the
-    fill matted short where the photo behind it comes near its colour (train analogues: a
-    white meme's fill over saturated bristles, 8189 drawn px left inside the black outlines;
-    a red title's fill over red wood), and the fill then draws the letters from their own
-    rim. Per line, each 8-connected part of the pixels outside its mask within
-    ``outline.FILL_DELTA_E`` of the fill's colour that does not reach its crop's edge is
-    taken when at least ``HOLE_RINGED_SHARE`` of the pixels round it are the mask's, within
-    the line's polygon (as :func:`edge_colour_rim`'s pixels: train mix 031, a meme over the
-    astronaut, took 48 px more than 8 px from the text without it).
-
-    Parameters
-    ----------
-    mask, image, polygons, margin
-        As :func:`missed_corners`; ``polygons``: the lines to look at.
-    fills : sequence of sequence of float
-        Per polygon, its fill colour (RGB in [0, 1]: ``glyph_mask``'s first colour).
-    """
-    from seamline.ops.text.outline import FILL_DELTA_E
-
-    out = np.zeros_like(mask, dtype=bool)
-    k3 = np.ones((3, 3), np.uint8)
-    for poly, fill in zip(polygons, fills):
-        y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
-        m = mask[y0:y1, x0:x1]
-        if m.size == 0 or m.sum() < 20:
-            continue
-        lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
-                           cv2.COLOR_RGB2Lab)
-        ref = cv2.cvtColor(np.float32(fill).reshape(1, 1, 3), cv2.COLOR_RGB2Lab)[0, 0]
-        like = ~m & (np.linalg.norm(lab - ref, axis=-1) <= FILL_DELTA_E)
-        n, part = cv2.connectedComponents(like.astype(np.uint8), connectivity=8)
-        if n < 2:
-            continue
-        ring = (cv2.dilate(like.astype(np.uint8), k3) > 0) & ~like
-        near = cv2.dilate(part.astype(np.float32), k3).astype(np.int32)  # ring px -> part
-        walled = (np.bincount(near[ring & m], minlength=n)
-                  >= HOLE_RINGED_SHARE * np.bincount(near[ring], minlength=n).clip(1))
-        walled[np.unique(np.concatenate([part[0], part[-1], part[:, 0], part[:, -1]]))] = False
-        walled[0] = False
-        out[y0:y1, x0:x1] |= walled[part] & _box(poly, m.shape, x0, y0)
     return out
 
 
