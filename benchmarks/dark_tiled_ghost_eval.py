@@ -15,10 +15,15 @@ itself, the drawn mask: a copy cut by the frame to a letter or two is read there
 text-region PSNR, the pixels changed farther than 8 px from the text (``far``) and
 unblend-watermark's report.
 
+``--set half`` runs :data:`HALF_CASES` instead: a tiled watermark over a photo half sharp
+texture, half smooth (the held-out miss of issue 10's tiled watermark over bark beside bokeh);
+each row also gives the mask's recall and precision against the drawn pixels, whether
+detect-text found the lattice (``tiled``) and the CPU seconds of the run.
+
 Usage (the tree to measure first on PYTHONPATH)::
 
     PYTHONPATH=src python benchmarks/dark_tiled_ghost_eval.py --out rows.json \
-        [--only d0,d3] [--save DIR]
+        [--set half] [--only d0,d3] [--save DIR]
 
 ``--save DIR`` writes each case's input, result and photo (PNG) and the read copies' crops
 (input | result | photo, x3) for looking at.
@@ -77,24 +82,50 @@ CASES = (
      20, 46, (1.6, 4.0), 0),
 )
 
+#: Half-textured analogues (``--set half``) of a held-out miss: a grey "shutterpix" tiled over a
+#: photo half sharp bark, half smooth bokeh, whose lattice the search did not find. Same fields;
+#: ``photo`` is ``half:<texture>:<smooth>:<blur>``: the left half a train texture (its centre
+#: crop), the right half a train photo (or procedural bokeh) blurred by a Gaussian of ``blur``
+#: px, joined over a twentieth of the width.
+HALF_CASES = (
+    ("h0", "half:gravel:bokeh0:0", 768, "shutterpix", "DejaVuSans-Bold.ttf", 160, 0.45,
+     30, 40, (1.6, 3.6), 0),
+    ("h1", "half:grass:chelsea:6", 768, "shutterpix", "DejaVuSans.ttf", 160, 0.4,
+     -25, 36, (1.5, 4.0), 0),
+    ("h2", "half:brick:bokeh1:0", 1024, "SAMPLE", "DejaVuSans-Bold.ttf", 255, 0.5,
+     35, 52, (1.7, 3.4), 0),
+    ("h3", "half:gravel:coffee:8", 1024, "PREVIEW", "Cantarell-Bold.otf", 160, 0.35,
+     -30, 48, (1.6, 4.2), 0),
+    ("h4", "half:grass:bokeh2:0", 768, "imagebank", "NimbusSans-Bold.otf", 255, 0.4,
+     22, 44, (1.5, 3.2), 1),
+    ("h5", "half:immunohistochemistry:bokeh0:0", 1024, "COPYRIGHT", "LeagueSpartan-Bold.otf",
+     160, 0.55, -40, 56, (1.4, 3.8), 0),
+    ("h6", "half:gravel:astronaut:8", 768, "shutterpix", "DejaVuSans-Bold.ttf", 255, 0.3,
+     28, 38, (1.8, 3.0), 1),
+    ("h7", "half:grass:rocket:6", 1024, "shutterpix", "DejaVuSans-Bold.ttf", 190, 0.45,
+     -35, 60, (1.6, 4.4), 0),
+)
+SETS = {"dark": CASES, "half": HALF_CASES}
+
 
 def build(case):
     """One case: ``(photo, image, drawn, region, lines, ovs)``, float32 images in [0, 1]."""
     from seamline.testing import overlays
-    from seamline.testing.backgrounds import backgrounds, dark_grass
+    from seamline.testing.backgrounds import dark_grass
 
     _, spec, width, word, font, grey, op, ang, size, spacing, shadow = case
     H, W = width * 3 // 4, width
     kind, *p = spec.split(":")
     if kind == "grass":
         photo = dark_grass((H, W), int(p[0]), gamma=float(p[1]))
+    elif kind == "half":
+        left, right = _train_photo(p[0], (H, W)), _train_photo(p[1], (H, W))
+        if float(p[2]) > 0:
+            right = cv2.GaussianBlur(right, (0, 0), float(p[2]))
+        ramp = np.clip((np.arange(W) - 0.475 * W) / (0.05 * W), 0, 1).astype(np.float32)
+        photo = left + (right - left) * ramp[None, :, None]
     else:
-        src = next(p for n, p in backgrounds("train") if n.split(":")[1] == kind)
-        h, w = src.shape[:2]
-        ch, cw = (h, int(h * 4 / 3)) if w * 3 >= h * 4 else (int(w * 3 / 4), w)
-        src = src[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
-        photo = cv2.resize(src, (W, H), interpolation=cv2.INTER_AREA if W < cw else cv2.INTER_CUBIC)
-        photo = float(p[1]) * np.clip(photo, 0, 1) ** float(p[0])
+        photo = float(p[1]) * np.clip(_train_photo(kind, (H, W)), 0, 1) ** float(p[0])
     photo = np.clip(photo, 0, 1).astype(np.float32)
     fonts = [f for f in overlays.font_paths("train") if Path(f).name == font]
     ov = overlays.Overlay(text=word, xy=(0, 0), size_px=size, font=fonts[0], color=(grey,) * 3,
@@ -106,6 +137,20 @@ def build(case):
     drawn = overlays.drawn_mask(photo, image)
     lines = [(np.float32(q), t) for o in ovs for q, t in zip(overlays.line_polygons(o), [o.text])]
     return photo, image, drawn, text_region(drawn, ovs), lines, ovs
+
+
+def _train_photo(name, shape_hw):
+    """The train photo ``name`` (the part after ``skimage:`` / ``procedural:``), its centre 4:3
+    crop resized to ``shape_hw`` (H, W); float32."""
+    from seamline.testing.backgrounds import backgrounds
+
+    H, W = shape_hw
+    src = next(p for n, p in backgrounds("train") if n.split(":")[1] == name)
+    h, w = src.shape[:2]
+    ch, cw = (h, int(h * 4 / 3)) if w * 3 >= h * 4 else (int(w * 3 / 4), w)
+    src = src[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
+    return cv2.resize(src, (W, H), interpolation=cv2.INTER_AREA if W < cw else cv2.INTER_CUBIC
+                      ).astype(np.float32)
 
 
 def judge(image, result, drawn, lines, mask):
@@ -144,14 +189,16 @@ def crops(path, image, result, photo, polys, read):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", help="write the per-case rows (JSON) here")
-    ap.add_argument("--only", help="comma-separated case ids (d0..d10, c0..c6)")
+    ap.add_argument("--only", help="comma-separated case ids (d0..d10, c0..c6, h0..h7)")
+    ap.add_argument("--set", choices=sorted(SETS), default="dark",
+                    help="the dark photos (default) or the half-textured ones")
     ap.add_argument("--save", help="folder for the images and the read copies' crops")
     args = ap.parse_args()
     import seamline as sl
 
     only = set(args.only.split(",")) if args.only else None
     rows = []
-    for case in CASES:
+    for case in SETS[args.set]:
         if only and case[0] not in only:
             continue
         photo, image, drawn, region, lines, _ = build(case)
@@ -170,11 +217,15 @@ def main():
                  read_real=int(sum(real)), read_idx=[k for k, v in enumerate(read) if v],
                  psnr=psnr(result, photo, region),
                  far=int(np.count_nonzero(np.any(result != image, axis=2) & far)),
+                 recall=float((mask & drawn).sum() / max(drawn.sum(), 1)),
+                 precision=float((mask & drawn).sum() / max(mask.sum(), 1)),
+                 tiled=res.run.stage("detect").report.get("tiled_watermark", {}).get("found"),
                  cpu_s=round(cpu, 2), inverted=ub.get("copies_inverted"),
                  ghosted=ub.get("copies_ghosted"), reason=str(ub.get("reason", "")))
         rows.append(r)
         print(f"{r['id']:3s} {r['photo']:26s} read {r['read']:2d}/{r['copies']:2d} "
               f"(not on the photo {r['read_real']:2d}) "
+              f"rec {r['recall']:.3f} prec {r['precision']:.3f} tiled {r['tiled']} "
               f"psnr {r['psnr']:6.2f} far {r['far']:5d} inverted {r['inverted']} "
               f"cpu {r['cpu_s']:.1f} | {r['reason'][:90]}", flush=True)
         if args.save:
@@ -187,6 +238,9 @@ def main():
     tot = dict(read=sum(r["read"] for r in rows), read_real=sum(r["read_real"] for r in rows),
                copies=sum(r["copies"] for r in rows),
                psnr_mean=float(np.mean([r["psnr"] for r in rows])),
+               recall_mean=float(np.mean([r["recall"] for r in rows])),
+               precision_mean=float(np.mean([r["precision"] for r in rows])),
+               cpu_s=round(sum(r["cpu_s"] for r in rows), 1),
                far=sum(r["far"] for r in rows))
     print("total", json.dumps(tot), flush=True)
     if args.out:
