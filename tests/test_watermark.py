@@ -100,6 +100,46 @@ def test_a_watermark_over_a_busy_photo_is_found_from_more_copies():
     assert not find_tiled_watermark(_busy_motorcycle(False)[0]).found
 
 
+def _half_textured(width: int = 768) -> np.ndarray:
+    """Grass (sharp texture) on the left, the coffee photo blurred (smooth) on the right,
+    joined over a twentieth of the width: float32 RGB (3/4 width, width, 3)."""
+    H = width * 3 // 4
+
+    def centre(a):
+        y0, x0 = (a.shape[0] - H) // 2, (a.shape[1] - width) // 2
+        return a[y0:y0 + H, x0:x0 + width]
+
+    left = centre(scaled_photo("grass", width))
+    right = cv2.GaussianBlur(centre(scaled_photo("coffee", width * 4 // 3)), (0, 0), 6)
+    ramp = np.clip((np.arange(width) - 0.475 * width) / (0.05 * width), 0, 1)
+    return np.ascontiguousarray(left + (right - left) * ramp[None, :, None].astype(np.float32))
+
+
+def test_a_watermark_over_the_smooth_half_of_a_half_textured_photo_is_found():
+    # a white "shutterpix" at 0.4 tiled over grass | a blurred photo: the grass's edges
+    # bury the lattice of the copies over the smooth half (its correlation 0.018, under
+    # MIN_CORR) until the texture is evened
+    from seamline.testing import overlays as ov
+
+    photo = _half_textured()
+    word = ov.Overlay(text="shutterpix", xy=(0, 0), size_px=38, font=BOLD_FONT,
+                      color=(255, 255, 255), opacity=0.4, angle_deg=28)
+    marked = ov.render(photo, ov.tile_overlay(word, photo.shape[:2], (1.6, 3.6)))[0]
+    marked = marked.astype(np.float32)
+    drawn = ov.drawn_mask(photo, marked)
+    wm = find_tiled_watermark(marked)
+    assert wm.found, wm.reason
+    tiles = np.zeros(drawn.shape, np.uint8)
+    cv2.fillPoly(tiles, [np.round(p).astype(np.int32) for p in wm.polygons], 1)
+    smooth = drawn.copy()
+    smooth[:, :drawn.shape[1] // 2] = False
+    assert np.mean(tiles[smooth] > 0) > 0.9  # the copies over the smooth half
+    assert np.mean(tiles > 0) < 0.4  # word-sized boxes, not the frame
+    assert abs(((wm.angle_deg - 28) + 90) % 180 - 90) < 8
+    # the photo itself: no lattice, evened or not
+    assert not find_tiled_watermark(photo).found
+
+
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket", "brick", "coins",
                                   "camera", "moon", "cell", "grass", "gravel", "retina"])
 def test_untouched_photos_have_no_tiled_watermark(name):

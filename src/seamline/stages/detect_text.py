@@ -11,7 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "12"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "13"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
@@ -27,6 +27,8 @@ class DetectText(Stage):
     # saturation (text of another colour but the photo's lightness: date digits over grass)
     # 12: where neither gives one, the lines read in tiles of its local-contrast view, enlarged
     # (text of the photo's own hue and near its lightness: dark green glow on a green leaf)
+    # 13: where no tiled watermark is found, the search again on the frame with its strong
+    # texture evened out (ops.text.watermark.evened: a watermark over a half-textured photo)
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},

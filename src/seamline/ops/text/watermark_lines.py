@@ -435,7 +435,8 @@ def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark
         readings (with no readings its first two passes and its third at once); else the
         tiles on the readings' lattice (its reason says so and keeps the periodicity
         search's); else, where no lattice fits the readings and some lattice repeats
-        (``MIN_CORR``), the third pass's tiles when it finds them.
+        (``MIN_CORR``), the third pass's tiles when it finds them; else the passes' over the
+        :func:`~seamline.ops.text.watermark.evened` frame when they find them.
 
     Raises
     ------
@@ -449,7 +450,7 @@ def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark
     h, f, R = periodicity(image)
     # no readings to ask: all three passes at once
     res = find_tiled_watermark(image, model=model, exclude=exclude, wide=rep is None,
-                               periodic=(h, f, R))
+                               periodic=(h, f, R), even=rep is None)
     if res.found or rep is None:
         return res
     lat = _lines_lattice(h, autocorrelation(h) if R is None else R, *rep, f)
@@ -457,11 +458,16 @@ def find_watermark(image, *, model=None, exclude=(), texts=()) -> TiledWatermark
         # the periodicity search's third pass last (where some lattice repeated enough): where
         # the readings give a lattice, their tiles are the detector's own boxes, not a blob
         # the wide template read at a low level
-        if res.periodicity < MIN_CORR:
-            return res
-        wide = find_tiled_watermark(image, model=model, exclude=exclude, wide="only",
-                                    periodic=(h, f, R))
-        return wide if wide.found else res
+        if res.periodicity >= MIN_CORR:
+            wide = find_tiled_watermark(image, model=model, exclude=exclude, wide="only",
+                                        periodic=(h, f, R))
+            if wide.found:
+                return wide
+        # ... and the evened frame's passes after those (a watermark over the smooth half
+        # of a half-textured photo): the readings' lattice, where they give one, first
+        ev = find_tiled_watermark(image, model=model, exclude=exclude, wide=False,
+                                  periodic=(h, f, R), even="only")
+        return ev if ev.found else res
     (_, _), (w, hh), ang = rep[1]
     v1, v2, corr, c0 = lat  # c0: a lattice point through the readings it fits
     polys = lattice_tiles((tuple(c0), (w * f, hh * f), ang), v1, v2, h.shape, f)
