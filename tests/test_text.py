@@ -588,6 +588,10 @@ def test_text_of_the_photos_hue_is_found_in_tiles_of_its_local_contrast():
     # the line may come in two overlapping reads (one per tile): their union holds the ink
     covered = np.any([_boxes([r], drawn.shape) for r in regions], axis=0)
     assert covered[drawn].mean() >= 0.95
+    # passes="first": the photo's own pass only (the others' cost is opt-out), nothing found
+    res = stage(stage.Params(passes="first")).run(StageContext("detect", 0, "reconcile"),
+                                                  image=image)
+    assert res.outputs["regions"] == [] and res.report["found_by_tiles"] == 0
     # the grass alone: no word read in its tiles either, so the photo passes through
     photo, _ = _glow_of_the_grass_hue(with_text=False)
     res = stage(stage.Params()).run(StageContext("detect", 0, "reconcile"), image=photo)
