@@ -140,6 +140,19 @@ def test_a_watermark_over_the_smooth_half_of_a_half_textured_photo_is_found():
     assert not find_tiled_watermark(photo).found
 
 
+def test_a_frame_half_flat_is_not_evened_to_nothing():
+    # grass beside a plain background over half the frame (a graphic's, a letterbox): the
+    # local energy's 30th percentile is 0, and evened every pixel was scaled to 0 (main
+    # searched that all-zero frame for a lattice)
+    from seamline.ops.text.watermark import evened, periodicity
+
+    photo = scaled_photo("grass", 1024)[:768].copy()
+    photo[:, 512:] = np.float32([0.5, 0.55, 0.6])
+    h, _, _ = periodicity(photo)
+    assert evened(h) is None
+    assert evened(h[:, :300]) is None  # the grass alone is even already
+
+
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket", "brick", "coins",
                                   "camera", "moon", "cell", "grass", "gravel", "retina"])
 def test_untouched_photos_have_no_tiled_watermark(name):

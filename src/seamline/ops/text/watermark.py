@@ -222,7 +222,8 @@ def evened(h: np.ndarray) -> np.ndarray | None:
     level of the frame's quiet part: each pixel times ``min(1, t / e) ** 2``, ``e`` the local
     stroke energy (RMS over a Gaussian of :data:`EVEN_SIGMA`), ``t`` its
     :data:`EVEN_PERCENTILE`-th percentile over the frame; None where the frame is even
-    already (``e``'s median under :data:`EVEN_SPREAD` x ``t``).
+    already (``e``'s median under :data:`EVEN_SPREAD` x ``t``) or its quiet part is flat
+    (``t`` = 0: a plain background over that share of the frame; evened, all of it is 0).
 
     A photo half sharp texture (bark, gravel, grass), half smooth (bokeh) buries a faint
     watermark's lattice under the texture's own edges: the whitened autocorrelation is
@@ -234,7 +235,7 @@ def evened(h: np.ndarray) -> np.ndarray | None:
     photos at 768 and 1600 px stay at or under 0.018 but for the stripes, as plain)."""
     e = np.sqrt(cv2.GaussianBlur(h * h, (0, 0), EVEN_SIGMA))
     t, mid = np.percentile(e, [EVEN_PERCENTILE, 50]).astype(np.float32)
-    if mid < EVEN_SPREAD * t:
+    if not t > 0 or mid < EVEN_SPREAD * t:
         return None
     return (h * np.minimum(np.float32(1), t / np.maximum(e, np.float32(1e-9))) ** 2
             ).astype(np.float32)
