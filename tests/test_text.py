@@ -596,3 +596,15 @@ def test_text_of_the_photos_hue_is_found_in_tiles_of_its_local_contrast():
     photo, _ = _glow_of_the_grass_hue(with_text=False)
     res = stage(stage.Params()).run(StageContext("detect", 0, "reconcile"), image=photo)
     assert res.outputs["regions"] == [] and res.report["found_by_tiles"] == 0
+
+
+def test_the_tiles_pass_checks_its_options_whatever_the_frame_size():
+    # a frame over the pass's size cap is not read ([]), but a bad option is still an error
+    # (validate up front: main returned [] for tile_px=8 on such a frame)
+    from seamline.ops.text.detect import detect_text_in_tiles
+
+    big = np.zeros((1501, 2001, 3), np.float32)
+    for bad in ({"tile_px": 8}, {"scale": 0.0}):
+        with pytest.raises(InputError):
+            detect_text_in_tiles(big, **bad)
+    assert detect_text_in_tiles(big) == []

@@ -344,8 +344,8 @@ def _word_like(found: list[TextRegion]) -> list[TextRegion]:
 
 
 def local_contrast_view(image, *, sigma_px: float = _LCN_SIGMA) -> np.ndarray:
-    """The image's lightness (CIE L*) as its local z-score: ``(L - mean) / sqrt(var + 25)``
-    over a Gaussian window of ``sigma_px``, mapped to ``128 + 50 z`` grey levels.
+    """The image's lightness (CIE L* in 8-bit levels, 0-255) as its local z-score: ``(L -
+    mean) / sqrt(var + 25)`` over a Gaussian of ``sigma_px``, mapped to ``128 + 50 z`` levels.
 
     Text of the background's own hue and a lightness close to it (dark green glow text on a
     green leaf, a faint 12 px word on grass) has a few grey levels of contrast in the photo,
@@ -410,12 +410,12 @@ def detect_text_in_tiles(image, *, min_score=0.5, tile_px=_TILE_PX, scale=_TILE_
         Polygons in the image's coordinates, top to bottom; possibly empty.
     """
     check_image(image)
-    if image.shape[0] * image.shape[1] > int(max_pixels):
-        return []
     if int(tile_px) < 32:
         raise InputError(f"tile_px must be >= 32, got {tile_px!r}")
     if not float(scale) > 0:
         raise InputError(f"scale must be > 0, got {scale!r}")
+    if image.shape[0] * image.shape[1] > int(max_pixels):
+        return []
     h, w = image.shape[:2]
     view = local_contrast_view(image)
     nx, ny = max(1, round(w / int(tile_px))), max(1, round(h / int(tile_px)))
