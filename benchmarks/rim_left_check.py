@@ -22,8 +22,9 @@ its white outline), meme_immunohistochemistry0 631, outline_astronaut0 405, meme
 352, outline_stereo_motorcycle0 300; meme_stereo_motorcycle0 162 px, enough for the fill
 to draw dark "H" and "D" stripes (23.72 dB). Sums: psnr_pipe 320.36, rim_pipe 14323,
 rim8_pipe 13248, far 51044, ghost 2 / 59 words, ink_left 2.744, QA-failed 4, filled px /
-drawn px 1.177. Two text-mask rules were tried (not landed; patches with the rim34 report):
-the dark outline's colour grown up to 3 px past a line's mask (darker than the photo
+drawn px 1.177. Two text-mask rules were tried (landed since as text-mask v61,
+:mod:`seamline.ops.text.boundary_rim`, with a gate added after these numbers): the dark
+outline's colour grown up to 3 px past a line's mask (darker than the photo
 estimated under it, nearer the outline's colour measured on the mask's edge) and the fill's
 colour its mask walls in. Together: psnr_pipe 334.09 (meme_stereo 32.86, meme_bristles1
 13.86, huge_coffee0 17.89, meme_astronaut0 20.41), rim_pipe 5856, rim8 4827, far 50432,

@@ -49,7 +49,7 @@ def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
     Parameters
     ----------
     mask, image, polygons, margin
-        As :func:`missed_corners`; ``polygons``: the lines to look at.
+        As :func:`~seamline.ops.text.rim.missed_corners`; ``polygons``: the lines to look at.
     colours : sequence of sequence
         Per polygon, its glyph colours (``glyph_mask``'s ``colors``: RGB in [0, 1]).
     """
@@ -111,12 +111,14 @@ def fill_in_holes(mask: np.ndarray, image: np.ndarray, polygons, fills, *,
     ``outline.FILL_DELTA_E`` of the fill's colour that does not reach its crop's edge is
     taken when at least ``HOLE_RINGED_SHARE`` of the pixels round it are the mask's, within
     the line's polygon (as :func:`edge_colour_rim`'s pixels: train mix 031, a meme over the
-    astronaut, took 48 px more than 8 px from the text without it).
+    astronaut, took 48 px more than 8 px from the text without it). A line is skipped where
+    more than ``PHOTO_LIKE_FILL`` of its crop outside its polygon and mask lies within that
+    distance of its fill's colour: the colour is the photo's there (a sky's grey).
 
     Parameters
     ----------
     mask, image, polygons, margin
-        As :func:`missed_corners`; ``polygons``: the lines to look at.
+        As :func:`~seamline.ops.text.rim.missed_corners`; ``polygons``: the lines to look at.
     fills : sequence of sequence of float
         Per polygon, its fill colour (RGB in [0, 1]: ``glyph_mask``'s first colour).
     """

@@ -162,8 +162,9 @@ def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndar
         ``judged`` (False when too little ink was removed), ``flagged``, ``split`` (where
         pieces the mask merged were split into their ink: how many), ``tinted_px``
         (removed pixels of tinted letters), ``removed_px``, ``letters`` (judged),
-        ``tinted_letters``, ``tint`` (largest letter tint along its ink, [0, 1] units).
-        JSON-serialisable.
+        ``tinted_letters``, ``tint`` (largest letter tint along its ink, [0, 1] units);
+        where measured, ``split_inks`` (merged pieces of two inks split per ink: how many)
+        and ``crossed`` (the largest crossed lean, [0, 1] units). JSON-serialisable.
     residue : ndarray, shape (h, w), bool
         The rim of the tinted letters: where the fill should reach.
     """
