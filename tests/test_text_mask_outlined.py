@@ -611,3 +611,32 @@ def test_a_fill_its_outline_walls_in_is_text_a_photo_object_of_its_colour_is_not
     left = drawn & white & ~mask
     assert got[left].mean() >= 0.95
     assert not (got & ~drawn).any()  # neither the white disk nor any bristle
+
+
+def test_a_fill_colour_the_photo_round_the_line_has_is_not_walled_in():
+    # PHOTO_LIKE_FILL: a line whose first colour is the photo's round it (a shadowed title
+    # over a grey sky, 'lift' path): the sky its glyphs wall in stays photo (d829dd3, with
+    # no such gate, took 1641 px of camera's sky); the same letters over another photo
+    # have their grey fill walled in taken
+    from seamline.ops.text.boundary_rim import fill_in_holes
+
+    grey = (0.62, 0.62, 0.62)
+    rng = np.random.default_rng(3)
+    poly = np.float32([[10, 20], [290, 20], [290, 100], [10, 100]])
+    for back, taken in ((grey, False), ((0.15, 0.3, 0.75), True)):
+        image = np.clip(np.float32(back) + rng.normal(0, 0.01, (120, 300, 3)), 0, 1)
+        image = image.astype(np.float32)
+        mask = np.zeros((120, 300), np.uint8)
+        for x in (50, 120, 190, 250):  # four "O"s: dark rings, their insides grey
+            cv2.circle(image, (x, 60), 20, grey, -1)
+            cv2.circle(image, (x, 60), 20, (0.05, 0.05, 0.05), 6)
+            cv2.circle(mask, (x, 60), 20, 1, 6)
+        got = fill_in_holes(mask > 0, image, [poly], [grey])
+        inside, hole = np.zeros_like(mask), np.zeros_like(mask)
+        for x in (50, 120, 190, 250):
+            cv2.circle(inside, (x, 60), 15, 1, -1)
+            cv2.circle(hole, (x, 60), 18, 1, -1)
+        if taken:
+            assert got[inside > 0].mean() >= 0.95 and not (got & (hole == 0)).any()
+        else:
+            assert not got.any(), int(got.sum())
