@@ -192,9 +192,10 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
             import cv2
 
             from seamline.ops.masks import dilation_for_text
-            from seamline.ops.text.geometry import hard_edged, line_geometry
-            from seamline.ops.text.line_trust import combine_by_trust
             from seamline.ops.text.boundary_rim import edge_colour_rim, fill_in_holes
+            from seamline.ops.text.geometry import hard_edged, line_geometry
+            from seamline.ops.text.line_trust import (clamp_stroke_outliers, combine_by_trust,
+                                                      unsure_lines)
             from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
                                               missed_corners, narrow_gaps, outline_outside,
                                               outline_ring, ring_caps)
@@ -211,8 +212,6 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 # a line whose matte took the photo (ops.text.line_trust): an unsure one fits
                 # no effect (combine_by_trust below); a stroke outlier in its block keeps its
                 # glyph pixels the segmenter marks, and the block's stroke width
-                from seamline.ops.text.line_trust import clamp_stroke_outliers, unsure_lines
-
                 unsure = unsure_lines([r.score for r in regions], report["regions"])
                 report["unsure_lines"] = [i for i, u in enumerate(unsure) if u]
                 mask, strokes, report["stroke_outliers"] = clamp_stroke_outliers(

@@ -50,18 +50,6 @@ def better(a: tuple, b: tuple) -> bool:
     return a[2] is not None and b[2] is not None and a[2] < b[2]
 
 
-def _on(hole, box) -> np.ndarray:
-    """``hole`` (a :class:`~seamline.ops.text.region_fill.Hole`) on the pixels of ``box``."""
-    m = np.zeros((box[0].stop - box[0].start, box[1].stop - box[1].start), bool)
-    (hy, hx), (by, bx) = hole.sl, box
-    y0, y1 = max(hy.start, by.start), min(hy.stop, by.stop)
-    x0, x1 = max(hx.start, bx.start), min(hx.stop, bx.stop)
-    if y0 < y1 and x0 < x1:
-        m[y0 - by.start:y1 - by.start, x0 - bx.start:x1 - bx.start] = hole.mask[
-            y0 - hy.start:y1 - hy.start, x0 - hx.start:x1 - hx.start]
-    return m
-
-
 class BestPasses:
     """Each judged region's best pass so far, and a way back to it (see the module)."""
 
@@ -85,7 +73,7 @@ class BestPasses:
         (hy, hx) = hole.sl
         box = (slice(min(y0, hy.start), max(y1, hy.stop)), slice(min(x0, hx.start), max(x1, hx.stop)))
         self._best[lab] = {"key": key, "box": box, "out": out[box].copy(),
-                           "final": final[box].copy(), "hole": _on(hole, box),
+                           "final": final[box].copy(), "hole": hole.within(box),
                            "verdict": verdict, "judged": tuple(judged),
                            "pass": len(plan["passes"]), "backend": plan["backend"]}
 
@@ -103,10 +91,10 @@ class BestPasses:
             if not (last[0] or last[1]) or not better(best["key"], last):
                 continue
             box = best["box"]
-            mine = best["hole"] | _on(holes[lab], box)
+            mine = best["hole"] | holes[lab].within(box)
             for other, h in holes.items():
                 if other != lab:
-                    mine &= ~_on(h, box)
+                    mine &= ~h.within(box)
             np.copyto(out[box], best["out"], where=mine[..., None])
             final[box][mine] = best["final"][mine]
             ghosts[lab] = best["verdict"]

@@ -311,7 +311,7 @@ def detect_text_in_saturation(image, *, min_score=0.5, recognize=True) -> list[T
 
     For text of another colour than the photo but of its lightness, which the photo's own
     pass misses. The photo's colour edges read as text there too, so a line needs a score of
-    at least :data:`_SATURATION_MIN_SCORE` and, when read, three letters or digits: on the
+    at least :data:`_VIEW_MIN_SCORE` and, when read, three letters or digits: on the
     120 untouched train crops (30 photos at 768-1600 px) its false reads were "Lxod" (0.57),
     "2302P2" (0.54), "y" (0.99) and "7" (0.91); its true reads of date digits and watermarks
     over grass scored 0.94-1.0.
@@ -321,7 +321,7 @@ def detect_text_in_saturation(image, *, min_score=0.5, recognize=True) -> list[T
     image : ndarray, shape (H, W, 3), float32 in [0, 1]
         sRGB image.
     min_score, recognize
-        As :func:`detect_text` (``min_score`` raised to :data:`_SATURATION_MIN_SCORE`).
+        As :func:`detect_text` (``min_score`` raised to :data:`_VIEW_MIN_SCORE`).
 
     Returns
     -------
@@ -329,13 +329,13 @@ def detect_text_in_saturation(image, *, min_score=0.5, recognize=True) -> list[T
         Polygons in the image's coordinates, reading order; possibly empty.
     """
     found = detect_text(saturation_view(image), recognize=recognize,
-                        min_score=max(float(min_score), _SATURATION_MIN_SCORE))
+                        min_score=max(float(min_score), _VIEW_MIN_SCORE))
     return _word_like(found) if recognize else found
 
 
 #: Score a line read in another view than the photo needs (:func:`detect_text_in_saturation`,
 #: :func:`detect_text_in_tiles`).
-_SATURATION_MIN_SCORE = 0.8
+_VIEW_MIN_SCORE = 0.8
 
 
 def _word_like(found: list[TextRegion]) -> list[TextRegion]:
@@ -387,7 +387,7 @@ def detect_text_in_tiles(image, *, min_score=0.5, tile_px=_TILE_PX, scale=_TILE_
     side and does not enlarge one that is large enough). Tiles of about ``tile_px`` a side
     (overlapping by :data:`_TILE_OVERLAP_PX`) are enlarged ``scale`` times; the view's
     texture reads as text too, so only confident word-like reads are kept (the saturation
-    pass's rule: score >= :data:`_SATURATION_MIN_SCORE`, three letters or digits), and of two
+    pass's rule: score >= :data:`_VIEW_MIN_SCORE`, three letters or digits), and of two
     reads whose boxes mostly overlap (the same line in two tiles) the better one.
 
     Parameters
@@ -395,7 +395,7 @@ def detect_text_in_tiles(image, *, min_score=0.5, tile_px=_TILE_PX, scale=_TILE_
     image : ndarray, shape (H, W, 3), float32 in [0, 1]
         sRGB image.
     min_score : float, keyword-only
-        As :func:`detect_text` (raised to :data:`_SATURATION_MIN_SCORE`).
+        As :func:`detect_text` (raised to :data:`_VIEW_MIN_SCORE`).
     tile_px : int, keyword-only
         Target tile side (px, >= 32) before enlargement.
     scale : float, keyword-only
@@ -424,7 +424,7 @@ def detect_text_in_tiles(image, *, min_score=0.5, tile_px=_TILE_PX, scale=_TILE_
     tiles = [(max(0, ix * tw - o), max(0, iy * th - o), min(w, (ix + 1) * tw + o),
               min(h, (iy + 1) * th + o)) for iy in range(ny) for ix in range(nx)]
     found = _read_crops(view, tiles, scale=float(scale), interpolation=cv2.INTER_CUBIC,
-                        min_score=max(float(min_score), _SATURATION_MIN_SCORE))
+                        min_score=max(float(min_score), _VIEW_MIN_SCORE))
     kept: list[TextRegion] = []
     for r in sorted(_word_like(found), key=lambda r: -r.score):
         kept += [] if any(_box_inside(r.polygon, k.polygon) for k in kept) else [r]

@@ -245,10 +245,14 @@ class Hole:
                 slice(max(0, self.sl[1].start - margin), min(w, self.sl[1].stop + margin)))
 
     def within(self, box: tuple[slice, slice]) -> np.ndarray:
-        """The hole on the pixels of ``box`` (a box containing it), boolean."""
+        """The hole on the pixels of ``box``, boolean: the part of it the box holds."""
         m = np.zeros((box[0].stop - box[0].start, box[1].stop - box[1].start), bool)
-        y, x = self.sl[0].start - box[0].start, self.sl[1].start - box[1].start
-        m[y:y + self.mask.shape[0], x:x + self.mask.shape[1]] = self.mask
+        (hy, hx), (by, bx) = self.sl, box
+        y0, y1 = max(hy.start, by.start), min(hy.stop, by.stop)
+        x0, x1 = max(hx.start, bx.start), min(hx.stop, bx.stop)
+        if y0 < y1 and x0 < x1:
+            m[y0 - by.start:y1 - by.start, x0 - bx.start:x1 - bx.start] = self.mask[
+                y0 - hy.start:y1 - hy.start, x0 - hx.start:x1 - hx.start]
         return m
 
     def full(self, shape) -> np.ndarray:

@@ -110,6 +110,14 @@ def _robust_spread(x: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(x - np.median(x))))
 
 
+def _letter_spread(x: np.ndarray, ring: np.ndarray, stroke: float) -> float:
+    """The photo's own swing at a letter's scale: ``x`` (crop, float32) smoothed over half a
+    stroke (speckle finer than a stroke averages out over a letter, as it does for the eye),
+    its robust spread over ``ring`` (bool), plus one 8-bit level."""
+    smooth = cv2.GaussianBlur(np.ascontiguousarray(x), (0, 0), max(1.0, 0.5 * stroke))
+    return _robust_spread(smooth[ring]) + 1.0 / 255
+
+
 def _crossed(D, dev, hole, around, dirs, strengths, stroke):
     """An outlined letter (two inks) whose fill leans towards one ink over the other ink's
     pixels, that ink left on the mask's rim beside it: ``(tinted, lean, pixels)`` for the
@@ -132,8 +140,7 @@ def _crossed(D, dev, hole, around, dirs, strengths, stroke):
             ring, rim = around()
             # the fill grew from ink b left on the rim: a perfect removal leaves photo there
             if rim.sum() >= MIN_LETTER_PX and float(np.median(lean_b[rim])) >= CROSS_RIM * bar:
-                smooth = cv2.GaussianBlur(lean_b, (0, 0), max(1.0, 0.5 * stroke))
-                tinted = lean >= TINT_Z * (_robust_spread(smooth[ring]) + 1.0 / 255)
+                tinted = lean >= TINT_Z * _letter_spread(lean_b, ring, stroke)
         if best is None or (tinted, lean) > best[:2]:
             best = (tinted, lean, pix)
     return best
@@ -270,14 +277,9 @@ def tinted_fill(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.ndar
             bar = max(MIN_TINT, TINT_SHARE * s)
             tinted = False
             if tint >= bar:  # below it no spread makes the letter tinted: not measured
-                # the photo's own swing at the letter's scale: speckle finer than a stroke
-                # averages out over a letter, as it does for the eye
                 if ring is None:
                     ring = (cv2.dilate(h8, _disk(r_ring)) > 0) & ~near_mask[sl]
-                smooth = cv2.GaussianBlur(np.ascontiguousarray(dev), (0, 0),
-                                          max(1.0, 0.5 * stroke))
-                spread = _robust_spread(smooth[ring]) + 1.0 / 255
-                tinted = tint >= max(bar, TINT_Z * spread)
+                tinted = tint >= max(bar, TINT_Z * _letter_spread(dev, ring, stroke))
             if best is None or (tinted, tint) > best[:2]:
                 best = (tinted, tint, ink)
         if (len(dirs) == 2 and max(strengths) >= CROSS_MIN_INK

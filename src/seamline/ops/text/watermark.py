@@ -707,9 +707,9 @@ def find_tiled_watermark(image, *, model=None, exclude=(), wide=True, periodic=N
     img = _frame(image)
     if not (wide is True or wide is False or wide == "only"):
         raise InputError(f"wide must be True, False or 'only', got {wide!r}")
-    h, f, R = periodicity(img) if periodic is None else periodic
     if even not in (True, False, "only"):
         raise InputError(f"even must be True, False or 'only', got {even!r}")
+    h, f, R = periodicity(img) if periodic is None else periodic
     res = (TiledWatermark(False, reason="only the evened frame searched") if even == "only"
            else _passes(img, h, f, R, model, exclude, wide))
     if res.found or not even or wide == "only" or R is None:
