@@ -19,6 +19,16 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def case_selection(args) -> tuple[set | None, Path | None]:
+    """A checking script's ``--only`` (comma-separated case ids; None: every case) and its
+    ``--save`` folder, made (None: no pictures), from its parsed ``args``."""
+    only = set(args.only.split(",")) if args.only else None
+    save = Path(args.save) if args.save else None
+    if save:
+        save.mkdir(parents=True, exist_ok=True)
+    return only, save
+
+
 def crop_resize_4x3(photo, size):
     """The centre 4:3 crop of ``photo`` resized to ``size`` = (W, H): the train-split cases of
     the profiling and checking scripts.

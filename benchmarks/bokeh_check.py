@@ -42,7 +42,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import crop_resize_4x3, text_region  # noqa: E402  (benchmarks/ is on sys.path)
+from _common import case_selection, crop_resize_4x3, text_region  # noqa: E402  (benchmarks/ is on sys.path)
 
 MONO = ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
         "/usr/share/fonts/truetype/freefont/FreeMono.ttf",
@@ -178,10 +178,7 @@ def main():
     import seamline as sl
     from mask_train_eval import ghost_words, psnr, save_picture, telea
 
-    only = set(args.only.split(",")) if args.only else None
-    save = Path(args.save) if args.save else None
-    if save:
-        save.mkdir(parents=True, exist_ok=True)
+    only, save = case_selection(args)
     rows = []
     for cid, photo, image, drawn, region, lines in build_cases(args.grain):
         if only and cid not in only:

@@ -32,7 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import text_region  # noqa: E402  (benchmarks/ is on sys.path)
+from _common import case_selection, text_region  # noqa: E402  (benchmarks/ is on sys.path)
 
 WORDS = ("Friends", "Summer", "Holiday", "Moments", "Weekend", "Journey", "Sunday", "Travel")
 FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
@@ -119,10 +119,7 @@ def main():
 
     import seamline as sl
 
-    only = set(args.only.split(",")) if args.only else None
-    save = Path(args.save) if args.save else None
-    if save:
-        save.mkdir(parents=True, exist_ok=True)
+    only, save = case_selection(args)
     rows = []
     for cid, kind, photo, image, drawn, region, lines, ov in build_cases(args.cases):
         if only and cid not in only:

@@ -50,6 +50,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _common import case_selection  # noqa: E402
 from mask_train_eval import STAGE_MASKS, build_sized_cases, psnr, save_picture  # noqa: E402
 
 STYLES = "watermark,multiline,shadow_blur,shadow_hard,outline"
@@ -97,10 +98,7 @@ def main():
     ap.add_argument("--save", help="input | mask | result | clean, 2x, per case and method")
     ap.add_argument("--out", help="write the per-case rows (JSON) here")
     args = ap.parse_args()
-    only = set(args.only.split(",")) if args.only else None
-    save = Path(args.save) if args.save else None
-    if save:
-        save.mkdir(parents=True, exist_ok=True)
+    only, save = case_selection(args)
     rows = []
     for cid, style, name, photo, image, drawn, region, _ in build_sized_cases(
             args.styles.split(","), args.per_style):

@@ -51,7 +51,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import text_region  # noqa: E402
+from _common import case_selection, crop_resize_4x3, text_region  # noqa: E402
 from bench_remove_text import ink_left  # noqa: E402
 from mask_train_eval import (_lines, far_sources, final_mask, ghost_words,  # noqa: E402
                              psnr, regions_for, run_pipeline, save_picture)
@@ -104,12 +104,8 @@ def build():
         if name == "bristles":
             photo = bristles(k, h, width)
         else:
-            src = by_name[name]
-            H, W = src.shape[:2]
-            ch, cw = (H, int(H * 4 / 3)) if W * 3 >= H * 4 else (int(W * 3 / 4), W)
-            photo = cv2.resize(src[(H - ch) // 2:(H - ch) // 2 + ch, (W - cw) // 2:(W - cw) // 2 + cw],
-                               (width, h), interpolation=cv2.INTER_CUBIC)
-            photo = np.clip(photo, 0, 1).astype(np.float32)
+            # (every train photo here is enlarged: crop_resize_4x3's bicubic branch)
+            photo = crop_resize_4x3(by_name[name], (width, h))
         rng = np.random.default_rng([20261207, 34, overlays.STYLES.index(style), width, k,
                                      sum(map(ord, name))])
         ovs = overlays.sample_overlays(rng, style, photo.shape[:2], fonts)
@@ -136,10 +132,7 @@ def main():
     ap.add_argument("--out", help="write the rows as JSON")
     ap.add_argument("--save", help="folder for pictures (mask_train_eval.save_picture)")
     args = ap.parse_args()
-    only = set(args.only.split(",")) if args.only else None
-    save = Path(args.save) if args.save else None
-    if save:
-        save.mkdir(parents=True, exist_ok=True)
+    only, save = case_selection(args)
     rows = []
     for cid, style, name, photo, image, drawn, region, lines in build():
         if only and cid not in only:
