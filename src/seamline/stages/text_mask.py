@@ -1,7 +1,7 @@
 """``text-mask``: a mask of everything each detected text line drew on the photo.
 
 (This module is over 600 lines because the class keeps the note of every version of its
-output beside ``version``, as every stage does (2-61: some 117 lines of comments), and
+output beside ``version``, as every stage does (2-62: some 119 lines of comments), and
 :meth:`TextMask.run` orders the combined method's steps, some 330 lines; the work of each
 step is in :mod:`seamline.ops.text`.)
 """
@@ -134,7 +134,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # block keeps its glyph pixels the segmenter marks, and the block's stroke width
     # 61: an outlined line's edge colour just past its mask (boundary_rim.edge_colour_rim) and a
     # line's fill colour its mask walls in (boundary_rim.fill_in_holes) are added
-    version = "61"
+    # 62: a line whose matte took its glow for the letters gets the letters the glow walls in
+    # (ops.text.glow_core)
+    version = "62"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
@@ -243,6 +245,13 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                     # (ops.text.glyph): none of it is dropped
                     report["fill_outline_px_kept"] = int((gm.fill_outline & ~combined).sum())
                     combined |= gm.fill_outline
+                # glow text of the photo's own hue whose matte took the glow for the letters
+                # (ops.text.glow_core): the letters the glow walls in join the mask
+                from seamline.ops.text.glow_core import glow_cores
+
+                report["glow_core_px"] = []
+                combined |= glow_cores(combined, image, polys, heights, margin=p.margin,
+                                       report=report["glow_core_px"])
                 mask = combined.astype(np.float32)
                 # a line masked by its glyphs alone (plus letters the segmenter confirmed,
                 # or an outline: an effect grown all round, not moved) whose edge is hard
