@@ -140,6 +140,46 @@ def test_a_watermark_over_the_smooth_half_of_a_half_textured_photo_is_found():
     assert not find_tiled_watermark(photo).found
 
 
+def test_a_fat_blob_is_turned_to_the_row_the_detectors_reads_give():
+    # a grey DejaVu Sans "shutterpix" at -25 deg over grass | the cat blurred (benchmarks'
+    # dark_tiled_ghost_eval h1): the evened pass's blob over the right lattice is fat and
+    # its long side 12 deg off the words (-13 deg); the detector read copies on the smooth
+    # half (stand-ins here: three drawn copies' boxes), and the tiles are turned to the
+    # lattice's row along them and cut to the strokes
+    from seamline.testing import overlays as ov
+    from seamline.testing.backgrounds import backgrounds
+
+    H, W = 576, 768
+    photos = dict(backgrounds("train"))
+
+    def framed(name):  # the centre 4:3 crop, resized
+        a = photos[name]
+        h, w = a.shape[:2]
+        ch, cw = (h, h * 4 // 3) if w * 3 >= h * 4 else (w * 3 // 4, w)
+        a = a[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
+        return cv2.resize(a, (W, H), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    left, right = framed("skimage:grass"), cv2.GaussianBlur(framed("skimage:chelsea"), (0, 0), 6)
+    ramp = np.clip((np.arange(W) - 0.475 * W) / (0.05 * W), 0, 1).astype(np.float32)
+    photo = np.clip(left + (right - left) * ramp[None, :, None], 0, 1).astype(np.float32)
+    word = ov.Overlay(text="shutterpix", xy=(0, 0), size_px=36,
+                      font=BOLD_FONT.replace("-Bold", ""), color=(160,) * 3, opacity=0.4,
+                      angle_deg=-25)
+    copies = ov.tile_overlay(word, (H, W), (1.5, 4.0))
+    marked = ov.render(photo, copies)[0].astype(np.float32)
+    boxes = [np.float32(q) for o in copies for q in ov.line_polygons(o)]
+    reads = [q for q in boxes if q[:, 0].mean() > 0.55 * W and (q >= 0).all()
+             and q[:, 0].max() < W and q[:, 1].max() < H]
+    assert len(reads) >= 3
+    wm = find_tiled_watermark(marked, exclude=reads)
+    assert wm.found, wm.reason
+    assert abs(((wm.angle_deg + 25) + 90) % 180 - 90) < 3  # (main: -13.2 deg)
+    centres = np.array([q.mean(0) for q in boxes])
+    tiles = np.array([np.asarray(p).mean(0) for p in wm.polygons])
+    tiles = tiles[(tiles >= 0).all(1) & (tiles[:, 0] < W) & (tiles[:, 1] < H)]
+    assert np.hypot(*(tiles[:, None] - centres[None]).transpose(2, 0, 1)).min(1).max() < 12
+
+
 def test_a_frame_half_flat_is_not_evened_to_nothing():
     # grass beside a plain background over half the frame (a graphic's, a letterbox): the
     # local energy's 30th percentile is 0, and evened every pixel was scaled to 0 (main

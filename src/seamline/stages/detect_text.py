@@ -11,7 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "13"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "14"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
@@ -29,6 +29,8 @@ class DetectText(Stage):
     # (text of the photo's own hue and near its lightness: dark green glow on a green leaf)
     # 13: where no tiled watermark is found, the search again on the frame with its strong
     # texture evened out (ops.text.watermark.evened: a watermark over a half-textured photo)
+    # 14: a tile's blob the detector's reads of its copies contradict (more than
+    # watermark.TURN_DEG) is turned to the lattice's row along them and cut to the strokes
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
