@@ -1,7 +1,7 @@
 """``text-mask``: a mask of everything each detected text line drew on the photo.
 
 (This module is over 600 lines because the class keeps the note of every version of its
-output beside ``version``, as every stage does (2-62: some 119 lines of comments), and
+output beside ``version``, as every stage does (2-63: some 121 lines of comments), and
 :meth:`TextMask.run` orders the combined method's steps, some 330 lines; the work of each
 step is in :mod:`seamline.ops.text`.)
 """
@@ -136,7 +136,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # line's fill colour its mask walls in (boundary_rim.fill_in_holes) are added
     # 62: a line whose matte took its glow for the letters gets the letters the glow walls in
     # (ops.text.glow_core), except with a tiled watermark's tiles (the tile vote's)
-    version = "62"
+    # 63: edge_colour_rim also takes the outline's own colour (measured on its core inside the
+    # mask) up to its outer edge, where the pixels beyond are not that colour
+    version = "63"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
@@ -451,8 +453,12 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 edged = [i for i, (r, c) in enumerate(zip(report["regions"], report["per_line"]))
                          if r and r.get("path") != "watermark" and not _moved(c)
                          and (r.get("outlined") or _dark_beside_light(r))]
+                # (its core colour up to the outline's outer edge not on a soft shadow's
+                # line, whose darkest colour is the shadow: mix 012, 5 px of it, -0.56 dB)
                 rest = edge_colour_rim(combined, image, [polys[i] for i in edged],
-                                       [report["regions"][i]["colors"] for i in edged])
+                                       [report["regions"][i]["colors"] for i in edged],
+                                       cores=["soft shadow" not in report["per_line"][i]
+                                              for i in edged])
                 report["edge_colour_px"] = int(rest.sum())
                 combined |= rest
                 # ... and, on a line whose colours lift or a ringing outline chose, its fill's

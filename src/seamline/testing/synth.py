@@ -20,7 +20,8 @@ from PIL import Image, ImageDraw, ImageFont
 from seamline.errors import InputError
 from seamline.io import as_image
 
-__all__ = ["TextItem", "draw_text", "random_text_items", "text_photo_cases", "WORDS"]
+__all__ = ["TextItem", "bristles", "draw_text", "random_text_items", "text_photo_cases",
+           "WORDS"]
 
 
 # Common, OCR-friendly English words (no ambiguous I/l/1 only words).
@@ -235,6 +236,34 @@ _VIVID = [
     (255, 255, 255), (20, 20, 20), (255, 221, 0), (230, 30, 40), (0, 200, 255),
     (255, 140, 0), (40, 220, 80), (250, 90, 200), (30, 40, 160),
 ]
+
+
+def bristles(seed: int, n: int, colours, shape=(160, 420)) -> np.ndarray:
+    """Saturated paint-brush bristles (a stand-in for a busy, colourful photo under a meme).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the strokes' colours and places.
+    n : int
+        Number of 3 px strokes (each 12 px across, 40 px down).
+    colours : sequence of (float, float, float)
+        RGB in [0, 1] the strokes are drawn in.
+    shape : (int, int)
+        ``(H, W)`` of the picture.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), float32 in [0, 1]
+        Black where no stroke lies.
+    """
+    rng = np.random.default_rng(seed)
+    photo = np.zeros((*shape, 3), np.float32)
+    for _ in range(n):
+        c = tuple(float(v) for v in rng.choice(colours))
+        x, y = int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0]))
+        cv2.line(photo, (x, y), (x + 12, y + 40), c, 3)
+    return photo
 
 
 def _luma(rgb01) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.text.effects import change_over_texture
 
-__all__ = ["EDGE_COLOUR_DELTA_E", "EDGE_COLOUR_SHARE", "EDGE_RIM_PX", "HOLE_RINGED_SHARE",
+__all__ = ["BEYOND_SHARE", "CORE_DELTA_E", "CORE_PX", "EDGE_COLOUR_DELTA_E", "EDGE_COLOUR_SHARE", "EDGE_RIM_PX", "HOLE_RINGED_SHARE",
            "PHOTO_LIKE_FILL", "edge_colour_rim", "fill_in_holes"]
 
 #: edge_colour_rim: how far (px) past a line's mask the rest of its outline is looked for
@@ -30,10 +30,20 @@ EDGE_COLOUR_SHARE = 0.2
 #: the navy's own, the pixels L* 0-1) than the photo estimated under it, within this (Delta
 #: E): its anti-aliased last pixel, not a photo colour half way to it
 EDGE_COLOUR_DELTA_E = 25.0
+#: ... or, ending within that reach, within this (Delta E) of the outline's colour measured
+#: on its core, the dark glyph colour's pixels up to ``CORE_PX`` inside the mask's edge
+CORE_DELTA_E = 12.0
+CORE_PX = 4
+#: ... and this many times nearer that colour than the photo estimated under it (train mix
+#: 029, 031, 033: dark photo pieces of coffee, space and a rocket's shadow, as dark as the
+#: outline, beside the letters; mix 002, a mid-tone glyph colour over noise)
+CORE_NEARER = 2.0
+#: ... where at most this share of the pixels just beyond such a piece are of that colour
+BEYOND_SHARE = 0.3
 
 
 def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
-                    margin: float = 0.3) -> np.ndarray:
+                    margin: float = 0.3, cores=None) -> np.ndarray:
     """The outer pixels of a line's dark outline just outside its mask: bool, shape (H, W).
 
     A thick outline over a photo near its own lightness (a meme's black outline over dark
@@ -44,7 +54,12 @@ def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
     along a "D" after the normaliser's margin). Here the mask is grown, ring by ring up to
     ``EDGE_RIM_PX``, over pixels of the outline's colour (``EDGE_COLOUR_SHARE``,
     ``EDGE_COLOUR_DELTA_E``) darker than the photo estimated under them (from the band past
-    ``EDGE_RIM_PX``) by more than its texture (``effects.change_over_texture``).
+    ``EDGE_RIM_PX``) by more than its texture (``effects.change_over_texture``); and over
+    pixels within ``CORE_DELTA_E`` of the outline's colour measured on its core inside the
+    mask (``CORE_PX``), ``CORE_NEARER`` times nearer it than the photo estimated under them,
+    where the outline ends (``BEYOND_SHARE``): over saturated bristles the edge pixels'
+    median is half photo and the texture hides the rim from the first test (train
+    ``meme_bristles1``: 1055 px of outline past the mask taken by the first, 1692 with both).
 
     Parameters
     ----------
@@ -52,10 +67,13 @@ def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         As :func:`~seamline.ops.text.rim.missed_corners`; ``polygons``: the lines to look at.
     colours : sequence of sequence
         Per polygon, its glyph colours (``glyph_mask``'s ``colors``: RGB in [0, 1]).
+    cores : sequence of bool, optional, keyword-only
+        Per polygon, whether its darkest colour is an outline the core-colour test may
+        follow (not a soft shadow's); None: every polygon's.
     """
     out = np.zeros_like(mask, dtype=bool)
     k3 = np.ones((3, 3), np.uint8)
-    for poly, cols in zip(polygons, colours):
+    for k, (poly, cols) in enumerate(zip(polygons, colours)):
         cols = np.asarray(cols or [], np.float32).reshape(-1, 3)
         lab_cols = cv2.cvtColor(cols[None], cv2.COLOR_RGB2Lab)[0] if len(cols) > 1 else None
         y0, y1, x0, x1 = line_crop(mask.shape, poly, margin)
@@ -70,18 +88,59 @@ def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
         diff, de, floor = change_over_texture(lab, rgb, inner, band)
         edge = lab[m & ~(cv2.erode(m.astype(np.uint8), k3) > 0) & (de > floor)]
-        near = np.argmin(np.linalg.norm(edge[:, None] - lab_cols[None], axis=-1), 1)
-        dark = near == int(np.argmin(lab_cols[:, 0]))
+        dark_i = int(np.argmin(lab_cols[:, 0]))
+        dark = _nearest(edge, lab_cols) == dark_i
         if len(edge) < 20 or dark.mean() < EDGE_COLOUR_SHARE:
             continue
         dist = np.linalg.norm(lab - np.median(edge[dark], 0), axis=-1)
         like = (inner & (d > 0) & (de > floor) & (diff[..., 0] < 0) & (dist < de)
                 & (dist <= EDGE_COLOUR_DELTA_E))
-        grown = m.copy()
-        for _ in range(EDGE_RIM_PX):
-            grown = grown | (like & (cv2.dilate(grown.astype(np.uint8), k3) > 0))
+        grown = _grow(m, like)
+        # ... and the outline's own colour, measured on its core inside the mask (the edge
+        # pixels' median above is half photo: L* 33 for a black outline over saturated
+        # bristles, whose missed pixels, L* 0, lay 31-33 Delta E from it, and the bristles'
+        # texture floor, 55 Delta E, hid them from the estimate), where the outline ends:
+        # the pixels beyond a piece grown so are not the outline's colour (a dark photo
+        # object beside the letters is)
+        core = (m & (cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3) <= CORE_PX)
+                & (_nearest(lab, lab_cols) == dark_i))
+        if core.sum() >= 20 and (cores is None or cores[k]):
+            dist = np.linalg.norm(lab - np.median(lab[core], 0), axis=-1)
+            grown |= _ending(m, inner & (CORE_NEARER * dist < de), dist <= CORE_DELTA_E)
         out[y0:y1, x0:x1] |= grown & ~m & _box(poly, m.shape, x0, y0)
     return out
+
+
+def _nearest(lab: np.ndarray, lab_cols: np.ndarray) -> np.ndarray:
+    """Index of the nearest of ``lab_cols`` (K, 3) for each Lab pixel of ``lab`` (..., 3)."""
+    return np.argmin(np.linalg.norm(lab[..., None, :] - lab_cols, axis=-1), -1)
+
+
+def _grow(m: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``m`` grown ring by ring, up to ``EDGE_RIM_PX``, over ``like`` pixels (bool each)."""
+    grown = m.copy()
+    k3 = np.ones((3, 3), np.uint8)
+    for _ in range(EDGE_RIM_PX):
+        grown = grown | (like & (cv2.dilate(grown.astype(np.uint8), k3) > 0))
+    return grown
+
+
+def _ending(m: np.ndarray, reach: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """The pieces ``m`` grows over ``like`` pixels within ``reach`` (:func:`_grow`) whose
+    pixels just beyond (2 px round the piece, outside ``m`` and every grown piece) are at
+    most ``BEYOND_SHARE`` ``like`` themselves: an outline's last pixels, not a region of its
+    colour running on. Bool, the shape of ``m`` (each argument too)."""
+    add = _grow(m, reach & like) & ~m
+    n, part = cv2.connectedComponents(add.astype(np.uint8), connectivity=8)
+    if n < 2:
+        return add
+    ring = cv2.dilate(part.astype(np.float32), np.ones((5, 5), np.uint8)).astype(np.int32)
+    beyond = (ring > 0) & ~m & ~add & (cv2.dilate(add.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    total = np.bincount(ring[beyond], minlength=n)
+    alike = np.bincount(ring[beyond & like], minlength=n)
+    ok = alike <= BEYOND_SHARE * total
+    ok[0] = False
+    return ok[part] & add
 
 
 def _box(poly, shape, x0, y0) -> np.ndarray:
