@@ -11,7 +11,11 @@ and fonts only; ``bristles`` is a procedural stand-in for saturated paint-brush 
 * ``rim_pipe`` / ``rim8_pipe`` -- the same outside the mask the whole pipeline filled;
 * ``psnr_pipe`` (text region), ``far`` (px changed > 8 px from the text), ``ghost`` (words
   the ghost judge still sees), ``ink_left``, ``qa`` (QA-failed regions), and the filled mask's
-  px over the drawn px (``mask/drawn``: precision must not collapse).
+  px over the drawn px (``mask/drawn``: precision must not collapse);
+* ``dark`` -- dark residue: px within 3 px of the drawn text whose cleaned lightness lies
+  well below the clean photo's and below the cleaned image's own surroundings (a 15 px
+  median), in pieces of 20 px or more: the letter shapes a fill grows from an outline's rim
+  (:func:`dark_residue`).
 
 Findings (session 27, main 33c551c, all 15 cases, one window 15:24-16:35 on a loaded
 2-core machine): main leaves rims on most: meme_bristles1 8658 px (rim_pipe; the white
@@ -33,6 +37,14 @@ ghost 1, ink_left 2.570, QA-failed 2, px / drawn 1.200; but on the 36-case mix
 outline rule grew dark photo pieces the mask had taken), ghost, ink_left and QA-failed
 no worse; the fill rule alone: mix -1.02 dB in sum (029 -1.25 dB for 173 more mask px;
 034 -0.63 dB for 2 px: the pipeline's result moves that much for a 2 px mask change).
+
+Session 35 (the six meme cases, main 0475ab0 vs meme35, one window): main leaves dark
+letter shapes on meme_bristles1 ("CARES OFFER" read at a glance; dark 2725 px, rim_pipe
+1956) that its ghost judge passes (0 lines flagged). text-mask v62 (edge_colour_rim's
+core-colour test) alone: 13.86 -> 14.12 dB, rim 1436, dark 1955, far 498 -> 498; with the
+outline-remnant look (:mod:`seamline.ops.text.remnant`, fill-text v39): 14.16 dB, rim 861,
+dark 1093, ink_left 0.0146 -> 0.0054, far 498 -> 602; meme_astronaut0 20.35 -> 20.39 dB,
+dark 261 -> 222; the other four unchanged.
 
 Usage::
 
@@ -125,6 +137,19 @@ def rim_left(mask, drawn, vis):
     return int((ring & drawn).sum()), int((ring & vis).sum())
 
 
+def dark_residue(photo, result, drawn):
+    """Dark residue px: near ``drawn`` (HxW bool, within 3 px), ``result``'s luma (Rec. 601)
+    0.2 below ``photo``'s and 0.1 below its own 15 px median, in 8-connected pieces of 20 px
+    or more (HxWx3 float32 in [0, 1] each)."""
+    w = np.float32([0.299, 0.587, 0.114])
+    near = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    yr, yp = result @ w, photo @ w
+    med = cv2.medianBlur(np.clip(yr * 255 + 0.5, 0, 255).astype(np.uint8), 15) / np.float32(255)
+    dark = near & (yp - yr > 0.2) & (med - yr > 0.1)
+    n, part, st, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+    return int(st[1:, cv2.CC_STAT_AREA][st[1:, cv2.CC_STAT_AREA] >= 20].sum())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", help="comma-separated case ids")
@@ -153,7 +178,7 @@ def main():
                        far=int(np.count_nonzero(np.any(result != image, axis=2) & far)),
                        far_by=far_sources(image, result, drawn, stages),
                        ink_left=ink["ink_left_px"] / max(ink["ink_px"], 1e-9), qa=len(failed),
-                       pipe_px=int(filled.sum()))
+                       pipe_px=int(filled.sum()), dark=dark_residue(photo, result, drawn))
             row["rim_pipe"], row["rim8_pipe"] = rim_left(filled, drawn, vis)
             if save:
                 save_picture(save / f"{cid}.png", image, photo, filled, drawn, result)

@@ -18,7 +18,7 @@ BackendName = Literal["auto", "telea", "ns", "biharmonic", "fsr", "fsr-best", "f
 
 class FillText(CheckpointFile, Stage):  # lama's checkpoint: checked first, in the key
     id = "fill-text"
-    version = "38"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
+    version = "39"  # 2: the smear judge and its refills; FSR on luminance, any hole size;
     #                3: the structure judge, and the edge-first fill for a region it flags;
     #                4: a grey graphic (a 1-bit page) gets Telea under auto; 5: ``edited``;
     #                6: the surface look, and the grain blended into a fill it flags;
@@ -93,6 +93,9 @@ class FillText(CheckpointFile, Stage):  # lama's checkpoint: checked first, in t
     #                   ink its rim left (ops.text.tint, crossed lean): the loop refills them
     #               38: a region whose last pass is flagged gets its best-judged pass back
     #                   (ops.text.best_pass)
+    #               39: the ghost judge's outline-remnant look (ops.text.remnant: pixels as
+    #                   dark as the removed outline in letter pieces): the loop grows over
+    #                   the outline's rim beside them and refills
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True,
                                   doc="the photo with text; a grey page stays one channel"),

@@ -14,7 +14,7 @@ from seamline.core.stage import Stage, StageResult
 
 class EditQA(Stage):
     id = "qa"
-    version = "14"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
+    version = "15"  # 3: ghost verdicts and failed regions from the fill's closed loop; 4: figures
     #                outside their normal range (ops.metrics.QA_RANGES) are warnings; 5: the
     #                residual-text re-read at the whole-image detection's scale; 6: the
     #                smear judge's verdicts, failed regions from either judge; 7: the
@@ -26,6 +26,7 @@ class EditQA(Stage):
     #                12: ... only its own region's (the verdict's box centred on it; a
     #                repeat of the same text inside another line's box is read again);
     #                14: the tint look's crossed lean (an outline's rim grown into letters)
+    #                15: the outline-remnant look (ops.text.remnant) in the fill's verdicts
     qa = True  # the runner copies this stage's report into the manifest's "qa" section
     spec = StageSpec(
         # grey: every figure on the one channel (those of its RGB expansion; a fax page's
@@ -125,6 +126,12 @@ class EditQA(Stage):
             tint = [{"index": v["index"], "text": v["text"],
                      **((v.get("stats") or {}).get("tint") or {})} for v in verdicts]
             report.update(_judge_summary("tint", tint, TINT_FIGURES))
+            # ... and its outline-remnant look (pixels as dark as the removed outline)
+            from seamline.ops.text.remnant import REMNANT_FIGURES
+
+            kept = [{"index": v["index"], "text": v["text"],
+                     **((v.get("stats") or {}).get("remnant") or {})} for v in verdicts]
+            report.update(_judge_summary("remnant", kept, REMNANT_FIGURES))
             # ghost, leftover, tint, smear, structure: the fill loop's own list (a region
             # once, with every reason)
             by_index = {v["index"]: v for v in verdicts}
@@ -269,18 +276,19 @@ def _judge_summary(key: str, verdicts, figures) -> dict:
 
 
 def _leftover_judges(failed: dict, verdicts: dict) -> list:
-    """A failed region's judges, with the ghost judge's leftover and tint looks named on their
-    own (the fill loop lists every ghost verdict as ``ghost``): ``leftover`` / ``tint`` when
-    that look flagged the region, ``ghost`` kept only when a read or the residue did too."""
+    """A failed region's judges, with the ghost judge's leftover, tint and remnant looks named
+    on their own (the fill loop lists every ghost verdict as ``ghost``): ``leftover`` /
+    ``tint`` / ``remnant`` when that look flagged the region, ``ghost`` kept only when a read or the residue did too."""
     judges = list(failed.get("judges", ["ghost"]))
     v = verdicts.get(failed["index"])
     stats = (v.get("stats") or {}) if v is not None else {}
-    looks = [k for k in ("leftover", "tint") if (stats.get(k) or {}).get("flagged")]
+    looks = [k for k in ("leftover", "tint", "remnant") if (stats.get(k) or {}).get("flagged")]
     if v is None or "ghost" not in judges or not looks:
         return judges
     from seamline.ops.text.leftover import LEFTOVER_REASON
+    from seamline.ops.text.remnant import REMNANT_REASON
     from seamline.ops.text.tint import TINT_REASON
 
     reads = [r for r in v.get("reasons", [])
-             if not r.startswith((LEFTOVER_REASON, TINT_REASON))]
+             if not r.startswith((LEFTOVER_REASON, TINT_REASON, REMNANT_REASON))]
     return [j for j in judges if j != "ghost" or reads] + looks

@@ -464,7 +464,8 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
                   residue_threshold: float = RESIDUE_THRESHOLD, clahe_clip: float = CLAHE_CLIP,
                   min_read_score: float = MIN_READ_SCORE, margin: float = 0.35,
                   high_pass: bool = True, leftover: bool = True, tint: bool = True,
-                  shape: bool = True, boost_floor: float | None = None) -> list[GhostVerdict]:
+                  shape: bool = True, boost_floor: float | None = None,
+                  remnant: bool = True) -> list[GhostVerdict]:
     """Judge whether each original text region is still visible in the cleaned image.
 
     Parameters
@@ -509,6 +510,11 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
         (in [-1, 1]; the fill loop passes :data:`BOOST_FLOOR`): no more of its removed
         strokes' edges have a parallel edge left than a perpendicular one. None: read
         every region the plain read and the residue leave open.
+    remnant : bool, keyword-only
+        Also look for pixels of the cleaned line as dark as its removed outline (light, for
+        a light outline) in letter pieces the photo round it does not explain
+        (:func:`seamline.ops.text.remnant.outline_remnant`: a fill grown from the outline's
+        rim the mask left); the pieces and that rim join the residue.
 
     Returns
     -------
@@ -558,7 +564,7 @@ def judge_regions(original, cleaned, regions, *, mask=None, ocr=None,
     with pool(1, "reads") as reader:
         return [_judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                            reader, residue_threshold, clahe_clip, min_read_score, margin,
-                           high_pass, leftover, tint, shape, boost_floor)
+                           high_pass, leftover, tint, shape, boost_floor, remnant)
                 for i, (poly, text) in enumerate(polys)]
 
 
@@ -592,7 +598,7 @@ def _reads(read, strip, words, clahe_clip, high_pass, min_read_score, residue_sk
 
 def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read, reader,
                residue_threshold, clahe_clip, min_read_score, margin, high_pass, leftover,
-               tint, shape=True, boost_floor=None) -> GhostVerdict:
+               tint, shape=True, boost_floor=None, remnant=True) -> GhostVerdict:
     """:func:`judge_regions` for region ``i`` (its reads on the ``reader`` executor)."""
     H, W = original.shape[:2]
     hb = _box_height(poly)
@@ -661,6 +667,14 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                                       changed_full[y0:y1, x0:x1], region,
                                       text_height=hb)
         stats["tint"] = tinted
+    kept = None
+    if remnant:
+        from seamline.ops.text.remnant import outline_remnant
+
+        kept, kept_px = outline_remnant(original[y0:y1, x0:x1], cleaned[y0:y1, x0:x1],
+                                        changed_full[y0:y1, x0:x1], region, ring,
+                                        text_height=hb)
+        stats["remnant"] = kept
     plain_txt, plain_sc, words_plain, boosted_reads, words_boosted, boosted_sc = (
         reads.result() if reads is not None else ("", 0.0, [], [], [], []))
     if isinstance(boosted_reads, str):
@@ -710,6 +724,14 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
         reasons.append(f"{TINT_REASON}: {tinted['tinted_letters']} of "
                        f"{tinted['letters']} letter(s) filled towards the removed ink "
                        f"(the rim the mask left kept it)")
+    if kept is not None and kept["flagged"]:
+        from seamline.ops.text.remnant import REMNANT_REASON
+
+        res = (res | kept_px) if reasons else kept_px
+        wide = None if wide is None else wide | kept_px
+        reasons.append(f"{REMNANT_REASON}: {kept['remnant_px']} px in {kept['pieces']} "
+                       f"piece(s) at the removed outline's lightness (the photo round it: "
+                       f"{kept['ring_rate']:.3f})")
     stats.update(plain_score=round(plain_sc, 4),
                  boosted_scores=[round(float(x), 4) for x in boosted_sc])
     return GhostVerdict(i, text, bool(reasons), reasons, float(score), words_plain,
