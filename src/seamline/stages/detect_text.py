@@ -11,7 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "14"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "15"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
@@ -31,6 +31,10 @@ class DetectText(Stage):
     # texture evened out (ops.text.watermark.evened: a watermark over a half-textured photo)
     # 14: a tile's blob the detector's reads of its copies contradict (more than
     # watermark.TURN_DEG) is turned to the lattice's row along them and cut to the strokes
+    # 15: the photo's reads shaped like structure (one or two characters boxed large, or an
+    # unsure row of round characters) whose box the text segmenter hardly marks are dropped
+    # before the other passes (ops.text.false_reads: a whole photo boxed as "8", sleeve
+    # buttons as "C000")
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
@@ -78,11 +82,24 @@ class DetectText(Stage):
     def run(self, ctx, image):
         from seamline.ops.text import detect_text
         from seamline.ops.text.detect import detect_text_in_saturation, detect_text_in_tiles
+        from seamline.ops.text.false_reads import false_reads
         from seamline.ops.text.fragments import reread_fragments
         from seamline.ops.text.line_ends import extend_ends
 
         regions = detect_text(image, min_score=self.params.min_score,
                               recognize=self.params.recognize)
+        fragments, dropped = [], []
+        if self.params.recognize:
+            # a caption over a busy pattern boxed letter by letter (train outline1: "Happy"
+            # read as "H", "0", "0" and its "ppy" left out): read again round the pieces
+            # (the other passes keep reads of three characters or more: no pieces there)
+            regions, fragments = reread_fragments(image, regions,
+                                                  min_score=self.params.min_score)
+            # then photo structure read as weak text (a photo boxed as "8", buttons "C000"):
+            # a text-free photo comes back unchanged, and the other passes look instead
+            drop = false_reads(image, regions)
+            dropped = [r.text for r, d in zip(regions, drop) if d]
+            regions = [r for r, d in zip(regions, drop) if not d]
         by_saturation = 0
         deep = self.params.passes == "all"
         if not regions and deep:
@@ -99,12 +116,6 @@ class DetectText(Stage):
             # grey levels off its lightness, or 10-14 px type on a 1600 px photo
             regions = detect_text_in_tiles(image, min_score=self.params.min_score)
             by_tiles = len(regions)
-        fragments = []
-        if self.params.recognize:
-            # a caption over a busy pattern boxed letter by letter (train outline1: "Happy"
-            # read as "H", "0", "0" and its "ppy" left out): read again round the pieces
-            regions, fragments = reread_fragments(image, regions,
-                                                  min_score=self.params.min_score)
         # whole last letters and words the detector's box left out (train glow1: "studi"
         # boxed, the "o" past the box; a tiny line boxed two words short): the mask, the fill
         # and the judges all read the lines' boxes
@@ -112,7 +123,8 @@ class DetectText(Stage):
         report = {"regions": len(regions),
                   "words": sum(len(r.text.split()) for r in regions),
                   "texts": [r.text for r in regions], "ends_extended": ends,
-                  "fragments_reread": fragments, "found_by_saturation": by_saturation,
+                  "fragments_reread": fragments, "false_reads": dropped,
+                  "found_by_saturation": by_saturation,
                   "found_by_tiles": by_tiles}
         notes = []
         if self.params.tiled == "auto":
