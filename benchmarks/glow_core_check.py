@@ -91,10 +91,18 @@ def save(path, img, res, drawn):
                                         cv2.COLOR_RGB2BGR))
 
 
-def main():
+def run_cases(description, build_case, columns, headline):
+    """The glow checks' command line (this script's and ``glow_tail_check``'s).
+
+    Parses ``--cases/--only/--save/--out``, runs the whole pipeline on each case
+    ``build_case(j)`` makes and prints a JSON row per case: the script's own counts
+    (``columns(layers, mask)``, a dict), then mask px / drawn px, psnr in the text region, ghost
+    words, px changed > 8 px from the drawn text, QA-failed regions and CPU s; then the totals,
+    the script's own first (``headline(rows)``, a string).
+    """
     from mask_train_eval import ghost_words, psnr, run_pipeline
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--cases", type=int, default=12)
     ap.add_argument("--only", help="comma-separated case numbers")
     ap.add_argument("--save", help="write <id>.png pictures here")
@@ -109,14 +117,10 @@ def main():
         t = time.process_time()
         res, mask, failed = run_pipeline(img)
         cpu = time.process_time() - t
-        core = layers["fill"] >= 0.5
-        halo = (layers["glow"] >= 0.1) & ~core
         seen, words, _ = ghost_words(img, res, lines, mask)
         far = (cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 3) > 8) & \
             (np.abs(res - img).max(-1) > 2 / 255)
-        rows.append(dict(id=cid, photo=name, core=int(core.sum()),
-                         core_left=int((core & ~mask).sum()),
-                         halo_left=int((halo & ~mask).sum()),
+        rows.append(dict(id=cid, photo=name, **columns(layers, mask),
                          mask_drawn=round(float(mask.sum()) / max(1, int(drawn.sum())), 2),
                          psnr=round(psnr(res, photo, region), 2), ghost=seen, words=words,
                          far=int(far.sum()), qa_failed=len(failed), cpu=round(cpu, 2)))
@@ -125,14 +129,26 @@ def main():
             save(folder / f"{cid}.png", img, res, drawn)
     if rows:
         n = len(rows)
-        print(f"cases {n}: core_left {sum(r['core_left'] for r in rows)}/"
-              f"{sum(r['core'] for r in rows)}, halo_left {sum(r['halo_left'] for r in rows)}, "
+        print(f"cases {n}: {headline(rows)}, "
               f"psnr {sum(r['psnr'] for r in rows) / n:.2f}, ghost "
               f"{sum(r['ghost'] for r in rows)}/{sum(r['words'] for r in rows)}, far "
               f"{sum(r['far'] for r in rows)}, QA-failed {sum(r['qa_failed'] for r in rows)}, "
               f"CPU {sum(r['cpu'] for r in rows):.1f} s")
     if a.out:
         Path(a.out).write_text(json.dumps(rows, indent=1))
+
+
+def main():
+    def columns(layers, mask):
+        core = layers["fill"] >= 0.5
+        halo = (layers["glow"] >= 0.1) & ~core
+        return dict(core=int(core.sum()), core_left=int((core & ~mask).sum()),
+                    halo_left=int((halo & ~mask).sum()))
+
+    run_cases(__doc__.split("\n")[0], build_case, columns,
+              lambda rows: f"core_left {sum(r['core_left'] for r in rows)}/"
+                           f"{sum(r['core'] for r in rows)}, "
+                           f"halo_left {sum(r['halo_left'] for r in rows)}")
 
 
 if __name__ == "__main__":

@@ -31,10 +31,7 @@ Usage (run it with each tree first on PYTHONPATH and compare)::
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,9 +40,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import case_selection, text_region  # noqa: E402  (benchmarks/ is on sys.path)
+from _common import text_region  # noqa: E402  (benchmarks/ is on sys.path)
 from detect_miss_check import _rgb255, crop_4_3, tinted_grass  # noqa: E402
-from glow_core_check import save  # noqa: E402
+from glow_core_check import run_cases  # noqa: E402
 
 WIDTHS = (1024, 1280)
 
@@ -102,48 +99,16 @@ def build_case(j):
 
 
 def main():
-    from mask_train_eval import ghost_words, psnr, run_pipeline
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cases", type=int, default=12)
-    ap.add_argument("--only", help="comma-separated case numbers")
-    ap.add_argument("--save", help="write <id>.png pictures here")
-    ap.add_argument("--out", help="write the per-case rows (JSON) here")
-    a = ap.parse_args()
-    only, folder = case_selection(a)
-    rows = []
-    for j in range(a.cases):
-        if only and str(j) not in only:
-            continue
-        cid, name, photo, img, layers, drawn, region, lines = build_case(j)
-        t = time.process_time()
-        res, mask, failed = run_pipeline(img)
-        cpu = time.process_time() - t
+    def columns(layers, mask):
         effect = ((layers["glow"] + layers["shadow"]) > 0.05) & (layers["fill"] < 0.5)
         near = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) <= 6
-        tail = effect & ~mask & near
-        seen, words, _ = ghost_words(img, res, lines, mask)
-        far = (cv2.distanceTransform((~drawn).astype(np.uint8), cv2.DIST_L2, 3) > 8) & \
-            (np.abs(res - img).max(-1) > 2 / 255)
-        rows.append(dict(id=cid, photo=name, effect=int(effect.sum()),
-                         tail_left=int(tail.sum()),
-                         effect_left=int((effect & ~mask).sum()),
-                         mask_drawn=round(float(mask.sum()) / max(1, int(drawn.sum())), 2),
-                         psnr=round(psnr(res, photo, region), 2), ghost=seen, words=words,
-                         far=int(far.sum()), qa_failed=len(failed), cpu=round(cpu, 2)))
-        print(json.dumps(rows[-1]), flush=True)
-        if folder:
-            save(folder / f"{cid}.png", img, res, drawn)
-    if rows:
-        n = len(rows)
-        print(f"cases {n}: tail_left {sum(r['tail_left'] for r in rows)}, effect_left "
-              f"{sum(r['effect_left'] for r in rows)}/{sum(r['effect'] for r in rows)}, "
-              f"psnr {sum(r['psnr'] for r in rows) / n:.2f}, ghost "
-              f"{sum(r['ghost'] for r in rows)}/{sum(r['words'] for r in rows)}, far "
-              f"{sum(r['far'] for r in rows)}, QA-failed {sum(r['qa_failed'] for r in rows)}, "
-              f"CPU {sum(r['cpu'] for r in rows):.1f} s")
-    if a.out:
-        Path(a.out).write_text(json.dumps(rows, indent=1))
+        return dict(effect=int(effect.sum()), tail_left=int((effect & ~mask & near).sum()),
+                    effect_left=int((effect & ~mask).sum()))
+
+    run_cases(__doc__.split("\n")[0], build_case, columns,
+              lambda rows: f"tail_left {sum(r['tail_left'] for r in rows)}, effect_left "
+                           f"{sum(r['effect_left'] for r in rows)}/"
+                           f"{sum(r['effect'] for r in rows)}")
 
 
 if __name__ == "__main__":
