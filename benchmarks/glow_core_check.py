@@ -38,7 +38,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import case_selection, text_region  # noqa: E402  (benchmarks/ is on sys.path)
-from detect_miss_check import _rgb255, crop_4_3, tinted_grass  # noqa: E402
+from detect_miss_check import crop_4_3, recolour, tinted_grass  # noqa: E402
 
 WIDTHS = (1024, 1280, 1600)
 
@@ -60,13 +60,10 @@ def build_case(j):
     ovs = []
     for ov in overlays.sample_overlays(rng, "glow", photo.shape[:2],
                                        overlays.font_paths("train")):
-        w, h = overlays.measure(ov)
-        x, y = ov.xy
-        c = np.median(photo[max(0, int(y)):int(y + h) + 1, max(0, int(x)):int(x + w) + 1]
-                      .reshape(-1, 3), 0)
-        dark, light = c * rng.uniform(0.35, 0.6), c * rng.uniform(1.15, 1.35) + 0.03
-        fill, glow = (dark, light) if kind == "dark" else (light, dark)
-        ovs.append(replace(ov, color=_rgb255(fill), glow_color=_rgb255(glow)))
+        ov = recolour(ov, photo, "glow", True, rng)  # dark letters, light glow
+        if kind == "light":
+            ov = replace(ov, color=ov.glow_color, glow_color=ov.color)
+        ovs.append(ov)
     img, _, layers = overlays.render(photo, ovs)
     img = img.astype(np.float32)
     drawn = overlays.drawn_mask(photo, img)
