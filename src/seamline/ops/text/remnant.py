@@ -12,15 +12,16 @@ crossed lean).
 
 This look asks two plain questions. Did the mask leave a rim of the outline? The original's
 pixels just outside the mask (``RIM_PX``) within ``RIM_DELTA_E`` of the outline's colour
-(measured on its core: the darkest removed pixels), more of them than the ring round the line
-holds and than the next pixels out hold (``RIM_OVER_BEYOND``: a rim ends, a photo's dark fur
-runs on). And does the cleaned line hold pieces as dark as the outline, grown from that rim?
-The outline's level is the original's darkest removed pixels (``INK_Q``); a removed pixel of
-the cleaned image within ``LEVEL_DELTA`` of it is dark (for a light outline round dark
-letters, the same on the inverted lightness). A region is flagged when such pixels form
-pieces reaching the rim and spanning ``MIN_SPAN`` of the text height, together at least
-``MIN_SHARE`` of the removed pixels (and ``MIN_PX``) and ``EXCESS`` times the untouched ring's
-rate of dark pixels (a photo dark round the line, a night sky, explains dark fill), in
+(measured on its core: the darkest removed pixels), at least ``MIN_RIM_PX`` of them, a share
+more than (1 + ``EXCESS``) times the ring round the line holds and ``RIM_OVER_BEYOND`` times
+the next pixels out hold (a rim ends, a photo's dark fur runs on). And does the cleaned line
+hold pieces as dark as the outline, grown from that rim? The outline's level is the
+original's darkest removed pixels (``INK_Q``); a removed pixel of the cleaned image within
+``LEVEL_DELTA`` of it is dark (for a light outline round dark letters, the same on the
+inverted lightness). A region is flagged when such pixels form pieces reaching the rim and
+spanning ``MIN_SPAN`` of the text height, together at least ``MIN_SHARE`` of the removed
+pixels (and ``MIN_PX``) and more than (1 + ``EXCESS``) times the untouched ring's rate of
+dark pixels (a photo dark round the line, a night sky, explains dark fill), in
 ``MIN_PIECES`` pieces or more, none holding over ``MAX_PIECE_SHARE`` of them (one dark photo
 object under the line is one piece).
 The residue returned is the pieces and the original's outline-dark pixels outside the mask
