@@ -32,8 +32,9 @@ __all__ = ["SHORT_READ", "SURE_SCORE", "LARGE_GLYPH", "ROUND", "MIN_OVERLAY_SHAR
 SHORT_READ = 2
 #: A read scoring under this is weak (the score the saturation and tile passes need).
 SURE_SCORE = 0.8
-#: A short read's box height, as a share of the frame's short side, from which it is a large
-#: glyph (train false reads: 0.11 and 1.0; tinted date digits 0.02).
+#: A short read's box's vertical extent (the rows it spans, its height where it is upright, as
+#: every short read on train was), as a share of the frame's short side, from which it is a
+#: large glyph (train false reads: 0.11 and 1.0; tinted date digits 0.02).
 LARGE_GLYPH = 0.08
 #: Characters a row of discs (buttons, coins) reads as; an unconfident read of which at
 #: least :data:`ROUND_SHARE` of the letters and digits are these is a row of discs.

@@ -712,23 +712,20 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
 
         # what the loop grows over: the pieces found, and the residue only when it or a
         # read flagged the region too
-        res = (res | left_px) if reasons else left_px
-        wide = None if wide is None else wide | left_px
+        res, wide = _with_pieces(res, wide, left_px, reasons)
         reasons.append(f"{LEFTOVER_REASON}: {left['left_px']} px in {left['pieces']} "
                        f"letter-sized piece(s) shaded like the removed text")
     if tinted is not None and tinted["flagged"]:
         from seamline.ops.text.tint import TINT_REASON
 
-        res = (res | tint_px) if reasons else tint_px
-        wide = None if wide is None else wide | tint_px
+        res, wide = _with_pieces(res, wide, tint_px, reasons)
         reasons.append(f"{TINT_REASON}: {tinted['tinted_letters']} of "
                        f"{tinted['letters']} letter(s) filled towards the removed ink "
                        f"(the rim the mask left kept it)")
     if kept is not None and kept["flagged"]:
         from seamline.ops.text.remnant import REMNANT_REASON
 
-        res = (res | kept_px) if reasons else kept_px
-        wide = None if wide is None else wide | kept_px
+        res, wide = _with_pieces(res, wide, kept_px, reasons)
         reasons.append(f"{REMNANT_REASON}: {kept['remnant_px']} px in {kept['pieces']} "
                        f"piece(s) at the removed outline's lightness (the photo round it: "
                        f"{kept['ring_rate']:.3f})")
@@ -739,6 +736,14 @@ def _judge_one(i, poly, text, original, cleaned, cleaned_u8, changed_full, read,
                         left_px if left is not None and left["flagged"] else None,
                         crop_digest(cleaned[y0:y1, x0:x1]) if readable else "", poly,
                         residue_all=wide)
+
+
+def _with_pieces(res, wide, pieces, reasons):
+    """The residue a flagged look grows the region over: its letter-sized ``pieces`` (bool,
+    like ``res``) added to ``res``, or the pieces alone where no earlier read or look flagged
+    the region (``reasons`` empty: the residue alone did not count); ``wide`` (the residue
+    before it was cut to its local part, or None) gets them too."""
+    return ((res | pieces) if reasons else pieces), (None if wide is None else wide | pieces)
 
 
 def seen_words(verdict: GhostVerdict, tokens) -> list[str]:
