@@ -1,7 +1,7 @@
 """``text-mask``: a mask of everything each detected text line drew on the photo.
 
 (This module is over 600 lines because the class keeps the note of every version of its
-output beside ``version``, as every stage does (2-63: some 121 lines of comments), and
+output beside ``version``, as every stage does (2-64: some 123 lines of comments), and
 :meth:`TextMask.run` orders the combined method's steps, some 330 lines; the work of each
 step is in :mod:`seamline.ops.text`.)
 """
@@ -138,7 +138,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # (ops.text.glow_core), except with a tiled watermark's tiles (the tile vote's)
     # 63: edge_colour_rim also takes the outline's own colour (measured on its core inside the
     # mask) up to its outer edge, where the pixels beyond are not that colour
-    version = "63"
+    # 64: glow_core keeps only the cores its glow walls in, not photo of the letters' colour
+    # walled in with photo the matte took past a line's ends (glow_core.CORE_WALL_SHARE)
+    version = "64"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
