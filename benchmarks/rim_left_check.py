@@ -46,9 +46,17 @@ outline-remnant look (:mod:`seamline.ops.text.remnant`, fill-text v39): 14.16 dB
 dark 1093, ink_left 0.0146 -> 0.0054, far 498 -> 602; meme_astronaut0 20.35 -> 20.39 dB,
 dark 261 -> 222; the other four unchanged.
 
+Session 37 (``--dark``: meme lines over dark photos, L* 5-25 under the line; main 59556d3 vs
+dark37, pixels deterministic): main leaves dark outline pieces where the outline is thick
+(5-7 px over dark grass, 6 px over darkened bristles: "AIN" left whole, "SAMPLE" in pieces),
+judged clean (ghost 0); 4 px outlines come out nearly clean. text-mask v64 (edge_colour_rim's
+band to the outline's width measured from the fill): the six cases' psnr_pipe 139.46 ->
+141.04, rim_pipe 8870 -> 1838, dark 371 -> 235, far 1493 -> 514.
+
 Usage::
 
-    PYTHONPATH=src python benchmarks/rim_left_check.py [--only ID,...] [--out J] [--save DIR]
+    PYTHONPATH=src python benchmarks/rim_left_check.py [--dark] [--only ID,...] [--out J]
+        [--save DIR]
 """
 
 from __future__ import annotations
@@ -80,6 +88,14 @@ CASES = [
     ("huge", 1600, "skimage:chelsea", 0),
     ("shadow_hard", 1600, "bristles", 0), ("shadow_hard", 1600, "skimage:astronaut", 0),
     ("shadow_hard", 1280, "skimage:stereo_motorcycle", 0)]
+
+#: ``--dark``: meme lines over dark photos, (photo, width, seed, how): ``all`` the photo x 0.22,
+#: ``all30`` x 0.3, ``ramp`` darkened from the left to x 0.18 on the right, ``none`` as it is
+#: (``dark_grass``: train grass in deep shade); ``/N`` sets the outline to N px (the held-out
+#: meme's thick outline over dark green to dark brown paint brushes)
+DARK_CASES = [("bristles", 1600, 0, "all"), ("dark_grass", 1600, 0, "none"),
+              ("dark_grass", 1600, 1, "none/7"), ("bristles", 1600, 4, "ramp/6"),
+              ("skimage:coffee", 1600, 1, "all30/8"), ("dark_grass", 1600, 2, "none/5")]
 
 
 def bristles(seed, h, w):
@@ -129,6 +145,42 @@ def build():
     return out
 
 
+def build_dark():
+    """:data:`DARK_CASES` as :func:`build`'s tuples (style ``meme``), deterministic."""
+    import dataclasses
+
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import backgrounds, dark_grass
+
+    by_name = dict(backgrounds("train"))
+    fonts = overlays.font_paths("train")
+    out = []
+    for name, width, k, how in DARK_CASES:
+        h = width * 3 // 4
+        how, _, thick = how.partition("/")
+        if name == "bristles":
+            photo = bristles(k, h, width)
+        elif name == "dark_grass":
+            photo = dark_grass((h, width), k)
+        else:
+            photo = crop_resize_4x3(by_name[name], (width, h))
+        if how == "ramp":
+            photo = photo * np.clip(1.2 - np.linspace(0, 1.3, width, dtype=np.float32), 0.18, 1)[:, None]
+        elif how != "none":
+            photo = photo * {"all": 0.22, "all30": 0.3}[how]
+        photo = np.clip(photo, 0, 1).astype(np.float32)
+        rng = np.random.default_rng([20261207, 37, width, k, sum(map(ord, name)), len(how)])
+        ovs = overlays.sample_overlays(rng, "meme", photo.shape[:2], fonts)
+        if thick:
+            ovs = [dataclasses.replace(o, outline_px=int(thick)) for o in ovs]
+        img, _, _ = overlays.render(photo, ovs)
+        img = img.astype(np.float32)
+        drawn = overlays.drawn_mask(photo, img)
+        cid = f"dk_{name.split(':')[-1]}{k}_{how}{thick}_{width}"
+        out.append((cid, "meme", name, photo, img, drawn, text_region(drawn, ovs), _lines(ovs)))
+    return out
+
+
 def rim_left(mask, drawn, vis):
     """Drawn px (and visible ones) within 3 px outside ``mask`` (HxW bool each)."""
     near = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(
@@ -154,12 +206,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", help="comma-separated case ids")
     ap.add_argument("--no-pipeline", action="store_true", help="text-mask + normalize only")
+    ap.add_argument("--dark", action="store_true", help="DARK_CASES instead of CASES")
     ap.add_argument("--out", help="write the rows as JSON")
     ap.add_argument("--save", help="folder for pictures (mask_train_eval.save_picture)")
     args = ap.parse_args()
     only, save = case_selection(args)
     rows = []
-    for cid, style, name, photo, image, drawn, region, lines in build():
+    for cid, style, name, photo, image, drawn, region, lines in (build_dark() if args.dark
+                                                                  else build()):
         if only and cid not in only:
             continue
         vis = np.abs(image - photo).max(-1) > 8 / 255

@@ -655,3 +655,27 @@ def test_a_fill_colour_the_photo_round_the_line_has_is_not_walled_in():
             assert got[inside > 0].mean() >= 0.95 and not (got & (hole == 0)).any()
         else:
             assert not got.any(), int(got.sum())
+
+
+def test_a_thick_outline_over_a_dark_photo_is_taken_to_its_width_from_the_fill():
+    # a meme's 7 px black outline over dark grass (L* 5-25, the held-out meme's dark part),
+    # matted to 2 px past the letters' white fill but on the "C": the photo beyond is near
+    # the outline's colour, so neither the photo's estimate nor the outline ending tells the
+    # rest (main 59556d3 took 0.03 % of it); the outline's width measured from the fill on
+    # the "C" takes it, and nothing past the outline
+    from seamline.ops.text.boundary_rim import edge_colour_rim
+    from seamline.testing.backgrounds import dark_grass
+
+    photo = dark_grass((170, 420), 0)
+    image, alpha = draw_text(photo, [TextItem("CARES", (20, 30), 90, color=(255, 255, 255),
+                                              stroke_px=7, stroke_color=(0, 0, 0))])
+    drawn = alpha > 0
+    white = drawn & (image.min(-1) > 0.9)
+    mask = drawn & (cv2.distanceTransform((~white).astype(np.uint8), cv2.DIST_L2, 5) <= 2)
+    mask[:, :75] = drawn[:, :75]  # the "C" matted whole
+    poly = np.float32([[10, 20], [345, 20], [345, 150], [10, 150]])
+    got = edge_colour_rim(mask, image, [poly], [[(0.98, 0.98, 0.98), (0.05, 0.05, 0.05)]])
+    left = drawn & ~mask & (np.abs(image - photo).max(-1) > 0.1)  # the outline the mask left
+    assert left.sum() > 5000
+    assert got[left].mean() >= 0.9, got[left].mean()
+    assert not (got & ~(cv2.dilate(drawn.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)).any()

@@ -1,7 +1,7 @@
 """``text-mask``: a mask of everything each detected text line drew on the photo.
 
 (This module is over 600 lines because the class keeps the note of every version of its
-output beside ``version``, as every stage does (2-64: some 123 lines of comments), and
+output beside ``version``, as every stage does (2-65: some 125 lines of comments), and
 :meth:`TextMask.run` orders the combined method's steps, some 330 lines; the work of each
 step is in :mod:`seamline.ops.text`.)
 """
@@ -140,7 +140,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # mask) up to its outer edge, where the pixels beyond are not that colour
     # 64: glow_core keeps only the cores its glow walls in, not photo of the letters' colour
     # walled in with photo the matte took past a line's ends (glow_core.CORE_WALL_SHARE)
-    version = "64"
+    # 65: (63) ... and, over a dark photo near the outline's colour, its band to the outline's
+    # width measured from the letters' fill (boundary_rim's BAND_DELTA_E)
+    version = "65"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,

@@ -16,7 +16,7 @@ import numpy as np
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.text.effects import change_over_texture
 
-__all__ = ["BEYOND_SHARE", "CORE_DELTA_E", "CORE_PX", "EDGE_COLOUR_DELTA_E", "EDGE_COLOUR_SHARE", "EDGE_RIM_PX", "HOLE_RINGED_SHARE",
+__all__ = ["BAND_DELTA_E", "BEYOND_SHARE", "CORE_DELTA_E", "CORE_PX", "EDGE_COLOUR_DELTA_E", "EDGE_COLOUR_SHARE", "EDGE_RIM_PX", "HOLE_RINGED_SHARE",
            "PHOTO_LIKE_FILL", "edge_colour_rim", "fill_in_holes"]
 
 #: edge_colour_rim: how far (px) past a line's mask the rest of its outline is looked for
@@ -40,6 +40,11 @@ CORE_PX = 4
 CORE_NEARER = 2.0
 #: ... where at most this share of the pixels just beyond such a piece are of that colour
 BEYOND_SHARE = 0.3
+#: ... and the outline's band, to its width measured from the letters' fill, over pixels
+#: within this (Delta E) of its core colour: over a dark photo (dark grass, L* 5-25) the
+#: pixels beyond the outline are near its colour too, so neither test above tells its
+#: outer 1-3 px from the photo (train: a 7 px outline over dark grass at 1600 px)
+BAND_DELTA_E = 25.0
 
 
 def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
@@ -60,6 +65,11 @@ def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
     where the outline ends (``BEYOND_SHARE``): over saturated bristles the edge pixels'
     median is half photo and the texture hides the rim from the first test (train
     ``meme_bristles1``: 1055 px of outline past the mask taken by the first, 1692 with both).
+    Over a dark photo near the outline's colour neither test tells the outline from the
+    photo beyond it; its band is then taken to the outline's width measured from the
+    letters' fill where the outline ends against a photo unlike it (``BAND_DELTA_E``;
+    train: a 7 px outline over dark grass at 1600 px left 2003 drawn px past the mask, 188
+    with it).
 
     Parameters
     ----------
@@ -107,8 +117,41 @@ def edge_colour_rim(mask: np.ndarray, image: np.ndarray, polygons, colours, *,
         if core.sum() >= 20 and (cores is None or cores[k]):
             dist = np.linalg.norm(lab - np.median(lab[core], 0), axis=-1)
             grown |= _ending(m, inner & (CORE_NEARER * dist < de), dist <= CORE_DELTA_E)
+            grown |= _band(m, lab, lab_cols[0], core, dist)
         out[y0:y1, x0:x1] |= grown & ~m & _box(poly, m.shape, x0, y0)
     return out
+
+
+def _band(m: np.ndarray, lab: np.ndarray, fill_lab: np.ndarray, core: np.ndarray,
+          dist: np.ndarray) -> np.ndarray:
+    """``m`` grown over the outline's band: the pixels within the outline's width of the
+    letters' fill and within ``BAND_DELTA_E`` of its core colour. Bool, the shape of ``m``.
+
+    The width is the commonest distance (rounded, px) from the fill (``m``'s pixels within
+    ``outline.FILL_DELTA_E`` of ``fill_lab``) of ``m``'s edge pixels beside the outline's core
+    (``core``) and beside a pixel out of the mask farther than ``BAND_DELTA_E`` from it: where
+    the mask holds the outline whole over a photo unlike it, it ends at that width (a mask
+    matted short or loose spreads its distances). ``lab``: the crop (Lab); ``dist``: each
+    pixel's Delta E from the outline's core colour.
+    """
+    from seamline.ops.text.outline import FILL_DELTA_E
+
+    fill = m & (np.linalg.norm(lab - fill_lab, axis=-1) <= FILL_DELTA_E)
+    k3 = np.ones((3, 3), np.uint8)
+    # where the outline visibly ends: edge px beside its core whose next px out is far
+    # from its colour (a mask loose over a dark photo would measure the photo too)
+    ends = (cv2.dilate(m.astype(np.uint8), k3) > 0) & ~m & (dist > BAND_DELTA_E)
+    outer = (m & ~(cv2.erode(m.astype(np.uint8), k3) > 0)
+             & (cv2.dilate(core.astype(np.uint8), k3) > 0) & (cv2.dilate(ends.astype(np.uint8), k3) > 0))
+    if fill.sum() < 20 or not outer.any():
+        return np.zeros_like(m)
+    from_fill = cv2.distanceTransform((~fill).astype(np.uint8), cv2.DIST_L2, 5)
+    width = float(np.argmax(np.bincount(np.round(from_fill[outer]).astype(np.int64))))
+    like = (from_fill <= width + 0.5) & (dist <= BAND_DELTA_E)
+    grown = m.copy()
+    for _ in range(int(np.ceil(width)) + 1):
+        grown = grown | (like & (cv2.dilate(grown.astype(np.uint8), k3) > 0))
+    return grown
 
 
 def _nearest(lab: np.ndarray, lab_cols: np.ndarray) -> np.ndarray:
