@@ -140,12 +140,9 @@ def test_a_watermark_over_the_smooth_half_of_a_half_textured_photo_is_found():
     assert not find_tiled_watermark(photo).found
 
 
-def test_a_fat_blob_is_turned_to_the_row_the_detectors_reads_give():
-    # a grey DejaVu Sans "shutterpix" at -25 deg over grass | the cat blurred (benchmarks'
-    # dark_tiled_ghost_eval h1): the evened pass's blob over the right lattice is fat and
-    # its long side 12 deg off the words (-13 deg); the detector read copies on the smooth
-    # half (stand-ins here: three drawn copies' boxes), and the tiles are turned to the
-    # lattice's row along them and cut to the strokes
+def _half_textured_shutterpix():
+    """A grey DejaVu Sans "shutterpix" at -25 deg over grass | the cat blurred (benchmarks'
+    dark_tiled_ghost_eval h1), 768 x 576: the frame, its copies (Overlays) and their boxes."""
     from seamline.testing import overlays as ov
     from seamline.testing.backgrounds import backgrounds
 
@@ -167,17 +164,65 @@ def test_a_fat_blob_is_turned_to_the_row_the_detectors_reads_give():
                       angle_deg=-25)
     copies = ov.tile_overlay(word, (H, W), (1.5, 4.0))
     marked = ov.render(photo, copies)[0].astype(np.float32)
-    boxes = [np.float32(q) for o in copies for q in ov.line_polygons(o)]
-    reads = [q for q in boxes if q[:, 0].mean() > 0.55 * W and (q >= 0).all()
-             and q[:, 0].max() < W and q[:, 1].max() < H]
+    return marked, copies, [np.float32(q) for o in copies for q in ov.line_polygons(o)]
+
+
+def _smooth_half_reads(boxes, shape_hw):
+    """The copies' boxes wholly inside the frame on its smooth (right) half: stand-ins for
+    the detector's reads there."""
+    H, W = shape_hw
+    return [q for q in boxes if q[:, 0].mean() > 0.55 * W and (q >= 0).all()
+            and q[:, 0].max() < W and q[:, 1].max() < H]
+
+
+def _tiles_on_copies(wm, boxes, shape_hw):
+    """The largest distance (px) from a tile in the frame to its nearest drawn copy."""
+    H, W = shape_hw
+    centres = np.array([q.mean(0) for q in boxes])
+    tiles = np.array([np.asarray(p).mean(0) for p in wm.polygons])
+    tiles = tiles[(tiles >= 0).all(1) & (tiles[:, 0] < W) & (tiles[:, 1] < H)]
+    return np.hypot(*(tiles[:, None] - centres[None]).transpose(2, 0, 1)).min(1).max()
+
+
+def test_a_fat_blob_is_turned_to_the_row_the_detectors_reads_give():
+    # the evened pass's blob over the right lattice is fat and its long side 12 deg off the
+    # words (-13 deg); the detector read copies on the smooth half (stand-ins here: three
+    # drawn copies' boxes), and the tiles are turned to the lattice's row along them and cut
+    # to the strokes
+    marked, _, boxes = _half_textured_shutterpix()
+    reads = _smooth_half_reads(boxes, marked.shape[:2])
     assert len(reads) >= 3
     wm = find_tiled_watermark(marked, exclude=reads)
     assert wm.found, wm.reason
     assert abs(((wm.angle_deg + 25) + 90) % 180 - 90) < 3  # (main: -13.2 deg)
-    centres = np.array([q.mean(0) for q in boxes])
-    tiles = np.array([np.asarray(p).mean(0) for p in wm.polygons])
-    tiles = tiles[(tiles >= 0).all(1) & (tiles[:, 0] < W) & (tiles[:, 1] < H)]
-    assert np.hypot(*(tiles[:, None] - centres[None]).transpose(2, 0, 1)).min(1).max() < 12
+    assert _tiles_on_copies(wm, boxes, marked.shape[:2]) < 12
+
+
+def test_a_caption_over_one_tile_does_not_vote_the_tiles_turn():
+    # the same frame with a three-line horizontal caption over one copy on the grass half: its
+    # three lines lie in one tile, one vote against the three read copies' (59556d3 counted
+    # every line: reads -25, -25, -25, 0, 0, 0 agreed on no angle, the blob was not turned and
+    # a wrong lattice's tiles came through, 90 px off the copies)
+    from dataclasses import replace
+
+    from seamline.testing import overlays as ov
+
+    marked, copies, boxes = _half_textured_shutterpix()
+    H, W = marked.shape[:2]
+    reads = _smooth_half_reads(boxes, (H, W))
+    under = min(boxes, key=lambda q: np.hypot(*(q.mean(0) - (0.25 * W, 0.5 * H))))
+    cap = ov.Overlay(text="fresh coffee\nevery day\nopen sunday", xy=(0, 0), size_px=13,
+                     font=BOLD_FONT, color=(255, 255, 255), align="center")
+    w, h = ov.measure(cap)
+    cx, cy = under.mean(0)
+    cap = replace(cap, xy=(float(cx - w / 2), float(cy - h / 2)))
+    lines = ov.line_polygons(cap)
+    assert len(lines) == 3
+    marked = ov.render(marked, [cap])[0].astype(np.float32)
+    wm = find_tiled_watermark(marked, exclude=reads + [np.float32(q) for q in lines])
+    assert wm.found, wm.reason
+    assert abs(((wm.angle_deg + 25) + 90) % 180 - 90) < 3
+    assert _tiles_on_copies(wm, boxes, (H, W)) < 12
 
 
 def test_a_frame_half_flat_is_not_evened_to_nothing():
@@ -273,3 +318,22 @@ def test_a_blob_spanning_two_copies_along_its_row_is_not_one_word():
     assert not _rows_along_text(((246.5, 245.5), (61.0, 149.0), -90.0), v1, v2)
     # one coin-grid step longer than the blob: a row of words, as tiled watermarks are laid
     assert _rows_along_text(((246.5, 245.5), (30.0, 70.0), -90.0), v1, v2)
+
+
+def test_lines_off_the_tiles_middle_line_are_not_read_as_copies():
+    # three tiles of a -25 deg lattice, and a horizontal word-shaped line in each: lying on
+    # the tile's middle line they read as copies (0 deg), a line 25 px above it (a caption's
+    # line over the tile's upper half, its centre still inside the 60 px tall tile) does not
+    # (59556d3 counted every line whose centre lay in a tile: 0.0)
+    from seamline.ops.text.watermark import _reads_angle
+
+    def box(c, size, deg):
+        return cv2.boxPoints((tuple(map(float, c)), size, -deg)).astype(np.float32)
+
+    centres = np.array([[200.0, 200.0], [450.0, 300.0], [300.0, 450.0]])
+    tiles = [box(c, (200, 60), -25) for c in centres]
+    up = 25 * np.array([np.sin(np.radians(25)), -np.cos(np.radians(25))])  # across, upward
+    on = [box(c, (150, 20), 0) for c in centres]
+    off = [box(c + up, (150, 20), 0) for c in centres]
+    assert _reads_angle(tiles, on) == pytest.approx(0.0, abs=1e-6)
+    assert _reads_angle(tiles, off) is None

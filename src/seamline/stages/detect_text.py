@@ -11,7 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "15"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "16"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
@@ -35,6 +35,8 @@ class DetectText(Stage):
     # unsure row of round characters) whose box the text segmenter hardly marks are dropped
     # before the other passes (ops.text.false_reads: a whole photo boxed as "8", sleeve
     # buttons as "C000")
+    # 16: the turn's reads count one vote per tile, only off the tile's middle line by under a
+    # third of its height (a caption's stacked lines over one tile outvoted the read copies)
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
