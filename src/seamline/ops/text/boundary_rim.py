@@ -148,10 +148,7 @@ def _band(m: np.ndarray, lab: np.ndarray, fill_lab: np.ndarray, core: np.ndarray
     from_fill = cv2.distanceTransform((~fill).astype(np.uint8), cv2.DIST_L2, 5)
     width = float(np.argmax(np.bincount(np.round(from_fill[outer]).astype(np.int64))))
     like = (from_fill <= width + 0.5) & (dist <= BAND_DELTA_E)
-    grown = m.copy()
-    for _ in range(int(np.ceil(width)) + 1):
-        grown = grown | (like & (cv2.dilate(grown.astype(np.uint8), k3) > 0))
-    return grown
+    return _grow(m, like, steps=int(np.ceil(width)) + 1)
 
 
 def _nearest(lab: np.ndarray, lab_cols: np.ndarray) -> np.ndarray:
@@ -159,11 +156,11 @@ def _nearest(lab: np.ndarray, lab_cols: np.ndarray) -> np.ndarray:
     return np.argmin(np.linalg.norm(lab[..., None, :] - lab_cols, axis=-1), -1)
 
 
-def _grow(m: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """``m`` grown ring by ring, up to ``EDGE_RIM_PX``, over ``like`` pixels (bool each)."""
+def _grow(m: np.ndarray, like: np.ndarray, steps: int = EDGE_RIM_PX) -> np.ndarray:
+    """``m`` grown ring by ring, up to ``steps`` rings, over ``like`` pixels (bool each)."""
     grown = m.copy()
     k3 = np.ones((3, 3), np.uint8)
-    for _ in range(EDGE_RIM_PX):
+    for _ in range(steps):
         grown = grown | (like & (cv2.dilate(grown.astype(np.uint8), k3) > 0))
     return grown
 

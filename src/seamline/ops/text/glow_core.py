@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seamline.ops.masks import ellipse_kernel
+from seamline.ops.masks import ellipse_kernel, enclosed_holes
 from seamline.ops.polygons import line_crop, polygon_mask
 from seamline.ops.text.hard_shadow import crop_lab
 
@@ -106,10 +106,9 @@ def _line_cores(mask, image, poly, h, margin, out) -> int:
     if m.sum() < 50:
         return 0
     closed = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, ellipse_kernel(r))
-    # the envelope: closed, its holes filled (flood the outside from a 1 px frame)
-    ff = np.pad(closed, 1)
-    cv2.floodFill(ff, None, (0, 0), 2)
-    env = (ff[1:-1, 1:-1] != 2) & area
+    # the envelope: closed, its holes filled
+    labels, _, enclosed = enclosed_holes(closed > 0)
+    env = ((closed > 0) | enclosed[labels]) & area
     # candidates deep in the envelope: the closing also walls in photo at the slab's rim
     deep = cv2.distanceTransform(np.pad(env, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
     cand = env & ~m & (deep > r / 2)
