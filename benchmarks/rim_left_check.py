@@ -137,12 +137,18 @@ def build():
         rng = np.random.default_rng([20261207, 34, overlays.STYLES.index(style), width, k,
                                      sum(map(ord, name))])
         ovs = overlays.sample_overlays(rng, style, photo.shape[:2], fonts)
-        img, _, _ = overlays.render(photo, ovs)
-        img = img.astype(np.float32)
-        drawn = overlays.drawn_mask(photo, img)
-        cid = f"{style}_{name.split(':')[-1]}{k}_{width}"
-        out.append((cid, style, name, photo, img, drawn, text_region(drawn, ovs), _lines(ovs)))
+        out.append(_case(f"{style}_{name.split(':')[-1]}{k}_{width}", style, name, photo, ovs))
     return out
+
+
+def _case(cid, style, name, photo, ovs):
+    """One case tuple of :func:`build` / :func:`build_dark`: ``ovs`` drawn on ``photo``."""
+    from seamline.testing import overlays
+
+    img, _, _ = overlays.render(photo, ovs)
+    img = img.astype(np.float32)
+    drawn = overlays.drawn_mask(photo, img)
+    return cid, style, name, photo, img, drawn, text_region(drawn, ovs), _lines(ovs)
 
 
 def build_dark():
@@ -173,11 +179,8 @@ def build_dark():
         ovs = overlays.sample_overlays(rng, "meme", photo.shape[:2], fonts)
         if thick:
             ovs = [dataclasses.replace(o, outline_px=int(thick)) for o in ovs]
-        img, _, _ = overlays.render(photo, ovs)
-        img = img.astype(np.float32)
-        drawn = overlays.drawn_mask(photo, img)
-        cid = f"dk_{name.split(':')[-1]}{k}_{how}{thick}_{width}"
-        out.append((cid, "meme", name, photo, img, drawn, text_region(drawn, ovs), _lines(ovs)))
+        out.append(_case(f"dk_{name.split(':')[-1]}{k}_{how}{thick}_{width}", "meme", name,
+                         photo, ovs))
     return out
 
 
