@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from seamline.ops.masks import ellipse_kernel as _disk
+from seamline.ops.text.hard_shadow import crop_lab
 
 __all__ = ["outline_remnant", "REMNANT_FIGURES", "REMNANT_REASON"]
 
@@ -143,7 +144,7 @@ def outline_remnant(O: np.ndarray, C: np.ndarray, changed: np.ndarray, band: np.
     # the rim the fill grew them from: the outline's own colour (its core's, in Lab) just
     # outside the mask, more of it than the ring round the line holds: a perfect removal
     # of a title over a cat's dark fur has dark fill pieces too, but no outline left
-    lab_o = cv2.cvtColor(np.ascontiguousarray(O, np.float32), cv2.COLOR_RGB2Lab)
+    lab_o = crop_lab(O)
     core = removed & (yo <= lo + 0.5 * LEVEL_DELTA)
     if np.count_nonzero(core) < MIN_RIM_PX:
         return out, residue
