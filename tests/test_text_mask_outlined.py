@@ -147,6 +147,32 @@ def test_a_hard_shadowed_lines_anti_aliased_edge_is_masked_not_left_as_specks():
     assert stray.sum() <= 0.03 * drawn.sum(), (stray.sum(), drawn.sum())
 
 
+def test_the_photo_a_hard_shadowed_line_walls_in_is_not_filled_as_holes():
+    from conftest import scaled_photo
+    from scipy import ndimage
+
+    from seamline.testing.overlays import Overlay, drawn_mask, render
+
+    # train shadow_hard6's first line in DejaVu Sans Bold (fonts-dejavu-core, as on CI): a
+    # 28 px green line with a black hard shadow 7 px left and 6 down over the coffee, placed
+    # by its edges. Its mask is the letters and their moved copy, so what it walls in (the
+    # counters, the photo where a stroke and its shadow run apart) is photo; normalize-mask
+    # filled those holes as gaps in a stroke (119 of the 143 px of them 2 px or more from
+    # any drawn pixel masked; ops.text.hard_shadow.shadowed_holes)
+    photo = np.ascontiguousarray(scaled_photo("coffee", 1152)[:, 31:1055])
+    line = Overlay(text="CITY DESIGN GOOD", xy=(201, 483), size_px=28,
+                   font="/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+                   color=(64, 241, 47), shadow_offset=(-7, 6), shadow_opacity=0.68)
+    image = render(photo, [line])[0].astype(np.float32)
+    drawn = drawn_mask(photo, image)
+    mask, report = _remove_text_mask(image, report=True)
+    assert report["per_line"][0].endswith(", hard)"), report["per_line"]  # the case
+    assert mask[drawn].mean() >= 0.99, mask[drawn].mean()
+    walled = ndimage.binary_fill_holes(drawn) & ~_near(drawn, 1)
+    assert walled.sum() >= 100, walled.sum()  # the case: photo the text walls in
+    assert (mask & walled).sum() <= 0.35 * walled.sum(), ((mask & walled).sum(), walled.sum())
+
+
 def test_a_thin_dark_outline_over_a_smooth_gradient_is_masked_whole():
     from seamline.testing.overlays import Overlay, drawn_mask, render
 

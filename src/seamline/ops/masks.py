@@ -34,6 +34,8 @@ __all__ = [
     "remove_specks",
     "fill_holes",
     "enclosed_holes",
+    "row_runs",
+    "runs_mask",
     "blur_over",
     "blur_on",
     "blur_reach",
@@ -420,6 +422,27 @@ def blur_over(a: np.ndarray, where: np.ndarray, sigma: float, *, box=None
     if box is not None:
         num, den = num[inner], den[inner]
     return num / np.maximum(den, 1e-6)[..., None], den
+
+
+def row_runs(mask: np.ndarray) -> list[list[int]]:
+    """The pixels of ``mask`` (bool HxW) as row runs ``[y, x0, x1]`` (``x1`` exclusive): the
+    form in which text-mask's geometry carries pixel sets to normalize-mask (plain ints, so
+    the report stays JSON). :func:`runs_mask` reads them back."""
+    m = np.asarray(mask, bool)
+    runs = []
+    for y in np.flatnonzero(m.any(axis=1)):
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], m[y].astype(np.int8), [0]))))
+        runs += [[int(y), int(a), int(b)] for a, b in zip(edges[::2], edges[1::2])]
+    return runs
+
+
+def runs_mask(runs, shape: tuple[int, int]) -> np.ndarray:
+    """The bool mask of ``shape`` (H, W) that row runs ``[y, x0, x1, ...]`` (:func:`row_runs`;
+    any values after ``x1`` are ignored) cover."""
+    out = np.zeros(shape, bool)
+    for y, a, b, *_ in runs:
+        out[y, a:b] = True
+    return out
 
 
 def enclosed_holes(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,7 +22,9 @@ class NormalizeMask(Stage):
     # (the outline text-mask grew a line's fill-only pieces over)
     # 6: a tiny line's 1 px margin kept only where its text changed the photo (withdrawn:
     # small glow titles lost their glow ring); 7: outputs as 5
-    version = "7"
+    # 8: no hole filled where the geometry's open_runs say a hard-shadowed line's mask walls
+    # in photo (text-mask 66)
+    version = "8"
     spec = StageSpec(
         inputs={"mask": PortSpec("mask"),
                 "geometry": PortSpec("report", optional=True,
@@ -70,6 +72,16 @@ class NormalizeMask(Stage):
                                                              unless_photo_px=stroke_holes)
             report.update(text_coloured_holes_filled=n, text_coloured_hole_px=px,
                           photo_holes_kept=kept)
+        if geometry and geometry.get("open_runs"):
+            # no hole filled with the photo text-mask says a hard-shadowed line's mask walls
+            # in (ops.text.hard_shadow.shadowed_holes: counters, the gap between letters and
+            # shadow), which the rules above take for gaps in a stroke
+            from seamline.ops.masks import runs_mask
+
+            keep = runs_mask(geometry["open_runs"], mask.shape) & (mask < p.threshold) & (
+                cleaned >= 0.5)
+            cleaned = np.where(keep, np.float32(0), cleaned).astype(np.float32, copy=False)
+            report["open_px"] = int(keep.sum())
         if per_region:
             radii = [dilation_for_text(sw, h) for sw, h in
                      zip(geometry["stroke_width_px"], geometry["text_height_px"])]

@@ -142,7 +142,10 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # walled in with photo the matte took past a line's ends (glow_core.CORE_WALL_SHARE)
     # 65: (63) ... and, over a dark photo near the outline's colour, its band to the outline's
     # width measured from the letters' fill (boundary_rim's BAND_DELTA_E)
-    version = "65"
+    # 66: geometry's open_runs: the holes of a hard-shadowed line's mask (photo: counters, the
+    # gap between letters and shadow; ops.text.hard_shadow.shadowed_holes), which
+    # normalize-mask then leaves open (its mask unchanged)
+    version = "66"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
@@ -199,9 +202,10 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
         if p.method in ("segmenter", "combined"):
             import cv2
 
-            from seamline.ops.masks import dilation_for_text
+            from seamline.ops.masks import dilation_for_text, row_runs
             from seamline.ops.text.boundary_rim import edge_colour_rim, fill_in_holes
             from seamline.ops.text.geometry import hard_edged, line_geometry
+            from seamline.ops.text.hard_shadow import shadowed_holes
             from seamline.ops.text.line_trust import (clamp_stroke_outliers, combine_by_trust,
                                                       unsure_lines)
             from seamline.ops.text.rim import (faint_rim_px, hard_by_steps, hard_over_texture,
@@ -475,6 +479,12 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                 report["hole_fill_px"] = int(holes.sum())
                 combined |= holes
                 held = ring_caps((ring | rest) & combined)
+                # the photo a hard-shadowed line's mask walls in (its letters' counters, the
+                # photo between letters and shadow): normalize-mask fills no hole there
+                # (ops.text.hard_shadow.shadowed_holes)
+                opened = shadowed_holes(combined, polys, [_hard_shadowed(c)
+                                                          for c in report["per_line"]])
+                report["shadowed_hole_px"] = int(opened.sum())
                 mask = combined.astype(np.float32)
                 # ... plus the faint rim measured past a huge title's edge (ops.text.rim)
                 rims = faint_rim_px(combined, image,
@@ -541,6 +551,7 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
         if p.method == "combined":
             geometry["dilate_max_px"] = caps
             geometry["dilate_max_runs"] = held
+            geometry["open_runs"] = row_runs(opened)
         if p.method in ("matting", "combined"):
             # the first text colour (the lift-chosen paint; the others, an outline or a shadow
             # taken for hugging the glyphs, can be the photo's own colours beside them)
@@ -657,6 +668,14 @@ def _moved(choice: str) -> bool:
     """Whether a line's ``combine_masks`` choice holds an effect moved off the glyphs (a
     shadow: ``effect(dx=4, dy=4, ...)``)."""
     return any(part.startswith("effect(") and not part.startswith("effect(dx=0, dy=0,")
+               for part in choice.split(" + "))
+
+
+def _hard_shadowed(choice: str) -> bool:
+    """Whether a line's ``combine_masks`` choice holds a hard drop shadow placed by its edges
+    or split from the fill and not blurred (``effect(dx=4, dy=4, r=0, hard)``,
+    ``..., split)``): its mask is then the letters and that shape moved, nothing grown."""
+    return any(part.startswith("effect(") and part.endswith((", hard)", ", split)"))
                for part in choice.split(" + "))
 
 

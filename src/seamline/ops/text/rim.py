@@ -26,6 +26,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from seamline.ops.masks import row_runs
 from seamline.ops.polygons import line_crop
 from seamline.ops.text.effects import change_over_texture
 from seamline.ops.text.geometry import line_distances
@@ -473,8 +474,4 @@ def ring_caps(ring: np.ndarray, cap: int = RING_CAP_PX) -> list[list[int]]:
     """The pixels of ``ring`` (bool HxW, what :func:`outline_ring` added) as row runs
     ``[y, x0, x1, cap]`` (``x1`` exclusive): text-mask's ``geometry["dilate_max_runs"]``,
     from which ``normalize-mask`` grows the mask by at most ``cap`` px."""
-    runs = []
-    for y in np.flatnonzero(ring.any(axis=1)):
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], ring[y].astype(np.int8), [0]))))
-        runs += [[int(y), int(a), int(b), int(cap)] for a, b in zip(edges[::2], edges[1::2])]
-    return runs
+    return [[*run, int(cap)] for run in row_runs(ring)]
