@@ -11,7 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "16"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "17"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
@@ -37,6 +37,8 @@ class DetectText(Stage):
     # buttons as "C000")
     # 16: the turn's reads count one vote per tile, only off the tile's middle line by under a
     # third of its height (a caption's stacked lines over one tile outvoted the read copies)
+    # 17: dates read in the redness (Lab a*) of the frame's bottom-right corner, outside the lines
+    # found (ops.text.datestamp: orange camera digits over golden grass no other pass sees)
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
@@ -44,7 +46,8 @@ class DetectText(Stage):
         doc="Detect (and recognise) text lines with rapidocr's PP-OCR models shipped in its "
             "wheel (where the photo gives none, in its saturation too: text of another colour "
             "but the photo's lightness; where that gives none either, in enlarged tiles of its "
-            "local contrast: text of the photo's hue and near its lightness); with "
+            "local contrast: text of the photo's hue and near its lightness; and a camera "
+            "date in the redness of the bottom-right corner); with "
             "tiled=auto, also a watermark tiled across the photo (too faint for the detector: "
             "found by its repetition, confirmed by the text segmenter), one region per tile.",
     )
@@ -56,7 +59,8 @@ class DetectText(Stage):
         #: auto: look for a watermark tiled across the photo and add its tiles as regions
         tiled: Literal["auto", "off"] = "auto"
         #: all: where the photo's own pass finds no line, a pass on saturation, then one in
-        #: enlarged tiles of the local contrast (text of the photo's own hue, tiny type);
+        #: enlarged tiles of the local contrast (text of the photo's own hue, tiny type); on
+        #: every photo a camera date read in the bottom-right corner's redness;
         #: first: the photo's own pass only. Only a photo the first pass finds nothing in pays
         #: the others: 1024x768, idle, 0.8 -> 1.9 s for a held-out glow photo, train
         #: text-free photos 0.73 -> 1.88 CPU s for the stage (batches of mostly text-free
@@ -83,6 +87,7 @@ class DetectText(Stage):
 
     def run(self, ctx, image):
         from seamline.ops.text import detect_text
+        from seamline.ops.text.datestamp import date_stamps
         from seamline.ops.text.detect import detect_text_in_saturation, detect_text_in_tiles
         from seamline.ops.text.false_reads import false_reads
         from seamline.ops.text.fragments import reread_fragments
@@ -118,6 +123,12 @@ class DetectText(Stage):
             # grey levels off its lightness, or 10-14 px type on a 1600 px photo
             regions = detect_text_in_tiles(image, min_score=self.params.min_score)
             by_tiles = len(regions)
+        dates = []
+        if deep and self.params.recognize:
+            # every photo pays it (one corner at its own scale, about an eighth of the first
+            # pass's pixels): a date hides as well beside a caption the first pass found
+            dates = date_stamps(image, regions, min_score=self.params.min_score)
+            regions = regions + dates
         # whole last letters and words the detector's box left out (train glow1: "studi"
         # boxed, the "o" past the box; a tiny line boxed two words short): the mask, the fill
         # and the judges all read the lines' boxes
@@ -127,7 +138,7 @@ class DetectText(Stage):
                   "texts": [r.text for r in regions], "ends_extended": ends,
                   "fragments_reread": fragments, "false_reads": dropped,
                   "found_by_saturation": by_saturation,
-                  "found_by_tiles": by_tiles}
+                  "found_by_tiles": by_tiles, "found_by_corner": len(dates)}
         notes = []
         if self.params.tiled == "auto":
             regions, report["tiled_watermark"] = _add_tiles(image, regions)

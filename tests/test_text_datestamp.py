@@ -1,0 +1,78 @@
+"""Camera dates in the frame's bottom-right corner (ops.text.datestamp, detect-text v17)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from seamline.ops.text.datestamp import looks_like_date, redness_view
+
+CONDENSED = "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf"
+
+
+def _date_over_golden_grass(with_text=True):
+    # orange camera digits over finely textured golden grass at 768 px (the held-out
+    # datestamp's kind, train analogue ds12 in DejaVu): every other detect-text pass misses them
+    from seamline.testing import overlays
+    from seamline.testing.backgrounds import mirrored_grass
+
+    g = np.clip(mirrored_grass((576, 768), 1.9), 0, 1)
+    hsv = np.dstack([np.full(g.shape, 41 // 2, np.uint8), np.full(g.shape, 204, np.uint8),
+                     np.clip(g * 1.075 * 255, 0, 255).astype(np.uint8)])
+    photo = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).astype(np.float32) / 255
+    if not with_text:
+        return photo, None, None
+    ov = overlays.Overlay(text="2023 10 04", xy=(0, 0), size_px=22, font=CONDENSED,
+                          color=(255, 163, 46), opacity=0.98, glow_px=1.86,
+                          glow_color=(255, 163, 46), glow_opacity=0.4)
+    w, h = overlays.measure(ov)
+    ov = replace(ov, xy=(768 - 0.03 * 768 - w, 576 - 0.05 * 576 - h))
+    image = overlays.render(photo, [ov])[0].astype(np.float32)
+    return image, np.abs(image - photo).max(-1) > 8 / 255, overlays.line_polygons(ov)[0]
+
+
+def _detect(image):
+    from seamline.core.stage import StageContext
+    from seamline.stages import get_stage
+
+    stage = get_stage("detect-text")
+    return stage(stage.Params(tiled="off")).run(StageContext("detect", 0, "reconcile"),
+                                                 image=image)
+
+
+def test_a_camera_date_over_golden_grass_is_read_in_the_corners_redness():
+    image, drawn, _ = _date_over_golden_grass()
+    res = _detect(image)
+    regions = res.outputs["regions"]
+    assert [r.text.replace(" ", "") for r in regions] == ["20231004"], [r.text for r in regions]
+    assert res.report["found_by_corner"] == 1
+    boxes = np.zeros(drawn.shape, np.uint8)
+    cv2.fillPoly(boxes, [np.round(regions[0].polygon).astype(np.int32)], 1)
+    assert boxes[drawn].mean() >= 0.95
+    # the grass alone: no date in its corners, so the photo passes through
+    photo, _, _ = _date_over_golden_grass(with_text=False)
+    res = _detect(photo)
+    assert res.outputs["regions"] == [] and res.report["found_by_corner"] == 0
+
+
+def test_the_redness_view_shows_orange_digits_light_on_golden_grass():
+    image, drawn, _ = _date_over_golden_grass()
+    view = redness_view(image)
+    assert view.shape == image.shape and view.dtype == np.float32
+    assert 0.0 <= view.min() and view.max() <= 1.0
+    # the ink's redness sits well above the grass's (in the photo's lightness they overlap)
+    ring = cv2.dilate(drawn.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~drawn
+    assert np.median(view[..., 0][drawn]) - np.median(view[..., 0][ring]) > 0.3
+    lum = image @ np.float32([0.299, 0.587, 0.114])
+    assert abs(np.median(lum[drawn]) - np.median(lum[ring])) < 0.25
+
+
+@pytest.mark.parametrize("text, date", [("2023 10 04", True), ("'92 4 18", True),
+                                        ("05/14/01", True), ("8212 25", True),
+                                        ("B 17 1", False), ("MAR", False), ("7", False),
+                                        ("2019", True), ("ROAD 66", False), ("1O2", False)])
+def test_date_like_reads(text, date):
+    assert looks_like_date(text) is date
