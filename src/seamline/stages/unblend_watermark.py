@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "25"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "26"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.tile_copies._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -95,6 +95,9 @@ class UnblendWatermark(Stage):
     # edge, less the same rows' between the copies, taken off (ops.text.unblend._rim_debias)
     # 25: over a dark photo the letters' inside gets the a C _dark_blend read on it, not the
     # median of the scaled map (higher: the inside came back darker over near black)
+    # 26: where the inverted copies keep the photo's texture's energy (over MAX_LEFT) but share
+    # little of the word (ops.text.unblend._repeated_left), the fit near the letters is taken,
+    # its copies through the ghost check (a half-textured photo's copies were refused)
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
@@ -175,8 +178,12 @@ class UnblendWatermark(Stage):
         # is off: none is inverted (train tiled bokeh, grey paint fitted 0.49 for 0.63)
         # ... nor on the tiles' own lattice fitted where the refined one's fit failed
         # ("unrefined": a photo repeating at half the watermark's step)
+        # ... nor where the inverted copies kept the photo's texture's energy and were taken
+        # off for sharing little of the word (ops.text.unblend.MAX_REPEATED): the fit over
+        # sharp texture beside smooth ground leaves a copy's outline here and there (train
+        # half-set h1: ghost words 2 -> 5 without this check)
         ghost = np.zeros(len(use), bool)
-        if ub.lattice in ("autocorrelation", "unrefined"):
+        if ub.lattice in ("autocorrelation", "unrefined") or math.isfinite(ub.repeated):
             score = ghosted(image, out, ub, changed, regions[tiles[0]].polygon)
             seen = np.nan_to_num(score, nan=0.0) > RESIDUE_THRESHOLD
             ghost = use & _carried(regions, ub.owner, changed, len(use)) & seen
