@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from skimage import data
 
 from seamline.core.pipeline import builtin_spec
@@ -227,6 +228,36 @@ def test_normalize_grows_a_line_text_mask_capped_by_at_most_its_cap():
     out = res.outputs["mask"] >= 0.5
     assert out[20:40, 9].all() and not out[:, 8].any()
     assert out[20:40, 67].all()
+
+
+@pytest.mark.parametrize("dilate_px", [None, 2])
+def test_normalize_grows_into_a_hole_it_leaves_open_as_into_the_photo_round_the_mask(dilate_px):
+    from scipy import ndimage
+
+    from seamline.ops.masks import row_runs
+    from seamline.stages.normalize_mask import NormalizeMask
+
+    # an "O" whose counter text-mask hands on as open_runs (a hard-shadowed line's walled-in
+    # photo): the counter is not filled, yet the margin grows into it as it grows outward,
+    # with the per-line rule (2 px here) or a fixed dilate_px (the latter's dilation ran
+    # before open_runs were taken back, which emptied the counter's margin too)
+    yy, xx = np.mgrid[:60, :60]
+    r = np.hypot(yy - 30, xx - 30)
+    ring = (r <= 14) & (r > 7)
+    hole = r <= 7
+    geometry = {"boxes_xyxy": [[10, 10, 50, 50]], "stroke_width_px": [7.0],
+                "text_height_px": [28.0], "open_runs": row_runs(hole)}
+    res = NormalizeMask(NormalizeMask.Params(halo_px=0, max_hole_px=400, dilate_px=dilate_px)).run(
+        StageContext("test", 0, "reconcile"), mask=ring.astype(np.float32), geometry=geometry)
+    out = res.outputs["mask"] >= 0.5
+    grown = out & ~ring
+    far = ndimage.distance_transform_edt(~ring)
+    assert res.report["open_px"] > 0
+    # the counter's margin: as far into it as past the outer edge
+    inner, outer = grown & hole, grown & ~hole
+    assert inner.any() and outer.any()
+    assert not out[hole & (far > far[outer].max())].any()  # the counter's middle: photo
+    assert far[inner].max() == far[outer].max(), (far[inner].max(), far[outer].max())
 
 
 def test_normalize_fills_a_gap_of_the_texts_colour_in_a_letter_and_leaves_a_counter_photo():

@@ -81,7 +81,12 @@ class NormalizeMask(Stage):
             keep = runs_mask(geometry["open_runs"], mask.shape) & (mask < p.threshold) & (
                 cleaned >= 0.5)
             cleaned = np.where(keep, np.float32(0), cleaned).astype(np.float32, copy=False)
-            report["open_px"] = int(keep.sum())
+            if not per_region and report["dilate_px"]:
+                # a fixed dilation ran before this: the margin grows into the holes again
+                from seamline.ops.masks import grow
+
+                cleaned = np.where(keep, grow(cleaned, report["dilate_px"]), cleaned)
+            report["open_px"] = int((keep & (cleaned < 0.5)).sum())
         if per_region:
             radii = [dilation_for_text(sw, h) for sw, h in
                      zip(geometry["stroke_width_px"], geometry["text_height_px"])]
