@@ -23,8 +23,8 @@ class NormalizeMask(Stage):
     # 6: a tiny line's 1 px margin kept only where its text changed the photo (withdrawn:
     # small glow titles lost their glow ring); 7: outputs as 5
     # 8: no hole filled where the geometry's open_runs say a hard-shadowed line's mask walls
-    # in photo (text-mask 66)
-    version = "8"
+    # in photo (text-mask 66); 9: ... unless the hole has the text's colour (a gap in a stroke)
+    version = "9"
     spec = StageSpec(
         inputs={"mask": PortSpec("mask"),
                 "geometry": PortSpec("report", optional=True,
@@ -80,6 +80,9 @@ class NormalizeMask(Stage):
 
             keep = runs_mask(geometry["open_runs"], mask.shape) & (mask < p.threshold) & (
                 cleaned >= 0.5)
+            if image is not None and keep.any():
+                # ... but a hole of the text's colour is a gap in a stroke all the same
+                keep &= ~_text_coloured_holes(keep, mask >= p.threshold, image)
             cleaned = np.where(keep, np.float32(0), cleaned).astype(np.float32, copy=False)
             if not per_region and report["dilate_px"]:
                 # a fixed dilation ran before this: the margin grows into the holes again
@@ -201,6 +204,69 @@ def _keep_text_marks(raw, cleaned, boxes, image, threshold):
     return out, kept
 
 
+def _hole_colour(lab, hole, m):
+    """The median Lab colour of ``hole`` (bool, a crop) and its Delta E from the median of
+    the mask ``m``'s pixels within 2 px round it (the 5x5 square); ``(None, None)`` where
+    no mask pixel is that near. ``lab`` (h, w, 3) float32 Lab of the crop."""
+    ring = (cv2.dilate(hole.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & m
+    if not ring.any():
+        return None, None
+    med = np.median(lab[hole], 0)
+    return med, float(np.linalg.norm(med - np.median(lab[ring], 0)))
+
+
+def _text_coloured_holes(holes, mask, image):
+    """The pixels of ``holes`` (bool HxW) in the 4-connected components whose median colour
+    is within ``HOLE_MATCH_DE`` of the mask (bool HxW) round them and does not show in the
+    photo round it (:func:`_shows_photo`): a gap the matte left inside a stroke, which a
+    hole text-mask calls photo (``open_runs``) can be too (train multiline0, a
+    hard-shadowed "LIVE": a 9 px gap in a teal stroke, its centre left out of the final
+    mask and teal in the output). ``image`` (H, W, 3) float in [0, 1]. Returns bool
+    (H, W)."""
+    from seamline.ops.masks import support_boxes
+
+    out = np.zeros(holes.shape, bool)
+    far = _far_photo(mask)
+    for y0, y1, x0, x1 in support_boxes(holes.astype(np.float32), 2, threshold=0.5):
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            holes[y0:y1, x0:x1].astype(np.uint8), connectivity=4)
+        lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1], np.float32),
+                           cv2.COLOR_RGB2Lab)
+        for c in range(1, n):
+            hole = labels == c
+            med, de = _hole_colour(lab, hole, mask[y0:y1, x0:x1])
+            x, y, bw, bh = stats[c, :4]
+            if (de is not None and de < HOLE_MATCH_DE
+                    and not _shows_photo(image, far, (y0 + y, x0 + x, bh, bw), med)):
+                out[y0:y1, x0:x1] |= hole
+    return out
+
+
+def _far_photo(mask):
+    """The photo round a mask (bool HxW): the pixels more than 3 px outside it with its
+    enclosed holes filled (the hole judged, other letters' counters and stems are no part
+    of it, or a wide text-coloured hole would find its own colour there). Bool (H, W)."""
+    from seamline.ops.masks import fill_holes
+
+    solid = fill_holes(mask.astype(np.float32), max_hole_px=mask.size).astype(np.uint8)
+    return cv2.dilate(solid, np.ones((7, 7), np.uint8)) == 0
+
+
+def _shows_photo(image, far, box, med) -> bool:
+    """Whether Lab colour ``med`` shows in the photo ``far`` (:func:`_far_photo`) within
+    ``HOLE_PHOTO_REACH`` px of ``box`` (y, x, h, w): a tenth of those pixels within
+    ``HOLE_PHOTO_DE`` of it."""
+    y, x, h, w = (int(v) for v in box)
+    r = HOLE_PHOTO_REACH
+    wy, wx = slice(max(y - r, 0), y + h + r), slice(max(x - r, 0), x + w + r)
+    photo = far[wy, wx]
+    if not photo.any():
+        return False
+    plab = cv2.cvtColor(np.ascontiguousarray(image[wy, wx], np.float32),
+                        cv2.COLOR_RGB2Lab)[photo]
+    return bool(np.percentile(np.linalg.norm(plab - med, axis=1), 10) < HOLE_PHOTO_DE)
+
+
 def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
     """Fill the holes of ``mask`` (4-connected background enclosed by it, at most ``max_px``
     pixels) whose median Lab colour is within ``HOLE_MATCH_DE`` of the mask pixels within
@@ -208,12 +274,11 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
     photo round the mask (:data:`HOLE_PHOTO_DE`). On crops around the mask
     (:func:`~seamline.ops.masks.support_boxes`).
     Returns (mask, holes filled, pixels filled, photo holes left open)."""
-    from seamline.ops.masks import enclosed_holes, fill_holes, support_boxes
+    from seamline.ops.masks import enclosed_holes, support_boxes
 
     out = mask.copy()
     n_filled = px = n_photo = 0
     far = None  # pixels more than 3 px outside the mask (the photo), on the full frame
-    k = np.ones((5, 5), np.uint8)
     for y0, y1, x0, x1 in support_boxes(mask, 2, threshold=0.5):
         m = mask[y0:y1, x0:x1] >= 0.5
         labels, stats, enclosed = enclosed_holes(m)
@@ -226,30 +291,13 @@ def _fill_text_coloured_holes(mask, image, max_px, *, unless_photo_px=None):
         for c in np.flatnonzero(inner):
             sl = (slice(max(y[c] - 2, 0), y[c] + bh[c] + 2), slice(max(x[c] - 2, 0), x[c] + bw[c] + 2))
             hole = labels[sl] == c
-            ring = (cv2.dilate(hole.astype(np.uint8), k) > 0) & m[sl]
-            if not ring.any():
+            med, de = _hole_colour(lab[sl], hole, m[sl])
+            if med is None:
                 continue
-            med = np.median(lab[sl][hole], 0)
-            de = float(np.linalg.norm(med - np.median(lab[sl][ring], 0)))
             if de >= HOLE_MATCH_DE and unless_photo_px and area[c] <= unless_photo_px:
                 if far is None:
-                    # the photo round the line: its enclosed holes (the hole judged, other
-                    # letters' counters and stems) are no part of it, or a wide text-coloured
-                    # hole would find its own colour there and be left open (fill_holes on
-                    # the binary mask: its 4-connected holes, every size, binary out)
-                    solid = fill_holes((mask >= 0.5).astype(np.float32),
-                                       max_hole_px=mask.size).astype(np.uint8)
-                    far = cv2.dilate(solid, np.ones((7, 7), np.uint8)) == 0
-                r = HOLE_PHOTO_REACH
-                wy = slice(max(y0 + y[c] - r, 0), y0 + y[c] + bh[c] + r)
-                wx = slice(max(x0 + x[c] - r, 0), x0 + x[c] + bw[c] + r)
-                photo = far[wy, wx]
-                shows = False
-                if photo.any():
-                    plab = cv2.cvtColor(np.ascontiguousarray(image[wy, wx], np.float32),
-                                        cv2.COLOR_RGB2Lab)[photo]
-                    shows = np.percentile(np.linalg.norm(plab - med, axis=1), 10) < HOLE_PHOTO_DE
-                if shows:
+                    far = _far_photo(mask >= 0.5)
+                if _shows_photo(image, far, (y0 + y[c], x0 + x[c], bh[c], bw[c]), med):
                     n_photo += 1
                 else:
                     de = 0.0
