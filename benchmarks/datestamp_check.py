@@ -30,8 +30,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import text_region  # noqa: E402  (benchmarks/ is on sys.path)
-from detect_miss_check import (WIDTHS, crop_4_3, detect, lines_hit,  # noqa: E402
-                               pipeline_row, tinted_grass)
+from detect_miss_check import WIDTHS, case_row, crop_4_3, tinted_grass  # noqa: E402
 
 
 def golden(photo, rng):
@@ -95,15 +94,10 @@ def main():
     for cid, name, photo, img, drawn, region, lines in build_cases(a.cases):
         if keep and cid not in keep:
             continue
-        regs, rep, cpu = detect(img)
-        row = dict(id=cid, photo=name, width=img.shape[1], lines=len(lines),
-                   found=lines_hit(lines, regs, img.shape),
-                   covered=covered(lines, regs, img.shape), texts=[r.text for r in regs],
-                   cpu=round(cpu, 2), **{k: v for k, v in rep.items() if k.startswith("found_by")})
-        if a.pipeline:
-            row.update(pipeline_row(img, photo, drawn, region, lines))
+        row, regs = case_row(img, photo, drawn, region, lines, a.pipeline,
+                             id=cid, photo=name, width=img.shape[1])
+        row["covered"] = covered(lines, regs, img.shape)
         rows.append(row)
-        print(json.dumps(row), flush=True)
     print(f"cases {len(rows)}, lines found {sum(r['found'] for r in rows)}/"
           f"{sum(r['lines'] for r in rows)}, covered > 0.5: "
           f"{sum(r['covered'] > 0.5 for r in rows)}, CPU {sum(r['cpu'] for r in rows):.1f} s"

@@ -160,6 +160,21 @@ def pipeline_row(img, photo, drawn, region, lines):
                 far=int(far.sum()), qa_failed=len(failed))
 
 
+def case_row(img, clean, drawn, region, lines, pipeline, **row):
+    """One case's row (``clean``: the photo before the text was drawn): ``row`` (its id,
+    photo name, ...), then what detect-text found (lines hit,
+    texts, CPU s, its ``found_by_*`` counts) and, with ``pipeline``, :func:`pipeline_row`;
+    printed as a JSON line."""
+    regs, rep, cpu = detect(img)
+    row.update(lines=len(lines), found=lines_hit(lines, regs, img.shape),
+               texts=[r.text for r in regs], cpu=round(cpu, 2),
+               **{k: v for k, v in rep.items() if k.startswith("found_by")})
+    if pipeline:
+        row.update(pipeline_row(img, clean, drawn, region, lines))
+    print(json.dumps(row), flush=True)
+    return row, regs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", help="write the per-case rows (JSON) here")
@@ -182,14 +197,8 @@ def main():
         for cid, style, name, photo, img, drawn, region, lines in build_cases(a.per_style):
             if keep and cid not in keep:
                 continue
-            regs, rep, cpu = detect(img)
-            row = dict(id=cid, style=style, photo=name, lines=len(lines),
-                       found=lines_hit(lines, regs, img.shape), texts=[r.text for r in regs],
-                       cpu=round(cpu, 2), **{k: v for k, v in rep.items() if k.startswith("found_by")})
-            if a.pipeline:
-                row.update(pipeline_row(img, photo, drawn, region, lines))
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            rows.append(case_row(img, photo, drawn, region, lines, a.pipeline,
+                                 id=cid, style=style, photo=name)[0])
         for st in STYLES:
             rs = [r for r in rows if r["style"] == st]
             if rs:
