@@ -128,17 +128,26 @@ def build():
     fonts = overlays.font_paths("train")
     out = []
     for style, width, name, k in CASES:
-        h = width * 3 // 4
-        if name == "bristles":
-            photo = bristles(k, h, width)
-        else:
-            # (every train photo here is enlarged: crop_resize_4x3's bicubic branch)
-            photo = crop_resize_4x3(by_name[name], (width, h))
+        photo = _photo(name, k, width, by_name)
         rng = np.random.default_rng([20261207, 34, overlays.STYLES.index(style), width, k,
                                      sum(map(ord, name))])
         ovs = overlays.sample_overlays(rng, style, photo.shape[:2], fonts)
         out.append(_case(f"{style}_{name.split(':')[-1]}{k}_{width}", style, name, photo, ovs))
     return out
+
+
+def _photo(name, k, width, by_name):
+    """A case's 4:3 photo ``width`` px wide: :func:`bristles` (seed ``k``), train grass in
+    deep shade (``dark_grass``, seed ``k``) or the train photo ``name`` from ``by_name``
+    (every one here is enlarged: crop_resize_4x3's bicubic branch)."""
+    from seamline.testing.backgrounds import dark_grass
+
+    h = width * 3 // 4
+    if name == "bristles":
+        return bristles(k, h, width)
+    if name == "dark_grass":
+        return dark_grass((h, width), k)
+    return crop_resize_4x3(by_name[name], (width, h))
 
 
 def _case(cid, style, name, photo, ovs):
@@ -156,20 +165,14 @@ def build_dark():
     import dataclasses
 
     from seamline.testing import overlays
-    from seamline.testing.backgrounds import backgrounds, dark_grass
+    from seamline.testing.backgrounds import backgrounds
 
     by_name = dict(backgrounds("train"))
     fonts = overlays.font_paths("train")
     out = []
     for name, width, k, how in DARK_CASES:
-        h = width * 3 // 4
         how, _, thick = how.partition("/")
-        if name == "bristles":
-            photo = bristles(k, h, width)
-        elif name == "dark_grass":
-            photo = dark_grass((h, width), k)
-        else:
-            photo = crop_resize_4x3(by_name[name], (width, h))
+        photo = _photo(name, k, width, by_name)
         if how == "ramp":
             photo = photo * np.clip(1.2 - np.linspace(0, 1.3, width, dtype=np.float32), 0.18, 1)[:, None]
         elif how != "none":
