@@ -76,3 +76,25 @@ def test_the_redness_view_shows_orange_digits_light_on_golden_grass():
                                         ("2019", True), ("ROAD 66", False), ("1O2", False)])
 def test_date_like_reads(text, date):
     assert looks_like_date(text) is date
+
+
+def test_a_camera_dates_mask_is_its_redness_split_not_the_matte_over_the_grass():
+    # text-mask v67 (ops.text.redness_ink): the colour matte took about half the digits'
+    # strokes over the grass (main: 54% of the strong ink); the a* split takes them all but
+    # their faint edge, and its line is capped at 1 px of normaliser growth
+    from seamline.ops.text import TextRegion
+    from seamline.stages.text_mask import TextMask
+
+    image, drawn, poly = _date_over_golden_grass()
+    photo, _, _ = _date_over_golden_grass(with_text=False)
+    strong = np.abs(image - photo).max(-1) > 0.25
+    res = TextMask().run(None, image, [TextRegion(np.float32(poly), "2023 10 04", 0.9)])
+    mask = res.outputs["mask"] >= 0.5
+    assert strong[mask].sum() / strong.sum() >= 0.8
+    assert res.report["chroma_lines"] == [0]
+    assert res.outputs["geometry"]["dilate_max_px"] == [1]
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert drawn[grown].mean() >= 0.95  # the grass round the digits stays photo
+    # a line not read as a date keeps the matte's mask
+    res = TextMask().run(None, image, [TextRegion(np.float32(poly), "ROAD", 0.9)])
+    assert res.report["chroma_lines"] == []

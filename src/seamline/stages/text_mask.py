@@ -145,7 +145,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # 66: geometry's open_runs: the holes of a hard-shadowed line's mask (photo: counters, the
     # gap between letters and shadow; ops.text.hard_shadow.shadowed_holes), which
     # normalize-mask then leaves open (its mask unchanged)
-    version = "66"
+    # 67: a line read as a date whose box splits on a* better than on L* and b* (orange digits
+    # over golden grass) is masked by that split, capped at 1 px (ops.text.redness_ink)
+    version = "67"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
@@ -492,6 +494,15 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
                                     [h for h, c in zip(heights, capped) if c])
                 caps = [1 + rims.pop(0) if c else None for c in capped]
                 report["rim_px"] = [cap - 1 if cap else None for cap in caps]
+                # a date whose ink differs from the photo in redness, not lightness (orange
+                # digits over golden grass), is its a* split there, grown 1 px
+                # (ops.text.redness_ink): the matte took half its strokes or the grass
+                from seamline.ops.text.redness_ink import chroma_lines
+
+                report["chroma_lines"] = chroma_lines(mask, image, regions,
+                                                      [p.margin * h for h in heights])
+                for i in report["chroma_lines"]:
+                    caps[i] = 1
             else:
                 mask = segmented.astype(np.float32)
                 strokes, heights = line_geometry(mask, polys)
