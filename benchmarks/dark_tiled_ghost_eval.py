@@ -18,12 +18,14 @@ unblend-watermark's report.
 ``--set half`` runs :data:`HALF_CASES` instead: a tiled watermark over a photo half sharp
 texture, half smooth (the held-out miss of issue 10's tiled watermark over bark beside bokeh);
 each row also gives the mask's recall and precision against the drawn pixels, whether
-detect-text found the lattice (``tiled``) and the CPU seconds of the run.
+detect-text found the lattice (``tiled``) and the CPU seconds of the run. ``--set half2``
+runs :data:`HALF2_CASES`: twelve more of them at the held-out frame's 768 px, white and light
+grey, over procedural bark and woven fabric too.
 
 Usage (the tree to measure first on PYTHONPATH)::
 
     PYTHONPATH=src python benchmarks/dark_tiled_ghost_eval.py --out rows.json \
-        [--set half] [--only d0,d3] [--save DIR]
+        [--set half|half2] [--only d0,d3] [--save DIR]
 
 ``--save DIR`` writes each case's input, result and photo (PNG) and the read copies' crops
 (input | result | photo, x3) for looking at.
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from dataclasses import replace
@@ -105,7 +108,38 @@ HALF_CASES = (
     ("h7", "half:grass:rocket:6", 1024, "shutterpix", "DejaVuSans-Bold.ttf", 190, 0.45,
      -35, 60, (1.6, 4.4), 0),
 )
-SETS = {"dark": CASES, "half": HALF_CASES}
+#: More of them (``--set half2``), nearer the held-out frame: 768 px, white and light-grey
+#: words of ``overlays.WATERMARK_WORDS`` at 0.3-0.6, half with the style's 1 px soft shadow,
+#: the sharp half also procedural bark (``bark<seed>``: vertical fibres and cracks) and woven
+#: fabric (``fabric<seed>``), the smooth half bokeh, a blurred train photo or a sky
+#: (``gradient<k>``).
+HALF2_CASES = (
+    ("k0", "half:bark1:bokeh0:0", 768, "shutterpix", "DejaVuSans-Bold.ttf", 255, 0.45,
+     30, 40, (1.6, 3.6), 0),
+    ("k1", "half:bark2:bokeh1:0", 768, "shutterpix", "DejaVuSans.ttf", 255, 0.35,
+     -28, 38, (1.5, 4.0), 1),
+    ("k2", "half:grass:bokeh2:0", 768, "shutterpix", "DejaVuSans-Bold.ttf", 255, 0.5,
+     25, 38, (1.7, 3.4), 1),
+    ("k3", "half:gravel:gradient0:0", 768, "© stockphoto", "DejaVuSans-Bold.ttf", 255, 0.3,
+     -30, 36, (1.5, 3.8), 0),
+    ("k4", "half:fabric3:bokeh0:0", 768, "imagebank", "NimbusSans-Bold.otf", 200, 0.55,
+     35, 42, (1.6, 3.4), 0),
+    ("k5", "half:brick:chelsea:8", 768, "PROOF", "DejaVuSans-Bold.ttf", 255, 0.4,
+     -35, 44, (1.8, 3.6), 1),
+    ("k6", "half:bark4:coffee:10", 768, "SAMPLE", "Cantarell-Bold.otf", 180, 0.6,
+     28, 40, (1.6, 4.0), 1),
+    ("k7", "half:immunohistochemistry:gradient1:0", 768, "shutterpix", "DejaVuSans-Bold.ttf",
+     255, 0.45, -25, 36, (1.6, 3.6), 1),
+    ("k8", "half:bark5:bokeh2:0", 768, "DRAFT", "NimbusSans-Bold.otf", 255, 0.3,
+     40, 46, (1.9, 3.2), 0),
+    ("k9", "half:noise1:astronaut:10", 768, "© PhotoCo", "DejaVuSans-Bold.ttf", 255, 0.5,
+     -32, 38, (1.5, 3.8), 1),
+    ("k10", "half:fabric6:bokeh1:0", 768, "COPYRIGHT", "LeagueSpartan-Bold.otf", 220, 0.4,
+     22, 36, (1.4, 3.8), 0),
+    ("k11", "half:bark7:rocket:8", 768, "shutterpix", "DejaVuSans.ttf", 230, 0.55,
+     -38, 40, (1.6, 4.2), 1),
+)
+SETS = {"dark": CASES, "half": HALF_CASES, "half2": HALF2_CASES}
 
 
 def build(case):
@@ -141,16 +175,46 @@ def build(case):
 
 def _train_photo(name, shape_hw):
     """The train photo ``name`` (the part after ``skimage:`` / ``procedural:``), its centre 4:3
-    crop resized to ``shape_hw`` (H, W); float32."""
+    crop resized to ``shape_hw`` (H, W), or a procedural ``bark<seed>`` / ``fabric<seed>``
+    (:func:`_woven`); float32."""
     from seamline.testing.backgrounds import backgrounds
 
     H, W = shape_hw
+    if name.startswith(("bark", "fabric")):
+        kind, seed = re.fullmatch(r"([a-z]+)(\d+)", name).groups()
+        return _woven(kind, int(seed), shape_hw)
     src = next(p for n, p in backgrounds("train") if n.split(":")[1] == name)
     h, w = src.shape[:2]
     ch, cw = (h, int(h * 4 / 3)) if w * 3 >= h * 4 else (int(w * 3 / 4), w)
     src = src[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
     return cv2.resize(src, (W, H), interpolation=cv2.INTER_AREA if W < cw else cv2.INTER_CUBIC
                       ).astype(np.float32)
+
+
+def _woven(kind, seed, shape_hw):
+    """Procedural sharp texture (H, W, 3) float32 in [0, 1]: ``"bark"``, brown vertical
+    fibres (noise stretched 12x along y) with dark cracks; ``"fabric"``, a tinted weave
+    (two crossing 5-7 px thread periods whose phase wanders) with noise."""
+    rng = np.random.default_rng(seed)
+    H, W = shape_hw
+
+    def field(sx, sy):
+        f = cv2.GaussianBlur(rng.standard_normal((H, W)).astype(np.float32), (0, 0), sx,
+                             sigmaY=sy)
+        return f / max(float(f.std()), 1e-6)
+
+    if kind == "bark":
+        fib, crack = field(1.2, 14.0), field(4.0, 40.0)
+        v = 0.45 + 0.12 * fib - 0.35 * np.clip(crack - 1.0, 0, None)
+        tint = np.float32([0.85, 0.65, 0.5]) * rng.uniform(0.8, 1.2)
+    else:
+        y, x = np.mgrid[:H, :W].astype(np.float32)
+        p = rng.uniform(5, 7)
+        wx = np.sin(2 * np.pi * (x + 3 * field(20, 20)) / p)
+        wy = np.sin(2 * np.pi * (y + 3 * field(20, 20)) / p)
+        v = 0.5 + 0.15 * wx * wy + 0.06 * field(0.8, 0.8)
+        tint = rng.uniform(0.4, 1.0, 3).astype(np.float32)
+    return np.clip(v[..., None] * tint / tint.max() * 1.2, 0, 1).astype(np.float32)
 
 
 def judge(image, result, drawn, lines, mask):
@@ -189,9 +253,9 @@ def crops(path, image, result, photo, polys, read):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", help="write the per-case rows (JSON) here")
-    ap.add_argument("--only", help="comma-separated case ids (d0..d10, c0..c6, h0..h7)")
+    ap.add_argument("--only", help="comma-separated case ids (d0..d10, c0..c6, h0..h7, k0..k11)")
     ap.add_argument("--set", choices=sorted(SETS), default="dark",
-                    help="the dark photos (default) or the half-textured ones")
+                    help="the dark photos (default) or the half-textured ones (half, half2)")
     ap.add_argument("--save", help="folder for the images and the read copies' crops")
     args = ap.parse_args()
     import seamline as sl
