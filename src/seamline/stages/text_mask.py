@@ -147,7 +147,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # normalize-mask then leaves open (its mask unchanged)
     # 67: a line read as a date whose box splits on a* better than on L* and b* (orange digits
     # over golden grass) is masked by that split, capped at 1 px (ops.text.redness_ink)
-    version = "67"
+    # 68: ... and a date whose a* core is empty (flat ink less red than the photo, no
+    # anti-aliased edge) keeps its mask (review40; was emptied)
+    version = "68"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,

@@ -76,8 +76,9 @@ def chroma_ink(image, region):
     -------
     ndarray, shape (H, W), bool, or None
         The ink inside the line's polygon (the Otsu core on a* plus its edge,
-        :data:`EDGE_SHARE`); None when the line is no date, splits as well on L* or b*, or
-        its ink stands less than :data:`MIN_STEP` from the photo.
+        :data:`EDGE_SHARE`); None when the line is no date, splits as well on L* or b*, its
+        core is empty (flat ink less red than the photo, all at the split's level) or its
+        ink stands less than :data:`MIN_STEP` from the photo.
     """
     from seamline.ops.text.datestamp import looks_like_date
 
@@ -94,6 +95,8 @@ def chroma_ink(image, region):
     ch = lab[..., 1] if above else -lab[..., 1]
     t = t if above else -t
     core = inside & (ch > t)
+    if not core.any():  # the ink is the lower class, all at Otsu's level: flat, no soft edge
+        return None
     ink, photo = float(np.median(ch[core])), float(np.median(ch[inside & ~core]))
     # yellow ink over a grey photo is no red ink: its a* split is its reddest part only
     steps = np.abs(np.median(lab[core], 0) - np.median(lab[inside & ~core], 0))
