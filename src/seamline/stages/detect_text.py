@@ -11,7 +11,7 @@ from seamline.core.stage import Stage, StageResult
 
 class DetectText(Stage):
     id = "detect-text"
-    version = "17"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
+    version = "18"  # 2: tiled=auto adds the tiles of a watermark tiled across the photo; 3: its
     # segmenter check reads tiles away from the detected lines; 4: a line's end moves past a
     # whole letter of its ink the box left out (ops.text.line_ends); 5: reads of one or two
     # letters re-read on a crop round them, a longer read there replacing them
@@ -39,6 +39,8 @@ class DetectText(Stage):
     # third of its height (a caption's stacked lines over one tile outvoted the read copies)
     # 17: dates read in the redness (Lab a*) of the frame's bottom-right corner, outside the lines
     # found (ops.text.datestamp: orange camera digits over golden grass no other pass sees)
+    # 18: where the redness reads no date, the corner once more in its (a*, b*) distance from
+    # the local median colour (yellow digits over grass half orange, half green)
     spec = StageSpec(
         inputs={"image": PortSpec("image", doc="photo to search for text")},
         outputs={"regions": PortSpec("text-regions", doc="text lines as polygons with text")},
@@ -47,7 +49,7 @@ class DetectText(Stage):
             "wheel (where the photo gives none, in its saturation too: text of another colour "
             "but the photo's lightness; where that gives none either, in enlarged tiles of its "
             "local contrast: text of the photo's hue and near its lightness; and a camera "
-            "date in the redness of the bottom-right corner); with "
+            "date in the redness, then the local chroma, of the bottom-right corner); with "
             "tiled=auto, also a watermark tiled across the photo (too faint for the detector: "
             "found by its repetition, confirmed by the text segmenter), one region per tile.",
     )

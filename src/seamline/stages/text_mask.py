@@ -149,7 +149,9 @@ class TextMask(SegmenterFile, Stage):  # the segmenter's file: checked first, in
     # over golden grass) is masked by that split, capped at 1 px (ops.text.redness_ink)
     # 68: ... and a date whose a* core is empty (flat ink less red than the photo, no
     # anti-aliased edge) keeps its mask (review40; was emptied)
-    version = "68"
+    # 69: ... or on b*, where b* splits best and the ink is yellower and less red than its
+    # ground (yellow digits over orange grass)
+    version = "69"
     spec = StageSpec(
         inputs={"image": PortSpec("image"), "regions": PortSpec("text-regions"),
                 "watermark": PortSpec("report", optional=True,
