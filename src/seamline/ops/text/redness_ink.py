@@ -71,6 +71,17 @@ def _split(values):
     return t, above, float(abs(a.mean() - b.mean()) / (np.sqrt((a.var() + b.var()) / 2) + 1e-6))
 
 
+def _in_corner(polygon, shape) -> bool:
+    """Whether ``polygon``'s centre lies in the bottom-right corner a camera prints its date
+    in (:data:`~seamline.ops.text.datestamp.CORNER_W` x ``CORNER_H`` of the frame ``shape``).
+    A year elsewhere (a poster's white "2024" ringed in red, review40) is no camera date: its
+    a* split holds its red ring only, and the mask lost its fill."""
+    from seamline.ops.text.datestamp import CORNER_H, CORNER_W
+
+    x, y = np.asarray(polygon, np.float32).mean(0)
+    return bool(x >= shape[1] * (1 - CORNER_W) and y >= shape[0] * (1 - CORNER_H))
+
+
 def chroma_ink(image, region):
     """The ink of a date line ``region`` from the chroma channel that splits its box best, or
     None.
@@ -93,7 +104,7 @@ def chroma_ink(image, region):
     """
     from seamline.ops.text.datestamp import looks_like_date
 
-    if not looks_like_date(region.text):
+    if not looks_like_date(region.text) or not _in_corner(region.polygon, image.shape[:2]):
         return None
     box, inside = polygon_box_mask(region.polygon, image.shape[:2])
     if inside.sum() < 16:
@@ -143,7 +154,8 @@ def chroma_lines(mask, image, regions, reach) -> list:
         The lines.
     reach : list of float
         Per line, how far (px) past its polygon the glyph mask looked (its matting margin):
-        within it, outside every line's polygon, the mask is emptied for a chroma line.
+        within it, outside every other line's polygon and margin, the mask is emptied for a
+        chroma line.
 
     Returns
     -------
@@ -156,12 +168,22 @@ def chroma_lines(mask, image, regions, reach) -> list:
         if ink is None:
             continue
         rad = int(np.ceil(reach[i])) + 1
-        zone = cv2.dilate(polygon_mask(r.polygon, mask.shape),
-                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rad + 1,) * 2)) > 0
+        own = polygon_mask(r.polygon, mask.shape)
+        zone = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                         (2 * rad + 1,) * 2)) > 0
+        # what another line's matting may have reached outside this line's polygon (its
+        # outline or shadow spilling past its box) stays: only this line's margin is emptied
+        zx0, zy0 = np.asarray(r.polygon).min(0) - rad
+        zx1, zy1 = np.asarray(r.polygon).max(0) + rad
         for j, o in enumerate(regions):
-            if j != i:
-                box, inside = polygon_box_mask(o.polygon, mask.shape)
-                zone[box] &= ~inside
+            r_o = int(np.ceil(reach[j])) + 1
+            ox0, oy0 = np.asarray(o.polygon).min(0) - r_o
+            ox1, oy1 = np.asarray(o.polygon).max(0) + r_o
+            if j != i and ox0 <= zx1 and zx0 <= ox1 and oy0 <= zy1 and zy0 <= oy1:
+                other = polygon_mask(o.polygon, mask.shape)
+                other = cv2.dilate(other, cv2.getStructuringElement(
+                    cv2.MORPH_ELLIPSE, (2 * r_o + 1,) * 2)) > 0
+                zone &= ~other | (own > 0)
         mask[zone] = 0
         mask[ink] = 1
         done.append(i)
