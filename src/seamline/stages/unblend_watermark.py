@@ -55,7 +55,7 @@ from seamline.core.stage import Stage, StageResult
 
 class UnblendWatermark(Stage):
     id = "unblend-watermark"
-    version = "26"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
+    version = "27"  # 3: a copy the ghost judge sees after inversion is left to the fill; 4: the
     # support kept near the word's strokes (ops.text.unblend._near_word: busy foliage); 5: the
     # copies aligned until they settle (ops.text.tile_copies._converge: a dark outline); 6: the
     # strokes' side of the median's band-pass read from the copies' median lightness (a bold
@@ -98,6 +98,8 @@ class UnblendWatermark(Stage):
     # 26: where the inverted copies keep the photo's texture's energy (over MAX_LEFT) but share
     # little of the word (ops.text.unblend._repeated_left), the fit near the letters is taken,
     # its copies through the ghost check (a half-textured photo's copies were refused)
+    # 27: where the fit's colour is far more saturated than the spreads' (the photo read as the
+    # paint: white over brown bark, ops.text.unblend.PAINT_LEAK), the spreads' colour is taken
     spec = StageSpec(
         inputs={"image": PortSpec("image", grey=True),
                 "regions": PortSpec("text-regions",
