@@ -158,7 +158,7 @@ def test_the_chroma_view_lifts_ink_of_a_hue_between_its_grounds():
 
 
 def test_a_yellow_date_less_red_than_its_ground_is_masked_by_its_b_split():
-    # text-mask v68: the box splits best on b* and the ink is less red than the orange grass
+    # text-mask v69: the box splits best on b* and the ink is less red than the orange grass
     # (main: no chroma line, the matte's mask)
     from seamline.ops.text import TextRegion
     from seamline.stages.text_mask import TextMask

@@ -22,7 +22,7 @@ spread). Split on b* where b* split best, 4 of the 8 dates so taken lost (ds9 7.
 QA failure, ds35 5.4 dB, ds7 a ghost word): yellow-orange digits over a smooth or dark photo,
 which the matte had taken whole. So b* is the split only for ink yellower and *less* red
 than its ground, which a* cannot lift: yellow digits over orange-and-green grass
-(``datestamp_check.py --family mixed``, text-mask v68 with detect-text v18 vs main 0e9c6f9 in
+(``datestamp_check.py --family mixed``, text-mask v69 with detect-text v18 vs main 0e9c6f9 in
 one window, the 11 of 40 cases whose mask or detection changed: PSNR in the text region
 323.83 -> 345.82 dB summed (dy11 +9.3, dy39 +8.0, dy14 +6.0; dy16 -1.0, five others -0.05 to
 -0.54), far px 505 -> 906 (dy4 a yellow band where the grass turns from green to orange,
