@@ -17,7 +17,8 @@ ds1, ds13, ds25, dates over smooth golden photos), far px 17447 -> 11595, ghost 
 QA failures 0 on both.
 
 :func:`chroma_ink` builds that mask for a line read as a date (``datestamp.looks_like_date``)
-whose box splits more cleanly on a* than on L* and b* (the Otsu classes' distance over their
+centred in the bottom-right corner a camera prints its date in (a poster's "2024" elsewhere,
+white ringed in red, split on a* to its ring alone: review40) whose box splits more cleanly on a* than on L* and b* (the Otsu classes' distance over their
 spread). Split on b* where b* split best, 4 of the 8 dates so taken lost (ds9 7.1 dB and a
 QA failure, ds35 5.4 dB, ds7 a ghost word): yellow-orange digits over a smooth or dark photo,
 which the matte had taken whole. So b* is the split only for ink yellower and *less* red
